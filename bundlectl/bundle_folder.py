@@ -1,0 +1,141 @@
+"""Reading a bundle folder into a BundleRecord: files confined to the folder, hashed, digests computed."""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bundlectl.digest.bundle import bundle_digest, component_digest
+from bundlectl.digest.filehash import FileHasher
+from bundlectl.errors import InvalidInput, Problem
+from bundlectl.manifest.load import LoadedManifest, load_manifest
+from bundlectl.progress import NoProgress, ProgressSink
+from bundlectl.record import BundleRecord, ComponentRecord, FileEntry
+
+
+@dataclass(frozen=True)
+class FolderBundle:
+    """A bundle read from disk: its record plus where each of its files lives."""
+
+    record: BundleRecord
+    loaded: LoadedManifest
+    paths: dict[str, Path]
+
+    def read_file(self, relpath: str) -> bytes:
+        return self.paths[relpath].read_bytes()
+
+
+def read_bundle_folder(
+    target: Path,
+    hasher: FileHasher | None = None,
+    progress: ProgressSink | None = None,
+    display: str | None = None,
+) -> FolderBundle:
+    """Validate the manifest, confine and hash every referenced file, and compute all digests."""
+    loaded = load_manifest(target, display)
+    manifest = loaded.manifest
+    per_component = _collect_files(loaded)
+    hasher = hasher or FileHasher()
+    progress = progress or NoProgress()
+
+    all_paths: dict[str, Path] = {}
+    for files in per_component.values():
+        all_paths.update(files)
+    total = sum(p.stat().st_size for p in all_paths.values())
+    progress.start(total, f"hashing {manifest.metadata.name}")
+    try:
+        file_digests = {rel: FileEntry(hasher.digest(p, progress.advance), p.stat().st_size) for rel, p in sorted(all_paths.items())}
+    finally:
+        progress.finish()
+
+    components: dict[str, ComponentRecord] = {}
+    for kind, component in manifest.components.by_kind().items():
+        fields = component.model_dump(mode="json", exclude_defaults=True)
+        entries = {rel: file_digests[rel] for rel in sorted(per_component[kind])}
+        digest = component_digest(kind, fields, {rel: e.digest for rel, e in entries.items()})
+        components[kind] = ComponentRecord(kind, digest, fields, entries)
+
+    metadata = manifest.metadata.model_dump(mode="json", exclude_defaults=True)
+    outcome = metadata.get("outcome")
+    digest = bundle_digest(manifest.metadata.name, outcome, {k: c.digest for k, c in components.items()})
+    record = BundleRecord(manifest.metadata.name, manifest.metadata.version, digest, metadata, components)
+    return FolderBundle(record, loaded, all_paths)
+
+
+def _collect_files(loaded: LoadedManifest) -> dict[str, dict[str, Path]]:
+    """Every file each component references, as bundle-relative path → path on disk."""
+    problems: list[Problem] = []
+    result: dict[str, dict[str, Path]] = {}
+    real_root = loaded.root.resolve()
+    for kind, component in loaded.manifest.components.by_kind().items():
+        files: dict[str, Path] = {}
+        for field_path, rel in getattr(component, "path_fields", lambda: [])():
+            loc = ("components", kind, *field_path)
+            try:
+                files.update(confined_files(loaded.root, real_root, rel))
+            except _PathProblem as exc:
+                problems.append(
+                    Problem(loaded.source, exc.message, loaded.line_of(*loc), ".".join(str(p) for p in loc))
+                )
+        result[kind] = files
+    if problems:
+        raise InvalidInput(problems, "component files must be regular files inside the bundle folder")
+    return result
+
+
+class _PathProblem(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def confined_files(root: Path, real_root: Path, rel: str) -> dict[str, Path]:
+    """The regular files at `rel` (a file or a folder), refusing anything that resolves outside the root."""
+    found: dict[str, Path] = {}
+    visited: set[Path] = set()
+
+    def visit(relpath: str, path: Path) -> None:
+        try:
+            mode = os.lstat(path).st_mode
+        except FileNotFoundError:
+            raise _PathProblem(f"{relpath!r} does not exist in the bundle folder") from None
+        real = path.resolve()
+        if not real.is_relative_to(real_root):
+            raise _PathProblem(f"{relpath!r} is a symlink leading outside the bundle folder (to {real})")
+        if stat.S_ISLNK(mode):
+            mode = os.stat(path).st_mode
+        if stat.S_ISREG(mode):
+            found[relpath] = path
+        elif stat.S_ISDIR(mode):
+            if real in visited:
+                raise _PathProblem(f"{relpath!r} is a symlink loop")
+            visited.add(real)
+            for entry in sorted(os.listdir(path)):
+                visit(f"{relpath}/{entry}", path / entry)
+        else:
+            raise _PathProblem(f"{relpath!r} is not a regular file or folder")
+
+    visit(rel, root / rel)
+    return found
+
+
+def describe(record: BundleRecord) -> dict[str, Any]:
+    """The stable JSON shape of `show --json` (DESIGN §4)."""
+    return {
+        "name": record.name,
+        "version": record.version,
+        "digest": record.digest,
+        "metadata": record.metadata,
+        "components": {
+            kind: {
+                "digest": c.digest,
+                "absent": c.absent,
+                "fields": c.fields,
+                "files": {p: {"digest": f.digest, "size": f.size} for p, f in c.files.items()},
+            }
+            for kind, c in record.components.items()
+        },
+    }

@@ -1,0 +1,1 @@
+"""Canonical content digests: what a component and a bundle digest cover, and streaming file hashing."""

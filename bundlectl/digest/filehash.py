@@ -1,0 +1,109 @@
+"""Streaming sha256 of files, with a stat-keyed cache so unchanged large files are hashed once.
+
+The cache is an SQLite file under the user cache folder and is safe to delete. An entry is trusted
+only while device, inode, size, mtime and ctime all match, and files changed within a second of
+hashing are not cached at all (the "racy" case git guards against the same way).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from bundlectl.digest.canonical import PREFIX
+
+CHUNK = 1024 * 1024
+CACHE_MIN_BYTES = 1024 * 1024
+RACY_WINDOW_NS = 1_000_000_000
+
+Progress = Callable[[int], None]
+
+
+def cache_dir() -> Path:
+    explicit = os.environ.get("BUNDLECTL_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "bundlectl"
+
+
+def sha256_file(path: Path, progress: Progress | None = None) -> str:
+    """Hash a file in 1 MiB chunks into one reused buffer; `progress` gets the byte count of each chunk."""
+    digest = hashlib.sha256()
+    buffer = bytearray(CHUNK)
+    view = memoryview(buffer)
+    with open(path, "rb", buffering=0) as handle:
+        while True:
+            count = handle.readinto(buffer)
+            if not count:
+                break
+            digest.update(view[:count])
+            if progress is not None:
+                progress(count)
+    return PREFIX + digest.hexdigest()
+
+
+class FileHasher:
+    """Hashes files through the cache; one instance per command."""
+
+    def __init__(self, cache_path: Path | None = None) -> None:
+        self._cache_path = cache_path or cache_dir() / "filehash.sqlite"
+        self._db: sqlite3.Connection | None = None
+        self._db_failed = False
+
+    def digest(self, path: Path, progress: Progress | None = None) -> str:
+        stat = path.stat()
+        if stat.st_size < CACHE_MIN_BYTES:
+            return sha256_file(path, progress)
+        key = (str(path.resolve()), stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+        cached = self._lookup(key)
+        if cached:
+            if progress is not None:
+                progress(stat.st_size)
+            return cached
+        started = time.time_ns()
+        value = sha256_file(path, progress)
+        if max(stat.st_mtime_ns, stat.st_ctime_ns) < started - RACY_WINDOW_NS and path.stat().st_ctime_ns == stat.st_ctime_ns:
+            self._store(key, value)
+        return value
+
+    def _connect(self) -> sqlite3.Connection | None:
+        if self._db is None and not self._db_failed:
+            try:
+                self._cache_path.parent.mkdir(parents=True, exist_ok=True)
+                db = sqlite3.connect(self._cache_path, timeout=5)
+                db.execute(
+                    "CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, dev INT, ino INT, size INT,"
+                    " mtime_ns INT, ctime_ns INT, digest TEXT)"
+                )
+                self._db = db
+            except (OSError, sqlite3.Error):
+                self._db_failed = True  # no cache is slower, never wrong
+        return self._db
+
+    def _lookup(self, key: tuple[str, int, int, int, int, int]) -> str | None:
+        db = self._connect()
+        if db is None:
+            return None
+        try:
+            row = db.execute(
+                "SELECT digest FROM files WHERE path=? AND dev=? AND ino=? AND size=? AND mtime_ns=? AND ctime_ns=?",
+                key,
+            ).fetchone()
+        except sqlite3.Error:
+            return None
+        return row[0] if row else None
+
+    def _store(self, key: tuple[str, int, int, int, int, int], value: str) -> None:
+        db = self._connect()
+        if db is None:
+            return
+        try:
+            with db:
+                db.execute("INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?)", (*key, value))
+        except sqlite3.Error:
+            pass

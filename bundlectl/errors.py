@@ -1,0 +1,68 @@
+"""The one error family: every refusal carries its message, a hint and the exit code the CLI uses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class ExitCode:
+    OK = 0
+    REFUSED = 1
+    USAGE = 2
+    CONFLICT = 3
+    NOT_FOUND = 4
+    INTEGRITY = 5
+
+
+class BundlectlError(Exception):
+    """Base of every expected failure; anything else reaching the CLI is a bug."""
+
+    exit_code = ExitCode.REFUSED
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class Refused(BundlectlError):
+    exit_code = ExitCode.REFUSED
+
+
+class UsageProblem(BundlectlError):
+    exit_code = ExitCode.USAGE
+
+
+class Conflict(BundlectlError):
+    exit_code = ExitCode.CONFLICT
+
+
+class NotFound(BundlectlError):
+    exit_code = ExitCode.NOT_FOUND
+
+
+class IntegrityFailure(BundlectlError):
+    exit_code = ExitCode.INTEGRITY
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding about an input file, located as precisely as we can."""
+
+    file: str
+    message: str
+    line: int | None = None
+    field: str | None = None
+
+    def __str__(self) -> str:
+        where = self.file + (f":{self.line}" if self.line else "")
+        what = f"{self.field}: " if self.field else ""
+        return f"{where}: {what}{self.message}"
+
+
+class InvalidInput(Refused):
+    """Input that failed validation; carries every problem found, each with file, line and field."""
+
+    def __init__(self, problems: list[Problem], hint: str | None = None) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems), hint)

@@ -1,0 +1,81 @@
+"""Loading bundle.yaml from a folder: safe YAML, then the models, with errors mapped to file:line:field."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bundlectl.errors import InvalidInput, Problem
+from bundlectl.safeyaml import YamlDocument, load_yaml
+from bundlectl.textfile import read_text
+
+MANIFEST_FILE = "bundle.yaml"
+MAX_MANIFEST_BYTES = 1024 * 1024
+_TAGS = ("absent", "present")
+
+
+@dataclass(frozen=True)
+class LoadedManifest:
+    manifest: Any  # bundlectl.manifest.models.Manifest
+    root: Path
+    path: Path
+    source: str
+    document: YamlDocument
+
+    def line_of(self, *path: Any) -> int | None:
+        return self.document.line_of(tuple(path))
+
+
+def manifest_path(target: Path) -> Path:
+    """Accept a bundle folder or its bundle.yaml."""
+    if target.is_dir():
+        return target / MANIFEST_FILE
+    return target
+
+
+def load_manifest(target: Path, display: str | None = None) -> LoadedManifest:
+    from pydantic import ValidationError
+
+    from bundlectl.manifest.models import Manifest
+
+    path = manifest_path(target)
+    source = display or str(path)
+    if not path.exists():
+        raise InvalidInput(
+            [Problem(source, "not found")],
+            f"a bundle is a folder with a {MANIFEST_FILE}; create one with `bundlectl new NAME`",
+        )
+    text = read_text(path, source, MAX_MANIFEST_BYTES)
+    document = load_yaml(text, source)
+    if not isinstance(document.data, dict):
+        raise InvalidInput([Problem(source, "must be a YAML mapping with apiVersion, kind, metadata, components", 1)])
+    try:
+        manifest = Manifest.model_validate(document.data)
+    except ValidationError as exc:
+        raise InvalidInput(
+            [_problem(source, document, err) for err in exc.errors()],
+            "the full format is in schemas/bundle.schema.json",
+        ) from None
+    return LoadedManifest(manifest, path.parent, path, source, document)
+
+
+def _problem(source: str, document: YamlDocument, err: Any) -> Problem:
+    loc = tuple(part for part in err["loc"] if part not in _TAGS)
+    loc = tuple("schema" if part == "schema_" else part for part in loc)
+    field = ".".join(str(p) for p in loc) or None
+    return Problem(source, _message(err, loc), document.line_of(loc), field)
+
+
+def _message(err: Any, loc: tuple[Any, ...]) -> str:
+    kind = err["type"]
+    if kind == "missing":
+        if len(loc) == 2 and loc[0] == "components":
+            return 'is missing; declare the component, or mark it {absent: "why not used"}'
+        return "is required"
+    if kind == "extra_forbidden":
+        return "unknown key (check the spelling against schemas/bundle.schema.json)"
+    if kind == "string_type" and isinstance(err.get("input"), (int, float)):
+        return f"must be a string; quote it: \"{err['input']}\""
+    message = str(err["msg"])
+    return message.removeprefix("Value error, ")

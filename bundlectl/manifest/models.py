@@ -1,0 +1,245 @@
+"""Pydantic models of bundle.yaml (DESIGN §3); the JSON Schema in schemas/ is generated from them.
+
+Every model forbids unknown keys, and every component slot is either the component or an explicit
+`{absent: "why"}`: a component is never silently missing.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    JsonValue,
+    Tag,
+    model_validator,
+)
+
+from bundlectl.manifest.pins import is_pinned_snapshot
+
+NAME_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
+VERSION_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$"
+DIGEST_PATTERN = r"^sha256:[0-9a-f]{64}$"
+_URI = re.compile(r"^[a-z][a-z0-9+.-]*://")
+
+
+def is_external_uri(value: str) -> bool:
+    return bool(_URI.match(value))
+
+
+def _relative_path(value: str) -> str:
+    """A path inside the bundle folder, written with forward slashes; normalised so ./a and a agree."""
+    if not value or "\x00" in value:
+        raise ValueError("path is empty or contains a NUL byte")
+    if "\\" in value:
+        raise ValueError(f"path {value!r} uses backslashes; write it with forward slashes")
+    if value.startswith("/") or re.match(r"^[A-Za-z]:", value) or value.startswith("~"):
+        raise ValueError(f"path {value!r} is absolute; paths are relative to the bundle folder")
+    parts = [p for p in value.split("/") if p not in ("", ".")]
+    if ".." in parts:
+        raise ValueError(f"path {value!r} leaves the bundle folder ('..' is not allowed)")
+    if not parts:
+        raise ValueError(f"path {value!r} names the bundle folder itself")
+    return "/".join(parts)
+
+
+def _external_uri(value: str) -> str:
+    if not is_external_uri(value):
+        raise ValueError(f"{value!r} is not a URI (expected s3://… or https://…)")
+    if not value.startswith(("s3://", "https://", "gs://", "az://", "hf://")):
+        raise ValueError(f"URI scheme of {value!r} is not supported (use s3://, https://, gs://, az:// or hf://)")
+    return value
+
+
+RelPath = Annotated[str, AfterValidator(_relative_path)]
+ExternalUri = Annotated[str, AfterValidator(_external_uri)]
+Digest = Annotated[str, Field(pattern=DIGEST_PATTERN, description="sha256:<64 lowercase hex>")]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Absent(Strict):
+    """A component this feature does not use, said out loud."""
+
+    absent: str = Field(min_length=1, description="Why the feature does not use this component.")
+
+
+class ComponentBase(Strict):
+    """Fields every component may carry: local files (relative to the bundle folder) or an external URI."""
+
+    description: str | None = None
+    file: RelPath | None = Field(None, description="One file or folder, relative to the bundle folder.")
+    files: list[RelPath] = Field(default_factory=list, description="Files or folders, relative to the bundle folder.")
+    uri: ExternalUri | None = Field(None, description="External content; requires `digest`.")
+    digest: Digest | None = Field(None, description="Content digest of the external URI.")
+
+    def path_fields(self) -> list[tuple[tuple[str | int, ...], str]]:
+        """Each local path with the manifest field it came from, so errors can point at it."""
+        own: list[tuple[tuple[str | int, ...], str]] = [(("file",), self.file)] if self.file else []
+        return own + [(("files", i), p) for i, p in enumerate(self.files)]
+
+    def local_paths(self) -> list[str]:
+        return [path for _, path in self.path_fields()]
+
+    def external_uris(self) -> list[str]:
+        return [self.uri] if self.uri else []
+
+    def needs_content(self) -> bool:
+        return True
+
+    @model_validator(mode="after")
+    def _digest_rule(self) -> "ComponentBase":
+        external = self.external_uris()
+        if external and not self.digest:
+            raise ValueError(f"external URI {external[0]!r} needs a `digest: sha256:…` pinning its content")
+        if self.digest and not external:
+            raise ValueError("`digest` is only for external URIs; local files are hashed for you")
+        if len(set(self.local_paths())) != len(self.local_paths()):
+            raise ValueError("the same path is listed twice")
+        if self.needs_content() and not self.local_paths() and not external:
+            raise ValueError("needs `file`, `files` or `uri`")
+        return self
+
+
+class ModelComponent(ComponentBase):
+    provider: str = Field(min_length=1, description="openai, anthropic, google, bedrock, self-hosted, …")
+    snapshot: str = Field(min_length=1, description="A pinned, dated model snapshot such as gpt-4o-2024-08-06.")
+    params: dict[str, JsonValue] = Field(default_factory=dict, description="Sampling parameters.")
+    allow_floating: bool = Field(False, description="Accept a floating alias (gpt-4o, *-latest) knowingly.")
+
+    def needs_content(self) -> bool:
+        return False
+
+    @model_validator(mode="after")
+    def _pinned(self) -> "ModelComponent":
+        if not self.allow_floating and not self.digest and not is_pinned_snapshot(self.snapshot):
+            raise ValueError(
+                f"snapshot {self.snapshot!r} is a floating alias; pin a dated snapshot "
+                "(e.g. gpt-4o-2024-08-06) or set allow_floating: true"
+            )
+        return self
+
+
+class PromptComponent(ComponentBase):
+    version: str | None = None
+
+
+class SchemaComponent(ComponentBase):
+    version: str | None = Field(None, description="Version of the output schema; quote numbers.")
+
+
+class RetrieverComponent(ComponentBase):
+    index: str = Field(min_length=1, description="Index location: a folder in the bundle, or an external URI.")
+    embedding_model: str = Field(min_length=1, description="The embedding model the index was built with.")
+    settings: dict[str, JsonValue] = Field(default_factory=dict, description="top_k, filters, reranker, …")
+
+    def path_fields(self) -> list[tuple[tuple[str | int, ...], str]]:
+        own: list[tuple[tuple[str | int, ...], str]] = (
+            [] if is_external_uri(self.index) else [(("index",), _relative_path(self.index))]
+        )
+        return own + super().path_fields()
+
+    def external_uris(self) -> list[str]:
+        own = [_external_uri(self.index)] if is_external_uri(self.index) else []
+        return own + super().external_uris()
+
+    def needs_content(self) -> bool:
+        return False
+
+
+class ToolsComponent(ComponentBase):
+    format: Literal["auto", "openai", "mcp"] = Field("auto", description="OpenAI function tools or MCP tools/list.")
+
+
+class GuardrailsComponent(ComponentBase):
+    pass
+
+
+class EvalsComponent(ComponentBase):
+    suite: RelPath | None = Field(None, description="The eval suite; a promptfoo config is understood natively.")
+
+    def path_fields(self) -> list[tuple[tuple[str | int, ...], str]]:
+        own: list[tuple[tuple[str | int, ...], str]] = [(("suite",), self.suite)] if self.suite else []
+        return own + super().path_fields()
+
+
+class RunbookComponent(ComponentBase):
+    pass
+
+
+def _slot_tag(value: Any) -> str | None:
+    if isinstance(value, dict):
+        return "absent" if "absent" in value else "present"
+    if isinstance(value, BaseModel):
+        return "absent" if isinstance(value, Absent) else "present"
+    return None
+
+
+def _slot(model: type[ComponentBase]) -> Any:
+    return Annotated[
+        Union[Annotated[Absent, Tag("absent")], Annotated[model, Tag("present")]],
+        Discriminator(_slot_tag, custom_error_type="component", custom_error_message="must be a mapping"),
+    ]
+
+
+class Components(Strict):
+    model: _slot(ModelComponent)  # type: ignore[valid-type]
+    prompt: _slot(PromptComponent)  # type: ignore[valid-type]
+    schema_: _slot(SchemaComponent) = Field(alias="schema")  # type: ignore[valid-type]
+    retriever: _slot(RetrieverComponent)  # type: ignore[valid-type]
+    tools: _slot(ToolsComponent)  # type: ignore[valid-type]
+    guardrails: _slot(GuardrailsComponent)  # type: ignore[valid-type]
+    evals: _slot(EvalsComponent)  # type: ignore[valid-type]
+    runbook: _slot(RunbookComponent)  # type: ignore[valid-type]
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    def by_kind(self) -> dict[str, ComponentBase | Absent]:
+        return {
+            "model": self.model,
+            "prompt": self.prompt,
+            "schema": self.schema_,
+            "retriever": self.retriever,
+            "tools": self.tools,
+            "guardrails": self.guardrails,
+            "evals": self.evals,
+            "runbook": self.runbook,
+        }
+
+
+class Outcome(Strict):
+    metric: str = Field(min_length=1)
+    target: float = Field(ge=0)
+    tolerance: float = Field(0.0, ge=0)
+
+
+class Metadata(Strict):
+    name: str = Field(pattern=NAME_PATTERN, description="Lowercase letters, digits and dashes.")
+    version: str = Field(pattern=VERSION_PATTERN, description="Your release version; quote numbers.")
+    owner: str = Field(min_length=1)
+    outcome: Outcome | None = None
+    description: str | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
+
+
+class Manifest(Strict):
+    """bundle.yaml, apiVersion bundlectl/v1."""
+
+    apiVersion: Literal["bundlectl/v1"]
+    kind: Literal["Bundle"]
+    metadata: Metadata
+    components: Components
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        title="bundlectl Bundle manifest",
+        json_schema_extra={"$id": "https://bundlectl.dev/schemas/bundle.schema.json"},
+    )

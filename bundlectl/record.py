@@ -1,0 +1,71 @@
+"""The frozen, registered form of a bundle: plain data with every digest, no pydantic on the read path."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from bundlectl.digest.canonical import digest_of
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    digest: str
+    size: int
+
+
+@dataclass(frozen=True)
+class ComponentRecord:
+    kind: str
+    digest: str
+    fields: dict[str, Any]
+    files: dict[str, FileEntry] = field(default_factory=dict)
+
+    @property
+    def absent(self) -> bool:
+        return "absent" in self.fields
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "digest": self.digest,
+            "fields": self.fields,
+            "files": {p: {"digest": f.digest, "size": f.size} for p, f in sorted(self.files.items())},
+        }
+
+    @classmethod
+    def from_json(cls, kind: str, data: dict[str, Any]) -> "ComponentRecord":
+        files = {p: FileEntry(f["digest"], f["size"]) for p, f in data.get("files", {}).items()}
+        return cls(kind, data["digest"], data["fields"], files)
+
+
+@dataclass(frozen=True)
+class BundleRecord:
+    name: str
+    version: str
+    digest: str
+    metadata: dict[str, Any]
+    components: dict[str, ComponentRecord]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "apiVersion": "bundlectl/v1",
+            "name": self.name,
+            "version": self.version,
+            "digest": self.digest,
+            "metadata": self.metadata,
+            "components": {k: c.to_json() for k, c in self.components.items()},
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "BundleRecord":
+        components = {k: ComponentRecord.from_json(k, c) for k, c in data["components"].items()}
+        return cls(data["name"], data["version"], data["digest"], data["metadata"], components)
+
+    @property
+    def record_digest(self) -> str:
+        """Identity of the whole registration (metadata included): equal means re-registering is a no-op."""
+        return digest_of(self.to_json())
+
+    @property
+    def ref(self) -> str:
+        return f"{self.name}@{self.version}"
