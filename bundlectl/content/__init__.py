@@ -1,0 +1,1 @@
+"""Reading component files as data: JSON and YAML documents, tool manifests, promptfoo suites."""

@@ -1,0 +1,23 @@
+"""The tests of a promptfoo suite, keyed so two versions of a suite can be compared case by case."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bundlectl.digest.canonical import canonical_json
+
+
+def suite_tests(config: Any) -> list[dict[str, Any]]:
+    tests = config.get("tests") if isinstance(config, dict) else None
+    return [t for t in tests if isinstance(t, dict)] if isinstance(tests, list) else []
+
+
+def test_key(test: dict[str, Any]) -> str:
+    """A test's description, else its vars: what a person would call "the same case"."""
+    description = test.get("description")
+    return str(description) if description else canonical_json(test.get("vars", {})).decode()
+
+
+def test_slice(test: dict[str, Any]) -> str:
+    metadata = test.get("metadata")
+    return str(metadata.get("slice", "default")) if isinstance(metadata, dict) else "default"

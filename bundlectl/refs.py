@@ -1,0 +1,107 @@
+"""Refs (DESIGN §2): NAME@VERSION, NAME@sha256:PREFIX, a bundle folder, or git:REV:PATH → a bundle to read.
+
+Whatever the ref, the result is the same: the bundle's record and a way to read each of its files
+by bundle-relative path, so `show` and `diff` never care where a bundle came from.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bundlectl.errors import NotFound, UsageProblem
+from bundlectl.record import BundleRecord
+
+_REGISTRY_REF = re.compile(r"^(?P<name>[a-z0-9][a-z0-9-]*)@(?P<selector>[^@\s]+)$")
+
+
+@dataclass
+class BundleSource:
+    record: BundleRecord
+    label: str
+    origin: str  # "registry", "folder" or "git"
+    read_file: Callable[[str], bytes]
+    keep: list[Any] = field(default_factory=list)  # temporary folders that must outlive the source
+
+
+def is_registry_ref(ref: str) -> bool:
+    return bool(_REGISTRY_REF.match(ref)) and not Path(ref).exists()
+
+
+def resolve(ref: str, cwd: Path, registry: Callable[[], Any]) -> BundleSource:
+    """`registry` is called only for registry refs, so folder diffs never open the registry."""
+    if ref.startswith("git:"):
+        return _from_git(ref, cwd)
+    if is_registry_ref(ref):
+        return _from_registry(ref, registry())
+    path = Path(ref)
+    path = path if path.is_absolute() else cwd / path
+    if path.exists():
+        from bundlectl.bundle_folder import read_bundle_folder
+
+        folder = read_bundle_folder(path, display=str(Path(ref) / "bundle.yaml") if path.is_dir() else ref)
+        return BundleSource(folder.record, ref, "folder", folder.read_file)
+    if "@" in ref:
+        raise UsageProblem(f"{ref!r} is not a valid ref", "use NAME@VERSION, NAME@sha256:PREFIX, a folder or git:REV:PATH")
+    raise NotFound(f"{ref!r} is neither a bundle folder nor a registry ref", "use NAME@VERSION, a folder path or git:REV:PATH")
+
+
+def _from_registry(ref: str, storage: Any) -> BundleSource:
+    from bundlectl.registry.bundles import find_bundle, read_blob
+    from bundlectl.registry.log import fresh_index
+
+    match = _REGISTRY_REF.match(ref)
+    assert match
+    row = find_bundle(fresh_index(storage), match["name"], match["selector"])
+    record = row.record()
+    digests = {p: f.digest for c in record.components.values() for p, f in c.files.items()}
+    return BundleSource(record, ref, "registry", lambda rel: read_blob(storage, digests[rel], f"{ref}:{rel}"))
+
+
+def _from_git(ref: str, cwd: Path) -> BundleSource:
+    """Materialise the folder as it was at REV into a temporary folder, then read it like any folder."""
+    import git
+
+    from bundlectl.bundle_folder import read_bundle_folder
+
+    parts = ref.split(":", 2)
+    if len(parts) != 3 or not parts[1] or not parts[2]:
+        raise UsageProblem(f"{ref!r} is not a git ref", "write it as git:REV:PATH, e.g. git:HEAD~1:bundles/support-triage")
+    _, rev, subpath = parts
+    try:
+        repo = git.Repo(cwd, search_parent_directories=True)
+    except git.InvalidGitRepositoryError:
+        raise NotFound(f"{ref}: no git repository around {cwd}") from None
+    try:
+        tree = repo.commit(rev).tree
+    except (git.BadName, ValueError):
+        raise NotFound(f"{ref}: git revision {rev!r} not found") from None
+    relative = Path(cwd).resolve().relative_to(Path(repo.working_tree_dir).resolve()) if repo.working_tree_dir else Path()
+    inside = (relative / subpath).as_posix().strip("/").removeprefix("./")
+    try:
+        folder_tree = tree / inside if inside not in ("", ".") else tree
+    except KeyError:
+        raise NotFound(f"{ref}: {subpath} does not exist at {rev}") from None
+    scratch = tempfile.TemporaryDirectory(prefix="bundlectl-git-")
+    root = Path(scratch.name) / "bundle"
+    _extract(folder_tree, root)
+    folder = read_bundle_folder(root, display=f"{ref}/bundle.yaml")
+    return BundleSource(folder.record, ref, "git", folder.read_file, [scratch])
+
+
+def _extract(tree: Any, target: Path) -> None:
+    target.mkdir(parents=True, exist_ok=True)
+    for item in tree:
+        destination = target / item.name
+        if item.type == "tree":
+            _extract(item, destination)
+        elif item.type == "blob":
+            data = item.data_stream.read()
+            if item.mode == 0o120000:  # a symlink: recreate it so the confinement check judges it
+                destination.symlink_to(data.decode())
+            else:
+                destination.write_bytes(data)

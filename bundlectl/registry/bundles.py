@@ -1,0 +1,123 @@
+"""Registering bundles and reading them back: immutable, content-addressed, one version one content."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bundlectl.bundle_folder import FolderBundle
+from bundlectl.digest.canonical import hex_of, sha256_of
+from bundlectl.errors import IntegrityFailure, NotFound, Refused
+from bundlectl.progress import NoProgress, ProgressSink
+from bundlectl.record import BundleRecord
+from bundlectl.registry.index import BundleRow, Index
+from bundlectl.registry.log import Planned, append, fresh_index
+from bundlectl.storage.base import Storage
+
+FORMAT = 1
+
+
+@dataclass(frozen=True)
+class InitResult:
+    url: str
+    created: bool
+
+
+@dataclass(frozen=True)
+class RegisterResult:
+    record: BundleRecord
+    created: bool
+    dry_run: bool
+    seq: int | None
+    stored_files: int
+
+
+def blob_key(digest: str) -> str:
+    return "blobs/" + hex_of(digest)
+
+
+def init_registry(storage: Storage, actor: str) -> InitResult:
+    storage.initialize()
+    if storage.is_initialized():
+        return InitResult(storage.url, False)
+    event = append(storage, lambda index: Planned("init", {"format": FORMAT}), actor, "bundlectl init")
+    return InitResult(storage.url, event is not None)
+
+
+def register_bundle(
+    storage: Storage,
+    folder: FolderBundle,
+    actor: str,
+    reason: str | None = None,
+    dry_run: bool = False,
+    progress: ProgressSink | None = None,
+) -> RegisterResult:
+    """Store a bundle's files and append its register event; same content again is a no-op."""
+    record = folder.record
+    identity = record.record_digest
+
+    def plan(index: Index) -> Planned | None:
+        existing = index.bundle(record.name, record.version)
+        if existing is None:
+            return Planned("register", {"name": record.name, "version": record.version, "digest": record.digest,
+                                        "record_digest": identity, "record": record.to_json()})
+        if existing.record_digest == identity:
+            return None
+        raise Refused(
+            f"{record.ref} is already registered with different content "
+            f"(registered digest {existing.digest[:19]}…, this folder {record.digest[:19]}…); nothing was written",
+            "registered bundles are immutable: bump metadata.version in bundle.yaml",
+        )
+
+    first_plan = plan(fresh_index(storage))
+    if first_plan is None or dry_run:
+        return RegisterResult(record, False, dry_run and first_plan is not None, None, 0)
+
+    files = {}
+    for component in record.components.values():
+        for relpath, entry in component.files.items():
+            files[blob_key(entry.digest)] = folder.paths[relpath]
+    sink = progress or NoProgress()
+    missing = {k: p for k, p in files.items() if not storage.has_object(k)}
+    sink.start(sum(p.stat().st_size for p in missing.values()), "storing files")
+    try:
+        storage.put_files(missing, sink.advance)
+    finally:
+        sink.finish()
+    event = append(storage, plan, actor, reason)
+    return RegisterResult(record, event is not None, False, event.seq if event else None, len(missing))
+
+
+def list_bundles(storage: Storage, name: str | None = None) -> list[BundleRow]:
+    return fresh_index(storage).bundles(name)
+
+
+def find_bundle(index: Index, name: str, selector: str) -> BundleRow:
+    """NAME@VERSION or NAME@sha256:PREFIX (12+ hex) → the registered bundle."""
+    if selector.startswith("sha256:"):
+        prefix = selector
+        if len(hex_of(prefix)) < 12:
+            raise Refused(f"digest prefix {selector!r} is too short", "give at least 12 hex digits")
+        rows = index.bundles_by_digest_prefix(name, prefix)
+        digests = {r.digest for r in rows}
+        if not rows:
+            raise NotFound(f"no bundle {name} with digest {selector}", "see `bundlectl list`")
+        if len(digests) > 1:
+            raise Refused(f"{name}@{selector} is ambiguous ({len(digests)} bundles match)", "give more digits")
+        return rows[-1]
+    row = index.bundle(name, selector)
+    if row is None:
+        known = [r.version for r in index.bundles(name)]
+        hint = f"registered versions: {', '.join(known[-5:])}" if known else f"nothing named {name} is registered"
+        raise NotFound(f"{name}@{selector} is not registered", hint)
+    return row
+
+
+def read_blob(storage: Storage, digest: str, label: str) -> bytes:
+    """A stored file's bytes, checked against its digest on the way out."""
+    data = storage.get_object(blob_key(digest))
+    if sha256_of(data) != digest:
+        raise IntegrityFailure(
+            f"stored content of {label} does not match its digest {digest[:19]}…",
+            "run `bundlectl verify`; the registry was modified outside bundlectl",
+        )
+    return data

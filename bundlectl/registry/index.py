@@ -1,0 +1,146 @@
+"""The local read index: an SQLite file derived from the event log, keyed by the log head it reflects.
+
+Reads compare the stored head with the backend's (one small file read on git) and use the index
+when they agree; otherwise they apply the missing events, or rebuild from the whole log. The log
+stays the truth: deleting the index only costs one rebuild.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from bundlectl.errors import IntegrityFailure
+from bundlectl.record import BundleRecord
+from bundlectl.registry.events import Event
+
+SCHEMA_VERSION = "1"
+_TABLES = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY, id TEXT NOT NULL, hash TEXT NOT NULL, action TEXT NOT NULL,
+    name TEXT, env TEXT, time TEXT NOT NULL, actor TEXT NOT NULL, payload TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS bundles (
+    name TEXT NOT NULL, version TEXT NOT NULL, digest TEXT NOT NULL, record_digest TEXT NOT NULL,
+    record TEXT NOT NULL, seq INTEGER NOT NULL, time TEXT NOT NULL, actor TEXT NOT NULL,
+    PRIMARY KEY (name, version));
+CREATE INDEX IF NOT EXISTS bundles_by_digest ON bundles (name, digest);
+"""
+
+
+@dataclass(frozen=True)
+class IndexHead:
+    id: str | None
+    seq: int
+    hash: str | None
+
+
+@dataclass(frozen=True)
+class BundleRow:
+    name: str
+    version: str
+    digest: str
+    time: str
+    actor: str
+    seq: int
+    record_digest: str
+    record_json: str
+
+    def record(self) -> BundleRecord:
+        return BundleRecord.from_json(json.loads(self.record_json))
+
+
+class Index:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.executescript(_TABLES)
+        if self._meta("schema") not in (None, SCHEMA_VERSION):
+            self.reset()
+        self._set_meta("schema", SCHEMA_VERSION)
+
+    def _meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def _set_meta(self, key: str, value: str | None) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def head(self) -> IndexHead:
+        rows = dict(self.db.execute("SELECT key, value FROM meta WHERE key IN ('head','seq','hash')").fetchall())
+        return IndexHead(rows.get("head"), int(rows.get("seq") or 0), rows.get("hash"))
+
+    def reset(self) -> None:
+        self.db.executescript("DELETE FROM events; DELETE FROM bundles; DELETE FROM meta;")
+
+    def apply(self, events: list[Event], new_head: str, expected: IndexHead) -> None:
+        """Add events in order, checking the chain; skipped when another process already did it."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            current = self.head()
+            if current.id == new_head:
+                self.db.execute("COMMIT")
+                return
+            if current != expected:
+                if expected.id is None:
+                    self.reset()
+                    current = IndexHead(None, 0, None)
+                else:  # someone else moved the index under us; our caller re-reads
+                    self.db.execute("ROLLBACK")
+                    return
+            seq, last = current.seq, current.hash
+            for event in events:
+                if event.seq != seq + 1 or event.prev != last:
+                    raise IntegrityFailure(
+                        f"event log is broken at record {event.id}: expected seq {seq + 1} after {last}, "
+                        f"found seq {event.seq} after {event.prev}",
+                        "run `bundlectl verify`; the log may have been edited",
+                    )
+                self._insert(event)
+                seq, last = event.seq, event.hash
+            self._set_meta("head", new_head)
+            self._set_meta("seq", str(seq))
+            self._set_meta("hash", last)
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+
+    def _insert(self, event: Event) -> None:
+        data = event.data
+        self.db.execute(
+            "INSERT OR REPLACE INTO events VALUES (?,?,?,?,?,?,?,?,?)",
+            (event.seq, event.id, event.hash, event.action, data.get("name"), data.get("env"),
+             event.time, event.actor, event.payload().decode()),
+        )
+        if event.action == "register":
+            record = data["record"]
+            self.db.execute(
+                "INSERT OR REPLACE INTO bundles VALUES (?,?,?,?,?,?,?,?)",
+                (record["name"], record["version"], record["digest"], data["record_digest"],
+                 json.dumps(record), event.seq, event.time, event.actor),
+            )
+
+    # queries ------------------------------------------------------------------------
+    def bundle(self, name: str, version: str) -> BundleRow | None:
+        row = self.db.execute(_BUNDLE_SELECT + " WHERE name=? AND version=?", (name, version)).fetchone()
+        return BundleRow(*row) if row else None
+
+    def bundles_by_digest_prefix(self, name: str, prefix: str) -> list[BundleRow]:
+        rows = self.db.execute(
+            _BUNDLE_SELECT + " WHERE name=? AND digest LIKE ? ORDER BY seq", (name, prefix + "%")
+        ).fetchall()
+        return [BundleRow(*r) for r in rows]
+
+    def bundles(self, name: str | None = None) -> list[BundleRow]:
+        if name:
+            rows = self.db.execute(_BUNDLE_SELECT + " WHERE name=? ORDER BY seq", (name,)).fetchall()
+        else:
+            rows = self.db.execute(_BUNDLE_SELECT + " ORDER BY name, seq").fetchall()
+        return [BundleRow(*r) for r in rows]
+
+
+_BUNDLE_SELECT = "SELECT name, version, digest, time, actor, seq, record_digest, record FROM bundles"

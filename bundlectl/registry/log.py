@@ -1,0 +1,89 @@
+"""The one compare-and-swap rule for writing: plan against a fresh index, append, retry if the log moved."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from bundlectl.clock import now_utc, rfc3339
+from bundlectl.errors import Conflict, NotFound
+from bundlectl.registry.events import Event, parse_event, summary_line
+from bundlectl.registry.index import Index
+from bundlectl.storage.base import LogMoved, PointerMoved, PointerUpdate, Storage, StoredEvent
+
+MAX_ATTEMPTS = 50
+
+
+@dataclass(frozen=True)
+class Planned:
+    """What a writer wants appended, decided against the index as of one log head."""
+
+    action: str
+    data: dict[str, Any]
+    updates: list[PointerUpdate] = field(default_factory=list)
+
+
+def fresh_index(storage: Storage) -> Index:
+    """The read index brought up to the backend's current log head."""
+    index = Index(storage.index_path())
+    for _ in range(MAX_ATTEMPTS):
+        head = storage.log_head()
+        if head is None:
+            raise NotFound(
+                f"no bundlectl registry in {storage.url}",
+                "run `bundlectl init` (or pass --registry / set BUNDLECTL_REGISTRY)",
+            )
+        known = index.head()
+        if known.id == head:
+            return index
+        stored = storage.events_after(known.id, head)
+        if stored is None:  # the log was rewritten or replaced: rebuild from the start
+            known = _reset(index)
+            stored = storage.events_after(None, head) or []
+        index.apply([parse_event(s) for s in stored], head, known)
+    return index
+
+
+def _reset(index: Index) -> Any:
+    index.reset()
+    return index.head()
+
+
+def append(
+    storage: Storage,
+    plan: Callable[[Index], Planned | None],
+    actor: str,
+    reason: str | None = None,
+) -> Event | None:
+    """Append the event `plan` decides on; `plan` runs again whenever another writer got in first.
+
+    `plan` returning None means there is nothing to write (an idempotent no-op). A pointer that moved
+    between planning and writing is a real conflict and surfaces as exit 3, never as a retry.
+    """
+    for attempt in range(MAX_ATTEMPTS):
+        index = fresh_index(storage)
+        planned = plan(index)
+        if planned is None:
+            return None
+        head = index.head()
+        event = Event(head.seq + 1, head.hash, rfc3339(now_utc()), actor, planned.action, reason, planned.data)
+        try:
+            event_id = storage.append_event(event.payload(), summary_line(event), head.id, planned.updates)
+        except LogMoved:
+            time.sleep(random.uniform(0, 0.005 * (attempt + 1)))
+            continue
+        except PointerMoved as exc:
+            raise Conflict(
+                f"{exc.name} was moved by someone else while this command ran; nothing was changed",
+                "check `bundlectl status` and run the command again if it still makes sense",
+            ) from None
+        stored = StoredEvent(event_id, event.payload())
+        index.apply([parse_event(stored)], event_id, head)
+        return parse_event(stored)
+    raise Conflict(
+        f"the registry log kept moving ({MAX_ATTEMPTS} attempts); nothing was changed",
+        "retry when the registry is less busy",
+    )

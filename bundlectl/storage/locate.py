@@ -1,0 +1,54 @@
+"""Which storage a command talks to: --registry URL, else BUNDLECTL_REGISTRY, else the repository around us."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from bundlectl.errors import NotFound, UsageProblem
+from bundlectl.storage.base import Storage
+from bundlectl.storage.gitrefs import find_git_dir
+
+
+def registry_url(explicit: str | None) -> str | None:
+    return explicit or os.environ.get("BUNDLECTL_REGISTRY") or None
+
+
+def open_storage(url: str | None, cwd: Path, create: bool = False) -> Storage:
+    from bundlectl.storage.git import GitStorage
+
+    if url and url.startswith("s3://"):
+        raise UsageProblem(
+            f"registry {url}: the s3 backend is not available in this version of bundlectl",
+            "use the git registry (the default) for now",
+        )
+    if url:
+        path = Path(url.removeprefix("git+file://").removeprefix("file://")).expanduser()
+        if not path.is_absolute():
+            path = cwd / path
+        if create:
+            _create_bare(path)
+        git_dir = path / ".git" if (path / ".git").exists() else path
+        if not (git_dir / "HEAD").exists():
+            raise NotFound(
+                f"registry {url}: no git repository at {path}",
+                "create it with `bundlectl init --registry PATH`",
+            )
+        return GitStorage(git_dir, str(path))
+    git_dir = find_git_dir(cwd)
+    if git_dir is None:
+        raise NotFound(
+            f"no git repository around {cwd} to hold the registry",
+            "run `git init` first, or use a dedicated registry: `bundlectl init --registry PATH`",
+        )
+    return GitStorage(git_dir, str(git_dir.parent if git_dir.name == ".git" else git_dir))
+
+
+def _create_bare(path: Path) -> None:
+    import git
+
+    if (path / "HEAD").exists() or (path / ".git").exists():
+        return
+    if path.exists() and any(path.iterdir()):
+        raise UsageProblem(f"{path} exists, is not empty and is not a git repository", "pick a new folder")
+    git.Repo.init(path, bare=True, mkdir=True)
