@@ -6,7 +6,6 @@ import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from bundlectl.digest.bundle import bundle_digest, component_digest
 from bundlectl.digest.filehash import FileHasher
@@ -38,6 +37,7 @@ def read_bundle_folder(
     loaded = load_manifest(target, display)
     manifest = loaded.manifest
     per_component = _collect_files(loaded)
+    _check_contents(loaded, per_component)
     hasher = hasher or FileHasher()
     progress = progress or NoProgress()
 
@@ -86,6 +86,19 @@ def _collect_files(loaded: LoadedManifest) -> dict[str, dict[str, Path]]:
     return result
 
 
+def _check_contents(loaded: LoadedManifest, per_component: dict[str, dict[str, Path]]) -> None:
+    from bundlectl.content.checks import content_problems
+
+    problems: list[Problem] = []
+    root_label = loaded.source.removesuffix("bundle.yaml")
+    for kind, component in loaded.manifest.components.by_kind().items():
+        files = per_component[kind]
+        fields = component.model_dump(mode="json", exclude_defaults=True)
+        problems += content_problems(kind, fields, sorted(files), lambda rel: files[rel].read_bytes(), lambda rel: root_label + rel)
+    if problems:
+        raise InvalidInput(problems, "fix the component files named above")
+
+
 class _PathProblem(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -121,21 +134,3 @@ def confined_files(root: Path, real_root: Path, rel: str) -> dict[str, Path]:
     visit(rel, root / rel)
     return found
 
-
-def describe(record: BundleRecord) -> dict[str, Any]:
-    """The stable JSON shape of `show --json` (DESIGN §4)."""
-    return {
-        "name": record.name,
-        "version": record.version,
-        "digest": record.digest,
-        "metadata": record.metadata,
-        "components": {
-            kind: {
-                "digest": c.digest,
-                "absent": c.absent,
-                "fields": c.fields,
-                "files": {p: {"digest": f.digest, "size": f.size} for p, f in c.files.items()},
-            }
-            for kind, c in record.components.items()
-        },
-    }

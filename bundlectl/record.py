@@ -58,7 +58,10 @@ class BundleRecord:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "BundleRecord":
-        components = {k: ComponentRecord.from_json(k, c) for k, c in data["components"].items()}
+        from bundlectl.manifest import KINDS
+
+        raw = data["components"]
+        components = {k: ComponentRecord.from_json(k, raw[k]) for k in KINDS if k in raw}
         return cls(data["name"], data["version"], data["digest"], data["metadata"], components)
 
     @property

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from bundlectl.bundle_folder import FolderBundle
 from bundlectl.digest.canonical import hex_of, sha256_of
 from bundlectl.errors import IntegrityFailure, NotFound, Refused
 from bundlectl.progress import NoProgress, ProgressSink
@@ -12,6 +12,9 @@ from bundlectl.record import BundleRecord
 from bundlectl.registry.index import BundleRow, Index
 from bundlectl.registry.log import Planned, append, fresh_index
 from bundlectl.storage.base import Storage
+
+if TYPE_CHECKING:
+    from bundlectl.bundle_folder import FolderBundle
 
 FORMAT = 1
 
@@ -39,13 +42,16 @@ def init_registry(storage: Storage, actor: str) -> InitResult:
     storage.initialize()
     if storage.is_initialized():
         return InitResult(storage.url, False)
-    event = append(storage, lambda index: Planned("init", {"format": FORMAT}), actor, "bundlectl init")
+    event = append(
+        storage, lambda index: None if index.head().id else Planned("init", {"format": FORMAT}),
+        actor, "bundlectl init", allow_empty=True,
+    )
     return InitResult(storage.url, event is not None)
 
 
 def register_bundle(
     storage: Storage,
-    folder: FolderBundle,
+    folder: "FolderBundle",
     actor: str,
     reason: str | None = None,
     dry_run: bool = False,

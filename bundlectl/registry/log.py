@@ -26,11 +26,15 @@ class Planned:
     updates: list[PointerUpdate] = field(default_factory=list)
 
 
-def fresh_index(storage: Storage) -> Index:
+def fresh_index(storage: Storage, allow_empty: bool = False) -> Index:
     """The read index brought up to the backend's current log head."""
     index = Index(storage.index_path())
     for _ in range(MAX_ATTEMPTS):
         head = storage.log_head()
+        if head is None and allow_empty:
+            if index.head().id is not None:
+                index.reset()
+            return index
         if head is None:
             raise NotFound(
                 f"no bundlectl registry in {storage.url}",
@@ -57,6 +61,7 @@ def append(
     plan: Callable[[Index], Planned | None],
     actor: str,
     reason: str | None = None,
+    allow_empty: bool = False,
 ) -> Event | None:
     """Append the event `plan` decides on; `plan` runs again whenever another writer got in first.
 
@@ -64,7 +69,7 @@ def append(
     between planning and writing is a real conflict and surfaces as exit 3, never as a retry.
     """
     for attempt in range(MAX_ATTEMPTS):
-        index = fresh_index(storage)
+        index = fresh_index(storage, allow_empty)
         planned = plan(index)
         if planned is None:
             return None

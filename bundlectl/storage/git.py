@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import io
 import tempfile
+import time
 from collections.abc import Callable
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -149,7 +149,7 @@ class GitStorage(Storage):
         empty_tree = self._empty_tree()
         parents = [self.repo.commit(expected_head)] if expected_head else []
         who = Actor("bundlectl", "bundlectl@localhost")
-        now = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+        now = f"{int(time.time())} +0000"  # git's internal date format
         commit = Commit.create_from_tree(
             self.repo, empty_tree, f"{summary}\n\n{payload.decode()}\n", parent_commits=parents,
             head=False, author=who, committer=who, author_date=now, commit_date=now,

@@ -1,0 +1,145 @@
+"""Commands about bundles themselves: init, new, validate, register, list, show."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from bundlectl.cli.context import actor_for, storage_for
+from bundlectl.cli.main import json_option, registry_option, writer_options
+from bundlectl.cli.output import TerminalProgress, emit_json, ok, short, table
+
+
+@click.command()
+@registry_option
+@click.option("--actor", default=None, help="Acting identity recorded for the init event.")
+def init(registry: str | None, actor: str | None) -> None:
+    """Create the registry (git by default: refs/bundlectl/ in the repository around you)."""
+    from bundlectl.registry.bundles import init_registry
+
+    result = init_registry(storage_for(registry, create=True), actor_for(actor))
+    if result.created:
+        ok(f"initialised bundlectl registry in {result.url} (refs/bundlectl/)")
+    else:
+        ok(f"bundlectl registry in {result.url} is already initialised")
+
+
+@click.command()
+@click.argument("name")
+@click.option("--dir", "parent", default="bundles", show_default=True, type=click.Path(file_okay=False),
+              help="Folder to create the bundle in.")
+def new(name: str, parent: str) -> None:
+    """Scaffold bundles/NAME with all eight components and working placeholder files."""
+    from bundlectl.scaffold import scaffold_bundle
+
+    created = scaffold_bundle(name, Path(parent))
+    ok(f"created {created} — edit it, then `bundlectl validate {created}`")
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True)
+@json_option
+def validate(paths: tuple[str, ...], as_json: bool) -> None:
+    """Check bundle folders: schema, pinning, paths, and the content of each component file."""
+    from bundlectl.validation import validate_folders
+
+    results = validate_folders([Path(p) for p in paths], TerminalProgress())
+    if as_json:
+        emit_json({"valid": all(r.valid for r in results), "results": [r.to_json() for r in results]})
+    else:
+        for result in results:
+            if result.valid and result.record:
+                ok(f"{result.path}: {result.record.ref} {short(result.record.digest)}")
+            else:
+                for problem in result.problems:
+                    click.echo(click.style("✗ ", fg="red") + str(problem), err=True)
+    if not all(r.valid for r in results):
+        raise SystemExit(1)
+
+
+@click.command()
+@click.argument("path")
+@registry_option
+@writer_options
+@json_option
+def register(path: str, registry: str | None, actor: str | None, reason: str | None, dry_run: bool, as_json: bool) -> None:
+    """Freeze a bundle folder into the registry; prints its ref and digest."""
+    from bundlectl.bundle_folder import read_bundle_folder
+    from bundlectl.registry.bundles import register_bundle
+
+    folder = read_bundle_folder(Path(path), progress=TerminalProgress())
+    storage = storage_for(registry)
+    result = register_bundle(storage, folder, actor_for(actor), reason, dry_run, TerminalProgress())
+    record = result.record
+    if as_json:
+        emit_json({"name": record.name, "version": record.version, "digest": record.digest,
+                   "created": result.created, "dry_run": result.dry_run, "seq": result.seq})
+    elif result.dry_run:
+        ok(f"would register {record.ref} {record.digest} (dry run: nothing written)")
+    elif result.created:
+        ok(f"registered {record.ref} {record.digest}")
+    else:
+        ok(f"{record.ref} {record.digest} is already registered with this content; nothing to do")
+
+
+@click.command("list")
+@click.argument("name", required=False)
+@registry_option
+@json_option
+def list_cmd(name: str | None, registry: str | None, as_json: bool) -> None:
+    """Registered bundles, oldest first."""
+    from bundlectl.registry.bundles import list_bundles
+
+    rows = list_bundles(storage_for(registry), name)
+    if as_json:
+        emit_json({"bundles": [{"name": r.name, "version": r.version, "digest": r.digest,
+                                "registered_at": r.time, "registered_by": r.actor} for r in rows]})
+        return
+    if not rows:
+        click.echo("no bundles registered yet; try `bundlectl register bundles/NAME`")
+        return
+    table(["name", "version", "digest", "registered", "by"],
+          [[r.name, r.version, short(r.digest), r.time, r.actor] for r in rows])
+
+
+@click.command()
+@click.argument("ref")
+@registry_option
+@json_option
+def show(ref: str, registry: str | None, as_json: bool) -> None:
+    """One bundle with its component digests (REF: NAME@VERSION, NAME@sha256:…, folder, git:REV:PATH)."""
+    from bundlectl.record_view import describe
+    from bundlectl.refs import resolve
+
+    source = resolve(ref, Path.cwd(), lambda: storage_for(registry))
+    document = describe(source.record)
+    if as_json:
+        emit_json(document)
+        return
+    record = source.record
+    click.echo(click.style(f"{record.ref}", bold=True) + f"  {record.digest}")
+    for key in ("owner", "description"):
+        if key in record.metadata:
+            click.echo(f"  {key}: {record.metadata[key]}")
+    if "outcome" in record.metadata:
+        o = record.metadata["outcome"]
+        click.echo(f"  outcome: {o['metric']} ≥ {o['target']} (tolerance {o.get('tolerance', 0)})")
+    rows = []
+    for kind, component in record.components.items():
+        rows.append([kind, short(component.digest), component.fields.get("absent", "") and "absent: " + component.fields["absent"]
+                     or _component_summary(kind, component.fields, len(component.files))])
+    click.echo()
+    table(["component", "digest", "pins"], rows)
+
+
+def _component_summary(kind: str, fields: dict, file_count: int) -> str:
+    if kind == "model":
+        return f"{fields['provider']} {fields['snapshot']}"
+    if kind == "retriever":
+        return f"{fields['index']} ({fields['embedding_model']})"
+    parts = [f"v{fields['version']}"] if fields.get("version") else []
+    parts.append(f"{file_count} file{'s' if file_count != 1 else ''}")
+    if fields.get("uri"):
+        parts.append(fields["uri"])
+    return ", ".join(parts)

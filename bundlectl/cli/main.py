@@ -1,0 +1,87 @@
+"""Entry point: the command group, shared options, and the one place errors become exit codes."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from bundlectl import __version__
+from bundlectl.errors import BundlectlError, ExitCode, InvalidInput
+
+
+def registry_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--registry", "registry", metavar="URL", default=None,
+        help="Registry: path of a dedicated git repository (default: the repository around the current folder; env BUNDLECTL_REGISTRY).",
+    )(func)
+
+
+def json_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON document.")(func)
+
+
+def writer_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    func = click.option("--actor", default=None, help="Acting identity (default: BUNDLECTL_ACTOR, then git user.email).")(func)
+    func = click.option("--reason", default=None, help="Why; recorded in the event log.")(func)
+    return click.option("--dry-run", is_flag=True, help="Show what would happen; change nothing.")(func)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="bundlectl")
+def cli() -> None:
+    """Version, diff, gate, promote and roll back release bundles of AI features."""
+
+
+def _register_commands() -> None:
+    from bundlectl.cli import bundles, diffcmd, schemas
+
+    for command in (bundles.init, bundles.new, bundles.validate, bundles.register, bundles.list_cmd,
+                    bundles.show, diffcmd.diff, schemas.schemas):
+        cli.add_command(command)
+
+
+_register_commands()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI; library errors become one or two lines and their exit code, never a traceback."""
+    try:
+        cli.main(args=argv, prog_name="bundlectl", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(ExitCode.USAGE if isinstance(exc, click.UsageError) else exc.exit_code)
+    except BundlectlError as exc:
+        _report(exc)
+        sys.exit(exc.exit_code)
+    except BrokenPipeError:
+        sys.stderr.close()
+        sys.exit(0)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:  # a bug: say so in one line, keep the traceback for those who ask
+        if os.environ.get("BUNDLECTL_DEBUG"):
+            raise
+        click.echo(f"error: internal error ({type(exc).__name__}: {exc}); this is a bug in bundlectl", err=True)
+        click.echo("hint: rerun with BUNDLECTL_DEBUG=1 for the traceback and report it", err=True)
+        sys.exit(70)
+    sys.exit(0)
+
+
+def _report(exc: BundlectlError) -> None:
+    if isinstance(exc, InvalidInput):
+        for problem in exc.problems:
+            click.echo(f"error: {problem}", err=True)
+    else:
+        click.echo(f"error: {exc.message}", err=True)
+    if exc.hint:
+        click.echo(f"hint: {exc.hint}", err=True)
