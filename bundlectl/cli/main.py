@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from bundlectl import __version__
-from bundlectl.errors import BundlectlError, ExitCode, InvalidInput
+from bundlectl.errors import BundlectlError, InvalidInput
 
 
 def registry_option(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -30,7 +30,26 @@ def writer_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--dry-run", is_flag=True, help="Show what would happen; change nothing.")(func)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class BundlectlGroup(click.Group):
+    """Maps library errors to one or two lines and their exit code, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BundlectlError as exc:
+            _report(exc)
+            ctx.exit(exc.exit_code)
+        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit, KeyboardInterrupt, BrokenPipeError):
+            raise
+        except Exception as exc:  # a bug: say so in one line; the traceback is there for those who ask
+            if os.environ.get("BUNDLECTL_DEBUG"):
+                raise
+            click.echo(f"error: internal error ({type(exc).__name__}: {exc}); this is a bug in bundlectl", err=True)
+            click.echo("hint: rerun with BUNDLECTL_DEBUG=1 for the traceback and report it", err=True)
+            ctx.exit(70)
+
+
+@click.group(cls=BundlectlGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="bundlectl")
 def cli() -> None:
     """Version, diff, gate, promote and roll back release bundles of AI features."""
@@ -48,33 +67,12 @@ _register_commands()
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run the CLI; library errors become one or two lines and their exit code, never a traceback."""
+    """Run the CLI; usage errors exit 2 (click's convention, and DESIGN §4's)."""
     try:
-        cli.main(args=argv, prog_name="bundlectl", standalone_mode=False)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except click.Abort:
-        click.echo("aborted", err=True)
-        sys.exit(130)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(ExitCode.USAGE if isinstance(exc, click.UsageError) else exc.exit_code)
-    except BundlectlError as exc:
-        _report(exc)
-        sys.exit(exc.exit_code)
+        cli.main(args=argv, prog_name="bundlectl")
     except BrokenPipeError:
         sys.stderr.close()
         sys.exit(0)
-    except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
-        sys.exit(130)
-    except Exception as exc:  # a bug: say so in one line, keep the traceback for those who ask
-        if os.environ.get("BUNDLECTL_DEBUG"):
-            raise
-        click.echo(f"error: internal error ({type(exc).__name__}: {exc}); this is a bug in bundlectl", err=True)
-        click.echo("hint: rerun with BUNDLECTL_DEBUG=1 for the traceback and report it", err=True)
-        sys.exit(70)
-    sys.exit(0)
 
 
 def _report(exc: BundlectlError) -> None:

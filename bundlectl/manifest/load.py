@@ -61,10 +61,17 @@ def load_manifest(target: Path, display: str | None = None) -> LoadedManifest:
 
 
 def _problem(source: str, document: YamlDocument, err: Any) -> Problem:
-    loc = tuple(part for part in err["loc"] if part not in _TAGS)
-    loc = tuple("schema" if part == "schema_" else part for part in loc)
+    loc = field_location(err["loc"])
     field = ".".join(str(p) for p in loc) or None
     return Problem(source, _message(err, loc), document.line_of(loc), field)
+
+
+def field_location(loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Pydantic's error location as the user wrote it: without the absent/present union tag."""
+    parts = list(loc)
+    if len(parts) >= 3 and parts[0] == "components" and parts[2] in _TAGS:
+        del parts[2]
+    return tuple(parts)
 
 
 def _message(err: Any, loc: tuple[Any, ...]) -> str:

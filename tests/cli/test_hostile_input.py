@@ -1,0 +1,152 @@
+"""Bad input: one or two lines naming file, line and field; exit 1; no traceback; nothing registered."""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import EXAMPLES, Workspace
+from tests.test_safeyaml import billion_laughs
+
+
+def make_bundle(ws: Workspace, name: str = "bad") -> Path:
+    target = ws.root / "bundles" / name
+    shutil.copytree(EXAMPLES / "support-triage-v1", target)
+    return target
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+
+
+def refused(ws: Workspace, folder: Path) -> str:
+    head = ws.log_head()
+    refs = ws.bundlectl_refs()
+    for command in (["validate", str(folder)], ["register", str(folder)]):
+        result = ws.run(*command)
+        assert result.exit_code == 1, result.output
+        assert "Traceback" not in result.output
+        assert result.stderr.startswith("error: ") or result.stderr.startswith("✗ ")
+    assert ws.log_head() == head and ws.bundlectl_refs() == refs  # nothing written
+    return result.stderr
+
+
+def test_duplicate_key(registry: Workspace):
+    folder = make_bundle(registry)
+    edit(folder / "bundle.yaml", "  owner: ops-triage@example.com\n", "  owner: ops-triage@example.com\n  owner: someone@else\n")
+    assert "bundle.yaml:9: duplicate key 'owner' (first defined on line 8)" in refused(registry, folder)
+
+
+def test_alias_bomb(registry: Workspace):
+    folder = make_bundle(registry)
+    (folder / "bundle.yaml").write_text(billion_laughs())
+    assert "alias bomb" in refused(registry, folder)
+
+
+def test_wrong_type_names_line_and_field(registry: Workspace):
+    folder = make_bundle(registry)
+    edit(folder / "bundle.yaml", 'version: "2"', "version: 2")
+    message = refused(registry, folder)
+    assert "bundle.yaml:20: components.schema.version: must be a string; quote it: \"2\"" in message
+
+
+def test_floating_model_alias(registry: Workspace):
+    folder = make_bundle(registry)
+    edit(folder / "bundle.yaml", "snapshot: gpt-4o-2024-08-06", "snapshot: gpt-4o")
+    message = refused(registry, folder)
+    assert "bundle.yaml:12: components.model: snapshot 'gpt-4o' is a floating alias" in message
+
+
+def test_unknown_key(registry: Workspace):
+    folder = make_bundle(registry)
+    edit(folder / "bundle.yaml", "  runbook:\n    file: runbook.md", "  runbook:\n    file: runbook.md\n    fiel: x")
+    assert "components.runbook.fiel: unknown key" in refused(registry, folder)
+
+
+def test_non_utf8_manifest(registry: Workspace):
+    folder = make_bundle(registry)
+    (folder / "bundle.yaml").write_bytes((folder / "bundle.yaml").read_bytes().replace(b"Routes", b"R\xffoutes"))
+    assert "bundle.yaml:9: is not valid UTF-8" in refused(registry, folder)
+
+
+def test_binary_manifest(registry: Workspace):
+    folder = make_bundle(registry)
+    (folder / "bundle.yaml").write_bytes(b"apiVersion: x\n\x00\x01\x02")
+    assert "bundle.yaml:2: is a binary file" in refused(registry, folder)
+
+
+def test_huge_manifest(registry: Workspace):
+    folder = make_bundle(registry)
+    (folder / "bundle.yaml").write_text("# " + "x" * (2 * 1024 * 1024) + "\n")
+    assert "over the 1048576-byte limit" in refused(registry, folder)
+
+
+def test_binary_prompt_file(registry: Workspace):
+    folder = make_bundle(registry)
+    (folder / "prompts/system.md").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
+    assert "prompts/system.md:3: is a binary file" in refused(registry, folder)
+
+
+def test_malformed_tool_manifest(registry: Workspace):
+    folder = make_bundle(registry)
+    (folder / "tools/manifest.json").write_text('[{"type": "function", "function": {"name": "x",}}]')
+    assert "tools/manifest.json:1: is not valid JSON" in refused(registry, folder)
+
+
+def test_tool_manifest_of_the_wrong_shape(registry: Workspace):
+    folder = make_bundle(registry)
+    (folder / "tools/manifest.json").write_text('{"functions": []}')
+    assert "is not a tool manifest" in refused(registry, folder)
+
+
+def test_symlink_leading_out(registry: Workspace, tmp_path: Path):
+    folder = make_bundle(registry)
+    secret = tmp_path / "secret.md"
+    secret.write_text("top secret")
+    (folder / "runbook.md").unlink()
+    (folder / "runbook.md").symlink_to(secret)
+    message = refused(registry, folder)
+    assert "components.runbook.file: 'runbook.md' is a symlink leading outside the bundle folder" in message
+
+
+def test_symlink_inside_is_fine(registry: Workspace):
+    folder = make_bundle(registry)
+    (folder / "docs").mkdir()
+    shutil.move(folder / "runbook.md", folder / "docs/runbook.md")
+    (folder / "runbook.md").symlink_to("docs/runbook.md")
+    assert registry.run("validate", str(folder)).exit_code == 0
+
+
+def test_path_escape_in_manifest(registry: Workspace):
+    folder = make_bundle(registry)
+    edit(folder / "bundle.yaml", "file: runbook.md", "file: ../support-triage-v2/runbook.md")
+    assert "leaves the bundle folder" in refused(registry, folder)
+
+
+def test_missing_file(registry: Workspace):
+    folder = make_bundle(registry)
+    (folder / "runbook.md").unlink()
+    assert "bundle.yaml:35: components.runbook.file: 'runbook.md' does not exist" in refused(registry, folder)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs POSIX FIFOs")
+def test_fifo_is_not_read(registry: Workspace):
+    folder = make_bundle(registry)
+    (folder / "runbook.md").unlink()
+    os.mkfifo(folder / "runbook.md")
+    assert "is not a regular file or folder" in refused(registry, folder)
+
+
+def test_manifest_that_is_not_a_mapping(registry: Workspace):
+    folder = make_bundle(registry)
+    (folder / "bundle.yaml").write_text("- just\n- a list\n")
+    assert "must be a YAML mapping" in refused(registry, folder)
+
+
+def test_missing_manifest(registry: Workspace):
+    folder = registry.root / "bundles" / "empty"
+    folder.mkdir()
+    assert "bundle.yaml: not found" in refused(registry, folder)
