@@ -1,0 +1,5 @@
+"""`python -m bundlectl`."""
+
+from bundlectl.cli import main
+
+main()

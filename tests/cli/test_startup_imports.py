@@ -1,0 +1,28 @@
+"""Read commands must not import what they do not use (DESIGN §9): checked in a fresh interpreter."""
+
+import json
+import subprocess
+import sys
+
+from tests.conftest import Workspace
+
+PROBE = """
+import sys, json
+from bundlectl.cli.main import cli
+try:
+    cli.main(args=sys.argv[1:], prog_name="bundlectl")
+except SystemExit:
+    pass
+heavy = sorted({m.split('.')[0] for m in sys.modules} & {'git', 'deepdiff', 'boto3', 'botocore', 'pydantic', 'yaml'})
+print(json.dumps(heavy), file=sys.stderr)
+"""
+
+
+def heavy_imports(ws: Workspace, *args: str) -> list[str]:
+    result = subprocess.run([sys.executable, "-c", PROBE, *args], cwd=ws.root, capture_output=True, text=True)
+    return json.loads(result.stderr.strip().splitlines()[-1])
+
+
+def test_list_and_show_import_nothing_heavy(registered: Workspace):
+    assert heavy_imports(registered, "list", "--json") == []
+    assert heavy_imports(registered, "show", "support-triage@2026.11.01-1", "--json") == []
