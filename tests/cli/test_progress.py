@@ -1,0 +1,39 @@
+"""Long hashing shows a progress bar on a terminal, and nothing when output is piped."""
+
+import os
+import pty
+import subprocess
+import sys
+
+from tests.conftest import Workspace
+
+
+def big_bundle(ws: Workspace) -> str:
+    assert ws.run("new", "big").exit_code == 0
+    folder = ws.root / "bundles/big"
+    with open(folder / "retriever/index.bin", "wb") as handle:
+        handle.write(os.urandom(1024 * 1024) * 40)
+    manifest = folder / "bundle.yaml"
+    manifest.write_text(manifest.read_text().replace("index: retriever/index.jsonl", "index: retriever/"))
+    return str(folder)
+
+
+def test_progress_bar_on_a_terminal_only(workspace: Workspace):
+    folder = big_bundle(workspace)
+    leader, follower = pty.openpty()
+    proc = subprocess.run([sys.executable, "-m", "bundlectl", "validate", folder], cwd=workspace.root,
+                          stdout=subprocess.PIPE, stderr=follower, timeout=120)
+    os.close(follower)
+    captured = b""
+    try:
+        while chunk := os.read(leader, 65536):
+            captured += chunk
+    except OSError:
+        pass
+    os.close(leader)
+    assert proc.returncode == 0
+    assert b"hashing big" in captured and b"100%" in captured
+
+    piped = subprocess.run([sys.executable, "-m", "bundlectl", "validate", folder], cwd=workspace.root,
+                           capture_output=True, timeout=120)
+    assert piped.returncode == 0 and b"hashing" not in piped.stderr
