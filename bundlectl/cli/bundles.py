@@ -16,11 +16,12 @@ from bundlectl.cli.output import TerminalProgress, emit_json, ok, short, table
 @click.option("--actor", default=None, help="Acting identity recorded for the init event.")
 def init(registry: str | None, actor: str | None) -> None:
     """Create the registry (git by default: refs/bundlectl/ in the repository around you)."""
-    from bundlectl.registry.bundles import init_registry
+    from bundlectl.initialise import init_registry
 
     result = init_registry(storage_for(registry, create=True), actor_for(actor))
     if result.created:
         ok(f"initialised bundlectl registry in {result.url} (refs/bundlectl/)")
+        ok("wrote the starter gate policy (see `bundlectl policy show`)")
     else:
         ok(f"bundlectl registry in {result.url} is already initialised")
 

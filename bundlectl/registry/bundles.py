@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bundlectl.digest.canonical import hex_of, sha256_of
+from bundlectl.faults import OBJECTS_STORED, checkpoint
 from bundlectl.errors import IntegrityFailure, NotFound, Refused
 from bundlectl.progress import NoProgress, ProgressSink
 from bundlectl.record import BundleRecord
@@ -15,15 +17,6 @@ from bundlectl.storage.base import Storage
 
 if TYPE_CHECKING:
     from bundlectl.bundle_folder import FolderBundle
-
-FORMAT = 1
-
-
-@dataclass(frozen=True)
-class InitResult:
-    url: str
-    created: bool
-
 
 @dataclass(frozen=True)
 class RegisterResult:
@@ -36,17 +29,6 @@ class RegisterResult:
 
 def blob_key(digest: str) -> str:
     return "blobs/" + hex_of(digest)
-
-
-def init_registry(storage: Storage, actor: str) -> InitResult:
-    storage.initialize()
-    if storage.is_initialized():
-        return InitResult(storage.url, False)
-    event = append(
-        storage, lambda index: None if index.head().id else Planned("init", {"format": FORMAT}),
-        actor, "bundlectl init", allow_empty=True,
-    )
-    return InitResult(storage.url, event is not None)
 
 
 def register_bundle(
@@ -89,6 +71,7 @@ def register_bundle(
         storage.put_files(missing, sink.advance)
     finally:
         sink.finish()
+    checkpoint(OBJECTS_STORED)
     event = append(storage, plan, actor, reason)
     return RegisterResult(record, event is not None, False, event.seq if event else None, len(missing))
 
@@ -112,10 +95,27 @@ def find_bundle(index: Index, name: str, selector: str) -> BundleRow:
         return rows[-1]
     row = index.bundle(name, selector)
     if row is None:
+        row = _live_bundle(index, name, selector)
+    if row is None:
         known = [r.version for r in index.bundles(name)]
         hint = f"registered versions: {', '.join(known[-5:])}" if known else f"nothing named {name} is registered"
         raise NotFound(f"{name}@{selector} is not registered", hint)
     return row
+
+
+def _live_bundle(index: Index, name: str, selector: str) -> BundleRow | None:
+    """NAME@ENV (live now) and NAME@ENV~N (N moves back) through the index's pointer history."""
+    env, _, back = selector.partition("~")
+    if back and not back.isdigit():
+        raise Refused(f"{name}@{selector}: {back!r} is not a number of steps back", f"write it as {name}@{env}~1")
+    steps = int(back or 0)
+    moves = index.moves(name, env, limit=steps + 1)
+    if not moves:
+        return None
+    if len(moves) <= steps:
+        raise NotFound(f"{name}@{selector}: {env} has only {len(moves)} promotions in its history")
+    data = json.loads(moves[steps][5])["data"]
+    return index.bundle(name, data["to_version"])
 
 
 def read_blob(storage: Storage, digest: str, label: str) -> bytes:

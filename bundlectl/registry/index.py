@@ -16,7 +16,7 @@ from bundlectl.errors import IntegrityFailure
 from bundlectl.record import BundleRecord
 from bundlectl.registry.events import Event
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 _TABLES = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS events (
@@ -27,7 +27,21 @@ CREATE TABLE IF NOT EXISTS bundles (
     record TEXT NOT NULL, seq INTEGER NOT NULL, time TEXT NOT NULL, actor TEXT NOT NULL,
     PRIMARY KEY (name, version));
 CREATE INDEX IF NOT EXISTS bundles_by_digest ON bundles (name, digest);
+CREATE INDEX IF NOT EXISTS events_by_target ON events (name, env, seq);
+CREATE TABLE IF NOT EXISTS evidence (
+    seq INTEGER PRIMARY KEY, name TEXT NOT NULL, version TEXT NOT NULL, digest TEXT NOT NULL,
+    evals_digest TEXT, kind TEXT NOT NULL, source TEXT NOT NULL, run_at TEXT NOT NULL,
+    figures TEXT NOT NULL, report_key TEXT NOT NULL, actor TEXT NOT NULL, time TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS evidence_by_digest ON evidence (digest, kind, run_at);
+CREATE TABLE IF NOT EXISTS approvals (
+    seq INTEGER PRIMARY KEY, name TEXT NOT NULL, digest TEXT NOT NULL, env TEXT NOT NULL,
+    actor TEXT NOT NULL, time TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS pointers (
+    name TEXT NOT NULL, env TEXT NOT NULL, digest TEXT NOT NULL, version TEXT NOT NULL,
+    pointer_version INTEGER NOT NULL, seq INTEGER NOT NULL, time TEXT NOT NULL, actor TEXT NOT NULL,
+    verified INTEGER NOT NULL, PRIMARY KEY (name, env));
 """
+MOVES = ("promote", "rollback")
 
 
 @dataclass(frozen=True)
@@ -74,7 +88,10 @@ class Index:
         return IndexHead(rows.get("head"), int(rows.get("seq") or 0), rows.get("hash"))
 
     def reset(self) -> None:
-        self.db.executescript("DELETE FROM events; DELETE FROM bundles; DELETE FROM meta;")
+        self.db.executescript(
+            "DELETE FROM events; DELETE FROM bundles; DELETE FROM evidence; DELETE FROM approvals;"
+            " DELETE FROM pointers; DELETE FROM meta WHERE key != 'schema';"
+        )
 
     def apply(self, events: list[Event], new_head: str, expected: IndexHead) -> None:
         """Add events in order, checking the chain; skipped when another process already did it."""
@@ -123,6 +140,26 @@ class Index:
                 (record["name"], record["version"], record["digest"], data["record_digest"],
                  json.dumps(record), event.seq, event.time, event.actor),
             )
+        elif event.action == "evidence":
+            self.db.execute(
+                "INSERT OR REPLACE INTO evidence VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                (event.seq, data["name"], data["version"], data["digest"], data.get("evals_digest"), data["kind"],
+                 data["source"], data["run_at"], json.dumps(data["figures"]), data["report_key"], event.actor, event.time),
+            )
+        elif event.action == "approval":
+            self.db.execute(
+                "INSERT OR REPLACE INTO approvals VALUES (?,?,?,?,?,?)",
+                (event.seq, data["name"], data["digest"], data["env"], event.actor, event.time),
+            )
+        elif event.action == "policy":
+            self._set_meta("policy", json.dumps(data["policy"]))
+            self._set_meta("policy_seq", str(event.seq))
+        elif event.action in MOVES:
+            self.db.execute(
+                "INSERT OR REPLACE INTO pointers VALUES (?,?,?,?,?,?,?,?,?)",
+                (data["name"], data["env"], data["to_digest"], data["to_version"], data["pointer_version"],
+                 event.seq, event.time, event.actor, 1 if data.get("verified", True) else 0),
+            )
 
     # queries ------------------------------------------------------------------------
     def bundle(self, name: str, version: str) -> BundleRow | None:
@@ -143,4 +180,92 @@ class Index:
         return [BundleRow(*r) for r in rows]
 
 
+    def bundles_with_digest(self, name: str, digest: str) -> list[BundleRow]:
+        rows = self.db.execute(_BUNDLE_SELECT + " WHERE name=? AND digest=? ORDER BY seq", (name, digest)).fetchall()
+        return [BundleRow(*r) for r in rows]
+
+    def policy(self) -> tuple[dict | None, int | None]:
+        text, seq = self._meta("policy"), self._meta("policy_seq")
+        return (json.loads(text) if text else None), (int(seq) if seq else None)
+
+    def evidence_for(self, digest: str, kind: str | None = None) -> list[EvidenceRow]:
+        query = _EVIDENCE_SELECT + " WHERE digest=?" + (" AND kind=?" if kind else "") + " ORDER BY run_at DESC, seq DESC"
+        rows = self.db.execute(query, (digest, kind) if kind else (digest,)).fetchall()
+        return [EvidenceRow(*r[:-1], json.loads(r[-1])) for r in rows]
+
+    def approvals_for(self, digest: str, env: str) -> list[ApprovalRow]:
+        rows = self.db.execute(
+            "SELECT seq, name, digest, env, actor, time FROM approvals WHERE digest=? AND env=? ORDER BY seq", (digest, env)
+        ).fetchall()
+        return [ApprovalRow(*r) for r in rows]
+
+    def pointer(self, name: str, env: str) -> PointerRow | None:
+        row = self.db.execute(_POINTER_SELECT + " WHERE name=? AND env=?", (name, env)).fetchone()
+        return PointerRow(*row) if row else None
+
+    def pointers(self, name: str | None = None) -> list[PointerRow]:
+        if name:
+            rows = self.db.execute(_POINTER_SELECT + " WHERE name=? ORDER BY name, env", (name,)).fetchall()
+        else:
+            rows = self.db.execute(_POINTER_SELECT + " ORDER BY name, env").fetchall()
+        return [PointerRow(*r) for r in rows]
+
+    def moves(self, name: str, env: str, limit: int | None = None) -> list[tuple[int, str, str, str, str | None, str]]:
+        """Promotions and rollbacks of one pointer, newest first: (seq, action, time, actor, reason, payload)."""
+        query = ("SELECT seq, action, time, actor, json_extract(payload, '$.reason'), payload FROM events"
+                 " WHERE name=? AND env=? AND action IN ('promote', 'rollback') ORDER BY seq DESC")
+        if limit:
+            query += f" LIMIT {int(limit)}"
+        return list(self.db.execute(query, (name, env)).fetchall())
+
+    def was_live(self, name: str, env: str, digest: str) -> bool:
+        row = self.db.execute(
+            "SELECT 1 FROM events WHERE name=? AND env=? AND action IN ('promote','rollback')"
+            " AND json_extract(payload, '$.data.to_digest')=? LIMIT 1", (name, env, digest)
+        ).fetchone()
+        return row is not None
+
+
+@dataclass(frozen=True)
+class EvidenceRow:
+    seq: int
+    name: str
+    version: str
+    digest: str
+    evals_digest: str | None
+    kind: str
+    source: str
+    run_at: str
+    report_key: str
+    actor: str
+    time: str
+    figures: dict
+
+
+@dataclass(frozen=True)
+class ApprovalRow:
+    seq: int
+    name: str
+    digest: str
+    env: str
+    actor: str
+    time: str
+
+
+@dataclass(frozen=True)
+class PointerRow:
+    name: str
+    env: str
+    digest: str
+    version: str
+    pointer_version: int
+    seq: int
+    time: str
+    actor: str
+    verified: bool
+
+
+_EVIDENCE_SELECT = ("SELECT seq, name, version, digest, evals_digest, kind, source, run_at, report_key, actor, time,"
+                    " figures FROM evidence")
+_POINTER_SELECT = "SELECT name, env, digest, version, pointer_version, seq, time, actor, verified FROM pointers"
 _BUNDLE_SELECT = "SELECT name, version, digest, time, actor, seq, record_digest, record FROM bundles"

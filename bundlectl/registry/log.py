@@ -6,10 +6,10 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from bundlectl.clock import now_utc, rfc3339
-from bundlectl.errors import Conflict, NotFound
+from bundlectl.faults import LOG_MOVED, checkpoint
+from bundlectl.errors import Conflict, IntegrityFailure, NotFound
 from bundlectl.registry.events import Event, parse_event, summary_line
 from bundlectl.registry.index import Index
 from bundlectl.storage.base import LogMoved, PointerMoved, PointerUpdate, Storage, StoredEvent
@@ -44,16 +44,14 @@ def fresh_index(storage: Storage, allow_empty: bool = False) -> Index:
         if known.id == head:
             return index
         stored = storage.events_after(known.id, head)
-        if stored is None:  # the log was rewritten or replaced: rebuild from the start
-            known = _reset(index)
-            stored = storage.events_after(None, head) or []
+        if stored is None:
+            raise IntegrityFailure(
+                f"the registry log was rewritten: the head this machine last saw (seq {known.seq}, {known.id}) "
+                "is no longer in its history",
+                f"run `bundlectl verify`; if the registry was replaced on purpose, delete {storage.index_path()} and retry",
+            )
         index.apply([parse_event(s) for s in stored], head, known)
     return index
-
-
-def _reset(index: Index) -> Any:
-    index.reset()
-    return index.head()
 
 
 def append(
@@ -85,6 +83,7 @@ def append(
                 f"{exc.name} was moved by someone else while this command ran; nothing was changed",
                 "check `bundlectl status` and run the command again if it still makes sense",
             ) from None
+        checkpoint(LOG_MOVED)
         stored = StoredEvent(event_id, event.payload())
         index.apply([parse_event(stored)], event_id, head)
         return parse_event(stored)

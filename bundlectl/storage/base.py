@@ -95,3 +95,11 @@ class Storage(ABC):
     # pointers ----------------------------------------------------------------------
     @abstractmethod
     def read_pointer(self, name: str) -> Pointer | None: ...
+
+    @abstractmethod
+    def list_pointers(self) -> dict[str, str]:
+        """Every pointer's name and token (for verify)."""
+
+    @abstractmethod
+    def all_object_keys(self) -> list[str]:
+        """Every stored object key (for verify)."""

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bundlectl.errors import BundlectlError, NotFound
+from bundlectl.faults import EVENT_WRITTEN, checkpoint
 from bundlectl.storage.base import LogMoved, Pointer, PointerMoved, PointerUpdate, Storage, StoredEvent
 from bundlectl.storage.gitrefs import ZERO, common_dir, read_ref
 
@@ -154,6 +155,7 @@ class GitStorage(Storage):
             self.repo, empty_tree, f"{summary}\n\n{payload.decode()}\n", parent_commits=parents,
             head=False, author=who, committer=who, author_date=now, commit_date=now,
         )
+        checkpoint(EVENT_WRITTEN)
         lines = [f"update {LOG_REF} {commit.hexsha} {expected_head or ZERO}\n"]
         for update in updates:
             blob = self._store_blob(update.value)
@@ -175,6 +177,14 @@ class GitStorage(Storage):
 
         stream = self.repo.odb.store(IStream(b"tree", 0, io.BytesIO(b"")))
         return stream.hexsha.decode() if isinstance(stream.hexsha, bytes) else stream.hexsha
+
+    def list_pointers(self) -> dict[str, str]:
+        output = self._git("for-each-ref", "--format=%(refname) %(objectname)", POINTER_PREFIX)
+        return {ref[len(POINTER_PREFIX):]: sha for ref, _, sha in (l.partition(" ") for l in output.splitlines() if l)}
+
+    def all_object_keys(self) -> list[str]:
+        output = self._git("for-each-ref", "--format=%(refname)", OBJECT_PREFIX)
+        return [line[len(OBJECT_PREFIX):] for line in output.splitlines() if line]
 
     def read_pointer(self, name: str) -> Pointer | None:
         sha = read_ref(self.common, POINTER_PREFIX + name)

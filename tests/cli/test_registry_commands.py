@@ -143,4 +143,5 @@ def test_concurrent_registrations_all_land_on_one_chain(registry: Workspace, tmp
     versions = {b["version"] for b in registry.json("list")["bundles"]}
     assert versions == {f"0.0.{i}" for i in range(6)}
     payloads = [json.loads(m.split("\n\n", 1)[1]) for m in registry.repo.git.log("--format=%B%x00", "refs/bundlectl/log").split("\x00") if m.strip()]
-    assert sorted(p["seq"] for p in payloads) == list(range(1, 8))
+    assert sorted(p["seq"] for p in payloads) == list(range(1, len(payloads) + 1))
+    assert [p["action"] for p in payloads].count("register") == 6

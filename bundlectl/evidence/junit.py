@@ -1,0 +1,46 @@
+"""JUnit XML as pytest, deepeval and most test runners write it; parsed with defusedxml (no entity tricks)."""
+
+from __future__ import annotations
+
+from bundlectl.errors import InvalidInput, Problem
+from bundlectl.evidence.report import CaseResult, Report
+from bundlectl.evidence.timestamps import parse_run_time
+
+
+def parse_junit(data: bytes, source: str) -> Report:
+    from defusedxml import DefusedXmlException
+    from defusedxml.ElementTree import ParseError, fromstring
+
+    try:
+        root = fromstring(data)
+    except ParseError as exc:
+        line = exc.position[0] if getattr(exc, "position", None) else None
+        raise InvalidInput([Problem(source, f"is not valid XML: {exc}", line)]) from None
+    except DefusedXmlException as exc:
+        raise InvalidInput([Problem(source, f"uses forbidden XML features ({type(exc).__name__})")]) from None
+    suites = [root] if root.tag == "testsuite" else root.findall("testsuite") if root.tag == "testsuites" else []
+    if not suites:
+        raise InvalidInput([Problem(source, f"is not JUnit XML (root element <{root.tag}>)")])
+    times = [t for t in (parse_run_time(s.get("timestamp")) for s in suites) if t is not None]
+    if not times:
+        raise InvalidInput([Problem(source, "has no testsuite timestamp with a time zone", field="testsuite@timestamp")],
+                           "freshness is judged by when the run happened; pytest --junitxml writes it")
+    cases = []
+    for suite in suites:
+        for case in suite.iter("testcase"):
+            if case.find("skipped") is not None:
+                continue
+            passed = case.find("failure") is None and case.find("error") is None
+            slice_name = "default"
+            for prop in case.iter("property"):
+                if prop.get("name") == "slice":
+                    slice_name = prop.get("value") or "default"
+            seconds = case.get("time")
+            try:
+                latency = float(seconds) * 1000 if seconds else None
+            except ValueError:
+                raise InvalidInput([Problem(source, f"testcase time {seconds!r} is not a number", field="testcase@time")]) from None
+            cases.append(CaseResult(f"{case.get('classname', '')}::{case.get('name', '')}", slice_name, passed, latency))
+    if not cases:
+        raise InvalidInput([Problem(source, "contains no test cases that ran")])
+    return Report("eval", "junit", min(times), cases)

@@ -1,0 +1,65 @@
+"""An imported report, whatever tool wrote it, and the figures the gate reads from it."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+KINDS = ("eval", "load", "cost", "rehearsal")
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    id: str
+    slice: str
+    passed: bool
+    latency_ms: float | None = None
+    cost_usd: float | None = None
+
+
+@dataclass(frozen=True)
+class Report:
+    kind: str
+    source: str  # promptfoo, junit, native
+    run_at: datetime
+    cases: list[CaseResult] = field(default_factory=list)
+    metrics: dict[str, float] = field(default_factory=dict)  # measured directly (load and cost reports)
+    suite_tests: list[Any] | None = None  # the tests the run says it ran (promptfoo)
+
+
+def percentile(values: list[float], fraction: float) -> float | None:
+    """Nearest-rank percentile: the smallest value with at least `fraction` of the values at or below it."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, math.ceil(fraction * len(ordered)))
+    return ordered[rank - 1]
+
+
+def figures(report: Report) -> dict[str, Any]:
+    """Total cases, pass rate, per-slice figures, p50/p95 latency and cost per task."""
+    result: dict[str, Any] = {}
+    if report.cases:
+        passed = sum(c.passed for c in report.cases)
+        result["cases"] = len(report.cases)
+        result["passed"] = passed
+        result["pass_rate"] = round(passed / len(report.cases), 6)
+        slices: dict[str, dict[str, Any]] = {}
+        for case in report.cases:
+            entry = slices.setdefault(case.slice, {"cases": 0, "passed": 0})
+            entry["cases"] += 1
+            entry["passed"] += case.passed
+        for entry in slices.values():
+            entry["pass_rate"] = round(entry["passed"] / entry["cases"], 6)
+        result["slices"] = dict(sorted(slices.items()))
+        latencies = [c.latency_ms for c in report.cases if c.latency_ms is not None]
+        if latencies:
+            result["latency_p50_ms"] = percentile(latencies, 0.50)
+            result["latency_p95_ms"] = percentile(latencies, 0.95)
+        costs = [c.cost_usd for c in report.cases if c.cost_usd is not None]
+        if costs:
+            result["cost_per_task_usd"] = round(sum(costs) / len(costs), 8)
+    result.update(report.metrics)
+    return result

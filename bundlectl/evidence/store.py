@@ -1,0 +1,123 @@
+"""Binding reports to a bundle: `evidence add` and `evidence list`.
+
+A report is bound to the bundle digest and, for eval runs, to the digest of the bundle's `evals`
+component. A promptfoo report must carry exactly the tests of the bundle's own suite.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from bundlectl.clock import now_utc, rfc3339
+from bundlectl.digest.canonical import canonical_json, hex_of, sha256_of
+from bundlectl.errors import InvalidInput, Problem, Refused, UsageProblem
+from bundlectl.evidence.report import KINDS, Report, figures
+from bundlectl.evidence.timestamps import CLOCK_SKEW
+from bundlectl.faults import OBJECTS_STORED, checkpoint
+from bundlectl.registry.index import BundleRow, EvidenceRow, Index
+from bundlectl.registry.log import Planned, append, fresh_index
+from bundlectl.storage.base import Storage
+
+
+@dataclass(frozen=True)
+class EvidenceAdded:
+    bundle: BundleRow
+    kind: str
+    source: str
+    run_at: str
+    figures: dict[str, Any]
+    created: bool
+    seq: int | None
+
+
+def add_evidence(
+    storage: Storage, bundle: BundleRow, data: bytes, label: str, kind: str | None, fmt: str,
+    actor: str, reason: str | None = None, now: datetime | None = None,
+) -> EvidenceAdded:
+    from bundlectl.evidence.importers import import_report
+
+    now = now or now_utc()
+    if kind is not None and kind not in KINDS:
+        raise UsageProblem(f"unknown evidence kind {kind!r}", f"use one of: {', '.join(KINDS)}")
+    report = import_report(data, label, fmt)
+    if kind is not None and kind != report.kind:
+        raise UsageProblem(f"{label} is a {report.kind} report ({report.source}), not {kind}",
+                           "leave --kind out, or give a report of that kind")
+    if report.run_at > now + CLOCK_SKEW:
+        raise InvalidInput([Problem(label, f"claims its run happened in the future ({rfc3339(report.run_at)})")],
+                           "check the clock of the machine that ran it")
+    record = bundle.record()
+    evals = record.components["evals"]
+    if report.source == "promptfoo":
+        _check_suite(storage, record.components["evals"], report, label, bundle)
+    report_key = "reports/" + hex_of(sha256_of(data))
+    event_data = {
+        "name": bundle.name, "version": bundle.version, "digest": bundle.digest,
+        "evals_digest": evals.digest if report.kind == "eval" else None,
+        "kind": report.kind, "source": report.source, "run_at": rfc3339(report.run_at),
+        "figures": figures(report), "report_key": report_key, "file": Path(label).name,
+    }
+
+    def plan(index: Index) -> Planned | None:
+        if any(e.report_key == report_key for e in index.evidence_for(bundle.digest)):
+            return None
+        return Planned("evidence", event_data)
+
+    if plan(fresh_index(storage)) is None:
+        return EvidenceAdded(bundle, report.kind, report.source, event_data["run_at"], event_data["figures"], False, None)
+    storage.put_object(report_key, data)
+    checkpoint(OBJECTS_STORED)
+    event = append(storage, plan, actor, reason)
+    return EvidenceAdded(bundle, report.kind, report.source, event_data["run_at"], event_data["figures"],
+                         event is not None, event.seq if event else None)
+
+
+def _check_suite(storage: Storage, evals: Any, report: Report, label: str, bundle: BundleRow) -> None:
+    """The tests the run carries must be the tests of the bundle's own promptfoo suite."""
+    from bundlectl.content.documents import parse_document
+    from bundlectl.content.promptfoo import suite_tests, test_key
+    from bundlectl.registry.bundles import read_blob
+
+    suite_path = evals.fields.get("suite")
+    if evals.absent or not suite_path:
+        raise Refused(f"{bundle.name}@{bundle.version} has no promptfoo suite, so a promptfoo report cannot be bound to it",
+                      "declare the suite in components.evals.suite, or import the run as JUnit or native evidence")
+    suite = parse_document(read_blob(storage, evals.files[suite_path].digest, suite_path), suite_path)
+    ours = suite_tests(suite)
+    if not isinstance(suite.get("tests") if isinstance(suite, dict) else None, list):
+        raise Refused(f"the suite {suite_path} does not list its tests inline, so the report cannot be checked against it",
+                      "inline the tests in the promptfoo config")
+    theirs = report.suite_tests or []
+    if Counter(canonical_json(t) for t in ours) != Counter(canonical_json(t) for t in theirs):
+        our_keys = {test_key(t): t for t in ours}
+        their_keys = {test_key(t): t for t in theirs if isinstance(t, dict)}
+        missing = [k for k in our_keys if k not in their_keys]
+        extra = [k for k in their_keys if k not in our_keys]
+        changed = [k for k in our_keys if k in their_keys and our_keys[k] != their_keys[k]]
+        first = (f"{missing[0]!r} is in the suite but not in the report" if missing
+                 else f"{extra[0]!r} is in the report but not in the suite" if extra
+                 else f"{changed[0]!r} differs" if changed else "the tests differ")
+        raise Refused(
+            f"{label} ran another suite than {bundle.name}@{bundle.version}'s evals component "
+            f"({len(theirs)} tests in the report, {len(ours)} in the suite; {first}); nothing was stored",
+            f"run promptfoo on the bundle's own suite ({suite_path}) and add that report",
+        )
+
+
+def list_evidence(index: Index, bundle: BundleRow) -> list[EvidenceRow]:
+    return index.evidence_for(bundle.digest)
+
+
+def evidence_json(row: EvidenceRow, fresh: bool | None, age: str) -> dict[str, Any]:
+    return {"seq": row.seq, "kind": row.kind, "source": row.source, "run_at": row.run_at, "age": age,
+            "fresh": fresh, "added_by": row.actor, "added_at": row.time, "figures": row.figures,
+            "report": row.report_key}
+
+
+def report_bytes(storage: Storage, row: EvidenceRow) -> bytes:
+    return storage.get_object(row.report_key)
+

@@ -1,0 +1,15 @@
+"""The freshness rule, in one place: evidence counts while its run is no older than the policy's max_age."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from bundlectl.durations import parse_duration
+
+
+def run_age(run_at: str, now: datetime) -> timedelta:
+    return now - datetime.fromisoformat(run_at.replace("Z", "+00:00"))
+
+
+def is_fresh(run_at: str, max_age: str, now: datetime) -> bool:
+    return run_age(run_at, now) <= parse_duration(max_age)

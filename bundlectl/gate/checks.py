@@ -1,0 +1,159 @@
+"""The gate checks of DESIGN §5, each a function of plain inputs (no I/O), so each rule lives once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bundlectl.durations import format_duration
+from bundlectl.freshness import is_fresh, run_age
+from bundlectl.gate.result import Check
+from bundlectl.registry.index import ApprovalRow, EvidenceRow, PointerRow
+
+
+@dataclass(frozen=True)
+class GateInputs:
+    digest: str
+    env: str
+    gates: dict[str, Any]
+    after: str | None
+    evidence: list[EvidenceRow]  # this bundle's, newest run first
+    live: PointerRow | None
+    live_evidence: list[EvidenceRow]
+    approvals: list[ApprovalRow]
+    registrants: set[str]
+    promoter: str
+    was_live_after: bool
+    now: datetime
+
+
+def _newest(evidence: list[EvidenceRow], kind: str) -> EvidenceRow | None:
+    return next((e for e in evidence if e.kind == kind), None)
+
+
+def _age(row: EvidenceRow, now: datetime) -> str:
+    return format_duration(run_age(row.run_at, now))
+
+
+def eval_checks(gate: dict[str, Any], evidence: list[EvidenceRow], now: datetime, used: list[int]) -> list[Check]:
+    """The newest eval run counts (never a luckier older one): fresh, enough cases, pass rates."""
+    wanted = f"pass rate ≥ {gate['min_pass_rate']} over ≥ {gate['min_cases']} cases, ≤ {gate['max_age']} old"
+    run = _newest(evidence, "eval")
+    if run is None:
+        return [Check("eval", False, None, wanted, "no eval evidence for this bundle digest; add a report with `bundlectl evidence add`")]
+    used.append(run.seq)
+    age = _age(run, now)
+    checks = [Check("eval.fresh", is_fresh(run.run_at, gate["max_age"], now), age, gate["max_age"],
+                    f"newest eval run ({run.source}, {run.run_at}) is {age} old")]
+    figures = run.figures
+    checks.append(Check("eval.cases", figures.get("cases", 0) >= gate["min_cases"], figures.get("cases", 0),
+                        gate["min_cases"], f"{figures.get('cases', 0)} cases in the run"))
+    checks.append(Check("eval.pass_rate", figures.get("pass_rate", 0) >= gate["min_pass_rate"], figures.get("pass_rate", 0),
+                        gate["min_pass_rate"], f"{figures.get('passed', 0)}/{figures.get('cases', 0)} passed"))
+    for name, wanted_slice in gate.get("slices", {}).items():
+        got = figures.get("slices", {}).get(name)
+        if got is None:
+            checks.append(Check(f"eval.slice.{name}", False, None, wanted_slice, f"the run has no {name!r} slice"))
+            continue
+        ok = got["cases"] >= wanted_slice["min_cases"] and got["pass_rate"] >= wanted_slice["min_pass_rate"]
+        checks.append(Check(f"eval.slice.{name}", ok, {"cases": got["cases"], "pass_rate": got["pass_rate"]}, wanted_slice,
+                            f"{got['passed']}/{got['cases']} passed in slice {name}"))
+    return checks
+
+
+def regression_check(gate: dict[str, Any], inputs: GateInputs, used: list[int]) -> Check:
+    max_drop = gate["max_drop"]
+    if inputs.live is None or inputs.live.digest == inputs.digest:
+        return Check("regression", True, None, max_drop, f"nothing else is live in {inputs.env} to compare with")
+    ours, theirs = _newest(inputs.evidence, "eval"), _newest(inputs.live_evidence, "eval")
+    if ours is None:
+        return Check("regression", False, None, max_drop, "no eval evidence for this bundle to compare")
+    if theirs is None:
+        return Check("regression", True, None, max_drop,
+                     f"the live bundle {inputs.live.version} has no eval evidence; nothing to regress from")
+    used.append(theirs.seq)
+    drops = {"overall": theirs.figures.get("pass_rate", 0) - ours.figures.get("pass_rate", 0)}
+    for name, live_slice in theirs.figures.get("slices", {}).items():
+        mine = ours.figures.get("slices", {}).get(name)
+        drops[name] = live_slice["pass_rate"] - (mine["pass_rate"] if mine else 0.0)
+    worst = max(drops, key=lambda k: drops[k])
+    drop = round(drops[worst], 6)
+    return Check("regression", drop <= max_drop, drop, max_drop,
+                 f"largest pass-rate drop vs live {inputs.live.version}: {worst} ({drop:+.3f})")
+
+
+def _measured(inputs: GateInputs, key: str, kinds: tuple[str, ...], max_age: str, used: list[int]) -> tuple[Any, str]:
+    for kind in kinds:
+        row = _newest(inputs.evidence, kind)
+        if row is not None and key in row.figures and is_fresh(row.run_at, max_age, inputs.now):
+            used.append(row.seq)
+            return row.figures[key], f"from the {kind} report of {row.run_at}"
+    return None, f"no {' or '.join(kinds)} report ≤ {max_age} old gives {key}"
+
+
+def latency_check(gate: dict[str, Any], inputs: GateInputs, used: list[int]) -> Check:
+    value, origin = _measured(inputs, "latency_p95_ms", ("load", "eval"), gate.get("max_age", "7d"), used)
+    return Check("latency.p95_ms", value is not None and value <= gate["max_p95_ms"], value, gate["max_p95_ms"], origin)
+
+
+def cost_checks(gate: dict[str, Any], inputs: GateInputs, used: list[int]) -> list[Check]:
+    value, origin = _measured(inputs, "cost_per_task_usd", ("cost", "eval"), gate.get("max_age", "7d"), used)
+    checks = []
+    if gate.get("max_cost_per_task_usd") is not None:
+        checks.append(Check("cost.per_task_usd", value is not None and value <= gate["max_cost_per_task_usd"], value,
+                            gate["max_cost_per_task_usd"], origin))
+    if gate.get("max_daily_usd") is not None and gate.get("daily_tasks") is not None:
+        volume = gate["daily_tasks"] * gate.get("volume_multiplier", 1.0)
+        projected = round(value * volume, 2) if value is not None else None
+        checks.append(Check("cost.daily_projection_usd", projected is not None and projected <= gate["max_daily_usd"],
+                            projected, gate["max_daily_usd"],
+                            f"{value} per task × {volume:g} tasks/day ({gate['daily_tasks']} × {gate.get('volume_multiplier', 1.0):g})"
+                            if value is not None else origin))
+    return checks
+
+
+def rehearsal_check(gate: dict[str, Any], inputs: GateInputs, used: list[int]) -> Check:
+    row = _newest(inputs.evidence, "rehearsal")
+    if row is None:
+        return Check("rehearsal", False, None, gate["max_age"], "no rollback rehearsal recorded for this bundle")
+    used.append(row.seq)
+    age = _age(row, inputs.now)
+    return Check("rehearsal", is_fresh(row.run_at, gate["max_age"], inputs.now), age, gate["max_age"],
+                 f"last rehearsal {row.run_at} ({age} ago)")
+
+
+def approvals_check(gate: dict[str, Any], inputs: GateInputs) -> Check:
+    approvers = {a.actor for a in inputs.approvals}
+    excluded = (inputs.registrants | {inputs.promoter}) & approvers if gate.get("exclude_author", True) else set()
+    counted = sorted(approvers - excluded)
+    detail = f"approved by {', '.join(counted)}" if counted else "no approvals that count"
+    if excluded:
+        detail += f"; not counted (author or promoter): {', '.join(sorted(excluded))}"
+    return Check("approvals", len(counted) >= gate["min"], len(counted), gate["min"], detail)
+
+
+def after_check(inputs: GateInputs) -> Check:
+    return Check("after", inputs.was_live_after, inputs.was_live_after, inputs.after,
+                 f"{'has been' if inputs.was_live_after else 'has never been'} live in {inputs.after}")
+
+
+def run_checks(inputs: GateInputs) -> tuple[list[Check], list[int]]:
+    used: list[int] = []
+    gates = inputs.gates
+    checks: list[Check] = []
+    if inputs.after:
+        checks.append(after_check(inputs))
+    if gates.get("eval"):
+        checks += eval_checks(gates["eval"], inputs.evidence, inputs.now, used)
+    if gates.get("regression"):
+        checks.append(regression_check(gates["regression"], inputs, used))
+    if gates.get("latency"):
+        checks.append(latency_check(gates["latency"], inputs, used))
+    if gates.get("cost"):
+        checks += cost_checks(gates["cost"], inputs, used)
+    if gates.get("rehearsal"):
+        checks.append(rehearsal_check(gates["rehearsal"], inputs, used))
+    if gates.get("approvals"):
+        checks.append(approvals_check(gates["approvals"], inputs))
+    return checks, sorted(set(used))

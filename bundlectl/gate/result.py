@@ -1,0 +1,39 @@
+"""What the gate says: each check with its measured value, threshold, verdict and reason."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    passed: bool
+    value: Any
+    threshold: Any
+    detail: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "passed": self.passed, "value": self.value, "threshold": self.threshold, "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class GateResult:
+    name: str
+    version: str
+    digest: str
+    env: str
+    checks: list[Check]
+    evidence: list[int] = field(default_factory=list)  # seqs of the evidence the checks used
+
+    @property
+    def passed(self) -> bool:
+        return all(c.passed for c in self.checks)
+
+    def failures(self) -> list[Check]:
+        return [c for c in self.checks if not c.passed]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"passed": self.passed, "name": self.name, "version": self.version, "digest": self.digest,
+                "env": self.env, "checks": [c.to_json() for c in self.checks], "evidence": self.evidence}

@@ -1,0 +1,32 @@
+"""`bundlectl init`: the registry's first event, then the starter gate policy."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bundlectl.registry.log import Planned, append
+from bundlectl.storage.base import Storage
+
+FORMAT = 1
+
+
+@dataclass(frozen=True)
+class InitResult:
+    url: str
+    created: bool
+    policy_written: bool
+
+
+def init_registry(storage: Storage, actor: str) -> InitResult:
+    from bundlectl.policy.starter import STARTER_POLICY
+    from bundlectl.promotion import set_policy
+
+    storage.initialize()
+    if storage.is_initialized():
+        return InitResult(storage.url, False, False)
+    event = append(
+        storage, lambda index: None if index.head().id else Planned("init", {"format": FORMAT}),
+        actor, "bundlectl init", allow_empty=True,
+    )
+    policy = set_policy(storage, STARTER_POLICY.encode(), "starter policy", actor, "starter policy from bundlectl init")
+    return InitResult(storage.url, event is not None, policy.created)

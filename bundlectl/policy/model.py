@@ -1,0 +1,106 @@
+"""Pydantic models of the policy file (DESIGN §5); schemas/policy.schema.json is generated from them."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from bundlectl.durations import parse_duration
+
+ENV_PATTERN = r"^[a-z][a-z0-9-]{0,31}$"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _duration(value: str) -> str:
+    parse_duration(value)
+    return value
+
+
+class SliceGate(Strict):
+    min_cases: int = Field(0, ge=0)
+    min_pass_rate: float = Field(0.0, ge=0, le=1)
+
+
+class EvalGate(Strict):
+    min_cases: int = Field(1, ge=1)
+    min_pass_rate: float = Field(ge=0, le=1)
+    max_age: str = Field("7d", description="How old the run may be: 30m, 12h, 7d, 2w.")
+    slices: dict[str, SliceGate] = Field(default_factory=dict)
+
+    _age = field_validator("max_age")(classmethod(lambda cls, v: _duration(v)))
+
+
+class RegressionGate(Strict):
+    max_drop: float = Field(ge=0, le=1, description="Largest allowed pass-rate drop per slice vs what is live.")
+
+
+class LatencyGate(Strict):
+    max_p95_ms: float = Field(gt=0)
+    max_age: str = "7d"
+
+    _age = field_validator("max_age")(classmethod(lambda cls, v: _duration(v)))
+
+
+class CostGate(Strict):
+    max_cost_per_task_usd: float | None = Field(None, ge=0)
+    daily_tasks: int | None = Field(None, ge=0, description="Expected tasks per day.")
+    volume_multiplier: float = Field(1.0, ge=1, description="Headroom: projected volume = daily_tasks × this.")
+    max_daily_usd: float | None = Field(None, ge=0)
+    max_age: str = "7d"
+
+    _age = field_validator("max_age")(classmethod(lambda cls, v: _duration(v)))
+
+
+class RehearsalGate(Strict):
+    max_age: str = "30d"
+
+    _age = field_validator("max_age")(classmethod(lambda cls, v: _duration(v)))
+
+
+class ApprovalsGate(Strict):
+    min: int = Field(1, ge=1)
+    exclude_author: bool = Field(True, description="The bundle's registrant and the promoter do not count.")
+
+
+class Gates(Strict):
+    eval: EvalGate | None = None
+    regression: RegressionGate | None = None
+    latency: LatencyGate | None = None
+    cost: CostGate | None = None
+    rehearsal: RehearsalGate | None = None
+    approvals: ApprovalsGate | None = None
+
+
+class Environment(Strict):
+    after: str | None = Field(None, pattern=ENV_PATTERN, description="Must have been live there first.")
+    production: bool = Field(False, description="Rehearsals are refused here.")
+    gates: Gates = Field(default_factory=Gates)
+
+
+class Policy(Strict):
+    """policy.yaml, apiVersion bundlectl/v1, kind Policy."""
+
+    apiVersion: Literal["bundlectl/v1"]
+    kind: Literal["Policy"]
+    environments: dict[str, Environment]
+
+    model_config = ConfigDict(extra="forbid", frozen=True, title="bundlectl gate policy",
+                              json_schema_extra={"$id": "https://bundlectl.dev/schemas/policy.schema.json"})
+
+    @field_validator("environments")
+    @classmethod
+    def _names_and_order(cls, environments: dict[str, Environment]) -> dict[str, Environment]:
+        import re
+
+        for name, env in environments.items():
+            if not re.match(ENV_PATTERN, name):
+                raise ValueError(f"environment name {name!r} must be lowercase letters, digits and dashes")
+            if env.after is not None and env.after not in environments:
+                raise ValueError(f"environment {name!r} comes after {env.after!r}, which the policy does not define")
+            if env.after == name:
+                raise ValueError(f"environment {name!r} cannot come after itself")
+        return environments
