@@ -105,3 +105,21 @@ def _extract(tree: Any, target: Path) -> None:
                 destination.symlink_to(data.decode())
             else:
                 destination.write_bytes(data)
+
+
+def resolve_registered(ref: str, cwd: Path, storage: Any) -> Any:
+    """A ref that must name a registered bundle (evidence, approvals and promotions bind to those)."""
+    from bundlectl.registry.bundles import find_bundle
+    from bundlectl.registry.log import fresh_index
+
+    index = fresh_index(storage)
+    if is_registry_ref(ref):
+        match = _REGISTRY_REF.match(ref)
+        assert match
+        return find_bundle(index, match["name"], match["selector"])
+    source = resolve(ref, cwd, lambda: storage)
+    rows = index.bundles_with_digest(source.record.name, source.record.digest)
+    if not rows:
+        raise NotFound(f"{ref} ({source.record.ref}, {source.record.digest[:19]}…) is not registered",
+                       f"register it first: `bundlectl register {ref}`")
+    return rows[-1]

@@ -56,10 +56,12 @@ def cli() -> None:
 
 
 def _register_commands() -> None:
-    from bundlectl.cli import bundles, diffcmd, schemas
+    from bundlectl.cli import bundles, diffcmd, promotion, schemas
 
     for command in (bundles.init, bundles.new, bundles.validate, bundles.register, bundles.list_cmd,
-                    bundles.show, diffcmd.diff, schemas.schemas):
+                    bundles.show, diffcmd.diff, promotion.evidence, promotion.policy, promotion.approve,
+                    promotion.gate, promotion.promote, promotion.status, promotion.history, promotion.verify,
+                    schemas.schemas):
         cli.add_command(command)
 
 

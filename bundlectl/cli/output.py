@@ -17,11 +17,17 @@ def short(digest: str, length: int = 12) -> str:
     return digest.removeprefix("sha256:")[:length]
 
 
+def _pad(cell: str, width: int) -> str:
+    return cell + " " * (width - len(click.unstyle(cell)))
+
+
 def table(headers: list[str], rows: list[list[str]]) -> None:
-    widths = [max(len(str(x)) for x in column) for column in zip(headers, *rows)] if rows else [len(h) for h in headers]
+    """Aligned columns; widths ignore colour codes so styled cells line up."""
+    cells = [[str(c) for c in row] for row in rows]
+    widths = [max(len(click.unstyle(x)) for x in column) for column in zip(headers, *cells)]
     click.echo(click.style("  ".join(h.upper().ljust(w) for h, w in zip(headers, widths)).rstrip(), bold=True))
-    for row in rows:
-        click.echo("  ".join(str(cell).ljust(w) for cell, w in zip(row, widths)).rstrip())
+    for row in cells:
+        click.echo("  ".join(_pad(cell, w) for cell, w in zip(row, widths)).rstrip())
 
 
 def ok(text: str) -> None:

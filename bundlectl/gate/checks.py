@@ -108,7 +108,7 @@ def cost_checks(gate: dict[str, Any], inputs: GateInputs, used: list[int]) -> li
         projected = round(value * volume, 2) if value is not None else None
         checks.append(Check("cost.daily_projection_usd", projected is not None and projected <= gate["max_daily_usd"],
                             projected, gate["max_daily_usd"],
-                            f"{value} per task × {volume:g} tasks/day ({gate['daily_tasks']} × {gate.get('volume_multiplier', 1.0):g})"
+                            f"${value} per task × {volume:,.0f} tasks/day ({gate['daily_tasks']:,} × {gate.get('volume_multiplier', 1.0):g})"
                             if value is not None else origin))
     return checks
 

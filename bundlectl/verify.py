@@ -1,0 +1,129 @@
+"""`verify`: re-derive everything from the log and the stored bytes; the first inconsistency is exit 5.
+
+Checks, in order: the chain (seq and prev hash of every record), every registered record's digests
+recomputed from its fields and file digests, every stored file and report against its sha256, every
+pointer move against the one before it, every pointer against the log, and that the log still
+contains the head this machine last saw (a rewrite of history is caught even when self-consistent).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from bundlectl.digest.bundle import bundle_digest, component_digest
+from bundlectl.digest.canonical import hex_of, sha256_of
+from bundlectl.errors import IntegrityFailure, NotFound
+from bundlectl.record import BundleRecord
+from bundlectl.registry.events import Event, parse_event
+from bundlectl.storage.base import Storage
+
+MOVES = ("promote", "rollback")
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    events: int
+    bundles: int
+    objects: int
+    pointers: int
+
+
+def _fail(event: Event | None, message: str) -> IntegrityFailure:
+    where = f"log record seq {event.seq} ({event.action}, {str(event.id)[:12]}): " if event else ""
+    return IntegrityFailure(where + message, "the registry was modified outside bundlectl; restore it from a clone or backup")
+
+
+def verify_registry(storage: Storage) -> VerifyReport:
+    head = storage.log_head()
+    if head is None:
+        raise NotFound(f"no bundlectl registry in {storage.url}", "run `bundlectl init`")
+    stored = storage.events_after(None, head) or []
+    checked: set[str] = set()
+    registered: set[str] = set()
+    pointers: dict[tuple[str, str], dict] = {}
+    prev_hash, seq = None, 0
+    for item in stored:
+        event = parse_event(item)
+        if event.seq != seq + 1 or event.prev != prev_hash:
+            raise _fail(event, f"does not follow seq {seq}: a record was edited, dropped or reordered")
+        _check_event(storage, event, registered, pointers, checked)
+        prev_hash, seq = event.hash, event.seq
+    if not stored or parse_event(stored[0]).action != "init":
+        raise _fail(None, "the log does not start with the init record")
+    _check_pointers(storage, pointers)
+    _check_anchor(storage, {item.id for item in stored})
+    return VerifyReport(len(stored), len(registered), len(checked), len(pointers))
+
+
+def _check_object(storage: Storage, key: str, checked: set[str], event: Event) -> None:
+    if key in checked:
+        return
+    if not storage.has_object(key):
+        raise _fail(event, f"object {key} is missing")
+    if hex_of(sha256_of(storage.get_object(key))) != key.rsplit("/", 1)[-1]:
+        raise _fail(event, f"object {key} does not match its digest")
+    checked.add(key)
+
+
+def _check_event(storage: Storage, event: Event, registered: set[str], pointers: dict, checked: set[str]) -> None:
+    data = event.data
+    if event.action == "register":
+        record = BundleRecord.from_json(data["record"])
+        for kind, component in record.components.items():
+            files = {path: entry.digest for path, entry in component.files.items()}
+            if component_digest(kind, component.fields, files) != component.digest:
+                raise _fail(event, f"{record.ref}: the {kind} component digest does not match its content")
+            for entry in component.files.values():
+                _check_object(storage, "blobs/" + hex_of(entry.digest), checked, event)
+        outcome = record.metadata.get("outcome")
+        if bundle_digest(record.name, outcome, {k: c.digest for k, c in record.components.items()}) != record.digest:
+            raise _fail(event, f"{record.ref}: the bundle digest does not match its components")
+        if record.record_digest != data["record_digest"] or record.digest != data["digest"]:
+            raise _fail(event, f"{record.ref}: the record does not match the digests the event names")
+        registered.add(record.digest)
+    elif event.action == "evidence":
+        if data["digest"] not in registered:
+            raise _fail(event, f"evidence for {data['digest'][:19]}…, which is not registered")
+        _check_object(storage, data["report_key"], checked, event)
+    elif event.action in MOVES:
+        key = (data["name"], data["env"])
+        before = pointers.get(key)
+        if data.get("from_digest") != (before["digest"] if before else None):
+            raise _fail(event, f"moves {data['env']} of {data['name']} from {str(data.get('from_digest'))[:19]}, "
+                               f"but the log had it at {before['digest'][:19] if before else 'nothing'}")
+        if data["pointer_version"] != (before["pointer_version"] if before else 0) + 1:
+            raise _fail(event, "pointer version does not follow the previous move")
+        if data["to_digest"] not in registered:
+            raise _fail(event, "points at a bundle that is not registered")
+        pointers[key] = {"name": data["name"], "env": data["env"], "digest": data["to_digest"],
+                         "version": data["to_version"], "pointer_version": data["pointer_version"], "seq": event.seq}
+
+
+def _check_pointers(storage: Storage, expected: dict[tuple[str, str], dict]) -> None:
+    names = {f"envs/{name}/{env}" for name, env in expected}
+    actual = set(storage.list_pointers())
+    for name in sorted(actual - names):
+        raise _fail(None, f"pointer {name} exists but the log never moved it")
+    for (name, env), want in expected.items():
+        pointer = storage.read_pointer(f"envs/{name}/{env}")
+        if pointer is None:
+            raise _fail(None, f"pointer envs/{name}/{env} is missing; the log says {want['version']} is live")
+        try:
+            got = json.loads(pointer.value)
+        except ValueError:
+            got = None
+        if got != want:
+            raise _fail(None, f"pointer envs/{name}/{env} says {got}, the log says {want}")
+
+
+def _check_anchor(storage: Storage, ids: set[str]) -> None:
+    from bundlectl.registry.index import Index
+
+    path = storage.index_path()
+    if not path.exists():
+        return
+    known = Index(path).head()
+    if known.id is not None and known.id not in ids:
+        raise _fail(None, f"the log was rewritten: this machine last saw seq {known.seq} at {known.id[:12]}, "
+                          "which is no longer in its history")
