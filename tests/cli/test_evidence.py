@@ -1,0 +1,68 @@
+from datetime import timedelta
+
+from tests.conftest import V1, V2, Workspace
+from tests.helpers import FIXTURES, add, native_report, promptfoo_report
+
+
+def test_promptfoo_report_of_the_bundles_own_suite_is_bound(registered: Workspace):
+    report = promptfoo_report(registered, "v1")
+    result = registered.json("evidence", "add", V1, report)
+    assert result["created"] and result["kind"] == "eval" and result["source"] == "promptfoo"
+    assert result["figures"]["cases"] == 54 and result["figures"]["slices"]["adversarial"]["cases"] == 12
+    listed = registered.json("evidence", "list", V1)["evidence"]
+    assert len(listed) == 1 and listed[0]["fresh"] is True and listed[0]["age"] == "1h"
+    again = registered.json("evidence", "add", V1, report)
+    assert again["created"] is False
+
+
+def test_report_of_another_suite_is_refused_and_nothing_stored(registered: Workspace):
+    head, refs = registered.log_head(), registered.bundlectl_refs()
+    result = registered.run("evidence", "add", V1, promptfoo_report(registered, "v2"))
+    assert result.exit_code == 1
+    assert "ran another suite than support-triage@2026.11.01-1's evals component" in result.stderr
+    assert "'adversarial-13' is in the report but not in the suite" in result.stderr
+    other = registered.run("evidence", "add", V1, str(FIXTURES / "promptfoo-results.json"))
+    assert other.exit_code == 1 and "6 tests in the report, 54 in the suite" in other.stderr
+    assert registered.log_head() == head and registered.bundlectl_refs() == refs
+
+
+def test_malformed_report_is_refused_and_nothing_stored(registered: Workspace):
+    bad = registered.root / "bad.json"
+    bad.write_text('{"results": {"version": 3, "timestamp": "2026-11-22T00:00:00Z", "results": [{"success": 1}]}, "config": {"tests": []}}')
+    head, refs = registered.log_head(), registered.bundlectl_refs()
+    result = registered.run("evidence", "add", V1, str(bad))
+    assert result.exit_code == 1 and "bad.json: results.results[0].success: has no boolean success" in result.stderr
+    assert "Traceback" not in result.output
+    assert registered.log_head() == head and registered.bundlectl_refs() == refs
+
+
+def test_report_from_the_future_is_refused(registered: Workspace):
+    result = registered.run("evidence", "add", V1, promptfoo_report(registered, "v1", timedelta(hours=-3)))
+    assert result.exit_code == 1 and "claims its run happened in the future" in result.stderr
+
+
+def test_junit_and_native_reports(registered: Workspace):
+    add(registered, V1, str(FIXTURES / "junit-results.xml"))
+    add(registered, V1, native_report(registered, "load", "load.json", metrics={"latency_p95_ms": 900}))
+    kinds = sorted(e["kind"] + "/" + e["source"] for e in registered.json("evidence", "list", V1)["evidence"])
+    assert kinds == ["eval/junit", "load/native"]
+    wrong = registered.run("evidence", "add", V1, str(FIXTURES / "junit-results.xml"), "--kind", "load")
+    assert wrong.exit_code == 2 and "is a eval report (junit), not load" in wrong.stderr
+
+
+def test_stale_evidence_is_listed_as_stale(registered: Workspace):
+    add(registered, V1, promptfoo_report(registered, "v1", timedelta(days=9)))
+    listed = registered.json("evidence", "list", V1)["evidence"]
+    assert listed[0]["fresh"] is False and listed[0]["age"] == "9d"
+
+
+def test_evidence_needs_a_registered_bundle(registered: Workspace):
+    folder = registered.root / "bundles/support-triage-v1"
+    (folder / "runbook.md").write_text("changed\n")
+    result = registered.run("evidence", "add", str(folder), promptfoo_report(registered, "v1"))
+    assert result.exit_code == 4 and "is not registered" in result.stderr and "bundlectl register" in result.stderr
+
+
+def test_folder_ref_of_a_registered_bundle_works(registered: Workspace):
+    result = registered.json("evidence", "add", "bundles/support-triage-v2", promptfoo_report(registered, "v2"))
+    assert result["version"] == "2026.11.22-1" and result["created"]

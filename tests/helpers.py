@@ -1,0 +1,52 @@
+"""Report builders for tests: real promptfoo output with its run time moved, and native reports."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from tests.conftest import ROOT, Workspace
+
+FIXTURES = ROOT / "tests" / "fixtures"
+
+
+def iso(age: timedelta) -> str:
+    return (datetime.now(timezone.utc) - age).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def promptfoo_report(ws: Workspace, example: str, age: timedelta = timedelta(hours=1), name: str | None = None) -> str:
+    """A real promptfoo run of bundles/support-triage-<example>'s suite, its run time set `age` ago."""
+    document = json.loads((FIXTURES / f"promptfoo-support-triage-{example}.json").read_text())
+    document["results"]["timestamp"] = iso(age)
+    path = ws.root / (name or f"promptfoo-{example}-{int(age.total_seconds())}.json")
+    path.write_text(json.dumps(document))
+    return str(path)
+
+
+def native_report(ws: Workspace, kind: str, name: str, age: timedelta = timedelta(hours=1), **body) -> str:
+    document = {"format": "bundlectl/evidence-v1", "kind": kind, "run_at": iso(age), **body}
+    path = ws.root / name
+    path.write_text(json.dumps(document))
+    return str(path)
+
+
+def set_policy(ws: Workspace, text: str) -> None:
+    path = ws.root / "policy.yaml"
+    path.write_text("apiVersion: bundlectl/v1\nkind: Policy\n" + text)
+    result = ws.run("policy", "set", str(path))
+    assert result.exit_code == 0, result.output
+
+
+def add(ws: Workspace, ref: str, path: str, *extra: str) -> None:
+    result = ws.run("evidence", "add", ref, path, *extra)
+    assert result.exit_code == 0, result.output
+
+
+def promote(ws: Workspace, ref: str, env: str, *extra: str) -> None:
+    result = ws.run("promote", ref, "--env", env, *extra)
+    assert result.exit_code == 0, result.output
+
+
+def read(path: str) -> bytes:
+    return Path(path).read_bytes()

@@ -1,0 +1,142 @@
+"""Editing, dropping or reordering any past log record, or touching pointers and objects, fails verify (exit 5)."""
+
+import json
+
+import pytest
+
+from bundlectl.digest.canonical import canonical_json
+from tests.conftest import V1, V2, Workspace
+from tests.helpers import add, promote, promptfoo_report, set_policy
+
+
+@pytest.fixture
+def history(registered: Workspace) -> Workspace:
+    set_policy(registered, "environments:\n  staging: {gates: {eval: {min_cases: 20, min_pass_rate: 0.8}}}\n")
+    add(registered, V1, promptfoo_report(registered, "v1"))
+    add(registered, V2, promptfoo_report(registered, "v2"))
+    assert registered.run("approve", V1, "--env", "staging", "--actor", "bob@example.com").exit_code == 0
+    promote(registered, V1, "staging")
+    promote(registered, V2, "staging")
+    assert registered.run("verify").exit_code == 0
+    return registered
+
+
+def log_records(ws: Workspace) -> list[tuple[str, str, dict]]:
+    """Oldest first: (commit, summary line, payload)."""
+    records = []
+    for sha in ws.repo.git.rev_list("--reverse", "refs/bundlectl/log").split():
+        message = ws.repo.git.log("-1", "--format=%B", sha)
+        summary, _, body = message.partition("\n\n")
+        records.append((sha, summary, json.loads(body)))
+    return records
+
+
+def rewrite(ws: Workspace, records: list[tuple[str, str, dict]]) -> None:
+    """Rebuild the commit chain from these records (as an attacker with git access would) and move the ref."""
+    parent = None
+    empty = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # git's empty tree, which every event commit uses
+    for _, summary, payload in records:
+        message = f"{summary}\n\n{canonical_json(payload).decode()}\n"
+        args = [empty, "-m", message] + (["-p", parent] if parent else [])
+        parent = ws.repo.git.commit_tree(*args)
+    ws.repo.git.update_ref("refs/bundlectl/log", parent)
+
+
+def first_of(records, action):
+    return next(i for i, r in enumerate(records) if r[2]["action"] == action)
+
+
+def assert_detected(ws: Workspace, text: str) -> None:
+    result = ws.run("verify")
+    assert result.exit_code == 5, result.output
+    assert text in result.stderr, result.stderr
+    assert "Traceback" not in result.output
+
+
+EDITS = {
+    "init": lambda d: d.update(format=2),
+    "policy": lambda d: d["policy"]["environments"]["staging"]["gates"]["eval"].update(min_pass_rate=0.1),
+    "register": lambda d: d["record"]["metadata"].update(owner="mallory@example.com"),
+    "evidence": lambda d: d["figures"].update(pass_rate=1.0),
+    "approval": lambda d: d.update(env="production"),
+    "promote": lambda d: d.update(reason_note="forged"),
+}
+
+
+@pytest.mark.parametrize("action", list(EDITS))
+def test_editing_a_past_record_of_each_kind_is_detected(history: Workspace, action: str):
+    records = log_records(history)
+    i = first_of(records, action)
+    EDITS[action](records[i][2]["data"])
+    rewrite(history, records)
+    result = history.run("verify")
+    assert result.exit_code == 5, result.output
+    # caught at the edited record itself (its digests) or at the next one (the chain)
+    assert f"log record seq {i + 1} (" in result.stderr or (
+        f"log record seq {i + 2} (" in result.stderr and "a record was edited, dropped or reordered" in result.stderr)
+
+
+def test_dropping_a_record_is_detected(history: Workspace):
+    records = log_records(history)
+    del records[first_of(records, "approval")]
+    rewrite(history, records)
+    assert_detected(history, "a record was edited, dropped or reordered")
+
+
+def test_reordering_records_is_detected(history: Workspace):
+    records = log_records(history)
+    i = first_of(records, "evidence")
+    records[i], records[i + 1] = records[i + 1], records[i]
+    rewrite(history, records)
+    assert_detected(history, "a record was edited, dropped or reordered")
+
+
+def test_editing_the_newest_record_consistently_is_caught_by_pointers_and_anchor(history: Workspace):
+    records = log_records(history)
+    records[-1][2]["data"]["to_digest"] = records[-1][2]["data"]["from_digest"]
+    records[-1][2]["data"]["to_version"] = records[-1][2]["data"]["from_version"]
+    rewrite(history, records)
+    result = history.run("verify")
+    assert result.exit_code == 5
+
+
+def test_self_consistent_rewrite_is_caught_by_the_anchor(history: Workspace):
+    records = log_records(history)[:-1]  # drop the newest promotion, chain stays valid
+    rewrite(history, records)
+    previous = records[-1][2]  # and make the pointer agree with the shortened log, as a careful attacker would
+    value = {"name": "support-triage", "env": "staging", "digest": previous["data"]["to_digest"],
+             "version": previous["data"]["to_version"], "pointer_version": 1, "seq": previous["seq"]}
+    path = history.root / "pointer.json"
+    path.write_bytes(canonical_json(value))
+    history.repo.git.update_ref("refs/bundlectl/pointers/envs/support-triage/staging", history.repo.git.hash_object("-w", str(path)))
+    assert_detected(history, "the log was rewritten: this machine last saw seq")
+    result = history.run("status")
+    assert result.exit_code == 5 and "the registry log was rewritten" in result.stderr
+
+
+def test_non_canonical_record_is_detected(history: Workspace):
+    records = log_records(history)
+    parent = None
+    for sha, summary, payload in records:
+        body = json.dumps(payload, indent=1) if payload["action"] == "approval" else canonical_json(payload).decode()
+        args = ["4b825dc642cb6eb9a060e54bf8d69288fbee4904", "-m", f"{summary}\n\n{body}\n"] + (["-p", parent] if parent else [])
+        parent = history.repo.git.commit_tree(*args)
+    history.repo.git.update_ref("refs/bundlectl/log", parent)
+    assert_detected(history, "not in canonical form")
+
+
+def test_moving_a_pointer_by_hand_is_detected(history: Workspace):
+    fake = json.dumps({"name": "support-triage", "env": "staging", "digest": "sha256:" + "0" * 64})
+    path = history.root / "fake.json"
+    path.write_text(fake)
+    blob = history.repo.git.hash_object("-w", str(path))
+    history.repo.git.update_ref("refs/bundlectl/pointers/envs/support-triage/staging", blob)
+    assert_detected(history, "pointer envs/support-triage/staging says")
+
+
+def test_corrupted_object_is_detected(history: Workspace):
+    key = next(r for r in history.bundlectl_refs().splitlines() if "objects/blobs/" in r).split()[-1]
+    path = history.root / "evil.txt"
+    path.write_text("not the original bytes")
+    history.repo.git.update_ref(key, history.repo.git.hash_object("-w", str(path)))
+    assert_detected(history, "does not match its digest")
