@@ -154,7 +154,13 @@ def policy_show(registry: str | None, as_json: bool) -> None:
     import yaml
 
     click.echo(f"# policy in force since event {seq}")
-    click.echo(yaml.safe_dump(document, sort_keys=False), nl=False)
+    click.echo(yaml.safe_dump(_without_empty(document), sort_keys=False, default_flow_style=None, width=100), nl=False)
+
+
+def _without_empty(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_empty(v) for k, v in value.items() if v not in (None, {}, [], False)}
+    return value
 
 
 @click.command()

@@ -26,3 +26,13 @@ def heavy_imports(ws: Workspace, *args: str) -> list[str]:
 def test_list_and_show_import_nothing_heavy(registered: Workspace):
     assert heavy_imports(registered, "list", "--json") == []
     assert heavy_imports(registered, "show", "support-triage@2026.11.01-1", "--json") == []
+
+
+def test_status_and_history_import_nothing_heavy(registered: Workspace):
+    from tests.helpers import add, promote, promptfoo_report, set_policy
+
+    set_policy(registered, "environments:\n  staging: {gates: {eval: {min_cases: 20, min_pass_rate: 0.8}}}\n")
+    add(registered, "support-triage@2026.11.01-1", promptfoo_report(registered, "v1"))
+    promote(registered, "support-triage@2026.11.01-1", "staging")
+    assert heavy_imports(registered, "status", "--json") == []
+    assert heavy_imports(registered, "history", "support-triage", "--env", "staging", "--json") == []
