@@ -17,35 +17,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-
-def bundlectl_cmd() -> list[str]:
-    script = Path(sys.executable).parent / "bundlectl"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "bundlectl"]
-
-
-def timed(action: Callable[[], object]) -> float:
-    started = time.perf_counter()
-    action()
-    return time.perf_counter() - started
-
-
-def median_interleaved(a: Callable[[], object], b: Callable[[], object], rounds: int) -> tuple[float, float]:
-    """Alternate the two so machine noise hits both alike."""
-    ta, tb = [], []
-    for _ in range(rounds):
-        ta.append(timed(a))
-        tb.append(timed(b))
-    return statistics.median(ta), statistics.median(tb)
-
-
-def run(cmd: list[str], cwd: Path, env: dict[str, str]) -> None:
-    subprocess.run(cmd, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+from common import ROOT, bundlectl_cmd, median_interleaved, report, run, timed  # noqa: E402
 
 
 def main() -> None:
@@ -117,12 +94,7 @@ def main() -> None:
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
-    width = max(len(k) for k in results)
-    print(f"{'measurement'.ljust(width)}  {'baseline':>10}  {'measured':>10}  {'ratio':>7}  target")
-    for key, r in results.items():
-        verdict = "ok" if r["ratio"] <= r["target"] else "MISSED"
-        print(f"{key.ljust(width)}  {r['baseline_s']:>9.4f}s  {r['measured_s']:>9.4f}s  {r['ratio']:>7.3f}  ≤ {r['target']} {verdict}")
-    print(json.dumps(results), file=sys.stderr)
+    report(results)
 
 
 def tool_manifests(count: int) -> tuple[list[dict], list[dict]]:

@@ -295,7 +295,7 @@ def status(name: str | None, check: bool, registry: str | None, as_json: bool) -
 @click.command()
 @click.argument("name")
 @click.option("--env", required=True)
-@click.option("--limit", type=int, default=None, help="At most this many events.")
+@click.option("--limit", type=click.IntRange(min=0), default=256, show_default=True, help="At most this many events; 0 for all.")
 @registry_option
 @json_option
 def history(name: str, env: str, limit: int | None, registry: str | None, as_json: bool) -> None:
@@ -303,7 +303,7 @@ def history(name: str, env: str, limit: int | None, registry: str | None, as_jso
     from bundlectl.registry.log import fresh_index
     from bundlectl.status import pointer_history
 
-    events = pointer_history(fresh_index(storage_for(registry)), name, env, limit)
+    events = pointer_history(fresh_index(storage_for(registry)), name, env, limit or None)
     if as_json:
         emit_json({"name": name, "env": env, "events": events})
         return

@@ -1,0 +1,48 @@
+"""Timing helpers shared by the benchmark scripts: medians of interleaved runs, so noise hits both sides."""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def bundlectl_cmd() -> list[str]:
+    script = Path(sys.executable).parent / "bundlectl"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "bundlectl"]
+
+
+def timed(action: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    action()
+    return time.perf_counter() - started
+
+
+def median_interleaved(a: Callable[[], object], b: Callable[[], object], rounds: int) -> tuple[float, float]:
+    ta, tb = [], []
+    for _ in range(rounds):
+        ta.append(timed(a))
+        tb.append(timed(b))
+    return statistics.median(ta), statistics.median(tb)
+
+
+def run(cmd: list[str], cwd: Path, env: dict[str, str]) -> None:
+    subprocess.run(cmd, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def report(results: dict[str, dict[str, float]]) -> None:
+    import json
+
+    width = max(len(k) for k in results)
+    print(f"{'measurement'.ljust(width)}  {'baseline':>10}  {'measured':>10}  {'ratio':>7}  target")
+    for key, r in results.items():
+        target = r.get("target")
+        verdict = "" if target is None else ("ok" if r["ratio"] <= target else "MISSED")
+        goal = f"≤ {target} {verdict}" if target is not None else "(reference)"
+        print(f"{key.ljust(width)}  {r['baseline_s']:>9.4f}s  {r['measured_s']:>9.4f}s  {r['ratio']:>7.3f}  {goal}")
+    print(json.dumps(results), file=sys.stderr)
