@@ -62,7 +62,18 @@ def read_bundle_folder(
     outcome = metadata.get("outcome")
     digest = bundle_digest(manifest.metadata.name, outcome, {k: c.digest for k, c in components.items()})
     record = BundleRecord(manifest.metadata.name, manifest.metadata.version, digest, metadata, components)
+    _check_constraints(loaded, record, all_paths)
     return FolderBundle(record, loaded, all_paths)
+
+
+def _check_constraints(loaded: LoadedManifest, record: BundleRecord, paths: dict[str, Path]) -> None:
+    from bundlectl.constraints import constraint_violations
+
+    problems = constraint_violations(record, lambda rel: paths[rel].read_bytes())
+    if problems:
+        line = loaded.line_of("components", "prompt", "requires") or loaded.line_of("components", "retriever")
+        raise InvalidInput([Problem(loaded.source, p, line, "components") for p in problems],
+                           "make the components agree, or correct the declared constraint")
 
 
 def _collect_files(loaded: LoadedManifest) -> dict[str, dict[str, Path]]:

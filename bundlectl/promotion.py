@@ -7,6 +7,7 @@ first looked, that is a conflict (exit 3), never a silent overwrite.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -18,7 +19,7 @@ from bundlectl.gate.evaluate import environment_policy, evaluate_gate
 from bundlectl.gate.result import GateResult
 from bundlectl.registry.index import BundleRow, Index, PointerRow
 from bundlectl.registry.log import Planned, append, fresh_index
-from bundlectl.storage.base import PointerUpdate, Storage
+from bundlectl.storage.base import LogMoved, PointerUpdate, Storage
 
 
 class GateRefused(Refused):
@@ -96,7 +97,7 @@ def move_pointer(
     """The one compare-and-swap move of an environment pointer, shared by promote and rollback.
 
     `decide(index, pointer)` runs on every planning attempt and raises to refuse (gate, rules);
-    it returns the gate result to record, if any.
+    it returns the gate result to record (if any) and extra event data decided with it.
     """
     seen: dict[str, Any] = {}
 
@@ -115,18 +116,21 @@ def move_pointer(
         if pointer is not None and pointer.digest == bundle.digest:
             seen["already"] = True
             return None
-        seen["gate"] = decide(index, pointer)
+        seen["gate"], decided = decide(index, pointer)
         if dry_run:
             return None
         stored = storage.read_pointer(pointer_name(bundle.name, env))
-        if (stored is None) != (pointer is None):
+        stored_seq = json.loads(stored.value).get("seq") if stored else None
+        if stored_seq != (pointer.seq if pointer else None):
+            if storage.log_head() != index.head().id:
+                raise LogMoved()  # another writer moved it since we planned: plan again
             raise IntegrityFailure(f"pointer {pointer_name(bundle.name, env)} disagrees with the event log",
                                    "run `bundlectl verify`")
         version = (pointer.pointer_version if pointer else 0) + 1
         seq = index.head().seq + 1
         data = {"name": bundle.name, "env": env, "from_digest": pointer.digest if pointer else None,
                 "from_version": pointer.version if pointer else None, "to_digest": bundle.digest,
-                "to_version": bundle.version, "pointer_version": version, **extra}
+                "to_version": bundle.version, "pointer_version": version, **extra, **decided}
         gate = seen["gate"]
         if gate is not None:
             data["gate"] = {"passed": gate.passed, "checks": [c.name for c in gate.checks], "evidence": gate.evidence}
@@ -140,12 +144,29 @@ def move_pointer(
                       event.seq if event else None, dry_run, bool(seen.get("already")), seen.get("gate"))
 
 
+def registry_reader(storage: Storage, record: Any) -> Any:
+    """Read a registered bundle's files by bundle-relative path, digests checked."""
+    from bundlectl.registry.bundles import read_blob
+
+    digests = {p: f.digest for c in record.components.values() for p, f in c.files.items()}
+    return lambda rel: read_blob(storage, digests[rel], rel)
+
+
+def require_compatible_row(storage: Storage, bundle: BundleRow, action: str) -> None:
+    from bundlectl.constraints import require_compatible
+
+    record = bundle.record()
+    require_compatible(record, registry_reader(storage, record), action)
+
+
 def promote(storage: Storage, bundle: BundleRow, env: str, actor: str, reason: str | None = None,
             dry_run: bool = False, now: datetime | None = None) -> MoveResult:
-    def decide(index: Index, pointer: PointerRow | None) -> GateResult:
+    require_compatible_row(storage, bundle, "promotion")
+
+    def decide(index: Index, pointer: PointerRow | None) -> tuple[GateResult, dict[str, Any]]:
         result = evaluate_gate(index, bundle, env, actor, now or now_utc())
         if not result.passed:
             raise GateRefused(result)
-        return result
+        return result, {}
 
     return move_pointer(storage, bundle, env, actor, "promote", {"verified": True}, decide, reason, dry_run)

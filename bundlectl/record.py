@@ -45,9 +45,10 @@ class BundleRecord:
     digest: str
     metadata: dict[str, Any]
     components: dict[str, ComponentRecord]
+    lineage: dict[str, Any] | None = None  # for bundles built by a component rollback: parents, swapped kinds
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        document = {
             "apiVersion": "bundlectl/v1",
             "name": self.name,
             "version": self.version,
@@ -55,6 +56,9 @@ class BundleRecord:
             "metadata": self.metadata,
             "components": {k: c.to_json() for k, c in self.components.items()},
         }
+        if self.lineage is not None:
+            document["lineage"] = self.lineage
+        return document
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "BundleRecord":
@@ -62,7 +66,7 @@ class BundleRecord:
 
         raw = data["components"]
         components = {k: ComponentRecord.from_json(k, raw[k]) for k in KINDS if k in raw}
-        return cls(data["name"], data["version"], data["digest"], data["metadata"], components)
+        return cls(data["name"], data["version"], data["digest"], data["metadata"], components, data.get("lineage"))
 
     @property
     def record_digest(self) -> str:

@@ -68,7 +68,7 @@ def _check_object(storage: Storage, key: str, checked: set[str], event: Event) -
 
 def _check_event(storage: Storage, event: Event, registered: set[str], pointers: dict, checked: set[str]) -> None:
     data = event.data
-    if event.action == "register":
+    if "record" in data and event.action in ("register", *MOVES):
         record = BundleRecord.from_json(data["record"])
         for kind, component in record.components.items():
             files = {path: entry.digest for path, entry in component.files.items()}
@@ -82,7 +82,7 @@ def _check_event(storage: Storage, event: Event, registered: set[str], pointers:
         if record.record_digest != data["record_digest"] or record.digest != data["digest"]:
             raise _fail(event, f"{record.ref}: the record does not match the digests the event names")
         registered.add(record.digest)
-    elif event.action == "evidence":
+    if event.action == "evidence":
         if data["digest"] not in registered:
             raise _fail(event, f"evidence for {data['digest'][:19]}…, which is not registered")
         _check_object(storage, data["report_key"], checked, event)

@@ -127,8 +127,16 @@ class ModelComponent(ComponentBase):
         return self
 
 
+class PromptRequires(Strict):
+    """What the prompt needs of the other components; checked whenever the bundle changes."""
+
+    tools: list[str] = Field(default_factory=list, description="Tool names the prompt calls; each must be in the tools manifest.")
+    schema_version: str | None = Field(None, description="The output schema version the prompt is written for.")
+
+
 class PromptComponent(ComponentBase):
     version: str | None = None
+    requires: PromptRequires | None = Field(None, description="Compatibility constraints on other components.")
 
 
 class SchemaComponent(ComponentBase):
@@ -139,6 +147,9 @@ class RetrieverComponent(ComponentBase):
     index: str = Field(min_length=1, description="Index location: a folder in the bundle, or an external URI.")
     embedding_model: str = Field(min_length=1, description="The embedding model the index was built with.")
     settings: dict[str, JsonValue] = Field(default_factory=dict, description="top_k, filters, reranker, …")
+    index_embedding_model: str | None = Field(
+        None, description="The embedding model the index was built with; must equal embedding_model."
+    )
 
     def path_fields(self) -> list[tuple[tuple[str | int, ...], str]]:
         own: list[tuple[tuple[str | int, ...], str]] = (

@@ -155,6 +155,13 @@ class Index:
             self._set_meta("policy", json.dumps(data["policy"]))
             self._set_meta("policy_seq", str(event.seq))
         elif event.action in MOVES:
+            if "record" in data:  # a component rollback registers the bundle it builds, in the same event
+                record = data["record"]
+                self.db.execute(
+                    "INSERT OR REPLACE INTO bundles VALUES (?,?,?,?,?,?,?,?)",
+                    (record["name"], record["version"], record["digest"], data["record_digest"],
+                     json.dumps(record), event.seq, event.time, event.actor),
+                )
             self.db.execute(
                 "INSERT OR REPLACE INTO pointers VALUES (?,?,?,?,?,?,?,?,?)",
                 (data["name"], data["env"], data["to_digest"], data["to_version"], data["pointer_version"],

@@ -68,7 +68,10 @@ def append(
     """
     for attempt in range(MAX_ATTEMPTS):
         index = fresh_index(storage, allow_empty)
-        planned = plan(index)
+        try:
+            planned = plan(index)
+        except LogMoved:  # the plan saw the backend move past the index it was given
+            continue
         if planned is None:
             return None
         head = index.head()

@@ -50,7 +50,7 @@ def test_wrong_type_names_line_and_field(registry: Workspace):
     folder = make_bundle(registry)
     edit(folder / "bundle.yaml", 'version: "2"', "version: 2")
     message = refused(registry, folder)
-    assert "bundle.yaml:20: components.schema.version: must be a string; quote it: \"2\"" in message
+    assert "bundle.yaml:21: components.schema.version: must be a string; quote it: \"2\"" in message
 
 
 def test_floating_model_alias(registry: Workspace):
@@ -129,7 +129,7 @@ def test_path_escape_in_manifest(registry: Workspace):
 def test_missing_file(registry: Workspace):
     folder = make_bundle(registry)
     (folder / "runbook.md").unlink()
-    assert "bundle.yaml:35: components.runbook.file: 'runbook.md' does not exist" in refused(registry, folder)
+    assert "bundle.yaml:37: components.runbook.file: 'runbook.md' does not exist" in refused(registry, folder)
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs POSIX FIFOs")
