@@ -146,10 +146,9 @@ def move_pointer(
 
 def registry_reader(storage: Storage, record: Any) -> Any:
     """Read a registered bundle's files by bundle-relative path, digests checked."""
-    from bundlectl.registry.bundles import read_blob
+    from bundlectl.refs import registry_source
 
-    digests = {p: f.digest for c in record.components.values() for p, f in c.files.items()}
-    return lambda rel: read_blob(storage, digests[rel], rel)
+    return registry_source(record, storage, record.ref).read_file
 
 
 def require_compatible_row(storage: Storage, bundle: BundleRow, action: str) -> None:

@@ -13,6 +13,7 @@ def describe(record: BundleRecord) -> dict[str, Any]:
         "version": record.version,
         "digest": record.digest,
         "metadata": record.metadata,
+        "lineage": record.lineage,
         "components": {
             kind: {
                 "digest": c.digest,

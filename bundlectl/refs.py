@@ -51,15 +51,21 @@ def resolve(ref: str, cwd: Path, registry: Callable[[], Any]) -> BundleSource:
 
 
 def _from_registry(ref: str, storage: Any) -> BundleSource:
-    from bundlectl.registry.bundles import find_bundle, read_blob
+    from bundlectl.registry.bundles import find_bundle
     from bundlectl.registry.log import fresh_index
 
     match = _REGISTRY_REF.match(ref)
     assert match
     row = find_bundle(fresh_index(storage), match["name"], match["selector"])
-    record = row.record()
+    return registry_source(row.record(), storage, ref)
+
+
+def registry_source(record: BundleRecord, storage: Any, label: str) -> BundleSource:
+    """A bundle whose files are read from the registry, digests checked (registered or being built)."""
+    from bundlectl.registry.bundles import read_blob
+
     digests = {p: f.digest for c in record.components.values() for p, f in c.files.items()}
-    return BundleSource(record, ref, "registry", lambda rel: read_blob(storage, digests[rel], f"{ref}:{rel}"))
+    return BundleSource(record, label, "registry", lambda rel: read_blob(storage, digests[rel], f"{label}:{rel}"))
 
 
 def _from_git(ref: str, cwd: Path) -> BundleSource:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from bundlectl.freshness import is_fresh
 from bundlectl.gate.checks import eval_checks
 from bundlectl.registry.index import Index
 
@@ -41,13 +42,17 @@ def live_status(index: Index, now: datetime, name: str | None = None) -> list[Li
     rows = []
     for pointer in index.pointers(name):
         gate = ((environments.get(pointer.env) or {}).get("gates") or {}).get("eval")
+        evals = index.evidence_for(pointer.digest, "eval")
         evidence_problems = []
         if gate:
-            checks = eval_checks(gate, index.evidence_for(pointer.digest, "eval"), now, [])
+            checks = eval_checks(gate, evals, now, [])
             evidence_problems = [f"{c.name}: {c.detail}" for c in checks if not c.passed]
-        unverified = [] if pointer.verified else ["unverified: went live by break-glass, without passing evidence for this digest"]
+        # a break-glass bundle is verified once fresh, passing eval evidence for its exact digest exists
+        verified = pointer.verified or (bool(evals) and not evidence_problems and
+                                        is_fresh(evals[0].run_at, (gate or {}).get("max_age", "7d"), now))
+        unverified = [] if verified else ["unverified: went live by break-glass; add fresh eval evidence for this digest"]
         rows.append(LiveStatus(pointer.name, pointer.env, pointer.version, pointer.digest, pointer.pointer_version,
-                               pointer.time, pointer.actor, pointer.verified, not evidence_problems,
+                               pointer.time, pointer.actor, verified, not evidence_problems,
                                unverified + evidence_problems))
     return rows
 
@@ -61,5 +66,5 @@ def pointer_history(index: Index, name: str, env: str, limit: int | None = None)
                        "to_digest": data["to_digest"], "from_version": data.get("from_version"),
                        "to_version": data["to_version"], "pointer_version": data["pointer_version"],
                        "verified": data.get("verified", True), "actor": actor, "reason": reason, "time": time,
-                       **{k: data[k] for k in ("parents", "components", "break_glass") if k in data}})
+                       **{k: data[k] for k in ("parents", "components", "break_glass", "rehearsal") if k in data}})
     return events

@@ -79,7 +79,7 @@ def _check_event(storage: Storage, event: Event, registered: set[str], pointers:
         outcome = record.metadata.get("outcome")
         if bundle_digest(record.name, outcome, {k: c.digest for k, c in record.components.items()}) != record.digest:
             raise _fail(event, f"{record.ref}: the bundle digest does not match its components")
-        if record.record_digest != data["record_digest"] or record.digest != data["digest"]:
+        if record.record_digest != data["record_digest"] or record.digest != data.get("digest", data.get("to_digest")):
             raise _fail(event, f"{record.ref}: the record does not match the digests the event names")
         registered.add(record.digest)
     if event.action == "evidence":

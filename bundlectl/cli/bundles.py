@@ -126,6 +126,10 @@ def show(ref: str, registry: str | None, as_json: bool) -> None:
     if "outcome" in record.metadata:
         o = record.metadata["outcome"]
         click.echo(f"  outcome: {o['metric']} ≥ {o['target']} (tolerance {o.get('tolerance', 0)})")
+    if record.lineage:
+        line = record.lineage
+        click.echo(f"  lineage: rollback of {line['rollback_of']['version']} ({short(line['rollback_of']['digest'])}) with "
+                   f"{', '.join(line['swapped'])} from {line['components_from']['version']} ({short(line['components_from']['digest'])})")
     rows = []
     for kind, component in record.components.items():
         rows.append([kind, short(component.digest), component.fields.get("absent", "") and "absent: " + component.fields["absent"]
@@ -144,3 +148,17 @@ def _component_summary(kind: str, fields: dict, file_count: int) -> str:
     if fields.get("uri"):
         parts.append(fields["uri"])
     return ", ".join(parts)
+
+
+@click.command("export")
+@click.argument("ref")
+@click.argument("folder", type=click.Path(file_okay=False))
+@registry_option
+def export_cmd(ref: str, folder: str, registry: str | None) -> None:
+    """Write a registered bundle out as a folder (bundle.yaml and files); it re-validates to the same digest."""
+    from bundlectl.export import export_bundle
+    from bundlectl.refs import resolve
+
+    source = resolve(ref, Path.cwd(), lambda: storage_for(registry))
+    target = export_bundle(source.record, source.read_file, Path(folder))
+    ok(f"exported {source.record.ref} ({short(source.record.digest)}) to {target}")

@@ -38,12 +38,17 @@ def diff(ref_a: str, ref_b: str, components: tuple[str, ...], registry: str | No
     if as_json:
         emit_json(result.to_json())
         return
+    render_diff(result)
+
+
+def render_diff(result: Any) -> None:
+    """The reviewer's view of a BundleDiff."""
     click.echo(
         click.style(f"{result.a['name']}@{result.a['version']}", bold=True) + f" ({short(result.a['digest'])}) → "
         + click.style(f"{result.b['name']}@{result.b['version']}", bold=True) + f" ({short(result.b['digest'])})"
     )
     if not result.changed:
-        click.echo("no component changed" + (f" (bundle digests {'equal' if a.record.digest == b.record.digest else 'differ in metadata'})"))
+        click.echo("no component changed" + (f" (bundle digests {'equal' if result.a['digest'] == result.b['digest'] else 'differ in metadata'})"))
         return
     click.echo(f"changed: {', '.join(result.changed)}" + (f"   unchanged: {', '.join(result.unchanged)}" if result.unchanged else ""))
     for kind, component in result.components.items():

@@ -311,7 +311,8 @@ def history(name: str, env: str, limit: int | None, registry: str | None, as_jso
         click.echo(f"{name} has never been live in {env}")
         return
     table(["seq", "time", "action", "from", "to", "by", "reason"],
-          [[str(e["seq"]), e["time"], e["action"] + ("" if e["verified"] else " (unverified)"),
+          [[str(e["seq"]), e["time"], e["action"] + (f" {','.join(e['components'])}" if e.get("components") else "")
+            + (f" ({e['rehearsal']} rehearsal)" if e.get("rehearsal") else "") + ("" if e["verified"] else " (unverified)"),
             f"{e['from_version']} ({short(e['from_digest'])})" if e["from_digest"] else "—",
             f"{e['to_version']} ({short(e['to_digest'])})", e["actor"], e["reason"] or ""] for e in events])
 

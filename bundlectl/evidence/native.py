@@ -26,6 +26,8 @@ class NativeMetrics(BaseModel):
     latency_p95_ms: float | None = Field(None, ge=0)
     cost_per_task_usd: float | None = Field(None, ge=0)
     requests: int | None = Field(None, ge=0)
+    rollback_ms: float | None = Field(None, ge=0, description="Rehearsals: time to roll back.")
+    roll_forward_ms: float | None = Field(None, ge=0, description="Rehearsals: time to roll forward again.")
 
 
 class NativeReport(BaseModel):

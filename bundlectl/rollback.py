@@ -1,0 +1,214 @@
+"""Rollback (DESIGN §7): the whole bundle, or single components, with constraints, break-glass and rehearsals.
+
+A whole rollback points the environment back at a bundle that was live there before; it was gated
+then, so no new gate runs, but stale evidence is reported. A component rollback builds a new bundle,
+the live one with some components taken from an earlier one, and registers and promotes it in one
+logged event: through the gate when evidence for its exact digest passes it, otherwise only with
+--break-glass, marked unverified. Compatibility constraints are never overridden.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bundlectl.clock import now_utc, rfc3339
+from bundlectl.digest.bundle import bundle_digest
+from bundlectl.errors import NotFound, Refused, UsageProblem
+from bundlectl.gate.checks import eval_checks
+from bundlectl.gate.evaluate import environment_policy, evaluate_gate
+from bundlectl.gate.result import GateResult
+from bundlectl.manifest import KINDS
+from bundlectl.promotion import GateRefused, MoveResult, move_pointer, registry_reader
+from bundlectl.record import BundleRecord
+from bundlectl.registry.index import BundleRow, Index, PointerRow
+from bundlectl.registry.log import fresh_index
+from bundlectl.storage.base import Storage
+
+MAX_VERSION = 64
+
+
+@dataclass(frozen=True)
+class RollbackPlan:
+    """What a rollback would do: from the live bundle to the target, built or existing."""
+
+    env: str
+    live: BundleRow
+    source: BundleRow
+    target: BundleRow
+    components: list[str]
+    new_record: BundleRecord | None  # set when a component rollback builds a bundle not yet registered
+    stale: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RollbackResult:
+    plan: RollbackPlan
+    move: MoveResult | None
+    verified: bool
+    break_glass: bool
+    gate: GateResult | None
+    would_refuse: bool = False  # dry runs only: the gate fails and --break-glass was not given
+
+
+def plan_rollback(storage: Storage, name: str, env: str, to: BundleRow | None, components: list[str], now: datetime) -> RollbackPlan:
+    from bundlectl.constraints import require_compatible
+
+    for kind in components:
+        if kind not in KINDS:
+            raise UsageProblem(f"unknown component kind {kind!r}", f"use one of: {', '.join(KINDS)}")
+    index = fresh_index(storage)
+    pointer = index.pointer(name, env)
+    if pointer is None:
+        raise NotFound(f"nothing of {name} is live in {env}; there is nothing to roll back")
+    live = index.bundle(name, pointer.version)
+    assert live is not None
+    source = _source(index, pointer, to)
+    if not components:
+        target, new_record = source, None
+    else:
+        target, new_record = _compose(index, live, source, components)
+    require_compatible(target.record(), registry_reader(storage, target.record()), "rollback")
+    return RollbackPlan(env, live, source, target, list(components), new_record, _stale(index, target, env, now))
+
+
+def _source(index: Index, pointer: PointerRow, to: BundleRow | None) -> BundleRow:
+    """The bundle live before the current one, or `to`, which must have been live here before."""
+    if to is not None:
+        if to.digest == pointer.digest:
+            raise Refused(f"{to.name}@{to.version} is what is live in {pointer.env} now; nothing to roll back to")
+        if not index.was_live(pointer.name, pointer.env, to.digest):
+            raise Refused(f"{to.name}@{to.version} has never been live in {pointer.env}; rollback only goes to bundles that were",
+                          f"to put a new bundle live, use `bundlectl promote {to.name}@{to.version} --env {pointer.env}`")
+        return to
+    moves = index.moves(pointer.name, pointer.env, limit=1)
+    data = json.loads(moves[0][5])["data"]
+    if not data.get("from_version"):
+        raise Refused(f"nothing was live in {pointer.env} before {pointer.name}@{pointer.version}; nothing to roll back to")
+    row = index.bundle(pointer.name, data["from_version"])
+    assert row is not None
+    return row
+
+
+def _compose(index: Index, live: BundleRow, source: BundleRow, kinds: list[str]) -> tuple[BundleRow, BundleRecord | None]:
+    """The live bundle with `kinds` taken from `source`: an existing bundle if one has that content."""
+    current, earlier = live.record(), source.record()
+    same = [k for k in kinds if current.components[k].digest == earlier.components[k].digest]
+    if same:
+        raise Refused(f"{', '.join(same)} {'is' if len(same) == 1 else 'are'} the same in {live.version} and {source.version}; "
+                      "nothing to roll back", "pick components that differ (see `bundlectl diff`)")
+    components = {k: (earlier.components[k] if k in kinds else current.components[k]) for k in KINDS}
+    outcome = current.metadata.get("outcome")
+    digest = bundle_digest(current.name, outcome, {k: c.digest for k, c in components.items()})
+    existing = index.bundles_with_digest(current.name, digest)
+    if existing:
+        return existing[-1], None
+    version = _free_version(index, current.name, f"{live.version}+rb.{'.'.join(k for k in KINDS if k in kinds)}")
+    lineage = {"rollback_of": {"version": live.version, "digest": live.digest},
+               "components_from": {"version": source.version, "digest": source.digest},
+               "swapped": [k for k in KINDS if k in kinds]}
+    metadata = {**current.metadata, "version": version}
+    record = BundleRecord(current.name, version, digest, metadata, components, lineage)
+    row = BundleRow(record.name, version, digest, "", "", 0, record.record_digest, json.dumps(record.to_json()))
+    return row, record
+
+
+def _free_version(index: Index, name: str, wanted: str) -> str:
+    base = wanted[:MAX_VERSION - 4]
+    candidate, n = base, 1
+    while index.bundle(name, candidate) is not None:
+        n += 1
+        candidate = f"{base}.{n}"
+    return candidate
+
+
+def _stale(index: Index, target: BundleRow, env: str, now: datetime) -> list[str]:
+    gate = ((environment_policy(index, env).get("gates")) or {}).get("eval")
+    if not gate:
+        return []
+    return [f"{c.name}: {c.detail}" for c in eval_checks(gate, index.evidence_for(target.digest, "eval"), now, []) if not c.passed]
+
+
+def rollback(
+    storage: Storage, name: str, env: str, actor: str, reason: str | None = None, to: BundleRow | None = None,
+    components: list[str] | None = None, break_glass: bool = False, dry_run: bool = False,
+    now: datetime | None = None, rehearsal: str | None = None,
+) -> RollbackResult:
+    now = now or now_utc()
+    components = list(dict.fromkeys(components or []))
+    if break_glass and not reason:
+        raise UsageProblem("--break-glass needs --reason TEXT", "say why this cannot wait for evidence; it is recorded")
+    plan = plan_rollback(storage, name, env, to, components, now)
+    outcome: dict[str, Any] = {"verified": True, "gate": None, "would_refuse": False}
+
+    def decide(index: Index, pointer: PointerRow | None) -> tuple[GateResult | None, dict[str, Any]]:
+        extra: dict[str, Any] = {"components": plan.components} if plan.components else {}
+        if rehearsal:
+            extra["rehearsal"] = rehearsal
+        if not plan.components:  # whole rollback: it was gated when it went live here before
+            verified = _was_verified(index, name, env, plan.target.digest)
+            outcome["verified"] = verified
+            return None, {**extra, "verified": verified}
+        gate = evaluate_gate(index, plan.target, env, actor, now)
+        outcome["gate"] = gate
+        extra["parents"] = [{"version": plan.live.version, "digest": plan.live.digest},
+                            {"version": plan.source.version, "digest": plan.source.digest}]
+        if plan.new_record is not None:
+            extra["record"] = plan.new_record.to_json()
+            extra["record_digest"] = plan.new_record.record_digest
+        if gate.passed:
+            return gate, {**extra, "verified": True}
+        if not break_glass and dry_run:
+            outcome["would_refuse"] = True
+            return gate, extra
+        if not break_glass:
+            raise GateRefused(gate)
+        outcome["verified"] = False
+        return gate, {**extra, "verified": False, "break_glass": True}
+
+    move = move_pointer(storage, plan.target, env, actor, "rollback", {}, decide, reason, dry_run)
+    return RollbackResult(plan, move, outcome["verified"], break_glass and not outcome["verified"], outcome["gate"],
+                          outcome["would_refuse"])
+
+
+def _was_verified(index: Index, name: str, env: str, digest: str) -> bool:
+    for *_, payload in index.moves(name, env):
+        data = json.loads(payload)["data"]
+        if data["to_digest"] == digest:
+            return bool(data.get("verified", True))
+    return True
+
+
+def rehearse(storage: Storage, name: str, env: str, actor: str, reason: str | None = None, to: BundleRow | None = None,
+             components: list[str] | None = None, break_glass: bool = False) -> tuple[RollbackResult, RollbackResult, Any]:
+    """Roll back and forward again in a non-production environment, then record the rehearsal.
+
+    Three events, each atomic on its own: if interrupted, the environment is left rolled back
+    (a valid, visible state) and no rehearsal is recorded.
+    """
+    from bundlectl.evidence.store import add_evidence
+
+    index = fresh_index(storage)
+    if environment_policy(index, env).get("production"):
+        raise Refused(f"{env} is a production environment in the policy; rehearsals are refused there",
+                      "rehearse in staging, then promote to production with the recorded rehearsal")
+    started = now_utc()
+    back = rollback(storage, name, env, actor, reason or "rollback rehearsal", to, components, break_glass, rehearsal="back")
+    assert back.move is not None
+    forward_to = back.plan.live
+    back_done = now_utc()
+    forward = _roll_forward(storage, name, env, actor, forward_to)
+    done = now_utc()
+    report = {"format": "bundlectl/evidence-v1", "kind": "rehearsal", "run_at": rfc3339(started),
+              "tool": "bundlectl rollback --rehearse",
+              "metrics": {"rollback_ms": (back_done - started).total_seconds() * 1000,
+                          "roll_forward_ms": (done - back_done).total_seconds() * 1000}}
+    evidence = add_evidence(storage, forward_to, json.dumps(report, sort_keys=True).encode(), "rehearsal", "rehearsal",
+                            "native", actor, f"rehearsed rollback of {name} in {env}")
+    return back, forward, evidence
+
+
+def _roll_forward(storage: Storage, name: str, env: str, actor: str, to: BundleRow) -> RollbackResult:
+    return rollback(storage, name, env, actor, "rollback rehearsal: roll forward", to, rehearsal="forward")
