@@ -92,21 +92,24 @@ def check_gate(storage: Storage, bundle: BundleRow, env: str, actor: str, now: d
 
 def move_pointer(
     storage: Storage, bundle: BundleRow, env: str, actor: str, action: str, extra: dict[str, Any],
-    decide: Any, reason: str | None, dry_run: bool,
+    decide: Any, reason: str | None, dry_run: bool, expected_seq: int | None | str = "first-look",
 ) -> MoveResult:
     """The one compare-and-swap move of an environment pointer, shared by promote and rollback.
 
+    `expected_seq` is the log position of the pointer state the caller decided on (rollback plans
+    ahead); by default it is whatever this function first sees.
     `decide(index, pointer)` runs on every planning attempt and raises to refuse (gate, rules);
     it returns the gate result to record (if any) and extra event data decided with it.
     """
-    seen: dict[str, Any] = {}
+    seen: dict[str, Any] = {} if expected_seq == "first-look" else {"seq": expected_seq}
 
     def plan(index: Index) -> Planned | None:
         pointer = index.pointer(bundle.name, env)
         current = pointer.seq if pointer else None
         if "seq" not in seen:
-            seen["seq"], seen["pointer"] = current, pointer
-        elif seen["seq"] != current:
+            seen["seq"] = current
+        seen.setdefault("pointer", pointer)
+        if seen["seq"] != current:
             assert pointer is not None
             raise Conflict(
                 f"{env} of {bundle.name} was moved by {pointer.actor} at {pointer.time} (to {pointer.version}) "

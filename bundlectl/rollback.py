@@ -35,6 +35,7 @@ class RollbackPlan:
     """What a rollback would do: from the live bundle to the target, built or existing."""
 
     env: str
+    pointer_seq: int
     live: BundleRow
     source: BundleRow
     target: BundleRow
@@ -71,7 +72,7 @@ def plan_rollback(storage: Storage, name: str, env: str, to: BundleRow | None, c
     else:
         target, new_record = _compose(index, live, source, components)
     require_compatible(target.record(), registry_reader(storage, target.record()), "rollback")
-    return RollbackPlan(env, live, source, target, list(components), new_record, _stale(index, target, env, now))
+    return RollbackPlan(env, pointer.seq, live, source, target, list(components), new_record, _stale(index, target, env, now))
 
 
 def _source(index: Index, pointer: PointerRow, to: BundleRow | None) -> BundleRow:
@@ -168,7 +169,7 @@ def rollback(
         outcome["verified"] = False
         return gate, {**extra, "verified": False, "break_glass": True}
 
-    move = move_pointer(storage, plan.target, env, actor, "rollback", {}, decide, reason, dry_run)
+    move = move_pointer(storage, plan.target, env, actor, "rollback", {}, decide, reason, dry_run, plan.pointer_seq)
     return RollbackResult(plan, move, outcome["verified"], break_glass and not outcome["verified"], outcome["gate"],
                           outcome["would_refuse"])
 

@@ -150,3 +150,15 @@ def test_missing_manifest(registry: Workspace):
     folder = registry.root / "bundles" / "empty"
     folder.mkdir()
     assert "bundle.yaml: not found" in refused(registry, folder)
+
+
+def test_constraint_broken_in_a_folder(registry: Workspace):
+    folder = make_bundle(registry)
+    edit(folder / "bundle.yaml", "requires: {tools: [create_ticket, escalate_to_human]", "requires: {tools: [create_ticket, escalate_to_human, refund_status]")
+    assert "the prompt calls tool refund_status, which the tools component does not provide" in refused(registry, folder)
+
+
+def test_schema_version_constraint_in_a_folder(registry: Workspace):
+    folder = make_bundle(registry)
+    edit(folder / "bundle.yaml", 'schema_version: "2"', 'schema_version: "3"')
+    assert "the prompt is written for output schema version 3, but the schema component is version 2" in refused(registry, folder)

@@ -58,3 +58,27 @@ def test_kill_at_each_write_point(registered: Workspace, command: str, fault: st
     assert finished.exit_code == 0, finished.output
     assert seq(registered) == before + 1
     assert registered.run("verify").exit_code == 0
+
+
+ROLLBACKS = {
+    "whole": ["rollback", "support-triage", "--env", "staging"],
+    "component": ["rollback", "support-triage", "--env", "staging", "--component", "guardrails", "--break-glass", "--reason", "x"],
+}
+
+
+@pytest.mark.parametrize("kind", list(ROLLBACKS))
+@pytest.mark.parametrize("fault", [EVENT_WRITTEN, LOG_MOVED])
+def test_kill_rollback_at_each_write_point(registered: Workspace, kind: str, fault: str):
+    from tests.helpers import promote
+
+    set_policy(registered, "environments:\n  staging: {gates: {eval: {min_cases: 20, min_pass_rate: 0.8}}}\n")
+    add(registered, V1, promptfoo_report(registered, "v1"))
+    add(registered, V2, promptfoo_report(registered, "v2"))
+    promote(registered, V1, "staging")
+    promote(registered, V2, "staging")
+    before = seq(registered)
+    assert run_killed(registered, fault, *ROLLBACKS[kind]) == -9
+    assert seq(registered) == before + (1 if fault == LOG_MOVED else 0)
+    live = registered.json("status")["environments"][0]["version"]
+    assert live == ("2026.11.22-1" if fault == EVENT_WRITTEN else ("2026.11.01-1" if kind == "whole" else "2026.11.22-1+rb.guardrails"))
+    assert registered.run("verify").exit_code == 0
