@@ -55,16 +55,26 @@ step bundlectl policy show
 step bundlectl promote $V1 --env staging --reason "first release"
 refused bundlectl promote $V2 --env production
 step bundlectl promote $V2 --env staging --reason "new snapshot, refund tool"
-cat > "$WORK/rehearsal.json" <<JSON
-{"format": "bundlectl/evidence-v1", "kind": "rehearsal", "tool": "game-day drill",
- "run_at": "$(date -u +%Y-%m-%dT%H:%M:%SZ)"}
-JSON
-echo; echo "# a rollback of $V2 was rehearsed by hand in staging; record it (\`rollback --rehearse\` will do this itself)"
-step bundlectl evidence add $V2 "$WORK/rehearsal.json" --kind rehearsal
+step bundlectl rollback support-triage --env staging --rehearse --reason "drill before production"
 step bundlectl approve $V2 --env production --actor lead@example.com --reason "reviewed the diff and the eval run"
 step bundlectl gate $V2 --env production
 step bundlectl promote $V2 --env production --reason "passes the production gate"
 step bundlectl status
+
+# --- rolling back one component -------------------------------------------------------------------
+echo; echo "# staging reports that the tighter abstention threshold sends too many tickets to humans:"
+echo "# roll back the guardrails alone, keeping the new model, prompt, schema and tools"
+refused bundlectl rollback support-triage --env staging --component prompt
+refused bundlectl rollback support-triage --env staging --component guardrails --dry-run
+step bundlectl rollback support-triage --env staging --component guardrails --break-glass --reason "abstention too aggressive"
+refused bundlectl status --check
+step bundlectl export support-triage@staging "$WORK/rolled-back"
+(cd "$WORK/rolled-back" && PROMPTFOO_DISABLE_TELEMETRY=1 PROMPTFOO_DISABLE_UPDATE=1 PROMPTFOO_CONFIG_DIR="$WORK/promptfoo" \
+   "$PROMPTFOO" eval -c evals/promptfooconfig.yaml -o "$WORK/rolled-back.json" --no-cache --no-progress-bar >/dev/null 2>&1) || [ $? -eq 100 ]
+printf '\n\033[1m$ promptfoo eval (the rolled-back bundle, exported)\033[0m\nwrote %s\n' "$WORK/rolled-back.json"
+step bundlectl evidence add support-triage@staging "$WORK/rolled-back.json"
+step bundlectl status --check
+step bundlectl show support-triage@staging
 step bundlectl history support-triage --env staging
 step bundlectl verify
 echo
