@@ -55,6 +55,12 @@ def pointer_name(name: str, env: str) -> str:
     return f"envs/{name}/{env}"
 
 
+def pointer_value(name: str, env: str, digest: str, version: str, pointer_version: int, seq: int) -> bytes:
+    """What an environment pointer holds: the one definition move, copy and verify agree on."""
+    return canonical_json({"name": name, "env": env, "digest": digest, "version": version,
+                           "pointer_version": pointer_version, "seq": seq})
+
+
 def set_policy(storage: Storage, data: bytes, label: str, actor: str, reason: str | None = None, dry_run: bool = False) -> PolicyResult:
     from bundlectl.policy.load import parse_policy
 
@@ -137,8 +143,7 @@ def move_pointer(
         gate = seen["gate"]
         if gate is not None:
             data["gate"] = {"passed": gate.passed, "checks": [c.name for c in gate.checks], "evidence": gate.evidence}
-        value = canonical_json({"name": bundle.name, "env": env, "digest": bundle.digest, "version": bundle.version,
-                                "pointer_version": version, "seq": seq})
+        value = pointer_value(bundle.name, env, bundle.digest, bundle.version, version, seq)
         seen["pointer_version"] = version
         return Planned(action, data, [PointerUpdate(pointer_name(bundle.name, env), stored.token if stored else None, value)])
 

@@ -100,6 +100,17 @@ def _check_event(storage: Storage, event: Event, registered: set[str], pointers:
                          "version": data["to_version"], "pointer_version": data["pointer_version"], "seq": event.seq}
 
 
+def pointer_updates_of(event: Event) -> list[tuple[str, bytes]]:
+    """The pointer writes an event implies, as (name, value): how a copied log rebuilds its pointers."""
+    from bundlectl.promotion import pointer_name, pointer_value
+
+    data = event.data
+    if event.action not in MOVES:
+        return []
+    return [(pointer_name(data["name"], data["env"]),
+             pointer_value(data["name"], data["env"], data["to_digest"], data["to_version"], data["pointer_version"], event.seq))]
+
+
 def _check_pointers(storage: Storage, expected: dict[tuple[str, str], dict]) -> None:
     names = {f"envs/{name}/{env}" for name, env in expected}
     actual = set(storage.list_pointers())

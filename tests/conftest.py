@@ -35,6 +35,7 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 class Workspace:
     root: Path
     repo: Any
+    backend: str = "git"
 
     def run(self, *args: str) -> Result:
         return CliRunner().invoke(cli, list(args), catch_exceptions=False)
@@ -44,14 +45,26 @@ class Workspace:
         assert result.exit_code == 0, result.output
         return json.loads(result.stdout)
 
+    def storage(self) -> Any:
+        from bundlectl.storage.locate import open_storage, registry_url
+
+        return open_storage(registry_url(None), self.root)
+
     def log_head(self) -> str | None:
-        try:
-            return self.repo.git.rev_parse("refs/bundlectl/log")
-        except git.GitCommandError:
-            return None
+        return self.storage().log_head()
 
     def bundlectl_refs(self) -> str:
-        return self.repo.git.for_each_ref("refs/bundlectl/")
+        """Everything the registry stores, with versions: equal snapshots mean nothing was written."""
+        storage = self.storage()
+        if self.backend == "git":
+            return self.repo.git.for_each_ref("refs/bundlectl/")
+        pages = storage.client.get_paginator("list_objects_v2").paginate(Bucket=storage.bucket, Prefix=storage.prefix)
+        return "\n".join(f"{o['Key']} {o['ETag']}" for page in pages for o in page.get("Contents", []))
+
+    def event_count(self) -> int:
+        storage = self.storage()
+        head = storage.log_head()
+        return len(storage.events_after(None, head) or []) if head else 0
 
 
 @pytest.fixture
@@ -64,17 +77,69 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Workspace:
     return Workspace(root, repo)
 
 
-@pytest.fixture
-def registry(workspace: Workspace) -> Workspace:
-    """The workspace with an initialised registry."""
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Any:
+    """moto's standalone S3 server on a free loopback port: the real wire protocol, conditional writes included."""
+    import socket
+
+    from moto.server import ThreadedMotoServer
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+def use_s3(monkeypatch: pytest.MonkeyPatch, endpoint: str, bucket: str | None = None) -> str:
+    import uuid
+
+    import boto3
+
+    bucket = bucket or f"bundlectl-{uuid.uuid4().hex[:12]}"
+    for name, value in (("AWS_ENDPOINT_URL", endpoint), ("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
+                        ("AWS_DEFAULT_REGION", "us-east-1"), ("BUNDLECTL_REGISTRY", f"s3://{bucket}/registry")):
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    boto3.client("s3").create_bucket(Bucket=bucket)
+    return bucket
+
+
+def _initialised(workspace: Workspace) -> Workspace:
     result = workspace.run("init")
     assert result.exit_code == 0, result.output
     return workspace
 
 
+def _register_examples(ws: Workspace) -> Workspace:
+    for folder in ("bundles/support-triage-v1", "bundles/support-triage-v2"):
+        result = ws.run("register", folder)
+        assert result.exit_code == 0, result.output
+    return ws
+
+
+@pytest.fixture(params=["git", "s3"])
+def registry(request: pytest.FixtureRequest, workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> Workspace:
+    """The workspace with an initialised registry, on each backend in turn."""
+    if request.param == "s3":
+        use_s3(monkeypatch, request.getfixturevalue("s3_endpoint"))
+        workspace.backend = "s3"
+    return _initialised(workspace)
+
+
 @pytest.fixture
 def registered(registry: Workspace) -> Workspace:
-    for folder in ("bundles/support-triage-v1", "bundles/support-triage-v2"):
-        result = registry.run("register", folder)
-        assert result.exit_code == 0, result.output
-    return registry
+    return _register_examples(registry)
+
+
+@pytest.fixture
+def git_registry(workspace: Workspace) -> Workspace:
+    """For behaviour that is about git itself (refs, commits, clones)."""
+    return _initialised(workspace)
+
+
+@pytest.fixture
+def git_registered(git_registry: Workspace) -> Workspace:
+    return _register_examples(git_registry)

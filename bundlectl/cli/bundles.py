@@ -20,7 +20,7 @@ def init(registry: str | None, actor: str | None) -> None:
 
     result = init_registry(storage_for(registry, create=True), actor_for(actor))
     if result.created:
-        ok(f"initialised bundlectl registry in {result.url} (refs/bundlectl/)")
+        ok(f"initialised bundlectl registry in {result.url}")
         ok("wrote the starter gate policy (see `bundlectl policy show`)")
     else:
         ok(f"bundlectl registry in {result.url} is already initialised")

@@ -7,9 +7,13 @@ from typing import Any
 
 
 def storage_for(registry: str | None, create: bool = False) -> Any:
+    import click
+
     from bundlectl.storage.locate import open_storage, registry_url
 
-    return open_storage(registry_url(registry), Path.cwd(), create=create)
+    context = click.get_current_context(silent=True)
+    endpoint = context.meta.get("bundlectl.endpoint_url") if context else None
+    return open_storage(registry_url(registry), Path.cwd(), create=create, endpoint_url=endpoint)
 
 
 def actor_for(explicit: str | None) -> str:

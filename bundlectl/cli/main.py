@@ -13,10 +13,20 @@ from bundlectl import __version__
 from bundlectl.errors import BundlectlError, InvalidInput
 
 
+def _remember_endpoint(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value:
+        ctx.meta["bundlectl.endpoint_url"] = value
+
+
 def registry_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    func = click.option(
+        "--endpoint-url", metavar="URL", default=None, expose_value=False, callback=_remember_endpoint,
+        help="S3 endpoint (MinIO, Ceph RGW, R2); default: boto3's settings (AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL).",
+    )(func)
     return click.option(
         "--registry", "registry", metavar="URL", default=None,
-        help="Registry: path of a dedicated git repository (default: the repository around the current folder; env BUNDLECTL_REGISTRY).",
+        help="Registry: s3://bucket/prefix or a path to a dedicated git repository "
+             "(default: env BUNDLECTL_REGISTRY, else the repository around the current folder).",
     )(func)
 
 

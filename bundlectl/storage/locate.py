@@ -14,14 +14,18 @@ def registry_url(explicit: str | None) -> str | None:
     return explicit or os.environ.get("BUNDLECTL_REGISTRY") or None
 
 
-def open_storage(url: str | None, cwd: Path, create: bool = False) -> Storage:
+def open_storage(url: str | None, cwd: Path, create: bool = False, endpoint_url: str | None = None) -> Storage:
     from bundlectl.storage.git import GitStorage
 
     if url and url.startswith("s3://"):
-        raise UsageProblem(
-            f"registry {url}: the s3 backend is not available in this version of bundlectl",
-            "use the git registry (the default) for now",
-        )
+        try:
+            from bundlectl.storage.s3 import S3Storage
+            import boto3  # noqa: F401
+        except ImportError:
+            raise UsageProblem(f"registry {url} needs boto3", "install it: pip install 'bundlectl[s3]'") from None
+        return S3Storage(url, endpoint_url or os.environ.get("BUNDLECTL_ENDPOINT_URL") or None)
+    if url and "://" in url and not url.startswith(("file://", "git+file://")):
+        raise UsageProblem(f"registry {url!r}: unknown scheme", "use a path to a git repository, or s3://bucket/prefix")
     if url:
         path = Path(url.removeprefix("git+file://").removeprefix("file://")).expanduser()
         if not path.is_absolute():

@@ -103,17 +103,17 @@ def test_git_revision_refs(workspace: Workspace):
 
 def test_index_is_rebuilt_from_the_log_when_deleted(registered: Workspace):
     before = registered.json("list")
-    index = Path(registered.repo.git_dir) / "bundlectl" / "index.sqlite"
+    index = registered.storage().index_path()
     assert index.exists()
     for suffix in ("", "-wal", "-shm"):
         Path(str(index) + suffix).unlink(missing_ok=True)
     assert registered.json("list") == before
 
 
-def test_index_catches_up_with_a_registration_from_another_clone(registered: Workspace, tmp_path: Path):
-    other = git.Repo.clone_from(registered.root, tmp_path / "other")
+def test_the_registry_travels_with_git_fetch(git_registered: Workspace, tmp_path: Path):
+    other = git.Repo.clone_from(git_registered.root, tmp_path / "other")
     other.git.fetch("origin", "refs/bundlectl/*:refs/bundlectl/*")
-    assert other.git.rev_parse("refs/bundlectl/log") == registered.log_head()
+    assert other.git.rev_parse("refs/bundlectl/log") == git_registered.log_head()
 
 
 def test_dedicated_registry(workspace: Workspace, tmp_path: Path, monkeypatch):
@@ -123,7 +123,7 @@ def test_dedicated_registry(workspace: Workspace, tmp_path: Path, monkeypatch):
     assert workspace.run("register", "bundles/support-triage-v1", "--registry", str(target)).exit_code == 0
     monkeypatch.setenv("BUNDLECTL_REGISTRY", str(target))
     assert len(workspace.json("list")["bundles"]) == 1
-    assert workspace.log_head() is None  # the project repository was not touched
+    assert workspace.repo.git.for_each_ref("refs/bundlectl/") == ""  # the project repository was not touched
 
 
 def test_concurrent_registrations_all_land_on_one_chain(registry: Workspace, tmp_path: Path):
@@ -142,6 +142,7 @@ def test_concurrent_registrations_all_land_on_one_chain(registry: Workspace, tmp
     assert all(code == 0 for code, _ in outcomes), outcomes
     versions = {b["version"] for b in registry.json("list")["bundles"]}
     assert versions == {f"0.0.{i}" for i in range(6)}
-    payloads = [json.loads(m.split("\n\n", 1)[1]) for m in registry.repo.git.log("--format=%B%x00", "refs/bundlectl/log").split("\x00") if m.strip()]
+    storage = registry.storage()
+    payloads = [json.loads(e.payload) for e in storage.events_after(None, storage.log_head())]
     assert sorted(p["seq"] for p in payloads) == list(range(1, len(payloads) + 1))
     assert [p["action"] for p in payloads].count("register") == 6

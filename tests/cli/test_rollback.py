@@ -224,9 +224,8 @@ def test_rollback_racing_promotions_loses_no_update(live: Workspace):
 def test_rollback_planned_against_a_pointer_that_then_moves_is_a_conflict(live: Workspace, monkeypatch):
     """The operator decided to undo what they saw live; if it changed meanwhile, nothing may move."""
     from bundlectl import rollback as rollback_module
-    from bundlectl.storage.locate import open_storage
 
-    storage = open_storage(None, live.root)
+    storage = live.storage()
     real_plan = rollback_module.plan_rollback
 
     def plan_then_someone_promotes(*args, **kwargs):

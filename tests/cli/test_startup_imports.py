@@ -23,12 +23,14 @@ def heavy_imports(ws: Workspace, *args: str) -> list[str]:
     return json.loads(result.stderr.strip().splitlines()[-1])
 
 
-def test_list_and_show_import_nothing_heavy(registered: Workspace):
+def test_list_and_show_import_nothing_heavy(git_registered: Workspace):
+    registered = git_registered
     assert heavy_imports(registered, "list", "--json") == []
     assert heavy_imports(registered, "show", "support-triage@2026.11.01-1", "--json") == []
 
 
-def test_status_and_history_import_nothing_heavy(registered: Workspace):
+def test_status_and_history_import_nothing_heavy(git_registered: Workspace):
+    registered = git_registered
     from tests.helpers import add, promote, promptfoo_report, set_policy
 
     set_policy(registered, "environments:\n  staging: {gates: {eval: {min_cases: 20, min_pass_rate: 0.8}}}\n")

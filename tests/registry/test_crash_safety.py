@@ -18,7 +18,7 @@ def run_killed(ws: Workspace, fault: str, *args: str) -> int:
 
 
 def seq(ws: Workspace) -> int:
-    return len(ws.repo.git.rev_list("refs/bundlectl/log").split())
+    return ws.event_count()
 
 
 def prepare(ws: Workspace) -> dict[str, list[str]]:

@@ -10,7 +10,8 @@ from tests.helpers import add, promote, promptfoo_report, set_policy
 
 
 @pytest.fixture
-def history(registered: Workspace) -> Workspace:
+def history(git_registered: Workspace) -> Workspace:
+    registered = git_registered
     set_policy(registered, "environments:\n  staging: {gates: {eval: {min_cases: 20, min_pass_rate: 0.8}}}\n")
     add(registered, V1, promptfoo_report(registered, "v1"))
     add(registered, V2, promptfoo_report(registered, "v2"))

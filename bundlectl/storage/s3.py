@@ -1,0 +1,333 @@
+"""The S3 registry: the same storage interface on object storage, safe for many writers without a lock server.
+
+Layout under s3://bucket/prefix/:
+- objects/<key>        immutable, written with If-None-Match: * (content-addressed)
+- log/<seq>.json       the event log, one immutable object per event, created with If-None-Match: *
+- pointers/<name>      environment pointers, swapped with If-Match: <etag>
+- head.json            where the log ends (a hint that only moves forward)
+
+The log record is the commit point: whoever creates log/<N> first wins position N, so two writers can
+never both append after the same head. Each record carries the pointer writes it implies; the writer
+(or, if it died, the next command to look) rolls them forward with If-Match, so pointers always end up
+agreeing with the log. No retry can overwrite: every write is conditional and a lost response that
+comes back as 412 is recognised by comparing the stored bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from bundlectl.errors import BundlectlError, NotFound, Refused, UsageProblem
+from bundlectl.faults import EVENT_WRITTEN, LOG_MOVED, checkpoint
+from bundlectl.storage.base import LogMoved, Pointer, PointerMoved, PointerUpdate, Storage, StoredEvent
+
+MULTIPART_THRESHOLD = 16 * 1024 * 1024
+PART_SIZE = 16 * 1024 * 1024
+UPLOAD_THREADS = 10
+READ_THREADS = 16
+SEQ_WIDTH = 12
+
+
+def parse_s3_url(url: str) -> tuple[str, str]:
+    rest = url[len("s3://"):]
+    bucket, _, prefix = rest.partition("/")
+    if not bucket:
+        raise UsageProblem(f"registry {url!r} names no bucket", "write it as s3://bucket/prefix")
+    return bucket, prefix.strip("/")
+
+
+class S3Storage(Storage):
+    def __init__(self, url: str, endpoint_url: str | None = None) -> None:
+        self.url = url.rstrip("/")
+        self.bucket, prefix = parse_s3_url(url)
+        self.prefix = prefix + "/" if prefix else ""
+        self.endpoint_url = endpoint_url
+        self._client: Any = None
+
+    # plumbing -----------------------------------------------------------------------
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            import boto3
+            from botocore.config import Config
+
+            config = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=60,
+                            max_pool_connections=max(UPLOAD_THREADS, READ_THREADS) + 2)
+            session = boto3.session.Session()
+            self._client = session.client("s3", endpoint_url=self.endpoint_url, config=config)
+        return self._client
+
+    def _key(self, *parts: str) -> str:
+        return self.prefix + "/".join(parts)
+
+    def _call(self, operation: str, **kwargs: Any) -> Any:
+        """One S3 call, with every botocore failure turned into a one-line bundlectl error."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return getattr(self.client, operation)(Bucket=self.bucket, **kwargs)
+        except ClientError as exc:
+            raise _client_error(exc, self, operation) from None
+        except BotoCoreError as exc:
+            raise _transport_error(exc, self) from None
+
+    def _get(self, key: str, **kwargs: Any) -> tuple[bytes, str] | None:
+        """Body and ETag of a key, or None when it does not exist."""
+        try:
+            response = self._call("get_object", Key=key, **kwargs)
+        except _Missing:
+            return None
+        return response["Body"].read(), response["ETag"]
+
+    def _put_new(self, key: str, data: bytes) -> bool:
+        """Create `key` only if absent; False if it already existed."""
+        try:
+            self._call("put_object", Key=key, Body=data, IfNoneMatch="*")
+            return True
+        except _PreconditionFailed:
+            return False
+
+    # Storage ------------------------------------------------------------------------
+    def is_initialized(self) -> bool:
+        return self.log_head() is not None
+
+    def initialize(self) -> None:
+        try:
+            self._call("head_bucket")
+        except _Missing:
+            raise NotFound(f"bucket {self.bucket} does not exist", "create it first, or check --registry") from None
+
+    def index_path(self) -> Path:
+        from bundlectl.digest.filehash import cache_dir
+
+        where = self.url + "|" + (self.endpoint_url or os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL") or "")
+        return cache_dir() / "registries" / hashlib.sha256(where.encode()).hexdigest()[:16] / "index.sqlite"
+
+    def has_object(self, key: str) -> bool:
+        try:
+            self._call("head_object", Key=self._key("objects", key))
+            return True
+        except _Missing:
+            return False
+
+    def get_object(self, key: str) -> bytes:
+        found = self._get(self._key("objects", key))
+        if found is None:
+            raise NotFound(f"object {key} is not in the registry")
+        return found[0]
+
+    def put_object(self, key: str, data: bytes) -> None:
+        self._put_new(self._key("objects", key), data)
+
+    def put_files(self, files: dict[str, Path], progress: Callable[[int], None] | None = None) -> None:
+        for key, path in sorted(files.items()):
+            if self.has_object(key):
+                if progress is not None:
+                    progress(path.stat().st_size)
+                continue
+            if path.stat().st_size < MULTIPART_THRESHOLD:
+                self._put_new(self._key("objects", key), path.read_bytes())
+                if progress is not None:
+                    progress(path.stat().st_size)
+            else:
+                self._multipart(self._key("objects", key), path, progress)
+
+    def _multipart(self, key: str, path: Path, progress: Callable[[int], None] | None) -> None:
+        """Parallel multipart upload; completion is conditional, so an existing object is never replaced."""
+        size = path.stat().st_size
+        upload = self._call("create_multipart_upload", Key=key)["UploadId"]
+        offsets = list(range(0, size, PART_SIZE))
+
+        def send(number: int, offset: int) -> dict[str, Any]:
+            with open(path, "rb") as handle:
+                handle.seek(offset)
+                body = handle.read(min(PART_SIZE, size - offset))
+            part = self._call("upload_part", Key=key, UploadId=upload, PartNumber=number, Body=body)
+            if progress is not None:
+                progress(len(body))
+            return {"ETag": part["ETag"], "PartNumber": number}
+
+        try:
+            with ThreadPoolExecutor(UPLOAD_THREADS) as pool:
+                parts = list(pool.map(lambda item: send(item[0] + 1, item[1]), enumerate(offsets)))
+            try:
+                self._call("complete_multipart_upload", Key=key, UploadId=upload,
+                           MultipartUpload={"Parts": parts}, IfNoneMatch="*")
+            except _PreconditionFailed:  # someone stored the same content first: nothing to do
+                self._call("abort_multipart_upload", Key=key, UploadId=upload)
+        except BaseException:
+            try:
+                self._call("abort_multipart_upload", Key=key, UploadId=upload)
+            except BundlectlError:
+                pass
+            raise
+
+    # event log ---------------------------------------------------------------------
+    def _log_key(self, seq: int) -> str:
+        return self._key("log", f"{seq:0{SEQ_WIDTH}d}.json")
+
+    def _read_head(self) -> tuple[int, str | None, str | None]:
+        found = self._get(self._key("head.json"))
+        if found is None:
+            return 0, None, None
+        head = json.loads(found[0])
+        return int(head["seq"]), head["id"], found[1]
+
+    def log_head(self) -> str | None:
+        seq, event_id, etag = self._read_head()
+        while True:  # records past head.json are committed events whose roll-forward did not finish
+            found = self._get(self._log_key(seq + 1))
+            if found is None:
+                return event_id
+            record = json.loads(found[0])
+            seq, event_id = seq + 1, _event_id(seq + 1, record["payload"].encode())
+            self._roll_forward(record, seq, event_id)
+
+    def events_after(self, since: str | None, head: str) -> list[StoredEvent] | None:
+        start = 0
+        if since is not None:
+            start = _seq_of(since)
+            found = self._get(self._log_key(start))
+            if found is None or _event_id(start, json.loads(found[0])["payload"].encode()) != since:
+                return None
+        end = _seq_of(head)
+
+        def fetch(seq: int) -> StoredEvent:
+            found = self._get(self._log_key(seq))
+            if found is None:
+                raise NotFound(f"log record {seq} is missing from {self.url}", "run `bundlectl verify`")
+            payload = json.loads(found[0])["payload"].encode()
+            return StoredEvent(_event_id(seq, payload), payload)
+
+        with ThreadPoolExecutor(READ_THREADS) as pool:
+            return list(pool.map(fetch, range(start + 1, end + 1)))
+
+    def append_event(self, payload: bytes, summary: str, expected_head: str | None, updates: list[PointerUpdate]) -> str:
+        seq = (_seq_of(expected_head) if expected_head else 0) + 1
+        for update in updates:
+            current = self.read_pointer(update.name)
+            if (current.token if current else None) != update.expected_token:
+                if self.log_head() != expected_head:
+                    raise LogMoved()
+                raise PointerMoved(update.name)
+        record = {"summary": summary, "payload": payload.decode(),
+                  "pointers": [{"name": u.name, "expected": u.expected_token, "value": u.value.decode()} for u in updates]}
+        body = json.dumps(record, sort_keys=True).encode()
+        checkpoint(EVENT_WRITTEN)
+        if not self._put_new(self._log_key(seq), body):
+            existing = self._get(self._log_key(seq))
+            if existing is None or existing[0] != body:  # a 412 for our own retried write is a success
+                raise LogMoved()
+        event_id = _event_id(seq, payload)
+        checkpoint(LOG_MOVED)
+        self._roll_forward(record, seq, event_id)
+        return event_id
+
+    def _roll_forward(self, record: dict[str, Any], seq: int, event_id: str) -> None:
+        """Apply a committed record's pointer writes and advance head.json; safe to repeat, by anyone."""
+        try:
+            for pointer in record["pointers"]:
+                key, value = self._key("pointers", pointer["name"]), pointer["value"].encode()
+                try:
+                    if pointer["expected"] is None:
+                        self._call("put_object", Key=key, Body=value, IfNoneMatch="*")
+                    else:
+                        self._call("put_object", Key=key, Body=value, IfMatch=pointer["expected"])
+                except _PreconditionFailed:
+                    pass  # already rolled forward by someone else, or moved on by a later record
+            current_seq, _, etag = self._read_head()
+            if current_seq < seq:
+                head = json.dumps({"seq": seq, "id": event_id}).encode()
+                try:
+                    if etag is None:
+                        self._call("put_object", Key=self._key("head.json"), Body=head, IfNoneMatch="*")
+                    else:
+                        self._call("put_object", Key=self._key("head.json"), Body=head, IfMatch=etag)
+                except _PreconditionFailed:
+                    pass  # another process advanced it; the log stays the truth
+        except _Denied:
+            pass  # read-only credentials: readers follow the log without repairing it
+
+    # pointers ----------------------------------------------------------------------
+    def read_pointer(self, name: str) -> Pointer | None:
+        found = self._get(self._key("pointers", name))
+        return Pointer(found[1], found[0]) if found else None
+
+    def _list(self, folder: str) -> dict[str, str]:
+        keys: dict[str, str] = {}
+        token = None
+        base = self._key(folder) + "/"
+        while True:
+            kwargs: dict[str, Any] = {"Prefix": base}
+            if token:
+                kwargs["ContinuationToken"] = token
+            page = self._call("list_objects_v2", **kwargs)
+            for item in page.get("Contents", []):
+                keys[item["Key"][len(base):]] = item["ETag"]
+            if not page.get("IsTruncated"):
+                return keys
+            token = page["NextContinuationToken"]
+
+    def list_pointers(self) -> dict[str, str]:
+        return self._list("pointers")
+
+    def all_object_keys(self) -> list[str]:
+        return sorted(self._list("objects"))
+
+
+def _event_id(seq: int, payload: bytes) -> str:
+    return f"{seq:0{SEQ_WIDTH}d}-{hashlib.sha256(payload).hexdigest()[:16]}"
+
+
+def _seq_of(event_id: str) -> int:
+    return int(event_id.split("-", 1)[0])
+
+
+class _Missing(NotFound):
+    pass
+
+
+class _PreconditionFailed(BundlectlError):
+    pass
+
+
+class _Denied(Refused):
+    pass
+
+
+def _client_error(exc: Any, storage: S3Storage, operation: str) -> BundlectlError:
+    error = exc.response.get("Error", {})
+    code = str(error.get("Code", ""))
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    where = f"s3://{storage.bucket}/{storage.prefix}".rstrip("/")
+    if code in ("PreconditionFailed", "ConditionalRequestConflict") or status == 412:
+        return _PreconditionFailed(f"{operation}: precondition failed")
+    if code == "NoSuchBucket":
+        return NotFound(f"bucket {storage.bucket} does not exist", "create it first, or check --registry")
+    if code in ("NoSuchKey", "404", "NotFound", "NoSuchUpload") or status in (404, 304):
+        return _Missing(f"{operation}: not found")
+    if code in ("ExpiredToken", "ExpiredTokenException", "TokenRefreshRequired", "RequestExpired"):
+        return Refused(f"the AWS credentials for {where} have expired", "refresh them (e.g. `aws sso login`) and retry")
+    if code in ("InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken", "UnrecognizedClientException"):
+        return Refused(f"the AWS credentials were rejected by {where} ({code})", "check AWS_ACCESS_KEY_ID / AWS_PROFILE")
+    if code in ("AccessDenied", "AllAccessDisabled", "403") or status == 403:
+        return _Denied(f"access denied to {where} ({operation})", "check the credentials in use and the bucket policy")
+    message = error.get("Message") or code or "error"
+    return BundlectlError(f"S3 {operation} on {where} failed: {message}", "retry; if it persists, check the endpoint and bucket")
+
+
+def _transport_error(exc: Any, storage: S3Storage) -> BundlectlError:
+    from botocore.exceptions import NoCredentialsError, PartialCredentialsError
+
+    if isinstance(exc, (NoCredentialsError, PartialCredentialsError)):
+        return Refused("no AWS credentials found",
+                       "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or use an instance role")
+    endpoint = storage.endpoint_url or os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL") or "AWS S3"
+    return BundlectlError(f"cannot reach the S3 endpoint {endpoint} ({type(exc).__name__})",
+                          "check --endpoint-url / AWS_ENDPOINT_URL and the network")
