@@ -162,3 +162,25 @@ def export_cmd(ref: str, folder: str, registry: str | None) -> None:
     source = resolve(ref, Path.cwd(), lambda: storage_for(registry))
     target = export_bundle(source.record, source.read_file, Path(folder))
     ok(f"exported {source.record.ref} ({short(source.record.digest)}) to {target}")
+
+
+@click.group("registry")
+def registry_group() -> None:
+    """The registry itself: copy it between backends."""
+
+
+@registry_group.command("copy")
+@click.argument("source")
+@click.argument("target")
+@click.option("--endpoint-url", default=None, help="S3 endpoint for s3:// sides (default: boto3's settings).")
+def registry_copy(source: str, target: str, endpoint_url: str | None) -> None:
+    """Copy every event, object and pointer from SOURCE to TARGET (git path or s3://bucket/prefix)."""
+    from bundlectl.registry_copy import copy_registry
+    from bundlectl.storage.locate import open_storage
+
+    src = open_storage(source, Path.cwd(), endpoint_url=endpoint_url)
+    dst = open_storage(target, Path.cwd(), create=not target.startswith("s3://"), endpoint_url=endpoint_url)
+    result = copy_registry(src, dst)
+    ok(f"copied {result.events} events and {result.objects} objects from {src.url} to {dst.url}"
+       + (f" ({result.already} were already there)" if result.already else ""))
+    ok(f"run `bundlectl verify --registry {target}` to check the copy")
