@@ -41,8 +41,12 @@ def report(results: dict[str, dict[str, float]]) -> None:
     width = max(len(k) for k in results)
     print(f"{'measurement'.ljust(width)}  {'baseline':>10}  {'measured':>10}  {'ratio':>7}  target")
     for key, r in results.items():
-        target = r.get("target")
-        verdict = "" if target is None else ("ok" if r["ratio"] <= target else "MISSED")
-        goal = f"≤ {target} {verdict}" if target is not None else "(reference)"
+        target, floor = r.get("target"), r.get("at_least")
+        if target is not None:
+            goal = f"≤ {target} {'ok' if r['ratio'] <= target else 'MISSED'}"
+        elif floor is not None:
+            goal = f"≥ {floor} {'ok' if r['ratio'] >= floor else 'MISSED'}"
+        else:
+            goal = "(reference)"
         print(f"{key.ljust(width)}  {r['baseline_s']:>9.4f}s  {r['measured_s']:>9.4f}s  {r['ratio']:>7.3f}  {goal}")
     print(json.dumps(results), file=sys.stderr)

@@ -57,7 +57,11 @@ class S3Storage(Storage):
             import boto3
             from botocore.config import Config
 
-            config = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=60,
+            # botocore's retry modes handle throttling and transient errors, bounded; AWS_RETRY_MODE and
+            # AWS_MAX_ATTEMPTS still win. Conditional writes make every retry safe (see append_event).
+            retries = {"mode": os.environ.get("AWS_RETRY_MODE", "standard"),
+                       "max_attempts": int(os.environ.get("AWS_MAX_ATTEMPTS", "3"))}
+            config = Config(retries=retries, connect_timeout=5, read_timeout=60,
                             max_pool_connections=max(UPLOAD_THREADS, READ_THREADS) + 2)
             session = boto3.session.Session()
             self._client = session.client("s3", endpoint_url=self.endpoint_url, config=config)
@@ -139,19 +143,23 @@ class S3Storage(Storage):
                 self._multipart(self._key("objects", key), path, progress)
 
     def _multipart(self, key: str, path: Path, progress: Callable[[int], None] | None) -> None:
-        """Parallel multipart upload; completion is conditional, so an existing object is never replaced."""
+        """Parallel multipart upload; completion is conditional, so an existing object is never replaced.
+
+        Parts carry CRC32 checksums (as s3transfer's upload_file does): the server checks each part and
+        completes from the part checksums instead of re-reading the whole object.
+        """
         size = path.stat().st_size
-        upload = self._call("create_multipart_upload", Key=key)["UploadId"]
+        upload = self._call("create_multipart_upload", Key=key, ChecksumAlgorithm="CRC32")["UploadId"]
         offsets = list(range(0, size, PART_SIZE))
 
         def send(number: int, offset: int) -> dict[str, Any]:
             with open(path, "rb") as handle:
                 handle.seek(offset)
                 body = handle.read(min(PART_SIZE, size - offset))
-            part = self._call("upload_part", Key=key, UploadId=upload, PartNumber=number, Body=body)
+            part = self._call("upload_part", Key=key, UploadId=upload, PartNumber=number, Body=body, ChecksumAlgorithm="CRC32")
             if progress is not None:
                 progress(len(body))
-            return {"ETag": part["ETag"], "PartNumber": number}
+            return {"ETag": part["ETag"], "PartNumber": number, "ChecksumCRC32": part["ChecksumCRC32"]}
 
         try:
             with ThreadPoolExecutor(UPLOAD_THREADS) as pool:
