@@ -11,3 +11,20 @@ def now_utc() -> datetime:
 
 def rfc3339(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def event_time(moment: datetime | None = None) -> str:
+    """Event times: fixed-width microseconds, so string order is time order and a request stamped in
+    the same second as a promotion is still on the right side of it."""
+    return (moment or datetime.now(timezone.utc)).astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_time(text: str) -> datetime:
+    """An RFC 3339 time (Z or offset; a date alone means its midnight UTC) as an aware datetime."""
+    value = text.strip().replace("z", "Z")
+    if len(value) == 10:
+        value += "T00:00:00Z"
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        raise ValueError(f"{text!r} has no time zone; add Z for UTC")
+    return moment.astimezone(timezone.utc)

@@ -66,11 +66,11 @@ def cli() -> None:
 
 
 def _register_commands() -> None:
-    from bundlectl.cli import bundles, diffcmd, promotion, rollbackcmd, schemas
+    from bundlectl.cli import auditcmd, bundles, diffcmd, promotion, rollbackcmd, schemas
 
     for command in (bundles.init, bundles.new, bundles.validate, bundles.register, bundles.list_cmd,
                     bundles.show, bundles.export_cmd, bundles.registry_group, diffcmd.diff, promotion.evidence, promotion.policy, promotion.approve,
-                    promotion.gate, promotion.promote, rollbackcmd.rollback, promotion.status, promotion.history, promotion.verify,
+                    promotion.gate, promotion.promote, rollbackcmd.rollback, promotion.status, promotion.history, auditcmd.audit, promotion.verify,
                     schemas.schemas):
         cli.add_command(command)
 

@@ -12,11 +12,12 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+from bundlectl.clock import event_time, parse_time
 from bundlectl.errors import IntegrityFailure
 from bundlectl.record import BundleRecord
 from bundlectl.registry.events import Event
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "4"
 _TABLES = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS events (
@@ -28,6 +29,7 @@ CREATE TABLE IF NOT EXISTS bundles (
     PRIMARY KEY (name, version));
 CREATE INDEX IF NOT EXISTS bundles_by_digest ON bundles (name, digest);
 CREATE INDEX IF NOT EXISTS events_by_target ON events (name, env, seq);
+CREATE INDEX IF NOT EXISTS moves_by_time ON events (name, env, time, seq) WHERE action IN ('promote', 'rollback');
 CREATE TABLE IF NOT EXISTS evidence (
     seq INTEGER PRIMARY KEY, name TEXT NOT NULL, version TEXT NOT NULL, digest TEXT NOT NULL,
     evals_digest TEXT, kind TEXT NOT NULL, source TEXT NOT NULL, run_at TEXT NOT NULL,
@@ -128,28 +130,30 @@ class Index:
 
     def _insert(self, event: Event) -> None:
         data = event.data
+        # one fixed-width time format in the index, so string order is time order for audit --at
+        time = event_time(parse_time(event.time))
         self.db.execute(
             "INSERT OR REPLACE INTO events VALUES (?,?,?,?,?,?,?,?,?)",
             (event.seq, event.id, event.hash, event.action, data.get("name"), data.get("env"),
-             event.time, event.actor, event.payload().decode()),
+             time, event.actor, event.payload().decode()),
         )
         if event.action == "register":
             record = data["record"]
             self.db.execute(
                 "INSERT OR REPLACE INTO bundles VALUES (?,?,?,?,?,?,?,?)",
                 (record["name"], record["version"], record["digest"], data["record_digest"],
-                 json.dumps(record), event.seq, event.time, event.actor),
+                 json.dumps(record), event.seq, time, event.actor),
             )
         elif event.action == "evidence":
             self.db.execute(
                 "INSERT OR REPLACE INTO evidence VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 (event.seq, data["name"], data["version"], data["digest"], data.get("evals_digest"), data["kind"],
-                 data["source"], data["run_at"], json.dumps(data["figures"]), data["report_key"], event.actor, event.time),
+                 data["source"], data["run_at"], json.dumps(data["figures"]), data["report_key"], event.actor, time),
             )
         elif event.action == "approval":
             self.db.execute(
                 "INSERT OR REPLACE INTO approvals VALUES (?,?,?,?,?,?)",
-                (event.seq, data["name"], data["digest"], data["env"], event.actor, event.time),
+                (event.seq, data["name"], data["digest"], data["env"], event.actor, time),
             )
         elif event.action == "policy":
             self._set_meta("policy", json.dumps(data["policy"]))
@@ -160,12 +164,12 @@ class Index:
                 self.db.execute(
                     "INSERT OR REPLACE INTO bundles VALUES (?,?,?,?,?,?,?,?)",
                     (record["name"], record["version"], record["digest"], data["record_digest"],
-                     json.dumps(record), event.seq, event.time, event.actor),
+                     json.dumps(record), event.seq, time, event.actor),
                 )
             self.db.execute(
                 "INSERT OR REPLACE INTO pointers VALUES (?,?,?,?,?,?,?,?,?)",
                 (data["name"], data["env"], data["to_digest"], data["to_version"], data["pointer_version"],
-                 event.seq, event.time, event.actor, 1 if data.get("verified", True) else 0),
+                 event.seq, time, event.actor, 1 if data.get("verified", True) else 0),
             )
 
     # queries ------------------------------------------------------------------------
@@ -224,6 +228,24 @@ class Index:
         if limit:
             query += f" LIMIT {int(limit)}"
         return list(self.db.execute(query, (name, env)).fetchall())
+
+    def move_at(self, name: str, env: str, time: str) -> tuple[int, str, str, str, str] | None:
+        """The last promotion or rollback at or before `time` (a B-tree lookup, not a walk)."""
+        return self.db.execute(
+            "SELECT seq, action, time, actor, payload FROM events WHERE name=? AND env=? AND action IN ('promote', 'rollback')"
+            " AND time <= ? ORDER BY time DESC, seq DESC LIMIT 1", (name, env, time)).fetchone()
+
+    def move_after(self, name: str, env: str, seq: int) -> tuple[int, str, str, str, str] | None:
+        return self.db.execute(
+            "SELECT seq, action, time, actor, payload FROM events WHERE name=? AND env=? AND action IN ('promote', 'rollback')"
+            " AND seq > ? ORDER BY seq LIMIT 1", (name, env, seq)).fetchone()
+
+    def evidence_by_seq(self, seqs: list[int]) -> list[EvidenceRow]:
+        if not seqs:
+            return []
+        marks = ",".join("?" * len(seqs))
+        rows = self.db.execute(_EVIDENCE_SELECT + f" WHERE seq IN ({marks}) ORDER BY seq", seqs).fetchall()
+        return [EvidenceRow(*r[:-1], json.loads(r[-1])) for r in rows]
 
     def was_live(self, name: str, env: str, digest: str) -> bool:
         row = self.db.execute(

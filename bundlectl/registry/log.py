@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bundlectl.clock import now_utc, rfc3339
+from bundlectl.clock import event_time
 from bundlectl.faults import LOG_MOVED, checkpoint
 from bundlectl.errors import Conflict, IntegrityFailure, NotFound
 from bundlectl.registry.events import Event, parse_event, summary_line
@@ -75,7 +75,7 @@ def append(
         if planned is None:
             return None
         head = index.head()
-        event = Event(head.seq + 1, head.hash, rfc3339(now_utc()), actor, planned.action, reason, planned.data)
+        event = Event(head.seq + 1, head.hash, event_time(), actor, planned.action, reason, planned.data)
         try:
             event_id = storage.append_event(event.payload(), summary_line(event), head.id, planned.updates)
         except LogMoved:

@@ -48,6 +48,9 @@ class PointerMoved(Exception):
         self.name = name
 
 
+UNCHANGED = object()  # read_pointer_if_changed: the pointer still has the token the caller holds
+
+
 class Storage(ABC):
     url: str
 
@@ -95,6 +98,11 @@ class Storage(ABC):
     # pointers ----------------------------------------------------------------------
     @abstractmethod
     def read_pointer(self, name: str) -> Pointer | None: ...
+
+    def read_pointer_if_changed(self, name: str, token: str | None) -> Pointer | None | object:
+        """UNCHANGED when the pointer still has `token`; backends make that check cheap."""
+        pointer = self.read_pointer(name)
+        return UNCHANGED if pointer is not None and pointer.token == token else pointer
 
     @abstractmethod
     def list_pointers(self) -> dict[str, str]:

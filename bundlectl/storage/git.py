@@ -20,7 +20,7 @@ from typing import Any
 
 from bundlectl.errors import BundlectlError, NotFound
 from bundlectl.faults import EVENT_WRITTEN, checkpoint
-from bundlectl.storage.base import LogMoved, Pointer, PointerMoved, PointerUpdate, Storage, StoredEvent
+from bundlectl.storage.base import UNCHANGED, LogMoved, Pointer, PointerMoved, PointerUpdate, Storage, StoredEvent
 from bundlectl.storage.gitrefs import ZERO, common_dir, read_ref
 
 NAMESPACE = "refs/bundlectl/"
@@ -185,6 +185,12 @@ class GitStorage(Storage):
     def all_object_keys(self) -> list[str]:
         output = self._git("for-each-ref", "--format=%(refname)", OBJECT_PREFIX)
         return [line[len(OBJECT_PREFIX):] for line in output.splitlines() if line]
+
+    def read_pointer_if_changed(self, name: str, token: str | None) -> Pointer | None | object:
+        sha = read_ref(self.common, POINTER_PREFIX + name)  # a file read; the blob only when it moved
+        if sha is not None and sha == token:
+            return UNCHANGED
+        return self.read_pointer(name)
 
     def read_pointer(self, name: str) -> Pointer | None:
         sha = read_ref(self.common, POINTER_PREFIX + name)

@@ -267,6 +267,26 @@ class S3Storage(Storage):
         found = self._get(self._key("pointers", name))
         return Pointer(found[1], found[0]) if found else None
 
+    def read_pointer_if_changed(self, name: str, token: str | None) -> Pointer | None | object:
+        """One conditional GET: an unchanged pointer costs a 304 and no body."""
+        if token is None:
+            return self.read_pointer(name)
+        from botocore.exceptions import ClientError
+
+        try:
+            response = self.client.get_object(Bucket=self.bucket, Key=self._key("pointers", name), IfNoneMatch=token)
+        except ClientError as exc:
+            if exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 304:
+                return UNCHANGED
+            raise _client_error(exc, self, "get_object") from None
+        except Exception as exc:  # botocore transport errors
+            from botocore.exceptions import BotoCoreError
+
+            if isinstance(exc, BotoCoreError):
+                raise _transport_error(exc, self) from None
+            raise
+        return Pointer(response["ETag"], response["Body"].read())
+
     def _list(self, folder: str) -> dict[str, str]:
         keys: dict[str, str] = {}
         token = None

@@ -1,0 +1,201 @@
+"""`audit`: which bundle was live at an instant, and which bundle served a given request.
+
+Both answers come from the read index over the event log (logarithmic, never a walk of the chain);
+request stamps are found in JSON-lines request logs or OpenTelemetry OTLP/JSON exports and checked
+against the log.
+"""
+
+from __future__ import annotations
+
+import json
+import mmap
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from bundlectl.clock import event_time
+from bundlectl.errors import InvalidInput, NotFound, Problem
+from bundlectl.registry.index import Index
+
+REQUEST_ID = "request.id"
+STAMP_KEYS = ("bundle.name", "bundle.version", "bundle.digest", "bundle.env", "bundle.pointer_version")
+
+
+@dataclass(frozen=True)
+class LiveAt:
+    name: str
+    env: str
+    version: str
+    digest: str
+    live_from: str
+    live_until: str | None
+    promoted_by: str
+    action: str
+    reason: str | None
+    seq: int
+    pointer_version: int
+    verified: bool
+    evidence: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "version": self.version, "digest": self.digest, "env": self.env,
+                "live_from": self.live_from, "live_until": self.live_until, "promoted_by": self.promoted_by,
+                "action": self.action, "reason": self.reason, "seq": self.seq, "pointer_version": self.pointer_version,
+                "verified": self.verified, "evidence": self.evidence}
+
+
+def live_at(index: Index, name: str, env: str, moment: datetime) -> LiveAt:
+    """The bundle live in `env` at `moment`: the last move at or before it; live until the next move."""
+    at = event_time(moment)
+    move = index.move_at(name, env, at)
+    if move is None:
+        raise NotFound(f"nothing of {name} was live in {env} at {at}",
+                       f"see `bundlectl history {name} --env {env}` for when it first went live")
+    seq, action, time, actor, payload = move
+    event = json.loads(payload)
+    data = event["data"]
+    following = index.move_after(name, env, seq)
+    used = (data.get("gate") or {}).get("evidence", [])
+    evidence = [{"seq": e.seq, "kind": e.kind, "source": e.source, "run_at": e.run_at, "figures": e.figures}
+                for e in index.evidence_by_seq(used)]
+    return LiveAt(name, env, data["to_version"], data["to_digest"], time, following[2] if following else None,
+                  actor, action, event.get("reason"), seq, data["pointer_version"], data.get("verified", True), evidence)
+
+
+@dataclass(frozen=True)
+class Stamp:
+    request_id: str
+    name: str
+    version: str
+    digest: str
+    env: str
+    pointer_version: int | None
+    time: datetime
+    where: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"request_id": self.request_id, "name": self.name, "version": self.version, "digest": self.digest,
+                "env": self.env, "pointer_version": self.pointer_version, "time": event_time(self.time), "found_in": self.where}
+
+
+def find_stamp(request_id: str, logs: list[Path]) -> Stamp:
+    """Scan the files at C speed for the id's bytes; parse only the lines that contain it."""
+    needle = request_id.encode()
+    for path in logs:
+        try:
+            handle = open(path, "rb")
+        except OSError as exc:
+            raise InvalidInput([Problem(str(path), f"cannot be read ({exc.strerror})")]) from None
+        with handle:
+            if path.stat().st_size == 0:
+                continue
+            with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+                stamp = _search(data, needle, request_id, path)
+                if stamp is not None:
+                    return stamp
+    raise NotFound(f"request {request_id} is not in {', '.join(str(p) for p in logs)}",
+                   "pass the request log (JSON lines) or OTLP/JSON trace export that covers it")
+
+
+def _search(data: Any, needle: bytes, request_id: str, path: Path) -> Stamp | None:
+    whole_tried = False
+    position = data.find(needle)
+    while position >= 0:
+        start = data.rfind(b"\n", 0, position) + 1
+        end = data.find(b"\n", position)
+        end = len(data) if end < 0 else end
+        stamp = _stamp_in(data[start:end], request_id, f"{path}:{_line_number(data, start)}")
+        if stamp is not None:
+            return stamp
+        if not whole_tried and data[:1] == b"{":  # perhaps one pretty-printed OTLP/JSON document
+            whole_tried = True
+            stamp = _stamp_in(data[:], request_id, str(path))
+            if stamp is not None:
+                return stamp
+        position = data.find(needle, end)
+    return None
+
+
+def _line_number(data: Any, offset: int, chunk: int = 16 * 1024 * 1024) -> int:
+    return 1 + sum(data[i:min(i + chunk, offset)].count(b"\n") for i in range(0, offset, chunk))
+
+
+def _stamp_in(line: bytes, request_id: str, where: str) -> Stamp | None:
+    try:
+        document = json.loads(line)
+    except ValueError:
+        return None
+    if isinstance(document, dict) and "resourceSpans" in document:
+        return _stamp_in_otlp(document, request_id, where)
+    if isinstance(document, dict) and document.get(REQUEST_ID) == request_id:
+        return _stamp(document, request_id, _parse(document.get("time")), where)
+    return None
+
+
+def _stamp_in_otlp(document: dict[str, Any], request_id: str, where: str) -> Stamp | None:
+    for resource in document.get("resourceSpans", []):
+        for scope in resource.get("scopeSpans", []):
+            for span in scope.get("spans", []):
+                attributes = {a.get("key"): _any_value(a.get("value", {})) for a in span.get("attributes", [])}
+                if attributes.get(REQUEST_ID) == request_id:
+                    nanos = int(span.get("startTimeUnixNano", 0))
+                    moment = datetime.fromtimestamp(nanos / 1e9, timezone.utc)
+                    return _stamp(attributes, request_id, moment, where)
+    return None
+
+
+def _any_value(value: dict[str, Any]) -> Any:
+    for key in ("stringValue", "intValue", "boolValue", "doubleValue"):
+        if key in value:
+            return int(value[key]) if key == "intValue" else value[key]
+    return None
+
+
+def _parse(value: Any) -> datetime:
+    from bundlectl.clock import parse_time
+
+    return parse_time(str(value))
+
+
+def _stamp(fields: dict[str, Any], request_id: str, moment: datetime, where: str) -> Stamp:
+    missing = [k for k in STAMP_KEYS[:4] if not fields.get(k)]
+    if missing:
+        raise InvalidInput([Problem(where, f"the stamp of request {request_id} lacks {', '.join(missing)}")])
+    version = fields.get("bundle.pointer_version")
+    return Stamp(request_id, fields["bundle.name"], fields["bundle.version"], fields["bundle.digest"], fields["bundle.env"],
+                 int(version) if version is not None else None, moment, where)
+
+
+@dataclass(frozen=True)
+class RequestAudit:
+    stamp: Stamp
+    live: LiveAt | None
+    consistent: bool
+    problem: str | None
+    components: dict[str, str]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"stamp": self.stamp.to_json(), "consistent": self.consistent, "problem": self.problem,
+                "name": self.stamp.name, "version": self.stamp.version, "digest": self.stamp.digest, "env": self.stamp.env,
+                "components": self.components, "live": self.live.to_json() if self.live else None}
+
+
+def audit_request(index: Index, stamp: Stamp) -> RequestAudit:
+    """The stamp's bundle, its components, and whether the log agrees it was live there and then."""
+    rows = index.bundles_with_digest(stamp.name, stamp.digest)
+    components = {k: c.digest for k, c in rows[-1].record().components.items()} if rows else {}
+    try:
+        live = live_at(index, stamp.name, stamp.env, stamp.time)
+    except NotFound:
+        return RequestAudit(stamp, None, False, f"the log says nothing of {stamp.name} was live in {stamp.env} at "
+                            f"{event_time(stamp.time)}", components)
+    problems = []
+    if not rows:
+        problems.append(f"digest {stamp.digest[:19]}… is not a registered bundle")
+    if live.digest != stamp.digest:
+        problems.append(f"the log says {live.version} ({live.digest[:19]}…) was live in {stamp.env} at "
+                        f"{event_time(stamp.time)}, not the stamped {stamp.version} ({stamp.digest[:19]}…)")
+    elif stamp.pointer_version is not None and stamp.pointer_version != live.pointer_version:
+        problems.append(f"the stamp says pointer version {stamp.pointer_version}, the log says {live.pointer_version}")
+    return RequestAudit(stamp, live, not problems, "; ".join(problems) or None, components)
