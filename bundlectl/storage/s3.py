@@ -25,7 +25,7 @@ from typing import Any
 
 from bundlectl.errors import BundlectlError, NotFound, Refused, UsageProblem
 from bundlectl.faults import EVENT_WRITTEN, LOG_MOVED, checkpoint
-from bundlectl.storage.base import LogMoved, Pointer, PointerMoved, PointerUpdate, Storage, StoredEvent
+from bundlectl.storage.base import UNCHANGED, LogMoved, Pointer, PointerMoved, PointerUpdate, Storage, StoredEvent
 
 MULTIPART_THRESHOLD = 16 * 1024 * 1024
 PART_SIZE = 16 * 1024 * 1024
