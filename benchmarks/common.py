@@ -35,11 +35,18 @@ def run(cmd: list[str], cwd: Path, env: dict[str, str]) -> None:
     subprocess.run(cmd, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+def seconds(value: float) -> str:
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
+        if value >= scale:
+            return f"{value / scale:.3f} {unit}"
+    return f"{value / 1e-9:.1f} ns"
+
+
 def report(results: dict[str, dict[str, float]]) -> None:
     import json
 
     width = max(len(k) for k in results)
-    print(f"{'measurement'.ljust(width)}  {'baseline':>10}  {'measured':>10}  {'ratio':>7}  target")
+    print(f"{'measurement'.ljust(width)}  {'baseline':>11}  {'measured':>11}  {'ratio':>8}  target")
     for key, r in results.items():
         target, floor = r.get("target"), r.get("at_least")
         if target is not None:
@@ -48,5 +55,5 @@ def report(results: dict[str, dict[str, float]]) -> None:
             goal = f"≥ {floor} {'ok' if r['ratio'] >= floor else 'MISSED'}"
         else:
             goal = "(reference)"
-        print(f"{key.ljust(width)}  {r['baseline_s']:>9.4f}s  {r['measured_s']:>9.4f}s  {r['ratio']:>7.3f}  {goal}")
+        print(f"{key.ljust(width)}  {seconds(r['baseline_s']):>11}  {seconds(r['measured_s']):>11}  {r['ratio']:>8.3f}  {goal}")
     print(json.dumps(results), file=sys.stderr)

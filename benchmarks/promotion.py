@@ -9,13 +9,10 @@ exactly what thousands of promotions would have left behind.
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
 import subprocess
 import sys
 import tempfile
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -23,89 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import ROOT, bundlectl_cmd, median_interleaved, report, run  # noqa: E402
 
-from bundlectl.clock import rfc3339  # noqa: E402
-from bundlectl.digest.canonical import canonical_json  # noqa: E402
-from bundlectl.registry.events import Event, parse_event, summary_line  # noqa: E402
-from bundlectl.storage.base import StoredEvent  # noqa: E402
-
-V1, V2 = "support-triage@2026.11.01-1", "support-triage@2026.11.22-1"
-
-
-def fresh_report(example: str, target: Path) -> Path:
-    document = json.loads((ROOT / "tests/fixtures" / f"promptfoo-support-triage-{example}.json").read_text())
-    document["results"]["timestamp"] = (datetime.now(timezone.utc) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-    target.write_text(json.dumps(document))
-    return target
-
-
-def build_registry(work: Path, events: int) -> dict[str, str]:
-    """A registry holding both example bundles with evidence, then `events` events in total."""
-    env = {**os.environ, "BUNDLECTL_CACHE_DIR": str(work / "cache"), "BUNDLECTL_ACTOR": "bench@example.com",
-           "BUNDLECTL_REGISTRY": str(work / "registry.git")}
-    cli = bundlectl_cmd()
-    shutil.copytree(ROOT / "bundles", work / "bundles")
-    (work / "policy.yaml").write_text("apiVersion: bundlectl/v1\nkind: Policy\nenvironments:\n"
-                                      "  staging: {gates: {eval: {min_cases: 20, min_pass_rate: 0.8}}}\n"
-                                      "  production: {gates: {eval: {min_cases: 20, min_pass_rate: 0.8}}}\n")
-    for args in (["init"], ["policy", "set", "policy.yaml"], ["register", "bundles/support-triage-v1"],
-                 ["register", "bundles/support-triage-v2"],
-                 ["evidence", "add", V1, str(fresh_report("v1", work / "v1.json"))],
-                 ["evidence", "add", V2, str(fresh_report("v2", work / "v2.json"))]):
-        run([*cli, *args], work, env)
-    append_synthetic(work / "registry.git", events)
-    return env
-
-
-def append_synthetic(repo: Path, total: int) -> None:
-    """Approvals and alternating promotions in two environments, chained to the real head, via fast-import."""
-    git = ["git", "-C", str(repo)]
-    head = subprocess.run([*git, "rev-parse", "refs/bundlectl/log"], capture_output=True, text=True, check=True).stdout.strip()
-    messages = subprocess.run([*git, "log", "--reverse", "--format=%B%x00", "refs/bundlectl/log"],
-                              capture_output=True, text=True, check=True).stdout.split("\x00")
-    last = None
-    for message in messages:
-        if message.strip():
-            last = parse_event(StoredEvent("x", message.strip().split("\n\n", 1)[1].strip().encode()))
-    bundles = {}
-    for message in messages:
-        if '"action":"register"' in message:
-            data = json.loads(message.strip().split("\n\n", 1)[1])["data"]
-            bundles[data["version"]] = data["digest"]
-    versions = sorted(bundles)
-    seq, prev = last.seq, last.hash
-    pointers: dict[str, tuple[str, int, int]] = {}
-    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
-    stream = bytearray()
-    count = max(0, total - seq)
-    for i in range(count):
-        seq += 1
-        env = ("staging", "production")[i % 3 == 2]
-        moment = rfc3339(start + timedelta(minutes=seq))
-        if i % 3 == 0:
-            version = versions[(i // 3) % 2]
-            event = Event(seq, prev, moment, f"approver{i % 7}@example.com", "approval", "benchmark",
-                          {"name": "support-triage", "version": version, "digest": bundles[version], "env": "production"})
-        else:
-            before = pointers.get(env)
-            version = versions[(i // 3) % 2] if before is None or before[0] != versions[(i // 3) % 2] else versions[1 - (i // 3) % 2]
-            pointer_version = (before[1] if before else 0) + 1
-            event = Event(seq, prev, moment, "bench@example.com", "promote", "benchmark",
-                          {"name": "support-triage", "env": env, "from_digest": bundles[before[0]] if before else None,
-                           "from_version": before[0] if before else None, "to_digest": bundles[version],
-                           "to_version": version, "pointer_version": pointer_version, "verified": True})
-            pointers[env] = (version, pointer_version, seq)
-        message = f"{summary_line(event)}\n\n{event.payload().decode()}\n".encode()
-        stream += b"commit refs/bundlectl/log\ncommitter bundlectl <bundlectl@localhost> 1767225600 +0000\n"
-        stream += b"data %d\n" % len(message) + message + b"\n"
-        if i == 0:
-            stream += f"from {head}\n".encode()
-        prev = event.hash
-    subprocess.run([*git, "fast-import", "--quiet"], input=bytes(stream), check=True)
-    for env, (version, pointer_version, pseq) in pointers.items():
-        value = canonical_json({"name": "support-triage", "env": env, "digest": bundles[version], "version": version,
-                                "pointer_version": pointer_version, "seq": pseq})
-        blob = subprocess.run([*git, "hash-object", "-w", "--stdin"], input=value, capture_output=True, check=True).stdout.decode().strip()
-        subprocess.run([*git, "update-ref", f"refs/bundlectl/pointers/envs/support-triage/{env}", blob], check=True)
+from synthetic import V1, V2, build_registry  # noqa: E402
 
 
 def main() -> None:

@@ -80,45 +80,71 @@ class Stamp:
 
 
 def find_stamp(request_id: str, logs: list[Path]) -> Stamp:
-    """Scan the files at C speed for the id's bytes; parse only the lines that contain it."""
+    """Find the id's stamp; only lines containing the id's bytes are ever parsed."""
     needle = request_id.encode()
     for path in logs:
         try:
-            handle = open(path, "rb")
+            size = path.stat().st_size
         except OSError as exc:
             raise InvalidInput([Problem(str(path), f"cannot be read ({exc.strerror})")]) from None
-        with handle:
-            if path.stat().st_size == 0:
-                continue
-            with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
-                stamp = _search(data, needle, request_id, path)
+        if size == 0:
+            continue
+        candidates = _grep(needle, path)
+        if candidates is None:
+            candidates = _scan(needle, path)
+        for line_number, line in candidates:
+            stamp = _stamp_in(line, request_id, f"{path}:{line_number}")
+            if stamp is not None:
+                return stamp
+        if candidates:
+            whole = path.read_bytes()
+            if whole[:1] == b"{":  # perhaps one pretty-printed OTLP/JSON document
+                stamp = _stamp_in(whole, request_id, str(path))
                 if stamp is not None:
                     return stamp
     raise NotFound(f"request {request_id} is not in {', '.join(str(p) for p in logs)}",
                    "pass the request log (JSON lines) or OTLP/JSON trace export that covers it")
 
 
-def _search(data: Any, needle: bytes, request_id: str, path: Path) -> Stamp | None:
-    whole_tried = False
-    position = data.find(needle)
-    while position >= 0:
-        start = data.rfind(b"\n", 0, position) + 1
-        end = data.find(b"\n", position)
-        end = len(data) if end < 0 else end
-        stamp = _stamp_in(data[start:end], request_id, f"{path}:{_line_number(data, start)}")
-        if stamp is not None:
-            return stamp
-        if not whole_tried and data[:1] == b"{":  # perhaps one pretty-printed OTLP/JSON document
-            whole_tried = True
-            stamp = _stamp_in(data[:], request_id, str(path))
-            if stamp is not None:
-                return stamp
-        position = data.find(needle, end)
-    return None
+MAX_CANDIDATES = 1000
 
 
-def _line_number(data: Any, offset: int, chunk: int = 16 * 1024 * 1024) -> int:
-    return 1 + sum(data[i:min(i + chunk, offset)].count(b"\n") for i in range(0, offset, chunk))
+def _grep(needle: bytes, path: Path) -> list[tuple[int, bytes]] | None:
+    """grep -F finds fixed strings several times faster than any scan in Python; None where it is missing."""
+    import shutil
+    import subprocess
+
+    grep = shutil.which("grep")
+    if grep is None:
+        return None
+    result = subprocess.run([grep, "-a", "-F", "-n", "-m", str(MAX_CANDIDATES), "--", needle, str(path)], capture_output=True)
+    if result.returncode not in (0, 1):
+        return None
+    found = []
+    for line in result.stdout.splitlines():
+        number, _, content = line.partition(b":")
+        found.append((int(number), content))
+    return found
+
+
+def _scan(needle: bytes, path: Path) -> list[tuple[int, bytes]]:
+    """The portable fallback: mmap and bytes.find, counting lines only up to each hit."""
+    found: list[tuple[int, bytes]] = []
+    with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        position, line_number, counted = data.find(needle), 1, 0
+        while position >= 0 and len(found) < MAX_CANDIDATES:
+            start = data.rfind(b"\n", 0, position) + 1
+            end = data.find(b"\n", position)
+            end = len(data) if end < 0 else end
+            line_number += _count_newlines(data, counted, start)
+            counted = start
+            found.append((line_number, data[start:end]))
+            position = data.find(needle, end)
+    return found
+
+
+def _count_newlines(data: Any, start: int, end: int, chunk: int = 16 * 1024 * 1024) -> int:
+    return sum(data[i:min(i + chunk, end)].count(b"\n") for i in range(start, end, chunk))
 
 
 def _stamp_in(line: bytes, request_id: str, where: str) -> Stamp | None:

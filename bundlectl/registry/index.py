@@ -173,6 +173,10 @@ class Index:
             )
 
     # queries ------------------------------------------------------------------------
+    def last_time(self) -> str | None:
+        row = self.db.execute("SELECT time FROM events ORDER BY seq DESC LIMIT 1").fetchone()
+        return row[0] if row else None
+
     def bundle(self, name: str, version: str) -> BundleRow | None:
         row = self.db.execute(_BUNDLE_SELECT + " WHERE name=? AND version=?", (name, version)).fetchone()
         return BundleRow(*row) if row else None

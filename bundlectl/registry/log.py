@@ -75,7 +75,10 @@ def append(
         if planned is None:
             return None
         head = index.head()
-        event = Event(head.seq + 1, head.hash, event_time(), actor, planned.action, reason, planned.data)
+        # never earlier than the previous event, even across writers with skewed clocks: audit --at
+        # reads the log by time, so time order must be log order
+        event = Event(head.seq + 1, head.hash, max(event_time(), index.last_time() or ""), actor, planned.action,
+                      reason, planned.data)
         try:
             event_id = storage.append_event(event.payload(), summary_line(event), head.id, planned.updates)
         except LogMoved:

@@ -116,3 +116,16 @@ def test_audit_request_not_found_and_usage(moves: Workspace, tmp_path):
     assert missing.exit_code == 4 and "request req-a is not in" in missing.stderr
     assert moves.run("audit", "--request-id", "req-a").exit_code == 2
     assert moves.run("audit", "support-triage", "--env", "staging").exit_code == 2
+
+
+def test_request_search_without_grep_finds_the_same_stamp(moves: Workspace, tmp_path, monkeypatch):
+    """grep is only a faster path: where it is missing, the mmap scan must give the same answer."""
+    import shutil
+
+    from bundlectl.audit import find_stamp
+
+    ids, otlp, requests = serve(moves, tmp_path, count=5)
+    with_grep = [find_stamp(ids[3], [p]) for p in (tmp_path / "traces.jsonl", tmp_path / "requests.jsonl")]
+    monkeypatch.setattr(shutil, "which", lambda name: None)  # a machine without grep cannot be had here
+    without = [find_stamp(ids[3], [p]) for p in (tmp_path / "traces.jsonl", tmp_path / "requests.jsonl")]
+    assert with_grep == without and without[1].where.endswith("requests.jsonl:4")
