@@ -76,6 +76,12 @@ step bundlectl evidence add support-triage@staging "$WORK/rolled-back.json"
 step bundlectl status --check
 step bundlectl show support-triage@staging
 step bundlectl history support-triage --env staging
+
+# --- serving and auditing -------------------------------------------------------------------------
+step python examples/serve.py --env production --requests 3 --otlp "$WORK/traces.jsonl" --request-log "$WORK/requests.jsonl"
+REQUEST=$(sed -n 2p "$WORK/requests.jsonl" | python -c "import json,sys; print(json.load(sys.stdin)['request.id'])")
+step bundlectl audit --request-id "$REQUEST" --log "$WORK/traces.jsonl"
+step bundlectl audit support-triage --at "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --env staging
 step bundlectl verify
 echo
 echo "done. Try: bundlectl diff $V1 $V2 --component tools --json"
