@@ -271,20 +271,12 @@ class S3Storage(Storage):
         """One conditional GET: an unchanged pointer costs a 304 and no body."""
         if token is None:
             return self.read_pointer(name)
-        from botocore.exceptions import ClientError
-
         try:
-            response = self.client.get_object(Bucket=self.bucket, Key=self._key("pointers", name), IfNoneMatch=token)
-        except ClientError as exc:
-            if exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 304:
-                return UNCHANGED
-            raise _client_error(exc, self, "get_object") from None
-        except Exception as exc:  # botocore transport errors
-            from botocore.exceptions import BotoCoreError
-
-            if isinstance(exc, BotoCoreError):
-                raise _transport_error(exc, self) from None
-            raise
+            response = self._call("get_object", Key=self._key("pointers", name), IfNoneMatch=token)
+        except _NotModified:
+            return UNCHANGED
+        except _Missing:
+            return None
         return Pointer(response["ETag"], response["Body"].read())
 
     def _list(self, folder: str) -> dict[str, str]:
@@ -321,6 +313,10 @@ class _Missing(NotFound):
     pass
 
 
+class _NotModified(BundlectlError):
+    pass
+
+
 class _PreconditionFailed(BundlectlError):
     pass
 
@@ -338,7 +334,9 @@ def _client_error(exc: Any, storage: S3Storage, operation: str) -> BundlectlErro
         return _PreconditionFailed(f"{operation}: precondition failed")
     if code == "NoSuchBucket":
         return NotFound(f"bucket {storage.bucket} does not exist", "create it first, or check --registry")
-    if code in ("NoSuchKey", "404", "NotFound", "NoSuchUpload") or status in (404, 304):
+    if status == 304:
+        return _NotModified(f"{operation}: not modified")
+    if code in ("NoSuchKey", "404", "NotFound", "NoSuchUpload") or status == 404:
         return _Missing(f"{operation}: not found")
     if code in ("ExpiredToken", "ExpiredTokenException", "TokenRefreshRequired", "RequestExpired"):
         return Refused(f"the AWS credentials for {where} have expired", "refresh them (e.g. `aws sso login`) and retry")
