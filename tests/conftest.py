@@ -77,17 +77,49 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Workspace:
     return Workspace(root, repo)
 
 
+class _AtomicWrites:
+    """One lock around moto's mutating requests.
+
+    moto checks If-None-Match / If-Match and then writes, in two steps without a lock, so two
+    concurrent conditional creates of one key can both succeed. S3 itself makes them atomic (one
+    writer gets 412), and the registry relies on exactly that guarantee.
+    """
+
+    def __init__(self, app: Any) -> None:
+        import threading
+
+        self.app, self.lock = app, threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
+            return self.app(environ, start_response)
+        with self.lock:
+            return list(self.app(environ, start_response))
+
+
+def _s3_server(port: int) -> Any:
+    from moto.server import DomainDispatcherApplication, ThreadedMotoServer, create_backend_app
+    from werkzeug.serving import make_server
+
+    class AtomicMotoServer(ThreadedMotoServer):
+        def _server_entry(self) -> None:
+            app = _AtomicWrites(DomainDispatcherApplication(create_backend_app))
+            self._server = make_server(self._ip_address, self._port, app, True)
+            self._server_ready_event.set()
+            self._server.serve_forever()
+
+    return AtomicMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+
+
 @pytest.fixture(scope="session")
 def s3_endpoint() -> Any:
-    """moto's standalone S3 server on a free loopback port: the real wire protocol, conditional writes included."""
+    """moto's standalone S3 server on a free loopback port: real HTTP, real 412s, S3's atomic conditional writes."""
     import socket
-
-    from moto.server import ThreadedMotoServer
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server = _s3_server(port)
     server.start()
     yield f"http://127.0.0.1:{port}"
     server.stop()

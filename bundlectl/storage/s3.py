@@ -106,6 +106,27 @@ class S3Storage(Storage):
             self._call("head_bucket")
         except _Missing:
             raise NotFound(f"bucket {self.bucket} does not exist", "create it first, or check --registry") from None
+        self._require_conditional_writes()
+
+    def _require_conditional_writes(self) -> None:
+        """Refuse endpoints that ignore If-None-Match / If-Match: on them no write here would be safe."""
+        marker = self._key("registry.json")
+        self._put_new(marker, json.dumps({"format": 1, "kind": "bundlectl-registry"}).encode())
+        ignored = []
+        try:
+            self._call("put_object", Key=marker, Body=b"{}", IfNoneMatch="*")
+            ignored.append("If-None-Match")
+        except _PreconditionFailed:
+            pass
+        try:
+            self._call("put_object", Key=marker, Body=b"{}", IfMatch='"00000000000000000000000000000000"')
+            ignored.append("If-Match")
+        except _PreconditionFailed:
+            pass
+        if ignored:
+            raise Refused(f"the S3 endpoint for {self.url} ignores {' and '.join(ignored)} (a conditional write succeeded "
+                          "that must fail); concurrent writers could overwrite each other there",
+                          "use AWS S3 or a store with conditional writes (recent MinIO, Ceph RGW, R2)")
 
     def index_path(self) -> Path:
         from bundlectl.digest.filehash import cache_dir

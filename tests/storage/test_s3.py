@@ -222,3 +222,33 @@ def test_endpoint_url_option(s3: Workspace, s3_endpoint: str, monkeypatch):
     monkeypatch.delenv("AWS_ENDPOINT_URL")
     assert s3.run("init", "--endpoint-url", s3_endpoint).exit_code == 0
     assert s3.json("list", "--endpoint-url", s3_endpoint) == {"bundles": []}
+
+
+class _IgnoreConditions:
+    """Strips If-None-Match / If-Match before moto sees them: a store without conditional writes."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        environ.pop("HTTP_IF_NONE_MATCH", None)
+        environ.pop("HTTP_IF_MATCH", None)
+        return self.app(environ, start_response)
+
+
+def test_an_endpoint_without_conditional_writes_is_refused(s3: Workspace, monkeypatch):
+    from moto.server import DomainDispatcherApplication, create_backend_app
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, _IgnoreConditions(DomainDispatcherApplication(create_backend_app)), threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        endpoint = f"http://127.0.0.1:{server.server_port}"
+        monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
+        boto3.client("s3").create_bucket(Bucket="no-conditions")
+        monkeypatch.setenv("BUNDLECTL_REGISTRY", "s3://no-conditions/registry")
+        result = s3.run("init")
+        one_line_error(result, "ignores If-None-Match and If-Match", 1)
+        assert "Traceback" not in result.output
+    finally:
+        server.shutdown()
