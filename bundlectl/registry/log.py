@@ -44,6 +44,8 @@ def fresh_index(storage: Storage, allow_empty: bool = False) -> Index:
         if known.id == head:
             return index
         stored = storage.events_after(known.id, head)
+        if not stored and storage.log_head() != head:
+            continue  # another process moved the shared index past the head we read: read it again
         if stored is None:
             raise IntegrityFailure(
                 f"the registry log was rewritten: the head this machine last saw (seq {known.seq}, {known.id}) "
@@ -68,13 +70,16 @@ def append(
     """
     for attempt in range(MAX_ATTEMPTS):
         index = fresh_index(storage, allow_empty)
+        index.db.execute("BEGIN")  # one read snapshot: the plan and the head it expects must agree
         try:
+            head = index.head()
             planned = plan(index)
         except LogMoved:  # the plan saw the backend move past the index it was given
             continue
+        finally:
+            index.db.execute("COMMIT")
         if planned is None:
             return None
-        head = index.head()
         # never earlier than the previous event, even across writers with skewed clocks: audit --at
         # reads the log by time, so time order must be log order
         event = Event(head.seq + 1, head.hash, max(event_time(), index.last_time() or ""), actor, planned.action,
