@@ -28,21 +28,28 @@ def decode_text(data: bytes, source: str) -> str:
         ) from None
 
 
-def read_text(path: Path, source: str | None = None, limit: int = MAX_TEXT_BYTES) -> str:
-    """Read a text file no larger than `limit` bytes."""
+def read_input(path: Path, source: str | None = None, limit: int | None = None) -> bytes:
+    """A user's file as bytes, refused in one line when missing, unreadable or over `limit` bytes."""
     label = source or str(path)
     try:
         size = path.stat().st_size
-        if size > limit:
+        if limit is not None and size > limit:
             raise InvalidInput(
                 [Problem(label, f"is {size} bytes, over the {limit}-byte limit for this kind of file")],
                 "keep manifests and configs small; large data belongs in component files",
             )
-        data = path.read_bytes()
+        return path.read_bytes()
     except FileNotFoundError:
         raise InvalidInput([Problem(label, "does not exist")]) from None
     except IsADirectoryError:
         raise InvalidInput([Problem(label, "is a folder, expected a file")]) from None
     except PermissionError:
         raise InvalidInput([Problem(label, "cannot be read (permission denied)")]) from None
-    return decode_text(data, label)
+    except OSError as exc:
+        raise InvalidInput([Problem(label, f"cannot be read ({exc.strerror})")]) from None
+
+
+def read_text(path: Path, source: str | None = None, limit: int = MAX_TEXT_BYTES) -> str:
+    """Read a UTF-8 text file no larger than `limit` bytes."""
+    label = source or str(path)
+    return decode_text(read_input(path, label, limit), label)

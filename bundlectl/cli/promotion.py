@@ -35,15 +35,12 @@ def evidence() -> None:
 def evidence_add(ref: str, file: str, kind: str | None, fmt: str, registry: str | None, actor: str | None,
                  reason: str | None, as_json: bool) -> None:
     """Bind a report (promptfoo results.json, JUnit XML, native JSON) to the bundle REF."""
-    from bundlectl.errors import InvalidInput, Problem
     from bundlectl.evidence.store import add_evidence
+    from bundlectl.textfile import read_input
 
     storage = storage_for(registry)
     bundle = _bundle(ref, storage)
-    try:
-        data = Path(file).read_bytes()
-    except OSError as exc:
-        raise InvalidInput([Problem(file, f"cannot be read ({exc.strerror})")]) from None
+    data = read_input(Path(file))
     result = add_evidence(storage, bundle, data, file, kind, fmt, actor_for(actor), reason)
     if as_json:
         emit_json({"name": bundle.name, "version": bundle.version, "digest": bundle.digest, "kind": result.kind,
@@ -120,13 +117,10 @@ def policy() -> None:
 @writer_options
 def policy_set(file: str, registry: str | None, actor: str | None, reason: str | None, dry_run: bool) -> None:
     """Store a new gate policy (a logged, versioned event)."""
-    from bundlectl.errors import InvalidInput, Problem
     from bundlectl.promotion import set_policy
+    from bundlectl.textfile import read_input
 
-    try:
-        data = Path(file).read_bytes()
-    except OSError as exc:
-        raise InvalidInput([Problem(file, f"cannot be read ({exc.strerror})")]) from None
+    data = read_input(Path(file))
     result = set_policy(storage_for(registry), data, file, actor_for(actor), reason, dry_run)
     if dry_run:
         ok(f"{file} is a valid policy ({', '.join(result.policy['environments'])}); dry run: nothing stored")

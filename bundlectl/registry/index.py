@@ -137,14 +137,14 @@ class Index:
             (event.seq, event.id, event.hash, event.action, data.get("name"), data.get("env"),
              time, event.actor, event.payload().decode()),
         )
-        if event.action == "register":
+        if "record" in data:  # register, and a component rollback registering the bundle it builds
             record = data["record"]
             self.db.execute(
                 "INSERT OR REPLACE INTO bundles VALUES (?,?,?,?,?,?,?,?)",
                 (record["name"], record["version"], record["digest"], data["record_digest"],
                  json.dumps(record), event.seq, time, event.actor),
             )
-        elif event.action == "evidence":
+        if event.action == "evidence":
             self.db.execute(
                 "INSERT OR REPLACE INTO evidence VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 (event.seq, data["name"], data["version"], data["digest"], data.get("evals_digest"), data["kind"],
@@ -159,13 +159,6 @@ class Index:
             self._set_meta("policy", json.dumps(data["policy"]))
             self._set_meta("policy_seq", str(event.seq))
         elif event.action in MOVES:
-            if "record" in data:  # a component rollback registers the bundle it builds, in the same event
-                record = data["record"]
-                self.db.execute(
-                    "INSERT OR REPLACE INTO bundles VALUES (?,?,?,?,?,?,?,?)",
-                    (record["name"], record["version"], record["digest"], data["record_digest"],
-                     json.dumps(record), event.seq, time, event.actor),
-                )
             self.db.execute(
                 "INSERT OR REPLACE INTO pointers VALUES (?,?,?,?,?,?,?,?,?)",
                 (data["name"], data["env"], data["to_digest"], data["to_version"], data["pointer_version"],

@@ -6,6 +6,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from bundlectl.clock import event_time
 from bundlectl.faults import LOG_MOVED, checkpoint

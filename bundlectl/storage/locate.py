@@ -18,11 +18,12 @@ def open_storage(url: str | None, cwd: Path, create: bool = False, endpoint_url:
     from bundlectl.storage.git import GitStorage
 
     if url and url.startswith("s3://"):
-        try:
-            from bundlectl.storage.s3 import S3Storage
-            import boto3  # noqa: F401
-        except ImportError:
-            raise UsageProblem(f"registry {url} needs boto3", "install it: pip install 'bundlectl[s3]'") from None
+        from importlib.util import find_spec
+
+        if find_spec("boto3") is None:
+            raise UsageProblem(f"registry {url} needs boto3", "install it: pip install 'bundlectl[s3]'")
+        from bundlectl.storage.s3 import S3Storage
+
         return S3Storage(url, endpoint_url or os.environ.get("BUNDLECTL_ENDPOINT_URL") or None)
     if url and "://" in url and not url.startswith(("file://", "git+file://")):
         raise UsageProblem(f"registry {url!r}: unknown scheme", "use a path to a git repository, or s3://bucket/prefix")

@@ -91,8 +91,13 @@ class S3Storage(Storage):
 
     def _put_new(self, key: str, data: bytes) -> bool:
         """Create `key` only if absent; False if it already existed."""
+        return self._swap(key, data, None)
+
+    def _swap(self, key: str, data: bytes, expected: str | None) -> bool:
+        """Write `key` only if it still has ETag `expected` (None: only if absent); False if it did not."""
+        condition = {"IfNoneMatch": "*"} if expected is None else {"IfMatch": expected}
         try:
-            self._call("put_object", Key=key, Body=data, IfNoneMatch="*")
+            self._call("put_object", Key=key, Body=data, **condition)
             return True
         except _PreconditionFailed:
             return False
@@ -262,24 +267,11 @@ class S3Storage(Storage):
         """Apply a committed record's pointer writes and advance head.json; safe to repeat, by anyone."""
         try:
             for pointer in record["pointers"]:
-                key, value = self._key("pointers", pointer["name"]), pointer["value"].encode()
-                try:
-                    if pointer["expected"] is None:
-                        self._call("put_object", Key=key, Body=value, IfNoneMatch="*")
-                    else:
-                        self._call("put_object", Key=key, Body=value, IfMatch=pointer["expected"])
-                except _PreconditionFailed:
-                    pass  # already rolled forward by someone else, or moved on by a later record
+                # a refusal means someone already rolled it forward, or a later record moved it on
+                self._swap(self._key("pointers", pointer["name"]), pointer["value"].encode(), pointer["expected"])
             current_seq, _, etag = self._read_head()
-            if current_seq < seq:
-                head = json.dumps({"seq": seq, "id": event_id}).encode()
-                try:
-                    if etag is None:
-                        self._call("put_object", Key=self._key("head.json"), Body=head, IfNoneMatch="*")
-                    else:
-                        self._call("put_object", Key=self._key("head.json"), Body=head, IfMatch=etag)
-                except _PreconditionFailed:
-                    pass  # another process advanced it; the log stays the truth
+            if current_seq < seq:  # a refusal means another process advanced it; the log stays the truth
+                self._swap(self._key("head.json"), json.dumps({"seq": seq, "id": event_id}).encode(), etag)
         except _Denied:
             pass  # read-only credentials: readers follow the log without repairing it
 
