@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import bundlectl_cmd, median_interleaved, report, run  # noqa: E402
-from synthetic import V1, build_registry  # noqa: E402
+from synthetic import small_and_big  # noqa: E402
 
 
 def history_times(cli: list[str], folder: Path, env: dict[str, str]) -> list[str]:
@@ -49,13 +49,7 @@ def main() -> None:
     results: dict[str, dict[str, float]] = {}
     try:
         cli = bundlectl_cmd()
-        small_dir, big_dir = work / "small", work / "big"
-        small_dir.mkdir()
-        big_dir.mkdir()
-        small = build_registry(small_dir, 100)
-        big = build_registry(big_dir, 100_000)
-        for directory, env in ((small_dir, small), (big_dir, big)):
-            run([*cli, "status", "--json"], directory, env)  # the first read catches the index up
+        small_dir, small, big_dir, big = small_and_big(work, 100_000)
         small_times, big_times = history_times(cli, small_dir, small), history_times(cli, big_dir, big)
         rng = random.Random(7)
 

@@ -18,9 +18,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import ROOT, bundlectl_cmd, median_interleaved, report, run  # noqa: E402
+from common import bundlectl_cmd, median_interleaved, report, run  # noqa: E402
 
-from synthetic import V1, V2, build_registry  # noqa: E402
+from synthetic import V1, V2, small_and_big  # noqa: E402
 
 
 def main() -> None:
@@ -28,14 +28,7 @@ def main() -> None:
     results: dict[str, dict[str, float]] = {}
     try:
         cli = bundlectl_cmd()
-        small_dir, big_dir = work / "small", work / "big"
-        small_dir.mkdir()
-        big_dir.mkdir()
-        small = build_registry(small_dir, 100)
-        big = build_registry(big_dir, 10_000)
-        for directory, env in ((small_dir, small), (big_dir, big)):
-            run([*cli, "verify"], directory, env)  # the synthetic logs are valid registries
-            run([*cli, "status", "--json"], directory, env)  # the first read catches the index up
+        small_dir, small, big_dir, big = small_and_big(work, 10_000)
         for command in (["status", "--json"], ["history", "support-triage", "--env", "staging", "--json"]):
             base, measured = median_interleaved(lambda: run([*cli, *command], small_dir, small),
                                                 lambda: run([*cli, *command], big_dir, big), 15)

@@ -103,3 +103,16 @@ def append_synthetic(repo: Path, total: int) -> None:
         subprocess.run([*git, "update-ref", f"refs/bundlectl/pointers/envs/support-triage/{env}", blob], check=True)
 
 
+
+
+def small_and_big(work: Path, big_events: int) -> tuple[Path, dict[str, str], Path, dict[str, str]]:
+    """A 100-event and a `big_events` registry, side by side, each verified and with its index caught up."""
+    cli = bundlectl_cmd()
+    small_dir, big_dir = work / "small", work / "big"
+    small_dir.mkdir()
+    big_dir.mkdir()
+    small, big = build_registry(small_dir, 100), build_registry(big_dir, big_events)
+    for directory, env in ((small_dir, small), (big_dir, big)):
+        run([*cli, "verify"], directory, env)  # the synthetic logs are valid registries
+        run([*cli, "status", "--json"], directory, env)  # the first read catches the index up
+    return small_dir, small, big_dir, big

@@ -50,3 +50,17 @@ def promote(ws: Workspace, ref: str, env: str, *extra: str) -> None:
 
 def read(path: str) -> bytes:
     return Path(path).read_bytes()
+
+
+def write_behind_bundlectl(ws: Workspace, key: str, data: bytes) -> None:
+    """Overwrite a stored key as an attacker or a stale replica would: no condition, no log record.
+
+    `key` is relative to the registry: "pointers/envs/NAME/ENV" or "objects/blobs/HEX".
+    """
+    if ws.backend == "git":
+        path = Path(ws.repo.git_dir) / "tampered"
+        path.write_bytes(data)
+        ws.repo.git.update_ref("refs/bundlectl/" + key, ws.repo.git.hash_object("-w", str(path)))
+    else:
+        storage = ws.storage()
+        storage.client.put_object(Bucket=storage.bucket, Key=storage._key(key), Body=data)

@@ -1,6 +1,6 @@
 from datetime import timedelta
 
-from tests.conftest import V1, V2, Workspace
+from tests.conftest import V1, Workspace
 from tests.helpers import FIXTURES, add, native_report, promptfoo_report
 
 

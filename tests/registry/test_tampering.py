@@ -6,7 +6,7 @@ import pytest
 
 from bundlectl.digest.canonical import canonical_json
 from tests.conftest import V1, V2, Workspace
-from tests.helpers import add, promote, promptfoo_report, set_policy
+from tests.helpers import add, promote, promptfoo_report, set_policy, write_behind_bundlectl
 
 
 @pytest.fixture
@@ -32,12 +32,12 @@ def log_records(ws: Workspace) -> list[tuple[str, str, dict]]:
     return records
 
 
-def rewrite(ws: Workspace, records: list[tuple[str, str, dict]]) -> None:
+def rewrite(ws: Workspace, records: list[tuple[str, str, dict]], encode=lambda payload: canonical_json(payload).decode()) -> None:
     """Rebuild the commit chain from these records (as an attacker with git access would) and move the ref."""
     parent = None
     empty = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # git's empty tree, which every event commit uses
     for _, summary, payload in records:
-        message = f"{summary}\n\n{canonical_json(payload).decode()}\n"
+        message = f"{summary}\n\n{encode(payload)}\n"
         args = [empty, "-m", message] + (["-p", parent] if parent else [])
         parent = ws.repo.git.commit_tree(*args)
     ws.repo.git.update_ref("refs/bundlectl/log", parent)
@@ -107,37 +107,25 @@ def test_self_consistent_rewrite_is_caught_by_the_anchor(history: Workspace):
     previous = records[-1][2]  # and make the pointer agree with the shortened log, as a careful attacker would
     value = {"name": "support-triage", "env": "staging", "digest": previous["data"]["to_digest"],
              "version": previous["data"]["to_version"], "pointer_version": 1, "seq": previous["seq"]}
-    path = history.root / "pointer.json"
-    path.write_bytes(canonical_json(value))
-    history.repo.git.update_ref("refs/bundlectl/pointers/envs/support-triage/staging", history.repo.git.hash_object("-w", str(path)))
+    write_behind_bundlectl(history, "pointers/envs/support-triage/staging", canonical_json(value))
     assert_detected(history, "the log was rewritten: this machine last saw seq")
     result = history.run("status")
     assert result.exit_code == 5 and "the registry log was rewritten" in result.stderr
 
 
 def test_non_canonical_record_is_detected(history: Workspace):
-    records = log_records(history)
-    parent = None
-    for sha, summary, payload in records:
-        body = json.dumps(payload, indent=1) if payload["action"] == "approval" else canonical_json(payload).decode()
-        args = ["4b825dc642cb6eb9a060e54bf8d69288fbee4904", "-m", f"{summary}\n\n{body}\n"] + (["-p", parent] if parent else [])
-        parent = history.repo.git.commit_tree(*args)
-    history.repo.git.update_ref("refs/bundlectl/log", parent)
+    pretty_approvals = lambda p: json.dumps(p, indent=1) if p["action"] == "approval" else canonical_json(p).decode()
+    rewrite(history, log_records(history), pretty_approvals)
     assert_detected(history, "not in canonical form")
 
 
 def test_moving_a_pointer_by_hand_is_detected(history: Workspace):
-    fake = json.dumps({"name": "support-triage", "env": "staging", "digest": "sha256:" + "0" * 64})
-    path = history.root / "fake.json"
-    path.write_text(fake)
-    blob = history.repo.git.hash_object("-w", str(path))
-    history.repo.git.update_ref("refs/bundlectl/pointers/envs/support-triage/staging", blob)
+    fake = json.dumps({"name": "support-triage", "env": "staging", "digest": "sha256:" + "0" * 64}).encode()
+    write_behind_bundlectl(history, "pointers/envs/support-triage/staging", fake)
     assert_detected(history, "pointer envs/support-triage/staging says")
 
 
 def test_corrupted_object_is_detected(history: Workspace):
-    key = next(r for r in history.bundlectl_refs().splitlines() if "objects/blobs/" in r).split()[-1]
-    path = history.root / "evil.txt"
-    path.write_text("not the original bytes")
-    history.repo.git.update_ref(key, history.repo.git.hash_object("-w", str(path)))
+    ref = next(r for r in history.bundlectl_refs().splitlines() if "objects/blobs/" in r).split()[-1]
+    write_behind_bundlectl(history, ref.removeprefix("refs/bundlectl/"), b"not the original bytes")
     assert_detected(history, "does not match its digest")

@@ -6,7 +6,7 @@ import pytest
 from bundlectl.errors import IntegrityFailure
 from bundlectl.runtime import RegistryUnavailable, Runtime
 from tests.conftest import V1, V2, Workspace
-from tests.helpers import add, promote, promptfoo_report, set_policy
+from tests.helpers import add, promote, promptfoo_report, set_policy, write_behind_bundlectl
 
 
 class Clock:
@@ -59,12 +59,7 @@ def test_a_replayed_older_pointer_is_refused_and_reported(staged: Workspace, cap
     old = storage.read_pointer("envs/support-triage/staging").value
     promote(staged, V2, "staging")
     assert runtime.refresh() and runtime.current().pointer_version == 2
-    if staged.backend == "git":
-        path = staged.root / "old-pointer.json"
-        path.write_bytes(old)
-        staged.repo.git.update_ref("refs/bundlectl/pointers/envs/support-triage/staging", staged.repo.git.hash_object("-w", str(path)))
-    else:
-        storage.client.put_object(Bucket=storage.bucket, Key=storage._key("pointers", "envs/support-triage/staging"), Body=old)
+    write_behind_bundlectl(staged, "pointers/envs/support-triage/staging", old)
     with caplog.at_level("WARNING", logger="bundlectl.runtime"):
         assert runtime.refresh() is False
     assert runtime.current().version == "2026.11.22-1"
@@ -74,15 +69,9 @@ def test_a_replayed_older_pointer_is_refused_and_reported(staged: Workspace, cap
 
 def test_a_pointer_the_log_does_not_back_is_refused(staged: Workspace):
     runtime = runtime_for(staged)
-    storage = staged.storage()
     forged = json.dumps({"name": "support-triage", "env": "staging", "digest": staged.json("show", V2)["digest"],
                          "version": "2026.11.22-1", "pointer_version": 9, "seq": 99}).encode()
-    if staged.backend == "git":
-        path = staged.root / "forged.json"
-        path.write_bytes(forged)
-        staged.repo.git.update_ref("refs/bundlectl/pointers/envs/support-triage/staging", staged.repo.git.hash_object("-w", str(path)))
-    else:
-        storage.client.put_object(Bucket=storage.bucket, Key=storage._key("pointers", "envs/support-triage/staging"), Body=forged)
+    write_behind_bundlectl(staged, "pointers/envs/support-triage/staging", forged)
     assert runtime.refresh() is False
     assert runtime.current().version == "2026.11.01-1"
     assert "the pointer says 2026.11.22-1 (version 9) but the log says 2026.11.01-1 (version 1)" in runtime.problem
@@ -146,8 +135,6 @@ def test_tampered_file_is_refused_at_load(git_registered: Workspace):
     promote(ws, V1, "staging")
     bundle = runtime_for(ws).current()
     digest = bundle.record.components["runbook"].files["runbook.md"].digest
-    path = ws.root / "evil.md"
-    path.write_text("do something else")
-    ws.repo.git.update_ref(f"refs/bundlectl/objects/blobs/{digest.split(':')[1]}", ws.repo.git.hash_object("-w", str(path)))
+    write_behind_bundlectl(ws, f"objects/blobs/{digest.split(':')[1]}", b"do something else")
     with pytest.raises(IntegrityFailure):
         bundle.text("runbook.md")
