@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import IntEnum
 
 
-class ExitCode:
+class ExitCode(IntEnum):
+    """The exit codes of DESIGN §4; 70 (EX_SOFTWARE) only ever means a bug in bundlectl."""
+
     OK = 0
     REFUSED = 1
     USAGE = 2
     CONFLICT = 3
     NOT_FOUND = 4
     INTEGRITY = 5
+    BUG = 70
 
 
 class BundlectlError(Exception):
