@@ -17,9 +17,8 @@ from typing import Any
 from bundlectl.clock import event_time
 from bundlectl.errors import InvalidInput, NotFound, Problem
 from bundlectl.registry.index import Index
+from bundlectl.stamp import DIGEST, ENV, NAME, POINTER_VERSION, REQUEST_ID, REQUIRED, VERSION
 
-REQUEST_ID = "request.id"
-STAMP_KEYS = ("bundle.name", "bundle.version", "bundle.digest", "bundle.env", "bundle.pointer_version")
 
 
 @dataclass(frozen=True)
@@ -185,11 +184,11 @@ def _parse(value: Any) -> datetime:
 
 
 def _stamp(fields: dict[str, Any], request_id: str, moment: datetime, where: str) -> Stamp:
-    missing = [k for k in STAMP_KEYS[:4] if not fields.get(k)]
+    missing = [k for k in REQUIRED if not fields.get(k)]
     if missing:
         raise InvalidInput([Problem(where, f"the stamp of request {request_id} lacks {', '.join(missing)}")])
-    version = fields.get("bundle.pointer_version")
-    return Stamp(request_id, fields["bundle.name"], fields["bundle.version"], fields["bundle.digest"], fields["bundle.env"],
+    version = fields.get(POINTER_VERSION)
+    return Stamp(request_id, fields[NAME], fields[VERSION], fields[DIGEST], fields[ENV],
                  int(version) if version is not None else None, moment, where)
 
 

@@ -7,7 +7,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from bundlectl.digest.bundle import bundle_digest, component_digest
+from bundlectl.digest.bundle import component_digest
 from bundlectl.digest.filehash import FileHasher
 from bundlectl.errors import InvalidInput, Problem
 from bundlectl.manifest.load import LoadedManifest, load_manifest
@@ -59,9 +59,7 @@ def read_bundle_folder(
         components[kind] = ComponentRecord(kind, digest, fields, entries)
 
     metadata = manifest.metadata.model_dump(mode="json", exclude_defaults=True)
-    outcome = metadata.get("outcome")
-    digest = bundle_digest(manifest.metadata.name, outcome, {k: c.digest for k, c in components.items()})
-    record = BundleRecord(manifest.metadata.name, manifest.metadata.version, digest, metadata, components)
+    record = BundleRecord.build(manifest.metadata.name, manifest.metadata.version, metadata, components)
     _check_constraints(loaded, record, all_paths)
     return FolderBundle(record, loaded, all_paths)
 

@@ -1,4 +1,7 @@
-"""Time as the registry records it: RFC 3339 UTC, second precision."""
+"""Time as the registry records it: RFC 3339 UTC; event times to the microsecond, report run times to the second.
+
+`parse_time` is the one RFC 3339 parser: policies, reports, request stamps and the index all use it.
+"""
 
 from __future__ import annotations
 
@@ -24,7 +27,10 @@ def parse_time(text: str) -> datetime:
     value = text.strip().replace("z", "Z")
     if len(value) == 10:
         value += "T00:00:00Z"
-    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        raise ValueError(f"{text!r} has no time zone; add Z for UTC")
-    return moment.astimezone(timezone.utc)
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        if moment.tzinfo is None:
+            raise ValueError(f"{text!r} has no time zone; add Z for UTC")
+        return moment.astimezone(timezone.utc)
+    except OverflowError:  # e.g. 9999-12-31T23:59:59-01:00 is past datetime's range once in UTC
+        raise ValueError(f"{text!r} is out of range") from None

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from bundlectl.clock import parse_time
 from bundlectl.durations import parse_duration
 
 
 def run_age(run_at: str, now: datetime) -> timedelta:
-    return now - datetime.fromisoformat(run_at.replace("Z", "+00:00"))
+    return now - parse_time(run_at)
 
 
 def is_fresh(run_at: str, max_age: str, now: datetime) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from bundlectl.digest.bundle import bundle_digest
 from bundlectl.digest.canonical import digest_of
 
 
@@ -47,6 +48,17 @@ class BundleRecord:
     components: dict[str, ComponentRecord]
     lineage: dict[str, Any] | None = None  # for bundles built by a component rollback: parents, swapped kinds
 
+    @classmethod
+    def build(cls, name: str, version: str, metadata: dict[str, Any], components: dict[str, ComponentRecord],
+              lineage: dict[str, Any] | None = None) -> BundleRecord:
+        """A new record, its bundle digest computed from its components and metadata."""
+        return cls(name, version, bundle_digest(name, metadata.get("outcome"), _digests(components)), metadata,
+                   components, lineage)
+
+    def computed_digest(self) -> str:
+        """The bundle digest its components and metadata give; differs from `digest` only after tampering."""
+        return bundle_digest(self.name, self.metadata.get("outcome"), _digests(self.components))
+
     def to_json(self) -> dict[str, Any]:
         document = {
             "apiVersion": "bundlectl/v1",
@@ -76,3 +88,7 @@ class BundleRecord:
     @property
     def ref(self) -> str:
         return f"{self.name}@{self.version}"
+
+
+def _digests(components: dict[str, ComponentRecord]) -> dict[str, str]:
+    return {kind: component.digest for kind, component in components.items()}

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bundlectl.digest.canonical import hex_of
 from bundlectl.errors import NotFound, Refused
 from bundlectl.registry.events import Event, parse_event, summary_line
+from bundlectl.registry.objects import blob_key
 from bundlectl.storage.base import PointerUpdate, Storage
 
 
@@ -28,7 +28,7 @@ def referenced_objects(event: Event) -> list[str]:
     keys = []
     if "record" in data:
         for component in data["record"]["components"].values():
-            keys += ["blobs/" + hex_of(f["digest"]) for f in component.get("files", {}).values()]
+            keys += [blob_key(f["digest"]) for f in component.get("files", {}).values()]
     if event.action == "evidence":
         keys.append(data["report_key"])
     return keys

@@ -15,7 +15,6 @@ from datetime import datetime
 from typing import Any
 
 from bundlectl.clock import now_utc, rfc3339
-from bundlectl.digest.bundle import bundle_digest
 from bundlectl.errors import NotFound, Refused, UsageProblem
 from bundlectl.gate.checks import eval_checks
 from bundlectl.gate.evaluate import environment_policy, evaluate_gate
@@ -101,8 +100,7 @@ def _compose(index: Index, live: BundleRow, source: BundleRow, kinds: list[str])
         raise Refused(f"{', '.join(same)} {'is' if len(same) == 1 else 'are'} the same in {live.version} and {source.version}; "
                       "nothing to roll back", "pick components that differ (see `bundlectl diff`)")
     components = {k: (earlier.components[k] if k in kinds else current.components[k]) for k in KINDS}
-    outcome = current.metadata.get("outcome")
-    digest = bundle_digest(current.name, outcome, {k: c.digest for k, c in components.items()})
+    digest = BundleRecord.build(current.name, current.version, current.metadata, components).digest
     existing = index.bundles_with_digest(current.name, digest)
     if existing:
         return existing[-1], None
@@ -111,7 +109,7 @@ def _compose(index: Index, live: BundleRow, source: BundleRow, kinds: list[str])
                "components_from": {"version": source.version, "digest": source.digest},
                "swapped": [k for k in KINDS if k in kinds]}
     metadata = {**current.metadata, "version": version}
-    record = BundleRecord(current.name, version, digest, metadata, components, lineage)
+    record = BundleRecord.build(current.name, version, metadata, components, lineage)
     row = BundleRow(record.name, version, digest, "", "", 0, record.record_digest, json.dumps(record.to_json()))
     return row, record
 

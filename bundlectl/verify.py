@@ -11,10 +11,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from bundlectl.digest.bundle import bundle_digest, component_digest
+from bundlectl.digest.bundle import component_digest
 from bundlectl.digest.canonical import hex_of, sha256_of
 from bundlectl.errors import IntegrityFailure, NotFound
 from bundlectl.record import BundleRecord
+from bundlectl.registry.objects import blob_key, digest_in_key
 from bundlectl.registry.events import Event, parse_event
 from bundlectl.storage.base import Storage
 
@@ -61,7 +62,7 @@ def _check_object(storage: Storage, key: str, checked: set[str], event: Event) -
         return
     if not storage.has_object(key):
         raise _fail(event, f"object {key} is missing")
-    if hex_of(sha256_of(storage.get_object(key))) != key.rsplit("/", 1)[-1]:
+    if hex_of(sha256_of(storage.get_object(key))) != digest_in_key(key):
         raise _fail(event, f"object {key} does not match its digest")
     checked.add(key)
 
@@ -75,9 +76,8 @@ def _check_event(storage: Storage, event: Event, registered: set[str], pointers:
             if component_digest(kind, component.fields, files) != component.digest:
                 raise _fail(event, f"{record.ref}: the {kind} component digest does not match its content")
             for entry in component.files.values():
-                _check_object(storage, "blobs/" + hex_of(entry.digest), checked, event)
-        outcome = record.metadata.get("outcome")
-        if bundle_digest(record.name, outcome, {k: c.digest for k, c in record.components.items()}) != record.digest:
+                _check_object(storage, blob_key(entry.digest), checked, event)
+        if record.computed_digest() != record.digest:
             raise _fail(event, f"{record.ref}: the bundle digest does not match its components")
         if record.record_digest != data["record_digest"] or record.digest != data.get("digest", data.get("to_digest")):
             raise _fail(event, f"{record.ref}: the record does not match the digests the event names")

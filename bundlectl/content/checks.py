@@ -8,9 +8,9 @@ from typing import Any
 from bundlectl.content.documents import parse_document
 from bundlectl.content.tools import parse_tools
 from bundlectl.errors import InvalidInput, Problem
+from bundlectl.manifest import TEXT_KINDS
 from bundlectl.textfile import decode_text
 
-TEXT_KINDS = ("prompt", "runbook")
 MAX_CHECKED_BYTES = 16 * 1024 * 1024
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from bundlectl.digest.canonical import canonical_json
@@ -21,3 +22,22 @@ def test_key(test: dict[str, Any]) -> str:
 def test_slice(test: dict[str, Any]) -> str:
     metadata = test.get("metadata")
     return str(metadata.get("slice", "default")) if isinstance(metadata, dict) else "default"
+
+
+@dataclass(frozen=True)
+class SuiteChanges:
+    """Case-by-case differences between two lists of promptfoo tests, keyed by `test_key`."""
+
+    added: list[str]
+    removed: list[str]
+    changed: list[str]
+
+
+def compare_tests(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> SuiteChanges:
+    old_by_key = {test_key(t): t for t in old}
+    new_by_key = {test_key(t): t for t in new}
+    return SuiteChanges(
+        added=[k for k in new_by_key if k not in old_by_key],
+        removed=[k for k in old_by_key if k not in new_by_key],
+        changed=[k for k in new_by_key if k in old_by_key and old_by_key[k] != new_by_key[k]],
+    )

@@ -13,8 +13,6 @@ from bundlectl.manifest import KINDS
 from bundlectl.record import ComponentRecord
 from bundlectl.refs import BundleSource
 
-TEXT_KINDS = {"prompt", "runbook"}
-
 
 @dataclass
 class ComponentDiff:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bundlectl.content.documents import parse_document
-from bundlectl.content.promptfoo import suite_tests, test_key, test_slice
+from bundlectl.content.promptfoo import compare_tests, suite_tests, test_slice
 from bundlectl.content.tools import ToolSpec, parse_tools
 from bundlectl.diff.jsonschema import classify
 from bundlectl.diff.structured import structured_changes
@@ -95,13 +95,12 @@ def _direction(path: str, change: str, old: Any, new: Any) -> str:
 def evals_details(old_suite: str | None, new_suite: str | None, read_old: Reader, read_new: Reader) -> dict[str, Any]:
     before = suite_tests(parse_document(read_old(old_suite), old_suite)) if old_suite else []
     after = suite_tests(parse_document(read_new(new_suite), new_suite)) if new_suite else []
-    old_by_key = {test_key(t): t for t in before}
-    new_by_key = {test_key(t): t for t in after}
+    changes = compare_tests(before, after)
     return {
         "note": "the eval suite changed: evidence recorded against the old suite does not apply to the new one",
-        "tests_added": [k for k in new_by_key if k not in old_by_key],
-        "tests_removed": [k for k in old_by_key if k not in new_by_key],
-        "tests_changed": [k for k in new_by_key if k in old_by_key and old_by_key[k] != new_by_key[k]],
+        "tests_added": changes.added,
+        "tests_removed": changes.removed,
+        "tests_changed": changes.changed,
         "cases": {"old": len(before), "new": len(after)},
         "slices": {"old": dict(Counter(test_slice(t) for t in before)), "new": dict(Counter(test_slice(t) for t in after))},
     }

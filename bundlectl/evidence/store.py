@@ -13,13 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from bundlectl.clock import now_utc, rfc3339
-from bundlectl.digest.canonical import canonical_json, hex_of, sha256_of
+from bundlectl.digest.canonical import canonical_json
 from bundlectl.errors import InvalidInput, Problem, Refused, UsageProblem
 from bundlectl.evidence.report import KINDS, Report, figures
 from bundlectl.evidence.timestamps import CLOCK_SKEW
 from bundlectl.faults import OBJECTS_STORED, checkpoint
 from bundlectl.registry.index import BundleRow, EvidenceRow, Index
 from bundlectl.registry.log import Planned, append, fresh_index
+from bundlectl.registry.objects import report_key
 from bundlectl.storage.base import Storage
 
 
@@ -54,22 +55,22 @@ def add_evidence(
     evals = record.components["evals"]
     if report.source == "promptfoo":
         _check_suite(storage, record.components["evals"], report, label, bundle)
-    report_key = "reports/" + hex_of(sha256_of(data))
+    key = report_key(data)
     event_data = {
         "name": bundle.name, "version": bundle.version, "digest": bundle.digest,
         "evals_digest": evals.digest if report.kind == "eval" else None,
         "kind": report.kind, "source": report.source, "run_at": rfc3339(report.run_at),
-        "figures": figures(report), "report_key": report_key, "file": Path(label).name,
+        "figures": figures(report), "report_key": key, "file": Path(label).name,
     }
 
     def plan(index: Index) -> Planned | None:
-        if any(e.report_key == report_key for e in index.evidence_for(bundle.digest)):
+        if any(e.report_key == key for e in index.evidence_for(bundle.digest)):
             return None
         return Planned("evidence", event_data)
 
     if plan(fresh_index(storage)) is None:
         return EvidenceAdded(bundle, report.kind, report.source, event_data["run_at"], event_data["figures"], False, None)
-    storage.put_object(report_key, data)
+    storage.put_object(key, data)
     checkpoint(OBJECTS_STORED)
     event = append(storage, plan, actor, reason)
     return EvidenceAdded(bundle, report.kind, report.source, event_data["run_at"], event_data["figures"],
@@ -79,7 +80,7 @@ def add_evidence(
 def _check_suite(storage: Storage, evals: Any, report: Report, label: str, bundle: BundleRow) -> None:
     """The tests the run carries must be the tests of the bundle's own promptfoo suite."""
     from bundlectl.content.documents import parse_document
-    from bundlectl.content.promptfoo import suite_tests, test_key
+    from bundlectl.content.promptfoo import compare_tests, suite_tests
     from bundlectl.registry.bundles import read_blob
 
     suite_path = evals.fields.get("suite")
@@ -93,14 +94,10 @@ def _check_suite(storage: Storage, evals: Any, report: Report, label: str, bundl
                       "inline the tests in the promptfoo config")
     theirs = report.suite_tests or []
     if Counter(canonical_json(t) for t in ours) != Counter(canonical_json(t) for t in theirs):
-        our_keys = {test_key(t): t for t in ours}
-        their_keys = {test_key(t): t for t in theirs if isinstance(t, dict)}
-        missing = [k for k in our_keys if k not in their_keys]
-        extra = [k for k in their_keys if k not in our_keys]
-        changed = [k for k in our_keys if k in their_keys and our_keys[k] != their_keys[k]]
-        first = (f"{missing[0]!r} is in the suite but not in the report" if missing
-                 else f"{extra[0]!r} is in the report but not in the suite" if extra
-                 else f"{changed[0]!r} differs" if changed else "the tests differ")
+        changes = compare_tests(ours, [t for t in theirs if isinstance(t, dict)])
+        first = (f"{changes.removed[0]!r} is in the suite but not in the report" if changes.removed
+                 else f"{changes.added[0]!r} is in the report but not in the suite" if changes.added
+                 else f"{changes.changed[0]!r} differs" if changes.changed else "the tests differ")
         raise Refused(
             f"{label} ran another suite than {bundle.name}@{bundle.version}'s evals component "
             f"({len(theirs)} tests in the report, {len(ours)} in the suite; {first}); nothing was stored",

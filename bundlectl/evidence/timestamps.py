@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
+
+from bundlectl.clock import parse_time
 
 CLOCK_SKEW = timedelta(minutes=5)
+_DATE_ONLY = len("2026-11-01")
 
 
 def parse_run_time(value: object) -> datetime | None:
-    if not isinstance(value, str) or not value:
+    """The report's run time, or None when it has none that can be compared honestly (no zone, a bare date)."""
+    if not isinstance(value, str) or len(value.strip()) <= _DATE_ONLY:
         return None
     try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return parse_time(value)
     except ValueError:
         return None
-    if moment.tzinfo is None:  # a run time without a zone cannot be compared honestly
-        return None
-    return moment.astimezone(timezone.utc)

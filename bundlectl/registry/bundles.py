@@ -13,6 +13,7 @@ from bundlectl.progress import NoProgress, ProgressSink
 from bundlectl.record import BundleRecord
 from bundlectl.registry.index import BundleRow, Index
 from bundlectl.registry.log import Planned, append, fresh_index
+from bundlectl.registry.objects import blob_key
 from bundlectl.storage.base import Storage
 
 if TYPE_CHECKING:
@@ -25,10 +26,6 @@ class RegisterResult:
     dry_run: bool
     seq: int | None
     stored_files: int
-
-
-def blob_key(digest: str) -> str:
-    return "blobs/" + hex_of(digest)
 
 
 def register_bundle(

@@ -21,9 +21,9 @@ from typing import Any
 from bundlectl.clock import event_time
 from bundlectl.errors import BundlectlError, IntegrityFailure, NotFound
 from bundlectl.record import BundleRecord
+from bundlectl.stamp import REQUEST_ID, stamp_attributes
 
 log = logging.getLogger("bundlectl.runtime")
-REQUEST_ID = "request.id"
 
 
 class RegistryUnavailable(BundlectlError):
@@ -46,8 +46,7 @@ class LiveBundle:
     @property
     def attributes(self) -> dict[str, Any]:
         """The stamp: what every request served with this bundle carries (`bundle.*` namespace)."""
-        return {"bundle.name": self.name, "bundle.version": self.version, "bundle.digest": self.digest,
-                "bundle.env": self.env, "bundle.pointer_version": self.pointer_version}
+        return stamp_attributes(self.name, self.version, self.digest, self.env, self.pointer_version)
 
     def file(self, relpath: str) -> bytes:
         """A component file's bytes, read from the registry once and checked against its digest."""
@@ -161,7 +160,6 @@ class Runtime:
         return True
 
     def _verified(self, value: dict[str, Any]) -> LiveBundle:
-        from bundlectl.digest.bundle import bundle_digest
         from bundlectl.refs import registry_source
         from bundlectl.registry.log import fresh_index
 
@@ -174,8 +172,7 @@ class Runtime:
         if row is None or row.digest != value["digest"]:
             raise IntegrityFailure(f"{self.name}@{value['version']} is not registered with digest {value['digest']}")
         record = row.record()
-        outcome = record.metadata.get("outcome")
-        if bundle_digest(record.name, outcome, {k: c.digest for k, c in record.components.items()}) != record.digest:
+        if record.computed_digest() != record.digest:
             raise IntegrityFailure(f"{record.ref}: the bundle digest does not match its components")
         source = registry_source(record, self.storage, record.ref)
         return LiveBundle(self.name, self.env, record.version, record.digest, value["pointer_version"], record, source.read_file)
