@@ -51,15 +51,11 @@ def live_at(index: Index, name: str, env: str, moment: datetime) -> LiveAt:
     if move is None:
         raise NotFound(f"nothing of {name} was live in {env} at {at}",
                        f"see `bundlectl history {name} --env {env}` for when it first went live")
-    seq, action, time, actor, payload = move
-    event = json.loads(payload)
-    data = event["data"]
-    following = index.move_after(name, env, seq)
-    used = (data.get("gate") or {}).get("evidence", [])
+    following = index.move_after(name, env, move.seq)
     evidence = [{"seq": e.seq, "kind": e.kind, "source": e.source, "run_at": e.run_at, "figures": e.figures}
-                for e in index.evidence_by_seq(used)]
-    return LiveAt(name, env, data["to_version"], data["to_digest"], time, following[2] if following else None,
-                  actor, action, event.get("reason"), seq, data["pointer_version"], data.get("verified", True), evidence)
+                for e in index.evidence_by_seq(move.gate_evidence)]
+    return LiveAt(name, env, move.to_version, move.to_digest, move.time, following.time if following else None,
+                  move.actor, move.action, move.reason, move.seq, move.pointer_version, move.verified, evidence)
 
 
 @dataclass(frozen=True)

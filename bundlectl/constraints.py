@@ -1,4 +1,4 @@
-"""Compatibility constraints between components (DESIGN §7), checked on the whole bundle.
+"""Compatibility constraints between components (README: Rolling back one component), checked on the whole bundle.
 
 A prompt may name the tools it calls and the schema version it is written for; a retriever may name
 the embedding model its index was built with. A bundle that breaks one is refused at validation,

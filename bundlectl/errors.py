@@ -7,7 +7,7 @@ from enum import IntEnum
 
 
 class ExitCode(IntEnum):
-    """The exit codes of DESIGN §4; 70 (EX_SOFTWARE) only ever means a bug in bundlectl."""
+    """The exit codes (README: Exit codes); 70 (EX_SOFTWARE) only ever means a bug in bundlectl."""
 
     OK = 0
     REFUSED = 1

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from typing import Any
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from bundlectl.errors import Refused
 from bundlectl.record import BundleRecord
 
 
-def manifest_document(record: BundleRecord) -> dict:
+def manifest_document(record: BundleRecord) -> dict[str, Any]:
     return {"apiVersion": "bundlectl/v1", "kind": "Bundle", "metadata": record.metadata,
             "components": {kind: component.fields for kind, component in record.components.items()}}
 

@@ -1,4 +1,4 @@
-"""The stable JSON shape of a bundle for `show --json` (DESIGN §4)."""
+"""The stable JSON shape of a bundle for `show --json`."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Refs (DESIGN §2): NAME@VERSION, NAME@sha256:PREFIX, a bundle folder, or git:REV:PATH → a bundle to read.
+"""Refs (README: Refs): NAME@VERSION, NAME@sha256:PREFIX, a bundle folder, or git:REV:PATH → a bundle to read.
 
 Whatever the ref, the result is the same: the bundle's record and a way to read each of its files
 by bundle-relative path, so `show` and `diff` never care where a bundle came from.

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from bundlectl.errors import NotFound, Refused
 from bundlectl.registry.events import Event, parse_event, summary_line
 from bundlectl.registry.objects import blob_key
+from bundlectl.registry.pointers import pointer_set_by
 from bundlectl.storage.base import PointerUpdate, Storage
 
 
@@ -24,19 +25,17 @@ class CopyResult:
 
 
 def referenced_objects(event: Event) -> list[str]:
-    data = event.data
     keys = []
-    if "record" in data:
-        for component in data["record"]["components"].values():
+    record = event.registered_record()
+    if record is not None:
+        for component in record["components"].values():
             keys += [blob_key(f["digest"]) for f in component.get("files", {}).values()]
     if event.action == "evidence":
-        keys.append(data["report_key"])
+        keys.append(event.evidence()["report_key"])
     return keys
 
 
 def copy_registry(source: Storage, target: Storage, progress: Callable[[str], None] | None = None) -> CopyResult:
-    from bundlectl.verify import pointer_updates_of
-
     head = source.log_head()
     if head is None:
         raise NotFound(f"no bundlectl registry in {source.url}")
@@ -55,9 +54,10 @@ def copy_registry(source: Storage, target: Storage, progress: Callable[[str], No
                 target.put_object(key, source.get_object(key))
                 copied_objects += 1
         updates = []
-        for name, value in pointer_updates_of(event):
-            pointer = target.read_pointer(name)
-            updates.append(PointerUpdate(name, pointer.token if pointer else None, value))
+        moved = pointer_set_by(event)
+        if moved is not None:
+            pointer = target.read_pointer(moved.storage_name)
+            updates.append(PointerUpdate(moved.storage_name, pointer.token if pointer else None, moved.encode()))
         current = target.append_event(event.payload(), summary_line(event), current, updates)
         if progress is not None:
             progress(f"{event.seq}/{len(events)} {event.action}")

@@ -1,4 +1,4 @@
-"""Rollback (DESIGN §7): the whole bundle, or single components, with constraints, break-glass and rehearsals.
+"""Rollback: the whole bundle, or single components, with constraints, break-glass and rehearsals.
 
 A whole rollback points the environment back at a bundle that was live there before; it was gated
 then, so no new gate runs, but stale evidence is reported. A component rollback builds a new bundle,
@@ -17,12 +17,16 @@ from typing import Any
 from bundlectl.clock import now_utc, rfc3339
 from bundlectl.errors import NotFound, Refused, UsageProblem
 from bundlectl.gate.checks import eval_checks
-from bundlectl.gate.evaluate import environment_policy, evaluate_gate
+from bundlectl.gate.evaluate import evaluate_gate
 from bundlectl.gate.result import GateResult
 from bundlectl.manifest import KINDS
-from bundlectl.promotion import GateRefused, MoveResult, move_pointer, registry_reader
+from bundlectl.moves import Decision, MoveResult, move_pointer
+from bundlectl.promotion import GateRefused, registry_reader
 from bundlectl.record import BundleRecord
-from bundlectl.registry.index import BundleRow, Index, PointerRow
+from bundlectl.registry.events import MoveExtras, Parent
+from bundlectl.policy.in_force import environment_policy
+from bundlectl.registry.index import Index
+from bundlectl.registry.rows import BundleRow, PointerRow
 from bundlectl.registry.log import fresh_index
 from bundlectl.storage.base import Storage
 
@@ -83,11 +87,10 @@ def _source(index: Index, pointer: PointerRow, to: BundleRow | None) -> BundleRo
             raise Refused(f"{to.name}@{to.version} has never been live in {pointer.env}; rollback only goes to bundles that were",
                           f"to put a new bundle live, use `bundlectl promote {to.name}@{to.version} --env {pointer.env}`")
         return to
-    moves = index.moves(pointer.name, pointer.env, limit=1)
-    data = json.loads(moves[0][5])["data"]
-    if not data.get("from_version"):
+    last = index.moves(pointer.name, pointer.env, limit=1)[0]
+    if not last.from_version:
         raise Refused(f"nothing was live in {pointer.env} before {pointer.name}@{pointer.version}; nothing to roll back to")
-    row = index.bundle(pointer.name, data["from_version"])
+    row = index.bundle(pointer.name, last.from_version)
     assert row is not None
     return row
 
@@ -124,7 +127,7 @@ def _free_version(index: Index, name: str, wanted: str) -> str:
 
 
 def _stale(index: Index, target: BundleRow, env: str, now: datetime) -> list[str]:
-    gate = ((environment_policy(index, env).get("gates")) or {}).get("eval")
+    gate = environment_policy(index, env).gates.eval
     if not gate:
         return []
     return [f"{c.name}: {c.detail}" for c in eval_checks(gate, index.evidence_for(target.digest, "eval"), now, []) if not c.passed]
@@ -140,43 +143,50 @@ def rollback(
     if break_glass and not reason:
         raise UsageProblem("--break-glass needs --reason TEXT", "say why this cannot wait for evidence; it is recorded")
     plan = plan_rollback(storage, name, env, to, components, now)
-    outcome: dict[str, Any] = {"verified": True, "gate": None, "would_refuse": False}
+    outcome = _Outcome()
 
-    def decide(index: Index, pointer: PointerRow | None) -> tuple[GateResult | None, dict[str, Any]]:
-        extra: dict[str, Any] = {"components": plan.components} if plan.components else {}
+    def decide(index: Index, pointer: PointerRow | None) -> Decision:
+        extras = MoveExtras(components=plan.components) if plan.components else MoveExtras()
         if rehearsal:
-            extra["rehearsal"] = rehearsal
+            extras["rehearsal"] = rehearsal
         if not plan.components:  # whole rollback: it was gated when it went live here before
-            verified = _was_verified(index, name, env, plan.target.digest)
-            outcome["verified"] = verified
-            return None, {**extra, "verified": verified}
+            outcome.verified = _was_verified(index, name, env, plan.target.digest)
+            extras["verified"] = outcome.verified
+            return Decision(None, extras)
         gate = evaluate_gate(index, plan.target, env, actor, now)
-        outcome["gate"] = gate
-        extra["parents"] = [{"version": plan.live.version, "digest": plan.live.digest},
-                            {"version": plan.source.version, "digest": plan.source.digest}]
+        outcome.gate = gate
+        extras["parents"] = [Parent(version=plan.live.version, digest=plan.live.digest),
+                             Parent(version=plan.source.version, digest=plan.source.digest)]
         if plan.new_record is not None:
-            extra["record"] = plan.new_record.to_json()
-            extra["record_digest"] = plan.new_record.record_digest
+            extras["record"] = plan.new_record.to_json()
+            extras["record_digest"] = plan.new_record.record_digest
         if gate.passed:
-            return gate, {**extra, "verified": True}
-        if not break_glass and dry_run:
-            outcome["would_refuse"] = True
-            return gate, extra
-        if not break_glass:
+            extras["verified"] = True
+        elif dry_run and not break_glass:
+            outcome.would_refuse = True
+        elif not break_glass:
             raise GateRefused(gate)
-        outcome["verified"] = False
-        return gate, {**extra, "verified": False, "break_glass": True}
+        else:
+            outcome.verified = False
+            extras["verified"], extras["break_glass"] = False, True
+        return Decision(gate, extras)
 
-    move = move_pointer(storage, plan.target, env, actor, "rollback", {}, decide, reason, dry_run, plan.pointer_seq)
-    return RollbackResult(plan, move, outcome["verified"], break_glass and not outcome["verified"], outcome["gate"],
-                          outcome["would_refuse"])
+    move = move_pointer(storage, plan.target, env, actor, "rollback", decide, reason, dry_run, plan.pointer_seq)
+    return RollbackResult(plan, move, outcome.verified, break_glass and not outcome.verified, outcome.gate,
+                          outcome.would_refuse)
+
+
+@dataclass
+class _Outcome:
+    verified: bool = True
+    gate: GateResult | None = None
+    would_refuse: bool = False
 
 
 def _was_verified(index: Index, name: str, env: str, digest: str) -> bool:
-    for *_, payload in index.moves(name, env):
-        data = json.loads(payload)["data"]
-        if data["to_digest"] == digest:
-            return bool(data.get("verified", True))
+    for move in index.moves(name, env):
+        if move.to_digest == digest:
+            return move.verified
     return True
 
 
@@ -190,7 +200,7 @@ def rehearse(storage: Storage, name: str, env: str, actor: str, reason: str | No
     from bundlectl.evidence.store import add_evidence
 
     index = fresh_index(storage)
-    if environment_policy(index, env).get("production"):
+    if environment_policy(index, env).production:
         raise Refused(f"{env} is a production environment in the policy; rehearsals are refused there",
                       "rehearse in staging, then promote to production with the recorded rehearsal")
     started = now_utc()

@@ -20,7 +20,7 @@ MAX_DEPTH = 64
 _BaseLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
+class _Loader(_BaseLoader):  # type: ignore[misc]
     """SafeLoader that keeps dates as strings and refuses duplicate keys."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
@@ -35,7 +35,8 @@ class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
                     f"duplicate key {key!r} (first defined on line {seen[key]})",
                 )
             seen[key] = key_node.start_mark.line + 1
-        return super().construct_mapping(node, deep=deep)
+        mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
+        return mapping
 
 
 # Dates stay strings: a version like 2026-11-22 must not become a datetime object.

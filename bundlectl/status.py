@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from bundlectl.freshness import is_fresh
 from bundlectl.gate.checks import eval_checks
+from bundlectl.policy.in_force import DEFAULT_MAX_AGE, policy_in_force
 from bundlectl.registry.index import Index
+from bundlectl.registry.rows import MoveRow
 
 
-@dataclass(frozen=True)
-class LiveStatus:
+class LiveStatus(NamedTuple):
     name: str
     env: str
     version: str
@@ -23,7 +22,7 @@ class LiveStatus:
     by: str
     verified: bool
     evidence_fresh: bool
-    problems: list[str] = field(default_factory=list)
+    problems: list[str]
 
     @property
     def healthy(self) -> bool:
@@ -37,19 +36,19 @@ class LiveStatus:
 
 def live_status(index: Index, now: datetime, name: str | None = None) -> list[LiveStatus]:
     """Each live pointer, judged by its environment's eval gate as it stands now."""
-    policy, _ = index.policy()
-    environments = (policy or {}).get("environments", {})
+    policy = policy_in_force(index)
     rows = []
     for pointer in index.pointers(name):
-        gate = ((environments.get(pointer.env) or {}).get("gates") or {}).get("eval")
+        environment = policy.environments.get(pointer.env) if policy else None
+        gate = environment.gates.eval if environment else None
         evals = index.evidence_for(pointer.digest, "eval")
         evidence_problems = []
         if gate:
             checks = eval_checks(gate, evals, now, [])
             evidence_problems = [f"{c.name}: {c.detail}" for c in checks if not c.passed]
         # a break-glass bundle is verified once fresh, passing eval evidence for its exact digest exists
-        verified = pointer.verified or (bool(evals) and not evidence_problems and
-                                        is_fresh(evals[0].run_at, (gate or {}).get("max_age", "7d"), now))
+        max_age = gate.max_age if gate else DEFAULT_MAX_AGE
+        verified = pointer.verified or (bool(evals) and not evidence_problems and is_fresh(evals[0].run_at, max_age, now))
         unverified = [] if verified else ["unverified: went live by break-glass; add fresh eval evidence for this digest"]
         rows.append(LiveStatus(pointer.name, pointer.env, pointer.version, pointer.digest, pointer.pointer_version,
                                pointer.time, pointer.actor, verified, not evidence_problems,
@@ -57,14 +56,6 @@ def live_status(index: Index, now: datetime, name: str | None = None) -> list[Li
     return rows
 
 
-def pointer_history(index: Index, name: str, env: str, limit: int | None = None) -> list[dict[str, Any]]:
+def pointer_history(index: Index, name: str, env: str, limit: int | None = None) -> list[MoveRow]:
     """Promotions and rollbacks of one environment, newest first."""
-    events = []
-    for seq, action, time, actor, reason, payload in index.moves(name, env, limit):
-        data = json.loads(payload)["data"]
-        events.append({"seq": seq, "action": action, "env": env, "from_digest": data.get("from_digest"),
-                       "to_digest": data["to_digest"], "from_version": data.get("from_version"),
-                       "to_version": data["to_version"], "pointer_version": data["pointer_version"],
-                       "verified": data.get("verified", True), "actor": actor, "reason": reason, "time": time,
-                       **{k: data[k] for k in ("parents", "components", "break_glass", "rehearsal") if k in data}})
-    return events
+    return index.moves(name, env, limit)

@@ -8,7 +8,6 @@ contains the head this machine last saw (a rewrite of history is caught even whe
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 from bundlectl.digest.bundle import component_digest
@@ -16,11 +15,9 @@ from bundlectl.digest.canonical import hex_of, sha256_of
 from bundlectl.errors import IntegrityFailure, NotFound
 from bundlectl.record import BundleRecord
 from bundlectl.registry.objects import blob_key, digest_in_key
+from bundlectl.registry.pointers import PointerValue, pointer_set_by
 from bundlectl.registry.events import Event, parse_event
 from bundlectl.storage.base import Storage
-
-MOVES = ("promote", "rollback")
-
 
 @dataclass(frozen=True)
 class VerifyReport:
@@ -42,7 +39,7 @@ def verify_registry(storage: Storage) -> VerifyReport:
     stored = storage.events_after(None, head) or []
     checked: set[str] = set()
     registered: set[str] = set()
-    pointers: dict[tuple[str, str], dict] = {}
+    pointers: dict[tuple[str, str], PointerValue] = {}
     prev_hash, seq = None, 0
     for item in stored:
         event = parse_event(item)
@@ -67,10 +64,12 @@ def _check_object(storage: Storage, key: str, checked: set[str], event: Event) -
     checked.add(key)
 
 
-def _check_event(storage: Storage, event: Event, registered: set[str], pointers: dict, checked: set[str]) -> None:
+def _check_event(storage: Storage, event: Event, registered: set[str], pointers: dict[tuple[str, str], PointerValue],
+                 checked: set[str]) -> None:
     data = event.data
-    if "record" in data and event.action in ("register", *MOVES):
-        record = BundleRecord.from_json(data["record"])
+    raw_record = event.registered_record()
+    if raw_record is not None:
+        record = BundleRecord.from_json(raw_record)
         for kind, component in record.components.items():
             files = {path: entry.digest for path, entry in component.files.items()}
             if component_digest(kind, component.fields, files) != component.digest:
@@ -83,49 +82,38 @@ def _check_event(storage: Storage, event: Event, registered: set[str], pointers:
             raise _fail(event, f"{record.ref}: the record does not match the digests the event names")
         registered.add(record.digest)
     if event.action == "evidence":
-        if data["digest"] not in registered:
-            raise _fail(event, f"evidence for {data['digest'][:19]}…, which is not registered")
-        _check_object(storage, data["report_key"], checked, event)
-    elif event.action in MOVES:
-        key = (data["name"], data["env"])
-        before = pointers.get(key)
-        if data.get("from_digest") != (before["digest"] if before else None):
-            raise _fail(event, f"moves {data['env']} of {data['name']} from {str(data.get('from_digest'))[:19]}, "
-                               f"but the log had it at {before['digest'][:19] if before else 'nothing'}")
-        if data["pointer_version"] != (before["pointer_version"] if before else 0) + 1:
+        evidence = event.evidence()
+        if evidence["digest"] not in registered:
+            raise _fail(event, f"evidence for {evidence['digest'][:19]}…, which is not registered")
+        _check_object(storage, evidence["report_key"], checked, event)
+    moved = pointer_set_by(event)
+    if moved is not None:
+        move, before = event.move(), pointers.get((moved.name, moved.env))
+        if move["from_digest"] != (before.digest if before else None):
+            raise _fail(event, f"moves {moved.env} of {moved.name} from {str(move['from_digest'])[:19]}, "
+                               f"but the log had it at {before.digest[:19] if before else 'nothing'}")
+        if moved.pointer_version != (before.pointer_version if before else 0) + 1:
             raise _fail(event, "pointer version does not follow the previous move")
-        if data["to_digest"] not in registered:
+        if moved.digest not in registered:
             raise _fail(event, "points at a bundle that is not registered")
-        pointers[key] = {"name": data["name"], "env": data["env"], "digest": data["to_digest"],
-                         "version": data["to_version"], "pointer_version": data["pointer_version"], "seq": event.seq}
+        pointers[(moved.name, moved.env)] = moved
 
 
-def pointer_updates_of(event: Event) -> list[tuple[str, bytes]]:
-    """The pointer writes an event implies, as (name, value): how a copied log rebuilds its pointers."""
-    from bundlectl.promotion import pointer_name, pointer_value
-
-    data = event.data
-    if event.action not in MOVES:
-        return []
-    return [(pointer_name(data["name"], data["env"]),
-             pointer_value(data["name"], data["env"], data["to_digest"], data["to_version"], data["pointer_version"], event.seq))]
-
-
-def _check_pointers(storage: Storage, expected: dict[tuple[str, str], dict]) -> None:
-    names = {f"envs/{name}/{env}" for name, env in expected}
+def _check_pointers(storage: Storage, expected: dict[tuple[str, str], PointerValue]) -> None:
+    names = {want.storage_name for want in expected.values()}
     actual = set(storage.list_pointers())
     for name in sorted(actual - names):
         raise _fail(None, f"pointer {name} exists but the log never moved it")
-    for (name, env), want in expected.items():
-        pointer = storage.read_pointer(f"envs/{name}/{env}")
+    for want in expected.values():
+        pointer = storage.read_pointer(want.storage_name)
         if pointer is None:
-            raise _fail(None, f"pointer envs/{name}/{env} is missing; the log says {want['version']} is live")
+            raise _fail(None, f"pointer {want.storage_name} is missing; the log says {want.version} is live")
         try:
-            got = json.loads(pointer.value)
-        except ValueError:
+            got: PointerValue | None = PointerValue.decode(pointer.value, want.storage_name)
+        except IntegrityFailure:
             got = None
         if got != want:
-            raise _fail(None, f"pointer envs/{name}/{env} says {got}, the log says {want}")
+            raise _fail(None, f"pointer {want.storage_name} says {got}, the log says {want}")
 
 
 def _check_anchor(storage: Storage, ids: set[str]) -> None:

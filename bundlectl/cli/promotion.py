@@ -55,26 +55,22 @@ def evidence_add(ref: str, file: str, kind: str | None, fmt: str, registry: str 
 
 @evidence.command("list")
 @click.argument("ref")
-@click.option("--env", default=None, help="Judge freshness by this environment's eval gate (default: the strictest max_age).")
+@click.option("--env", default=None, help="Judge freshness by the gates of this environment (default: the strictest max_age per kind).")
 @registry_option
 @json_option
 def evidence_list(ref: str, env: str | None, registry: str | None, as_json: bool) -> None:
     """Evidence for REF: kind, source, run time, age, key figures, fresh or stale."""
     from bundlectl.clock import now_utc
-    from bundlectl.durations import format_duration
-    from bundlectl.evidence.store import evidence_json
-    from bundlectl.freshness import is_fresh, run_age
+    from bundlectl.evidence.listing import list_evidence
     from bundlectl.registry.log import fresh_index
 
     storage = storage_for(registry)
     bundle = _bundle(ref, storage)
-    index = fresh_index(storage)
-    max_age = _max_age(index, env)
-    now = now_utc()
-    rows = [evidence_json(e, is_fresh(e.run_at, max_age, now) if max_age else None, format_duration(run_age(e.run_at, now)))
-            for e in index.evidence_for(bundle.digest)]
+    listing = list_evidence(fresh_index(storage), bundle, env, now_utc())
+    rows = [e.to_json() for e in listing.evidence]
     if as_json:
-        emit_json({"name": bundle.name, "version": bundle.version, "digest": bundle.digest, "max_age": max_age, "evidence": rows})
+        emit_json({"name": bundle.name, "version": bundle.version, "digest": bundle.digest, "max_age": listing.eval_max_age,
+                   "evidence": rows})
         return
     if not rows:
         click.echo(f"no evidence for {bundle.name}@{bundle.version}; add some with `bundlectl evidence add`")
@@ -82,16 +78,6 @@ def evidence_list(ref: str, env: str | None, registry: str | None, as_json: bool
     table(["kind", "source", "run at", "age", "figures", "fresh"],
           [[r["kind"], r["source"], r["run_at"], r["age"], _figures(r["figures"]),
             "—" if r["fresh"] is None else ("fresh" if r["fresh"] else click.style("stale", fg="red"))] for r in rows])
-
-
-def _max_age(index: Any, env: str | None) -> str | None:
-    from bundlectl.durations import parse_duration
-
-    policy, _ = index.policy()
-    environments = (policy or {}).get("environments", {})
-    ages = [((e.get("gates") or {}).get("eval") or {}).get("max_age") for name, e in environments.items() if env in (None, name)]
-    ages = [a for a in ages if a]
-    return min(ages, key=parse_duration) if ages else None
 
 
 def _figures(f: dict) -> str:
@@ -299,16 +285,16 @@ def history(name: str, env: str, limit: int | None, registry: str | None, as_jso
 
     events = pointer_history(fresh_index(storage_for(registry)), name, env, limit or None)
     if as_json:
-        emit_json({"name": name, "env": env, "events": events})
+        emit_json({"name": name, "env": env, "events": [e.to_json() for e in events]})
         return
     if not events:
         click.echo(f"{name} has never been live in {env}")
         return
     table(["seq", "time", "action", "from", "to", "by", "reason"],
-          [[str(e["seq"]), e["time"], e["action"] + (f" {','.join(e['components'])}" if e.get("components") else "")
-            + (f" ({e['rehearsal']} rehearsal)" if e.get("rehearsal") else "") + ("" if e["verified"] else " (unverified)"),
-            f"{e['from_version']} ({short(e['from_digest'])})" if e["from_digest"] else "—",
-            f"{e['to_version']} ({short(e['to_digest'])})", e["actor"], e["reason"] or ""] for e in events])
+          [[str(e.seq), e.time, e.action + (f" {','.join(e.components)}" if e.components else "")
+            + (f" ({e.rehearsal} rehearsal)" if e.rehearsal else "") + ("" if e.verified else " (unverified)"),
+            f"{e.from_version} ({short(e.from_digest)})" if e.from_digest else "—",
+            f"{e.to_version} ({short(e.to_digest)})", e.actor, e.reason or ""] for e in events])
 
 
 @click.command()

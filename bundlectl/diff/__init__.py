@@ -1,1 +1,1 @@
-"""Component-aware diff (DESIGN §6): which components changed and what that means, kind by kind."""
+"""Component-aware diff (README: Diff): which components changed and what that means, kind by kind."""

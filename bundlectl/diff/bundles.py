@@ -68,8 +68,11 @@ def diff_bundles(a: BundleSource, b: BundleSource, only: list[str] | None = None
             continue
         changed.append(kind)
         components[kind] = _component(kind, old, new, a, b)
-    summary = lambda s: {"name": s.record.name, "version": s.record.version, "digest": s.record.digest, "ref": s.label}
-    return BundleDiff(summary(a), summary(b), changed, unchanged, components)
+    return BundleDiff(_summary(a), _summary(b), changed, unchanged, components)
+
+
+def _summary(source: BundleSource) -> dict[str, str]:
+    return {"name": source.record.name, "version": source.record.version, "digest": source.record.digest, "ref": source.label}
 
 
 def _component(kind: str, old: ComponentRecord, new: ComponentRecord, a: BundleSource, b: BundleSource) -> ComponentDiff:

@@ -36,11 +36,11 @@ def schema_details(old_paths: list[str], new_paths: list[str], read_old: Reader,
 def tools_details(old_paths: list[str], new_paths: list[str], read_old: Reader, read_new: Reader) -> dict[str, Any]:
     before = _all_tools(old_paths, read_old)
     after = _all_tools(new_paths, read_new)
-    changed = []
+    changed: list[dict[str, Any]] = []
     for name in sorted(set(before) & set(after)):
         if before[name] == after[name]:
             continue
-        changes = []
+        changes: list[dict[str, Any]] = []
         if before[name].description != after[name].description:
             changes.append({"parameter": None, "change": "description changed", "breaking": False,
                             "old": before[name].description, "new": after[name].description})

@@ -40,7 +40,7 @@ class NativeReport(BaseModel):
     run_at: str = Field(description="RFC 3339 time the run happened, with a time zone.")
     tool: str | None = None
     cases: list[NativeCase] = Field(default_factory=list)
-    metrics: NativeMetrics = Field(default_factory=NativeMetrics)
+    metrics: NativeMetrics = Field(default_factory=lambda: NativeMetrics())
 
 
 def parse_native(data: bytes, source: str) -> Report:

@@ -39,7 +39,7 @@ def _case(item: Any, index: int, source: str) -> CaseResult:
     where = f"results.results[{index}]"
     if not isinstance(item, dict) or not isinstance(item.get("success"), bool):
         raise InvalidInput([Problem(source, "has no boolean success", field=f"{where}.success")])
-    test_case = item.get("testCase") if isinstance(item.get("testCase"), dict) else {}
+    test_case: dict[str, Any] = item["testCase"] if isinstance(item.get("testCase"), dict) else {}
     metadata = test_case.get("metadata") or item.get("metadata") or {}
     name = test_case.get("description") or f"test-{item.get('testIdx', index)}"
     latency = item.get("latencyMs")

@@ -18,9 +18,11 @@ from bundlectl.errors import InvalidInput, Problem, Refused, UsageProblem
 from bundlectl.evidence.report import KINDS, Report, figures
 from bundlectl.evidence.timestamps import CLOCK_SKEW
 from bundlectl.faults import OBJECTS_STORED, checkpoint
-from bundlectl.registry.index import BundleRow, EvidenceRow, Index
+from bundlectl.registry.events import EvidenceData
+from bundlectl.registry.index import Index
 from bundlectl.registry.log import Planned, append, fresh_index
 from bundlectl.registry.objects import report_key
+from bundlectl.registry.rows import BundleRow
 from bundlectl.storage.base import Storage
 
 
@@ -56,12 +58,12 @@ def add_evidence(
     if report.source == "promptfoo":
         _check_suite(storage, record.components["evals"], report, label, bundle)
     key = report_key(data)
-    event_data = {
-        "name": bundle.name, "version": bundle.version, "digest": bundle.digest,
-        "evals_digest": evals.digest if report.kind == "eval" else None,
-        "kind": report.kind, "source": report.source, "run_at": rfc3339(report.run_at),
-        "figures": figures(report), "report_key": key, "file": Path(label).name,
-    }
+    event_data = EvidenceData(
+        name=bundle.name, version=bundle.version, digest=bundle.digest,
+        evals_digest=evals.digest if report.kind == "eval" else None,
+        kind=report.kind, source=report.source, run_at=rfc3339(report.run_at),
+        figures=figures(report), report_key=key, file=Path(label).name,
+    )
 
     def plan(index: Index) -> Planned | None:
         if any(e.report_key == key for e in index.evidence_for(bundle.digest)):
@@ -103,18 +105,3 @@ def _check_suite(storage: Storage, evals: Any, report: Report, label: str, bundl
             f"({len(theirs)} tests in the report, {len(ours)} in the suite; {first}); nothing was stored",
             f"run promptfoo on the bundle's own suite ({suite_path}) and add that report",
         )
-
-
-def list_evidence(index: Index, bundle: BundleRow) -> list[EvidenceRow]:
-    return index.evidence_for(bundle.digest)
-
-
-def evidence_json(row: EvidenceRow, fresh: bool | None, age: str) -> dict[str, Any]:
-    return {"seq": row.seq, "kind": row.kind, "source": row.source, "run_at": row.run_at, "age": age,
-            "fresh": fresh, "added_by": row.actor, "added_at": row.time, "figures": row.figures,
-            "report": row.report_key}
-
-
-def report_bytes(storage: Storage, row: EvidenceRow) -> bytes:
-    return storage.get_object(row.report_key)
-

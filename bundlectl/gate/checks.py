@@ -1,22 +1,29 @@
-"""The gate checks of DESIGN §5, each a function of plain inputs (no I/O), so each rule lives once."""
+"""The gate checks (README: The gate policy), each a function of plain inputs (no I/O), so each rule lives once."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from bundlectl.durations import format_duration
 from bundlectl.freshness import is_fresh, run_age
 from bundlectl.gate.result import Check
-from bundlectl.registry.index import ApprovalRow, EvidenceRow, PointerRow
+from bundlectl.policy.in_force import (
+    ApprovalsGate,
+    CostGate,
+    EvalGate,
+    Gates,
+    LatencyGate,
+    RegressionGate,
+    RehearsalGate,
+)
+from bundlectl.registry.rows import ApprovalRow, EvidenceRow, PointerRow
 
 
-@dataclass(frozen=True)
-class GateInputs:
+class GateInputs(NamedTuple):
     digest: str
     env: str
-    gates: dict[str, Any]
+    gates: Gates
     after: str | None
     evidence: list[EvidenceRow]  # this bundle's, newest run first
     live: PointerRow | None
@@ -36,34 +43,34 @@ def _age(row: EvidenceRow, now: datetime) -> str:
     return format_duration(run_age(row.run_at, now))
 
 
-def eval_checks(gate: dict[str, Any], evidence: list[EvidenceRow], now: datetime, used: list[int]) -> list[Check]:
+def eval_checks(gate: EvalGate, evidence: list[EvidenceRow], now: datetime, used: list[int]) -> list[Check]:
     """The newest eval run counts (never a luckier older one): fresh, enough cases, pass rates."""
-    wanted = f"pass rate ≥ {gate['min_pass_rate']} over ≥ {gate['min_cases']} cases, ≤ {gate['max_age']} old"
+    wanted = f"pass rate ≥ {gate.min_pass_rate} over ≥ {gate.min_cases} cases, ≤ {gate.max_age} old"
     run = _newest(evidence, "eval")
     if run is None:
         return [Check("eval", False, None, wanted, "no eval evidence for this bundle digest; add a report with `bundlectl evidence add`")]
     used.append(run.seq)
     age = _age(run, now)
-    checks = [Check("eval.fresh", is_fresh(run.run_at, gate["max_age"], now), age, gate["max_age"],
+    checks = [Check("eval.fresh", is_fresh(run.run_at, gate.max_age, now), age, gate.max_age,
                     f"newest eval run ({run.source}, {run.run_at}) is {age} old")]
     figures = run.figures
-    checks.append(Check("eval.cases", figures.get("cases", 0) >= gate["min_cases"], figures.get("cases", 0),
-                        gate["min_cases"], f"{figures.get('cases', 0)} cases in the run"))
-    checks.append(Check("eval.pass_rate", figures.get("pass_rate", 0) >= gate["min_pass_rate"], figures.get("pass_rate", 0),
-                        gate["min_pass_rate"], f"{figures.get('passed', 0)}/{figures.get('cases', 0)} passed"))
-    for name, wanted_slice in gate.get("slices", {}).items():
+    checks.append(Check("eval.cases", figures.get("cases", 0) >= gate.min_cases, figures.get("cases", 0),
+                        gate.min_cases, f"{figures.get('cases', 0)} cases in the run"))
+    checks.append(Check("eval.pass_rate", figures.get("pass_rate", 0) >= gate.min_pass_rate, figures.get("pass_rate", 0),
+                        gate.min_pass_rate, f"{figures.get('passed', 0)}/{figures.get('cases', 0)} passed"))
+    for name, wanted_slice in gate.slices.items():
         got = figures.get("slices", {}).get(name)
         if got is None:
-            checks.append(Check(f"eval.slice.{name}", False, None, wanted_slice, f"the run has no {name!r} slice"))
+            checks.append(Check(f"eval.slice.{name}", False, None, wanted_slice.to_json(), f"the run has no {name!r} slice"))
             continue
-        ok = got["cases"] >= wanted_slice["min_cases"] and got["pass_rate"] >= wanted_slice["min_pass_rate"]
-        checks.append(Check(f"eval.slice.{name}", ok, {"cases": got["cases"], "pass_rate": got["pass_rate"]}, wanted_slice,
+        ok = got["cases"] >= wanted_slice.min_cases and got["pass_rate"] >= wanted_slice.min_pass_rate
+        checks.append(Check(f"eval.slice.{name}", ok, {"cases": got["cases"], "pass_rate": got["pass_rate"]}, wanted_slice.to_json(),
                             f"{got['passed']}/{got['cases']} passed in slice {name}"))
     return checks
 
 
-def regression_check(gate: dict[str, Any], inputs: GateInputs, used: list[int]) -> Check:
-    max_drop = gate["max_drop"]
+def regression_check(gate: RegressionGate, inputs: GateInputs, used: list[int]) -> Check:
+    max_drop = gate.max_drop
     if inputs.live is None or inputs.live.digest == inputs.digest:
         return Check("regression", True, None, max_drop, f"nothing else is live in {inputs.env} to compare with")
     ours, theirs = _newest(inputs.evidence, "eval"), _newest(inputs.live_evidence, "eval")
@@ -92,45 +99,45 @@ def _measured(inputs: GateInputs, key: str, kinds: tuple[str, ...], max_age: str
     return None, f"no {' or '.join(kinds)} report ≤ {max_age} old gives {key}"
 
 
-def latency_check(gate: dict[str, Any], inputs: GateInputs, used: list[int]) -> Check:
-    value, origin = _measured(inputs, "latency_p95_ms", ("load", "eval"), gate.get("max_age", "7d"), used)
-    return Check("latency.p95_ms", value is not None and value <= gate["max_p95_ms"], value, gate["max_p95_ms"], origin)
+def latency_check(gate: LatencyGate, inputs: GateInputs, used: list[int]) -> Check:
+    value, origin = _measured(inputs, "latency_p95_ms", ("load", "eval"), gate.max_age, used)
+    return Check("latency.p95_ms", value is not None and value <= gate.max_p95_ms, value, gate.max_p95_ms, origin)
 
 
-def cost_checks(gate: dict[str, Any], inputs: GateInputs, used: list[int]) -> list[Check]:
-    value, origin = _measured(inputs, "cost_per_task_usd", ("cost", "eval"), gate.get("max_age", "7d"), used)
+def cost_checks(gate: CostGate, inputs: GateInputs, used: list[int]) -> list[Check]:
+    value, origin = _measured(inputs, "cost_per_task_usd", ("cost", "eval"), gate.max_age, used)
     checks = []
-    if gate.get("max_cost_per_task_usd") is not None:
-        checks.append(Check("cost.per_task_usd", value is not None and value <= gate["max_cost_per_task_usd"], value,
-                            gate["max_cost_per_task_usd"], origin))
-    if gate.get("max_daily_usd") is not None and gate.get("daily_tasks") is not None:
-        volume = gate["daily_tasks"] * gate.get("volume_multiplier", 1.0)
+    if gate.max_cost_per_task_usd is not None:
+        checks.append(Check("cost.per_task_usd", value is not None and value <= gate.max_cost_per_task_usd, value,
+                            gate.max_cost_per_task_usd, origin))
+    if gate.max_daily_usd is not None and gate.daily_tasks is not None:
+        volume = gate.daily_tasks * gate.volume_multiplier
         projected = round(value * volume, 2) if value is not None else None
-        checks.append(Check("cost.daily_projection_usd", projected is not None and projected <= gate["max_daily_usd"],
-                            projected, gate["max_daily_usd"],
-                            f"${value} per task × {volume:,.0f} tasks/day ({gate['daily_tasks']:,} × {gate.get('volume_multiplier', 1.0):g})"
+        checks.append(Check("cost.daily_projection_usd", projected is not None and projected <= gate.max_daily_usd,
+                            projected, gate.max_daily_usd,
+                            f"${value} per task × {volume:,.0f} tasks/day ({gate.daily_tasks:,} × {gate.volume_multiplier:g})"
                             if value is not None else origin))
     return checks
 
 
-def rehearsal_check(gate: dict[str, Any], inputs: GateInputs, used: list[int]) -> Check:
+def rehearsal_check(gate: RehearsalGate, inputs: GateInputs, used: list[int]) -> Check:
     row = _newest(inputs.evidence, "rehearsal")
     if row is None:
-        return Check("rehearsal", False, None, gate["max_age"], "no rollback rehearsal recorded for this bundle")
+        return Check("rehearsal", False, None, gate.max_age, "no rollback rehearsal recorded for this bundle")
     used.append(row.seq)
     age = _age(row, inputs.now)
-    return Check("rehearsal", is_fresh(row.run_at, gate["max_age"], inputs.now), age, gate["max_age"],
+    return Check("rehearsal", is_fresh(row.run_at, gate.max_age, inputs.now), age, gate.max_age,
                  f"last rehearsal {row.run_at} ({age} ago)")
 
 
-def approvals_check(gate: dict[str, Any], inputs: GateInputs) -> Check:
+def approvals_check(gate: ApprovalsGate, inputs: GateInputs) -> Check:
     approvers = {a.actor for a in inputs.approvals}
-    excluded = (inputs.registrants | {inputs.promoter}) & approvers if gate.get("exclude_author", True) else set()
+    excluded = (inputs.registrants | {inputs.promoter}) & approvers if gate.exclude_author else set()
     counted = sorted(approvers - excluded)
     detail = f"approved by {', '.join(counted)}" if counted else "no approvals that count"
     if excluded:
         detail += f"; not counted (author or promoter): {', '.join(sorted(excluded))}"
-    return Check("approvals", len(counted) >= gate["min"], len(counted), gate["min"], detail)
+    return Check("approvals", len(counted) >= gate.min, len(counted), gate.min, detail)
 
 
 def after_check(inputs: GateInputs) -> Check:
@@ -144,16 +151,16 @@ def run_checks(inputs: GateInputs) -> tuple[list[Check], list[int]]:
     checks: list[Check] = []
     if inputs.after:
         checks.append(after_check(inputs))
-    if gates.get("eval"):
-        checks += eval_checks(gates["eval"], inputs.evidence, inputs.now, used)
-    if gates.get("regression"):
-        checks.append(regression_check(gates["regression"], inputs, used))
-    if gates.get("latency"):
-        checks.append(latency_check(gates["latency"], inputs, used))
-    if gates.get("cost"):
-        checks += cost_checks(gates["cost"], inputs, used)
-    if gates.get("rehearsal"):
-        checks.append(rehearsal_check(gates["rehearsal"], inputs, used))
-    if gates.get("approvals"):
-        checks.append(approvals_check(gates["approvals"], inputs))
+    if gates.eval:
+        checks += eval_checks(gates.eval, inputs.evidence, inputs.now, used)
+    if gates.regression:
+        checks.append(regression_check(gates.regression, inputs, used))
+    if gates.latency:
+        checks.append(latency_check(gates.latency, inputs, used))
+    if gates.cost:
+        checks += cost_checks(gates.cost, inputs, used)
+    if gates.rehearsal:
+        checks.append(rehearsal_check(gates.rehearsal, inputs, used))
+    if gates.approvals:
+        checks.append(approvals_check(gates.approvals, inputs))
     return checks, sorted(set(used))

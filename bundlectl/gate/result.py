@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 
-@dataclass(frozen=True)
-class Check:
+class Check(NamedTuple):
     name: str
     passed: bool
     value: Any
@@ -18,14 +16,13 @@ class Check:
         return {"name": self.name, "passed": self.passed, "value": self.value, "threshold": self.threshold, "detail": self.detail}
 
 
-@dataclass(frozen=True)
-class GateResult:
+class GateResult(NamedTuple):
     name: str
     version: str
     digest: str
     env: str
     checks: list[Check]
-    evidence: list[int] = field(default_factory=list)  # seqs of the evidence the checks used
+    evidence: list[int]  # seqs of the evidence the checks used
 
     @property
     def passed(self) -> bool:

@@ -1,4 +1,4 @@
-"""Pydantic models of bundle.yaml (DESIGN §3); the JSON Schema in schemas/ is generated from them.
+"""Pydantic models of bundle.yaml (README: The manifest); the JSON Schema in schemas/ is generated from them.
 
 Every model forbids unknown keys, and every component slot is either the component or an explicit
 `{absent: "why"}`: a component is never silently missing.

@@ -1,4 +1,4 @@
-"""Pydantic models of the policy file (DESIGN §5); schemas/policy.schema.json is generated from them."""
+"""Pydantic models of the policy file (README: The gate policy): the one home of its defaults; schemas/policy.schema.json is generated from them."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bundlectl.durations import parse_duration
+from bundlectl.policy.in_force import DEFAULT_MAX_AGE, DEFAULT_REHEARSAL_MAX_AGE
 
 ENV_PATTERN = r"^[a-z][a-z0-9-]{0,31}$"
 
@@ -28,7 +29,7 @@ class SliceGate(Strict):
 class EvalGate(Strict):
     min_cases: int = Field(1, ge=1)
     min_pass_rate: float = Field(ge=0, le=1)
-    max_age: str = Field("7d", description="How old the run may be: 30m, 12h, 7d, 2w.")
+    max_age: str = Field(DEFAULT_MAX_AGE, description="How old the run may be: 30m, 12h, 7d, 2w.")
     slices: dict[str, SliceGate] = Field(default_factory=dict)
 
     _age = field_validator("max_age")(classmethod(lambda cls, v: _duration(v)))
@@ -40,7 +41,7 @@ class RegressionGate(Strict):
 
 class LatencyGate(Strict):
     max_p95_ms: float = Field(gt=0)
-    max_age: str = "7d"
+    max_age: str = DEFAULT_MAX_AGE
 
     _age = field_validator("max_age")(classmethod(lambda cls, v: _duration(v)))
 
@@ -50,13 +51,13 @@ class CostGate(Strict):
     daily_tasks: int | None = Field(None, ge=0, description="Expected tasks per day.")
     volume_multiplier: float = Field(1.0, ge=1, description="Headroom: projected volume = daily_tasks × this.")
     max_daily_usd: float | None = Field(None, ge=0)
-    max_age: str = "7d"
+    max_age: str = DEFAULT_MAX_AGE
 
     _age = field_validator("max_age")(classmethod(lambda cls, v: _duration(v)))
 
 
 class RehearsalGate(Strict):
-    max_age: str = "30d"
+    max_age: str = DEFAULT_REHEARSAL_MAX_AGE
 
     _age = field_validator("max_age")(classmethod(lambda cls, v: _duration(v)))
 

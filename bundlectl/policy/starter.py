@@ -1,4 +1,4 @@
-"""The policy `bundlectl init` writes: DESIGN §5's seven-point production gate."""
+"""The policy `bundlectl init` writes: a seven-point production gate."""
 
 STARTER_POLICY = """\
 apiVersion: bundlectl/v1

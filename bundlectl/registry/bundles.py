@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -11,9 +10,11 @@ from bundlectl.faults import OBJECTS_STORED, checkpoint
 from bundlectl.errors import IntegrityFailure, NotFound, Refused
 from bundlectl.progress import NoProgress, ProgressSink
 from bundlectl.record import BundleRecord
-from bundlectl.registry.index import BundleRow, Index
+from bundlectl.registry.events import RegisterData
+from bundlectl.registry.index import Index
 from bundlectl.registry.log import Planned, append, fresh_index
 from bundlectl.registry.objects import blob_key
+from bundlectl.registry.rows import BundleRow
 from bundlectl.storage.base import Storage
 
 if TYPE_CHECKING:
@@ -43,8 +44,8 @@ def register_bundle(
     def plan(index: Index) -> Planned | None:
         existing = index.bundle(record.name, record.version)
         if existing is None:
-            return Planned("register", {"name": record.name, "version": record.version, "digest": record.digest,
-                                        "record_digest": identity, "record": record.to_json()})
+            return Planned("register", RegisterData(name=record.name, version=record.version, digest=record.digest,
+                                                    record_digest=identity, record=record.to_json()))
         if existing.record_digest == identity:
             return None
         raise Refused(
@@ -111,8 +112,7 @@ def _live_bundle(index: Index, name: str, selector: str) -> BundleRow | None:
         return None
     if len(moves) <= steps:
         raise NotFound(f"{name}@{selector}: {env} has only {len(moves)} promotions in its history")
-    data = json.loads(moves[steps][5])["data"]
-    return index.bundle(name, data["to_version"])
+    return index.bundle(name, moves[steps].to_version)
 
 
 def read_blob(storage: Storage, digest: str, label: str) -> bytes:

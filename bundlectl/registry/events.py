@@ -1,18 +1,99 @@
-"""Event records of the log: what each payload holds, and the hash chain that links them.
+"""Event records of the log: the envelope every record shares, what each action's payload holds, and the chain.
 
 Every payload names the sha256 of the previous payload (`prev`) and its own sequence number, so the
 chain can be checked without trusting the backend (git's commit chain is a second, independent one).
+Payloads are TypedDicts rather than models: they stay plain dicts, so the canonical bytes never change
+and the read path needs no pydantic.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, TypedDict, cast
 
 from bundlectl.digest.canonical import canonical_json, sha256_of
 from bundlectl.errors import IntegrityFailure
 from bundlectl.storage.base import StoredEvent
+
+Action = Literal["init", "policy", "register", "evidence", "approval", "promote", "rollback"]
+MOVE_ACTIONS: tuple[Action, ...] = ("promote", "rollback")  # the actions that move an environment pointer
+
+
+class InitData(TypedDict):
+    format: int
+
+
+class PolicyData(TypedDict):
+    policy: dict[str, Any]
+    policy_digest: str
+
+
+class RegisterData(TypedDict):
+    name: str
+    version: str
+    digest: str
+    record_digest: str
+    record: dict[str, Any]
+
+
+class EvidenceData(TypedDict):
+    name: str
+    version: str
+    digest: str
+    evals_digest: str | None
+    kind: str
+    source: str
+    run_at: str
+    figures: dict[str, Any]
+    report_key: str
+    file: str
+
+
+class ApprovalData(TypedDict):
+    name: str
+    version: str
+    digest: str
+    env: str
+
+
+class GateRecord(TypedDict):
+    passed: bool
+    checks: list[str]
+    evidence: list[int]  # seqs of the evidence records the checks used
+
+
+class Parent(TypedDict):
+    version: str
+    digest: str
+
+
+class MoveExtras(TypedDict, total=False):
+    """The fields of a move that promote and rollback decide for themselves."""
+
+    verified: bool  # absent in the oldest records: they were all gated
+    gate: GateRecord
+    components: list[str]
+    parents: list[Parent]
+    record: dict[str, Any]
+    record_digest: str
+    break_glass: bool
+    rehearsal: str
+
+
+class MoveData(MoveExtras):
+    """A promotion or rollback; a component rollback also registers the bundle it builds (`record`)."""
+
+    name: str
+    env: str
+    from_digest: str | None
+    from_version: str | None
+    to_digest: str
+    to_version: str
+    pointer_version: int
+
+
+EventData = InitData | PolicyData | RegisterData | EvidenceData | ApprovalData | MoveData
 
 
 @dataclass(frozen=True)
@@ -35,6 +116,31 @@ class Event:
     @property
     def hash(self) -> str:
         return sha256_of(self.payload())
+
+    @property
+    def is_move(self) -> bool:
+        return self.action in MOVE_ACTIONS
+
+    def move(self) -> MoveData:
+        assert self.is_move, self.action
+        return cast(MoveData, self.data)
+
+    def evidence(self) -> EvidenceData:
+        assert self.action == "evidence", self.action
+        return cast(EvidenceData, self.data)
+
+    def approval(self) -> ApprovalData:
+        assert self.action == "approval", self.action
+        return cast(ApprovalData, self.data)
+
+    def policy(self) -> PolicyData:
+        assert self.action == "policy", self.action
+        return cast(PolicyData, self.data)
+
+    def registered_record(self) -> dict[str, Any] | None:
+        """The bundle record this event registers: a register, or a component rollback building one."""
+        record = self.data.get("record") if self.action == "register" or self.is_move else None
+        return cast("dict[str, Any] | None", record)
 
 
 def parse_event(stored: StoredEvent) -> Event:

@@ -9,31 +9,44 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from bundlectl.clock import event_time, parse_time
 from bundlectl.errors import IntegrityFailure
-from bundlectl.record import BundleRecord
-from bundlectl.registry.events import Event
+from bundlectl.registry.events import MOVE_ACTIONS, Event
+from bundlectl.registry.rows import (
+    ApprovalRow,
+    BundleRow,
+    EvidenceRow,
+    IndexHead,
+    MoveRow,
+    PointerRow,
+    Row,
+    build,
+    column_names,
+    select,
+)
 
-SCHEMA_VERSION = "4"
-_TABLES = """
+SCHEMA_VERSION = "5"
+_MOVES = "action IN (" + ", ".join(f"'{a}'" for a in MOVE_ACTIONS) + ")"
+_TABLES = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS events (
     seq INTEGER PRIMARY KEY, id TEXT NOT NULL, hash TEXT NOT NULL, action TEXT NOT NULL,
     name TEXT, env TEXT, time TEXT NOT NULL, actor TEXT NOT NULL, payload TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS bundles (
     name TEXT NOT NULL, version TEXT NOT NULL, digest TEXT NOT NULL, record_digest TEXT NOT NULL,
-    record TEXT NOT NULL, seq INTEGER NOT NULL, time TEXT NOT NULL, actor TEXT NOT NULL,
+    record_json TEXT NOT NULL, seq INTEGER NOT NULL, time TEXT NOT NULL, actor TEXT NOT NULL,
     PRIMARY KEY (name, version));
 CREATE INDEX IF NOT EXISTS bundles_by_digest ON bundles (name, digest);
 CREATE INDEX IF NOT EXISTS events_by_target ON events (name, env, seq);
-CREATE INDEX IF NOT EXISTS moves_by_time ON events (name, env, time, seq) WHERE action IN ('promote', 'rollback');
+CREATE INDEX IF NOT EXISTS moves_by_time ON events (name, env, time, seq) WHERE {_MOVES};
 CREATE TABLE IF NOT EXISTS evidence (
     seq INTEGER PRIMARY KEY, name TEXT NOT NULL, version TEXT NOT NULL, digest TEXT NOT NULL,
     evals_digest TEXT, kind TEXT NOT NULL, source TEXT NOT NULL, run_at TEXT NOT NULL,
-    figures TEXT NOT NULL, report_key TEXT NOT NULL, actor TEXT NOT NULL, time TEXT NOT NULL);
+    figures_json TEXT NOT NULL, report_key TEXT NOT NULL, actor TEXT NOT NULL, time TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS evidence_by_digest ON evidence (digest, kind, run_at);
 CREATE TABLE IF NOT EXISTS approvals (
     seq INTEGER PRIMARY KEY, name TEXT NOT NULL, digest TEXT NOT NULL, env TEXT NOT NULL,
@@ -43,29 +56,11 @@ CREATE TABLE IF NOT EXISTS pointers (
     pointer_version INTEGER NOT NULL, seq INTEGER NOT NULL, time TEXT NOT NULL, actor TEXT NOT NULL,
     verified INTEGER NOT NULL, PRIMARY KEY (name, env));
 """
-MOVES = ("promote", "rollback")
-
-
-@dataclass(frozen=True)
-class IndexHead:
-    id: str | None
-    seq: int
-    hash: str | None
-
-
-@dataclass(frozen=True)
-class BundleRow:
-    name: str
-    version: str
-    digest: str
-    time: str
-    actor: str
-    seq: int
-    record_digest: str
-    record_json: str
-
-    def record(self) -> BundleRecord:
-        return BundleRecord.from_json(json.loads(self.record_json))
+_BUNDLES = select(BundleRow, "bundles")
+_EVIDENCE = select(EvidenceRow, "evidence")
+_APPROVALS = select(ApprovalRow, "approvals")
+_POINTERS = select(PointerRow, "pointers")
+_MOVE_ROWS = f"SELECT seq, action, time, actor, payload FROM events WHERE name=? AND env=? AND {_MOVES}"
 
 
 class Index:
@@ -133,165 +128,114 @@ class Index:
         # one fixed-width time format in the index, so string order is time order for audit --at
         time = event_time(parse_time(event.time))
         self.db.execute(
-            "INSERT OR REPLACE INTO events VALUES (?,?,?,?,?,?,?,?,?)",
+            "INSERT OR REPLACE INTO events (seq, id, hash, action, name, env, time, actor, payload)"
+            " VALUES (?,?,?,?,?,?,?,?,?)",
             (event.seq, event.id, event.hash, event.action, data.get("name"), data.get("env"),
              time, event.actor, event.payload().decode()),
         )
-        if "record" in data:  # register, and a component rollback registering the bundle it builds
-            record = data["record"]
-            self.db.execute(
-                "INSERT OR REPLACE INTO bundles VALUES (?,?,?,?,?,?,?,?)",
-                (record["name"], record["version"], record["digest"], data["record_digest"],
-                 json.dumps(record), event.seq, time, event.actor),
-            )
+        record = event.registered_record()
+        if record is not None:
+            self._put("bundles", BundleRow(record["name"], record["version"], record["digest"], time, event.actor,
+                                           event.seq, data["record_digest"], json.dumps(record)))
         if event.action == "evidence":
-            self.db.execute(
-                "INSERT OR REPLACE INTO evidence VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                (event.seq, data["name"], data["version"], data["digest"], data.get("evals_digest"), data["kind"],
-                 data["source"], data["run_at"], json.dumps(data["figures"]), data["report_key"], event.actor, time),
-            )
+            evidence = event.evidence()
+            self._put("evidence", EvidenceRow(
+                event.seq, evidence["name"], evidence["version"], evidence["digest"], evidence.get("evals_digest"),
+                evidence["kind"], evidence["source"], evidence["run_at"], evidence["report_key"], event.actor, time,
+                json.dumps(evidence["figures"])))
         elif event.action == "approval":
-            self.db.execute(
-                "INSERT OR REPLACE INTO approvals VALUES (?,?,?,?,?,?)",
-                (event.seq, data["name"], data["digest"], data["env"], event.actor, time),
-            )
+            approval = event.approval()
+            self._put("approvals", ApprovalRow(event.seq, approval["name"], approval["digest"], approval["env"],
+                                               event.actor, time))
         elif event.action == "policy":
-            self._set_meta("policy", json.dumps(data["policy"]))
+            self._set_meta("policy", json.dumps(event.policy()["policy"]))
             self._set_meta("policy_seq", str(event.seq))
-        elif event.action in MOVES:
-            self.db.execute(
-                "INSERT OR REPLACE INTO pointers VALUES (?,?,?,?,?,?,?,?,?)",
-                (data["name"], data["env"], data["to_digest"], data["to_version"], data["pointer_version"],
-                 event.seq, time, event.actor, 1 if data.get("verified", True) else 0),
-            )
+        elif event.is_move:
+            move = MoveRow(event.seq, event.action, time, event.actor, event.reason, event.move())
+            self._put("pointers", PointerRow(move.name, move.env, move.to_digest, move.to_version,
+                                             move.pointer_version, event.seq, time, event.actor, move.verified))
+
+    def _put(self, table: str, row: Any) -> None:
+        names = column_names(type(row))
+        self.db.execute(f"INSERT OR REPLACE INTO {table} ({', '.join(names)}) VALUES ({','.join('?' * len(names))})",
+                        [getattr(row, n) for n in names])
+
+    def _all(self, cls: type[Row], query: str, params: Sequence[Any] = ()) -> list[Row]:
+        cursor = self.db.execute(query, params)
+        return [build(cls, cursor, r) for r in cursor.fetchall()]
+
+    def _one(self, cls: type[Row], query: str, params: Sequence[Any] = ()) -> Row | None:
+        cursor = self.db.execute(query, params)
+        row = cursor.fetchone()
+        return build(cls, cursor, row) if row else None
+
+    def _moves(self, query: str, params: Sequence[Any]) -> list[MoveRow]:
+        cursor = self.db.execute(query, params)
+        names = [d[0] for d in cursor.description]
+        return [MoveRow.from_event(**dict(zip(names, r))) for r in cursor.fetchall()]
 
     # queries ------------------------------------------------------------------------
     def last_time(self) -> str | None:
         row = self.db.execute("SELECT time FROM events ORDER BY seq DESC LIMIT 1").fetchone()
-        return row[0] if row else None
+        return str(row[0]) if row else None
 
     def bundle(self, name: str, version: str) -> BundleRow | None:
-        row = self.db.execute(_BUNDLE_SELECT + " WHERE name=? AND version=?", (name, version)).fetchone()
-        return BundleRow(*row) if row else None
+        return self._one(BundleRow, _BUNDLES + " WHERE name=? AND version=?", (name, version))
 
     def bundles_by_digest_prefix(self, name: str, prefix: str) -> list[BundleRow]:
-        rows = self.db.execute(
-            _BUNDLE_SELECT + " WHERE name=? AND digest LIKE ? ORDER BY seq", (name, prefix + "%")
-        ).fetchall()
-        return [BundleRow(*r) for r in rows]
+        return self._all(BundleRow, _BUNDLES + " WHERE name=? AND digest LIKE ? ORDER BY seq", (name, prefix + "%"))
 
     def bundles(self, name: str | None = None) -> list[BundleRow]:
         if name:
-            rows = self.db.execute(_BUNDLE_SELECT + " WHERE name=? ORDER BY seq", (name,)).fetchall()
-        else:
-            rows = self.db.execute(_BUNDLE_SELECT + " ORDER BY name, seq").fetchall()
-        return [BundleRow(*r) for r in rows]
-
+            return self._all(BundleRow, _BUNDLES + " WHERE name=? ORDER BY seq", (name,))
+        return self._all(BundleRow, _BUNDLES + " ORDER BY name, seq")
 
     def bundles_with_digest(self, name: str, digest: str) -> list[BundleRow]:
-        rows = self.db.execute(_BUNDLE_SELECT + " WHERE name=? AND digest=? ORDER BY seq", (name, digest)).fetchall()
-        return [BundleRow(*r) for r in rows]
+        return self._all(BundleRow, _BUNDLES + " WHERE name=? AND digest=? ORDER BY seq", (name, digest))
 
-    def policy(self) -> tuple[dict | None, int | None]:
+    def policy(self) -> tuple[dict[str, Any] | None, int | None]:
+        """The stored policy document in force (every default filled in) and the seq that set it."""
         text, seq = self._meta("policy"), self._meta("policy_seq")
         return (json.loads(text) if text else None), (int(seq) if seq else None)
 
     def evidence_for(self, digest: str, kind: str | None = None) -> list[EvidenceRow]:
-        query = _EVIDENCE_SELECT + " WHERE digest=?" + (" AND kind=?" if kind else "") + " ORDER BY run_at DESC, seq DESC"
-        rows = self.db.execute(query, (digest, kind) if kind else (digest,)).fetchall()
-        return [EvidenceRow(*r[:-1], json.loads(r[-1])) for r in rows]
-
-    def approvals_for(self, digest: str, env: str) -> list[ApprovalRow]:
-        rows = self.db.execute(
-            "SELECT seq, name, digest, env, actor, time FROM approvals WHERE digest=? AND env=? ORDER BY seq", (digest, env)
-        ).fetchall()
-        return [ApprovalRow(*r) for r in rows]
-
-    def pointer(self, name: str, env: str) -> PointerRow | None:
-        row = self.db.execute(_POINTER_SELECT + " WHERE name=? AND env=?", (name, env)).fetchone()
-        return PointerRow(*row) if row else None
-
-    def pointers(self, name: str | None = None) -> list[PointerRow]:
-        if name:
-            rows = self.db.execute(_POINTER_SELECT + " WHERE name=? ORDER BY name, env", (name,)).fetchall()
-        else:
-            rows = self.db.execute(_POINTER_SELECT + " ORDER BY name, env").fetchall()
-        return [PointerRow(*r) for r in rows]
-
-    def moves(self, name: str, env: str, limit: int | None = None) -> list[tuple[int, str, str, str, str | None, str]]:
-        """Promotions and rollbacks of one pointer, newest first: (seq, action, time, actor, reason, payload)."""
-        query = ("SELECT seq, action, time, actor, json_extract(payload, '$.reason'), payload FROM events"
-                 " WHERE name=? AND env=? AND action IN ('promote', 'rollback') ORDER BY seq DESC")
-        if limit:
-            query += f" LIMIT {int(limit)}"
-        return list(self.db.execute(query, (name, env)).fetchall())
-
-    def move_at(self, name: str, env: str, time: str) -> tuple[int, str, str, str, str] | None:
-        """The last promotion or rollback at or before `time` (a B-tree lookup, not a walk)."""
-        return self.db.execute(
-            "SELECT seq, action, time, actor, payload FROM events WHERE name=? AND env=? AND action IN ('promote', 'rollback')"
-            " AND time <= ? ORDER BY time DESC, seq DESC LIMIT 1", (name, env, time)).fetchone()
-
-    def move_after(self, name: str, env: str, seq: int) -> tuple[int, str, str, str, str] | None:
-        return self.db.execute(
-            "SELECT seq, action, time, actor, payload FROM events WHERE name=? AND env=? AND action IN ('promote', 'rollback')"
-            " AND seq > ? ORDER BY seq LIMIT 1", (name, env, seq)).fetchone()
+        """Newest run first."""
+        query = _EVIDENCE + " WHERE digest=?" + (" AND kind=?" if kind else "") + " ORDER BY run_at DESC, seq DESC"
+        return self._all(EvidenceRow, query, (digest, kind) if kind else (digest,))
 
     def evidence_by_seq(self, seqs: list[int]) -> list[EvidenceRow]:
         if not seqs:
             return []
-        marks = ",".join("?" * len(seqs))
-        rows = self.db.execute(_EVIDENCE_SELECT + f" WHERE seq IN ({marks}) ORDER BY seq", seqs).fetchall()
-        return [EvidenceRow(*r[:-1], json.loads(r[-1])) for r in rows]
+        return self._all(EvidenceRow, _EVIDENCE + f" WHERE seq IN ({','.join('?' * len(seqs))}) ORDER BY seq", seqs)
+
+    def approvals_for(self, digest: str, env: str) -> list[ApprovalRow]:
+        return self._all(ApprovalRow, _APPROVALS + " WHERE digest=? AND env=? ORDER BY seq", (digest, env))
+
+    def pointer(self, name: str, env: str) -> PointerRow | None:
+        return self._one(PointerRow, _POINTERS + " WHERE name=? AND env=?", (name, env))
+
+    def pointers(self, name: str | None = None) -> list[PointerRow]:
+        if name:
+            return self._all(PointerRow, _POINTERS + " WHERE name=? ORDER BY name, env", (name,))
+        return self._all(PointerRow, _POINTERS + " ORDER BY name, env")
+
+    def moves(self, name: str, env: str, limit: int | None = None) -> list[MoveRow]:
+        """Promotions and rollbacks of one pointer, newest first."""
+        query = _MOVE_ROWS + " ORDER BY seq DESC" + (" LIMIT ?" if limit else "")
+        return self._moves(query, (name, env, limit) if limit else (name, env))
+
+    def move_at(self, name: str, env: str, time: str) -> MoveRow | None:
+        """The last promotion or rollback at or before `time` (a B-tree lookup, not a walk)."""
+        found = self._moves(_MOVE_ROWS + " AND time <= ? ORDER BY time DESC, seq DESC LIMIT 1", (name, env, time))
+        return found[0] if found else None
+
+    def move_after(self, name: str, env: str, seq: int) -> MoveRow | None:
+        found = self._moves(_MOVE_ROWS + " AND seq > ? ORDER BY seq LIMIT 1", (name, env, seq))
+        return found[0] if found else None
 
     def was_live(self, name: str, env: str, digest: str) -> bool:
         row = self.db.execute(
-            "SELECT 1 FROM events WHERE name=? AND env=? AND action IN ('promote','rollback')"
+            f"SELECT 1 FROM events WHERE name=? AND env=? AND {_MOVES}"
             " AND json_extract(payload, '$.data.to_digest')=? LIMIT 1", (name, env, digest)
         ).fetchone()
         return row is not None
-
-
-@dataclass(frozen=True)
-class EvidenceRow:
-    seq: int
-    name: str
-    version: str
-    digest: str
-    evals_digest: str | None
-    kind: str
-    source: str
-    run_at: str
-    report_key: str
-    actor: str
-    time: str
-    figures: dict
-
-
-@dataclass(frozen=True)
-class ApprovalRow:
-    seq: int
-    name: str
-    digest: str
-    env: str
-    actor: str
-    time: str
-
-
-@dataclass(frozen=True)
-class PointerRow:
-    name: str
-    env: str
-    digest: str
-    version: str
-    pointer_version: int
-    seq: int
-    time: str
-    actor: str
-    verified: bool
-
-
-_EVIDENCE_SELECT = ("SELECT seq, name, version, digest, evals_digest, kind, source, run_at, report_key, actor, time,"
-                    " figures FROM evidence")
-_POINTER_SELECT = "SELECT name, env, digest, version, pointer_version, seq, time, actor, verified FROM pointers"
-_BUNDLE_SELECT = "SELECT name, version, digest, time, actor, seq, record_digest, record FROM bundles"

@@ -6,12 +6,11 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from bundlectl.clock import event_time
 from bundlectl.faults import LOG_MOVED, checkpoint
 from bundlectl.errors import Conflict, IntegrityFailure, NotFound
-from bundlectl.registry.events import Event, parse_event, summary_line
+from bundlectl.registry.events import Action, Event, EventData, parse_event, summary_line
 from bundlectl.registry.index import Index
 from bundlectl.storage.base import LogMoved, PointerMoved, PointerUpdate, Storage, StoredEvent
 
@@ -22,8 +21,8 @@ MAX_ATTEMPTS = 50
 class Planned:
     """What a writer wants appended, decided against the index as of one log head."""
 
-    action: str
-    data: dict[str, Any]
+    action: Action
+    data: EventData
     updates: list[PointerUpdate] = field(default_factory=list)
 
 
@@ -54,7 +53,10 @@ def fresh_index(storage: Storage, allow_empty: bool = False) -> Index:
                 f"run `bundlectl verify`; if the registry was replaced on purpose, delete {storage.index_path()} and retry",
             )
         index.apply([parse_event(s) for s in stored], head, known)
-    return index
+    raise Conflict(
+        f"the registry log kept moving while this command read it ({MAX_ATTEMPTS} attempts); nothing was changed",
+        "retry when the registry is less busy",
+    )
 
 
 def append(
@@ -84,7 +86,7 @@ def append(
         # never earlier than the previous event, even across writers with skewed clocks: audit --at
         # reads the log by time, so time order must be log order
         event = Event(head.seq + 1, head.hash, max(event_time(), index.last_time() or ""), actor, planned.action,
-                      reason, planned.data)
+                      reason, dict(planned.data))
         try:
             event_id = storage.append_event(event.payload(), summary_line(event), head.id, planned.updates)
         except LogMoved:

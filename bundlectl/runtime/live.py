@@ -16,12 +16,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bundlectl.clock import event_time
 from bundlectl.errors import BundlectlError, IntegrityFailure, NotFound
 from bundlectl.record import BundleRecord
 from bundlectl.stamp import REQUEST_ID, stamp_attributes
+
+if TYPE_CHECKING:
+    from bundlectl.registry.pointers import PointerValue
 
 log = logging.getLogger("bundlectl.runtime")
 
@@ -83,11 +86,13 @@ class Runtime:
         self._token: str | None = None
         self._next_check = 0.0
         self._log = open(request_log, "a", buffering=1, encoding="utf-8") if request_log else None
+        self._trace: Any = None
         try:
             from opentelemetry import trace
+
+            self._trace = trace
         except ImportError:
-            trace = None
-        self._trace = trace
+            pass
         self.refresh()
         if self._live is None:
             raise RegistryUnavailable(f"no verified bundle of {name} in {env}: {self.problem}",
@@ -135,22 +140,23 @@ class Runtime:
             self._lock.release()
 
     def _refresh(self) -> bool:
-        from bundlectl.promotion import pointer_name
+        from bundlectl.registry.pointers import PointerValue, pointer_name
         from bundlectl.storage.base import UNCHANGED
 
-        pointer = self.storage.read_pointer_if_changed(pointer_name(self.name, self.env), self._token)
+        name = pointer_name(self.name, self.env)
+        pointer = self.storage.read_pointer_if_changed(name, self._token)
         if pointer is UNCHANGED:
             self.problem = None
             return False
         if pointer is None:
             raise NotFound(f"nothing of {self.name} is live in {self.env}")
-        value = json.loads(pointer.value)
+        value = PointerValue.decode(pointer.value, name)
         seen = self._live.pointer_version if self._live else 0
-        if value["pointer_version"] < seen:
-            self._report(f"refused a replayed or stale pointer: version {value['pointer_version']} "
-                         f"({value['version']}) is older than version {seen} already served" + self._serving())
+        if value.pointer_version < seen:
+            self._report(f"refused a replayed or stale pointer: version {value.pointer_version} "
+                         f"({value.version}) is older than version {seen} already served" + self._serving())
             return False
-        if self._live is not None and value["pointer_version"] == seen and value["digest"] == self._live.digest:
+        if self._live is not None and value.pointer_version == seen and value.digest == self._live.digest:
             self._token, self.problem = pointer.token, None
             return False
         self._live = self._verified(value)
@@ -159,23 +165,23 @@ class Runtime:
                  self._live.digest, self.env, self._live.pointer_version)
         return True
 
-    def _verified(self, value: dict[str, Any]) -> LiveBundle:
+    def _verified(self, value: PointerValue) -> LiveBundle:
         from bundlectl.refs import registry_source
         from bundlectl.registry.log import fresh_index
 
         index = fresh_index(self.storage)
         logged = index.pointer(self.name, self.env)
-        if logged is None or (logged.pointer_version, logged.digest) != (value["pointer_version"], value["digest"]):
-            raise IntegrityFailure(f"the pointer says {value['version']} (version {value['pointer_version']}) but the log "
+        if logged is None or (logged.pointer_version, logged.digest) != (value.pointer_version, value.digest):
+            raise IntegrityFailure(f"the pointer says {value.version} (version {value.pointer_version}) but the log "
                                    f"says {logged.version if logged else 'nothing'} (version {logged.pointer_version if logged else 0})")
-        row = index.bundle(self.name, value["version"])
-        if row is None or row.digest != value["digest"]:
-            raise IntegrityFailure(f"{self.name}@{value['version']} is not registered with digest {value['digest']}")
+        row = index.bundle(self.name, value.version)
+        if row is None or row.digest != value.digest:
+            raise IntegrityFailure(f"{self.name}@{value.version} is not registered with digest {value.digest}")
         record = row.record()
         if record.computed_digest() != record.digest:
             raise IntegrityFailure(f"{record.ref}: the bundle digest does not match its components")
         source = registry_source(record, self.storage, record.ref)
-        return LiveBundle(self.name, self.env, record.version, record.digest, value["pointer_version"], record, source.read_file)
+        return LiveBundle(self.name, self.env, record.version, record.digest, value.pointer_version, record, source.read_file)
 
     def _serving(self) -> str:
         return f"; still serving {self._live.version} (pointer version {self._live.pointer_version})" if self._live else ""

@@ -1,3 +1,4 @@
+import json
 from datetime import timedelta
 
 from tests.conftest import V1, Workspace
@@ -66,3 +67,20 @@ def test_evidence_needs_a_registered_bundle(registered: Workspace):
 def test_folder_ref_of_a_registered_bundle_works(registered: Workspace):
     result = registered.json("evidence", "add", "bundles/support-triage-v2", promptfoo_report(registered, "v2"))
     assert result["version"] == "2026.11.22-1" and result["created"]
+
+
+def test_freshness_is_judged_per_kind_as_the_gate_judges_it(registered: Workspace):
+    from tests.helpers import set_policy
+
+    set_policy(registered, "environments:\n  staging: {gates: {eval: {min_cases: 20, min_pass_rate: 0.8, max_age: 1d},"
+                           " rehearsal: {max_age: 30d}, latency: {max_p95_ms: 2500, max_age: 12h}}}\n")
+    add(registered, V1, promptfoo_report(registered, "v1", timedelta(days=2)))
+    add(registered, V1, native_report(registered, "rehearsal", "rehearsal.json", age=timedelta(days=2)))
+    add(registered, V1, native_report(registered, "load", "load.json", age=timedelta(days=2), metrics={"latency_p95_ms": 900}))
+    listing = registered.json("evidence", "list", V1, "--env", "staging")
+    judged = {e["kind"]: (e["fresh"], e["max_age"]) for e in listing["evidence"]}
+    assert judged == {"eval": (False, "1d"), "rehearsal": (True, "30d"), "load": (False, "12h")}
+    result = registered.run("gate", V1, "--env", "staging", "--json")
+    assert result.exit_code == 1
+    gate = {c["name"]: c["passed"] for c in json.loads(result.stdout)["checks"]}
+    assert gate["rehearsal"] is True and gate["eval.fresh"] is False and gate["latency.p95_ms"] is False

@@ -1,4 +1,4 @@
-"""Read commands must not import what they do not use (DESIGN §9): checked in a fresh interpreter."""
+"""Read commands must not import what they do not use (README: Benchmarks): checked in a fresh interpreter."""
 
 import json
 import subprocess

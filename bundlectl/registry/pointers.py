@@ -1,0 +1,60 @@
+"""Environment pointers: their names in storage, the value they hold, and the pointer write each move implies.
+
+The log is the truth; a pointer is the cheap copy of "what is live" that serving processes poll. Its
+value names the log record that set it (`seq`), so a pointer that disagrees with the log is caught.
+Promotion, rollback, `registry copy`, `verify` and the runtime all go through this module.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+
+from bundlectl.digest.canonical import canonical_json
+from bundlectl.errors import IntegrityFailure
+from bundlectl.registry.events import Event
+
+
+def pointer_name(name: str, env: str) -> str:
+    return f"envs/{name}/{env}"
+
+
+@dataclass(frozen=True)
+class PointerValue:
+    name: str
+    env: str
+    digest: str
+    version: str
+    pointer_version: int
+    seq: int  # the log record that set it
+
+    @property
+    def storage_name(self) -> str:
+        return pointer_name(self.name, self.env)
+
+    def encode(self) -> bytes:
+        return canonical_json(asdict(self))
+
+    @classmethod
+    def decode(cls, data: bytes, where: str) -> PointerValue:
+        try:
+            raw = json.loads(data)
+            value = cls(**{f: raw[f] for f in _FIELDS})
+            if set(raw) != set(_FIELDS) or not all(isinstance(getattr(value, f), t) for f, t in _FIELDS.items()):
+                raise TypeError("unexpected keys or types")
+        except (ValueError, KeyError, TypeError):
+            raise IntegrityFailure(f"pointer {where} does not hold a bundlectl pointer value",
+                                   "run `bundlectl verify`; it was written outside bundlectl") from None
+        return value  # a value that decodes but disagrees with the log is for the caller to judge
+
+
+_FIELDS: dict[str, type] = {"name": str, "env": str, "digest": str, "version": str, "pointer_version": int, "seq": int}
+
+
+def pointer_set_by(event: Event) -> PointerValue | None:
+    """The pointer value a log record sets: a promotion's or rollback's target; None for other actions."""
+    if not event.is_move:
+        return None
+    move = event.move()
+    return PointerValue(move["name"], move["env"], move["to_digest"], move["to_version"], move["pointer_version"],
+                        event.seq)

@@ -1,0 +1,182 @@
+"""Typed rows of the read index, each built from its SQL columns by name (never by position).
+
+NamedTuples rather than dataclasses: read commands import this module, and a NamedTuple costs a
+seventh of a frozen dataclass to create at import time.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
+
+from bundlectl.registry.events import MoveData, Parent
+
+if TYPE_CHECKING:
+    from bundlectl.record import BundleRecord
+
+Row = TypeVar("Row")
+
+
+def column_names(cls: type[Any]) -> list[str]:
+    return list(cls._fields)
+
+
+def select(cls: type[Any], table: str) -> str:
+    """`SELECT <the row's fields> FROM table`: the one place a row's columns are listed."""
+    return f"SELECT {', '.join(column_names(cls))} FROM {table}"
+
+
+def build(cls: type[Row], cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> Row:
+    values = {d[0]: v for d, v in zip(cursor.description, row, strict=True)}
+    if "verified" in values:
+        values["verified"] = bool(values["verified"])
+    return cls(**values)
+
+
+class IndexHead(NamedTuple):
+    id: str | None
+    seq: int
+    hash: str | None
+
+
+class BundleRow(NamedTuple):
+    name: str
+    version: str
+    digest: str
+    time: str
+    actor: str
+    seq: int
+    record_digest: str
+    record_json: str
+
+    def record(self) -> BundleRecord:
+        from bundlectl.record import BundleRecord  # not on the path of status and history
+
+        return BundleRecord.from_json(json.loads(self.record_json))
+
+
+class EvidenceRow(NamedTuple):
+    seq: int
+    name: str
+    version: str
+    digest: str
+    evals_digest: str | None
+    kind: str
+    source: str
+    run_at: str
+    report_key: str
+    actor: str
+    time: str
+    figures_json: str
+
+    @property
+    def figures(self) -> dict[str, Any]:
+        figures: dict[str, Any] = json.loads(self.figures_json)
+        return figures
+
+
+class ApprovalRow(NamedTuple):
+    seq: int
+    name: str
+    digest: str
+    env: str
+    actor: str
+    time: str
+
+
+class PointerRow(NamedTuple):
+    """What is live in one environment now, as the log says."""
+
+    name: str
+    env: str
+    digest: str
+    version: str
+    pointer_version: int
+    seq: int
+    time: str
+    actor: str
+    verified: bool  # SQLite hands back 0 or 1; `build` makes it a bool
+
+
+class MoveRow(NamedTuple):
+    """One promotion or rollback of an environment, read from its log record."""
+
+    seq: int
+    action: str
+    time: str
+    actor: str
+    reason: str | None
+    data: MoveData
+
+    @classmethod
+    def from_event(cls, seq: int, action: str, time: str, actor: str, payload: str) -> MoveRow:
+        event = json.loads(payload)
+        return cls(seq, action, time, actor, event.get("reason"), event["data"])
+
+    @property
+    def name(self) -> str:
+        return self.data["name"]
+
+    @property
+    def env(self) -> str:
+        return self.data["env"]
+
+    @property
+    def from_digest(self) -> str | None:
+        return self.data["from_digest"]
+
+    @property
+    def from_version(self) -> str | None:
+        return self.data["from_version"]
+
+    @property
+    def to_digest(self) -> str:
+        return self.data["to_digest"]
+
+    @property
+    def to_version(self) -> str:
+        return self.data["to_version"]
+
+    @property
+    def pointer_version(self) -> int:
+        return self.data["pointer_version"]
+
+    @property
+    def verified(self) -> bool:
+        return self.data.get("verified", True)
+
+    @property
+    def gate_evidence(self) -> list[int]:
+        """Seqs of the evidence records the move's gate used (none for a whole rollback)."""
+        gate = self.data.get("gate")
+        return list(gate["evidence"]) if gate else []
+
+    @property
+    def components(self) -> list[str]:
+        return list(self.data.get("components", []))
+
+    @property
+    def rehearsal(self) -> str | None:
+        return self.data.get("rehearsal")
+
+    @property
+    def break_glass(self) -> bool:
+        return self.data.get("break_glass", False)
+
+    @property
+    def parents(self) -> list[Parent]:
+        return list(self.data.get("parents", []))
+
+    def to_json(self) -> dict[str, Any]:
+        """The stable `history --json` shape."""
+        document: dict[str, Any] = {
+            "seq": self.seq, "action": self.action, "env": self.env, "from_digest": self.from_digest,
+            "to_digest": self.to_digest, "from_version": self.from_version, "to_version": self.to_version,
+            "pointer_version": self.pointer_version, "verified": self.verified, "actor": self.actor,
+            "reason": self.reason, "time": self.time,
+        }
+        for key in ("parents", "components", "break_glass", "rehearsal"):
+            if key in self.data:
+                document[key] = self.data[key]
+        return document
