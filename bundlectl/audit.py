@@ -20,7 +20,6 @@ from bundlectl.registry.index import Index
 from bundlectl.stamp import DIGEST, ENV, NAME, POINTER_VERSION, REQUEST_ID, REQUIRED, VERSION
 
 
-
 @dataclass(frozen=True)
 class LiveAt:
     name: str

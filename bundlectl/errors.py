@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import IntEnum
+from typing import NamedTuple
 
 
 class ExitCode(IntEnum):
@@ -49,8 +49,7 @@ class IntegrityFailure(BundlectlError):
     exit_code = ExitCode.INTEGRITY
 
 
-@dataclass(frozen=True)
-class Problem:
+class Problem(NamedTuple):
     """One finding about an input file, located as precisely as we can."""
 
     file: str

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from typing import Any
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from bundlectl.errors import Refused
 from bundlectl.record import BundleRecord

@@ -14,11 +14,12 @@ from bundlectl.digest.canonical import digest_of
 from bundlectl.errors import Refused
 from bundlectl.gate.evaluate import evaluate_gate
 from bundlectl.gate.result import GateResult
-from bundlectl.policy.in_force import environment_policy
 from bundlectl.moves import Decision, MoveResult, move_pointer
+from bundlectl.policy.in_force import environment_policy
 from bundlectl.registry.events import ApprovalData, MoveExtras, PolicyData
+from bundlectl.registry.fresh import fresh_index
 from bundlectl.registry.index import Index
-from bundlectl.registry.log import Planned, append, fresh_index
+from bundlectl.registry.log import Planned, append
 from bundlectl.registry.rows import BundleRow, PointerRow
 from bundlectl.storage.base import Storage
 

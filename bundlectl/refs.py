@@ -52,7 +52,7 @@ def resolve(ref: str, cwd: Path, registry: Callable[[], Any]) -> BundleSource:
 
 def _from_registry(ref: str, storage: Any) -> BundleSource:
     from bundlectl.registry.bundles import find_bundle
-    from bundlectl.registry.log import fresh_index
+    from bundlectl.registry.fresh import fresh_index
 
     match = _REGISTRY_REF.match(ref)
     assert match
@@ -116,7 +116,7 @@ def _extract(tree: Any, target: Path) -> None:
 def resolve_registered(ref: str, cwd: Path, storage: Any) -> Any:
     """A ref that must name a registered bundle (evidence, approvals and promotions bind to those)."""
     from bundlectl.registry.bundles import find_bundle
-    from bundlectl.registry.log import fresh_index
+    from bundlectl.registry.fresh import fresh_index
 
     index = fresh_index(storage)
     if is_registry_ref(ref):

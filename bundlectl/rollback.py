@@ -21,13 +21,13 @@ from bundlectl.gate.evaluate import evaluate_gate
 from bundlectl.gate.result import GateResult
 from bundlectl.manifest import KINDS
 from bundlectl.moves import Decision, MoveResult, move_pointer
+from bundlectl.policy.in_force import environment_policy
 from bundlectl.promotion import GateRefused, registry_reader
 from bundlectl.record import BundleRecord
 from bundlectl.registry.events import MoveExtras, Parent
-from bundlectl.policy.in_force import environment_policy
+from bundlectl.registry.fresh import fresh_index
 from bundlectl.registry.index import Index
 from bundlectl.registry.rows import BundleRow, PointerRow
-from bundlectl.registry.log import fresh_index
 from bundlectl.storage.base import Storage
 
 MAX_VERSION = 64

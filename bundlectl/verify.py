@@ -14,10 +14,11 @@ from bundlectl.digest.bundle import component_digest
 from bundlectl.digest.canonical import hex_of, sha256_of
 from bundlectl.errors import IntegrityFailure, NotFound
 from bundlectl.record import BundleRecord
+from bundlectl.registry.events import Event, parse_event
 from bundlectl.registry.objects import blob_key, digest_in_key
 from bundlectl.registry.pointers import PointerValue, pointer_set_by
-from bundlectl.registry.events import Event, parse_event
 from bundlectl.storage.base import Storage
+
 
 @dataclass(frozen=True)
 class VerifyReport:

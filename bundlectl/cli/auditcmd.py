@@ -25,7 +25,7 @@ def audit(name: str | None, at: str | None, env: str | None, request_id: str | N
     """`audit --at TIME --env ENV NAME`, or `audit --request-id ID --log FILE…`."""
     from bundlectl.audit import audit_request, find_stamp, live_at
     from bundlectl.clock import parse_time
-    from bundlectl.registry.log import fresh_index
+    from bundlectl.registry.fresh import fresh_index
 
     if request_id:
         if not logs:

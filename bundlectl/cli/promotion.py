@@ -62,7 +62,7 @@ def evidence_list(ref: str, env: str | None, registry: str | None, as_json: bool
     """Evidence for REF: kind, source, run time, age, key figures, fresh or stale."""
     from bundlectl.clock import now_utc
     from bundlectl.evidence.listing import list_evidence
-    from bundlectl.registry.log import fresh_index
+    from bundlectl.registry.fresh import fresh_index
 
     storage = storage_for(registry)
     bundle = _bundle(ref, storage)
@@ -121,7 +121,7 @@ def policy_set(file: str, registry: str | None, actor: str | None, reason: str |
 @json_option
 def policy_show(registry: str | None, as_json: bool) -> None:
     """Print the policy in force."""
-    from bundlectl.registry.log import fresh_index
+    from bundlectl.registry.fresh import fresh_index
 
     document, seq = fresh_index(storage_for(registry)).policy()
     if document is None:
@@ -252,7 +252,7 @@ def print_move(result: Any, verb: str, as_json: bool) -> None:
 def status(name: str | None, check: bool, registry: str | None, as_json: bool) -> None:
     """What is live in each environment, since when, by whom, and how fresh its evidence is."""
     from bundlectl.clock import now_utc
-    from bundlectl.registry.log import fresh_index
+    from bundlectl.registry.fresh import fresh_index
     from bundlectl.status import live_status
 
     rows = live_status(fresh_index(storage_for(registry)), now_utc(), name)
@@ -280,7 +280,7 @@ def status(name: str | None, check: bool, registry: str | None, as_json: bool) -
 @json_option
 def history(name: str, env: str, limit: int | None, registry: str | None, as_json: bool) -> None:
     """Promotions and rollbacks of NAME in ENV, newest first."""
-    from bundlectl.registry.log import fresh_index
+    from bundlectl.registry.fresh import fresh_index
     from bundlectl.status import pointer_history
 
     events = pointer_history(fresh_index(storage_for(registry)), name, env, limit or None)

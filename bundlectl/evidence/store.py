@@ -19,8 +19,9 @@ from bundlectl.evidence.report import KINDS, Report, figures
 from bundlectl.evidence.timestamps import CLOCK_SKEW
 from bundlectl.faults import OBJECTS_STORED, checkpoint
 from bundlectl.registry.events import EvidenceData
+from bundlectl.registry.fresh import fresh_index
 from bundlectl.registry.index import Index
-from bundlectl.registry.log import Planned, append, fresh_index
+from bundlectl.registry.log import Planned, append
 from bundlectl.registry.objects import report_key
 from bundlectl.registry.rows import BundleRow
 from bundlectl.storage.base import Storage

@@ -6,13 +6,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bundlectl.digest.canonical import hex_of, sha256_of
-from bundlectl.faults import OBJECTS_STORED, checkpoint
 from bundlectl.errors import IntegrityFailure, NotFound, Refused
+from bundlectl.faults import OBJECTS_STORED, checkpoint
 from bundlectl.progress import NoProgress, ProgressSink
 from bundlectl.record import BundleRecord
 from bundlectl.registry.events import RegisterData
+from bundlectl.registry.fresh import fresh_index
 from bundlectl.registry.index import Index
-from bundlectl.registry.log import Planned, append, fresh_index
+from bundlectl.registry.log import Planned, append
 from bundlectl.registry.objects import blob_key
 from bundlectl.registry.rows import BundleRow
 from bundlectl.storage.base import Storage

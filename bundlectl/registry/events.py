@@ -3,14 +3,13 @@
 Every payload names the sha256 of the previous payload (`prev`) and its own sequence number, so the
 chain can be checked without trusting the backend (git's commit chain is a second, independent one).
 Payloads are TypedDicts rather than models: they stay plain dicts, so the canonical bytes never change
-and the read path needs no pydantic.
+and the read path needs no pydantic; the envelope is a NamedTuple, cheap to define at import.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
-from typing import Any, Literal, TypedDict, cast
+from typing import Any, Literal, NamedTuple, TypedDict, cast
 
 from bundlectl.digest.canonical import canonical_json, sha256_of
 from bundlectl.errors import IntegrityFailure
@@ -96,15 +95,16 @@ class MoveData(MoveExtras):
 EventData = InitData | PolicyData | RegisterData | EvidenceData | ApprovalData | MoveData
 
 
-@dataclass(frozen=True)
-class Event:
+class Event(NamedTuple):
+    """One log record: the envelope every action shares, and its payload in `data`."""
+
     seq: int
     prev: str | None
     time: str
     actor: str
     action: str
-    reason: str | None = None
-    data: dict[str, Any] = field(default_factory=dict)
+    reason: str | None
+    data: dict[str, Any]
     id: str | None = None  # the backend's id, once stored
 
     def payload(self) -> bytes:

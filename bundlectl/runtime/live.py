@@ -167,7 +167,7 @@ class Runtime:
 
     def _verified(self, value: PointerValue) -> LiveBundle:
         from bundlectl.refs import registry_source
-        from bundlectl.registry.log import fresh_index
+        from bundlectl.registry.fresh import fresh_index
 
         index = fresh_index(self.storage)
         logged = index.pointer(self.name, self.env)
