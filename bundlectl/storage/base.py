@@ -2,7 +2,8 @@
 
 Three primitives carry everything: immutable content-addressed objects (create-only), an append-only
 event log whose head moves by compare-and-swap, and named pointers that move by compare-and-swap in
-the same step as the log append. Commands never see which backend is underneath.
+the same step as the log append. Commands never see which backend is underneath: a backend raises
+BundlectlError subclasses only, besides the two signals LogMoved and PointerMoved.
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
+from typing import Literal
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,8 @@ class PointerUpdate:
     value: bytes
 
 
+# LogMoved and PointerMoved are signals from a backend to the registry layer, which turns them into a
+# retry or a Conflict; they are deliberately not BundlectlErrors, so one that escaped would show as a bug.
 class LogMoved(Exception):
     """The log head was not the one expected: someone appended first. Safe to re-read and retry."""
 
@@ -48,7 +53,13 @@ class PointerMoved(Exception):
         self.name = name
 
 
-UNCHANGED = object()  # read_pointer_if_changed: the pointer still has the token the caller holds
+class Unchanged(Enum):
+    """read_pointer_if_changed's answer when the pointer still has the token the caller holds."""
+
+    UNCHANGED = "unchanged"
+
+
+UNCHANGED = Unchanged.UNCHANGED
 
 
 class Storage(ABC):
@@ -99,7 +110,7 @@ class Storage(ABC):
     @abstractmethod
     def read_pointer(self, name: str) -> Pointer | None: ...
 
-    def read_pointer_if_changed(self, name: str, token: str | None) -> Pointer | None | object:
+    def read_pointer_if_changed(self, name: str, token: str | None) -> Pointer | None | Literal[Unchanged.UNCHANGED]:
         """UNCHANGED when the pointer still has `token`; backends make that check cheap."""
         pointer = self.read_pointer(name)
         return UNCHANGED if pointer is not None and pointer.token == token else pointer

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from bundlectl.errors import NotFound, UsageProblem
+from bundlectl.errors import NotFound, Refused, UsageProblem
 from bundlectl.storage.base import Storage
 from bundlectl.storage.gitrefs import find_git_dir
 
@@ -40,13 +40,13 @@ def open_storage(url: str | None, cwd: Path, create: bool = False, endpoint_url:
                 "create it with `bundlectl init --registry PATH`",
             )
         return GitStorage(git_dir, str(path))
-    git_dir = find_git_dir(cwd)
-    if git_dir is None:
+    around = find_git_dir(cwd)
+    if around is None:
         raise NotFound(
             f"no git repository around {cwd} to hold the registry",
             "run `git init` first, or use a dedicated registry: `bundlectl init --registry PATH`",
         )
-    return GitStorage(git_dir, str(git_dir.parent if git_dir.name == ".git" else git_dir))
+    return GitStorage(around, str(around.parent if around.name == ".git" else around))
 
 
 def _create_bare(path: Path) -> None:
@@ -54,6 +54,10 @@ def _create_bare(path: Path) -> None:
 
     if (path / "HEAD").exists() or (path / ".git").exists():
         return
-    if path.exists() and any(path.iterdir()):
-        raise UsageProblem(f"{path} exists, is not empty and is not a git repository", "pick a new folder")
-    git.Repo.init(path, bare=True, mkdir=True)
+    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+        raise UsageProblem(f"{path} exists and is neither an empty folder nor a git repository", "pick a new folder")
+    try:
+        git.Repo.init(path, bare=True, mkdir=True)
+    except (OSError, git.GitCommandError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "`git init` failed"
+        raise Refused(f"cannot create a git repository at {path}: {reason}", "check the path and its permissions") from None

@@ -18,20 +18,40 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from bundlectl.errors import BundlectlError, NotFound, Refused, UsageProblem
+from bundlectl.errors import (
+    BundlectlError,
+    Conflict,
+    IntegrityFailure,
+    NotFound,
+    Refused,
+    UsageProblem,
+)
 from bundlectl.faults import EVENT_WRITTEN, LOG_MOVED, checkpoint
-from bundlectl.storage.base import UNCHANGED, LogMoved, Pointer, PointerMoved, PointerUpdate, Storage, StoredEvent
+from bundlectl.storage.base import (
+    UNCHANGED,
+    LogMoved,
+    Pointer,
+    PointerMoved,
+    PointerUpdate,
+    Storage,
+    StoredEvent,
+    Unchanged,
+)
 
 MULTIPART_THRESHOLD = 16 * 1024 * 1024
 PART_SIZE = 16 * 1024 * 1024
 UPLOAD_THREADS = 10
 READ_THREADS = 16
 SEQ_WIDTH = 12
+
+_EVENT_ID = re.compile(rf"[0-9]{{{SEQ_WIDTH}}}-[0-9a-f]{{16}}")
+_DAMAGED_HINT = "it was changed outside bundlectl; run `bundlectl verify`, and restore the registry from a backup"
 
 
 def parse_s3_url(url: str) -> tuple[str, str]:
@@ -48,14 +68,15 @@ class S3Storage(Storage):
         self.bucket, prefix = parse_s3_url(url)
         self.prefix = prefix + "/" if prefix else ""
         self.endpoint_url = endpoint_url
-        self._client: Any = None
+        self._client: Any = None  # a botocore S3 client; boto3 ships no type stubs
 
     # plumbing -----------------------------------------------------------------------
     @property
     def client(self) -> Any:
         if self._client is None:
-            import boto3
-            from botocore.config import Config
+            # boto3 and botocore ship no type stubs (boto3-stubs is not a dependency): the client is Any
+            import boto3  # type: ignore[import-untyped]
+            from botocore.config import Config  # type: ignore[import-untyped]
 
             # botocore's retry modes handle throttling and transient errors, bounded; AWS_RETRY_MODE and
             # AWS_MAX_ATTEMPTS still win. Conditional writes make every retry safe (see append_event).
@@ -70,21 +91,31 @@ class S3Storage(Storage):
     def _key(self, *parts: str) -> str:
         return self.prefix + "/".join(parts)
 
-    def _call(self, operation: str, **kwargs: Any) -> Any:
-        """One S3 call, with every botocore failure turned into a one-line bundlectl error."""
-        from botocore.exceptions import BotoCoreError, ClientError
+    def _where(self, key: str) -> str:
+        return f"s3://{self.bucket}/{key}"
+
+    def _call(self, operation: str, handles: tuple[type[_Signal], ...] = (), **kwargs: Any) -> Any:
+        """One S3 call, with every botocore failure turned into a one-line bundlectl error.
+
+        The answers a caller lists in `handles` (404, 304, 412, 403) come back as private signals for it
+        to act on; every other failure, those answers included, leaves as its public BundlectlError.
+        """
+        from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped]
 
         try:
             return getattr(self.client, operation)(Bucket=self.bucket, **kwargs)
         except ClientError as exc:
-            raise _client_error(exc, self, operation) from None
+            error = _client_error(exc, self, operation, kwargs.get("Key"))
+            if isinstance(error, _Signal) and not isinstance(error, handles):
+                raise error.public from None
+            raise error from None
         except BotoCoreError as exc:
             raise _transport_error(exc, self) from None
 
     def _get(self, key: str, **kwargs: Any) -> tuple[bytes, str] | None:
         """Body and ETag of a key, or None when it does not exist."""
         try:
-            response = self._call("get_object", Key=key, **kwargs)
+            response = self._call("get_object", (_Missing,), Key=key, **kwargs)
         except _Missing:
             return None
         return response["Body"].read(), response["ETag"]
@@ -93,11 +124,11 @@ class S3Storage(Storage):
         """Create `key` only if absent; False if it already existed."""
         return self._swap(key, data, None)
 
-    def _swap(self, key: str, data: bytes, expected: str | None) -> bool:
+    def _swap(self, key: str, data: bytes, expected: str | None, handles: tuple[type[_Signal], ...] = ()) -> bool:
         """Write `key` only if it still has ETag `expected` (None: only if absent); False if it did not."""
         condition = {"IfNoneMatch": "*"} if expected is None else {"IfMatch": expected}
         try:
-            self._call("put_object", Key=key, Body=data, **condition)
+            self._call("put_object", (_PreconditionFailed, *handles), Key=key, Body=data, **condition)
             return True
         except _PreconditionFailed:
             return False
@@ -108,7 +139,7 @@ class S3Storage(Storage):
 
     def initialize(self) -> None:
         try:
-            self._call("head_bucket")
+            self._call("head_bucket", (_Missing,))
         except _Missing:
             raise NotFound(f"bucket {self.bucket} does not exist", "create it first, or check --registry") from None
         self._require_conditional_writes()
@@ -118,16 +149,10 @@ class S3Storage(Storage):
         marker = self._key("registry.json")
         self._put_new(marker, json.dumps({"format": 1, "kind": "bundlectl-registry"}).encode())
         ignored = []
-        try:
-            self._call("put_object", Key=marker, Body=b"{}", IfNoneMatch="*")
+        if self._swap(marker, b"{}", None):
             ignored.append("If-None-Match")
-        except _PreconditionFailed:
-            pass
-        try:
-            self._call("put_object", Key=marker, Body=b"{}", IfMatch='"00000000000000000000000000000000"')
+        if self._swap(marker, b"{}", '"00000000000000000000000000000000"'):
             ignored.append("If-Match")
-        except _PreconditionFailed:
-            pass
         if ignored:
             raise Refused(f"the S3 endpoint for {self.url} ignores {' and '.join(ignored)} (a conditional write succeeded "
                           "that must fail); concurrent writers could overwrite each other there",
@@ -141,7 +166,7 @@ class S3Storage(Storage):
 
     def has_object(self, key: str) -> bool:
         try:
-            self._call("head_object", Key=self._key("objects", key))
+            self._call("head_object", (_Missing,), Key=self._key("objects", key))
             return True
         except _Missing:
             return False
@@ -191,7 +216,7 @@ class S3Storage(Storage):
             with ThreadPoolExecutor(UPLOAD_THREADS) as pool:
                 parts = list(pool.map(lambda item: send(item[0] + 1, item[1]), enumerate(offsets)))
             try:
-                self._call("complete_multipart_upload", Key=key, UploadId=upload,
+                self._call("complete_multipart_upload", (_PreconditionFailed,), Key=key, UploadId=upload,
                            MultipartUpload={"Parts": parts}, IfNoneMatch="*")
             except _PreconditionFailed:  # someone stored the same content first: nothing to do
                 self._call("abort_multipart_upload", Key=key, UploadId=upload)
@@ -207,19 +232,33 @@ class S3Storage(Storage):
         return self._key("log", f"{seq:0{SEQ_WIDTH}d}.json")
 
     def _read_head(self) -> tuple[int, str | None, str | None]:
-        found = self._get(self._key("head.json"))
+        key = self._key("head.json")
+        found = self._get(key)
         if found is None:
             return 0, None, None
-        head = json.loads(found[0])
-        return int(head["seq"]), head["id"], found[1]
+        head = _parse(found[0], self._where(key), {"seq": int, "id": str})
+        if head["seq"] < 0 or not _EVENT_ID.fullmatch(head["id"]):
+            raise IntegrityFailure(f"{self._where(key)} is damaged: it does not name a log record", _DAMAGED_HINT)
+        return int(head["seq"]), str(head["id"]), found[1]
+
+    def _read_record(self, seq: int) -> dict[str, Any] | None:
+        """The log record at `seq`, checked for the fields every reader relies on; None past the end."""
+        key = self._log_key(seq)
+        found = self._get(key)
+        if found is None:
+            return None
+        record = _parse(found[0], self._where(key), {"payload": str, "pointers": list})
+        if not all(isinstance(p, dict) and isinstance(p.get("name"), str) and isinstance(p.get("value"), str)
+                   and isinstance(p.get("expected"), (str, type(None))) for p in record["pointers"]):
+            raise IntegrityFailure(f"{self._where(key)} is damaged: its pointer writes are malformed", _DAMAGED_HINT)
+        return record
 
     def log_head(self) -> str | None:
-        seq, event_id, etag = self._read_head()
+        seq, event_id, _ = self._read_head()
         while True:  # records past head.json are committed events whose roll-forward did not finish
-            found = self._get(self._log_key(seq + 1))
-            if found is None:
+            record = self._read_record(seq + 1)
+            if record is None:
                 return event_id
-            record = json.loads(found[0])
             seq, event_id = seq + 1, _event_id(seq + 1, record["payload"].encode())
             self._roll_forward(record, seq, event_id)
 
@@ -227,16 +266,16 @@ class S3Storage(Storage):
         start = 0
         if since is not None:
             start = _seq_of(since)
-            found = self._get(self._log_key(start))
-            if found is None or _event_id(start, json.loads(found[0])["payload"].encode()) != since:
+            record = self._read_record(start)
+            if record is None or _event_id(start, record["payload"].encode()) != since:
                 return None
         end = _seq_of(head)
 
         def fetch(seq: int) -> StoredEvent:
-            found = self._get(self._log_key(seq))
-            if found is None:
+            record = self._read_record(seq)
+            if record is None:
                 raise NotFound(f"log record {seq} is missing from {self.url}", "run `bundlectl verify`")
-            payload = json.loads(found[0])["payload"].encode()
+            payload = record["payload"].encode()
             return StoredEvent(_event_id(seq, payload), payload)
 
         with ThreadPoolExecutor(READ_THREADS) as pool:
@@ -268,10 +307,11 @@ class S3Storage(Storage):
         try:
             for pointer in record["pointers"]:
                 # a refusal means someone already rolled it forward, or a later record moved it on
-                self._swap(self._key("pointers", pointer["name"]), pointer["value"].encode(), pointer["expected"])
+                self._swap(self._key("pointers", pointer["name"]), pointer["value"].encode(), pointer["expected"],
+                           (_Denied,))
             current_seq, _, etag = self._read_head()
             if current_seq < seq:  # a refusal means another process advanced it; the log stays the truth
-                self._swap(self._key("head.json"), json.dumps({"seq": seq, "id": event_id}).encode(), etag)
+                self._swap(self._key("head.json"), json.dumps({"seq": seq, "id": event_id}).encode(), etag, (_Denied,))
         except _Denied:
             pass  # read-only credentials: readers follow the log without repairing it
 
@@ -280,12 +320,13 @@ class S3Storage(Storage):
         found = self._get(self._key("pointers", name))
         return Pointer(found[1], found[0]) if found else None
 
-    def read_pointer_if_changed(self, name: str, token: str | None) -> Pointer | None | object:
+    def read_pointer_if_changed(self, name: str, token: str | None) -> Pointer | None | Literal[Unchanged.UNCHANGED]:
         """One conditional GET: an unchanged pointer costs a 304 and no body."""
         if token is None:
             return self.read_pointer(name)
         try:
-            response = self._call("get_object", Key=self._key("pointers", name), IfNoneMatch=token)
+            response = self._call("get_object", (_NotModified, _Missing), Key=self._key("pointers", name),
+                                  IfNoneMatch=token)
         except _NotModified:
             return UNCHANGED
         except _Missing:
@@ -322,41 +363,67 @@ def _seq_of(event_id: str) -> int:
     return int(event_id.split("-", 1)[0])
 
 
-class _Missing(NotFound):
-    pass
+def _parse(body: bytes, where: str, fields: dict[str, type]) -> dict[str, Any]:
+    """The JSON object stored at `where`, with at least `fields` of these types; else IntegrityFailure."""
+    try:
+        document = json.loads(body)
+    except ValueError:
+        document = None
+    if not isinstance(document, dict) or any(not isinstance(document.get(f), t) for f, t in fields.items()):
+        raise IntegrityFailure(f"{where} is damaged: it is not the JSON document bundlectl wrote", _DAMAGED_HINT)
+    return document
 
 
-class _NotModified(BundlectlError):
-    pass
+class _Signal(Exception):
+    """An S3 answer a caller may act on itself (see S3Storage._call); `public` is what it means to anyone else.
+
+    Deliberately not a BundlectlError: one that escaped its caller would be a bug, never a message.
+    """
+
+    def __init__(self, public: BundlectlError) -> None:
+        super().__init__(public.message)
+        self.public = public
 
 
-class _PreconditionFailed(BundlectlError):
-    pass
+class _Missing(_Signal):
+    """404: no such key (or multipart upload)."""
 
 
-class _Denied(Refused):
-    pass
+class _NotModified(_Signal):
+    """304: a conditional read found the ETag the caller holds."""
 
 
-def _client_error(exc: Any, storage: S3Storage, operation: str) -> BundlectlError:
+class _PreconditionFailed(_Signal):
+    """412: a conditional write found the key created or changed by someone else."""
+
+
+class _Denied(_Signal):
+    """403: these credentials may not do this."""
+
+
+def _client_error(exc: Any, storage: S3Storage, operation: str, key: str | None) -> BundlectlError | _Signal:
     error = exc.response.get("Error", {})
     code = str(error.get("Code", ""))
     status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
     where = f"s3://{storage.bucket}/{storage.prefix}".rstrip("/")
+    target = storage._where(key) if key else where
     if code in ("PreconditionFailed", "ConditionalRequestConflict") or status == 412:
-        return _PreconditionFailed(f"{operation}: precondition failed")
+        return _PreconditionFailed(Conflict(f"{target} was changed by another writer (S3 {operation} answered 412)",
+                                            "nothing was overwritten; retry"))
     if code == "NoSuchBucket":
         return NotFound(f"bucket {storage.bucket} does not exist", "create it first, or check --registry")
     if status == 304:
-        return _NotModified(f"{operation}: not modified")
+        return _NotModified(BundlectlError(f"S3 {operation} on {target} answered 304 Not Modified unasked",
+                                           "retry; if it persists, check the endpoint"))
     if code in ("NoSuchKey", "404", "NotFound", "NoSuchUpload") or status == 404:
-        return _Missing(f"{operation}: not found")
+        return _Missing(NotFound(f"{target} was not found (S3 {operation}: {code or status})",
+                                 "retry; if it persists, run `bundlectl verify`"))
     if code in ("ExpiredToken", "ExpiredTokenException", "TokenRefreshRequired", "RequestExpired"):
         return Refused(f"the AWS credentials for {where} have expired", "refresh them (e.g. `aws sso login`) and retry")
     if code in ("InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken", "UnrecognizedClientException"):
         return Refused(f"the AWS credentials were rejected by {where} ({code})", "check AWS_ACCESS_KEY_ID / AWS_PROFILE")
     if code in ("AccessDenied", "AllAccessDisabled", "403") or status == 403:
-        return _Denied(f"access denied to {where} ({operation})", "check the credentials in use and the bucket policy")
+        return _Denied(Refused(f"access denied to {where} ({operation})", "check the credentials in use and the bucket policy"))
     message = error.get("Message") or code or "error"
     return BundlectlError(f"S3 {operation} on {where} failed: {message}", "retry; if it persists, check the endpoint and bucket")
 
