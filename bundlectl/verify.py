@@ -58,9 +58,14 @@ def verify_registry(storage: Storage) -> VerifyReport:
 def _check_object(storage: Storage, key: str, checked: set[str], event: Event) -> None:
     if key in checked:
         return
-    if not storage.has_object(key):
+    try:
+        present = storage.has_object(key)
+        data = storage.get_object(key) if present else b""
+    except IntegrityFailure as exc:  # the backend found the stored object damaged: name the record too
+        raise _fail(event, exc.message) from None
+    if not present:
         raise _fail(event, f"object {key} is missing")
-    if hex_of(sha256_of(storage.get_object(key))) != digest_in_key(key):
+    if hex_of(sha256_of(data)) != digest_in_key(key):
         raise _fail(event, f"object {key} does not match its digest")
     checked.add(key)
 

@@ -1,1 +1,1 @@
-"""Where a registry keeps its data: a small interface and its backends (git now, S3 later)."""
+"""Where a registry keeps its data: a small interface and its two backends, git and S3."""

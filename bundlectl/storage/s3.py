@@ -75,8 +75,8 @@ class S3Storage(Storage):
     def client(self) -> Any:
         if self._client is None:
             # boto3 and botocore ship no type stubs (boto3-stubs is not a dependency): the client is Any
-            import boto3  # type: ignore[import-untyped]
-            from botocore.config import Config  # type: ignore[import-untyped]
+            import boto3
+            from botocore.config import Config
 
             # botocore's retry modes handle throttling and transient errors, bounded; AWS_RETRY_MODE and
             # AWS_MAX_ATTEMPTS still win. Conditional writes make every retry safe (see append_event).
@@ -100,7 +100,7 @@ class S3Storage(Storage):
         The answers a caller lists in `handles` (404, 304, 412, 403) come back as private signals for it
         to act on; every other failure, those answers included, leaves as its public BundlectlError.
         """
-        from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped]
+        from botocore.exceptions import BotoCoreError, ClientError
 
         try:
             return getattr(self.client, operation)(Bucket=self.bucket, **kwargs)
