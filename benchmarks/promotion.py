@@ -19,7 +19,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import bundlectl_cmd, median_interleaved, report, run  # noqa: E402
-
 from synthetic import V1, V2, small_and_big  # noqa: E402
 
 
@@ -30,8 +29,8 @@ def main() -> None:
         cli = bundlectl_cmd()
         small_dir, small, big_dir, big = small_and_big(work, 10_000)
         for command in (["status", "--json"], ["history", "support-triage", "--env", "staging", "--json"]):
-            base, measured = median_interleaved(lambda: run([*cli, *command], small_dir, small),
-                                                lambda: run([*cli, *command], big_dir, big), 15)
+            base, measured = median_interleaved(lambda command=command: run([*cli, *command], small_dir, small),
+                                                lambda command=command: run([*cli, *command], big_dir, big), 15)
             results[f"{command[0]} --json: 10,000 events / 100 events"] = {"baseline_s": base, "measured_s": measured,
                                                                            "ratio": measured / base, "target": 2.0}
         targets = [V1, V2]

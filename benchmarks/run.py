@@ -83,7 +83,7 @@ def main() -> None:
         from bundlectl.refs import resolve
 
         docs = tool_manifests(2000)
-        for name, doc in zip(("tools-a", "tools-b"), docs):
+        for name, doc in zip(("tools-a", "tools-b"), docs, strict=True):
             target = work / "bundles" / name
             shutil.copytree(ROOT / "bundles" / "support-triage-v1", target)
             (target / "tools" / "manifest.json").write_text(json.dumps(doc))

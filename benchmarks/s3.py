@@ -14,7 +14,7 @@ import shutil
 import socket
 import sys
 import tempfile
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -36,9 +36,9 @@ def prepare(work: Path, registry: str, env: dict[str, str]) -> None:
     shutil.copytree(ROOT / "bundles", work / "bundles", dirs_exist_ok=True)
     (work / "policy.yaml").write_text("apiVersion: bundlectl/v1\nkind: Policy\nenvironments:\n"
                                       "  staging: {gates: {eval: {min_cases: 20, min_pass_rate: 0.8}}}\n")
-    for example, ref in (("v1", V1), ("v2", V2)):
+    for example, _ref in (("v1", V1), ("v2", V2)):
         document = json.loads((ROOT / "tests/fixtures" / f"promptfoo-support-triage-{example}.json").read_text())
-        document["results"]["timestamp"] = (datetime.now(timezone.utc) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        document["results"]["timestamp"] = (datetime.now(UTC) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
         (work / f"{example}.json").write_text(json.dumps(document))
     for args in (["init"], ["policy", "set", "policy.yaml"], ["register", "bundles/support-triage-v1"],
                  ["register", "bundles/support-triage-v2"], ["evidence", "add", V1, "v1.json"], ["evidence", "add", V2, "v2.json"]):
@@ -106,9 +106,9 @@ def main() -> None:
         bare_times, ours_times = [], []
         for attempt in range(3):
             client.delete_object(Bucket="bench", Key=f"bare/{attempt}")
-            bare_times.append(timed(lambda: client.upload_file(str(big), "bench", f"bare/{attempt}", Config=transfer)))
+            bare_times.append(timed(lambda key=f"bare/{attempt}": client.upload_file(str(big), "bench", key, Config=transfer)))
             fresh = S3Storage(f"s3://bench/upload-{attempt}")
-            ours_times.append(timed(lambda: fresh.put_files({key: big})))
+            ours_times.append(timed(lambda fresh=fresh: fresh.put_files({key: big})))
         bare, ours = sorted(bare_times)[1], sorted(ours_times)[1]
         results["upload 256 MiB: throughput ours / boto3 upload_file"] = {
             "baseline_s": bare, "measured_s": ours, "ratio": bare / ours, "at_least": 0.9}

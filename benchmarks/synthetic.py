@@ -11,7 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -28,7 +28,7 @@ V1, V2 = "support-triage@2026.11.01-1", "support-triage@2026.11.22-1"
 
 def fresh_report(example: str, target: Path) -> Path:
     document = json.loads((ROOT / "tests/fixtures" / f"promptfoo-support-triage-{example}.json").read_text())
-    document["results"]["timestamp"] = (datetime.now(timezone.utc) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    document["results"]["timestamp"] = (datetime.now(UTC) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
     target.write_text(json.dumps(document))
     return target
 
@@ -69,7 +69,7 @@ def append_synthetic(repo: Path, total: int) -> None:
     versions = sorted(bundles)
     seq, prev = last.seq, last.hash
     pointers: dict[str, tuple[str, int, int]] = {}
-    start = datetime.now(timezone.utc)  # after the real events, one minute apart
+    start = datetime.now(UTC)  # after the real events, one minute apart
     stream = bytearray()
     count = max(0, total - seq)
     for i in range(count):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import mmap
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -160,7 +160,7 @@ def _stamp_in_otlp(document: dict[str, Any], request_id: str, where: str) -> Sta
                 attributes = {a.get("key"): _any_value(a.get("value", {})) for a in span.get("attributes", [])}
                 if attributes.get(REQUEST_ID) == request_id:
                     nanos = int(span.get("startTimeUnixNano", 0))
-                    moment = datetime.fromtimestamp(nanos / 1e9, timezone.utc)
+                    moment = datetime.fromtimestamp(nanos / 1e9, UTC)
                     return _stamp(attributes, request_id, moment, where)
     return None
 

@@ -103,7 +103,8 @@ def _check_contents(loaded: LoadedManifest, per_component: dict[str, dict[str, P
     for kind, component in loaded.manifest.components.by_kind().items():
         files = per_component[kind]
         fields = component.model_dump(mode="json", exclude_defaults=True)
-        problems += content_problems(kind, fields, sorted(files), lambda rel: files[rel].read_bytes(), lambda rel: root_label + rel)
+        problems += content_problems(kind, fields, sorted(files), lambda rel, files=files: files[rel].read_bytes(),
+                                     lambda rel: root_label + rel)
     if problems:
         raise InvalidInput(problems, "fix the component files named above")
 

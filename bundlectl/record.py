@@ -34,7 +34,7 @@ class ComponentRecord:
         }
 
     @classmethod
-    def from_json(cls, kind: str, data: dict[str, Any]) -> "ComponentRecord":
+    def from_json(cls, kind: str, data: dict[str, Any]) -> ComponentRecord:
         files = {p: FileEntry(f["digest"], f["size"]) for p, f in data.get("files", {}).items()}
         return cls(kind, data["digest"], data["fields"], files)
 
@@ -73,7 +73,7 @@ class BundleRecord:
         return document
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "BundleRecord":
+    def from_json(cls, data: dict[str, Any]) -> BundleRecord:
         from bundlectl.manifest import KINDS
 
         raw = data["components"]

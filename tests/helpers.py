@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from tests.conftest import ROOT, Workspace
@@ -12,7 +12,7 @@ FIXTURES = ROOT / "tests" / "fixtures"
 
 
 def iso(age: timedelta) -> str:
-    return (datetime.now(timezone.utc) - age).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    return (datetime.now(UTC) - age).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
 def promptfoo_report(ws: Workspace, example: str, age: timedelta = timedelta(hours=1), name: str | None = None) -> str:

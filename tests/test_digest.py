@@ -9,7 +9,6 @@ import yaml
 from bundlectl.bundle_folder import read_bundle_folder
 from bundlectl.digest import filehash
 from bundlectl.digest.filehash import FileHasher, sha256_file
-
 from tests.conftest import EXAMPLES
 
 

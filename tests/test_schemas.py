@@ -1,5 +1,4 @@
 from bundlectl.schema_export import generated_schemas
-
 from tests.conftest import ROOT
 
 

@@ -22,7 +22,7 @@ def _documents(paths: list[str], read: Reader) -> dict[str, Any]:
 def schema_details(old_paths: list[str], new_paths: list[str], read_old: Reader, read_new: Reader) -> dict[str, Any]:
     changes = []
     old_docs, new_docs = _documents(old_paths, read_old), _documents(new_paths, read_new)
-    pairs = list(zip(old_docs.values(), new_docs.values())) if len(old_docs) == len(new_docs) == 1 else [
+    pairs = list(zip(old_docs.values(), new_docs.values(), strict=True)) if len(old_docs) == len(new_docs) == 1 else [
         (old_docs.get(p), new_docs.get(p)) for p in sorted(set(old_docs) | set(new_docs))
     ]
     for before, after in pairs:

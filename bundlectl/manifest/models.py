@@ -7,7 +7,7 @@ Every model forbids unknown keys, and every component slot is either the compone
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -95,7 +95,7 @@ class ComponentBase(Strict):
         return True
 
     @model_validator(mode="after")
-    def _digest_rule(self) -> "ComponentBase":
+    def _digest_rule(self) -> ComponentBase:
         external = self.external_uris()
         if external and not self.digest:
             raise ValueError(f"external URI {external[0]!r} needs a `digest: sha256:…` pinning its content")
@@ -118,7 +118,7 @@ class ModelComponent(ComponentBase):
         return False
 
     @model_validator(mode="after")
-    def _pinned(self) -> "ModelComponent":
+    def _pinned(self) -> ModelComponent:
         if not self.allow_floating and not self.digest and not is_pinned_snapshot(self.snapshot):
             raise ValueError(
                 f"snapshot {self.snapshot!r} is a floating alias; pin a dated snapshot "
@@ -195,7 +195,7 @@ def _slot_tag(value: Any) -> str | None:
 
 def _slot(model: type[ComponentBase]) -> Any:
     return Annotated[
-        Union[Annotated[Absent, Tag("absent")], Annotated[model, Tag("present")]],
+        Annotated[Absent, Tag("absent")] | Annotated[model, Tag("present")],
         Discriminator(_slot_tag, custom_error_type="component", custom_error_message="must be a mapping"),
     ]
 

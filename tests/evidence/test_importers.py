@@ -5,7 +5,6 @@ import pytest
 from bundlectl.errors import InvalidInput, UsageProblem
 from bundlectl.evidence.importers import import_report
 from bundlectl.evidence.report import figures, percentile
-
 from tests.helpers import FIXTURES
 
 
