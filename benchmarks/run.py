@@ -2,6 +2,7 @@
 
     python benchmarks/run.py            # full: 1 GiB file
     python benchmarks/run.py --quick    # 256 MiB file
+    python benchmarks/startup.py        # start-up alone (status --json), optionally against another checkout
 
 Targets (issue 2): start-up ≤ 4×, hashing ≤ 1.1×, unchanged re-register ≤ 0.05×, diff ≤ 1.0×.
 """
@@ -23,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import ROOT, bundlectl_cmd, median_interleaved, report, run, timed  # noqa: E402
+from startup import startup_results  # noqa: E402
 
 
 def main() -> None:
@@ -46,6 +48,7 @@ def main() -> None:
             lambda: subprocess.run([sys.executable, "-c", "pass"], check=True),
             lambda: run([*cli, "list", "--json"], work, env), 21)
         results["startup: list --json / python -c pass"] = {"baseline_s": bare, "measured_s": listing, "ratio": listing / bare, "target": 4.0}
+        results.update(startup_results(work, env))  # status --json, with and without a bytecode cache
 
         # 2. hashing a large file vs sha256sum
         from bundlectl.digest.filehash import sha256_file

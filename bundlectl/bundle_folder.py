@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,8 +104,7 @@ def _check_contents(loaded: LoadedManifest, per_component: dict[str, dict[str, P
     for kind, component in loaded.manifest.components.by_kind().items():
         files = per_component[kind]
         fields = component.model_dump(mode="json", exclude_defaults=True)
-        problems += content_problems(kind, fields, sorted(files), lambda rel, files=files: files[rel].read_bytes(),
-                                     lambda rel: root_label + rel)
+        problems += content_problems(kind, fields, sorted(files), _reader(files), lambda rel: root_label + rel)
     if problems:
         raise InvalidInput(problems, "fix the component files named above")
 
@@ -144,3 +144,6 @@ def confined_files(root: Path, real_root: Path, rel: str) -> dict[str, Path]:
     visit(rel, root / rel)
     return found
 
+
+def _reader(files: dict[str, Path]) -> Callable[[str], bytes]:
+    return lambda rel: files[rel].read_bytes()

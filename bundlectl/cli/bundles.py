@@ -1,29 +1,16 @@
-"""Commands about bundles themselves: init, new, validate, register, list, show."""
+"""Commands about bundles themselves: new, validate, register, list, show, export."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
-from bundlectl.cli.context import actor_for, storage_for
-from bundlectl.cli.main import json_option, registry_option, writer_options
+from bundlectl import api
+from bundlectl.cli.options import json_option, registry_option, writer_options
 from bundlectl.cli.output import TerminalProgress, emit_json, ok, short, table
-
-
-@click.command()
-@registry_option
-@click.option("--actor", default=None, help="Acting identity recorded for the init event.")
-def init(registry: str | None, actor: str | None) -> None:
-    """Create the registry (git by default: refs/bundlectl/ in the repository around you)."""
-    from bundlectl.initialise import init_registry
-
-    result = init_registry(storage_for(registry, create=True), actor_for(actor))
-    if result.created:
-        ok(f"initialised bundlectl registry in {result.url}")
-        ok("wrote the starter gate policy (see `bundlectl policy show`)")
-    else:
-        ok(f"bundlectl registry in {result.url} is already initialised")
+from bundlectl.errors import ExitCode
 
 
 @click.command()
@@ -32,9 +19,7 @@ def init(registry: str | None, actor: str | None) -> None:
               help="Folder to create the bundle in.")
 def new(name: str, parent: str) -> None:
     """Scaffold bundles/NAME with all eight components and working placeholder files."""
-    from bundlectl.scaffold import scaffold_bundle
-
-    created = scaffold_bundle(name, Path(parent))
+    created = api.new_bundle(name, Path(parent))
     ok(f"created {created} — edit it, then `bundlectl validate {created}`")
 
 
@@ -43,9 +28,7 @@ def new(name: str, parent: str) -> None:
 @json_option
 def validate(paths: tuple[str, ...], as_json: bool) -> None:
     """Check bundle folders: schema, pinning, paths, and the content of each component file."""
-    from bundlectl.validation import validate_folders
-
-    results = validate_folders([Path(p) for p in paths], TerminalProgress())
+    results = api.validate([Path(p) for p in paths], TerminalProgress())
     if as_json:
         emit_json({"valid": all(r.valid for r in results), "results": [r.to_json() for r in results]})
     else:
@@ -56,7 +39,7 @@ def validate(paths: tuple[str, ...], as_json: bool) -> None:
                 for problem in result.problems:
                     click.echo(click.style("✗ ", fg="red") + str(problem), err=True)
     if not all(r.valid for r in results):
-        raise SystemExit(1)
+        raise SystemExit(ExitCode.REFUSED)
 
 
 @click.command()
@@ -64,14 +47,11 @@ def validate(paths: tuple[str, ...], as_json: bool) -> None:
 @registry_option
 @writer_options
 @json_option
-def register(path: str, registry: str | None, actor: str | None, reason: str | None, dry_run: bool, as_json: bool) -> None:
+def register(path: str, registry: str | None, endpoint_url: str | None, actor: str | None, reason: str | None,
+             dry_run: bool, as_json: bool) -> None:
     """Freeze a bundle folder into the registry; prints its ref and digest."""
-    from bundlectl.bundle_folder import read_bundle_folder
-    from bundlectl.registry.bundles import register_bundle
-
-    folder = read_bundle_folder(Path(path), progress=TerminalProgress())
-    storage = storage_for(registry)
-    result = register_bundle(storage, folder, actor_for(actor), reason, dry_run, TerminalProgress())
+    result = api.register(Path(path), registry=registry, endpoint_url=endpoint_url, actor=actor, reason=reason,
+                          dry_run=dry_run, progress=TerminalProgress())
     record = result.record
     if as_json:
         emit_json({"name": record.name, "version": record.version, "digest": record.digest,
@@ -88,11 +68,9 @@ def register(path: str, registry: str | None, actor: str | None, reason: str | N
 @click.argument("name", required=False)
 @registry_option
 @json_option
-def list_cmd(name: str | None, registry: str | None, as_json: bool) -> None:
+def list_cmd(name: str | None, registry: str | None, endpoint_url: str | None, as_json: bool) -> None:
     """Registered bundles, oldest first."""
-    from bundlectl.registry.bundles import list_bundles
-
-    rows = list_bundles(storage_for(registry), name)
+    rows = api.list_bundles(name, registry=registry, endpoint_url=endpoint_url)
     if as_json:
         emit_json({"bundles": [{"name": r.name, "version": r.version, "digest": r.digest,
                                 "registered_at": r.time, "registered_by": r.actor} for r in rows]})
@@ -108,17 +86,14 @@ def list_cmd(name: str | None, registry: str | None, as_json: bool) -> None:
 @click.argument("ref")
 @registry_option
 @json_option
-def show(ref: str, registry: str | None, as_json: bool) -> None:
+def show(ref: str, registry: str | None, endpoint_url: str | None, as_json: bool) -> None:
     """One bundle with its component digests (REF: NAME@VERSION, NAME@sha256:…, folder, git:REV:PATH)."""
     from bundlectl.record_view import describe
-    from bundlectl.refs import resolve
 
-    source = resolve(ref, Path.cwd(), lambda: storage_for(registry))
-    document = describe(source.record)
+    record = api.show(ref, registry=registry, endpoint_url=endpoint_url)
     if as_json:
-        emit_json(document)
+        emit_json(describe(record))
         return
-    record = source.record
     click.echo(click.style(f"{record.ref}", bold=True) + f"  {record.digest}")
     for key in ("owner", "description"):
         if key in record.metadata:
@@ -138,7 +113,7 @@ def show(ref: str, registry: str | None, as_json: bool) -> None:
     table(["component", "digest", "pins"], rows)
 
 
-def _component_summary(kind: str, fields: dict, file_count: int) -> str:
+def _component_summary(kind: str, fields: dict[str, Any], file_count: int) -> str:
     if kind == "model":
         return f"{fields['provider']} {fields['snapshot']}"
     if kind == "retriever":
@@ -154,33 +129,7 @@ def _component_summary(kind: str, fields: dict, file_count: int) -> str:
 @click.argument("ref")
 @click.argument("folder", type=click.Path(file_okay=False))
 @registry_option
-def export_cmd(ref: str, folder: str, registry: str | None) -> None:
+def export_cmd(ref: str, folder: str, registry: str | None, endpoint_url: str | None) -> None:
     """Write a registered bundle out as a folder (bundle.yaml and files); it re-validates to the same digest."""
-    from bundlectl.export import export_bundle
-    from bundlectl.refs import resolve
-
-    source = resolve(ref, Path.cwd(), lambda: storage_for(registry))
-    target = export_bundle(source.record, source.read_file, Path(folder))
-    ok(f"exported {source.record.ref} ({short(source.record.digest)}) to {target}")
-
-
-@click.group("registry")
-def registry_group() -> None:
-    """The registry itself: copy it between backends."""
-
-
-@registry_group.command("copy")
-@click.argument("source")
-@click.argument("target")
-@click.option("--endpoint-url", default=None, help="S3 endpoint for s3:// sides (default: boto3's settings).")
-def registry_copy(source: str, target: str, endpoint_url: str | None) -> None:
-    """Copy every event, object and pointer from SOURCE to TARGET (git path or s3://bucket/prefix)."""
-    from bundlectl.registry_copy import copy_registry
-    from bundlectl.storage.locate import open_storage
-
-    src = open_storage(source, Path.cwd(), endpoint_url=endpoint_url)
-    dst = open_storage(target, Path.cwd(), create=not target.startswith("s3://"), endpoint_url=endpoint_url)
-    result = copy_registry(src, dst)
-    ok(f"copied {result.events} events and {result.objects} objects from {src.url} to {dst.url}"
-       + (f" ({result.already} were already there)" if result.already else ""))
-    ok(f"run `bundlectl verify --registry {target}` to check the copy")
+    exported = api.export(ref, Path(folder), registry=registry, endpoint_url=endpoint_url)
+    ok(f"exported {exported.record.ref} ({short(exported.record.digest)}) to {exported.folder}")

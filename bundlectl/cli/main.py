@@ -1,47 +1,78 @@
-"""Entry point: the command group, shared options, and the one place errors become exit codes."""
+"""Entry point: the command group, which loads only the command it runs, and the one place errors become exit codes."""
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
-from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import click
 
 from bundlectl import __version__
-from bundlectl.errors import BundlectlError, InvalidInput
+from bundlectl.errors import BundlectlError, ExitCode, InvalidInput
 
 
-def _remember_endpoint(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
-    if value:
-        ctx.meta["bundlectl.endpoint_url"] = value
+class Entry(NamedTuple):
+    where: str  # "module:attribute" of the click command
+    help: str  # the command's docstring, first paragraph: what `bundlectl --help` lists without importing it
 
 
-def registry_option(func: Callable[..., Any]) -> Callable[..., Any]:
-    func = click.option(
-        "--endpoint-url", metavar="URL", default=None, expose_value=False, callback=_remember_endpoint,
-        help="S3 endpoint (MinIO, Ceph RGW, R2); default: boto3's settings (AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL).",
-    )(func)
-    return click.option(
-        "--registry", "registry", metavar="URL", default=None,
-        help="Registry: s3://bucket/prefix or a path to a dedicated git repository "
-             "(default: env BUNDLECTL_REGISTRY, else the repository around the current folder).",
-    )(func)
-
-
-def json_option(func: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON document.")(func)
-
-
-def writer_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    func = click.option("--actor", default=None, help="Acting identity (default: BUNDLECTL_ACTOR, then git user.email).")(func)
-    func = click.option("--reason", default=None, help="Why; recorded in the event log.")(func)
-    return click.option("--dry-run", is_flag=True, help="Show what would happen; change nothing.")(func)
+COMMANDS: dict[str, Entry] = {
+    "init": Entry("bundlectl.cli.registry:init",
+                  "Create the registry (git by default: refs/bundlectl/ in the repository around you)."),
+    "registry": Entry("bundlectl.cli.registry:registry_group", "The registry itself: copy it between backends."),
+    "new": Entry("bundlectl.cli.bundles:new",
+                 "Scaffold bundles/NAME with all eight components and working placeholder files."),
+    "validate": Entry("bundlectl.cli.bundles:validate",
+                      "Check bundle folders: schema, pinning, paths, and the content of each component file."),
+    "register": Entry("bundlectl.cli.bundles:register", "Freeze a bundle folder into the registry; prints its ref and digest."),
+    "list": Entry("bundlectl.cli.bundles:list_cmd", "Registered bundles, oldest first."),
+    "show": Entry("bundlectl.cli.bundles:show",
+                  "One bundle with its component digests (REF: NAME@VERSION, NAME@sha256:…, folder, git:REV:PATH)."),
+    "export": Entry("bundlectl.cli.bundles:export_cmd",
+                    "Write a registered bundle out as a folder (bundle.yaml and files); it re-validates to the same digest."),
+    "diff": Entry("bundlectl.cli.diff:diff", "Which components changed between two bundles, and what that means."),
+    "evidence": Entry("bundlectl.cli.evidence:evidence",
+                      "Reports bound to a bundle digest: eval runs, load tests, cost measurements, rehearsals."),
+    "policy": Entry("bundlectl.cli.policy:policy", "The gate policy: which evidence each environment requires."),
+    "approve": Entry("bundlectl.cli.gate:approve", "Record your approval of REF for ENV."),
+    "gate": Entry("bundlectl.cli.gate:gate", "Explain, check by check, whether REF may be promoted to ENV; exit 1 if not."),
+    "promote": Entry("bundlectl.cli.promote:promote", "Move ENV to REF, only if the gate passes."),
+    "rollback": Entry("bundlectl.cli.rollback:rollback",
+                      "Point ENV back at the bundle live before (or --to REF), or swap single components back."),
+    "status": Entry("bundlectl.cli.status:status",
+                    "What is live in each environment, since when, by whom, and how fresh its evidence is."),
+    "history": Entry("bundlectl.cli.status:history", "Promotions and rollbacks of NAME in ENV, newest first."),
+    "audit": Entry("bundlectl.cli.audit:audit", "`audit --at TIME --env ENV NAME`, or `audit --request-id ID --log FILE…`."),
+    "verify": Entry("bundlectl.cli.verify:verify",
+                    "Re-check every digest, the log chain, and that pointers agree with the log (exit 5 if not)."),
+    "schemas": Entry("bundlectl.cli.schemas:schemas", "JSON Schemas of the file formats."),
+}
 
 
 class BundlectlGroup(click.Group):
-    """Maps library errors to one or two lines and their exit code, never a traceback."""
+    """Imports a command's module only when that command runs (start-up is a cost every call pays), and maps
+    library errors to one or two lines and their exit code, never a traceback."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        entry = COMMANDS.get(cmd_name)
+        if entry is None:
+            return None
+        module, attribute = entry.where.split(":")
+        command: click.Command = getattr(importlib.import_module(module), attribute)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The listing click would print, from the table: `--help` imports no command module."""
+        limit = formatter.width - 6 - max(len(name) for name in COMMANDS)
+        rows = [(name, click.Command(name, help=COMMANDS[name].help).get_short_help_str(limit))
+                for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -56,7 +87,7 @@ class BundlectlGroup(click.Group):
                 raise
             click.echo(f"error: internal error ({type(exc).__name__}: {exc}); this is a bug in bundlectl", err=True)
             click.echo("hint: rerun with BUNDLECTL_DEBUG=1 for the traceback and report it", err=True)
-            ctx.exit(70)
+            ctx.exit(ExitCode.BUG)
 
 
 @click.group(cls=BundlectlGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -65,26 +96,13 @@ def cli() -> None:
     """Version, diff, gate, promote and roll back release bundles of AI features."""
 
 
-def _register_commands() -> None:
-    from bundlectl.cli import auditcmd, bundles, diffcmd, promotion, rollbackcmd, schemas
-
-    for command in (bundles.init, bundles.new, bundles.validate, bundles.register, bundles.list_cmd,
-                    bundles.show, bundles.export_cmd, bundles.registry_group, diffcmd.diff, promotion.evidence, promotion.policy, promotion.approve,
-                    promotion.gate, promotion.promote, rollbackcmd.rollback, promotion.status, promotion.history, auditcmd.audit, promotion.verify,
-                    schemas.schemas):
-        cli.add_command(command)
-
-
-_register_commands()
-
-
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI; usage errors exit 2 (click's convention, and DESIGN §4's)."""
     try:
         cli.main(args=argv, prog_name="bundlectl")
     except BrokenPipeError:
         sys.stderr.close()
-        sys.exit(0)
+        sys.exit(ExitCode.OK)
 
 
 def _report(exc: BundlectlError) -> None:

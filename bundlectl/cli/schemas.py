@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from bundlectl import api
 from bundlectl.cli.output import ok
 
 
@@ -18,7 +19,5 @@ def schemas() -> None:
 @click.option("--out", default="schemas", show_default=True, type=click.Path(file_okay=False), help="Target folder.")
 def export(out: str) -> None:
     """Write the JSON Schemas generated from the models."""
-    from bundlectl.schema_export import export_schemas
-
-    for path in export_schemas(Path(out)):
+    for path in api.export_schemas(Path(out)):
         ok(f"wrote {path}")

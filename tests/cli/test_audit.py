@@ -88,13 +88,14 @@ def test_audit_request_from_otlp_export_and_request_log(moves: Workspace, tmp_pa
         assert document["consistent"] is True and document["version"] == "2026.11.01-1"
         assert set(document["components"]) == {"model", "prompt", "schema", "retriever", "tools", "guardrails", "evals", "runbook"}
         assert document["live"]["action"] == "rollback" and document["stamp"]["found_in"].endswith(":2")
-    otlp_line = json.loads(open(otlp).readline())
+    with open(otlp) as handle:
+        otlp_line = json.loads(handle.readline())
     span = otlp_line["resourceSpans"][0]["scopeSpans"][0]["spans"][0]
     assert len(span["traceId"]) == 32 and {"key": "bundle.pointer_version", "value": {"intValue": "3"}} in span["attributes"]
 
 
 def test_audit_request_that_disagrees_with_the_log(moves: Workspace, tmp_path):
-    first, second, back = times(moves)
+    first, _second, back = times(moves)
     v2 = moves.json("show", V2)["digest"]
     log = tmp_path / "forged.jsonl"
     stamp = {"time": shifted(back, 5), "request.id": "req-forged", "bundle.name": "support-triage", "bundle.version": "2026.11.22-1",
@@ -124,7 +125,7 @@ def test_request_search_without_grep_finds_the_same_stamp(moves: Workspace, tmp_
 
     from bundlectl.audit import find_stamp
 
-    ids, otlp, requests = serve(moves, tmp_path, count=5)
+    ids, _otlp, _requests = serve(moves, tmp_path, count=5)
     with_grep = [find_stamp(ids[3], [p]) for p in (tmp_path / "traces.jsonl", tmp_path / "requests.jsonl")]
     monkeypatch.setattr(shutil, "which", lambda name: None)  # a machine without grep cannot be had here
     without = [find_stamp(ids[3], [p]) for p in (tmp_path / "traces.jsonl", tmp_path / "requests.jsonl")]

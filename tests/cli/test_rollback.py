@@ -1,3 +1,4 @@
+import itertools
 import json
 import shutil
 import subprocess
@@ -215,7 +216,7 @@ def test_rollback_racing_promotions_loses_no_update(live: Workspace):
             assert "nothing to roll back" in stderr, stderr
     assert any(code == 0 for code, _ in outcomes)
     events = live.json("history", "support-triage", "--env", "staging")["events"]
-    for newer, older in zip(events, events[1:]):
+    for newer, older in itertools.pairwise(events):
         assert newer["from_digest"] == older["to_digest"]
     assert live.run("verify").exit_code == 0
 

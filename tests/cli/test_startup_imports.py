@@ -19,7 +19,7 @@ print(json.dumps(heavy), file=sys.stderr)
 
 
 def heavy_imports(ws: Workspace, *args: str) -> list[str]:
-    result = subprocess.run([sys.executable, "-c", PROBE, *args], cwd=ws.root, capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-c", PROBE, *args], cwd=ws.root, capture_output=True, text=True, check=False)
     return json.loads(result.stderr.strip().splitlines()[-1])
 
 

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from bundlectl.cli.context import storage_for
-from bundlectl.cli.main import json_option, registry_option
+from bundlectl import api
+from bundlectl.cli.options import json_option, registry_option
 from bundlectl.cli.output import emit_json, short
 from bundlectl.manifest import KINDS
+
+if TYPE_CHECKING:
+    from bundlectl.diff.bundles import BundleDiff
 
 
 @click.command()
@@ -20,28 +22,17 @@ from bundlectl.manifest import KINDS
 @click.option("--component", "components", multiple=True, type=click.Choice(KINDS), help="Only this kind (repeatable).")
 @registry_option
 @json_option
-def diff(ref_a: str, ref_b: str, components: tuple[str, ...], registry: str | None, as_json: bool) -> None:
+def diff(ref_a: str, ref_b: str, components: tuple[str, ...], registry: str | None, endpoint_url: str | None,
+         as_json: bool) -> None:
     """Which components changed between two bundles, and what that means."""
-    from bundlectl.diff.bundles import diff_bundles
-    from bundlectl.refs import resolve
-
-    storage: list[Any] = []
-
-    def lazy_storage() -> Any:
-        if not storage:
-            storage.append(storage_for(registry))
-        return storage[0]
-
-    a = resolve(ref_a, Path.cwd(), lazy_storage)
-    b = resolve(ref_b, Path.cwd(), lazy_storage)
-    result = diff_bundles(a, b, list(components) or None)
+    result = api.diff(ref_a, ref_b, list(components), registry=registry, endpoint_url=endpoint_url)
     if as_json:
         emit_json(result.to_json())
         return
     render_diff(result)
 
 
-def render_diff(result: Any) -> None:
+def render_diff(result: BundleDiff) -> None:
     """The reviewer's view of a BundleDiff."""
     click.echo(
         click.style(f"{result.a['name']}@{result.a['version']}", bold=True) + f" ({short(result.a['digest'])}) → "

@@ -1,33 +1,35 @@
+"""new, register, list, show and export: bundles in and out of the registry, and the refs that name them."""
+
 import json
 import subprocess
 import sys
 from pathlib import Path
 
-import git
-
-from tests.conftest import V1, V2, Workspace
+from tests.conftest import V1, Workspace
 
 
-def test_commands_need_an_initialised_registry(workspace: Workspace):
-    result = workspace.run("list")
-    assert result.exit_code == 4
-    assert "no bundlectl registry" in result.stderr and "bundlectl init" in result.stderr
+def test_new_scaffolds_a_bundle_that_validates_and_registers(registry: Workspace):
+    result = registry.run("new", "faq-bot")
+    assert result.exit_code == 0, result.output
+    shown = registry.json("show", "bundles/faq-bot")
+    assert shown["name"] == "faq-bot"
+    assert all(not c["absent"] for c in shown["components"].values())
+    assert registry.run("register", "bundles/faq-bot").exit_code == 0
 
 
-def test_no_git_repository_around(tmp_path: Path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    from tests.conftest import Workspace as W
+def test_new_refuses_an_existing_folder(registry: Workspace):
+    assert registry.run("new", "faq-bot").exit_code == 0
+    marker = registry.root / "bundles/faq-bot/runbook.md"
+    marker.write_text("mine")
+    result = registry.run("new", "faq-bot")
+    assert result.exit_code == 1 and "already exists; nothing was written" in result.stderr
+    assert marker.read_text() == "mine"
 
-    result = W(tmp_path, None).run("init")
-    assert result.exit_code == 4 and "no git repository around" in result.stderr
 
-
-def test_init_is_idempotent_and_leaves_the_working_tree_alone(workspace: Workspace):
-    assert "initialised bundlectl registry" in workspace.run("init").output
-    head = workspace.log_head()
-    assert "already initialised" in workspace.run("init").output
-    assert workspace.log_head() == head
-    assert workspace.repo.git.status("--porcelain") == "?? bundles/"
+def test_new_refuses_a_bad_name(registry: Workspace):
+    result = registry.run("new", "Bad_Name")
+    assert result.exit_code == 2 and "is not valid" in result.stderr
+    assert not (registry.root / "bundles/Bad_Name").exists()
 
 
 def test_register_list_show(registered: Workspace):
@@ -66,14 +68,6 @@ def test_dry_run_writes_nothing(registry: Workspace):
     assert registry.log_head() == head and registry.bundlectl_refs() == refs
 
 
-def test_registered_content_survives_the_folder(registered: Workspace):
-    import shutil
-
-    shutil.rmtree(registered.root / "bundles")
-    diff = registered.json("diff", V1, V2, "--component", "prompt")
-    assert "escalate_to_human" in diff["components"]["prompt"]["text_diffs"]["prompts/system.md"]
-
-
 def test_digest_prefix_refs(registered: Workspace):
     digest = registered.json("show", V1)["digest"]
     assert registered.json("show", "support-triage@" + digest[:19])["version"] == "2026.11.01-1"
@@ -101,31 +95,6 @@ def test_git_revision_refs(workspace: Workspace):
     assert workspace.run("show", "git:HEAD").exit_code == 2
 
 
-def test_index_is_rebuilt_from_the_log_when_deleted(registered: Workspace):
-    before = registered.json("list")
-    index = registered.storage().index_path()
-    assert index.exists()
-    for suffix in ("", "-wal", "-shm"):
-        Path(str(index) + suffix).unlink(missing_ok=True)
-    assert registered.json("list") == before
-
-
-def test_the_registry_travels_with_git_fetch(git_registered: Workspace, tmp_path: Path):
-    other = git.Repo.clone_from(git_registered.root, tmp_path / "other")
-    other.git.fetch("origin", "refs/bundlectl/*:refs/bundlectl/*")
-    assert other.git.rev_parse("refs/bundlectl/log") == git_registered.log_head()
-
-
-def test_dedicated_registry(workspace: Workspace, tmp_path: Path, monkeypatch):
-    target = tmp_path / "registry.git"
-    assert workspace.run("init", "--registry", str(target)).exit_code == 0
-    assert (target / "HEAD").exists()
-    assert workspace.run("register", "bundles/support-triage-v1", "--registry", str(target)).exit_code == 0
-    monkeypatch.setenv("BUNDLECTL_REGISTRY", str(target))
-    assert len(workspace.json("list")["bundles"]) == 1
-    assert workspace.repo.git.for_each_ref("refs/bundlectl/") == ""  # the project repository was not touched
-
-
 def test_concurrent_registrations_all_land_on_one_chain(registry: Workspace, tmp_path: Path):
     import shutil
 
@@ -146,3 +115,19 @@ def test_concurrent_registrations_all_land_on_one_chain(registry: Workspace, tmp
     payloads = [json.loads(e.payload) for e in storage.events_after(None, storage.log_head())]
     assert sorted(p["seq"] for p in payloads) == list(range(1, len(payloads) + 1))
     assert [p["action"] for p in payloads].count("register") == 6
+
+
+def test_export_round_trips_to_the_same_digest(registered: Workspace):
+    result = registered.run("export", V1, "out/v1")
+    assert result.exit_code == 0, result.output
+    assert registered.json("show", "out/v1")["digest"] == registered.json("show", V1)["digest"]
+    assert (registered.root / "out/v1/prompts/system.md").read_bytes() == (registered.root / "bundles/support-triage-v1/prompts/system.md").read_bytes()
+
+
+def test_export_refuses_a_non_empty_folder(registered: Workspace):
+    target = registered.root / "taken"
+    target.mkdir()
+    (target / "mine.txt").write_text("keep me")
+    result = registered.run("export", V1, str(target))
+    assert result.exit_code == 1 and "already exists and is not empty; nothing was written" in result.stderr
+    assert sorted(p.name for p in target.iterdir()) == ["mine.txt"]

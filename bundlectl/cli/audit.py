@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
-from bundlectl.cli.context import storage_for
-from bundlectl.cli.main import json_option, registry_option
+from bundlectl import api
+from bundlectl.cli.options import json_option, registry_option
 from bundlectl.cli.output import emit_json, ok, short, table, warn
+from bundlectl.errors import ExitCode
+
+if TYPE_CHECKING:
+    from bundlectl.audit import LiveAt, RequestAudit
 
 
 @click.command()
@@ -21,38 +25,35 @@ from bundlectl.cli.output import emit_json, ok, short, table, warn
 @registry_option
 @json_option
 def audit(name: str | None, at: str | None, env: str | None, request_id: str | None, logs: tuple[str, ...],
-          registry: str | None, as_json: bool) -> None:
+          registry: str | None, endpoint_url: str | None, as_json: bool) -> None:
     """`audit --at TIME --env ENV NAME`, or `audit --request-id ID --log FILE…`."""
-    from bundlectl.audit import audit_request, find_stamp, live_at
-    from bundlectl.clock import parse_time
-    from bundlectl.registry.fresh import fresh_index
-
     if request_id:
         if not logs:
             raise click.UsageError("--request-id needs at least one --log FILE")
-        stamp = find_stamp(request_id, [Path(p) for p in logs])
-        result = audit_request(fresh_index(storage_for(registry)), stamp)
+        result = api.audit_request(request_id, [Path(p) for p in logs], registry=registry, endpoint_url=endpoint_url)
         if as_json:
             emit_json(result.to_json())
         else:
             _print_request(result)
         if not result.consistent:
-            raise SystemExit(5)
+            raise SystemExit(ExitCode.INTEGRITY)
         return
     if not (at and env and name):
         raise click.UsageError("give either --request-id ID --log FILE, or NAME --at TIME --env ENV")
+    from bundlectl.clock import parse_time
+
     try:
         moment = parse_time(at)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--at") from None
-    result = live_at(fresh_index(storage_for(registry)), name, env, moment)
+    live = api.audit_at(name, env, moment, registry=registry, endpoint_url=endpoint_url)
     if as_json:
-        emit_json(result.to_json())
+        emit_json(live.to_json())
     else:
-        _print_live(result)
+        _print_live(live)
 
 
-def _print_live(live: Any) -> None:
+def _print_live(live: LiveAt) -> None:
     until = live.live_until or "now"
     click.echo(click.style(f"{live.name}@{live.version}", bold=True) + f" ({live.digest}) was live in {live.env}")
     click.echo(f"  from {live.live_from} until {until}, pointer version {live.pointer_version}")
@@ -64,7 +65,7 @@ def _print_live(live: Any) -> None:
               [[str(e["seq"]), e["kind"], e["source"], e["run_at"], str(e["figures"].get("pass_rate", "—"))] for e in live.evidence])
 
 
-def _print_request(result: Any) -> None:
+def _print_request(result: RequestAudit) -> None:
     stamp = result.stamp
     click.echo(f"request {stamp.request_id} (found in {stamp.where})")
     click.echo(click.style(f"  served by {stamp.name}@{stamp.version}", bold=True) + f" ({stamp.digest}) in {stamp.env}")

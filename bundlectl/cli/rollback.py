@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import click
 
-from bundlectl.cli.context import actor_for, storage_for
-from bundlectl.cli.main import json_option, registry_option, writer_options
+from bundlectl import api
+from bundlectl.cli.options import json_option, registry_option, writer_options
 from bundlectl.cli.output import emit_json, ok, short, warn
+from bundlectl.errors import ExitCode
 from bundlectl.manifest import KINDS
 
 
@@ -25,31 +25,29 @@ from bundlectl.manifest import KINDS
 @writer_options
 @json_option
 def rollback(name: str, env: str, to_ref: str | None, components: tuple[str, ...], break_glass: bool, rehearse: bool,
-             registry: str | None, actor: str | None, reason: str | None, dry_run: bool, as_json: bool) -> None:
+             registry: str | None, endpoint_url: str | None, actor: str | None, reason: str | None, dry_run: bool,
+             as_json: bool) -> None:
     """Point ENV back at the bundle live before (or --to REF), or swap single components back."""
     from bundlectl.promotion import GateRefused
-    from bundlectl.refs import resolve_registered
-    from bundlectl.rollback import rehearse as do_rehearse
-    from bundlectl.rollback import rollback as do_rollback
 
-    storage = storage_for(registry)
-    to = resolve_registered(to_ref, Path.cwd(), storage) if to_ref else None
-    who = actor_for(actor)
     if rehearse:
         if dry_run:
             raise click.UsageError("--rehearse cannot be combined with --dry-run")
-        back, forward, evidence = do_rehearse(storage, name, env, who, reason, to, list(components), break_glass)
+        rehearsal = api.rehearse(name, env, to=to_ref, components=list(components), break_glass=break_glass,
+                                 registry=registry, endpoint_url=endpoint_url, actor=actor, reason=reason)
+        back, forward = rehearsal.back.plan.target, rehearsal.forward.plan.target
         if as_json:
-            emit_json({"rehearsed": True, "name": name, "env": env, "back_to": back.plan.target.version,
-                       "forward_to": forward.plan.target.version, "evidence_seq": evidence.seq})
+            emit_json({"rehearsed": True, "name": name, "env": env, "back_to": back.version,
+                       "forward_to": forward.version, "evidence_seq": rehearsal.evidence.seq})
         else:
-            ok(f"rehearsed in {env}: rolled back to {back.plan.target.version}, then forward to {forward.plan.target.version}")
-            ok(f"recorded a rehearsal for {name}@{forward.plan.target.version} ({short(forward.plan.target.digest)})")
+            ok(f"rehearsed in {env}: rolled back to {back.version}, then forward to {forward.version}")
+            ok(f"recorded a rehearsal for {name}@{forward.version} ({short(forward.digest)})")
         return
     try:
-        result = do_rollback(storage, name, env, who, reason, to, list(components), break_glass, dry_run)
+        report = api.rollback(name, env, to=to_ref, components=list(components), break_glass=break_glass,
+                              registry=registry, endpoint_url=endpoint_url, actor=actor, reason=reason, dry_run=dry_run)
     except GateRefused as refused:
-        from bundlectl.cli.promotion import print_gate
+        from bundlectl.cli.gate import print_gate
 
         if as_json:
             emit_json({"rolled_back": False, "gate": refused.result.to_json()})
@@ -57,13 +55,15 @@ def rollback(name: str, env: str, to_ref: str | None, components: tuple[str, ...
             print_gate(refused.result)
             warn("no passing evidence for this exact bundle: add some, or use --break-glass --reason TEXT")
         raise
-    _print(result, storage, as_json)
+    _print(report, as_json)
 
 
-def _print(result: Any, storage: Any, as_json: bool) -> None:
+def _print(report: api.RollbackReport, as_json: bool) -> None:
+    result, diff = report.result, report.diff
     plan, move = result.plan, result.move
+    assert move is not None  # rollback() always returns its move; RollbackResult's type is looser than that
     target = plan.target
-    document = {
+    document: dict[str, Any] = {
         "name": plan.live.name, "env": plan.env, "dry_run": move.dry_run, "changed": move.seq is not None,
         "from": {"version": plan.live.version, "digest": plan.live.digest},
         "to": {"version": target.version, "digest": target.digest, "new": plan.new_record is not None},
@@ -72,42 +72,33 @@ def _print(result: Any, storage: Any, as_json: bool) -> None:
         "pointer_version": move.pointer_version, "seq": move.seq, "would_be_refused": result.would_refuse,
         "gate": result.gate.to_json() if result.gate else None,
     }
-    diff = _diff(plan, storage) if move.dry_run else None
     if as_json:
         if diff is not None:
             document["diff"] = diff.to_json()
         emit_json(document)
         if result.would_refuse:
-            raise SystemExit(1)
+            raise SystemExit(ExitCode.REFUSED)
         return
     if plan.components:
         built = "would build" if move.dry_run else ("built and registered" if plan.new_record else "reuses")
         ok(f"{built} {target.name}@{target.version} ({short(target.digest)}): {plan.live.version} with "
            f"{', '.join(plan.components)} from {plan.source.version}")
     if diff is not None:
-        from bundlectl.cli.diffcmd import render_diff
+        from bundlectl.cli.diff import render_diff
 
         render_diff(diff)
         click.echo()
         if result.would_refuse:
-            from bundlectl.cli.promotion import print_gate
+            from bundlectl.cli.gate import print_gate
 
+            assert result.gate is not None  # a dry run is refused only by a failing gate
             print_gate(result.gate)
             warn("this would be refused: no passing evidence for this exact bundle; add some, or use --break-glass --reason TEXT")
         ok(f"would roll back {plan.env}: {plan.live.version} → {target.version} (dry run: nothing changed)")
         if result.would_refuse:
-            raise SystemExit(1)
+            raise SystemExit(ExitCode.REFUSED)
     else:
         state = "" if result.verified else click.style(" — UNVERIFIED (break-glass): `status --check` fails until fresh evidence for this digest is added", fg="red")
         ok(f"rolled back {plan.live.name} in {plan.env}: {plan.live.version} → {target.version}, pointer version {move.pointer_version}{state}")
     for line in plan.stale if not plan.components else []:
         warn(f"evidence of {target.version} under {plan.env}'s eval gate: {line}")
-
-
-def _diff(plan: Any, storage: Any) -> Any:
-    from bundlectl.diff.bundles import diff_bundles
-    from bundlectl.refs import registry_source
-
-    live = registry_source(plan.live.record(), storage, f"{plan.live.name}@{plan.live.version}")
-    target = registry_source(plan.target.record(), storage, f"{plan.target.name}@{plan.target.version}")
-    return diff_bundles(live, target)

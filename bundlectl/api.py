@@ -1,0 +1,357 @@
+"""The library's front door: one function per thing a user does, plain values in, typed results out.
+
+Each call opens what it needs (the storage for `registry`, then the read index) and keeps nothing
+afterwards. Library modules are imported inside the functions, so importing this module is cheap and a
+read never pays for git, S3, pydantic or YAML it does not use.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from bundlectl.audit import LiveAt, RequestAudit
+    from bundlectl.diff.bundles import BundleDiff
+    from bundlectl.evidence.listing import EvidenceListing
+    from bundlectl.evidence.store import EvidenceAdded
+    from bundlectl.gate.result import GateResult
+    from bundlectl.initialise import InitResult
+    from bundlectl.moves import MoveResult
+    from bundlectl.progress import ProgressSink
+    from bundlectl.promotion import PolicyResult
+    from bundlectl.record import BundleRecord
+    from bundlectl.refs import BundleSource
+    from bundlectl.registry.bundles import RegisterResult
+    from bundlectl.registry.rows import BundleRow, MoveRow
+    from bundlectl.registry_copy import CopyResult
+    from bundlectl.rollback import RollbackResult
+    from bundlectl.status import LiveStatus
+    from bundlectl.storage.base import Storage
+    from bundlectl.validation import ValidationResult
+    from bundlectl.verify import VerifyReport
+
+
+# The facade's own results are NamedTuples: immutable and typed like frozen dataclasses, but about a
+# fifth of their cost to define, and this module is imported by every command.
+
+
+class Exported(NamedTuple):
+    record: BundleRecord
+    folder: Path
+
+
+class RegistryCopied(NamedTuple):
+    source_url: str
+    target_url: str
+    result: CopyResult
+
+
+class Approval(NamedTuple):
+    bundle: BundleRow
+    env: str
+    actor: str
+    seq: int | None  # None: this actor had already approved it
+
+
+class PolicyInForce(NamedTuple):
+    policy: dict[str, Any]
+    seq: int
+
+
+class RollbackReport(NamedTuple):
+    result: RollbackResult
+    diff: BundleDiff | None  # dry runs only: the live bundle against the one ENV would point at
+
+
+class Rehearsal(NamedTuple):
+    back: RollbackResult
+    forward: RollbackResult
+    evidence: EvidenceAdded
+
+
+# --- bundles -------------------------------------------------------------------------------------------
+
+
+def new_bundle(name: str, parent: Path = Path("bundles")) -> Path:
+    """Scaffold PARENT/NAME with all eight components; returns the new folder."""
+    from bundlectl.scaffold import scaffold_bundle
+
+    return scaffold_bundle(name, parent)
+
+
+def validate(paths: list[Path], progress: ProgressSink | None = None) -> list[ValidationResult]:
+    from bundlectl.validation import validate_folders
+
+    return validate_folders(paths, progress)
+
+
+def register(path: Path, *, registry: str | None = None, endpoint_url: str | None = None, actor: str | None = None,
+             reason: str | None = None, dry_run: bool = False, progress: ProgressSink | None = None) -> RegisterResult:
+    """Freeze a bundle folder into the registry (the folder is read first, so its problems come first)."""
+    from bundlectl.bundle_folder import read_bundle_folder
+    from bundlectl.registry.bundles import register_bundle
+
+    folder = read_bundle_folder(path, progress=progress)
+    storage = _storage(registry, endpoint_url)
+    return register_bundle(storage, folder, _actor(actor), reason, dry_run, progress)
+
+
+def list_bundles(name: str | None = None, *, registry: str | None = None,
+                 endpoint_url: str | None = None) -> list[BundleRow]:
+    from bundlectl.registry.bundles import list_bundles as registered
+
+    return registered(_storage(registry, endpoint_url), name)
+
+
+def show(ref: str, *, registry: str | None = None, endpoint_url: str | None = None) -> BundleRecord:
+    """The bundle REF names: registered, a folder, or git:REV:PATH (the registry is opened only if needed)."""
+    return _source(ref, _OpenOnce(registry, endpoint_url)).record
+
+
+def export(ref: str, folder: Path, *, registry: str | None = None, endpoint_url: str | None = None) -> Exported:
+    """Write the bundle REF out as a folder that re-validates to the same digest."""
+    from bundlectl.export import export_bundle
+
+    source = _source(ref, _OpenOnce(registry, endpoint_url))
+    return Exported(source.record, export_bundle(source.record, source.read_file, folder))
+
+
+def diff(ref_a: str, ref_b: str, components: list[str] | None = None, *, registry: str | None = None,
+         endpoint_url: str | None = None) -> BundleDiff:
+    """The component-aware diff of two bundles; `components` limits it to those kinds."""
+    from bundlectl.diff.bundles import diff_bundles
+
+    storage = _OpenOnce(registry, endpoint_url)
+    return diff_bundles(_source(ref_a, storage), _source(ref_b, storage), components or None)
+
+
+def export_schemas(folder: Path) -> list[Path]:
+    from bundlectl.schema_export import export_schemas as write
+
+    return write(folder)
+
+
+# --- the registry itself -------------------------------------------------------------------------------
+
+
+def init(*, registry: str | None = None, endpoint_url: str | None = None, actor: str | None = None) -> InitResult:
+    """Create the registry (idempotent) with its first event and the starter gate policy."""
+    from bundlectl.initialise import init_registry
+
+    return init_registry(_storage(registry, endpoint_url, create=True), _actor(actor))
+
+
+def copy_registry(source: str, target: str, *, endpoint_url: str | None = None) -> RegistryCopied:
+    """Copy every event, object and pointer from SOURCE to TARGET (a git target is created if missing)."""
+    from bundlectl.registry_copy import copy_registry as copy
+    from bundlectl.storage.locate import open_storage
+
+    src = open_storage(source, Path.cwd(), endpoint_url=endpoint_url)
+    dst = open_storage(target, Path.cwd(), create=not target.startswith("s3://"), endpoint_url=endpoint_url)
+    return RegistryCopied(src.url, dst.url, copy(src, dst))
+
+
+def verify(*, registry: str | None = None, endpoint_url: str | None = None) -> VerifyReport:
+    """Re-check every digest, the log chain and the pointers; raises IntegrityFailure on tampering."""
+    from bundlectl.verify import verify_registry
+
+    return verify_registry(_storage(registry, endpoint_url))
+
+
+# --- evidence and policy -------------------------------------------------------------------------------
+
+
+def evidence_add(ref: str, file: str, kind: str | None = None, fmt: str = "auto", *, registry: str | None = None,
+                 endpoint_url: str | None = None, actor: str | None = None, reason: str | None = None) -> EvidenceAdded:
+    """Bind the report FILE to the registered bundle REF; `file` is also the label its problems carry."""
+    from bundlectl.evidence.store import add_evidence
+    from bundlectl.textfile import read_input
+
+    storage = _storage(registry, endpoint_url)
+    bundle = _registered(ref, storage)
+    data = read_input(Path(file))
+    return add_evidence(storage, bundle, data, file, kind, fmt, _actor(actor), reason)
+
+
+def evidence_list(ref: str, env: str | None = None, *, registry: str | None = None, endpoint_url: str | None = None,
+                  now: datetime | None = None) -> EvidenceListing:
+    """The evidence bound to REF, each report judged fresh or stale by the gate of ENV that reads its kind."""
+    from bundlectl.clock import now_utc
+    from bundlectl.evidence.listing import list_evidence
+    from bundlectl.registry.fresh import fresh_index
+
+    storage = _storage(registry, endpoint_url)
+    bundle = _registered(ref, storage)
+    return list_evidence(fresh_index(storage), bundle, env, now or now_utc())
+
+
+def set_policy(file: str, *, registry: str | None = None, endpoint_url: str | None = None, actor: str | None = None,
+               reason: str | None = None, dry_run: bool = False) -> PolicyResult:
+    """Store the policy in FILE as a logged, versioned event (a dry run only validates it)."""
+    from bundlectl.promotion import set_policy as store_policy
+    from bundlectl.textfile import read_input
+
+    data = read_input(Path(file))
+    return store_policy(_storage(registry, endpoint_url), data, file, _actor(actor), reason, dry_run)
+
+
+def show_policy(*, registry: str | None = None, endpoint_url: str | None = None) -> PolicyInForce:
+    """The policy in force and the event that stored it; NotFound when there is none."""
+    from bundlectl.errors import NotFound
+    from bundlectl.registry.fresh import fresh_index
+
+    document, seq = fresh_index(_storage(registry, endpoint_url)).policy()
+    if document is None or seq is None:
+        raise NotFound("no gate policy is in force", "store one with `bundlectl policy set FILE`")
+    return PolicyInForce(document, seq)
+
+
+# --- what is live --------------------------------------------------------------------------------------
+
+
+def gate(ref: str, env: str, *, registry: str | None = None, endpoint_url: str | None = None,
+         actor: str | None = None) -> GateResult:
+    """Every check of ENV's gate for REF, as if `actor` promoted it now; changes nothing."""
+    from bundlectl.promotion import check_gate
+
+    storage = _storage(registry, endpoint_url)
+    return check_gate(storage, _registered(ref, storage), env, _actor(actor))
+
+
+def approve(ref: str, env: str, *, registry: str | None = None, endpoint_url: str | None = None,
+            actor: str | None = None, reason: str | None = None) -> Approval:
+    from bundlectl.promotion import approve as record_approval
+
+    storage = _storage(registry, endpoint_url)
+    bundle = _registered(ref, storage)
+    who = _actor(actor)
+    return Approval(bundle, env, who, record_approval(storage, bundle, env, who, reason))
+
+
+def promote(ref: str, env: str, *, registry: str | None = None, endpoint_url: str | None = None,
+            actor: str | None = None, reason: str | None = None, dry_run: bool = False) -> MoveResult:
+    """Move ENV to REF if the gate passes; raises GateRefused (carrying the gate) if not."""
+    from bundlectl.promotion import promote as move
+
+    storage = _storage(registry, endpoint_url)
+    bundle = _registered(ref, storage)
+    return move(storage, bundle, env, _actor(actor), reason, dry_run)
+
+
+def rollback(name: str, env: str, *, to: str | None = None, components: list[str] | None = None,
+             break_glass: bool = False, registry: str | None = None, endpoint_url: str | None = None,
+             actor: str | None = None, reason: str | None = None, dry_run: bool = False) -> RollbackReport:
+    """Point ENV back (or swap `components` back); a dry run also diffs the live bundle against the target."""
+    from bundlectl.rollback import rollback as roll_back
+
+    storage = _storage(registry, endpoint_url)
+    target = _registered(to, storage) if to else None
+    result = roll_back(storage, name, env, _actor(actor), reason, target, list(components or []), break_glass, dry_run)
+    return RollbackReport(result, _rollback_diff(result, storage) if dry_run else None)
+
+
+def rehearse(name: str, env: str, *, to: str | None = None, components: list[str] | None = None,
+             break_glass: bool = False, registry: str | None = None, endpoint_url: str | None = None,
+             actor: str | None = None, reason: str | None = None) -> Rehearsal:
+    """Roll back and forward again in a non-production ENV, and record the rehearsal as evidence."""
+    from bundlectl.rollback import rehearse as rehearse_rollback
+
+    storage = _storage(registry, endpoint_url)
+    target = _registered(to, storage) if to else None
+    back, forward, evidence = rehearse_rollback(storage, name, env, _actor(actor), reason, target,
+                                                list(components or []), break_glass)
+    return Rehearsal(back, forward, evidence)
+
+
+def status(name: str | None = None, *, registry: str | None = None, endpoint_url: str | None = None,
+           now: datetime | None = None) -> list[LiveStatus]:
+    """What is live in each environment (of NAME, or of every bundle) and how its evidence stands now."""
+    from bundlectl.clock import now_utc
+    from bundlectl.registry.fresh import fresh_index
+    from bundlectl.status import live_status
+
+    return live_status(fresh_index(_storage(registry, endpoint_url)), now or now_utc(), name)
+
+
+def history(name: str, env: str, limit: int | None = None, *, registry: str | None = None,
+            endpoint_url: str | None = None) -> list[MoveRow]:
+    """Promotions and rollbacks of NAME in ENV, newest first; `limit` None means all."""
+    from bundlectl.registry.fresh import fresh_index
+    from bundlectl.status import pointer_history
+
+    return pointer_history(fresh_index(_storage(registry, endpoint_url)), name, env, limit)
+
+
+def audit_at(name: str, env: str, at: datetime, *, registry: str | None = None,
+             endpoint_url: str | None = None) -> LiveAt:
+    """Which bundle of NAME was live in ENV at the instant `at`."""
+    from bundlectl.audit import live_at
+    from bundlectl.registry.fresh import fresh_index
+
+    return live_at(fresh_index(_storage(registry, endpoint_url)), name, env, at)
+
+
+def audit_request(request_id: str, logs: list[Path], *, registry: str | None = None,
+                  endpoint_url: str | None = None) -> RequestAudit:
+    """The stamp of `request_id` in LOGS, checked against the log (see `RequestAudit.consistent`)."""
+    from bundlectl.audit import audit_request as check_stamp
+    from bundlectl.audit import find_stamp
+    from bundlectl.registry.fresh import fresh_index
+
+    stamp = find_stamp(request_id, logs)
+    return check_stamp(fresh_index(_storage(registry, endpoint_url)), stamp)
+
+
+# --- opening things ------------------------------------------------------------------------------------
+
+
+def _storage(registry: str | None, endpoint_url: str | None, create: bool = False) -> Storage:
+    """--registry, else BUNDLECTL_REGISTRY, else the git repository around the current folder."""
+    from bundlectl.storage.locate import open_storage, registry_url
+
+    return open_storage(registry_url(registry), Path.cwd(), create=create, endpoint_url=endpoint_url)
+
+
+class _OpenOnce:
+    """The storage, opened at the first call only: refs to folders never touch the registry."""
+
+    def __init__(self, registry: str | None, endpoint_url: str | None) -> None:
+        self._where = (registry, endpoint_url)
+        self._storage: Storage | None = None
+
+    def __call__(self) -> Storage:
+        if self._storage is None:
+            self._storage = _storage(*self._where)
+        return self._storage
+
+
+def _source(ref: str, storage: _OpenOnce) -> BundleSource:
+    from bundlectl.refs import resolve
+
+    return resolve(ref, Path.cwd(), storage)
+
+
+def _registered(ref: str, storage: Storage) -> BundleRow:
+    from bundlectl.refs import resolve_registered
+
+    row: BundleRow = resolve_registered(ref, Path.cwd(), storage)
+    return row
+
+
+def _actor(explicit: str | None) -> str:
+    from bundlectl.identity import acting_identity
+
+    return acting_identity(explicit)
+
+
+def _rollback_diff(result: RollbackResult, storage: Storage) -> BundleDiff:
+    from bundlectl.diff.bundles import diff_bundles
+    from bundlectl.refs import registry_source
+
+    plan = result.plan
+    live = registry_source(plan.live.record(), storage, f"{plan.live.name}@{plan.live.version}")
+    target = registry_source(plan.target.record(), storage, f"{plan.target.name}@{plan.target.version}")
+    return diff_bundles(live, target)

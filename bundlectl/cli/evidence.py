@@ -1,0 +1,79 @@
+"""`evidence add` and `evidence list`: reports bound to a bundle digest."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from bundlectl import api
+from bundlectl.cli.options import (
+    actor_option,
+    json_option,
+    reason_option,
+    registry_option,
+)
+from bundlectl.cli.output import emit_json, ok, short, table
+
+
+@click.group()
+def evidence() -> None:
+    """Reports bound to a bundle digest: eval runs, load tests, cost measurements, rehearsals."""
+
+
+@evidence.command("add")
+@click.argument("ref")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--kind", type=click.Choice(["eval", "load", "cost", "rehearsal"]), default=None, help="Default: what the report is.")
+@click.option("--format", "fmt", type=click.Choice(["auto", "promptfoo", "junit", "native"]), default="auto", show_default=True)
+@registry_option
+@actor_option()
+@reason_option
+@json_option
+def evidence_add(ref: str, file: str, kind: str | None, fmt: str, registry: str | None, endpoint_url: str | None,
+                 actor: str | None, reason: str | None, as_json: bool) -> None:
+    """Bind a report (promptfoo results.json, JUnit XML, native JSON) to the bundle REF."""
+    result = api.evidence_add(ref, file, kind, fmt, registry=registry, endpoint_url=endpoint_url, actor=actor, reason=reason)
+    bundle = result.bundle
+    if as_json:
+        emit_json({"name": bundle.name, "version": bundle.version, "digest": bundle.digest, "kind": result.kind,
+                   "source": result.source, "run_at": result.run_at, "figures": result.figures,
+                   "created": result.created, "seq": result.seq})
+        return
+    f = result.figures
+    summary = f", {f['passed']}/{f['cases']} passed ({f['pass_rate']:.1%})" if "cases" in f else ""
+    verb = "bound" if result.created else "already bound (nothing to do):"
+    ok(f"{verb} {result.kind} evidence ({result.source}, run {result.run_at}{summary}) to {bundle.name}@{bundle.version} {short(bundle.digest)}")
+
+
+@evidence.command("list")
+@click.argument("ref")
+@click.option("--env", default=None, help="Judge freshness by the gates of this environment (default: the strictest max_age per kind).")
+@registry_option
+@json_option
+def evidence_list(ref: str, env: str | None, registry: str | None, endpoint_url: str | None, as_json: bool) -> None:
+    """Evidence for REF: kind, source, run time, age, key figures, fresh or stale."""
+    listing = api.evidence_list(ref, env, registry=registry, endpoint_url=endpoint_url)
+    bundle, rows = listing.bundle, [e.to_json() for e in listing.evidence]
+    if as_json:
+        emit_json({"name": bundle.name, "version": bundle.version, "digest": bundle.digest, "max_age": listing.eval_max_age,
+                   "evidence": rows})
+        return
+    if not rows:
+        click.echo(f"no evidence for {bundle.name}@{bundle.version}; add some with `bundlectl evidence add`")
+        return
+    table(["kind", "source", "run at", "age", "figures", "fresh"],
+          [[r["kind"], r["source"], r["run_at"], r["age"], _figures(r["figures"]),
+            "—" if r["fresh"] is None else ("fresh" if r["fresh"] else click.style("stale", fg="red"))] for r in rows])
+
+
+def _figures(f: dict[str, Any]) -> str:
+    parts = []
+    if "cases" in f:
+        parts.append(f"{f['passed']}/{f['cases']} ({f['pass_rate']:.1%})")
+        parts += [f"{n} {s['pass_rate']:.0%}" for n, s in f.get("slices", {}).items() if len(f.get("slices", {})) > 1]
+    if "latency_p95_ms" in f:
+        parts.append(f"p95 {f['latency_p95_ms']:g} ms")
+    if "cost_per_task_usd" in f:
+        parts.append(f"${f['cost_per_task_usd']:g}/task")
+    return ", ".join(parts) or "—"

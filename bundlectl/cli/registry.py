@@ -1,0 +1,40 @@
+"""Commands about the registry itself: `init` creates it, `registry copy` moves it between backends."""
+
+from __future__ import annotations
+
+import click
+
+from bundlectl import api
+from bundlectl.cli.options import actor_option, registry_option
+from bundlectl.cli.output import ok
+
+
+@click.command()
+@registry_option
+@actor_option("Acting identity recorded for the init event.")
+def init(registry: str | None, endpoint_url: str | None, actor: str | None) -> None:
+    """Create the registry (git by default: refs/bundlectl/ in the repository around you)."""
+    result = api.init(registry=registry, endpoint_url=endpoint_url, actor=actor)
+    if result.created:
+        ok(f"initialised bundlectl registry in {result.url}")
+        ok("wrote the starter gate policy (see `bundlectl policy show`)")
+    else:
+        ok(f"bundlectl registry in {result.url} is already initialised")
+
+
+@click.group("registry")
+def registry_group() -> None:
+    """The registry itself: copy it between backends."""
+
+
+@registry_group.command("copy")
+@click.argument("source")
+@click.argument("target")
+@click.option("--endpoint-url", default=None, help="S3 endpoint for s3:// sides (default: boto3's settings).")
+def registry_copy(source: str, target: str, endpoint_url: str | None) -> None:
+    """Copy every event, object and pointer from SOURCE to TARGET (git path or s3://bucket/prefix)."""
+    copied = api.copy_registry(source, target, endpoint_url=endpoint_url)
+    result = copied.result
+    ok(f"copied {result.events} events and {result.objects} objects from {copied.source_url} to {copied.target_url}"
+       + (f" ({result.already} were already there)" if result.already else ""))
+    ok(f"run `bundlectl verify --registry {target}` to check the copy")
