@@ -95,7 +95,8 @@ def main() -> None:
         runtime.close()
         results["runtime current() / dict lookup"] = {"baseline_s": bare, "measured_s": current, "ratio": current / bare}
         results["runtime stamp() with request log / dict lookup"] = {"baseline_s": bare, "measured_s": stamp_cost, "ratio": stamp_cost / bare}
-        results["runtime stamp() with log + recording OTel span / dict lookup"] = {"baseline_s": bare, "measured_s": span_stamp, "ratio": span_stamp / bare}
+        results["runtime stamp() with log + recording OTel span / dict lookup"] = {
+            "baseline_s": bare, "measured_s": span_stamp, "ratio": span_stamp / bare}
     finally:
         shutil.rmtree(work, ignore_errors=True)
     report(results)

@@ -63,7 +63,8 @@ def main() -> None:
         coreutils, ours = median_interleaved(
             lambda: subprocess.run(["sha256sum", str(big)], check=True, stdout=subprocess.DEVNULL),
             lambda: sha256_file(big), 3)
-        results[f"hash {size_mib} MiB: sha256_file / sha256sum"] = {"baseline_s": coreutils, "measured_s": ours, "ratio": ours / coreutils, "target": 1.1}
+        results[f"hash {size_mib} MiB: sha256_file / sha256sum"] = {
+            "baseline_s": coreutils, "measured_s": ours, "ratio": ours / coreutils, "target": 1.1}
 
         # 3. registering a bundle holding that file, then again unchanged
         run([*cli, "new", "big-index", "--dir", str(work / "bundles")], work, env)
@@ -74,10 +75,12 @@ def main() -> None:
         time.sleep(1.1)  # older than the hash cache's racy window, like any file not written this second
         first = timed(lambda: run([*cli, "register", str(folder)], work, env))
         again = statistics.median(timed(lambda: run([*cli, "register", str(folder)], work, env)) for _ in range(5))
-        results[f"register {size_mib} MiB bundle: unchanged again / first"] = {"baseline_s": first, "measured_s": again, "ratio": again / first, "target": 0.05}
+        results[f"register {size_mib} MiB bundle: unchanged again / first"] = {
+            "baseline_s": first, "measured_s": again, "ratio": again / first, "target": 0.05}
         manifest.write_text(manifest.read_text().replace("version: 0.1.0", "version: 0.1.1"))
         bumped = timed(lambda: run([*cli, "register", str(folder)], work, env))
-        results[f"register {size_mib} MiB bundle: new version, same files / first"] = {"baseline_s": first, "measured_s": bumped, "ratio": bumped / first, "target": 0.05}
+        results[f"register {size_mib} MiB bundle: new version, same files / first"] = {
+            "baseline_s": first, "measured_s": bumped, "ratio": bumped / first, "target": 0.05}
 
         # 4. diff of two bundles with 2,000-tool manifests vs a bare DeepDiff of the two documents
         from deepdiff import DeepDiff
@@ -93,7 +96,8 @@ def main() -> None:
         a = resolve(str(work / "bundles" / "tools-a"), work, lambda: None)
         b = resolve(str(work / "bundles" / "tools-b"), work, lambda: None)
         bare_diff, ours_diff = median_interleaved(lambda: DeepDiff(docs[0], docs[1]), lambda: diff_bundles(a, b), 3)
-        results["diff 2,000 tools: diff_bundles / DeepDiff"] = {"baseline_s": bare_diff, "measured_s": ours_diff, "ratio": ours_diff / bare_diff, "target": 1.0}
+        results["diff 2,000 tools: diff_bundles / DeepDiff"] = {
+            "baseline_s": bare_diff, "measured_s": ours_diff, "ratio": ours_diff / bare_diff, "target": 1.0}
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -57,7 +57,8 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="bundlectl-bench-s3-"))
     env = {**os.environ, "AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
            "AWS_DEFAULT_REGION": "us-east-1", "BUNDLECTL_CACHE_DIR": str(work / "cache"), "BUNDLECTL_ACTOR": "bench@example.com"}
-    os.environ.update({k: env[k] for k in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION", "BUNDLECTL_CACHE_DIR")})
+    names = ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION", "BUNDLECTL_CACHE_DIR")
+    os.environ.update({k: env[k] for k in names})
     results: dict[str, dict[str, float]] = {}
     try:
         client = boto3.client("s3")
@@ -84,7 +85,8 @@ def main() -> None:
             promote(storage, targets[i % 2], "staging", "bench@example.com")
             counts.append(len(sent))
         per_promote = sorted(counts)[len(counts) // 2]
-        results["S3 requests per promote (warm index; GET/HEAD/PUT)"] = {"baseline_s": 1.0, "measured_s": float(per_promote), "ratio": float(per_promote)}
+        results["S3 requests per promote (warm index; GET/HEAD/PUT)"] = {
+            "baseline_s": 1.0, "measured_s": float(per_promote), "ratio": float(per_promote)}
 
         flips = iter(range(10_000))
 

@@ -11,9 +11,8 @@ from typing import Any
 
 from bundlectl.clock import now_utc
 from bundlectl.digest.canonical import digest_of
-from bundlectl.errors import Refused
 from bundlectl.gate.evaluate import evaluate_gate
-from bundlectl.gate.result import GateResult
+from bundlectl.gate.result import GateRefused, GateResult
 from bundlectl.moves import Decision, MoveResult, move_pointer
 from bundlectl.policy.in_force import environment_policy
 from bundlectl.registry.events import ApprovalData, MoveExtras, PolicyData
@@ -22,14 +21,6 @@ from bundlectl.registry.index import Index
 from bundlectl.registry.log import Planned, append
 from bundlectl.registry.rows import BundleRow, PointerRow
 from bundlectl.storage.base import Storage
-
-
-class GateRefused(Refused):
-    def __init__(self, result: GateResult) -> None:
-        failed = ", ".join(c.name for c in result.failures())
-        super().__init__(f"{result.name}@{result.version} may not go live in {result.env}: failed {failed}; nothing was changed",
-                         f"see `bundlectl gate {result.name}@{result.version} --env {result.env}` for each check")
-        self.result = result
 
 
 @dataclass(frozen=True)

@@ -15,14 +15,14 @@ from datetime import datetime
 from typing import Any
 
 from bundlectl.clock import now_utc, rfc3339
-from bundlectl.errors import NotFound, Refused, UsageProblem
+from bundlectl.errors import IntegrityFailure, NotFound, Refused, UsageProblem
 from bundlectl.gate.checks import eval_checks
 from bundlectl.gate.evaluate import evaluate_gate
-from bundlectl.gate.result import GateResult
+from bundlectl.gate.result import GateRefused, GateResult
 from bundlectl.manifest import KINDS
 from bundlectl.moves import Decision, MoveResult, move_pointer
 from bundlectl.policy.in_force import environment_policy
-from bundlectl.promotion import GateRefused, registry_reader
+from bundlectl.promotion import registry_reader
 from bundlectl.record import BundleRecord
 from bundlectl.registry.events import MoveExtras, Parent
 from bundlectl.registry.fresh import fresh_index
@@ -67,8 +67,7 @@ def plan_rollback(storage: Storage, name: str, env: str, to: BundleRow | None, c
     pointer = index.pointer(name, env)
     if pointer is None:
         raise NotFound(f"nothing of {name} is live in {env}; there is nothing to roll back")
-    live = index.bundle(name, pointer.version)
-    assert live is not None
+    live = _registered(index, name, pointer.version)
     source = _source(index, pointer, to)
     if not components:
         target, new_record = source, None
@@ -90,8 +89,13 @@ def _source(index: Index, pointer: PointerRow, to: BundleRow | None) -> BundleRo
     last = index.moves(pointer.name, pointer.env, limit=1)[0]
     if not last.from_version:
         raise Refused(f"nothing was live in {pointer.env} before {pointer.name}@{pointer.version}; nothing to roll back to")
-    row = index.bundle(pointer.name, last.from_version)
-    assert row is not None
+    return _registered(index, pointer.name, last.from_version)
+
+
+def _registered(index: Index, name: str, version: str) -> BundleRow:
+    row = index.bundle(name, version)
+    if row is None:
+        raise IntegrityFailure(f"the log says {name}@{version} was live, but it is not registered", "run `bundlectl verify`")
     return row
 
 

@@ -9,15 +9,20 @@ contains the head this machine last saw (a rewrite of history is caught even whe
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
+from bundlectl.clock import now_utc, parse_time
 from bundlectl.digest.bundle import component_digest
 from bundlectl.digest.canonical import hex_of, sha256_of
 from bundlectl.errors import IntegrityFailure, NotFound
+from bundlectl.policy.in_force import GatePolicy
 from bundlectl.record import BundleRecord
 from bundlectl.registry.events import Event, parse_event
 from bundlectl.registry.objects import blob_key, digest_in_key
 from bundlectl.registry.pointers import PointerValue, pointer_set_by
 from bundlectl.storage.base import Storage
+
+FUTURE_TOLERANCE = timedelta(days=1)  # clocks drift; a record a day ahead of this machine is not drift
 
 
 @dataclass(frozen=True)
@@ -39,7 +44,7 @@ def verify_registry(storage: Storage) -> VerifyReport:
         raise NotFound(f"no bundlectl registry in {storage.url}", "run `bundlectl init`")
     stored = storage.events_after(None, head) or []
     checked: set[str] = set()
-    registered: set[str] = set()
+    registered: dict[tuple[str, str], str] = {}  # (name, version) → bundle digest
     pointers: dict[tuple[str, str], PointerValue] = {}
     prev_hash, seq = None, 0
     for item in stored:
@@ -52,7 +57,7 @@ def verify_registry(storage: Storage) -> VerifyReport:
         raise _fail(None, "the log does not start with the init record")
     _check_pointers(storage, pointers)
     _check_anchor(storage, {item.id for item in stored})
-    return VerifyReport(len(stored), len(registered), len(checked), len(pointers))
+    return VerifyReport(len(stored), len(set(registered.values())), len(checked), len(pointers))
 
 
 def _check_object(storage: Storage, key: str, checked: set[str], event: Event) -> None:
@@ -70,9 +75,16 @@ def _check_object(storage: Storage, key: str, checked: set[str], event: Event) -
     checked.add(key)
 
 
-def _check_event(storage: Storage, event: Event, registered: set[str], pointers: dict[tuple[str, str], PointerValue],
-                 checked: set[str]) -> None:
+def _check_event(storage: Storage, event: Event, registered: dict[tuple[str, str], str],
+                 pointers: dict[tuple[str, str], PointerValue], checked: set[str]) -> None:
     data = event.data
+    if parse_time(event.time) > now_utc() + FUTURE_TOLERANCE:
+        raise _fail(event, f"is dated {event.time}, in the future: later records would be stamped after it")
+    if event.action == "policy":
+        try:
+            GatePolicy.from_document(event.policy()["policy"], event.seq)
+        except IntegrityFailure as exc:
+            raise _fail(event, exc.message) from None
     raw_record = event.registered_record()
     if raw_record is not None:
         record = BundleRecord.from_json(raw_record)
@@ -86,11 +98,14 @@ def _check_event(storage: Storage, event: Event, registered: set[str], pointers:
             raise _fail(event, f"{record.ref}: the bundle digest does not match its components")
         if record.record_digest != data["record_digest"] or record.digest != data.get("digest", data.get("to_digest")):
             raise _fail(event, f"{record.ref}: the record does not match the digests the event names")
-        registered.add(record.digest)
+        if registered.setdefault((record.name, record.version), record.digest) != record.digest:
+            raise _fail(event, f"registers {record.ref} a second time with other content")
+    if event.action in ("evidence", "approval"):
+        if registered.get((data["name"], data["version"])) != data["digest"]:
+            raise _fail(event, f"{event.action} for {data['name']}@{data['version']} ({data['digest'][:19]}…), "
+                               "which is not registered with that digest")
     if event.action == "evidence":
         evidence = event.evidence()
-        if evidence["digest"] not in registered:
-            raise _fail(event, f"evidence for {evidence['digest'][:19]}…, which is not registered")
         _check_object(storage, evidence["report_key"], checked, event)
     moved = pointer_set_by(event)
     if moved is not None:
@@ -100,8 +115,12 @@ def _check_event(storage: Storage, event: Event, registered: set[str], pointers:
                                f"but the log had it at {before.digest[:19] if before else 'nothing'}")
         if moved.pointer_version != (before.pointer_version if before else 0) + 1:
             raise _fail(event, "pointer version does not follow the previous move")
-        if moved.digest not in registered:
-            raise _fail(event, "points at a bundle that is not registered")
+        if registered.get((moved.name, moved.version)) != moved.digest:
+            raise _fail(event, f"points at {moved.name}@{moved.version} ({moved.digest[:19]}…), which is not registered "
+                               "with that digest")
+        if move["from_version"] != (before.version if before else None):
+            raise _fail(event, f"says {moved.env} was at {move['from_version']}, but the log had it at "
+                               f"{before.version if before else 'nothing'}")
         pointers[(moved.name, moved.env)] = moved
 
 

@@ -64,7 +64,8 @@ def test_outcome_is_behaviour_and_changes_the_bundle_digest(bundle: Path):
 
 def test_writing_a_default_explicitly_keeps_the_digest(bundle: Path):
     before = record(bundle)
-    text = (bundle / "bundle.yaml").read_text().replace("    snapshot: gpt-4o-2024-08-06\n", "    snapshot: gpt-4o-2024-08-06\n    allow_floating: false\n")
+    text = (bundle / "bundle.yaml").read_text()
+    text = text.replace("    snapshot: gpt-4o-2024-08-06\n", "    snapshot: gpt-4o-2024-08-06\n    allow_floating: false\n")
     (bundle / "bundle.yaml").write_text(text)
     assert record(bundle).components["model"].digest == before.components["model"].digest
 

@@ -24,10 +24,10 @@ def _pad(cell: str, width: int) -> str:
 def table(headers: list[str], rows: list[list[str]]) -> None:
     """Aligned columns; widths ignore colour codes so styled cells line up."""
     cells = [[str(c) for c in row] for row in rows]
-    widths = [max(len(click.unstyle(x)) for x in column) for column in zip(headers, *cells)]
-    click.echo(click.style("  ".join(h.upper().ljust(w) for h, w in zip(headers, widths)).rstrip(), bold=True))
+    widths = [max(len(click.unstyle(x)) for x in column) for column in zip(headers, *cells, strict=True)]
+    click.echo(click.style("  ".join(h.upper().ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip(), bold=True))
     for row in cells:
-        click.echo("  ".join(_pad(cell, w) for cell, w in zip(row, widths)).rstrip())
+        click.echo("  ".join(_pad(cell, w) for cell, w in zip(row, widths, strict=True)).rstrip())
 
 
 def ok(text: str) -> None:

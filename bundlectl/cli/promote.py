@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 def promote(ref: str, env: str, registry: str | None, endpoint_url: str | None, actor: str | None, reason: str | None,
             dry_run: bool, as_json: bool) -> None:
     """Move ENV to REF, only if the gate passes."""
-    from bundlectl.promotion import GateRefused
+    from bundlectl.gate.result import GateRefused
 
     try:
         result = api.promote(ref, env, registry=registry, endpoint_url=endpoint_url, actor=actor, reason=reason,

@@ -28,7 +28,7 @@ def rollback(name: str, env: str, to_ref: str | None, components: tuple[str, ...
              registry: str | None, endpoint_url: str | None, actor: str | None, reason: str | None, dry_run: bool,
              as_json: bool) -> None:
     """Point ENV back at the bundle live before (or --to REF), or swap single components back."""
-    from bundlectl.promotion import GateRefused
+    from bundlectl.gate.result import GateRefused
 
     if rehearse:
         if dry_run:
@@ -98,7 +98,8 @@ def _print(report: api.RollbackReport, as_json: bool) -> None:
         if result.would_refuse:
             raise SystemExit(ExitCode.REFUSED)
     else:
-        state = "" if result.verified else click.style(" — UNVERIFIED (break-glass): `status --check` fails until fresh evidence for this digest is added", fg="red")
+        warning = " — UNVERIFIED (break-glass): `status --check` fails until fresh evidence for this digest is added"
+        state = "" if result.verified else click.style(warning, fg="red")
         ok(f"rolled back {plan.live.name} in {plan.env}: {plan.live.version} → {target.version}, pointer version {move.pointer_version}{state}")
     for line in plan.stale if not plan.components else []:
         warn(f"evidence of {target.version} under {plan.env}'s eval gate: {line}")

@@ -21,10 +21,8 @@ from pydantic import (
 )
 
 from bundlectl.manifest.pins import is_pinned_snapshot
+from bundlectl.names import DIGEST_PATTERN, NAME_PATTERN, VERSION_PATTERN
 
-NAME_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
-VERSION_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$"
-DIGEST_PATTERN = r"^sha256:[0-9a-f]{64}$"
 _URI = re.compile(r"^[a-z][a-z0-9+.-]*://")
 
 

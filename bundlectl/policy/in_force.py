@@ -8,14 +8,17 @@ here too: which max_age judges which report.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, NamedTuple
+import math
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from bundlectl.durations import parse_duration
 from bundlectl.errors import IntegrityFailure, Refused
+from bundlectl.names import is_env
 
 if TYPE_CHECKING:
     from bundlectl.registry.index import Index
 
+Row = TypeVar("Row")
 DEFAULT_MAX_AGE = "7d"  # the model's default for eval, latency and cost evidence
 DEFAULT_REHEARSAL_MAX_AGE = "30d"
 
@@ -91,7 +94,7 @@ class GatePolicy(NamedTuple):
     def from_document(cls, document: dict[str, Any], seq: int | None) -> GatePolicy:
         try:
             return cls({name: _environment(name, env) for name, env in document["environments"].items()}, seq)
-        except (KeyError, TypeError, AttributeError) as exc:
+        except (KeyError, TypeError, AttributeError, ValueError) as exc:
             raise IntegrityFailure(f"the policy in force (event {seq}) cannot be read: {exc!r}",
                                    "run `bundlectl verify`, then store the policy again with `bundlectl policy set`") from None
 
@@ -122,16 +125,50 @@ def environment_policy(index: Index, env: str) -> EnvironmentPolicy:
 
 
 def _environment(name: str, raw: dict[str, Any]) -> EnvironmentPolicy:
+    if not is_env(name):
+        raise TypeError(f"environment name {name!r}")
     gates = raw["gates"]
 
     def gate(key: str, cls: type[Any]) -> Any:
         value = gates.get(key)
-        return cls(**value) if value is not None else None
+        return _checked(cls, value) if value is not None else None
 
     evals = gates.get("eval")
-    eval_gate = None if evals is None else EvalGate(
-        evals["min_cases"], evals["min_pass_rate"], evals["max_age"],
-        {slice_name: SliceGate(**wanted) for slice_name, wanted in evals["slices"].items()})
-    return EnvironmentPolicy(name, raw["after"], raw["production"], Gates(
+    eval_gate = None if evals is None else _checked(EvalGate, {
+        **evals, "slices": {str(slice_name): _checked(SliceGate, wanted) for slice_name, wanted in evals["slices"].items()}})
+    after = raw["after"]
+    if not (after is None or is_env(after)) or not isinstance(raw["production"], bool):
+        raise TypeError(f"environment {name!r}: after or production")
+    return EnvironmentPolicy(name, after, raw["production"], Gates(
         eval_gate, gate("regression", RegressionGate), gate("latency", LatencyGate), gate("cost", CostGate),
         gate("rehearsal", RehearsalGate), gate("approvals", ApprovalsGate)))
+
+
+def _checked(cls: type[Row], raw: dict[str, Any]) -> Row:
+    """`cls(**raw)`, after checking each field's type against its annotation (stored JSON is untrusted)."""
+    hints = _hints(cls)
+    if set(raw) != set(hints):
+        raise TypeError(f"{cls.__name__}: keys {sorted(raw)}")
+    for field, hint in hints.items():
+        value = raw[field]
+        if not any(_is(value, t) for t in hint.split(" | ")):
+            raise TypeError(f"{cls.__name__}.{field} = {value!r}")
+        if field == "max_age":
+            parse_duration(value)  # ValueError when it is not a duration
+    return cls(**raw)
+
+
+def _is(value: object, type_name: str) -> bool:
+    if type_name == "None":
+        return value is None
+    if isinstance(value, bool):
+        return type_name == "bool"
+    kinds: dict[str, tuple[type, ...]] = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,)}
+    if type_name in kinds:
+        return isinstance(value, kinds[type_name]) and (type_name != "float" or math.isfinite(value))  # type: ignore[arg-type]
+    return type_name.startswith("dict[")  # slices: checked one by one by the caller
+
+
+def _hints(cls: type[Any]) -> dict[str, str]:
+    # with postponed annotations a NamedTuple keeps each one as a ForwardRef holding the source text
+    return {name: str(getattr(hint, "__forward_arg__", hint)) for name, hint in cls.__annotations__.items()}

@@ -7,9 +7,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bundlectl.durations import parse_duration
+from bundlectl.names import ENV_PATTERN
 from bundlectl.policy.in_force import DEFAULT_MAX_AGE, DEFAULT_REHEARSAL_MAX_AGE
-
-ENV_PATTERN = r"^[a-z][a-z0-9-]{0,31}$"
 
 
 class Strict(BaseModel):

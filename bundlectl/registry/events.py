@@ -13,6 +13,7 @@ from typing import Any, Literal, NamedTuple, TypedDict, cast
 
 from bundlectl.digest.canonical import canonical_json, sha256_of
 from bundlectl.errors import IntegrityFailure
+from bundlectl.registry.payloads import require_well_formed
 from bundlectl.storage.base import StoredEvent
 
 Action = Literal["init", "policy", "register", "evidence", "approval", "promote", "rollback"]
@@ -146,6 +147,8 @@ class Event(NamedTuple):
 def parse_event(stored: StoredEvent) -> Event:
     try:
         raw = json.loads(stored.payload)
+        if isinstance(raw, dict):
+            require_well_formed(raw, str(stored.id))
         event = Event(
             seq=int(raw["seq"]), prev=raw["prev"], time=str(raw["time"]), actor=str(raw["actor"]),
             action=str(raw["action"]), reason=raw.get("reason"), data=dict(raw["data"]), id=stored.id,

@@ -12,10 +12,15 @@ from dataclasses import asdict, dataclass
 
 from bundlectl.digest.canonical import canonical_json
 from bundlectl.errors import IntegrityFailure
+from bundlectl.names import is_env, is_name
 from bundlectl.registry.events import Event
 
 
 def pointer_name(name: str, env: str) -> str:
+    """`envs/NAME/ENV`; both parts are checked, since the name becomes a path under refs/bundlectl/."""
+    if not (is_name(name) and is_env(env)):
+        raise IntegrityFailure(f"{name!r} in {env!r} is not a valid bundle name and environment",
+                               "names are lowercase letters, digits and dashes; run `bundlectl verify`")
     return f"envs/{name}/{env}"
 
 
@@ -40,7 +45,8 @@ class PointerValue:
         try:
             raw = json.loads(data)
             value = cls(**{f: raw[f] for f in _FIELDS})
-            if set(raw) != set(_FIELDS) or not all(isinstance(getattr(value, f), t) for f, t in _FIELDS.items()):
+            if set(raw) != set(_FIELDS) or not all(isinstance(getattr(value, f), t) and not isinstance(getattr(value, f), bool)
+                                                   for f, t in _FIELDS.items()):
                 raise TypeError("unexpected keys or types")
         except (ValueError, KeyError, TypeError):
             raise IntegrityFailure(f"pointer {where} does not hold a bundlectl pointer value",

@@ -132,8 +132,8 @@ class Runtime:
         try:
             self._next_check = self._clock() + self.poll_interval
             return self._refresh()
-        except (BundlectlError, OSError) as exc:
-            message = getattr(exc, "message", str(exc))
+        except Exception as exc:  # serving must go on whatever the registry holds; `problem` says why
+            message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
             self._report(f"registry unreachable or inconsistent ({message})" + self._serving())
             return False
         finally:

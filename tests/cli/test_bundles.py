@@ -121,7 +121,8 @@ def test_export_round_trips_to_the_same_digest(registered: Workspace):
     result = registered.run("export", V1, "out/v1")
     assert result.exit_code == 0, result.output
     assert registered.json("show", "out/v1")["digest"] == registered.json("show", V1)["digest"]
-    assert (registered.root / "out/v1/prompts/system.md").read_bytes() == (registered.root / "bundles/support-triage-v1/prompts/system.md").read_bytes()
+    original = registered.root / "bundles/support-triage-v1/prompts/system.md"
+    assert (registered.root / "out/v1/prompts/system.md").read_bytes() == original.read_bytes()
 
 
 def test_export_refuses_a_non_empty_folder(registered: Workspace):

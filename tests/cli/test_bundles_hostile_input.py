@@ -154,7 +154,8 @@ def test_missing_manifest(registry: Workspace):
 
 def test_constraint_broken_in_a_folder(registry: Workspace):
     folder = make_bundle(registry)
-    edit(folder / "bundle.yaml", "requires: {tools: [create_ticket, escalate_to_human]", "requires: {tools: [create_ticket, escalate_to_human, refund_status]")
+    edit(folder / "bundle.yaml", "requires: {tools: [create_ticket, escalate_to_human]",
+         "requires: {tools: [create_ticket, escalate_to_human, refund_status]")
     assert "the prompt calls tool refund_status, which the tools component does not provide" in refused(registry, folder)
 
 

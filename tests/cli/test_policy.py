@@ -7,7 +7,8 @@ def test_policy_show_and_bad_policy(registered: Workspace):
     shown = registered.json("policy", "show")
     assert set(shown["policy"]["environments"]) == {"staging", "production"}
     bad = registered.root / "bad.yaml"
-    bad.write_text("apiVersion: bundlectl/v1\nkind: Policy\nenvironments:\n  production:\n    after: staging\n    gates:\n      eval: {min_pass_rate: 1.5}\n")
+    bad.write_text("apiVersion: bundlectl/v1\nkind: Policy\nenvironments:\n  production:\n    after: staging\n"
+                   "    gates:\n      eval: {min_pass_rate: 1.5}\n")
     head = registered.log_head()
     result = registered.run("policy", "set", str(bad))
     assert result.exit_code == 1

@@ -67,7 +67,8 @@ def test_rollback_to(live: Workspace):
 def test_rollback_to_a_bundle_never_live_there(live: Workspace):
     folder = live.root / "bundles/support-triage-v3"
     shutil.copytree(live.root / "bundles/support-triage-v2", folder)
-    (folder / "bundle.yaml").write_text((folder / "bundle.yaml").read_text().replace("2026.11.22-1", "2026.11.23-1").replace("temperature: 0.1", "temperature: 0.0"))
+    text = (folder / "bundle.yaml").read_text()
+    (folder / "bundle.yaml").write_text(text.replace("2026.11.22-1", "2026.11.23-1").replace("temperature: 0.1", "temperature: 0.0"))
     assert live.run("register", str(folder)).exit_code == 0
     head = live.log_head()
     result = live.run("rollback", "support-triage", "--env", "staging", "--to", "support-triage@2026.11.23-1")
@@ -155,7 +156,8 @@ def test_prompt_and_schema_together_are_a_consistent_mix(live: Workspace):
 def test_retriever_index_constraint_at_registration(live: Workspace):
     folder = live.root / "bundles/support-triage-bad"
     shutil.copytree(live.root / "bundles/support-triage-v2", folder)
-    text = (folder / "bundle.yaml").read_text().replace("    embedding_model: text-embedding-3-large\n", "    embedding_model: text-embedding-3-small\n")
+    text = (folder / "bundle.yaml").read_text()
+    text = text.replace("    embedding_model: text-embedding-3-large\n", "    embedding_model: text-embedding-3-small\n")
     (folder / "bundle.yaml").write_text(text.replace("2026.11.22-1", "2026.11.22-9"))
     head = live.log_head()
     result = live.run("register", str(folder))
@@ -199,7 +201,8 @@ def test_rehearsal_is_recorded_and_required_by_policy(live: Workspace):
 def test_rollback_racing_promotions_loses_no_update(live: Workspace):
     folder = live.root / "bundles/support-triage-v3"
     shutil.copytree(live.root / "bundles/support-triage-v2", folder)
-    (folder / "bundle.yaml").write_text((folder / "bundle.yaml").read_text().replace("2026.11.22-1", "2026.11.23-1").replace("temperature: 0.1", "temperature: 0.0"))
+    text = (folder / "bundle.yaml").read_text()
+    (folder / "bundle.yaml").write_text(text.replace("2026.11.22-1", "2026.11.23-1").replace("temperature: 0.1", "temperature: 0.0"))
     assert live.run("register", str(folder)).exit_code == 0
     add(live, "support-triage@2026.11.23-1", promptfoo_report(live, "v2", name="v3.json"))
     commands = [["rollback", "support-triage", "--env", "staging"], ["promote", "support-triage@2026.11.23-1", "--env", "staging"],

@@ -1,0 +1,29 @@
+"""What names, versions, environments and digests may look like: the one definition the manifest, the
+policy and the log checks share (they also become paths under refs/bundlectl/, so they must be safe)."""
+
+from __future__ import annotations
+
+import re
+
+NAME_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
+VERSION_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$"
+DIGEST_PATTERN = r"^sha256:[0-9a-f]{64}$"
+ENV_PATTERN = r"^[a-z][a-z0-9-]{0,31}$"
+
+_NAME, _VERSION, _DIGEST, _ENV = (re.compile(p) for p in (NAME_PATTERN, VERSION_PATTERN, DIGEST_PATTERN, ENV_PATTERN))
+
+
+def is_name(value: object) -> bool:
+    return isinstance(value, str) and _NAME.match(value) is not None
+
+
+def is_version(value: object) -> bool:
+    return isinstance(value, str) and _VERSION.match(value) is not None
+
+
+def is_digest(value: object) -> bool:
+    return isinstance(value, str) and _DIGEST.match(value) is not None
+
+
+def is_env(value: object) -> bool:
+    return isinstance(value, str) and _ENV.match(value) is not None

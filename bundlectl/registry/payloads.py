@@ -1,0 +1,115 @@
+"""The shape every log record must have before anything reads it: a record that breaks it is tampering.
+
+Anyone who can push to the registry can append a record with a consistent chain; this check makes sure
+such a record cannot crash a reader, smuggle a path into a ref name, or claim numbers of the wrong type.
+`parse_event` applies it to every record, so the read index, `verify` and `registry copy` see only
+records that passed it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from bundlectl.clock import parse_time
+from bundlectl.errors import IntegrityFailure
+from bundlectl.names import is_digest, is_env, is_name, is_version
+
+Check = Callable[[Any], bool]
+
+
+def _text(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+def _count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _positive(value: Any) -> bool:
+    return _count(value) and value >= 1
+
+
+def _flag(value: Any) -> bool:
+    return isinstance(value, bool)
+
+
+def _mapping(value: Any) -> bool:
+    return isinstance(value, dict)
+
+
+def _time(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        parse_time(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _optional(check: Check) -> Check:
+    return lambda value: value is None or check(value)
+
+
+def _texts(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _gate(value: Any) -> bool:
+    return (isinstance(value, dict) and _flag(value.get("passed")) and _texts(value.get("checks"))
+            and isinstance(value.get("evidence"), list) and all(_count(s) for s in value["evidence"]))
+
+
+def _parents(value: Any) -> bool:
+    return isinstance(value, list) and all(
+        isinstance(p, dict) and is_version(p.get("version")) and is_digest(p.get("digest")) for p in value)
+
+
+_MOVE_REQUIRED: dict[str, Check] = {
+    "name": is_name, "env": is_env, "from_digest": _optional(is_digest), "from_version": _optional(is_version),
+    "to_digest": is_digest, "to_version": is_version, "pointer_version": _positive,
+}
+_MOVE_OPTIONAL: dict[str, Check] = {
+    "verified": _flag, "gate": _gate, "components": _texts, "parents": _parents, "record": _mapping,
+    "record_digest": is_digest, "break_glass": _flag, "rehearsal": _text,
+}
+REQUIRED: dict[str, dict[str, Check]] = {
+    "init": {"format": _positive},
+    "policy": {"policy": _mapping, "policy_digest": is_digest},
+    "register": {"name": is_name, "version": is_version, "digest": is_digest, "record_digest": is_digest,
+                 "record": _mapping},
+    "evidence": {"name": is_name, "version": is_version, "digest": is_digest, "evals_digest": _optional(is_digest),
+                 "kind": _text, "source": _text, "run_at": _time, "figures": _mapping, "report_key": _text},
+    "approval": {"name": is_name, "version": is_version, "digest": is_digest, "env": is_env},
+    "promote": _MOVE_REQUIRED,
+    "rollback": _MOVE_REQUIRED,
+}
+OPTIONAL: dict[str, dict[str, Check]] = {"promote": _MOVE_OPTIONAL, "rollback": _MOVE_OPTIONAL}
+
+
+def payload_problem(raw: dict[str, Any]) -> str | None:
+    """What is wrong with a decoded record's shape, or None when every field has the type it must."""
+    if not _positive(raw.get("seq")) or not _time(raw.get("time")) or not _text(raw.get("actor")):
+        return "its seq, time or actor is malformed"
+    if not _optional(_text)(raw.get("reason")):
+        return "its reason is not text"
+    action, data = raw.get("action"), raw.get("data")
+    if action not in REQUIRED:
+        return f"its action {action!r} is not one bundlectl writes"
+    if not isinstance(data, dict):
+        return "its data is not a mapping"
+    for key, check in REQUIRED[action].items():
+        if key not in data or not check(data[key]):
+            return f"{action} field {key!r} is missing or malformed ({data.get(key)!r:.60})"
+    for key, check in OPTIONAL.get(action, {}).items():
+        if key in data and not check(data[key]):
+            return f"{action} field {key!r} is malformed ({data[key]!r:.60})"
+    return None
+
+
+def require_well_formed(raw: dict[str, Any], where: str) -> None:
+    problem = payload_problem(raw)
+    if problem is not None:
+        raise IntegrityFailure(f"event log record {where} is malformed: {problem}",
+                               "run `bundlectl verify`; the log was written outside bundlectl")
