@@ -32,7 +32,7 @@ class RegisterResult:
 
 def register_bundle(
     storage: Storage,
-    folder: "FolderBundle",
+    folder: FolderBundle,
     actor: str,
     reason: str | None = None,
     dry_run: bool = False,

@@ -172,7 +172,7 @@ class Index:
     def _moves(self, query: str, params: Sequence[Any]) -> list[MoveRow]:
         cursor = self.db.execute(query, params)
         names = [d[0] for d in cursor.description]
-        return [MoveRow.from_event(**dict(zip(names, r))) for r in cursor.fetchall()]
+        return [MoveRow.from_event(**dict(zip(names, r, strict=True))) for r in cursor.fetchall()]
 
     # queries ------------------------------------------------------------------------
     def last_time(self) -> str | None:

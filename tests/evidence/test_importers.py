@@ -81,7 +81,8 @@ def test_malformed_junit_reports():
 def test_malformed_native_reports():
     base = {"format": "bundlectl/evidence-v1", "kind": "eval", "run_at": "2026-11-20T10:00:00Z"}
     assert "an eval report needs cases" in fails(json.dumps(base).encode())
-    assert "run_at must be an RFC 3339 time with a time zone" in fails(json.dumps({**base, "run_at": "2026-11-20T10:00:00", "cases": [{"id": "a", "passed": True}]}).encode())
+    naive = {**base, "run_at": "2026-11-20T10:00:00", "cases": [{"id": "a", "passed": True}]}
+    assert "run_at must be an RFC 3339 time with a time zone" in fails(json.dumps(naive).encode())
     assert "kind" in fails(json.dumps({**base, "kind": "vibes"}).encode())
 
 
