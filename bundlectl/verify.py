@@ -14,7 +14,7 @@ from bundlectl.digest.bundle import component_digest
 from bundlectl.digest.canonical import hex_of, sha256_of
 from bundlectl.errors import IntegrityFailure, NotFound
 from bundlectl.record import BundleRecord
-from bundlectl.registry.events import Event, parse_event
+from bundlectl.registry.events import Event, EvidenceData, parse_event
 from bundlectl.registry.objects import blob_key, digest_in_key
 from bundlectl.registry.pointers import PointerValue, pointer_set_by
 from bundlectl.storage.base import Storage
@@ -39,7 +39,7 @@ def verify_registry(storage: Storage) -> VerifyReport:
         raise NotFound(f"no bundlectl registry in {storage.url}", "run `bundlectl init`")
     stored = storage.events_after(None, head) or []
     checked: set[str] = set()
-    registered: set[str] = set()
+    registered: dict[str, BundleRecord] = {}
     pointers: dict[tuple[str, str], PointerValue] = {}
     prev_hash, seq = None, 0
     for item in stored:
@@ -70,7 +70,7 @@ def _check_object(storage: Storage, key: str, checked: set[str], event: Event) -
     checked.add(key)
 
 
-def _check_event(storage: Storage, event: Event, registered: set[str], pointers: dict[tuple[str, str], PointerValue],
+def _check_event(storage: Storage, event: Event, registered: dict[str, BundleRecord], pointers: dict[tuple[str, str], PointerValue],
                  checked: set[str]) -> None:
     data = event.data
     raw_record = event.registered_record()
@@ -86,12 +86,13 @@ def _check_event(storage: Storage, event: Event, registered: set[str], pointers:
             raise _fail(event, f"{record.ref}: the bundle digest does not match its components")
         if record.record_digest != data["record_digest"] or record.digest != data.get("digest", data.get("to_digest")):
             raise _fail(event, f"{record.ref}: the record does not match the digests the event names")
-        registered.add(record.digest)
+        registered[record.digest] = record
     if event.action == "evidence":
         evidence = event.evidence()
         if evidence["digest"] not in registered:
             raise _fail(event, f"evidence for {evidence['digest'][:19]}…, which is not registered")
         _check_object(storage, evidence["report_key"], checked, event)
+        _check_summary(storage, evidence, registered[evidence["digest"]], event)
     moved = pointer_set_by(event)
     if moved is not None:
         move, before = event.move(), pointers.get((moved.name, moved.env))
@@ -103,6 +104,16 @@ def _check_event(storage: Storage, event: Event, registered: set[str], pointers:
         if moved.digest not in registered:
             raise _fail(event, "points at a bundle that is not registered")
         pointers[(moved.name, moved.env)] = moved
+
+
+def _check_summary(storage: Storage, evidence: EvidenceData, record: BundleRecord, event: Event) -> None:
+    """Every stored summary (cases, pass rates, slices, p95, cost) is re-derived from the stored raw report."""
+    from bundlectl.evidence.binding import summary_tampering
+    from bundlectl.evidence.store import component_reader
+
+    problem = summary_tampering(storage.get_object(evidence["report_key"]), evidence, record, component_reader(storage, record))
+    if problem:
+        raise _fail(event, problem)
 
 
 def _check_pointers(storage: Storage, expected: dict[tuple[str, str], PointerValue]) -> None:

@@ -41,3 +41,7 @@ def _check(kind: str, fields: dict[str, Any], path: str, read: Callable[[str], b
             raise InvalidInput([Problem(source, "is not an eval suite (expected a mapping, e.g. a promptfoo config)", 1)])
         if "tests" in suite and not isinstance(suite["tests"], list):
             raise InvalidInput([Problem(source, "tests must be a list", field="tests")])
+    elif kind == "evals" and path == fields.get("cases"):
+        from bundlectl.content.case_list import parse_case_list
+
+        parse_case_list(read(path), source)
