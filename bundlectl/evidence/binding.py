@@ -32,10 +32,10 @@ class Binding(NamedTuple):
 def bind_report(report: Report, record: BundleRecord, read: Reader, label: str) -> Binding:
     if report.kind != "eval":
         return Binding(report, None, figures(report))
-    check_ran_bundle(report, record, read, label)
     evals = record.components["evals"]
     if report.source == "promptfoo":
         _check_promptfoo_suite(report, record, read, label)
+    check_ran_bundle(report, record, read, label)
     declared = declared_cases(evals, read, report.source)
     if declared is None:
         return Binding(report, UNDECLARED, figures(report))
@@ -51,7 +51,8 @@ def _check_promptfoo_suite(report: Report, record: BundleRecord, read: Reader, l
     suite = promptfoo_suite(evals, read)
     if suite is None:
         raise Refused(f"{record.ref} has no promptfoo suite with inline tests, so a promptfoo report cannot be bound to it",
-                      "declare the suite in components.evals.suite with its tests inline, or import the run as JUnit or native evidence")
+                      "declare the suite in components.evals.suite with its tests inline, "
+                      "or import the run as JUnit or native evidence")
     path, config = suite
     ours = [t for t in config["tests"] if isinstance(t, dict)]
     theirs = report.suite_tests or []

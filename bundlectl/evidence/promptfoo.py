@@ -30,7 +30,8 @@ def promptfoo_report(document: Any, source: str) -> Report:
         raise InvalidInput([Problem(source, "is not a promptfoo results.json (no results.results list)", field="results")],
                            "write it with `promptfoo eval -o results.json`")
     if results.get("version") not in (2, 3):
-        raise InvalidInput([Problem(source, f"promptfoo output version {results.get('version')!r} is not supported (expected 3)", field="results.version")])
+        raise InvalidInput([Problem(source, f"promptfoo output version {results.get('version')!r} is not supported (expected 3)",
+                                    field="results.version")])
     run_at = parse_run_time(results.get("timestamp"))
     if run_at is None:
         raise InvalidInput([Problem(source, "has no valid run time (results.timestamp)", field="results.timestamp")],

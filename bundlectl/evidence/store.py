@@ -78,10 +78,12 @@ def add_evidence(
             return None
         if earlier:
             first = earlier[0]
-            what = "this report" if first.report_key == key else f"this run ({event_data['provenance'].get('run_id')})"
+            run_id = event_data["provenance"].get("run_id")
+            what = "this report" if first.report_key == key else f"this run ({run_id})"
             raise Refused(f"{label}: {what} is already bound to {first.name}@{first.version} ({first.digest[:19]}…) "
                           f"as evidence seq {first.seq}; one run is evidence for one bundle, and nothing was stored",
-                          f"run the suite on {bundle.name}@{bundle.version} itself: `bundlectl eval {bundle.name}@{bundle.version} -- …`")
+                          f"run the suite on {bundle.name}@{bundle.version} itself: "
+                          f"`bundlectl eval {bundle.name}@{bundle.version} -- …`")
         return Planned("evidence", event_data)
 
     provenance_mode = event_data.get("provenance", {}).get("mode", "attached")
