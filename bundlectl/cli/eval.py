@@ -40,6 +40,8 @@ def eval_cmd(ctx: click.Context, ref: str, command: tuple[str, ...], report: str
         stream.write(chunk)
         stream.flush()
 
+    if command[:1] == ("--",):  # options end at REF, so click hands the separator through
+        command = command[1:]
     result = api.eval_run(ref, list(command), report, fmt, keep=keep, output=output, registry=registry,
                           endpoint_url=endpoint_url, actor=actor, reason=reason)
     added, bundle = result.added, result.added.bundle
