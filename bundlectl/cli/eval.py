@@ -12,7 +12,7 @@ from bundlectl.cli.options import actor_option, json_option, reason_option, regi
 from bundlectl.cli.output import emit_json, ok
 
 
-@click.command("eval", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.command("eval", context_settings={"ignore_unknown_options": True})
 @click.argument("ref")
 @click.argument("command", nargs=-1, type=click.UNPROCESSED, required=True)
 @click.option("--report", metavar="FILE", default=None,
@@ -40,7 +40,7 @@ def eval_cmd(ctx: click.Context, ref: str, command: tuple[str, ...], report: str
         stream.write(chunk)
         stream.flush()
 
-    if command[:1] == ("--",):  # options end at REF, so click hands the separator through
+    if command[:1] == ("--",):  # a second separator, or one click left in place
         command = command[1:]
     result = api.eval_run(ref, list(command), report, fmt, keep=keep, output=output, registry=registry,
                           endpoint_url=endpoint_url, actor=actor, reason=reason)

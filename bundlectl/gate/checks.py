@@ -75,8 +75,8 @@ def eval_checks(gate: EvalGate, evidence: list[EvidenceRow], now: datetime, used
     run = _newest(counting(evidence, gate), "eval")
     if run is None:
         newest = _newest(evidence, "eval")
-        why = (f"no eval evidence that counts: the newest ({newest.source}, {newest.run_at}) does not: {eval_standing(newest, gate).why}"
-               if newest else "no eval evidence for this bundle digest; add a report with `bundlectl eval` or `bundlectl evidence add`")
+        why = (f"no eval evidence that counts: the newest ({newest.source}, {newest.run_at}) does not: "
+               f"{eval_standing(newest, gate).why}" if newest else "no eval evidence for this bundle digest; add a report with `bundlectl eval` or `bundlectl evidence add`")
         return [Check("eval", False, None, wanted, why)]
     used.append(run.seq)
     age = _age(run, now)
@@ -177,14 +177,14 @@ def after_check(inputs: GateInputs) -> Check:
 def run_checks(inputs: GateInputs) -> tuple[list[Check], list[int]]:
     used: list[int] = []
     gates = inputs.gates
-    # eval reports that cannot satisfy the eval gate give no figures to any check (regression, latency, cost)
+    everything = inputs.evidence  # eval_checks says why a report does not count; the other checks never see it
     inputs = inputs._replace(evidence=counting(inputs.evidence, gates.eval),
                              live_evidence=counting(inputs.live_evidence, gates.eval))
     checks: list[Check] = []
     if inputs.after:
         checks.append(after_check(inputs))
     if gates.eval:
-        checks += eval_checks(gates.eval, inputs.evidence, inputs.now, used)
+        checks += eval_checks(gates.eval, everything, inputs.now, used)
     if gates.regression:
         checks.append(regression_check(gates.regression, inputs, used))
     if gates.latency:
