@@ -33,22 +33,21 @@ def bind_report(report: Report, record: BundleRecord, read: Reader, label: str) 
     if report.kind != "eval":
         return Binding(report, None, figures(report))
     evals = record.components["evals"]
+    suite = promptfoo_suite(evals, read)
     if report.source == "promptfoo":
-        _check_promptfoo_suite(report, record, read, label)
+        _check_promptfoo_suite(report, record, suite, label)
     check_ran_bundle(report, record, read, label)
-    declared = declared_cases(evals, read, report.source)
+    declared = declared_cases(evals, read, report.source, suite)
     if declared is None:
         return Binding(report, UNDECLARED, figures(report))
     bound = replace(report, cases=match_cases(report, declared, label))
     return Binding(bound, declared.origin, figures(bound))
 
 
-def _check_promptfoo_suite(report: Report, record: BundleRecord, read: Reader, label: str) -> None:
+def _check_promptfoo_suite(report: Report, record: BundleRecord, suite: tuple[str, dict[str, Any]] | None, label: str) -> None:
     """The tests the run carries must be the tests of the bundle's own promptfoo suite."""
     from bundlectl.content.promptfoo import compare_tests
 
-    evals = record.components["evals"]
-    suite = promptfoo_suite(evals, read)
     if suite is None:
         raise Refused(f"{record.ref} has no promptfoo suite with inline tests, so a promptfoo report cannot be bound to it",
                       "declare the suite in components.evals.suite with its tests inline, "
@@ -56,7 +55,7 @@ def _check_promptfoo_suite(report: Report, record: BundleRecord, read: Reader, l
     path, config = suite
     ours = [t for t in config["tests"] if isinstance(t, dict)]
     theirs = report.suite_tests or []
-    if Counter(canonical_json(t) for t in ours) != Counter(canonical_json(t) for t in theirs):
+    if ours != theirs and Counter(canonical_json(t) for t in ours) != Counter(canonical_json(t) for t in theirs):
         changes = compare_tests(ours, [t for t in theirs if isinstance(t, dict)])
         first = (f"{changes.removed[0]!r} is in the suite but not in the report" if changes.removed
                  else f"{changes.added[0]!r} is in the report but not in the suite" if changes.added

@@ -54,12 +54,13 @@ def suite_case_list(path: str, suite: dict[str, Any]) -> CaseList:
     return CaseList("suite", path, cases)
 
 
-def declared_cases(evals: ComponentRecord, read: Reader, report_source: str) -> CaseList | None:
-    """The cases a report in `report_source` format must hold; None when the suite declares none."""
+def declared_cases(evals: ComponentRecord, read: Reader, report_source: str,
+                   suite: tuple[str, dict[str, Any]] | None) -> CaseList | None:
+    """The cases a report in `report_source` format must hold (`suite`: the promptfoo suite, if it is one);
+    None when the suite declares none."""
     listed = evals.fields.get("cases")
     if report_source != "promptfoo" and listed and not evals.absent:
         return CaseList("cases", listed, parse_case_list(read(listed), listed))
-    suite = promptfoo_suite(evals, read)
     return suite_case_list(*suite) if suite else None
 
 
