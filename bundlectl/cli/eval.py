@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
@@ -52,7 +53,7 @@ def eval_cmd(ctx: click.Context, ref: str, command: tuple[str, ...], report: str
                    "exit_status": result.exit_status, "report": result.report, "figures": added.figures,
                    "created": added.created, "seq": added.seq, "folder": str(result.folder) if result.folder else None})
     else:
-        ok(bound_line(added) + f"; {' '.join(command)} exited {result.exit_status}")
+        ok(bound_line(added) + f"; {Path(command[0]).name} exited {result.exit_status}")
         if result.folder:
             click.echo(f"the bundle it ran is kept in {result.folder}")
     ctx.exit(result.exit_status)
