@@ -76,7 +76,8 @@ def eval_checks(gate: EvalGate, evidence: list[EvidenceRow], now: datetime, used
     if run is None:
         newest = _newest(evidence, "eval")
         why = (f"no eval evidence that counts: the newest ({newest.source}, {newest.run_at}) does not: "
-               f"{eval_standing(newest, gate).why}" if newest else "no eval evidence for this bundle digest; add a report with `bundlectl eval` or `bundlectl evidence add`")
+               f"{eval_standing(newest, gate).why}" if newest
+               else "no eval evidence for this bundle digest; add a report with `bundlectl eval` or `bundlectl evidence add`")
         return [Check("eval", False, None, wanted, why)]
     used.append(run.seq)
     age = _age(run, now)

@@ -45,7 +45,8 @@ def test_repeating_the_passing_cases_does_not_inflate_the_run(registered: Worksp
     def repeat(document: dict[str, Any]) -> None:
         passing = [r for r in results(document) if r["success"]]
         document["results"]["results"] = passing * 3 + passing[:56]  # 200 passing results, 48/54 really
-    refused(registered, V1, edited(registered, "repeated.json", repeat), "appears 4 times", "a run reports each case of the suite once")
+    refused(registered, V1, edited(registered, "repeated.json", repeat), "appears 4 times",
+            "a run reports each case of the suite once")
 
 
 def test_failing_cases_renamed_and_marked_passing_are_refused(registered: Workspace):
