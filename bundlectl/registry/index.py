@@ -57,6 +57,7 @@ CREATE TABLE IF NOT EXISTS pointers (
     pointer_version INTEGER NOT NULL, seq INTEGER NOT NULL, time TEXT NOT NULL, actor TEXT NOT NULL,
     verified INTEGER NOT NULL, PRIMARY KEY (name, env));
 """
+_DERIVED = ("events", "bundles", "evidence", "approvals", "pointers")
 _BUNDLES = select(BundleRow, "bundles")
 _EVIDENCE = select(EvidenceRow, "evidence")
 _APPROVALS = select(ApprovalRow, "approvals")
@@ -71,6 +72,8 @@ class Index:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.executescript(_TABLES)
         if self._meta("schema") not in (None, SCHEMA_VERSION):
+            # a new schema may add columns: recreate every table, then the rows come back from the log
+            self.db.executescript(" ".join(f"DROP TABLE IF EXISTS {t};" for t in _DERIVED) + _TABLES)
             self.reset()
         self._set_meta("schema", SCHEMA_VERSION)
 

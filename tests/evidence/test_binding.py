@@ -108,3 +108,23 @@ def test_a_report_with_a_repeated_case_cannot_declare_a_case_list():
                                                                                           DeclaredCase("b", None)]
     with pytest.raises(InvalidInput, match="case 'a' appears twice"):
         report_case_list(Report("eval", "junit", run_at, cases("a", "a")), "j.xml")
+
+
+def test_an_index_of_the_previous_schema_is_rebuilt_with_the_new_columns():
+    """Evidence rows gained a column: an index file written by the previous version must not break reads."""
+    import sqlite3
+    import tempfile
+    from pathlib import Path
+
+    from bundlectl.registry.index import Index
+
+    path = Path(tempfile.mkdtemp()) / "index.sqlite"
+    old = sqlite3.connect(path)
+    old.executescript("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT); INSERT INTO meta VALUES ('schema', '5');"
+                      "CREATE TABLE evidence (seq INTEGER PRIMARY KEY, name TEXT NOT NULL, version TEXT NOT NULL,"
+                      " digest TEXT NOT NULL, evals_digest TEXT, kind TEXT NOT NULL, source TEXT NOT NULL, run_at TEXT NOT NULL,"
+                      " figures_json TEXT NOT NULL, report_key TEXT NOT NULL, actor TEXT NOT NULL, time TEXT NOT NULL);")
+    old.close()
+    index = Index(path)
+    columns = [row[1] for row in index.db.execute("PRAGMA table_info(evidence)")]
+    assert "binding_json" in columns and index.head().id is None
