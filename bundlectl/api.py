@@ -11,11 +11,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from datetime import datetime
 
     from bundlectl.audit import LiveAt, RequestAudit
+    from bundlectl.content.case_list import DeclaredCase
     from bundlectl.diff.bundles import BundleDiff
     from bundlectl.evidence.listing import EvidenceListing
+    from bundlectl.evidence.run import EvalRun
     from bundlectl.evidence.store import EvidenceAdded
     from bundlectl.gate.result import GateResult
     from bundlectl.initialise import InitResult
@@ -186,6 +189,26 @@ def evidence_list(ref: str, env: str | None = None, *, registry: str | None = No
     storage = _storage(registry, endpoint_url)
     bundle = _registered(ref, storage)
     return list_evidence(fresh_index(storage), bundle, env, now or now_utc())
+
+
+def eval_run(ref: str, command: list[str], report: str | None = None, fmt: str = "auto", *, keep: bool = False,
+             output: Callable[[bytes], None] | None = None, registry: str | None = None, endpoint_url: str | None = None,
+             actor: str | None = None, reason: str | None = None) -> EvalRun:
+    """Run COMMAND on REF's exact files (exported to a fresh folder) and bind the report it writes as a measured run."""
+    from bundlectl.evidence.run import run_eval
+
+    storage = _storage(registry, endpoint_url)
+    bundle = _registered(ref, storage)
+    return run_eval(storage, bundle, list(command), report, fmt, _actor(actor), reason, keep, output)
+
+
+def evals_cases(file: str, fmt: str = "auto") -> list[DeclaredCase]:
+    """The case list a report implies: what `evals: {cases: …}` declares for a suite that is not promptfoo."""
+    from bundlectl.evidence.cases import report_case_list
+    from bundlectl.evidence.importers import import_report
+    from bundlectl.textfile import read_input
+
+    return report_case_list(import_report(read_input(Path(file)), file, fmt), file)
 
 
 def set_policy(file: str, *, registry: str | None = None, endpoint_url: str | None = None, actor: str | None = None,

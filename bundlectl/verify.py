@@ -17,7 +17,7 @@ from bundlectl.digest.canonical import hex_of, sha256_of
 from bundlectl.errors import IntegrityFailure, NotFound
 from bundlectl.policy.in_force import GatePolicy
 from bundlectl.record import BundleRecord
-from bundlectl.registry.events import Event, parse_event
+from bundlectl.registry.events import Event, EvidenceData, parse_event
 from bundlectl.registry.objects import blob_key, digest_in_key
 from bundlectl.registry.pointers import PointerValue, pointer_set_by
 from bundlectl.storage.base import Storage
@@ -44,7 +44,7 @@ def verify_registry(storage: Storage) -> VerifyReport:
         raise NotFound(f"no bundlectl registry in {storage.url}", "run `bundlectl init`")
     stored = storage.events_after(None, head) or []
     checked: set[str] = set()
-    registered: dict[tuple[str, str], str] = {}  # (name, version) → bundle digest
+    registered: dict[tuple[str, str], BundleRecord] = {}  # (name, version) → its record
     pointers: dict[tuple[str, str], PointerValue] = {}
     prev_hash, seq = None, 0
     for item in stored:
@@ -75,7 +75,7 @@ def _check_object(storage: Storage, key: str, checked: set[str], event: Event) -
     checked.add(key)
 
 
-def _check_event(storage: Storage, event: Event, registered: dict[tuple[str, str], str],
+def _check_event(storage: Storage, event: Event, registered: dict[tuple[str, str], BundleRecord],
                  pointers: dict[tuple[str, str], PointerValue], checked: set[str]) -> None:
     data = event.data
     if parse_time(event.time) > now_utc() + FUTURE_TOLERANCE:
@@ -98,15 +98,17 @@ def _check_event(storage: Storage, event: Event, registered: dict[tuple[str, str
             raise _fail(event, f"{record.ref}: the bundle digest does not match its components")
         if record.record_digest != data["record_digest"] or record.digest != data.get("digest", data.get("to_digest")):
             raise _fail(event, f"{record.ref}: the record does not match the digests the event names")
-        if registered.setdefault((record.name, record.version), record.digest) != record.digest:
+        if registered.setdefault((record.name, record.version), record).digest != record.digest:
             raise _fail(event, f"registers {record.ref} a second time with other content")
     if event.action in ("evidence", "approval"):
-        if registered.get((data["name"], data["version"])) != data["digest"]:
+        bound = registered.get((data["name"], data["version"]))
+        if bound is None or bound.digest != data["digest"]:
             raise _fail(event, f"{event.action} for {data['name']}@{data['version']} ({data['digest'][:19]}…), "
                                "which is not registered with that digest")
     if event.action == "evidence":
         evidence = event.evidence()
         _check_object(storage, evidence["report_key"], checked, event)
+        _check_summary(storage, evidence, registered[(evidence["name"], evidence["version"])], event)
     moved = pointer_set_by(event)
     if moved is not None:
         move, before = event.move(), pointers.get((moved.name, moved.env))
@@ -115,13 +117,24 @@ def _check_event(storage: Storage, event: Event, registered: dict[tuple[str, str
                                f"but the log had it at {before.digest[:19] if before else 'nothing'}")
         if moved.pointer_version != (before.pointer_version if before else 0) + 1:
             raise _fail(event, "pointer version does not follow the previous move")
-        if registered.get((moved.name, moved.version)) != moved.digest:
+        target = registered.get((moved.name, moved.version))
+        if target is None or target.digest != moved.digest:
             raise _fail(event, f"points at {moved.name}@{moved.version} ({moved.digest[:19]}…), which is not registered "
                                "with that digest")
         if move["from_version"] != (before.version if before else None):
             raise _fail(event, f"says {moved.env} was at {move['from_version']}, but the log had it at "
                                f"{before.version if before else 'nothing'}")
         pointers[(moved.name, moved.env)] = moved
+
+
+def _check_summary(storage: Storage, evidence: EvidenceData, record: BundleRecord, event: Event) -> None:
+    """Every stored summary (cases, pass rates, slices, p95, cost) is re-derived from the stored raw report."""
+    from bundlectl.evidence.binding import summary_tampering
+    from bundlectl.evidence.store import component_reader
+
+    problem = summary_tampering(storage.get_object(evidence["report_key"]), evidence, record, component_reader(storage, record))
+    if problem:
+        raise _fail(event, problem)
 
 
 def _check_pointers(storage: Storage, expected: dict[tuple[str, str], PointerValue]) -> None:

@@ -24,31 +24,24 @@ step bundlectl show $V2
 step bundlectl diff $V1 $V2
 
 # --- evidence from real promptfoo runs ------------------------------------------------------------
-PF_DIR="${BUNDLECTL_PROMPTFOO_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/bundlectl/promptfoo-0.115.0}"
-PROMPTFOO="$PF_DIR/node_modules/.bin/promptfoo"
-if [ ! -f "$PF_DIR/node_modules/better-sqlite3/build/Release/better_sqlite3.node" ]; then
-  if ! command -v npm >/dev/null; then
-    echo; echo "demo: npm is not installed, so promptfoo cannot run here; stopping before the evidence walk."; exit 0
-  fi
-  echo; echo "installing promptfoo 0.115.0 into $PF_DIR (once; about two minutes)…"
-  mkdir -p "$PF_DIR"
-  (cd "$PF_DIR" && npm install --no-audit --no-fund --ignore-scripts --loglevel=error promptfoo@0.115.0 >/dev/null \
-     && cd node_modules/better-sqlite3 && npx --yes node-gyp rebuild --release >/dev/null 2>&1)
+if ! command -v npm >/dev/null; then
+  echo; echo "demo: npm is not installed, so promptfoo cannot run here; stopping before the evidence walk."; exit 0
 fi
-run_suite() {  # run a bundle's own promptfoo suite; exit 100 only means some cases failed
-  (cd "bundles/$1" && PROMPTFOO_DISABLE_TELEMETRY=1 PROMPTFOO_DISABLE_UPDATE=1 PROMPTFOO_CONFIG_DIR="$WORK/promptfoo" \
-     "$PROMPTFOO" eval -c evals/promptfooconfig.yaml -o "$WORK/$1.json" --no-cache --no-progress-bar >/dev/null 2>&1) || [ $? -eq 100 ]
-  rm -f "bundles/$1/promptfoo-errors.log"
+PROMPTFOO="$("$ROOT/examples/install-promptfoo.sh")"
+export PROMPTFOO_DISABLE_TELEMETRY=1 PROMPTFOO_DISABLE_UPDATE=1 PROMPTFOO_CONFIG_DIR="$WORK/promptfoo"
+evaluate() {  # bundlectl runs the bundle's own suite on its exact files; exit 100 only means some cases failed
+  printf '\n\033[1m$ bundlectl eval %s -- promptfoo eval -c evals/promptfooconfig.yaml -o results.json\033[0m\n' "$1"
+  bundlectl eval "$1" -- "$PROMPTFOO" eval -c evals/promptfooconfig.yaml -o results.json --no-cache --no-progress-bar \
+    --no-table | grep -E '^(✓|Results:|  Pass Rate)' || [ "${PIPESTATUS[0]}" -eq 100 ]
 }
-printf '\n\033[1m$ promptfoo eval (each bundle'"'"'s own suite, offline stand-in model)\033[0m\n'
-run_suite support-triage-v1
-run_suite support-triage-v2
-echo "wrote $WORK/support-triage-v1.json and $WORK/support-triage-v2.json"
-
-step bundlectl evidence add $V1 "$WORK/support-triage-v1.json"
-refused bundlectl evidence add $V1 "$WORK/support-triage-v2.json"
-step bundlectl evidence add $V2 "$WORK/support-triage-v2.json"
+evaluate $V1
+evaluate $V2
 step bundlectl evidence list $V2
+# a report attached by hand is checked case by case and against the bundle it ran: v2's run is not v1's
+(cd bundles/support-triage-v2 && "$PROMPTFOO" eval -c evals/promptfooconfig.yaml -o "$WORK/v2.json" --no-cache \
+   --no-progress-bar --no-table >/dev/null 2>&1) || true
+rm -f bundles/support-triage-v2/promptfoo-errors.log
+refused bundlectl evidence add $V1 "$WORK/v2.json"
 
 # --- staging, then production through the full gate -----------------------------------------------
 step bundlectl policy show
@@ -68,11 +61,7 @@ refused bundlectl rollback support-triage --env staging --component prompt
 refused bundlectl rollback support-triage --env staging --component guardrails --dry-run
 step bundlectl rollback support-triage --env staging --component guardrails --break-glass --reason "abstention too aggressive"
 refused bundlectl status --check
-step bundlectl export support-triage@staging "$WORK/rolled-back"
-(cd "$WORK/rolled-back" && PROMPTFOO_DISABLE_TELEMETRY=1 PROMPTFOO_DISABLE_UPDATE=1 PROMPTFOO_CONFIG_DIR="$WORK/promptfoo" \
-   "$PROMPTFOO" eval -c evals/promptfooconfig.yaml -o "$WORK/rolled-back.json" --no-cache --no-progress-bar >/dev/null 2>&1) || [ $? -eq 100 ]
-printf '\n\033[1m$ promptfoo eval (the rolled-back bundle, exported)\033[0m\nwrote %s\n' "$WORK/rolled-back.json"
-step bundlectl evidence add support-triage@staging "$WORK/rolled-back.json"
+evaluate support-triage@staging
 step bundlectl status --check
 step bundlectl show support-triage@staging
 step bundlectl history support-triage --env staging

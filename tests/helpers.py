@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -16,12 +17,31 @@ def iso(age: timedelta) -> str:
 
 
 def promptfoo_report(ws: Workspace, example: str, age: timedelta = timedelta(hours=1), name: str | None = None) -> str:
-    """A real promptfoo run of bundles/support-triage-<example>'s suite, its run time set `age` ago."""
+    """A real promptfoo run of bundles/support-triage-<example>'s suite, as if it had run `age` ago.
+
+    Its run time is moved as a real run's would be: promptfoo writes it twice, in results.timestamp and
+    in the evalId it makes at the same moment (eval-XYZ-<time>); each call is a different run.
+    """
     document = json.loads((FIXTURES / f"promptfoo-support-triage-{example}.json").read_text())
     document["results"]["timestamp"] = iso(age)
+    document["evalId"] = f"eval-{secrets.token_hex(2)[:3]}-{iso(age)[:19]}"
     path = ws.root / (name or f"promptfoo-{example}-{int(age.total_seconds())}.json")
     path.write_text(json.dumps(document))
     return str(path)
+
+
+def suite_cases(example: str) -> list[tuple[str, str]]:
+    """(id, slice) of every test of bundles/support-triage-<example>'s promptfoo suite."""
+    import yaml
+
+    suite = yaml.safe_load((ROOT / "bundles" / f"support-triage-{example}" / "evals/promptfooconfig.yaml").read_text())
+    return [(t["description"], t["metadata"]["slice"]) for t in suite["tests"]]
+
+
+def native_eval(ws: Workspace, example: str, name: str, age: timedelta = timedelta(hours=1), failing: int = 0, **case) -> str:
+    """A native eval report of every case of the example's suite, the first `failing` of them failed."""
+    cases = [{"id": i, "slice": s, "passed": n >= failing, **case} for n, (i, s) in enumerate(suite_cases(example))]
+    return native_report(ws, "eval", name, age, cases=cases)
 
 
 def native_report(ws: Workspace, kind: str, name: str, age: timedelta = timedelta(hours=1), **body) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -14,6 +14,9 @@ from bundlectl.cli.options import (
     registry_option,
 )
 from bundlectl.cli.output import emit_json, ok, short, table
+
+if TYPE_CHECKING:
+    from bundlectl.evidence.store import EvidenceAdded
 
 
 @click.group()
@@ -37,18 +40,28 @@ def evidence_add(ref: str, file: str, kind: str | None, fmt: str, registry: str 
     bundle = result.bundle
     if as_json:
         emit_json({"name": bundle.name, "version": bundle.version, "digest": bundle.digest, "kind": result.kind,
-                   "source": result.source, "run_at": result.run_at, "figures": result.figures,
-                   "created": result.created, "seq": result.seq})
+                   "source": result.source, "provenance": result.provenance, "cases": result.cases,
+                   "run_at": result.run_at, "figures": result.figures, "created": result.created, "seq": result.seq})
         return
-    f = result.figures
+    ok(bound_line(result))
+
+
+def bound_line(result: EvidenceAdded) -> str:
+    """One line saying what was bound to which bundle (and when it can never count)."""
+    bundle, f = result.bundle, result.figures
     summary = f", {f['passed']}/{f['cases']} passed ({f['pass_rate']:.1%})" if "cases" in f else ""
     verb = "bound" if result.created else "already bound (nothing to do):"
-    ok(f"{verb} {result.kind} evidence ({result.source}, run {result.run_at}{summary}) to {bundle.name}@{bundle.version} {short(bundle.digest)}")
+    line = (f"{verb} {result.kind} evidence ({result.source}, {result.provenance}, run {result.run_at}{summary}) "
+            f"to {bundle.name}@{bundle.version} {short(bundle.digest)}")
+    if result.cases == "undeclared":
+        line += "; it never counts for an eval gate: the suite declares no cases (add `cases:` to the evals component)"
+    return line
 
 
 @evidence.command("list")
 @click.argument("ref")
-@click.option("--env", default=None, help="Judge freshness by the gates of this environment (default: the strictest max_age per kind).")
+@click.option("--env", default=None,
+              help="Judge freshness and what counts by the gates of this environment (default: the strictest per kind).")
 @registry_option
 @json_option
 def evidence_list(ref: str, env: str | None, registry: str | None, endpoint_url: str | None, as_json: bool) -> None:
@@ -62,9 +75,16 @@ def evidence_list(ref: str, env: str | None, registry: str | None, endpoint_url:
     if not rows:
         click.echo(f"no evidence for {bundle.name}@{bundle.version}; add some with `bundlectl evidence add`")
         return
-    table(["kind", "source", "run at", "age", "figures", "fresh"],
-          [[r["kind"], r["source"], r["run_at"], r["age"], _figures(r["figures"]),
-            "—" if r["fresh"] is None else ("fresh" if r["fresh"] else click.style("stale", fg="red"))] for r in rows])
+    table(["kind", "source", "provenance", "run at", "age", "figures", "fresh", "counts"],
+          [[r["kind"], r["source"], r["provenance"], r["run_at"], r["age"], _figures(r["figures"]),
+            "—" if r["fresh"] is None else ("fresh" if r["fresh"] else click.style("stale", fg="red")),
+            _counts(r)] for r in rows])
+
+
+def _counts(row: dict[str, Any]) -> str:
+    if row["counts"] is None:
+        return "—"
+    return ("yes: " if row["counts"] else click.style("no: ", fg="red")) + str(row["why"])
 
 
 def _figures(f: dict[str, Any]) -> str:

@@ -35,9 +35,13 @@ def _check(kind: str, fields: dict[str, Any], path: str, read: Callable[[str], b
         parse_tools(parse_document(read(path), source), source)
     elif kind == "guardrails":
         parse_document(read(path), source)
-    elif kind == "evals" and path == fields.get("suite"):
+    elif kind == "evals" and path == fields.get("suite") and path.endswith((".yaml", ".yml", ".json")):
         suite = parse_document(read(path), source)
         if not isinstance(suite, dict):
             raise InvalidInput([Problem(source, "is not an eval suite (expected a mapping, e.g. a promptfoo config)", 1)])
         if "tests" in suite and not isinstance(suite["tests"], list):
             raise InvalidInput([Problem(source, "tests must be a list", field="tests")])
+    elif kind == "evals" and path == fields.get("cases"):
+        from bundlectl.content.case_list import parse_case_list
+
+        parse_case_list(read(path), source)

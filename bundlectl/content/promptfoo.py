@@ -41,3 +41,18 @@ def compare_tests(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> Suite
         removed=[k for k in old_by_key if k not in new_by_key],
         changed=[k for k in new_by_key if k in old_by_key and old_by_key[k] != new_by_key[k]],
     )
+
+
+def case_id(test: dict[str, Any]) -> str | None:
+    """How a promptfoo test is named case by case (DESIGN §10): its `metadata.id`, else its `description`."""
+    metadata = test.get("metadata")
+    explicit = metadata.get("id") if isinstance(metadata, dict) else None
+    name = explicit if explicit not in (None, "") else test.get("description")
+    return str(name) if name not in (None, "") else None
+
+
+def case_slice(test: dict[str, Any]) -> str | None:
+    """The slice a test names in `metadata.slice`, or None when it names none."""
+    metadata = test.get("metadata")
+    value = metadata.get("slice") if isinstance(metadata, dict) else None
+    return str(value) if value not in (None, "") else None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+from typing import Any
 
 from bundlectl.errors import InvalidInput, Problem, UsageProblem
 from bundlectl.evidence.report import Report
@@ -11,16 +11,8 @@ FORMATS = ("auto", "promptfoo", "junit", "native")
 MAX_REPORT_BYTES = 64 * 1024 * 1024
 
 
-def detect_format(data: bytes) -> str | None:
-    head = data.lstrip()[:1]
-    if head == b"<":
-        return "junit"
-    if head != b"{":
-        return None
-    try:
-        document = json.loads(data)
-    except ValueError:
-        return None
+def detect_format(document: Any) -> str | None:
+    """Which JSON format a loaded document is in (JUnit is told apart before loading, by its `<`)."""
     if isinstance(document, dict) and document.get("format") == "bundlectl/evidence-v1":
         return "native"
     if isinstance(document, dict) and "results" in document and "config" in document:
@@ -29,22 +21,33 @@ def detect_format(data: bytes) -> str | None:
 
 
 def import_report(data: bytes, source: str, fmt: str = "auto") -> Report:
+    """The report in DATA, read once and strictly (duplicate keys, NaN and absurd numbers are refused)."""
     if fmt not in FORMATS:
         raise UsageProblem(f"unknown report format {fmt!r}", f"use one of: {', '.join(FORMATS)}")
     if len(data) > MAX_REPORT_BYTES:
         raise InvalidInput([Problem(source, f"is {len(data)} bytes, over the {MAX_REPORT_BYTES}-byte report limit")])
-    chosen = detect_format(data) if fmt == "auto" else fmt
-    if chosen is None:
-        raise InvalidInput([Problem(source, "is not a report bundlectl can read (promptfoo results.json, JUnit XML or native JSON)")],
-                           "pass --format to say which it is")
-    if chosen == "promptfoo":
-        from bundlectl.evidence.promptfoo import parse_promptfoo
-
-        return parse_promptfoo(data, source)
-    if chosen == "junit":
+    head = data.lstrip()[:1]
+    if fmt == "junit" or (fmt == "auto" and head == b"<"):
         from bundlectl.evidence.junit import parse_junit
 
         return parse_junit(data, source)
-    from bundlectl.evidence.native import parse_native
+    if fmt == "auto" and head != b"{":
+        raise _unreadable(source)
+    from bundlectl.evidence.strict_json import load_json
 
-    return parse_native(data, source)
+    document = load_json(data, source)
+    chosen = detect_format(document) if fmt == "auto" else fmt
+    if chosen == "promptfoo":
+        from bundlectl.evidence.promptfoo import promptfoo_report
+
+        return promptfoo_report(document, source)
+    if chosen == "native":
+        from bundlectl.evidence.native import native_report
+
+        return native_report(document, source)
+    raise _unreadable(source)
+
+
+def _unreadable(source: str) -> InvalidInput:
+    return InvalidInput([Problem(source, "is not a report bundlectl can read (promptfoo results.json, JUnit XML or native JSON)")],
+                        "pass --format to say which it is")

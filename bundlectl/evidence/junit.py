@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 from bundlectl.errors import InvalidInput, Problem
+from bundlectl.evidence import numbers
 from bundlectl.evidence.report import CaseResult, Report
 from bundlectl.evidence.timestamps import parse_run_time
+
+
+def junit_case_id(classname: str | None, name: str | None) -> str:
+    """A testcase's id in a suite's case list: `classname::name`."""
+    return f"{classname or ''}::{name or ''}"
 
 
 def parse_junit(data: bytes, source: str) -> Report:
@@ -31,16 +37,19 @@ def parse_junit(data: bytes, source: str) -> Report:
             if case.find("skipped") is not None:
                 continue
             passed = case.find("failure") is None and case.find("error") is None
-            slice_name = "default"
+            slice_name = None
             for prop in case.iter("property"):
                 if prop.get("name") == "slice":
-                    slice_name = prop.get("value") or "default"
+                    slice_name = prop.get("value") or None
+            case_id = junit_case_id(case.get("classname"), case.get("name"))
+            where = f"testcase {case_id!r} time"
             seconds = case.get("time")
             try:
-                latency = float(seconds) * 1000 if seconds else None
+                latency = numbers.latency_ms(float(seconds) * 1000, source, where) if seconds else None
             except ValueError:
-                raise InvalidInput([Problem(source, f"testcase time {seconds!r} is not a number", field="testcase@time")]) from None
-            cases.append(CaseResult(f"{case.get('classname', '')}::{case.get('name', '')}", slice_name, passed, latency))
+                raise InvalidInput([Problem(source, f"{seconds!r} is not a number", field=where)]) from None
+            cases.append(CaseResult(case_id, slice_name, passed, latency, where=f"testcase {case_id!r}"))
     if not cases:
         raise InvalidInput([Problem(source, "contains no test cases that ran")])
-    return Report("eval", "junit", min(times), cases)
+    run_at = numbers.run_time(min(times), source, "testsuite@timestamp")
+    return Report("eval", "junit", run_at, cases, tool=suites[0].get("name") or root.get("name"))

@@ -19,12 +19,16 @@ class JudgedEvidence:
     max_age: str | None  # None: no gate in the policy reads this kind, so it is neither fresh nor stale
     fresh: bool | None
     age: str
+    counts: bool | None  # eval reports: whether the eval gate may count it at all (None: other kinds)
+    why: str
 
     def to_json(self) -> dict[str, Any]:
         row = self.row
         return {"seq": row.seq, "kind": row.kind, "source": row.source, "run_at": row.run_at, "age": self.age,
                 "fresh": self.fresh, "max_age": self.max_age, "added_by": row.actor, "added_at": row.time,
-                "figures": row.figures, "report": row.report_key}
+                "figures": row.figures, "report": row.report_key, "provenance": row.provenance,
+                "counts": self.counts, "why": self.why, "run": row.binding.get("provenance", {}),
+                "cases": row.binding.get("cases")}
 
 
 @dataclass(frozen=True)
@@ -36,10 +40,17 @@ class EvidenceListing:
 
 def list_evidence(index: Index, bundle: BundleRow, env: str | None, now: datetime) -> EvidenceListing:
     """Newest run first; `env` picks whose gates judge freshness (default: the strictest environment's)."""
+    from bundlectl.gate.checks import eval_standing
+
     policy = policy_in_force(index)
+    gate = policy.eval_gate_for(env) if policy else None
     judged = []
     for row in index.evidence_for(bundle.digest):
         max_age = policy.max_age_for(row.kind, env) if policy else None
         fresh = is_fresh(row.run_at, max_age, now) if max_age else None
-        judged.append(JudgedEvidence(row, max_age, fresh, format_duration(run_age(row.run_at, now))))
+        standing = eval_standing(row, gate) if row.kind == "eval" else None
+        counts = None if standing is None else standing.counts and fresh is not False
+        why = "" if standing is None else standing.why if not standing.counts or fresh is not False else \
+            f"stale: older than {max_age}"
+        judged.append(JudgedEvidence(row, max_age, fresh, format_duration(run_age(row.run_at, now)), counts, why))
     return EvidenceListing(bundle, policy.max_age_for("eval", env) if policy else None, judged)

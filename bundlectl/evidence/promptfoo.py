@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
-import json
+import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bundlectl.clock import rfc3339
+from bundlectl.content.promptfoo import case_id, case_slice
 from bundlectl.errors import InvalidInput, Problem
-from bundlectl.evidence.report import CaseResult, Report
+from bundlectl.evidence import numbers
+from bundlectl.evidence.report import CaseResult, Provider, Ran, Report
+from bundlectl.evidence.strict_json import load_json
 from bundlectl.evidence.timestamps import parse_run_time
+
+# promptfoo names a run `eval-XYZ-<its creation time, UTC, to the second>`; results.timestamp is the same moment
+_EVAL_ID = re.compile(r"^eval-[A-Za-z0-9]{3}-(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)$")
+_ID_TOLERANCE = timedelta(seconds=2)
 
 
 def parse_promptfoo(data: bytes, source: str) -> Report:
-    try:
-        document = json.loads(data)
-    except (ValueError, RecursionError) as exc:
-        raise InvalidInput([Problem(source, f"is not valid JSON: {exc}")]) from None
+    return promptfoo_report(load_json(data, source), source)
+
+
+def promptfoo_report(document: Any, source: str) -> Report:
+    """The report in a promptfoo results.json already loaded (strictly) from JSON."""
     results = document.get("results") if isinstance(document, dict) else None
     if not isinstance(results, dict) or not isinstance(results.get("results"), list):
         raise InvalidInput([Problem(source, "is not a promptfoo results.json (no results.results list)", field="results")],
@@ -26,27 +36,77 @@ def parse_promptfoo(data: bytes, source: str) -> Report:
     if run_at is None:
         raise InvalidInput([Problem(source, "has no valid run time (results.timestamp)", field="results.timestamp")],
                            "freshness is judged by when the run happened, so the report must say")
+    numbers.run_time(run_at, source, "results.timestamp")
+    run_id = document.get("evalId") if isinstance(document.get("evalId"), str) else None
+    _check_run_id(run_id, run_at, source)
     config = document.get("config")
     tests = config.get("tests") if isinstance(config, dict) else None
     if not isinstance(tests, list):
         raise InvalidInput([Problem(source, "does not carry the suite it ran (config.tests)", field="config.tests")])
-    cases = [_case(item, index, source) for index, item in enumerate(results["results"])]
+    cases = [_case(item, index, tests, source) for index, item in enumerate(results["results"])]
     if not cases:
         raise InvalidInput([Problem(source, "contains no test results", field="results.results")])
-    return Report("eval", "promptfoo", run_at, cases, suite_tests=tests)
+    ran = _ran(results, config, results["results"], source)
+    return Report("eval", "promptfoo", run_at, cases, suite_tests=tests, ran=ran, variants=max(1, len(ran.prompts)),
+                  run_id=run_id, tool="promptfoo")
 
 
-def _case(item: Any, index: int, source: str) -> CaseResult:
+def _check_run_id(run_id: str | None, run_at: datetime, source: str) -> None:
+    """An attached report's run time is a claim; the time promptfoo wrote into the run's id must back it."""
+    match = _EVAL_ID.match(run_id or "")
+    if match is None:
+        return
+    created = datetime.fromisoformat(match.group(1)).replace(tzinfo=UTC)
+    if abs(created - run_at.replace(microsecond=0)) > _ID_TOLERANCE:
+        raise InvalidInput([Problem(source, f"says the run happened at {rfc3339(run_at)}, but its evalId {run_id!r} "
+                                            f"was made at {rfc3339(created)}: the run time was edited", field="results.timestamp")],
+                           "attach the report as promptfoo wrote it, or run the suite with `bundlectl eval`")
+
+
+def _case(item: Any, index: int, tests: list[Any], source: str) -> CaseResult:
     where = f"results.results[{index}]"
     if not isinstance(item, dict) or not isinstance(item.get("success"), bool):
         raise InvalidInput([Problem(source, "has no boolean success", field=f"{where}.success")])
     test_case: dict[str, Any] = item["testCase"] if isinstance(item.get("testCase"), dict) else {}
-    metadata = test_case.get("metadata") or item.get("metadata") or {}
-    name = test_case.get("description") or f"test-{item.get('testIdx', index)}"
-    latency = item.get("latencyMs")
-    cost = item.get("cost")
-    for field_name, value in (("latencyMs", latency), ("cost", cost)):
-        if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0):
-            raise InvalidInput([Problem(source, f"{field_name} must be a non-negative number", field=f"{where}.{field_name}")])
-    return CaseResult(str(name), str(metadata.get("slice", "default")) if isinstance(metadata, dict) else "default",
-                      item["success"], latency, cost)
+    if not test_case.get("metadata") and isinstance(item.get("metadata"), dict):
+        test_case = {**test_case, "metadata": item["metadata"]}
+    name = case_id(test_case) or f"test-{item.get('testIdx', index)}"
+    test_index = item.get("testIdx")
+    if isinstance(test_index, int) and not isinstance(test_index, bool) and 0 <= test_index < len(tests) \
+            and isinstance(tests[test_index], dict) and case_id(tests[test_index]) != name:
+        raise InvalidInput([Problem(source, f"is case {name!r}, but its testIdx points at {case_id(tests[test_index])!r} "
+                                            "in config.tests", field=f"{where}.testIdx")])
+    latency, cost = item.get("latencyMs"), item.get("cost")
+    variant = item.get("promptIdx", 0)
+    return CaseResult(
+        name, case_slice(test_case), item["success"],
+        None if latency is None else numbers.latency_ms(latency, source, f"{where}.latencyMs"),
+        None if cost is None else numbers.cost_usd(cost, source, f"{where}.cost"),
+        variant if isinstance(variant, int) and not isinstance(variant, bool) else -1, where)
+
+
+def _ran(results: dict[str, Any], config: dict[str, Any], items: list[Any], source: str) -> Ran:
+    prompts = results.get("prompts")
+    if not isinstance(prompts, list) or not prompts:
+        raise InvalidInput([Problem(source, "does not carry the prompts it ran", field="results.prompts")])
+    texts = []
+    for index, prompt in enumerate(prompts):
+        raw = prompt.get("raw") if isinstance(prompt, dict) else None
+        if not isinstance(raw, str):
+            raise InvalidInput([Problem(source, "has no raw prompt text", field=f"results.prompts[{index}].raw")])
+        texts.append(raw)
+    providers: dict[Provider, None] = {}
+    for entry in [*(config.get("providers") or []), *(i.get("provider") for i in items if isinstance(i, dict))]:
+        provider = _provider(entry)
+        if provider is not None:
+            providers[provider] = None
+    return Ran(texts, list(providers))
+
+
+def _provider(entry: Any) -> Provider | None:
+    if isinstance(entry, str):
+        return Provider(entry, None)
+    if isinstance(entry, dict):
+        found = [entry.get(k) if isinstance(entry.get(k), str) else None for k in ("id", "label")]
+        return Provider(found[0], found[1]) if any(found) else None
+    return None

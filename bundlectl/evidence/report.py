@@ -5,18 +5,36 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 KINDS = ("eval", "load", "cost", "rehearsal")
+DEFAULT_SLICE = "default"
 
 
 @dataclass(frozen=True)
 class CaseResult:
     id: str
-    slice: str
+    slice: str | None  # None: the report does not say (the suite's case list may)
     passed: bool
     latency_ms: float | None = None
     cost_usd: float | None = None
+    variant: int = 0  # promptfoo: which prompt × provider of the run (index into results.prompts)
+    where: str = ""  # the report field it came from, for messages
+
+
+class Provider(NamedTuple):
+    id: str | None
+    label: str | None
+
+    def __str__(self) -> str:
+        return " ".join(filter(None, (self.id, f"(label {self.label!r})" if self.label else None))) or "(no id)"
+
+
+class Ran(NamedTuple):
+    """What a report says it ran: the raw prompt texts and the providers (promptfoo carries both)."""
+
+    prompts: list[str]
+    providers: list[Provider]
 
 
 @dataclass(frozen=True)
@@ -27,6 +45,11 @@ class Report:
     cases: list[CaseResult] = field(default_factory=list)
     metrics: dict[str, float] = field(default_factory=dict)  # measured directly (load and cost reports)
     suite_tests: list[Any] | None = None  # the tests the run says it ran (promptfoo)
+    ran: Ran | None = None
+    variants: int = 1  # promptfoo: prompts × providers, each running every case once
+    run_id: str | None = None  # promptfoo's evalId
+    tool: str | None = None
+    bundle_digest: str | None = None  # native reports may say which bundle they ran
 
 
 def percentile(values: list[float], fraction: float) -> float | None:
@@ -48,7 +71,7 @@ def figures(report: Report) -> dict[str, Any]:
         result["pass_rate"] = round(passed / len(report.cases), 6)
         slices: dict[str, dict[str, Any]] = {}
         for case in report.cases:
-            entry = slices.setdefault(case.slice, {"cases": 0, "passed": 0})
+            entry = slices.setdefault(case.slice or DEFAULT_SLICE, {"cases": 0, "passed": 0})
             entry["cases"] += 1
             entry["passed"] += case.passed
         for entry in slices.values():

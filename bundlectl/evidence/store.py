@@ -1,24 +1,28 @@
-"""Binding reports to a bundle: `evidence add` and `evidence list`.
+"""Binding reports to a bundle: `evidence add`, and the runs `bundlectl eval` makes.
 
 A report is bound to the bundle digest and, for eval runs, to the digest of the bundle's `evals`
-component. A promptfoo report must carry exactly the tests of the bundle's own suite.
+component, once it has shown that it ran this bundle's suite on this bundle (`binding.py`). Nothing
+is stored for a refused report, not even its raw bytes; one report (or one run of the tool) is
+evidence for one bundle only.
 """
 
 from __future__ import annotations
 
-from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from bundlectl.clock import now_utc, rfc3339
-from bundlectl.digest.canonical import canonical_json
 from bundlectl.errors import InvalidInput, Problem, Refused, UsageProblem
-from bundlectl.evidence.report import KINDS, Report, figures
+from bundlectl.evidence.binding import Binding, bind_report
+from bundlectl.evidence.provenance import RUN, attached
+from bundlectl.evidence.report import KINDS, Report
 from bundlectl.evidence.timestamps import CLOCK_SKEW
 from bundlectl.faults import OBJECTS_STORED, checkpoint
-from bundlectl.registry.events import EvidenceData
+from bundlectl.record import BundleRecord
+from bundlectl.registry.events import EvidenceData, Provenance
 from bundlectl.registry.fresh import fresh_index
 from bundlectl.registry.index import Index
 from bundlectl.registry.log import Planned, append
@@ -36,12 +40,19 @@ class EvidenceAdded:
     figures: dict[str, Any]
     created: bool
     seq: int | None
+    provenance: str = "attached"
+    cases: str | None = None  # eval reports: how their cases were matched ("undeclared": never counts)
 
 
 def add_evidence(
     storage: Storage, bundle: BundleRow, data: bytes, label: str, kind: str | None, fmt: str,
-    actor: str, reason: str | None = None, now: datetime | None = None,
+    actor: str, reason: str | None = None, now: datetime | None = None, provenance: Provenance | None = None,
+    check_report: Callable[[Report], None] | None = None,
 ) -> EvidenceAdded:
+    """Bind DATA to BUNDLE; `provenance` is given by `bundlectl eval` (a measured run), else it is attached.
+
+    `check_report` is the runner's own check of the parsed report (that this run wrote it).
+    """
     from bundlectl.evidence.importers import import_report
 
     now = now or now_utc()
@@ -54,55 +65,70 @@ def add_evidence(
     if report.run_at > now + CLOCK_SKEW:
         raise InvalidInput([Problem(label, f"claims its run happened in the future ({rfc3339(report.run_at)})")],
                            "check the clock of the machine that ran it")
+    if check_report is not None:
+        check_report(report)
     record = bundle.record()
-    evals = record.components["evals"]
-    if report.source == "promptfoo":
-        _check_suite(storage, record.components["evals"], report, label, bundle)
+    binding = bind_report(report, record, component_reader(storage, record), label)
     key = report_key(data)
-    event_data = EvidenceData(
-        name=bundle.name, version=bundle.version, digest=bundle.digest,
-        evals_digest=evals.digest if report.kind == "eval" else None,
-        kind=report.kind, source=report.source, run_at=rfc3339(report.run_at),
-        figures=figures(report), report_key=key, file=Path(label).name,
-    )
+    event_data = _event_data(bundle, record, report, binding, key, label, provenance)
 
     def plan(index: Index) -> Planned | None:
-        if any(e.report_key == key for e in index.evidence_for(bundle.digest)):
+        earlier = index.evidence_bound_as(key, event_data.get("provenance", {}).get("run_id"))
+        if any(e.digest == bundle.digest and e.report_key == key for e in earlier):
             return None
+        if earlier:
+            first = earlier[0]
+            run_id = event_data["provenance"].get("run_id")
+            what = "this report" if first.report_key == key else f"this run ({run_id})"
+            raise Refused(f"{label}: {what} is already bound to {first.name}@{first.version} ({first.digest[:19]}…) "
+                          f"as evidence seq {first.seq}; one run is evidence for one bundle, and nothing was stored",
+                          f"run the suite on {bundle.name}@{bundle.version} itself: "
+                          f"`bundlectl eval {bundle.name}@{bundle.version} -- …`")
         return Planned("evidence", event_data)
 
+    provenance_mode = event_data.get("provenance", {}).get("mode", "attached")
     if plan(fresh_index(storage)) is None:
-        return EvidenceAdded(bundle, report.kind, report.source, event_data["run_at"], event_data["figures"], False, None)
+        return EvidenceAdded(bundle, report.kind, report.source, event_data["run_at"], event_data["figures"], False, None,
+                             provenance_mode, binding.cases)
     storage.put_object(key, data)
     checkpoint(OBJECTS_STORED)
     event = append(storage, plan, actor, reason)
     return EvidenceAdded(bundle, report.kind, report.source, event_data["run_at"], event_data["figures"],
-                         event is not None, event.seq if event else None)
+                         event is not None, event.seq if event else None, provenance_mode, binding.cases)
 
 
-def _check_suite(storage: Storage, evals: Any, report: Report, label: str, bundle: BundleRow) -> None:
-    """The tests the run carries must be the tests of the bundle's own promptfoo suite."""
-    from bundlectl.content.documents import parse_document
-    from bundlectl.content.promptfoo import compare_tests, suite_tests
+def component_reader(storage: Storage, record: BundleRecord) -> Callable[[str], bytes]:
+    """Reads the bundle's stored files by path (each at most once), digests checked."""
     from bundlectl.registry.bundles import read_blob
 
-    suite_path = evals.fields.get("suite")
-    if evals.absent or not suite_path:
-        raise Refused(f"{bundle.name}@{bundle.version} has no promptfoo suite, so a promptfoo report cannot be bound to it",
-                      "declare the suite in components.evals.suite, or import the run as JUnit or native evidence")
-    suite = parse_document(read_blob(storage, evals.files[suite_path].digest, suite_path), suite_path)
-    ours = suite_tests(suite)
-    if not isinstance(suite.get("tests") if isinstance(suite, dict) else None, list):
-        raise Refused(f"the suite {suite_path} does not list its tests inline, so the report cannot be checked against it",
-                      "inline the tests in the promptfoo config")
-    theirs = report.suite_tests or []
-    if Counter(canonical_json(t) for t in ours) != Counter(canonical_json(t) for t in theirs):
-        changes = compare_tests(ours, [t for t in theirs if isinstance(t, dict)])
-        first = (f"{changes.removed[0]!r} is in the suite but not in the report" if changes.removed
-                 else f"{changes.added[0]!r} is in the report but not in the suite" if changes.added
-                 else f"{changes.changed[0]!r} differs" if changes.changed else "the tests differ")
-        raise Refused(
-            f"{label} ran another suite than {bundle.name}@{bundle.version}'s evals component "
-            f"({len(theirs)} tests in the report, {len(ours)} in the suite; {first}); nothing was stored",
-            f"run promptfoo on the bundle's own suite ({suite_path}) and add that report",
-        )
+    digests = {p: f.digest for c in record.components.values() for p, f in c.files.items()}
+    read: dict[str, bytes] = {}
+
+    def reader(path: str) -> bytes:
+        if path not in read:
+            read[path] = read_blob(storage, digests[path], f"{record.ref}:{path}")
+        return read[path]
+
+    return reader
+
+
+def _event_data(bundle: BundleRow, record: BundleRecord, report: Report, binding: Binding, key: str, label: str,
+                provenance: Provenance | None) -> EvidenceData:
+    measured = Provenance(**(provenance or attached()))
+    if report.run_id and "run_id" not in measured:
+        measured["run_id"] = report.run_id
+    if report.tool and "tool" not in measured:
+        measured["tool"] = report.tool
+    run_at = rfc3339(report.run_at)
+    if measured.get("mode") == RUN:
+        measured["report_time"] = run_at
+        run_at = measured["started_at"]  # freshness of a run is what bundlectl measured, not the file's claim
+    event_data = EvidenceData(
+        name=bundle.name, version=bundle.version, digest=bundle.digest,
+        evals_digest=record.components["evals"].digest if report.kind == "eval" else None,
+        kind=report.kind, source=report.source, run_at=run_at,
+        figures=binding.figures, report_key=key, file=Path(label).name, provenance=measured,
+    )
+    if binding.cases is not None:
+        event_data["cases"] = binding.cases
+    return event_data

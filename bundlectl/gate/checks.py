@@ -39,6 +39,30 @@ def _newest(evidence: list[EvidenceRow], kind: str) -> EvidenceRow | None:
     return next((e for e in evidence if e.kind == kind), None)
 
 
+class Standing(NamedTuple):
+    counts: bool
+    why: str
+
+
+def eval_standing(row: EvidenceRow, gate: EvalGate | None) -> Standing:
+    """Whether an eval report can satisfy this eval gate at all (freshness and figures aside), and why."""
+    cases, run = row.binding.get("cases"), row.provenance == "run"
+    if cases == "undeclared":
+        return Standing(False, "the bundle's suite declares no cases (add `cases:` to its evals component)")
+    if gate is not None and gate.provenance == "run" and not run:
+        return Standing(False, "attached, and the gate demands provenance: run (use `bundlectl eval`)")
+    if run:
+        return Standing(True, "run and measured by bundlectl")
+    if cases is None:
+        return Standing(True, "attached before reports were matched case by case")
+    return Standing(True, "attached; its run time is the report's own claim")
+
+
+def counting(evidence: list[EvidenceRow], gate: EvalGate | None) -> list[EvidenceRow]:
+    """The evidence the gates may read: eval reports that cannot satisfy the eval gate are left out."""
+    return [e for e in evidence if e.kind != "eval" or eval_standing(e, gate).counts]
+
+
 def _age(row: EvidenceRow, now: datetime) -> str:
     return format_duration(run_age(row.run_at, now))
 
@@ -46,13 +70,19 @@ def _age(row: EvidenceRow, now: datetime) -> str:
 def eval_checks(gate: EvalGate, evidence: list[EvidenceRow], now: datetime, used: list[int]) -> list[Check]:
     """The newest eval run counts (never a luckier older one): fresh, enough cases, pass rates."""
     wanted = f"pass rate ≥ {gate.min_pass_rate} over ≥ {gate.min_cases} cases, ≤ {gate.max_age} old"
-    run = _newest(evidence, "eval")
+    if gate.provenance == "run":
+        wanted += ", run by bundlectl"
+    run = _newest(counting(evidence, gate), "eval")
     if run is None:
-        return [Check("eval", False, None, wanted, "no eval evidence for this bundle digest; add a report with `bundlectl evidence add`")]
+        newest = _newest(evidence, "eval")
+        why = (f"no eval evidence that counts: the newest ({newest.source}, {newest.run_at}) does not: "
+               f"{eval_standing(newest, gate).why}" if newest
+               else "no eval evidence for this bundle digest; add a report with `bundlectl eval` or `bundlectl evidence add`")
+        return [Check("eval", False, None, wanted, why)]
     used.append(run.seq)
     age = _age(run, now)
     checks = [Check("eval.fresh", is_fresh(run.run_at, gate.max_age, now), age, gate.max_age,
-                    f"newest eval run ({run.source}, {run.run_at}) is {age} old")]
+                    f"newest eval run ({run.source}, {run.provenance}, {run.run_at}) is {age} old")]
     figures = run.figures
     checks.append(Check("eval.cases", figures.get("cases", 0) >= gate.min_cases, figures.get("cases", 0),
                         gate.min_cases, f"{figures.get('cases', 0)} cases in the run"))
@@ -148,11 +178,14 @@ def after_check(inputs: GateInputs) -> Check:
 def run_checks(inputs: GateInputs) -> tuple[list[Check], list[int]]:
     used: list[int] = []
     gates = inputs.gates
+    everything = inputs.evidence  # eval_checks says why a report does not count; the other checks never see it
+    inputs = inputs._replace(evidence=counting(inputs.evidence, gates.eval),
+                             live_evidence=counting(inputs.live_evidence, gates.eval))
     checks: list[Check] = []
     if inputs.after:
         checks.append(after_check(inputs))
     if gates.eval:
-        checks += eval_checks(gates.eval, inputs.evidence, inputs.now, used)
+        checks += eval_checks(gates.eval, everything, inputs.now, used)
     if gates.regression:
         checks.append(regression_check(gates.regression, inputs, used))
     if gates.latency:

@@ -173,9 +173,13 @@ class GuardrailsComponent(ComponentBase):
 
 class EvalsComponent(ComponentBase):
     suite: RelPath | None = Field(None, description="The eval suite; a promptfoo config is understood natively.")
+    cases: RelPath | None = Field(
+        None, description="The suite's case list (YAML: a list of {id, slice}); reports of harnesses other than "
+                          "promptfoo must report exactly these cases. Write it with `bundlectl evals cases REPORT`.")
 
     def path_fields(self) -> list[tuple[tuple[str | int, ...], str]]:
         own: list[tuple[tuple[str | int, ...], str]] = [(("suite",), self.suite)] if self.suite else []
+        own += [(("cases",), self.cases)] if self.cases else []
         return own + super().path_fields()
 
 

@@ -9,7 +9,7 @@ here too: which max_age judges which report.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypeVar
 
 from bundlectl.durations import parse_duration
 from bundlectl.errors import IntegrityFailure, Refused
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 Row = TypeVar("Row")
 DEFAULT_MAX_AGE = "7d"  # the model's default for eval, latency and cost evidence
 DEFAULT_REHEARSAL_MAX_AGE = "30d"
+DEFAULT_PROVENANCE: Literal["any"] = "any"  # eval reports count whether run by bundlectl or attached; "run": only runs count
 
 
 class SliceGate(NamedTuple):
@@ -36,6 +37,7 @@ class EvalGate(NamedTuple):
     min_pass_rate: float
     max_age: str
     slices: dict[str, SliceGate]
+    provenance: str = DEFAULT_PROVENANCE  # "run": only reports bundlectl ran itself (`bundlectl eval`) count
 
 
 class RegressionGate(NamedTuple):
@@ -111,6 +113,12 @@ class GatePolicy(NamedTuple):
         return min(known, key=parse_duration) if known else None
 
 
+    def eval_gate_for(self, env: str | None = None) -> EvalGate | None:
+        """The eval gate of `env`; without an env, the strictest about provenance (a `run` one if any)."""
+        gates = [e.gates.eval for name, e in self.environments.items() if env in (None, name) and e.gates.eval]
+        return next((g for g in gates if g.provenance == "run"), gates[0] if gates else None)
+
+
 def policy_in_force(index: Index) -> GatePolicy | None:
     document, seq = index.policy()
     return GatePolicy.from_document(document, seq) if document is not None else None
@@ -135,7 +143,10 @@ def _environment(name: str, raw: dict[str, Any]) -> EnvironmentPolicy:
 
     evals = gates.get("eval")
     eval_gate = None if evals is None else _checked(EvalGate, {
+        "provenance": DEFAULT_PROVENANCE,  # policies stored before provenance existed lack it
         **evals, "slices": {str(slice_name): _checked(SliceGate, wanted) for slice_name, wanted in evals["slices"].items()}})
+    if eval_gate is not None and eval_gate.provenance not in ("any", "run"):
+        raise TypeError(f"EvalGate.provenance = {eval_gate.provenance!r}")
     after = raw["after"]
     if not (after is None or is_env(after)) or not isinstance(raw["production"], bool):
         raise TypeError(f"environment {name!r}: after or production")

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bundlectl.durations import parse_duration
 from bundlectl.names import ENV_PATTERN
-from bundlectl.policy.in_force import DEFAULT_MAX_AGE, DEFAULT_REHEARSAL_MAX_AGE
+from bundlectl.policy.in_force import DEFAULT_MAX_AGE, DEFAULT_PROVENANCE, DEFAULT_REHEARSAL_MAX_AGE
 
 
 class Strict(BaseModel):
@@ -30,6 +30,9 @@ class EvalGate(Strict):
     min_pass_rate: float = Field(ge=0, le=1)
     max_age: str = Field(DEFAULT_MAX_AGE, description="How old the run may be: 30m, 12h, 7d, 2w.")
     slices: dict[str, SliceGate] = Field(default_factory=dict)
+    provenance: Literal["any", "run"] = Field(
+        DEFAULT_PROVENANCE, description="run: only reports that `bundlectl eval` ran and measured count, and their "
+                                        "freshness is the time bundlectl measured; any: attached reports count too.")
 
     _age = field_validator("max_age")(classmethod(lambda cls, v: _duration(v)))
 

@@ -37,7 +37,29 @@ class RegisterData(TypedDict):
     record: dict[str, Any]
 
 
-class EvidenceData(TypedDict):
+class Provenance(TypedDict, total=False):
+    """Where an eval report came from: `run` (bundlectl ran the harness and measured it) or `attached`."""
+
+    mode: str
+    run_id: str  # the tool's id of the run (promptfoo's evalId)
+    tool: str
+    tool_version: str
+    command: list[str]  # run only, from here on: what bundlectl ran, and what it measured
+    exit_status: int
+    started_at: str
+    ended_at: str
+    host: str
+    report_time: str  # the run time the report itself states
+
+
+class EvidenceExtras(TypedDict, total=False):
+    """Fields of evidence records written since reports prove themselves (DESIGN §10); older ones lack them."""
+
+    provenance: Provenance
+    cases: str  # eval reports: matched to the promptfoo suite ("suite"), to the case list ("cases"), or "undeclared"
+
+
+class EvidenceData(EvidenceExtras):
     name: str
     version: str
     digest: str

@@ -15,7 +15,7 @@ from typing import Any
 
 from bundlectl.clock import event_time, parse_time
 from bundlectl.errors import IntegrityFailure
-from bundlectl.registry.events import MOVE_ACTIONS, Event
+from bundlectl.registry.events import MOVE_ACTIONS, Event, EvidenceData
 from bundlectl.registry.rows import (
     ApprovalRow,
     BundleRow,
@@ -29,7 +29,7 @@ from bundlectl.registry.rows import (
     select,
 )
 
-SCHEMA_VERSION = "5"
+SCHEMA_VERSION = "6"
 _MOVES = "action IN (" + ", ".join(f"'{a}'" for a in MOVE_ACTIONS) + ")"
 _TABLES = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
@@ -46,7 +46,8 @@ CREATE INDEX IF NOT EXISTS moves_by_time ON events (name, env, time, seq) WHERE 
 CREATE TABLE IF NOT EXISTS evidence (
     seq INTEGER PRIMARY KEY, name TEXT NOT NULL, version TEXT NOT NULL, digest TEXT NOT NULL,
     evals_digest TEXT, kind TEXT NOT NULL, source TEXT NOT NULL, run_at TEXT NOT NULL,
-    figures_json TEXT NOT NULL, report_key TEXT NOT NULL, actor TEXT NOT NULL, time TEXT NOT NULL);
+    figures_json TEXT NOT NULL, report_key TEXT NOT NULL, actor TEXT NOT NULL, time TEXT NOT NULL,
+    binding_json TEXT);
 CREATE INDEX IF NOT EXISTS evidence_by_digest ON evidence (digest, kind, run_at);
 CREATE TABLE IF NOT EXISTS approvals (
     seq INTEGER PRIMARY KEY, name TEXT NOT NULL, digest TEXT NOT NULL, env TEXT NOT NULL,
@@ -56,6 +57,7 @@ CREATE TABLE IF NOT EXISTS pointers (
     pointer_version INTEGER NOT NULL, seq INTEGER NOT NULL, time TEXT NOT NULL, actor TEXT NOT NULL,
     verified INTEGER NOT NULL, PRIMARY KEY (name, env));
 """
+_DERIVED = ("events", "bundles", "evidence", "approvals", "pointers")
 _BUNDLES = select(BundleRow, "bundles")
 _EVIDENCE = select(EvidenceRow, "evidence")
 _APPROVALS = select(ApprovalRow, "approvals")
@@ -70,6 +72,8 @@ class Index:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.executescript(_TABLES)
         if self._meta("schema") not in (None, SCHEMA_VERSION):
+            # a new schema may add columns: recreate every table, then the rows come back from the log
+            self.db.executescript(" ".join(f"DROP TABLE IF EXISTS {t};" for t in _DERIVED) + _TABLES)
             self.reset()
         self._set_meta("schema", SCHEMA_VERSION)
 
@@ -142,7 +146,7 @@ class Index:
             self._put("evidence", EvidenceRow(
                 event.seq, evidence["name"], evidence["version"], evidence["digest"], evidence.get("evals_digest"),
                 evidence["kind"], evidence["source"], evidence["run_at"], evidence["report_key"], event.actor, time,
-                json.dumps(evidence["figures"])))
+                json.dumps(evidence["figures"]), _binding_json(evidence)))
         elif event.action == "approval":
             approval = event.approval()
             self._put("approvals", ApprovalRow(event.seq, approval["name"], approval["digest"], approval["env"],
@@ -208,6 +212,11 @@ class Index:
             return []
         return self._all(EvidenceRow, _EVIDENCE + f" WHERE seq IN ({','.join('?' * len(seqs))}) ORDER BY seq", seqs)
 
+    def evidence_bound_as(self, report_key: str, run_id: str | None) -> list[EvidenceRow]:
+        """Evidence of any bundle made from these report bytes, or from the same run of the tool."""
+        return self._all(EvidenceRow, _EVIDENCE + " WHERE report_key=? OR json_extract(binding_json, '$.provenance.run_id')=?"
+                         " ORDER BY seq", (report_key, run_id))
+
     def approvals_for(self, digest: str, env: str) -> list[ApprovalRow]:
         return self._all(ApprovalRow, _APPROVALS + " WHERE digest=? AND env=? ORDER BY seq", (digest, env))
 
@@ -239,3 +248,9 @@ class Index:
             " AND json_extract(payload, '$.data.to_digest')=? LIMIT 1", (name, env, digest)
         ).fetchone()
         return row is not None
+
+
+def _binding_json(evidence: EvidenceData) -> str | None:
+    if "provenance" not in evidence and "cases" not in evidence:
+        return None
+    return json.dumps({key: evidence[key] for key in ("provenance", "cases") if key in evidence})

@@ -69,11 +69,22 @@ class EvidenceRow(NamedTuple):
     actor: str
     time: str
     figures_json: str
+    binding_json: str | None = None  # {"provenance", "cases"} of records written since DESIGN §10; None before
 
     @property
     def figures(self) -> dict[str, Any]:
         figures: dict[str, Any] = json.loads(self.figures_json)
         return figures
+
+    @property
+    def binding(self) -> dict[str, Any]:
+        binding: dict[str, Any] = json.loads(self.binding_json) if self.binding_json else {}
+        return binding
+
+    @property
+    def provenance(self) -> str:
+        """`run` (bundlectl ran it) or `attached` (given to `evidence add`, or recorded before provenance was)."""
+        return str(self.binding.get("provenance", {}).get("mode", "attached"))
 
 
 class ApprovalRow(NamedTuple):

@@ -2,7 +2,7 @@ import json
 from datetime import timedelta
 
 from tests.conftest import V1, Workspace
-from tests.helpers import FIXTURES, add, native_report, promptfoo_report
+from tests.helpers import FIXTURES, add, native_eval, native_report, promptfoo_report
 
 
 def test_promptfoo_report_of_the_bundles_own_suite_is_bound(registered: Workspace):
@@ -42,11 +42,13 @@ def test_report_from_the_future_is_refused(registered: Workspace):
     assert result.exit_code == 1 and "claims its run happened in the future" in result.stderr
 
 
-def test_junit_and_native_reports(registered: Workspace):
-    add(registered, V1, str(FIXTURES / "junit-results.xml"))
+def test_native_eval_and_load_reports(registered: Workspace):
+    add(registered, V1, native_eval(registered, "v1", "eval.json", failing=3))
     add(registered, V1, native_report(registered, "load", "load.json", metrics={"latency_p95_ms": 900}))
-    kinds = sorted(e["kind"] + "/" + e["source"] for e in registered.json("evidence", "list", V1)["evidence"])
-    assert kinds == ["eval/junit", "load/native"]
+    listed = registered.json("evidence", "list", V1)["evidence"]
+    assert sorted(e["kind"] + "/" + e["source"] for e in listed) == ["eval/native", "load/native"]
+    native = next(e for e in listed if e["kind"] == "eval")
+    assert native["figures"]["passed"] == 51 and native["cases"] == "suite" and native["provenance"] == "attached"
     wrong = registered.run("evidence", "add", V1, str(FIXTURES / "junit-results.xml"), "--kind", "load")
     assert wrong.exit_code == 2 and "is a eval report (junit), not load" in wrong.stderr
 

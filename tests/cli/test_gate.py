@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 
 from tests.conftest import V1, V2, Workspace
-from tests.helpers import add, native_report, promote, promptfoo_report, set_policy
+from tests.helpers import add, native_eval, native_report, promote, promptfoo_report, set_policy
 
 
 def checks(ws: Workspace, ref: str, env: str, *extra: str) -> dict:
@@ -56,10 +56,7 @@ def test_missing_and_stale_eval_evidence(registered: Workspace):
 def test_newest_run_counts_not_the_best(registered: Workspace):
     set_policy(registered, "environments:\n  staging: {gates: {eval: {min_cases: 1, min_pass_rate: 0.9}}}\n")
     add(registered, V1, promptfoo_report(registered, "v1", timedelta(hours=1)))
-    gold = registered.root / "older-perfect.json"
-    gold.write_text('{"format": "bundlectl/evidence-v1", "kind": "eval", "run_at": "2026-01-01T00:00:00Z",'
-                    ' "cases": [{"id": "a", "passed": true}]}')
-    add(registered, V1, str(gold))
+    add(registered, V1, native_eval(registered, "v1", "older-perfect.json", timedelta(days=30)))
     assert not checks(registered, V1, "staging")["eval.pass_rate"]["passed"]
 
 

@@ -62,7 +62,7 @@ def test_malformed_promptfoo_reports():
     assert "no valid run time" in fails(promptfoo(**{"results.timestamp": "yesterday"}))
     assert "no boolean success" in fails(promptfoo(**{"results.results.2.success": "yes"}))
     assert "results.results[2].success" in fails(promptfoo(**{"results.results.2.success": None}))
-    assert "latencyMs must be a non-negative number" in fails(promptfoo(**{"results.results.0.latencyMs": -1}))
+    assert "results.results[0].latencyMs: -1 is negative" in fails(promptfoo(**{"results.results.0.latencyMs": -1}))
     assert "output version 1" in fails(promptfoo(**{"results.version": 1}))
     assert "does not carry the suite" in fails(promptfoo(**{"config.tests": "file://tests.csv"}))
     assert "is not a promptfoo results.json" in fails(b'{"results": [], "config": {}}', "promptfoo")

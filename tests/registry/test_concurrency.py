@@ -12,7 +12,6 @@ WRITERS = 8
 
 def test_concurrent_promotions_lose_no_update(registered: Workspace):
     set_policy(registered, "environments:\n  staging: {gates: {eval: {min_cases: 20, min_pass_rate: 0.8}}}\n")
-    report = promptfoo_report(registered, "v1")
     refs = []
     for i in range(WRITERS):
         folder = registered.root / "bundles" / f"race-{i}"
@@ -21,7 +20,7 @@ def test_concurrent_promotions_lose_no_update(registered: Workspace):
         text = text.replace("version: 2026.11.01-1", f"version: 9.0.{i}").replace("temperature: 0.2", f"temperature: 0.{i + 1}1")
         (folder / "bundle.yaml").write_text(text)
         assert registered.run("register", str(folder)).exit_code == 0
-        add(registered, f"support-triage@9.0.{i}", report)
+        add(registered, f"support-triage@9.0.{i}", promptfoo_report(registered, "v1", name=f"race-{i}.json"))  # a run each
         refs.append(f"support-triage@9.0.{i}")
     procs = [subprocess.Popen([sys.executable, "-m", "bundlectl", "promote", ref, "--env", "staging", "--actor", f"op{i}@example.com"],
                               cwd=registered.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -1,0 +1,59 @@
+"""`eval`: run a harness on a bundle's exact files and bind the report it writes, with measured provenance."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from bundlectl import api
+from bundlectl.cli.evidence import bound_line
+from bundlectl.cli.options import actor_option, json_option, reason_option, registry_option
+from bundlectl.cli.output import emit_json, ok
+
+
+@click.command("eval", context_settings={"ignore_unknown_options": True})
+@click.argument("ref")
+@click.argument("command", nargs=-1, type=click.UNPROCESSED, required=True)
+@click.option("--report", metavar="FILE", default=None,
+              help="Where COMMAND writes its report, relative to the bundle folder it runs in "
+                   "(default: promptfoo's -o/--output, pytest's --junitxml).")
+@click.option("--format", "fmt", type=click.Choice(["auto", "promptfoo", "junit", "native"]), default="auto", show_default=True)
+@click.option("--keep", is_flag=True, help="Keep the exported bundle folder the command ran in (its path is printed).")
+@registry_option
+@actor_option()
+@reason_option
+@json_option
+@click.pass_context
+def eval_cmd(ctx: click.Context, ref: str, command: tuple[str, ...], report: str | None, fmt: str, keep: bool,
+             registry: str | None, endpoint_url: str | None, actor: str | None, reason: str | None, as_json: bool) -> None:
+    """Run COMMAND on REF's exact files and bind the report it writes: `bundlectl eval REF -- COMMAND…`.
+
+    The bundle is exported to a fresh folder and COMMAND runs there, with BUNDLECTL_BUNDLE_DIR and
+    BUNDLECTL_BUNDLE_DIGEST set; bundlectl measures the run (command, exit status, start and end, host)
+    and records the evidence as `run`. Exits with COMMAND's status once the report is bound.
+    """
+    stream = (sys.stderr if as_json else sys.stdout).buffer  # with --json, stdout holds only the JSON document
+
+    def output(chunk: bytes) -> None:
+        (sys.stderr if as_json else sys.stdout).flush()  # what bundlectl printed before stays before
+        stream.write(chunk)
+        stream.flush()
+
+    if command[:1] == ("--",):  # a second separator, or one click left in place
+        command = command[1:]
+    result = api.eval_run(ref, list(command), report, fmt, keep=keep, output=output, registry=registry,
+                          endpoint_url=endpoint_url, actor=actor, reason=reason)
+    added, bundle = result.added, result.added.bundle
+    if as_json:
+        emit_json({"name": bundle.name, "version": bundle.version, "digest": bundle.digest, "kind": added.kind,
+                   "source": added.source, "provenance": added.provenance, "cases": added.cases,
+                   "run_at": added.run_at, "started_at": result.started_at, "ended_at": result.ended_at,
+                   "exit_status": result.exit_status, "report": result.report, "figures": added.figures,
+                   "created": added.created, "seq": added.seq, "folder": str(result.folder) if result.folder else None})
+    else:
+        ok(bound_line(added) + f"; {Path(command[0]).name} exited {result.exit_status}")
+        if result.folder:
+            click.echo(f"the bundle it ran is kept in {result.folder}")
+    ctx.exit(result.exit_status)
