@@ -23,7 +23,8 @@ def test_concurrent_promotions_lose_no_update(registered: Workspace):
         assert registered.run("register", str(folder)).exit_code == 0
         add(registered, f"support-triage@9.0.{i}", report)
         refs.append(f"support-triage@9.0.{i}")
-    procs = [subprocess.Popen([sys.executable, "-m", "bundlectl", "promote", ref, "--env", "staging", "--actor", f"op{i}@example.com"],
+    procs = [subprocess.Popen([sys.executable, "-m", "bundlectl", "promote", ref, "--env", "staging",
+                               "--actor", f"op{i}@example.com"],
                               cwd=registered.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for i, ref in enumerate(refs)]
     outcomes = [(p.wait(timeout=300), p.stderr.read()) for p in procs]
@@ -35,7 +36,7 @@ def test_concurrent_promotions_lose_no_update(registered: Workspace):
             assert "was moved by op" in stderr and "nothing was changed" in stderr
     events = registered.json("history", "support-triage", "--env", "staging")["events"]
     assert len(events) == codes.count(0)
-    for newer, older in zip(events, events[1:]):
+    for newer, older in zip(events, events[1:], strict=False):
         assert newer["from_digest"] == older["to_digest"]  # every move started from the one before: none lost
     assert [e["pointer_version"] for e in events] == list(range(len(events), 0, -1))
     assert registered.run("verify").exit_code == 0
