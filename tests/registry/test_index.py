@@ -200,3 +200,14 @@ def test_a_record_far_from_its_keyframe_becomes_a_keyframe():
     packed, against = pack(unrelated, first)
     assert not against and unpack(packed, None) == unrelated
     assert pack(first, None) == (pack(first, None)[0], False)
+
+
+def test_first_reads_racing_to_build_the_index_all_succeed(busy: Workspace):
+    expected = busy.json("status")
+    forget_index(busy)
+    readers = [subprocess.Popen([sys.executable, "-m", "bundlectl", "status", "--json"], cwd=busy.root,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(6)]
+    outcomes = [(*reader.communicate(timeout=120), reader.returncode) for reader in readers]
+    assert all(code == 0 for _, _, code in outcomes), outcomes
+    assert all(json.loads(out) == expected for out, _, _ in outcomes)
+    assert Index(busy.storage().index_path()).head().id == busy.log_head()
