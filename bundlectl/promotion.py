@@ -31,7 +31,8 @@ class PolicyResult:
     seq: int | None
 
 
-def set_policy(storage: Storage, data: bytes, label: str, actor: str, reason: str | None = None, dry_run: bool = False) -> PolicyResult:
+def set_policy(storage: Storage, data: bytes, label: str, actor: str, reason: str | None = None,
+               dry_run: bool = False) -> PolicyResult:
     from bundlectl.policy.load import parse_policy
 
     document = parse_policy(data, label).model_dump(mode="json")

@@ -13,8 +13,12 @@ from typing import Any
 PREFIX = "sha256:"
 
 
+# one encoder for the process: json.dumps would build a new one, with its options checked, on every call
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
 def canonical_json(value: Any) -> bytes:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+    return _ENCODER.encode(value).encode()
 
 
 def sha256_of(data: bytes) -> str:

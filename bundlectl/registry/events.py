@@ -129,12 +129,23 @@ class Event(NamedTuple):
     reason: str | None
     data: dict[str, Any]
     id: str | None = None  # the backend's id, once stored
+    stored: bytes | None = None  # the exact payload bytes, once known: they are never serialised again
 
-    def payload(self) -> bytes:
+    @classmethod
+    def new(cls, seq: int, prev: str | None, time: str, actor: str, action: str, reason: str | None,
+            data: dict[str, Any]) -> Event:
+        """A record about to be appended, its canonical payload computed once, here."""
+        event = cls(seq, prev, time, actor, action, reason, data)
+        return event._replace(stored=event._canonical())
+
+    def _canonical(self) -> bytes:
         return canonical_json(
             {"seq": self.seq, "prev": self.prev, "time": self.time, "actor": self.actor,
              "action": self.action, "reason": self.reason, "data": self.data}
         )
+
+    def payload(self) -> bytes:
+        return self.stored if self.stored is not None else self._canonical()
 
     @property
     def hash(self) -> str:
@@ -167,19 +178,18 @@ class Event(NamedTuple):
 
 
 def parse_event(stored: StoredEvent) -> Event:
+    """The record as stored, which must be canonical JSON: its hash is then the hash of these bytes."""
     try:
-        raw = json.loads(stored.payload)
+        raw = json.loads(stored.payload.decode())  # a str parses faster than bytes, whose encoding json would detect
         if isinstance(raw, dict):
             require_well_formed(raw, str(stored.id))
-        event = Event(
-            seq=int(raw["seq"]), prev=raw["prev"], time=str(raw["time"]), actor=str(raw["actor"]),
-            action=str(raw["action"]), reason=raw.get("reason"), data=dict(raw["data"]), id=stored.id,
-        )
+        event = Event(int(raw["seq"]), raw["prev"], str(raw["time"]), str(raw["actor"]), str(raw["action"]),
+                      raw.get("reason"), dict(raw["data"]), stored.id, stored.payload)
     except (ValueError, KeyError, TypeError):
         raise IntegrityFailure(
             f"event log record {stored.id} is not a bundlectl event", "run `bundlectl verify` to locate the damage"
         ) from None
-    if event.payload() != stored.payload:
+    if event._canonical() != stored.payload:
         raise IntegrityFailure(
             f"event log record {stored.id} is not in canonical form (edited by hand?)",
             "run `bundlectl verify`",

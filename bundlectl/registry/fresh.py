@@ -1,13 +1,15 @@
 """Reading the registry: the local read index brought up to the backend's log head before any answer.
 
-Read commands need only this and the index, never the writer's machinery in `registry/log.py`.
+Read commands need only this and the index, never the writer's machinery in `registry/log.py`. A
+read writes to the index only when it is behind the log; where it cannot be written at all (a
+read-only checkout, a full disk), the read builds a private index in memory instead.
 """
 
 from __future__ import annotations
 
 from bundlectl.errors import Conflict, IntegrityFailure, NotFound
 from bundlectl.registry.events import parse_event
-from bundlectl.registry.index import Index
+from bundlectl.registry.index import Index, IndexUnwritable
 from bundlectl.storage.base import Storage
 
 MAX_ATTEMPTS = 50  # reads and writes retry this often while other writers keep moving the log
@@ -15,7 +17,13 @@ MAX_ATTEMPTS = 50  # reads and writes retry this often while other writers keep 
 
 def fresh_index(storage: Storage, allow_empty: bool = False) -> Index:
     """The read index brought up to the backend's current log head."""
-    index = Index(storage.index_path())
+    try:
+        return _caught_up(Index.open(storage.index_path()), storage, allow_empty)
+    except IndexUnwritable:
+        return _caught_up(Index.in_memory(), storage, allow_empty)
+
+
+def _caught_up(index: Index, storage: Storage, allow_empty: bool) -> Index:
     for _ in range(MAX_ATTEMPTS):
         head = storage.log_head()
         if head is None and allow_empty:

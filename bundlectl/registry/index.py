@@ -2,20 +2,25 @@
 
 Reads compare the stored head with the backend's (one small file read on git) and use the index
 when they agree; otherwise they apply the missing events, or rebuild from the whole log. The log
-stays the truth: deleting the index only costs one rebuild.
+stays the truth: deleting the index only costs one rebuild. Opening the index writes nothing, so a
+read of a current index never touches the disk it lives on.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from bundlectl.clock import event_time, parse_time
+from bundlectl.digest.canonical import canonical_json
 from bundlectl.errors import IntegrityFailure
 from bundlectl.registry.events import MOVE_ACTIONS, Event, EvidenceData
+from bundlectl.registry.packing import pack, unpack
 from bundlectl.registry.rows import (
     ApprovalRow,
     BundleRow,
@@ -29,53 +34,130 @@ from bundlectl.registry.rows import (
     select,
 )
 
-SCHEMA_VERSION = "6"
+SCHEMA_VERSION = "7"
 _MOVES = "action IN (" + ", ".join(f"'{a}'" for a in MOVE_ACTIONS) + ")"
-_TABLES = f"""
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
-CREATE TABLE IF NOT EXISTS events (
-    seq INTEGER PRIMARY KEY, id TEXT NOT NULL, hash TEXT NOT NULL, action TEXT NOT NULL,
-    name TEXT, env TEXT, time TEXT NOT NULL, actor TEXT NOT NULL, payload TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS bundles (
-    name TEXT NOT NULL, version TEXT NOT NULL, digest TEXT NOT NULL, record_digest TEXT NOT NULL,
-    record_json TEXT NOT NULL, seq INTEGER NOT NULL, time TEXT NOT NULL, actor TEXT NOT NULL,
-    PRIMARY KEY (name, version));
-CREATE INDEX IF NOT EXISTS bundles_by_digest ON bundles (name, digest);
-CREATE INDEX IF NOT EXISTS events_by_target ON events (name, env, seq);
-CREATE INDEX IF NOT EXISTS moves_by_time ON events (name, env, time, seq) WHERE {_MOVES};
-CREATE TABLE IF NOT EXISTS evidence (
+# Each record is stored once: a bundle record (packed) only in `bundles`, a move's payload only in
+# `events.move`, evidence and approvals only as their own rows; other events keep just their envelope.
+_SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE events (
+    seq INTEGER PRIMARY KEY, action TEXT NOT NULL, name TEXT, env TEXT, time TEXT NOT NULL, actor TEXT NOT NULL,
+    move TEXT);
+CREATE TABLE bundles (
+    seq INTEGER PRIMARY KEY, name TEXT NOT NULL, version TEXT NOT NULL, digest TEXT NOT NULL,
+    record_digest TEXT NOT NULL, time TEXT NOT NULL, actor TEXT NOT NULL, record BLOB NOT NULL, keyframe INTEGER);
+CREATE UNIQUE INDEX bundles_by_version ON bundles (name, version);
+CREATE INDEX bundles_by_digest ON bundles (name, digest);
+CREATE INDEX keyframes ON bundles (name, seq) WHERE keyframe IS NULL;
+CREATE TABLE evidence (
     seq INTEGER PRIMARY KEY, name TEXT NOT NULL, version TEXT NOT NULL, digest TEXT NOT NULL,
     evals_digest TEXT, kind TEXT NOT NULL, source TEXT NOT NULL, run_at TEXT NOT NULL,
     figures_json TEXT NOT NULL, report_key TEXT NOT NULL, actor TEXT NOT NULL, time TEXT NOT NULL,
     binding_json TEXT);
-CREATE INDEX IF NOT EXISTS evidence_by_digest ON evidence (digest, kind, run_at);
-CREATE TABLE IF NOT EXISTS approvals (
+CREATE INDEX evidence_by_digest ON evidence (digest, kind, run_at);
+CREATE TABLE approvals (
     seq INTEGER PRIMARY KEY, name TEXT NOT NULL, digest TEXT NOT NULL, env TEXT NOT NULL,
     actor TEXT NOT NULL, time TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS pointers (
+CREATE TABLE pointers (
     name TEXT NOT NULL, env TEXT NOT NULL, digest TEXT NOT NULL, version TEXT NOT NULL,
     pointer_version INTEGER NOT NULL, seq INTEGER NOT NULL, time TEXT NOT NULL, actor TEXT NOT NULL,
     verified INTEGER NOT NULL, PRIMARY KEY (name, env));
 """
-_DERIVED = ("events", "bundles", "evidence", "approvals", "pointers")
-_BUNDLES = select(BundleRow, "bundles")
+_MOVE_INDEXES = {
+    "moves_by_target": f"CREATE INDEX moves_by_target ON events (name, env, seq) WHERE {_MOVES}",
+    "moves_by_time": f"CREATE INDEX moves_by_time ON events (name, env, time, seq) WHERE {_MOVES}",
+}
+_BULK = 1000  # a rebuild of at least this many events builds the move indexes after the rows: a third faster
+_DATA_TABLES = ("events", "bundles", "evidence", "approvals", "pointers")
+# the keyframe's packed bytes come along in the same query, so a record unpacks without another one
+_BUNDLES = ("SELECT name, version, digest, time, actor, seq, record_digest, record,"
+            " (SELECT k.record FROM bundles k WHERE k.seq = bundles.keyframe) FROM bundles")
 _EVIDENCE = select(EvidenceRow, "evidence")
 _APPROVALS = select(ApprovalRow, "approvals")
 _POINTERS = select(PointerRow, "pointers")
-_MOVE_ROWS = f"SELECT seq, action, time, actor, payload FROM events WHERE name=? AND env=? AND {_MOVES}"
+_MOVE_ROWS = f"SELECT seq, action, time, actor, move FROM events WHERE name=? AND env=? AND {_MOVES}"
+_INDEX_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
+# SQLite's answers that mean "this index cannot be written here" (read-only file or folder, no space)
+_UNWRITABLE = {sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM, sqlite3.SQLITE_FULL}
+
+
+class IndexUnwritable(Exception):
+    """The index on disk cannot be created or updated here; the reader falls back to one in memory."""
 
 
 class Index:
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.executescript(_TABLES)
-        if self._meta("schema") not in (None, SCHEMA_VERSION):
-            # a new schema may add columns: recreate every table, then the rows come back from the log
-            self.db.executescript(" ".join(f"DROP TABLE IF EXISTS {t};" for t in _DERIVED) + _TABLES)
-            self.reset()
-        self._set_meta("schema", SCHEMA_VERSION)
+    """One connection to the read index; opening it writes nothing (see `prepare` for what may)."""
+
+    def __init__(self, path: Path | None) -> None:
+        """The index at `path`, or a private, empty one in memory for None."""
+        try:
+            self.db = sqlite3.connect(":memory:" if path is None else path, timeout=30, isolation_level=None)
+            # The index is rebuildable from the log, so a commit need not wait for the disk: under WAL,
+            # NORMAL keeps every commit atomic and skips its fsync (a power cut may only lose the
+            # newest updates, which the next read applies again from the log).
+            self.db.execute("PRAGMA synchronous=NORMAL")
+        except sqlite3.Error as exc:
+            raise _classified(exc) from None
+
+    @classmethod
+    def open(cls, path: Path) -> Index:
+        """The index at `path` with the current schema: written only when it is missing or older."""
+        if not path.exists():
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise IndexUnwritable(str(exc)) from None
+        index = cls(path)
+        index.prepare()
+        return index
+
+    @classmethod
+    def in_memory(cls) -> Index:
+        index = cls(None)
+        index.prepare()
+        return index
+
+    def prepare(self) -> None:
+        """Create the tables, or recreate them when they are of another schema version; else do nothing."""
+        if self._schema() == SCHEMA_VERSION:
+            return
+        try:
+            self.db.execute("PRAGMA journal_mode=WAL")  # persistent in the file; not allowed in a transaction
+        except sqlite3.Error as exc:
+            raise _classified(exc) from None
+        with self._writing():
+            if self._schema() == SCHEMA_VERSION:  # another process did it while we waited
+                return
+            old = self.db.execute("SELECT type, name FROM sqlite_master WHERE type IN ('table', 'view')"
+                                  " AND name NOT LIKE 'sqlite_%'").fetchall()
+            for kind, name in old:
+                self.db.execute(f'DROP {kind} IF EXISTS "{name}"')
+            for statement in [*_SCHEMA.split(";"), *_MOVE_INDEXES.values()]:
+                if statement.strip():
+                    self.db.execute(statement)
+            self._set_meta("schema", SCHEMA_VERSION)
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """One write transaction, committed at the end of the block; IndexUnwritable if SQLite cannot write here."""
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+            yield
+            self.db.execute("COMMIT")
+        except BaseException as exc:
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):
+                raise _classified(exc) from None
+            raise
+
+    def _schema(self) -> str | None:
+        try:
+            return self._meta("schema")
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc):
+                return None
+            raise _classified(exc) from None
 
     def _meta(self, key: str) -> str | None:
         row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
@@ -85,31 +167,40 @@ class Index:
         self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
     def head(self) -> IndexHead:
-        rows = dict(self.db.execute("SELECT key, value FROM meta WHERE key IN ('head','seq','hash')").fetchall())
+        """The log head this index reflects: nothing for an index not yet written, or one not readable here."""
+        try:
+            rows = dict(self.db.execute("SELECT key, value FROM meta WHERE key IN ('head','seq','hash')").fetchall())
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc) or isinstance(_classified(exc), IndexUnwritable):
+                return IndexHead(None, 0, None)
+            raise
         return IndexHead(rows.get("head"), int(rows.get("seq") or 0), rows.get("hash"))
 
     def reset(self) -> None:
-        self.db.executescript(
-            "DELETE FROM events; DELETE FROM bundles; DELETE FROM evidence; DELETE FROM approvals;"
-            " DELETE FROM pointers; DELETE FROM meta WHERE key != 'schema';"
-        )
+        with self._writing():
+            self._clear()
+
+    def _clear(self) -> None:
+        for table in _DATA_TABLES:
+            self.db.execute(f"DELETE FROM {table}")
+        self.db.execute("DELETE FROM meta WHERE key != 'schema'")
 
     def apply(self, events: list[Event], new_head: str, expected: IndexHead) -> None:
         """Add events in order, checking the chain; skipped when another process already did it."""
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._writing():
             current = self.head()
             if current.id == new_head or (not events and expected.id is not None):
-                self.db.execute("COMMIT")  # nothing new: never move the head without events
-                return
+                return  # nothing new: never move the head without events
             if current != expected:
-                if expected.id is None:
-                    self.reset()
-                    current = IndexHead(None, 0, None)
-                else:  # someone else moved the index under us; our caller re-reads
-                    self.db.execute("ROLLBACK")
-                    return
+                if expected.id is not None:
+                    return  # someone else moved the index under us; our caller re-reads
+                self._clear()
+                current = IndexHead(None, 0, None)
             seq, last = current.seq, current.hash
+            bulk = current.id is None and len(events) >= _BULK
+            for name in _MOVE_INDEXES if bulk else ():
+                self.db.execute(f"DROP INDEX {name}")
+            rows = _Rows()
             for event in events:
                 if event.seq != seq + 1 or event.prev != last:
                     raise IntegrityFailure(
@@ -117,52 +208,57 @@ class Index:
                         f"found seq {event.seq} after {event.prev}",
                         "run `bundlectl verify`; the log may have been edited",
                     )
-                self._insert(event)
+                self._collect(event, rows)
                 seq, last = event.seq, event.hash
-            self._set_meta("head", new_head)
-            self._set_meta("seq", str(seq))
-            self._set_meta("hash", last)
-            self.db.execute("COMMIT")
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
+            rows.write(self.db)
+            for statement in _MOVE_INDEXES.values() if bulk else ():
+                self.db.execute(statement)
+            self.db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                                [*rows.meta.items(), ("head", new_head), ("seq", str(seq)), ("hash", last)])
 
-    def _insert(self, event: Event) -> None:
-        data = event.data
-        # one fixed-width time format in the index, so string order is time order for audit --at
-        time = event_time(parse_time(event.time))
-        self.db.execute(
-            "INSERT OR REPLACE INTO events (seq, id, hash, action, name, env, time, actor, payload)"
-            " VALUES (?,?,?,?,?,?,?,?,?)",
-            (event.seq, event.id, event.hash, event.action, data.get("name"), data.get("env"),
-             time, event.actor, event.payload().decode()),
-        )
+    def _collect(self, event: Event, rows: _Rows) -> None:
+        """The rows one event adds, gathered so that a long catch-up writes each table in one statement."""
+        data, seq, action, actor = event.data, event.seq, event.action, event.actor
+        time = _index_time(event.time)
+        if action in MOVE_ACTIONS:
+            move = event.move()
+            payload = event.payload()
+            if "record" in move:  # a component rollback's new record is stored in bundles, not twice
+                payload = canonical_json({**json.loads(payload), "data": {k: v for k, v in data.items() if k != "record"}})
+            rows.events.append((seq, action, move["name"], move["env"], time, actor, payload.decode()))
+            rows.pointers[(move["name"], move["env"])] = PointerRow(
+                move["name"], move["env"], move["to_digest"], move["to_version"], move["pointer_version"], seq, time,
+                actor, move.get("verified", True))
+        else:
+            rows.events.append((seq, action, data.get("name"), data.get("env"), time, actor, None))
         record = event.registered_record()
         if record is not None:
-            self._put("bundles", BundleRow(record["name"], record["version"], record["digest"], time, event.actor,
-                                           event.seq, data["record_digest"], json.dumps(record)))
-        if event.action == "evidence":
+            rows.write(self.db)  # a record is packed against earlier ones of its name: write those first
+            self._add_bundle(event, record, time)
+        elif action == "evidence":
             evidence = event.evidence()
-            self._put("evidence", EvidenceRow(
-                event.seq, evidence["name"], evidence["version"], evidence["digest"], evidence.get("evals_digest"),
-                evidence["kind"], evidence["source"], evidence["run_at"], evidence["report_key"], event.actor, time,
-                json.dumps(evidence["figures"]), _binding_json(evidence)))
-        elif event.action == "approval":
+            rows.evidence.append(EvidenceRow(
+                seq, evidence["name"], evidence["version"], evidence["digest"], evidence.get("evals_digest"),
+                evidence["kind"], evidence["source"], evidence["run_at"], evidence["report_key"], actor, time,
+                canonical_json(evidence["figures"]).decode(), _binding_json(evidence)))
+        elif action == "approval":
             approval = event.approval()
-            self._put("approvals", ApprovalRow(event.seq, approval["name"], approval["digest"], approval["env"],
-                                               event.actor, time))
-        elif event.action == "policy":
-            self._set_meta("policy", json.dumps(event.policy()["policy"]))
-            self._set_meta("policy_seq", str(event.seq))
-        elif event.is_move:
-            move = MoveRow(event.seq, event.action, time, event.actor, event.reason, event.move())
-            self._put("pointers", PointerRow(move.name, move.env, move.to_digest, move.to_version,
-                                             move.pointer_version, event.seq, time, event.actor, move.verified))
+            rows.approvals.append(ApprovalRow(seq, approval["name"], approval["digest"], approval["env"], actor, time))
+        elif action == "policy":
+            rows.meta["policy"] = canonical_json(event.policy()["policy"]).decode()
+            rows.meta["policy_seq"] = str(seq)
 
-    def _put(self, table: str, row: Any) -> None:
-        names = column_names(type(row))
-        self.db.execute(f"INSERT OR REPLACE INTO {table} ({', '.join(names)}) VALUES ({','.join('?' * len(names))})",
-                        [getattr(row, n) for n in names])
+    def _add_bundle(self, event: Event, record: dict[str, Any], time: str) -> None:
+        found = self.db.execute("SELECT seq, record FROM bundles WHERE name=? AND keyframe IS NULL"
+                                " ORDER BY seq DESC LIMIT 1", (record["name"],)).fetchone()
+        keyframe = unpack(found[1], None) if found else None
+        packed, against = pack(canonical_json(record), keyframe)
+        # a name@version is registered once (the log refuses another); the first record stays the truth
+        self.db.execute(
+            "INSERT OR IGNORE INTO bundles (seq, name, version, digest, record_digest, time, actor, record, keyframe)"
+            " VALUES (?,?,?,?,?,?,?,?,?)",
+            (event.seq, record["name"], record["version"], record["digest"], event.data["record_digest"], time,
+             event.actor, packed, found[0] if against and found else None))
 
     def _all(self, cls: type[Row], query: str, params: Sequence[Any] = ()) -> list[Row]:
         cursor = self.db.execute(query, params)
@@ -173,10 +269,16 @@ class Index:
         row = cursor.fetchone()
         return build(cls, cursor, row) if row else None
 
+    def _bundles(self, where: str, params: Sequence[Any]) -> list[BundleRow]:
+        rows = []
+        for name, version, digest, time, actor, seq, record_digest, packed, keyframe in self.db.execute(
+                _BUNDLES + where, params):
+            record = unpack(packed, None if keyframe is None else unpack(keyframe, None))
+            rows.append(BundleRow(name, version, digest, time, actor, seq, record_digest, record.decode()))
+        return rows
+
     def _moves(self, query: str, params: Sequence[Any]) -> list[MoveRow]:
-        cursor = self.db.execute(query, params)
-        names = [d[0] for d in cursor.description]
-        return [MoveRow.from_event(**dict(zip(names, r, strict=True))) for r in cursor.fetchall()]
+        return [MoveRow.from_event(*row) for row in self.db.execute(query, params)]
 
     # queries ------------------------------------------------------------------------
     def last_time(self) -> str | None:
@@ -184,18 +286,19 @@ class Index:
         return str(row[0]) if row else None
 
     def bundle(self, name: str, version: str) -> BundleRow | None:
-        return self._one(BundleRow, _BUNDLES + " WHERE name=? AND version=?", (name, version))
+        found = self._bundles(" WHERE name=? AND version=?", (name, version))
+        return found[0] if found else None
 
     def bundles_by_digest_prefix(self, name: str, prefix: str) -> list[BundleRow]:
-        return self._all(BundleRow, _BUNDLES + " WHERE name=? AND digest LIKE ? ORDER BY seq", (name, prefix + "%"))
+        return self._bundles(" WHERE name=? AND digest LIKE ? ORDER BY seq", (name, prefix + "%"))
 
     def bundles(self, name: str | None = None) -> list[BundleRow]:
         if name:
-            return self._all(BundleRow, _BUNDLES + " WHERE name=? ORDER BY seq", (name,))
-        return self._all(BundleRow, _BUNDLES + " ORDER BY name, seq")
+            return self._bundles(" WHERE name=? ORDER BY seq", (name,))
+        return self._bundles(" ORDER BY name, seq", ())
 
     def bundles_with_digest(self, name: str, digest: str) -> list[BundleRow]:
-        return self._all(BundleRow, _BUNDLES + " WHERE name=? AND digest=? ORDER BY seq", (name, digest))
+        return self._bundles(" WHERE name=? AND digest=? ORDER BY seq", (name, digest))
 
     def policy(self) -> tuple[dict[str, Any] | None, int | None]:
         """The stored policy document in force (every default filled in) and the seq that set it."""
@@ -245,7 +348,7 @@ class Index:
     def was_live(self, name: str, env: str, digest: str) -> bool:
         row = self.db.execute(
             f"SELECT 1 FROM events WHERE name=? AND env=? AND {_MOVES}"
-            " AND json_extract(payload, '$.data.to_digest')=? LIMIT 1", (name, env, digest)
+            " AND json_extract(move, '$.data.to_digest')=? LIMIT 1", (name, env, digest)
         ).fetchone()
         return row is not None
 
@@ -254,3 +357,38 @@ def _binding_json(evidence: EvidenceData) -> str | None:
     if "provenance" not in evidence and "cases" not in evidence:
         return None
     return json.dumps({key: evidence[key] for key in ("provenance", "cases") if key in evidence})
+
+
+class _Rows:
+    """Rows gathered from events and not yet written, per table, in log order."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[Any, ...]] = []
+        self.evidence: list[EvidenceRow] = []
+        self.approvals: list[ApprovalRow] = []
+        self.pointers: dict[tuple[str, str], PointerRow] = {}  # only the last move of each pointer counts
+        self.meta: dict[str, str] = {}
+
+    def write(self, db: sqlite3.Connection) -> None:
+        db.executemany("INSERT OR REPLACE INTO events (seq, action, name, env, time, actor, move)"
+                       " VALUES (?,?,?,?,?,?,?)", self.events)
+        for table, rows in (("evidence", self.evidence), ("approvals", self.approvals),
+                            ("pointers", list(self.pointers.values()))):
+            if rows:
+                names = column_names(type(rows[0]))
+                db.executemany(f"INSERT OR REPLACE INTO {table} ({', '.join(names)})"
+                               f" VALUES ({','.join('?' * len(names))})", rows)
+        self.events, self.evidence, self.approvals, self.pointers = [], [], [], {}
+
+
+def _index_time(text: str) -> str:
+    """One fixed-width time format in the index, so string order is time order for audit --at."""
+    return text if _INDEX_TIME.fullmatch(text) else event_time(parse_time(text))
+
+
+def _classified(exc: sqlite3.Error) -> Exception:
+    """IndexUnwritable when SQLite says the index cannot be written here; the error itself otherwise."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None and code & 0xFF in _UNWRITABLE:
+        return IndexUnwritable(str(exc))
+    return exc

@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from bundlectl.clock import event_time
 from bundlectl.errors import Conflict
 from bundlectl.faults import LOG_MOVED, checkpoint
-from bundlectl.registry.events import Action, Event, EventData, parse_event, summary_line
+from bundlectl.registry.events import Action, Event, EventData, summary_line
 from bundlectl.registry.fresh import MAX_ATTEMPTS, fresh_index
-from bundlectl.registry.index import Index
-from bundlectl.storage.base import LogMoved, PointerMoved, PointerUpdate, Storage, StoredEvent
+from bundlectl.registry.index import Index, IndexUnwritable
+from bundlectl.storage.base import LogMoved, PointerMoved, PointerUpdate, Storage
 
 
 @dataclass(frozen=True)
@@ -51,8 +51,8 @@ def append(
             return None
         # never earlier than the previous event, even across writers with skewed clocks: audit --at
         # reads the log by time, so time order must be log order
-        event = Event(head.seq + 1, head.hash, max(event_time(), index.last_time() or ""), actor, planned.action,
-                      reason, dict(planned.data))
+        event = Event.new(head.seq + 1, head.hash, max(event_time(), index.last_time() or ""), actor, planned.action,
+                          reason, dict(planned.data))
         try:
             event_id = storage.append_event(event.payload(), summary_line(event), head.id, planned.updates)
         except LogMoved:
@@ -64,9 +64,12 @@ def append(
                 "check `bundlectl status` and run the command again if it still makes sense",
             ) from None
         checkpoint(LOG_MOVED)
-        stored = StoredEvent(event_id, event.payload())
-        index.apply([parse_event(stored)], event_id, head)
-        return parse_event(stored)
+        event = event._replace(id=event_id)
+        try:
+            index.apply([event], event_id, head)
+        except IndexUnwritable:
+            pass  # the event is in the log, which is the truth; the next read that can write catches up
+        return event
     raise Conflict(
         f"the registry log kept moving ({MAX_ATTEMPTS} attempts); nothing was changed",
         "retry when the registry is less busy",

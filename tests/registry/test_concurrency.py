@@ -22,7 +22,8 @@ def test_concurrent_promotions_lose_no_update(registered: Workspace):
         assert registered.run("register", str(folder)).exit_code == 0
         add(registered, f"support-triage@9.0.{i}", promptfoo_report(registered, "v1", name=f"race-{i}.json"))  # a run each
         refs.append(f"support-triage@9.0.{i}")
-    procs = [subprocess.Popen([sys.executable, "-m", "bundlectl", "promote", ref, "--env", "staging", "--actor", f"op{i}@example.com"],
+    procs = [subprocess.Popen([sys.executable, "-m", "bundlectl", "promote", ref, "--env", "staging",
+                               "--actor", f"op{i}@example.com"],
                               cwd=registered.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for i, ref in enumerate(refs)]
     outcomes = [(p.wait(timeout=300), p.stderr.read()) for p in procs]

@@ -26,7 +26,8 @@ def prepare(ws: Workspace) -> dict[str, list[str]]:
     report = promptfoo_report(ws, "v1")
     add(ws, V1, report)
     policy = ws.root / "other-policy.yaml"
-    policy.write_text("apiVersion: bundlectl/v1\nkind: Policy\nenvironments:\n  staging: {gates: {eval: {min_cases: 10, min_pass_rate: 0.8}}}\n")
+    policy.write_text("apiVersion: bundlectl/v1\nkind: Policy\nenvironments:\n"
+                      "  staging: {gates: {eval: {min_cases: 10, min_pass_rate: 0.8}}}\n")
     return {
         "register": ["register", "bundles/support-triage-v2-copy"],
         "evidence add": ["evidence", "add", V2, promptfoo_report(ws, "v2")],
@@ -80,5 +81,6 @@ def test_kill_rollback_at_each_write_point(registered: Workspace, kind: str, fau
     assert run_killed(registered, fault, *ROLLBACKS[kind]) == -9
     assert seq(registered) == before + (1 if fault == LOG_MOVED else 0)
     live = registered.json("status")["environments"][0]["version"]
-    assert live == ("2026.11.22-1" if fault == EVENT_WRITTEN else ("2026.11.01-1" if kind == "whole" else "2026.11.22-1+rb.guardrails"))
+    after = "2026.11.01-1" if kind == "whole" else "2026.11.22-1+rb.guardrails"
+    assert live == ("2026.11.22-1" if fault == EVENT_WRITTEN else after)
     assert registered.run("verify").exit_code == 0

@@ -114,8 +114,8 @@ def test_self_consistent_rewrite_is_caught_by_the_anchor(history: Workspace):
 
 
 def test_non_canonical_record_is_detected(history: Workspace):
-    def pretty_approvals(p: dict) -> str:
-        return json.dumps(p, indent=1) if p["action"] == "approval" else canonical_json(p).decode()
+    def pretty_approvals(payload: dict) -> str:
+        return json.dumps(payload, indent=1) if payload["action"] == "approval" else canonical_json(payload).decode()
 
     rewrite(history, log_records(history), pretty_approvals)
     assert_detected(history, "not in canonical form")
