@@ -23,12 +23,13 @@ if TYPE_CHECKING:
     from bundlectl.gate.result import GateResult
     from bundlectl.initialise import InitResult
     from bundlectl.moves import MoveResult
+    from bundlectl.pausing import PauseResult
     from bundlectl.progress import ProgressSink
     from bundlectl.promotion import PolicyResult
     from bundlectl.record import BundleRecord
     from bundlectl.refs import BundleSource
     from bundlectl.registry.bundles import RegisterResult
-    from bundlectl.registry.rows import BundleRow, MoveRow
+    from bundlectl.registry.rows import BundleRow, MoveRow, PauseRow
     from bundlectl.registry_copy import CopyResult
     from bundlectl.rollback import RollbackResult
     from bundlectl.status import LiveStatus
@@ -289,6 +290,22 @@ def rehearse(name: str, env: str, *, to: str | None = None, components: list[str
     return Rehearsal(back, forward, evidence)
 
 
+def pause(name: str, env: str, *, reason: str | None, registry: str | None = None, endpoint_url: str | None = None,
+          actor: str | None = None, dry_run: bool = False) -> PauseResult:
+    """The kill switch: serving runtimes refuse NAME's bundle in ENV (`Paused`) until `resume`; promotion is refused."""
+    from bundlectl.pausing import set_paused
+
+    return set_paused(_storage(registry, endpoint_url), name, env, True, _actor(actor), reason, dry_run)
+
+
+def resume(name: str, env: str, *, registry: str | None = None, endpoint_url: str | None = None,
+           actor: str | None = None, reason: str | None = None, dry_run: bool = False) -> PauseResult:
+    """End a pause of NAME in ENV: runtimes serve its bundle again at their next poll."""
+    from bundlectl.pausing import set_paused
+
+    return set_paused(_storage(registry, endpoint_url), name, env, False, _actor(actor), reason, dry_run)
+
+
 def status(name: str | None = None, *, registry: str | None = None, endpoint_url: str | None = None,
            now: datetime | None = None) -> list[LiveStatus]:
     """What is live in each environment (of NAME, or of every bundle) and how its evidence stands now."""
@@ -300,8 +317,8 @@ def status(name: str | None = None, *, registry: str | None = None, endpoint_url
 
 
 def history(name: str, env: str, limit: int | None = None, *, registry: str | None = None,
-            endpoint_url: str | None = None) -> list[MoveRow]:
-    """Promotions and rollbacks of NAME in ENV, newest first; `limit` None means all."""
+            endpoint_url: str | None = None) -> list[MoveRow | PauseRow]:
+    """Promotions, rollbacks, pauses and resumes of NAME in ENV, newest first; `limit` None means all."""
     from bundlectl.registry.fresh import fresh_index
     from bundlectl.status import pointer_history
 

@@ -35,16 +35,20 @@ class LiveAt:
     pointer_version: int
     verified: bool
     evidence: list[dict[str, Any]] = field(default_factory=list)
+    paused: dict[str, Any] | None = None  # the pause in force at that instant: runtimes served no request with it
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "version": self.version, "digest": self.digest, "env": self.env,
                 "live_from": self.live_from, "live_until": self.live_until, "promoted_by": self.promoted_by,
                 "action": self.action, "reason": self.reason, "seq": self.seq, "pointer_version": self.pointer_version,
-                "verified": self.verified, "evidence": self.evidence}
+                "verified": self.verified, "evidence": self.evidence, "paused": self.paused}
 
 
 def live_at(index: Index, name: str, env: str, moment: datetime) -> LiveAt:
-    """The bundle live in `env` at `moment`: the last move at or before it; live until the next move."""
+    """The bundle live in `env` at `moment`: the last move at or before it; live until the next move.
+
+    `paused` says whether the kill switch was on at that instant (the last pause or resume before it).
+    """
     at = event_time(moment)
     move = index.move_at(name, env, at)
     if move is None:
@@ -53,8 +57,10 @@ def live_at(index: Index, name: str, env: str, moment: datetime) -> LiveAt:
     following = index.move_after(name, env, move.seq)
     evidence = [{"seq": e.seq, "kind": e.kind, "source": e.source, "run_at": e.run_at, "figures": e.figures}
                 for e in index.evidence_by_seq(move.gate_evidence)]
+    pause = index.pause_at(name, env, at)
     return LiveAt(name, env, move.to_version, move.to_digest, move.time, following.time if following else None,
-                  move.actor, move.action, move.reason, move.seq, move.pointer_version, move.verified, evidence)
+                  move.actor, move.action, move.reason, move.seq, move.pointer_version, move.verified, evidence,
+                  pause.summary() if pause and pause.paused else None)
 
 
 @dataclass(frozen=True)

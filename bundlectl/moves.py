@@ -12,14 +12,14 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Literal
 
-from bundlectl.errors import Conflict, IntegrityFailure
+from bundlectl.errors import Conflict
 from bundlectl.gate.result import GateResult
 from bundlectl.registry.events import GateRecord, MoveData, MoveExtras
 from bundlectl.registry.index import Index
 from bundlectl.registry.log import Planned, append
-from bundlectl.registry.pointers import PointerValue, pointer_name
+from bundlectl.registry.pointers import PointerValue, logged_pointer, pointer_name, stored_as_logged
 from bundlectl.registry.rows import BundleRow, PointerRow
-from bundlectl.storage.base import LogMoved, PointerUpdate, Storage
+from bundlectl.storage.base import PointerUpdate, Storage
 
 
 class FirstLook(Enum):
@@ -100,12 +100,7 @@ def move_pointer(
         if dry_run:
             return None
         name = pointer_name(bundle.name, env)
-        stored = storage.read_pointer(name)
-        stored_seq = PointerValue.decode(stored.value, name).seq if stored else None
-        if stored_seq != current:
-            if storage.log_head() != index.head().id:
-                raise LogMoved()  # another writer moved it since we planned: plan again
-            raise IntegrityFailure(f"pointer {name} disagrees with the event log", "run `bundlectl verify`")
+        stored = stored_as_logged(storage, name, logged_pointer(pointer), index.head().id, PointerValue.decode)
         version = (pointer.pointer_version if pointer else 0) + 1
         extras = decision.extras.copy()
         if decision.gate is not None:

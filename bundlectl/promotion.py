@@ -1,6 +1,7 @@
 """Changing what is live: policy set, approve and promote, each one logged event.
 
-Promotion runs the gate on every planning attempt and moves the pointer through `moves.move_pointer`.
+Promotion runs the gate on every planning attempt (a paused environment refuses it first) and moves
+the pointer through `moves.move_pointer`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from bundlectl.digest.canonical import digest_of
 from bundlectl.gate.evaluate import evaluate_gate
 from bundlectl.gate.result import GateRefused, GateResult
 from bundlectl.moves import Decision, MoveResult, move_pointer
+from bundlectl.pausing import refuse_while_paused
 from bundlectl.policy.in_force import environment_policy
 from bundlectl.registry.events import ApprovalData, MoveExtras, PolicyData
 from bundlectl.registry.fresh import fresh_index
@@ -86,6 +88,7 @@ def promote(storage: Storage, bundle: BundleRow, env: str, actor: str, reason: s
     require_compatible_row(storage, bundle, "promotion")
 
     def decide(index: Index, pointer: PointerRow | None) -> Decision:
+        refuse_while_paused(index, bundle.name, env)
         result = evaluate_gate(index, bundle, env, actor, now or now_utc())
         if not result.passed:
             raise GateRefused(result)

@@ -1,7 +1,7 @@
 """`registry copy SRC DST`: move a registry between backends without losing history.
 
 Events are replayed byte for byte (same seq, same prev hashes), the objects they reference are
-copied first, and pointers are rebuilt from the moves; so `verify` passes on both sides. Copying
+copied first, and pointers are rebuilt from the moves and pauses; so `verify` passes on both sides. Copying
 again only adds what DST lacks, and refuses if DST's history is not a prefix of SRC's.
 """
 
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from bundlectl.errors import NotFound, Refused
 from bundlectl.registry.events import Event, parse_event, summary_line
 from bundlectl.registry.objects import blob_key
-from bundlectl.registry.pointers import pointer_set_by
+from bundlectl.registry.pointers import pointer_written_by
 from bundlectl.storage.base import PointerUpdate, Storage
 
 
@@ -54,7 +54,7 @@ def copy_registry(source: Storage, target: Storage, progress: Callable[[str], No
                 target.put_object(key, source.get_object(key))
                 copied_objects += 1
         updates = []
-        moved = pointer_set_by(event)
+        moved = pointer_written_by(event)
         if moved is not None:
             pointer = target.read_pointer(moved.storage_name)
             updates.append(PointerUpdate(moved.storage_name, pointer.token if pointer else None, moved.encode()))

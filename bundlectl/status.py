@@ -1,4 +1,4 @@
-"""`status` and `history`: what is live where, how fresh its evidence is, and how it got there."""
+"""`status` and `history`: what is live where, whether it is paused, how fresh its evidence is, and how it got there."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from bundlectl.freshness import is_fresh
 from bundlectl.gate.checks import eval_checks
 from bundlectl.policy.in_force import DEFAULT_MAX_AGE, policy_in_force
 from bundlectl.registry.index import Index
-from bundlectl.registry.rows import MoveRow
+from bundlectl.registry.rows import MoveRow, PauseRow
 
 
 class LiveStatus(NamedTuple):
@@ -23,6 +23,7 @@ class LiveStatus(NamedTuple):
     verified: bool
     evidence_fresh: bool
     problems: list[str]
+    paused: PauseRow | None = None  # the pause in force: serving runtimes refuse this bundle until `resume`
 
     @property
     def healthy(self) -> bool:
@@ -31,7 +32,8 @@ class LiveStatus(NamedTuple):
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "env": self.env, "version": self.version, "digest": self.digest,
                 "pointer_version": self.pointer_version, "since": self.since, "by": self.by,
-                "evidence_fresh": self.evidence_fresh, "verified": self.verified, "problems": self.problems}
+                "evidence_fresh": self.evidence_fresh, "verified": self.verified, "problems": self.problems,
+                "paused": self.paused.summary() if self.paused else None}
 
 
 def live_status(index: Index, now: datetime, name: str | None = None) -> list[LiveStatus]:
@@ -50,12 +52,15 @@ def live_status(index: Index, now: datetime, name: str | None = None) -> list[Li
         max_age = gate.max_age if gate else DEFAULT_MAX_AGE
         verified = pointer.verified or (bool(evals) and not evidence_problems and is_fresh(evals[0].run_at, max_age, now))
         unverified = [] if verified else ["unverified: went live by break-glass; add fresh eval evidence for this digest"]
+        pause = index.pause(pointer.name, pointer.env)
         rows.append(LiveStatus(pointer.name, pointer.env, pointer.version, pointer.digest, pointer.pointer_version,
                                pointer.time, pointer.actor, verified, not evidence_problems,
-                               unverified + evidence_problems))
+                               unverified + evidence_problems, pause if pause and pause.paused else None))
     return rows
 
 
-def pointer_history(index: Index, name: str, env: str, limit: int | None = None) -> list[MoveRow]:
-    """Promotions and rollbacks of one environment, newest first."""
-    return index.moves(name, env, limit)
+def pointer_history(index: Index, name: str, env: str, limit: int | None = None) -> list[MoveRow | PauseRow]:
+    """Promotions, rollbacks, pauses and resumes of one environment, newest first."""
+    events: list[MoveRow | PauseRow] = [*index.moves(name, env, limit), *index.pauses(name, env, limit)]
+    events.sort(key=lambda e: e.seq, reverse=True)
+    return events[:limit] if limit else events

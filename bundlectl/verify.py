@@ -2,7 +2,8 @@
 
 Checks, in order: the chain (seq and prev hash of every record), every registered record's digests
 recomputed from its fields and file digests, every stored file and report against its sha256, every
-pointer move against the one before it, every pointer against the log, and that the log still
+pointer move against the one before it (no promotion while paused), every pause against what was live,
+every pointer (environments and pauses) against the log, and that the log still
 contains the head this machine last saw (a rewrite of history is caught even when self-consistent).
 """
 
@@ -19,7 +20,7 @@ from bundlectl.policy.in_force import GatePolicy
 from bundlectl.record import BundleRecord
 from bundlectl.registry.events import Event, EvidenceData, parse_event
 from bundlectl.registry.objects import blob_key, digest_in_key
-from bundlectl.registry.pointers import PointerValue, pointer_set_by
+from bundlectl.registry.pointers import PauseValue, PointerValue, pointer_set_by, pointer_written_by
 from bundlectl.storage.base import Storage
 
 FUTURE_TOLERANCE = timedelta(days=1)  # clocks drift; a record a day ahead of this machine is not drift
@@ -46,18 +47,21 @@ def verify_registry(storage: Storage) -> VerifyReport:
     checked: set[str] = set()
     registered: dict[tuple[str, str], BundleRecord] = {}  # (name, version) → its record
     pointers: dict[tuple[str, str], PointerValue] = {}
+    pauses: dict[tuple[str, str], PauseValue] = {}
     prev_hash, seq = None, 0
     for item in stored:
         event = parse_event(item)
         if event.seq != seq + 1 or event.prev != prev_hash:
             raise _fail(event, f"does not follow seq {seq}: a record was edited, dropped or reordered")
         _check_event(storage, event, registered, pointers, checked)
+        _check_pause(event, pointers, pauses)
         prev_hash, seq = event.hash, event.seq
     if not stored or parse_event(stored[0]).action != "init":
         raise _fail(None, "the log does not start with the init record")
-    _check_pointers(storage, pointers)
+    expected: list[PointerValue | PauseValue] = [*pointers.values(), *pauses.values()]
+    _check_pointers(storage, expected)
     _check_anchor(storage, {item.id for item in stored})
-    return VerifyReport(len(stored), len(registered), len(checked), len(pointers))
+    return VerifyReport(len(stored), len(registered), len(checked), len(expected))
 
 
 def _check_object(storage: Storage, key: str, checked: set[str], event: Event) -> None:
@@ -127,6 +131,30 @@ def _check_event(storage: Storage, event: Event, registered: dict[tuple[str, str
         pointers[(moved.name, moved.env)] = moved
 
 
+def _check_pause(event: Event, pointers: dict[tuple[str, str], PointerValue], pauses: dict[tuple[str, str], PauseValue]) -> None:
+    """A pause or resume names what was live and toggles the state; nothing but a rollback moves a paused environment.
+
+    Runs after `_check_event`, so a move's pointer is already the one it set.
+    """
+    target = pointer_written_by(event)
+    if target is None:
+        return
+    key = (target.name, target.env)
+    paused = key in pauses and pauses[key].paused
+    if event.action == "promote" and paused:
+        raise _fail(event, f"promotes {target.env} of {target.name} while it is paused (seq {pauses[key].seq})")
+    if not isinstance(target, PauseValue):
+        return
+    pause, live = event.pause(), pointers.get(key)
+    if live is None or (live.digest, live.version, live.pointer_version) != (pause["digest"], pause["version"], pause["pointer_version"]):
+        raise _fail(event, f"{event.action}s {target.env} of {target.name} at {pause['version']} (pointer version "
+                           f"{pause['pointer_version']}), but the log had it at "
+                           f"{f'{live.version} (pointer version {live.pointer_version})' if live else 'nothing'}")
+    if target.paused == paused:
+        raise _fail(event, f"{event.action}s {target.env} of {target.name}, which is {'already' if paused else 'not'} paused")
+    pauses[key] = target
+
+
 def _check_summary(storage: Storage, evidence: EvidenceData, record: BundleRecord, event: Event) -> None:
     """Every stored summary (cases, pass rates, slices, p95, cost) is re-derived from the stored raw report."""
     from bundlectl.evidence.binding import summary_tampering
@@ -137,17 +165,17 @@ def _check_summary(storage: Storage, evidence: EvidenceData, record: BundleRecor
         raise _fail(event, problem)
 
 
-def _check_pointers(storage: Storage, expected: dict[tuple[str, str], PointerValue]) -> None:
-    names = {want.storage_name for want in expected.values()}
+def _check_pointers(storage: Storage, expected: list[PointerValue | PauseValue]) -> None:
+    names = {want.storage_name for want in expected}
     actual = set(storage.list_pointers())
     for name in sorted(actual - names):
-        raise _fail(None, f"pointer {name} exists but the log never moved it")
-    for want in expected.values():
+        raise _fail(None, f"pointer {name} exists but the log never set it")
+    for want in expected:
         pointer = storage.read_pointer(want.storage_name)
         if pointer is None:
-            raise _fail(None, f"pointer {want.storage_name} is missing; the log says {want.version} is live")
+            raise _fail(None, f"pointer {want.storage_name} is missing; the log set it at seq {want.seq}")
         try:
-            got: PointerValue | None = PointerValue.decode(pointer.value, want.storage_name)
+            got: PointerValue | PauseValue | None = type(want).decode(pointer.value, want.storage_name)
         except IntegrityFailure:
             got = None
         if got != want:

@@ -60,6 +60,9 @@ def _print_live(live: LiveAt) -> None:
     click.echo(f"  {live.action} by {live.promoted_by} (event {live.seq})" + (f": {live.reason}" if live.reason else ""))
     if not live.verified:
         warn("it went live by break-glass, unverified")
+    if live.paused:
+        warn(f"{live.env} was paused then (by {live.paused['by']} at {live.paused['since']}: {live.paused['reason']}); "
+             "runtimes refused to serve it from their next poll on")
     if live.evidence:
         table(["evidence", "kind", "source", "run at", "pass rate"],
               [[str(e["seq"]), e["kind"], e["source"], e["run_at"], str(e["figures"].get("pass_rate", "—"))] for e in live.evidence])

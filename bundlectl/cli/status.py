@@ -1,6 +1,8 @@
-"""`status` (what is live where, and how its evidence stands) and `history` (how it got there)."""
+"""`status` (what is live where, whether it is paused, and how its evidence stands) and `history` (how it got there)."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import click
 
@@ -8,6 +10,10 @@ from bundlectl import api
 from bundlectl.cli.options import json_option, registry_option
 from bundlectl.cli.output import emit_json, short, table, warn
 from bundlectl.errors import ExitCode
+
+if TYPE_CHECKING:
+    from bundlectl.registry.rows import MoveRow, PauseRow
+    from bundlectl.status import LiveStatus
 
 
 @click.command()
@@ -24,8 +30,7 @@ def status(name: str | None, check: bool, registry: str | None, endpoint_url: st
         click.echo("nothing is live yet; promote a bundle with `bundlectl promote REF --env ENV`")
     else:
         table(["name", "env", "version", "digest", "ptr", "since", "by", "evidence"],
-              [[r.name, r.env, r.version, short(r.digest), str(r.pointer_version), r.since, r.by,
-                "ok" if r.healthy else click.style("; ".join(r.problems), fg="red")] for r in rows])
+              [[r.name, r.env, r.version, short(r.digest), str(r.pointer_version), r.since, r.by, _state(r)] for r in rows])
     if check:
         failing = [r for r in rows if not r.healthy]
         for row in failing:
@@ -41,7 +46,7 @@ def status(name: str | None, check: bool, registry: str | None, endpoint_url: st
 @registry_option
 @json_option
 def history(name: str, env: str, limit: int, registry: str | None, endpoint_url: str | None, as_json: bool) -> None:
-    """Promotions and rollbacks of NAME in ENV, newest first."""
+    """Promotions, rollbacks, pauses and resumes of NAME in ENV, newest first."""
     events = api.history(name, env, limit or None, registry=registry, endpoint_url=endpoint_url)
     if as_json:
         emit_json({"name": name, "env": env, "events": [e.to_json() for e in events]})
@@ -49,8 +54,24 @@ def history(name: str, env: str, limit: int, registry: str | None, endpoint_url:
     if not events:
         click.echo(f"{name} has never been live in {env}")
         return
-    table(["seq", "time", "action", "from", "to", "by", "reason"],
-          [[str(e.seq), e.time, e.action + (f" {','.join(e.components)}" if e.components else "")
-            + (f" ({e.rehearsal} rehearsal)" if e.rehearsal else "") + ("" if e.verified else " (unverified)"),
-            f"{e.from_version} ({short(e.from_digest)})" if e.from_digest else "—",
-            f"{e.to_version} ({short(e.to_digest)})", e.actor, e.reason or ""] for e in events])
+    table(["seq", "time", "action", "from", "to", "by", "reason"], [_history_row(e) for e in events])
+
+
+def _state(row: LiveStatus) -> str:
+    paused = f"PAUSED by {row.paused.actor}: {row.paused.reason}" if row.paused else None
+    if row.healthy and not paused:
+        return "ok"
+    return click.style("; ".join([*([paused] if paused else []), *row.problems]), fg="red")
+
+
+def _history_row(event: MoveRow | PauseRow) -> list[str]:
+    from bundlectl.registry.rows import PauseRow
+
+    if isinstance(event, PauseRow):
+        live = f"{event.data['version']} ({short(event.data['digest'])})"
+        return [str(event.seq), event.time, event.action, live, live, event.actor, event.reason or ""]
+    action = (event.action + (f" {','.join(event.components)}" if event.components else "")
+              + (f" ({event.rehearsal} rehearsal)" if event.rehearsal else "") + ("" if event.verified else " (unverified)"))
+    origin = f"{event.from_version} ({short(event.from_digest)})" if event.from_digest else "—"
+    return [str(event.seq), event.time, action, origin, f"{event.to_version} ({short(event.to_digest)})", event.actor,
+            event.reason or ""]

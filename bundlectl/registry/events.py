@@ -16,8 +16,9 @@ from bundlectl.errors import IntegrityFailure
 from bundlectl.registry.payloads import require_well_formed
 from bundlectl.storage.base import StoredEvent
 
-Action = Literal["init", "policy", "register", "evidence", "approval", "promote", "rollback"]
+Action = Literal["init", "policy", "register", "evidence", "approval", "promote", "rollback", "pause", "resume"]
 MOVE_ACTIONS: tuple[Action, ...] = ("promote", "rollback")  # the actions that move an environment pointer
+PAUSE_ACTIONS: tuple[Action, ...] = ("pause", "resume")  # the kill switch: they set an environment's pause pointer
 
 
 class InitData(TypedDict):
@@ -115,7 +116,17 @@ class MoveData(MoveExtras):
     pointer_version: int
 
 
-EventData = InitData | PolicyData | RegisterData | EvidenceData | ApprovalData | MoveData
+class PauseData(TypedDict):
+    """A pause or resume of one environment; it names what was live then, and moves no pointer of it."""
+
+    name: str
+    env: str
+    digest: str
+    version: str
+    pointer_version: int
+
+
+EventData = InitData | PolicyData | RegisterData | EvidenceData | ApprovalData | MoveData | PauseData
 
 
 class Event(NamedTuple):
@@ -158,6 +169,14 @@ class Event(NamedTuple):
     def move(self) -> MoveData:
         assert self.is_move, self.action
         return cast(MoveData, self.data)
+
+    @property
+    def is_pause(self) -> bool:
+        return self.action in PAUSE_ACTIONS
+
+    def pause(self) -> PauseData:
+        assert self.is_pause, self.action
+        return cast(PauseData, self.data)
 
     def evidence(self) -> EvidenceData:
         assert self.action == "evidence", self.action

@@ -19,7 +19,7 @@ from typing import Any
 from bundlectl.clock import event_time, parse_time
 from bundlectl.digest.canonical import canonical_json
 from bundlectl.errors import IntegrityFailure
-from bundlectl.registry.events import MOVE_ACTIONS, Event, EvidenceData
+from bundlectl.registry.events import MOVE_ACTIONS, PAUSE_ACTIONS, Event, EvidenceData
 from bundlectl.registry.packing import pack, unpack
 from bundlectl.registry.rows import (
     ApprovalRow,
@@ -27,17 +27,21 @@ from bundlectl.registry.rows import (
     EvidenceRow,
     IndexHead,
     MoveRow,
+    PauseRow,
     PointerRow,
     Row,
     build,
     column_names,
+    logged_row,
     select,
 )
 
-SCHEMA_VERSION = "7"
+SCHEMA_VERSION = "8"
 _MOVES = "action IN (" + ", ".join(f"'{a}'" for a in MOVE_ACTIONS) + ")"
-# Each record is stored once: a bundle record (packed) only in `bundles`, a move's payload only in
-# `events.move`, evidence and approvals only as their own rows; other events keep just their envelope.
+_PAUSES = "action IN (" + ", ".join(f"'{a}'" for a in PAUSE_ACTIONS) + ")"
+# Each record is stored once: a bundle record (packed) only in `bundles`, a move's or pause's payload
+# only in `events.move`, evidence and approvals only as their own rows; other events keep just their
+# envelope. The pause in force is the newest pause or resume of its environment (one index lookup).
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE events (
@@ -63,11 +67,13 @@ CREATE TABLE pointers (
     pointer_version INTEGER NOT NULL, seq INTEGER NOT NULL, time TEXT NOT NULL, actor TEXT NOT NULL,
     verified INTEGER NOT NULL, PRIMARY KEY (name, env));
 """
-_MOVE_INDEXES = {
+_EVENT_INDEXES = {
     "moves_by_target": f"CREATE INDEX moves_by_target ON events (name, env, seq) WHERE {_MOVES}",
     "moves_by_time": f"CREATE INDEX moves_by_time ON events (name, env, time, seq) WHERE {_MOVES}",
+    "pauses_by_target": f"CREATE INDEX pauses_by_target ON events (name, env, seq) WHERE {_PAUSES}",
+    "pauses_by_time": f"CREATE INDEX pauses_by_time ON events (name, env, time, seq) WHERE {_PAUSES}",
 }
-_BULK = 1000  # a rebuild of at least this many events builds the move indexes after the rows: a third faster
+_BULK = 1000  # a rebuild of at least this many events builds the event indexes after the rows: a third faster
 _DATA_TABLES = ("events", "bundles", "evidence", "approvals", "pointers")
 # the keyframe's packed bytes come along in the same query, so a record unpacks without another one
 _BUNDLES = ("SELECT name, version, digest, time, actor, seq, record_digest, record,"
@@ -76,6 +82,7 @@ _EVIDENCE = select(EvidenceRow, "evidence")
 _APPROVALS = select(ApprovalRow, "approvals")
 _POINTERS = select(PointerRow, "pointers")
 _MOVE_ROWS = f"SELECT seq, action, time, actor, move FROM events WHERE name=? AND env=? AND {_MOVES}"
+_PAUSE_ROWS = f"SELECT seq, action, time, actor, move FROM events WHERE name=? AND env=? AND {_PAUSES}"
 _INDEX_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
 # SQLite's answers that mean "this index cannot be written here" (read-only file or folder, no space)
 _UNWRITABLE = {sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM, sqlite3.SQLITE_FULL}
@@ -132,7 +139,7 @@ class Index:
                                   " AND name NOT LIKE 'sqlite_%'").fetchall()
             for kind, name in old:
                 self.db.execute(f'DROP {kind} IF EXISTS "{name}"')
-            for statement in [*_SCHEMA.split(";"), *_MOVE_INDEXES.values()]:
+            for statement in [*_SCHEMA.split(";"), *_EVENT_INDEXES.values()]:
                 if statement.strip():
                     self.db.execute(statement)
             self._set_meta("schema", SCHEMA_VERSION)
@@ -198,7 +205,7 @@ class Index:
                 current = IndexHead(None, 0, None)
             seq, last = current.seq, current.hash
             bulk = current.id is None and len(events) >= _BULK
-            for name in _MOVE_INDEXES if bulk else ():
+            for name in _EVENT_INDEXES if bulk else ():
                 self.db.execute(f"DROP INDEX {name}")
             rows = _Rows()
             for event in events:
@@ -211,7 +218,7 @@ class Index:
                 self._collect(event, rows)
                 seq, last = event.seq, event.hash
             rows.write(self.db)
-            for statement in _MOVE_INDEXES.values() if bulk else ():
+            for statement in _EVENT_INDEXES.values() if bulk else ():
                 self.db.execute(statement)
             self.db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
                                 [*rows.meta.items(), ("head", new_head), ("seq", str(seq)), ("hash", last)])
@@ -229,6 +236,9 @@ class Index:
             rows.pointers[(move["name"], move["env"])] = PointerRow(
                 move["name"], move["env"], move["to_digest"], move["to_version"], move["pointer_version"], seq, time,
                 actor, move.get("verified", True))
+        elif action in PAUSE_ACTIONS:
+            pause = event.pause()
+            rows.events.append((seq, action, pause["name"], pause["env"], time, actor, event.payload().decode()))
         else:
             rows.events.append((seq, action, data.get("name"), data.get("env"), time, actor, None))
         record = event.registered_record()
@@ -278,7 +288,10 @@ class Index:
         return rows
 
     def _moves(self, query: str, params: Sequence[Any]) -> list[MoveRow]:
-        return [MoveRow.from_event(*row) for row in self.db.execute(query, params)]
+        return [logged_row(MoveRow, *row) for row in self.db.execute(query, params)]
+
+    def _pauses(self, query: str, params: Sequence[Any]) -> list[PauseRow]:
+        return [logged_row(PauseRow, *row) for row in self.db.execute(query, params)]
 
     # queries ------------------------------------------------------------------------
     def last_time(self) -> str | None:
@@ -343,6 +356,21 @@ class Index:
 
     def move_after(self, name: str, env: str, seq: int) -> MoveRow | None:
         found = self._moves(_MOVE_ROWS + " AND seq > ? ORDER BY seq LIMIT 1", (name, env, seq))
+        return found[0] if found else None
+
+    def pause(self, name: str, env: str) -> PauseRow | None:
+        """The newest pause or resume of ENV; it is paused when that one is a pause."""
+        found = self._pauses(_PAUSE_ROWS + " ORDER BY seq DESC LIMIT 1", (name, env))
+        return found[0] if found else None
+
+    def pauses(self, name: str, env: str, limit: int | None = None) -> list[PauseRow]:
+        """Pauses and resumes of one environment, newest first."""
+        query = _PAUSE_ROWS + " ORDER BY seq DESC" + (" LIMIT ?" if limit else "")
+        return self._pauses(query, (name, env, limit) if limit else (name, env))
+
+    def pause_at(self, name: str, env: str, time: str) -> PauseRow | None:
+        """The last pause or resume at or before `time`."""
+        found = self._pauses(_PAUSE_ROWS + " AND time <= ? ORDER BY time DESC, seq DESC LIMIT 1", (name, env, time))
         return found[0] if found else None
 
     def was_live(self, name: str, env: str, digest: str) -> bool:

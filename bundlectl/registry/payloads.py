@@ -74,6 +74,9 @@ _MOVE_OPTIONAL: dict[str, Check] = {
     "verified": _flag, "gate": _gate, "components": _texts, "parents": _parents, "record": _mapping,
     "record_digest": is_digest, "break_glass": _flag, "rehearsal": _text,
 }
+_PAUSE_REQUIRED: dict[str, Check] = {
+    "name": is_name, "env": is_env, "digest": is_digest, "version": is_version, "pointer_version": _positive,
+}
 REQUIRED: dict[str, dict[str, Check]] = {
     "init": {"format": _positive},
     "policy": {"policy": _mapping, "policy_digest": is_digest},
@@ -84,6 +87,8 @@ REQUIRED: dict[str, dict[str, Check]] = {
     "approval": {"name": is_name, "version": is_version, "digest": is_digest, "env": is_env},
     "promote": _MOVE_REQUIRED,
     "rollback": _MOVE_REQUIRED,
+    "pause": _PAUSE_REQUIRED,
+    "resume": _PAUSE_REQUIRED,
 }
 OPTIONAL: dict[str, dict[str, Check]] = {"promote": _MOVE_OPTIONAL, "rollback": _MOVE_OPTIONAL}
 

@@ -1,31 +1,68 @@
-"""Environment pointers: their names in storage, the value they hold, and the pointer write each move implies.
+"""Pointers: their names in storage, the values they hold, and the pointer write each log record implies.
 
-The log is the truth; a pointer is the cheap copy of "what is live" that serving processes poll. Its
-value names the log record that set it (`seq`), so a pointer that disagrees with the log is caught.
-Promotion, rollback, `registry copy`, `verify` and the runtime all go through this module.
+The log is the truth; a pointer is the cheap copy that serving processes poll. An environment pointer
+(`envs/NAME/ENV`) says what is live; a pause pointer (`pauses/NAME/ENV`) says whether the environment
+is paused (the kill switch). Each value names the log record that set it (`seq`), so a pointer that
+disagrees with the log is caught. Promotion, rollback, pause, `registry copy`, `verify` and the runtime
+all go through this module.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from typing import ClassVar, TypeVar
 
 from bundlectl.digest.canonical import canonical_json
 from bundlectl.errors import IntegrityFailure
 from bundlectl.names import is_env, is_name
 from bundlectl.registry.events import Event
+from bundlectl.registry.rows import PauseRow, PointerRow
+from bundlectl.storage.base import LogMoved, Pointer, Storage
 
 
 def pointer_name(name: str, env: str) -> str:
     """`envs/NAME/ENV`; both parts are checked, since the name becomes a path under refs/bundlectl/."""
+    return f"envs/{_checked(name, env)}"
+
+
+def pause_pointer_name(name: str, env: str) -> str:
+    """`pauses/NAME/ENV`: where the kill switch of NAME in ENV is kept."""
+    return f"pauses/{_checked(name, env)}"
+
+
+def _checked(name: str, env: str) -> str:
     if not (is_name(name) and is_env(env)):
         raise IntegrityFailure(f"{name!r} in {env!r} is not a valid bundle name and environment",
                                "names are lowercase letters, digits and dashes; run `bundlectl verify`")
-    return f"envs/{name}/{env}"
+    return f"{name}/{env}"
+
+
+Value = TypeVar("Value", "PointerValue", "PauseValue")
+
+
+def _decode(cls: type[Value], data: bytes, where: str) -> Value:
+    """A stored pointer value with exactly the fields of `cls`, each of its type (a bool is no int here)."""
+    fields: dict[str, type] = cls.FIELDS
+    try:
+        raw = json.loads(data)
+        value = cls(**{f: raw[f] for f in fields})
+        if set(raw) != set(fields) or not all(
+                isinstance(raw[f], t) and (t is bool or not isinstance(raw[f], bool)) for f, t in fields.items()):
+            raise TypeError("unexpected keys or types")
+    except (ValueError, KeyError, TypeError):
+        raise IntegrityFailure(f"pointer {where} does not hold a bundlectl pointer value",
+                               "run `bundlectl verify`; it was written outside bundlectl") from None
+    return value  # a value that decodes but disagrees with the log is for the caller to judge
 
 
 @dataclass(frozen=True)
 class PointerValue:
+    """What is live in one environment: the value of `envs/NAME/ENV`."""
+
+    FIELDS: ClassVar[dict[str, type]] = {"name": str, "env": str, "digest": str, "version": str, "pointer_version": int, "seq": int}
+
     name: str
     env: str
     digest: str
@@ -42,25 +79,75 @@ class PointerValue:
 
     @classmethod
     def decode(cls, data: bytes, where: str) -> PointerValue:
-        try:
-            raw = json.loads(data)
-            value = cls(**{f: raw[f] for f in _FIELDS})
-            if set(raw) != set(_FIELDS) or not all(isinstance(getattr(value, f), t) and not isinstance(getattr(value, f), bool)
-                                                   for f, t in _FIELDS.items()):
-                raise TypeError("unexpected keys or types")
-        except (ValueError, KeyError, TypeError):
-            raise IntegrityFailure(f"pointer {where} does not hold a bundlectl pointer value",
-                                   "run `bundlectl verify`; it was written outside bundlectl") from None
-        return value  # a value that decodes but disagrees with the log is for the caller to judge
+        return _decode(cls, data, where)
 
 
-_FIELDS: dict[str, type] = {"name": str, "env": str, "digest": str, "version": str, "pointer_version": int, "seq": int}
+@dataclass(frozen=True)
+class PauseValue:
+    """Whether one environment is paused: the value of `pauses/NAME/ENV` (a resume writes paused=false)."""
+
+    FIELDS: ClassVar[dict[str, type]] = {"name": str, "env": str, "paused": bool, "seq": int}
+
+    name: str
+    env: str
+    paused: bool
+    seq: int  # the pause or resume record that set it
+
+    @property
+    def storage_name(self) -> str:
+        return pause_pointer_name(self.name, self.env)
+
+    def encode(self) -> bytes:
+        return canonical_json(asdict(self))
+
+    @classmethod
+    def decode(cls, data: bytes, where: str) -> PauseValue:
+        return _decode(cls, data, where)
 
 
 def pointer_set_by(event: Event) -> PointerValue | None:
-    """The pointer value a log record sets: a promotion's or rollback's target; None for other actions."""
+    """The environment pointer value a log record sets: a promotion's or rollback's target; None for others."""
     if not event.is_move:
         return None
     move = event.move()
     return PointerValue(move["name"], move["env"], move["to_digest"], move["to_version"], move["pointer_version"],
                         event.seq)
+
+
+def pause_set_by(event: Event) -> PauseValue | None:
+    """The pause pointer value a pause or resume record sets; None for other actions."""
+    if not event.is_pause:
+        return None
+    pause = event.pause()
+    return PauseValue(pause["name"], pause["env"], event.action == "pause", event.seq)
+
+
+def pointer_written_by(event: Event) -> PointerValue | PauseValue | None:
+    """Whichever pointer a log record writes, if any (at most one per record)."""
+    return pointer_set_by(event) or pause_set_by(event)
+
+
+def stored_as_logged(storage: Storage, name: str, logged: PointerValue | PauseValue | None, log_head: str | None,
+                     decode: Callable[[bytes, str], PointerValue | PauseValue]) -> Pointer | None:
+    """The stored pointer `name`, checked to hold what the log set last (`logged`; None: never set).
+
+    A writer plans against the index as of `log_head`; if the stored pointer differs because another
+    writer got in first, the plan must be made again (LogMoved). If the log did not move, the pointer
+    disagrees with it: that is damage, never something to build on.
+    """
+    stored = storage.read_pointer(name)
+    if (decode(stored.value, name) if stored else None) != logged:
+        if storage.log_head() != log_head:
+            raise LogMoved()
+        raise IntegrityFailure(f"pointer {name} disagrees with the event log", "run `bundlectl verify`")
+    return stored
+
+
+def logged_pointer(row: PointerRow | None) -> PointerValue | None:
+    """The value the log says an environment pointer holds."""
+    return PointerValue(row.name, row.env, row.digest, row.version, row.pointer_version, row.seq) if row else None
+
+
+def logged_pause(row: PauseRow | None) -> PauseValue | None:
+    """The value the log says a pause pointer holds."""
+    return PauseValue(row.name, row.env, row.paused, row.seq) if row else None

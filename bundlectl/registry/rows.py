@@ -10,7 +10,7 @@ import json
 import sqlite3
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
-from bundlectl.registry.events import MoveData, Parent
+from bundlectl.registry.events import MoveData, Parent, PauseData
 
 if TYPE_CHECKING:
     from bundlectl.record import BundleRecord
@@ -120,11 +120,6 @@ class MoveRow(NamedTuple):
     reason: str | None
     data: MoveData
 
-    @classmethod
-    def from_event(cls, seq: int, action: str, time: str, actor: str, payload: str) -> MoveRow:
-        event = json.loads(payload)
-        return cls(seq, action, time, actor, event.get("reason"), event["data"])
-
     @property
     def name(self) -> str:
         return self.data["name"]
@@ -191,3 +186,46 @@ class MoveRow(NamedTuple):
             if key in self.data:
                 document[key] = self.data[key]
         return document
+
+
+class PauseRow(NamedTuple):
+    """One pause or resume of an environment, read from its log record; the newest one is the state in force."""
+
+    seq: int
+    action: str
+    time: str
+    actor: str
+    reason: str | None
+    data: PauseData
+
+    @property
+    def paused(self) -> bool:
+        return self.action == "pause"
+
+    @property
+    def name(self) -> str:
+        return self.data["name"]
+
+    @property
+    def env(self) -> str:
+        return self.data["env"]
+
+    def to_json(self) -> dict[str, Any]:
+        """The `history --json` shape: nothing moves, so from and to are both what was live."""
+        data = self.data
+        return {"seq": self.seq, "action": self.action, "env": self.env, "from_digest": data["digest"],
+                "to_digest": data["digest"], "from_version": data["version"], "to_version": data["version"],
+                "pointer_version": data["pointer_version"], "actor": self.actor, "reason": self.reason, "time": self.time}
+
+    def summary(self) -> dict[str, Any]:
+        """How `status` and `audit` show a pause in force."""
+        return {"since": self.time, "by": self.actor, "reason": self.reason, "seq": self.seq}
+
+
+Logged = TypeVar("Logged", MoveRow, PauseRow)
+
+
+def logged_row(cls: type[Logged], seq: int, action: str, time: str, actor: str, payload: str) -> Logged:
+    """A move or pause row from the events table: its envelope columns and the stored payload."""
+    event = json.loads(payload)
+    return cls(seq, action, time, actor, event.get("reason"), event["data"])

@@ -1,0 +1,64 @@
+"""`pause` / `resume`: the kill switch of one environment."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import click
+
+from bundlectl import api
+from bundlectl.cli.options import actor_option, dry_run_option, json_option, registry_option, writer_options
+from bundlectl.cli.output import emit_json, ok
+
+if TYPE_CHECKING:
+    from bundlectl.pausing import PauseResult
+
+
+@click.command()
+@click.argument("name")
+@click.option("--env", required=True)
+@registry_option
+@dry_run_option
+@click.option("--reason", required=True, help="Why; recorded in the event log and carried by every `Paused` a runtime raises.")
+@actor_option()
+@json_option
+def pause(name: str, env: str, registry: str | None, endpoint_url: str | None, dry_run: bool, reason: str,
+          actor: str | None, as_json: bool) -> None:
+    """Kill switch: runtimes serving NAME in ENV raise Paused (and take their fallback path) until `resume`."""
+    result = api.pause(name, env, reason=reason, registry=registry, endpoint_url=endpoint_url, actor=actor, dry_run=dry_run)
+    print_pause(result, as_json)
+
+
+@click.command()
+@click.argument("name")
+@click.option("--env", required=True)
+@registry_option
+@writer_options
+@json_option
+def resume(name: str, env: str, registry: str | None, endpoint_url: str | None, actor: str | None, reason: str | None,
+           dry_run: bool, as_json: bool) -> None:
+    """End a pause: runtimes serve NAME's live bundle in ENV again at their next poll."""
+    result = api.resume(name, env, registry=registry, endpoint_url=endpoint_url, actor=actor, reason=reason, dry_run=dry_run)
+    print_pause(result, as_json)
+
+
+def print_pause(result: PauseResult, as_json: bool) -> None:
+    live, before = result.live, result.before
+    if as_json:
+        emit_json({"name": result.name, "env": result.env, "paused": result.paused, "changed": result.changed,
+                   "dry_run": result.dry_run, "seq": result.seq, "version": live.version, "digest": live.digest,
+                   "pointer_version": live.pointer_version, "before": before.summary() if before and before.paused else None})
+        return
+    where = f"{result.name} in {result.env}"
+    if result.already:
+        if result.paused and before is not None:
+            ok(f"{where} is already paused (by {before.actor} at {before.time}: {before.reason}); nothing to do")
+        else:
+            ok(f"{where} is not paused; nothing to do")
+    elif result.dry_run:
+        ok(f"would {'pause' if result.paused else 'resume'} {where} (dry run: nothing changed)")
+    elif result.paused:
+        ok(f"paused {where}: runtimes raise Paused at their next poll ({live.version} stays live; "
+           f"`bundlectl resume {result.name} --env {result.env}` ends it)")
+    else:
+        ok(f"resumed {where}: runtimes serve {live.version} again at their next poll")
