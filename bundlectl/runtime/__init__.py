@@ -1,13 +1,22 @@
-"""bundlectl.runtime: what serving processes use to follow the live bundle and stamp each request.
+"""bundlectl.runtime: what serving processes use to follow the live bundle, honour the kill switch, and stamp requests.
 
-    from bundlectl.runtime import Runtime
+    from bundlectl.runtime import Paused, Runtime
 
-    runtime = Runtime("support-triage", "production", poll_interval=15, request_log="requests.jsonl")
-    bundle = runtime.current()                 # cached; re-checks the pointer every poll_interval
-    system_prompt = bundle.text("prompts/system.md")   # read from the registry, digest checked
+    runtime = Runtime("support-triage", "production", poll_interval=15, cache_dir="/var/cache/bundlectl",
+                      request_log="requests.jsonl")
+    try:
+        bundle = runtime.current()             # never waits on the network; the registry is followed in the background
+    except Paused as paused:                   # `bundlectl pause`: take the fallback path
+        return fallback(paused.reason)
+    system_prompt = bundle.text("prompts/system.md")   # already fetched and digest-checked
     runtime.stamp(request_id)                  # bundle.* attributes on the current OTel span + a JSON line
+
+Every exception the runtime raises is a BundlectlError; the ones serving code handles are exported here.
 """
 
-from bundlectl.runtime.live import LiveBundle, RegistryUnavailable, Runtime
+from bundlectl.errors import BundlectlError
+from bundlectl.runtime.bundle import LiveBundle, PauseState
+from bundlectl.runtime.errors import FileNotInBundle, Paused, RegistryUnavailable
+from bundlectl.runtime.live import Runtime
 
-__all__ = ["LiveBundle", "RegistryUnavailable", "Runtime"]
+__all__ = ["BundlectlError", "FileNotInBundle", "LiveBundle", "PauseState", "Paused", "RegistryUnavailable", "Runtime"]

@@ -1,10 +1,10 @@
-"""Following the live bundle of NAME in ENV from a serving process: cached, refreshed, never backwards.
+"""Following the live bundle of NAME in ENV from a serving process, without ever waiting on the network to serve.
 
-The pointer is polled with a conditional read (on S3 one GET that answers 304 when unchanged; on
-git a ref-file read). A moved pointer is accepted only if the event log agrees with it, the bundle's
-digest recomputes, and its pointer version is higher than any seen: a replayed or stale copy is
-refused and reported. If the registry cannot be reached, the last verified bundle keeps serving and
-`problem` says why; nothing switches silently.
+A background thread checks the registry every `poll_interval` seconds, each remote call bounded by
+`timeout`; `current()` only reads the snapshot that thread last swapped in. A new bundle is swapped in
+only once every one of its files was fetched and verified, and never one older than a pointer already
+seen. When the registry fails, hangs or disagrees with itself, the last verified bundle keeps serving
+and `problem` says why. With `cache_dir=`, that bundle is also kept on disk for the next process.
 """
 
 from __future__ import annotations
@@ -13,79 +13,56 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, Any
 
 from bundlectl.clock import event_time
-from bundlectl.errors import BundlectlError, IntegrityFailure, NotFound
-from bundlectl.record import BundleRecord
-from bundlectl.stamp import REQUEST_ID, stamp_attributes
-
-if TYPE_CHECKING:
-    from bundlectl.registry.pointers import PointerValue
+from bundlectl.errors import BundlectlError, UsageProblem
+from bundlectl.runtime.bundle import LiveBundle, PauseState, Serving
+from bundlectl.runtime.errors import RegistryUnavailable
+from bundlectl.stamp import REQUEST_ID
 
 log = logging.getLogger("bundlectl.runtime")
 
 
-class RegistryUnavailable(BundlectlError):
-    """Raised only when no verified bundle was ever loaded: there is nothing safe to serve."""
-
-
-@dataclass
-class LiveBundle:
-    """One verified bundle as served: its identity, its record, and its files on demand."""
-
-    name: str
-    env: str
-    version: str
-    digest: str
-    pointer_version: int
-    record: BundleRecord
-    _read: Callable[[str], bytes]
-    _files: dict[str, bytes] = field(default_factory=dict)
-
-    @property
-    def attributes(self) -> dict[str, Any]:
-        """The stamp: what every request served with this bundle carries (`bundle.*` namespace)."""
-        return stamp_attributes(self.name, self.version, self.digest, self.env, self.pointer_version)
-
-    def file(self, relpath: str) -> bytes:
-        """A component file's bytes, read from the registry once and checked against its digest."""
-        if relpath not in self._files:
-            self._files[relpath] = self._read(relpath)
-        return self._files[relpath]
-
-    def text(self, relpath: str) -> str:
-        return self.file(relpath).decode("utf-8")
-
-    def document(self, relpath: str) -> Any:
-        """A JSON or YAML component file (schema, tool manifest, guardrails) as data, parsed safely."""
-        from bundlectl.content.documents import parse_document
-
-        return parse_document(self.file(relpath), relpath)
-
-    def files_of(self, kind: str) -> list[str]:
-        return sorted(self.record.components[kind].files)
-
-
 class Runtime:
+    """The live bundle of NAME in ENV for one serving process (thread-safe; one per process and environment).
+
+    `poll_interval`: seconds between registry checks. `timeout`: seconds any one remote call may take
+    (connect and read). `startup_timeout`: how long the constructor waits for the first check before it
+    serves the cache or raises RegistryUnavailable. `follow=False` checks only when `refresh()` is called.
+    """
+
     def __init__(self, name: str, env: str, registry: str | None = None, *, endpoint_url: str | None = None,
-                 poll_interval: float = 30.0, request_log: str | Path | None = None,
-                 clock: Callable[[], float] = time.monotonic, cwd: Path | None = None, storage: Any = None) -> None:
+                 poll_interval: float = 30.0, timeout: float = 2.0, startup_timeout: float = 10.0,
+                 cache_dir: str | Path | None = None, request_log: str | Path | None = None, cwd: Path | None = None,
+                 storage: Any = None, follow: bool = True) -> None:
+        from bundlectl.names import is_env, is_name
+        from bundlectl.runtime.follow import Follower
+        from bundlectl.storage.base import NetworkLimits
         from bundlectl.storage.locate import open_storage, registry_url
 
+        if not (is_name(name) and is_env(env)):
+            raise UsageProblem(f"{name!r} in {env!r} is not a bundle name and environment",
+                               "names are lowercase letters, digits and dashes, as in `bundlectl status`")
+        if min(poll_interval, timeout, startup_timeout) <= 0:
+            raise UsageProblem("poll_interval, timeout and startup_timeout must be positive numbers of seconds")
         self.name, self.env = name, env
-        self.poll_interval = poll_interval
-        self.storage = storage or open_storage(registry_url(registry), cwd or Path.cwd(), endpoint_url=endpoint_url)
-        self.problem: str | None = None
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._live: LiveBundle | None = None
-        self._token: str | None = None
-        self._next_check = 0.0
-        self._log = open(request_log, "a", buffering=1, encoding="utf-8") if request_log else None
+        self.poll_interval, self.timeout, self.startup_timeout = poll_interval, timeout, startup_timeout
+        self.storage = storage or open_storage(registry_url(registry), cwd or Path.cwd(), endpoint_url=endpoint_url,
+                                               limits=NetworkLimits(timeout, timeout, attempts=1))
+        self._cache = self._open_cache(cache_dir)
+        self._follower = Follower(self.storage, name, env, self._cache)
+        self._serving: Serving | None = None  # swapped whole under _swap; read without a lock by current()
+        self._swap = threading.Lock()
+        self._checking = threading.Lock()  # one registry check at a time: the thread's or refresh()'s
+        self._check_started: float | None = None
+        self._problem: str | None = None
+        self._from_cache: str | None = None  # where and when, while serving what the cache held and the registry has not confirmed
+        self._cache_refused: str | None = None  # why the cache held nothing to serve
+        self._fatal: BundlectlError | None = None
+        self._stop, self._first_check = threading.Event(), threading.Event()
+        self._log: IO[str] | None = open(request_log, "a", buffering=1, encoding="utf-8") if request_log else None
         self._trace: Any = None
         try:
             from opentelemetry import trace
@@ -93,22 +70,30 @@ class Runtime:
             self._trace = trace
         except ImportError:
             pass
-        self.refresh()
-        if self._live is None:
-            raise RegistryUnavailable(f"no verified bundle of {name} in {env}: {self.problem}",
-                                      "check the registry and that something is promoted there")
+        self._load_cache()
+        self._thread = threading.Thread(target=self._follow, args=(follow,), name=f"bundlectl-runtime {name}/{env}",
+                                        daemon=True)
+        self._thread.start()
+        self._await_first_check()
 
     # serving ------------------------------------------------------------------------
     def current(self) -> LiveBundle:
-        """The bundle to serve now: the cached one, re-checked at most every poll_interval seconds."""
-        if self._clock() >= self._next_check:
-            self.refresh()
-        live = self._live
-        assert live is not None
-        return live
+        """The bundle to serve now: one attribute read, never the network. Raises Paused while ENV is paused."""
+        serving = self._serving
+        assert serving is not None
+        pause = serving.pause
+        if pause is not None and pause.paused:
+            refusal = serving.refusal()
+            assert refusal is not None
+            raise refusal
+        return serving.bundle
+
+    async def acurrent(self) -> LiveBundle:
+        """`current()` for `async def` handlers: it never blocks the event loop (nothing in it waits)."""
+        return self.current()
 
     def stamp(self, request_id: str | None = None) -> dict[str, Any]:
-        """Mark the current request: OTel span attributes when OpenTelemetry is present, and a JSON line."""
+        """Mark the current request: `bundle.*` attributes on the active OTel span, and a JSON line in the request log."""
         attributes = self.current().attributes
         if request_id is not None:
             attributes = {**attributes, REQUEST_ID: request_id}
@@ -120,73 +105,160 @@ class Runtime:
             self._log.write(json.dumps({"time": event_time(), **attributes}) + "\n")
         return attributes
 
+    async def astamp(self, request_id: str | None = None) -> dict[str, Any]:
+        """`stamp()` for `async def` handlers (a line-buffered append is all it may wait on)."""
+        return self.stamp(request_id)
+
+    @property
+    def paused(self) -> PauseState | None:
+        """The pause in force, or None."""
+        serving = self._serving
+        pause = serving.pause if serving else None
+        return pause if pause is not None and pause.paused else None
+
+    @property
+    def problem(self) -> str | None:
+        """Why the runtime may not be serving what the registry says now (unreachable, hanging, refused); None if all is well."""
+        started = self._check_started
+        if started is not None and time.monotonic() - started > 3 * self.timeout:
+            return (f"a registry check has been running for {time.monotonic() - started:.0f} s (the registry is slow or "
+                    "not answering)" + self._still_serving())
+        return self._problem
+
     def close(self) -> None:
+        """Stop following (the thread ends after any call in flight, within `timeout`) and close the request log."""
+        self._stop.set()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(timeout=0.1)
         if self._log is not None:
             self._log.close()
+            self._log = None
 
-    # following the pointer -----------------------------------------------------------
+    def __enter__(self) -> Runtime:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @classmethod
+    async def acreate(cls, *args: Any, **kwargs: Any) -> Runtime:
+        """Construct in a worker thread, so an `async` start-up never blocks its loop during the first check."""
+        import asyncio
+
+        return await asyncio.to_thread(cls, *args, **kwargs)
+
+    # following the registry -----------------------------------------------------------
     def refresh(self) -> bool:
-        """Check the pointer now; True when a newer verified bundle was loaded."""
-        if not self._lock.acquire(blocking=self._live is None):
-            return False  # another thread is refreshing; keep serving what we have
-        try:
-            self._next_check = self._clock() + self.poll_interval
-            return self._refresh()
-        except Exception as exc:  # serving must go on whatever the registry holds; `problem` says why
-            message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
-            self._report(f"registry unreachable or inconsistent ({message})" + self._serving())
-            return False
-        finally:
-            self._lock.release()
+        """Check the registry now, in this thread (bounded by `timeout` per call); True when something new was adopted."""
+        return self._check()
 
-    def _refresh(self) -> bool:
-        from bundlectl.registry.pointers import PointerValue, pointer_name
-        from bundlectl.storage.base import UNCHANGED
+    async def arefresh(self) -> bool:
+        import asyncio
 
-        name = pointer_name(self.name, self.env)
-        pointer = self.storage.read_pointer_if_changed(name, self._token)
-        if pointer is UNCHANGED:
-            self.problem = None
-            return False
-        if pointer is None:
-            raise NotFound(f"nothing of {self.name} is live in {self.env}")
-        value = PointerValue.decode(pointer.value, name)
-        seen = self._live.pointer_version if self._live else 0
-        if value.pointer_version < seen:
-            self._report(f"refused a replayed or stale pointer: version {value.pointer_version} "
-                         f"({value.version}) is older than version {seen} already served" + self._serving())
-            return False
-        if self._live is not None and value.pointer_version == seen and value.digest == self._live.digest:
-            self._token, self.problem = pointer.token, None
-            return False
-        self._live = self._verified(value)
-        self._token, self.problem = pointer.token, None
-        log.info("now serving %s@%s (%s) in %s, pointer version %s", self.name, self._live.version,
-                 self._live.digest, self.env, self._live.pointer_version)
+        return await asyncio.to_thread(self._check)
+
+    def _follow(self, keep_following: bool) -> None:
+        self._check()
+        self._first_check.set()
+        while keep_following and not self._stop.wait(self.poll_interval):
+            self._check()
+
+    def _check(self) -> bool:
+        from bundlectl.runtime.follow import Refusal
+
+        with self._checking:
+            if self._stop.is_set():
+                return False
+            self._check_started = time.monotonic()
+            try:
+                candidate = self._follower.check(self._serving)
+            except UsageProblem as exc:  # a mistake in how the runtime was set up, not an outage
+                self._fatal = exc
+                self._report(exc.message)
+                return False
+            except Refusal as exc:
+                self._report(exc.message + self._still_serving())
+                return False
+            except Exception as exc:  # serving goes on whatever the registry does; `problem` says why
+                message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+                self._report(f"registry unreachable or inconsistent ({message})" + self._still_serving())
+                return False
+            finally:
+                self._check_started = None
+            self._problem, self._from_cache = None, None
+            return candidate is not None and self._adopt(candidate)
+
+    def _adopt(self, candidate: Serving) -> bool:
+        with self._swap:
+            if self._stop.is_set():
+                return False
+            before, self._serving = self._serving, candidate
+        bundle = candidate.bundle
+        if before is None or before.bundle.digest != bundle.digest or before.pointer != candidate.pointer:
+            log.info("now serving %s@%s (%s) in %s, pointer version %s", self.name, bundle.version, bundle.digest,
+                     self.env, bundle.pointer_version)
+        was_paused = before is not None and before.pause is not None and before.pause.paused
+        if self.paused and not was_paused:
+            log.warning("%s in %s is paused by %s: %s; current() raises Paused", self.name, self.env,
+                        self.paused.by, self.paused.reason)
+        elif was_paused and not self.paused:
+            log.info("%s in %s was resumed; serving %s again", self.name, self.env, bundle.version)
+        self._save(candidate)
         return True
 
-    def _verified(self, value: PointerValue) -> LiveBundle:
-        from bundlectl.refs import registry_source
-        from bundlectl.registry.fresh import fresh_index
+    # the last verified bundle on disk -------------------------------------------------
+    def _open_cache(self, cache_dir: str | Path | None) -> Any:
+        from bundlectl.runtime.cache import LastGood
 
-        index = fresh_index(self.storage)
-        logged = index.pointer(self.name, self.env)
-        if logged is None or (logged.pointer_version, logged.digest) != (value.pointer_version, value.digest):
-            raise IntegrityFailure(f"the pointer says {value.version} (version {value.pointer_version}) but the log "
-                                   f"says {logged.version if logged else 'nothing'} (version {logged.pointer_version if logged else 0})")
-        row = index.bundle(self.name, value.version)
-        if row is None or row.digest != value.digest:
-            raise IntegrityFailure(f"{self.name}@{value.version} is not registered with digest {value.digest}")
-        record = row.record()
-        if record.computed_digest() != record.digest:
-            raise IntegrityFailure(f"{record.ref}: the bundle digest does not match its components")
-        source = registry_source(record, self.storage, record.ref)
-        return LiveBundle(self.name, self.env, record.version, record.digest, value.pointer_version, record, source.read_file)
+        return LastGood(Path(cache_dir), self.name, self.env, self.storage.url) if cache_dir is not None else None
 
-    def _serving(self) -> str:
-        return f"; still serving {self._live.version} (pointer version {self._live.pointer_version})" if self._live else ""
+    def _load_cache(self) -> None:
+        """Serve the cached bundle until the registry answers: it also sets the floor no older pointer may go below."""
+        from bundlectl.runtime.cache import CacheUnusable
+
+        if self._cache is None:
+            return
+        try:
+            self._serving, saved_at = self._cache.load()
+        except CacheUnusable as exc:
+            self._cache_refused = exc.message
+            return
+        self._from_cache = f"from the cache in {self._cache.folder} (saved {saved_at})"
+
+    def _save(self, serving: Serving) -> None:
+        if self._cache is None:
+            return
+        try:
+            self._cache.save(serving)
+        except OSError as exc:
+            self._report(f"cannot keep the verified bundle in {self._cache.folder} ({exc.strerror or exc}); "
+                         "a process started during an outage could not serve it")
+
+    def _await_first_check(self) -> None:
+        self._first_check.wait(self.startup_timeout)
+        with self._swap:
+            if self._fatal is None and self._serving is not None:
+                if self._from_cache is not None and self._problem is None:  # the first check is still waiting
+                    self._problem = f"the registry did not answer within {self.startup_timeout:g} s" + self._still_serving()
+                return
+            self._stop.set()  # before the lock is released: nothing may be adopted by a runtime that failed to start
+        self.close()
+        if self._fatal is not None:
+            raise self._fatal
+        why = self._problem or f"the registry did not answer within {self.startup_timeout:g} s"
+        cache = f"; the cache could not help: {self._cache_refused}" if self._cache_refused else ""
+        raise RegistryUnavailable(f"no verified bundle of {self.name} in {self.env} to serve: {why}{cache}",
+                                  "check the registry and that something is promoted there; with `cache_dir=`, a process "
+                                  "starting during an outage serves the last verified bundle")
+
+    def _still_serving(self) -> str:
+        serving = self._serving
+        if serving is None:
+            return ""
+        where = f" {self._from_cache}" if self._from_cache else ""
+        return f"; still serving {serving.bundle.version} (pointer version {serving.bundle.pointer_version}){where}"
 
     def _report(self, problem: str) -> None:
-        if problem != self.problem:
+        if problem != self._problem:
             log.warning("bundlectl runtime %s/%s: %s", self.name, self.env, problem)
-        self.problem = problem
+        self._problem = problem

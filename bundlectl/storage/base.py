@@ -53,6 +53,15 @@ class PointerMoved(Exception):
         self.name = name
 
 
+@dataclass(frozen=True)
+class NetworkLimits:
+    """How long one remote call may take, for callers that must not hang (the runtime): seconds, attempts in all."""
+
+    connect_timeout: float
+    read_timeout: float
+    attempts: int = 1
+
+
 class Unchanged(Enum):
     """read_pointer_if_changed's answer when the pointer still has the token the caller holds."""
 

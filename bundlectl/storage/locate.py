@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from bundlectl.errors import NotFound, Refused, UsageProblem
-from bundlectl.storage.base import Storage
+from bundlectl.storage.base import NetworkLimits, Storage
 from bundlectl.storage.gitrefs import find_git_dir
 
 
@@ -14,7 +14,9 @@ def registry_url(explicit: str | None) -> str | None:
     return explicit or os.environ.get("BUNDLECTL_REGISTRY") or None
 
 
-def open_storage(url: str | None, cwd: Path, create: bool = False, endpoint_url: str | None = None) -> Storage:
+def open_storage(url: str | None, cwd: Path, create: bool = False, endpoint_url: str | None = None,
+                 limits: NetworkLimits | None = None) -> Storage:
+    """The storage URL names; `limits` bounds each remote call (a local git registry makes none)."""
     from bundlectl.storage.git import GitStorage
 
     if url and url.startswith("s3://"):
@@ -24,7 +26,7 @@ def open_storage(url: str | None, cwd: Path, create: bool = False, endpoint_url:
             raise UsageProblem(f"registry {url} needs boto3", "install it: pip install 'bundlectl[s3]'")
         from bundlectl.storage.s3 import S3Storage
 
-        return S3Storage(url, endpoint_url or os.environ.get("BUNDLECTL_ENDPOINT_URL") or None)
+        return S3Storage(url, endpoint_url or os.environ.get("BUNDLECTL_ENDPOINT_URL") or None, limits)
     if url and "://" in url and not url.startswith(("file://", "git+file://")):
         raise UsageProblem(f"registry {url!r}: unknown scheme", "use a path to a git repository, or s3://bucket/prefix")
     if url:

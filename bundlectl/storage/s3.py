@@ -36,6 +36,7 @@ from bundlectl.faults import EVENT_WRITTEN, LOG_MOVED, checkpoint
 from bundlectl.storage.base import (
     UNCHANGED,
     LogMoved,
+    NetworkLimits,
     Pointer,
     PointerMoved,
     PointerUpdate,
@@ -63,11 +64,12 @@ def parse_s3_url(url: str) -> tuple[str, str]:
 
 
 class S3Storage(Storage):
-    def __init__(self, url: str, endpoint_url: str | None = None) -> None:
+    def __init__(self, url: str, endpoint_url: str | None = None, limits: NetworkLimits | None = None) -> None:
         self.url = url.rstrip("/")
         self.bucket, prefix = parse_s3_url(url)
         self.prefix = prefix + "/" if prefix else ""
         self.endpoint_url = endpoint_url
+        self.limits = limits
         self._client: Any = None  # a botocore S3 client; boto3 ships no type stubs
 
     # plumbing -----------------------------------------------------------------------
@@ -80,9 +82,13 @@ class S3Storage(Storage):
 
             # botocore's retry modes handle throttling and transient errors, bounded; AWS_RETRY_MODE and
             # AWS_MAX_ATTEMPTS still win. Conditional writes make every retry safe (see append_event).
-            retries = {"mode": os.environ.get("AWS_RETRY_MODE", "standard"),
-                       "max_attempts": int(os.environ.get("AWS_MAX_ATTEMPTS", "3"))}
-            config = Config(retries=retries, connect_timeout=5, read_timeout=60,
+            retries: dict[str, Any] = {"mode": os.environ.get("AWS_RETRY_MODE", "standard"),
+                                       "max_attempts": int(os.environ.get("AWS_MAX_ATTEMPTS", "3"))}
+            connect, read = 5.0, 60.0
+            if self.limits is not None:  # a caller that must not hang (the runtime) bounds every call itself
+                retries = {"mode": "standard", "total_max_attempts": self.limits.attempts}
+                connect, read = self.limits.connect_timeout, self.limits.read_timeout
+            config = Config(retries=retries, connect_timeout=connect, read_timeout=read,
                             max_pool_connections=max(UPLOAD_THREADS, READ_THREADS) + 2)
             session = boto3.session.Session()
             self._client = session.client("s3", endpoint_url=self.endpoint_url, config=config)

@@ -1,0 +1,87 @@
+"""What the runtime serves: a verified bundle with every file already in memory, and the snapshot it swaps whole."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from bundlectl.runtime.errors import FileNotInBundle, Paused
+from bundlectl.stamp import stamp_attributes
+
+if TYPE_CHECKING:
+    from bundlectl.record import BundleRecord
+    from bundlectl.registry.pointers import PauseValue, PointerValue
+
+
+@dataclass(frozen=True)
+class LiveBundle:
+    """One verified bundle as served: its identity, its record, and its files (fetched and checked before it went live)."""
+
+    name: str
+    env: str
+    version: str
+    digest: str
+    pointer_version: int
+    record: BundleRecord
+    files: Mapping[str, bytes]  # bundle-relative path → bytes, every file of every component
+
+    @property
+    def attributes(self) -> dict[str, Any]:
+        """The stamp: what every request served with this bundle carries (`bundle.*` namespace)."""
+        return stamp_attributes(self.name, self.version, self.digest, self.env, self.pointer_version)
+
+    def file(self, relpath: str) -> bytes:
+        """A component file's bytes; never touches the network (they were fetched before this bundle went live)."""
+        try:
+            return self.files[relpath]
+        except KeyError:
+            raise FileNotInBundle(f"{relpath} is not a file of {self.name}@{self.version}",
+                                  f"its files are: {', '.join(sorted(self.files)) or 'none'}") from None
+
+    def text(self, relpath: str) -> str:
+        return self.file(relpath).decode("utf-8")
+
+    def document(self, relpath: str) -> Any:
+        """A JSON or YAML component file (schema, tool manifest, guardrails) as data, parsed safely."""
+        from bundlectl.content.documents import parse_document
+
+        return parse_document(self.file(relpath), relpath)
+
+    def files_of(self, kind: str) -> list[str]:
+        return sorted(self.record.components[kind].files)
+
+
+@dataclass(frozen=True)
+class PauseState:
+    """The newest pause or resume of the environment, as the log records it."""
+
+    paused: bool
+    reason: str | None
+    by: str
+    since: str
+    seq: int
+
+
+@dataclass(frozen=True)
+class Serving:
+    """Everything `current()` needs, swapped as one object: a reader sees the old snapshot or the new, never a mix."""
+
+    bundle: LiveBundle
+    pointer: PointerValue
+    pause: PauseState | None = None  # None: never paused
+    tokens: tuple[str | None, str | None] = (None, None)  # environment and pause pointer tokens, for conditional polls
+
+    @property
+    def pause_value(self) -> PauseValue | None:
+        from bundlectl.registry.pointers import PauseValue
+
+        pause = self.pause
+        return PauseValue(self.bundle.name, self.bundle.env, pause.paused, pause.seq) if pause else None
+
+    def refusal(self) -> Paused | None:
+        """The exception `current()` raises while paused."""
+        pause = self.pause
+        if pause is None or not pause.paused:
+            return None
+        return Paused(self.bundle.name, self.bundle.env, pause.reason, pause.by, pause.since)

@@ -1,0 +1,152 @@
+"""The last verified bundle on disk (`Runtime(cache_dir=…)`), so a process that starts while the registry is down can serve.
+
+Layout: `live/NAME@ENV.json` (the pointer, the pause state and the bundle record) and `blobs/HEX` (file
+bytes by sha256). Every write is atomic (temporary file, fsync, rename), blobs before the state that
+names them. Nothing is trusted on the way back: the record's digest is recomputed and every blob is
+hashed again, so a damaged or edited cache is refused, never served.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+import uuid
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from bundlectl.clock import event_time
+from bundlectl.digest.canonical import canonical_json, hex_of, sha256_of
+from bundlectl.errors import BundlectlError
+from bundlectl.runtime.bundle import LiveBundle, PauseState, Serving
+
+if TYPE_CHECKING:
+    from bundlectl.record import BundleRecord
+
+FORMAT = 1
+_HEX = re.compile(r"[0-9a-f]{64}")
+STALE_BLOB_SECONDS = 3600  # unreferenced blobs younger than this may belong to a state another process is writing
+
+
+class CacheUnusable(BundlectlError):
+    """The cache holds nothing this runtime may serve; the message says why."""
+
+
+class LastGood:
+    """The cache of one runtime: NAME in ENV of one registry, in a folder several runtimes may share."""
+
+    def __init__(self, folder: Path, name: str, env: str, registry: str) -> None:
+        self.folder, self.name, self.env, self.registry = folder, name, env, registry
+        self.state_path = folder / "live" / f"{name}@{env}.json"
+
+    # writing -----------------------------------------------------------------------
+    def save(self, serving: Serving) -> None:
+        bundle = serving.bundle
+        for relpath, digest in _file_digests(bundle.record).items():
+            path = self._blob_path(digest)
+            if not path.exists():
+                _write_atomic(path, bundle.files[relpath])
+        state = {"format": FORMAT, "registry": self.registry, "name": self.name, "env": self.env, "saved_at": event_time(),
+                 "pointer": asdict(serving.pointer), "pause": asdict(serving.pause) if serving.pause else None,
+                 "record": bundle.record.to_json()}
+        _write_atomic(self.state_path, canonical_json(state))
+        self._collect_garbage()
+
+    def _collect_garbage(self) -> None:
+        """Remove blobs no state in the folder names (old bundles); a failure here only costs disk space."""
+        try:
+            wanted: set[str] = set()
+            for path in (self.folder / "live").glob("*.json"):
+                try:
+                    record = json.loads(path.read_bytes())["record"]
+                    wanted |= {hex_of(f["digest"]) for c in record["components"].values() for f in c.get("files", {}).values()}
+                except (OSError, ValueError, KeyError, TypeError, AttributeError):
+                    return  # a state we cannot read may name any blob: keep them all
+            now = time.time()
+            for blob in (self.folder / "blobs").iterdir():
+                if _HEX.fullmatch(blob.name) and blob.name not in wanted and now - blob.stat().st_mtime > STALE_BLOB_SECONDS:
+                    blob.unlink()
+        except OSError:
+            pass
+
+    # reading -----------------------------------------------------------------------
+    def blob(self, digest: str) -> bytes | None:
+        """A file by its digest, if the cache holds it intact."""
+        try:
+            data = self._blob_path(digest).read_bytes()
+        except (OSError, CacheUnusable):
+            return None
+        return data if sha256_of(data) == digest else None
+
+    def load(self) -> tuple[Serving, str]:
+        """The cached bundle, verified again, and when it was saved; CacheUnusable says why not."""
+        from bundlectl.record import BundleRecord
+        from bundlectl.registry.pointers import PointerValue
+
+        where = str(self.state_path)
+        try:
+            state = json.loads(self.state_path.read_bytes())
+        except FileNotFoundError:
+            raise CacheUnusable(f"no cached bundle of {self.name} in {self.env} in {self.folder}") from None
+        except (OSError, ValueError) as exc:
+            raise CacheUnusable(f"{where} cannot be read ({exc})") from None
+        if not isinstance(state, dict) or state.get("format") != FORMAT:
+            raise CacheUnusable(f"{where} is not a bundlectl runtime cache")
+        if (state.get("registry"), state.get("name"), state.get("env")) != (self.registry, self.name, self.env):
+            raise CacheUnusable(f"{where} was written for another registry or environment "
+                                f"({state.get('registry')}, {state.get('name')} in {state.get('env')})")
+        try:
+            pointer = PointerValue.decode(canonical_json(state["pointer"]), where)
+            record = BundleRecord.from_json(state["record"])
+            pause = _pause(state["pause"])
+            saved_at = str(state["saved_at"])
+        except (BundlectlError, KeyError, TypeError, ValueError, AttributeError):
+            raise CacheUnusable(f"{where} is damaged: it is not the state bundlectl wrote") from None
+        if (record.name, record.version, record.digest) != (self.name, pointer.version, pointer.digest) \
+                or record.computed_digest() != record.digest:
+            raise CacheUnusable(f"{where} is damaged: the bundle record does not match its digest")
+        files = {}
+        for relpath, digest in _file_digests(record).items():
+            data = self.blob(digest)
+            if data is None:
+                raise CacheUnusable(f"{where}: the cached copy of {relpath} is missing or does not match its digest")
+            files[relpath] = data
+        bundle = LiveBundle(self.name, self.env, record.version, record.digest, pointer.pointer_version, record, files)
+        return Serving(bundle, pointer, pause), saved_at
+
+    def _blob_path(self, digest: str) -> Path:
+        hexdigest = hex_of(digest)
+        if not digest.startswith("sha256:") or not _HEX.fullmatch(hexdigest):
+            raise CacheUnusable(f"{digest!r} is not a sha256 digest")
+        return self.folder / "blobs" / hexdigest
+
+
+def _file_digests(record: BundleRecord) -> dict[str, str]:
+    """Bundle-relative path → digest of every file of the record."""
+    return {relpath: entry.digest for component in record.components.values() for relpath, entry in component.files.items()}
+
+
+def _pause(raw: Any) -> PauseState | None:
+    if raw is None:
+        return None
+    pause = PauseState(**raw)
+    if not (isinstance(pause.paused, bool) and isinstance(pause.seq, int) and isinstance(pause.by, str)
+            and isinstance(pause.since, str) and isinstance(pause.reason, (str, type(None)))):
+        raise TypeError("pause state of the wrong types")
+    return pause
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Readers see the old file or the new one, never a part: write aside, flush to disk, then rename over."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    scratch = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        with open(scratch, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(scratch, path)
+    finally:
+        scratch.unlink(missing_ok=True)

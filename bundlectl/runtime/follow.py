@@ -1,0 +1,117 @@
+"""One check of the registry, as the runtime's background thread makes it: did the environment move or pause, and to what?
+
+Two conditional reads answer "nothing changed" cheaply (on S3 two 304s, on git two ref reads). A change
+is accepted only if the event log agrees with it, it is not older than what was already seen, and the
+new bundle's digest recomputes; then every file is fetched and checked before the bundle may be served.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from bundlectl.errors import BundlectlError, IntegrityFailure, NotFound
+from bundlectl.registry.pointers import PauseValue, PointerValue, logged_pause, logged_pointer, pause_pointer_name, pointer_name
+from bundlectl.runtime.bundle import LiveBundle, PauseState, Serving
+
+if TYPE_CHECKING:
+    from bundlectl.registry.index import Index
+    from bundlectl.registry.rows import PauseRow
+    from bundlectl.runtime.cache import LastGood
+    from bundlectl.storage.base import Pointer, Storage
+
+
+class Refusal(BundlectlError):
+    """A pointer the runtime will not follow (older than one already seen): reported, never served."""
+
+
+class Follower:
+    def __init__(self, storage: Storage, name: str, env: str, cache: LastGood | None = None) -> None:
+        self.storage, self.name, self.env, self.cache = storage, name, env, cache
+        self.env_pointer, self.pause_pointer = pointer_name(name, env), pause_pointer_name(name, env)
+
+    def check(self, serving: Serving | None) -> Serving | None:
+        """What to serve from now on; None when nothing changed. Raises when the registry fails or disagrees."""
+        from bundlectl.registry.fresh import fresh_index
+        from bundlectl.storage.base import UNCHANGED
+
+        env_token, pause_token = serving.tokens if serving else (None, None)
+        env_read = self.storage.read_pointer_if_changed(self.env_pointer, env_token)
+        pause_read = self.storage.read_pointer_if_changed(self.pause_pointer, pause_token)
+        pause_same = pause_read is UNCHANGED or (pause_read is None and pause_token is None and serving is not None
+                                                  and serving.pause is None)
+        if env_read is UNCHANGED and pause_same:
+            return None
+        if env_read is None:
+            raise NotFound(f"nothing of {self.name} is live in {self.env}")
+        if env_read is UNCHANGED:
+            assert serving is not None
+            value = serving.pointer
+        else:
+            value = PointerValue.decode(env_read.value, self.env_pointer)
+        pause = None
+        if pause_read is UNCHANGED:
+            pause = serving.pause_value if serving else None
+        elif pause_read is not None:
+            pause = PauseValue.decode(pause_read.value, self.pause_pointer)
+        if serving is not None:
+            self._never_backwards(serving, value, pause)
+        index = fresh_index(self.storage)
+        row = index.pause(self.name, self.env)
+        self._as_logged(index, value, pause, row)
+        bundle = serving.bundle if serving is not None and serving.pointer.digest == value.digest else self._load(index, value)
+        if bundle.pointer_version != value.pointer_version:  # a rollback to the very bundle served: same files
+            bundle = replace(bundle, pointer_version=value.pointer_version)
+        state = PauseState(row.paused, row.reason, row.actor, row.time, row.seq) if row else None
+        return Serving(bundle, value, state, (_token(env_read, env_token), _token(pause_read, pause_token)))
+
+    def _never_backwards(self, serving: Serving, value: PointerValue, pause: PauseValue | None) -> None:
+        seen = serving.pointer
+        if value.pointer_version < seen.pointer_version:
+            raise Refusal(f"refused a replayed or stale pointer: version {value.pointer_version} ({value.version}) "
+                          f"is older than version {seen.pointer_version} already served")
+        seen_pause = serving.pause.seq if serving.pause else 0
+        if (pause.seq if pause else 0) < seen_pause:
+            raise Refusal(f"refused a replayed or stale pause pointer: {_describe(pause)} is older than "
+                          f"{_describe(serving.pause_value)} already seen")
+
+    def _as_logged(self, index: Index, value: PointerValue, pause: PauseValue | None, pause_row: PauseRow | None) -> None:
+        logged = logged_pointer(index.pointer(self.name, self.env))
+        if logged != value:
+            raise IntegrityFailure(f"the pointer says {value.version} (version {value.pointer_version}) but the log "
+                                   f"says {logged.version if logged else 'nothing'} (version {logged.pointer_version if logged else 0})")
+        logged_state = logged_pause(pause_row)
+        if logged_state != pause:
+            raise IntegrityFailure(f"the pause pointer says {_describe(pause)} but the log says {_describe(logged_state)}")
+
+    def _load(self, index: Index, value: PointerValue) -> LiveBundle:
+        """The bundle the pointer names, its digest recomputed and every file fetched and checked (cache first)."""
+        from bundlectl.registry.bundles import read_blob
+
+        row = index.bundle(self.name, value.version)
+        if row is None or row.digest != value.digest:
+            raise IntegrityFailure(f"{self.name}@{value.version} is not registered with digest {value.digest}")
+        record = row.record()
+        if record.computed_digest() != record.digest:
+            raise IntegrityFailure(f"{record.ref}: the bundle digest does not match its components")
+        files = {}
+        for component in record.components.values():
+            for relpath, entry in component.files.items():
+                cached = self.cache.blob(entry.digest) if self.cache else None
+                files[relpath] = cached if cached is not None else read_blob(self.storage, entry.digest, f"{record.ref}:{relpath}")
+        return LiveBundle(self.name, self.env, record.version, record.digest, value.pointer_version, record, files)
+
+
+def _token(read: Pointer | None | object, before: str | None) -> str | None:
+    """The token to present next time: the new pointer's, the old one when unchanged, None when absent."""
+    from bundlectl.storage.base import Pointer
+
+    if isinstance(read, Pointer):
+        return read.token
+    return None if read is None else before
+
+
+def _describe(pause: PauseValue | None) -> str:
+    if pause is None:
+        return "never paused"
+    return f"{'paused' if pause.paused else 'resumed'} at seq {pause.seq}"

@@ -1,0 +1,57 @@
+"""Runtime fixtures: a registry with something live, runtimes that are always closed, and a proxy that can hang."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from bundlectl.runtime import Runtime
+from tests.conftest import V1, V2, Workspace
+from tests.helpers import add, promote, promptfoo_report, set_policy
+from tests.runtime.blackhole import BlackHoleProxy
+
+
+@pytest.fixture
+def staged(registered: Workspace) -> Workspace:
+    """V1 live in staging, V2 registered with passing evidence: on each backend."""
+    set_policy(registered, "environments:\n  staging: {gates: {eval: {min_cases: 20, min_pass_rate: 0.8}}}\n")
+    add(registered, V1, promptfoo_report(registered, "v1"))
+    add(registered, V2, promptfoo_report(registered, "v2"))
+    promote(registered, V1, "staging")
+    return registered
+
+
+@pytest.fixture
+def runtimes(request: pytest.FixtureRequest) -> Iterator[Callable[..., Runtime]]:
+    """Runtime("support-triage", "staging", …) in the workspace of the test, each closed at the end."""
+    opened: list[Runtime] = []
+
+    def start(ws: Workspace, **kwargs: Any) -> Runtime:
+        kwargs.setdefault("poll_interval", 10)
+        runtime = Runtime("support-triage", "staging", cwd=ws.root, **kwargs)
+        opened.append(runtime)
+        return runtime
+
+    yield start
+    for runtime in opened:
+        runtime.close()
+
+
+@pytest.fixture
+def proxy(s3_endpoint: str) -> Iterator[BlackHoleProxy]:
+    hole = BlackHoleProxy(s3_endpoint)
+    yield hole
+    hole.close()
+
+
+def wait_until(condition: Callable[[], bool], within: float) -> float:
+    """Seconds until `condition()` held; fails if it did not within `within` seconds (a did-not-hang bound)."""
+    started = time.monotonic()
+    while not condition():
+        if time.monotonic() - started > within:
+            raise AssertionError(f"not within {within} s")
+        time.sleep(0.01)
+    return time.monotonic() - started
