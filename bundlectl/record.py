@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from bundlectl.digest.bundle import bundle_digest
+from bundlectl.digest.bundle import bundle_digest, component_digest
 from bundlectl.digest.canonical import digest_of
 
 
@@ -58,6 +58,14 @@ class BundleRecord:
     def computed_digest(self) -> str:
         """The bundle digest its components and metadata give; differs from `digest` only after tampering."""
         return bundle_digest(self.name, self.metadata.get("outcome"), _digests(self.components))
+
+    def altered_component(self) -> str | None:
+        """The first component whose digest its fields and file digests do not give (tampering); None if all agree."""
+        for kind, component in self.components.items():
+            files = {path: entry.digest for path, entry in component.files.items()}
+            if component_digest(kind, component.fields, files) != component.digest:
+                return kind
+        return None
 
     def to_json(self) -> dict[str, Any]:
         document = {

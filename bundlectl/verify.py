@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bundlectl.clock import now_utc, parse_time
-from bundlectl.digest.bundle import component_digest
 from bundlectl.digest.canonical import hex_of, sha256_of
 from bundlectl.errors import IntegrityFailure, NotFound
 from bundlectl.policy.in_force import GatePolicy
@@ -92,10 +91,10 @@ def _check_event(storage: Storage, event: Event, registered: dict[tuple[str, str
     raw_record = event.registered_record()
     if raw_record is not None:
         record = BundleRecord.from_json(raw_record)
-        for kind, component in record.components.items():
-            files = {path: entry.digest for path, entry in component.files.items()}
-            if component_digest(kind, component.fields, files) != component.digest:
-                raise _fail(event, f"{record.ref}: the {kind} component digest does not match its content")
+        altered = record.altered_component()
+        if altered is not None:
+            raise _fail(event, f"{record.ref}: the {altered} component digest does not match its content")
+        for component in record.components.values():
             for entry in component.files.values():
                 _check_object(storage, blob_key(entry.digest), checked, event)
         if record.computed_digest() != record.digest:

@@ -45,9 +45,8 @@ class LastGood:
     def save(self, serving: Serving) -> None:
         bundle = serving.bundle
         for relpath, digest in _file_digests(bundle.record).items():
-            path = self._blob_path(digest)
-            if not path.exists():
-                _write_atomic(path, bundle.files[relpath])
+            if self.blob(digest) is None:  # missing, or damaged: written (again) from the verified bytes
+                _write_atomic(self._blob_path(digest), bundle.files[relpath])
         state = {"format": FORMAT, "registry": self.registry, "name": self.name, "env": self.env, "saved_at": event_time(),
                  "pointer": asdict(serving.pointer), "pause": asdict(serving.pause) if serving.pause else None,
                  "record": bundle.record.to_json()}
@@ -105,7 +104,7 @@ class LastGood:
         except (BundlectlError, KeyError, TypeError, ValueError, AttributeError):
             raise CacheUnusable(f"{where} is damaged: it is not the state bundlectl wrote") from None
         if (record.name, record.version, record.digest) != (self.name, pointer.version, pointer.digest) \
-                or record.computed_digest() != record.digest:
+                or record.computed_digest() != record.digest or record.altered_component() is not None:
             raise CacheUnusable(f"{where} is damaged: the bundle record does not match its digest")
         files = {}
         for relpath, digest in _file_digests(record).items():

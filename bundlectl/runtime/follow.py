@@ -92,7 +92,7 @@ class Follower:
         if row is None or row.digest != value.digest:
             raise IntegrityFailure(f"{self.name}@{value.version} is not registered with digest {value.digest}")
         record = row.record()
-        if record.computed_digest() != record.digest:
+        if record.computed_digest() != record.digest or record.altered_component() is not None:
             raise IntegrityFailure(f"{record.ref}: the bundle digest does not match its components")
         files = {}
         for component in record.components.values():
