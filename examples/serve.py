@@ -18,7 +18,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
-from bundlectl.runtime import Runtime
+from bundlectl.runtime import Paused, Runtime
 from bundlectl.runtime.otlp_json import OtlpJsonFileExporter
 
 TICKETS = [
@@ -59,7 +59,11 @@ def main() -> None:
     for i in range(args.requests):
         request_id = f"req-{uuid.uuid4().hex[:12]}"
         with tracer.start_as_current_span("triage"):
-            bundle = runtime.current()
+            try:
+                bundle = runtime.current()
+            except Paused as paused:  # `bundlectl pause`: the defined fallback path, a human queue here
+                print(json.dumps({"request_id": request_id, "answer": {"queue": "human-review", "paused": paused.reason}}))
+                continue
             stamp = runtime.stamp(request_id)
             answer = fake_model(bundle.text("prompts/system.md"), bundle.document("policy/guardrails.yaml"), TICKETS[i % len(TICKETS)])
         print(json.dumps({"request_id": request_id, "bundle": f"{stamp['bundle.name']}@{stamp['bundle.version']}",
