@@ -14,7 +14,6 @@ import os
 import shutil
 import statistics
 import sys
-import tempfile
 import time
 import timeit
 from collections.abc import Callable
@@ -25,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import ROOT, bundlectl_cmd, report, run  # noqa: E402
-from s3 import V1, V2, free_port  # noqa: E402
+from s3 import V1, V2, moto_workspace  # noqa: E402
 
 POLL = 1.0
 CALLS = 10_000
@@ -101,20 +100,11 @@ def propagation(label: str, runtime: Any, results: dict[str, dict[str, float]], 
 
 
 def main() -> None:
-    from moto.server import ThreadedMotoServer
-
     from bundlectl.runtime import Runtime
     from tests.runtime.blackhole import BlackHoleProxy
 
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    endpoint = f"http://127.0.0.1:{port}"
-    work = Path(tempfile.mkdtemp(prefix="bundlectl-bench-runtime-"))
-    env = {**os.environ, "AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
-           "AWS_DEFAULT_REGION": "us-east-1", "BUNDLECTL_CACHE_DIR": str(work / "cache"), "BUNDLECTL_ACTOR": "bench@example.com"}
-    os.environ.update({k: env[k] for k in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-                                           "AWS_DEFAULT_REGION", "BUNDLECTL_CACHE_DIR", "BUNDLECTL_ACTOR")})
+    server, endpoint, work, env = moto_workspace("bundlectl-bench-runtime-")
+    os.environ["BUNDLECTL_ACTOR"] = env["BUNDLECTL_ACTOR"]
     results: dict[str, dict[str, float]] = {}
     proxy = BlackHoleProxy(endpoint)
     opened: list[Any] = []

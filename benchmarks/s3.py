@@ -16,6 +16,7 @@ import sys
 import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -45,20 +46,28 @@ def prepare(work: Path, registry: str, env: dict[str, str]) -> None:
         run([*cli, *args, "--registry", registry], work, env)
 
 
-def main() -> None:
-    import boto3
-    from boto3.s3.transfer import TransferConfig
+def moto_workspace(prefix: str) -> tuple[Any, str, Path, dict[str, str]]:
+    """A moto S3 server on a free loopback port, a scratch folder, and the environment pointing boto3 and
+    bundlectl at them (applied to this process too): (server, endpoint, folder, environment)."""
     from moto.server import ThreadedMotoServer
 
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     endpoint = f"http://127.0.0.1:{port}"
-    work = Path(tempfile.mkdtemp(prefix="bundlectl-bench-s3-"))
+    work = Path(tempfile.mkdtemp(prefix=prefix))
     env = {**os.environ, "AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
            "AWS_DEFAULT_REGION": "us-east-1", "BUNDLECTL_CACHE_DIR": str(work / "cache"), "BUNDLECTL_ACTOR": "bench@example.com"}
     names = ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION", "BUNDLECTL_CACHE_DIR")
     os.environ.update({k: env[k] for k in names})
+    return server, endpoint, work, env
+
+
+def main() -> None:
+    import boto3
+    from boto3.s3.transfer import TransferConfig
+
+    server, _, work, env = moto_workspace("bundlectl-bench-s3-")
     results: dict[str, dict[str, float]] = {}
     try:
         client = boto3.client("s3")

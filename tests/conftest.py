@@ -175,3 +175,15 @@ def git_registry(workspace: Workspace) -> Workspace:
 @pytest.fixture
 def git_registered(git_registry: Workspace) -> Workspace:
     return _register_examples(git_registry)
+
+
+@pytest.fixture
+def v1_live(registered: Workspace) -> Workspace:
+    """V1 live in staging, V2 registered with passing evidence: on each backend."""
+    from tests.helpers import add, promote, promptfoo_report, set_policy
+
+    set_policy(registered, "environments:\n  staging: {gates: {eval: {min_cases: 20, min_pass_rate: 0.8}}}\n")
+    add(registered, V1, promptfoo_report(registered, "v1"))
+    add(registered, V2, promptfoo_report(registered, "v2"))
+    promote(registered, V1, "staging")
+    return registered

@@ -150,4 +150,4 @@ def logged_pointer(row: PointerRow | None) -> PointerValue | None:
 
 def logged_pause(row: PauseRow | None) -> PauseValue | None:
     """The value the log says a pause pointer holds."""
-    return PauseValue(row.name, row.env, row.paused, row.seq) if row else None
+    return PauseValue(row.data["name"], row.data["env"], row.paused, row.seq) if row else None

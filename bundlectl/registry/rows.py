@@ -202,18 +202,10 @@ class PauseRow(NamedTuple):
     def paused(self) -> bool:
         return self.action == "pause"
 
-    @property
-    def name(self) -> str:
-        return self.data["name"]
-
-    @property
-    def env(self) -> str:
-        return self.data["env"]
-
     def to_json(self) -> dict[str, Any]:
         """The `history --json` shape: nothing moves, so from and to are both what was live."""
         data = self.data
-        return {"seq": self.seq, "action": self.action, "env": self.env, "from_digest": data["digest"],
+        return {"seq": self.seq, "action": self.action, "env": data["env"], "from_digest": data["digest"],
                 "to_digest": data["digest"], "from_version": data["version"], "to_version": data["version"],
                 "pointer_version": data["pointer_version"], "actor": self.actor, "reason": self.reason, "time": self.time}
 

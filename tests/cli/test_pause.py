@@ -7,21 +7,17 @@ import pytest
 
 from bundlectl.digest.canonical import canonical_json, sha256_of
 from tests.conftest import V1, V2, Workspace
-from tests.helpers import add, promote, promptfoo_report, set_policy, write_behind_bundlectl
+from tests.helpers import promote, set_policy, write_behind_bundlectl
 from tests.registry.test_tampering import log_records, rewrite
 
 ENV = ("support-triage", "--env", "staging")
 
 
 @pytest.fixture
-def live(registered: Workspace) -> Workspace:
+def live(v1_live: Workspace) -> Workspace:
     """V1 then V2 promoted to staging, on each backend."""
-    set_policy(registered, "environments:\n  staging: {gates: {eval: {min_cases: 20, min_pass_rate: 0.8}}}\n")
-    add(registered, V1, promptfoo_report(registered, "v1"))
-    add(registered, V2, promptfoo_report(registered, "v2"))
-    promote(registered, V1, "staging")
-    promote(registered, V2, "staging")
-    return registered
+    promote(v1_live, V2, "staging")
+    return v1_live
 
 
 def paused_state(ws: Workspace) -> dict | None:

@@ -9,19 +9,8 @@ from typing import Any
 import pytest
 
 from bundlectl.runtime import Runtime
-from tests.conftest import V1, V2, Workspace
-from tests.helpers import add, promote, promptfoo_report, set_policy
+from tests.conftest import Workspace
 from tests.runtime.blackhole import BlackHoleProxy
-
-
-@pytest.fixture
-def staged(registered: Workspace) -> Workspace:
-    """V1 live in staging, V2 registered with passing evidence: on each backend."""
-    set_policy(registered, "environments:\n  staging: {gates: {eval: {min_cases: 20, min_pass_rate: 0.8}}}\n")
-    add(registered, V1, promptfoo_report(registered, "v1"))
-    add(registered, V2, promptfoo_report(registered, "v2"))
-    promote(registered, V1, "staging")
-    return registered
 
 
 @pytest.fixture

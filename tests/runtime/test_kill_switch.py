@@ -24,10 +24,10 @@ def is_paused(runtime) -> bool:
     return False
 
 
-def test_pause_and_resume_reach_a_running_runtime_within_the_poll_interval(staged: Workspace, runtimes):
-    runtime = runtimes(staged, poll_interval=POLL)
+def test_pause_and_resume_reach_a_running_runtime_within_the_poll_interval(v1_live: Workspace, runtimes):
+    runtime = runtimes(v1_live, poll_interval=POLL)
     assert runtime.current().version == "2026.11.01-1" and runtime.paused is None
-    assert staged.run("pause", *ENV, "--reason", "wrong refund policy quoted", "--actor", "oncall@example.com").exit_code == 0
+    assert v1_live.run("pause", *ENV, "--reason", "wrong refund policy quoted", "--actor", "oncall@example.com").exit_code == 0
     seen_after = wait_until(lambda: is_paused(runtime), within=POLL + 1.0)
     assert seen_after <= POLL + 1.0
     with pytest.raises(Paused) as err:
@@ -41,22 +41,22 @@ def test_pause_and_resume_reach_a_running_runtime_within_the_poll_interval(stage
     with pytest.raises(Paused):
         runtime.stamp("req-while-paused")  # nothing is stamped with a bundle that was not served
 
-    assert staged.run("resume", *ENV).exit_code == 0
+    assert v1_live.run("resume", *ENV).exit_code == 0
     wait_until(lambda: not is_paused(runtime), within=POLL + 1.0)
     assert runtime.current().version == "2026.11.01-1" and runtime.paused is None
 
 
-def test_a_runtime_started_while_paused_refuses_until_resumed_and_then_serves_what_was_rolled_back_to(staged: Workspace, runtimes):
-    promote(staged, V2, "staging")
-    assert staged.run("pause", *ENV, "--reason", "incident 7").exit_code == 0
-    runtime = runtimes(staged, follow=False)
+def test_a_runtime_started_while_paused_refuses_until_resumed_and_then_serves_what_was_rolled_back_to(v1_live: Workspace, runtimes):
+    promote(v1_live, V2, "staging")
+    assert v1_live.run("pause", *ENV, "--reason", "incident 7").exit_code == 0
+    runtime = runtimes(v1_live, follow=False)
     with pytest.raises(Paused) as err:
         runtime.current()
     assert err.value.reason == "incident 7"
-    assert staged.run("rollback", *ENV, "--reason", "back while paused").exit_code == 0
+    assert v1_live.run("rollback", *ENV, "--reason", "back while paused").exit_code == 0
     assert runtime.refresh() is True
     assert is_paused(runtime)  # the rollback was followed, and the pause still holds
-    assert staged.run("resume", *ENV).exit_code == 0
+    assert v1_live.run("resume", *ENV).exit_code == 0
     assert runtime.refresh() is True
     assert (runtime.current().version, runtime.current().pointer_version) == ("2026.11.01-1", 3)
 
@@ -65,26 +65,26 @@ def pause_pointer(ws: Workspace) -> bytes:
     return ws.storage().read_pointer("pauses/support-triage/staging").value
 
 
-def test_a_replayed_resume_does_not_end_a_pause(staged: Workspace, runtimes):
-    runtime = runtimes(staged, follow=False)
-    assert staged.run("pause", *ENV, "--reason", "first").exit_code == 0
-    assert staged.run("resume", *ENV).exit_code == 0
-    old_resume = pause_pointer(staged)
-    assert staged.run("pause", *ENV, "--reason", "second").exit_code == 0
+def test_a_replayed_resume_does_not_end_a_pause(v1_live: Workspace, runtimes):
+    runtime = runtimes(v1_live, follow=False)
+    assert v1_live.run("pause", *ENV, "--reason", "first").exit_code == 0
+    assert v1_live.run("resume", *ENV).exit_code == 0
+    old_resume = pause_pointer(v1_live)
+    assert v1_live.run("pause", *ENV, "--reason", "second").exit_code == 0
     assert runtime.refresh() is True and runtime.paused.reason == "second"
-    write_behind_bundlectl(staged, "pointers/pauses/support-triage/staging", old_resume)
+    write_behind_bundlectl(v1_live, "pointers/pauses/support-triage/staging", old_resume)
     assert runtime.refresh() is False
     assert is_paused(runtime)
     assert "refused a replayed or stale pause pointer: resumed at seq" in runtime.problem
 
 
-def test_an_unpause_the_log_does_not_back_does_not_end_a_pause(staged: Workspace, runtimes):
-    runtime = runtimes(staged, follow=False)
-    assert staged.run("pause", *ENV, "--reason", "incident").exit_code == 0
+def test_an_unpause_the_log_does_not_back_does_not_end_a_pause(v1_live: Workspace, runtimes):
+    runtime = runtimes(v1_live, follow=False)
+    assert v1_live.run("pause", *ENV, "--reason", "incident").exit_code == 0
     assert runtime.refresh() is True and is_paused(runtime)
-    seq = staged.json("history", *ENV)["events"][0]["seq"]
+    seq = v1_live.json("history", *ENV)["events"][0]["seq"]
     forged = canonical_json({"name": "support-triage", "env": "staging", "paused": False, "seq": seq + 5})
-    write_behind_bundlectl(staged, "pointers/pauses/support-triage/staging", forged)
+    write_behind_bundlectl(v1_live, "pointers/pauses/support-triage/staging", forged)
     assert runtime.refresh() is False and is_paused(runtime)
     assert f"the pause pointer says resumed at seq {seq + 5} but the log says paused at seq {seq}" in runtime.problem
 
@@ -103,9 +103,9 @@ def test_a_deleted_pause_pointer_does_not_end_a_pause(git_registered: Workspace,
     assert "refused a replayed or stale pause pointer: never paused is older than paused at seq" in runtime.problem
 
 
-def test_serving_from_the_background_keeps_up_with_promotions(staged: Workspace, runtimes):
-    runtime = runtimes(staged, poll_interval=POLL)
-    promote(staged, V2, "staging")
+def test_serving_from_the_background_keeps_up_with_promotions(v1_live: Workspace, runtimes):
+    runtime = runtimes(v1_live, poll_interval=POLL)
+    promote(v1_live, V2, "staging")
     promoted = time.monotonic()
     wait_until(lambda: runtime.current().version == "2026.11.22-1", within=POLL + 1.0)
     assert time.monotonic() - promoted <= POLL + 1.0

@@ -19,30 +19,16 @@ import pytest
 
 from bundlectl.runtime import RegistryUnavailable, Runtime
 from tests.conftest import ROOT, V2, Workspace, use_s3
-from tests.helpers import add, promote, promptfoo_report, set_policy
+from tests.helpers import promote
 from tests.runtime.blackhole import BlackHoleProxy
 from tests.runtime.conftest import wait_until
 
 NEVER_BLOCKS = 0.05  # seconds: far above a memory read, far below any network timeout used here
-# an event loop's lag also includes the OS scheduler and the GIL on a busy machine; blocking on the
-# registry would still show as a whole timeout (0.5 s) or start-up timeout (1 s)
-LOOP_LAG = 0.25
 TIMEOUT = 0.5
 POLL = 0.2
 
 
-@pytest.fixture
-def s3_staged(workspace: Workspace, monkeypatch, s3_endpoint: str) -> Workspace:
-    """An S3 registry (reached directly by the CLI) with V1 live in staging and V2 ready to promote."""
-    use_s3(monkeypatch, s3_endpoint)
-    workspace.backend = "s3"
-    for args in (["init"], ["register", "bundles/support-triage-v1"], ["register", "bundles/support-triage-v2"]):
-        assert workspace.run(*args).exit_code == 0
-    set_policy(workspace, "environments:\n  staging: {gates: {eval: {min_cases: 20, min_pass_rate: 0.8}}}\n")
-    add(workspace, "support-triage@2026.11.01-1", promptfoo_report(workspace, "v1"))
-    add(workspace, V2, promptfoo_report(workspace, "v2"))
-    promote(workspace, "support-triage@2026.11.01-1", "staging")
-    return workspace
+pytestmark = pytest.mark.parametrize("registry", ["s3"], indirect=True)  # the outage is a network one
 
 
 def through(proxy: BlackHoleProxy, runtimes, ws: Workspace, **kwargs) -> Runtime:
@@ -62,8 +48,8 @@ def slowest_call(runtime: Runtime, seconds: float) -> tuple[float, int]:
     return worst, served
 
 
-def test_requests_are_served_without_waiting_while_the_registry_hangs(s3_staged: Workspace, proxy, runtimes):
-    runtime = through(proxy, runtimes, s3_staged)
+def test_requests_are_served_without_waiting_while_the_registry_hangs(v1_live: Workspace, proxy, runtimes):
+    runtime = through(proxy, runtimes, v1_live)
     proxy.black_hole()
     worst, served = slowest_call(runtime, 8 * POLL + 2 * TIMEOUT)
     assert worst < NEVER_BLOCKS, worst
@@ -79,10 +65,10 @@ def wait_until_problem(runtime: Runtime) -> str:
     return runtime.problem
 
 
-def test_a_bundle_promoted_during_the_outage_is_served_after_it(s3_staged: Workspace, proxy, runtimes):
-    runtime = through(proxy, runtimes, s3_staged)
+def test_a_bundle_promoted_during_the_outage_is_served_after_it(v1_live: Workspace, proxy, runtimes):
+    runtime = through(proxy, runtimes, v1_live)
     proxy.black_hole()
-    promote(s3_staged, V2, "staging")  # the CLI reaches the registry directly: only the serving side is cut off
+    promote(v1_live, V2, "staging")  # the CLI reaches the registry directly: only the serving side is cut off
     worst, _ = slowest_call(runtime, 4 * POLL + TIMEOUT)
     assert worst < NEVER_BLOCKS and runtime.current().version == "2026.11.01-1"
     proxy.forward()
@@ -91,11 +77,11 @@ def test_a_bundle_promoted_during_the_outage_is_served_after_it(s3_staged: Works
     wait_until(lambda: runtime.problem is None, within=POLL + 2 * TIMEOUT + 3)
 
 
-def test_start_up_without_a_cache_fails_fast_during_the_outage(s3_staged: Workspace, proxy, runtimes):
+def test_start_up_without_a_cache_fails_fast_during_the_outage(v1_live: Workspace, proxy, runtimes):
     proxy.black_hole()
     started = time.monotonic()
     with pytest.raises(RegistryUnavailable) as err:
-        through(proxy, runtimes, s3_staged, startup_timeout=1.0)
+        through(proxy, runtimes, v1_live, startup_timeout=1.0)
     assert time.monotonic() - started < 1.0 + 1.0
     assert "no verified bundle of support-triage in staging to serve" in err.value.message
     assert "cache_dir=" in err.value.hint
@@ -117,84 +103,86 @@ START_IN_A_NEW_PROCESS = textwrap.dedent("""
 """)
 
 
-def test_a_new_process_serves_the_cached_bundle_during_the_outage(s3_staged: Workspace, proxy, runtimes, tmp_path: Path):
+def test_a_new_process_serves_the_cached_bundle_during_the_outage(v1_live: Workspace, proxy, runtimes, tmp_path: Path):
     cache = tmp_path / "runtime-cache"
-    through(proxy, runtimes, s3_staged, cache_dir=cache).close()  # a process that ran before the outage
+    through(proxy, runtimes, v1_live, cache_dir=cache).close()  # a process that ran before the outage
     proxy.black_hole()
-    result = subprocess.run([sys.executable, "-c", START_IN_A_NEW_PROCESS, proxy.url, str(cache), str(s3_staged.root)],
+    result = subprocess.run([sys.executable, "-c", START_IN_A_NEW_PROCESS, proxy.url, str(cache), str(v1_live.root)],
                             capture_output=True, text=True, timeout=60, cwd=ROOT, env=os.environ)
     assert result.returncode == 0, result.stderr
     started = json.loads(result.stdout)
     assert started["elapsed"] < 1.0 + 0.5  # within its start-up timeout
     assert started["version"] == "2026.11.01-1"
-    assert started["prompt"] == (s3_staged.root / "bundles/support-triage-v1/prompts/system.md").read_text()
+    assert started["prompt"] == (v1_live.root / "bundles/support-triage-v1/prompts/system.md").read_text()
     assert "the registry did not answer within 1 s" in started["problem"] or "registry unreachable" in started["problem"]
     assert f"still serving 2026.11.01-1 (pointer version 1) from the cache in {cache}" in started["problem"]
 
 
-def test_a_damaged_cache_is_never_served(s3_staged: Workspace, proxy, runtimes, tmp_path: Path):
+def test_a_damaged_cache_is_never_served(v1_live: Workspace, proxy, runtimes, tmp_path: Path):
     cache = tmp_path / "runtime-cache"
-    through(proxy, runtimes, s3_staged, cache_dir=cache).close()
+    through(proxy, runtimes, v1_live, cache_dir=cache).close()
     blob = next((cache / "blobs").iterdir())
     blob.write_bytes(b"edited while nobody looked")
     proxy.black_hole()
     with pytest.raises(RegistryUnavailable) as err:
-        through(proxy, runtimes, s3_staged, cache_dir=cache, startup_timeout=1.0)
+        through(proxy, runtimes, v1_live, cache_dir=cache, startup_timeout=1.0)
     assert "the cache could not help" in err.value.message and "does not match its digest" in err.value.message
 
     proxy.forward()  # with the registry back, the cache is repaired from it
-    through(proxy, runtimes, s3_staged, cache_dir=cache).close()
+    through(proxy, runtimes, v1_live, cache_dir=cache).close()
     state = cache / "live" / "support-triage@staging.json"
     document = json.loads(state.read_text())
     document["record"]["components"]["model"]["fields"]["snapshot"] = "gpt-4o-mini-2024-07-18"  # the digests left as they were
     state.write_text(json.dumps(document))
     proxy.black_hole()
     with pytest.raises(RegistryUnavailable) as err:
-        through(proxy, runtimes, s3_staged, cache_dir=cache, startup_timeout=1.0)
+        through(proxy, runtimes, v1_live, cache_dir=cache, startup_timeout=1.0)
     assert "the bundle record does not match its digest" in err.value.message
 
 
-def test_a_cache_of_another_registry_is_not_served(s3_staged: Workspace, proxy, runtimes, tmp_path: Path, monkeypatch, s3_endpoint):
+def test_a_cache_of_another_registry_is_not_served(v1_live: Workspace, proxy, runtimes, tmp_path: Path, monkeypatch, s3_endpoint):
     cache = tmp_path / "runtime-cache"
-    through(proxy, runtimes, s3_staged, cache_dir=cache).close()
+    through(proxy, runtimes, v1_live, cache_dir=cache).close()
     other = use_s3(monkeypatch, s3_endpoint)  # BUNDLECTL_REGISTRY now names another bucket
     assert other
     proxy.black_hole()
     with pytest.raises(RegistryUnavailable) as err:
-        through(proxy, runtimes, s3_staged, cache_dir=cache, startup_timeout=1.0)
+        through(proxy, runtimes, v1_live, cache_dir=cache, startup_timeout=1.0)
     assert "was written for another registry or environment" in err.value.message
 
 
-def test_async_handlers_never_block_their_loop(s3_staged: Workspace, proxy, runtimes, tmp_path: Path):
+def test_async_handlers_never_block_their_loop(v1_live: Workspace, proxy, runtimes, tmp_path: Path):
     cache = tmp_path / "runtime-cache"
-    through(proxy, runtimes, s3_staged, cache_dir=cache).close()
+    through(proxy, runtimes, v1_live, cache_dir=cache).close()
     proxy.black_hole()
 
-    async def serve() -> tuple[float, str, float]:
-        lag = 0.0
+    async def serve() -> tuple[int, float, str, float]:
+        ticks = 0
 
         async def ticker() -> None:
-            nonlocal lag
+            nonlocal ticks
             while True:
-                before = time.monotonic()
                 await asyncio.sleep(0.005)
-                lag = max(lag, time.monotonic() - before - 0.005)
+                ticks += 1
 
         ticking = asyncio.create_task(ticker())
-        runtime = await Runtime.acreate("support-triage", "staging", cwd=s3_staged.root, endpoint_url=proxy.url,
+        started = time.monotonic()
+        runtime = await Runtime.acreate("support-triage", "staging", cwd=v1_live.root, endpoint_url=proxy.url,
                                         cache_dir=cache, startup_timeout=1.0, timeout=TIMEOUT, poll_interval=POLL)
+        waited, ticks_while_starting = time.monotonic() - started, ticks
         worst, deadline = 0.0, time.monotonic() + 4 * POLL + TIMEOUT
         while time.monotonic() < deadline:
-            started = time.perf_counter()
+            begun = time.perf_counter()
             bundle = await runtime.acurrent()
             await runtime.astamp("req-async")
-            worst = max(worst, time.perf_counter() - started)
+            worst = max(worst, time.perf_counter() - begun)
             await asyncio.sleep(0.001)
         ticking.cancel()
         runtime.close()
-        return lag, bundle.version, worst
+        return ticks_while_starting, waited, bundle.version, worst
 
-    lag, version, worst = asyncio.run(serve())
+    ticks, waited, version, worst = asyncio.run(serve())
     assert version == "2026.11.01-1"
-    assert lag < LOOP_LAG, f"the loop stalled {lag:.3f} s"  # not even during start-up, which waited 1 s for the registry
+    assert waited >= TIMEOUT  # start-up did wait on the hanging registry (until its first call timed out)…
+    assert ticks >= 10, ticks  # …and the loop kept running meanwhile (a blocked loop ticks not once)
     assert worst < NEVER_BLOCKS, f"acurrent() + astamp() took {worst:.3f} s"

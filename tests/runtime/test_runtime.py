@@ -10,22 +10,22 @@ from tests.conftest import V2, Workspace
 from tests.helpers import promote, set_policy, write_behind_bundlectl
 
 
-def test_follows_promotions_and_rollbacks(staged: Workspace, runtimes):
-    runtime = runtimes(staged, follow=False)
+def test_follows_promotions_and_rollbacks(v1_live: Workspace, runtimes):
+    runtime = runtimes(v1_live, follow=False)
     assert (runtime.current().version, runtime.current().pointer_version) == ("2026.11.01-1", 1)
-    promote(staged, V2, "staging")
+    promote(v1_live, V2, "staging")
     assert runtime.current().version == "2026.11.01-1"  # nothing changes between checks
     assert runtime.refresh() is True
     assert runtime.current().version == "2026.11.22-1" and runtime.problem is None
-    assert staged.run("rollback", "support-triage", "--env", "staging").exit_code == 0
+    assert v1_live.run("rollback", "support-triage", "--env", "staging").exit_code == 0
     assert runtime.refresh() is True
     assert (runtime.current().version, runtime.current().pointer_version) == ("2026.11.01-1", 3)
     assert runtime.refresh() is False  # unchanged pointer: nothing reloaded
 
 
-def test_component_files_are_fetched_and_checked_before_the_bundle_is_served(staged: Workspace, runtimes):
-    bundle = runtimes(staged, follow=False).current()
-    expected = (staged.root / "bundles/support-triage-v1/prompts/system.md").read_text()
+def test_component_files_are_fetched_and_checked_before_the_bundle_is_served(v1_live: Workspace, runtimes):
+    bundle = runtimes(v1_live, follow=False).current()
+    expected = (v1_live.root / "bundles/support-triage-v1/prompts/system.md").read_text()
     assert bundle.text("prompts/system.md") == expected
     assert bundle.document("policy/guardrails.yaml")["abstention"]["min_confidence"] == 0.55
     assert [t["function"]["name"] for t in bundle.document("tools/manifest.json")][:2] == ["lookup_customer", "get_order_status"]
@@ -38,13 +38,13 @@ def test_component_files_are_fetched_and_checked_before_the_bundle_is_served(sta
     assert isinstance(err.value, BundlectlError) and "prompts/system.md" in err.value.hint
 
 
-def test_a_replayed_older_pointer_is_refused_and_reported(staged: Workspace, runtimes, caplog):
-    runtime = runtimes(staged, follow=False)
-    storage = staged.storage()
+def test_a_replayed_older_pointer_is_refused_and_reported(v1_live: Workspace, runtimes, caplog):
+    runtime = runtimes(v1_live, follow=False)
+    storage = v1_live.storage()
     old = storage.read_pointer("envs/support-triage/staging").value
-    promote(staged, V2, "staging")
+    promote(v1_live, V2, "staging")
     assert runtime.refresh() and runtime.current().pointer_version == 2
-    write_behind_bundlectl(staged, "pointers/envs/support-triage/staging", old)
+    write_behind_bundlectl(v1_live, "pointers/envs/support-triage/staging", old)
     with caplog.at_level("WARNING", logger="bundlectl.runtime"):
         assert runtime.refresh() is False
     assert runtime.current().version == "2026.11.22-1"
@@ -52,11 +52,11 @@ def test_a_replayed_older_pointer_is_refused_and_reported(staged: Workspace, run
     assert "refused a replayed or stale pointer" in caplog.text
 
 
-def test_a_pointer_the_log_does_not_back_is_refused(staged: Workspace, runtimes):
-    runtime = runtimes(staged, follow=False)
-    forged = json.dumps({"name": "support-triage", "env": "staging", "digest": staged.json("show", V2)["digest"],
+def test_a_pointer_the_log_does_not_back_is_refused(v1_live: Workspace, runtimes):
+    runtime = runtimes(v1_live, follow=False)
+    forged = json.dumps({"name": "support-triage", "env": "staging", "digest": v1_live.json("show", V2)["digest"],
                          "version": "2026.11.22-1", "pointer_version": 9, "seq": 99}).encode()
-    write_behind_bundlectl(staged, "pointers/envs/support-triage/staging", forged)
+    write_behind_bundlectl(v1_live, "pointers/envs/support-triage/staging", forged)
     assert runtime.refresh() is False
     assert runtime.current().version == "2026.11.01-1"
     assert "the pointer says 2026.11.22-1 (version 9) but the log says 2026.11.01-1 (version 1)" in runtime.problem
@@ -81,10 +81,10 @@ def test_a_bundle_with_a_damaged_file_is_never_switched_to(git_registered: Works
     assert "does not match its digest" in err.value.message
 
 
-def test_unreachable_registry_keeps_the_last_verified_bundle(staged: Workspace, runtimes, tmp_path):
-    runtime = runtimes(staged, follow=False)
-    if staged.backend == "git":
-        (staged.root / ".git").rename(tmp_path / "moved-away")
+def test_unreachable_registry_keeps_the_last_verified_bundle(v1_live: Workspace, runtimes, tmp_path):
+    runtime = runtimes(v1_live, follow=False)
+    if v1_live.backend == "git":
+        (v1_live.root / ".git").rename(tmp_path / "moved-away")
     else:
         import boto3
         from botocore.config import Config
@@ -107,18 +107,18 @@ def test_nothing_live_means_nothing_to_serve(registered: Workspace, runtimes):
     assert "nothing of support-triage is live in staging" in err.value.message
 
 
-def test_bad_arguments_are_refused_before_anything_starts(staged: Workspace, runtimes):
+def test_bad_arguments_are_refused_before_anything_starts(v1_live: Workspace, runtimes):
     with pytest.raises(BundlectlError) as err:
-        runtimes(staged, poll_interval=0)
+        runtimes(v1_live, poll_interval=0)
     assert "must be positive numbers of seconds" in err.value.message
     from bundlectl.runtime import Runtime
 
     with pytest.raises(BundlectlError) as err:
-        Runtime("Support Triage", "staging", cwd=staged.root)
+        Runtime("Support Triage", "staging", cwd=v1_live.root)
     assert "is not a bundle name and environment" in err.value.message
 
 
-def test_stamp_on_an_opentelemetry_span_and_in_the_request_log(staged: Workspace, runtimes, tmp_path):
+def test_stamp_on_an_opentelemetry_span_and_in_the_request_log(v1_live: Workspace, runtimes, tmp_path):
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -128,14 +128,14 @@ def test_stamp_on_an_opentelemetry_span_and_in_the_request_log(staged: Workspace
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     tracer = provider.get_tracer("test")
     log = tmp_path / "requests.jsonl"
-    runtime = runtimes(staged, request_log=log)
+    runtime = runtimes(v1_live, request_log=log)
     from opentelemetry import trace
 
     with tracer.start_as_current_span("request"):
         assert trace.get_current_span().is_recording()
         stamp = runtime.stamp("req-1")
     runtime.close()
-    digest = staged.json("show", "support-triage@2026.11.01-1")["digest"]
+    digest = v1_live.json("show", "support-triage@2026.11.01-1")["digest"]
     expected = {"bundle.name": "support-triage", "bundle.version": "2026.11.01-1", "bundle.digest": digest,
                 "bundle.env": "staging", "bundle.pointer_version": 1, "request.id": "req-1"}
     assert stamp == expected
