@@ -57,7 +57,7 @@ def verify_registry(storage: Storage) -> VerifyReport:
         raise _fail(None, "the log does not start with the init record")
     _check_pointers(storage, pointers)
     _check_anchor(storage, {item.id for item in stored})
-    return VerifyReport(len(stored), len(set(registered.values())), len(checked), len(pointers))
+    return VerifyReport(len(stored), len({record.digest for record in registered.values()}), len(checked), len(pointers))
 
 
 def _check_object(storage: Storage, key: str, checked: set[str], event: Event) -> None:
