@@ -385,7 +385,8 @@ class Index:
 def _binding_json(evidence: EvidenceData) -> str | None:
     if "provenance" not in evidence and "cases" not in evidence:
         return None
-    return json.dumps({key: evidence[key] for key in ("provenance", "cases") if key in evidence})
+    # canonical, so the row is the same whether the event came from this writer or from the stored log
+    return canonical_json({key: evidence[key] for key in ("provenance", "cases") if key in evidence}).decode()
 
 
 class _Rows:
