@@ -92,6 +92,9 @@ def move_pointer(
                 "while this command ran; nothing was changed",
                 "check `bundlectl status` and run the command again if it still makes sense",
             )
+        # the stored pointer must say what the log says before anything is decided (else: "already live" on a lie)
+        name = pointer_name(bundle.name, env)
+        stored = stored_as_logged(storage, name, logged_pointer(pointer), index.head().id, PointerValue.decode)
         if pointer is not None and pointer.digest == bundle.digest:
             seen.already_live = True
             return None
@@ -99,8 +102,6 @@ def move_pointer(
         seen.gate = decision.gate
         if dry_run:
             return None
-        name = pointer_name(bundle.name, env)
-        stored = stored_as_logged(storage, name, logged_pointer(pointer), index.head().id, PointerValue.decode)
         version = (pointer.pointer_version if pointer else 0) + 1
         extras = decision.extras.copy()
         if decision.gate is not None:
@@ -116,3 +117,4 @@ def move_pointer(
     event = append(storage, plan, actor, reason)
     return MoveResult(bundle.name, env, seen.pointer, bundle, seen.pointer_version if event else None,
                       event.seq if event else None, dry_run, seen.already_live, seen.gate)
+

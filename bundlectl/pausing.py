@@ -51,11 +51,11 @@ def set_paused(storage: Storage, name: str, env: str, paused: bool, actor: str, 
             raise NotFound(f"nothing of {name} is live in {env}, so there is nothing to {'pause' if paused else 'resume'}",
                            f"check the name and environment: `bundlectl status {name}`")
         before = index.pause(name, env)
+        pointer = pause_pointer_name(name, env)
+        stored = stored_as_logged(storage, pointer, logged_pause(before), index.head().id, PauseValue.decode)
         seen["result"] = result = PauseResult(name, env, paused, live, before, None, dry_run)
         if result.already or dry_run:
             return None
-        pointer = pause_pointer_name(name, env)
-        stored = stored_as_logged(storage, pointer, logged_pause(before), index.head().id, PauseValue.decode)
         value = PauseValue(name, env, paused, index.head().seq + 1)
         data = PauseData(name=name, env=env, digest=live.digest, version=live.version, pointer_version=live.pointer_version)
         return Planned("pause" if paused else "resume", data, [PointerUpdate(pointer, stored.token if stored else None, value.encode())])

@@ -129,18 +129,33 @@ def pointer_written_by(event: Event) -> PointerValue | PauseValue | None:
 
 def stored_as_logged(storage: Storage, name: str, logged: PointerValue | PauseValue | None, log_head: str | None,
                      decode: Callable[[bytes, str], PointerValue | PauseValue]) -> Pointer | None:
-    """The stored pointer `name`, checked to hold what the log set last (`logged`; None: never set).
+    """The stored pointer `name`, checked to hold what the index built from the log says (`logged`; None: never set).
 
     A writer plans against the index as of `log_head`; if the stored pointer differs because another
-    writer got in first, the plan must be made again (LogMoved). If the log did not move, the pointer
-    disagrees with it: that is damage, never something to build on.
+    writer got in first, the plan must be made again (LogMoved). If the log did not move, the pointer or
+    the index was changed outside bundlectl: deciding on either would decide on a lie ("already live")
+    or overwrite the evidence of tampering.
     """
     stored = storage.read_pointer(name)
-    if (decode(stored.value, name) if stored else None) != logged:
+    found = decode(stored.value, name) if stored else None
+    if found != logged:
         if storage.log_head() != log_head:
             raise LogMoved()
-        raise IntegrityFailure(f"pointer {name} disagrees with the event log", "run `bundlectl verify`")
+        raise IntegrityFailure(
+            f"pointer {name} says {describe(found)}, but the read index built from the log says {describe(logged)}; "
+            "one of them was changed outside bundlectl and nothing was written",
+            "run `bundlectl verify` to see which",
+        )
     return stored
+
+
+def describe(value: PointerValue | PauseValue | None) -> str:
+    """A pointer value in a message: what is live, or whether paused."""
+    if value is None:
+        return "nothing"
+    if isinstance(value, PauseValue):
+        return f"{'paused' if value.paused else 'resumed'} at seq {value.seq}"
+    return f"{value.version} ({value.digest[:19]}…)"
 
 
 def logged_pointer(row: PointerRow | None) -> PointerValue | None:

@@ -11,7 +11,15 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from bundlectl.errors import BundlectlError, IntegrityFailure, NotFound
-from bundlectl.registry.pointers import PauseValue, PointerValue, logged_pause, logged_pointer, pause_pointer_name, pointer_name
+from bundlectl.registry.pointers import (
+    PauseValue,
+    PointerValue,
+    describe,
+    logged_pause,
+    logged_pointer,
+    pause_pointer_name,
+    pointer_name,
+)
 from bundlectl.runtime.bundle import LiveBundle, PauseState, Serving
 
 if TYPE_CHECKING:
@@ -72,8 +80,8 @@ class Follower:
                           f"is older than version {seen.pointer_version} already served")
         seen_pause = serving.pause.seq if serving.pause else 0
         if (pause.seq if pause else 0) < seen_pause:
-            raise Refusal(f"refused a replayed or stale pause pointer: {_describe(pause)} is older than "
-                          f"{_describe(serving.pause_value)} already seen")
+            raise Refusal(f"refused a replayed or stale pause pointer: {_paused(pause)} is older than "
+                          f"{_paused(serving.pause_value)} already seen")
 
     def _as_logged(self, index: Index, value: PointerValue, pause: PauseValue | None, pause_row: PauseRow | None) -> None:
         logged = logged_pointer(index.pointer(self.name, self.env))
@@ -82,7 +90,7 @@ class Follower:
                                    f"says {logged.version if logged else 'nothing'} (version {logged.pointer_version if logged else 0})")
         logged_state = logged_pause(pause_row)
         if logged_state != pause:
-            raise IntegrityFailure(f"the pause pointer says {_describe(pause)} but the log says {_describe(logged_state)}")
+            raise IntegrityFailure(f"the pause pointer says {_paused(pause)} but the log says {_paused(logged_state)}")
 
     def _load(self, index: Index, value: PointerValue) -> LiveBundle:
         """The bundle the pointer names, its digest recomputed and every file fetched and checked (cache first)."""
@@ -111,7 +119,6 @@ def _token(read: Pointer | None | object, before: str | None) -> str | None:
     return None if read is None else before
 
 
-def _describe(pause: PauseValue | None) -> str:
-    if pause is None:
-        return "never paused"
-    return f"{'paused' if pause.paused else 'resumed'} at seq {pause.seq}"
+
+def _paused(pause: PauseValue | None) -> str:
+    return describe(pause) if pause else "never paused"
