@@ -10,6 +10,7 @@ all go through this module.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import ClassVar, TypeVar
@@ -40,6 +41,9 @@ def _checked(name: str, env: str) -> str:
 
 
 Value = TypeVar("Value", "PointerValue", "PauseValue")
+# git commits a ref transaction by renaming one lock file after another (the log before the pointers),
+# so a reader can see the new log head with the old pointer for a moment: look again before calling it damage
+SETTLE_DELAYS = (0.005, 0.02, 0.05)
 
 
 def _decode(cls: type[Value], data: bytes, where: str) -> Value:
@@ -134,19 +138,23 @@ def stored_as_logged(storage: Storage, name: str, logged: PointerValue | PauseVa
     A writer plans against the index as of `log_head`; if the stored pointer differs because another
     writer got in first, the plan must be made again (LogMoved). If the log did not move, the pointer or
     the index was changed outside bundlectl: deciding on either would decide on a lie ("already live")
-    or overwrite the evidence of tampering.
+    or overwrite the evidence of tampering. A write in flight can look like that for a moment (see
+    SETTLE_DELAYS), so a disagreement must last before it is called damage.
     """
-    stored = storage.read_pointer(name)
-    found = decode(stored.value, name) if stored else None
-    if found != logged:
+    for delay in (*SETTLE_DELAYS, None):
+        stored = storage.read_pointer(name)
+        found = decode(stored.value, name) if stored else None
+        if found == logged:
+            return stored
         if storage.log_head() != log_head:
             raise LogMoved()
-        raise IntegrityFailure(
-            f"pointer {name} says {describe(found)}, but the read index built from the log says {describe(logged)}; "
-            "one of them was changed outside bundlectl and nothing was written",
-            "run `bundlectl verify` to see which",
-        )
-    return stored
+        if delay is not None:
+            time.sleep(delay)
+    raise IntegrityFailure(
+        f"pointer {name} says {describe(found)}, but the read index built from the log says {describe(logged)}; "
+        "one of them was changed outside bundlectl and nothing was written",
+        "run `bundlectl verify` to see which",
+    )
 
 
 def describe(value: PointerValue | PauseValue | None) -> str:

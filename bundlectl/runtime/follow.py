@@ -7,11 +7,13 @@ new bundle's digest recomputes; then every file is fetched and checked before th
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from bundlectl.errors import BundlectlError, IntegrityFailure, NotFound
 from bundlectl.registry.pointers import (
+    SETTLE_DELAYS,
     PauseValue,
     PointerValue,
     describe,
@@ -33,13 +35,28 @@ class Refusal(BundlectlError):
     """A pointer the runtime will not follow (older than one already seen): reported, never served."""
 
 
+class _Disagrees(IntegrityFailure):
+    """A pointer and the log say different things: a write in flight, or (if it lasts) damage."""
+
+
 class Follower:
     def __init__(self, storage: Storage, name: str, env: str, cache: LastGood | None = None) -> None:
         self.storage, self.name, self.env, self.cache = storage, name, env, cache
         self.env_pointer, self.pause_pointer = pointer_name(name, env), pause_pointer_name(name, env)
 
     def check(self, serving: Serving | None) -> Serving | None:
-        """What to serve from now on; None when nothing changed. Raises when the registry fails or disagrees."""
+        """What to serve from now on; None when nothing changed. Raises when the registry fails or disagrees.
+
+        Pointers and log disagreeing for a moment is a write in flight; only a lasting disagreement is raised.
+        """
+        for delay in SETTLE_DELAYS:
+            try:
+                return self._check(serving)
+            except _Disagrees:
+                time.sleep(delay)
+        return self._check(serving)
+
+    def _check(self, serving: Serving | None) -> Serving | None:
         from bundlectl.registry.fresh import fresh_index
         from bundlectl.storage.base import UNCHANGED
 
@@ -86,11 +103,11 @@ class Follower:
     def _as_logged(self, index: Index, value: PointerValue, pause: PauseValue | None, pause_row: PauseRow | None) -> None:
         logged = logged_pointer(index.pointer(self.name, self.env))
         if logged != value:
-            raise IntegrityFailure(f"the pointer says {value.version} (version {value.pointer_version}) but the log "
+            raise _Disagrees(f"the pointer says {value.version} (version {value.pointer_version}) but the log "
                                    f"says {logged.version if logged else 'nothing'} (version {logged.pointer_version if logged else 0})")
         logged_state = logged_pause(pause_row)
         if logged_state != pause:
-            raise IntegrityFailure(f"the pause pointer says {_paused(pause)} but the log says {_paused(logged_state)}")
+            raise _Disagrees(f"the pause pointer says {_paused(pause)} but the log says {_paused(logged_state)}")
 
     def _load(self, index: Index, value: PointerValue) -> LiveBundle:
         """The bundle the pointer names, its digest recomputed and every file fetched and checked (cache first)."""
