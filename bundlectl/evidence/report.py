@@ -45,6 +45,7 @@ class Report:
     cases: list[CaseResult] = field(default_factory=list)
     metrics: dict[str, float] = field(default_factory=dict)  # measured directly (load and cost reports)
     suite_tests: list[Any] | None = None  # the tests the run says it ran (promptfoo)
+    config: dict[str, Any] | None = None  # the whole config the run says it ran (promptfoo)
     ran: Ran | None = None
     variants: int = 1  # promptfoo: prompts × providers, each running every case once
     run_id: str | None = None  # promptfoo's evalId
