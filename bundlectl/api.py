@@ -194,7 +194,8 @@ def evidence_list(ref: str, env: str | None = None, *, registry: str | None = No
 def eval_run(ref: str, command: list[str], report: str | None = None, fmt: str = "auto", *, keep: bool = False,
              output: Callable[[bytes], None] | None = None, registry: str | None = None, endpoint_url: str | None = None,
              actor: str | None = None, reason: str | None = None) -> EvalRun:
-    """Run COMMAND on REF's exact files (exported to a fresh folder) and bind the report it writes as a measured run."""
+    """Run COMMAND (empty: the harness REF declares) on REF's exact files, exported to a fresh folder, and bind the
+    report it writes as a measured run."""
     from bundlectl.evidence.run import run_eval
 
     storage = _storage(registry, endpoint_url)

@@ -1,7 +1,7 @@
 """Binding a report to one bundle: the checks that make it evidence for that bundle, and its summary.
 
 `bind_report` is what `evidence add` and `bundlectl eval` store, and what `verify` recomputes from the
-stored raw report (a stored summary that disagrees with it was edited).
+stored raw report (`stored.py`: a stored summary that disagrees with it was edited).
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from bundlectl.evidence.bound_bundle import check_ran_bundle
 from bundlectl.evidence.cases import declared_cases, match_cases, promptfoo_suite
 from bundlectl.evidence.report import Report, figures
 from bundlectl.record import BundleRecord
-from bundlectl.registry.events import EvidenceData
 
 Reader = Callable[[str], bytes]
 UNDECLARED = "undeclared"
@@ -119,25 +118,3 @@ def _short(value: Any, key: str) -> str:
     shown = value.get(key) if key and isinstance(value, dict) else value
     text = "nothing" if shown is None else canonical_json(shown).decode()
     return text if len(text) <= 60 else text[:57] + "…"
-
-
-def summary_tampering(data: bytes, evidence: EvidenceData, record: BundleRecord, read: Reader) -> str | None:
-    """How a stored summary disagrees with the one its stored raw report gives (for `verify`); None when they agree."""
-    from bundlectl.errors import BundlectlError
-    from bundlectl.evidence.importers import import_report
-
-    label = evidence["file"]
-    try:
-        report = import_report(data, label, evidence["source"])
-        bound = bind_report(report, record, read, label) if ("cases" in evidence or "provenance" in evidence) else None
-    except BundlectlError as exc:
-        return f"its stored report {label} no longer gives a summary ({exc.message.splitlines()[0]})"
-    derived = bound.figures if bound else figures(report)
-    stored = evidence["figures"]
-    for key in sorted(set(derived) | set(stored)):
-        if derived.get(key) != stored.get(key):
-            return (f"the summary says {key} = {stored.get(key)!r}, but its stored report {label} gives "
-                    f"{derived.get(key)!r}: the summary was edited")
-    if bound is not None and bound.cases != evidence.get("cases"):
-        return f"the record says its cases matched {evidence.get('cases')!r}, but its stored report gives {bound.cases!r}"
-    return None
