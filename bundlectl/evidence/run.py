@@ -207,9 +207,9 @@ def _check_promptfoo_configs(command: list[str], folder: Path, record: BundleRec
     wrong = next((c for c in configs if (folder / c).resolve() != exported), None)
     if exported is None or len(configs) != 1 or wrong is not None:
         named = f"`-c {wrong}`" if wrong else f"{len(configs)} configs ({', '.join(configs)})" if configs else "no config"
-        raise UsageProblem(f"the promptfoo command names {named}; a run of {record.ref} runs its own suite, "
-                           f"{suite or '(none declared)'}, alone; nothing ran",
-                           f"bundlectl eval {record.ref} -- promptfoo eval -c {suite or 'SUITE'} -o results.json")
+        raise Refused(f"the promptfoo command names {named}; a run of {record.ref} runs its own suite, "
+                      f"{suite or '(none declared)'}, alone; nothing ran and nothing was stored",
+                      f"bundlectl eval {record.ref} -- promptfoo eval -c {suite or 'SUITE'} -o results.json")
 
 
 def _check_ran_in(report: Report, folder: Path, written: str) -> None:

@@ -84,7 +84,7 @@ def add_evidence(
             raise Refused(f"{label}: {what} is already bound to {first.name}@{first.version} ({first.digest[:19]}…) "
                           f"as evidence seq {first.seq}; one run is evidence for one bundle, and nothing was stored",
                           f"run the suite on {bundle.name}@{bundle.version} itself: "
-                          f"`bundlectl eval {bundle.name}@{bundle.version} -- …`")
+                          f"`bundlectl eval {bundle.name}@{bundle.version}`")
         return Planned("evidence", event_data)
 
     provenance_mode = event_data["provenance"].get("mode", "attached")

@@ -287,16 +287,16 @@ def test_a_promptfoo_command_runs_the_exported_suite_alone(git_registered: Works
     copy of the suite elsewhere (next to a provider.py that knows the answers) are refused before anything runs."""
     overlay = tmp_path / "overlay.yaml"
     overlay.write_text("prompts: []\ndefaultTest:\n  threshold: 0.5\n")
-    error = refused_run(git_registered, 2, V1, "--", "promptfoo", "eval", "-c", "evals/promptfooconfig.yaml", "-c", str(overlay),
+    error = refused_run(git_registered, 1, V1, "--", "promptfoo", "eval", "-c", "evals/promptfooconfig.yaml", "-c", str(overlay),
                         "-o", "results.json")
     assert f"the promptfoo command names `-c {overlay}`" in error and "runs its own suite, evals/promptfooconfig.yaml" in error
-    error = refused_run(git_registered, 2, V1, "--", "npx", "-y", "promptfoo@0.115.0", "eval", "-c", "evals/promptfooconfig.yaml",
+    error = refused_run(git_registered, 1, V1, "--", "npx", "-y", "promptfoo@0.115.0", "eval", "-c", "evals/promptfooconfig.yaml",
                         str(overlay), "-o", "results.json")
     assert f"`-c {overlay}`" in error
     elsewhere = tmp_path / "elsewhere/evals/promptfooconfig.yaml"
-    error = refused_run(git_registered, 2, V1, "--", "promptfoo", "eval", f"--config={elsewhere}", "-o", "results.json")
+    error = refused_run(git_registered, 1, V1, "--", "promptfoo", "eval", f"--config={elsewhere}", "-o", "results.json")
     assert f"`-c {elsewhere}`" in error
-    assert "names no config" in refused_run(git_registered, 2, V1, "--", "promptfoo", "eval", "-o", "results.json")
+    assert "names no config" in refused_run(git_registered, 1, V1, "--", "promptfoo", "eval", "-o", "results.json")
 
 
 def test_a_harness_that_edits_the_exported_bundle_is_refused(git_registered: Workspace, harness: list[str]):
