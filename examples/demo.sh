@@ -31,7 +31,7 @@ PROMPTFOO="$("$ROOT/examples/install-promptfoo.sh")"
 export PATH="$(dirname "$PROMPTFOO"):$PATH"  # each bundle declares its harness as `promptfoo eval …`
 export PROMPTFOO_DISABLE_TELEMETRY=1 PROMPTFOO_DISABLE_UPDATE=1 PROMPTFOO_CONFIG_DIR="$WORK/promptfoo"
 evaluate() {  # bundlectl runs the bundle's declared harness on its exact files; exit 100 only means some cases failed
-  printf '\n\033[1m$ bundlectl eval %s\033[0m   # runs: promptfoo eval -c evals/promptfooconfig.yaml -o results.json --no-cache\n' "$1"
+  printf '\n\033[1m$ bundlectl eval %s\033[0m   # runs: promptfoo eval -c evals/promptfooconfig.yaml -o results.json --no-cache --no-progress-bar\n' "$1"
   bundlectl eval "$1" | grep -E '^(✓|Results:|  Pass Rate)' || [ "${PIPESTATUS[0]}" -eq 100 ]
 }
 evaluate $V1
