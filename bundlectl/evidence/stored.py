@@ -115,7 +115,7 @@ def _difference(stored: dict[str, Any], derived: dict[str, Any], label: str) -> 
     if "harness" not in stored_provenance and derived_provenance.get("harness") is False:
         derived_provenance.pop("harness")  # recorded before bundles declared a harness
     for key in sorted(set(stored) | set(derived)):
-        if key == "figures":
+        if key == "figures" and isinstance(stored.get(key), dict) and isinstance(derived.get(key), dict):
             for name in sorted(set(stored[key]) | set(derived[key])):
                 if stored[key].get(name) != derived[key].get(name):
                     return (f"the summary says {name} = {stored[key].get(name)!r}, but its stored report {label} gives "

@@ -498,3 +498,27 @@ def test_records_from_before_reports_proved_themselves_verify_never_count_and_ca
     edited_old = {**old, "figures": {**old["figures"], "passed": 54}}
     append_behind_bundlectl(ws, edited_old)
     tampered(ws, "it has no provenance")
+
+
+def test_a_junit_report_naming_another_bundle_is_refused(git_registered: Workspace):
+    """F10: a JUnit report may say which bundle it ran (testsuite property bundle_digest, written by pytest's
+    record_testsuite_property from BUNDLECTL_BUNDLE_DIGEST); another bundle's is refused, this one's binds."""
+    ws = git_registered
+    ids = [f"evals.test_triage::{case}" for case, _ in suite_cases("v1")]
+    folder = ws.root / "bundles/support-triage-v1"
+    (folder / "evals/cases.yaml").write_text("".join(f"- {{id: {json.dumps(i)}}}\n" for i in ids))
+    text = (folder / "bundle.yaml").read_text().replace("2026.11.01-1", "2026.11.01-8")
+    (folder / "bundle.yaml").write_text(text.replace("files: [evals/provider.py]", "files: [evals/provider.py]\n    cases: evals/cases.yaml"))
+    assert ws.run("register", str(folder)).exit_code == 0
+    body = "".join(f'<testcase classname="evals.test_triage" name="{c}" time="0.2"/>' for c, _ in suite_cases("v1"))
+
+    def named(name: str, *digests: str) -> str:
+        properties = "".join(f'<property name="bundle_digest" value="{d}"/>' for d in digests)
+        path = ws.root / name
+        path.write_text(f'<testsuites><testsuite name="pytest" timestamp="{iso(timedelta(hours=1))}">'
+                        f"<properties>{properties}</properties>{body}</testsuite></testsuites>")
+        return str(path)
+    ours, other = ws.json("show", "support-triage@2026.11.01-8")["digest"], ws.json("show", V1)["digest"]
+    refused(ws, "support-triage@2026.11.01-8", named("other.xml", other), "bundle_digest: says it ran bundle")
+    refused(ws, "support-triage@2026.11.01-8", named("two.xml", ours, other), "names 2 bundles it ran")
+    add(ws, "support-triage@2026.11.01-8", named("ours.xml", ours))
