@@ -73,11 +73,20 @@ def _harness_run(row: EvidenceRow) -> bool:
     return provenance.get("mode") == "run" and provenance.get("harness") is True
 
 
+def standing(row: EvidenceRow, gate: EvalGate | None) -> Standing | None:
+    """Whether any report may be read by the gates at all, and why; None for kinds that always may."""
+    if row.kind == "eval":
+        return eval_standing(row, gate)
+    if row.kind in ("load", "cost") and _demands_runs(gate) and not _harness_run(row):
+        return Standing(False, "not a run of the declared harness, and the eval gate demands provenance: run "
+                               "(latency and cost then come from such runs only)")
+    return None
+
+
 def counting(evidence: list[EvidenceRow], gate: EvalGate | None) -> list[EvidenceRow]:
     """The evidence the gates may read: eval reports that cannot satisfy the eval gate are left out, and when the
     eval gate demands runs, so are load and cost figures that were not measured by a run of the harness."""
-    return [e for e in evidence if (eval_standing(e, gate).counts if e.kind == "eval"
-                                    else e.kind not in ("load", "cost") or not _demands_runs(gate) or _harness_run(e))]
+    return [e for e in evidence if (judged := standing(e, gate)) is None or judged.counts]
 
 
 def _age(row: EvidenceRow, now: datetime) -> str:

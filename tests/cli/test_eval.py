@@ -177,6 +177,9 @@ def test_under_provenance_run_attached_load_and_cost_reports_do_not_override_the
     assert "from the eval report" in checks["latency.p95_ms"]["detail"]
     assert (checks["cost.per_task_usd"]["value"], checks["cost.per_task_usd"]["passed"]) == (0.5, False)
     assert ws.run("gate", ref, "--env", "production").exit_code == 1
+    listed = {e["kind"]: e for e in ws.json("evidence", "list", ref, "--env", "production")["evidence"]}
+    assert listed["load"]["counts"] is False and "not a run of the declared harness" in listed["load"]["why"]
+    assert listed["eval"]["counts"] is True and "run by the bundle's declared harness" in listed["eval"]["why"]
 
 
 def test_without_provenance_run_the_newest_measurement_wins_whatever_its_kind(git_registered: Workspace,
