@@ -1,9 +1,13 @@
 """`bundlectl eval`: run a harness on the bundle's exact files and bind the report it wrote as a measured run.
 
-The bundle is exported to a fresh folder, the command runs there (environment `BUNDLECTL_BUNDLE_DIR`,
-`BUNDLECTL_BUNDLE_DIGEST`), and bundlectl itself measures when it ran, how it exited and where. The
-report must have been written by this run: it must exist only after it, and the run time it states
-must fall inside the time bundlectl measured.
+The bundle is exported to a fresh folder, the command (by default the harness the bundle declares,
+`evals: {harness: [...]}`) runs there (environment `BUNDLECTL_BUNDLE_DIR`, `BUNDLECTL_BUNDLE_DIGEST`),
+and bundlectl itself measures when it ran, how it exited, where, and which executable ran (its path
+and sha256; its version from `TOOL --version`, never from the command's output). The report must have
+been written by this run: it must exist only after it, and the run time it states must fall inside
+the time bundlectl measured. What ran must be the bundle: the exported files are unchanged after the
+run, and a promptfoo run names the exported suite as its only config and read its prompts from the
+exported folder. Only a run of exactly the declared harness counts under `provenance: run`.
 """
 
 from __future__ import annotations
@@ -88,6 +92,8 @@ def run_eval(storage: Storage, bundle: BundleRow, command: list[str], report: st
         env = {**os.environ, "BUNDLECTL_BUNDLE_DIR": str(folder), "BUNDLECTL_BUNDLE_DIGEST": bundle.digest,
                "BUNDLECTL_BUNDLE_REF": record.ref}
         executable = _executable(command[0], folder, env)
+        resolved = os.path.realpath(executable)
+        ran = (resolved, sha256_file(Path(resolved)))  # hashed before it runs: what ran, not what it left behind
         tool_version = _tool_version(command, executable, folder, env)
         started = datetime.now(UTC)
         status = _run(command, executable, folder, env, output or _stdout)
@@ -96,8 +102,7 @@ def run_eval(storage: Storage, bundle: BundleRow, command: list[str], report: st
         if not target.is_file() or (before is not None and target.stat().st_mtime_ns == before):
             raise Refused(f"`{' '.join(command)}` exited {status} and wrote no report at {written}; nothing was stored",
                           "check the command's output above; --report FILE says where it writes its report")
-        provenance = measured_run(command, status, started, ended, socket.gethostname(),
-                                  (os.path.realpath(executable), sha256_file(Path(os.path.realpath(executable)))), tool_version)
+        provenance = measured_run(command, status, started, ended, socket.gethostname(), ran, tool_version)
 
         def written_by_this_run(parsed: Report) -> None:
             if outside_run(parsed.run_at, started, ended):
@@ -132,7 +137,7 @@ def _tool_version(command: list[str], executable: str, folder: Path, env: dict[s
     """The version the installed tool states (`TOOL --version`; `python -m MODULE --version`; `npx PACKAGE --version`).
 
     A script of the bundle itself is not asked: it is pinned by the bundle digest, and asking would run it."""
-    if Path(os.path.realpath(executable)).is_relative_to(folder.resolve()):
+    if Path(os.path.realpath(executable)).is_relative_to(os.path.realpath(folder)):
         return None
     words = _tool(command)[1]
     try:
