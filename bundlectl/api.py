@@ -171,12 +171,12 @@ def verify(*, registry: str | None = None, endpoint_url: str | None = None) -> V
 def evidence_add(ref: str, file: str, kind: str | None = None, fmt: str = "auto", *, registry: str | None = None,
                  endpoint_url: str | None = None, actor: str | None = None, reason: str | None = None) -> EvidenceAdded:
     """Bind the report FILE to the registered bundle REF; `file` is also the label its problems carry."""
+    from bundlectl.evidence.importers import read_report
     from bundlectl.evidence.store import add_evidence
-    from bundlectl.textfile import read_input
 
     storage = _storage(registry, endpoint_url)
     bundle = _registered(ref, storage)
-    data = read_input(Path(file))
+    data = read_report(Path(file))
     return add_evidence(storage, bundle, data, file, kind, fmt, _actor(actor), reason)
 
 
@@ -195,7 +195,8 @@ def evidence_list(ref: str, env: str | None = None, *, registry: str | None = No
 def eval_run(ref: str, command: list[str], report: str | None = None, fmt: str = "auto", *, keep: bool = False,
              output: Callable[[bytes], None] | None = None, registry: str | None = None, endpoint_url: str | None = None,
              actor: str | None = None, reason: str | None = None) -> EvalRun:
-    """Run COMMAND on REF's exact files (exported to a fresh folder) and bind the report it writes as a measured run."""
+    """Run COMMAND (empty: the harness REF declares) on REF's exact files, exported to a fresh folder, and bind the
+    report it writes as a measured run."""
     from bundlectl.evidence.run import run_eval
 
     storage = _storage(registry, endpoint_url)
@@ -206,10 +207,9 @@ def eval_run(ref: str, command: list[str], report: str | None = None, fmt: str =
 def evals_cases(file: str, fmt: str = "auto") -> list[DeclaredCase]:
     """The case list a report implies: what `evals: {cases: …}` declares for a suite that is not promptfoo."""
     from bundlectl.evidence.cases import report_case_list
-    from bundlectl.evidence.importers import import_report
-    from bundlectl.textfile import read_input
+    from bundlectl.evidence.importers import import_report, read_report
 
-    return report_case_list(import_report(read_input(Path(file)), file, fmt), file)
+    return report_case_list(import_report(read_report(Path(file)), file, fmt), file)
 
 
 def set_policy(file: str, *, registry: str | None = None, endpoint_url: str | None = None, actor: str | None = None,

@@ -52,6 +52,7 @@ components:
   evals:
     suite: evals/promptfooconfig.yaml
     files: [evals/provider.py]
+    harness: [promptfoo, eval, -c, evals/promptfooconfig.yaml, -o, results.json]   # what `bundlectl eval REF` runs
   runbook:
     file: runbook.md
 """,

@@ -47,15 +47,16 @@ def verify_registry(storage: Storage) -> VerifyReport:
     registered: dict[tuple[str, str], BundleRecord] = {}  # (name, version) → its record
     pointers: dict[tuple[str, str], PointerValue] = {}
     pauses: dict[tuple[str, str], PauseValue] = {}
-    prev_hash, seq = None, 0
+    prev_hash, seq, proven = None, 0, False  # proven: the log holds evidence written since reports prove themselves
     events = []
     for item in stored:
         event = parse_event(item)
         events.append(event)
         if event.seq != seq + 1 or event.prev != prev_hash:
             raise _fail(event, f"does not follow seq {seq}: a record was edited, dropped or reordered")
-        _check_event(storage, event, registered, pointers, checked)
+        _check_event(storage, event, registered, pointers, checked, proven)
         _check_pause(event, pointers, pauses)
+        proven = proven or (event.action == "evidence" and "provenance" in event.evidence())
         prev_hash, seq = event.hash, event.seq
     if not events or events[0].action != "init":
         raise _fail(None, "the log does not start with the init record")
@@ -85,7 +86,7 @@ def _check_object(storage: Storage, key: str, checked: set[str], event: Event) -
 
 
 def _check_event(storage: Storage, event: Event, registered: dict[tuple[str, str], BundleRecord],
-                 pointers: dict[tuple[str, str], PointerValue], checked: set[str]) -> None:
+                 pointers: dict[tuple[str, str], PointerValue], checked: set[str], proven: bool) -> None:
     data = event.data
     if parse_time(event.time) > now_utc() + FUTURE_TOLERANCE:
         raise _fail(event, f"is dated {event.time}, in the future: later records would be stamped after it")
@@ -117,7 +118,7 @@ def _check_event(storage: Storage, event: Event, registered: dict[tuple[str, str
     if event.action == "evidence":
         evidence = event.evidence()
         _check_object(storage, evidence["report_key"], checked, event)
-        _check_summary(storage, evidence, registered[(evidence["name"], evidence["version"])], event)
+        _check_summary(storage, evidence, registered[(evidence["name"], evidence["version"])], event, proven)
     moved = pointer_set_by(event)
     if moved is not None:
         move, before = event.move(), pointers.get((moved.name, moved.env))
@@ -160,12 +161,14 @@ def _check_pause(event: Event, pointers: dict[tuple[str, str], PointerValue], pa
     pauses[key] = target
 
 
-def _check_summary(storage: Storage, evidence: EvidenceData, record: BundleRecord, event: Event) -> None:
-    """Every stored summary (cases, pass rates, slices, p95, cost) is re-derived from the stored raw report."""
-    from bundlectl.evidence.binding import summary_tampering
+def _check_summary(storage: Storage, evidence: EvidenceData, record: BundleRecord, event: Event, proven: bool) -> None:
+    """Every stored summary (cases, pass rates, slices, p95, cost, run times, provenance) is re-derived from the
+    stored raw report; a record without provenance after records with it was not written by bundlectl."""
     from bundlectl.evidence.store import component_reader
+    from bundlectl.evidence.stored import summary_tampering
 
-    problem = summary_tampering(storage.get_object(evidence["report_key"]), evidence, record, component_reader(storage, record))
+    problem = summary_tampering(storage.get_object(evidence["report_key"]), evidence, record, component_reader(storage, record),
+                                legacy_allowed=not proven)
     if problem:
         raise _fail(event, problem)
 

@@ -28,17 +28,17 @@ if ! command -v npm >/dev/null; then
   echo; echo "demo: npm is not installed, so promptfoo cannot run here; stopping before the evidence walk."; exit 0
 fi
 PROMPTFOO="$("$ROOT/examples/install-promptfoo.sh")"
+export PATH="$(dirname "$PROMPTFOO"):$PATH"  # each bundle declares its harness as `promptfoo eval …`
 export PROMPTFOO_DISABLE_TELEMETRY=1 PROMPTFOO_DISABLE_UPDATE=1 PROMPTFOO_CONFIG_DIR="$WORK/promptfoo"
-evaluate() {  # bundlectl runs the bundle's own suite on its exact files; exit 100 only means some cases failed
-  printf '\n\033[1m$ bundlectl eval %s -- promptfoo eval -c evals/promptfooconfig.yaml -o results.json\033[0m\n' "$1"
-  bundlectl eval "$1" -- "$PROMPTFOO" eval -c evals/promptfooconfig.yaml -o results.json --no-cache --no-progress-bar \
-    --no-table | grep -E '^(✓|Results:|  Pass Rate)' || [ "${PIPESTATUS[0]}" -eq 100 ]
+evaluate() {  # bundlectl runs the bundle's declared harness on its exact files; exit 100 only means some cases failed
+  printf '\n\033[1m$ bundlectl eval %s\033[0m   # runs: promptfoo eval -c evals/promptfooconfig.yaml -o results.json --no-cache --no-progress-bar\n' "$1"
+  bundlectl eval "$1" | grep -E '^(✓|Results:|  Pass Rate)' || [ "${PIPESTATUS[0]}" -eq 100 ]
 }
 evaluate $V1
 evaluate $V2
 step bundlectl evidence list $V2
 # a report attached by hand is checked case by case and against the bundle it ran: v2's run is not v1's
-(cd bundles/support-triage-v2 && "$PROMPTFOO" eval -c evals/promptfooconfig.yaml -o "$WORK/v2.json" --no-cache \
+(cd bundles/support-triage-v2 && promptfoo eval -c evals/promptfooconfig.yaml -o "$WORK/v2.json" --no-cache \
    --no-progress-bar --no-table >/dev/null 2>&1) || true
 rm -f bundles/support-triage-v2/promptfoo-errors.log
 refused bundlectl evidence add $V1 "$WORK/v2.json"

@@ -7,7 +7,7 @@ import secrets
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from tests.conftest import ROOT, Workspace
+from tests.conftest import ROOT, V1, V2, Workspace
 
 FIXTURES = ROOT / "tests" / "fixtures"
 
@@ -39,9 +39,12 @@ def suite_cases(example: str) -> list[tuple[str, str]]:
 
 
 def native_eval(ws: Workspace, example: str, name: str, age: timedelta = timedelta(hours=1), failing: int = 0, **case) -> str:
-    """A native eval report of every case of the example's suite, the first `failing` of them failed."""
+    """A native eval report of every case of the example's (registered) suite, the first `failing` of them failed.
+
+    It names the bundle it ran (`bundle_digest`), as a report of a promptfoo suite in another format must."""
     cases = [{"id": i, "slice": s, "passed": n >= failing, **case} for n, (i, s) in enumerate(suite_cases(example))]
-    return native_report(ws, "eval", name, age, cases=cases)
+    digest = ws.json("show", {"v1": V1, "v2": V2}[example])["digest"]
+    return native_report(ws, "eval", name, age, cases=cases, bundle_digest=digest)
 
 
 def native_report(ws: Workspace, kind: str, name: str, age: timedelta = timedelta(hours=1), **body) -> str:

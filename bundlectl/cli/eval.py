@@ -15,7 +15,7 @@ from bundlectl.cli.output import emit_json, ok
 
 @click.command("eval", context_settings={"ignore_unknown_options": True})
 @click.argument("ref")
-@click.argument("command", nargs=-1, type=click.UNPROCESSED, required=True)
+@click.argument("command", nargs=-1, type=click.UNPROCESSED)
 @click.option("--report", metavar="FILE", default=None,
               help="Where COMMAND writes its report, relative to the bundle folder it runs in "
                    "(default: promptfoo's -o/--output, pytest's --junitxml).")
@@ -28,11 +28,13 @@ from bundlectl.cli.output import emit_json, ok
 @click.pass_context
 def eval_cmd(ctx: click.Context, ref: str, command: tuple[str, ...], report: str | None, fmt: str, keep: bool,
              registry: str | None, endpoint_url: str | None, actor: str | None, reason: str | None, as_json: bool) -> None:
-    """Run COMMAND on REF's exact files and bind the report it writes: `bundlectl eval REF -- COMMAND…`.
+    """Run COMMAND on REF's exact files and bind the report it writes: `bundlectl eval REF [-- COMMAND…]`.
 
-    The bundle is exported to a fresh folder and COMMAND runs there, with BUNDLECTL_BUNDLE_DIR and
-    BUNDLECTL_BUNDLE_DIGEST set; bundlectl measures the run (command, exit status, start and end, host)
-    and records the evidence as `run`. Exits with COMMAND's status once the report is bound.
+    Without COMMAND, the harness REF declares (components.evals.harness) runs. The bundle is exported to
+    a fresh folder and the command runs there, with BUNDLECTL_BUNDLE_DIR and BUNDLECTL_BUNDLE_DIGEST set;
+    bundlectl measures the run (command, executable and its sha256, exit status, start and end, host) and
+    records the evidence as `run`. Under an eval gate with `provenance: run` only runs of exactly the
+    declared harness count. Exits with the command's status once the report is bound.
     """
     stream = (sys.stderr if as_json else sys.stdout).buffer  # with --json, stdout holds only the JSON document
 
@@ -50,10 +52,10 @@ def eval_cmd(ctx: click.Context, ref: str, command: tuple[str, ...], report: str
         emit_json({"name": bundle.name, "version": bundle.version, "digest": bundle.digest, "kind": added.kind,
                    "source": added.source, "provenance": added.provenance, "cases": added.cases,
                    "run_at": added.run_at, "started_at": result.started_at, "ended_at": result.ended_at,
-                   "exit_status": result.exit_status, "report": result.report, "figures": added.figures,
+                   "command": result.command, "exit_status": result.exit_status, "report": result.report, "figures": added.figures,
                    "created": added.created, "seq": added.seq, "folder": str(result.folder) if result.folder else None})
     else:
-        ok(bound_line(added) + f"; {Path(command[0]).name} exited {result.exit_status}")
+        ok(bound_line(added) + f"; {Path(result.command[0]).name} exited {result.exit_status}")
         if result.folder:
             click.echo(f"the bundle it ran is kept in {result.folder}")
     ctx.exit(result.exit_status)

@@ -36,7 +36,7 @@ COMMANDS: dict[str, Entry] = {
     "evidence": Entry("bundlectl.cli.evidence:evidence",
                       "Reports bound to a bundle digest: eval runs, load tests, cost measurements, rehearsals."),
     "eval": Entry("bundlectl.cli.eval:eval_cmd",
-                  "Run COMMAND on REF's exact files and bind the report it writes: `bundlectl eval REF -- COMMAND…`."),
+                  "Run COMMAND on REF's exact files and bind the report it writes: `bundlectl eval REF [-- COMMAND…]`."),
     "evals": Entry("bundlectl.cli.evals:evals", "The eval suite: write the case list of a suite that is not promptfoo."),
     "policy": Entry("bundlectl.cli.policy:policy", "The gate policy: which evidence each environment requires."),
     "approve": Entry("bundlectl.cli.gate:approve", "Record your approval of REF for ENV."),

@@ -1,7 +1,7 @@
 """Binding a report to one bundle: the checks that make it evidence for that bundle, and its summary.
 
 `bind_report` is what `evidence add` and `bundlectl eval` store, and what `verify` recomputes from the
-stored raw report (a stored summary that disagrees with it was edited).
+stored raw report (`stored.py`: a stored summary that disagrees with it was edited).
 """
 
 from __future__ import annotations
@@ -12,12 +12,11 @@ from dataclasses import replace
 from typing import Any, NamedTuple
 
 from bundlectl.digest.canonical import canonical_json
-from bundlectl.errors import Refused
+from bundlectl.errors import InvalidInput, Problem, Refused
 from bundlectl.evidence.bound_bundle import check_ran_bundle
 from bundlectl.evidence.cases import declared_cases, match_cases, promptfoo_suite
 from bundlectl.evidence.report import Report, figures
 from bundlectl.record import BundleRecord
-from bundlectl.registry.events import EvidenceData
 
 Reader = Callable[[str], bytes]
 UNDECLARED = "undeclared"
@@ -37,10 +36,18 @@ def bind_report(report: Report, record: BundleRecord, read: Reader, label: str) 
     if report.source == "promptfoo":
         _check_promptfoo_suite(report, record, suite, label)
     check_ran_bundle(report, record, read, label)
+    if report.source == "promptfoo" and suite is not None:
+        _check_promptfoo_config(report, suite, label)
     declared = declared_cases(evals, read, report.source, suite)
     if declared is None:
         return Binding(report, UNDECLARED, figures(report))
     bound = replace(report, cases=match_cases(report, declared, label))
+    if report.source != "promptfoo" and declared.origin == "suite" and report.bundle_digest is None:
+        raise InvalidInput([Problem(label, f"is a {report.source} report of {record.ref}'s promptfoo suite that does not say "
+                                           "which bundle it ran", field="bundle_digest")],
+                           "attach promptfoo's own results.json (it carries the prompts and model it ran), or write "
+                           "BUNDLECTL_BUNDLE_DIGEST into the report's bundle_digest (`bundlectl eval` sets it); "
+                           "nothing was stored")
     return Binding(bound, declared.origin, figures(bound))
 
 
@@ -67,23 +74,47 @@ def _check_promptfoo_suite(report: Report, record: BundleRecord, suite: tuple[st
         )
 
 
-def summary_tampering(data: bytes, evidence: EvidenceData, record: BundleRecord, read: Reader) -> str | None:
-    """How a stored summary disagrees with the one its stored raw report gives (for `verify`); None when they agree."""
-    from bundlectl.errors import BundlectlError
-    from bundlectl.evidence.importers import import_report
+# what promptfoo writes into a report's config that does not change a result: output settings, free text;
+# the prompts (checked by their raw texts) and the tests (checked above) are compared on their own
+_NOT_RESULTS = frozenset({"description", "tags", "metadata", "sharing", "outputPath", "prompts", "tests"})
 
-    label = evidence["file"]
-    try:
-        report = import_report(data, label, evidence["source"])
-        bound = bind_report(report, record, read, label) if ("cases" in evidence or "provenance" in evidence) else None
-    except BundlectlError as exc:
-        return f"its stored report {label} no longer gives a summary ({exc.message.splitlines()[0]})"
-    derived = bound.figures if bound else figures(report)
-    stored = evidence["figures"]
-    for key in sorted(set(derived) | set(stored)):
-        if derived.get(key) != stored.get(key):
-            return (f"the summary says {key} = {stored.get(key)!r}, but its stored report {label} gives "
-                    f"{derived.get(key)!r}: the summary was edited")
-    if bound is not None and bound.cases != evidence.get("cases"):
-        return f"the record says its cases matched {evidence.get('cases')!r}, but its stored report gives {bound.cases!r}"
-    return None
+
+def _check_promptfoo_config(report: Report, suite: tuple[str, dict[str, Any]], label: str) -> None:
+    """Everything else in the config the run says it ran (defaultTest, scenarios, providers' config, extensions,
+    env, …) must be the suite's: an overlay config (`-c suite.yaml -c loose.yaml`) changes every case."""
+    path, config = suite
+    ours, theirs = _results_config(config), _results_config(report.config or {})
+    for key in sorted(set(ours) | set(theirs)):
+        if canonical_json(ours.get(key)) != canonical_json(theirs.get(key)):
+            inner = _first_difference(ours.get(key), theirs.get(key))
+            field = f"config.{key}" + (f".{inner}" if inner else "")
+            raise InvalidInput([Problem(label, f"differs from the suite's ({path}): "
+                                               f"{_short(theirs.get(key), inner)} in the report, {_short(ours.get(key), inner)} "
+                                               "in the suite", field=field)],
+                               f"run promptfoo on the bundle's own suite ({path}) alone, with no other config; "
+                               "nothing was stored")
+
+
+def _results_config(config: dict[str, Any]) -> dict[str, Any]:
+    """The config keys that change results, with the empty values promptfoo fills in (`assert: []`, `env: {}`) left out."""
+    kept = {k: v for k, v in config.items() if k not in _NOT_RESULTS and not _empty(v)}
+    if isinstance(kept.get("defaultTest"), dict):
+        kept["defaultTest"] = {k: v for k, v in kept["defaultTest"].items() if not _empty(v)} or None
+    return {k: v for k, v in kept.items() if v is not None}
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value == {} or value == []
+
+
+def _first_difference(ours: Any, theirs: Any) -> str:
+    """The first key of two mappings whose values differ, to name it in the refusal."""
+    if isinstance(ours, dict) and isinstance(theirs, dict):
+        return next((k for k in sorted(set(ours) | set(theirs)) if canonical_json(ours.get(k)) != canonical_json(theirs.get(k))), "")
+    return ""
+
+
+def _short(value: Any, key: str) -> str:
+    shown = value.get(key) if key and isinstance(value, dict) else value
+    text = "nothing" if shown is None else canonical_json(shown).decode()
+    return text if len(text) <= 60 else text[:57] + "…"

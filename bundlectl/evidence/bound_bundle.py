@@ -1,15 +1,19 @@
 """The bundle it ran (DESIGN §10): where a report says what it ran, that must be this bundle.
 
 promptfoo carries the raw prompt texts and the providers: every prompt text must be one of the
-bundle's prompt files, and every provider must name the bundle's model snapshot (in its id or label).
-A provider that is a file (`file://provider.py`) is an offline stand-in: it must be a file of the
-`evals` component, so its content is pinned, and its label must still name the snapshot it stands in
-for. A native report may name the bundle digest it ran; it must be this one.
+bundle's prompt files, and every provider must be the bundle's model snapshot (its id ends with
+`:<snapshot>`; a label is free text and proves nothing). A provider that runs a file
+(`file://provider.py`, `python:`, `golang:`, `ruby:`, `exec:python3 provider.py`) is an offline
+stand-in: each file it runs must be a file of the `evals` component (relative to the suite, never
+absolute), so its content is pinned, and its label must still name the snapshot it stands in for.
+A native report may name the bundle digest it ran; it must be this one.
 """
 
 from __future__ import annotations
 
 import posixpath
+import re
+import shlex
 from collections.abc import Callable
 
 from bundlectl.errors import InvalidInput, Problem
@@ -17,7 +21,8 @@ from bundlectl.evidence.report import Provider, Report
 from bundlectl.record import BundleRecord
 
 Reader = Callable[[str], bytes]
-_FILE_PROVIDERS = ("file://", "python:")
+_FILE_PROVIDERS = ("file://", "python:", "golang:", "ruby:")
+_EXEC = "exec:"
 
 
 def check_ran_bundle(report: Report, record: BundleRecord, read: Reader, label: str) -> None:
@@ -27,6 +32,8 @@ def check_ran_bundle(report: Report, record: BundleRecord, read: Reader, label: 
     if report.ran is None:
         return
     _check_prompts(report.ran.prompts, record, read, label)
+    if not report.ran.providers:
+        raise _refused(label, f"names no provider, so nothing shows it ran {record.ref}'s model", "config.providers")
     for provider in report.ran.providers:
         problem = _provider_problem(provider, record)
         if problem:
@@ -45,36 +52,65 @@ def _check_prompts(prompts: list[str], record: BundleRecord, read: Reader, label
 
 
 def _provider_problem(provider: Provider, record: BundleRecord) -> str | None:
+    """Why PROVIDER is not the bundle's model (or a pinned stand-in for it); None when it is."""
     model, evals = record.components["model"], record.components["evals"]
     snapshot = None if model.absent else model.fields.get("snapshot")
-    stand_in = _provider_file(provider.id)
-    if stand_in is not None and not _in_evals(stand_in, evals.fields.get("suite"), sorted(evals.files)):
-        return (f"provider {provider} is a file outside the evals component, so what it ran is not pinned; "
-                "list it in components.evals.files")
-    if snapshot is None:
-        return None if stand_in is not None else f"provider {provider} runs a model, but {record.ref} declares none"
-    if any(snapshot in (name or "") for name in provider):
-        return None
+    stand_in = _stand_in_files(provider.id)
     if stand_in is not None:
+        suite, files = evals.fields.get("suite"), sorted(evals.files)
+        if not stand_in:
+            return (f"stand-in provider {provider} runs a command that names no file of the evals component, so what it "
+                    "ran is not pinned; use `exec:INTERPRETER FILE…` with files listed in components.evals.files")
+        outside = next((path for path in stand_in if not _in_evals(path, suite, files)), None)
+        if outside is not None:
+            return (f"stand-in provider {provider} runs {outside}, which is not a file of the evals component "
+                    "(relative to the suite), so what it ran is not pinned; list it in components.evals.files")
+        if snapshot is None or _names(provider.label, snapshot):
+            return None
         return (f"stand-in provider {provider} does not say which snapshot it stands in for; {record.ref} runs "
                 f"{snapshot}: name it in the provider's label")
-    return f"provider {provider} is not {record.ref}'s model snapshot {snapshot}"
+    if snapshot is None:
+        return f"provider {provider} runs a model, but {record.ref} declares none"
+    if provider.id is not None and (provider.id == snapshot or provider.id.endswith(":" + snapshot)):
+        return None
+    return f"provider {provider} is not {record.ref}'s model snapshot {snapshot} (its id must end with :{snapshot})"
 
 
-def _provider_file(provider_id: str | None) -> str | None:
-    """The file a file-based provider runs (`file://provider.py:call_api` → provider.py), else None."""
+def _names(label: str | None, snapshot: str) -> bool:
+    """Whether a stand-in's label names SNAPSHOT as a whole word (`triage-gpt-4o-2024-08-06`, not `…-08-06-fake`)."""
+    return bool(label) and re.search(rf"(?<![A-Za-z0-9.]){re.escape(snapshot)}(?![A-Za-z0-9._-])", label or "") is not None
+
+
+def _stand_in_files(provider_id: str | None) -> list[str] | None:
+    """The files an offline stand-in provider runs (`file://provider.py:call_api` → [provider.py];
+    `exec:python3 provider.py` → [provider.py]); None when the provider is not a stand-in but a model.
+
+    An `exec:` command counts as pinned only when it is an interpreter name followed by files (or a file
+    alone): any other word could be a file from anywhere, so it yields no files and is refused."""
+    if not provider_id:
+        return None
+    if provider_id.startswith(_EXEC):
+        try:
+            words = shlex.split(provider_id[len(_EXEC):])
+        except ValueError:
+            return []
+        interpreter = bool(words) and "/" not in words[0] and "." not in words[0]
+        files = words[1:] if interpreter else words
+        return files if files and not any(w.startswith("-") for w in files) else []
     for prefix in _FILE_PROVIDERS:
-        if provider_id and provider_id.startswith(prefix):
+        if provider_id.startswith(prefix):
             path = provider_id[len(prefix):]
             head, sep, tail = path.rpartition(":")
-            return head if sep and "/" not in tail and "." not in tail else path
+            return [head if sep and "/" not in tail and "." not in tail else path]
     return None
 
 
 def _in_evals(path: str, suite: str | None, files: list[str]) -> bool:
-    """Whether `path`, as promptfoo resolves it (relative to the suite's folder), is a file of the evals component."""
-    if path.startswith("/"):
-        return any(path.endswith("/" + f) for f in files)
+    """Whether `path`, as promptfoo resolves it (relative to the suite's folder), is a file of the evals component.
+
+    An absolute path never is: it names a file wherever the run happened, not the bundle's."""
+    if path.startswith("/") or path.startswith("~"):
+        return False
     resolved = posixpath.normpath(posixpath.join(posixpath.dirname(suite or ""), path))
     return resolved in files
 

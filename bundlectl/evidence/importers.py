@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from bundlectl.errors import InvalidInput, Problem, UsageProblem
@@ -25,7 +26,7 @@ def import_report(data: bytes, source: str, fmt: str = "auto") -> Report:
     if fmt not in FORMATS:
         raise UsageProblem(f"unknown report format {fmt!r}", f"use one of: {', '.join(FORMATS)}")
     if len(data) > MAX_REPORT_BYTES:
-        raise InvalidInput([Problem(source, f"is {len(data)} bytes, over the {MAX_REPORT_BYTES}-byte report limit")])
+        raise _too_big(source, len(data))
     head = data.lstrip()[:1]
     if fmt == "junit" or (fmt == "auto" and head == b"<"):
         from bundlectl.evidence.junit import parse_junit
@@ -46,6 +47,25 @@ def import_report(data: bytes, source: str, fmt: str = "auto") -> Report:
 
         return native_report(document, source)
     raise _unreadable(source)
+
+
+def read_report(path: Path, source: str | None = None) -> bytes:
+    """A report file's bytes; one over the size limit is refused from its size alone, before it is read."""
+    from bundlectl.textfile import read_input
+
+    label = source or str(path)
+    try:
+        size = path.stat().st_size
+    except OSError:
+        size = 0  # read_input says why it cannot be read
+    if size > MAX_REPORT_BYTES:
+        raise _too_big(label, size)
+    return read_input(path, label)
+
+
+def _too_big(source: str, size: int) -> InvalidInput:
+    return InvalidInput([Problem(source, f"is {size} bytes, over the {MAX_REPORT_BYTES}-byte report limit")],
+                        "nothing was stored")
 
 
 def _unreadable(source: str) -> InvalidInput:

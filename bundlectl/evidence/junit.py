@@ -1,4 +1,7 @@
-"""JUnit XML as pytest, deepeval and most test runners write it; parsed with defusedxml (no entity tricks)."""
+"""JUnit XML as pytest, deepeval and most test runners write it; parsed with defusedxml (no entity tricks).
+
+A testsuite property `bundle_digest` (pytest: `record_testsuite_property("bundle_digest",
+os.environ["BUNDLECTL_BUNDLE_DIGEST"])`) says which bundle the run ran; it is checked when given."""
 
 from __future__ import annotations
 
@@ -31,6 +34,10 @@ def parse_junit(data: bytes, source: str) -> Report:
     if not times:
         raise InvalidInput([Problem(source, "has no testsuite timestamp with a time zone", field="testsuite@timestamp")],
                            "freshness is judged by when the run happened; pytest --junitxml writes it")
+    named = {p.get("value") or "" for s in suites for p in s.findall("properties/property") if p.get("name") == "bundle_digest"}
+    if len(named) > 1:
+        raise InvalidInput([Problem(source, f"names {len(named)} bundles it ran ({', '.join(sorted(named))})",
+                                    field="testsuite property bundle_digest")])
     cases = []
     for suite in suites:
         for case in suite.iter("testcase"):
@@ -52,4 +59,5 @@ def parse_junit(data: bytes, source: str) -> Report:
     if not cases:
         raise InvalidInput([Problem(source, "contains no test cases that ran")])
     run_at = numbers.run_time(min(times), source, "testsuite@timestamp")
-    return Report("eval", "junit", run_at, cases, tool=suites[0].get("name") or root.get("name"))
+    return Report("eval", "junit", run_at, cases, tool=suites[0].get("name") or root.get("name"),
+                  bundle_digest=next(iter(named), None))

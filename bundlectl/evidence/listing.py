@@ -19,7 +19,7 @@ class JudgedEvidence:
     max_age: str | None  # None: no gate in the policy reads this kind, so it is neither fresh nor stale
     fresh: bool | None
     age: str
-    counts: bool | None  # eval reports: whether the eval gate may count it at all (None: other kinds)
+    counts: bool | None  # whether the gates may read it at all (None: kinds they always may)
     why: str
 
     def to_json(self) -> dict[str, Any]:
@@ -40,7 +40,7 @@ class EvidenceListing:
 
 def list_evidence(index: Index, bundle: BundleRow, env: str | None, now: datetime) -> EvidenceListing:
     """Newest run first; `env` picks whose gates judge freshness (default: the strictest environment's)."""
-    from bundlectl.gate.checks import eval_standing
+    from bundlectl.gate.checks import standing as judge
 
     policy = policy_in_force(index)
     gate = policy.eval_gate_for(env) if policy else None
@@ -48,7 +48,7 @@ def list_evidence(index: Index, bundle: BundleRow, env: str | None, now: datetim
     for row in index.evidence_for(bundle.digest):
         max_age = policy.max_age_for(row.kind, env) if policy else None
         fresh = is_fresh(row.run_at, max_age, now) if max_age else None
-        standing = eval_standing(row, gate) if row.kind == "eval" else None
+        standing = judge(row, gate)
         counts = None if standing is None else standing.counts and fresh is not False
         why = "" if standing is None else standing.why if not standing.counts or fresh is not False else \
             f"stale: older than {max_age}"

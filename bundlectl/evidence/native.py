@@ -11,7 +11,7 @@ from bundlectl.evidence.report import CaseResult, Report
 
 FORMAT = "bundlectl/evidence-v1"
 
-_FINITE = ConfigDict(extra="forbid", allow_inf_nan=False)
+_FINITE = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)  # `true` is not 1 ms, "yes" does not pass
 
 
 class NativeCase(BaseModel):
@@ -36,7 +36,7 @@ class NativeMetrics(BaseModel):
 class NativeReport(BaseModel):
     """An eval run (cases), a load test or cost measurement (metrics), or a rollback rehearsal."""
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, title="bundlectl evidence report",
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True, title="bundlectl evidence report",
                               json_schema_extra={"$id": "https://bundlectl.dev/schemas/evidence.schema.json"})
     format: Literal["bundlectl/evidence-v1"]
     kind: Literal["eval", "load", "cost", "rehearsal"]
@@ -76,4 +76,20 @@ def native_report(document: object, source: str) -> Report:
     cases = [CaseResult(c.id, c.slice, c.passed, c.latency_ms, c.cost_usd, where=f"cases[{i}]")
              for i, c in enumerate(report.cases)]
     metrics = {k: float(v) for k, v in report.metrics.model_dump(exclude_none=True).items()}
+    _check_metrics_agree(cases, metrics, source)
     return Report(report.kind, "native", run_at, cases, metrics, tool=report.tool, bundle_digest=report.bundle_digest)
+
+
+# the metrics an eval report's own cases give; the report may not state them a second time
+_FROM_CASES = {"latency_p50_ms": "latency_ms", "latency_p95_ms": "latency_ms", "cost_per_task_usd": "cost_usd"}
+
+
+def _check_metrics_agree(cases: list[CaseResult], metrics: dict[str, float], source: str) -> None:
+    """An eval report's latency and cost come from its cases: a `metrics` value beside them would override them."""
+    from bundlectl.errors import InvalidInput, Problem
+
+    for key, per_case in _FROM_CASES.items():
+        if key in metrics and any(getattr(case, per_case) is not None for case in cases):
+            raise InvalidInput([Problem(source, f"states {key} beside cases that measure {per_case}; the figure comes "
+                                                "from the cases", field=f"metrics.{key}")],
+                               "leave it out of metrics: bundlectl derives it from the cases; nothing was stored")

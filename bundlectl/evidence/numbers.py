@@ -25,8 +25,16 @@ def _number(value: object, source: str, field: str, limit: float, what: str) -> 
     if value < 0:
         raise InvalidInput([Problem(source, f"{value} is negative", field=field)])
     if value > limit:
-        raise InvalidInput([Problem(source, f"{value:g} is over {what}, which no honest run measures", field=field)])
+        raise InvalidInput([Problem(source, f"{_shown(value)} is over {what}, which no honest run measures", field=field)])
     return value
+
+
+def _shown(value: float) -> str:
+    """A number for a message; an integer too large for a float is shown by its digits, never converted."""
+    if isinstance(value, int):
+        digits = str(value)
+        return digits if len(digits) <= 15 else f"{digits[0]}.{digits[1:4]}e+{len(digits) - 1} (an integer of {len(digits)} digits)"
+    return f"{value:g}"
 
 
 def latency_ms(value: object, source: str, field: str) -> float:

@@ -38,7 +38,7 @@ def promptfoo_report(document: Any, source: str) -> Report:
                            "freshness is judged by when the run happened, so the report must say")
     numbers.run_time(run_at, source, "results.timestamp")
     run_id = document.get("evalId") if isinstance(document.get("evalId"), str) else None
-    _check_run_id(run_id, run_at, source)
+    _check_run_id(run_id, run_at, source, results["version"])
     config = document.get("config")
     tests = config.get("tests") if isinstance(config, dict) else None
     if not isinstance(tests, list):
@@ -47,15 +47,23 @@ def promptfoo_report(document: Any, source: str) -> Report:
     if not cases:
         raise InvalidInput([Problem(source, "contains no test results", field="results.results")])
     ran = _ran(results, config, results["results"], source)
-    return Report("eval", "promptfoo", run_at, cases, suite_tests=tests, ran=ran, variants=max(1, len(ran.prompts)),
+    return Report("eval", "promptfoo", run_at, cases, suite_tests=tests, config=config, ran=ran, variants=max(1, len(ran.prompts)),
                   run_id=run_id, tool="promptfoo")
 
 
-def _check_run_id(run_id: str | None, run_at: datetime, source: str) -> None:
-    """An attached report's run time is a claim; the time promptfoo wrote into the run's id must back it."""
+def _check_run_id(run_id: str | None, run_at: datetime, source: str, version: int) -> None:
+    """An attached report's run time is a claim; the time promptfoo wrote into the run's id must back it.
+
+    Every promptfoo that writes output version 3 names the run this way, so a version-3 report without
+    such an id had it removed (and with it the cross-check)."""
     match = _EVAL_ID.match(run_id or "")
     if match is None:
-        return
+        if version != 3:
+            return
+        found = "has no evalId" if run_id is None else f"has an evalId {run_id[:40]!r} that promptfoo does not write"
+        raise InvalidInput([Problem(source, f"{found} (eval-XYZ-<run time>), so its run time cannot be checked",
+                                    field="evalId")],
+                           "attach the report as promptfoo wrote it, or run the suite with `bundlectl eval`")
     created = datetime.fromisoformat(match.group(1)).replace(tzinfo=UTC)
     if abs(created - run_at.replace(microsecond=0)) > _ID_TOLERANCE:
         raise InvalidInput([Problem(source, f"says the run happened at {rfc3339(run_at)}, but its evalId {run_id!r} "
@@ -86,20 +94,42 @@ def _case(item: Any, index: int, tests: list[Any], source: str) -> CaseResult:
 
 
 def _ran(results: dict[str, Any], config: dict[str, Any], items: list[Any], source: str) -> Ran:
+    """The prompts × providers the run says it ran: each pair once, and each result run by its pair's provider."""
     prompts = results.get("prompts")
     if not isinstance(prompts, list) or not prompts:
         raise InvalidInput([Problem(source, "does not carry the prompts it ran", field="results.prompts")])
-    texts = []
+    texts: list[str] = []
+    pairs: list[str] = []  # the provider of each prompt × provider, as promptfoo names it (its label, else its id)
+    seen: dict[tuple[str, str], int] = {}
     for index, prompt in enumerate(prompts):
+        where = f"results.prompts[{index}]"
         raw = prompt.get("raw") if isinstance(prompt, dict) else None
         if not isinstance(raw, str):
-            raise InvalidInput([Problem(source, "has no raw prompt text", field=f"results.prompts[{index}].raw")])
+            raise InvalidInput([Problem(source, "has no raw prompt text", field=f"{where}.raw")])
+        provider = prompt.get("provider")
+        if not isinstance(provider, str):
+            raise InvalidInput([Problem(source, "does not say which provider ran this prompt", field=f"{where}.provider")])
+        if (raw, provider) in seen:
+            raise InvalidInput([Problem(source, f"repeats results.prompts[{seen[raw, provider]}]: the same prompt text with "
+                                                f"the same provider {provider!r}", field=where)],
+                               "a run holds each prompt × provider once; nothing was stored")
+        seen[raw, provider] = index
         texts.append(raw)
+        pairs.append(provider)
     providers: dict[Provider, None] = {}
-    for entry in [*(config.get("providers") or []), *(i.get("provider") for i in items if isinstance(i, dict))]:
-        provider = _provider(entry)
-        if provider is not None:
+    for entry in config.get("providers") or []:
+        if (provider := _provider(entry)) is not None:
             providers[provider] = None
+    for index, item in enumerate(items):
+        provider = _provider(item.get("provider"))
+        variant = item.get("promptIdx", 0)
+        if provider is None:
+            raise InvalidInput([Problem(source, "does not say which provider ran it", field=f"results.results[{index}].provider")])
+        if isinstance(variant, int) and 0 <= variant < len(pairs) and (provider.label or provider.id) != pairs[variant]:
+            raise InvalidInput([Problem(source, f"was run by provider {provider}, but its prompt results.prompts[{variant}] "
+                                                f"was run by {pairs[variant]!r}", field=f"results.results[{index}].provider")],
+                               "a result belongs to the prompt × provider it names (promptIdx); nothing was stored")
+        providers[provider] = None
     return Ran(texts, list(providers))
 
 

@@ -14,20 +14,15 @@ RUN, ATTACHED = "run", "attached"
 MODES = (RUN, ATTACHED)
 
 
-def attached(run_id: str | None = None, tool: str | None = None) -> Provenance:
-    provenance = Provenance(mode=ATTACHED)
-    if run_id:
-        provenance["run_id"] = run_id
-    if tool:
-        provenance["tool"] = tool
-    return provenance
+def attached() -> Provenance:
+    return Provenance(mode=ATTACHED)
 
 
 def measured_run(command: list[str], exit_status: int, started: datetime, ended: datetime, host: str,
-                 tool_version: str | None) -> Provenance:
+                 executable: tuple[str, str], tool_version: str | None) -> Provenance:
     """What bundlectl itself measured of a run (the report's own claims are added when it is bound)."""
     provenance = Provenance(mode=RUN, command=command, exit_status=exit_status, started_at=rfc3339(started),
-                            ended_at=rfc3339(ended), host=host)
+                            ended_at=rfc3339(ended), host=host, executable=executable[0], executable_sha256=executable[1])
     if tool_version:
         provenance["tool_version"] = tool_version
     return provenance

@@ -45,6 +45,7 @@ class Report:
     cases: list[CaseResult] = field(default_factory=list)
     metrics: dict[str, float] = field(default_factory=dict)  # measured directly (load and cost reports)
     suite_tests: list[Any] | None = None  # the tests the run says it ran (promptfoo)
+    config: dict[str, Any] | None = None  # the whole config the run says it ran (promptfoo)
     ran: Ran | None = None
     variants: int = 1  # promptfoo: prompts × providers, each running every case once
     run_id: str | None = None  # promptfoo's evalId
@@ -86,3 +87,18 @@ def figures(report: Report) -> dict[str, Any]:
             result["cost_per_task_usd"] = round(sum(costs) / len(costs), 8)
     result.update(report.metrics)
     return result
+
+
+def run_identity(report: Report) -> str | None:
+    """Which run of the tool a report is, so that one run is evidence for one bundle only.
+
+    promptfoo names its runs (evalId). JUnit and native reports do not, so theirs is derived from what
+    they say they measured (when, every case with its outcome and measurements, the metrics), not from
+    their bytes: a copy with a space added, keys reordered or another `bundle_digest` is the same run."""
+    if report.run_id or report.source == "promptfoo":
+        return report.run_id
+    from bundlectl.digest.canonical import digest_of, hex_of
+
+    measured = {"kind": report.kind, "run_at": report.run_at.isoformat(), "metrics": report.metrics,
+                "cases": [[c.id, c.slice, c.passed, c.latency_ms, c.cost_usd] for c in report.cases]}
+    return f"{report.source}-{hex_of(digest_of(measured))[:32]}"

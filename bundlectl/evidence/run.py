@@ -1,9 +1,13 @@
 """`bundlectl eval`: run a harness on the bundle's exact files and bind the report it wrote as a measured run.
 
-The bundle is exported to a fresh folder, the command runs there (environment `BUNDLECTL_BUNDLE_DIR`,
-`BUNDLECTL_BUNDLE_DIGEST`), and bundlectl itself measures when it ran, how it exited and where. The
-report must have been written by this run: it must exist only after it, and the run time it states
-must fall inside the time bundlectl measured.
+The bundle is exported to a fresh folder, the command (by default the harness the bundle declares,
+`evals: {harness: [...]}`) runs there (environment `BUNDLECTL_BUNDLE_DIR`, `BUNDLECTL_BUNDLE_DIGEST`),
+and bundlectl itself measures when it ran, how it exited, where, and which executable ran (its path
+and sha256; its version from `TOOL --version`, never from the command's output). The report must have
+been written by this run: it must exist only after it, and the run time it states must fall inside
+the time bundlectl measured. What ran must be the bundle: the exported files are unchanged after the
+run, and a promptfoo run names the exported suite as its only config and read its prompts from the
+exported folder. Only a run of exactly the declared harness counts under `provenance: run`.
 """
 
 from __future__ import annotations
@@ -15,26 +19,30 @@ import socket
 import subprocess
 import tempfile
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import NamedTuple
 
 from bundlectl.clock import rfc3339
+from bundlectl.digest.filehash import sha256_file
 from bundlectl.errors import InvalidInput, Problem, Refused, UsageProblem
+from bundlectl.evidence.importers import read_report
 from bundlectl.evidence.provenance import measured_run
 from bundlectl.evidence.report import Report
 from bundlectl.evidence.store import EvidenceAdded, add_evidence, component_reader
+from bundlectl.evidence.stored import declared_harness, outside_run
+from bundlectl.record import BundleRecord
 from bundlectl.registry.rows import BundleRow
 from bundlectl.storage.base import Storage
 
-WINDOW_SLACK = timedelta(seconds=2)  # report times and ours come from one clock; this covers rounding only
-_VERSION_PATTERNS = (re.compile(rb"\bpytest-(\d+\.\d+[\w.]*)"),
-                     re.compile(rb"\bpromptfoo[@ v]+(\d+\.\d+\.\d+)"))
-_SCANNED = 64 * 1024  # a tool says its version near the start of its output
+_VERSION = re.compile(r"\b(\d+\.\d+(?:\.\d+)?(?:[-+.][0-9A-Za-z.]+)?)")
+_VERSION_TIMEOUT = 60  # seconds for `TOOL --version`
+_LAUNCHERS = ("npx", "pnpx", "bunx")
 
 
 class EvalRun(NamedTuple):
     added: EvidenceAdded
+    command: list[str]  # what ran: the command given, or the bundle's declared harness
     exit_status: int
     report: str
     started_at: str
@@ -47,7 +55,7 @@ def report_path(command: list[str], explicit: str | None) -> str:
     if explicit:
         return explicit
     flags = ["--junitxml", "--junit-xml"]
-    if any(Path(arg).name.startswith("promptfoo") for arg in command[:3]):
+    if _is_promptfoo(command):
         flags += ["-o", "--output"]
     for index, arg in enumerate(command):
         for flag in flags:
@@ -61,39 +69,52 @@ def report_path(command: list[str], explicit: str | None) -> str:
 
 def run_eval(storage: Storage, bundle: BundleRow, command: list[str], report: str | None, fmt: str, actor: str,
              reason: str | None = None, keep: bool = False, output: Callable[[bytes], None] | None = None) -> EvalRun:
-    """Run COMMAND on BUNDLE's exported files and bind its report; its standard output goes to `output` as it comes."""
+    """Run COMMAND (default: the bundle's declared harness) on BUNDLE's exported files and bind its report;
+    its standard output goes to `output` as it comes."""
     from bundlectl.export import export_bundle
 
-    if not command:
-        raise UsageProblem("no command to run", "write it after `--`: bundlectl eval REF -- promptfoo eval -c … -o results.json")
-    written = report_path(command, report)
     record = bundle.record()
+    harness = declared_harness(record)
+    if not command:
+        if harness is None:
+            raise UsageProblem(f"no command to run, and {record.ref} declares no harness",
+                               "declare it in bundle.yaml (evals: {harness: [promptfoo, eval, -c, …, -o, results.json]}), "
+                               "or write the command after `--`: bundlectl eval REF -- COMMAND…")
+        command = harness
+    written = report_path(command, report)
     folder = Path(tempfile.mkdtemp(prefix="bundlectl-eval-")) / bundle.name
     try:
-        export_bundle(record, component_reader(storage, record), folder)
+        read = component_reader(storage, record)
+        export_bundle(record, read, folder)
+        _check_promptfoo_configs(command, folder, record)
         target = Path(written) if Path(written).is_absolute() else folder / written
         before = target.stat().st_mtime_ns if target.exists() else None
         env = {**os.environ, "BUNDLECTL_BUNDLE_DIR": str(folder), "BUNDLECTL_BUNDLE_DIGEST": bundle.digest,
                "BUNDLECTL_BUNDLE_REF": record.ref}
+        executable = _executable(command[0], folder, env)
+        resolved = os.path.realpath(executable)
+        ran = (resolved, sha256_file(Path(resolved)))  # hashed before it runs: what ran, not what it left behind
+        tool_version = _tool_version(command, executable, folder, env)
         started = datetime.now(UTC)
-        status, said = _run(command, folder, env, output or _stdout)
+        status = _run(command, executable, folder, env, output or _stdout)
         ended = datetime.now(UTC)
+        _check_bundle_unchanged(record, folder, command)
         if not target.is_file() or (before is not None and target.stat().st_mtime_ns == before):
             raise Refused(f"`{' '.join(command)}` exited {status} and wrote no report at {written}; nothing was stored",
                           "check the command's output above; --report FILE says where it writes its report")
-        tool_version = said or _installed_version(command, folder)
-        provenance = measured_run(command, status, started, ended, socket.gethostname(), tool_version)
+        provenance = measured_run(command, status, started, ended, socket.gethostname(), ran, tool_version)
 
         def written_by_this_run(parsed: Report) -> None:
-            if not started - WINDOW_SLACK <= parsed.run_at <= ended + WINDOW_SLACK:
+            if outside_run(parsed.run_at, started, ended):
                 raise InvalidInput([Problem(written, f"says it ran at {rfc3339(parsed.run_at)}, but this run went from "
                                                      f"{rfc3339(started)} to {rfc3339(ended)}: the command did not write it "
                                                      "(a copied or stale report?)")],
                                    "the command must run the suite itself; nothing was stored")
+            _check_ran_in(parsed, folder, written)
 
-        added = add_evidence(storage, bundle, target.read_bytes(), written, None, fmt, actor, reason,
+        added = add_evidence(storage, bundle, read_report(target, written), written, None, fmt, actor, reason,
                              provenance=provenance, check_report=written_by_this_run)
-        return EvalRun(added, status, written, rfc3339(started), rfc3339(ended), folder if keep else None)
+        return EvalRun(added, command, status, written, rfc3339(started), rfc3339(ended), folder if keep else None)
     finally:
         if not keep:
             shutil.rmtree(folder.parent, ignore_errors=True)
@@ -103,44 +124,117 @@ def _stdout(chunk: bytes) -> None:
     os.write(1, chunk)
 
 
-def _run(command: list[str], folder: Path, env: dict[str, str], output: Callable[[bytes], None]) -> tuple[int, str | None]:
-    """Run and stream the command's standard output through, noting a version it states; its exit status."""
+def _executable(word: str, folder: Path, env: dict[str, str]) -> str:
+    """The file the command's first word runs: a path (relative to the bundle folder it runs in), or found on PATH."""
+    found = (word if os.path.isabs(word) else str(folder / word)) if "/" in word else shutil.which(word, path=env.get("PATH"))
+    if not found or not os.path.isfile(found) or not os.access(found, os.X_OK):
+        raise UsageProblem(f"cannot run {word!r}: no such executable" + ("" if "/" in word else " on PATH"),
+                           "is the tool installed and on PATH?")
+    return found
+
+
+def _tool_version(command: list[str], executable: str, folder: Path, env: dict[str, str]) -> str | None:
+    """The version the installed tool states (`TOOL --version`; `python -m MODULE --version`; `npx PACKAGE --version`).
+
+    A script of the bundle itself is not asked: it is pinned by the bundle digest, and asking would run it."""
+    if Path(os.path.realpath(executable)).is_relative_to(os.path.realpath(folder)):
+        return None
+    words = _tool(command)[1]
     try:
-        process = subprocess.Popen(command, cwd=folder, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
+        said = subprocess.run([executable, *command[1:words], "--version"], cwd=folder, env=env, stdin=subprocess.DEVNULL,
+                              capture_output=True, timeout=_VERSION_TIMEOUT, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    found = _VERSION.search((said.stdout or said.stderr)[:4096].decode("utf-8", "replace")) if said.returncode == 0 else None
+    return found.group(1) if found else None
+
+
+def _run(command: list[str], executable: str, folder: Path, env: dict[str, str], output: Callable[[bytes], None]) -> int:
+    """Run the command, streaming its standard output through; its exit status."""
+    try:
+        process = subprocess.Popen(command, executable=executable, cwd=folder, env=env, stdin=subprocess.DEVNULL,
+                                   stdout=subprocess.PIPE)
     except (FileNotFoundError, PermissionError) as exc:
         raise UsageProblem(f"cannot run {command[0]!r}: {exc.strerror}", "is the tool installed and on PATH?") from None
     assert process.stdout is not None
-    head, version = b"", None
     try:
         while chunk := os.read(process.stdout.fileno(), 65536):
             output(chunk)
-            if version is None and len(head) < _SCANNED:
-                head += chunk
-                version = next((m.group(1).decode() for p in _VERSION_PATTERNS if (m := p.search(head))), None)
     finally:
         status = process.wait()
-    return status, version
+    return status
 
 
-def _installed_version(command: list[str], folder: Path) -> str | None:
-    """promptfoo's version from the package it runs (npx promptfoo@X, or node_modules/.bin/promptfoo)."""
-    import json
+def _tool(command: list[str]) -> tuple[str, int]:
+    """The tool a command runs, and how many of its first words name it: `promptfoo …` (1), `npx -y promptfoo@X …`
+    (3), `python -m pytest …` (3)."""
+    name = Path(command[0]).name
+    if name in _LAUNCHERS:
+        index = next((i for i, arg in enumerate(command) if i and not arg.startswith("-")), 0)
+        return (Path(command[index]).name, index + 1) if index else (name, 1)
+    if name.startswith("python") and command[1:2] == ["-m"] and len(command) > 2:
+        return command[2], 3
+    return name, 1
 
-    for arg in command[:3]:
-        name, _, pinned = Path(arg).name.partition("@")
-        if name != "promptfoo":
-            continue
-        if pinned:
-            return pinned
-        found = shutil.which(arg) if "/" not in arg else str(folder / arg)  # an absolute arg stays itself under /
-        if not found:
-            return None
-        for parent in Path(found).resolve().parents:
-            manifest = parent / "package.json"
-            if manifest.is_file():
-                try:
-                    package = json.loads(manifest.read_text())
-                except (OSError, ValueError):
-                    return None
-                return str(package.get("version")) if package.get("name") == "promptfoo" else None
-    return None
+
+def _is_promptfoo(command: list[str]) -> bool:
+    """Whether the command runs promptfoo: `promptfoo …`, `/path/to/promptfoo …` or `npx [-y] promptfoo[@X] …`."""
+    return _tool(command)[0].partition("@")[0] == "promptfoo"
+
+
+def _promptfoo_configs(command: list[str]) -> list[str] | None:
+    """The configs a promptfoo command names (`-c A [B…]`, `--config A`, `--config=A`); None when it is not promptfoo."""
+    if not _is_promptfoo(command):
+        return None
+    configs: list[str] = []
+    taking = False
+    for arg in command:
+        if arg in ("-c", "--config"):
+            taking = True
+        elif arg.startswith(("--config=", "-c=")):
+            configs.append(arg.split("=", 1)[1])
+            taking = False
+        elif taking and not arg.startswith("-"):
+            configs.append(arg)  # promptfoo's -c takes several paths
+        else:
+            taking = False
+    return configs
+
+
+def _check_promptfoo_configs(command: list[str], folder: Path, record: BundleRecord) -> None:
+    """A promptfoo run of a bundle runs its suite, exported, alone: another config (an overlay, a copy
+    elsewhere next to another provider.py) would change what ran while the report still looked like it."""
+    configs = _promptfoo_configs(command)
+    if configs is None:
+        return
+    suite = record.components["evals"].fields.get("suite")
+    exported = (folder / suite).resolve() if suite else None
+    wrong = next((c for c in configs if (folder / c).resolve() != exported), None)
+    if exported is None or len(configs) != 1 or wrong is not None:
+        named = f"`-c {wrong}`" if wrong else f"{len(configs)} configs ({', '.join(configs)})" if configs else "no config"
+        raise Refused(f"the promptfoo command names {named}; a run of {record.ref} runs its own suite, "
+                      f"{suite or '(none declared)'}, alone; nothing ran and nothing was stored",
+                      f"bundlectl eval {record.ref} -- promptfoo eval -c {suite or 'SUITE'} -o results.json")
+
+
+def _check_ran_in(report: Report, folder: Path, written: str) -> None:
+    """Every prompt file a promptfoo run read lies inside the exported bundle (the report names them by absolute path)."""
+    root = os.path.realpath(folder)
+    for index, prompt in enumerate((report.config or {}).get("prompts") or []):
+        entry = prompt.get("id") if isinstance(prompt, dict) else prompt
+        path = entry[len("file://"):] if isinstance(entry, str) and entry.startswith("file://") else None
+        if path is not None and not Path(os.path.realpath(folder / path)).is_relative_to(root):
+            raise InvalidInput([Problem(written, f"ran the prompt file {path}, outside the exported bundle ({folder}): "
+                                                 "the run did not run this bundle's files", field=f"config.prompts[{index}]")],
+                               "run the bundle's own suite with `-c` relative to the bundle folder; nothing was stored")
+
+
+def _check_bundle_unchanged(record: BundleRecord, folder: Path, command: list[str]) -> None:
+    """The exported files are still the registered ones after the run: a harness that edits them ran something else."""
+    for component in record.components.values():
+        for path, entry in sorted(component.files.items()):
+            exported = folder / path
+            if not exported.is_file() or sha256_file(exported) != entry.digest:
+                raise Refused(f"`{' '.join(command)}` changed {path} of the exported bundle while it ran, so what it ran is "
+                              "not the registered bundle; nothing was stored",
+                              "a harness must not edit the bundle's files; write outputs elsewhere")

@@ -11,23 +11,22 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from bundlectl.clock import now_utc, rfc3339
 from bundlectl.errors import InvalidInput, Problem, Refused, UsageProblem
-from bundlectl.evidence.binding import Binding, bind_report
-from bundlectl.evidence.provenance import RUN, attached
+from bundlectl.evidence.binding import bind_report
 from bundlectl.evidence.report import KINDS, Report
+from bundlectl.evidence.stored import evidence_data
 from bundlectl.evidence.timestamps import CLOCK_SKEW
 from bundlectl.faults import OBJECTS_STORED, checkpoint
 from bundlectl.record import BundleRecord
-from bundlectl.registry.events import EvidenceData, Provenance
+from bundlectl.registry.events import Provenance
 from bundlectl.registry.fresh import fresh_index
 from bundlectl.registry.index import Index
 from bundlectl.registry.log import Planned, append
 from bundlectl.registry.objects import report_key
-from bundlectl.registry.rows import BundleRow
+from bundlectl.registry.rows import BundleRow, EvidenceRow
 from bundlectl.storage.base import Storage
 
 
@@ -70,23 +69,25 @@ def add_evidence(
     record = bundle.record()
     binding = bind_report(report, record, component_reader(storage, record), label)
     key = report_key(data)
-    event_data = _event_data(bundle, record, report, binding, key, label, provenance)
+    event_data = evidence_data({"name": bundle.name, "version": bundle.version, "digest": bundle.digest}, record, report,
+                               binding, key, label, provenance)
+    run_id = event_data["provenance"].get("run_id")
 
     def plan(index: Index) -> Planned | None:
-        earlier = index.evidence_bound_as(key, event_data.get("provenance", {}).get("run_id"))
+        # a record of this bundle made before reports were bound (no case matching) is bound again, as a new record
+        earlier = [e for e in index.evidence_bound_as(key, run_id) if not (e.digest == bundle.digest and _unbound(e))]
         if any(e.digest == bundle.digest and e.report_key == key for e in earlier):
             return None
         if earlier:
             first = earlier[0]
-            run_id = event_data["provenance"].get("run_id")
             what = "this report" if first.report_key == key else f"this run ({run_id})"
             raise Refused(f"{label}: {what} is already bound to {first.name}@{first.version} ({first.digest[:19]}…) "
                           f"as evidence seq {first.seq}; one run is evidence for one bundle, and nothing was stored",
                           f"run the suite on {bundle.name}@{bundle.version} itself: "
-                          f"`bundlectl eval {bundle.name}@{bundle.version} -- …`")
+                          f"`bundlectl eval {bundle.name}@{bundle.version}`")
         return Planned("evidence", event_data)
 
-    provenance_mode = event_data.get("provenance", {}).get("mode", "attached")
+    provenance_mode = event_data["provenance"].get("mode", "attached")
     if plan(fresh_index(storage)) is None:
         return EvidenceAdded(bundle, report.kind, report.source, event_data["run_at"], event_data["figures"], False, None,
                              provenance_mode, binding.cases)
@@ -95,6 +96,11 @@ def add_evidence(
     event = append(storage, plan, actor, reason)
     return EvidenceAdded(bundle, report.kind, report.source, event_data["run_at"], event_data["figures"],
                          event is not None, event.seq if event else None, provenance_mode, binding.cases)
+
+
+def _unbound(row: EvidenceRow) -> bool:
+    """An eval record written before reports were matched case by case (it never counts until bound again)."""
+    return row.kind == "eval" and row.binding.get("cases") is None
 
 
 def component_reader(storage: Storage, record: BundleRecord) -> Callable[[str], bytes]:
@@ -110,25 +116,3 @@ def component_reader(storage: Storage, record: BundleRecord) -> Callable[[str], 
         return read[path]
 
     return reader
-
-
-def _event_data(bundle: BundleRow, record: BundleRecord, report: Report, binding: Binding, key: str, label: str,
-                provenance: Provenance | None) -> EvidenceData:
-    measured = Provenance(**(provenance or attached()))
-    if report.run_id and "run_id" not in measured:
-        measured["run_id"] = report.run_id
-    if report.tool and "tool" not in measured:
-        measured["tool"] = report.tool
-    run_at = rfc3339(report.run_at)
-    if measured.get("mode") == RUN:
-        measured["report_time"] = run_at
-        run_at = measured["started_at"]  # freshness of a run is what bundlectl measured, not the file's claim
-    event_data = EvidenceData(
-        name=bundle.name, version=bundle.version, digest=bundle.digest,
-        evals_digest=record.components["evals"].digest if report.kind == "eval" else None,
-        kind=report.kind, source=report.source, run_at=run_at,
-        figures=binding.figures, report_key=key, file=Path(label).name, provenance=measured,
-    )
-    if binding.cases is not None:
-        event_data["cases"] = binding.cases
-    return event_data

@@ -47,20 +47,46 @@ class Standing(NamedTuple):
 def eval_standing(row: EvidenceRow, gate: EvalGate | None) -> Standing:
     """Whether an eval report can satisfy this eval gate at all (freshness and figures aside), and why."""
     cases, run = row.binding.get("cases"), row.provenance == "run"
+    if cases is None:
+        return Standing(False, "recorded before reports were matched case by case; bind its report again with "
+                               "`bundlectl evidence add` (or run the suite with `bundlectl eval`)")
     if cases == "undeclared":
         return Standing(False, "the bundle's suite declares no cases (add `cases:` to its evals component)")
-    if gate is not None and gate.provenance == "run" and not run:
+    if _demands_runs(gate) and not run:
         return Standing(False, "attached, and the gate demands provenance: run (use `bundlectl eval`)")
+    if _demands_runs(gate) and not _harness_run(row):
+        return Standing(False, "run, but not by the harness the bundle declares (components.evals.harness), "
+                               "and the gate demands provenance: run")
     if run:
-        return Standing(True, "run and measured by bundlectl")
-    if cases is None:
-        return Standing(True, "attached before reports were matched case by case")
+        return Standing(True, "run by the bundle's declared harness, measured by bundlectl" if _harness_run(row)
+                        else "run and measured by bundlectl")
     return Standing(True, "attached; its run time is the report's own claim")
 
 
+def _demands_runs(gate: EvalGate | None) -> bool:
+    return gate is not None and gate.provenance == "run"
+
+
+def _harness_run(row: EvidenceRow) -> bool:
+    """Run by bundlectl, and the command was exactly the harness the bundle declares (so the evals digest covers it)."""
+    provenance = row.binding.get("provenance", {})
+    return provenance.get("mode") == "run" and provenance.get("harness") is True
+
+
+def standing(row: EvidenceRow, gate: EvalGate | None) -> Standing | None:
+    """Whether any report may be read by the gates at all, and why; None for kinds that always may."""
+    if row.kind == "eval":
+        return eval_standing(row, gate)
+    if row.kind in ("load", "cost") and _demands_runs(gate) and not _harness_run(row):
+        return Standing(False, "not a run of the declared harness, and the eval gate demands provenance: run "
+                               "(latency and cost then come from such runs only)")
+    return None
+
+
 def counting(evidence: list[EvidenceRow], gate: EvalGate | None) -> list[EvidenceRow]:
-    """The evidence the gates may read: eval reports that cannot satisfy the eval gate are left out."""
-    return [e for e in evidence if e.kind != "eval" or eval_standing(e, gate).counts]
+    """The evidence the gates may read: eval reports that cannot satisfy the eval gate are left out, and when the
+    eval gate demands runs, so are load and cost figures that were not measured by a run of the harness."""
+    return [e for e in evidence if (judged := standing(e, gate)) is None or judged.counts]
 
 
 def _age(row: EvidenceRow, now: datetime) -> str:
@@ -121,11 +147,11 @@ def regression_check(gate: RegressionGate, inputs: GateInputs, used: list[int]) 
 
 
 def _measured(inputs: GateInputs, key: str, kinds: tuple[str, ...], max_age: str, used: list[int]) -> tuple[Any, str]:
-    for kind in kinds:
-        row = _newest(inputs.evidence, kind)
-        if row is not None and key in row.figures and is_fresh(row.run_at, max_age, inputs.now):
+    """The newest fresh measurement of KEY among reports of KINDS (whichever kind measured it last)."""
+    for row in inputs.evidence:  # newest run first
+        if row.kind in kinds and key in row.figures and is_fresh(row.run_at, max_age, inputs.now):
             used.append(row.seq)
-            return row.figures[key], f"from the {kind} report of {row.run_at}"
+            return row.figures[key], f"from the {row.kind} report of {row.run_at}"
     return None, f"no {' or '.join(kinds)} report ≤ {max_age} old gives {key}"
 
 

@@ -176,6 +176,11 @@ class EvalsComponent(ComponentBase):
     cases: RelPath | None = Field(
         None, description="The suite's case list (YAML: a list of {id, slice}); reports of harnesses other than "
                           "promptfoo must report exactly these cases. Write it with `bundlectl evals cases REPORT`.")
+    harness: list[Annotated[str, Field(min_length=1)]] | None = Field(
+        None, min_length=1,
+        description="The command that runs the suite, one argument per item, run in the exported bundle folder by "
+                    "`bundlectl eval REF` (e.g. [promptfoo, eval, -c, evals/promptfooconfig.yaml, -o, results.json]). "
+                    "Under an eval gate with `provenance: run`, only runs of exactly this command count.")
 
     def path_fields(self) -> list[tuple[tuple[str | int, ...], str]]:
         own: list[tuple[tuple[str | int, ...], str]] = [(("suite",), self.suite)] if self.suite else []

@@ -37,7 +37,7 @@ class EvalGate(NamedTuple):
     min_pass_rate: float
     max_age: str
     slices: dict[str, SliceGate]
-    provenance: str = DEFAULT_PROVENANCE  # "run": only reports bundlectl ran itself (`bundlectl eval`) count
+    provenance: str = DEFAULT_PROVENANCE  # "run": only runs of the declared harness by `bundlectl eval` count
 
 
 class RegressionGate(NamedTuple):

@@ -31,8 +31,10 @@ class EvalGate(Strict):
     max_age: str = Field(DEFAULT_MAX_AGE, description="How old the run may be: 30m, 12h, 7d, 2w.")
     slices: dict[str, SliceGate] = Field(default_factory=dict)
     provenance: Literal["any", "run"] = Field(
-        DEFAULT_PROVENANCE, description="run: only reports that `bundlectl eval` ran and measured count, and their "
-                                        "freshness is the time bundlectl measured; any: attached reports count too.")
+        DEFAULT_PROVENANCE, description="run: only reports that `bundlectl eval` ran and measured with exactly the "
+                                        "harness the bundle declares (components.evals.harness) count, also for latency "
+                                        "and cost, and their freshness is the time bundlectl measured; any: attached "
+                                        "reports count too.")
 
     _age = field_validator("max_age")(classmethod(lambda cls, v: _duration(v)))
 

@@ -50,6 +50,9 @@ class Provenance(TypedDict, total=False):
     started_at: str
     ended_at: str
     host: str
+    executable: str  # the file the command's first word resolved to, and its sha256
+    executable_sha256: str
+    harness: bool  # whether the command was exactly the harness the bundle declares (components.evals.harness)
     report_time: str  # the run time the report itself states
 
 

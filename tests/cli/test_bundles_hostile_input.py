@@ -129,7 +129,7 @@ def test_path_escape_in_manifest(registry: Workspace):
 def test_missing_file(registry: Workspace):
     folder = make_bundle(registry)
     (folder / "runbook.md").unlink()
-    assert "bundle.yaml:37: components.runbook.file: 'runbook.md' does not exist" in refused(registry, folder)
+    assert "bundle.yaml:39: components.runbook.file: 'runbook.md' does not exist" in refused(registry, folder)
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs POSIX FIFOs")

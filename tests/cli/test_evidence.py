@@ -29,7 +29,8 @@ def test_report_of_another_suite_is_refused_and_nothing_stored(registered: Works
 
 def test_malformed_report_is_refused_and_nothing_stored(registered: Workspace):
     bad = registered.root / "bad.json"
-    bad.write_text('{"results": {"version": 3, "timestamp": "2026-11-22T00:00:00Z", "results": [{"success": 1}]}, "config": {"tests": []}}')
+    bad.write_text('{"evalId": "eval-abc-2026-11-22T00:00:00", "results": {"version": 3, "timestamp": "2026-11-22T00:00:00Z", '
+                   '"results": [{"success": 1}]}, "config": {"tests": []}}')
     head, refs = registered.log_head(), registered.bundlectl_refs()
     result = registered.run("evidence", "add", V1, str(bad))
     assert result.exit_code == 1 and "bad.json: results.results[0].success: has no boolean success" in result.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -49,11 +50,25 @@ def test_the_real_run_binds_with_slices_from_the_suite():
 
 
 def test_a_provider_naming_the_snapshot_in_its_id_is_this_bundles_model():
-    provider = {"id": "openai:chat:gpt-4o-2024-08-06"}
+    ran_bundle(with_provider({"id": "openai:chat:gpt-4o-2024-08-06"}))
+    ran_bundle(with_provider("openai:gpt-4o-2024-08-06"))
+
+
+def ran_bundle(document: Any) -> None:
+    """The model and prompt check alone (binding also wants the suite's own provider list in the report)."""
+    from bundlectl.evidence.bound_bundle import check_ran_bundle
+
+    check_ran_bundle(import_report(json.dumps(document).encode(), "r.json"), V1.record, V1.read_file, "r.json")
+
+
+def with_provider(provider: Any) -> Any:
+    """The real run, as if PROVIDER had run it (config.providers, each result, and its prompt's provider)."""
     document = fixture(**{"config.providers": [provider]})
+    said = provider if isinstance(provider, str) else provider.get("label") or provider["id"]
+    document["results"]["prompts"][0]["provider"] = said
     for result in document["results"]["results"]:
         result["provider"] = provider
-    assert bind(document).figures["cases"] == 54
+    return document
 
 
 def test_providers_that_are_not_the_bundles_model():
@@ -61,9 +76,84 @@ def test_providers_that_are_not_the_bundles_model():
     assert "provider openai:chat:gpt-4o-2024-11-20 (label 'triage') is not support-triage@2026.11.01-1's model snapshot " \
            "gpt-4o-2024-08-06" in refusal(fixture(**{"config.providers": [other]}))
     outside = {"id": "file:///tmp/provider.py", "label": "triage-gpt-4o-2024-08-06"}
-    assert "is a file outside the evals component" in refusal(fixture(**{"config.providers": [outside]}))
+    assert "runs /tmp/provider.py, which is not a file of the evals component" in refusal(fixture(**{"config.providers": [outside]}))
     unlabelled = {"id": "file://provider.py"}
     assert "does not say which snapshot it stands in for" in refusal(fixture(**{"config.providers": [unlabelled]}))
+
+
+@pytest.mark.parametrize(("provider", "words"), [
+    ({"id": "openai:chat:gpt-4o-mini", "label": "gpt-4o-2024-08-06"}, "is not support-triage@2026.11.01-1's model snapshot"),
+    ("openai:gpt-4o-2024-08-06-fake", "its id must end with :gpt-4o-2024-08-06"),
+    ({"id": "exec:python3 /tmp/canned.py", "label": "triage-gpt-4o-2024-08-06"}, "runs /tmp/canned.py, which is not a file"),
+    ({"id": "exec:sh -c 'cat answers.json'", "label": "triage-gpt-4o-2024-08-06"}, "runs a command that names no file of the evals component"),
+    ({"id": "golang:/tmp/main.go", "label": "triage-gpt-4o-2024-08-06"}, "runs /tmp/main.go, which is not a file"),
+    ({"id": "file:///tmp/elsewhere/evals/provider.py", "label": "triage-gpt-4o-2024-08-06"},
+     "runs /tmp/elsewhere/evals/provider.py, which is not a file"),
+    ({"id": "file://provider.py", "label": "triage-gpt-4o-2024-08-06-fake"}, "does not say which snapshot it stands in for"),
+], ids=["label-only", "substring", "exec-outside", "exec-shell", "golang-absolute", "absolute-file", "label-substring"])
+def test_the_model_check_reads_ids_exactly_and_pins_every_stand_in(provider: Any, words: str):
+    """Red-team F7: a free-text label, a snapshot inside a longer id, an unpinned exec:/golang: or an absolute file."""
+    assert words in refusal(with_provider(provider))
+
+
+def test_pinned_stand_ins_of_every_kind_bind():
+    for provider in ("file://provider.py", "python:provider.py:call_api", "exec:python3 provider.py"):
+        ran_bundle(with_provider({"id": provider, "label": "triage-gpt-4o-2024-08-06"}))
+
+
+def test_a_run_without_any_provider_is_refused():
+    """Red-team F7: with no provider anywhere, there was no model check at all."""
+    document = with_provider("x")
+    document["config"]["providers"] = []
+    for result in document["results"]["results"]:
+        del result["provider"]
+    assert "results.results[0].provider: does not say which provider ran it" in refusal(document)
+    from bundlectl.evidence.bound_bundle import check_ran_bundle
+    from bundlectl.evidence.report import Ran
+
+    report = import_report((FIXTURES / "promptfoo-support-triage-v1.json").read_bytes(), "r.json")
+    with pytest.raises(InvalidInput, match="names no provider"):
+        check_ran_bundle(replace(report, ran=Ran(report.ran.prompts, [])), V1.record, V1.read_file, "r.json")
+
+
+def test_a_repeated_prompt_variant_is_refused():
+    """Red-team F4: a copy of results.prompts[0] whose results all pass would count each case twice (48/54 → 102/108)."""
+    document = fixture()
+    document["results"]["prompts"].append(dict(document["results"]["prompts"][0]))
+    twins = [{**result, "promptIdx": 1, "success": True} for result in document["results"]["results"]]
+    document["results"]["results"] += twins
+    assert "results.prompts[1]: repeats results.prompts[0]: the same prompt text with the same provider" in refusal(document)
+
+
+def test_a_result_run_by_another_provider_than_its_prompt_is_refused():
+    document = fixture()
+    document["results"]["results"][5]["provider"] = {"id": "file://provider.py", "label": "other"}
+    assert "results.results[5].provider: was run by provider file://provider.py (label 'other'), but its prompt " \
+           "results.prompts[0] was run by 'triage-gpt-4o-2024-08-06'" in refusal(document)
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    ({"config.defaultTest.threshold": 0.5}, "config.defaultTest.threshold"),
+    ({"config.defaultTest.options": {"transform": "output.replace('technical', 'billing')"}}, "config.defaultTest.options"),
+    ({"config.defaultTest.assert": [{"type": "is-json"}]}, "config.defaultTest.assert"),
+    ({"config.defaultTest.vars": {"ticket_id": "T-2"}}, "config.defaultTest.vars"),
+    ({"config.scenarios": [{"config": [{"vars": {"ticket": "x"}}], "tests": []}]}, "config.scenarios"),
+    ({"config.extensions": ["file://hooks.py:extension_hook"]}, "config.extensions"),
+    ({"config.derivedMetrics": [{"name": "x", "value": "1"}]}, "config.derivedMetrics"),
+    ({"config.env": {"OPENAI_BASE_URL": "http://localhost"}}, "config.env"),
+    ({"config.providers": [{"id": "file://provider.py", "label": "triage-gpt-4o-2024-08-06", "transform": "'{}'"}]},
+     "config.providers"),
+])
+def test_a_run_whose_config_is_not_the_suites_is_refused(change: dict[str, Any], field: str):
+    """Red-team F2: only config.tests was compared, so `-c suite.yaml -c overlay.yaml` (defaultTest.threshold 0.5)
+    turned 48/54 into 54/54; every key of the config that changes a result must be the suite's."""
+    assert f"{field}: differs from the suite's (evals/promptfooconfig.yaml)" in refusal(fixture(**change))
+
+
+def test_what_promptfoo_adds_to_the_config_is_not_a_difference():
+    document = fixture(**{"config.description": "edited", "config.outputPath": ["/elsewhere.json"], "config.sharing": False,
+                          "config.tags": {"team": "x"}, "config.metadata": {"k": 1}, "config.evaluateOptions": {}})
+    assert bind(document).figures["passed"] == 48
 
 
 def test_a_case_moved_to_another_slice_is_refused():
