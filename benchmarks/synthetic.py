@@ -28,7 +28,9 @@ V1, V2 = "support-triage@2026.11.01-1", "support-triage@2026.11.22-1"
 
 def fresh_report(example: str, target: Path) -> Path:
     document = json.loads((ROOT / "tests/fixtures" / f"promptfoo-support-triage-{example}.json").read_text())
-    document["results"]["timestamp"] = (datetime.now(UTC) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    moment = (datetime.now(UTC) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S")
+    document["results"]["timestamp"] = moment + ".000Z"
+    document["evalId"] = f"eval-{os.urandom(2).hex()[:3]}-{moment}"  # promptfoo stamps both at once; they must agree
     target.write_text(json.dumps(document))
     return target
 
