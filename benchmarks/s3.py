@@ -73,6 +73,7 @@ def main() -> None:
         # requests per promote, in process, counted where botocore sends them
         from bundlectl.promotion import promote
         from bundlectl.refs import resolve_registered
+        from bundlectl.storage.base import FileToStore
         from bundlectl.storage.s3 import S3Storage
 
         storage = S3Storage(s3_registry)
@@ -110,13 +111,13 @@ def main() -> None:
             client.delete_object(Bucket="bench", Key=f"bare/{attempt}")
             bare_times.append(timed(lambda key=f"bare/{attempt}": client.upload_file(str(big), "bench", key, Config=transfer)))
             fresh = S3Storage(f"s3://bench/upload-{attempt}")
-            ours_times.append(timed(lambda fresh=fresh: fresh.put_files({key: big})))
+            ours_times.append(timed(lambda fresh=fresh: fresh.put_files({key: FileToStore(big, key.split("/")[1])})))
         bare, ours = sorted(bare_times)[1], sorted(ours_times)[1]
         results["upload 256 MiB: throughput ours / boto3 upload_file"] = {
             "baseline_s": bare, "measured_s": ours, "ratio": bare / ours, "at_least": 0.9}
         warm = S3Storage("s3://bench/upload-0")
         warm.has_object(key)  # client created and connected, as in any command that got this far
-        skip = timed(lambda: warm.put_files({key: big}))
+        skip = timed(lambda: warm.put_files({key: FileToStore(big, key.split("/")[1])}))
         results["upload 256 MiB again (registry holds the digest) / first upload"] = {"baseline_s": ours, "measured_s": skip, "ratio": skip / ours}
     finally:
         server.stop()

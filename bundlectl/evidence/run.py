@@ -23,7 +23,7 @@ from bundlectl.clock import rfc3339
 from bundlectl.errors import InvalidInput, Problem, Refused, UsageProblem
 from bundlectl.evidence.provenance import measured_run
 from bundlectl.evidence.report import Report
-from bundlectl.evidence.store import EvidenceAdded, add_evidence, component_reader
+from bundlectl.evidence.store import EvidenceAdded, add_evidence
 from bundlectl.registry.rows import BundleRow
 from bundlectl.storage.base import Storage
 
@@ -63,6 +63,7 @@ def run_eval(storage: Storage, bundle: BundleRow, command: list[str], report: st
              reason: str | None = None, keep: bool = False, output: Callable[[bytes], None] | None = None) -> EvalRun:
     """Run COMMAND on BUNDLE's exported files and bind its report; its standard output goes to `output` as it comes."""
     from bundlectl.export import export_bundle
+    from bundlectl.registry.bundles import StoredFiles
 
     if not command:
         raise UsageProblem("no command to run", "write it after `--`: bundlectl eval REF -- promptfoo eval -c … -o results.json")
@@ -70,7 +71,8 @@ def run_eval(storage: Storage, bundle: BundleRow, command: list[str], report: st
     record = bundle.record()
     folder = Path(tempfile.mkdtemp(prefix="bundlectl-eval-")) / bundle.name
     try:
-        export_bundle(record, component_reader(storage, record), folder)
+        digests = {p: f.digest for c in record.components.values() for p, f in c.files.items()}
+        export_bundle(record, StoredFiles(storage, digests, record.ref).copy_to, folder)
         target = Path(written) if Path(written).is_absolute() else folder / written
         before = target.stat().st_mtime_ns if target.exists() else None
         env = {**os.environ, "BUNDLECTL_BUNDLE_DIR": str(folder), "BUNDLECTL_BUNDLE_DIGEST": bundle.digest,

@@ -5,18 +5,24 @@ git a ref-file read). A moved pointer is accepted only if the event log agrees w
 digest recomputes, and its pointer version is higher than any seen: a replayed or stale copy is
 refused and reported. If the registry cannot be reached, the last verified bundle keeps serving and
 `problem` says why; nothing switches silently.
+
+Component files are read from the registry on demand, their digests checked: small ones whole into
+memory (`file`, `text`, `document`), large ones (indexes, weights) as local read-only copies kept by
+digest in the cache folder (`path`), streamed in chunks so no process ever holds them whole.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
+import secrets
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from bundlectl.clock import event_time
 from bundlectl.errors import BundlectlError, IntegrityFailure, NotFound
@@ -44,7 +50,10 @@ class LiveBundle:
     pointer_version: int
     record: BundleRecord
     _read: Callable[[str], bytes]
+    _copy: Callable[[str, IO[bytes]], None]
+    _files_dir: Path
     _files: dict[str, bytes] = field(default_factory=dict)
+    _paths: dict[str, Path] = field(default_factory=dict)
 
     @property
     def attributes(self) -> dict[str, Any]:
@@ -52,10 +61,25 @@ class LiveBundle:
         return stamp_attributes(self.name, self.version, self.digest, self.env, self.pointer_version)
 
     def file(self, relpath: str) -> bytes:
-        """A component file's bytes, read from the registry once and checked against its digest."""
+        """A component file's bytes, read from the registry once and checked against its digest.
+
+        They stay in memory for the bundle's life: for large files (indexes, weights) use `path`.
+        """
         if relpath not in self._files:
             self._files[relpath] = self._read(relpath)
         return self._files[relpath]
+
+    def path(self, relpath: str) -> Path:
+        """A component file as a local read-only file, for large ones: open it, mmap it, hand it to a library.
+
+        Copied out of the registry once, in chunks, into the cache folder under its digest (so bundle
+        versions and processes sharing a file share one copy), and checked against that digest: when
+        copied, and when an existing copy is first used by this bundle (through the stat-keyed hash cache).
+        """
+        if relpath not in self._paths:
+            digest = next(c.files[relpath].digest for c in self.record.components.values() if relpath in c.files)
+            self._paths[relpath] = _local_copy(digest, relpath, self._copy, self._files_dir)
+        return self._paths[relpath]
 
     def text(self, relpath: str) -> str:
         return self.file(relpath).decode("utf-8")
@@ -73,11 +97,15 @@ class LiveBundle:
 class Runtime:
     def __init__(self, name: str, env: str, registry: str | None = None, *, endpoint_url: str | None = None,
                  poll_interval: float = 30.0, request_log: str | Path | None = None,
-                 clock: Callable[[], float] = time.monotonic, cwd: Path | None = None, storage: Any = None) -> None:
+                 clock: Callable[[], float] = time.monotonic, cwd: Path | None = None, storage: Any = None,
+                 files_dir: str | Path | None = None) -> None:
+        """`files_dir` holds the local copies `LiveBundle.path` hands out (default: `files/` in bundlectl's cache folder)."""
+        from bundlectl.digest.filehash import cache_dir
         from bundlectl.storage.locate import open_storage, registry_url
 
         self.name, self.env = name, env
         self.poll_interval = poll_interval
+        self.files_dir = Path(files_dir) if files_dir is not None else cache_dir() / "files"
         self.storage = storage or open_storage(registry_url(registry), cwd or Path.cwd(), endpoint_url=endpoint_url)
         self.problem: str | None = None
         self._clock = clock
@@ -181,7 +209,8 @@ class Runtime:
         if record.computed_digest() != record.digest:
             raise IntegrityFailure(f"{record.ref}: the bundle digest does not match its components")
         source = registry_source(record, self.storage, record.ref)
-        return LiveBundle(self.name, self.env, record.version, record.digest, value.pointer_version, record, source.read_file)
+        return LiveBundle(self.name, self.env, record.version, record.digest, value.pointer_version, record, source.read_file,
+                          source.copy_file, self.files_dir)
 
     def _serving(self) -> str:
         return f"; still serving {self._live.version} (pointer version {self._live.pointer_version})" if self._live else ""
@@ -190,3 +219,23 @@ class Runtime:
         if problem != self.problem:
             log.warning("bundlectl runtime %s/%s: %s", self.name, self.env, problem)
         self.problem = problem
+
+
+def _local_copy(digest: str, relpath: str, copy: Callable[[str, IO[bytes]], None], folder: Path) -> Path:
+    """The file with this digest under `folder`: checked if already there, else copied in and renamed into place."""
+    from bundlectl.digest.filehash import FileHasher
+
+    hex_digest = digest.removeprefix("sha256:")
+    target = folder / hex_digest[:2] / hex_digest
+    if target.is_file() and FileHasher().digest(target) == digest:
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{hex_digest}.{secrets.token_hex(4)}.partial")
+    try:
+        with open(partial, "xb") as handle:
+            copy(relpath, handle)  # raises IntegrityFailure, once the last chunk is in, if the digest differs
+        os.chmod(partial, 0o444)
+        os.replace(partial, target)  # a damaged copy found above is replaced whole, never edited in place
+    finally:
+        partial.unlink(missing_ok=True)
+    return target
