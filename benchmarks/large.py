@@ -176,10 +176,13 @@ def promote_vs_mlflow(code: Code, rounds: int) -> dict[str, float] | None:
 
 
 def s3_rows(codes: list[Code], work: Path, folder: Path) -> dict[str, dict[str, float]]:
+    import logging
     import socket
 
     import boto3
     from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -8,19 +8,18 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 import socket
 import sys
 import tempfile
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import ROOT, bundlectl_cmd, median_interleaved, report, run, timed  # noqa: E402
+from synthetic import fresh_report  # noqa: E402
 
 V1, V2 = "support-triage@2026.11.01-1", "support-triage@2026.11.22-1"
 
@@ -36,10 +35,8 @@ def prepare(work: Path, registry: str, env: dict[str, str]) -> None:
     shutil.copytree(ROOT / "bundles", work / "bundles", dirs_exist_ok=True)
     (work / "policy.yaml").write_text("apiVersion: bundlectl/v1\nkind: Policy\nenvironments:\n"
                                       "  staging: {gates: {eval: {min_cases: 20, min_pass_rate: 0.8}}}\n")
-    for example, _ref in (("v1", V1), ("v2", V2)):
-        document = json.loads((ROOT / "tests/fixtures" / f"promptfoo-support-triage-{example}.json").read_text())
-        document["results"]["timestamp"] = (datetime.now(UTC) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-        (work / f"{example}.json").write_text(json.dumps(document))
+    for example in ("v1", "v2"):
+        fresh_report(example, work / f"{example}.json")
     for args in (["init"], ["policy", "set", "policy.yaml"], ["register", "bundles/support-triage-v1"],
                  ["register", "bundles/support-triage-v2"], ["evidence", "add", V1, "v1.json"], ["evidence", "add", V2, "v2.json"]):
         run([*cli, *args, "--registry", registry], work, env)

@@ -17,11 +17,14 @@ import logging
 import os
 import re
 import subprocess
+import tempfile
+import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Literal
+from typing import IO, Any, Literal
 
 from bundlectl.errors import (
     BundlectlError,
@@ -83,6 +86,7 @@ class GitStorage(Storage):
         self.common = common_dir(git_dir)
         self.url = url
         self.objects = GitObjects(git_dir, self.common / "objects")
+        self._ref_updates = _RefTransactions(git_dir)
 
     # plumbing -----------------------------------------------------------------------
     def _git(self, *args: str, stdin: bytes | None = None) -> str:
@@ -325,16 +329,15 @@ class GitStorage(Storage):
         A retry after removing a lock cannot overwrite anything: `script` still states every ref's
         expected old value, which git checks under its own lock, so a lost race stays a failure.
         """
-        command = ("-c", f"core.filesRefLockTimeout={LOCK_WAIT_MS}", "update-ref", "--stdin")
         try:
-            self._git(*command, stdin=script.encode())
+            self._ref_updates.run(script)
         except _GitFailed as exc:
             locks = self._locks(refs, exc)
             if not locks or any(_age(seen) < STALE_LOCK_SECONDS for _, seen in locks):
                 raise
             for lock, seen in locks:
                 self._remove_stale_lock(lock, seen)
-            self._git(*command, stdin=script.encode())
+            self._ref_updates.run(script)
 
     def _locks(self, refs: Sequence[str], failure: _GitFailed) -> list[tuple[Path, os.stat_result]]:
         """The lock files that stand in the way of a transaction on `refs`, with what we saw of them."""
@@ -413,6 +416,82 @@ def _blocking(common: Path, ref: str) -> str:
     if (common / ref).is_dir():
         return f"{ref} is a folder of other refs"
     return "check the repository's permissions"
+
+
+class _RefTransactions:
+    """One long-lived `git update-ref --stdin`, running one transaction at a time (start, prepare, commit).
+
+    A process that appends many events (a rehearsal, `registry copy`, a service calling the API) starts
+    git once. git ends the process on a transaction it refuses (a moved ref, a held lock); the next
+    transaction starts a new one. Between transactions it holds no lock, so stopping it loses nothing.
+    """
+
+    def __init__(self, git_dir: Path) -> None:
+        self.git_dir = git_dir
+        self.lock = threading.Lock()
+        self._process: subprocess.Popen[bytes] | None = None
+        self._errors: IO[bytes] | None = None  # git's stderr; read from where the current transaction began
+        self._owner = 0  # the pid that started it: a forked child starts its own
+        weakref.finalize(self, _RefTransactions._stop, self.__dict__)
+
+    def run(self, script: str) -> None:
+        """Apply `script` (update/create lines) all or nothing; _GitFailed with git's complaint if refused."""
+        with self.lock:
+            process, errors = self._started()
+            assert process.stdin is not None and process.stdout is not None
+            seen = os.fstat(errors.fileno()).st_size
+            try:
+                try:
+                    process.stdin.write(f"start\n{script}prepare\ncommit\n".encode())
+                    process.stdin.flush()
+                except BrokenPipeError:
+                    pass  # git is gone; its complaint is read below
+                for step in (b"start: ok", b"prepare: ok", b"commit: ok"):
+                    if process.stdout.readline().strip() != step:
+                        process.wait()
+                        errors.seek(seen)
+                        raise _GitFailed(errors.read().decode(errors="replace"))
+            except BaseException:
+                _RefTransactions._stop(self.__dict__)  # refused, or interrupted midway: never reuse that process
+                raise
+
+    def _started(self) -> tuple[subprocess.Popen[bytes], IO[bytes]]:
+        process, errors = self._process, self._errors
+        if process is not None and errors is not None and process.poll() is None and self._owner == os.getpid():
+            return process, errors
+        _RefTransactions._stop(self.__dict__)
+        command = ["git", "--git-dir", str(self.git_dir), "-c", f"core.filesRefLockTimeout={LOCK_WAIT_MS}",
+                   "update-ref", "--stdin"]
+        errors = tempfile.TemporaryFile()
+        try:
+            process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors)
+        except FileNotFoundError:
+            errors.close()
+            raise Refused("git is not installed (or not on PATH)", "install git, then retry") from None
+        self._process, self._errors, self._owner = process, errors, os.getpid()
+        return process, errors
+
+    @staticmethod
+    def _stop(state: dict[str, Any]) -> None:
+        """End the process: its input closed, so git finishes whatever it was doing and exits (killed if it hangs)."""
+        process, errors = state.get("_process"), state.get("_errors")
+        state["_process"] = state["_errors"] = None
+        if errors is not None:
+            errors.close()
+        if process is None:
+            return
+        for pipe in (process.stdin, process.stdout):
+            if pipe is not None:
+                try:
+                    pipe.close()
+                except OSError:
+                    pass
+        if state.get("_owner") == os.getpid():
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
 class _GitFailed(Exception):

@@ -224,18 +224,21 @@ class S3Storage(Storage):
     def _multipart(self, key: str, item: FileToStore, size: int, progress: Callable[[int], None] | None) -> None:
         """Parallel multipart upload in bounded memory; completion is conditional, so an existing object is never replaced.
 
-        The file is read once, in order, and hashed on the way: parts are uploaded UPLOAD_THREADS at a
-        time, and the upload is completed only if the bytes sent have the digest the key promises.
+        The file is read once, in order: each part is hashed (in order, by a helper thread) while it is
+        uploaded (UPLOAD_THREADS at a time), and the upload is completed only if the bytes sent have the
+        digest the key promises. At most UPLOAD_THREADS + 1 parts are in memory: one read ahead.
         Parts carry CRC32 checksums (as s3transfer's upload_file does): the server checks each part and
         completes from the part checksums instead of re-reading the whole object.
         """
         upload = self._call("create_multipart_upload", Key=key, ChecksumAlgorithm="CRC32")["UploadId"]
-        slots = threading.BoundedSemaphore(UPLOAD_THREADS)  # one per part held in memory
+        slots = threading.BoundedSemaphore(UPLOAD_THREADS + 1)  # one per part held in memory
+        digest = hashlib.sha256()
 
-        def send(number: int, body: bytes) -> dict[str, Any]:
+        def send(number: int, body: bytes, hashed: Future[None]) -> dict[str, Any]:
             try:
                 part = self._call("upload_part", Key=key, UploadId=upload, PartNumber=number, Body=body,
                                   ChecksumAlgorithm="CRC32")
+                hashed.result()
             finally:
                 slots.release()
             if progress is not None:
@@ -243,10 +246,9 @@ class S3Storage(Storage):
             return {"ETag": part["ETag"], "PartNumber": number, "ChecksumCRC32": part["ChecksumCRC32"]}
 
         try:
-            digest = hashlib.sha256()
             sending: list[Future[dict[str, Any]]] = []
             changed = False
-            with ThreadPoolExecutor(UPLOAD_THREADS) as pool, open(item.path, "rb") as handle:
+            with ThreadPoolExecutor(UPLOAD_THREADS) as pool, ThreadPoolExecutor(1) as hasher, open(item.path, "rb") as handle:
                 for offset in range(0, size, PART_SIZE):
                     slots.acquire()
                     if any(f.done() and f.exception() for f in sending):
@@ -258,8 +260,7 @@ class S3Storage(Storage):
                         slots.release()
                         changed = True
                         break
-                    digest.update(body)
-                    sending.append(pool.submit(send, len(sending) + 1, body))
+                    sending.append(pool.submit(send, len(sending) + 1, body, hasher.submit(digest.update, body)))
                     del body
                 changed = changed or bool(handle.read(1))  # or grew
                 parts = [f.result() for f in sending]

@@ -221,3 +221,29 @@ def test_a_promote_starts_at_most_two_processes(git_registered: Workspace):
     assert len(started) <= 2 and not any("git version" in command for command in started), started
     assert ws.json("status")["environments"][0]["version"] == "2026.11.01-1"
     assert ws.run("verify").exit_code == 0
+
+
+def test_appends_in_one_process_share_one_update_ref_and_survive_a_refused_one(git_registered: Workspace,
+                                                                              monkeypatch: pytest.MonkeyPatch):
+    from bundlectl.storage.base import LogMoved, PointerUpdate
+
+    ws = git_registered
+    storage = ws.storage()
+    started: list[str] = []
+    original = subprocess.Popen.__init__
+
+    def counting(self, args, *rest, **kwargs):  # type: ignore[no-untyped-def]
+        started.append(" ".join(map(str, args)))
+        original(self, args, *rest, **kwargs)
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", counting)
+    head = storage.log_head()
+    first = storage.append_event(b'{"n": 1}', "one", head, [PointerUpdate("envs/x/a", None, b"1")])
+    second = storage.append_event(b'{"n": 2}', "two", first, [PointerUpdate("envs/x/a", storage.read_pointer("envs/x/a").token, b"2")])
+    assert len(started) == 1 and "update-ref --stdin" in started[0], started
+    with pytest.raises(LogMoved):
+        storage.append_event(b'{"n": 3}', "three", first, [])  # a stale head: git refuses, and its process ends
+    third = storage.append_event(b'{"n": 3}', "three", second, [])
+    assert storage.log_head() == third and storage.read_pointer("envs/x/a").value == b"2"
+    assert len(started) == 2, started
+    assert git(ws, "log", "--format=%s", "-3", "refs/bundlectl/log").split() == ["three", "two", "one"]
