@@ -187,3 +187,20 @@ def test_a_registry_copy_carries_a_large_file_byte_exact(big: tuple[Workspace, b
     assert ws.run("verify", "--registry", str(copy)).exit_code == 0
     assert ws.run("export", REF, str(tmp_path / "out"), "--registry", str(copy)).exit_code == 0
     assert (tmp_path / "out" / BIG).read_bytes() == data
+
+
+def test_diff_describes_a_changed_large_file_without_reading_it(big: tuple[Workspace, bytes],
+                                                                monkeypatch: pytest.MonkeyPatch):
+    import bundlectl.registry.bundles as bundles
+
+    ws, data = big
+    new = big_bundle(ws, version="0.2.0")
+    assert ws.run("register", "bundles/big-index").exit_code == 0
+    read: list[str] = []
+    copy_blob = bundles.copy_blob
+    monkeypatch.setattr(bundles, "copy_blob", lambda storage, digest, label, write: (read.append(label),
+                                                                                    copy_blob(storage, digest, label, write)))
+    diff = ws.json("diff", REF, "big-index@0.2.0")
+    text = diff["components"]["retriever"]["text_diffs"][BIG]
+    assert text.startswith(f"large file {BIG} changed ({len(data)} bytes, sha256:") and "not diffed" in text
+    assert len(new) == len(data) and not [label for label in read if label.endswith(BIG)]
