@@ -8,13 +8,11 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 import socket
 import sys
 import tempfile
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import ROOT, bundlectl_cmd, median_interleaved, report, run, timed  # noqa: E402
+from synthetic import fresh_report  # noqa: E402
 
 V1, V2 = "support-triage@2026.11.01-1", "support-triage@2026.11.22-1"
 
@@ -37,10 +36,8 @@ def prepare(work: Path, registry: str, env: dict[str, str]) -> None:
     shutil.copytree(ROOT / "bundles", work / "bundles", dirs_exist_ok=True)
     (work / "policy.yaml").write_text("apiVersion: bundlectl/v1\nkind: Policy\nenvironments:\n"
                                       "  staging: {gates: {eval: {min_cases: 20, min_pass_rate: 0.8}}}\n")
-    for example, _ref in (("v1", V1), ("v2", V2)):
-        document = json.loads((ROOT / "tests/fixtures" / f"promptfoo-support-triage-{example}.json").read_text())
-        document["results"]["timestamp"] = (datetime.now(UTC) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-        (work / f"{example}.json").write_text(json.dumps(document))
+    for example in ("v1", "v2"):
+        fresh_report(example, work / f"{example}.json")
     for args in (["init"], ["policy", "set", "policy.yaml"], ["register", "bundles/support-triage-v1"],
                  ["register", "bundles/support-triage-v2"], ["evidence", "add", V1, "v1.json"], ["evidence", "add", V2, "v2.json"]):
         run([*cli, *args, "--registry", registry], work, env)
@@ -82,6 +79,7 @@ def main() -> None:
         # requests per promote, in process, counted where botocore sends them
         from bundlectl.promotion import promote
         from bundlectl.refs import resolve_registered
+        from bundlectl.storage.base import FileToStore
         from bundlectl.storage.s3 import S3Storage
 
         storage = S3Storage(s3_registry)
@@ -119,13 +117,13 @@ def main() -> None:
             client.delete_object(Bucket="bench", Key=f"bare/{attempt}")
             bare_times.append(timed(lambda key=f"bare/{attempt}": client.upload_file(str(big), "bench", key, Config=transfer)))
             fresh = S3Storage(f"s3://bench/upload-{attempt}")
-            ours_times.append(timed(lambda fresh=fresh: fresh.put_files({key: big})))
+            ours_times.append(timed(lambda fresh=fresh: fresh.put_files({key: FileToStore(big, key.split("/")[1])})))
         bare, ours = sorted(bare_times)[1], sorted(ours_times)[1]
         results["upload 256 MiB: throughput ours / boto3 upload_file"] = {
             "baseline_s": bare, "measured_s": ours, "ratio": bare / ours, "at_least": 0.9}
         warm = S3Storage("s3://bench/upload-0")
         warm.has_object(key)  # client created and connected, as in any command that got this far
-        skip = timed(lambda: warm.put_files({key: big}))
+        skip = timed(lambda: warm.put_files({key: FileToStore(big, key.split("/")[1])}))
         results["upload 256 MiB again (registry holds the digest) / first upload"] = {"baseline_s": ours, "measured_s": skip, "ratio": skip / ours}
     finally:
         server.stop()

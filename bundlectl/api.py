@@ -120,7 +120,7 @@ def export(ref: str, folder: Path, *, registry: str | None = None, endpoint_url:
     from bundlectl.export import export_bundle
 
     source = _source(ref, _OpenOnce(registry, endpoint_url))
-    return Exported(source.record, export_bundle(source.record, source.read_file, folder))
+    return Exported(source.record, export_bundle(source.record, source.copy_file, folder))
 
 
 def diff(ref_a: str, ref_b: str, components: list[str] | None = None, *, registry: str | None = None,

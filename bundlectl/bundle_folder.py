@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from bundlectl.digest.bundle import component_digest
-from bundlectl.digest.filehash import FileHasher
+from bundlectl.digest.filehash import CHUNK, FileHasher
 from bundlectl.errors import InvalidInput, Problem
 from bundlectl.manifest.load import LoadedManifest, load_manifest
 from bundlectl.progress import NoProgress, ProgressSink
@@ -26,6 +28,11 @@ class FolderBundle:
 
     def read_file(self, relpath: str) -> bytes:
         return self.paths[relpath].read_bytes()
+
+    def copy_file(self, relpath: str, target: IO[bytes]) -> None:
+        """A file of any size into `target`, in chunks."""
+        with open(self.paths[relpath], "rb") as source:
+            shutil.copyfileobj(source, target, CHUNK)
 
 
 def read_bundle_folder(

@@ -10,7 +10,7 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from bundlectl.errors import Refused
 from bundlectl.record import BundleRecord
@@ -21,7 +21,13 @@ def manifest_document(record: BundleRecord) -> dict[str, Any]:
             "components": {kind: component.fields for kind, component in record.components.items()}}
 
 
-def export_bundle(record: BundleRecord, read_file: Callable[[str], bytes], target: Path) -> Path:
+def export_bundle(record: BundleRecord, copy_file: Callable[[str, IO[bytes]], None], target: Path) -> Path:
+    """Write the bundle into the new folder `target`; `copy_file(relpath, handle)` writes one file, in chunks.
+
+    Everything is written to a staging folder beside `target` and renamed into place at the end, so a
+    file whose stored bytes fail their digest check (which `copy_file` raises once its last chunk is
+    in) leaves nothing behind.
+    """
     import yaml
 
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
@@ -36,9 +42,11 @@ def export_bundle(record: BundleRecord, read_file: Callable[[str], bytes], targe
                 if not path.is_relative_to(root):  # registered paths were checked; never trust them twice
                     raise Refused(f"stored path {relpath!r} leaves the bundle folder; nothing was written")
                 path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_bytes(read_file(relpath))
+                with open(path, "xb") as handle:
+                    copy_file(relpath, handle)
         header = f"# {record.ref} ({record.digest}), exported by bundlectl\n"
-        (staging / "bundle.yaml").write_text(header + yaml.safe_dump(manifest_document(record), sort_keys=False, allow_unicode=True))
+        manifest = yaml.safe_dump(manifest_document(record), sort_keys=False, allow_unicode=True)
+        (staging / "bundle.yaml").write_text(header + manifest)
         if target.exists():
             target.rmdir()
         staging.rename(target)

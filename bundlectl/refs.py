@@ -11,7 +11,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from bundlectl.errors import NotFound, UsageProblem
 from bundlectl.record import BundleRecord
@@ -24,7 +24,8 @@ class BundleSource:
     record: BundleRecord
     label: str
     origin: str  # "registry", "folder" or "git"
-    read_file: Callable[[str], bytes]
+    read_file: Callable[[str], bytes]  # a file whole: for documents (prompts, schemas, manifests)
+    copy_file: Callable[[str, IO[bytes]], None]  # a file of any size, copied out in chunks (export)
     keep: list[Any] = field(default_factory=list)  # temporary folders that must outlive the source
 
 
@@ -44,7 +45,7 @@ def resolve(ref: str, cwd: Path, registry: Callable[[], Any]) -> BundleSource:
         from bundlectl.bundle_folder import read_bundle_folder
 
         folder = read_bundle_folder(path, display=str(Path(ref) / "bundle.yaml") if path.is_dir() else ref)
-        return BundleSource(folder.record, ref, "folder", folder.read_file)
+        return BundleSource(folder.record, ref, "folder", folder.read_file, folder.copy_file)
     if "@" in ref:
         raise UsageProblem(f"{ref!r} is not a valid ref", "use NAME@VERSION, NAME@sha256:PREFIX, a folder or git:REV:PATH")
     raise NotFound(f"{ref!r} is neither a bundle folder nor a registry ref", "use NAME@VERSION, a folder path or git:REV:PATH")
@@ -62,10 +63,11 @@ def _from_registry(ref: str, storage: Any) -> BundleSource:
 
 def registry_source(record: BundleRecord, storage: Any, label: str) -> BundleSource:
     """A bundle whose files are read from the registry, digests checked (registered or being built)."""
-    from bundlectl.registry.bundles import read_blob
+    from bundlectl.registry.bundles import StoredFiles
 
     digests = {p: f.digest for c in record.components.values() for p, f in c.files.items()}
-    return BundleSource(record, label, "registry", lambda rel: read_blob(storage, digests[rel], f"{label}:{rel}"))
+    files = StoredFiles(storage, digests, label)
+    return BundleSource(record, label, "registry", files, files.copy_to)
 
 
 def _from_git(ref: str, cwd: Path) -> BundleSource:
@@ -96,7 +98,7 @@ def _from_git(ref: str, cwd: Path) -> BundleSource:
     root = Path(scratch.name) / "bundle"
     _extract(folder_tree, root)
     folder = read_bundle_folder(root, display=f"{ref}/bundle.yaml")
-    return BundleSource(folder.record, ref, "git", folder.read_file, [scratch])
+    return BundleSource(folder.record, ref, "git", folder.read_file, folder.copy_file, [scratch])
 
 
 def _extract(tree: Any, target: Path) -> None:

@@ -7,14 +7,17 @@ again only adds what DST lacks, and refuses if DST's history is not a prefix of 
 
 from __future__ import annotations
 
+import hashlib
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
-from bundlectl.errors import NotFound, Refused
+from bundlectl.errors import IntegrityFailure, NotFound, Refused
 from bundlectl.registry.events import Event, parse_event, summary_line
-from bundlectl.registry.objects import blob_key
+from bundlectl.registry.objects import blob_key, digest_in_key
 from bundlectl.registry.pointers import pointer_written_by
-from bundlectl.storage.base import PointerUpdate, Storage
+from bundlectl.storage.base import FileToStore, PointerUpdate, Storage
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,24 @@ def referenced_objects(event: Event) -> list[str]:
     return keys
 
 
+def copy_object(source: Storage, target: Storage, key: str) -> None:
+    """One object from registry to registry in bounded memory: spooled through a temporary file.
+
+    A source object that does not hash to the digest its key names is refused, never copied.
+    """
+    with tempfile.TemporaryDirectory(prefix="bundlectl-copy-") as folder:
+        spool = Path(folder) / "object"
+        hasher = hashlib.sha256()
+        with source.open_object(key) as chunks, open(spool, "wb") as handle:
+            for chunk in chunks:
+                hasher.update(chunk)
+                handle.write(chunk)
+        if hasher.hexdigest() != digest_in_key(key):
+            raise IntegrityFailure(f"object {key} in {source.url} does not match its digest; nothing more was copied",
+                                   f"run `bundlectl verify --registry {source.url}`")
+        target.put_files({key: FileToStore(spool, digest_in_key(key))})
+
+
 def copy_registry(source: Storage, target: Storage, progress: Callable[[str], None] | None = None) -> CopyResult:
     head = source.log_head()
     if head is None:
@@ -51,7 +72,7 @@ def copy_registry(source: Storage, target: Storage, progress: Callable[[str], No
     for event in events[len(existing):]:
         for key in referenced_objects(event):
             if not target.has_object(key):
-                target.put_object(key, source.get_object(key))
+                copy_object(source, target, key)
                 copied_objects += 1
         updates = []
         moved = pointer_written_by(event)

@@ -9,11 +9,11 @@ contains the head this machine last saw (a rewrite of history is caught even whe
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
 
 from bundlectl.clock import now_utc, parse_time
-from bundlectl.digest.canonical import hex_of, sha256_of
 from bundlectl.errors import IntegrityFailure, NotFound
 from bundlectl.policy.in_force import GatePolicy
 from bundlectl.record import BundleRecord
@@ -70,18 +70,26 @@ def verify_registry(storage: Storage) -> VerifyReport:
     return VerifyReport(len(stored), len({record.digest for record in registered.values()}), len(checked), len(expected))
 
 
-def _check_object(storage: Storage, key: str, checked: set[str], event: Event) -> None:
+def _check_object(storage: Storage, key: str, checked: set[str], event: Event, what: str) -> None:
+    """The stored bytes hash to the digest their key names; read in chunks, so a file of any size fits in memory.
+
+    `what` names the file ("support-triage@1.2 retriever/index.faiss") or report the object holds.
+    """
     if key in checked:
         return
+    hasher = hashlib.sha256()
     try:
         present = storage.has_object(key)
-        data = storage.get_object(key) if present else b""
-    except IntegrityFailure as exc:  # the backend found the stored object damaged: name the record too
-        raise _fail(event, exc.message) from None
+        if present:
+            with storage.open_object(key) as chunks:
+                for chunk in chunks:
+                    hasher.update(chunk)
+    except IntegrityFailure as exc:  # the backend found the stored object damaged: name the record and file too
+        raise _fail(event, f"{what}: {exc.message}") from None
     if not present:
-        raise _fail(event, f"object {key} is missing")
-    if hex_of(sha256_of(data)) != digest_in_key(key):
-        raise _fail(event, f"object {key} does not match its digest")
+        raise _fail(event, f"{what}: object {key} is missing")
+    if hasher.hexdigest() != digest_in_key(key):
+        raise _fail(event, f"{what}: stored object {key} does not match its digest")
     checked.add(key)
 
 
@@ -102,8 +110,8 @@ def _check_event(storage: Storage, event: Event, registered: dict[tuple[str, str
         if altered is not None:
             raise _fail(event, f"{record.ref}: the {altered} component digest does not match its content")
         for component in record.components.values():
-            for entry in component.files.values():
-                _check_object(storage, blob_key(entry.digest), checked, event)
+            for path, entry in component.files.items():
+                _check_object(storage, blob_key(entry.digest), checked, event, f"{record.ref} {path}")
         if record.computed_digest() != record.digest:
             raise _fail(event, f"{record.ref}: the bundle digest does not match its components")
         if record.record_digest != data["record_digest"] or record.digest != data.get("digest", data.get("to_digest")):
@@ -117,7 +125,7 @@ def _check_event(storage: Storage, event: Event, registered: dict[tuple[str, str
                                "which is not registered with that digest")
     if event.action == "evidence":
         evidence = event.evidence()
-        _check_object(storage, evidence["report_key"], checked, event)
+        _check_object(storage, evidence["report_key"], checked, event, f"the {evidence['kind']} report {evidence['file']}")
         _check_summary(storage, evidence, registered[(evidence["name"], evidence["version"])], event, proven)
     moved = pointer_set_by(event)
     if moved is not None:

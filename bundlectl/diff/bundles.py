@@ -7,7 +7,7 @@ from typing import Any
 
 from bundlectl.diff import kinds
 from bundlectl.diff.structured import Change, structured_changes
-from bundlectl.diff.text import unified
+from bundlectl.diff.text import TEXT_DIFF_MAX, large, unified
 from bundlectl.errors import UsageProblem
 from bundlectl.manifest import KINDS
 from bundlectl.record import ComponentRecord
@@ -84,6 +84,10 @@ def _component(kind: str, old: ComponentRecord, new: ComponentRecord, a: BundleS
     handled = _kind_details(kind, old, new, a, b, result)
     for path in result.files_changed + result.files_added + result.files_removed:
         if path in handled:
+            continue
+        entries = [(f.size, f.digest) if f is not None else None for f in (old.files.get(path), new.files.get(path))]
+        if max(entry[0] for entry in entries if entry is not None) > TEXT_DIFF_MAX:
+            result.text_diffs[path] = large(path, entries[0], entries[1])  # never read: it may be gigabytes
             continue
         before = a.read_file(path) if path in old.files else None
         after = b.read_file(path) if path in new.files else None

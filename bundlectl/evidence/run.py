@@ -29,7 +29,7 @@ from bundlectl.errors import InvalidInput, Problem, Refused, UsageProblem
 from bundlectl.evidence.importers import read_report
 from bundlectl.evidence.provenance import measured_run
 from bundlectl.evidence.report import Report
-from bundlectl.evidence.store import EvidenceAdded, add_evidence, component_reader
+from bundlectl.evidence.store import EvidenceAdded, add_evidence
 from bundlectl.evidence.stored import declared_harness, outside_run
 from bundlectl.record import BundleRecord
 from bundlectl.registry.rows import BundleRow
@@ -72,6 +72,7 @@ def run_eval(storage: Storage, bundle: BundleRow, command: list[str], report: st
     """Run COMMAND (default: the bundle's declared harness) on BUNDLE's exported files and bind its report;
     its standard output goes to `output` as it comes."""
     from bundlectl.export import export_bundle
+    from bundlectl.registry.bundles import StoredFiles
 
     record = bundle.record()
     harness = declared_harness(record)
@@ -84,8 +85,8 @@ def run_eval(storage: Storage, bundle: BundleRow, command: list[str], report: st
     written = report_path(command, report)
     folder = Path(tempfile.mkdtemp(prefix="bundlectl-eval-")) / bundle.name
     try:
-        read = component_reader(storage, record)
-        export_bundle(record, read, folder)
+        digests = {p: f.digest for c in record.components.values() for p, f in c.files.items()}
+        export_bundle(record, StoredFiles(storage, digests, record.ref).copy_to, folder)
         _check_promptfoo_configs(command, folder, record)
         target = Path(written) if Path(written).is_absolute() else folder / written
         before = target.stat().st_mtime_ns if target.exists() else None

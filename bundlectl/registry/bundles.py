@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import io
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
-from bundlectl.digest.canonical import hex_of, sha256_of
+from bundlectl.digest.canonical import PREFIX, hex_of
 from bundlectl.errors import IntegrityFailure, NotFound, Refused
 from bundlectl.faults import OBJECTS_STORED, checkpoint
 from bundlectl.progress import NoProgress, ProgressSink
@@ -16,7 +19,7 @@ from bundlectl.registry.index import Index
 from bundlectl.registry.log import Planned, append
 from bundlectl.registry.objects import blob_key
 from bundlectl.registry.rows import BundleRow
-from bundlectl.storage.base import Storage
+from bundlectl.storage.base import FileToStore, Storage
 
 if TYPE_CHECKING:
     from bundlectl.bundle_folder import FolderBundle
@@ -62,10 +65,10 @@ def register_bundle(
     files = {}
     for component in record.components.values():
         for relpath, entry in component.files.items():
-            files[blob_key(entry.digest)] = folder.paths[relpath]
+            files[blob_key(entry.digest)] = FileToStore(folder.paths[relpath], hex_of(entry.digest))
     sink = progress or NoProgress()
-    missing = {k: p for k, p in files.items() if not storage.has_object(k)}
-    sink.start(sum(p.stat().st_size for p in missing.values()), "storing files")
+    missing = {k: f for k, f in files.items() if not storage.has_object(k)}
+    sink.start(sum(f.path.stat().st_size for f in missing.values()), "storing files")
     try:
         storage.put_files(missing, sink.advance)
     finally:
@@ -116,12 +119,39 @@ def _live_bundle(index: Index, name: str, selector: str) -> BundleRow | None:
     return index.bundle(name, moves[steps].to_version)
 
 
-def read_blob(storage: Storage, digest: str, label: str) -> bytes:
-    """A stored file's bytes, checked against its digest on the way out."""
-    data = storage.get_object(blob_key(digest))
-    if sha256_of(data) != digest:
+def copy_blob(storage: Storage, digest: str, label: str, write: Callable[[bytes], object]) -> None:
+    """Stream a stored file to `write` in chunks, checked against its digest once the last chunk is in.
+
+    What `write` received is to be trusted only when this returns: a mismatch is an IntegrityFailure
+    after the fact, so callers write to something they throw away on failure (a staging folder, a buffer).
+    """
+    hasher = hashlib.sha256()
+    with storage.open_object(blob_key(digest)) as chunks:
+        for chunk in chunks:
+            hasher.update(chunk)
+            write(chunk)
+    if PREFIX + hasher.hexdigest() != digest:
         raise IntegrityFailure(
             f"stored content of {label} does not match its digest {digest[:19]}…",
             "run `bundlectl verify`; the registry was modified outside bundlectl",
         )
-    return data
+
+
+def read_blob(storage: Storage, digest: str, label: str) -> bytes:
+    """A stored file's bytes, checked against its digest on the way out (for files read as documents)."""
+    buffer = io.BytesIO()
+    copy_blob(storage, digest, label, buffer.write)
+    return buffer.getvalue()
+
+
+class StoredFiles:
+    """A registered bundle's files by relative path: read whole, or copied out in chunks; digests always checked."""
+
+    def __init__(self, storage: Storage, digests: dict[str, str], label: str) -> None:
+        self.storage, self.digests, self.label = storage, digests, label
+
+    def __call__(self, relpath: str) -> bytes:
+        return read_blob(self.storage, self.digests[relpath], f"{self.label}:{relpath}")
+
+    def copy_to(self, relpath: str, target: IO[bytes]) -> None:
+        copy_blob(self.storage, self.digests[relpath], f"{self.label}:{relpath}", target.write)

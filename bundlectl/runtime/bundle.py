@@ -1,9 +1,10 @@
-"""What the runtime serves: a verified bundle with every file already in memory, and the snapshot it swaps whole."""
+"""What the runtime serves: a verified bundle with every file already fetched and checked, and the snapshot it swaps whole."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bundlectl.runtime.errors import FileNotInBundle, Paused
@@ -24,7 +25,9 @@ class LiveBundle:
     digest: str
     pointer_version: int
     record: BundleRecord
-    files: Mapping[str, bytes]  # bundle-relative path → bytes, every file of every component
+    files: Mapping[str, bytes]  # bundle-relative path → bytes, every small file of every component
+    paths: Mapping[str, Path] = field(default_factory=dict)  # every large file → its verified local read-only copy
+    files_dir: Path | None = None  # where `path()` writes local copies of small files
 
     @property
     def attributes(self) -> dict[str, Any]:
@@ -32,12 +35,32 @@ class LiveBundle:
         return stamp_attributes(self.name, self.version, self.digest, self.env, self.pointer_version)
 
     def file(self, relpath: str) -> bytes:
-        """A component file's bytes; never touches the network (they were fetched before this bundle went live)."""
-        try:
+        """A component file's bytes; never touches the network (they were fetched before this bundle went live).
+
+        Small files are in memory; a large one (index, weights) is read whole from its local copy: prefer `path`.
+        """
+        if relpath in self.files:
             return self.files[relpath]
-        except KeyError:
-            raise FileNotInBundle(f"{relpath} is not a file of {self.name}@{self.version}",
-                                  f"its files are: {', '.join(sorted(self.files)) or 'none'}") from None
+        return self.path(relpath).read_bytes()
+
+    def path(self, relpath: str) -> Path:
+        """A component file as a local read-only file, for large ones: open it, mmap it, hand it to a library.
+
+        Large files were copied in chunks and checked before this bundle went live, under their digest, so
+        versions and processes sharing the folder share one copy; a small file is written there from memory.
+        """
+        if relpath in self.paths:
+            return self.paths[relpath]
+        if relpath not in self.files or self.files_dir is None:
+            raise self._not_in_bundle(relpath)
+        from bundlectl.runtime.files import local_copy
+
+        digest = next(c.files[relpath].digest for c in self.record.components.values() if relpath in c.files)
+        return local_copy(self.files_dir, digest, lambda handle: handle.write(self.files[relpath]))
+
+    def _not_in_bundle(self, relpath: str) -> FileNotInBundle:
+        known = sorted([*self.files, *self.paths])
+        return FileNotInBundle(f"{relpath} is not a file of {self.name}@{self.version}", f"its files are: {', '.join(known) or 'none'}")
 
     def text(self, relpath: str) -> str:
         return self.file(relpath).decode("utf-8")

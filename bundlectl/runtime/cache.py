@@ -1,13 +1,15 @@
 """The last verified bundle on disk (`Runtime(cache_dir=…)`), so a process that starts while the registry is down can serve.
 
 Layout: `live/NAME@ENV.json` (the pointer, the pause state and the bundle record) and `blobs/HEX` (file
-bytes by sha256). Every write is atomic (temporary file, fsync, rename), blobs before the state that
-names them. Nothing is trusted on the way back: the record's digest is recomputed and every blob is
-hashed again, so a damaged or edited cache is refused, never served.
+bytes by sha256; the runtime keeps its local copies of large files there too, so they are never copied
+twice). Every write is atomic (temporary file, fsync, rename), blobs before the state that names them.
+Nothing is trusted on the way back: the record's digest is recomputed and every blob is hashed
+again, so a damaged or edited cache is refused, never served.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -15,7 +17,7 @@ import time
 import uuid
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from bundlectl.clock import event_time
 from bundlectl.digest.canonical import canonical_json, hex_of, sha256_of
@@ -43,9 +45,13 @@ class LastGood:
 
     # writing -----------------------------------------------------------------------
     def save(self, serving: Serving) -> None:
+        from bundlectl.runtime.files import local_copy
+
         bundle = serving.bundle
         for relpath, digest in _file_digests(bundle.record).items():
-            if self.blob(digest) is None:  # missing, or damaged: written (again) from the verified bytes
+            if relpath in bundle.paths:  # a large file: copied from its verified local copy unless that is already here
+                local_copy(blob_folder(self.folder), digest, functools.partial(_copy_file, bundle.paths[relpath]))
+            elif self.blob(digest) is None:  # missing, or damaged: written (again) from the verified bytes
                 _write_atomic(self._blob_path(digest), bundle.files[relpath])
         state = {"format": FORMAT, "registry": self.registry, "name": self.name, "env": self.env, "saved_at": event_time(),
                  "pointer": asdict(serving.pointer), "pause": asdict(serving.pause) if serving.pause else None,
@@ -64,7 +70,7 @@ class LastGood:
                 except (OSError, ValueError, KeyError, TypeError, AttributeError):
                     return  # a state we cannot read may name any blob: keep them all
             now = time.time()
-            for blob in (self.folder / "blobs").iterdir():
+            for blob in blob_folder(self.folder).iterdir():
                 if _HEX.fullmatch(blob.name) and blob.name not in wanted and now - blob.stat().st_mtime > STALE_BLOB_SECONDS:
                     blob.unlink()
         except OSError:
@@ -106,20 +112,41 @@ class LastGood:
         if (record.name, record.version, record.digest) != (self.name, pointer.version, pointer.digest) \
                 or record.computed_digest() != record.digest or record.altered_component() is not None:
             raise CacheUnusable(f"{where} is damaged: the bundle record does not match its digest")
-        files = {}
-        for relpath, digest in _file_digests(record).items():
-            data = self.blob(digest)
-            if data is None:
-                raise CacheUnusable(f"{where}: the cached copy of {relpath} is missing or does not match its digest")
-            files[relpath] = data
-        bundle = LiveBundle(self.name, self.env, record.version, record.digest, pointer.pointer_version, record, files)
+        from bundlectl.runtime.files import IN_MEMORY_MAX, verified_copy
+
+        files, paths = {}, {}
+        for component in record.components.values():
+            for relpath, entry in component.files.items():
+                large = entry.size > IN_MEMORY_MAX
+                found = verified_copy(blob_folder(self.folder), entry.digest) if large else self.blob(entry.digest)
+                if found is None:
+                    raise CacheUnusable(f"{where}: the cached copy of {relpath} is missing or does not match its digest")
+                if isinstance(found, Path):
+                    paths[relpath] = found
+                else:
+                    files[relpath] = found
+        bundle = LiveBundle(self.name, self.env, record.version, record.digest, pointer.pointer_version, record, files, paths,
+                            blob_folder(self.folder))
         return Serving(bundle, pointer, pause), saved_at
 
     def _blob_path(self, digest: str) -> Path:
-        hexdigest = hex_of(digest)
-        if not digest.startswith("sha256:") or not _HEX.fullmatch(hexdigest):
-            raise CacheUnusable(f"{digest!r} is not a sha256 digest")
-        return self.folder / "blobs" / hexdigest
+        from bundlectl.runtime.files import copy_path
+
+        try:
+            return copy_path(blob_folder(self.folder), digest)
+        except ValueError as exc:
+            raise CacheUnusable(str(exc)) from None
+
+
+def blob_folder(folder: Path) -> Path:
+    return folder / "blobs"
+
+
+def _copy_file(source: Path, target: IO[bytes]) -> None:
+    import shutil
+
+    with open(source, "rb") as handle:
+        shutil.copyfileobj(handle, target, 1024 * 1024)
 
 
 def _file_digests(record: BundleRecord) -> dict[str, str]:

@@ -7,9 +7,11 @@ new bundle's digest recomputes; then every file is fetched and checked before th
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
 
 from bundlectl.errors import BundlectlError, IntegrityFailure, NotFound
 from bundlectl.registry.pointers import (
@@ -40,8 +42,8 @@ class _Disagrees(IntegrityFailure):
 
 
 class Follower:
-    def __init__(self, storage: Storage, name: str, env: str, cache: LastGood | None = None) -> None:
-        self.storage, self.name, self.env, self.cache = storage, name, env, cache
+    def __init__(self, storage: Storage, name: str, env: str, files_dir: Path, cache: LastGood | None = None) -> None:
+        self.storage, self.name, self.env, self.files_dir, self.cache = storage, name, env, files_dir, cache
         self.env_pointer, self.pause_pointer = pointer_name(name, env), pause_pointer_name(name, env)
 
     def check(self, serving: Serving | None) -> Serving | None:
@@ -112,6 +114,7 @@ class Follower:
     def _load(self, index: Index, value: PointerValue) -> LiveBundle:
         """The bundle the pointer names, its digest recomputed and every file fetched and checked (cache first)."""
         from bundlectl.registry.bundles import read_blob
+        from bundlectl.runtime.files import IN_MEMORY_MAX, local_copy
 
         row = index.bundle(self.name, value.version)
         if row is None or row.digest != value.digest:
@@ -119,12 +122,23 @@ class Follower:
         record = row.record()
         if record.computed_digest() != record.digest or record.altered_component() is not None:
             raise IntegrityFailure(f"{record.ref}: the bundle digest does not match its components")
-        files = {}
+        files, paths = {}, {}
         for component in record.components.values():
             for relpath, entry in component.files.items():
+                label = f"{record.ref}:{relpath}"
+                if entry.size > IN_MEMORY_MAX:  # copied to disk in chunks and checked; never held in memory
+                    copy = functools.partial(_copy_out, self.storage, entry.digest, label)
+                    paths[relpath] = local_copy(self.files_dir, entry.digest, copy)
+                    continue
                 cached = self.cache.blob(entry.digest) if self.cache else None
-                files[relpath] = cached if cached is not None else read_blob(self.storage, entry.digest, f"{record.ref}:{relpath}")
-        return LiveBundle(self.name, self.env, record.version, record.digest, value.pointer_version, record, files)
+                files[relpath] = cached if cached is not None else read_blob(self.storage, entry.digest, label)
+        return LiveBundle(self.name, self.env, record.version, record.digest, value.pointer_version, record, files, paths,
+                          self.files_dir)
+
+def _copy_out(storage: Storage, digest: str, label: str, target: IO[bytes]) -> None:
+    from bundlectl.registry.bundles import copy_blob
+
+    copy_blob(storage, digest, label, target.write)
 
 
 def _token(read: Pointer | None | object, before: str | None) -> str | None:

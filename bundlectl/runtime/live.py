@@ -5,6 +5,9 @@ A background thread checks the registry every `poll_interval` seconds, each remo
 only once every one of its files was fetched and verified, and never one older than a pointer already
 seen. When the registry fails, hangs or disagrees with itself, the last verified bundle keeps serving
 and `problem` says why. With `cache_dir=`, that bundle is also kept on disk for the next process.
+
+Small files are served from memory; large ones (indexes, weights) from verified local read-only copies
+(`LiveBundle.path`), copied in chunks so no process ever holds them whole.
 """
 
 from __future__ import annotations
@@ -31,12 +34,13 @@ class Runtime:
     `poll_interval`: seconds between registry checks. `timeout`: seconds any one remote call may take
     (connect and read). `startup_timeout`: how long the constructor waits for the first check before it
     serves the cache or raises RegistryUnavailable. `follow=False` checks only when `refresh()` is called.
+    `files_dir`: where local copies of large files go (default: the cache's blob folder, else bundlectl's cache folder).
     """
 
     def __init__(self, name: str, env: str, registry: str | None = None, *, endpoint_url: str | None = None,
                  poll_interval: float = 30.0, timeout: float = 2.0, startup_timeout: float = 10.0,
                  cache_dir: str | Path | None = None, request_log: str | Path | None = None, cwd: Path | None = None,
-                 storage: Any = None, follow: bool = True) -> None:
+                 storage: Any = None, follow: bool = True, files_dir: str | Path | None = None) -> None:
         from bundlectl.names import is_env, is_name
         from bundlectl.runtime.follow import Follower
         from bundlectl.storage.base import NetworkLimits
@@ -52,7 +56,8 @@ class Runtime:
         self.storage = storage or open_storage(registry_url(registry), cwd or Path.cwd(), endpoint_url=endpoint_url,
                                                limits=NetworkLimits(timeout, timeout, attempts=1))
         self._cache = self._open_cache(cache_dir)
-        self._follower = Follower(self.storage, name, env, self._cache)
+        self.files_dir = Path(files_dir) if files_dir is not None else self._default_files_dir(cache_dir)
+        self._follower = Follower(self.storage, name, env, self.files_dir, self._cache)
         self._serving: Serving | None = None  # swapped whole under _swap; read without a lock by current()
         self._swap = threading.Lock()
         self._checking = threading.Lock()  # one registry check at a time: the thread's or refresh()'s
@@ -211,6 +216,14 @@ class Runtime:
         from bundlectl.runtime.cache import LastGood
 
         return LastGood(Path(cache_dir), self.name, self.env, self.storage.url) if cache_dir is not None else None
+
+    @staticmethod
+    def _default_files_dir(cache_dir: str | Path | None) -> Path:
+        """Local copies of large files: the runtime cache's own blob folder, else `files/` in bundlectl's cache folder."""
+        from bundlectl.digest.filehash import cache_dir as user_cache_dir
+        from bundlectl.runtime.cache import blob_folder
+
+        return blob_folder(Path(cache_dir)) if cache_dir is not None else user_cache_dir() / "files"
 
     def _load_cache(self) -> None:
         """Serve the cached bundle until the registry answers: it also sets the floor no older pointer may go below."""

@@ -4,16 +4,33 @@ Three primitives carry everything: immutable content-addressed objects (create-o
 event log whose head moves by compare-and-swap, and named pointers that move by compare-and-swap in
 the same step as the log append. Commands never see which backend is underneath: a backend raises
 BundlectlError subclasses only, besides the two signals LogMoved and PointerMoved.
+
+Objects can be files of any size (model weights, vector indexes), so they are stored from paths and
+read back as chunks of at most CHUNK bytes: no backend ever holds a whole file in memory.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NamedTuple
+
+CHUNK = 1024 * 1024  # objects are read, and large files stored, in pieces of at most this many bytes
+
+
+class FileToStore(NamedTuple):
+    """A file to store as an object, and the sha256 (hex) of the content its key promises.
+
+    The backend hashes the bytes it stores on the way in and refuses a file that no longer has that
+    digest (changed since it was hashed, or while it is stored), so a key never names other content.
+    """
+
+    path: Path
+    sha256: str
 
 
 @dataclass(frozen=True)
@@ -90,15 +107,28 @@ class Storage(ABC):
     def has_object(self, key: str) -> bool: ...
 
     @abstractmethod
-    def get_object(self, key: str) -> bytes: ...
+    def open_object(self, key: str) -> AbstractContextManager[Iterator[bytes]]:
+        """The object's bytes as chunks of at most CHUNK bytes, read as they are consumed; NotFound when absent.
+
+        The backend checks what it can while streaming (git: the object's framing and length); the
+        content digest is the caller's to check, since it is known only once the last chunk is in.
+        """
+
+    def get_object(self, key: str) -> bytes:
+        """The whole object in memory: for small objects (reports, component files read as documents)."""
+        with self.open_object(key) as chunks:
+            return b"".join(chunks)
 
     @abstractmethod
     def put_object(self, key: str, data: bytes) -> None:
         """Store `data` under `key` unless the key already exists (content-addressed: same key, same bytes)."""
 
     @abstractmethod
-    def put_files(self, files: dict[str, Path], progress: Callable[[int], None] | None = None) -> None:
-        """Store several files as objects, skipping keys already present."""
+    def put_files(self, files: dict[str, FileToStore], progress: Callable[[int], None] | None = None) -> None:
+        """Store several files as objects, skipping keys already present, each in bounded memory.
+
+        `progress` gets the byte count of each piece stored (or skipped as already present).
+        """
 
     # event log ---------------------------------------------------------------------
     @abstractmethod

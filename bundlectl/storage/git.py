@@ -1,12 +1,14 @@
 """The embedded git registry: objects, log and pointers as git objects under refs/bundlectl/.
 
-- objects:  refs/bundlectl/objects/<key> → blob          (created with `update-ref create`, never moved)
+- objects:  refs/bundlectl/objects/<key> → blob          (created once, never moved)
 - log:      refs/bundlectl/log → commit chain, one commit per event, payload in the message body
 - pointers: refs/bundlectl/pointers/<name> → blob with the pointer's value
 
 Log head and pointers move in one `git update-ref --stdin` transaction with expected old values, so
-an append either lands whole or not at all. Nothing appears in the working tree, and the whole
-registry travels with `git push/fetch origin 'refs/bundlectl/*:refs/bundlectl/*'`.
+an append either lands whole or not at all. That transaction is the only process a promotion starts:
+objects are written and read in-process (gitobjects.py), through one long-lived `git cat-file` only
+once `git gc` has packed them. Nothing appears in the working tree, and the whole registry travels
+with `git push/fetch origin 'refs/bundlectl/*:refs/bundlectl/*'`.
 """
 
 from __future__ import annotations
@@ -14,11 +16,15 @@ from __future__ import annotations
 import logging
 import os
 import re
+import subprocess
 import tempfile
+import threading
 import time
-from collections.abc import Callable, Sequence
+import weakref
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import IO, Any, Literal
 
 from bundlectl.errors import (
     BundlectlError,
@@ -30,6 +36,7 @@ from bundlectl.errors import (
 from bundlectl.faults import EVENT_WRITTEN, checkpoint
 from bundlectl.storage.base import (
     UNCHANGED,
+    FileToStore,
     LogMoved,
     Pointer,
     PointerMoved,
@@ -38,6 +45,14 @@ from bundlectl.storage.base import (
     StoredEvent,
     Unchanged,
 )
+from bundlectl.storage.gitobjects import (
+    EMPTY_TREE,
+    ChangedWhileStoring,
+    DamagedObject,
+    GitObjects,
+    MissingObject,
+    ObjectInfo,
+)
 from bundlectl.storage.gitrefs import (
     DAMAGED_HINT,
     ZERO,
@@ -45,9 +60,6 @@ from bundlectl.storage.gitrefs import (
     list_refs,
     read_ref,
 )
-
-if TYPE_CHECKING:
-    from git import Repo
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +77,7 @@ STALE_LOCK_SECONDS = 10
 LOCK_WAIT_MS = 1000
 
 _OBJECT_ID = re.compile(r"[0-9a-f]{40}")
+_WRITE_HINT = "check the free space and permissions of the repository"
 
 
 class GitStorage(Storage):
@@ -72,81 +85,79 @@ class GitStorage(Storage):
         self.git_dir = git_dir
         self.common = common_dir(git_dir)
         self.url = url
-        self._repo: Repo | None = None
+        self.objects = GitObjects(git_dir, self.common / "objects")
+        self._ref_updates = _RefTransactions(git_dir)
 
     # plumbing -----------------------------------------------------------------------
-    @property
-    def repo(self) -> Repo:
-        if self._repo is None:
-            import git
-
-            try:
-                self._repo = git.Repo(self.git_dir)
-            except (git.InvalidGitRepositoryError, git.NoSuchPathError):
-                raise NotFound(f"{self.git_dir} is not a git repository") from None
-        return self._repo
-
     def _git(self, *args: str, stdin: bytes | None = None) -> str:
         """Run git and return its output; a failure raises _GitFailed, which never leaves this class."""
-        import git
-
-        command = ["git", *args]
+        command = ["git", "--git-dir", str(self.git_dir), *args]
         try:
-            if stdin is None:
-                status, out, err = self.repo.git.execute(command, with_extended_output=True, with_exceptions=False)
-            else:
-                with tempfile.TemporaryFile() as handle:  # GitPython takes stdin as a file
-                    handle.write(stdin)
-                    handle.seek(0)
-                    status, out, err = self.repo.git.execute(
-                        command, istream=handle, with_extended_output=True, with_exceptions=False
-                    )
-        except git.GitCommandNotFound:
+            done = subprocess.run(command, input=stdin, stdin=None if stdin is not None else subprocess.DEVNULL,
+                                  capture_output=True)
+        except FileNotFoundError:
             raise Refused("git is not installed (or not on PATH)", "install git, then retry") from None
-        if status != 0:
-            raise _GitFailed(err)
-        return out
+        if done.returncode != 0:
+            raise _GitFailed(done.stderr.decode(errors="replace"))
+        return done.stdout.decode(errors="replace")
 
     def _store(self, data: bytes, kind: str = "blob") -> str:
         try:
-            sha = self._git("hash-object", "-t", kind, "-w", "--stdin", stdin=data).strip()
-        except _GitFailed as exc:
-            raise Refused(f"git could not write to {self.common / 'objects'}: {exc.detail}",
-                          "check the free space and permissions of the repository") from None
-        return sha
+            return self.objects.write(kind, data)
+        except OSError as exc:
+            raise Refused(f"cannot write to {self.common / 'objects'}: {exc.strerror}", _WRITE_HINT) from None
 
-    def _object_type(self, sha: str) -> str | None:
-        """The type of the object `sha` ("blob", "commit", …), or None when the repository lacks it."""
+    def _store_file(self, item: FileToStore, progress: Callable[[int], None] | None) -> str:
         try:
-            kind = self.repo.odb.info(bytes.fromhex(sha)).type
-        except ValueError:  # what GitPython raises for an object git reports missing
+            return self.objects.write_file(item.path, item.sha256, progress)
+        except ChangedWhileStoring:
+            raise Refused(f"{item.path} changed after it was hashed, or while it was being stored; nothing was registered",
+                          "run the command again once the file is complete") from None
+        except OSError as exc:
+            raise Refused(f"cannot store {item.path} in {self.common / 'objects'}: {exc.strerror}", _WRITE_HINT) from None
+
+    def _info(self, ref: str, sha: str) -> ObjectInfo | None:
+        """Kind and size of the object `sha` that `ref` points at; None when the repository lacks it."""
+        try:
+            return self.objects.info(sha)
+        except MissingObject:
             return None
-        return kind.decode() if isinstance(kind, bytes) else str(kind)
+        except DamagedObject as exc:
+            raise IntegrityFailure(f"{ref} points at {sha}, which is damaged ({exc})", DAMAGED_HINT) from None
 
     def _require(self, ref: str, sha: str, kind: str) -> None:
         """IntegrityFailure unless `sha`, which `ref` points at, is an object of type `kind` here."""
-        found = self._object_type(sha)
+        info = self._info(ref, sha)
+        found = None if info is None else info.kind
         if found != kind:
             what = "which is not in this repository" if found is None else f"which is a {found}, not a {kind}"
             raise IntegrityFailure(f"{ref} points at {sha}, {what}", DAMAGED_HINT)
 
-    def _read_blob(self, ref: str, sha: str) -> bytes:
+    @contextmanager
+    def _open(self, ref: str, sha: str, kind: str) -> Iterator[Iterator[bytes]]:
+        """The content of the object `ref` points at, in chunks; IntegrityFailure naming `ref` if it is not a sound `kind`."""
         try:
-            stream = self.repo.odb.stream(bytes.fromhex(sha))
-        except ValueError:
+            with self.objects.open(sha) as (info, chunks):
+                if info.kind != kind:
+                    raise IntegrityFailure(f"{ref} points at {sha}, which is a {info.kind}, not a {kind}", DAMAGED_HINT)
+                yield _named(chunks, ref, sha)
+        except MissingObject:
             raise IntegrityFailure(f"{ref} points at {sha}, which is not in this repository", DAMAGED_HINT) from None
-        kind = stream.type.decode() if isinstance(stream.type, bytes) else str(stream.type)
-        data = bytes(stream.read())
-        if kind != "blob":
-            raise IntegrityFailure(f"{ref} points at {sha}, which is a {kind}, not a blob", DAMAGED_HINT)
-        return data
+        except DamagedObject as exc:
+            raise IntegrityFailure(f"{ref} points at {sha}, which is damaged ({exc})", DAMAGED_HINT) from None
+
+    def _read_blob(self, ref: str, sha: str) -> bytes:
+        """A small blob whole: a pointer value."""
+        with self._open(ref, sha, "blob") as chunks:
+            return b"".join(chunks)
 
     # Storage ------------------------------------------------------------------------
     def is_initialized(self) -> bool:
         return read_ref(self.common, LOG_REF) is not None
 
     def initialize(self) -> None:
-        _ = self.repo
+        if not (self.common / "objects").is_dir():
+            raise NotFound(f"{self.git_dir} is not a git repository")
 
     def index_path(self) -> Path:
         return self.common / "bundlectl" / "index.sqlite"
@@ -158,47 +169,82 @@ class GitStorage(Storage):
         self._require(OBJECT_PREFIX + key, sha, "blob")  # a ref to a lost object must not pass for stored
         return True
 
-    def get_object(self, key: str) -> bytes:
-        sha = read_ref(self.common, OBJECT_PREFIX + key)
+    @contextmanager
+    def open_object(self, key: str) -> Iterator[Iterator[bytes]]:
+        ref = OBJECT_PREFIX + key
+        sha = read_ref(self.common, ref)
         if sha is None:
             raise NotFound(f"object {key} is not in the registry")
-        return self._read_blob(OBJECT_PREFIX + key, sha)
+        with self._open(ref, sha, "blob") as chunks:
+            yield chunks
 
     def put_object(self, key: str, data: bytes) -> None:
         if self.has_object(key):
             return
-        self._create_refs({OBJECT_PREFIX + key: self._store(data)})
+        self._create_object_ref(OBJECT_PREFIX + key, self._store(data))
 
-    def put_files(self, files: dict[str, Path], progress: Callable[[int], None] | None = None) -> None:
-        missing = {key: path for key, path in files.items() if not self.has_object(key)}
-        if not missing:
-            return
-        keys = sorted(missing)
-        # git streams large files to a pack itself; level-1 zlib keeps that near disk speed.
-        paths = "".join(str(missing[k].resolve()) + "\n" for k in keys).encode()
+    def put_files(self, files: dict[str, FileToStore], progress: Callable[[int], None] | None = None) -> None:
+        for key, item in sorted(files.items()):
+            if self.has_object(key):
+                if progress is not None:
+                    progress(item.path.stat().st_size)
+                continue
+            self._create_object_ref(OBJECT_PREFIX + key, self._store_file(item, progress))
+
+    def _create_object_ref(self, ref: str, sha: str) -> None:
+        """Create `ref` → `sha` as git's files backend does, without git reading the object again.
+
+        `git update-ref` re-hashes a blob before it points a ref at it, mapping the whole object into
+        memory: for a 1 GiB file that is seconds, and 1 GiB of memory. An object ref is created once,
+        names content this process has just written (and hashed), and never moves, so it is written
+        here under git's own protocol: `<ref>.lock` created exclusively, the ref checked absent (loose
+        and packed) while it is held, then renamed into place. Every git writer of that ref takes the
+        same lock first, and a lock left by a killed writer is recovered as for any other ref.
+        """
+        path = self.common / ref
+        lock = path.with_name(path.name + ".lock")
         try:
-            output = self._git("-c", "core.looseCompression=1", "hash-object", "-w", "--stdin-paths", stdin=paths)
-        except _GitFailed as exc:
-            raise Refused(f"git could not store the bundle's files in {self.common / 'objects'}: {exc.detail}",
-                          "check the free space and permissions of the repository") from None
-        shas = output.split()
-        if progress is not None:
-            progress(sum(missing[k].stat().st_size for k in keys))
-        self._create_refs({OBJECT_PREFIX + k: sha for k, sha in zip(keys, shas, strict=True)})
-
-    def _create_refs(self, refs: dict[str, str]) -> None:
-        for attempt in range(3):
-            todo = {ref: sha for ref, sha in refs.items() if read_ref(self.common, ref) is None}
-            if not todo:
-                return
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise Refused(f"cannot create the ref {ref}: {exc.strerror} ({_blocking(self.common, ref)})",
+                          "nothing was changed; run `git fsck` and `bundlectl verify`") from None
+        deadline = time.monotonic() + LOCK_WAIT_MS / 1000
+        while True:
             try:
-                self._update_refs("".join(f"create {ref} {sha}\n" for ref, sha in todo.items()), list(todo))
+                descriptor = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+                break
+            except FileExistsError:
+                pass
+            except OSError as exc:
+                raise Refused(f"cannot create the ref {ref}: {exc.strerror}", _WRITE_HINT) from None
+            if read_ref(self.common, ref) is not None:
+                return  # a concurrent writer stored the same content first
+            try:
+                seen = lock.lstat()
+            except FileNotFoundError:
+                continue
+            if _age(seen) >= STALE_LOCK_SECONDS:
+                self._remove_stale_lock(lock, seen)
+            elif time.monotonic() < deadline:
+                time.sleep(0.01)  # a live writer holds it for milliseconds; git itself waits as long
+            else:
+                raise Conflict(f"another writer holds {lock}; retry",
+                               f"nothing was changed; a lock left by a killed writer is removed once it is {STALE_LOCK_SECONDS} s old")
+        try:
+            with os.fdopen(descriptor, "w") as handle:
+                handle.write(sha + "\n")
+                handle.flush()
+                os.fsync(handle.fileno())  # as git hardens refs (core.fsync's default)
+            if read_ref(self.common, ref) is None:
+                os.rename(lock, path)
                 return
-            except _GitFailed as exc:
-                # a concurrent writer creating some of the same (content-addressed) objects is no
-                # failure: re-check what is left; anything else is reported as it is
-                if attempt == 2 or self._locks(list(todo), exc):
-                    raise self._write_refused(exc, list(todo)) from None
+        except BaseException as exc:
+            lock.unlink(missing_ok=True)
+            if isinstance(exc, OSError):
+                raise Refused(f"cannot create the ref {ref}: {exc.strerror} ({_blocking(self.common, ref)})",
+                              _WRITE_HINT) from None
+            raise
+        lock.unlink()
 
     def log_head(self) -> str | None:
         return read_ref(self.common, LOG_REF)
@@ -233,22 +279,17 @@ class GitStorage(Storage):
     def append_event(
         self, payload: bytes, summary: str, expected_head: str | None, updates: list[PointerUpdate]
     ) -> str:
-        from git import Actor, Commit
-
-        if expected_head is not None:
-            self._require(LOG_REF, expected_head, "commit")
-        parents = [self.repo.commit(expected_head)] if expected_head else []
-        who = Actor("bundlectl", "bundlectl@localhost")
-        now = f"{int(time.time())} +0000"  # git's internal date format
-        commit = Commit.create_from_tree(
-            self.repo, self._store(b"", "tree"), f"{summary}\n\n{payload.decode()}\n", parent_commits=parents,
-            head=False, author=who, committer=who, author_date=now, commit_date=now,
-        )
-        if not _OBJECT_ID.fullmatch(commit.hexsha):  # GitPython does not check that git wrote it
-            raise Refused(f"git could not write to {self.common / 'objects'}",
-                          "check the free space and permissions of the repository")
+        if expected_head is not None:  # never a child of a lost or damaged head: the commit is read whole (it is small)
+            with self._open(LOG_REF, expected_head, "commit") as chunks:
+                for _ in chunks:
+                    pass
+        self._store(b"", "tree")  # every event commit has the empty tree (a no-op once it is stored)
+        who = f"bundlectl <bundlectl@localhost> {int(time.time())} +0000"  # git's internal date format
+        parent = f"parent {expected_head}\n" if expected_head else ""
+        commit = self._store(f"tree {EMPTY_TREE}\n{parent}author {who}\ncommitter {who}\n\n"
+                             f"{summary}\n\n{payload.decode()}\n".encode(), "commit")
         checkpoint(EVENT_WRITTEN)
-        lines = [f"update {LOG_REF} {commit.hexsha} {expected_head or ZERO}\n"]
+        lines = [f"update {LOG_REF} {commit} {expected_head or ZERO}\n"]
         for update in updates:
             blob = self._store(update.value)
             lines.append(f"update {POINTER_PREFIX}{update.name} {blob} {update.expected_token or ZERO}\n")
@@ -262,7 +303,7 @@ class GitStorage(Storage):
                 if read_ref(self.common, POINTER_PREFIX + update.name) != update.expected_token:
                     raise PointerMoved(update.name) from None
             raise self._write_refused(exc, refs) from None
-        return str(commit.hexsha)
+        return commit
 
     # pointers ----------------------------------------------------------------------
     def list_pointers(self) -> dict[str, str]:
@@ -288,16 +329,15 @@ class GitStorage(Storage):
         A retry after removing a lock cannot overwrite anything: `script` still states every ref's
         expected old value, which git checks under its own lock, so a lost race stays a failure.
         """
-        command = ("-c", f"core.filesRefLockTimeout={LOCK_WAIT_MS}", "update-ref", "--stdin")
         try:
-            self._git(*command, stdin=script.encode())
+            self._ref_updates.run(script)
         except _GitFailed as exc:
             locks = self._locks(refs, exc)
             if not locks or any(_age(seen) < STALE_LOCK_SECONDS for _, seen in locks):
                 raise
             for lock, seen in locks:
                 self._remove_stale_lock(lock, seen)
-            self._git(*command, stdin=script.encode())
+            self._ref_updates.run(script)
 
     def _locks(self, refs: Sequence[str], failure: _GitFailed) -> list[tuple[Path, os.stat_result]]:
         """The lock files that stand in the way of a transaction on `refs`, with what we saw of them."""
@@ -356,6 +396,102 @@ def _age(seen: os.stat_result) -> float:
 
 def _same_file(now: os.stat_result, seen: os.stat_result) -> bool:
     return (now.st_dev, now.st_ino, now.st_mtime_ns) == (seen.st_dev, seen.st_ino, seen.st_mtime_ns)
+
+
+def _named(chunks: Iterator[bytes], ref: str, sha: str) -> Iterator[bytes]:
+    """The chunks of an object being read; damage found midway (a truncated object) names the ref too."""
+    try:
+        yield from chunks
+    except DamagedObject as exc:
+        raise IntegrityFailure(f"{ref} points at {sha}, which is damaged ({exc})", DAMAGED_HINT) from None
+
+
+def _blocking(common: Path, ref: str) -> str:
+    """Why a ref file cannot be made: the ref, or the ref that stands where one of its folders must be."""
+    parts = ref.split("/")
+    for end in range(len(parts) - 1, 0, -1):
+        prefix = "/".join(parts[:end])
+        if read_ref(common, prefix) is not None:
+            return f"{prefix} is a ref, so no ref can live under it"
+    if (common / ref).is_dir():
+        return f"{ref} is a folder of other refs"
+    return "check the repository's permissions"
+
+
+class _RefTransactions:
+    """One long-lived `git update-ref --stdin`, running one transaction at a time (start, prepare, commit).
+
+    A process that appends many events (a rehearsal, `registry copy`, a service calling the API) starts
+    git once. git ends the process on a transaction it refuses (a moved ref, a held lock); the next
+    transaction starts a new one. Between transactions it holds no lock, so stopping it loses nothing.
+    """
+
+    def __init__(self, git_dir: Path) -> None:
+        self.git_dir = git_dir
+        self.lock = threading.Lock()
+        self._process: subprocess.Popen[bytes] | None = None
+        self._errors: IO[bytes] | None = None  # git's stderr; read from where the current transaction began
+        self._owner = 0  # the pid that started it: a forked child starts its own
+        weakref.finalize(self, _RefTransactions._stop, self.__dict__)
+
+    def run(self, script: str) -> None:
+        """Apply `script` (update/create lines) all or nothing; _GitFailed with git's complaint if refused."""
+        with self.lock:
+            process, errors = self._started()
+            assert process.stdin is not None and process.stdout is not None
+            seen = os.fstat(errors.fileno()).st_size
+            try:
+                try:
+                    process.stdin.write(f"start\n{script}prepare\ncommit\n".encode())
+                    process.stdin.flush()
+                except BrokenPipeError:
+                    pass  # git is gone; its complaint is read below
+                for step in (b"start: ok", b"prepare: ok", b"commit: ok"):
+                    if process.stdout.readline().strip() != step:
+                        process.wait()
+                        errors.seek(seen)
+                        raise _GitFailed(errors.read().decode(errors="replace"))
+            except BaseException:
+                _RefTransactions._stop(self.__dict__)  # refused, or interrupted midway: never reuse that process
+                raise
+
+    def _started(self) -> tuple[subprocess.Popen[bytes], IO[bytes]]:
+        process, errors = self._process, self._errors
+        if process is not None and errors is not None and process.poll() is None and self._owner == os.getpid():
+            return process, errors
+        _RefTransactions._stop(self.__dict__)
+        command = ["git", "--git-dir", str(self.git_dir), "-c", f"core.filesRefLockTimeout={LOCK_WAIT_MS}",
+                   "update-ref", "--stdin"]
+        errors = tempfile.TemporaryFile()
+        try:
+            process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors)
+        except FileNotFoundError:
+            errors.close()
+            raise Refused("git is not installed (or not on PATH)", "install git, then retry") from None
+        self._process, self._errors, self._owner = process, errors, os.getpid()
+        return process, errors
+
+    @staticmethod
+    def _stop(state: dict[str, Any]) -> None:
+        """End the process: its input closed, so git finishes whatever it was doing and exits (killed if it hangs)."""
+        process, errors = state.get("_process"), state.get("_errors")
+        state["_process"] = state["_errors"] = None
+        if errors is not None:
+            errors.close()
+        if process is None:
+            return
+        for pipe in (process.stdin, process.stdout):
+            if pipe is not None:
+                try:
+                    pipe.close()
+                except OSError:
+                    pass
+        if state.get("_owner") == os.getpid():
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
 class _GitFailed(Exception):

@@ -19,8 +19,10 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
@@ -34,7 +36,9 @@ from bundlectl.errors import (
 )
 from bundlectl.faults import EVENT_WRITTEN, LOG_MOVED, checkpoint
 from bundlectl.storage.base import (
+    CHUNK,
     UNCHANGED,
+    FileToStore,
     LogMoved,
     NetworkLimits,
     Pointer,
@@ -46,8 +50,10 @@ from bundlectl.storage.base import (
 )
 
 MULTIPART_THRESHOLD = 16 * 1024 * 1024
-PART_SIZE = 16 * 1024 * 1024
-UPLOAD_THREADS = 10
+PART_SIZE = 8 * 1024 * 1024
+# Parts in memory at once, being read or uploaded: PART_SIZE × UPLOAD_THREADS (32 MiB) bounds what an
+# upload of any size holds, and four parallel parts keep a link to S3 busy.
+UPLOAD_THREADS = 4
 READ_THREADS = 16
 SEQ_WIDTH = 12
 
@@ -177,50 +183,95 @@ class S3Storage(Storage):
         except _Missing:
             return False
 
-    def get_object(self, key: str) -> bytes:
-        found = self._get(self._key("objects", key))
-        if found is None:
-            raise NotFound(f"object {key} is not in the registry")
-        return found[0]
+    @contextmanager
+    def open_object(self, key: str) -> Iterator[Iterator[bytes]]:
+        try:
+            response = self._call("get_object", (_Missing,), Key=self._key("objects", key))
+        except _Missing:
+            raise NotFound(f"object {key} is not in the registry") from None
+        body = response["Body"]
+        try:
+            yield self._chunks(body)
+        finally:
+            body.close()
+
+    def _chunks(self, body: Any) -> Iterator[bytes]:
+        """A response body read as it is consumed; a connection lost midway is the usual one-line error."""
+        from botocore.exceptions import BotoCoreError
+
+        try:
+            yield from body.iter_chunks(CHUNK)
+        except BotoCoreError as exc:
+            raise _transport_error(exc, self) from None
 
     def put_object(self, key: str, data: bytes) -> None:
         self._put_new(self._key("objects", key), data)
 
-    def put_files(self, files: dict[str, Path], progress: Callable[[int], None] | None = None) -> None:
-        for key, path in sorted(files.items()):
+    def put_files(self, files: dict[str, FileToStore], progress: Callable[[int], None] | None = None) -> None:
+        for key, item in sorted(files.items()):
             if self.has_object(key):
                 if progress is not None:
-                    progress(path.stat().st_size)
+                    progress(item.path.stat().st_size)
                 continue
-            if path.stat().st_size < MULTIPART_THRESHOLD:
-                self._put_new(self._key("objects", key), path.read_bytes())
-                if progress is not None:
-                    progress(path.stat().st_size)
-            else:
-                self._multipart(self._key("objects", key), path, progress)
+            try:
+                size = item.path.stat().st_size
+                if size < MULTIPART_THRESHOLD:
+                    data = item.path.read_bytes()
+                    if hashlib.sha256(data).hexdigest() != item.sha256:
+                        raise _changed(item)
+                    self._put_new(self._key("objects", key), data)
+                    if progress is not None:
+                        progress(size)
+                else:
+                    self._multipart(self._key("objects", key), item, size, progress)
+            except OSError as exc:
+                raise Refused(f"cannot read {item.path}: {exc.strerror}", "check the file and retry") from None
 
-    def _multipart(self, key: str, path: Path, progress: Callable[[int], None] | None) -> None:
-        """Parallel multipart upload; completion is conditional, so an existing object is never replaced.
+    def _multipart(self, key: str, item: FileToStore, size: int, progress: Callable[[int], None] | None) -> None:
+        """Parallel multipart upload in bounded memory; completion is conditional, so an existing object is never replaced.
 
+        The file is read once, in order: each part is hashed (in order, by a helper thread) while it is
+        uploaded (UPLOAD_THREADS at a time), and the upload is completed only if the bytes sent have the
+        digest the key promises. At most UPLOAD_THREADS + 1 parts are in memory: one read ahead.
         Parts carry CRC32 checksums (as s3transfer's upload_file does): the server checks each part and
         completes from the part checksums instead of re-reading the whole object.
         """
-        size = path.stat().st_size
         upload = self._call("create_multipart_upload", Key=key, ChecksumAlgorithm="CRC32")["UploadId"]
-        offsets = list(range(0, size, PART_SIZE))
+        slots = threading.BoundedSemaphore(UPLOAD_THREADS + 1)  # one per part held in memory
+        digest = hashlib.sha256()
 
-        def send(number: int, offset: int) -> dict[str, Any]:
-            with open(path, "rb") as handle:
-                handle.seek(offset)
-                body = handle.read(min(PART_SIZE, size - offset))
-            part = self._call("upload_part", Key=key, UploadId=upload, PartNumber=number, Body=body, ChecksumAlgorithm="CRC32")
+        def send(number: int, body: bytes, hashed: Future[None]) -> dict[str, Any]:
+            try:
+                part = self._call("upload_part", Key=key, UploadId=upload, PartNumber=number, Body=body,
+                                  ChecksumAlgorithm="CRC32")
+                hashed.result()
+            finally:
+                slots.release()
             if progress is not None:
                 progress(len(body))
             return {"ETag": part["ETag"], "PartNumber": number, "ChecksumCRC32": part["ChecksumCRC32"]}
 
         try:
-            with ThreadPoolExecutor(UPLOAD_THREADS) as pool:
-                parts = list(pool.map(lambda item: send(item[0] + 1, item[1]), enumerate(offsets)))
+            sending: list[Future[dict[str, Any]]] = []
+            changed = False
+            with ThreadPoolExecutor(UPLOAD_THREADS) as pool, ThreadPoolExecutor(1) as hasher, open(item.path, "rb") as handle:
+                for offset in range(0, size, PART_SIZE):
+                    slots.acquire()
+                    if any(f.done() and f.exception() for f in sending):
+                        slots.release()
+                        break  # a part failed: stop reading; its error is raised below
+                    wanted = min(PART_SIZE, size - offset)
+                    body = handle.read(wanted)
+                    if len(body) != wanted:  # the file shrank
+                        slots.release()
+                        changed = True
+                        break
+                    sending.append(pool.submit(send, len(sending) + 1, body, hasher.submit(digest.update, body)))
+                    del body
+                changed = changed or bool(handle.read(1))  # or grew
+                parts = [f.result() for f in sending]
+            if changed or digest.hexdigest() != item.sha256:
+                raise _changed(item)
             try:
                 self._call("complete_multipart_upload", (_PreconditionFailed,), Key=key, UploadId=upload,
                            MultipartUpload={"Parts": parts}, IfNoneMatch="*")
@@ -359,6 +410,11 @@ class S3Storage(Storage):
 
     def all_object_keys(self) -> list[str]:
         return sorted(self._list("objects"))
+
+
+def _changed(item: FileToStore) -> Refused:
+    return Refused(f"{item.path} changed after it was hashed, or while it was being stored; nothing was registered",
+                   "run the command again once the file is complete")
 
 
 def _event_id(seq: int, payload: bytes) -> str:

@@ -2,6 +2,7 @@
 
 import os
 import pty
+import re
 import subprocess
 import sys
 
@@ -37,3 +38,30 @@ def test_progress_bar_on_a_terminal_only(workspace: Workspace):
     piped = subprocess.run([sys.executable, "-m", "bundlectl", "validate", folder], cwd=workspace.root,
                            capture_output=True, timeout=120, check=False)
     assert piped.returncode == 0 and b"hashing" not in piped.stderr
+
+
+def on_a_terminal(command: list[str], cwd) -> bytes:
+    """What `command` writes to stderr when stderr is a terminal."""
+    leader, follower = pty.openpty()
+    proc = subprocess.run(command, cwd=cwd, stdout=subprocess.PIPE, stderr=follower, timeout=120, check=False)
+    os.close(follower)
+    captured = b""
+    try:
+        while chunk := os.read(leader, 65536):
+            captured += chunk
+    except OSError:
+        pass
+    os.close(leader)
+    assert proc.returncode == 0, captured
+    return captured
+
+
+def test_register_shows_hashing_and_storing_on_a_terminal(workspace: Workspace):
+    folder = big_bundle(workspace)
+    assert workspace.run("init").exit_code == 0
+    captured = on_a_terminal([sys.executable, "-m", "bundlectl", "register", folder], workspace.root)
+    assert b"hashing big" in captured and b"storing files" in captured
+    assert captured.count(b"100%") >= 2
+    # storing advances chunk by chunk, not in one step at the end
+    storing = captured[captured.index(b"storing files"):]
+    assert len({m for m in re.findall(rb"(\d+)%", storing)}) >= 3

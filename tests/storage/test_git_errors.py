@@ -166,12 +166,17 @@ def test_an_object_ref_naming_a_commit_is_not_a_blob(git_registered: Workspace):
         ws.storage().get_object(key)
 
 
-def test_a_ref_that_git_cannot_create_is_refused_with_gits_reason(git_registered: Workspace):
+def test_a_ref_that_cannot_be_created_is_refused_with_the_reason(git_registered: Workspace):
     storage = git_registered.storage()
     storage.put_object("reports/a", b"one")
-    with pytest.raises(Refused, match=r"git could not update the registry refs: .*refs/bundlectl/objects/reports/a") as caught:
+    with pytest.raises(Refused, match=r"cannot create the ref refs/bundlectl/objects/reports/a/b: .*"
+                                      r"refs/bundlectl/objects/reports/a is a ref, so no ref can live under it") as caught:
         storage.put_object("reports/a/b", b"two")  # git keeps no ref inside another ref
-    assert "\n" not in caught.value.message and "stderr" not in caught.value.message
+    assert "\n" not in caught.value.message
+    storage.put_object("reports/c/d", b"three")
+    with pytest.raises(Refused, match=r"cannot create the ref refs/bundlectl/objects/reports/c: .*is a folder of other refs"):
+        storage.put_object("reports/c", b"four")
+    assert not list(refs(git_registered).rglob("*.lock"))
 
 
 # ref locks ---------------------------------------------------------------------------------------------
