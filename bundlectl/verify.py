@@ -14,7 +14,7 @@ from datetime import timedelta
 from bundlectl.clock import now_utc, parse_time
 from bundlectl.digest.bundle import component_digest
 from bundlectl.digest.canonical import hex_of, sha256_of
-from bundlectl.errors import IntegrityFailure, NotFound
+from bundlectl.errors import IntegrityFailure
 from bundlectl.policy.in_force import GatePolicy
 from bundlectl.record import BundleRecord
 from bundlectl.registry.events import Event, EvidenceData, parse_event
@@ -41,7 +41,7 @@ def _fail(event: Event | None, message: str) -> IntegrityFailure:
 def verify_registry(storage: Storage) -> VerifyReport:
     head = storage.log_head()
     if head is None:
-        raise NotFound(f"no bundlectl registry in {storage.url}", "run `bundlectl init`")
+        raise storage.no_registry()
     stored = storage.events_after(None, head) or []
     checked: set[str] = set()
     registered: dict[tuple[str, str], BundleRecord] = {}  # (name, version) → its record
@@ -57,7 +57,7 @@ def verify_registry(storage: Storage) -> VerifyReport:
         raise _fail(None, "the log does not start with the init record")
     _check_pointers(storage, pointers)
     _check_anchor(storage, {item.id for item in stored})
-    return VerifyReport(len(stored), len(set(registered.values())), len(checked), len(pointers))
+    return VerifyReport(len(stored), len({record.digest for record in registered.values()}), len(checked), len(pointers))
 
 
 def _check_object(storage: Storage, key: str, checked: set[str], event: Event) -> None:

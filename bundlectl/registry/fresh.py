@@ -2,17 +2,26 @@
 
 Read commands need only this and the index, never the writer's machinery in `registry/log.py`. A
 read writes to the index only when it is behind the log; where it cannot be written at all (a
-read-only checkout, a full disk), the read builds a private index in memory instead.
+read-only checkout, a full disk), the read builds a private index in memory instead. Every answer
+also checks that the pointers hold what the log says, where the backend can tell cheaply: a pointer
+moved behind bundlectl's back makes reads fail as `verify` does (exit 5), never answer "ok".
 """
 
 from __future__ import annotations
 
-from bundlectl.errors import Conflict, IntegrityFailure, NotFound
+import time
+
+from bundlectl.errors import Conflict, IntegrityFailure
 from bundlectl.registry.events import parse_event
 from bundlectl.registry.index import Index, IndexUnwritable
+from bundlectl.registry.pointers import PointerValue, pointer_of
 from bundlectl.storage.base import Storage
 
 MAX_ATTEMPTS = 50  # reads and writes retry this often while other writers keep moving the log
+# A writer's ref transaction renames its refs into place one after another, so a reader can see the log
+# and a pointer from different sides of it for a moment. A disagreement that outlasts these pauses
+# with the log head unchanged was not made by a writer of bundlectl.
+SETTLE_PAUSES = (0.0, 0.01, 0.05, 0.25)
 
 
 def fresh_index(storage: Storage, allow_empty: bool = False) -> Index:
@@ -31,12 +40,18 @@ def _caught_up(index: Index, storage: Storage, allow_empty: bool) -> Index:
                 index.reset()
             return index
         if head is None:
-            raise NotFound(
-                f"no bundlectl registry in {storage.url}",
-                "run `bundlectl init` (or pass --registry / set BUNDLECTL_REGISTRY)",
-            )
+            raise storage.no_registry()
         known = index.head()
         if known.id == head:
+            wrong = _pointers_against_log(index, storage, head)
+            if wrong is None:
+                continue  # the log moved while the pointers were read: read both again
+            if wrong:
+                raise IntegrityFailure(
+                    f"the pointer pointers/{wrong[0]} {_stored_against_logged(index, storage, wrong[0])}: it was moved "
+                    "outside bundlectl",
+                    "run `bundlectl verify` for the details; restore the registry from a clone or a backup",
+                )
             return index
         stored = storage.events_after(known.id, head)
         if not stored and storage.log_head() != head:
@@ -52,3 +67,29 @@ def _caught_up(index: Index, storage: Storage, allow_empty: bool) -> Index:
         f"the registry log kept moving while this command read it ({MAX_ATTEMPTS} attempts); nothing was changed",
         "retry when the registry is less busy",
     )
+
+
+def _pointers_against_log(index: Index, storage: Storage, head: str) -> list[str] | None:
+    """The pointers that disagree with the log at `head` ([] if none); None when the log moved meanwhile."""
+    expected = {pointer_of(row).storage_name: pointer_of(row).encode() for row in index.pointers()}
+    wrong: list[str] = []
+    for pause in SETTLE_PAUSES:
+        time.sleep(pause)
+        wrong = storage.mismatched_pointers(expected)
+        if not wrong:
+            return []
+        if storage.log_head() != head:
+            return None
+    return wrong
+
+
+def _stored_against_logged(index: Index, storage: Storage, name: str) -> str:
+    """What a disagreeing pointer holds against what the log says it holds, for the error message."""
+    logged = {pointer_of(row).storage_name: pointer_of(row) for row in index.pointers()}.get(name)
+    stored = storage.read_pointer(name)
+    try:
+        value = PointerValue.decode(stored.value, name) if stored else None
+    except IntegrityFailure:
+        return "holds no bundlectl pointer value"
+    said = f"says {value.version} (version {value.pointer_version})" if value else "is missing"
+    return f"{said} but the log says " + (f"{logged.version} (version {logged.pointer_version})" if logged else "nothing")

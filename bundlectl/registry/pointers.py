@@ -14,6 +14,7 @@ from bundlectl.digest.canonical import canonical_json
 from bundlectl.errors import IntegrityFailure
 from bundlectl.names import is_env, is_name
 from bundlectl.registry.events import Event
+from bundlectl.registry.rows import PointerRow
 
 
 def pointer_name(name: str, env: str) -> str:
@@ -64,3 +65,8 @@ def pointer_set_by(event: Event) -> PointerValue | None:
     move = event.move()
     return PointerValue(move["name"], move["env"], move["to_digest"], move["to_version"], move["pointer_version"],
                         event.seq)
+
+
+def pointer_of(row: PointerRow) -> PointerValue:
+    """The value the pointer of a live row must hold: what the log record that set it wrote."""
+    return PointerValue(row.name, row.env, row.digest, row.version, row.pointer_version, row.seq)

@@ -74,7 +74,7 @@ def test_a_pointer_the_log_does_not_back_is_refused(staged: Workspace):
     write_behind_bundlectl(staged, "pointers/envs/support-triage/staging", forged)
     assert runtime.refresh() is False
     assert runtime.current().version == "2026.11.01-1"
-    assert "the pointer says 2026.11.22-1 (version 9) but the log says 2026.11.01-1 (version 1)" in runtime.problem
+    assert "says 2026.11.22-1 (version 9) but the log says 2026.11.01-1 (version 1)" in runtime.problem
 
 
 def test_unreachable_registry_keeps_the_last_verified_bundle(staged: Workspace, monkeypatch, tmp_path):
