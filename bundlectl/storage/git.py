@@ -351,12 +351,21 @@ class GitStorage(Storage):
                 self._git(*command, stdin=script.encode())
                 return
             except _GitFailed as exc:
-                locks = [(lock, seen) for lock, seen in self._locks(exc, refs) if lock not in removed]
-                if not locks or any(_age(seen) < STALE_LOCK_SECONDS for _, seen in locks):
+                if not self.recover_stale_locks(exc.stderr, refs, removed):
                     raise
-                for lock, seen in locks:
-                    self._remove_stale_lock(lock, seen)
-                    removed.add(lock)
+
+    def recover_stale_locks(self, stderr: str, refs: list[str], removed: set[Path]) -> bool:
+        """Remove the stale locks behind git's complaint `stderr` about `refs`; True when a retry may succeed.
+
+        `removed` collects what was removed: a lock git names again was taken since by a live writer.
+        """
+        locks = [(lock, seen) for lock, seen in self._locks(_GitFailed(stderr), refs) if lock not in removed]
+        if not locks or any(_age(seen) < STALE_LOCK_SECONDS for _, seen in locks):
+            return False
+        for lock, seen in locks:
+            self._remove_stale_lock(lock, seen)
+            removed.add(lock)
+        return True
 
     def _locks(self, failure: _GitFailed, refs: list[str]) -> list[tuple[Path, os.stat_result]]:
         """When git failed for a lock in its way: the locks it names and those on `refs`, with what we saw of them.
@@ -460,7 +469,11 @@ class _GitFailed(Exception):
 
     @property
     def detail(self) -> str:
-        """git's first complaint, without its "fatal:" or "error:" prefix."""
-        lines = [line.strip() for line in self.stderr.splitlines() if line.strip()]
-        first = lines[0] if lines else "no reason given"
-        return first.removeprefix("fatal: ").removeprefix("error: ")
+        return first_complaint(self.stderr)
+
+
+def first_complaint(stderr: str) -> str:
+    """git's first complaint, without its "fatal:" or "error:" prefix."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    first = lines[0] if lines else "no reason given"
+    return first.removeprefix("fatal: ").removeprefix("error: ")
