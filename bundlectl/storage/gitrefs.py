@@ -20,7 +20,7 @@ DAMAGED_HINT = "it was changed or damaged outside bundlectl; restore refs/bundle
 _OBJECT_ID = re.compile(r"[0-9a-f]{40}")
 # one component of a ref name bundlectl writes: git's rules and a little stricter (no dot first, no
 # ".lock" last, no characters git or a shell treats specially)
-_COMPONENT = re.compile(r"[A-Za-z0-9_+=@-][A-Za-z0-9._+=@-]*")
+_COMPONENT = re.compile(r"(?!.*\.\.)[A-Za-z0-9_+=@-][A-Za-z0-9._+=@-]*(?<!\.)")
 _SYMREF_DEPTH = 5  # git gives up on symbolic refs nested deeper than this, so do we
 _NOT_A_FILE = (FileNotFoundError, NotADirectoryError, IsADirectoryError)
 
