@@ -61,7 +61,7 @@ def remote_url(url: str, cwd: Path) -> str:
         if not host or host.startswith(("-", "/")):
             raise UsageProblem(f"registry {url!r} names no host", "write it as git+ssh://host/path/repo.git")
         return rest
-    if _SCP_LIKE.fullmatch(rest) and "::" not in rest:
+    if _SCP_LIKE.fullmatch(rest) and "::" not in rest and "://" not in rest:
         return rest
     if _REMOTE_NAME.fullmatch(rest):
         return _configured_remote(rest, url, cwd)
@@ -313,16 +313,18 @@ def _mirror(remote: str) -> Path:
     path = cache_dir() / "remotes" / (hashlib.sha256(remote.encode()).hexdigest()[:16] + ".git")
     if (path / "HEAD").exists():
         return path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fresh = Path(tempfile.mkdtemp(prefix=".new-", dir=path.parent))
+    fresh: Path | None = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fresh = Path(tempfile.mkdtemp(prefix=".new-", dir=path.parent))
         for command in (["init", "--bare", "--quiet", str(fresh)],
                         ["--git-dir", str(fresh), "config", "bundlectl.remote", remote]):
             subprocess.run(["git", *command], capture_output=True, check=True, stdin=subprocess.DEVNULL)
         (fresh / "bundlectl").mkdir()
         fresh.rename(path)
     except (OSError, subprocess.CalledProcessError) as exc:
-        shutil.rmtree(fresh, ignore_errors=True)
+        if fresh is not None:
+            shutil.rmtree(fresh, ignore_errors=True)
         if not (path / "HEAD").exists():  # no other process made it meanwhile: a real failure
             reason = exc.strerror if isinstance(exc, OSError) else "`git init` failed"
             raise Refused(f"cannot create a mirror of {remote} in {path.parent}: {reason}",
