@@ -279,3 +279,15 @@ def test_an_empty_remote_says_where_the_registry_would_be_created(team: Team):
     assert result.exit_code == 4
     assert f"no bundlectl registry under refs/bundlectl/ of {team.url}" in result.stderr
     assert "bundlectl init --registry git+" in result.stderr
+
+
+def test_a_registry_made_in_a_clone_moves_to_the_remote_with_registry_copy(team: Team):
+    alice = team.clone("alice")
+    for command in (["init"], ["register", "bundles/support-triage-v1"]):
+        alice.ok(*command, BUNDLECTL_REGISTRY="")  # the registry of the clone itself, as before there was a remote
+    copied = alice.ok("registry", "copy", ".", "git+origin", BUNDLECTL_REGISTRY="")
+    assert "copied 3 events and 8 objects" in copied.output
+    assert "(3 were already there)" in alice.ok("registry", "copy", ".", "git+origin", BUNDLECTL_REGISTRY="").output
+    bob = team.clone("bob")
+    assert [b["version"] for b in bob.json("list")["bundles"]] == ["2026.11.01-1"]
+    assert bob.run("verify").exit_code == 0
