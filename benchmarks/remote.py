@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import ROOT, bundlectl_cmd, median_interleaved, report, run  # noqa: E402
 
-from tests.gitdaemon import git_daemon  # noqa: E402
+from tests.gitdaemon import fetches_and_pushes, git_daemon  # noqa: E402
 
 V1, V2 = "support-triage@2026.11.01-1", "support-triage@2026.11.22-1"
 POLICY = "apiVersion: bundlectl/v1\nkind: Policy\nenvironments:\n  staging: {}\n"
@@ -60,8 +60,7 @@ def round_trips(folder: Path, env: dict[str, str], trace: Path, *command: str) -
     """(fetches, pushes) one command makes, from git's own trace of the commands it ran."""
     trace.unlink(missing_ok=True)
     run([*bundlectl_cmd(), *command], folder, {**env, "GIT_TRACE": str(trace)})
-    lines = trace.read_text().splitlines() if trace.exists() else []
-    return (sum("built-in: git fetch " in line for line in lines), sum("built-in: git push " in line for line in lines))
+    return fetches_and_pushes(trace)
 
 
 def main() -> None:

@@ -32,6 +32,12 @@ class GitServer:
         return self.base / url.rsplit("/", 1)[-1]
 
 
+def fetches_and_pushes(trace: Path) -> tuple[int, int]:
+    """How many times git fetched from and pushed to a remote, read from a GIT_TRACE file: each is one connection."""
+    lines = trace.read_text().splitlines() if trace.exists() else []
+    return (sum("built-in: git fetch " in line for line in lines), sum("built-in: git push " in line for line in lines))
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -22,7 +22,7 @@ from click.testing import CliRunner, Result
 from bundlectl.cli.main import cli
 from bundlectl.faults import EVENT_WRITTEN, LOG_MOVED, OBJECTS_STORED, PUSHED
 from tests.conftest import EXAMPLES, V1, V2
-from tests.gitdaemon import GitServer
+from tests.gitdaemon import GitServer, fetches_and_pushes
 
 STAGING_POLICY = "apiVersion: bundlectl/v1\nkind: Policy\nenvironments:\n  staging: {}\n"
 
@@ -202,9 +202,7 @@ def test_a_read_within_the_ttl_makes_no_round_trip_and_a_promote_makes_one_fetch
         trace.unlink(missing_ok=True)
         code, stderr = alice.call(*args, GIT_TRACE=str(trace), **env)
         assert code == 0, stderr
-        lines = trace.read_text().splitlines() if trace.exists() else []
-        return (sum("built-in: git fetch " in line for line in lines),
-                sum("built-in: git push " in line for line in lines))
+        return fetches_and_pushes(trace)
 
     assert round_trips("promote", V1, "--env", "staging") == (1, 1)
     ttl = {"BUNDLECTL_FETCH_TTL": "600"}
@@ -291,3 +289,14 @@ def test_a_registry_made_in_a_clone_moves_to_the_remote_with_registry_copy(team:
     bob = team.clone("bob")
     assert [b["version"] for b in bob.json("list")["bundles"]] == ["2026.11.01-1"]
     assert bob.run("verify").exit_code == 0
+
+
+def test_reads_of_a_remote_registry_import_nothing_heavy(shared: tuple[Team, Copy]):
+    from tests.cli.test_startup_imports import PROBE
+
+    _, alice = shared
+    alice.ok("promote", V1, "--env", "staging")
+    for command in (["list", "--json"], ["status", "--json"], ["history", "support-triage", "--env", "staging"]):
+        probe = subprocess.run([sys.executable, "-c", PROBE, *command], cwd=alice.root, capture_output=True, text=True,
+                               env={**os.environ, **alice.env, "BUNDLECTL_FETCH_TTL": "0"})
+        assert json.loads(probe.stderr.strip().splitlines()[-1]) == [], (command, probe.stderr)
