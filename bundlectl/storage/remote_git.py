@@ -16,6 +16,7 @@ import logging
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -178,17 +179,28 @@ class RemoteGitStorage(GitStorage):
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
     def _network(self, *args: str) -> subprocess.CompletedProcess[str]:
-        """One git command that talks to the remote, bounded by the timeout; never prompts."""
+        """One git command that talks to the remote, bounded by the timeout; never prompts.
+
+        git runs in a process group of its own, so a timeout (or an interrupt) stops the ssh or
+        https helper it started as well, not git alone.
+        """
         env = {**os.environ, "LC_ALL": "C", "LANGUAGE": "C", "GIT_TERMINAL_PROMPT": "0"}
         command = ["git", "--git-dir", str(self.common), "-c", f"core.filesRefLockTimeout={LOCK_WAIT_MS}", *args]
         try:
-            return subprocess.run(command, capture_output=True, text=True, check=False, timeout=self.timeout,
-                                  stdin=subprocess.DEVNULL, env=env)
-        except subprocess.TimeoutExpired:
-            raise _TimedOut(f"git {args[0]} {self.remote} took longer than {self.timeout:g} s",
-                            "check the network, or allow more time: BUNDLECTL_REMOTE_TIMEOUT=SECONDS") from None
+            process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                       text=True, env=env, process_group=0)
         except FileNotFoundError:
             raise Refused("git is not installed (or not on PATH)", "install git, then retry") from None
+        try:
+            stdout, stderr = process.communicate(timeout=self.timeout)
+        except subprocess.TimeoutExpired:
+            _stop(process)
+            raise _TimedOut(f"git {args[0]} {self.remote} took longer than {self.timeout:g} s",
+                            "check the network, or allow more time: BUNDLECTL_REMOTE_TIMEOUT=SECONDS") from None
+        except BaseException:
+            _stop(process)
+            raise
+        return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
 
     # reads: fetch first, then read the mirror ------------------------------------------
     def is_initialized(self) -> bool:
@@ -312,6 +324,11 @@ def _mirror(remote: str) -> Path:
 
     path = cache_dir() / "remotes" / (hashlib.sha256(remote.encode()).hexdigest()[:16] + ".git")
     if (path / "HEAD").exists():
+        try:
+            (path / "bundlectl").mkdir(exist_ok=True)  # where its lock, its fetch time and its read index live
+        except OSError as exc:
+            raise Refused(f"cannot use the mirror of {remote} in {path}: {exc.strerror}",
+                          "check the permissions of the cache folder (BUNDLECTL_CACHE_DIR)") from None
         return path
     fresh: Path | None = None
     try:
@@ -330,6 +347,15 @@ def _mirror(remote: str) -> Path:
             raise Refused(f"cannot create a mirror of {remote} in {path.parent}: {reason}",
                           "check the permissions of the cache folder (BUNDLECTL_CACHE_DIR)") from None
     return path
+
+
+def _stop(process: subprocess.Popen[str]) -> None:
+    """Kill a git command and everything it started (its own process group, by its id)."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.communicate()
 
 
 def _mtime(path: Path) -> float:
