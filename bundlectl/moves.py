@@ -17,7 +17,7 @@ from bundlectl.gate.result import GateResult
 from bundlectl.registry.events import GateRecord, MoveData, MoveExtras
 from bundlectl.registry.index import Index
 from bundlectl.registry.log import Planned, append
-from bundlectl.registry.pointers import PointerValue, pointer_name
+from bundlectl.registry.pointers import PointerValue, pointer_name, pointer_of
 from bundlectl.registry.rows import BundleRow, PointerRow
 from bundlectl.storage.base import LogMoved, PointerUpdate, Storage
 
@@ -92,6 +92,9 @@ def move_pointer(
                 "while this command ran; nothing was changed",
                 "check `bundlectl status` and run the command again if it still makes sense",
             )
+        name = pointer_name(bundle.name, env)
+        stored = storage.read_pointer(name)
+        _check_agree(storage, index, name, stored.value if stored else None, pointer)
         if pointer is not None and pointer.digest == bundle.digest:
             seen.already_live = True
             return None
@@ -99,13 +102,6 @@ def move_pointer(
         seen.gate = decision.gate
         if dry_run:
             return None
-        name = pointer_name(bundle.name, env)
-        stored = storage.read_pointer(name)
-        stored_seq = PointerValue.decode(stored.value, name).seq if stored else None
-        if stored_seq != current:
-            if storage.log_head() != index.head().id:
-                raise LogMoved()  # another writer moved it since we planned: plan again
-            raise IntegrityFailure(f"pointer {name} disagrees with the event log", "run `bundlectl verify`")
         version = (pointer.pointer_version if pointer else 0) + 1
         extras = decision.extras.copy()
         if decision.gate is not None:
@@ -121,3 +117,23 @@ def move_pointer(
     event = append(storage, plan, actor, reason)
     return MoveResult(bundle.name, env, seen.pointer, bundle, seen.pointer_version if event else None,
                       event.seq if event else None, dry_run, seen.already_live, seen.gate)
+
+
+def _check_agree(storage: Storage, index: Index, name: str, stored: bytes | None, pointer: PointerRow | None) -> None:
+    """The stored pointer must say exactly what the index (built from the log) says, before anything is decided.
+
+    Either was changed outside bundlectl otherwise (a hand-moved pointer, an edited index): moving on
+    would decide on a lie ("already live") or overwrite the evidence of the tampering.
+    """
+    found = PointerValue.decode(stored, name) if stored is not None else None
+    expected = pointer_of(pointer) if pointer else None
+    if found == expected:
+        return
+    if storage.log_head() != index.head().id:
+        raise LogMoved()  # another writer moved it since we planned: plan again
+    raise IntegrityFailure(
+        f"pointer {name} says {found.version + ' (' + found.digest[:19] + '…)' if found else 'nothing'}, but the read "
+        f"index built from the log says {pointer.version + ' (' + pointer.digest[:19] + '…)' if pointer else 'nothing'}; "
+        "one of them was changed outside bundlectl and nothing was moved",
+        "run `bundlectl verify` to see which",
+    )

@@ -47,16 +47,22 @@ def verify_registry(storage: Storage) -> VerifyReport:
     registered: dict[tuple[str, str], BundleRecord] = {}  # (name, version) → its record
     pointers: dict[tuple[str, str], PointerValue] = {}
     prev_hash, seq = None, 0
+    events = []
     for item in stored:
         event = parse_event(item)
+        events.append(event)
         if event.seq != seq + 1 or event.prev != prev_hash:
             raise _fail(event, f"does not follow seq {seq}: a record was edited, dropped or reordered")
         _check_event(storage, event, registered, pointers, checked)
         prev_hash, seq = event.hash, event.seq
-    if not stored or parse_event(stored[0]).action != "init":
+    if not events or events[0].action != "init":
         raise _fail(None, "the log does not start with the init record")
+    if events[-1].id != head:
+        raise _fail(None, f"the log head {head[:12]} is not a record; it leads to seq {events[-1].seq} "
+                          f"({str(events[-1].id)[:12]}) indirectly")
     _check_pointers(storage, pointers)
     _check_anchor(storage, {item.id for item in stored})
+    _check_read_index(storage, events, head)
     return VerifyReport(len(stored), len({record.digest for record in registered.values()}), len(checked), len(pointers))
 
 
@@ -164,3 +170,25 @@ def _check_anchor(storage: Storage, ids: set[str]) -> None:
     if known.id is not None and known.id not in ids:
         raise _fail(None, f"the log was rewritten: this machine last saw seq {known.seq} at {known.id[:12]}, "
                           "which is no longer in its history")
+
+
+def _check_read_index(storage: Storage, events: list[Event], head: str) -> None:
+    """This machine's read index must hold exactly what the log gives: reads and gates answer from it."""
+    from bundlectl.registry.fresh import fresh_index
+    from bundlectl.registry.index import Index
+    from bundlectl.registry.rows import IndexHead
+
+    path = storage.index_path()
+    if not path.exists():
+        return
+    local = fresh_index(storage).content()
+    rebuilt = Index.in_memory()
+    rebuilt.apply(events, head, IndexHead(None, 0, None))
+    expected = rebuilt.content()
+    for table, rows in expected.items():
+        if local.get(table) != rows:
+            raise IntegrityFailure(
+                f"the read index {path} disagrees with the log (table {table}): it was edited outside bundlectl, "
+                "so status, gate and promote could have answered from it",
+                f"delete {path} (it is rebuilt from the log by the next command) and find out who wrote to it",
+            )
