@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Literal
 
-from bundlectl.errors import Conflict, IntegrityFailure
+from bundlectl.errors import Conflict
 from bundlectl.gate.result import GateResult
 from bundlectl.registry.events import GateRecord, MoveData, MoveExtras
 from bundlectl.registry.index import Index
 from bundlectl.registry.log import Planned, append
-from bundlectl.registry.pointers import PointerValue, pointer_name, pointer_of
+from bundlectl.registry.pointers import PointerValue, pointer_disagrees, pointer_name, pointer_of
 from bundlectl.registry.rows import BundleRow, PointerRow
 from bundlectl.storage.base import LogMoved, PointerUpdate, Storage
 
@@ -126,14 +126,8 @@ def _check_agree(storage: Storage, index: Index, name: str, stored: bytes | None
     would decide on a lie ("already live") or overwrite the evidence of the tampering.
     """
     found = PointerValue.decode(stored, name) if stored is not None else None
-    expected = pointer_of(pointer) if pointer else None
-    if found == expected:
+    if found == (pointer_of(pointer) if pointer else None):
         return
     if storage.log_head() != index.head().id:
         raise LogMoved()  # another writer moved it since we planned: plan again
-    raise IntegrityFailure(
-        f"pointer {name} says {found.version + ' (' + found.digest[:19] + '…)' if found else 'nothing'}, but the read "
-        f"index built from the log says {pointer.version + ' (' + pointer.digest[:19] + '…)' if pointer else 'nothing'}; "
-        "one of them was changed outside bundlectl and nothing was moved",
-        "run `bundlectl verify` to see which",
-    )
+    raise pointer_disagrees(name, found, pointer)

@@ -14,7 +14,7 @@ import time
 from bundlectl.errors import Conflict, IntegrityFailure
 from bundlectl.registry.events import parse_event
 from bundlectl.registry.index import Index, IndexUnwritable
-from bundlectl.registry.pointers import PointerValue, pointer_of
+from bundlectl.registry.pointers import PointerValue, pointer_disagrees, pointer_of
 from bundlectl.storage.base import Storage
 
 MAX_ATTEMPTS = 50  # reads and writes retry this often while other writers keep moving the log
@@ -24,15 +24,19 @@ MAX_ATTEMPTS = 50  # reads and writes retry this often while other writers keep 
 SETTLE_PAUSES = (0.0, 0.01, 0.05, 0.25)
 
 
-def fresh_index(storage: Storage, allow_empty: bool = False) -> Index:
-    """The read index brought up to the backend's current log head."""
+def fresh_index(storage: Storage, allow_empty: bool = False, check_pointers: bool = True) -> Index:
+    """The read index brought up to the backend's current log head.
+
+    `check_pointers=False` is for `verify` alone, which checks every pointer against the log itself
+    and then needs the index as it is, to say precisely what in it disagrees.
+    """
     try:
-        return _caught_up(Index.open(storage.index_path()), storage, allow_empty)
+        return _caught_up(Index.open(storage.index_path()), storage, allow_empty, check_pointers)
     except IndexUnwritable:
-        return _caught_up(Index.in_memory(), storage, allow_empty)
+        return _caught_up(Index.in_memory(), storage, allow_empty, check_pointers)
 
 
-def _caught_up(index: Index, storage: Storage, allow_empty: bool) -> Index:
+def _caught_up(index: Index, storage: Storage, allow_empty: bool, check_pointers: bool) -> Index:
     for _ in range(MAX_ATTEMPTS):
         head = storage.log_head()
         if head is None and allow_empty:
@@ -43,15 +47,13 @@ def _caught_up(index: Index, storage: Storage, allow_empty: bool) -> Index:
             raise storage.no_registry()
         known = index.head()
         if known.id == head:
-            wrong = _pointers_against_log(index, storage, head)
+            wrong = _pointers_against_log(index, storage, head) if check_pointers else []
             if wrong is None:
                 continue  # the log moved while the pointers were read: read both again
             if wrong:
-                raise IntegrityFailure(
-                    f"the pointer pointers/{wrong[0]} {_stored_against_logged(index, storage, wrong[0])}: it was moved "
-                    "outside bundlectl",
-                    "run `bundlectl verify` for the details; restore the registry from a clone or a backup",
-                )
+                found = storage.read_pointer(wrong[0])
+                raise pointer_disagrees(wrong[0], PointerValue.decode(found.value, wrong[0]) if found else None,
+                                        next((row for row in index.pointers() if pointer_of(row).storage_name == wrong[0]), None))
             return index
         stored = storage.events_after(known.id, head)
         if not stored and storage.log_head() != head:
@@ -88,14 +90,3 @@ def _pointers_against_log(index: Index, storage: Storage, head: str) -> list[str
             return None
     return wrong
 
-
-def _stored_against_logged(index: Index, storage: Storage, name: str) -> str:
-    """What a disagreeing pointer holds against what the log says it holds, for the error message."""
-    logged = {pointer_of(row).storage_name: pointer_of(row) for row in index.pointers()}.get(name)
-    stored = storage.read_pointer(name)
-    try:
-        value = PointerValue.decode(stored.value, name) if stored else None
-    except IntegrityFailure:
-        return "holds no bundlectl pointer value"
-    said = f"says {value.version} (version {value.pointer_version})" if value else "is missing"
-    return f"{said} but the log says " + (f"{logged.version} (version {logged.pointer_version})" if logged else "nothing")

@@ -70,3 +70,13 @@ def pointer_set_by(event: Event) -> PointerValue | None:
 def pointer_of(row: PointerRow) -> PointerValue:
     """The value the pointer of a live row must hold: what the log record that set it wrote."""
     return PointerValue(row.name, row.env, row.digest, row.version, row.pointer_version, row.seq)
+
+
+def pointer_disagrees(name: str, found: PointerValue | None, logged: PointerRow | None) -> IntegrityFailure:
+    """The error for a stored pointer that does not say what the read index, built from the log, says."""
+    def said(value: PointerValue | PointerRow | None) -> str:
+        return f"{value.version} ({value.digest[:19]}…, version {value.pointer_version})" if value else "nothing"
+
+    return IntegrityFailure(f"pointer {name} says {said(found)}, but the read index built from the log says {said(logged)}; "
+                            "one of them was changed outside bundlectl",
+                            "run `bundlectl verify` to see which; nothing was changed")
