@@ -237,7 +237,7 @@ class GitStorage(Storage):
     def move_refs(self, moves: list[RefMove]) -> bool:
         """Move these refs here in one transaction, each only from its expected value; False if one had moved."""
         try:
-            self._update_refs("".join(f"update {m.ref} {m.new} {m.expected or ZERO}\n" for m in moves))
+            self._update_refs(_transaction(moves))
         except _GitFailed:
             return False
         return True
@@ -292,7 +292,7 @@ class GitStorage(Storage):
         moves = self.stage_event(payload, summary, expected_head, updates)
         checkpoint(EVENT_WRITTEN)
         try:
-            self._update_refs("".join(f"update {m.ref} {m.new} {m.expected or ZERO}\n" for m in moves))
+            self._update_refs(_transaction(moves))
         except _GitFailed as exc:
             if self.log_head() != expected_head:
                 raise LogMoved() from None
@@ -338,8 +338,9 @@ class GitStorage(Storage):
     def _update_refs(self, script: str) -> None:
         """Run one all-or-nothing `update-ref` transaction, recovering from the stale locks git names.
 
-        git names the first lock in its way only, so each stale lock costs one retry; a lock it names
-        again (a live writer took it since) ends the recovery. A retry cannot overwrite anything:
+        git names only the first lock in its way; then every stale lock on the transaction's refs goes at
+        once and the transaction is retried. A lock git names again (a live writer took it since) ends
+        the recovery. A retry cannot overwrite anything:
         `script` still states every ref's expected old value, which git checks under its own lock, so
         a lost race stays a failure.
         """
@@ -432,6 +433,11 @@ class GitStorage(Storage):
                            f"make sure no git or bundlectl command is running, then delete it: {_rm(lock, seen)}")
         return Refused(f"git could not update the registry refs: {failure.detail}",
                        "nothing was changed; run `git fsck` and `bundlectl verify`")
+
+
+def _transaction(moves: list[RefMove]) -> str:
+    """The `update-ref --stdin` script that makes `moves` all at once, each only from its expected value."""
+    return "".join(f"update {m.ref} {m.new} {m.expected or ZERO}\n" for m in moves)
 
 
 def _age(seen: os.stat_result) -> float:
