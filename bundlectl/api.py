@@ -99,7 +99,7 @@ def register(path: Path, *, registry: str | None = None, endpoint_url: str | Non
     from bundlectl.registry.bundles import register_bundle
 
     folder = read_bundle_folder(path, progress=progress)
-    storage = _storage(registry, endpoint_url)
+    storage = _storage(registry, endpoint_url, fresh=True)
     return register_bundle(storage, folder, _actor(actor), reason, dry_run, progress)
 
 
@@ -145,7 +145,7 @@ def init(*, registry: str | None = None, endpoint_url: str | None = None, actor:
     """Create the registry (idempotent) with its first event and the starter gate policy."""
     from bundlectl.initialise import init_registry
 
-    return init_registry(_storage(registry, endpoint_url, create=True), _actor(actor))
+    return init_registry(_storage(registry, endpoint_url, create=True, fresh=True), _actor(actor))
 
 
 def copy_registry(source: str, target: str, *, endpoint_url: str | None = None) -> RegistryCopied:
@@ -155,6 +155,8 @@ def copy_registry(source: str, target: str, *, endpoint_url: str | None = None) 
 
     src = open_storage(source, Path.cwd(), endpoint_url=endpoint_url)
     dst = open_storage(target, Path.cwd(), create=not target.startswith("s3://"), endpoint_url=endpoint_url)
+    src.refresh()
+    dst.refresh()
     return RegistryCopied(src.url, dst.url, copy(src, dst))
 
 
@@ -162,7 +164,7 @@ def verify(*, registry: str | None = None, endpoint_url: str | None = None) -> V
     """Re-check every digest, the log chain and the pointers; raises IntegrityFailure on tampering."""
     from bundlectl.verify import verify_registry
 
-    return verify_registry(_storage(registry, endpoint_url))
+    return verify_registry(_storage(registry, endpoint_url, fresh=True))
 
 
 # --- evidence and policy -------------------------------------------------------------------------------
@@ -174,7 +176,7 @@ def evidence_add(ref: str, file: str, kind: str | None = None, fmt: str = "auto"
     from bundlectl.evidence.importers import read_report
     from bundlectl.evidence.store import add_evidence
 
-    storage = _storage(registry, endpoint_url)
+    storage = _storage(registry, endpoint_url, fresh=True)
     bundle = _registered(ref, storage)
     data = read_report(Path(file))
     return add_evidence(storage, bundle, data, file, kind, fmt, _actor(actor), reason)
@@ -199,7 +201,7 @@ def eval_run(ref: str, command: list[str], report: str | None = None, fmt: str =
     report it writes as a measured run."""
     from bundlectl.evidence.run import run_eval
 
-    storage = _storage(registry, endpoint_url)
+    storage = _storage(registry, endpoint_url, fresh=True)
     bundle = _registered(ref, storage)
     return run_eval(storage, bundle, list(command), report, fmt, _actor(actor), reason, keep, output)
 
@@ -219,7 +221,7 @@ def set_policy(file: str, *, registry: str | None = None, endpoint_url: str | No
     from bundlectl.textfile import read_input
 
     data = read_input(Path(file))
-    return store_policy(_storage(registry, endpoint_url), data, file, _actor(actor), reason, dry_run)
+    return store_policy(_storage(registry, endpoint_url, fresh=True), data, file, _actor(actor), reason, dry_run)
 
 
 def show_policy(*, registry: str | None = None, endpoint_url: str | None = None) -> PolicyInForce:
@@ -249,7 +251,7 @@ def approve(ref: str, env: str, *, registry: str | None = None, endpoint_url: st
             actor: str | None = None, reason: str | None = None) -> Approval:
     from bundlectl.promotion import approve as record_approval
 
-    storage = _storage(registry, endpoint_url)
+    storage = _storage(registry, endpoint_url, fresh=True)
     bundle = _registered(ref, storage)
     who = _actor(actor)
     return Approval(bundle, env, who, record_approval(storage, bundle, env, who, reason))
@@ -260,7 +262,7 @@ def promote(ref: str, env: str, *, registry: str | None = None, endpoint_url: st
     """Move ENV to REF if the gate passes; raises GateRefused (carrying the gate) if not."""
     from bundlectl.promotion import promote as move
 
-    storage = _storage(registry, endpoint_url)
+    storage = _storage(registry, endpoint_url, fresh=True)
     bundle = _registered(ref, storage)
     return move(storage, bundle, env, _actor(actor), reason, dry_run)
 
@@ -271,7 +273,7 @@ def rollback(name: str, env: str, *, to: str | None = None, components: list[str
     """Point ENV back (or swap `components` back); a dry run also diffs the live bundle against the target."""
     from bundlectl.rollback import rollback as roll_back
 
-    storage = _storage(registry, endpoint_url)
+    storage = _storage(registry, endpoint_url, fresh=True)
     target = _registered(to, storage) if to else None
     result = roll_back(storage, name, env, _actor(actor), reason, target, list(components or []), break_glass, dry_run)
     return RollbackReport(result, _rollback_diff(result, storage) if dry_run else None)
@@ -283,7 +285,7 @@ def rehearse(name: str, env: str, *, to: str | None = None, components: list[str
     """Roll back and forward again in a non-production ENV, and record the rehearsal as evidence."""
     from bundlectl.rollback import rehearse as rehearse_rollback
 
-    storage = _storage(registry, endpoint_url)
+    storage = _storage(registry, endpoint_url, fresh=True)
     target = _registered(to, storage) if to else None
     back, forward, evidence = rehearse_rollback(storage, name, env, _actor(actor), reason, target,
                                                 list(components or []), break_glass)
@@ -307,13 +309,16 @@ def resume(name: str, env: str, *, registry: str | None = None, endpoint_url: st
 
 
 def status(name: str | None = None, *, registry: str | None = None, endpoint_url: str | None = None,
-           now: datetime | None = None) -> list[LiveStatus]:
-    """What is live in each environment (of NAME, or of every bundle) and how its evidence stands now."""
+           now: datetime | None = None, fresh: bool = False) -> list[LiveStatus]:
+    """What is live in each environment (of NAME, or of every bundle) and how its evidence stands now.
+
+    `fresh` reads a shared registry as it is now, not as this machine fetched it a moment ago (`--check`).
+    """
     from bundlectl.clock import now_utc
     from bundlectl.registry.fresh import fresh_index
     from bundlectl.status import live_status
 
-    return live_status(fresh_index(_storage(registry, endpoint_url)), now or now_utc(), name)
+    return live_status(fresh_index(_storage(registry, endpoint_url, fresh=fresh)), now or now_utc(), name)
 
 
 def history(name: str, env: str, limit: int | None = None, *, registry: str | None = None,
@@ -348,11 +353,17 @@ def audit_request(request_id: str, logs: list[Path], *, registry: str | None = N
 # --- opening things ------------------------------------------------------------------------------------
 
 
-def _storage(registry: str | None, endpoint_url: str | None, create: bool = False) -> Storage:
-    """--registry, else BUNDLECTL_REGISTRY, else the git repository around the current folder."""
+def _storage(registry: str | None, endpoint_url: str | None, create: bool = False, fresh: bool = False) -> Storage:
+    """--registry, else BUNDLECTL_REGISTRY, else the git repository around the current folder.
+
+    `fresh` (writes, verify): a shared registry is read as it is now, not from a copy within its time to live.
+    """
     from bundlectl.storage.locate import open_storage, registry_url
 
-    return open_storage(registry_url(registry), Path.cwd(), create=create, endpoint_url=endpoint_url)
+    storage = open_storage(registry_url(registry), Path.cwd(), create=create, endpoint_url=endpoint_url)
+    if fresh:
+        storage.refresh()
+    return storage
 
 
 class _OpenOnce:

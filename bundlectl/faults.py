@@ -11,8 +11,9 @@ import signal
 
 OBJECTS_STORED = "objects-stored"  # files or reports are stored, no event yet
 EVENT_WRITTEN = "event-written"  # the event object exists, the log head has not moved
+PUSHED = "pushed"  # remote registries: the push landed, this machine's mirror does not show it yet
 LOG_MOVED = "log-moved"  # the log head and pointers moved, the local index is not updated yet
-CHECKPOINTS = (OBJECTS_STORED, EVENT_WRITTEN, LOG_MOVED)
+CHECKPOINTS = (OBJECTS_STORED, EVENT_WRITTEN, PUSHED, LOG_MOVED)
 
 
 def checkpoint(name: str) -> None:

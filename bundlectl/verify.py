@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bundlectl.clock import now_utc, parse_time
-from bundlectl.errors import IntegrityFailure, NotFound
+from bundlectl.errors import IntegrityFailure
 from bundlectl.policy.in_force import GatePolicy
 from bundlectl.record import BundleRecord
 from bundlectl.registry.events import Event, EvidenceData, parse_event
@@ -41,7 +41,7 @@ def _fail(event: Event | None, message: str) -> IntegrityFailure:
 def verify_registry(storage: Storage) -> VerifyReport:
     head = storage.log_head()
     if head is None:
-        raise NotFound(f"no bundlectl registry in {storage.url}", "run `bundlectl init`")
+        raise storage.no_registry()
     stored = storage.events_after(None, head) or []
     checked: set[str] = set()
     registered: dict[tuple[str, str], BundleRecord] = {}  # (name, version) → its record
@@ -219,7 +219,7 @@ def _check_read_index(storage: Storage, events: list[Event], head: str) -> None:
     path = storage.index_path()
     if not path.exists():
         return
-    local = fresh_index(storage).content()
+    local = fresh_index(storage, check_pointers=False).content()
     rebuilt = Index.in_memory()
     rebuilt.apply(events, head, IndexHead(None, 0, None))
     expected = rebuilt.content()

@@ -112,6 +112,15 @@ def _s3_server(port: int) -> Any:
 
 
 @pytest.fixture(scope="session")
+def git_server(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """A real `git daemon` on loopback with receive-pack enabled, for registries on a git remote."""
+    from tests.gitdaemon import git_daemon
+
+    with git_daemon(tmp_path_factory.mktemp("git-daemon")) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
 def s3_endpoint() -> Any:
     """moto's standalone S3 server on a free loopback port: real HTTP, real 412s, S3's atomic conditional writes."""
     import socket

@@ -20,7 +20,8 @@ def registry_option(func: Decorated) -> Decorated:
     )(func)
     return click.option(
         "--registry", "registry", metavar="URL", default=None,
-        help="Registry: s3://bucket/prefix or a path to a dedicated git repository "
+        help="Registry: a git remote (git+ssh://…, git+https://…, git+git://…, git+origin), s3://bucket/prefix, "
+             "or a path to a dedicated git repository "
              "(default: env BUNDLECTL_REGISTRY, else the repository around the current folder).",
     )(func)
 

@@ -2,28 +2,45 @@
 
 Read commands need only this and the index, never the writer's machinery in `registry/log.py`. A
 read writes to the index only when it is behind the log; where it cannot be written at all (a
-read-only checkout, a full disk), the read builds a private index in memory instead.
+read-only checkout, a full disk), the read builds a private index in memory instead. Every answer
+also checks that the pointers hold what the log says, where the backend can tell cheaply: a pointer
+moved behind bundlectl's back makes reads fail as `verify` does (exit 5), never answer "ok".
 """
 
 from __future__ import annotations
 
-from bundlectl.errors import Conflict, IntegrityFailure, NotFound
+import time
+
+from bundlectl.errors import Conflict, IntegrityFailure
 from bundlectl.registry.events import parse_event
 from bundlectl.registry.index import Index, IndexUnwritable
+from bundlectl.registry.pointers import (
+    PAUSE_PREFIX,
+    SETTLE_DELAYS,
+    PauseValue,
+    PointerValue,
+    disagreement,
+    logged_pause,
+    logged_pointer,
+)
 from bundlectl.storage.base import Storage
 
 MAX_ATTEMPTS = 50  # reads and writes retry this often while other writers keep moving the log
 
 
-def fresh_index(storage: Storage, allow_empty: bool = False) -> Index:
-    """The read index brought up to the backend's current log head."""
+def fresh_index(storage: Storage, allow_empty: bool = False, check_pointers: bool = True) -> Index:
+    """The read index brought up to the backend's current log head.
+
+    `check_pointers=False` is for `verify` alone, which checks every pointer against the log itself
+    and then needs the index as it is, to say precisely what in it disagrees.
+    """
     try:
-        return _caught_up(Index.open(storage.index_path()), storage, allow_empty)
+        return _caught_up(Index.open(storage.index_path()), storage, allow_empty, check_pointers)
     except IndexUnwritable:
-        return _caught_up(Index.in_memory(), storage, allow_empty)
+        return _caught_up(Index.in_memory(), storage, allow_empty, check_pointers)
 
 
-def _caught_up(index: Index, storage: Storage, allow_empty: bool) -> Index:
+def _caught_up(index: Index, storage: Storage, allow_empty: bool, check_pointers: bool) -> Index:
     for _ in range(MAX_ATTEMPTS):
         head = storage.log_head()
         if head is None and allow_empty:
@@ -31,12 +48,16 @@ def _caught_up(index: Index, storage: Storage, allow_empty: bool) -> Index:
                 index.reset()
             return index
         if head is None:
-            raise NotFound(
-                f"no bundlectl registry in {storage.url}",
-                "run `bundlectl init` (or pass --registry / set BUNDLECTL_REGISTRY)",
-            )
+            raise storage.no_registry()
         known = index.head()
         if known.id == head:
+            wrong = _pointers_against_log(index, storage, head) if check_pointers else []
+            if wrong is None:
+                continue  # the log moved while the pointers were read: read both again
+            if wrong:
+                name, found = wrong[0], storage.read_pointer(wrong[0])
+                kind = PauseValue if name.startswith(PAUSE_PREFIX) else PointerValue
+                raise disagreement(name, kind.decode(found.value, name) if found else None, _logged_pointers(index).get(name))
             return index
         stored = storage.events_after(known.id, head)
         if not stored and storage.log_head() != head:
@@ -58,3 +79,31 @@ def _caught_up(index: Index, storage: Storage, allow_empty: bool) -> Index:
         f"the registry log kept moving while this command read it ({MAX_ATTEMPTS} attempts); nothing was changed",
         "retry when the registry is less busy",
     )
+
+
+def _pointers_against_log(index: Index, storage: Storage, head: str) -> list[str] | None:
+    """The pointers that disagree with the log at `head` ([] if none); None when the log moved meanwhile."""
+    expected = {name: value.encode() for name, value in _logged_pointers(index).items()}
+    wrong: list[str] = []
+    for pause in (0.0, *SETTLE_DELAYS):  # a writer's refs land one after another: look again before calling it damage
+        time.sleep(pause)
+        wrong = storage.mismatched_pointers(expected)
+        if not wrong:
+            return []
+        if storage.log_head() != head:
+            return None
+    return wrong
+
+
+
+def _logged_pointers(index: Index) -> dict[str, PointerValue | PauseValue]:
+    """Every environment and pause pointer the log has set, by storage name, with the value it must hold."""
+    logged: dict[str, PointerValue | PauseValue] = {}
+    for row in index.pointers():
+        value = logged_pointer(row)
+        assert value is not None
+        logged[value.storage_name] = value
+        pause = logged_pause(index.pause(row.name, row.env))
+        if pause is not None:
+            logged[pause.storage_name] = pause
+    return logged

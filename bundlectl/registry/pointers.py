@@ -28,9 +28,12 @@ def pointer_name(name: str, env: str) -> str:
     return f"envs/{_checked(name, env)}"
 
 
+PAUSE_PREFIX = "pauses/"
+
+
 def pause_pointer_name(name: str, env: str) -> str:
     """`pauses/NAME/ENV`: where the kill switch of NAME in ENV is kept."""
-    return f"pauses/{_checked(name, env)}"
+    return PAUSE_PREFIX + _checked(name, env)
 
 
 def _checked(name: str, env: str) -> str:
@@ -43,7 +46,7 @@ def _checked(name: str, env: str) -> str:
 Value = TypeVar("Value", "PointerValue", "PauseValue")
 # git commits a ref transaction by renaming one lock file after another (the log before the pointers),
 # so a reader can see the new log head with the old pointer for a moment: look again before calling it damage
-SETTLE_DELAYS = (0.005, 0.02, 0.05)
+SETTLE_DELAYS = (0.005, 0.02, 0.05, 0.25)
 
 
 def _decode(cls: type[Value], data: bytes, where: str) -> Value:
@@ -150,11 +153,7 @@ def stored_as_logged(storage: Storage, name: str, logged: PointerValue | PauseVa
             raise LogMoved()
         if delay is not None:
             time.sleep(delay)
-    raise IntegrityFailure(
-        f"pointer {name} says {describe(found)}, but the read index built from the log says {describe(logged)}; "
-        "one of them was changed outside bundlectl and nothing was written",
-        "run `bundlectl verify` to see which",
-    )
+    raise disagreement(name, found, logged)
 
 
 def describe(value: PointerValue | PauseValue | None) -> str:
@@ -174,3 +173,10 @@ def logged_pointer(row: PointerRow | None) -> PointerValue | None:
 def logged_pause(row: PauseRow | None) -> PauseValue | None:
     """The value the log says a pause pointer holds."""
     return PauseValue(row.data["name"], row.data["env"], row.paused, row.seq) if row else None
+
+
+def disagreement(name: str, found: PointerValue | PauseValue | None, logged: PointerValue | PauseValue | None) -> IntegrityFailure:
+    """The error for a stored pointer that does not say what the read index, built from the log, says."""
+    return IntegrityFailure(f"pointer {name} says {describe(found)}, but the read index built from the log says {describe(logged)}; "
+                            "one of them was changed outside bundlectl and nothing was written",
+                            "run `bundlectl verify` to see which")

@@ -19,6 +19,8 @@ from enum import Enum
 from pathlib import Path
 from typing import Literal, NamedTuple
 
+from bundlectl.errors import NotFound
+
 CHUNK = 1024 * 1024  # objects are read, and large files stored, in pieces of at most this many bytes
 
 
@@ -161,3 +163,24 @@ class Storage(ABC):
     @abstractmethod
     def all_object_keys(self) -> list[str]:
         """Every stored object key (for verify)."""
+
+    # sharing and consistency -------------------------------------------------------
+    def refresh(self) -> None:
+        """Make the next read see the shared registry as it is now, not a local copy within its time to live.
+
+        Writes, `verify` and `status --check` call it; backends read directly have nothing to do.
+        """
+        return None
+
+    def mismatched_pointers(self, expected: dict[str, bytes]) -> list[str]:
+        """Names of pointers whose stored value is not `expected` (name → value), or that exist unexpected.
+
+        Reads call it on every answer, so a backend implements it only where it is as cheap as reading
+        the pointers' tokens (git: a blob id is a hash of the value); elsewhere `verify` alone checks.
+        """
+        return []
+
+    def no_registry(self) -> NotFound:
+        """The error for a registry that has no log yet, with how to get one."""
+        return NotFound(f"no bundlectl registry in {self.url}",
+                        "run `bundlectl init` (or pass --registry / set BUNDLECTL_REGISTRY)")

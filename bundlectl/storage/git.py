@@ -7,15 +7,19 @@
 Log head and pointers move in one `git update-ref --stdin` transaction with expected old values, so
 an append either lands whole or not at all. That transaction is the only process a promotion starts:
 objects are written and read in-process (gitobjects.py), through one long-lived `git cat-file` only
-once `git gc` has packed them. Nothing appears in the working tree, and the whole registry travels
-with `git push/fetch origin 'refs/bundlectl/*:refs/bundlectl/*'`.
+once `git gc` has packed them. Nothing appears in the working tree. A team shares the registry through
+a remote (`storage/remote_git.py`), never by pushing these refs by hand: pointers are blobs, which git
+will not fast-forward.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import re
+import shutil
+import stat
 import subprocess
 import tempfile
 import threading
@@ -23,6 +27,7 @@ import time
 import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Literal
 
@@ -55,15 +60,16 @@ from bundlectl.storage.gitobjects import (
 )
 from bundlectl.storage.gitrefs import (
     DAMAGED_HINT,
+    NAMESPACE,
     ZERO,
     common_dir,
     list_refs,
     read_ref,
+    ref_path,
 )
 
 log = logging.getLogger(__name__)
 
-NAMESPACE = "refs/bundlectl/"
 LOG_REF = NAMESPACE + "log"
 OBJECT_PREFIX = NAMESPACE + "objects/"
 POINTER_PREFIX = NAMESPACE + "pointers/"
@@ -78,6 +84,19 @@ LOCK_WAIT_MS = 1000
 
 _OBJECT_ID = re.compile(r"[0-9a-f]{40}")
 _WRITE_HINT = "check the free space and permissions of the repository"
+
+# how git names a lock in its complaints ("Unable to create '/…/refs/bundlectl/log.lock': File exists"):
+# the path is not translated, so this holds in every language git speaks
+_LOCK_IN_MESSAGE = re.compile(re.escape(NAMESPACE) + r"[^\s'\"`]+?\.lock(?![^\s'\"`])")
+
+
+@dataclass(frozen=True)
+class RefMove:
+    """One ref of an append: its new value and the value it must still have (None: it must not exist)."""
+
+    ref: str
+    new: str
+    expected: str | None
 
 
 class GitStorage(Storage):
@@ -246,6 +265,41 @@ class GitStorage(Storage):
             raise
         lock.unlink()
 
+    # writing objects without publishing them (remote_git.py publishes them with a push) ----------
+    def stage_blob(self, data: bytes) -> str:
+        """Write `data` into the object store and return its blob id; no ref names it yet."""
+        return self._store(data)
+
+    def stage_files(self, files: dict[str, FileToStore], progress: Callable[[int], None] | None = None) -> dict[str, str]:
+        """Write each file into the object store (streamed); returns key → blob id, and no ref names them yet."""
+        return {key: self._store_file(item, progress) for key, item in sorted(files.items())}
+
+    def stage_event(
+        self, payload: bytes, summary: str, expected_head: str | None, updates: list[PointerUpdate]
+    ) -> list[RefMove]:
+        """Write an event's commit and its pointers' blobs; returns the ref moves that would publish them."""
+        if expected_head is not None:  # never a child of a lost or damaged head: the commit is read whole (it is small)
+            with self._open(LOG_REF, expected_head, "commit") as chunks:
+                for _ in chunks:
+                    pass
+        self._store(b"", "tree")  # every event commit has the empty tree (a no-op once it is stored)
+        who = f"bundlectl <bundlectl@localhost> {int(time.time())} +0000"  # git's internal date format
+        parent = f"parent {expected_head}\n" if expected_head else ""
+        commit = self._store(f"tree {EMPTY_TREE}\n{parent}author {who}\ncommitter {who}\n\n"
+                             f"{summary}\n\n{payload.decode()}\n".encode(), "commit")
+        moves = [RefMove(LOG_REF, commit, expected_head)]
+        for update in updates:
+            moves.append(RefMove(POINTER_PREFIX + update.name, self._store(update.value), update.expected_token))
+        return moves
+
+    def move_refs(self, moves: list[RefMove]) -> bool:
+        """Move these refs here in one transaction, each only from its expected value; False if one had moved."""
+        try:
+            self._update_refs(_transaction(moves), [m.ref for m in moves])
+        except _GitFailed:
+            return False
+        return True
+
     def log_head(self) -> str | None:
         return read_ref(self.common, LOG_REF)
 
@@ -279,31 +333,18 @@ class GitStorage(Storage):
     def append_event(
         self, payload: bytes, summary: str, expected_head: str | None, updates: list[PointerUpdate]
     ) -> str:
-        if expected_head is not None:  # never a child of a lost or damaged head: the commit is read whole (it is small)
-            with self._open(LOG_REF, expected_head, "commit") as chunks:
-                for _ in chunks:
-                    pass
-        self._store(b"", "tree")  # every event commit has the empty tree (a no-op once it is stored)
-        who = f"bundlectl <bundlectl@localhost> {int(time.time())} +0000"  # git's internal date format
-        parent = f"parent {expected_head}\n" if expected_head else ""
-        commit = self._store(f"tree {EMPTY_TREE}\n{parent}author {who}\ncommitter {who}\n\n"
-                             f"{summary}\n\n{payload.decode()}\n".encode(), "commit")
+        moves = self.stage_event(payload, summary, expected_head, updates)
         checkpoint(EVENT_WRITTEN)
-        lines = [f"update {LOG_REF} {commit} {expected_head or ZERO}\n"]
-        for update in updates:
-            blob = self._store(update.value)
-            lines.append(f"update {POINTER_PREFIX}{update.name} {blob} {update.expected_token or ZERO}\n")
-        refs = [LOG_REF, *(POINTER_PREFIX + update.name for update in updates)]
         try:
-            self._update_refs("".join(lines), refs)
+            self._update_refs(_transaction(moves), [m.ref for m in moves])
         except _GitFailed as exc:
             if self.log_head() != expected_head:
                 raise LogMoved() from None
             for update in updates:
                 if read_ref(self.common, POINTER_PREFIX + update.name) != update.expected_token:
                     raise PointerMoved(update.name) from None
-            raise self._write_refused(exc, refs) from None
-        return commit
+            raise self._write_refused(exc, [m.ref for m in moves]) from None
+        return moves[0].new
 
     # pointers ----------------------------------------------------------------------
     def list_pointers(self) -> dict[str, str]:
@@ -322,27 +363,66 @@ class GitStorage(Storage):
         sha = read_ref(self.common, POINTER_PREFIX + name)
         return None if sha is None else Pointer(sha, self._read_blob(POINTER_PREFIX + name, sha))
 
+    def mismatched_pointers(self, expected: dict[str, bytes]) -> list[str]:
+        stored = self.list_pointers()  # ref files only: a blob id is the hash of its value, so no blob is read
+        wrong = {name for name, value in expected.items() if stored.get(name) != _blob_id(value)}
+        return sorted(wrong | (stored.keys() - expected.keys()))
+
+    def no_registry(self) -> NotFound:
+        remotes = re.findall(r'^\s*\[remote "([^"]+)"\]', _text(self.common / "config"), re.MULTILINE)
+        if remotes:  # a clone: the registry is on its remote, and `init` here would start a second, divergent one
+            remote = "origin" if "origin" in remotes else remotes[0]
+            return NotFound(f"no bundlectl registry in {self.url}: this clone has no refs/bundlectl/",
+                            f"use the team's registry on the remote: --registry git+{remote} "
+                            f"(or export BUNDLECTL_REGISTRY=git+{remote})")
+        return NotFound(f"no bundlectl registry in {self.url}",
+                        "create one with `bundlectl init`, or pass --registry / set BUNDLECTL_REGISTRY")
+
     # ref locks ----------------------------------------------------------------------
     def _update_refs(self, script: str, refs: Sequence[str]) -> None:
-        """Run one all-or-nothing `update-ref` transaction, recovering once from stale locks.
+        """Run one all-or-nothing `update-ref` transaction, recovering from the stale locks git names.
 
-        A retry after removing a lock cannot overwrite anything: `script` still states every ref's
-        expected old value, which git checks under its own lock, so a lost race stays a failure.
+        git names only the first lock in its way; then every stale lock on the transaction's refs goes at
+        once and the transaction is retried. A lock git names again (a live writer took it since) ends
+        the recovery. A retry cannot overwrite anything:
+        `script` still states every ref's expected old value, which git checks under its own lock, so
+        a lost race stays a failure.
         """
-        try:
-            self._ref_updates.run(script)
-        except _GitFailed as exc:
-            locks = self._locks(refs, exc)
-            if not locks or any(_age(seen) < STALE_LOCK_SECONDS for _, seen in locks):
-                raise
-            for lock, seen in locks:
-                self._remove_stale_lock(lock, seen)
-            self._ref_updates.run(script)
+        removed: set[Path] = set()
+        while True:
+            try:
+                self._ref_updates.run(script)
+                return
+            except _GitFailed as exc:
+                if not self.recover_stale_locks(exc.stderr, list(refs), removed):
+                    raise
 
-    def _locks(self, refs: Sequence[str], failure: _GitFailed) -> list[tuple[Path, os.stat_result]]:
-        """The lock files that stand in the way of a transaction on `refs`, with what we saw of them."""
-        candidates = [self.common / f"{ref}.lock" for ref in refs]
-        if "packed-refs.lock" in failure.stderr:  # git takes it only to delete refs, which we never do
+    def recover_stale_locks(self, stderr: str, refs: list[str], removed: set[Path]) -> bool:
+        """Remove the stale locks behind git's complaint `stderr` about `refs`; True when a retry may succeed.
+
+        `removed` collects what was removed: a lock git names again was taken since by a live writer.
+        """
+        locks = [(lock, seen) for lock, seen in self._locks(_GitFailed(stderr), refs) if lock not in removed]
+        if not locks or any(_age(seen) < STALE_LOCK_SECONDS for _, seen in locks):
+            return False
+        for lock, seen in locks:
+            self._remove_stale_lock(lock, seen)
+            removed.add(lock)
+        return True
+
+    def _locks(self, failure: _GitFailed, refs: list[str]) -> list[tuple[Path, os.stat_result]]:
+        """When git failed for a lock in its way: the locks it names and those on `refs`, with what we saw of them.
+
+        Only refs under refs/bundlectl/ (and packed-refs.lock, which git takes to delete or pack refs):
+        no file elsewhere is ever touched. A failure git names no lock for ("bad name", a missing object,
+        an old value that moved) is not a lock problem, whatever lock files exist.
+        """
+        named = [ref_path(self.common, name.removesuffix(".lock")) for name in _LOCK_IN_MESSAGE.findall(failure.stderr)]
+        if not named and "packed-refs.lock" not in failure.stderr:
+            return []
+        candidates = [path.with_name(path.name + ".lock")
+                      for path in dict.fromkeys([*named, *(ref_path(self.common, ref) for ref in refs)])]
+        if "packed-refs.lock" in failure.stderr:
             candidates.append(self.common / "packed-refs.lock")
         found = []
         for path in candidates:
@@ -365,7 +445,7 @@ class GitStorage(Storage):
             return
         except OSError as exc:
             raise Refused(f"{lock} was left by an interrupted writer and cannot be removed ({exc.strerror})",
-                          f"make sure no git or bundlectl command is running, then delete it: rm '{lock}'") from None
+                          f"make sure no git or bundlectl command is running, then delete it: {_rm(lock, seen)}") from None
         if not _same_file(aside.lstat(), seen):
             try:  # a live writer took the lock meanwhile: hand it back (link fails if the name is taken)
                 os.link(aside, lock)
@@ -373,25 +453,55 @@ class GitStorage(Storage):
                 pass
             aside.unlink(missing_ok=True)
             raise Conflict(f"another writer holds {lock}; retry", "nothing was changed")
-        aside.unlink(missing_ok=True)
+        try:
+            if stat.S_ISDIR(seen.st_mode):  # not git's (git creates lock files): whatever made it left it
+                shutil.rmtree(aside)
+            else:
+                aside.unlink(missing_ok=True)
+        except OSError as exc:
+            raise Refused(f"{lock} was left by an interrupted writer and cannot be removed ({exc.strerror})",
+                          f"make sure no git or bundlectl command is running, then delete it: {_rm(aside, seen)}") from None
         log.warning("removed %s, a ref lock left %.0f s ago by an interrupted writer", lock, _age(seen))
 
-    def _write_refused(self, failure: _GitFailed, refs: Sequence[str]) -> BundlectlError:
+    def _write_refused(self, failure: _GitFailed, refs: list[str]) -> BundlectlError:
         """What a failed ref transaction means to the user: a live lock, a stuck lock, or git's own reason."""
-        for lock, seen in self._locks(refs, failure):
+        for lock, seen in self._locks(failure, refs):
             if _age(seen) < STALE_LOCK_SECONDS:
                 return Conflict(
                     f"another writer holds {lock}; retry",
                     f"nothing was changed; a lock left by a killed writer is removed once it is {STALE_LOCK_SECONDS} s old",
                 )
             return Refused(f"{lock} was left by an interrupted writer and still blocks the registry",
-                           f"make sure no git or bundlectl command is running, then delete it: rm '{lock}'")
+                           f"make sure no git or bundlectl command is running, then delete it: {_rm(lock, seen)}")
         return Refused(f"git could not update the registry refs: {failure.detail}",
                        "nothing was changed; run `git fsck` and `bundlectl verify`")
 
 
+def _transaction(moves: list[RefMove]) -> str:
+    """The `update-ref --stdin` script that makes `moves` all at once, each only from its expected value."""
+    return "".join(f"update {m.ref} {m.new} {m.expected or ZERO}\n" for m in moves)
+
+
 def _age(seen: os.stat_result) -> float:
-    return time.time() - seen.st_mtime
+    """How long ago a lock was last written; a time in the future counts as far from now (a skewed or
+    touched clock), never as forever fresh."""
+    return abs(time.time() - seen.st_mtime)
+
+
+def _blob_id(data: bytes) -> str:
+    """The id git gives a blob holding `data`: what a pointer ref holds when it has that value."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
+
+
+def _text(path: Path) -> str:
+    try:
+        return path.read_text(errors="replace")
+    except OSError:
+        return ""
+
+
+def _rm(path: Path, seen: os.stat_result) -> str:
+    return f"rm -r '{path}'" if stat.S_ISDIR(seen.st_mode) else f"rm '{path}'"
 
 
 def _same_file(now: os.stat_result, seen: os.stat_result) -> bool:
@@ -411,7 +521,7 @@ def _blocking(common: Path, ref: str) -> str:
     parts = ref.split("/")
     for end in range(len(parts) - 1, 0, -1):
         prefix = "/".join(parts[:end])
-        if read_ref(common, prefix) is not None:
+        if prefix.startswith(NAMESPACE) and read_ref(common, prefix) is not None:
             return f"{prefix} is a ref, so no ref can live under it"
     if (common / ref).is_dir():
         return f"{ref} is a folder of other refs"
@@ -503,7 +613,11 @@ class _GitFailed(Exception):
 
     @property
     def detail(self) -> str:
-        """git's first complaint, without its "fatal:" or "error:" prefix."""
-        lines = [line.strip() for line in self.stderr.splitlines() if line.strip()]
-        first = lines[0] if lines else "no reason given"
-        return first.removeprefix("fatal: ").removeprefix("error: ")
+        return first_complaint(self.stderr)
+
+
+def first_complaint(stderr: str) -> str:
+    """git's first complaint, without its "fatal:" or "error:" prefix."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    first = lines[0] if lines else "no reason given"
+    return first.removeprefix("fatal: ").removeprefix("error: ")

@@ -1,4 +1,8 @@
-"""Which storage a command talks to: --registry URL, else BUNDLECTL_REGISTRY, else the repository around us."""
+"""Which storage a command talks to: --registry URL, else BUNDLECTL_REGISTRY, else the repository around us.
+
+s3://… is a bucket; git+ssh://, git+git://, git+https://, git+http:// or git+REMOTE (git+origin) is a git
+remote, read and written through a mirror; a path, file:// or git+file:// opens a repository here directly.
+"""
 
 from __future__ import annotations
 
@@ -27,8 +31,13 @@ def open_storage(url: str | None, cwd: Path, create: bool = False, endpoint_url:
         from bundlectl.storage.s3 import S3Storage
 
         return S3Storage(url, endpoint_url or os.environ.get("BUNDLECTL_ENDPOINT_URL") or None, limits)
+    if url and url.startswith("git+") and not url.startswith("git+file://"):
+        from bundlectl.storage.remote_git import open_remote
+
+        return open_remote(url, cwd, limits)
     if url and "://" in url and not url.startswith(("file://", "git+file://")):
-        raise UsageProblem(f"registry {url!r}: unknown scheme", "use a path to a git repository, or s3://bucket/prefix")
+        raise UsageProblem(f"registry {url!r}: unknown scheme",
+                           "use a path to a git repository, a git remote (git+ssh://…, git+origin), or s3://bucket/prefix")
     if url:
         path = Path(url.removeprefix("git+file://").removeprefix("file://")).expanduser()
         if not path.is_absolute():

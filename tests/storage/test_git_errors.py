@@ -307,3 +307,111 @@ def test_a_stale_packed_refs_lock_does_not_block_a_write(git_registered: Workspa
     assert ws.run("register", new_version(ws, "2026.11.22-7", "new")).exit_code == 0
     assert ws.log_head() != head
 
+
+
+def test_a_stale_lock_that_is_a_directory_is_removed_and_register_succeeds(git_registered: Workspace):
+    ws = git_registered
+    lock = refs(ws) / "log.lock"
+    lock.mkdir()
+    (lock / "left-over").write_text("")
+    age(lock, 60)
+    result = ws.run("register", new_version(ws, "2026.11.22-7", "new"))
+    assert result.exit_code == 0, result.output
+    assert not lock.exists() and not [p for p in refs(ws).rglob("*.lock")]
+    assert ws.run("verify").exit_code == 0
+
+
+def test_a_lock_dated_in_the_future_is_stale_not_fresh_forever(git_registered: Workspace):
+    ws = git_registered
+    lock = refs(ws) / "log.lock"
+    lock.write_text("")
+    age(lock, -3600)  # a skewed clock, or a touch: an hour ahead
+    head = ws.log_head()
+    assert ws.run("register", new_version(ws, "2026.11.22-7", "new")).exit_code == 0
+    assert not lock.exists() and ws.log_head() != head
+
+
+def test_a_failure_git_names_no_lock_for_is_not_a_lock_problem(git_registered: Workspace):
+    ws = git_registered
+    storage = ws.storage()
+    lock = refs(ws) / "log.lock"
+    lock.write_text("")
+    age(lock, 60)
+    bad_name = "fatal: update_ref failed for ref 'refs/bundlectl/log': refusing to update ref with bad name 'refs/bundlectl/log'"
+    assert storage.recover_stale_locks(bad_name, ["refs/bundlectl/log"], set()) is False
+    assert lock.exists()
+    locked = f"fatal: cannot lock ref 'refs/bundlectl/log': Unable to create '{lock}': File exists."
+    assert storage.recover_stale_locks(locked, ["refs/bundlectl/log"], set()) is True
+    assert not lock.exists()
+
+
+def test_lock_recovery_never_touches_a_file_outside_refs_bundlectl(git_registered: Workspace):
+    ws = git_registered
+    storage = ws.storage()
+    branch_lock = Path(ws.repo.git_dir) / "refs" / "heads" / "main.lock"
+    branch_lock.parent.mkdir(parents=True, exist_ok=True)
+    branch_lock.write_text("")
+    config_lock = Path(ws.repo.git_dir) / "config.lock"
+    config_lock.write_text("")
+    for lock in (branch_lock, config_lock):
+        age(lock, 60)
+    said = f"fatal: cannot lock ref 'refs/heads/main': Unable to create '{branch_lock}': File exists."
+    assert storage.recover_stale_locks(said, [], set()) is False
+    escaping = f"fatal: Unable to create '{ws.repo.git_dir}/refs/bundlectl/../../config.lock': File exists."
+    with pytest.raises(IntegrityFailure, match="not a ref bundlectl keeps"):
+        storage.recover_stale_locks(escaping, [], set())
+    assert branch_lock.exists() and config_lock.exists()
+
+
+def test_reads_refuse_a_ref_file_that_leads_outside_refs_bundlectl(promoted: Workspace, tmp_path: Path):
+    ws = promoted
+    secret = tmp_path / "secret"
+    secret.write_text("top secret value\n")
+    pointer = refs(ws) / "pointers" / STAGING
+    pointer.unlink()
+    pointer.symlink_to(secret)
+    for command in (["status"], ["list"], ["verify"]):
+        result = ws.run(*command)
+        one_error(result, 5, "leads outside")
+        assert "top secret" not in result.output
+
+
+def test_a_symbolic_ref_out_of_the_namespace_is_damage(git_registered: Workspace):
+    ws = git_registered
+    (refs(ws) / "log").write_text("ref: refs/heads/main\n")
+    one_error(ws.run("list"), 5, "refs/bundlectl/log", "outside refs/bundlectl/")
+
+
+@pytest.mark.parametrize("name", ["refs/heads/main", "refs/bundlectl/../../config", "refs/bundlectl/log.lock",
+                                  "refs/bundlectl/objects/a..b", "refs/bundlectl/.hidden", "refs/bundlectl/objects/x.",
+                                  "refs/bundlectl/objects/a b"])
+def test_ref_reads_refuse_names_outside_the_namespace(git_registered: Workspace, name: str):
+    from bundlectl.storage.gitrefs import read_ref
+
+    with pytest.raises(IntegrityFailure, match="not a ref bundlectl keeps"):
+        read_ref(Path(git_registered.repo.git_dir), name)
+
+
+def test_a_pointer_moved_behind_bundlectls_back_fails_every_read_with_exit_5(promoted: Workspace):
+    from tests.helpers import write_behind_bundlectl
+
+    ws = promoted
+    old = ws.storage().read_pointer(STAGING).value
+    promote(ws, V2, "staging")
+    write_behind_bundlectl(ws, "pointers/" + STAGING, old)
+    before = ref_files(ws)
+    for command in (["list"], ["status"], ["status", "--check"], ["history", "support-triage", "--env", "staging"],
+                    ["show", V1], ["verify"]):
+        one_error(ws.run(*command), 5, STAGING)
+    stderr = ws.run("status").stderr
+    assert f"{STAGING} says 2026.11.01-1" in stderr and "the read index built from the log says 2026.11.22-1" in stderr
+    assert ref_files(ws) == before
+
+
+def test_a_pointer_the_log_never_moved_fails_reads_with_exit_5(promoted: Workspace):
+    from tests.helpers import write_behind_bundlectl
+
+    ws = promoted
+    write_behind_bundlectl(ws, "pointers/envs/support-triage/production", ws.storage().read_pointer(STAGING).value)
+    one_error(ws.run("status"), 5, "envs/support-triage/production", "built from the log says nothing")
+    one_error(ws.run("verify"), 5, "envs/support-triage/production")
