@@ -17,6 +17,7 @@ from typing import Any
 from bundlectl.clock import event_time
 from bundlectl.errors import InvalidInput, NotFound, Problem
 from bundlectl.registry.index import Index
+from bundlectl.registry.rows import proven
 from bundlectl.stamp import DIGEST, ENV, NAME, POINTER_VERSION, REQUEST_ID, REQUIRED, VERSION
 
 
@@ -35,11 +36,12 @@ class LiveAt:
     pointer_version: int
     verified: bool
     evidence: list[dict[str, Any]] = field(default_factory=list)
+    signed: bool = False  # `promoted_by` is a signer's principal, not a claim
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "version": self.version, "digest": self.digest, "env": self.env,
                 "live_from": self.live_from, "live_until": self.live_until, "promoted_by": self.promoted_by,
-                "action": self.action, "reason": self.reason, "seq": self.seq, "pointer_version": self.pointer_version,
+                "promoted_by_signed": self.signed, "action": self.action, "reason": self.reason, "seq": self.seq, "pointer_version": self.pointer_version,
                 "verified": self.verified, "evidence": self.evidence}
 
 
@@ -54,7 +56,8 @@ def live_at(index: Index, name: str, env: str, moment: datetime) -> LiveAt:
     evidence = [{"seq": e.seq, "kind": e.kind, "source": e.source, "run_at": e.run_at, "figures": e.figures}
                 for e in index.evidence_by_seq(move.gate_evidence)]
     return LiveAt(name, env, move.to_version, move.to_digest, move.time, following.time if following else None,
-                  move.actor, move.action, move.reason, move.seq, move.pointer_version, move.verified, evidence)
+                  move.actor, move.action, move.reason, move.seq, move.pointer_version, move.verified, evidence,
+                  proven(move.seq, index.trust_since()))
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from bundlectl.freshness import is_fresh
 from bundlectl.gate.checks import eval_checks
 from bundlectl.policy.in_force import DEFAULT_MAX_AGE, policy_in_force
 from bundlectl.registry.index import Index
-from bundlectl.registry.rows import MoveRow
+from bundlectl.registry.rows import MoveRow, proven
 
 
 class LiveStatus(NamedTuple):
@@ -23,6 +23,7 @@ class LiveStatus(NamedTuple):
     verified: bool
     evidence_fresh: bool
     problems: list[str]
+    signed: bool = False  # `by` is the principal of a key that signed the move, not a claim
 
     @property
     def healthy(self) -> bool:
@@ -31,12 +32,24 @@ class LiveStatus(NamedTuple):
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "env": self.env, "version": self.version, "digest": self.digest,
                 "pointer_version": self.pointer_version, "since": self.since, "by": self.by,
-                "evidence_fresh": self.evidence_fresh, "verified": self.verified, "problems": self.problems}
+                "by_signed": self.signed, "evidence_fresh": self.evidence_fresh, "verified": self.verified,
+                "problems": self.problems}
+
+
+class StatusReport(NamedTuple):
+    environments: list[LiveStatus]
+    trust_since: int | None  # None: no trust set, every identity in the log is a claim
 
 
 def live_status(index: Index, now: datetime, name: str | None = None) -> list[LiveStatus]:
     """Each live pointer, judged by its environment's eval gate as it stands now."""
     policy = policy_in_force(index)
+    trust = None
+    if policy and any(e.gates.eval and e.gates.eval.signed_by for e in policy.environments.values()):
+        from bundlectl.registry.signatures import trust_in_force
+
+        trust = trust_in_force(index)
+    trust_since = index.trust_since()
     rows = []
     for pointer in index.pointers(name):
         environment = policy.environments.get(pointer.env) if policy else None
@@ -44,7 +57,7 @@ def live_status(index: Index, now: datetime, name: str | None = None) -> list[Li
         evals = index.evidence_for(pointer.digest, "eval")
         evidence_problems = []
         if gate:
-            checks = eval_checks(gate, evals, now, [])
+            checks = eval_checks(gate, evals, now, [], trust)
             evidence_problems = [f"{c.name}: {c.detail}" for c in checks if not c.passed]
         # a break-glass bundle is verified once fresh, passing eval evidence for its exact digest exists
         max_age = gate.max_age if gate else DEFAULT_MAX_AGE
@@ -52,10 +65,15 @@ def live_status(index: Index, now: datetime, name: str | None = None) -> list[Li
         unverified = [] if verified else ["unverified: went live by break-glass; add fresh eval evidence for this digest"]
         rows.append(LiveStatus(pointer.name, pointer.env, pointer.version, pointer.digest, pointer.pointer_version,
                                pointer.time, pointer.actor, verified, not evidence_problems,
-                               unverified + evidence_problems))
+                               unverified + evidence_problems, proven(pointer.seq, trust_since)))
     return rows
 
 
 def pointer_history(index: Index, name: str, env: str, limit: int | None = None) -> list[MoveRow]:
     """Promotions and rollbacks of one environment, newest first."""
-    return index.moves(name, env, limit)
+    trust_since = index.trust_since()
+    return [move._replace(signed=proven(move.seq, trust_since)) for move in index.moves(name, env, limit)]
+
+
+def status_report(index: Index, now: datetime, name: str | None = None) -> StatusReport:
+    return StatusReport(live_status(index, now, name), index.trust_since())

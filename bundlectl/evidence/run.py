@@ -24,6 +24,9 @@ from bundlectl.errors import InvalidInput, Problem, Refused, UsageProblem
 from bundlectl.evidence.provenance import measured_run
 from bundlectl.evidence.report import Report
 from bundlectl.evidence.store import EvidenceAdded, add_evidence, component_reader
+from bundlectl.identity import Acting
+from bundlectl.registry.fresh import fresh_index
+from bundlectl.registry.log import recorded_actor
 from bundlectl.registry.rows import BundleRow
 from bundlectl.storage.base import Storage
 
@@ -59,7 +62,7 @@ def report_path(command: list[str], explicit: str | None) -> str:
                        "pass --report FILE (relative to the exported bundle folder the command runs in)")
 
 
-def run_eval(storage: Storage, bundle: BundleRow, command: list[str], report: str | None, fmt: str, actor: str,
+def run_eval(storage: Storage, bundle: BundleRow, command: list[str], report: str | None, fmt: str, actor: Acting,
              reason: str | None = None, keep: bool = False, output: Callable[[bytes], None] | None = None) -> EvalRun:
     """Run COMMAND on BUNDLE's exported files and bind its report; its standard output goes to `output` as it comes."""
     from bundlectl.export import export_bundle
@@ -67,6 +70,7 @@ def run_eval(storage: Storage, bundle: BundleRow, command: list[str], report: st
     if not command:
         raise UsageProblem("no command to run", "write it after `--`: bundlectl eval REF -- promptfoo eval -c … -o results.json")
     written = report_path(command, report)
+    recorded_actor(fresh_index(storage), "evidence", {}, actor)  # keys that may not sign it are refused before the run
     record = bundle.record()
     folder = Path(tempfile.mkdtemp(prefix="bundlectl-eval-")) / bundle.name
     try:

@@ -33,6 +33,9 @@ class EvalGate(Strict):
     provenance: Literal["any", "run"] = Field(
         DEFAULT_PROVENANCE, description="run: only reports that `bundlectl eval` ran and measured count, and their "
                                         "freshness is the time bundlectl measured; any: attached reports count too.")
+    signed_by: Literal["runners"] | None = Field(
+        None, description="runners: only reports whose record a runner key of the trust file signed count "
+                          "(CI runs `bundlectl eval --key`); needs trust set (README: Trust).")
 
     _age = field_validator("max_age")(classmethod(lambda cls, v: _duration(v)))
 

@@ -18,7 +18,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from bundlectl.errors import (
     BundlectlError,
@@ -231,14 +231,14 @@ class GitStorage(Storage):
         return events
 
     def append_event(
-        self, payload: bytes, summary: str, expected_head: str | None, updates: list[PointerUpdate]
+        self, payload: bytes, summary: str, expected_head: str | None, updates: list[PointerUpdate], author: str | None = None
     ) -> str:
-        from git import Actor, Commit
+        from git import Commit
 
         if expected_head is not None:
             self._require(LOG_REF, expected_head, "commit")
         parents = [self.repo.commit(expected_head)] if expected_head else []
-        who = Actor("bundlectl", "bundlectl@localhost")
+        who = _commit_actor(author)
         now = f"{int(time.time())} +0000"  # git's internal date format
         commit = Commit.create_from_tree(
             self.repo, self._store(b"", "tree"), f"{summary}\n\n{payload.decode()}\n", parent_commits=parents,
@@ -348,6 +348,16 @@ class GitStorage(Storage):
                            f"make sure no git or bundlectl command is running, then delete it: rm '{lock}'")
         return Refused(f"git could not update the registry refs: {failure.detail}",
                        "nothing was changed; run `git fsck` and `bundlectl verify`")
+
+
+def _commit_actor(author: str | None) -> Any:
+    """The acting identity as git's author and committer, so `git log refs/bundlectl/log` says who acted."""
+    from git import Actor
+
+    name = re.sub(r"[<>\n\x00]", "", author or "").strip() or "bundlectl"
+    first = name.split(",")[0].strip()  # several signers (a threshold of admins): the first one's address
+    email = first if re.fullmatch(r"[^\s@]+@[^\s@]+", first) else f"{re.sub(r'[^A-Za-z0-9._-]+', '-', first)}@bundlectl"
+    return Actor(name, email)
 
 
 def _age(seen: os.stat_result) -> float:
