@@ -71,7 +71,7 @@ def verify_registry(storage: Storage, trust_root: str | None = None) -> VerifyRe
     check_head(storage, event, trust_since)
     _check_anchor(storage, {item.id for item in stored})
     signed = seq - trust_since + 1 if trust_since is not None else 0
-    return VerifyReport(len(stored), len(set(registered.values())), len(checked), len(pointers), signed, trust_since)
+    return VerifyReport(len(stored), len({record.digest for record in registered.values()}), len(checked), len(pointers), signed, trust_since)
 
 
 def _check_root(event: Event, trust_root: str | None) -> None:

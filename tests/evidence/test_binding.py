@@ -125,6 +125,6 @@ def test_an_index_of_the_previous_schema_is_rebuilt_with_the_new_columns():
                       " digest TEXT NOT NULL, evals_digest TEXT, kind TEXT NOT NULL, source TEXT NOT NULL, run_at TEXT NOT NULL,"
                       " figures_json TEXT NOT NULL, report_key TEXT NOT NULL, actor TEXT NOT NULL, time TEXT NOT NULL);")
     old.close()
-    index = Index(path)
+    index = Index.open(path)
     columns = [row[1] for row in index.db.execute("PRAGMA table_info(evidence)")]
     assert "binding_json" in columns and index.head().id is None

@@ -153,7 +153,7 @@ def test_tampering_with_a_log_record_on_s3(s3_history: Workspace):
     storage = S3Storage(os.environ["BUNDLECTL_REGISTRY"])
     record = log_record(storage, 6)
     payload = json.loads(record["payload"])
-    payload["data"]["figures"]["pass_rate"] = 1.0
+    payload["actor"] = "mallory@example.com"  # a field nothing re-derives: only the hash chain can tell
     from bundlectl.digest.canonical import canonical_json
 
     record["payload"] = canonical_json(payload).decode()
