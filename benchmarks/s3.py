@@ -71,6 +71,7 @@ def main() -> None:
         cli = bundlectl_cmd()
 
         # requests per promote, in process, counted where botocore sends them
+        from bundlectl.identity import claimed
         from bundlectl.promotion import promote
         from bundlectl.refs import resolve_registered
         from bundlectl.storage.s3 import S3Storage
@@ -82,7 +83,7 @@ def main() -> None:
         counts = []
         for i in range(6):
             sent.clear()
-            promote(storage, targets[i % 2], "staging", "bench@example.com")
+            promote(storage, targets[i % 2], "staging", claimed("bench@example.com"))
             counts.append(len(sent))
         per_promote = sorted(counts)[len(counts) // 2]
         results["S3 requests per promote (warm index; GET/HEAD/PUT)"] = {

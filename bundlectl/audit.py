@@ -41,8 +41,8 @@ class LiveAt:
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "version": self.version, "digest": self.digest, "env": self.env,
                 "live_from": self.live_from, "live_until": self.live_until, "promoted_by": self.promoted_by,
-                "promoted_by_signed": self.signed, "action": self.action, "reason": self.reason, "seq": self.seq, "pointer_version": self.pointer_version,
-                "verified": self.verified, "evidence": self.evidence}
+                "promoted_by_signed": self.signed, "action": self.action, "reason": self.reason, "seq": self.seq,
+                "pointer_version": self.pointer_version, "verified": self.verified, "evidence": self.evidence}
 
 
 def live_at(index: Index, name: str, env: str, moment: datetime) -> LiveAt:

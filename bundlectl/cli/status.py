@@ -6,7 +6,7 @@ import click
 
 from bundlectl import api
 from bundlectl.cli.options import json_option, registry_option
-from bundlectl.cli.output import emit_json, short, table, warn
+from bundlectl.cli.output import emit_json, identity, short, table, warn
 from bundlectl.errors import ExitCode
 
 
@@ -17,15 +17,20 @@ from bundlectl.errors import ExitCode
 @json_option
 def status(name: str | None, check: bool, registry: str | None, endpoint_url: str | None, as_json: bool) -> None:
     """What is live in each environment, since when, by whom, and how fresh its evidence is."""
-    rows = api.status(name, registry=registry, endpoint_url=endpoint_url)
+    report = api.status_report(name, registry=registry, endpoint_url=endpoint_url)
+    rows = report.environments
     if as_json:
-        emit_json({"environments": [r.to_json() for r in rows]})
+        emit_json({"environments": [r.to_json() for r in rows],
+                   "trust": {"set": report.trust_since is not None, "since": report.trust_since}})
     elif not rows:
         click.echo("nothing is live yet; promote a bundle with `bundlectl promote REF --env ENV`")
     else:
         table(["name", "env", "version", "digest", "ptr", "since", "by", "evidence"],
-              [[r.name, r.env, r.version, short(r.digest), str(r.pointer_version), r.since, r.by,
+              [[r.name, r.env, r.version, short(r.digest), str(r.pointer_version), r.since, identity(r.by, r.signed),
                 "ok" if r.healthy else click.style("; ".join(r.problems), fg="red")] for r in rows])
+    if not as_json and report.trust_since is None:
+        click.echo("this registry has no trust set: every identity shown is claimed, not proven "
+                   "(see `bundlectl trust set`)")
     if check:
         failing = [r for r in rows if not r.healthy]
         for row in failing:
@@ -53,4 +58,4 @@ def history(name: str, env: str, limit: int, registry: str | None, endpoint_url:
           [[str(e.seq), e.time, e.action + (f" {','.join(e.components)}" if e.components else "")
             + (f" ({e.rehearsal} rehearsal)" if e.rehearsal else "") + ("" if e.verified else " (unverified)"),
             f"{e.from_version} ({short(e.from_digest)})" if e.from_digest else "—",
-            f"{e.to_version} ({short(e.to_digest)})", e.actor, e.reason or ""] for e in events])
+            f"{e.to_version} ({short(e.to_digest)})", identity(e.actor, e.signed), e.reason or ""] for e in events])

@@ -198,12 +198,16 @@ class Event(NamedTuple):
         return cast("dict[str, Any] | None", record)
 
 
+SIGNATURES_MARK = b"\n-----BEGIN SSH SIGNATURE-----"
+
+
 def parse_event(stored: StoredEvent) -> Event:
     """The record as stored, whose payload must be canonical JSON: its hash is then the hash of these bytes.
 
     Signatures after the payload are kept as they are, unread: checking them is `verify`'s and the writers' job.
     """
-    payload, _, signatures = stored.payload.partition(b"\n")  # canonical JSON never holds a raw newline
+    payload, mark, signatures = stored.payload.partition(SIGNATURES_MARK)  # canonical JSON never holds a raw newline
+    signatures = mark[1:] + signatures
     try:
         raw = json.loads(payload.decode())  # a str parses faster than bytes, whose encoding json would detect
         if isinstance(raw, dict):

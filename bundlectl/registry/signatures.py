@@ -56,7 +56,8 @@ def signing_for(trust: Trust | None, action: str, data: dict[str, Any], acting: 
     if trust is None:
         return Signing(acting.claimed)
     try:
-        who = f"the {required_role(trust, action, data).name}"
+        role = required_role(trust, action, data)
+        who = f"{role.threshold} of the {role.name}" if role.threshold > 1 else f"one of the {role.name}"
     except NotAllowed:
         who = "no one"
     if not acting.keys:

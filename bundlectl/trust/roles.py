@@ -92,7 +92,7 @@ class Trust(NamedTuple):
         for role in self.roles():
             for signer in role.signers:
                 seen.setdefault(signer.key, signer)
-        return Role("anyone in the trust file", tuple(seen.values()))
+        return Role("keys of the trust file", tuple(seen.values()))
 
     def principal_of(self, key: PublicKey) -> str | None:
         signer = self.anyone().signer(key)

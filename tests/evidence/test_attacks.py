@@ -181,6 +181,7 @@ def test_honest_reports_still_count(registered: Workspace):
 
 def test_verify_recomputes_every_summary_from_the_stored_report(registered: Workspace):
     """An attacker with write access appends a record with made-up figures, keeping the chain consistent."""
+    from bundlectl.identity import claimed
     from bundlectl.registry.log import Planned, append
 
     add(registered, V1, promptfoo_report(registered, "v1"))
@@ -193,7 +194,7 @@ def test_verify_recomputes_every_summary_from_the_stored_report(registered: Work
     data = json.loads(event.payload)["data"]
     data["figures"] = {**data["figures"], "passed": 54, "pass_rate": 1.0}
     data["run_at"] = iso(timedelta(minutes=1))[:19] + "Z"
-    append(storage, lambda index: Planned("evidence", data), "mallory@example.com")
+    append(storage, lambda index: Planned("evidence", data), claimed("mallory@example.com"))
     assert row.report_key == data["report_key"]
     result = registered.run("verify")
     assert result.exit_code == 5, result.output
