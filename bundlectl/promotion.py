@@ -21,7 +21,7 @@ from bundlectl.registry.fresh import fresh_index
 from bundlectl.registry.index import Index
 from bundlectl.registry.log import Planned, append, recorded_actor, signing
 from bundlectl.registry.rows import BundleRow, PointerRow
-from bundlectl.registry.signatures import Signing, checked_index
+from bundlectl.registry.signatures import Signing, checked_index, named_by_keys, trust_in_force
 from bundlectl.storage.base import Storage
 
 
@@ -82,8 +82,7 @@ def approve(storage: Storage, bundle: BundleRow, env: str, actor: Acting, reason
 def check_gate(storage: Storage, bundle: BundleRow, env: str, actor: Acting, now: datetime | None = None) -> GateResult:
     """The gate of `env` for `bundle` as if `actor` promoted it now (its keys' principal, once trust is set)."""
     index = checked_index(storage)
-    promoter = recorded_actor(index, "promote", {"env": env}, actor) if actor.keys else actor.claimed
-    return evaluate_gate(index, bundle, env, promoter, now or now_utc())
+    return evaluate_gate(index, bundle, env, named_by_keys(trust_in_force(index), actor), now or now_utc())
 
 
 def registry_reader(storage: Storage, record: Any) -> Any:

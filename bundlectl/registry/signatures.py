@@ -75,6 +75,12 @@ def signing_for(trust: Trust | None, action: str, data: dict[str, Any], acting: 
     return Signing(actor, acting.keys)
 
 
+def named_by_keys(trust: Trust | None, acting: Acting) -> str:
+    """Who `acting`'s keys name in `trust` (whatever their roles), else its claim: for questions, not for acts."""
+    signers = [s for s in (trust.anyone().signer(k.public) for k in acting.keys) if s] if trust else []
+    return actor_of(signers) if signers else acting.claimed
+
+
 _ACTS = {"trust": "trust set", "policy": "policy set", "register": "register", "evidence": "adding evidence",
          "approval": "approve", "promote": "promote", "rollback": "rollback", "pause": "pause", "resume": "resume"}
 
