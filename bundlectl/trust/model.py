@@ -10,10 +10,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from bundlectl.errors import InvalidInput, Problem
+from bundlectl.model_file import load_model_file
 from bundlectl.names import ENV_PATTERN
-from bundlectl.safeyaml import load_yaml
-from bundlectl.textfile import decode_text
 from bundlectl.trust.roles import Signer, check_roles, trust_roles
 
 MAX_TRUST_BYTES = 256 * 1024
@@ -78,21 +76,7 @@ class TrustFile(Strict):
 
 def parse_trust(data: bytes, source: str) -> dict[str, Any]:
     """The trust file in normal form; InvalidInput naming file, line and field for each problem."""
-    from pydantic import ValidationError
-
-    if len(data) > MAX_TRUST_BYTES:
-        raise InvalidInput([Problem(source, f"is over the {MAX_TRUST_BYTES}-byte limit for a trust file")])
-    document = load_yaml(decode_text(data, source), source)
-    if not isinstance(document.data, dict):
-        raise InvalidInput([Problem(source, "must be a YAML mapping with apiVersion, kind, roles", 1)])
-    try:
-        parsed = TrustFile.model_validate(document.data)
-    except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            loc = tuple(err["loc"])
-            message = "unknown key" if err["type"] == "extra_forbidden" else str(err["msg"]).removeprefix("Value error, ")
-            problems.append(Problem(source, message, document.line_of(loc), ".".join(str(p) for p in loc) or None))
-        raise InvalidInput(problems, "the format is schemas/trust.schema.json; keys are lines of git's allowed_signers file") from None
+    parsed = load_model_file(data, source, TrustFile, MAX_TRUST_BYTES, "apiVersion, kind, roles",
+                             "the format is schemas/trust.schema.json; keys are lines of git's allowed_signers file")
     normal: dict[str, Any] = parsed.model_dump(mode="json")
     return normal

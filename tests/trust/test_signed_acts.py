@@ -216,3 +216,25 @@ def test_registry_copy_keeps_every_signature(trusted: Workspace, keys: Keys, tmp
     ok(trusted, "registry", "copy", trusted.storage().url if trusted.backend == "s3" else str(trusted.root), str(target))
     copied = trusted.json("verify", "--registry", str(target))
     assert copied["signed"] == trusted.json("verify")["signed"] > 0
+
+
+def test_signed_writers_racing_all_land_and_the_log_verifies(trusted: Workspace, keys: Keys):
+    """Each writer that loses the race re-plans, signs its record again (it names the new head) and moves the head pointer."""
+    import subprocess
+
+    acts = [(who, ref, env) for who in ("bob", "carol") for ref in (V1, V2) for env in ("staging", "production")]
+    procs = [subprocess.Popen([sys.executable, "-m", "bundlectl", "approve", ref, "--env", env, *key(keys, who)],
+                              cwd=trusted.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for who, ref, env in acts]
+    outcomes = [(p.wait(timeout=300), p.stderr.read()) for p in procs]
+    assert [code for code, _ in outcomes] == [0] * len(acts), outcomes
+    verified = trusted.json("verify")
+    assert verified["signed"] == verified["events"] - verified["trust_since"] + 1
+    approvals = {(a["actor"], a["env"]) for a in _approval_records(trusted)}
+    assert approvals == {(f"{who}@example.com", env) for who, _, env in acts}
+
+
+def _approval_records(ws: Workspace) -> list[dict]:
+    storage = ws.storage()
+    payloads = [e.payload.split(b"\n-----BEGIN SSH SIGNATURE-----")[0] for e in storage.events_after(None, storage.log_head())]
+    return [{"actor": r["actor"], **r["data"]} for r in map(json.loads, payloads) if r["action"] == "approval"]
