@@ -35,9 +35,11 @@ class TrustView:
     trust: Trust
     digest: str
     since: int  # the first `trust set`: from there on every record is signed
+    root: str  # the digest of the first trust file: what `verify --trust-root` pins
 
     def to_json(self) -> dict[str, Any]:
-        return {"seq": self.trust.seq, "since": self.since, "digest": self.digest, "threshold": self.trust.admins.threshold,
+        return {"seq": self.trust.seq, "since": self.since, "digest": self.digest, "root": self.root,
+                "threshold": self.trust.admins.threshold,
                 "roles": [{"role": role.name, "threshold": role.threshold,
                            "keys": [{"principal": s.principal, "type": s.key.type, "fingerprint": s.key.fingerprint}
                                     for s in role.signers]} for role in self.trust.roles()]}
@@ -72,4 +74,5 @@ def show_trust(storage: Storage) -> TrustView:
     if trust is None or since is None:
         raise NotFound("this registry has no trust set: every identity in its log is a claim",
                        "set one with `bundlectl trust set FILE --key ADMIN_KEY…` (README: Trust)")
-    return TrustView(trust, digest_of(trust.document), since)
+    first, _ = index.trust_before(since + 1)
+    return TrustView(trust, digest_of(trust.document), since, digest_of(first))

@@ -51,7 +51,7 @@ COMMANDS: dict[str, Entry] = {
     "trust": Entry("bundlectl.cli.trust:trust",
                    "Roles and SSH keys: who may register, approve, run evals, promote each environment, and change the rules."),
     "verify": Entry("bundlectl.cli.verify:verify",
-                    "Re-check every digest, the log chain, and that pointers agree with the log (exit 5 if not)."),
+                    "Re-check every digest, the log chain, every signature, and that pointers agree with the log (exit 5 if not)."),
     "schemas": Entry("bundlectl.cli.schemas:schemas", "JSON Schemas of the file formats."),
 }
 

@@ -43,6 +43,7 @@ def trust_show(registry: str | None, endpoint_url: str | None, as_json: bool) ->
         emit_json(view.to_json())
         return
     click.echo(f"trust {view.digest} in force since event {view.trust.seq} (every record since event {view.since} is signed)")
+    click.echo(f"root (the first trust file, for `verify --trust-root`): {view.root}")
     rows = []
     for role in view.trust.roles():
         name = role.name + (f" ({role.threshold} to sign)" if role.threshold > 1 else "")

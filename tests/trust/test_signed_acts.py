@@ -119,8 +119,11 @@ def test_key_rotation_stops_a_removed_keys_approvals_counting(trusted: Workspace
     """carol's key is compromised: the admins replace it; her old approvals no longer count, history still verifies."""
     ok(trusted, "approve", V1, "--env", "staging", *key(keys, "carol"))
     assert gate(trusted, V1, "staging", *key(keys, "pete"))["approvals"]["passed"] is True
+    before = trusted.json("trust", "show")
     rotated = trust_yaml(keys, lines={"carol": keys.line("carol-2", "carol@example.com")})
     set_trust(trusted, keys, rotated, "alice", "bob")
+    after = trusted.json("trust", "show")
+    assert after["root"] == before["root"] == before["digest"] != after["digest"] and after["since"] == before["since"]
 
     approvals = gate(trusted, V1, "staging", *key(keys, "pete"))["approvals"]
     assert approvals["passed"] is False

@@ -180,9 +180,7 @@ def test_cutting_everything_from_the_trust_file_on_fails_verify(history: Workspa
 
 
 def test_a_pinned_trust_root_catches_a_log_whose_trust_began_elsewhere(history: Workspace, tmp_path, monkeypatch):
-    kept = records(history)
-    first = json.loads(next(p for _, p, _ in kept if json.loads(p)["action"] == "trust"))
-    root = first["data"]["trust_digest"]
+    root = history.json("trust", "show")["root"]
     assert verify_elsewhere(history, tmp_path, monkeypatch, "--trust-root", root).exit_code == 0
     assert_tampering(verify_elsewhere(history, tmp_path / "2", monkeypatch, "--trust-root", "sha256:" + "0" * 64),
                      "not the pinned root")
