@@ -29,7 +29,9 @@ V1, V2 = "support-triage@2026.11.01-1", "support-triage@2026.11.22-1"
 
 def fresh_report(example: str, target: Path) -> Path:
     document = json.loads((ROOT / "tests/fixtures" / f"promptfoo-support-triage-{example}.json").read_text())
-    document["results"]["timestamp"] = (datetime.now(UTC) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    moment = (datetime.now(UTC) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    document["results"]["timestamp"] = moment
+    document["evalId"] = f"eval-{example}x-{moment[:19]}"  # promptfoo stamps the evalId with the run time too (issue 11)
     target.write_text(json.dumps(document))
     return target
 
@@ -83,13 +85,14 @@ def append_synthetic(repo: Path, total: int, signer: Signer | None = None) -> No
     versions = sorted(bundles)
     seq, prev = last.seq, last.hash
     pointers: dict[str, tuple[str, int, int]] = {}
-    start = datetime.now(UTC)  # after the real events, one minute apart
+    # after the real events, 100 ms apart: 100,000 of them end within hours, inside verify's one-day tolerance for clocks
+    start = datetime.now(UTC)
     stream = bytearray()
     count = max(0, total - seq)
     for i in range(count):
         seq += 1
         env = ("staging", "production")[i % 3 == 2]
-        moment = event_time(start + timedelta(minutes=seq))
+        moment = event_time(start + timedelta(milliseconds=100 * seq))
         if i % 3 == 0:
             version = versions[(i // 3) % 2]
             event = Event(seq, prev, moment, signer.actor("approval") if signer else f"approver{i % 7}@example.com", "approval", "benchmark",

@@ -96,8 +96,6 @@ class PublicKey:
 
     def _check(self, reader: WireReader, data: bytes) -> None:
         from cryptography.exceptions import InvalidSignature
-        from cryptography.hazmat.primitives.asymmetric import ec, padding
-        from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
         algorithm = reader.text()
         verifier, hash_name, application = self._verifier()
@@ -119,9 +117,14 @@ class PublicKey:
             if self.type in (ED25519, SK_ED25519):
                 verifier.verify(raw, data)
             elif self.type == RSA:
+                from cryptography.hazmat.primitives.asymmetric import padding
+
                 size = (verifier.key_size + 7) // 8
                 verifier.verify(raw.rjust(size, b"\0"), data, padding.PKCS1v15(), _hash(hash_name))
             else:
+                from cryptography.hazmat.primitives.asymmetric import ec
+                from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
                 inner = WireReader(raw)
                 r, s = inner.mpint(), inner.mpint()
                 inner.end()

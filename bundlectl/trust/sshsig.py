@@ -41,7 +41,7 @@ class SshSignature(NamedTuple):
         """
         if self.namespace != namespace:
             raise BadSignature(f"it was made for namespace {self.namespace[:40]!r}, not {namespace!r}")
-        digest = hashlib.new(self.hash_algorithm, message).digest()
+        digest = (hashlib.sha512 if self.hash_algorithm == "sha512" else hashlib.sha256)(message).digest()
         signed = (MAGIC + string(self.namespace.encode()) + string(self.reserved) + string(self.hash_algorithm.encode())
                   + string(digest))
         (key or self.key).check(self.signature, signed)
@@ -77,6 +77,12 @@ def parse_signature(armored: str) -> SshSignature:
 
 def split_signatures(text: str) -> list[str]:
     """The armored signatures in `text`, in order; anything between or around them makes it not a signature list."""
-    if _ARMORED.sub("", text).strip():
+    found, end = [], 0
+    for match in _ARMORED.finditer(text):
+        if text[end:match.start()].strip():
+            break
+        found.append(match.group(0) + "\n")
+        end = match.end()
+    if text[end:].strip():
         raise BadSignature("there is text besides the armored SSH signatures")
-    return [m.group(0) + "\n" for m in _ARMORED.finditer(text)]
+    return found
