@@ -425,10 +425,10 @@ def _signers(event: Event) -> str | None:
     if not event.signatures:
         return None
     from bundlectl.trust.keys import BadSignature
-    from bundlectl.trust.sshsig import parse_signature, split_signatures
+    from bundlectl.trust.sshsig import parse_signatures
 
     try:
-        return " ".join(parse_signature(s).key.fingerprint for s in split_signatures(event.signatures.decode()))
+        return " ".join(s.key.fingerprint for s in parse_signatures(event.signatures.decode()))
     except (BadSignature, UnicodeDecodeError):
         return None  # damaged: `verify` says so; unsigned as far as any gate is concerned
 

@@ -25,7 +25,7 @@ from bundlectl.trust.keys import BadSignature
 from bundlectl.trust.roles import Trust
 from bundlectl.trust.rules import NotAllowed, actor_of, allowed_signers, required_role
 from bundlectl.trust.sign import SigningKey
-from bundlectl.trust.sshsig import parse_signature, split_signatures
+from bundlectl.trust.sshsig import parse_signatures
 
 HEAD_POINTER = "head"  # refs/bundlectl/pointers/head, s3://…/pointers/head: the newest record, once trust is set
 HINT = "the registry was modified outside bundlectl; restore it from a clone or backup"
@@ -97,7 +97,7 @@ def check_record(event: Event, trust: Trust | None) -> Trust | None:
     if signing is None:
         return after  # before any trust: a claim, as the log shows
     try:
-        signatures = [parse_signature(s) for s in split_signatures(event.signatures.decode())]
+        signatures = parse_signatures(event.signatures.decode())
     except (BadSignature, UnicodeDecodeError) as exc:
         raise tampered(event, f"its signatures cannot be read: {exc}") from None
     if not signatures:

@@ -54,6 +54,25 @@ def parse_signature(armored: str) -> SshSignature:
     found = _ARMORED.fullmatch(armored.strip())
     if found is None:
         raise BadSignature(f"it is not an armored SSH signature ({BEGIN} … {END})")
+    return _parsed(found)
+
+
+def parse_signatures(text: str) -> list[SshSignature]:
+    """The armored signatures in `text`, in order; anything between or around them makes it not a signature list."""
+    if len(text) > MAX_ARMORED * 16:
+        raise BadSignature("there are too many signatures, or they are too long")
+    found, end = [], 0
+    for match in _ARMORED.finditer(text):
+        if text[end:match.start()].strip():
+            break
+        found.append(_parsed(match))
+        end = match.end()
+    if text[end:].strip():
+        raise BadSignature("there is text besides the armored SSH signatures")
+    return found
+
+
+def _parsed(found: re.Match[str]) -> SshSignature:
     try:
         blob = base64.b64decode("".join(found.group(1).split()), validate=True)
     except (binascii.Error, ValueError):
@@ -72,17 +91,4 @@ def parse_signature(armored: str) -> SshSignature:
         raise BadSignature(f"its key is refused: {exc}") from None
     if hash_algorithm not in HASHES:
         raise BadSignature(f"its hash algorithm {hash_algorithm[:20]!r} is not sha256 or sha512")
-    return SshSignature(key, namespace, reserved, hash_algorithm, signature, armored.strip() + "\n")
-
-
-def split_signatures(text: str) -> list[str]:
-    """The armored signatures in `text`, in order; anything between or around them makes it not a signature list."""
-    found, end = [], 0
-    for match in _ARMORED.finditer(text):
-        if text[end:match.start()].strip():
-            break
-        found.append(match.group(0) + "\n")
-        end = match.end()
-    if text[end:].strip():
-        raise BadSignature("there is text besides the armored SSH signatures")
-    return found
+    return SshSignature(key, namespace, reserved, hash_algorithm, signature, found.group(0) + "\n")

@@ -9,7 +9,7 @@ import subprocess
 import pytest
 
 from bundlectl.trust.keys import SK_ED25519, BadKey, BadSignature, PublicKey
-from bundlectl.trust.sshsig import NAMESPACE, parse_signature, split_signatures
+from bundlectl.trust.sshsig import NAMESPACE, parse_signature, parse_signatures
 from bundlectl.trust.wire import string
 from tests.trust.conftest import Keys
 
@@ -74,7 +74,7 @@ def test_not_a_signature():
         with pytest.raises(BadSignature, match=why):
             parse_signature(text)
     with pytest.raises(BadSignature, match="besides the armored"):
-        split_signatures("junk\n-----BEGIN SSH SIGNATURE-----\nAA==\n-----END SSH SIGNATURE-----")
+        parse_signatures("junk\n-----BEGIN SSH SIGNATURE-----\nAA==\n-----END SSH SIGNATURE-----")
 
 
 def test_keys_that_are_refused():
