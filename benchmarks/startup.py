@@ -43,14 +43,19 @@ BARE = [sys.executable, "-c", "pass"]
 Key = TypeVar("Key")
 
 
-def build_registry(work: Path) -> dict[str, str]:
-    """A git registry holding the example bundles; returns the environment the commands run with."""
-    env = {**os.environ, "BUNDLECTL_CACHE_DIR": str(work / "cache"), "BUNDLECTL_ACTOR": "bench@example.com",
-           "BUNDLECTL_REGISTRY": str(work / "registry.git")}
+def build_registry(work: Path, tree: Path | None = None) -> dict[str, str]:
+    """A git registry holding the example bundles, written by TREE's bundlectl when given (registry formats
+    differ between versions); returns the environment the commands run with."""
+    name = "registry" if tree is None else f"registry-{tree.name}"
+    env = {**os.environ, "BUNDLECTL_CACHE_DIR": str(work / f"cache-{name}"), "BUNDLECTL_ACTOR": "bench@example.com",
+           "BUNDLECTL_REGISTRY": str(work / f"{name}.git")}
     env.pop("PYTHONPATH", None)
+    if tree is not None:
+        env["PYTHONPATH"] = str(tree)
     cli = bundlectl_cmd()
     run([*cli, "init"], work, env)
-    shutil.copytree(ROOT / "bundles", work / "bundles")
+    if not (work / "bundles").exists():
+        shutil.copytree(ROOT / "bundles", work / "bundles")
     for folder in sorted((work / "bundles").iterdir()):
         run([*cli, "register", str(folder.relative_to(work))], work, env)
     return env
@@ -94,7 +99,8 @@ def startup_results(work: Path, env: dict[str, str], rounds: int = 30,
     cli = bundlectl_cmd()
     trees: dict[str, dict[str, str]] = {"": {}}
     if compare is not None:
-        trees[f" [{compare}]"] = {"PYTHONPATH": str(compare)}
+        older = build_registry(work, compare)
+        trees[f" [{compare}]"] = {key: older[key] for key in ("PYTHONPATH", "BUNDLECTL_REGISTRY", "BUNDLECTL_CACHE_DIR")}
     actions: dict[tuple[str, str], Callable[[], object]] = {}
     for mode, mode_env in modes(work, env).items():
         actions[(mode, "bare")] = partial(subprocess.run, BARE, env=mode_env, check=True)

@@ -93,6 +93,9 @@ def move_pointer(
                 "while this command ran; nothing was changed",
                 "check `bundlectl status` and run the command again if it still makes sense",
             )
+        name = pointer_name(bundle.name, env)
+        stored = storage.read_pointer(name)
+        _check_agree(storage, index, name, stored.value if stored else None, pointer)
         if pointer is not None and pointer.digest == bundle.digest:
             seen.already_live = True
             return None
@@ -100,13 +103,6 @@ def move_pointer(
         seen.gate = decision.gate
         if dry_run:
             return None
-        name = pointer_name(bundle.name, env)
-        stored = storage.read_pointer(name)
-        stored_seq = PointerValue.decode(stored.value, name).seq if stored else None
-        if stored_seq != current:
-            if storage.log_head() != index.head().id:
-                raise LogMoved()  # another writer moved it since we planned: plan again
-            raise IntegrityFailure(f"pointer {name} disagrees with the event log", "run `bundlectl verify`")
         version = (pointer.pointer_version if pointer else 0) + 1
         extras = decision.extras.copy()
         if decision.gate is not None:
@@ -122,3 +118,24 @@ def move_pointer(
     event = append(storage, plan, actor, reason)
     return MoveResult(bundle.name, env, seen.pointer, bundle, seen.pointer_version if event else None,
                       event.seq if event else None, dry_run, seen.already_live, seen.gate)
+
+
+def _check_agree(storage: Storage, index: Index, name: str, stored: bytes | None, pointer: PointerRow | None) -> None:
+    """The stored pointer must say exactly what the index (built from the log) says, before anything is decided.
+
+    Either was changed outside bundlectl otherwise (a hand-moved pointer, an edited index): moving on
+    would decide on a lie ("already live") or overwrite the evidence of the tampering.
+    """
+    found = PointerValue.decode(stored, name) if stored is not None else None
+    expected = (PointerValue(pointer.name, pointer.env, pointer.digest, pointer.version, pointer.pointer_version, pointer.seq)
+                if pointer else None)
+    if found == expected:
+        return
+    if storage.log_head() != index.head().id:
+        raise LogMoved()  # another writer moved it since we planned: plan again
+    raise IntegrityFailure(
+        f"pointer {name} says {found.version + ' (' + found.digest[:19] + '…)' if found else 'nothing'}, but the read "
+        f"index built from the log says {pointer.version + ' (' + pointer.digest[:19] + '…)' if pointer else 'nothing'}; "
+        "one of them was changed outside bundlectl and nothing was moved",
+        "run `bundlectl verify` to see which",
+    )

@@ -52,9 +52,10 @@ def verify_registry(storage: Storage, trust_root: str | None = None) -> VerifyRe
     prev_hash, seq = None, 0
     trust: Trust | None = None
     trust_since: int | None = None
-    event = None
+    events = []
     for item in stored:
         event = parse_event(item)
+        events.append(event)
         if event.seq != seq + 1 or event.prev != prev_hash:
             raise tampered(event, f"does not follow seq {seq}: a record was edited, dropped or reordered")
         trust = check_record(event, trust)
@@ -63,22 +64,27 @@ def verify_registry(storage: Storage, trust_root: str | None = None) -> VerifyRe
             _check_root(event, trust_root)
         _check_event(storage, event, registered, pointers, checked)
         prev_hash, seq = event.hash, event.seq
-    if not stored or parse_event(stored[0]).action != "init":
+    if not events or events[0].action != "init":
         raise tampered(None, "the log does not start with the init record")
+    if events[-1].id != head:
+        raise tampered(None, f"the log head {head[:12]} is not a record; it leads to seq {events[-1].seq} "
+                             f"({str(events[-1].id)[:12]}) indirectly")
     if trust_root is not None and trust_since is None:
         raise tampered(None, f"trust root {trust_root[:19]}… was given, but this log never set trust")
     _check_pointers(storage, pointers)
-    check_head(storage, event, trust_since)
+    check_head(storage, events[-1], trust_since)
     _check_anchor(storage, {item.id for item in stored})
+    _check_read_index(storage, events, head)
     signed = seq - trust_since + 1 if trust_since is not None else 0
-    return VerifyReport(len(stored), len({record.digest for record in registered.values()}), len(checked), len(pointers), signed, trust_since)
+    return VerifyReport(len(stored), len({record.digest for record in registered.values()}), len(checked), len(pointers),
+                        signed, trust_since)
 
 
 def _check_root(event: Event, trust_root: str | None) -> None:
     """The first trust file must be the pinned one: a log re-signed from its start by other keys is then caught."""
     if trust_root is not None and event.trust()["trust_digest"] != trust_root:
         raise tampered(event, f"the first trust file is {event.trust()['trust_digest'][:19]}…, not the pinned root "
-                           f"{trust_root[:19]}…: this log's trust began elsewhere")
+                              f"{trust_root[:19]}…: this log's trust began elsewhere")
 
 
 def _check_object(storage: Storage, key: str, checked: set[str], event: Event) -> None:
@@ -185,3 +191,25 @@ def _check_anchor(storage: Storage, ids: set[str]) -> None:
     if known.id is not None and known.id not in ids:
         raise tampered(None, f"the log was rewritten: this machine last saw seq {known.seq} at {known.id[:12]}, "
                           "which is no longer in its history")
+
+
+def _check_read_index(storage: Storage, events: list[Event], head: str) -> None:
+    """This machine's read index must hold exactly what the log gives: reads and gates answer from it."""
+    from bundlectl.registry.fresh import fresh_index
+    from bundlectl.registry.index import Index
+    from bundlectl.registry.rows import IndexHead
+
+    path = storage.index_path()
+    if not path.exists():
+        return
+    local = fresh_index(storage).content()
+    rebuilt = Index.in_memory()
+    rebuilt.apply(events, head, IndexHead(None, 0, None))
+    expected = rebuilt.content()
+    for table, rows in expected.items():
+        if local.get(table) != rows:
+            raise IntegrityFailure(
+                f"the read index {path} disagrees with the log (table {table}): it was edited outside bundlectl, "
+                "so status, gate and promote could have answered from it",
+                f"delete {path} (it is rebuilt from the log by the next command) and find out who wrote to it",
+            )

@@ -41,6 +41,12 @@ def _caught_up(index: Index, storage: Storage, allow_empty: bool) -> Index:
         stored = storage.events_after(known.id, head)
         if not stored and storage.log_head() != head:
             continue  # another process moved the shared index past the head we read: read it again
+        if stored == []:
+            raise IntegrityFailure(
+                f"the registry log head {head[:12]} is not a record after seq {known.seq} ({str(known.id)[:12]}), "
+                "though nothing else is writing",
+                "run `bundlectl verify`; the log ref was changed outside bundlectl",
+            )
         if stored is None:
             raise IntegrityFailure(
                 f"the registry log was rewritten: the head this machine last saw (seq {known.seq}, {known.id}) "

@@ -80,6 +80,7 @@ _MOVE_ROWS = f"SELECT seq, action, time, actor, move FROM events WHERE name=? AN
 _INDEX_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
 # SQLite's answers that mean "this index cannot be written here" (read-only file or folder, no space)
 _UNWRITABLE = {sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM, sqlite3.SQLITE_FULL}
+_DAMAGED = {sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT}
 
 
 class IndexUnwritable(Exception):
@@ -108,8 +109,17 @@ class Index:
                 path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise IndexUnwritable(str(exc)) from None
-        index = cls(path)
-        index.prepare()
+        try:
+            index = cls(path)
+            index.prepare()
+        except sqlite3.DatabaseError as exc:
+            if (getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF not in _DAMAGED:
+                raise
+            # not a database any more (a torn copy, a stray write): the log has everything, start again
+            for damaged in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+                damaged.unlink(missing_ok=True)
+            index = cls(path)
+            index.prepare()
         return index
 
     @classmethod
@@ -120,14 +130,14 @@ class Index:
 
     def prepare(self) -> None:
         """Create the tables, or recreate them when they are of another schema version; else do nothing."""
-        if self._schema() == SCHEMA_VERSION:
+        if self._intact():
             return
         try:
             self.db.execute("PRAGMA journal_mode=WAL")  # persistent in the file; not allowed in a transaction
         except sqlite3.Error as exc:
             raise _classified(exc) from None
         with self._writing():
-            if self._schema() == SCHEMA_VERSION:  # another process did it while we waited
+            if self._intact():  # another process did it while we waited
                 return
             old = self.db.execute("SELECT type, name FROM sqlite_master WHERE type IN ('table', 'view')"
                                   " AND name NOT LIKE 'sqlite_%'").fetchall()
@@ -151,6 +161,26 @@ class Index:
             if isinstance(exc, sqlite3.Error):
                 raise _classified(exc) from None
             raise
+
+    def _intact(self) -> bool:
+        """Of the current schema, with every table there and a readable head: else it is rebuilt from the log."""
+        if self._schema() != SCHEMA_VERSION:
+            return False
+        tables = {name for (name,) in self.db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        seq = self._meta("seq")
+        return tables >= {"meta", *_DATA_TABLES} and (seq is None or seq.isascii() and seq.isdigit())
+
+    def content(self) -> dict[str, list[tuple[Any, ...]]]:
+        """Every row this index holds, table by table in a fixed order, bundle records unpacked: for `verify`."""
+        found: dict[str, list[tuple[Any, ...]]] = {
+            "meta": self.db.execute("SELECT key, value FROM meta WHERE key NOT IN ('checked', 'checked_seq')"
+                                    " ORDER BY key").fetchall(),  # how far this machine checked signatures is its own
+            "bundles": [tuple(row) for row in self._bundles(" ORDER BY seq", ())],
+            "pointers": self.db.execute("SELECT * FROM pointers ORDER BY name, env").fetchall(),
+        }
+        for table in ("events", "evidence", "approvals", "trusts"):
+            found[table] = self.db.execute(f"SELECT * FROM {table} ORDER BY seq").fetchall()
+        return found
 
     def _schema(self) -> str | None:
         try:
@@ -393,7 +423,8 @@ class Index:
 def _binding_json(evidence: EvidenceData) -> str | None:
     if "provenance" not in evidence and "cases" not in evidence:
         return None
-    return json.dumps({key: evidence[key] for key in ("provenance", "cases") if key in evidence})
+    # canonical, so the row is the same whether the event came from this writer or from the stored log
+    return canonical_json({key: evidence[key] for key in ("provenance", "cases") if key in evidence}).decode()
 
 
 class _Rows:
