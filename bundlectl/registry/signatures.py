@@ -51,7 +51,8 @@ def trust_in_force(index: Index) -> Trust | None:
 
 def signing_for(trust: Trust | None, action: str, data: dict[str, Any], acting: Acting) -> Signing:
     """How this act is signed under `trust`; Refused (nothing written) when the acting keys may not sign it."""
-    if action == "trust" and trust is None:  # the first trust file is signed by a threshold of its own admins
+    first = action == "trust" and trust is None
+    if first:  # the first trust file is signed by a threshold of its own admins
         trust = Trust.from_document(data["trust"], None)
     if trust is None:
         return Signing(acting.claimed)
@@ -61,7 +62,8 @@ def signing_for(trust: Trust | None, action: str, data: dict[str, Any], acting: 
     except NotAllowed:
         who = "no one"
     if not acting.keys:
-        raise Refused(f"this registry has trust set: {_ACTS.get(action, action)} must be signed by {who}; nothing was written",
+        what = "the first trust file names its own admins" if first else "this registry has trust set"
+        raise Refused(f"{what}: {_ACTS.get(action, action)} must be signed by {who}; nothing was written",
                       "sign with --key PATH (your SSH key, or its .pub with ssh-agent) or set BUNDLECTL_SIGNING_KEY")
     try:
         signers = allowed_signers(trust, action, data, [k.public for k in acting.keys])
