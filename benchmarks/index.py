@@ -94,6 +94,7 @@ def promote_row(rounds: int, results: dict[str, dict[str, float]], work: Path) -
     except ImportError as exc:
         print(f"skipped: promote() vs MLflow set_registered_model_alias: mlflow is not installed ({exc})")
         return
+    from bundlectl.identity import claimed
     from bundlectl.promotion import promote
     from bundlectl.registry.fresh import fresh_index
     from bundlectl.storage.locate import open_storage
@@ -121,7 +122,7 @@ def promote_row(rounds: int, results: dict[str, dict[str, float]], work: Path) -
 
     def ours() -> None:
         flips["ours"] += 1
-        promote(storage, bundles[flips["ours"] % 2], "bench", "bench@example.com")
+        promote(storage, bundles[flips["ours"] % 2], "bench", claimed("bench@example.com"))
 
     def theirs() -> None:
         flips["mlflow"] += 1
@@ -154,6 +155,7 @@ def promote_row(rounds: int, results: dict[str, dict[str, float]], work: Path) -
 def size_row(count: int, work: Path) -> None:
     """Register `count` versions, each with one changed file, and compare what the index and git grew by."""
     from bundlectl.bundle_folder import read_bundle_folder
+    from bundlectl.identity import claimed
     from bundlectl.registry.bundles import register_bundle
     from bundlectl.registry.fresh import fresh_index
     from bundlectl.storage.locate import open_storage
@@ -174,7 +176,7 @@ def size_row(count: int, work: Path) -> None:
         manifest.write_text(manifest.read_text().replace("version: 2026.11.22-1", f"version: 2026.12.{i}-1"))
         with (target / "runbook.md").open("a") as runbook:
             runbook.write(f"\nRevision {i}: on-call rotation updated.\n")
-        register_bundle(storage, read_bundle_folder(target), "bench@example.com", f"revision {i}")
+        register_bundle(storage, read_bundle_folder(target), claimed("bench@example.com"), f"revision {i}")
         shutil.rmtree(target)
     fresh_index(storage)
     index_grew, git_grew = index_bytes(index_path(folder)) - index_before, packed_bytes(repo) - git_before

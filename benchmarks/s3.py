@@ -77,6 +77,7 @@ def main() -> None:
         cli = bundlectl_cmd()
 
         # requests per promote, in process, counted where botocore sends them
+        from bundlectl.identity import claimed
         from bundlectl.promotion import promote
         from bundlectl.refs import resolve_registered
         from bundlectl.storage.base import FileToStore
@@ -89,7 +90,7 @@ def main() -> None:
         counts = []
         for i in range(6):
             sent.clear()
-            promote(storage, targets[i % 2], "staging", "bench@example.com")
+            promote(storage, targets[i % 2], "staging", claimed("bench@example.com"))
             counts.append(len(sent))
         per_promote = sorted(counts)[len(counts) // 2]
         results["S3 requests per promote (warm index; GET/HEAD/PUT)"] = {

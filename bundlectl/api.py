@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
     from datetime import datetime
 
     from bundlectl.audit import LiveAt, RequestAudit
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from bundlectl.evidence.run import EvalRun
     from bundlectl.evidence.store import EvidenceAdded
     from bundlectl.gate.result import GateResult
+    from bundlectl.identity import Acting
     from bundlectl.initialise import InitResult
     from bundlectl.moves import MoveResult
     from bundlectl.pausing import PauseResult
@@ -32,8 +33,11 @@ if TYPE_CHECKING:
     from bundlectl.registry.rows import BundleRow, MoveRow, PauseRow
     from bundlectl.registry_copy import CopyResult
     from bundlectl.rollback import RollbackResult
-    from bundlectl.status import LiveStatus
+    from bundlectl.status import LiveStatus, StatusReport
     from bundlectl.storage.base import Storage
+    from bundlectl.trust_log import TrustResult, TrustView
+
+    Keys = str | Sequence[str] | None  # --key: one path, or several (a threshold of admins)
     from bundlectl.validation import ValidationResult
     from bundlectl.verify import VerifyReport
 
@@ -56,8 +60,9 @@ class RegistryCopied(NamedTuple):
 class Approval(NamedTuple):
     bundle: BundleRow
     env: str
-    actor: str
+    actor: str  # the approving key's principal once trust is set, else the claimed identity
     seq: int | None  # None: this actor had already approved it
+    signed: bool = False
 
 
 class PolicyInForce(NamedTuple):
@@ -93,14 +98,15 @@ def validate(paths: list[Path], progress: ProgressSink | None = None) -> list[Va
 
 
 def register(path: Path, *, registry: str | None = None, endpoint_url: str | None = None, actor: str | None = None,
-             reason: str | None = None, dry_run: bool = False, progress: ProgressSink | None = None) -> RegisterResult:
+             key: Keys = None, reason: str | None = None, dry_run: bool = False,
+             progress: ProgressSink | None = None) -> RegisterResult:
     """Freeze a bundle folder into the registry (the folder is read first, so its problems come first)."""
     from bundlectl.bundle_folder import read_bundle_folder
     from bundlectl.registry.bundles import register_bundle
 
     folder = read_bundle_folder(path, progress=progress)
     storage = _storage(registry, endpoint_url, fresh=True)
-    return register_bundle(storage, folder, _actor(actor), reason, dry_run, progress)
+    return register_bundle(storage, folder, _acting(actor, key), reason, dry_run, progress)
 
 
 def list_bundles(name: str | None = None, *, registry: str | None = None,
@@ -145,7 +151,7 @@ def init(*, registry: str | None = None, endpoint_url: str | None = None, actor:
     """Create the registry (idempotent) with its first event and the starter gate policy."""
     from bundlectl.initialise import init_registry
 
-    return init_registry(_storage(registry, endpoint_url, create=True, fresh=True), _actor(actor))
+    return init_registry(_storage(registry, endpoint_url, create=True, fresh=True), _acting(actor, None))
 
 
 def copy_registry(source: str, target: str, *, endpoint_url: str | None = None) -> RegistryCopied:
@@ -160,18 +166,22 @@ def copy_registry(source: str, target: str, *, endpoint_url: str | None = None) 
     return RegistryCopied(src.url, dst.url, copy(src, dst))
 
 
-def verify(*, registry: str | None = None, endpoint_url: str | None = None) -> VerifyReport:
-    """Re-check every digest, the log chain and the pointers; raises IntegrityFailure on tampering."""
+def verify(*, registry: str | None = None, endpoint_url: str | None = None, trust_root: str | None = None) -> VerifyReport:
+    """Re-check every digest, the log chain, the pointers and every signature; raises IntegrityFailure on tampering.
+
+    `trust_root`, the digest of the first trust file (`trust show`), pins it: a log whose trust began elsewhere fails.
+    """
     from bundlectl.verify import verify_registry
 
-    return verify_registry(_storage(registry, endpoint_url, fresh=True))
+    return verify_registry(_storage(registry, endpoint_url, fresh=True), trust_root)
 
 
 # --- evidence and policy -------------------------------------------------------------------------------
 
 
 def evidence_add(ref: str, file: str, kind: str | None = None, fmt: str = "auto", *, registry: str | None = None,
-                 endpoint_url: str | None = None, actor: str | None = None, reason: str | None = None) -> EvidenceAdded:
+                 endpoint_url: str | None = None, actor: str | None = None, key: Keys = None,
+                 reason: str | None = None) -> EvidenceAdded:
     """Bind the report FILE to the registered bundle REF; `file` is also the label its problems carry."""
     from bundlectl.evidence.importers import read_report
     from bundlectl.evidence.store import add_evidence
@@ -179,7 +189,7 @@ def evidence_add(ref: str, file: str, kind: str | None = None, fmt: str = "auto"
     storage = _storage(registry, endpoint_url, fresh=True)
     bundle = _registered(ref, storage)
     data = read_report(Path(file))
-    return add_evidence(storage, bundle, data, file, kind, fmt, _actor(actor), reason)
+    return add_evidence(storage, bundle, data, file, kind, fmt, _acting(actor, key), reason)
 
 
 def evidence_list(ref: str, env: str | None = None, *, registry: str | None = None, endpoint_url: str | None = None,
@@ -196,14 +206,14 @@ def evidence_list(ref: str, env: str | None = None, *, registry: str | None = No
 
 def eval_run(ref: str, command: list[str], report: str | None = None, fmt: str = "auto", *, keep: bool = False,
              output: Callable[[bytes], None] | None = None, registry: str | None = None, endpoint_url: str | None = None,
-             actor: str | None = None, reason: str | None = None) -> EvalRun:
+             actor: str | None = None, key: Keys = None, reason: str | None = None) -> EvalRun:
     """Run COMMAND (empty: the harness REF declares) on REF's exact files, exported to a fresh folder, and bind the
     report it writes as a measured run."""
     from bundlectl.evidence.run import run_eval
 
     storage = _storage(registry, endpoint_url, fresh=True)
     bundle = _registered(ref, storage)
-    return run_eval(storage, bundle, list(command), report, fmt, _actor(actor), reason, keep, output)
+    return run_eval(storage, bundle, list(command), report, fmt, _acting(actor, key), reason, keep, output)
 
 
 def evals_cases(file: str, fmt: str = "auto") -> list[DeclaredCase]:
@@ -215,13 +225,13 @@ def evals_cases(file: str, fmt: str = "auto") -> list[DeclaredCase]:
 
 
 def set_policy(file: str, *, registry: str | None = None, endpoint_url: str | None = None, actor: str | None = None,
-               reason: str | None = None, dry_run: bool = False) -> PolicyResult:
+               key: Keys = None, reason: str | None = None, dry_run: bool = False) -> PolicyResult:
     """Store the policy in FILE as a logged, versioned event (a dry run only validates it)."""
     from bundlectl.promotion import set_policy as store_policy
     from bundlectl.textfile import read_input
 
     data = read_input(Path(file))
-    return store_policy(_storage(registry, endpoint_url, fresh=True), data, file, _actor(actor), reason, dry_run)
+    return store_policy(_storage(registry, endpoint_url, fresh=True), data, file, _acting(actor, key), reason, dry_run)
 
 
 def show_policy(*, registry: str | None = None, endpoint_url: str | None = None) -> PolicyInForce:
@@ -235,77 +245,97 @@ def show_policy(*, registry: str | None = None, endpoint_url: str | None = None)
     return PolicyInForce(document, seq)
 
 
+# --- trust ---------------------------------------------------------------------------------------------
+
+
+def set_trust(file: str, *, registry: str | None = None, endpoint_url: str | None = None, key: Keys = None,
+              reason: str | None = None, dry_run: bool = False) -> TrustResult:
+    """Store the trust file FILE, signed by `key` (a threshold of admins: of its own the first time, else of those in force)."""
+    from bundlectl.textfile import read_input
+    from bundlectl.trust_log import set_trust as store_trust
+
+    data = read_input(Path(file))
+    return store_trust(_storage(registry, endpoint_url, fresh=True), data, file, _acting(None, key), reason, dry_run)
+
+
+def show_trust(*, registry: str | None = None, endpoint_url: str | None = None) -> TrustView:
+    """The trust in force: roles, principals, key fingerprints; NotFound when the registry has none."""
+    from bundlectl.trust_log import show_trust as trust_view
+
+    return trust_view(_storage(registry, endpoint_url))
+
+
 # --- what is live --------------------------------------------------------------------------------------
 
 
 def gate(ref: str, env: str, *, registry: str | None = None, endpoint_url: str | None = None,
-         actor: str | None = None) -> GateResult:
-    """Every check of ENV's gate for REF, as if `actor` promoted it now; changes nothing."""
+         actor: str | None = None, key: Keys = None) -> GateResult:
+    """Every check of ENV's gate for REF, as if `actor` (or the holder of `key`) promoted it now; changes nothing."""
     from bundlectl.promotion import check_gate
 
     storage = _storage(registry, endpoint_url)
-    return check_gate(storage, _registered(ref, storage), env, _actor(actor))
+    return check_gate(storage, _registered(ref, storage), env, _acting(actor, key))
 
 
 def approve(ref: str, env: str, *, registry: str | None = None, endpoint_url: str | None = None,
-            actor: str | None = None, reason: str | None = None) -> Approval:
+            actor: str | None = None, key: Keys = None, reason: str | None = None) -> Approval:
     from bundlectl.promotion import approve as record_approval
 
     storage = _storage(registry, endpoint_url, fresh=True)
     bundle = _registered(ref, storage)
-    who = _actor(actor)
-    return Approval(bundle, env, who, record_approval(storage, bundle, env, who, reason))
+    result = record_approval(storage, bundle, env, _acting(actor, key), reason)
+    return Approval(bundle, env, result.actor, result.seq, result.signed)
 
 
 def promote(ref: str, env: str, *, registry: str | None = None, endpoint_url: str | None = None,
-            actor: str | None = None, reason: str | None = None, dry_run: bool = False) -> MoveResult:
+            actor: str | None = None, key: Keys = None, reason: str | None = None, dry_run: bool = False) -> MoveResult:
     """Move ENV to REF if the gate passes; raises GateRefused (carrying the gate) if not."""
     from bundlectl.promotion import promote as move
 
     storage = _storage(registry, endpoint_url, fresh=True)
     bundle = _registered(ref, storage)
-    return move(storage, bundle, env, _actor(actor), reason, dry_run)
+    return move(storage, bundle, env, _acting(actor, key), reason, dry_run)
 
 
 def rollback(name: str, env: str, *, to: str | None = None, components: list[str] | None = None,
              break_glass: bool = False, registry: str | None = None, endpoint_url: str | None = None,
-             actor: str | None = None, reason: str | None = None, dry_run: bool = False) -> RollbackReport:
+             actor: str | None = None, key: Keys = None, reason: str | None = None, dry_run: bool = False) -> RollbackReport:
     """Point ENV back (or swap `components` back); a dry run also diffs the live bundle against the target."""
     from bundlectl.rollback import rollback as roll_back
 
     storage = _storage(registry, endpoint_url, fresh=True)
     target = _registered(to, storage) if to else None
-    result = roll_back(storage, name, env, _actor(actor), reason, target, list(components or []), break_glass, dry_run)
+    result = roll_back(storage, name, env, _acting(actor, key), reason, target, list(components or []), break_glass, dry_run)
     return RollbackReport(result, _rollback_diff(result, storage) if dry_run else None)
 
 
 def rehearse(name: str, env: str, *, to: str | None = None, components: list[str] | None = None,
              break_glass: bool = False, registry: str | None = None, endpoint_url: str | None = None,
-             actor: str | None = None, reason: str | None = None) -> Rehearsal:
+             actor: str | None = None, key: Keys = None, reason: str | None = None) -> Rehearsal:
     """Roll back and forward again in a non-production ENV, and record the rehearsal as evidence."""
     from bundlectl.rollback import rehearse as rehearse_rollback
 
     storage = _storage(registry, endpoint_url, fresh=True)
     target = _registered(to, storage) if to else None
-    back, forward, evidence = rehearse_rollback(storage, name, env, _actor(actor), reason, target,
+    back, forward, evidence = rehearse_rollback(storage, name, env, _acting(actor, key), reason, target,
                                                 list(components or []), break_glass)
     return Rehearsal(back, forward, evidence)
 
 
 def pause(name: str, env: str, *, reason: str | None, registry: str | None = None, endpoint_url: str | None = None,
-          actor: str | None = None, dry_run: bool = False) -> PauseResult:
+          actor: str | None = None, key: Keys = None, dry_run: bool = False) -> PauseResult:
     """The kill switch: serving runtimes refuse NAME's bundle in ENV (`Paused`) until `resume`; promotion is refused."""
     from bundlectl.pausing import set_paused
 
-    return set_paused(_storage(registry, endpoint_url), name, env, True, _actor(actor), reason, dry_run)
+    return set_paused(_storage(registry, endpoint_url, fresh=True), name, env, True, _acting(actor, key), reason, dry_run)
 
 
 def resume(name: str, env: str, *, registry: str | None = None, endpoint_url: str | None = None,
-           actor: str | None = None, reason: str | None = None, dry_run: bool = False) -> PauseResult:
+           actor: str | None = None, key: Keys = None, reason: str | None = None, dry_run: bool = False) -> PauseResult:
     """End a pause of NAME in ENV: runtimes serve its bundle again at their next poll."""
     from bundlectl.pausing import set_paused
 
-    return set_paused(_storage(registry, endpoint_url), name, env, False, _actor(actor), reason, dry_run)
+    return set_paused(_storage(registry, endpoint_url, fresh=True), name, env, False, _acting(actor, key), reason, dry_run)
 
 
 def status(name: str | None = None, *, registry: str | None = None, endpoint_url: str | None = None,
@@ -314,11 +344,17 @@ def status(name: str | None = None, *, registry: str | None = None, endpoint_url
 
     `fresh` reads a shared registry as it is now, not as this machine fetched it a moment ago (`--check`).
     """
+    return status_report(name, registry=registry, endpoint_url=endpoint_url, now=now, fresh=fresh).environments
+
+
+def status_report(name: str | None = None, *, registry: str | None = None, endpoint_url: str | None = None,
+                  now: datetime | None = None, fresh: bool = False) -> StatusReport:
+    """`status`, and whether the registry has trust set (else every identity shown is a claim)."""
     from bundlectl.clock import now_utc
     from bundlectl.registry.fresh import fresh_index
-    from bundlectl.status import live_status
+    from bundlectl.status import status_report as report
 
-    return live_status(fresh_index(_storage(registry, endpoint_url, fresh=fresh)), now or now_utc(), name)
+    return report(fresh_index(_storage(registry, endpoint_url, fresh=fresh)), now or now_utc(), name)
 
 
 def history(name: str, env: str, limit: int | None = None, *, registry: str | None = None,
@@ -392,10 +428,11 @@ def _registered(ref: str, storage: Storage) -> BundleRow:
     return row
 
 
-def _actor(explicit: str | None) -> str:
-    from bundlectl.identity import acting_identity
+def _acting(explicit: str | None, key: Keys) -> Acting:
+    """Who acts: the claim (--actor, BUNDLECTL_ACTOR, the CI, git) and the signing keys (--key, BUNDLECTL_SIGNING_KEY)."""
+    from bundlectl.identity import acting
 
-    return acting_identity(explicit)
+    return acting(explicit, [key] if isinstance(key, str) else key)
 
 
 def _rollback_diff(result: RollbackResult, storage: Storage) -> BundleDiff:

@@ -17,6 +17,7 @@ from typing import Any
 from bundlectl.clock import event_time
 from bundlectl.errors import InvalidInput, NotFound, Problem
 from bundlectl.registry.index import Index
+from bundlectl.registry.rows import proven
 from bundlectl.stamp import DIGEST, ENV, NAME, POINTER_VERSION, REQUEST_ID, REQUIRED, VERSION
 
 
@@ -36,12 +37,14 @@ class LiveAt:
     verified: bool
     evidence: list[dict[str, Any]] = field(default_factory=list)
     paused: dict[str, Any] | None = None  # the pause in force at that instant: runtimes served no request with it
+    signed: bool = False  # `promoted_by` is a signer's principal, not a claim
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "version": self.version, "digest": self.digest, "env": self.env,
                 "live_from": self.live_from, "live_until": self.live_until, "promoted_by": self.promoted_by,
-                "action": self.action, "reason": self.reason, "seq": self.seq, "pointer_version": self.pointer_version,
-                "verified": self.verified, "evidence": self.evidence, "paused": self.paused}
+                "promoted_by_signed": self.signed, "action": self.action, "reason": self.reason, "seq": self.seq,
+                "pointer_version": self.pointer_version, "verified": self.verified, "evidence": self.evidence,
+                "paused": self.paused}
 
 
 def live_at(index: Index, name: str, env: str, moment: datetime) -> LiveAt:
@@ -60,7 +63,7 @@ def live_at(index: Index, name: str, env: str, moment: datetime) -> LiveAt:
     pause = index.pause_at(name, env, at)
     return LiveAt(name, env, move.to_version, move.to_digest, move.time, following.time if following else None,
                   move.actor, move.action, move.reason, move.seq, move.pointer_version, move.verified, evidence,
-                  pause.summary() if pause and pause.paused else None)
+                  pause.summary() if pause and pause.paused else None, proven(move.seq, index.trust_since()))
 
 
 @dataclass(frozen=True)

@@ -1,18 +1,46 @@
-"""Who is acting: --actor, else BUNDLECTL_ACTOR, else git's user.email, else the login name."""
+"""Who is acting: a claimed identity, and the SSH keys that prove it once the registry has trust set.
+
+The claim is --actor, else BUNDLECTL_ACTOR, else the CI's own variables (GitHub Actions, GitLab CI),
+else git's user.email, else the login name. In CI the run's URL is recorded with the event too.
+"""
 
 from __future__ import annotations
 
 import getpass
 import os
 import subprocess
+from collections.abc import Sequence
+from typing import NamedTuple
+
+from bundlectl.trust.sign import SigningKey, signing_keys
 
 
-def acting_identity(explicit: str | None) -> str:
+class Acting(NamedTuple):
+    claimed: str
+    explicit: bool = False  # given with --actor: then it must be the signing key's principal, not just ignored
+    keys: tuple[SigningKey, ...] = ()
+    run_url: str | None = None
+
+
+def claimed(name: str) -> Acting:
+    """An identity that is only claimed, with no keys (what every act is until trust is set)."""
+    return Acting(name)
+
+
+def acting(explicit: str | None, keys: Sequence[str] | None = None) -> Acting:
+    """The acting identity of a command: its claim, its signing keys (--key, else BUNDLECTL_SIGNING_KEY), its CI run."""
+    ci_actor, run_url = ci_identity()
+    return Acting(acting_identity(explicit, ci_actor), bool(explicit), signing_keys(keys), run_url)
+
+
+def acting_identity(explicit: str | None, ci_actor: str | None = None) -> str:
     if explicit:
         return explicit
     from_env = os.environ.get("BUNDLECTL_ACTOR")
     if from_env:
         return from_env
+    if ci_actor:
+        return ci_actor
     try:
         email = subprocess.run(
             ["git", "config", "user.email"], capture_output=True, text=True, timeout=5
@@ -25,3 +53,19 @@ def acting_identity(explicit: str | None) -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return "unknown"
+
+
+def ci_identity() -> tuple[str | None, str | None]:
+    """(who triggered the run, the run's URL) from the CI's own variables; (None, None) outside CI."""
+    env = os.environ
+    if env.get("GITHUB_ACTIONS") == "true":
+        actor = env.get("GITHUB_ACTOR")
+        server, repository, run = env.get("GITHUB_SERVER_URL", "https://github.com"), env.get("GITHUB_REPOSITORY"), env.get("GITHUB_RUN_ID")
+        url = f"{server}/{repository}/actions/runs/{run}" if repository and run else None
+        if url and env.get("GITHUB_RUN_ATTEMPT"):
+            url += f"/attempts/{env['GITHUB_RUN_ATTEMPT']}"
+        return (f"github:{actor}" if actor else None), url
+    if env.get("GITLAB_CI") == "true":
+        actor = env.get("GITLAB_USER_EMAIL") or (f"gitlab:{env['GITLAB_USER_LOGIN']}" if env.get("GITLAB_USER_LOGIN") else None)
+        return actor, env.get("CI_JOB_URL") or env.get("CI_PIPELINE_URL")
+    return None, None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bundlectl.identity import Acting
 from bundlectl.registry.events import InitData
 from bundlectl.registry.log import Planned, append
 from bundlectl.storage.base import Storage
@@ -18,7 +19,7 @@ class InitResult:
     policy_written: bool
 
 
-def init_registry(storage: Storage, actor: str) -> InitResult:
+def init_registry(storage: Storage, actor: Acting) -> InitResult:
     from bundlectl.policy.starter import STARTER_POLICY
     from bundlectl.promotion import set_policy
 

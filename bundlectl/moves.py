@@ -14,6 +14,7 @@ from typing import Literal
 
 from bundlectl.errors import Conflict
 from bundlectl.gate.result import GateResult
+from bundlectl.identity import Acting
 from bundlectl.registry.events import GateRecord, MoveData, MoveExtras
 from bundlectl.registry.index import Index
 from bundlectl.registry.log import Planned, append
@@ -68,7 +69,7 @@ class _Seen:
 
 
 def move_pointer(
-    storage: Storage, bundle: BundleRow, env: str, actor: str, action: Literal["promote", "rollback"],
+    storage: Storage, bundle: BundleRow, env: str, actor: Acting, action: Literal["promote", "rollback"],
     decide: Decide, reason: str | None, dry_run: bool, expected_seq: int | None | FirstLook = FIRST_LOOK,
 ) -> MoveResult:
     """Move ENV of the bundle's name to `bundle`; `decide` raises to refuse.

@@ -3,6 +3,7 @@
 Both are logged events that set the environment's pause pointer in the same atomic step, so a runtime
 sees them with the same cheap poll it uses for promotions. A pause moves nothing: what is live stays
 live. While paused, promotion is refused; a rollback is allowed (pause, roll back, then resume).
+Once trust is set, both are a promoter's act for that environment, signed like a promotion.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from bundlectl.errors import NotFound, Refused
+from bundlectl.identity import Acting
 from bundlectl.registry.events import PauseData
 from bundlectl.registry.index import Index
 from bundlectl.registry.log import Planned, append
@@ -37,7 +39,7 @@ class PauseResult(NamedTuple):
         return (self.before is not None and self.before.paused) == self.paused
 
 
-def set_paused(storage: Storage, name: str, env: str, paused: bool, actor: str, reason: str | None,
+def set_paused(storage: Storage, name: str, env: str, paused: bool, actor: Acting, reason: str | None,
                dry_run: bool = False) -> PauseResult:
     """Pause (or resume) NAME in ENV; doing it twice is a no-op. A pause needs a reason: serving code shows it."""
     if paused and not (reason and reason.strip()):

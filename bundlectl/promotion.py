@@ -14,14 +14,16 @@ from bundlectl.clock import now_utc
 from bundlectl.digest.canonical import digest_of
 from bundlectl.gate.evaluate import evaluate_gate
 from bundlectl.gate.result import GateRefused, GateResult
+from bundlectl.identity import Acting
 from bundlectl.moves import Decision, MoveResult, move_pointer
 from bundlectl.pausing import refuse_while_paused
 from bundlectl.policy.in_force import environment_policy
 from bundlectl.registry.events import ApprovalData, MoveExtras, PolicyData
 from bundlectl.registry.fresh import fresh_index
 from bundlectl.registry.index import Index
-from bundlectl.registry.log import Planned, append
+from bundlectl.registry.log import Planned, append, recorded_actor, signing
 from bundlectl.registry.rows import BundleRow, PointerRow
+from bundlectl.registry.signatures import Signing, checked_index, named_by_keys, trust_in_force
 from bundlectl.storage.base import Storage
 
 
@@ -33,7 +35,7 @@ class PolicyResult:
     seq: int | None
 
 
-def set_policy(storage: Storage, data: bytes, label: str, actor: str, reason: str | None = None,
+def set_policy(storage: Storage, data: bytes, label: str, actor: Acting, reason: str | None = None,
                dry_run: bool = False) -> PolicyResult:
     from bundlectl.policy.load import parse_policy
 
@@ -52,21 +54,37 @@ def set_policy(storage: Storage, data: bytes, label: str, actor: str, reason: st
     return PolicyResult(document, digest, event is not None, event.seq if event else None)
 
 
-def approve(storage: Storage, bundle: BundleRow, env: str, actor: str, reason: str | None = None) -> int | None:
-    """Record `actor`'s approval of this bundle digest for `env`; approving twice is a no-op."""
+@dataclass(frozen=True)
+class ApprovalResult:
+    actor: str  # the approving key's principal once trust is set, else the claimed identity
+    signed: bool
+    seq: int | None  # None: approved before, nothing written
+
+
+def approve(storage: Storage, bundle: BundleRow, env: str, actor: Acting, reason: str | None = None) -> ApprovalResult:
+    """Record `actor`'s approval of this bundle digest for `env`.
+
+    Approving twice is a no-op; once trust is set, only an approval signed by the same key is the same approval.
+    """
+    planned = Planned("approval", ApprovalData(name=bundle.name, version=bundle.version, digest=bundle.digest, env=env))
+    who: list[Signing] = []
 
     def plan(index: Index) -> Planned | None:
         environment_policy(index, env)
-        if any(a.actor == actor for a in index.approvals_for(bundle.digest, env)):
+        who[:] = [signing(index, planned, actor)]
+        keys = {k.public.fingerprint for k in who[0].keys}
+        if any(a.actor == who[0].actor and keys <= a.signed_by for a in index.approvals_for(bundle.digest, env)):
             return None
-        return Planned("approval", ApprovalData(name=bundle.name, version=bundle.version, digest=bundle.digest, env=env))
+        return planned
 
     event = append(storage, plan, actor, reason)
-    return event.seq if event else None
+    return ApprovalResult(who[0].actor, bool(who[0].keys), event.seq if event else None)
 
 
-def check_gate(storage: Storage, bundle: BundleRow, env: str, actor: str, now: datetime | None = None) -> GateResult:
-    return evaluate_gate(fresh_index(storage), bundle, env, actor, now or now_utc())
+def check_gate(storage: Storage, bundle: BundleRow, env: str, actor: Acting, now: datetime | None = None) -> GateResult:
+    """The gate of `env` for `bundle` as if `actor` promoted it now (its keys' principal, once trust is set)."""
+    index = checked_index(storage)
+    return evaluate_gate(index, bundle, env, named_by_keys(trust_in_force(index), actor), now or now_utc())
 
 
 def registry_reader(storage: Storage, record: Any) -> Any:
@@ -83,13 +101,14 @@ def require_compatible_row(storage: Storage, bundle: BundleRow, action: str) -> 
     require_compatible(record, registry_reader(storage, record), action)
 
 
-def promote(storage: Storage, bundle: BundleRow, env: str, actor: str, reason: str | None = None,
+def promote(storage: Storage, bundle: BundleRow, env: str, actor: Acting, reason: str | None = None,
             dry_run: bool = False, now: datetime | None = None) -> MoveResult:
     require_compatible_row(storage, bundle, "promotion")
 
     def decide(index: Index, pointer: PointerRow | None) -> Decision:
         refuse_while_paused(index, bundle.name, env)
-        result = evaluate_gate(index, bundle, env, actor, now or now_utc())
+        promoter = recorded_actor(index, "promote", {"env": env}, actor)  # refused here if `actor` may not move env
+        result = evaluate_gate(index, bundle, env, promoter, now or now_utc())
         if not result.passed:
             raise GateRefused(result)
         return Decision(result, MoveExtras(verified=True))

@@ -1,7 +1,8 @@
 """`registry copy SRC DST`: move a registry between backends without losing history.
 
-Events are replayed byte for byte (same seq, same prev hashes), the objects they reference are
-copied first, and pointers are rebuilt from the moves and pauses; so `verify` passes on both sides. Copying
+Events are replayed byte for byte (same seq, same prev hashes, same signatures), the objects they
+reference are copied first, and pointers are rebuilt from the moves and pauses (and the head pointer,
+once trust is set); so `verify` passes on both sides. Copying
 again only adds what DST lacks, and refuses if DST's history is not a prefix of SRC's.
 """
 
@@ -17,6 +18,7 @@ from bundlectl.errors import IntegrityFailure, NotFound, Refused
 from bundlectl.registry.events import Event, parse_event, summary_line
 from bundlectl.registry.objects import blob_key, digest_in_key
 from bundlectl.registry.pointers import pointer_written_by
+from bundlectl.registry.signatures import head_update
 from bundlectl.storage.base import FileToStore, PointerUpdate, Storage
 
 
@@ -64,12 +66,14 @@ def copy_registry(source: Storage, target: Storage, progress: Callable[[str], No
     target.initialize()
     target_head = target.log_head()
     existing = [parse_event(e) for e in target.events_after(None, target_head) or []] if target_head else []
-    if [e.payload() for e in existing] != [e.payload() for e in events[:len(existing)]]:
+    if [e.record() for e in existing] != [e.record() for e in events[:len(existing)]]:
         raise Refused(f"{target.url} holds a different history than {source.url}; nothing was copied",
                       "copy into an empty registry, or into an earlier copy of this one")
     copied_objects = 0
     current = target_head
+    trusted = any(e.action == "trust" for e in existing)
     for event in events[len(existing):]:
+        trusted = trusted or event.action == "trust"
         for key in referenced_objects(event):
             if not target.has_object(key):
                 copy_object(source, target, key)
@@ -79,7 +83,9 @@ def copy_registry(source: Storage, target: Storage, progress: Callable[[str], No
         if moved is not None:
             pointer = target.read_pointer(moved.storage_name)
             updates.append(PointerUpdate(moved.storage_name, pointer.token if pointer else None, moved.encode()))
-        current = target.append_event(event.payload(), summary_line(event), current, updates)
+        if trusted:
+            updates.append(head_update(target, event))
+        current = target.append_event(event.record(), summary_line(event), current, updates, author=event.actor)
         if progress is not None:
             progress(f"{event.seq}/{len(events)} {event.action}")
     return CopyResult(len(events) - len(existing), copied_objects, len(existing))

@@ -19,6 +19,7 @@ from bundlectl.errors import IntegrityFailure, NotFound, Refused, UsageProblem
 from bundlectl.gate.checks import eval_checks
 from bundlectl.gate.evaluate import evaluate_gate
 from bundlectl.gate.result import GateRefused, GateResult
+from bundlectl.identity import Acting
 from bundlectl.manifest import KINDS
 from bundlectl.moves import Decision, MoveResult, move_pointer
 from bundlectl.policy.in_force import environment_policy
@@ -27,7 +28,9 @@ from bundlectl.record import BundleRecord
 from bundlectl.registry.events import MoveExtras, Parent
 from bundlectl.registry.fresh import fresh_index
 from bundlectl.registry.index import Index
+from bundlectl.registry.log import recorded_actor
 from bundlectl.registry.rows import BundleRow, PointerRow
+from bundlectl.registry.signatures import trust_in_force
 from bundlectl.storage.base import Storage
 
 MAX_VERSION = 64
@@ -134,11 +137,12 @@ def _stale(index: Index, target: BundleRow, env: str, now: datetime) -> list[str
     gate = environment_policy(index, env).gates.eval
     if not gate:
         return []
-    return [f"{c.name}: {c.detail}" for c in eval_checks(gate, index.evidence_for(target.digest, "eval"), now, []) if not c.passed]
+    checks = eval_checks(gate, index.evidence_for(target.digest, "eval"), now, [], trust_in_force(index))
+    return [f"{c.name}: {c.detail}" for c in checks if not c.passed]
 
 
 def rollback(
-    storage: Storage, name: str, env: str, actor: str, reason: str | None = None, to: BundleRow | None = None,
+    storage: Storage, name: str, env: str, actor: Acting, reason: str | None = None, to: BundleRow | None = None,
     components: list[str] | None = None, break_glass: bool = False, dry_run: bool = False,
     now: datetime | None = None, rehearsal: str | None = None,
 ) -> RollbackResult:
@@ -157,7 +161,7 @@ def rollback(
             outcome.verified = _was_verified(index, name, env, plan.target.digest)
             extras["verified"] = outcome.verified
             return Decision(None, extras)
-        gate = evaluate_gate(index, plan.target, env, actor, now)
+        gate = evaluate_gate(index, plan.target, env, recorded_actor(index, "rollback", {"env": env}, actor), now)
         outcome.gate = gate
         extras["parents"] = [Parent(version=plan.live.version, digest=plan.live.digest),
                              Parent(version=plan.source.version, digest=plan.source.digest)]
@@ -194,7 +198,7 @@ def _was_verified(index: Index, name: str, env: str, digest: str) -> bool:
     return True
 
 
-def rehearse(storage: Storage, name: str, env: str, actor: str, reason: str | None = None, to: BundleRow | None = None,
+def rehearse(storage: Storage, name: str, env: str, actor: Acting, reason: str | None = None, to: BundleRow | None = None,
              components: list[str] | None = None, break_glass: bool = False) -> tuple[RollbackResult, RollbackResult, Any]:
     """Roll back and forward again in a non-production environment, then record the rehearsal.
 
@@ -223,5 +227,5 @@ def rehearse(storage: Storage, name: str, env: str, actor: str, reason: str | No
     return back, forward, evidence
 
 
-def _roll_forward(storage: Storage, name: str, env: str, actor: str, to: BundleRow) -> RollbackResult:
+def _roll_forward(storage: Storage, name: str, env: str, actor: Acting, to: BundleRow) -> RollbackResult:
     return rollback(storage, name, env, actor, "rollback rehearsal: roll forward", to, rehearsal="forward")

@@ -10,11 +10,13 @@ def generated_schemas() -> dict[str, str]:
     from bundlectl.evidence.native import NativeReport
     from bundlectl.manifest.models import Manifest
     from bundlectl.policy.model import Policy
+    from bundlectl.trust.model import TrustFile
 
     schemas = {
         "bundle.schema.json": Manifest.model_json_schema(by_alias=True),
         "policy.schema.json": Policy.model_json_schema(by_alias=True),
         "evidence.schema.json": NativeReport.model_json_schema(by_alias=True),
+        "trust.schema.json": TrustFile.model_json_schema(by_alias=True),
     }
     return {name: json.dumps(schema, indent=2, ensure_ascii=False) + "\n" for name, schema in schemas.items()}
 

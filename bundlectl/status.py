@@ -9,7 +9,7 @@ from bundlectl.freshness import is_fresh
 from bundlectl.gate.checks import eval_checks
 from bundlectl.policy.in_force import DEFAULT_MAX_AGE, policy_in_force
 from bundlectl.registry.index import Index
-from bundlectl.registry.rows import MoveRow, PauseRow
+from bundlectl.registry.rows import MoveRow, PauseRow, proven
 
 
 class LiveStatus(NamedTuple):
@@ -24,6 +24,7 @@ class LiveStatus(NamedTuple):
     evidence_fresh: bool
     problems: list[str]
     paused: PauseRow | None = None  # the pause in force: serving runtimes refuse this bundle until `resume`
+    signed: bool = False  # `by` is the principal of a key that signed the move, not a claim
 
     @property
     def healthy(self) -> bool:
@@ -32,13 +33,24 @@ class LiveStatus(NamedTuple):
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "env": self.env, "version": self.version, "digest": self.digest,
                 "pointer_version": self.pointer_version, "since": self.since, "by": self.by,
-                "evidence_fresh": self.evidence_fresh, "verified": self.verified, "problems": self.problems,
-                "paused": self.paused.summary() if self.paused else None}
+                "by_signed": self.signed, "evidence_fresh": self.evidence_fresh, "verified": self.verified,
+                "problems": self.problems, "paused": self.paused.summary() if self.paused else None}
+
+
+class StatusReport(NamedTuple):
+    environments: list[LiveStatus]
+    trust_since: int | None  # None: no trust set, every identity in the log is a claim
 
 
 def live_status(index: Index, now: datetime, name: str | None = None) -> list[LiveStatus]:
     """Each live pointer, judged by its environment's eval gate as it stands now."""
     policy = policy_in_force(index)
+    trust = None
+    if policy and any(e.gates.eval and e.gates.eval.signed_by for e in policy.environments.values()):
+        from bundlectl.registry.signatures import trust_in_force
+
+        trust = trust_in_force(index)
+    trust_since = index.trust_since()
     rows = []
     for pointer in index.pointers(name):
         environment = policy.environments.get(pointer.env) if policy else None
@@ -46,7 +58,7 @@ def live_status(index: Index, now: datetime, name: str | None = None) -> list[Li
         evals = index.evidence_for(pointer.digest, "eval")
         evidence_problems = []
         if gate:
-            checks = eval_checks(gate, evals, now, [])
+            checks = eval_checks(gate, evals, now, [], trust)
             evidence_problems = [f"{c.name}: {c.detail}" for c in checks if not c.passed]
         # a break-glass bundle is verified once fresh, passing eval evidence for its exact digest exists
         max_age = gate.max_age if gate else DEFAULT_MAX_AGE
@@ -55,12 +67,20 @@ def live_status(index: Index, now: datetime, name: str | None = None) -> list[Li
         pause = index.pause(pointer.name, pointer.env)
         rows.append(LiveStatus(pointer.name, pointer.env, pointer.version, pointer.digest, pointer.pointer_version,
                                pointer.time, pointer.actor, verified, not evidence_problems,
-                               unverified + evidence_problems, pause if pause and pause.paused else None))
+                               unverified + evidence_problems,
+                               pause._replace(signed=proven(pause.seq, trust_since)) if pause and pause.paused else None,
+                               proven(pointer.seq, trust_since)))
     return rows
 
 
 def pointer_history(index: Index, name: str, env: str, limit: int | None = None) -> list[MoveRow | PauseRow]:
     """Promotions, rollbacks, pauses and resumes of one environment, newest first."""
-    events: list[MoveRow | PauseRow] = [*index.moves(name, env, limit), *index.pauses(name, env, limit)]
+    trust_since = index.trust_since()
+    events: list[MoveRow | PauseRow] = [*(m._replace(signed=proven(m.seq, trust_since)) for m in index.moves(name, env, limit)),
+                                        *(p._replace(signed=proven(p.seq, trust_since)) for p in index.pauses(name, env, limit))]
     events.sort(key=lambda e: e.seq, reverse=True)
     return events[:limit] if limit else events
+
+
+def status_report(index: Index, now: datetime, name: str | None = None) -> StatusReport:
+    return StatusReport(live_status(index, now, name), index.trust_since())

@@ -1,10 +1,13 @@
 """`verify`: re-derive everything from the log and the stored bytes; the first inconsistency is exit 5.
 
-Checks, in order: the chain (seq and prev hash of every record), every registered record's digests
-recomputed from its fields and file digests, every stored file and report against its sha256, every
-pointer move against the one before it (no promotion while paused), every pause against what was live,
-every pointer (environments and pauses) against the log, and that the log still
-contains the head this machine last saw (a rewrite of history is caught even when self-consistent).
+Checks, in order: the chain (seq and prev hash of every record), every record's signatures against the
+trust in force at it (once trust is set), every registered record's digests recomputed from its fields
+and file digests, every stored file and report against its sha256 and every evidence summary against
+its raw report, every pointer move against the one before it (no promotion while paused), every pause
+against what was live, every pointer (environments and pauses) against the log, that the head pointer
+names the newest record (once trust is set: a truncation), that the log still contains the head this
+machine last saw (a rewrite of history is caught even when self-consistent), and that the read index
+holds what the log gives.
 """
 
 from __future__ import annotations
@@ -20,7 +23,9 @@ from bundlectl.record import BundleRecord
 from bundlectl.registry.events import Event, EvidenceData, parse_event
 from bundlectl.registry.objects import blob_key, digest_in_key
 from bundlectl.registry.pointers import PauseValue, PointerValue, pointer_set_by, pointer_written_by
+from bundlectl.registry.signatures import HEAD_POINTER, check_head, check_record, tampered
 from bundlectl.storage.base import Storage
+from bundlectl.trust.roles import Trust
 
 FUTURE_TOLERANCE = timedelta(days=1)  # clocks drift; a record a day ahead of this machine is not drift
 
@@ -31,14 +36,13 @@ class VerifyReport:
     bundles: int
     objects: int
     pointers: int
+    signed: int = 0  # records whose signatures were checked (those from the first `trust set` on)
+    trust_since: int | None = None
 
 
-def _fail(event: Event | None, message: str) -> IntegrityFailure:
-    where = f"log record seq {event.seq} ({event.action}, {str(event.id)[:12]}): " if event else ""
-    return IntegrityFailure(where + message, "the registry was modified outside bundlectl; restore it from a clone or backup")
 
 
-def verify_registry(storage: Storage) -> VerifyReport:
+def verify_registry(storage: Storage, trust_root: str | None = None) -> VerifyReport:
     head = storage.log_head()
     if head is None:
         raise storage.no_registry()
@@ -48,26 +52,44 @@ def verify_registry(storage: Storage) -> VerifyReport:
     pointers: dict[tuple[str, str], PointerValue] = {}
     pauses: dict[tuple[str, str], PauseValue] = {}
     prev_hash, seq, proven = None, 0, False  # proven: the log holds evidence written since reports prove themselves
+    trust: Trust | None = None
+    trust_since: int | None = None
     events = []
     for item in stored:
         event = parse_event(item)
         events.append(event)
         if event.seq != seq + 1 or event.prev != prev_hash:
-            raise _fail(event, f"does not follow seq {seq}: a record was edited, dropped or reordered")
+            raise tampered(event, f"does not follow seq {seq}: a record was edited, dropped or reordered")
+        trust = check_record(event, trust)
+        if trust is not None and trust_since is None:
+            trust_since = event.seq
+            _check_root(event, trust_root)
         _check_event(storage, event, registered, pointers, checked, proven)
         _check_pause(event, pointers, pauses)
         proven = proven or (event.action == "evidence" and "provenance" in event.evidence())
         prev_hash, seq = event.hash, event.seq
     if not events or events[0].action != "init":
-        raise _fail(None, "the log does not start with the init record")
+        raise tampered(None, "the log does not start with the init record")
     if events[-1].id != head:
-        raise _fail(None, f"the log head {head[:12]} is not a record; it leads to seq {events[-1].seq} "
-                          f"({str(events[-1].id)[:12]}) indirectly")
+        raise tampered(None, f"the log head {head[:12]} is not a record; it leads to seq {events[-1].seq} "
+                             f"({str(events[-1].id)[:12]}) indirectly")
+    if trust_root is not None and trust_since is None:
+        raise tampered(None, f"trust root {trust_root[:19]}… was given, but this log never set trust")
     expected: list[PointerValue | PauseValue] = [*pointers.values(), *pauses.values()]
     _check_pointers(storage, expected)
+    check_head(storage, events[-1], trust_since)
     _check_anchor(storage, {item.id for item in stored})
     _check_read_index(storage, events, head)
-    return VerifyReport(len(stored), len({record.digest for record in registered.values()}), len(checked), len(expected))
+    signed = seq - trust_since + 1 if trust_since is not None else 0
+    return VerifyReport(len(stored), len({record.digest for record in registered.values()}), len(checked), len(expected),
+                        signed, trust_since)
+
+
+def _check_root(event: Event, trust_root: str | None) -> None:
+    """The first trust file must be the pinned one: a log re-signed from its start by other keys is then caught."""
+    if trust_root is not None and event.trust()["trust_digest"] != trust_root:
+        raise tampered(event, f"the first trust file is {event.trust()['trust_digest'][:19]}…, not the pinned root "
+                              f"{trust_root[:19]}…: this log's trust began elsewhere")
 
 
 def _check_object(storage: Storage, key: str, checked: set[str], event: Event, what: str) -> None:
@@ -85,11 +107,11 @@ def _check_object(storage: Storage, key: str, checked: set[str], event: Event, w
                 for chunk in chunks:
                     hasher.update(chunk)
     except IntegrityFailure as exc:  # the backend found the stored object damaged: name the record and file too
-        raise _fail(event, f"{what}: {exc.message}") from None
+        raise tampered(event, f"{what}: {exc.message}") from None
     if not present:
-        raise _fail(event, f"{what}: object {key} is missing")
+        raise tampered(event, f"{what}: object {key} is missing")
     if hasher.hexdigest() != digest_in_key(key):
-        raise _fail(event, f"{what}: stored object {key} does not match its digest")
+        raise tampered(event, f"{what}: stored object {key} does not match its digest")
     checked.add(key)
 
 
@@ -97,31 +119,31 @@ def _check_event(storage: Storage, event: Event, registered: dict[tuple[str, str
                  pointers: dict[tuple[str, str], PointerValue], checked: set[str], proven: bool) -> None:
     data = event.data
     if parse_time(event.time) > now_utc() + FUTURE_TOLERANCE:
-        raise _fail(event, f"is dated {event.time}, in the future: later records would be stamped after it")
+        raise tampered(event, f"is dated {event.time}, in the future: later records would be stamped after it")
     if event.action == "policy":
         try:
             GatePolicy.from_document(event.policy()["policy"], event.seq)
         except IntegrityFailure as exc:
-            raise _fail(event, exc.message) from None
+            raise tampered(event, exc.message) from None
     raw_record = event.registered_record()
     if raw_record is not None:
         record = BundleRecord.from_json(raw_record)
         altered = record.altered_component()
         if altered is not None:
-            raise _fail(event, f"{record.ref}: the {altered} component digest does not match its content")
+            raise tampered(event, f"{record.ref}: the {altered} component digest does not match its content")
         for component in record.components.values():
             for path, entry in component.files.items():
                 _check_object(storage, blob_key(entry.digest), checked, event, f"{record.ref} {path}")
         if record.computed_digest() != record.digest:
-            raise _fail(event, f"{record.ref}: the bundle digest does not match its components")
+            raise tampered(event, f"{record.ref}: the bundle digest does not match its components")
         if record.record_digest != data["record_digest"] or record.digest != data.get("digest", data.get("to_digest")):
-            raise _fail(event, f"{record.ref}: the record does not match the digests the event names")
+            raise tampered(event, f"{record.ref}: the record does not match the digests the event names")
         if registered.setdefault((record.name, record.version), record).digest != record.digest:
-            raise _fail(event, f"registers {record.ref} a second time with other content")
+            raise tampered(event, f"registers {record.ref} a second time with other content")
     if event.action in ("evidence", "approval"):
         bound = registered.get((data["name"], data["version"]))
         if bound is None or bound.digest != data["digest"]:
-            raise _fail(event, f"{event.action} for {data['name']}@{data['version']} ({data['digest'][:19]}…), "
+            raise tampered(event, f"{event.action} for {data['name']}@{data['version']} ({data['digest'][:19]}…), "
                                "which is not registered with that digest")
     if event.action == "evidence":
         evidence = event.evidence()
@@ -131,16 +153,16 @@ def _check_event(storage: Storage, event: Event, registered: dict[tuple[str, str
     if moved is not None:
         move, before = event.move(), pointers.get((moved.name, moved.env))
         if move["from_digest"] != (before.digest if before else None):
-            raise _fail(event, f"moves {moved.env} of {moved.name} from {str(move['from_digest'])[:19]}, "
+            raise tampered(event, f"moves {moved.env} of {moved.name} from {str(move['from_digest'])[:19]}, "
                                f"but the log had it at {before.digest[:19] if before else 'nothing'}")
         if moved.pointer_version != (before.pointer_version if before else 0) + 1:
-            raise _fail(event, "pointer version does not follow the previous move")
+            raise tampered(event, "pointer version does not follow the previous move")
         target = registered.get((moved.name, moved.version))
         if target is None or target.digest != moved.digest:
-            raise _fail(event, f"points at {moved.name}@{moved.version} ({moved.digest[:19]}…), which is not registered "
+            raise tampered(event, f"points at {moved.name}@{moved.version} ({moved.digest[:19]}…), which is not registered "
                                "with that digest")
         if move["from_version"] != (before.version if before else None):
-            raise _fail(event, f"says {moved.env} was at {move['from_version']}, but the log had it at "
+            raise tampered(event, f"says {moved.env} was at {move['from_version']}, but the log had it at "
                                f"{before.version if before else 'nothing'}")
         pointers[(moved.name, moved.env)] = moved
 
@@ -156,16 +178,16 @@ def _check_pause(event: Event, pointers: dict[tuple[str, str], PointerValue], pa
     key = (target.name, target.env)
     paused = key in pauses and pauses[key].paused
     if event.action == "promote" and paused:
-        raise _fail(event, f"promotes {target.env} of {target.name} while it is paused (seq {pauses[key].seq})")
+        raise tampered(event, f"promotes {target.env} of {target.name} while it is paused (seq {pauses[key].seq})")
     if not isinstance(target, PauseValue):
         return
     pause, live = event.pause(), pointers.get(key)
     if live is None or (live.digest, live.version, live.pointer_version) != (pause["digest"], pause["version"], pause["pointer_version"]):
-        raise _fail(event, f"{event.action}s {target.env} of {target.name} at {pause['version']} (pointer version "
+        raise tampered(event, f"{event.action}s {target.env} of {target.name} at {pause['version']} (pointer version "
                            f"{pause['pointer_version']}), but the log had it at "
                            f"{f'{live.version} (pointer version {live.pointer_version})' if live else 'nothing'}")
     if target.paused == paused:
-        raise _fail(event, f"{event.action}s {target.env} of {target.name}, which is {'already' if paused else 'not'} paused")
+        raise tampered(event, f"{event.action}s {target.env} of {target.name}, which is {'already' if paused else 'not'} paused")
     pauses[key] = target
 
 
@@ -178,24 +200,24 @@ def _check_summary(storage: Storage, evidence: EvidenceData, record: BundleRecor
     problem = summary_tampering(storage.get_object(evidence["report_key"]), evidence, record, component_reader(storage, record),
                                 legacy_allowed=not proven)
     if problem:
-        raise _fail(event, problem)
+        raise tampered(event, problem)
 
 
 def _check_pointers(storage: Storage, expected: list[PointerValue | PauseValue]) -> None:
     names = {want.storage_name for want in expected}
-    actual = set(storage.list_pointers())
+    actual = set(storage.list_pointers()) - {HEAD_POINTER}  # the head pointer is check_head's
     for name in sorted(actual - names):
-        raise _fail(None, f"pointer {name} exists but the log never set it")
+        raise tampered(None, f"pointer {name} exists but the log never set it")
     for want in expected:
         pointer = storage.read_pointer(want.storage_name)
         if pointer is None:
-            raise _fail(None, f"pointer {want.storage_name} is missing; the log set it at seq {want.seq}")
+            raise tampered(None, f"pointer {want.storage_name} is missing; the log set it at seq {want.seq}")
         try:
             got: PointerValue | PauseValue | None = type(want).decode(pointer.value, want.storage_name)
         except IntegrityFailure:
             got = None
         if got != want:
-            raise _fail(None, f"pointer {want.storage_name} says {got}, the log says {want}")
+            raise tampered(None, f"pointer {want.storage_name} says {got}, the log says {want}")
 
 
 def _check_anchor(storage: Storage, ids: set[str]) -> None:
@@ -206,7 +228,7 @@ def _check_anchor(storage: Storage, ids: set[str]) -> None:
         return
     known = Index(path).head()
     if known.id is not None and known.id not in ids:
-        raise _fail(None, f"the log was rewritten: this machine last saw seq {known.seq} at {known.id[:12]}, "
+        raise tampered(None, f"the log was rewritten: this machine last saw seq {known.seq} at {known.id[:12]}, "
                           "which is no longer in its history")
 
 

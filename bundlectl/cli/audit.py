@@ -9,7 +9,7 @@ import click
 
 from bundlectl import api
 from bundlectl.cli.options import json_option, registry_option
-from bundlectl.cli.output import emit_json, ok, short, table, warn
+from bundlectl.cli.output import emit_json, identity, ok, short, table, warn
 from bundlectl.errors import ExitCode
 
 if TYPE_CHECKING:
@@ -57,7 +57,7 @@ def _print_live(live: LiveAt) -> None:
     until = live.live_until or "now"
     click.echo(click.style(f"{live.name}@{live.version}", bold=True) + f" ({live.digest}) was live in {live.env}")
     click.echo(f"  from {live.live_from} until {until}, pointer version {live.pointer_version}")
-    click.echo(f"  {live.action} by {live.promoted_by} (event {live.seq})" + (f": {live.reason}" if live.reason else ""))
+    click.echo(f"  {live.action} by {identity(live.promoted_by, live.signed)} (event {live.seq})" + (f": {live.reason}" if live.reason else ""))
     if not live.verified:
         warn("it went live by break-glass, unverified")
     if live.paused:

@@ -9,7 +9,7 @@ import click
 
 from bundlectl import api
 from bundlectl.cli.options import json_option, registry_option, writer_options
-from bundlectl.cli.output import TerminalProgress, emit_json, ok, short, table
+from bundlectl.cli.output import TerminalProgress, emit_json, identity, ok, short, table
 from bundlectl.errors import ExitCode
 
 
@@ -47,10 +47,10 @@ def validate(paths: tuple[str, ...], as_json: bool) -> None:
 @registry_option
 @writer_options
 @json_option
-def register(path: str, registry: str | None, endpoint_url: str | None, actor: str | None, reason: str | None,
-             dry_run: bool, as_json: bool) -> None:
+def register(path: str, registry: str | None, endpoint_url: str | None, actor: str | None, key: tuple[str, ...],
+             reason: str | None, dry_run: bool, as_json: bool) -> None:
     """Freeze a bundle folder into the registry; prints its ref and digest."""
-    result = api.register(Path(path), registry=registry, endpoint_url=endpoint_url, actor=actor, reason=reason,
+    result = api.register(Path(path), registry=registry, endpoint_url=endpoint_url, actor=actor, key=key, reason=reason,
                           dry_run=dry_run, progress=TerminalProgress())
     record = result.record
     if as_json:
@@ -73,13 +73,14 @@ def list_cmd(name: str | None, registry: str | None, endpoint_url: str | None, a
     rows = api.list_bundles(name, registry=registry, endpoint_url=endpoint_url)
     if as_json:
         emit_json({"bundles": [{"name": r.name, "version": r.version, "digest": r.digest,
-                                "registered_at": r.time, "registered_by": r.actor} for r in rows]})
+                                "registered_at": r.time, "registered_by": r.actor, "registered_by_signed": r.signed}
+                               for r in rows]})
         return
     if not rows:
         click.echo("no bundles registered yet; try `bundlectl register bundles/NAME`")
         return
     table(["name", "version", "digest", "registered", "by"],
-          [[r.name, r.version, short(r.digest), r.time, r.actor] for r in rows])
+          [[r.name, r.version, short(r.digest), r.time, identity(r.actor, r.signed)] for r in rows])
 
 
 @click.command()

@@ -9,7 +9,7 @@ import click
 
 from bundlectl import api
 from bundlectl.cli.evidence import bound_line
-from bundlectl.cli.options import actor_option, json_option, reason_option, registry_option
+from bundlectl.cli.options import actor_option, json_option, key_option, reason_option, registry_option
 from bundlectl.cli.output import emit_json, ok
 
 
@@ -23,11 +23,13 @@ from bundlectl.cli.output import emit_json, ok
 @click.option("--keep", is_flag=True, help="Keep the exported bundle folder the command ran in (its path is printed).")
 @registry_option
 @actor_option()
+@key_option
 @reason_option
 @json_option
 @click.pass_context
 def eval_cmd(ctx: click.Context, ref: str, command: tuple[str, ...], report: str | None, fmt: str, keep: bool,
-             registry: str | None, endpoint_url: str | None, actor: str | None, reason: str | None, as_json: bool) -> None:
+             registry: str | None, endpoint_url: str | None, actor: str | None, key: tuple[str, ...], reason: str | None,
+             as_json: bool) -> None:
     """Run COMMAND on REF's exact files and bind the report it writes: `bundlectl eval REF [-- COMMAND…]`.
 
     Without COMMAND, the harness REF declares (components.evals.harness) runs. The bundle is exported to
@@ -46,7 +48,7 @@ def eval_cmd(ctx: click.Context, ref: str, command: tuple[str, ...], report: str
     if command[:1] == ("--",):  # a second separator, or one click left in place
         command = command[1:]
     result = api.eval_run(ref, list(command), report, fmt, keep=keep, output=output, registry=registry,
-                          endpoint_url=endpoint_url, actor=actor, reason=reason)
+                          endpoint_url=endpoint_url, actor=actor, key=key, reason=reason)
     added, bundle = result.added, result.added.bundle
     if as_json:
         emit_json({"name": bundle.name, "version": bundle.version, "digest": bundle.digest, "kind": added.kind,

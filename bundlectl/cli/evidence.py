@@ -10,6 +10,7 @@ from bundlectl import api
 from bundlectl.cli.options import (
     actor_option,
     json_option,
+    key_option,
     reason_option,
     registry_option,
 )
@@ -31,12 +32,14 @@ def evidence() -> None:
 @click.option("--format", "fmt", type=click.Choice(["auto", "promptfoo", "junit", "native"]), default="auto", show_default=True)
 @registry_option
 @actor_option()
+@key_option
 @reason_option
 @json_option
 def evidence_add(ref: str, file: str, kind: str | None, fmt: str, registry: str | None, endpoint_url: str | None,
-                 actor: str | None, reason: str | None, as_json: bool) -> None:
+                 actor: str | None, key: tuple[str, ...], reason: str | None, as_json: bool) -> None:
     """Bind a report (promptfoo results.json, JUnit XML, native JSON) to the bundle REF."""
-    result = api.evidence_add(ref, file, kind, fmt, registry=registry, endpoint_url=endpoint_url, actor=actor, reason=reason)
+    result = api.evidence_add(ref, file, kind, fmt, registry=registry, endpoint_url=endpoint_url, actor=actor, key=key,
+                              reason=reason)
     bundle = result.bundle
     if as_json:
         emit_json({"name": bundle.name, "version": bundle.version, "digest": bundle.digest, "kind": result.kind,

@@ -10,10 +10,11 @@ from bundlectl import api
 from bundlectl.cli.options import (
     actor_option,
     json_option,
+    key_option,
     reason_option,
     registry_option,
 )
-from bundlectl.cli.output import emit_json, ok, short, table
+from bundlectl.cli.output import emit_json, identity, ok, short, table
 from bundlectl.errors import ExitCode
 
 if TYPE_CHECKING:
@@ -25,16 +26,17 @@ if TYPE_CHECKING:
 @click.option("--env", required=True, help="Environment the approval is for.")
 @registry_option
 @actor_option()
+@key_option
 @reason_option
-def approve(ref: str, env: str, registry: str | None, endpoint_url: str | None, actor: str | None,
+def approve(ref: str, env: str, registry: str | None, endpoint_url: str | None, actor: str | None, key: tuple[str, ...],
             reason: str | None) -> None:
     """Record your approval of REF for ENV."""
-    approval = api.approve(ref, env, registry=registry, endpoint_url=endpoint_url, actor=actor, reason=reason)
-    bundle = approval.bundle
+    approval = api.approve(ref, env, registry=registry, endpoint_url=endpoint_url, actor=actor, key=key, reason=reason)
+    bundle, who = approval.bundle, identity(approval.actor, approval.signed)
     if approval.seq is None:
-        ok(f"{approval.actor} had already approved {bundle.name}@{bundle.version} for {env}")
+        ok(f"{who} had already approved {bundle.name}@{bundle.version} for {env}")
     else:
-        ok(f"{approval.actor} approved {bundle.name}@{bundle.version} ({short(bundle.digest)}) for {env}")
+        ok(f"{who} approved {bundle.name}@{bundle.version} ({short(bundle.digest)}) for {env}")
 
 
 @click.command()
@@ -42,10 +44,12 @@ def approve(ref: str, env: str, registry: str | None, endpoint_url: str | None, 
 @click.option("--env", required=True)
 @registry_option
 @actor_option("Who would promote (the promoter's own approval does not count).")
+@key_option
 @json_option
-def gate(ref: str, env: str, registry: str | None, endpoint_url: str | None, actor: str | None, as_json: bool) -> None:
+def gate(ref: str, env: str, registry: str | None, endpoint_url: str | None, actor: str | None, key: tuple[str, ...],
+         as_json: bool) -> None:
     """Explain, check by check, whether REF may be promoted to ENV; exit 1 if not."""
-    result = api.gate(ref, env, registry=registry, endpoint_url=endpoint_url, actor=actor)
+    result = api.gate(ref, env, registry=registry, endpoint_url=endpoint_url, actor=actor, key=key)
     if as_json:
         emit_json(result.to_json())
     else:

@@ -51,8 +51,10 @@ COMMANDS: dict[str, Entry] = {
                     "What is live in each environment, since when, by whom, and how fresh its evidence is."),
     "history": Entry("bundlectl.cli.status:history", "Promotions, rollbacks, pauses and resumes of NAME in ENV, newest first."),
     "audit": Entry("bundlectl.cli.audit:audit", "`audit --at TIME --env ENV NAME`, or `audit --request-id ID --log FILE…`."),
+    "trust": Entry("bundlectl.cli.trust:trust",
+                   "Roles and SSH keys: who may register, approve, run evals, promote each environment, and change the rules."),
     "verify": Entry("bundlectl.cli.verify:verify",
-                    "Re-check every digest, the log chain, and that pointers agree with the log (exit 5 if not)."),
+                    "Re-check every digest, the log chain, every signature, and that pointers agree with the log (exit 5 if not)."),
     "schemas": Entry("bundlectl.cli.schemas:schemas", "JSON Schemas of the file formats."),
 }
 

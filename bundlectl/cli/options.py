@@ -1,4 +1,4 @@
-"""The options many commands share: where the registry is, --json, and who acts, why, and whether for real."""
+"""The options many commands share: where the registry is, --json, and who acts (and signs), why, and whether for real."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import click
 
 Decorated = TypeVar("Decorated", bound=Callable[..., Any])
 
-DEFAULT_ACTOR_HELP = "Acting identity (default: BUNDLECTL_ACTOR, then git user.email)."
+DEFAULT_ACTOR_HELP = ("Acting identity, a claim until trust is set (default: BUNDLECTL_ACTOR, then the CI's variables, "
+                      "then git user.email).")
 
 
 def registry_option(func: Decorated) -> Decorated:
@@ -38,6 +39,15 @@ def actor_option(help: str = DEFAULT_ACTOR_HELP) -> Callable[[Decorated], Decora
     return decorate
 
 
+def key_option(func: Decorated) -> Decorated:
+    """`--key PATH` (repeatable), passed on as `key`: the SSH keys that sign the act once trust is set."""
+    return click.option(
+        "--key", "key", metavar="PATH", multiple=True,
+        help="SSH key that signs this act once the registry has trust set: the private key, or its .pub when the "
+             "private half is in ssh-agent or on a security key; repeat for a threshold (default: BUNDLECTL_SIGNING_KEY).",
+    )(func)
+
+
 def reason_option(func: Decorated) -> Decorated:
     return click.option("--reason", default=None, help="Why; recorded in the event log.")(func)
 
@@ -47,5 +57,5 @@ def dry_run_option(func: Decorated) -> Decorated:
 
 
 def writer_options(func: Decorated) -> Decorated:
-    """What every mutating command takes (DESIGN §4): --dry-run, --reason, --actor, in that order in --help."""
-    return dry_run_option(reason_option(actor_option()(func)))
+    """What every mutating command takes (DESIGN §4, §11): --dry-run, --reason, --actor, --key, in that order in --help."""
+    return dry_run_option(reason_option(actor_option()(key_option(func))))

@@ -13,6 +13,11 @@ def emit_json(document: Any) -> None:
     click.echo(json.dumps(document, indent=2, ensure_ascii=False))
 
 
+def identity(actor: str, signed: bool) -> str:
+    """An actor as people should read it: a claim says so, until trust makes it a signer's principal (DESIGN §11)."""
+    return actor if signed else f"{actor} (claimed)"
+
+
 def short(digest: str, length: int = 12) -> str:
     return digest.removeprefix("sha256:")[:length]
 

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 import click
 
 from bundlectl import api
-from bundlectl.cli.options import actor_option, dry_run_option, json_option, registry_option, writer_options
-from bundlectl.cli.output import emit_json, ok
+from bundlectl.cli.options import actor_option, dry_run_option, json_option, key_option, registry_option, writer_options
+from bundlectl.cli.output import emit_json, identity, ok
 
 if TYPE_CHECKING:
     from bundlectl.pausing import PauseResult
@@ -21,11 +21,13 @@ if TYPE_CHECKING:
 @dry_run_option
 @click.option("--reason", required=True, help="Why; recorded in the event log and carried by every `Paused` a runtime raises.")
 @actor_option()
+@key_option
 @json_option
 def pause(name: str, env: str, registry: str | None, endpoint_url: str | None, dry_run: bool, reason: str,
-          actor: str | None, as_json: bool) -> None:
+          actor: str | None, key: tuple[str, ...], as_json: bool) -> None:
     """Kill switch: runtimes serving NAME in ENV raise Paused (and take their fallback path) until `resume`."""
-    result = api.pause(name, env, reason=reason, registry=registry, endpoint_url=endpoint_url, actor=actor, dry_run=dry_run)
+    result = api.pause(name, env, reason=reason, registry=registry, endpoint_url=endpoint_url, actor=actor, key=key,
+                       dry_run=dry_run)
     print_pause(result, as_json)
 
 
@@ -35,10 +37,11 @@ def pause(name: str, env: str, registry: str | None, endpoint_url: str | None, d
 @registry_option
 @writer_options
 @json_option
-def resume(name: str, env: str, registry: str | None, endpoint_url: str | None, actor: str | None, reason: str | None,
-           dry_run: bool, as_json: bool) -> None:
+def resume(name: str, env: str, registry: str | None, endpoint_url: str | None, actor: str | None, key: tuple[str, ...],
+           reason: str | None, dry_run: bool, as_json: bool) -> None:
     """End a pause: runtimes serve NAME's live bundle in ENV again at their next poll."""
-    result = api.resume(name, env, registry=registry, endpoint_url=endpoint_url, actor=actor, reason=reason, dry_run=dry_run)
+    result = api.resume(name, env, registry=registry, endpoint_url=endpoint_url, actor=actor, key=key, reason=reason,
+                        dry_run=dry_run)
     print_pause(result, as_json)
 
 
@@ -52,7 +55,8 @@ def print_pause(result: PauseResult, as_json: bool) -> None:
     where = f"{result.name} in {result.env}"
     if result.already:
         if result.paused and before is not None:
-            ok(f"{where} is already paused (by {before.actor} at {before.time}: {before.reason}); nothing to do")
+            ok(f"{where} is already paused (by {identity(before.actor, before.signed)} at {before.time}: {before.reason}); "
+               "nothing to do")
         else:
             ok(f"{where} is not paused; nothing to do")
     elif result.dry_run:

@@ -21,13 +21,13 @@ if TYPE_CHECKING:
 @registry_option
 @writer_options
 @json_option
-def promote(ref: str, env: str, registry: str | None, endpoint_url: str | None, actor: str | None, reason: str | None,
-            dry_run: bool, as_json: bool) -> None:
+def promote(ref: str, env: str, registry: str | None, endpoint_url: str | None, actor: str | None, key: tuple[str, ...],
+            reason: str | None, dry_run: bool, as_json: bool) -> None:
     """Move ENV to REF, only if the gate passes."""
     from bundlectl.gate.result import GateRefused
 
     try:
-        result = api.promote(ref, env, registry=registry, endpoint_url=endpoint_url, actor=actor, reason=reason,
+        result = api.promote(ref, env, registry=registry, endpoint_url=endpoint_url, actor=actor, key=key, reason=reason,
                              dry_run=dry_run)
     except GateRefused as refused:
         if as_json:

@@ -25,8 +25,8 @@ from bundlectl.manifest import KINDS
 @writer_options
 @json_option
 def rollback(name: str, env: str, to_ref: str | None, components: tuple[str, ...], break_glass: bool, rehearse: bool,
-             registry: str | None, endpoint_url: str | None, actor: str | None, reason: str | None, dry_run: bool,
-             as_json: bool) -> None:
+             registry: str | None, endpoint_url: str | None, actor: str | None, key: tuple[str, ...], reason: str | None,
+             dry_run: bool, as_json: bool) -> None:
     """Point ENV back at the bundle live before (or --to REF), or swap single components back."""
     from bundlectl.gate.result import GateRefused
 
@@ -34,7 +34,7 @@ def rollback(name: str, env: str, to_ref: str | None, components: tuple[str, ...
         if dry_run:
             raise click.UsageError("--rehearse cannot be combined with --dry-run")
         rehearsal = api.rehearse(name, env, to=to_ref, components=list(components), break_glass=break_glass,
-                                 registry=registry, endpoint_url=endpoint_url, actor=actor, reason=reason)
+                                 registry=registry, endpoint_url=endpoint_url, actor=actor, key=key, reason=reason)
         back, forward = rehearsal.back.plan.target, rehearsal.forward.plan.target
         if as_json:
             emit_json({"rehearsed": True, "name": name, "env": env, "back_to": back.version,
@@ -45,7 +45,8 @@ def rollback(name: str, env: str, to_ref: str | None, components: tuple[str, ...
         return
     try:
         report = api.rollback(name, env, to=to_ref, components=list(components), break_glass=break_glass,
-                              registry=registry, endpoint_url=endpoint_url, actor=actor, reason=reason, dry_run=dry_run)
+                              registry=registry, endpoint_url=endpoint_url, actor=actor, key=key, reason=reason,
+                              dry_run=dry_run)
     except GateRefused as refused:
         from bundlectl.cli.gate import print_gate
 

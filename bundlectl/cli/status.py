@@ -8,7 +8,7 @@ import click
 
 from bundlectl import api
 from bundlectl.cli.options import json_option, registry_option
-from bundlectl.cli.output import emit_json, short, table, warn
+from bundlectl.cli.output import emit_json, identity, short, table, warn
 from bundlectl.errors import ExitCode
 
 if TYPE_CHECKING:
@@ -23,14 +23,20 @@ if TYPE_CHECKING:
 @json_option
 def status(name: str | None, check: bool, registry: str | None, endpoint_url: str | None, as_json: bool) -> None:
     """What is live in each environment, since when, by whom, and how fresh its evidence is."""
-    rows = api.status(name, registry=registry, endpoint_url=endpoint_url, fresh=check)
+    report = api.status_report(name, registry=registry, endpoint_url=endpoint_url, fresh=check)
+    rows = report.environments
     if as_json:
-        emit_json({"environments": [r.to_json() for r in rows]})
+        emit_json({"environments": [r.to_json() for r in rows],
+                   "trust": {"set": report.trust_since is not None, "since": report.trust_since}})
     elif not rows:
         click.echo("nothing is live yet; promote a bundle with `bundlectl promote REF --env ENV`")
     else:
         table(["name", "env", "version", "digest", "ptr", "since", "by", "evidence"],
-              [[r.name, r.env, r.version, short(r.digest), str(r.pointer_version), r.since, r.by, _state(r)] for r in rows])
+              [[r.name, r.env, r.version, short(r.digest), str(r.pointer_version), r.since, identity(r.by, r.signed), _state(r)]
+               for r in rows])
+    if not as_json and report.trust_since is None:
+        click.echo("this registry has no trust set: every identity shown is claimed, not proven "
+                   "(see `bundlectl trust set`)")
     if check:
         failing = [r for r in rows if not r.healthy]
         for row in failing:
@@ -58,7 +64,7 @@ def history(name: str, env: str, limit: int, registry: str | None, endpoint_url:
 
 
 def _state(row: LiveStatus) -> str:
-    paused = f"PAUSED by {row.paused.actor}: {row.paused.reason}" if row.paused else None
+    paused = f"PAUSED by {identity(row.paused.actor, row.paused.signed)}: {row.paused.reason}" if row.paused else None
     if row.healthy and not paused:
         return "ok"
     return click.style("; ".join([*([paused] if paused else []), *row.problems]), fg="red")
@@ -69,9 +75,9 @@ def _history_row(event: MoveRow | PauseRow) -> list[str]:
 
     if isinstance(event, PauseRow):
         live = f"{event.data['version']} ({short(event.data['digest'])})"
-        return [str(event.seq), event.time, event.action, live, live, event.actor, event.reason or ""]
+        return [str(event.seq), event.time, event.action, live, live, identity(event.actor, event.signed), event.reason or ""]
     action = (event.action + (f" {','.join(event.components)}" if event.components else "")
               + (f" ({event.rehearsal} rehearsal)" if event.rehearsal else "") + ("" if event.verified else " (unverified)"))
     origin = f"{event.from_version} ({short(event.from_digest)})" if event.from_digest else "—"
-    return [str(event.seq), event.time, action, origin, f"{event.to_version} ({short(event.to_digest)})", event.actor,
-            event.reason or ""]
+    return [str(event.seq), event.time, action, origin, f"{event.to_version} ({short(event.to_digest)})",
+            identity(event.actor, event.signed), event.reason or ""]

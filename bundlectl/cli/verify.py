@@ -10,14 +10,21 @@ from bundlectl.cli.output import emit_json, ok
 
 
 @click.command()
+@click.option("--trust-root", metavar="DIGEST", default=None,
+              help="The digest of the registry's first trust file (`trust show`): fail unless its trust began there.")
 @registry_option
 @json_option
-def verify(registry: str | None, endpoint_url: str | None, as_json: bool) -> None:
-    """Re-check every digest, the log chain, and that pointers agree with the log (exit 5 if not)."""
-    report = api.verify(registry=registry, endpoint_url=endpoint_url)
+def verify(trust_root: str | None, registry: str | None, endpoint_url: str | None, as_json: bool) -> None:
+    """Re-check every digest, the log chain, every signature, and that pointers agree with the log (exit 5 if not)."""
+    report = api.verify(registry=registry, endpoint_url=endpoint_url, trust_root=trust_root)
     if as_json:
         emit_json({"ok": True, "events": report.events, "bundles": report.bundles, "objects": report.objects,
-                   "pointers": report.pointers})
+                   "pointers": report.pointers, "signed": report.signed, "trust_since": report.trust_since})
+        return
+    ok(f"registry verified: {report.events} log records chained, {report.bundles} bundles and {report.objects} "
+       f"stored objects match their digests, {report.pointers} pointers agree with the log")
+    if report.trust_since is None:
+        click.echo("no trust set: the identities in this log are claims (see `bundlectl trust set`)")
     else:
-        ok(f"registry verified: {report.events} log records chained, {report.bundles} bundles and {report.objects} "
-           f"stored objects match their digests, {report.pointers} pointers agree with the log")
+        ok(f"{report.signed} records since seq {report.trust_since} are signed by keys the trust in force allowed, "
+           "and the head pointer names the newest")

@@ -11,6 +11,7 @@ from bundlectl.freshness import is_fresh, run_age
 from bundlectl.policy.in_force import policy_in_force
 from bundlectl.registry.index import Index
 from bundlectl.registry.rows import BundleRow, EvidenceRow
+from bundlectl.registry.signatures import trust_in_force
 
 
 @dataclass(frozen=True)
@@ -44,11 +45,12 @@ def list_evidence(index: Index, bundle: BundleRow, env: str | None, now: datetim
 
     policy = policy_in_force(index)
     gate = policy.eval_gate_for(env) if policy else None
+    trust = trust_in_force(index)
     judged = []
     for row in index.evidence_for(bundle.digest):
         max_age = policy.max_age_for(row.kind, env) if policy else None
         fresh = is_fresh(row.run_at, max_age, now) if max_age else None
-        standing = judge(row, gate)
+        standing = judge(row, gate, trust)
         counts = None if standing is None else standing.counts and fresh is not False
         why = "" if standing is None else standing.why if not standing.counts or fresh is not False else \
             f"stale: older than {max_age}"

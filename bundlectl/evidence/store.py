@@ -20,11 +20,12 @@ from bundlectl.evidence.report import KINDS, Report
 from bundlectl.evidence.stored import evidence_data
 from bundlectl.evidence.timestamps import CLOCK_SKEW
 from bundlectl.faults import OBJECTS_STORED, checkpoint
+from bundlectl.identity import Acting
 from bundlectl.record import BundleRecord
 from bundlectl.registry.events import Provenance
 from bundlectl.registry.fresh import fresh_index
 from bundlectl.registry.index import Index
-from bundlectl.registry.log import Planned, append
+from bundlectl.registry.log import Planned, append, signing
 from bundlectl.registry.objects import report_key
 from bundlectl.registry.rows import BundleRow, EvidenceRow
 from bundlectl.storage.base import Storage
@@ -45,7 +46,7 @@ class EvidenceAdded:
 
 def add_evidence(
     storage: Storage, bundle: BundleRow, data: bytes, label: str, kind: str | None, fmt: str,
-    actor: str, reason: str | None = None, now: datetime | None = None, provenance: Provenance | None = None,
+    actor: Acting, reason: str | None = None, now: datetime | None = None, provenance: Provenance | None = None,
     check_report: Callable[[Report], None] | None = None,
 ) -> EvidenceAdded:
     """Bind DATA to BUNDLE; `provenance` is given by `bundlectl eval` (a measured run), else it is attached.
@@ -88,9 +89,12 @@ def add_evidence(
         return Planned("evidence", event_data)
 
     provenance_mode = event_data["provenance"].get("mode", "attached")
-    if plan(fresh_index(storage)) is None:
+    index = fresh_index(storage)
+    first_plan = plan(index)
+    if first_plan is None:
         return EvidenceAdded(bundle, report.kind, report.source, event_data["run_at"], event_data["figures"], False, None,
                              provenance_mode, binding.cases)
+    signing(index, first_plan, actor)  # an act the keys may not sign is refused before the report is stored
     storage.put_object(key, data)
     checkpoint(OBJECTS_STORED)
     event = append(storage, plan, actor, reason)

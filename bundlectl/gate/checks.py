@@ -18,6 +18,7 @@ from bundlectl.policy.in_force import (
     RehearsalGate,
 )
 from bundlectl.registry.rows import ApprovalRow, EvidenceRow, PointerRow
+from bundlectl.trust.roles import Trust
 
 
 class GateInputs(NamedTuple):
@@ -33,6 +34,7 @@ class GateInputs(NamedTuple):
     promoter: str
     was_live_after: bool
     now: datetime
+    trust: Trust | None = None  # the trust in force: approvals and runner-signed evidence are judged by its keys
 
 
 def _newest(evidence: list[EvidenceRow], kind: str) -> EvidenceRow | None:
@@ -44,7 +46,7 @@ class Standing(NamedTuple):
     why: str
 
 
-def eval_standing(row: EvidenceRow, gate: EvalGate | None) -> Standing:
+def eval_standing(row: EvidenceRow, gate: EvalGate | None, trust: Trust | None = None) -> Standing:
     """Whether an eval report can satisfy this eval gate at all (freshness and figures aside), and why."""
     cases, run = row.binding.get("cases"), row.provenance == "run"
     if cases is None:
@@ -52,6 +54,10 @@ def eval_standing(row: EvidenceRow, gate: EvalGate | None) -> Standing:
                                "`bundlectl evidence add` (or run the suite with `bundlectl eval`)")
     if cases == "undeclared":
         return Standing(False, "the bundle's suite declares no cases (add `cases:` to its evals component)")
+    if gate is not None and gate.signed_by == "runners":
+        refused = _not_runner_signed(row, trust)
+        if refused is not None:
+            return refused
     if _demands_runs(gate) and not run:
         return Standing(False, "attached, and the gate demands provenance: run (use `bundlectl eval`)")
     if _demands_runs(gate) and not _harness_run(row):
@@ -67,42 +73,63 @@ def _demands_runs(gate: EvalGate | None) -> bool:
     return gate is not None and gate.provenance == "run"
 
 
+def _not_runner_signed(row: EvidenceRow, trust: Trust | None) -> Standing | None:
+    """Why a report cannot count under `signed_by: runners`; None when a runner key of the trust in force signed it."""
+    if trust is None:
+        return Standing(False, "the gate demands signed_by: runners, but this registry has no trust set")
+    if not row.signed_by & trust.runners.fingerprints:
+        return Standing(False, "not signed by a runner key of the trust in force (the gate demands signed_by: runners; "
+                               "run it in CI with `bundlectl eval --key`)")
+    return None
+
+
 def _harness_run(row: EvidenceRow) -> bool:
     """Run by bundlectl, and the command was exactly the harness the bundle declares (so the evals digest covers it)."""
     provenance = row.binding.get("provenance", {})
     return provenance.get("mode") == "run" and provenance.get("harness") is True
 
 
-def standing(row: EvidenceRow, gate: EvalGate | None) -> Standing | None:
-    """Whether any report may be read by the gates at all, and why; None for kinds that always may."""
+def standing(row: EvidenceRow, gate: EvalGate | None, trust: Trust | None = None) -> Standing | None:
+    """Whether any report may be read by the gates at all, and why; None for kinds that always may.
+
+    What the eval gate demands of its reports (runs of the harness, runner signatures) it demands of the
+    load and cost figures too: the latency and cost gates must not read what the eval gate would refuse.
+    """
     if row.kind == "eval":
-        return eval_standing(row, gate)
-    if row.kind in ("load", "cost") and _demands_runs(gate) and not _harness_run(row):
+        return eval_standing(row, gate, trust)
+    if row.kind not in ("load", "cost"):
+        return None
+    if gate is not None and gate.signed_by == "runners" and (refused := _not_runner_signed(row, trust)) is not None:
+        return refused
+    if _demands_runs(gate) and not _harness_run(row):
         return Standing(False, "not a run of the declared harness, and the eval gate demands provenance: run "
                                "(latency and cost then come from such runs only)")
     return None
 
 
-def counting(evidence: list[EvidenceRow], gate: EvalGate | None) -> list[EvidenceRow]:
-    """The evidence the gates may read: eval reports that cannot satisfy the eval gate are left out, and when the
-    eval gate demands runs, so are load and cost figures that were not measured by a run of the harness."""
-    return [e for e in evidence if (judged := standing(e, gate)) is None or judged.counts]
+def counting(evidence: list[EvidenceRow], gate: EvalGate | None, trust: Trust | None = None) -> list[EvidenceRow]:
+    """The evidence the gates may read: eval reports that cannot satisfy the eval gate are left out, and so are
+    load and cost figures that do not meet what the eval gate demands of its reports (runs, runner signatures)."""
+    return [e for e in evidence if (judged := standing(e, gate, trust)) is None or judged.counts]
 
 
 def _age(row: EvidenceRow, now: datetime) -> str:
     return format_duration(run_age(row.run_at, now))
 
 
-def eval_checks(gate: EvalGate, evidence: list[EvidenceRow], now: datetime, used: list[int]) -> list[Check]:
+def eval_checks(gate: EvalGate, evidence: list[EvidenceRow], now: datetime, used: list[int],
+                trust: Trust | None = None) -> list[Check]:
     """The newest eval run counts (never a luckier older one): fresh, enough cases, pass rates."""
     wanted = f"pass rate ≥ {gate.min_pass_rate} over ≥ {gate.min_cases} cases, ≤ {gate.max_age} old"
     if gate.provenance == "run":
         wanted += ", run by bundlectl"
-    run = _newest(counting(evidence, gate), "eval")
+    if gate.signed_by == "runners":
+        wanted += ", signed by a runner"
+    run = _newest(counting(evidence, gate, trust), "eval")
     if run is None:
         newest = _newest(evidence, "eval")
         why = (f"no eval evidence that counts: the newest ({newest.source}, {newest.run_at}) does not: "
-               f"{eval_standing(newest, gate).why}" if newest
+               f"{eval_standing(newest, gate, trust).why}" if newest
                else "no eval evidence for this bundle digest; add a report with `bundlectl eval` or `bundlectl evidence add`")
         return [Check("eval", False, None, wanted, why)]
     used.append(run.seq)
@@ -187,12 +214,34 @@ def rehearsal_check(gate: RehearsalGate, inputs: GateInputs, used: list[int]) ->
 
 
 def approvals_check(gate: ApprovalsGate, inputs: GateInputs) -> Check:
-    approvers = {a.actor for a in inputs.approvals}
-    excluded = (inputs.registrants | {inputs.promoter}) & approvers if gate.exclude_author else set()
-    counted = sorted(approvers - excluded)
-    detail = f"approved by {', '.join(counted)}" if counted else "no approvals that count"
-    if excluded:
-        detail += f"; not counted (author or promoter): {', '.join(sorted(excluded))}"
+    """Distinct approvers other than the author and the promoter; once trust is set, by the keys, not the claims.
+
+    Under trust an approval counts only when signed by a key that is an approver in the trust in force now
+    (a key removed since no longer counts), and never for the registrant's or the promoter's principal.
+    """
+    authors = inputs.registrants | {inputs.promoter}
+    refused: dict[str, str] = {}
+    if inputs.trust is None:
+        approvers = {a.actor for a in inputs.approvals}
+        excluded = authors & approvers if gate.exclude_author else set()
+        refused = {name: "author or promoter" for name in excluded}
+        counted = approvers - excluded
+    else:
+        counted = set()
+        for approval in inputs.approvals:
+            signers = [s for s in inputs.trust.approvers.signers if s.key.fingerprint in approval.signed_by]
+            if not signers:
+                refused.setdefault(approval.actor, "not signed by a key that is an approver now")
+            for signer in signers:
+                if signer.principal in authors:
+                    refused[signer.principal] = "author or promoter"
+                else:
+                    counted.add(signer.principal)
+        refused = {name: why for name, why in refused.items() if name not in counted}
+    claimed = " (claimed: no trust set)" if inputs.trust is None else ""
+    detail = f"approved by {', '.join(sorted(counted))}{claimed}" if counted else "no approvals that count"
+    for why in sorted(set(refused.values())):
+        detail += f"; not counted ({why}): {', '.join(sorted(n for n, w in refused.items() if w == why))}"
     return Check("approvals", len(counted) >= gate.min, len(counted), gate.min, detail)
 
 
@@ -205,13 +254,13 @@ def run_checks(inputs: GateInputs) -> tuple[list[Check], list[int]]:
     used: list[int] = []
     gates = inputs.gates
     everything = inputs.evidence  # eval_checks says why a report does not count; the other checks never see it
-    inputs = inputs._replace(evidence=counting(inputs.evidence, gates.eval),
-                             live_evidence=counting(inputs.live_evidence, gates.eval))
+    inputs = inputs._replace(evidence=counting(inputs.evidence, gates.eval, inputs.trust),
+                             live_evidence=counting(inputs.live_evidence, gates.eval, inputs.trust))
     checks: list[Check] = []
     if inputs.after:
         checks.append(after_check(inputs))
     if gates.eval:
-        checks += eval_checks(gates.eval, everything, inputs.now, used)
+        checks += eval_checks(gates.eval, everything, inputs.now, used, inputs.trust)
     if gates.regression:
         checks.append(regression_check(gates.regression, inputs, used))
     if gates.latency:

@@ -38,6 +38,7 @@ class EvalGate(NamedTuple):
     max_age: str
     slices: dict[str, SliceGate]
     provenance: str = DEFAULT_PROVENANCE  # "run": only runs of the declared harness by `bundlectl eval` count
+    signed_by: str | None = None  # "runners": only reports signed by a runner key of the trust in force count
 
 
 class RegressionGate(NamedTuple):
@@ -143,10 +144,12 @@ def _environment(name: str, raw: dict[str, Any]) -> EnvironmentPolicy:
 
     evals = gates.get("eval")
     eval_gate = None if evals is None else _checked(EvalGate, {
-        "provenance": DEFAULT_PROVENANCE,  # policies stored before provenance existed lack it
+        "provenance": DEFAULT_PROVENANCE, "signed_by": None,  # policies stored before these existed lack them
         **evals, "slices": {str(slice_name): _checked(SliceGate, wanted) for slice_name, wanted in evals["slices"].items()}})
     if eval_gate is not None and eval_gate.provenance not in ("any", "run"):
         raise TypeError(f"EvalGate.provenance = {eval_gate.provenance!r}")
+    if eval_gate is not None and eval_gate.signed_by not in (None, "runners"):
+        raise TypeError(f"EvalGate.signed_by = {eval_gate.signed_by!r}")
     after = raw["after"]
     if not (after is None or is_env(after)) or not isinstance(raw["production"], bool):
         raise TypeError(f"environment {name!r}: after or production")

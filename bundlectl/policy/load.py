@@ -4,29 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from bundlectl.errors import InvalidInput, Problem
-from bundlectl.safeyaml import load_yaml
-from bundlectl.textfile import decode_text
+from bundlectl.model_file import load_model_file
 
 MAX_POLICY_BYTES = 256 * 1024
 
 
 def parse_policy(data: bytes, source: str) -> Any:
-    from pydantic import ValidationError
-
     from bundlectl.policy.model import Policy
 
-    if len(data) > MAX_POLICY_BYTES:
-        raise InvalidInput([Problem(source, f"is over the {MAX_POLICY_BYTES}-byte limit for a policy")])
-    document = load_yaml(decode_text(data, source), source)
-    if not isinstance(document.data, dict):
-        raise InvalidInput([Problem(source, "must be a YAML mapping with apiVersion, kind, environments", 1)])
-    try:
-        return Policy.model_validate(document.data)
-    except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            loc = tuple(err["loc"])
-            message = "unknown key" if err["type"] == "extra_forbidden" else str(err["msg"]).removeprefix("Value error, ")
-            problems.append(Problem(source, message, document.line_of(loc), ".".join(str(p) for p in loc) or None))
-        raise InvalidInput(problems, "the format is schemas/policy.schema.json") from None
+    return load_model_file(data, source, Policy, MAX_POLICY_BYTES, "apiVersion, kind, environments",
+                           "the format is schemas/policy.schema.json")

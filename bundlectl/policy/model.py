@@ -35,6 +35,9 @@ class EvalGate(Strict):
                                         "harness the bundle declares (components.evals.harness) count, also for latency "
                                         "and cost, and their freshness is the time bundlectl measured; any: attached "
                                         "reports count too.")
+    signed_by: Literal["runners"] | None = Field(
+        None, description="runners: only reports whose record a runner key of the trust file signed count, also for "
+                          "latency and cost (CI runs `bundlectl eval --key`); needs trust set (README: Trust).")
 
     _age = field_validator("max_age")(classmethod(lambda cls, v: _duration(v)))
 

@@ -11,14 +11,15 @@ from typing import IO, TYPE_CHECKING
 from bundlectl.digest.canonical import PREFIX, hex_of
 from bundlectl.errors import IntegrityFailure, NotFound, Refused
 from bundlectl.faults import OBJECTS_STORED, checkpoint
+from bundlectl.identity import Acting
 from bundlectl.progress import NoProgress, ProgressSink
 from bundlectl.record import BundleRecord
 from bundlectl.registry.events import RegisterData
 from bundlectl.registry.fresh import fresh_index
 from bundlectl.registry.index import Index
-from bundlectl.registry.log import Planned, append
+from bundlectl.registry.log import Planned, append, signing
 from bundlectl.registry.objects import blob_key
-from bundlectl.registry.rows import BundleRow
+from bundlectl.registry.rows import BundleRow, proven
 from bundlectl.storage.base import FileToStore, Storage
 
 if TYPE_CHECKING:
@@ -36,7 +37,7 @@ class RegisterResult:
 def register_bundle(
     storage: Storage,
     folder: FolderBundle,
-    actor: str,
+    actor: Acting,
     reason: str | None = None,
     dry_run: bool = False,
     progress: ProgressSink | None = None,
@@ -58,9 +59,11 @@ def register_bundle(
             "registered bundles are immutable: bump metadata.version in bundle.yaml",
         )
 
-    first_plan = plan(fresh_index(storage))
+    index = fresh_index(storage)
+    first_plan = plan(index)
     if first_plan is None or dry_run:
         return RegisterResult(record, False, dry_run and first_plan is not None, None, 0)
+    signing(index, first_plan, actor)  # an act the keys may not sign is refused before any file is stored
 
     files = {}
     for component in record.components.values():
@@ -79,7 +82,9 @@ def register_bundle(
 
 
 def list_bundles(storage: Storage, name: str | None = None) -> list[BundleRow]:
-    return fresh_index(storage).bundles(name)
+    index = fresh_index(storage)
+    trust_since = index.trust_since()
+    return [row._replace(signed=proven(row.seq, trust_since)) for row in index.bundles(name)]
 
 
 def find_bundle(index: Index, name: str, selector: str) -> BundleRow:

@@ -4,6 +4,10 @@ Every payload names the sha256 of the previous payload (`prev`) and its own sequ
 chain can be checked without trusting the backend (git's commit chain is a second, independent one).
 Payloads are TypedDicts rather than models: they stay plain dicts, so the canonical bytes never change
 and the read path needs no pydantic; the envelope is a NamedTuple, cheap to define at import.
+
+Once trust is set, a record is stored as its payload, a newline, then the armored SSH signatures of
+the payload (DESIGN §11). The signatures are beside the payload, not in it: the payload is what is
+signed and what the next record's `prev` hashes, so neither depends on where signatures are kept.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from bundlectl.errors import IntegrityFailure
 from bundlectl.registry.payloads import require_well_formed
 from bundlectl.storage.base import StoredEvent
 
-Action = Literal["init", "policy", "register", "evidence", "approval", "promote", "rollback", "pause", "resume"]
+Action = Literal["init", "policy", "trust", "register", "evidence", "approval", "promote", "rollback", "pause", "resume"]
 MOVE_ACTIONS: tuple[Action, ...] = ("promote", "rollback")  # the actions that move an environment pointer
 PAUSE_ACTIONS: tuple[Action, ...] = ("pause", "resume")  # the kill switch: they set an environment's pause pointer
 
@@ -28,6 +32,11 @@ class InitData(TypedDict):
 class PolicyData(TypedDict):
     policy: dict[str, Any]
     policy_digest: str
+
+
+class TrustData(TypedDict):
+    trust: dict[str, Any]  # the trust file in normal form (trust/model.py)
+    trust_digest: str
 
 
 class RegisterData(TypedDict):
@@ -129,7 +138,7 @@ class PauseData(TypedDict):
     pointer_version: int
 
 
-EventData = InitData | PolicyData | RegisterData | EvidenceData | ApprovalData | MoveData | PauseData
+EventData = InitData | PolicyData | TrustData | RegisterData | EvidenceData | ApprovalData | MoveData | PauseData
 
 
 class Event(NamedTuple):
@@ -144,22 +153,30 @@ class Event(NamedTuple):
     data: dict[str, Any]
     id: str | None = None  # the backend's id, once stored
     stored: bytes | None = None  # the exact payload bytes, once known: they are never serialised again
+    run_url: str | None = None  # the CI run that acted (GitHub Actions, GitLab CI), when there was one
+    signatures: bytes = b""  # the armored SSH signatures stored beside the payload; read only by those who check them
 
     @classmethod
     def new(cls, seq: int, prev: str | None, time: str, actor: str, action: str, reason: str | None,
-            data: dict[str, Any]) -> Event:
+            data: dict[str, Any], run_url: str | None = None) -> Event:
         """A record about to be appended, its canonical payload computed once, here."""
-        event = cls(seq, prev, time, actor, action, reason, data)
+        event = cls(seq, prev, time, actor, action, reason, data, run_url=run_url)
         return event._replace(stored=event._canonical())
 
     def _canonical(self) -> bytes:
-        return canonical_json(
-            {"seq": self.seq, "prev": self.prev, "time": self.time, "actor": self.actor,
-             "action": self.action, "reason": self.reason, "data": self.data}
-        )
+        envelope = {"seq": self.seq, "prev": self.prev, "time": self.time, "actor": self.actor,
+                    "action": self.action, "reason": self.reason, "data": self.data}
+        if self.run_url is not None:  # absent rather than null, so records written before it keep their bytes
+            envelope["run_url"] = self.run_url
+        return canonical_json(envelope)
 
     def payload(self) -> bytes:
+        """The signed, hashed bytes: the record without its signatures."""
         return self.stored if self.stored is not None else self._canonical()
+
+    def record(self) -> bytes:
+        """What the backend stores: the payload, then its signatures on the following lines."""
+        return self.payload() + b"\n" + self.signatures if self.signatures else self.payload()
 
     @property
     def hash(self) -> str:
@@ -193,25 +210,37 @@ class Event(NamedTuple):
         assert self.action == "policy", self.action
         return cast(PolicyData, self.data)
 
+    def trust(self) -> TrustData:
+        assert self.action == "trust", self.action
+        return cast(TrustData, self.data)
+
     def registered_record(self) -> dict[str, Any] | None:
         """The bundle record this event registers: a register, or a component rollback building one."""
         record = self.data.get("record") if self.action == "register" or self.is_move else None
         return cast("dict[str, Any] | None", record)
 
 
+SIGNATURES_MARK = b"\n-----BEGIN SSH SIGNATURE-----"
+
+
 def parse_event(stored: StoredEvent) -> Event:
-    """The record as stored, which must be canonical JSON: its hash is then the hash of these bytes."""
+    """The record as stored, whose payload must be canonical JSON: its hash is then the hash of these bytes.
+
+    Signatures after the payload are kept as they are, unread: checking them is `verify`'s and the writers' job.
+    """
+    payload, mark, signatures = stored.payload.partition(SIGNATURES_MARK)  # canonical JSON never holds a raw newline
+    signatures = mark[1:] + signatures
     try:
-        raw = json.loads(stored.payload.decode())  # a str parses faster than bytes, whose encoding json would detect
+        raw = json.loads(payload.decode())  # a str parses faster than bytes, whose encoding json would detect
         if isinstance(raw, dict):
             require_well_formed(raw, str(stored.id))
         event = Event(int(raw["seq"]), raw["prev"], str(raw["time"]), str(raw["actor"]), str(raw["action"]),
-                      raw.get("reason"), dict(raw["data"]), stored.id, stored.payload)
+                      raw.get("reason"), dict(raw["data"]), stored.id, payload, raw.get("run_url"), signatures)
     except (ValueError, KeyError, TypeError):
         raise IntegrityFailure(
             f"event log record {stored.id} is not a bundlectl event", "run `bundlectl verify` to locate the damage"
         ) from None
-    if event._canonical() != stored.payload:
+    if event._canonical() != payload:
         raise IntegrityFailure(
             f"event log record {stored.id} is not in canonical form (edited by hand?)",
             "run `bundlectl verify`",

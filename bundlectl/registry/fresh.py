@@ -56,6 +56,10 @@ def _caught_up(index: Index, storage: Storage, allow_empty: bool, check_pointers
                 continue  # the log moved while the pointers were read: read both again
             if wrong:
                 name, found = wrong[0], storage.read_pointer(wrong[0])
+                if name == _head_pointer():
+                    raise IntegrityFailure(f"the head pointer does not name the newest record of the log (seq {known.seq}): "
+                                           "records were cut from the log, or the pointer was changed outside bundlectl",
+                                           "run `bundlectl verify` to see which")
                 kind = PauseValue if name.startswith(PAUSE_PREFIX) else PointerValue
                 raise disagreement(name, kind.decode(found.value, name) if found else None, _logged_pointers(index).get(name))
             return index
@@ -84,6 +88,12 @@ def _caught_up(index: Index, storage: Storage, allow_empty: bool, check_pointers
 def _pointers_against_log(index: Index, storage: Storage, head: str) -> list[str] | None:
     """The pointers that disagree with the log at `head` ([] if none); None when the log moved meanwhile."""
     expected = {name: value.encode() for name, value in _logged_pointers(index).items()}
+    if index.trust_since() is not None:  # once trust is set, the head pointer names the newest record
+        from bundlectl.registry.signatures import HeadValue
+
+        known = index.head()
+        assert known.hash is not None
+        expected[_head_pointer()] = HeadValue(known.seq, known.hash).encode()
     wrong: list[str] = []
     for pause in (0.0, *SETTLE_DELAYS):  # a writer's refs land one after another: look again before calling it damage
         time.sleep(pause)
@@ -107,3 +117,9 @@ def _logged_pointers(index: Index) -> dict[str, PointerValue | PauseValue]:
         if pause is not None:
             logged[pause.storage_name] = pause
     return logged
+
+
+def _head_pointer() -> str:
+    from bundlectl.registry.signatures import HEAD_POINTER
+
+    return HEAD_POINTER

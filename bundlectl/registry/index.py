@@ -36,7 +36,7 @@ from bundlectl.registry.rows import (
     select,
 )
 
-SCHEMA_VERSION = "8"
+SCHEMA_VERSION = "9"
 _MOVES = "action IN (" + ", ".join(f"'{a}'" for a in MOVE_ACTIONS) + ")"
 _PAUSES = "action IN (" + ", ".join(f"'{a}'" for a in PAUSE_ACTIONS) + ")"
 # Each record is stored once: a bundle record (packed) only in `bundles`, a move's or pause's payload
@@ -57,11 +57,12 @@ CREATE TABLE evidence (
     seq INTEGER PRIMARY KEY, name TEXT NOT NULL, version TEXT NOT NULL, digest TEXT NOT NULL,
     evals_digest TEXT, kind TEXT NOT NULL, source TEXT NOT NULL, run_at TEXT NOT NULL,
     figures_json TEXT NOT NULL, report_key TEXT NOT NULL, actor TEXT NOT NULL, time TEXT NOT NULL,
-    binding_json TEXT);
+    binding_json TEXT, signers TEXT);
 CREATE INDEX evidence_by_digest ON evidence (digest, kind, run_at);
 CREATE TABLE approvals (
     seq INTEGER PRIMARY KEY, name TEXT NOT NULL, digest TEXT NOT NULL, env TEXT NOT NULL,
-    actor TEXT NOT NULL, time TEXT NOT NULL);
+    actor TEXT NOT NULL, time TEXT NOT NULL, signers TEXT);
+CREATE TABLE trusts (seq INTEGER PRIMARY KEY, document TEXT NOT NULL);
 CREATE TABLE pointers (
     name TEXT NOT NULL, env TEXT NOT NULL, digest TEXT NOT NULL, version TEXT NOT NULL,
     pointer_version INTEGER NOT NULL, seq INTEGER NOT NULL, time TEXT NOT NULL, actor TEXT NOT NULL,
@@ -74,7 +75,7 @@ _EVENT_INDEXES = {
     "pauses_by_time": f"CREATE INDEX pauses_by_time ON events (name, env, time, seq) WHERE {_PAUSES}",
 }
 _BULK = 1000  # a rebuild of at least this many events builds the event indexes after the rows: a third faster
-_DATA_TABLES = ("events", "bundles", "evidence", "approvals", "pointers")
+_DATA_TABLES = ("events", "bundles", "evidence", "approvals", "pointers", "trusts")
 # the keyframe's packed bytes come along in the same query, so a record unpacks without another one
 _BUNDLES = ("SELECT name, version, digest, time, actor, seq, record_digest, record,"
             " (SELECT k.record FROM bundles k WHERE k.seq = bundles.keyframe) FROM bundles")
@@ -179,11 +180,12 @@ class Index:
     def content(self) -> dict[str, list[tuple[Any, ...]]]:
         """Every row this index holds, table by table in a fixed order, bundle records unpacked: for `verify`."""
         found: dict[str, list[tuple[Any, ...]]] = {
-            "meta": self.db.execute("SELECT key, value FROM meta ORDER BY key").fetchall(),
+            "meta": self.db.execute("SELECT key, value FROM meta WHERE key NOT IN ('checked', 'checked_seq')"
+                                    " ORDER BY key").fetchall(),  # how far this machine checked signatures is its own
             "bundles": [tuple(row) for row in self._bundles(" ORDER BY seq", ())],
             "pointers": self.db.execute("SELECT * FROM pointers ORDER BY name, env").fetchall(),
         }
-        for table in ("events", "evidence", "approvals"):
+        for table in ("events", "evidence", "approvals", "trusts"):
             found[table] = self.db.execute(f"SELECT * FROM {table} ORDER BY seq").fetchall()
         return found
 
@@ -279,13 +281,19 @@ class Index:
             rows.evidence.append(EvidenceRow(
                 seq, evidence["name"], evidence["version"], evidence["digest"], evidence.get("evals_digest"),
                 evidence["kind"], evidence["source"], evidence["run_at"], evidence["report_key"], actor, time,
-                canonical_json(evidence["figures"]).decode(), _binding_json(evidence)))
+                canonical_json(evidence["figures"]).decode(), _binding_json(evidence), _signers(event)))
         elif action == "approval":
             approval = event.approval()
-            rows.approvals.append(ApprovalRow(seq, approval["name"], approval["digest"], approval["env"], actor, time))
+            rows.approvals.append(ApprovalRow(seq, approval["name"], approval["digest"], approval["env"], actor, time,
+                                              _signers(event)))
         elif action == "policy":
             rows.meta["policy"] = canonical_json(event.policy()["policy"]).decode()
             rows.meta["policy_seq"] = str(seq)
+        elif action == "trust":
+            document = canonical_json(event.trust()["trust"]).decode()
+            rows.trusts.append((seq, document))
+            rows.meta.update({"trust": document, "trust_seq": str(seq)})
+            rows.meta.setdefault("trust_since", self._meta("trust_since") or str(seq))
 
     def _add_bundle(self, event: Event, record: dict[str, Any], time: str) -> None:
         found = self.db.execute("SELECT seq, record FROM bundles WHERE name=? AND keyframe IS NULL"
@@ -341,6 +349,36 @@ class Index:
 
     def bundles_with_digest(self, name: str, digest: str) -> list[BundleRow]:
         return self._bundles(" WHERE name=? AND digest=? ORDER BY seq", (name, digest))
+
+    def trust(self) -> tuple[dict[str, Any] | None, int | None]:
+        """The stored trust document in force and the seq that set it; (None, None) before any `trust set`."""
+        text, seq = self._meta("trust"), self._meta("trust_seq")
+        return (json.loads(text) if text else None), (int(seq) if seq else None)
+
+    def trust_since(self) -> int | None:
+        """The seq of the first `trust set`: from it on, every record is signed and its actor a proven principal."""
+        seq = self._meta("trust_since")
+        return int(seq) if seq else None
+
+    def trust_before(self, seq: int) -> tuple[dict[str, Any] | None, int | None]:
+        """The trust document in force for the record at `seq` (set by an earlier record), and its seq."""
+        row = self.db.execute("SELECT document, seq FROM trusts WHERE seq < ? ORDER BY seq DESC LIMIT 1", (seq,)).fetchone()
+        return (json.loads(row[0]), int(row[1])) if row else (None, None)
+
+    def signatures_checked(self) -> IndexHead:
+        """How far the signatures of this index's records were checked on this machine (DESIGN §11)."""
+        rows = dict(self.db.execute("SELECT key, value FROM meta WHERE key IN ('checked','checked_seq')").fetchall())
+        return IndexHead(rows.get("checked"), int(rows.get("checked_seq") or 0), None)
+
+    def mark_signatures_checked(self, through: IndexHead, expected: IndexHead) -> None:
+        """Record that every record up to `through` had its signatures checked; skipped if another process moved on."""
+        try:
+            with self._writing():
+                if self.signatures_checked() == expected and self.head().id is not None:
+                    self.db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                                        [("checked", through.id), ("checked_seq", str(through.seq))])
+        except IndexUnwritable:
+            pass  # the next writer checks again; the log stays the truth
 
     def policy(self) -> tuple[dict[str, Any] | None, int | None]:
         """The stored policy document in force (every default filled in) and the seq that set it."""
@@ -425,6 +463,7 @@ class _Rows:
         self.evidence: list[EvidenceRow] = []
         self.approvals: list[ApprovalRow] = []
         self.pointers: dict[tuple[str, str], PointerRow] = {}  # only the last move of each pointer counts
+        self.trusts: list[tuple[int, str]] = []
         self.meta: dict[str, str] = {}
 
     def write(self, db: sqlite3.Connection) -> None:
@@ -436,7 +475,21 @@ class _Rows:
                 names = column_names(type(rows[0]))
                 db.executemany(f"INSERT OR REPLACE INTO {table} ({', '.join(names)})"
                                f" VALUES ({','.join('?' * len(names))})", rows)
-        self.events, self.evidence, self.approvals, self.pointers = [], [], [], {}
+        db.executemany("INSERT OR REPLACE INTO trusts (seq, document) VALUES (?, ?)", self.trusts)
+        self.events, self.evidence, self.approvals, self.pointers, self.trusts = [], [], [], {}, []
+
+
+def _signers(event: Event) -> str | None:
+    """The fingerprints of the keys an event's signatures name, unchecked: writers check them before relying on them."""
+    if not event.signatures:
+        return None
+    from bundlectl.trust.keys import BadSignature
+    from bundlectl.trust.sshsig import parse_signatures
+
+    try:
+        return " ".join(s.key.fingerprint for s in parse_signatures(event.signatures.decode()))
+    except (BadSignature, UnicodeDecodeError):
+        return None  # damaged: `verify` says so; unsigned as far as any gate is concerned
 
 
 def _index_time(text: str) -> str:

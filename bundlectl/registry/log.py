@@ -1,4 +1,4 @@
-"""The one compare-and-swap rule for writing: plan against a fresh index, append, retry if the log moved."""
+"""The one compare-and-swap rule for writing: plan against a fresh index, sign, append, retry if the log moved."""
 
 from __future__ import annotations
 
@@ -6,13 +6,16 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from bundlectl.clock import event_time
 from bundlectl.errors import Conflict
 from bundlectl.faults import LOG_MOVED, checkpoint
+from bundlectl.identity import Acting
 from bundlectl.registry.events import Action, Event, EventData, summary_line
-from bundlectl.registry.fresh import MAX_ATTEMPTS, fresh_index
+from bundlectl.registry.fresh import MAX_ATTEMPTS
 from bundlectl.registry.index import Index, IndexUnwritable
+from bundlectl.registry.signatures import Signing, checked_index, head_update, signing_for, trust_in_force
 from bundlectl.storage.base import LogMoved, PointerMoved, PointerUpdate, Storage
 
 
@@ -25,36 +28,56 @@ class Planned:
     updates: list[PointerUpdate] = field(default_factory=list)
 
 
+def signing(index: Index, planned: Planned, actor: Acting) -> Signing:
+    """Who signs `planned` under the trust in force; Refused, before anything is stored, if `actor` may not."""
+    return signing_for(trust_in_force(index), planned.action, dict(planned.data), actor)
+
+
+def recorded_actor(index: Index, action: str, data: dict[str, Any], actor: Acting) -> str:
+    """The actor an act would be recorded under: the keys' principal once trust is set, else the claim.
+
+    Refused when trust is set and `actor` may not sign the act.
+    """
+    return signing_for(trust_in_force(index), action, data, actor).actor
+
+
 def append(
     storage: Storage,
     plan: Callable[[Index], Planned | None],
-    actor: str,
+    actor: Acting,
     reason: str | None = None,
     allow_empty: bool = False,
 ) -> Event | None:
     """Append the event `plan` decides on; `plan` runs again whenever another writer got in first.
 
     `plan` returning None means there is nothing to write (an idempotent no-op). A pointer that moved
-    between planning and writing is a real conflict and surfaces as exit 3, never as a retry.
+    between planning and writing is a real conflict and surfaces as exit 3, never as a retry. Once
+    trust is set, the record is signed by `actor`'s keys (again on every retry: the payload names the
+    head it follows) and the head pointer moves with it.
     """
     for attempt in range(MAX_ATTEMPTS):
-        index = fresh_index(storage, allow_empty)
+        index = checked_index(storage, allow_empty)
         index.db.execute("BEGIN")  # one read snapshot: the plan and the head it expects must agree
         try:
             head = index.head()
             planned = plan(index)
+            signer = signing(index, planned, actor) if planned is not None else None
         except LogMoved:  # the plan saw the backend move past the index it was given
             continue
         finally:
             index.db.execute("COMMIT")
-        if planned is None:
+        if planned is None or signer is None:
             return None
         # never earlier than the previous event, even across writers with skewed clocks: audit --at
         # reads the log by time, so time order must be log order
-        event = Event.new(head.seq + 1, head.hash, max(event_time(), index.last_time() or ""), actor, planned.action,
-                          reason, dict(planned.data))
+        event = Event.new(head.seq + 1, head.hash, max(event_time(), index.last_time() or ""), signer.actor,
+                          planned.action, reason, dict(planned.data), actor.run_url)
+        event = signer.sign(event)
+        updates = list(planned.updates)
+        if signer.keys:
+            updates.append(head_update(storage, event))
         try:
-            event_id = storage.append_event(event.payload(), summary_line(event), head.id, planned.updates)
+            event_id = storage.append_event(event.record(), summary_line(event), head.id, updates, author=event.actor)
         except LogMoved:
             time.sleep(random.uniform(0, 0.005 * (attempt + 1)))
             continue
@@ -69,6 +92,8 @@ def append(
             index.apply([event], event_id, head)
         except IndexUnwritable:
             pass  # the event is in the log, which is the truth; the next read that can write catches up
+        if signer.keys:  # checked up to `head` before planning, and this record was checked as it was signed
+            index.mark_signatures_checked(index.head()._replace(hash=None), head._replace(hash=None))
         return event
     raise Conflict(
         f"the registry log kept moving ({MAX_ATTEMPTS} attempts); nothing was changed",

@@ -80,6 +80,7 @@ _PAUSE_REQUIRED: dict[str, Check] = {
 REQUIRED: dict[str, dict[str, Check]] = {
     "init": {"format": _positive},
     "policy": {"policy": _mapping, "policy_digest": is_digest},
+    "trust": {"trust": _mapping, "trust_digest": is_digest},
     "register": {"name": is_name, "version": is_version, "digest": is_digest, "record_digest": is_digest,
                  "record": _mapping},
     "evidence": {"name": is_name, "version": is_version, "digest": is_digest, "evals_digest": _optional(is_digest),
@@ -97,8 +98,8 @@ def payload_problem(raw: dict[str, Any]) -> str | None:
     """What is wrong with a decoded record's shape, or None when every field has the type it must."""
     if not _positive(raw.get("seq")) or not _time(raw.get("time")) or not _text(raw.get("actor")):
         return "its seq, time or actor is malformed"
-    if not _optional(_text)(raw.get("reason")):
-        return "its reason is not text"
+    if not _optional(_text)(raw.get("reason")) or not _optional(_text)(raw.get("run_url")):
+        return "its reason or run_url is not text"
     action, data = raw.get("action"), raw.get("data")
     if action not in REQUIRED:
         return f"its action {action!r} is not one bundlectl writes"

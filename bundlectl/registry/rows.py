@@ -34,6 +34,15 @@ def build(cls: type[Row], cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> Row:
     return cls(**values)
 
 
+def proven(seq: int, trust_since: int | None) -> bool:
+    """Whether the actor of the record at `seq` is a signer's principal (from the first `trust set` on), not a claim."""
+    return trust_since is not None and seq >= trust_since
+
+
+def signer_set(signers: str | None) -> frozenset[str]:
+    return frozenset(signers.split()) if signers else frozenset()
+
+
 class IndexHead(NamedTuple):
     id: str | None
     seq: int
@@ -49,6 +58,7 @@ class BundleRow(NamedTuple):
     seq: int
     record_digest: str
     record_json: str
+    signed: bool = False  # set by readers that show who registered it: `proven(seq, trust_since)`
 
     def record(self) -> BundleRecord:
         from bundlectl.record import BundleRecord  # not on the path of status and history
@@ -70,6 +80,11 @@ class EvidenceRow(NamedTuple):
     time: str
     figures_json: str
     binding_json: str | None = None  # {"provenance", "cases"} of records written since DESIGN §10; None before
+    signers: str | None = None  # fingerprints of the keys that signed it (space-separated); None when unsigned
+
+    @property
+    def signed_by(self) -> frozenset[str]:
+        return signer_set(self.signers)
 
     @property
     def figures(self) -> dict[str, Any]:
@@ -94,6 +109,11 @@ class ApprovalRow(NamedTuple):
     env: str
     actor: str
     time: str
+    signers: str | None = None  # as EvidenceRow.signers
+
+    @property
+    def signed_by(self) -> frozenset[str]:
+        return signer_set(self.signers)
 
 
 class PointerRow(NamedTuple):
@@ -119,6 +139,7 @@ class MoveRow(NamedTuple):
     actor: str
     reason: str | None
     data: MoveData
+    signed: bool = False  # set by readers that show the actor: `proven(seq, trust_since)`
 
     @property
     def name(self) -> str:
@@ -180,7 +201,7 @@ class MoveRow(NamedTuple):
             "seq": self.seq, "action": self.action, "env": self.env, "from_digest": self.from_digest,
             "to_digest": self.to_digest, "from_version": self.from_version, "to_version": self.to_version,
             "pointer_version": self.pointer_version, "verified": self.verified, "actor": self.actor,
-            "reason": self.reason, "time": self.time,
+            "signed": self.signed, "reason": self.reason, "time": self.time,
         }
         for key in ("parents", "components", "break_glass", "rehearsal"):
             if key in self.data:
@@ -197,6 +218,7 @@ class PauseRow(NamedTuple):
     actor: str
     reason: str | None
     data: PauseData
+    signed: bool = False  # set by readers that show the actor: `proven(seq, trust_since)`
 
     @property
     def paused(self) -> bool:
@@ -207,11 +229,12 @@ class PauseRow(NamedTuple):
         data = self.data
         return {"seq": self.seq, "action": self.action, "env": data["env"], "from_digest": data["digest"],
                 "to_digest": data["digest"], "from_version": data["version"], "to_version": data["version"],
-                "pointer_version": data["pointer_version"], "actor": self.actor, "reason": self.reason, "time": self.time}
+                "pointer_version": data["pointer_version"], "actor": self.actor, "signed": self.signed, "reason": self.reason,
+                "time": self.time}
 
     def summary(self) -> dict[str, Any]:
         """How `status` and `audit` show a pause in force."""
-        return {"since": self.time, "by": self.actor, "reason": self.reason, "seq": self.seq}
+        return {"since": self.time, "by": self.actor, "by_signed": self.signed, "reason": self.reason, "seq": self.seq}
 
 
 Logged = TypeVar("Logged", MoveRow, PauseRow)

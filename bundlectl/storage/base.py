@@ -143,9 +143,12 @@ class Storage(ABC):
 
     @abstractmethod
     def append_event(
-        self, payload: bytes, summary: str, expected_head: str | None, updates: list[PointerUpdate]
+        self, payload: bytes, summary: str, expected_head: str | None, updates: list[PointerUpdate], author: str | None = None
     ) -> str:
-        """Append one event and move pointers, all or nothing; raises LogMoved or PointerMoved."""
+        """Append one event and move pointers, all or nothing; raises LogMoved or PointerMoved.
+
+        `author` is who acted, for backends that record it themselves (git's commit author).
+        """
 
     # pointers ----------------------------------------------------------------------
     @abstractmethod

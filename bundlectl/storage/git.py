@@ -275,15 +275,16 @@ class GitStorage(Storage):
         return {key: self._store_file(item, progress) for key, item in sorted(files.items())}
 
     def stage_event(
-        self, payload: bytes, summary: str, expected_head: str | None, updates: list[PointerUpdate]
+        self, payload: bytes, summary: str, expected_head: str | None, updates: list[PointerUpdate], author: str | None = None
     ) -> list[RefMove]:
-        """Write an event's commit and its pointers' blobs; returns the ref moves that would publish them."""
+        """Write an event's commit (authored by the acting identity) and its pointers' blobs; returns the ref moves
+        that would publish them."""
         if expected_head is not None:  # never a child of a lost or damaged head: the commit is read whole (it is small)
             with self._open(LOG_REF, expected_head, "commit") as chunks:
                 for _ in chunks:
                     pass
         self._store(b"", "tree")  # every event commit has the empty tree (a no-op once it is stored)
-        who = f"bundlectl <bundlectl@localhost> {int(time.time())} +0000"  # git's internal date format
+        who = _commit_identity(author)
         parent = f"parent {expected_head}\n" if expected_head else ""
         commit = self._store(f"tree {EMPTY_TREE}\n{parent}author {who}\ncommitter {who}\n\n"
                              f"{summary}\n\n{payload.decode()}\n".encode(), "commit")
@@ -331,9 +332,9 @@ class GitStorage(Storage):
         return events
 
     def append_event(
-        self, payload: bytes, summary: str, expected_head: str | None, updates: list[PointerUpdate]
+        self, payload: bytes, summary: str, expected_head: str | None, updates: list[PointerUpdate], author: str | None = None
     ) -> str:
-        moves = self.stage_event(payload, summary, expected_head, updates)
+        moves = self.stage_event(payload, summary, expected_head, updates, author)
         checkpoint(EVENT_WRITTEN)
         try:
             self._update_refs(_transaction(moves), [m.ref for m in moves])
@@ -480,6 +481,14 @@ class GitStorage(Storage):
 def _transaction(moves: list[RefMove]) -> str:
     """The `update-ref --stdin` script that makes `moves` all at once, each only from its expected value."""
     return "".join(f"update {m.ref} {m.new} {m.expected or ZERO}\n" for m in moves)
+
+
+def _commit_identity(author: str | None) -> str:
+    """The acting identity as git's author and committer line, so `git log refs/bundlectl/log` says who acted."""
+    name = re.sub(r"[<>\n\x00]", "", author or "").strip() or "bundlectl"
+    first = name.split(",")[0].strip()  # several signers (a threshold of admins): the first one's address
+    email = first if re.fullmatch(r"[^\s@]+@[^\s@]+", first) else f"{re.sub(r'[^A-Za-z0-9._-]+', '-', first)}@bundlectl"
+    return f"{name} <{email}> {int(time.time())} +0000"  # git's internal date format
 
 
 def _age(seen: os.stat_result) -> float:

@@ -243,9 +243,9 @@ class RemoteGitStorage(GitStorage):
 
     # the write: one atomic, leased push ------------------------------------------------
     def append_event(
-        self, payload: bytes, summary: str, expected_head: str | None, updates: list[PointerUpdate]
+        self, payload: bytes, summary: str, expected_head: str | None, updates: list[PointerUpdate], author: str | None = None
     ) -> str:
-        moves = self.stage_event(payload, summary, expected_head, updates)
+        moves = self.stage_event(payload, summary, expected_head, updates, author)
         checkpoint(EVENT_WRITTEN)
         objects = [RefMove(OBJECT_PREFIX + key, sha, None) for key, sha in sorted(self._pending.items())
                    if read_ref(self.common, OBJECT_PREFIX + key) is None]

@@ -338,7 +338,8 @@ class S3Storage(Storage):
         with ThreadPoolExecutor(READ_THREADS) as pool:
             return list(pool.map(fetch, range(start + 1, end + 1)))
 
-    def append_event(self, payload: bytes, summary: str, expected_head: str | None, updates: list[PointerUpdate]) -> str:
+    def append_event(self, payload: bytes, summary: str, expected_head: str | None, updates: list[PointerUpdate],
+                     author: str | None = None) -> str:
         seq = (_seq_of(expected_head) if expected_head else 0) + 1
         for update in updates:
             current = self.read_pointer(update.name)

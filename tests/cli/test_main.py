@@ -49,7 +49,7 @@ def test_help_imports_no_command_module(tmp_path: Path):
 
 def test_a_command_loads_only_its_own_module(git_registered: Workspace):
     output, loaded = cli_modules_loaded(git_registered.root, "status", "--json")
-    assert json.loads(output) == {"environments": []}
+    assert json.loads(output) == {"environments": [], "trust": {"set": False, "since": None}}
     assert loaded == ["bundlectl.cli.main", "bundlectl.cli.options", "bundlectl.cli.output", "bundlectl.cli.status"]
 
 
@@ -77,7 +77,7 @@ def test_an_unexpected_exception_is_a_bug_in_one_line(git_registered: Workspace,
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(api, "status", broken)
+    monkeypatch.setattr(api, "status_report", broken)
     result = git_registered.run("status")
     assert result.exit_code == 70
     assert result.stderr == ("error: internal error (RuntimeError: boom); this is a bug in bundlectl\n"

@@ -368,9 +368,10 @@ def last_evidence_data(ws: Workspace) -> dict[str, Any]:
 
 def append_behind_bundlectl(ws: Workspace, data: dict[str, Any]) -> None:
     """What an attacker with write access does: append an evidence record, keeping the chain consistent."""
+    from bundlectl.identity import claimed
     from bundlectl.registry.log import Planned, append
 
-    append(ws.storage(), lambda index: Planned("evidence", data), "mallory@example.com")
+    append(ws.storage(), lambda index: Planned("evidence", data), claimed("mallory@example.com"))
 
 
 def tampered(ws: Workspace, *words: str) -> None:

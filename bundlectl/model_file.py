@@ -1,0 +1,34 @@
+"""A YAML file read into a pydantic model: safe YAML, a size limit, and every problem with file, line and field."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, TypeVar
+
+from bundlectl.errors import InvalidInput, Problem
+from bundlectl.safeyaml import load_yaml
+from bundlectl.textfile import decode_text
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+Model = TypeVar("Model", bound="BaseModel")
+
+
+def load_model_file(data: bytes, source: str, model: type[Model], limit: int, keys: str, hint: str) -> Model:
+    """DATA, the file `source`, as `model`; `keys` names the top-level keys a mapping must have, `hint` the format."""
+    from pydantic import ValidationError
+
+    if len(data) > limit:
+        raise InvalidInput([Problem(source, f"is over the {limit}-byte limit for this file")])
+    document = load_yaml(decode_text(data, source), source)
+    if not isinstance(document.data, dict):
+        raise InvalidInput([Problem(source, f"must be a YAML mapping with {keys}", 1)])
+    try:
+        return model.model_validate(document.data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            message = "unknown key" if err["type"] == "extra_forbidden" else str(err["msg"]).removeprefix("Value error, ")
+            problems.append(Problem(source, message, document.line_of(loc), ".".join(str(p) for p in loc) or None))
+        raise InvalidInput(problems, hint) from None

@@ -1,0 +1,63 @@
+"""Who may sign which act, once trust is set: the one table writers and `verify` both read.
+
+An action a later feature adds must appear in ROLE_OF before anyone can sign it under trust: until it
+does, every such record is refused (writers) or is tampering (`verify`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from bundlectl.trust.keys import PublicKey
+from bundlectl.trust.roles import Role, Signer, Trust
+
+# `trust` and `policy` need a threshold of admins; moves of an environment need its promoters.
+ROLE_OF: dict[str, Callable[[Trust, dict[str, Any]], Role]] = {
+    "init": lambda trust, data: trust.admins,
+    "trust": lambda trust, data: trust.admins,
+    "policy": lambda trust, data: trust.admins,
+    "register": lambda trust, data: trust.registrants or trust.anyone(),
+    "evidence": lambda trust, data: trust.anyone(),
+    "approval": lambda trust, data: trust.approvers,
+    "promote": lambda trust, data: trust.promoters_of(str(data.get("env"))),
+    "rollback": lambda trust, data: trust.promoters_of(str(data.get("env"))),
+    # the kill switch of issue 14 (DESIGN §13): promoters of the environment, like a move
+    "pause": lambda trust, data: trust.promoters_of(str(data.get("env"))),
+    "resume": lambda trust, data: trust.promoters_of(str(data.get("env"))),
+}
+
+
+class NotAllowed(ValueError):
+    """The keys given may not sign this act under this trust; the message says who may."""
+
+
+def required_role(trust: Trust, action: str, data: dict[str, Any]) -> Role:
+    rule = ROLE_OF.get(action)
+    if rule is None:
+        raise NotAllowed(f"no role may sign {action!r} records")
+    return rule(trust, data)
+
+
+def allowed_signers(trust: Trust, action: str, data: dict[str, Any], keys: list[PublicKey]) -> list[Signer]:
+    """The signers of `keys` when together they may sign this act; NotAllowed naming the first reason if not."""
+    role = required_role(trust, action, data)
+    signers = []
+    for key in keys:
+        signer = role.signer(key)
+        if signer is None:
+            owner = trust.principal_of(key)
+            who = f"{key.fingerprint} ({owner})" if owner else f"{key.fingerprint}, which the trust file does not name,"
+            raise NotAllowed(f"key {who} is not among the {role.name}")
+        signers.append(signer)
+    if len(set(keys)) < role.threshold:
+        raise NotAllowed(f"{action} needs {role.threshold} distinct keys of the {role.name}; "
+                         f"{len(set(keys))} signed")
+    if not signers:
+        raise NotAllowed(f"{action} needs a signature by one of the {role.name}")
+    return signers
+
+
+def actor_of(signers: list[Signer]) -> str:
+    """The recorded actor of a signed record: its signers' principals, in signing order, each once."""
+    return ", ".join(dict.fromkeys(s.principal for s in signers))
