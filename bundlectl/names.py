@@ -14,16 +14,16 @@ _NAME, _VERSION, _DIGEST, _ENV = (re.compile(p) for p in (NAME_PATTERN, VERSION_
 
 
 def is_name(value: object) -> bool:
-    return isinstance(value, str) and _NAME.match(value) is not None
+    return isinstance(value, str) and _NAME.fullmatch(value) is not None
 
 
 def is_version(value: object) -> bool:
-    return isinstance(value, str) and _VERSION.match(value) is not None
+    return isinstance(value, str) and _VERSION.fullmatch(value) is not None
 
 
 def is_digest(value: object) -> bool:
-    return isinstance(value, str) and _DIGEST.match(value) is not None
+    return isinstance(value, str) and _DIGEST.fullmatch(value) is not None
 
 
 def is_env(value: object) -> bool:
-    return isinstance(value, str) and _ENV.match(value) is not None
+    return isinstance(value, str) and _ENV.fullmatch(value) is not None

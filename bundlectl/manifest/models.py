@@ -17,9 +17,12 @@ from pydantic import (
     Field,
     JsonValue,
     Tag,
+    ValidationInfo,
+    field_validator,
     model_validator,
 )
 
+from bundlectl.manifest.params import ModelParams
 from bundlectl.manifest.pins import is_pinned_snapshot
 from bundlectl.names import DIGEST_PATTERN, NAME_PATTERN, VERSION_PATTERN
 
@@ -108,21 +111,23 @@ class ComponentBase(Strict):
 
 class ModelComponent(ComponentBase):
     provider: str = Field(min_length=1, description="openai, anthropic, google, bedrock, self-hosted, …")
-    snapshot: str = Field(min_length=1, description="A pinned, dated model snapshot such as gpt-4o-2024-08-06.")
-    params: dict[str, JsonValue] = Field(default_factory=dict, description="Sampling parameters.")
+    # declared before `snapshot` so the pinning rule can read it, and its error points at `snapshot:`
     allow_floating: bool = Field(False, description="Accept a floating alias (gpt-4o, *-latest) knowingly.")
+    snapshot: str = Field(min_length=1, description="A pinned, dated model snapshot such as gpt-4o-2024-08-06.")
+    params: ModelParams = Field(default_factory=ModelParams, description="Sampling parameters.")
 
     def needs_content(self) -> bool:
         return False
 
-    @model_validator(mode="after")
-    def _pinned(self) -> ModelComponent:
-        if not self.allow_floating and not self.digest and not is_pinned_snapshot(self.snapshot):
+    @field_validator("snapshot")
+    @classmethod
+    def _pinned(cls, snapshot: str, info: ValidationInfo) -> str:
+        if not info.data.get("allow_floating") and not info.data.get("digest") and not is_pinned_snapshot(snapshot):
             raise ValueError(
-                f"snapshot {self.snapshot!r} is a floating alias; pin a dated snapshot "
+                f"snapshot {snapshot!r} is a floating alias; pin a dated snapshot "
                 "(e.g. gpt-4o-2024-08-06) or set allow_floating: true"
             )
-        return self
+        return snapshot
 
 
 class PromptRequires(Strict):

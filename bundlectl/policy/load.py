@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bundlectl.errors import InvalidInput, Problem
+from bundlectl.manifest.problems import validation_problems
 from bundlectl.safeyaml import load_yaml
 from bundlectl.textfile import decode_text
 
@@ -24,9 +25,5 @@ def parse_policy(data: bytes, source: str) -> Any:
     try:
         return Policy.model_validate(document.data)
     except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            loc = tuple(err["loc"])
-            message = "unknown key" if err["type"] == "extra_forbidden" else str(err["msg"]).removeprefix("Value error, ")
-            problems.append(Problem(source, message, document.line_of(loc), ".".join(str(p) for p in loc) or None))
+        problems = validation_problems(exc.errors(), Policy, source, document, "schemas/policy.schema.json")
         raise InvalidInput(problems, "the format is schemas/policy.schema.json") from None
