@@ -64,8 +64,14 @@ def print_gate(result: GateResult) -> None:
 
 
 def _show(value: Any) -> str:
+    from datetime import timedelta
+
     if value is None:
         return "—"
+    if isinstance(value, timedelta):
+        from bundlectl.durations import format_duration
+
+        return format_duration(value)
     if isinstance(value, dict):
         return ", ".join(f"{k} {v}" for k, v in value.items())
     return str(value)

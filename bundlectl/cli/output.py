@@ -4,13 +4,70 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Literal
 
 import click
+
+if TYPE_CHECKING:
+    from bundlectl.errors import Problem
+
+Format = Literal["text", "json", "github"]
 
 
 def emit_json(document: Any) -> None:
     click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+
+
+def requested_format(args: Sequence[str]) -> Format:
+    """The output format the command line asks for (`--json`, `--format F`), read before parsing so even a
+    usage error is reported in it; words after `--` belong to another program (`bundlectl eval … -- CMD`)."""
+    words = list(args[:list(args).index("--")] if "--" in args else args)
+    for i, word in enumerate(words):
+        if word == "--json":
+            return "json"
+        value = word.removeprefix("--format=") if word.startswith("--format=") else (
+            words[i + 1] if word == "--format" and i + 1 < len(words) else None)
+        if value in ("json", "github"):
+            return value  # type: ignore[return-value]
+    return "text"
+
+
+def emit_error(output: Format, exit_code: int, message: str, hint: str | None = None,
+               problems: Sequence[Problem] = (), details: dict[str, Any] | None = None) -> None:
+    """An error in the format the command was asked for: lines on stderr; with --json also one document on
+    stdout (the only one); with --format github also workflow annotations on stdout."""
+    from bundlectl.errors import ExitCode
+
+    for line in [str(p) for p in problems] or [message]:
+        click.echo(f"error: {line}", err=True)
+    if hint:
+        click.echo(f"hint: {hint}", err=True)
+    if output == "json":
+        kind = ExitCode(exit_code).name.lower() if exit_code in ExitCode._value2member_map_ else "error"
+        error: dict[str, Any] = {"exit_code": int(exit_code), "kind": kind, "message": message, "hint": hint}
+        if problems:
+            error["problems"] = [{"file": p.file, "line": p.line, "field": p.field, "message": p.message} for p in problems]
+        emit_json({"error": error, **(details or {})})
+    elif output == "github":
+        for problem in problems:
+            github_annotation("error", f"{problem.field}: {problem.message}" if problem.field else problem.message,
+                              file=problem.file, line=problem.line, title="bundlectl")
+        if not problems:
+            github_annotation("error", message + (f" ({hint})" if hint else ""), title="bundlectl")
+
+
+def github_annotation(level: Literal["error", "warning", "notice"], message: str, *, file: str | None = None,
+                      line: int | None = None, title: str | None = None) -> None:
+    """One GitHub Actions workflow command (`::error file=…,line=…,title=…::message`), escaped as the runner expects."""
+    properties = {"file": file, "line": str(line) if line else None, "title": title}
+    fields = ",".join(f"{key}={_escape(value, True)}" for key, value in properties.items() if value)
+    click.echo(f"::{level}{' ' + fields if fields else ''}::{_escape(message, False)}")
+
+
+def _escape(text: str, is_property: bool) -> str:
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return text.replace(":", "%3A").replace(",", "%2C") if is_property else text
 
 
 def short(digest: str, length: int = 12) -> str:

@@ -30,9 +30,7 @@ def promote(ref: str, env: str, registry: str | None, endpoint_url: str | None, 
         result = api.promote(ref, env, registry=registry, endpoint_url=endpoint_url, actor=actor, reason=reason,
                              dry_run=dry_run)
     except GateRefused as refused:
-        if as_json:
-            emit_json({"promoted": False, "gate": refused.result.to_json()})
-        else:
+        if not as_json:  # with --json, the error document carries the gate (cli/main.py)
             print_gate(refused.result)
         raise
     print_move(result, "promoted", as_json)

@@ -49,9 +49,7 @@ def rollback(name: str, env: str, to_ref: str | None, components: tuple[str, ...
     except GateRefused as refused:
         from bundlectl.cli.gate import print_gate
 
-        if as_json:
-            emit_json({"rolled_back": False, "gate": refused.result.to_json()})
-        else:
+        if not as_json:  # with --json, the error document carries the gate (cli/main.py)
             print_gate(refused.result)
             warn("no passing evidence for this exact bundle: add some, or use --break-glass --reason TEXT")
         raise
