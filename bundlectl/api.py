@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from bundlectl.registry.bundles import RegisterResult
     from bundlectl.registry.rows import BundleRow, MoveRow
     from bundlectl.registry_copy import CopyResult
-    from bundlectl.rollback import RollbackResult
+    from bundlectl.rollback import BuiltRollback, RollbackResult
     from bundlectl.status import LiveStatus
     from bundlectl.storage.base import Storage
     from bundlectl.validation import ValidationResult
@@ -274,6 +274,17 @@ def rollback(name: str, env: str, *, to: str | None = None, components: list[str
     target = _registered(to, storage) if to else None
     result = roll_back(storage, name, env, _actor(actor), reason, target, list(components or []), break_glass, dry_run)
     return RollbackReport(result, _rollback_diff(result, storage) if dry_run else None)
+
+
+def build_rollback(name: str, env: str, components: list[str], *, to: str | None = None, registry: str | None = None,
+                   endpoint_url: str | None = None, actor: str | None = None, reason: str | None = None,
+                   dry_run: bool = False) -> BuiltRollback:
+    """Register the bundle a component rollback of ENV would build, moving nothing (`rollback --register-only`)."""
+    from bundlectl.rollback import register_rollback_bundle
+
+    storage = _storage(registry, endpoint_url)
+    target = _registered(to, storage) if to else None
+    return register_rollback_bundle(storage, name, env, _actor(actor), reason, target, components, dry_run)
 
 
 def rehearse(name: str, env: str, *, to: str | None = None, components: list[str] | None = None,

@@ -91,6 +91,10 @@ def ok(text: str) -> None:
     click.echo(click.style("✓ ", fg="green") + text)
 
 
+def refused(text: str) -> None:
+    click.echo(click.style("✗ ", fg="red") + text, err=True)
+
+
 def warn(text: str) -> None:
     click.echo(click.style("! ", fg="yellow") + text, err=True)
 
