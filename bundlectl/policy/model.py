@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from bundlectl.durations import DURATION_PATTERN, parse_duration
-from bundlectl.names import ENV_PATTERN, is_env
+from bundlectl.names import ENV_PATTERN, is_env, schema_url
 from bundlectl.policy.in_force import DEFAULT_MAX_AGE, DEFAULT_PROVENANCE, DEFAULT_REHEARSAL_MAX_AGE
 
 
@@ -92,7 +92,7 @@ class Policy(Strict):
         json_schema_extra={"minProperties": 1, "propertyNames": {"pattern": ENV_PATTERN}})
 
     model_config = ConfigDict(extra="forbid", frozen=True, title="bundlectl gate policy",
-                              json_schema_extra={"$id": "https://bundlectl.dev/schemas/policy.schema.json"})
+                              json_schema_extra={"$id": schema_url("policy.schema.json")})
 
     @field_validator("environments")
     @classmethod
