@@ -85,10 +85,12 @@ def new_bundle(name: str, parent: Path = Path("bundles")) -> Path:
     return scaffold_bundle(name, parent)
 
 
-def validate(paths: list[Path], progress: ProgressSink | None = None) -> list[ValidationResult]:
+def validate(paths: list[Path], progress: ProgressSink | None = None, changed: bool = False) -> list[ValidationResult]:
+    """Validate the bundles PATHS name: bundle folders, files inside bundles, folders of bundles. With
+    `changed`, PATHS are changed files (pre-commit's) and a file in no bundle is skipped."""
     from bundlectl.validation import validate_folders
 
-    return validate_folders(paths, progress)
+    return validate_folders(paths, progress, changed)
 
 
 def register(path: Path, *, registry: str | None = None, endpoint_url: str | None = None, actor: str | None = None,

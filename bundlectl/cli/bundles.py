@@ -8,8 +8,8 @@ from typing import Any
 import click
 
 from bundlectl import api
-from bundlectl.cli.options import json_option, registry_option, writer_options
-from bundlectl.cli.output import TerminalProgress, emit_json, ok, short, table
+from bundlectl.cli.options import format_options, json_option, registry_option, writer_options
+from bundlectl.cli.output import TerminalProgress, emit_json, github_annotation, ok, short, table
 from bundlectl.errors import ExitCode
 
 
@@ -25,11 +25,18 @@ def new(name: str, parent: str) -> None:
 
 @click.command()
 @click.argument("paths", nargs=-1, required=True)
-@json_option
-def validate(paths: tuple[str, ...], as_json: bool) -> None:
-    """Check bundle folders: schema, pinning, paths, and the content of each component file."""
-    results = api.validate([Path(p) for p in paths], TerminalProgress())
-    if as_json:
+@click.option("--changed", is_flag=True,
+              help="PATHS are changed files (as pre-commit passes them): validate each bundle they are in, once, "
+                   "and skip files that are in no bundle.")
+@format_options
+def validate(paths: tuple[str, ...], changed: bool, output: str) -> None:
+    """Check bundle folders: schema, pinning, paths, and the content of each component file.
+
+    PATHS may be bundle folders, files inside bundles (their bundle is checked) or folders of bundles
+    (each bundle below is checked).
+    """
+    results = api.validate([Path(p) for p in paths], TerminalProgress(), changed)
+    if output == "json":
         emit_json({"valid": all(r.valid for r in results), "results": [r.to_json() for r in results]})
     else:
         for result in results:
@@ -38,6 +45,9 @@ def validate(paths: tuple[str, ...], as_json: bool) -> None:
             else:
                 for problem in result.problems:
                     click.echo(click.style("✗ ", fg="red") + str(problem), err=True)
+                    if output == "github":
+                        github_annotation("error", f"{problem.field}: {problem.message}" if problem.field else problem.message,
+                                          file=problem.file, line=problem.line, title="bundlectl validate")
     if not all(r.valid for r in results):
         raise SystemExit(ExitCode.REFUSED)
 

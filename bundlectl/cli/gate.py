@@ -7,13 +7,8 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from bundlectl import api
-from bundlectl.cli.options import (
-    actor_option,
-    json_option,
-    reason_option,
-    registry_option,
-)
-from bundlectl.cli.output import emit_json, ok, short, table
+from bundlectl.cli.options import actor_option, format_options, reason_option, registry_option
+from bundlectl.cli.output import emit_json, github_annotation, ok, short, table
 from bundlectl.errors import ExitCode
 
 if TYPE_CHECKING:
@@ -42,14 +37,20 @@ def approve(ref: str, env: str, registry: str | None, endpoint_url: str | None, 
 @click.option("--env", required=True)
 @registry_option
 @actor_option("Who would promote (the promoter's own approval does not count).")
-@json_option
-def gate(ref: str, env: str, registry: str | None, endpoint_url: str | None, actor: str | None, as_json: bool) -> None:
+@format_options
+def gate(ref: str, env: str, registry: str | None, endpoint_url: str | None, actor: str | None, output: str) -> None:
     """Explain, check by check, whether REF may be promoted to ENV; exit 1 if not."""
     result = api.gate(ref, env, registry=registry, endpoint_url=endpoint_url, actor=actor)
-    if as_json:
+    if output == "json":
         emit_json(result.to_json())
     else:
         print_gate(result)
+    if output == "github":
+        for check in result.failures():
+            github_annotation("error", f"{check.detail} (measured {_show(check.value)}, needs {_show(check.threshold)})",
+                              title=f"gate {result.name}@{result.version} → {result.env}: {check.name}")
+        if result.passed:
+            github_annotation("notice", f"all {len(result.checks)} checks pass", title=f"gate {result.name}@{result.version} → {result.env}")
     if not result.passed:
         raise SystemExit(ExitCode.REFUSED)
 

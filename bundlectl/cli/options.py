@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -27,6 +28,24 @@ def registry_option(func: Decorated) -> Decorated:
 
 def json_option(func: Decorated) -> Decorated:
     return click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON document.")(func)
+
+
+def format_options(func: Decorated) -> Decorated:
+    """`--format text|json|github` and `--json` (short for --format json), passed on as `output`.
+
+    github prints the text output plus GitHub Actions annotations (`::error file=…,line=…::…`), so a
+    failing check shows on the pull request's lines.
+    """
+    @functools.wraps(func)
+    def with_output(*args: Any, as_json: bool, output_format: str | None, **kwargs: Any) -> Any:
+        if as_json and output_format not in (None, "json"):
+            raise click.UsageError(f"--json and --format {output_format} ask for two different outputs; give one")
+        return func(*args, output="json" if as_json else output_format or "text", **kwargs)
+
+    decorated = click.option("--format", "output_format", type=click.Choice(["text", "json", "github"]), default=None,
+                             help="text (default), json (one JSON document, as --json), or github (text plus "
+                                  "GitHub Actions annotations).")(with_output)
+    return json_option(decorated)  # type: ignore[return-value]
 
 
 def actor_option(help: str = DEFAULT_ACTOR_HELP) -> Callable[[Decorated], Decorated]:
