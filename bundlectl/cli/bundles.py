@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from bundlectl import api
-from bundlectl.cli.options import format_options, json_option, registry_option, writer_options
+from bundlectl.cli.options import complete_name, complete_ref, format_options, json_option, registry_option, writer_options
 from bundlectl.cli.output import TerminalProgress, emit_json, github_annotation, ok, short, table
 from bundlectl.errors import ExitCode
 
@@ -75,7 +75,7 @@ def register(path: str, registry: str | None, endpoint_url: str | None, actor: s
 
 
 @click.command("list")
-@click.argument("name", required=False)
+@click.argument("name", required=False, shell_complete=complete_name)
 @registry_option
 @json_option
 def list_cmd(name: str | None, registry: str | None, endpoint_url: str | None, as_json: bool) -> None:
@@ -93,7 +93,7 @@ def list_cmd(name: str | None, registry: str | None, endpoint_url: str | None, a
 
 
 @click.command()
-@click.argument("ref")
+@click.argument("ref", shell_complete=complete_ref)
 @registry_option
 @json_option
 def show(ref: str, registry: str | None, endpoint_url: str | None, as_json: bool) -> None:
@@ -136,7 +136,7 @@ def _component_summary(kind: str, fields: dict[str, Any], file_count: int) -> st
 
 
 @click.command("export")
-@click.argument("ref")
+@click.argument("ref", shell_complete=complete_ref)
 @click.argument("folder", type=click.Path(file_okay=False))
 @registry_option
 def export_cmd(ref: str, folder: str, registry: str | None, endpoint_url: str | None) -> None:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from bundlectl import api
-from bundlectl.cli.options import json_option, registry_option
+from bundlectl.cli.options import complete_ref, json_option, registry_option
 from bundlectl.cli.output import emit_json, refused, short
 from bundlectl.errors import ExitCode
 from bundlectl.manifest import KINDS
@@ -18,8 +18,8 @@ if TYPE_CHECKING:
 
 
 @click.command()
-@click.argument("ref_a")
-@click.argument("ref_b")
+@click.argument("ref_a", shell_complete=complete_ref)
+@click.argument("ref_b", shell_complete=complete_ref)
 @click.option("--component", "components", multiple=True, type=click.Choice(KINDS), help="Only this kind (repeatable).")
 @click.option("--fail-on", type=click.Choice(["breaking", "any"]), default=None,
               help="Exit 1 when a change is breaking (a schema narrowed, a tool or parameter removed, …), or on any change: for CI.")

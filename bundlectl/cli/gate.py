@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from bundlectl import api
-from bundlectl.cli.options import actor_option, format_options, reason_option, registry_option
+from bundlectl.cli.options import actor_option, complete_env, complete_ref, format_options, reason_option, registry_option
 from bundlectl.cli.output import emit_json, github_annotation, ok, short, table
 from bundlectl.errors import ExitCode
 
@@ -16,8 +16,8 @@ if TYPE_CHECKING:
 
 
 @click.command()
-@click.argument("ref")
-@click.option("--env", required=True, help="Environment the approval is for.")
+@click.argument("ref", shell_complete=complete_ref)
+@click.option("--env", required=True, shell_complete=complete_env, help="Environment the approval is for.")
 @registry_option
 @actor_option()
 @reason_option
@@ -33,8 +33,8 @@ def approve(ref: str, env: str, registry: str | None, endpoint_url: str | None, 
 
 
 @click.command()
-@click.argument("ref")
-@click.option("--env", required=True)
+@click.argument("ref", shell_complete=complete_ref)
+@click.option("--env", required=True, shell_complete=complete_env)
 @registry_option
 @actor_option("Who would promote (the promoter's own approval does not count).")
 @format_options

@@ -66,6 +66,7 @@ COMMANDS: dict[str, Entry] = {
     "verify": Entry("bundlectl.cli.verify:verify",
                     "Re-check every digest, the log chain, and that pointers agree with the log (exit 5 if not)."),
     "schemas": Entry("bundlectl.cli.schemas:schemas", "JSON Schemas of the file formats."),
+    "completion": Entry("bundlectl.cli.completion:completion", "Print the completion script for SHELL (default: your $SHELL)."),
 }
 
 

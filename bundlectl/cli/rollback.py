@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from bundlectl import api
-from bundlectl.cli.options import json_option, registry_option, writer_options
+from bundlectl.cli.options import complete_env, complete_name, complete_ref, json_option, registry_option, writer_options
 from bundlectl.cli.output import emit_json, ok, refused, short, warn
 from bundlectl.errors import ExitCode
 from bundlectl.manifest import KINDS
@@ -17,9 +17,9 @@ if TYPE_CHECKING:
 
 
 @click.command()
-@click.argument("name")
-@click.option("--env", required=True)
-@click.option("--to", "to_ref", default=None, help="Roll back to this bundle (it must have been live in ENV before).")
+@click.argument("name", shell_complete=complete_name)
+@click.option("--env", required=True, shell_complete=complete_env)
+@click.option("--to", "to_ref", default=None, shell_complete=complete_ref, help="Roll back to this bundle (it must have been live in ENV before).")
 @click.option("--component", "components", multiple=True, type=click.Choice(KINDS),
               help="Roll back only this component (repeatable); the others stay as they are.")
 @click.option("--break-glass", is_flag=True, help="Go live without passing evidence, marked unverified (needs --reason).")
