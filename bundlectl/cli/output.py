@@ -74,14 +74,22 @@ def short(digest: str, length: int = 12) -> str:
     return digest.removeprefix("sha256:")[:length]
 
 
+def _columns(cell: str) -> int:
+    """How many terminal columns a cell takes: colour codes take none, East Asian wide characters two."""
+    import unicodedata
+
+    text = click.unstyle(cell)
+    return len(text) + sum(1 for ch in text if not ch.isascii() and unicodedata.east_asian_width(ch) in "WF")
+
+
 def _pad(cell: str, width: int) -> str:
-    return cell + " " * (width - len(click.unstyle(cell)))
+    return cell + " " * (width - _columns(cell))
 
 
 def table(headers: list[str], rows: list[list[str]]) -> None:
-    """Aligned columns; widths ignore colour codes so styled cells line up."""
+    """Aligned columns: widths count what a terminal shows, so styled and wide-character cells line up."""
     cells = [[str(c) for c in row] for row in rows]
-    widths = [max(len(click.unstyle(x)) for x in column) for column in zip(headers, *cells, strict=True)]
+    widths = [max(_columns(x) for x in column) for column in zip(headers, *cells, strict=True)]
     click.echo(click.style("  ".join(h.upper().ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip(), bold=True))
     for row in cells:
         click.echo("  ".join(_pad(cell, w) for cell, w in zip(row, widths, strict=True)).rstrip())

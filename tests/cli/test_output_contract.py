@@ -129,3 +129,36 @@ def test_audit_at_a_time_that_is_not_one_says_how_to_write_it(staged: Workspace)
     assert result.exit_code == 2
     assert "'yesterday' is not an RFC 3339 time; write e.g. 2026-11-22T14:05:00Z, or a date: 2026-11-22" in result.stderr
     assert "isoformat" not in result.output
+
+
+def test_tables_line_up_with_wide_characters(staged: Workspace):
+    import unicodedata
+
+    promote(staged, V1, "staging")
+    assert staged.run("promote", V2, "--env", "staging", "--actor", "张伟@example.com", "--reason", "新版本").exit_code == 0
+    lines = staged.run("history", "support-triage", "--env", "staging").stdout.splitlines()
+
+    def column_of(line: str, text: str) -> int:  # terminal columns before `text`: wide characters take two
+        before = line[:line.index(text)]
+        return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in before)
+
+    header, newest, oldest = lines[0], lines[1], lines[2]
+    assert column_of(newest, "新版本") == column_of(header, "REASON")  # the reason starts under its header
+    assert column_of(oldest, "tester@example.com") == column_of(newest, "张伟@example.com") == column_of(header, "BY")
+
+
+def test_the_cache_folder_is_the_platforms(monkeypatch: pytest.MonkeyPatch, tmp_path):
+    import platformdirs
+    import platformdirs.macos
+
+    from bundlectl.digest.filehash import cache_dir
+
+    monkeypatch.delenv("BUNDLECTL_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert cache_dir() == platformdirs.user_cache_path("bundlectl", appauthor=False)
+    monkeypatch.setattr(platformdirs, "PlatformDirs", platformdirs.macos.MacOS)  # as on a Mac
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert cache_dir() == tmp_path / "Library" / "Caches" / "bundlectl"
+    monkeypatch.setenv("BUNDLECTL_CACHE_DIR", str(tmp_path / "mine"))
+    assert cache_dir() == tmp_path / "mine"
