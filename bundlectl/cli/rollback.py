@@ -59,11 +59,11 @@ def rollback(name: str, env: str, to_ref: str | None, components: tuple[str, ...
     try:
         report = api.rollback(name, env, to=to_ref, components=list(components), break_glass=break_glass,
                               registry=registry, endpoint_url=endpoint_url, actor=actor, reason=reason, dry_run=dry_run)
-    except GateRefused as refused:
+    except GateRefused as gate_refused:
         from bundlectl.cli.gate import print_gate
 
         if not as_json:  # with --json, the error document carries the gate (cli/main.py)
-            print_gate(refused.result)
+            print_gate(gate_refused.result)
             warn("no passing evidence for this exact bundle: add some first (`--register-only`), or use --break-glass --reason TEXT")
         raise
     _print(report, as_json)
