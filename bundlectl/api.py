@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from bundlectl.registry.bundles import RegisterResult
     from bundlectl.registry.rows import BundleRow, MoveRow, PauseRow
     from bundlectl.registry_copy import CopyResult
-    from bundlectl.rollback import RollbackResult
+    from bundlectl.rollback import BuiltRollback, RollbackResult
     from bundlectl.status import LiveStatus, StatusReport
     from bundlectl.storage.base import Storage
     from bundlectl.trust_log import TrustResult, TrustView
@@ -91,10 +91,12 @@ def new_bundle(name: str, parent: Path = Path("bundles")) -> Path:
     return scaffold_bundle(name, parent)
 
 
-def validate(paths: list[Path], progress: ProgressSink | None = None) -> list[ValidationResult]:
+def validate(paths: list[Path], progress: ProgressSink | None = None, changed: bool = False) -> list[ValidationResult]:
+    """Validate the bundles PATHS name: bundle folders, files inside bundles, folders of bundles. With
+    `changed`, PATHS are changed files (pre-commit's) and a file in no bundle is skipped."""
     from bundlectl.validation import validate_folders
 
-    return validate_folders(paths, progress)
+    return validate_folders(paths, progress, changed)
 
 
 def register(path: Path, *, registry: str | None = None, endpoint_url: str | None = None, actor: str | None = None,
@@ -307,6 +309,17 @@ def rollback(name: str, env: str, *, to: str | None = None, components: list[str
     target = _registered(to, storage) if to else None
     result = roll_back(storage, name, env, _acting(actor, key), reason, target, list(components or []), break_glass, dry_run)
     return RollbackReport(result, _rollback_diff(result, storage) if dry_run else None)
+
+
+def build_rollback(name: str, env: str, components: list[str], *, to: str | None = None, registry: str | None = None,
+                   endpoint_url: str | None = None, actor: str | None = None, key: Keys = None, reason: str | None = None,
+                   dry_run: bool = False) -> BuiltRollback:
+    """Register the bundle a component rollback of ENV would build, moving nothing (`rollback --register-only`)."""
+    from bundlectl.rollback import register_rollback_bundle
+
+    storage = _storage(registry, endpoint_url, fresh=True)
+    target = _registered(to, storage) if to else None
+    return register_rollback_bundle(storage, name, env, _acting(actor, key), reason, target, components, dry_run)
 
 
 def rehearse(name: str, env: str, *, to: str | None = None, components: list[str] | None = None,

@@ -29,8 +29,11 @@ def parse_time(text: str) -> datetime:
         value += "T00:00:00Z"
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        if moment.tzinfo is None:
-            raise ValueError(f"{text!r} has no time zone; add Z for UTC")
+    except ValueError:  # Python's own words ("Invalid isoformat string") tell the user nothing
+        raise ValueError(f"{text!r} is not an RFC 3339 time; write e.g. 2026-11-22T14:05:00Z, or a date: 2026-11-22") from None
+    if moment.tzinfo is None:
+        raise ValueError(f"{text!r} has no time zone; add Z for UTC")
+    try:
         return moment.astimezone(UTC)
     except OverflowError:  # e.g. 9999-12-31T23:59:59-01:00 is past datetime's range once in UTC
         raise ValueError(f"{text!r} is out of range") from None

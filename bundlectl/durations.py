@@ -5,15 +5,18 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-_DURATION = re.compile(r"^(\d+)([mhdw])$")
+# ASCII digits only (`\d` would take "٧d"), at most six of them (999999w still fits a timedelta);
+# the policy's JSON Schema carries this same pattern.
+DURATION_PATTERN = r"^[0-9]{1,6}[mhdw]$"
+_DURATION = re.compile(DURATION_PATTERN, re.ASCII)
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
 def parse_duration(text: str) -> timedelta:
-    match = _DURATION.match(text.strip())
+    match = _DURATION.fullmatch(text) if isinstance(text, str) else None
     if not match:
-        raise ValueError(f"{text!r} is not a duration; write e.g. 30m, 12h, 7d or 2w")
-    return timedelta(**{_UNITS[match[2]]: int(match[1])})
+        raise ValueError(f"{text!r} is not a duration; write whole minutes, hours, days or weeks: 30m, 12h, 7d or 2w")
+    return timedelta(**{_UNITS[text[-1]]: int(text[:-1])})
 
 
 def format_duration(delta: timedelta) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import IntEnum
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 
 class ExitCode(IntEnum):
@@ -27,6 +27,10 @@ class BundlectlError(Exception):
         super().__init__(message)
         self.message = message
         self.hint = hint
+
+    def details(self) -> dict[str, Any]:
+        """Structured facts beside the message, for --json (e.g. the gate a refusal failed)."""
+        return {}
 
 
 class Refused(BundlectlError):

@@ -14,9 +14,12 @@ if TYPE_CHECKING:
 Model = TypeVar("Model", bound="BaseModel")
 
 
-def load_model_file(data: bytes, source: str, model: type[Model], limit: int, keys: str, hint: str) -> Model:
-    """DATA, the file `source`, as `model`; `keys` names the top-level keys a mapping must have, `hint` the format."""
+def load_model_file(data: bytes, source: str, model: type[Model], limit: int, keys: str, format_file: str,
+                    more_hint: str = "") -> Model:
+    """DATA, the file `source`, as `model`; `keys` names the top-level keys a mapping must have, `format_file` its schema."""
     from pydantic import ValidationError
+
+    from bundlectl.manifest.problems import validation_problems
 
     if len(data) > limit:
         raise InvalidInput([Problem(source, f"is over the {limit}-byte limit for this file")])
@@ -26,9 +29,5 @@ def load_model_file(data: bytes, source: str, model: type[Model], limit: int, ke
     try:
         return model.model_validate(document.data)
     except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            loc = tuple(err["loc"])
-            message = "unknown key" if err["type"] == "extra_forbidden" else str(err["msg"]).removeprefix("Value error, ")
-            problems.append(Problem(source, message, document.line_of(loc), ".".join(str(p) for p in loc) or None))
-        raise InvalidInput(problems, hint) from None
+        problems = validation_problems(exc.errors(), model, source, document, format_file)
+        raise InvalidInput(problems, f"the format is {format_file}{more_hint}") from None

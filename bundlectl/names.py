@@ -9,21 +9,27 @@ NAME_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
 VERSION_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$"
 DIGEST_PATTERN = r"^sha256:[0-9a-f]{64}$"
 ENV_PATTERN = r"^[a-z][a-z0-9-]{0,31}$"
+SCHEMA_BASE = "https://bundlectl.dev/schemas"  # each file format's JSON Schema `$id` is SCHEMA_BASE/<file>
 
 _NAME, _VERSION, _DIGEST, _ENV = (re.compile(p) for p in (NAME_PATTERN, VERSION_PATTERN, DIGEST_PATTERN, ENV_PATTERN))
 
 
 def is_name(value: object) -> bool:
-    return isinstance(value, str) and _NAME.match(value) is not None
+    return isinstance(value, str) and _NAME.fullmatch(value) is not None
 
 
 def is_version(value: object) -> bool:
-    return isinstance(value, str) and _VERSION.match(value) is not None
+    return isinstance(value, str) and _VERSION.fullmatch(value) is not None
 
 
 def is_digest(value: object) -> bool:
-    return isinstance(value, str) and _DIGEST.match(value) is not None
+    return isinstance(value, str) and _DIGEST.fullmatch(value) is not None
 
 
 def is_env(value: object) -> bool:
-    return isinstance(value, str) and _ENV.match(value) is not None
+    return isinstance(value, str) and _ENV.fullmatch(value) is not None
+
+
+def schema_url(file: str) -> str:
+    """The `$id` of one of the JSON Schemas in schemas/, e.g. bundle.schema.json."""
+    return f"{SCHEMA_BASE}/{file}"

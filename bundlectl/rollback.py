@@ -25,6 +25,7 @@ from bundlectl.moves import Decision, MoveResult, move_pointer
 from bundlectl.policy.in_force import environment_policy
 from bundlectl.promotion import registry_reader
 from bundlectl.record import BundleRecord
+from bundlectl.registry.bundles import RegisterResult
 from bundlectl.registry.events import MoveExtras, Parent
 from bundlectl.registry.fresh import fresh_index
 from bundlectl.registry.index import Index
@@ -139,6 +140,32 @@ def _stale(index: Index, target: BundleRow, env: str, now: datetime) -> list[str
         return []
     checks = eval_checks(gate, index.evidence_for(target.digest, "eval"), now, [], trust_in_force(index))
     return [f"{c.name}: {c.detail}" for c in checks if not c.passed]
+
+
+@dataclass(frozen=True)
+class BuiltRollback:
+    """A component rollback's bundle, registered without moving anything (`rollback --register-only`)."""
+
+    plan: RollbackPlan
+    registered: RegisterResult | None  # None: a registered bundle already has exactly this content
+
+
+def register_rollback_bundle(storage: Storage, name: str, env: str, actor: Acting, reason: str | None = None,
+                             to: BundleRow | None = None, components: list[str] | None = None, dry_run: bool = False,
+                             now: datetime | None = None) -> BuiltRollback:
+    """Build the bundle a component rollback of ENV would go live with, and register it, so evidence for
+    its exact digest can be added before the rollback goes through the gate (no break-glass needed)."""
+    from bundlectl.registry.bundles import register_built
+
+    components = list(dict.fromkeys(components or []))
+    if not components:
+        raise UsageProblem("--register-only builds the bundle of a component rollback; name it with --component KIND",
+                           "a whole rollback goes back to a bundle that is registered already")
+    plan = plan_rollback(storage, name, env, to, components, now or now_utc())
+    if plan.new_record is None:
+        return BuiltRollback(plan, None)
+    return BuiltRollback(plan, register_built(storage, plan.new_record, actor,
+                                              reason or f"built for a rollback of {', '.join(plan.components)} in {env}", dry_run))
 
 
 def rollback(

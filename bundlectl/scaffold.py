@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 
 from bundlectl.errors import Refused, UsageProblem
+from bundlectl.names import schema_url
 
 _NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 
@@ -22,7 +23,8 @@ def _files(name: str) -> dict[str, str]:
               "required": ["answer"], "additionalProperties": False,
               "properties": {"answer": {"type": "string"}, "citations": {"type": "array", "items": {"type": "string"}}}}
     return {
-        "bundle.yaml": f"""apiVersion: bundlectl/v1
+        "bundle.yaml": f"""# yaml-language-server: $schema={schema_url("bundle.schema.json")}
+apiVersion: bundlectl/v1
 kind: Bundle
 metadata:
   name: {name}

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
+
+DRAFT = "https://json-schema.org/draft/2020-12/schema"
 
 
 def generated_schemas() -> dict[str, str]:
@@ -18,7 +21,26 @@ def generated_schemas() -> dict[str, str]:
         "evidence.schema.json": NativeReport.model_json_schema(by_alias=True),
         "trust.schema.json": TrustFile.model_json_schema(by_alias=True),
     }
-    return {name: json.dumps(schema, indent=2, ensure_ascii=False) + "\n" for name, schema in schemas.items()}
+    # pydantic writes draft 2020-12 without saying so; editors and validators need to be told
+    return {name: json.dumps({"$schema": DRAFT, **_precise(schema)}, indent=2, ensure_ascii=False) + "\n"
+            for name, schema in schemas.items()}
+
+
+def _precise(node: Any) -> Any:
+    """`X | None` as if/else instead of pydantic's anyOf: the same values pass, but a validator reports X's own
+    error at its own path ("'7 days' does not match …") instead of "is not valid under any of the given schemas"."""
+    if isinstance(node, list):
+        return [_precise(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    node = {key: _precise(value) for key, value in node.items()}
+    branches = node.get("anyOf")
+    if isinstance(branches, list) and len(branches) == 2 and {"type": "null"} in branches and "if" not in node:
+        other = branches[0] if branches[1] == {"type": "null"} else branches[1]
+        del node["anyOf"]
+        node.update({"if": {"type": "null"}, "else": other})
+    return node
+
 
 
 def export_schemas(folder: Path) -> list[Path]:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from bundlectl.errors import InvalidInput, Problem
+from bundlectl.manifest.load import MANIFEST_FILE
 from bundlectl.progress import ProgressSink
 from bundlectl.record import BundleRecord
 
@@ -32,13 +33,53 @@ class ValidationResult:
         }
 
 
-def validate_folders(paths: list[Path], progress: ProgressSink | None = None) -> list[ValidationResult]:
+def bundle_folders(paths: list[Path], changed: bool = False) -> tuple[list[Path], list[ValidationResult]]:
+    """The bundle folders PATHS name, each once, in order, and a result for each path that names none.
+
+    A bundle folder or its bundle.yaml names itself; any other file names the bundle folder it is in;
+    a folder without a bundle.yaml names every bundle below it. With `changed` (the paths are changed
+    files, as pre-commit passes them), a file in no bundle is skipped rather than refused.
+    """
+    found: dict[Path, None] = {}
+    unnamed = []
+    for path in paths:
+        if path.is_dir() and not (path / MANIFEST_FILE).is_file():
+            below = sorted(m.parent for m in path.rglob(MANIFEST_FILE)
+                           if not any(part.startswith(".") for part in m.relative_to(path).parts))
+            found.update(dict.fromkeys(below))
+            if not below:
+                unnamed.append(ValidationResult(str(path), None, [Problem(str(path), f"has no {MANIFEST_FILE} in it or below it")]))
+            continue
+        if path.is_dir() or path.name == MANIFEST_FILE or (not path.exists() and not changed):
+            found[path if path.is_dir() or path.name != MANIFEST_FILE else path.parent] = None
+            continue
+        folder = _enclosing_bundle(path)
+        if folder is not None:
+            found[folder] = None
+        elif not changed:
+            unnamed.append(ValidationResult(str(path), None, [Problem(
+                str(path), f"is not inside a bundle folder (no {MANIFEST_FILE} beside it or above it)")]))
+    return list(found), unnamed
+
+
+def _enclosing_bundle(path: Path) -> Path | None:
+    """The nearest folder above `path` that holds a bundle.yaml, not leaving the git repository it is in."""
+    for folder in path.absolute().parents:
+        if (folder / MANIFEST_FILE).is_file():
+            return folder.relative_to(Path.cwd()) if folder.is_relative_to(Path.cwd()) else folder
+        if (folder / ".git").exists():
+            return None
+    return None
+
+
+def validate_folders(paths: list[Path], progress: ProgressSink | None = None, changed: bool = False) -> list[ValidationResult]:
+    """Validate each bundle PATHS name (see bundle_folders); a path that names none is a failed result."""
     from bundlectl.bundle_folder import read_bundle_folder
     from bundlectl.digest.filehash import FileHasher
 
     hasher = FileHasher()
-    results = []
-    for path in paths:
+    folders, results = bundle_folders(paths, changed)
+    for path in folders:
         try:
             folder = read_bundle_folder(path, hasher, progress)
             results.append(ValidationResult(str(path), folder.record))

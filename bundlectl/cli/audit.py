@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from bundlectl import api
-from bundlectl.cli.options import json_option, registry_option
+from bundlectl.cli.options import complete_env, complete_name, json_option, registry_option
 from bundlectl.cli.output import emit_json, identity, ok, short, table, warn
 from bundlectl.errors import ExitCode
 
@@ -17,9 +17,9 @@ if TYPE_CHECKING:
 
 
 @click.command()
-@click.argument("name", required=False)
+@click.argument("name", required=False, shell_complete=complete_name)
 @click.option("--at", "at", default=None, metavar="TIME", help="RFC 3339 instant, e.g. 2026-11-22T14:05:00Z.")
-@click.option("--env", default=None)
+@click.option("--env", default=None, shell_complete=complete_env)
 @click.option("--request-id", default=None, help="Find this request's stamp in --log files.")
 @click.option("--log", "logs", multiple=True, type=click.Path(dir_okay=False), help="JSON-lines request log or OTLP/JSON export (repeatable).")
 @registry_option

@@ -8,8 +8,8 @@ from typing import Any
 import click
 
 from bundlectl import api
-from bundlectl.cli.options import json_option, registry_option, writer_options
-from bundlectl.cli.output import TerminalProgress, emit_json, identity, ok, short, table
+from bundlectl.cli.options import complete_name, complete_ref, format_options, json_option, registry_option, writer_options
+from bundlectl.cli.output import TerminalProgress, emit_json, github_annotation, identity, ok, short, table
 from bundlectl.errors import ExitCode
 
 
@@ -25,11 +25,18 @@ def new(name: str, parent: str) -> None:
 
 @click.command()
 @click.argument("paths", nargs=-1, required=True)
-@json_option
-def validate(paths: tuple[str, ...], as_json: bool) -> None:
-    """Check bundle folders: schema, pinning, paths, and the content of each component file."""
-    results = api.validate([Path(p) for p in paths], TerminalProgress())
-    if as_json:
+@click.option("--changed", is_flag=True,
+              help="PATHS are changed files (as pre-commit passes them): validate each bundle they are in, once, "
+                   "and skip files that are in no bundle.")
+@format_options
+def validate(paths: tuple[str, ...], changed: bool, output: str) -> None:
+    """Check bundle folders: schema, pinning, paths, and the content of each component file.
+
+    PATHS may be bundle folders, files inside bundles (their bundle is checked) or folders of bundles
+    (each bundle below is checked).
+    """
+    results = api.validate([Path(p) for p in paths], TerminalProgress(), changed)
+    if output == "json":
         emit_json({"valid": all(r.valid for r in results), "results": [r.to_json() for r in results]})
     else:
         for result in results:
@@ -38,6 +45,9 @@ def validate(paths: tuple[str, ...], as_json: bool) -> None:
             else:
                 for problem in result.problems:
                     click.echo(click.style("✗ ", fg="red") + str(problem), err=True)
+                    if output == "github":
+                        github_annotation("error", f"{problem.field}: {problem.message}" if problem.field else problem.message,
+                                          file=problem.file, line=problem.line, title="bundlectl validate")
     if not all(r.valid for r in results):
         raise SystemExit(ExitCode.REFUSED)
 
@@ -65,7 +75,7 @@ def register(path: str, registry: str | None, endpoint_url: str | None, actor: s
 
 
 @click.command("list")
-@click.argument("name", required=False)
+@click.argument("name", required=False, shell_complete=complete_name)
 @registry_option
 @json_option
 def list_cmd(name: str | None, registry: str | None, endpoint_url: str | None, as_json: bool) -> None:
@@ -84,7 +94,7 @@ def list_cmd(name: str | None, registry: str | None, endpoint_url: str | None, a
 
 
 @click.command()
-@click.argument("ref")
+@click.argument("ref", shell_complete=complete_ref)
 @registry_option
 @json_option
 def show(ref: str, registry: str | None, endpoint_url: str | None, as_json: bool) -> None:
@@ -127,7 +137,7 @@ def _component_summary(kind: str, fields: dict[str, Any], file_count: int) -> st
 
 
 @click.command("export")
-@click.argument("ref")
+@click.argument("ref", shell_complete=complete_ref)
 @click.argument("folder", type=click.Path(file_okay=False))
 @registry_option
 def export_cmd(ref: str, folder: str, registry: str | None, endpoint_url: str | None) -> None:

@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from bundlectl import api
-from bundlectl.cli.options import json_option, registry_option
-from bundlectl.cli.output import emit_json, short
+from bundlectl.cli.options import complete_ref, json_option, registry_option
+from bundlectl.cli.output import emit_json, refused, short
+from bundlectl.errors import ExitCode
 from bundlectl.manifest import KINDS
 
 if TYPE_CHECKING:
@@ -17,19 +18,25 @@ if TYPE_CHECKING:
 
 
 @click.command()
-@click.argument("ref_a")
-@click.argument("ref_b")
+@click.argument("ref_a", shell_complete=complete_ref)
+@click.argument("ref_b", shell_complete=complete_ref)
 @click.option("--component", "components", multiple=True, type=click.Choice(KINDS), help="Only this kind (repeatable).")
+@click.option("--fail-on", type=click.Choice(["breaking", "any"]), default=None,
+              help="Exit 1 when a change is breaking (a schema narrowed, a tool or parameter removed, …), or on any change: for CI.")
 @registry_option
 @json_option
-def diff(ref_a: str, ref_b: str, components: tuple[str, ...], registry: str | None, endpoint_url: str | None,
-         as_json: bool) -> None:
+def diff(ref_a: str, ref_b: str, components: tuple[str, ...], fail_on: str | None, registry: str | None,
+         endpoint_url: str | None, as_json: bool) -> None:
     """Which components changed between two bundles, and what that means."""
     result = api.diff(ref_a, ref_b, list(components), registry=registry, endpoint_url=endpoint_url)
     if as_json:
         emit_json(result.to_json())
-        return
-    render_diff(result)
+    else:
+        render_diff(result)
+    failing = result.breaking if fail_on == "breaking" else result.changed if fail_on == "any" else []
+    if failing:
+        refused(f"{'breaking changes' if fail_on == 'breaking' else 'changes'} in {', '.join(failing)} (--fail-on {fail_on})")
+        raise SystemExit(ExitCode.REFUSED)
 
 
 def render_diff(result: BundleDiff) -> None:

@@ -9,12 +9,12 @@ import click
 
 from bundlectl import api
 from bundlectl.cli.evidence import bound_line
-from bundlectl.cli.options import actor_option, json_option, key_option, reason_option, registry_option
+from bundlectl.cli.options import actor_option, complete_ref, json_option, key_option, reason_option, registry_option
 from bundlectl.cli.output import emit_json, ok
 
 
 @click.command("eval", context_settings={"ignore_unknown_options": True})
-@click.argument("ref")
+@click.argument("ref", shell_complete=complete_ref)
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 @click.option("--report", metavar="FILE", default=None,
               help="Where COMMAND writes its report, relative to the bundle folder it runs in "

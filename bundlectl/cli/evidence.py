@@ -9,6 +9,8 @@ import click
 from bundlectl import api
 from bundlectl.cli.options import (
     actor_option,
+    complete_env,
+    complete_ref,
     json_option,
     key_option,
     reason_option,
@@ -26,7 +28,7 @@ def evidence() -> None:
 
 
 @evidence.command("add")
-@click.argument("ref")
+@click.argument("ref", shell_complete=complete_ref)
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--kind", type=click.Choice(["eval", "load", "cost", "rehearsal"]), default=None, help="Default: what the report is.")
 @click.option("--format", "fmt", type=click.Choice(["auto", "promptfoo", "junit", "native"]), default="auto", show_default=True)
@@ -62,8 +64,8 @@ def bound_line(result: EvidenceAdded) -> str:
 
 
 @evidence.command("list")
-@click.argument("ref")
-@click.option("--env", default=None,
+@click.argument("ref", shell_complete=complete_ref)
+@click.option("--env", default=None, shell_complete=complete_env,
               help="Judge freshness and what counts by the gates of this environment (default: the strictest per kind).")
 @registry_option
 @json_option

@@ -9,12 +9,14 @@ import click
 from bundlectl import api
 from bundlectl.cli.options import (
     actor_option,
-    json_option,
+    complete_env,
+    complete_ref,
+    format_options,
     key_option,
     reason_option,
     registry_option,
 )
-from bundlectl.cli.output import emit_json, identity, ok, short, table
+from bundlectl.cli.output import emit_json, github_annotation, identity, ok, short, table
 from bundlectl.errors import ExitCode
 
 if TYPE_CHECKING:
@@ -22,8 +24,8 @@ if TYPE_CHECKING:
 
 
 @click.command()
-@click.argument("ref")
-@click.option("--env", required=True, help="Environment the approval is for.")
+@click.argument("ref", shell_complete=complete_ref)
+@click.option("--env", required=True, shell_complete=complete_env, help="Environment the approval is for.")
 @registry_option
 @actor_option()
 @key_option
@@ -40,20 +42,26 @@ def approve(ref: str, env: str, registry: str | None, endpoint_url: str | None, 
 
 
 @click.command()
-@click.argument("ref")
-@click.option("--env", required=True)
+@click.argument("ref", shell_complete=complete_ref)
+@click.option("--env", required=True, shell_complete=complete_env)
 @registry_option
 @actor_option("Who would promote (the promoter's own approval does not count).")
 @key_option
-@json_option
+@format_options
 def gate(ref: str, env: str, registry: str | None, endpoint_url: str | None, actor: str | None, key: tuple[str, ...],
-         as_json: bool) -> None:
+         output: str) -> None:
     """Explain, check by check, whether REF may be promoted to ENV; exit 1 if not."""
     result = api.gate(ref, env, registry=registry, endpoint_url=endpoint_url, actor=actor, key=key)
-    if as_json:
+    if output == "json":
         emit_json(result.to_json())
     else:
         print_gate(result)
+    if output == "github":
+        for check in result.failures():
+            github_annotation("error", f"{check.detail} (measured {_show(check.value)}, needs {_show(check.threshold)})",
+                              title=f"gate {result.name}@{result.version} → {result.env}: {check.name}")
+        if result.passed:
+            github_annotation("notice", f"all {len(result.checks)} checks pass", title=f"gate {result.name}@{result.version} → {result.env}")
     if not result.passed:
         raise SystemExit(ExitCode.REFUSED)
 
@@ -68,8 +76,14 @@ def print_gate(result: GateResult) -> None:
 
 
 def _show(value: Any) -> str:
+    from datetime import timedelta
+
     if value is None:
         return "—"
+    if isinstance(value, timedelta):
+        from bundlectl.durations import format_duration
+
+        return format_duration(value)
     if isinstance(value, dict):
         return ", ".join(f"{k} {v}" for k, v in value.items())
     return str(value)

@@ -5,12 +5,27 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import click
 
 from bundlectl import __version__
 from bundlectl.errors import BundlectlError, ExitCode, InvalidInput
+
+if TYPE_CHECKING:
+    from bundlectl.cli.output import Format
+
+# shown under every command's --help (README: Exit codes); \b keeps click from re-wrapping it
+EXIT_CODES = """\b
+Exit codes:
+  0   done
+  1   refused: invalid input, a failed gate or check, a content conflict
+  2   usage error (a wrong option or argument)
+  3   conflict: someone else moved the pointer first; nothing changed
+  4   not found: ref, registry, repository
+  5   integrity failure: digest mismatch, broken log chain, tampering
+  70  a bug in bundlectl (rerun with BUNDLECTL_DEBUG=1 and report it)
+With --json, an error is one JSON document on stdout: {"error": {"exit_code", "kind", "message", "hint", …}}."""
 
 
 class Entry(NamedTuple):
@@ -56,6 +71,7 @@ COMMANDS: dict[str, Entry] = {
     "verify": Entry("bundlectl.cli.verify:verify",
                     "Re-check every digest, the log chain, every signature, and that pointers agree with the log (exit 5 if not)."),
     "schemas": Entry("bundlectl.cli.schemas:schemas", "JSON Schemas of the file formats."),
+    "completion": Entry("bundlectl.cli.completion:completion", "Print the completion script for SHELL (default: your $SHELL)."),
 }
 
 
@@ -66,12 +82,25 @@ class BundlectlGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """Colour, and (once `--help` has had its chance to exit) how errors must be reported: in the output
+        format the command line asks for, so even a usage error inside the command is reported in it."""
+        if os.environ.get("NO_COLOR"):  # https://no-color.org: present and not empty disables colour, terminal or not
+            ctx.color = False
+        rest = super().parse_args(ctx, args)
+        from bundlectl.cli.output import requested_format
+
+        ctx.meta[FORMAT] = requested_format(args)
+        return rest
+
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         entry = COMMANDS.get(cmd_name)
         if entry is None:
             return None
         module, attribute = entry.where.split(":")
         command: click.Command = getattr(importlib.import_module(module), attribute)
+        for each in [command, *getattr(command, "commands", {}).values()]:
+            each.epilog = each.epilog or EXIT_CODES
         return command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
@@ -83,22 +112,34 @@ class BundlectlGroup(click.Group):
             formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context) -> Any:
+        from bundlectl.cli.output import emit_error
+
+        output: Format = ctx.meta.get(FORMAT, "text")
         try:
             return super().invoke(ctx)
         except BundlectlError as exc:
-            _report(exc)
+            _report(exc, output)
             ctx.exit(exc.exit_code)
-        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit, KeyboardInterrupt, BrokenPipeError):
+        except click.ClickException as exc:
+            if output == "text":
+                raise  # click prints the usage line and the message
+            where = exc.ctx.command_path if isinstance(exc, click.UsageError) and exc.ctx else "bundlectl"
+            emit_error(output, exc.exit_code, exc.format_message(), f"see `{where} --help`")
+            ctx.exit(exc.exit_code)
+        except (click.exceptions.Exit, click.Abort, SystemExit, KeyboardInterrupt, BrokenPipeError):
             raise
         except Exception as exc:  # a bug: say so in one line; the traceback is there for those who ask
             if os.environ.get("BUNDLECTL_DEBUG"):
                 raise
-            click.echo(f"error: internal error ({type(exc).__name__}: {exc}); this is a bug in bundlectl", err=True)
-            click.echo("hint: rerun with BUNDLECTL_DEBUG=1 for the traceback and report it", err=True)
+            emit_error(output, ExitCode.BUG, f"internal error ({type(exc).__name__}: {exc}); this is a bug in bundlectl",
+                       "rerun with BUNDLECTL_DEBUG=1 for the traceback and report it")
             ctx.exit(ExitCode.BUG)
 
 
-@click.group(cls=BundlectlGroup, context_settings={"help_option_names": ["-h", "--help"]})
+FORMAT = "bundlectl.format"  # ctx.meta key: "text", "json" or "github", from the command line
+
+
+@click.group("bundlectl", cls=BundlectlGroup, context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXIT_CODES)
 @click.version_option(__version__, prog_name="bundlectl")
 def cli() -> None:
     """Version, diff, gate, promote and roll back release bundles of AI features."""
@@ -113,11 +154,9 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(ExitCode.OK)
 
 
-def _report(exc: BundlectlError) -> None:
-    if isinstance(exc, InvalidInput):
-        for problem in exc.problems:
-            click.echo(f"error: {problem}", err=True)
-    else:
-        click.echo(f"error: {exc.message}", err=True)
-    if exc.hint:
-        click.echo(f"hint: {exc.hint}", err=True)
+def _report(exc: BundlectlError, output: Format) -> None:
+    from bundlectl.cli.output import emit_error
+
+    problems = exc.problems if isinstance(exc, InvalidInput) else []
+    message = exc.message if not problems else f"{len(problems)} problem{'s' if len(problems) != 1 else ''} in the input"
+    emit_error(output, exc.exit_code, message, exc.hint, problems, exc.details())

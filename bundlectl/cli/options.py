@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 Decorated = TypeVar("Decorated", bound=Callable[..., Any])
+
+if TYPE_CHECKING:
+    from click.shell_completion import CompletionItem
 
 DEFAULT_ACTOR_HELP = ("Acting identity, a claim until trust is set (default: BUNDLECTL_ACTOR, then the CI's variables, "
                       "then git user.email).")
@@ -29,6 +33,24 @@ def registry_option(func: Decorated) -> Decorated:
 
 def json_option(func: Decorated) -> Decorated:
     return click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON document.")(func)
+
+
+def format_options(func: Decorated) -> Decorated:
+    """`--format text|json|github` and `--json` (short for --format json), passed on as `output`.
+
+    github prints the text output plus GitHub Actions annotations (`::error file=…,line=…::…`), so a
+    failing check shows on the pull request's lines.
+    """
+    @functools.wraps(func)
+    def with_output(*args: Any, as_json: bool, output_format: str | None, **kwargs: Any) -> Any:
+        if as_json and output_format not in (None, "json"):
+            raise click.UsageError(f"--json and --format {output_format} ask for two different outputs; give one")
+        return func(*args, output="json" if as_json else output_format or "text", **kwargs)
+
+    decorated = click.option("--format", "output_format", type=click.Choice(["text", "json", "github"]), default=None,
+                             help="text (default), json (one JSON document, as --json), or github (text plus "
+                                  "GitHub Actions annotations).")(with_output)
+    return json_option(decorated)  # type: ignore[return-value]
 
 
 def actor_option(help: str = DEFAULT_ACTOR_HELP) -> Callable[[Decorated], Decorated]:
@@ -59,3 +81,62 @@ def dry_run_option(func: Decorated) -> Decorated:
 def writer_options(func: Decorated) -> Decorated:
     """What every mutating command takes (DESIGN §4, §11): --dry-run, --reason, --actor, --key, in that order in --help."""
     return dry_run_option(reason_option(actor_option()(key_option(func))))
+
+
+
+# --- dynamic shell completion (`bundlectl completion`): what the registry holds, read through the api ---
+
+
+def complete_ref(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+    """NAME@VERSION of every registered bundle and NAME@ENV of every live one; a path once one is typed."""
+    from click.shell_completion import CompletionItem
+
+    if "/" in incomplete or incomplete.startswith((".", "~")):
+        return [CompletionItem(incomplete, type="file")]
+
+    def refs() -> list[str]:
+        from bundlectl import api
+
+        where = _registry_of(ctx)
+        live = [f"{row.name}@{row.env}" for row in api.status(**where)]
+        return [f"{row.name}@{row.version}" for row in api.list_bundles(**where)] + live
+
+    return [CompletionItem(ref) for ref in _quietly(refs) if ref.startswith(incomplete)]
+
+
+def complete_name(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+    """The names of the registered bundles."""
+    from click.shell_completion import CompletionItem
+
+    def names() -> list[str]:
+        from bundlectl import api
+
+        return list(dict.fromkeys(row.name for row in api.list_bundles(**_registry_of(ctx))))
+
+    return [CompletionItem(name) for name in _quietly(names) if name.startswith(incomplete)]
+
+
+def complete_env(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+    """The environments of the policy in force, and any other with something live."""
+    from click.shell_completion import CompletionItem
+
+    def envs() -> list[str]:
+        from bundlectl import api
+
+        where = _registry_of(ctx)
+        live = [row.env for row in api.status(**where)]
+        return list(dict.fromkeys([*api.show_policy(**where).policy["environments"], *live]))
+
+    return [CompletionItem(env) for env in _quietly(envs) if env.startswith(incomplete)]
+
+
+def _registry_of(ctx: click.Context) -> dict[str, Any]:
+    """--registry and --endpoint-url when they came before the word being completed."""
+    return {"registry": ctx.params.get("registry"), "endpoint_url": ctx.params.get("endpoint_url")}
+
+
+def _quietly(find: Callable[[], list[str]]) -> list[str]:
+    try:
+        return find()
+    except Exception:  # completing is a guess: no registry, no policy or any failure just means no candidates
+        return []

@@ -8,7 +8,7 @@ import click
 
 from bundlectl import api
 from bundlectl.cli.gate import print_gate
-from bundlectl.cli.options import json_option, registry_option, writer_options
+from bundlectl.cli.options import complete_env, complete_ref, json_option, registry_option, writer_options
 from bundlectl.cli.output import emit_json, ok, short
 
 if TYPE_CHECKING:
@@ -16,8 +16,8 @@ if TYPE_CHECKING:
 
 
 @click.command()
-@click.argument("ref")
-@click.option("--env", required=True)
+@click.argument("ref", shell_complete=complete_ref)
+@click.option("--env", required=True, shell_complete=complete_env)
 @registry_option
 @writer_options
 @json_option
@@ -30,9 +30,7 @@ def promote(ref: str, env: str, registry: str | None, endpoint_url: str | None, 
         result = api.promote(ref, env, registry=registry, endpoint_url=endpoint_url, actor=actor, key=key, reason=reason,
                              dry_run=dry_run)
     except GateRefused as refused:
-        if as_json:
-            emit_json({"promoted": False, "gate": refused.result.to_json()})
-        else:
+        if not as_json:  # with --json, the error document carries the gate (cli/main.py)
             print_gate(refused.result)
         raise
     print_move(result, "promoted", as_json)

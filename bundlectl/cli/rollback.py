@@ -2,33 +2,47 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from bundlectl import api
-from bundlectl.cli.options import json_option, registry_option, writer_options
-from bundlectl.cli.output import emit_json, ok, short, warn
+from bundlectl.cli.options import complete_env, complete_name, complete_ref, json_option, registry_option, writer_options
+from bundlectl.cli.output import emit_json, ok, refused, short, warn
 from bundlectl.errors import ExitCode
 from bundlectl.manifest import KINDS
 
+if TYPE_CHECKING:
+    from bundlectl.rollback import BuiltRollback, RollbackPlan
+
 
 @click.command()
-@click.argument("name")
-@click.option("--env", required=True)
-@click.option("--to", "to_ref", default=None, help="Roll back to this bundle (it must have been live in ENV before).")
+@click.argument("name", shell_complete=complete_name)
+@click.option("--env", required=True, shell_complete=complete_env)
+@click.option("--to", "to_ref", default=None, shell_complete=complete_ref, help="Roll back to this bundle (it must have been live in ENV before).")
 @click.option("--component", "components", multiple=True, type=click.Choice(KINDS),
               help="Roll back only this component (repeatable); the others stay as they are.")
 @click.option("--break-glass", is_flag=True, help="Go live without passing evidence, marked unverified (needs --reason).")
 @click.option("--rehearse", is_flag=True, help="Roll back and forward again here, and record a rehearsal (not in production).")
+@click.option("--register-only", is_flag=True,
+              help="With --component: build and register the rollback's bundle, move nothing; add evidence for it, then roll back.")
 @registry_option
 @writer_options
 @json_option
 def rollback(name: str, env: str, to_ref: str | None, components: tuple[str, ...], break_glass: bool, rehearse: bool,
-             registry: str | None, endpoint_url: str | None, actor: str | None, key: tuple[str, ...], reason: str | None,
+             register_only: bool, registry: str | None, endpoint_url: str | None, actor: str | None, key: tuple[str, ...],
+             reason: str | None,
              dry_run: bool, as_json: bool) -> None:
     """Point ENV back at the bundle live before (or --to REF), or swap single components back."""
     from bundlectl.gate.result import GateRefused
+
+    if register_only:
+        if break_glass or rehearse:
+            raise click.UsageError("--register-only moves nothing: it cannot be combined with --break-glass or --rehearse")
+        built = api.build_rollback(name, env, list(components), to=to_ref, registry=registry, endpoint_url=endpoint_url,
+                                   actor=actor, key=key, reason=reason, dry_run=dry_run)
+        _print_built(built, as_json)
+        return
 
     if rehearse:
         if dry_run:
@@ -47,14 +61,12 @@ def rollback(name: str, env: str, to_ref: str | None, components: tuple[str, ...
         report = api.rollback(name, env, to=to_ref, components=list(components), break_glass=break_glass,
                               registry=registry, endpoint_url=endpoint_url, actor=actor, key=key, reason=reason,
                               dry_run=dry_run)
-    except GateRefused as refused:
+    except GateRefused as gate_refused:
         from bundlectl.cli.gate import print_gate
 
-        if as_json:
-            emit_json({"rolled_back": False, "gate": refused.result.to_json()})
-        else:
-            print_gate(refused.result)
-            warn("no passing evidence for this exact bundle: add some, or use --break-glass --reason TEXT")
+        if not as_json:  # with --json, the error document carries the gate (cli/main.py)
+            print_gate(gate_refused.result)
+            warn("no passing evidence for this exact bundle: add some first (`--register-only`), or use --break-glass --reason TEXT")
         raise
     _print(report, as_json)
 
@@ -89,18 +101,52 @@ def _print(report: api.RollbackReport, as_json: bool) -> None:
 
         render_diff(diff)
         click.echo()
-        if result.would_refuse:
+        if result.gate is not None and not result.gate.passed:
             from bundlectl.cli.gate import print_gate
 
-            assert result.gate is not None  # a dry run is refused only by a failing gate
             print_gate(result.gate)
-            warn("this would be refused: no passing evidence for this exact bundle; add some, or use --break-glass --reason TEXT")
-        ok(f"would roll back {plan.env}: {plan.live.version} → {target.version} (dry run: nothing changed)")
         if result.would_refuse:
+            refused(f"would be refused: no passing evidence for {target.name}@{target.version} in {plan.env} "
+                    "(dry run: nothing changed)")
+            for step in _evidence_first(plan, target.version):
+                click.echo(f"  {step}", err=True)
             raise SystemExit(ExitCode.REFUSED)
+        unverified = " UNVERIFIED, by break-glass" if result.break_glass else ""
+        ok(f"would roll back {plan.env}: {plan.live.version} → {target.version}{unverified} (dry run: nothing changed)")
     else:
         warning = " — UNVERIFIED (break-glass): `status --check` fails until fresh evidence for this digest is added"
         state = "" if result.verified else click.style(warning, fg="red")
         ok(f"rolled back {plan.live.name} in {plan.env}: {plan.live.version} → {target.version}, pointer version {move.pointer_version}{state}")
     for line in plan.stale if not plan.components else []:
         warn(f"evidence of {target.version} under {plan.env}'s eval gate: {line}")
+
+
+def _evidence_first(plan: RollbackPlan, version: str) -> list[str]:
+    """The way to a gated component rollback: register its bundle, add evidence for it, then roll back."""
+    name = plan.live.name
+    command = (f"bundlectl rollback {name} --env {plan.env} {' '.join(f'--component {k}' for k in plan.components)} "
+               f"--to {name}@{plan.source.version}")
+    return [f"to add evidence first: {command} --register-only",
+            f"then: bundlectl eval {name}@{version} -- COMMAND…  (or: bundlectl evidence add {name}@{version} FILE)",
+            f"then: {command}",
+            "or go live unverified now: add --break-glass --reason TEXT"]
+
+
+def _print_built(built: BuiltRollback, as_json: bool) -> None:
+    plan, registered = built.plan, built.registered
+    target = plan.target
+    if as_json:
+        emit_json({"name": target.name, "env": plan.env, "version": target.version, "digest": target.digest,
+                   "components": plan.components, "components_from": {"version": plan.source.version, "digest": plan.source.digest},
+                   "created": bool(registered and registered.created), "dry_run": bool(registered and registered.dry_run),
+                   "seq": registered.seq if registered else None, "moved": False})
+        return
+    mix = f"{plan.live.version} with {', '.join(plan.components)} from {plan.source.version}"
+    if registered is None:
+        ok(f"{target.name}@{target.version} ({short(target.digest)}) is registered already: {mix}; nothing written")
+    elif registered.dry_run:
+        ok(f"would register {target.name}@{target.version} ({short(target.digest)}): {mix} (dry run: nothing written)")
+    else:
+        ok(f"registered {target.name}@{target.version} ({short(target.digest)}): {mix}; {plan.env} did not move")
+    for step in _evidence_first(plan, target.version)[1:3]:
+        click.echo(f"  {step.replace('then: ', 'next: ', 1)}")

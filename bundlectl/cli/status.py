@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import click
 
 from bundlectl import api
-from bundlectl.cli.options import json_option, registry_option
+from bundlectl.cli.options import complete_env, complete_name, json_option, registry_option
 from bundlectl.cli.output import emit_json, identity, short, table, warn
 from bundlectl.errors import ExitCode
 
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 
 @click.command()
-@click.argument("name", required=False)
+@click.argument("name", required=False, shell_complete=complete_name)
 @click.option("--check", is_flag=True, help="Exit 1 when any live bundle's evidence is stale or failing, or it is unverified.")
 @registry_option
 @json_option
@@ -46,8 +46,8 @@ def status(name: str | None, check: bool, registry: str | None, endpoint_url: st
 
 
 @click.command()
-@click.argument("name")
-@click.option("--env", required=True)
+@click.argument("name", shell_complete=complete_name)
+@click.option("--env", required=True, shell_complete=complete_env)
 @click.option("--limit", type=click.IntRange(min=0), default=256, show_default=True, help="At most this many events; 0 for all.")
 @registry_option
 @json_option

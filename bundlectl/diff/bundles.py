@@ -45,12 +45,18 @@ class BundleDiff:
     unchanged: list[str]
     components: dict[str, ComponentDiff]
 
+    @property
+    def breaking(self) -> list[str]:
+        """The changed kinds whose change breaks a consumer (a schema narrowed, a tool or parameter removed, …)."""
+        return [kind for kind, component in self.components.items() if component.details.get("breaking")]
+
     def to_json(self) -> dict[str, Any]:
         return {
             "a": self.a,
             "b": self.b,
             "changed": self.changed,
             "unchanged": self.unchanged,
+            "breaking": self.breaking,
             "components": {k: c.to_json() for k, c in self.components.items()},
         }
 

@@ -24,11 +24,14 @@ Progress = Callable[[int], None]
 
 
 def cache_dir() -> Path:
+    """$BUNDLECTL_CACHE_DIR, else the platform's user cache folder: $XDG_CACHE_HOME/bundlectl or ~/.cache/bundlectl
+    on Linux, ~/Library/Caches/bundlectl on macOS, %LOCALAPPDATA%\\bundlectl\\Cache on Windows."""
     explicit = os.environ.get("BUNDLECTL_CACHE_DIR")
     if explicit:
         return Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "bundlectl"
+    from platformdirs import user_cache_path  # only here: the read path of a git registry never needs it
+
+    return user_cache_path("bundlectl", appauthor=False)
 
 
 def sha256_file(path: Path, progress: Progress | None = None) -> str:

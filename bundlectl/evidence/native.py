@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bundlectl.evidence.numbers import MAX_COST_USD, MAX_COUNT, MAX_LATENCY_MS
 from bundlectl.evidence.report import CaseResult, Report
+from bundlectl.names import schema_url
 
 FORMAT = "bundlectl/evidence-v1"
 
@@ -37,10 +38,10 @@ class NativeReport(BaseModel):
     """An eval run (cases), a load test or cost measurement (metrics), or a rollback rehearsal."""
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True, title="bundlectl evidence report",
-                              json_schema_extra={"$id": "https://bundlectl.dev/schemas/evidence.schema.json"})
+                              json_schema_extra={"$id": schema_url("evidence.schema.json")})
     format: Literal["bundlectl/evidence-v1"]
     kind: Literal["eval", "load", "cost", "rehearsal"]
-    run_at: str = Field(description="RFC 3339 time the run happened, with a time zone.")
+    run_at: str = Field(description="RFC 3339 time the run happened, with a time zone.", json_schema_extra={"format": "date-time"})
     tool: str | None = None
     bundle_digest: str | None = Field(None, pattern=r"^sha256:[0-9a-f]{64}$",
                                       description="The bundle the run ran (BUNDLECTL_BUNDLE_DIGEST); checked when given.")

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from bundlectl.durations import format_duration
+from bundlectl.durations import format_duration, parse_duration
 from bundlectl.freshness import is_fresh, run_age
 from bundlectl.gate.result import Check
 from bundlectl.policy.in_force import (
@@ -113,8 +113,8 @@ def counting(evidence: list[EvidenceRow], gate: EvalGate | None, trust: Trust | 
     return [e for e in evidence if (judged := standing(e, gate, trust)) is None or judged.counts]
 
 
-def _age(row: EvidenceRow, now: datetime) -> str:
-    return format_duration(run_age(row.run_at, now))
+def _age(row: EvidenceRow, now: datetime) -> timedelta:
+    return run_age(row.run_at, now)
 
 
 def eval_checks(gate: EvalGate, evidence: list[EvidenceRow], now: datetime, used: list[int],
@@ -134,8 +134,8 @@ def eval_checks(gate: EvalGate, evidence: list[EvidenceRow], now: datetime, used
         return [Check("eval", False, None, wanted, why)]
     used.append(run.seq)
     age = _age(run, now)
-    checks = [Check("eval.fresh", is_fresh(run.run_at, gate.max_age, now), age, gate.max_age,
-                    f"newest eval run ({run.source}, {run.provenance}, {run.run_at}) is {age} old")]
+    checks = [Check("eval.fresh", is_fresh(run.run_at, gate.max_age, now), age, parse_duration(gate.max_age),
+                    f"newest eval run ({run.source}, {run.provenance}, {run.run_at}) is {format_duration(age)} old")]
     figures = run.figures
     checks.append(Check("eval.cases", figures.get("cases", 0) >= gate.min_cases, figures.get("cases", 0),
                         gate.min_cases, f"{figures.get('cases', 0)} cases in the run"))
@@ -206,11 +206,11 @@ def cost_checks(gate: CostGate, inputs: GateInputs, used: list[int]) -> list[Che
 def rehearsal_check(gate: RehearsalGate, inputs: GateInputs, used: list[int]) -> Check:
     row = _newest(inputs.evidence, "rehearsal")
     if row is None:
-        return Check("rehearsal", False, None, gate.max_age, "no rollback rehearsal recorded for this bundle")
+        return Check("rehearsal", False, None, parse_duration(gate.max_age), "no rollback rehearsal recorded for this bundle")
     used.append(row.seq)
     age = _age(row, inputs.now)
-    return Check("rehearsal", is_fresh(row.run_at, gate.max_age, inputs.now), age, gate.max_age,
-                 f"last rehearsal {row.run_at} ({age} ago)")
+    return Check("rehearsal", is_fresh(row.run_at, gate.max_age, inputs.now), age, parse_duration(gate.max_age),
+                 f"last rehearsal {row.run_at} ({format_duration(age)} ago)")
 
 
 def approvals_check(gate: ApprovalsGate, inputs: GateInputs) -> Check:

@@ -29,5 +29,7 @@ def gate_inputs(index: Index, bundle: BundleRow, env: str, promoter: str, now: d
 
 
 def evaluate_gate(index: Index, bundle: BundleRow, env: str, promoter: str, now: datetime) -> GateResult:
-    checks, used = run_checks(gate_inputs(index, bundle, env, promoter, now))
-    return GateResult(bundle.name, bundle.version, bundle.digest, env, checks, used)
+    inputs = gate_inputs(index, bundle, env, promoter, now)
+    checks, used = run_checks(inputs)
+    rows = {e.seq: e for e in [*inputs.evidence, *inputs.live_evidence]}
+    return GateResult(bundle.name, bundle.version, bundle.digest, env, checks, used, tuple(rows[seq] for seq in used))

@@ -7,12 +7,12 @@ from pathlib import Path
 from typing import Any
 
 from bundlectl.errors import InvalidInput, Problem
+from bundlectl.manifest.problems import validation_problems
 from bundlectl.safeyaml import YamlDocument, load_yaml
 from bundlectl.textfile import read_text
 
 MANIFEST_FILE = "bundle.yaml"
 MAX_MANIFEST_BYTES = 1024 * 1024
-_TAGS = ("absent", "present")
 
 
 @dataclass(frozen=True)
@@ -54,35 +54,7 @@ def load_manifest(target: Path, display: str | None = None) -> LoadedManifest:
         manifest = Manifest.model_validate(document.data)
     except ValidationError as exc:
         raise InvalidInput(
-            [_problem(source, document, err) for err in exc.errors()],
+            validation_problems(exc.errors(), Manifest, source, document, "schemas/bundle.schema.json"),
             "the full format is in schemas/bundle.schema.json",
         ) from None
     return LoadedManifest(manifest, path.parent, path, source, document)
-
-
-def _problem(source: str, document: YamlDocument, err: Any) -> Problem:
-    loc = field_location(err["loc"])
-    field = ".".join(str(p) for p in loc) or None
-    return Problem(source, _message(err, loc), document.line_of(loc), field)
-
-
-def field_location(loc: tuple[Any, ...]) -> tuple[Any, ...]:
-    """Pydantic's error location as the user wrote it: without the absent/present union tag."""
-    parts = list(loc)
-    if len(parts) >= 3 and parts[0] == "components" and parts[2] in _TAGS:
-        del parts[2]
-    return tuple(parts)
-
-
-def _message(err: Any, loc: tuple[Any, ...]) -> str:
-    kind = err["type"]
-    if kind == "missing":
-        if len(loc) == 2 and loc[0] == "components":
-            return 'is missing; declare the component, or mark it {absent: "why not used"}'
-        return "is required"
-    if kind == "extra_forbidden":
-        return "unknown key (check the spelling against schemas/bundle.schema.json)"
-    if kind == "string_type" and isinstance(err.get("input"), (int, float)):
-        return f"must be a string; quote it: \"{err['input']}\""
-    message = str(err["msg"])
-    return message.removeprefix("Value error, ")

@@ -17,11 +17,14 @@ from pydantic import (
     Field,
     JsonValue,
     Tag,
+    ValidationInfo,
+    field_validator,
     model_validator,
 )
 
-from bundlectl.manifest.pins import is_pinned_snapshot
-from bundlectl.names import DIGEST_PATTERN, NAME_PATTERN, VERSION_PATTERN
+from bundlectl.manifest.params import ModelParams
+from bundlectl.manifest.pins import FLOATING_PATTERN, PINNED_PATTERN, is_pinned_snapshot
+from bundlectl.names import DIGEST_PATTERN, NAME_PATTERN, VERSION_PATTERN, schema_url
 
 _URI = re.compile(r"^[a-z][a-z0-9+.-]*://")
 
@@ -54,8 +57,12 @@ def _external_uri(value: str) -> str:
     return value
 
 
-RelPath = Annotated[str, AfterValidator(_relative_path)]
-ExternalUri = Annotated[str, AfterValidator(_external_uri)]
+# The same rules as patterns, for the JSON Schema only (pydantic's regex engine has no lookahead; the
+# functions above give the better message): relative, forward slashes, no `..`, not the folder itself.
+RELATIVE_PATH_PATTERN = r"^(?![/~])(?![A-Za-z]:)(?!.*\\)(?!(.*/)?\.\.(/|$))(?!(\.?/)*\.?$)[^\x00]+$"
+EXTERNAL_URI_PATTERN = r"^(s3|https|gs|az|hf)://"
+RelPath = Annotated[str, AfterValidator(_relative_path), Field(json_schema_extra={"pattern": RELATIVE_PATH_PATTERN})]
+ExternalUri = Annotated[str, AfterValidator(_external_uri), Field(json_schema_extra={"pattern": EXTERNAL_URI_PATTERN})]
 Digest = Annotated[str, Field(pattern=DIGEST_PATTERN, description="sha256:<64 lowercase hex>")]
 
 
@@ -69,8 +76,22 @@ class Absent(Strict):
     absent: str = Field(min_length=1, description="Why the feature does not use this component.")
 
 
+def _component_schema(schema: dict[str, Any], cls: type[Any]) -> None:
+    """What the validators below enforce, said in the JSON Schema: a URI needs its digest (and, except
+    for a retriever, whose digest pins its index, a digest needs a URI); content needs a file or a URI."""
+    schema["dependentRequired"] = {"uri": ["digest"]} if cls is RetrieverComponent else {"uri": ["digest"], "digest": ["uri"]}
+    if cls.needs_content is ComponentBase.needs_content:
+        keys = [k for k in ("file", "files", "uri", "suite", "cases") if k in cls.model_fields]
+        # if/then rather than anyOf, so a validator says "'file' is a required property", not "not valid under any"
+        schema["if"] = {"not": {"anyOf": [{"required": [k], **({"properties": {k: {"minItems": 1}}} if k == "files" else {})}
+                                          for k in keys]}}
+        schema["then"] = {"required": [keys[0]]}
+
+
 class ComponentBase(Strict):
     """Fields every component may carry: local files (relative to the bundle folder) or an external URI."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra=_component_schema)
 
     description: str | None = None
     file: RelPath | None = Field(None, description="One file or folder, relative to the bundle folder.")
@@ -106,23 +127,34 @@ class ComponentBase(Strict):
         return self
 
 
+def _model_schema(schema: dict[str, Any], cls: type[Any]) -> None:
+    _component_schema(schema, cls)
+    schema["if"] = {"not": {"anyOf": [{"required": ["allow_floating"], "properties": {"allow_floating": {"const": True}}},
+                                      {"required": ["digest"]}]}}
+    schema["then"] = {"properties": {"snapshot": {"pattern": PINNED_PATTERN, "not": {"pattern": FLOATING_PATTERN}}}}
+
+
 class ModelComponent(ComponentBase):
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra=_model_schema)
+
     provider: str = Field(min_length=1, description="openai, anthropic, google, bedrock, self-hosted, …")
-    snapshot: str = Field(min_length=1, description="A pinned, dated model snapshot such as gpt-4o-2024-08-06.")
-    params: dict[str, JsonValue] = Field(default_factory=dict, description="Sampling parameters.")
+    # declared before `snapshot` so the pinning rule can read it, and its error points at `snapshot:`
     allow_floating: bool = Field(False, description="Accept a floating alias (gpt-4o, *-latest) knowingly.")
+    snapshot: str = Field(min_length=1, description="A pinned, dated model snapshot such as gpt-4o-2024-08-06.")
+    params: ModelParams = Field(default_factory=ModelParams, description="Sampling parameters.")
 
     def needs_content(self) -> bool:
         return False
 
-    @model_validator(mode="after")
-    def _pinned(self) -> ModelComponent:
-        if not self.allow_floating and not self.digest and not is_pinned_snapshot(self.snapshot):
+    @field_validator("snapshot")
+    @classmethod
+    def _pinned(cls, snapshot: str, info: ValidationInfo) -> str:
+        if not info.data.get("allow_floating") and not info.data.get("digest") and not is_pinned_snapshot(snapshot):
             raise ValueError(
-                f"snapshot {self.snapshot!r} is a floating alias; pin a dated snapshot "
+                f"snapshot {snapshot!r} is a floating alias; pin a dated snapshot "
                 "(e.g. gpt-4o-2024-08-06) or set allow_floating: true"
             )
-        return self
+        return snapshot
 
 
 class PromptRequires(Strict):
@@ -141,7 +173,16 @@ class SchemaComponent(ComponentBase):
     version: str | None = Field(None, description="Version of the output schema; quote numbers.")
 
 
+def _retriever_schema(schema: dict[str, Any], cls: type[Any]) -> None:
+    _component_schema(schema, cls)
+    schema["properties"]["index"]["anyOf"] = [{"pattern": EXTERNAL_URI_PATTERN}, {"pattern": RELATIVE_PATH_PATTERN}]
+    schema["if"] = {"required": ["index"], "properties": {"index": {"pattern": "^[a-z][a-z0-9+.-]*://"}}}
+    schema["then"] = {"required": ["digest"]}
+
+
 class RetrieverComponent(ComponentBase):
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra=_retriever_schema)
+
     index: str = Field(min_length=1, description="Index location: a folder in the bundle, or an external URI.")
     embedding_model: str = Field(min_length=1, description="The embedding model the index was built with.")
     settings: dict[str, JsonValue] = Field(default_factory=dict, description="top_k, filters, reranker, …")
@@ -200,10 +241,21 @@ def _slot_tag(value: Any) -> str | None:
     return None
 
 
+class _SlotSchema:
+    """A slot's JSON Schema as if/then/else on `absent`: a validator then reports the component's own
+    errors, where oneOf says only "is not valid under any of the given schemas"."""
+
+    @staticmethod
+    def __get_pydantic_json_schema__(core_schema: Any, handler: Any) -> dict[str, Any]:
+        absent, present = handler(core_schema)["oneOf"]
+        return {"if": {"type": "object", "required": ["absent"]}, "then": absent, "else": present}
+
+
 def _slot(model: type[ComponentBase]) -> Any:
     return Annotated[
         Annotated[Absent, Tag("absent")] | Annotated[model, Tag("present")],
         Discriminator(_slot_tag, custom_error_type="component", custom_error_message="must be a mapping"),
+        _SlotSchema,
     ]
 
 
@@ -259,5 +311,5 @@ class Manifest(Strict):
         extra="forbid",
         frozen=True,
         title="bundlectl Bundle manifest",
-        json_schema_extra={"$id": "https://bundlectl.dev/schemas/bundle.schema.json"},
+        json_schema_extra={"$id": schema_url("bundle.schema.json")},
     )

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
-from bundlectl.durations import parse_duration
-from bundlectl.names import ENV_PATTERN
+from bundlectl.durations import DURATION_PATTERN, parse_duration
+from bundlectl.names import ENV_PATTERN, is_env, schema_url
 from bundlectl.policy.in_force import DEFAULT_MAX_AGE, DEFAULT_PROVENANCE, DEFAULT_REHEARSAL_MAX_AGE
 
 
@@ -20,6 +20,11 @@ def _duration(value: str) -> str:
     return value
 
 
+# checked by parse_duration (its message names the fix); the schema states the same pattern for editors
+Duration = Annotated[str, AfterValidator(_duration),
+                     Field(json_schema_extra={"pattern": DURATION_PATTERN}, description="How old the evidence may be: 30m, 12h, 7d, 2w.")]
+
+
 class SliceGate(Strict):
     min_cases: int = Field(0, ge=0)
     min_pass_rate: float = Field(0.0, ge=0, le=1)
@@ -28,7 +33,7 @@ class SliceGate(Strict):
 class EvalGate(Strict):
     min_cases: int = Field(1, ge=1)
     min_pass_rate: float = Field(ge=0, le=1)
-    max_age: str = Field(DEFAULT_MAX_AGE, description="How old the run may be: 30m, 12h, 7d, 2w.")
+    max_age: Duration = DEFAULT_MAX_AGE
     slices: dict[str, SliceGate] = Field(default_factory=dict)
     provenance: Literal["any", "run"] = Field(
         DEFAULT_PROVENANCE, description="run: only reports that `bundlectl eval` ran and measured with exactly the "
@@ -39,8 +44,6 @@ class EvalGate(Strict):
         None, description="runners: only reports whose record a runner key of the trust file signed count, also for "
                           "latency and cost (CI runs `bundlectl eval --key`); needs trust set (README: Trust).")
 
-    _age = field_validator("max_age")(classmethod(lambda cls, v: _duration(v)))
-
 
 class RegressionGate(Strict):
     max_drop: float = Field(ge=0, le=1, description="Largest allowed pass-rate drop per slice vs what is live.")
@@ -48,9 +51,7 @@ class RegressionGate(Strict):
 
 class LatencyGate(Strict):
     max_p95_ms: float = Field(gt=0)
-    max_age: str = DEFAULT_MAX_AGE
-
-    _age = field_validator("max_age")(classmethod(lambda cls, v: _duration(v)))
+    max_age: Duration = DEFAULT_MAX_AGE
 
 
 class CostGate(Strict):
@@ -58,15 +59,11 @@ class CostGate(Strict):
     daily_tasks: int | None = Field(None, ge=0, description="Expected tasks per day.")
     volume_multiplier: float = Field(1.0, ge=1, description="Headroom: projected volume = daily_tasks × this.")
     max_daily_usd: float | None = Field(None, ge=0)
-    max_age: str = DEFAULT_MAX_AGE
-
-    _age = field_validator("max_age")(classmethod(lambda cls, v: _duration(v)))
+    max_age: Duration = DEFAULT_MAX_AGE
 
 
 class RehearsalGate(Strict):
-    max_age: str = DEFAULT_REHEARSAL_MAX_AGE
-
-    _age = field_validator("max_age")(classmethod(lambda cls, v: _duration(v)))
+    max_age: Duration = DEFAULT_REHEARSAL_MAX_AGE
 
 
 class ApprovalsGate(Strict):
@@ -94,21 +91,28 @@ class Policy(Strict):
 
     apiVersion: Literal["bundlectl/v1"]
     kind: Literal["Policy"]
-    environments: dict[str, Environment]
+    # the rules below are checked in _order, with messages that say what to do; the schema states them for editors
+    environments: dict[str, Environment] = Field(
+        description="At least one; an environment not named here cannot be promoted to.",
+        json_schema_extra={"minProperties": 1, "propertyNames": {"pattern": ENV_PATTERN}})
 
     model_config = ConfigDict(extra="forbid", frozen=True, title="bundlectl gate policy",
-                              json_schema_extra={"$id": "https://bundlectl.dev/schemas/policy.schema.json"})
+                              json_schema_extra={"$id": schema_url("policy.schema.json")})
 
     @field_validator("environments")
     @classmethod
-    def _names_and_order(cls, environments: dict[str, Environment]) -> dict[str, Environment]:
-        import re
-
+    def _order(cls, environments: dict[str, Environment]) -> dict[str, Environment]:
+        if not environments:
+            raise ValueError("defines no environment; name at least one (e.g. staging: {gates: {…}})")
         for name, env in environments.items():
-            if not re.match(ENV_PATTERN, name):
+            if not is_env(name):
                 raise ValueError(f"environment name {name!r} must be lowercase letters, digits and dashes")
             if env.after is not None and env.after not in environments:
                 raise ValueError(f"environment {name!r} comes after {env.after!r}, which the policy does not define")
-            if env.after == name:
-                raise ValueError(f"environment {name!r} cannot come after itself")
+            chain = [name]
+            while (step := environments[chain[-1]].after) is not None:
+                if step in chain:
+                    cycle = " → ".join([*chain[chain.index(step):], step])
+                    raise ValueError(f"the `after` chain has a cycle: {cycle}; nothing could ever go live there")
+                chain.append(step)
         return environments

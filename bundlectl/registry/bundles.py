@@ -44,6 +44,49 @@ def register_bundle(
 ) -> RegisterResult:
     """Store a bundle's files and append its register event; same content again is a no-op."""
     record = folder.record
+
+    def store_files() -> int:
+        files = {}
+        for component in record.components.values():
+            for relpath, entry in component.files.items():
+                files[blob_key(entry.digest)] = FileToStore(folder.paths[relpath], hex_of(entry.digest))
+        sink = progress or NoProgress()
+        missing = {k: f for k, f in files.items() if not storage.has_object(k)}
+        sink.start(sum(f.path.stat().st_size for f in missing.values()), "storing files")
+        try:
+            storage.put_files(missing, sink.advance)
+        finally:
+            sink.finish()
+        checkpoint(OBJECTS_STORED)
+        return len(missing)
+
+    return _register(storage, record, actor, reason, dry_run, store_files)
+
+
+def register_built(storage: Storage, record: BundleRecord, actor: Acting, reason: str | None = None,
+                   dry_run: bool = False) -> RegisterResult:
+    """Register a bundle composed from registered ones (a component rollback): every file it names is
+    already stored by the bundles it came from, so this is the register event alone."""
+    return _register(storage, record, actor, reason, dry_run, lambda: 0)
+
+
+def _register(storage: Storage, record: BundleRecord, actor: Acting, reason: str | None, dry_run: bool,
+              store_files: Callable[[], int]) -> RegisterResult:
+    """Objects first, then the one register event (crash safety); nothing at all for known content or a dry run,
+    nor for an act the keys may not sign."""
+    plan = _register_plan(record)
+    index = fresh_index(storage)
+    first_plan = plan(index)
+    if first_plan is None or dry_run:
+        return RegisterResult(record, False, dry_run and first_plan is not None, None, 0)
+    signing(index, first_plan, actor)  # refused before any file is stored
+    stored = store_files()
+    event = append(storage, plan, actor, reason)
+    return RegisterResult(record, event is not None, False, event.seq if event else None, stored)
+
+
+def _register_plan(record: BundleRecord) -> Callable[[Index], Planned | None]:
+    """The register event for `record`, or None when exactly this content is registered under its version."""
     identity = record.record_digest
 
     def plan(index: Index) -> Planned | None:
@@ -59,26 +102,7 @@ def register_bundle(
             "registered bundles are immutable: bump metadata.version in bundle.yaml",
         )
 
-    index = fresh_index(storage)
-    first_plan = plan(index)
-    if first_plan is None or dry_run:
-        return RegisterResult(record, False, dry_run and first_plan is not None, None, 0)
-    signing(index, first_plan, actor)  # an act the keys may not sign is refused before any file is stored
-
-    files = {}
-    for component in record.components.values():
-        for relpath, entry in component.files.items():
-            files[blob_key(entry.digest)] = FileToStore(folder.paths[relpath], hex_of(entry.digest))
-    sink = progress or NoProgress()
-    missing = {k: f for k, f in files.items() if not storage.has_object(k)}
-    sink.start(sum(f.path.stat().st_size for f in missing.values()), "storing files")
-    try:
-        storage.put_files(missing, sink.advance)
-    finally:
-        sink.finish()
-    checkpoint(OBJECTS_STORED)
-    event = append(storage, plan, actor, reason)
-    return RegisterResult(record, event is not None, False, event.seq if event else None, len(missing))
+    return plan
 
 
 def list_bundles(storage: Storage, name: str | None = None) -> list[BundleRow]:

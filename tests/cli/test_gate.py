@@ -50,7 +50,9 @@ def test_missing_and_stale_eval_evidence(registered: Workspace):
     assert not missing["eval"]["passed"] and "no eval evidence for this bundle digest" in missing["eval"]["detail"]
     add(registered, V1, promptfoo_report(registered, "v1", timedelta(days=3)))
     stale = checks(registered, V1, "staging")
-    assert not stale["eval.fresh"]["passed"] and stale["eval.fresh"]["value"] == "3d"
+    fresh = stale["eval.fresh"]
+    assert not fresh["passed"] and fresh["unit"] == "seconds" and fresh["threshold"] == 2 * 86400
+    assert 3 * 86400 <= fresh["value"] < 3 * 86400 + 600  # an age in seconds, not the text "3d"
 
 
 def test_newest_run_counts_not_the_best(registered: Workspace):

@@ -1,5 +1,7 @@
 """`policy show` and `policy set`: a bad policy names file, line and field and changes nothing."""
 
+import pytest
+
 from tests.conftest import Workspace
 
 
@@ -19,3 +21,34 @@ def test_policy_show_and_bad_policy(registered: Workspace):
     result = registered.run("policy", "set", str(typo))
     assert result.exit_code == 1 and "comes after 'stagin', which the policy does not define" in result.stderr
     assert registered.log_head() == head
+
+
+def refused_policy(ws: Workspace, environments: str) -> str:
+    path = ws.root / "policy.yaml"
+    path.write_text("apiVersion: bundlectl/v1\nkind: Policy\n" + environments, encoding="utf-8")
+    head = ws.log_head()
+    for extra in ([], ["--dry-run"]):
+        result = ws.run("policy", "set", str(path), *extra)
+        assert result.exit_code == 1, result.output
+        assert "Traceback" not in result.output and "internal error" not in result.output
+    assert ws.log_head() == head  # nothing written
+    return result.stderr
+
+
+@pytest.mark.parametrize("environments,expected", [
+    ("environments:\n  staging: {after: production}\n  production: {after: staging}\n",
+     "policy.yaml:3: environments: the `after` chain has a cycle: staging → production → staging"),
+    ("environments:\n  a: {after: c}\n  b: {after: a}\n  c: {after: b}\n", "cycle: a → c → b → a"),
+    ("environments:\n  staging: {after: staging}\n", "cycle: staging → staging"),
+    ("environments: {}\n", "policy.yaml:3: environments: defines no environment"),
+    ("environments:\n  staging: {gates: {eval: {min_pass_rate: 0.8, max_age: ٧d}}}\n",
+     "environments.staging.gates.eval.max_age: '٧d' is not a duration"),
+    ("environments:\n  staging: {gates: {eval: {min_pass_rate: 0.8, max_age: 7 days}}}\n", "'7 days' is not a duration"),
+    ("environments:\n  staging: {gates: {rehearsal: {max_age: 99999999999d}}}\n", "'99999999999d' is not a duration"),
+    ("environments:\n  staging: {gates: {eval: {min_pass_rate: 0.8, max_age: \"7d\\n\"}}}\n", "'7d\\n' is not a duration"),
+    ("environments:\n  staging: {gates: {eval: {min_pass_rate: 0.8, max_agee: 7d}}}\n",
+     "environments.staging.gates.eval.max_agee: unknown key; did you mean 'max_age'?"),
+    ("environments:\n  staging: {gate: {}}\n", "environments.staging.gate: unknown key; did you mean 'gates'?"),
+])
+def test_policy_holes_are_closed(registered: Workspace, environments: str, expected: str):
+    assert expected in refused_policy(registered, environments)

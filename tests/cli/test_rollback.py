@@ -173,7 +173,9 @@ def test_dry_run_shows_the_bundle_and_diff_and_writes_nothing(live: Workspace):
     assert "would build support-triage@2026.11.22-1+rb.runbook" in result.stdout
     assert "changed: runbook   unchanged: model, prompt, schema, retriever, tools, guardrails, evals" in result.stdout
     assert "-- GDPR requests are escalated" in result.stdout
-    assert "this would be refused" in result.stderr
+    assert "✗ would be refused: no passing evidence for support-triage@2026.11.22-1+rb.runbook in staging" in result.stderr
+    assert "would roll back" not in result.output  # no "✓ would roll back" before a refusal
+    assert "--component runbook --to support-triage@2026.11.01-1 --register-only" in result.stderr  # the way to evidence
     whole = live.json("rollback", "support-triage", "--env", "staging", "--dry-run")
     assert whole["dry_run"] and not whole["changed"] and whole["diff"]["changed"]
     assert live.log_head() == head and live.bundlectl_refs() == refs
@@ -243,3 +245,36 @@ def test_rollback_planned_against_a_pointer_that_then_moves_is_a_conflict(live: 
         rollback_module.rollback(storage, "support-triage", "staging", "alice@example.com")
     assert "staging of support-triage was moved by bob@example.com" in err.value.message
     assert live.json("status")["environments"][0]["version"] == "2026.11.01-1"
+
+
+def test_register_only_lets_evidence_come_before_a_gated_component_rollback(live: Workspace):
+    before = live.json("status")
+    history = live.json("history", "support-triage", "--env", "staging")
+    dry = live.json("rollback", "support-triage", "--env", "staging", "--component", "guardrails", "--register-only", "--dry-run")
+    assert dry["dry_run"] and not dry["created"] and dry["seq"] is None
+    assert live.run("show", "support-triage@2026.11.22-1+rb.guardrails").exit_code == 4  # the dry run wrote nothing
+    built = live.json("rollback", "support-triage", "--env", "staging", "--component", "guardrails", "--register-only",
+                      "--reason", "evidence first")
+    assert built["created"] and built["moved"] is False and built["version"] == "2026.11.22-1+rb.guardrails"
+    assert live.json("status") == before and live.json("history", "support-triage", "--env", "staging") == history
+    shown = live.json("show", "support-triage@2026.11.22-1+rb.guardrails")
+    assert shown["digest"] == built["digest"] and shown["lineage"]["swapped"] == ["guardrails"]
+    again = live.json("rollback", "support-triage", "--env", "staging", "--component", "guardrails", "--register-only")
+    assert again["created"] is False and again["digest"] == built["digest"]  # registered once
+    add(live, "support-triage@2026.11.22-1+rb.guardrails", promptfoo_report(live, "v2", name="rb.json"))
+    rolled = live.json("rollback", "support-triage", "--env", "staging", "--component", "guardrails")
+    assert rolled["to"]["new"] is False and rolled["to"]["digest"] == built["digest"]
+    assert rolled["verified"] is True and rolled["break_glass"] is False  # through the gate, not the glass
+    assert live.run("status", "--check").exit_code == 0 and live.run("verify").exit_code == 0
+
+
+@pytest.mark.parametrize("extra,message", [
+    ([], "--register-only builds the bundle of a component rollback; name it with --component KIND"),
+    (["--component", "guardrails", "--break-glass", "--reason", "x"], "--register-only moves nothing"),
+    (["--component", "guardrails", "--rehearse"], "--register-only moves nothing"),
+])
+def test_register_only_misuse_is_a_usage_error_and_writes_nothing(live: Workspace, extra: list[str], message: str):
+    head, refs = live.log_head(), live.bundlectl_refs()
+    result = live.run("rollback", "support-triage", "--env", "staging", "--register-only", *extra)
+    assert result.exit_code == 2 and message in result.stderr
+    assert live.log_head() == head and live.bundlectl_refs() == refs

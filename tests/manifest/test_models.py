@@ -1,9 +1,9 @@
 import pytest
 from pydantic import ValidationError
 
-from bundlectl.manifest.load import field_location
 from bundlectl.manifest.models import Manifest
 from bundlectl.manifest.pins import is_pinned_snapshot
+from bundlectl.manifest.problems import field_location
 
 
 def manifest(**components):
@@ -40,7 +40,7 @@ def test_floating_aliases(snapshot):
 
 def test_floating_alias_refused_unless_allowed():
     found = errors(manifest(model={"provider": "openai", "snapshot": "gpt-4o"}))
-    assert found[0][0] == "components.model"
+    assert found[0][0] == "components.model.snapshot"  # the line of `snapshot:`, not of `model:`
     assert "floating alias" in found[0][1] and "allow_floating" in found[0][1]
     ok = Manifest.model_validate(manifest(model={"provider": "openai", "snapshot": "gpt-4o", "allow_floating": True}))
     assert ok.components.model.allow_floating

@@ -78,12 +78,18 @@ def busy(registered: Workspace) -> Workspace:
     return ws
 
 
+def without_ages(document: dict) -> dict:
+    """A read's answer without the ages it measures now (gate --json gives them in seconds, so they move)."""
+    return {**document, "checks": [{k: v for k, v in c.items() if c.get("unit") != "seconds" or k != "value"}
+                                   for c in document["checks"]]} if "checks" in document else document
+
+
 def test_reads_leave_a_current_index_untouched(busy: Workspace):
-    before = {read: busy.json(*read) for read in READS}  # the first read may catch up; nothing is behind after it
+    before = {read: without_ages(busy.json(*read)) for read in READS}  # the first read may catch up; nothing is behind after it
     files = index_files(busy)
     assert files["index.sqlite"] is not None
     for read in READS:
-        assert busy.json(*read) == before[read]
+        assert without_ages(busy.json(*read)) == before[read]
         assert index_files(busy) == files, f"{' '.join(read)} wrote to the index"
 
 
