@@ -75,7 +75,7 @@ def test_pausing_twice_and_resuming_what_is_not_paused_are_no_ops(live: Workspac
     assert first["changed"] is True and first["paused"] is True and first["version"] == "2026.11.22-1"
     count = live.event_count()
     again = live.run("pause", *ENV, "--reason", "second")
-    assert again.exit_code == 0 and "already paused (by tester@example.com at" in again.output and ": first); nothing to do" in again.output
+    assert again.exit_code == 0 and "already paused (by tester@example.com (claimed) at" in again.output and ": first); nothing to do" in again.output
     assert live.event_count() == count
     assert live.json("pause", *ENV, "--reason", "third")["before"]["reason"] == "first"
 
