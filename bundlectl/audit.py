@@ -60,10 +60,11 @@ def live_at(index: Index, name: str, env: str, moment: datetime) -> LiveAt:
     following = index.move_after(name, env, move.seq)
     evidence = [{"seq": e.seq, "kind": e.kind, "source": e.source, "run_at": e.run_at, "figures": e.figures}
                 for e in index.evidence_by_seq(move.gate_evidence)]
-    pause = index.pause_at(name, env, at)
+    pause, trust_since = index.pause_at(name, env, at), index.trust_since()
     return LiveAt(name, env, move.to_version, move.to_digest, move.time, following.time if following else None,
                   move.actor, move.action, move.reason, move.seq, move.pointer_version, move.verified, evidence,
-                  pause.summary() if pause and pause.paused else None, proven(move.seq, index.trust_since()))
+                  pause._replace(signed=proven(pause.seq, trust_since)).summary() if pause and pause.paused else None,
+                  proven(move.seq, trust_since))
 
 
 @dataclass(frozen=True)

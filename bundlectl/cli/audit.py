@@ -61,7 +61,8 @@ def _print_live(live: LiveAt) -> None:
     if not live.verified:
         warn("it went live by break-glass, unverified")
     if live.paused:
-        warn(f"{live.env} was paused then (by {live.paused['by']} at {live.paused['since']}: {live.paused['reason']}); "
+        by = identity(live.paused["by"], live.paused["by_signed"])
+        warn(f"{live.env} was paused then (by {by} at {live.paused['since']}: {live.paused['reason']}); "
              "runtimes refused to serve it from their next poll on")
     if live.evidence:
         table(["evidence", "kind", "source", "run at", "pass rate"],

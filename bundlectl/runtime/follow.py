@@ -83,7 +83,7 @@ class Follower:
             pause = PauseValue.decode(pause_read.value, self.pause_pointer)
         if serving is not None:
             self._never_backwards(serving, value, pause)
-        index = fresh_index(self.storage)
+        index = fresh_index(self.storage, check_pointers=False)  # _as_logged checks them, waiting out a write in flight
         row = index.pause(self.name, self.env)
         self._as_logged(index, value, pause, row)
         bundle = serving.bundle if serving is not None and serving.pointer.digest == value.digest else self._load(index, value)

@@ -91,7 +91,7 @@ def test_a_bug_in_json_mode_is_still_one_document(git_registered: Workspace, mon
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(api, "status", broken)
+    monkeypatch.setattr(api, "status_report", broken)
     result = git_registered.run("status", "--json")
     assert result.exit_code == 70
     assert one_document(result.stdout)["error"]["kind"] == "bug"

@@ -97,15 +97,17 @@ def test_history_status_and_audit_show_the_pause(live: Workspace):
 
     at_pause = live.json("audit", "support-triage", "--env", "staging", "--at", during)
     assert at_pause["version"] == "2026.11.22-1"
-    assert at_pause["paused"] == {"since": during, "by": "oncall@example.com", "reason": "incident 42", "seq": pause["seq"]}
-    assert "staging was paused then (by oncall@example.com" in live.run("audit", "support-triage", "--env", "staging", "--at", during).stderr
+    assert at_pause["paused"] == {"since": during, "by": "oncall@example.com", "by_signed": False, "reason": "incident 42",
+                                   "seq": pause["seq"]}
+    audited = live.run("audit", "support-triage", "--env", "staging", "--at", during)
+    assert "staging was paused then (by oncall@example.com (claimed)" in audited.stderr
     assert live.json("audit", "support-triage", "--env", "staging", "--at", events[0]["time"])["paused"] is None
     assert live.json("audit", "support-triage", "--env", "staging", "--at", events[2]["time"])["paused"] is None
 
     live.run("pause", *ENV, "--reason", "again")
     row = live.json("status")["environments"][0]
     assert row["paused"]["reason"] == "again" and row["paused"]["by"] == "tester@example.com"
-    assert "PAUSED by tester@example.com: again" in live.run("status").output
+    assert "PAUSED by tester@example.com (claimed): again" in live.run("status").output
 
 
 def test_a_pause_pointer_the_log_never_set_fails_verify(live: Workspace):
