@@ -13,10 +13,10 @@ PACKAGE = Path(__file__).resolve().parents[2] / "bundlectl"
 
 # lower layers first; a module may import its own layer and the layers before it
 LAYERS: list[set[str]] = [
-    {"errors", "clock", "durations", "textfile", "safeyaml", "progress", "faults", "stamp", "digest", "names"},
+    {"errors", "clock", "durations", "textfile", "safeyaml", "progress", "faults", "stamp", "outcomes", "digest", "names"},
     {"manifest", "record", "content", "storage", "constraints", "freshness"},
     {"registry", "bundle_folder", "validation", "scaffold", "export", "identity"},
-    {"policy", "evidence", "gate", "diff", "refs", "record_view"},
+    {"policy", "evidence", "gate", "guard", "diff", "refs", "record_view"},
     {"moves", "promotion", "pausing", "rollback", "verify", "registry_copy", "initialise", "status", "audit", "schema_export"},
     {"api", "runtime"},
     {"cli", "__main__"},
