@@ -9,10 +9,11 @@ from tests.guard.simulate import OUTCOME, Accumulator, Traffic
 
 SETTINGS = Settings(alpha=0.05, min_sample=500)
 METRICS = metrics_judged(OUTCOME)
+SAME = Traffic()
 DONE = Step(50, 100, timedelta(hours=2), timedelta(hours=1))
 
 
-def traffic(rng: random.Random, requests: int, share: float, candidate: Traffic, live: Traffic = Traffic()) -> Accumulator:
+def traffic(rng: random.Random, requests: int, share: float, candidate: Traffic, live: Traffic = SAME) -> Accumulator:
     seen = Accumulator()
     for _ in range(requests):
         arm = "candidate" if rng.random() < share else "live"
