@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from bundlectl.outcomes import ARM, CANARY, LIVE
 from bundlectl.runtime.errors import FileNotInBundle, Paused
 from bundlectl.stamp import stamp_attributes
 
@@ -25,11 +27,22 @@ class LiveBundle:
     pointer_version: int
     record: BundleRecord
     files: Mapping[str, bytes]  # bundle-relative path → bytes, every file of every component
+    arm: str = LIVE  # "live", or "candidate" for the canary's share of requests
+    canary: int | None = None  # the log seq of the canary step in force (for both arms); None without a canary
 
-    @property
+    @cached_property
     def attributes(self) -> dict[str, Any]:
-        """The stamp: what every request served with this bundle carries (`bundle.*` namespace)."""
-        return stamp_attributes(self.name, self.version, self.digest, self.env, self.pointer_version)
+        """The stamp: what every request served with this bundle carries (`bundle.*` namespace). Do not modify it."""
+        attributes = stamp_attributes(self.name, self.version, self.digest, self.env, self.pointer_version)
+        attributes[ARM] = self.arm
+        if self.canary is not None:
+            attributes[CANARY] = self.canary
+        return attributes
+
+    @cached_property
+    def series(self) -> tuple[str, str, str, str, str, str]:
+        """The labels outcomes are counted under (`outcomes.PROM_LABELS`, in that order)."""
+        return (self.name, self.env, self.version, self.digest, self.arm, "" if self.canary is None else str(self.canary))
 
     def file(self, relpath: str) -> bytes:
         """A component file's bytes; never touches the network (they were fetched before this bundle went live)."""
