@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from datetime import datetime
+    from datetime import datetime, timedelta
 
     from bundlectl.audit import LiveAt, RequestAudit
+    from bundlectl.canary import CanaryResult
     from bundlectl.content.case_list import DeclaredCase
     from bundlectl.diff.bundles import BundleDiff
     from bundlectl.evidence.listing import EvidenceListing
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     from bundlectl.record import BundleRecord
     from bundlectl.refs import BundleSource
     from bundlectl.registry.bundles import RegisterResult
-    from bundlectl.registry.rows import BundleRow, MoveRow, PauseRow
+    from bundlectl.registry.rows import BundleRow, CanaryRow, MoveRow, PauseRow
     from bundlectl.registry_copy import CopyResult
     from bundlectl.rollback import RollbackResult
     from bundlectl.status import LiveStatus
@@ -267,14 +268,62 @@ def promote(ref: str, env: str, *, registry: str | None = None, endpoint_url: st
 
 def rollback(name: str, env: str, *, to: str | None = None, components: list[str] | None = None,
              break_glass: bool = False, registry: str | None = None, endpoint_url: str | None = None,
-             actor: str | None = None, reason: str | None = None, dry_run: bool = False) -> RollbackReport:
-    """Point ENV back (or swap `components` back); a dry run also diffs the live bundle against the target."""
+             actor: str | None = None, reason: str | None = None, dry_run: bool = False) -> RollbackReport | CanaryResult:
+    """Point ENV back (or swap `components` back); a dry run also diffs the live bundle against the target.
+
+    While a canary runs, a plain rollback ends it instead (a CanaryResult): what is live stays live.
+    """
     from bundlectl.rollback import rollback as roll_back
 
     storage = _storage(registry, endpoint_url)
+    if not to and not components:
+        ended = _end_running_canary(storage, name, env, _actor(actor), reason, dry_run)
+        if ended is not None:
+            return ended
     target = _registered(to, storage) if to else None
     result = roll_back(storage, name, env, _actor(actor), reason, target, list(components or []), break_glass, dry_run)
     return RollbackReport(result, _rollback_diff(result, storage) if dry_run else None)
+
+
+def _end_running_canary(storage: Storage, name: str, env: str, actor: str, reason: str | None,
+                        dry_run: bool) -> CanaryResult | None:
+    from bundlectl.canary import canary_in_force, end_canary
+    from bundlectl.registry.fresh import fresh_index
+
+    running = canary_in_force(fresh_index(storage), name, env)
+    if running is None:
+        return None
+    return end_canary(storage, name, env, actor, reason, dry_run, step_seq=running.seq)
+
+
+def canary(ref: str, env: str, percent: int, *, steps: list[int] | None = None, step_time: str | None = None,
+           registry: str | None = None, endpoint_url: str | None = None, actor: str | None = None,
+           reason: str | None = None, dry_run: bool = False) -> CanaryResult:
+    """`promote REF --env ENV --canary PERCENT`: serve REF beside what is live to a sticky share of requests.
+
+    REF passes ENV's gate like any promotion; `steps` (ending at 100) are the shares the guard moves it
+    through, each lasting at least `step_time` (30m, 1h, 2d; default 1h). Raises GateRefused if the gate fails.
+    """
+    from bundlectl.canary import start_canary
+
+    storage = _storage(registry, endpoint_url)
+    bundle = _registered(ref, storage)
+    return start_canary(storage, bundle, env, percent, steps, _duration(step_time, "--step-time"), _actor(actor), reason,
+                        dry_run)
+
+
+def _duration(text: str | None, option: str) -> timedelta | None:
+    from bundlectl.durations import parse_duration
+    from bundlectl.errors import UsageProblem
+
+    if text is None:
+        return None
+    if text.strip() in ("0", "0s"):
+        return parse_duration("0m")
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise UsageProblem(f"{option} {text}: {exc}") from None
 
 
 def rehearse(name: str, env: str, *, to: str | None = None, components: list[str] | None = None,
@@ -317,8 +366,8 @@ def status(name: str | None = None, *, registry: str | None = None, endpoint_url
 
 
 def history(name: str, env: str, limit: int | None = None, *, registry: str | None = None,
-            endpoint_url: str | None = None) -> list[MoveRow | PauseRow]:
-    """Promotions, rollbacks, pauses and resumes of NAME in ENV, newest first; `limit` None means all."""
+            endpoint_url: str | None = None) -> list[MoveRow | PauseRow | CanaryRow]:
+    """Promotions, rollbacks, pauses, resumes and canaries of NAME in ENV, newest first; `limit` None means all."""
     from bundlectl.registry.fresh import fresh_index
     from bundlectl.status import pointer_history
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from bundlectl.errors import NotFound, Refused
 from bundlectl.registry.events import Event, parse_event, summary_line
 from bundlectl.registry.objects import blob_key
-from bundlectl.registry.pointers import pointer_written_by
+from bundlectl.registry.pointers import pointers_written_by
 from bundlectl.storage.base import PointerUpdate, Storage
 
 
@@ -54,8 +54,7 @@ def copy_registry(source: Storage, target: Storage, progress: Callable[[str], No
                 target.put_object(key, source.get_object(key))
                 copied_objects += 1
         updates = []
-        moved = pointer_written_by(event)
-        if moved is not None:
+        for moved in pointers_written_by(event):
             pointer = target.read_pointer(moved.storage_name)
             updates.append(PointerUpdate(moved.storage_name, pointer.token if pointer else None, moved.encode()))
         current = target.append_event(event.payload(), summary_line(event), current, updates)

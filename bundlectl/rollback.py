@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from bundlectl.canary import refuse_during_canary
 from bundlectl.clock import now_utc, rfc3339
 from bundlectl.errors import IntegrityFailure, NotFound, Refused, UsageProblem
 from bundlectl.gate.checks import eval_checks
@@ -146,10 +147,12 @@ def rollback(
     components = list(dict.fromkeys(components or []))
     if break_glass and not reason:
         raise UsageProblem("--break-glass needs --reason TEXT", "say why this cannot wait for evidence; it is recorded")
+    refuse_during_canary(fresh_index(storage), name, env, "moving the live bundle")  # before planning: say the real reason
     plan = plan_rollback(storage, name, env, to, components, now)
     outcome = _Outcome()
 
     def decide(index: Index, pointer: PointerRow | None) -> Decision:
+        refuse_during_canary(index, name, env, "moving the live bundle")  # a plain rollback ends it instead (api.rollback)
         extras = MoveExtras(components=plan.components) if plan.components else MoveExtras()
         if rehearsal:
             extras["rehearsal"] = rehearsal

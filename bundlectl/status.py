@@ -9,7 +9,7 @@ from bundlectl.freshness import is_fresh
 from bundlectl.gate.checks import eval_checks
 from bundlectl.policy.in_force import DEFAULT_MAX_AGE, policy_in_force
 from bundlectl.registry.index import Index
-from bundlectl.registry.rows import MoveRow, PauseRow
+from bundlectl.registry.rows import CanaryRow, MoveRow, PauseRow
 
 
 class LiveStatus(NamedTuple):
@@ -24,6 +24,7 @@ class LiveStatus(NamedTuple):
     evidence_fresh: bool
     problems: list[str]
     paused: PauseRow | None = None  # the pause in force: serving runtimes refuse this bundle until `resume`
+    canary: CanaryRow | None = None  # the canary running beside it: its candidate and share
 
     @property
     def healthy(self) -> bool:
@@ -33,11 +34,14 @@ class LiveStatus(NamedTuple):
         return {"name": self.name, "env": self.env, "version": self.version, "digest": self.digest,
                 "pointer_version": self.pointer_version, "since": self.since, "by": self.by,
                 "evidence_fresh": self.evidence_fresh, "verified": self.verified, "problems": self.problems,
-                "paused": self.paused.summary() if self.paused else None}
+                "paused": self.paused.summary() if self.paused else None,
+                "canary": self.canary.summary() if self.canary else None}
 
 
 def live_status(index: Index, now: datetime, name: str | None = None) -> list[LiveStatus]:
     """Each live pointer, judged by its environment's eval gate as it stands now."""
+    from bundlectl.canary import canary_in_force
+
     policy = policy_in_force(index)
     rows = []
     for pointer in index.pointers(name):
@@ -55,12 +59,14 @@ def live_status(index: Index, now: datetime, name: str | None = None) -> list[Li
         pause = index.pause(pointer.name, pointer.env)
         rows.append(LiveStatus(pointer.name, pointer.env, pointer.version, pointer.digest, pointer.pointer_version,
                                pointer.time, pointer.actor, verified, not evidence_problems,
-                               unverified + evidence_problems, pause if pause and pause.paused else None))
+                               unverified + evidence_problems, pause if pause and pause.paused else None,
+                               canary_in_force(index, pointer.name, pointer.env)))
     return rows
 
 
-def pointer_history(index: Index, name: str, env: str, limit: int | None = None) -> list[MoveRow | PauseRow]:
-    """Promotions, rollbacks, pauses and resumes of one environment, newest first."""
-    events: list[MoveRow | PauseRow] = [*index.moves(name, env, limit), *index.pauses(name, env, limit)]
+def pointer_history(index: Index, name: str, env: str, limit: int | None = None) -> list[MoveRow | PauseRow | CanaryRow]:
+    """Promotions, rollbacks, pauses, resumes and canaries of one environment, newest first."""
+    events: list[MoveRow | PauseRow | CanaryRow] = [*index.moves(name, env, limit), *index.pauses(name, env, limit),
+                                                     *index.canaries(name, env, limit)]
     events.sort(key=lambda e: e.seq, reverse=True)
     return events[:limit] if limit else events

@@ -27,7 +27,7 @@ from bundlectl.manifest import KINDS
 def rollback(name: str, env: str, to_ref: str | None, components: tuple[str, ...], break_glass: bool, rehearse: bool,
              registry: str | None, endpoint_url: str | None, actor: str | None, reason: str | None, dry_run: bool,
              as_json: bool) -> None:
-    """Point ENV back at the bundle live before (or --to REF), or swap single components back."""
+    """Point ENV back at the bundle live before (or --to REF), or swap single components back; during a canary, end it."""
     from bundlectl.gate.result import GateRefused
 
     if rehearse:
@@ -55,6 +55,13 @@ def rollback(name: str, env: str, to_ref: str | None, components: tuple[str, ...
             print_gate(refused.result)
             warn("no passing evidence for this exact bundle: add some, or use --break-glass --reason TEXT")
         raise
+    from bundlectl.canary import CanaryResult
+
+    if isinstance(report, CanaryResult):
+        from bundlectl.cli.promote import print_canary
+
+        print_canary(report, as_json)
+        return
     _print(report, as_json)
 
 

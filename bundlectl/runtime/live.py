@@ -96,7 +96,9 @@ class Runtime:
             refusal = serving.refusal()
             assert refusal is not None
             raise refusal
-        return serving.bundle
+        if key is None or serving.candidate is None:
+            return serving.bundle
+        return serving.route(key)
 
     async def acurrent(self, key: str | None = None) -> LiveBundle:
         """`current()` for `async def` handlers: it never blocks the event loop (nothing in it waits)."""

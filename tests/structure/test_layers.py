@@ -17,7 +17,7 @@ LAYERS: list[set[str]] = [
     {"manifest", "record", "content", "storage", "constraints", "freshness"},
     {"registry", "bundle_folder", "validation", "scaffold", "export", "identity"},
     {"policy", "evidence", "gate", "guard", "diff", "refs", "record_view"},
-    {"moves", "promotion", "pausing", "rollback", "verify", "registry_copy", "initialise", "status", "audit", "schema_export"},
+    {"moves", "promotion", "pausing", "canary", "guarding", "rollback", "verify", "registry_copy", "initialise", "status", "audit", "schema_export"},
     {"api", "runtime"},
     {"cli", "__main__"},
 ]
