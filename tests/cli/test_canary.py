@@ -8,7 +8,6 @@ import pytest
 from bundlectl.digest.canonical import canonical_json
 from tests.conftest import V1, V2, Workspace
 from tests.helpers import add, promote, write_behind_bundlectl
-from tests.runtime.conftest import runtimes  # noqa: F401  (the fixture)
 
 ENV = ("support-triage", "--env", "staging")
 
