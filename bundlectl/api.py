@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from bundlectl.evidence.run import EvalRun
     from bundlectl.evidence.store import EvidenceAdded
     from bundlectl.gate.result import GateResult
+    from bundlectl.guarding import GuardReport
     from bundlectl.initialise import InitResult
     from bundlectl.moves import MoveResult
     from bundlectl.pausing import PauseResult
@@ -324,6 +325,37 @@ def _duration(text: str | None, option: str) -> timedelta | None:
         return parse_duration(text)
     except ValueError as exc:
         raise UsageProblem(f"{option} {text}: {exc}") from None
+
+
+def guard(name: str, env: str, *, sources: list[str] | None = None, prometheus: str | None = None, apply: bool = False,
+          alpha: float = 0.05, min_sample: int = 1000, timeout: float = 10.0, registry: str | None = None,
+          endpoint_url: str | None = None, actor: str | None = None, reason: str | None = None,
+          now: datetime | None = None) -> GuardReport:
+    """Judge NAME in ENV (its canary against the live bundle, or the live bundle against its owner's outcome target)
+    from request logs (`sources`) or a Prometheus server; `apply` carries the decision out as a logged event."""
+    from bundlectl.errors import UsageProblem
+    from bundlectl.guard.decision import Settings
+    from bundlectl.guarding import run_guard
+
+    if (sources is None) == (prometheus is None):
+        raise UsageProblem("give the outcomes either as --source FILE… (request logs) or as --prometheus URL")
+    if not 0 < alpha < 1 or min_sample < 1:
+        raise UsageProblem(f"--alpha {alpha} must be between 0 and 1 and --min-sample {min_sample} at least 1")
+    storage = _storage(registry, endpoint_url)
+    return run_guard(storage, name, env, _outcome_source(sources, prometheus, timeout), Settings(alpha, min_sample),
+                     apply=apply, actor=_actor(actor) if apply else "", reason=reason, now=now)
+
+
+def _outcome_source(sources: list[str] | None, prometheus: str | None, timeout: float) -> Any:
+    if prometheus is not None:
+        from bundlectl.guard.prometheus import tally_prometheus
+
+        return lambda name, env, canary, digest: tally_prometheus(prometheus, name, env, canary=canary, digest=digest,
+                                                                  timeout=timeout)
+    from bundlectl.guard.request_log import tally_request_logs
+
+    paths = [Path(p) for p in sources or []]
+    return lambda name, env, canary, digest: tally_request_logs(paths, name, env, canary=canary, digest=digest)
 
 
 def rehearse(name: str, env: str, *, to: str | None = None, components: list[str] | None = None,

@@ -197,8 +197,14 @@ def _expect(index: Index, name: str, env: str, step_seq: int | None) -> tuple[Ca
     return running, live
 
 
-def completion(storage: Storage, index: Index, bundle: BundleRow, env: str) -> tuple[MoveExtras, list[PointerUpdate]]:
-    """What a promotion adds when a canary runs: it must be the candidate's, and it ends the canary in the same step."""
+def completion(storage: Storage, index: Index, bundle: BundleRow, env: str,
+               expect: int | None = None) -> tuple[MoveExtras, list[PointerUpdate]]:
+    """What a promotion adds when a canary runs: it must be the candidate's, and it ends the canary in the same step.
+
+    `expect`: the canary step the caller decided on (the guard); a conflict if the canary moved or ended since.
+    """
+    if expect is not None:
+        _expect(index, bundle.name, env, expect)
     running = canary_in_force(index, bundle.name, env)
     if running is None:
         return MoveExtras(), []

@@ -84,10 +84,11 @@ def require_compatible_row(storage: Storage, bundle: BundleRow, action: str) -> 
 
 
 def promote(storage: Storage, bundle: BundleRow, env: str, actor: str, reason: str | None = None,
-            dry_run: bool = False, now: datetime | None = None, guard: dict[str, Any] | None = None) -> MoveResult:
+            dry_run: bool = False, now: datetime | None = None, guard: dict[str, Any] | None = None,
+            expect_canary: int | None = None) -> MoveResult:
     """Move ENV to `bundle` through the gate; during a canary only its candidate may go live, which completes it.
 
-    `guard` holds the figures when `bundlectl guard --apply` completes a canary.
+    `guard` holds the figures when `bundlectl guard --apply` completes a canary, at the step `expect_canary`.
     """
     from bundlectl.canary import completion
 
@@ -95,7 +96,7 @@ def promote(storage: Storage, bundle: BundleRow, env: str, actor: str, reason: s
 
     def decide(index: Index, pointer: PointerRow | None) -> Decision:
         refuse_while_paused(index, bundle.name, env)
-        extras, updates = completion(storage, index, bundle, env)
+        extras, updates = completion(storage, index, bundle, env, expect_canary)
         result = evaluate_gate(index, bundle, env, actor, now or now_utc())
         if not result.passed:
             raise GateRefused(result)

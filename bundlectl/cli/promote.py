@@ -38,7 +38,7 @@ def _steps(ctx: click.Context, param: click.Parameter, value: str | None) -> lis
 @json_option
 def promote(ref: str, env: str, canary: int | None, steps: list[int] | None, step_time: str | None, registry: str | None,
             endpoint_url: str | None, actor: str | None, reason: str | None, dry_run: bool, as_json: bool) -> None:
-    """Move ENV to REF, only if the gate passes (with --canary: serve it beside what is live)."""
+    """Move ENV to REF, only if the gate passes; with --canary PERCENT, serve it beside what is live."""
     from bundlectl.gate.result import GateRefused
 
     if canary is None and (steps is not None or step_time is not None):

@@ -50,3 +50,21 @@ class Accumulator:
     def tally(self) -> Tally:
         return Tally({arm: Arm(n, {m: Moments(int(a[0]), a[1], a[2]) for m, a in metrics.items()})
                       for arm, (n, metrics) in self.arms.items()})
+
+
+def serve(runtime: Any, requests: int, rng: random.Random, candidate: Traffic, live: Traffic = Traffic(),
+          lose_candidate: float = 0.0) -> dict[str, int]:
+    """Requests through the real runtime: routed by request id, stamped, and their outcomes recorded.
+
+    `lose_candidate`: the share of the candidate's requests whose outcome never gets recorded (a broken arm).
+    """
+    served = {"live": 0, "candidate": 0}
+    for _ in range(requests):
+        request_id = f"req-{rng.getrandbits(64):016x}"
+        bundle = runtime.current(key=request_id)
+        runtime.stamp(request_id, bundle=bundle)
+        served[bundle.arm] += 1
+        if bundle.arm == "candidate" and rng.random() < lose_candidate:
+            continue
+        runtime.record(request_id, bundle=bundle, **(candidate if bundle.arm == "candidate" else live).outcome(rng))
+    return served
