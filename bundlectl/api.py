@@ -12,15 +12,17 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
-    from datetime import datetime
+    from datetime import datetime, timedelta
 
     from bundlectl.audit import LiveAt, RequestAudit
+    from bundlectl.canary import CanaryResult
     from bundlectl.content.case_list import DeclaredCase
     from bundlectl.diff.bundles import BundleDiff
     from bundlectl.evidence.listing import EvidenceListing
     from bundlectl.evidence.run import EvalRun
     from bundlectl.evidence.store import EvidenceAdded
     from bundlectl.gate.result import GateResult
+    from bundlectl.guarding import GuardReport
     from bundlectl.identity import Acting
     from bundlectl.initialise import InitResult
     from bundlectl.moves import MoveResult
@@ -30,7 +32,7 @@ if TYPE_CHECKING:
     from bundlectl.record import BundleRecord
     from bundlectl.refs import BundleSource
     from bundlectl.registry.bundles import RegisterResult
-    from bundlectl.registry.rows import BundleRow, MoveRow, PauseRow
+    from bundlectl.registry.rows import BundleRow, CanaryRow, MoveRow, PauseRow
     from bundlectl.registry_copy import CopyResult
     from bundlectl.rollback import BuiltRollback, RollbackResult
     from bundlectl.status import LiveStatus, StatusReport
@@ -301,11 +303,19 @@ def promote(ref: str, env: str, *, registry: str | None = None, endpoint_url: st
 
 def rollback(name: str, env: str, *, to: str | None = None, components: list[str] | None = None,
              break_glass: bool = False, registry: str | None = None, endpoint_url: str | None = None,
-             actor: str | None = None, key: Keys = None, reason: str | None = None, dry_run: bool = False) -> RollbackReport:
-    """Point ENV back (or swap `components` back); a dry run also diffs the live bundle against the target."""
+             actor: str | None = None, key: Keys = None, reason: str | None = None,
+             dry_run: bool = False) -> RollbackReport | CanaryResult:
+    """Point ENV back (or swap `components` back); a dry run also diffs the live bundle against the target.
+
+    While a canary runs, a plain rollback ends it instead (a CanaryResult): what is live stays live.
+    """
     from bundlectl.rollback import rollback as roll_back
 
     storage = _storage(registry, endpoint_url, fresh=True)
+    if not to and not components:
+        ended = _end_running_canary(storage, name, env, _acting(actor, key), reason, dry_run)
+        if ended is not None:
+            return ended
     target = _registered(to, storage) if to else None
     result = roll_back(storage, name, env, _acting(actor, key), reason, target, list(components or []), break_glass, dry_run)
     return RollbackReport(result, _rollback_diff(result, storage) if dry_run else None)
@@ -320,6 +330,78 @@ def build_rollback(name: str, env: str, components: list[str], *, to: str | None
     storage = _storage(registry, endpoint_url, fresh=True)
     target = _registered(to, storage) if to else None
     return register_rollback_bundle(storage, name, env, _acting(actor, key), reason, target, components, dry_run)
+
+
+def _end_running_canary(storage: Storage, name: str, env: str, actor: Acting, reason: str | None,
+                        dry_run: bool) -> CanaryResult | None:
+    from bundlectl.canary import canary_in_force, end_canary
+    from bundlectl.registry.fresh import fresh_index
+
+    running = canary_in_force(fresh_index(storage), name, env)
+    if running is None:
+        return None
+    return end_canary(storage, name, env, actor, reason, dry_run, step_seq=running.seq)
+
+
+def canary(ref: str, env: str, percent: int, *, steps: list[int] | None = None, step_time: str | None = None,
+           registry: str | None = None, endpoint_url: str | None = None, actor: str | None = None, key: Keys = None,
+           reason: str | None = None, dry_run: bool = False) -> CanaryResult:
+    """`promote REF --env ENV --canary PERCENT`: serve REF beside what is live to a sticky share of requests.
+
+    REF passes ENV's gate like any promotion; `steps` (ending at 100) are the shares the guard moves it
+    through, each lasting at least `step_time` (30m, 1h, 2d; default 1h). Raises GateRefused if the gate fails.
+    """
+    from bundlectl.canary import start_canary
+
+    storage = _storage(registry, endpoint_url, fresh=True)
+    bundle = _registered(ref, storage)
+    return start_canary(storage, bundle, env, percent, steps, _duration(step_time, "--step-time"), _acting(actor, key),
+                        reason, dry_run)
+
+
+def _duration(text: str | None, option: str) -> timedelta | None:
+    from bundlectl.durations import parse_duration
+    from bundlectl.errors import UsageProblem
+
+    if text is None:
+        return None
+    if text.strip() in ("0", "0s"):
+        return parse_duration("0m")
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise UsageProblem(f"{option} {text}: {exc}") from None
+
+
+def guard(name: str, env: str, *, sources: list[str] | None = None, prometheus: str | None = None, apply: bool = False,
+          alpha: float = 0.05, min_sample: int = 1000, timeout: float = 10.0, registry: str | None = None,
+          endpoint_url: str | None = None, actor: str | None = None, key: Keys = None, reason: str | None = None,
+          now: datetime | None = None) -> GuardReport:
+    """Judge NAME in ENV (its canary against the live bundle, or the live bundle against its owner's outcome target)
+    from request logs (`sources`) or a Prometheus server; `apply` carries the decision out as a logged event."""
+    from bundlectl.errors import UsageProblem
+    from bundlectl.guard.decision import Settings
+    from bundlectl.guarding import run_guard
+
+    if (sources is None) == (prometheus is None):
+        raise UsageProblem("give the outcomes either as --source FILE… (request logs) or as --prometheus URL")
+    if not 0 < alpha < 1 or min_sample < 1:
+        raise UsageProblem(f"--alpha {alpha} must be between 0 and 1 and --min-sample {min_sample} at least 1")
+    storage = _storage(registry, endpoint_url, fresh=apply)
+    return run_guard(storage, name, env, _outcome_source(sources, prometheus, timeout), Settings(alpha, min_sample),
+                     apply=apply, actor=_acting(actor, key) if apply else None, reason=reason, now=now)
+
+
+def _outcome_source(sources: list[str] | None, prometheus: str | None, timeout: float) -> Any:
+    if prometheus is not None:
+        from bundlectl.guard.prometheus import tally_prometheus
+
+        return lambda name, env, canary, digest: tally_prometheus(prometheus, name, env, canary=canary, digest=digest,
+                                                                  timeout=timeout)
+    from bundlectl.guard.request_log import tally_request_logs
+
+    paths = [Path(p) for p in sources or []]
+    return lambda name, env, canary, digest: tally_request_logs(paths, name, env, canary=canary, digest=digest)
 
 
 def rehearse(name: str, env: str, *, to: str | None = None, components: list[str] | None = None,
@@ -371,8 +453,8 @@ def status_report(name: str | None = None, *, registry: str | None = None, endpo
 
 
 def history(name: str, env: str, limit: int | None = None, *, registry: str | None = None,
-            endpoint_url: str | None = None) -> list[MoveRow | PauseRow]:
-    """Promotions, rollbacks, pauses and resumes of NAME in ENV, newest first; `limit` None means all."""
+            endpoint_url: str | None = None) -> list[MoveRow | PauseRow | CanaryRow]:
+    """Promotions, rollbacks, pauses, resumes and canaries of NAME in ENV, newest first; `limit` None means all."""
     from bundlectl.registry.fresh import fresh_index
     from bundlectl.status import pointer_history
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from bundlectl.clock import event_time
 from bundlectl.errors import InvalidInput, NotFound, Problem
+from bundlectl.outcomes import ARM, CANDIDATE, LIVE
 from bundlectl.registry.index import Index
 from bundlectl.registry.rows import proven
 from bundlectl.stamp import DIGEST, ENV, NAME, POINTER_VERSION, REQUEST_ID, REQUIRED, VERSION
@@ -38,19 +39,21 @@ class LiveAt:
     evidence: list[dict[str, Any]] = field(default_factory=list)
     paused: dict[str, Any] | None = None  # the pause in force at that instant: runtimes served no request with it
     signed: bool = False  # `promoted_by` is a signer's principal, not a claim
+    candidate: dict[str, Any] | None = None  # the canary running beside it at that instant: candidate and share
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "version": self.version, "digest": self.digest, "env": self.env,
                 "live_from": self.live_from, "live_until": self.live_until, "promoted_by": self.promoted_by,
                 "promoted_by_signed": self.signed, "action": self.action, "reason": self.reason, "seq": self.seq,
                 "pointer_version": self.pointer_version, "verified": self.verified, "evidence": self.evidence,
-                "paused": self.paused}
+                "paused": self.paused, "candidate": self.candidate}
 
 
 def live_at(index: Index, name: str, env: str, moment: datetime) -> LiveAt:
     """The bundle live in `env` at `moment`: the last move at or before it; live until the next move.
 
-    `paused` says whether the kill switch was on at that instant (the last pause or resume before it).
+    `paused` says whether the kill switch was on at that instant (the last pause or resume before it), and
+    `candidate` which canary ran beside it.
     """
     at = event_time(moment)
     move = index.move_at(name, env, at)
@@ -61,10 +64,11 @@ def live_at(index: Index, name: str, env: str, moment: datetime) -> LiveAt:
     evidence = [{"seq": e.seq, "kind": e.kind, "source": e.source, "run_at": e.run_at, "figures": e.figures}
                 for e in index.evidence_by_seq(move.gate_evidence)]
     pause, trust_since = index.pause_at(name, env, at), index.trust_since()
+    canary = index.canary_at(name, env, at)
     return LiveAt(name, env, move.to_version, move.to_digest, move.time, following.time if following else None,
                   move.actor, move.action, move.reason, move.seq, move.pointer_version, move.verified, evidence,
                   pause._replace(signed=proven(pause.seq, trust_since)).summary() if pause and pause.paused else None,
-                  proven(move.seq, trust_since))
+                  proven(move.seq, trust_since), canary.summary() if canary else None)
 
 
 @dataclass(frozen=True)
@@ -77,10 +81,12 @@ class Stamp:
     pointer_version: int | None
     time: datetime
     where: str
+    arm: str = LIVE  # stamps written before canaries have none: they were all served by the live bundle
 
     def to_json(self) -> dict[str, Any]:
         return {"request_id": self.request_id, "name": self.name, "version": self.version, "digest": self.digest,
-                "env": self.env, "pointer_version": self.pointer_version, "time": event_time(self.time), "found_in": self.where}
+                "env": self.env, "pointer_version": self.pointer_version, "arm": self.arm, "time": event_time(self.time),
+                "found_in": self.where}
 
 
 def find_stamp(request_id: str, logs: list[Path]) -> Stamp:
@@ -193,8 +199,11 @@ def _stamp(fields: dict[str, Any], request_id: str, moment: datetime, where: str
     if missing:
         raise InvalidInput([Problem(where, f"the stamp of request {request_id} lacks {', '.join(missing)}")])
     version = fields.get(POINTER_VERSION)
+    arm = fields.get(ARM) or LIVE
+    if arm not in (LIVE, CANDIDATE):
+        raise InvalidInput([Problem(where, f"the stamp of request {request_id} names the arm {arm!r}, not live or candidate")])
     return Stamp(request_id, fields[NAME], fields[VERSION], fields[DIGEST], fields[ENV],
-                 int(version) if version is not None else None, moment, where)
+                 int(version) if version is not None else None, moment, where, arm)
 
 
 @dataclass(frozen=True)
@@ -208,7 +217,7 @@ class RequestAudit:
     def to_json(self) -> dict[str, Any]:
         return {"stamp": self.stamp.to_json(), "consistent": self.consistent, "problem": self.problem,
                 "name": self.stamp.name, "version": self.stamp.version, "digest": self.stamp.digest, "env": self.stamp.env,
-                "components": self.components, "live": self.live.to_json() if self.live else None}
+                "arm": self.stamp.arm, "components": self.components, "live": self.live.to_json() if self.live else None}
 
 
 def audit_request(index: Index, stamp: Stamp) -> RequestAudit:
@@ -223,7 +232,13 @@ def audit_request(index: Index, stamp: Stamp) -> RequestAudit:
     problems = []
     if not rows:
         problems.append(f"digest {stamp.digest[:19]}… is not a registered bundle")
-    if live.digest != stamp.digest:
+    if stamp.arm == CANDIDATE:
+        candidate = live.candidate
+        if candidate is None or candidate["digest"] != stamp.digest:
+            problems.append(f"the stamp says the canary's candidate {stamp.version} served it, but the log says "
+                            + (f"the candidate in {stamp.env} at {event_time(stamp.time)} was {candidate['version']}" if candidate
+                               else f"no canary ran in {stamp.env} at {event_time(stamp.time)}"))
+    elif live.digest != stamp.digest:
         problems.append(f"the log says {live.version} ({live.digest[:19]}…) was live in {stamp.env} at "
                         f"{event_time(stamp.time)}, not the stamped {stamp.version} ({stamp.digest[:19]}…)")
     elif stamp.pointer_version is not None and stamp.pointer_version != live.pointer_version:

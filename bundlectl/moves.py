@@ -8,7 +8,7 @@ first looked, that is a conflict (exit 3), never a silent overwrite.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Literal
 
@@ -38,6 +38,7 @@ class Decision:
 
     gate: GateResult | None
     extras: MoveExtras
+    updates: list[PointerUpdate] = field(default_factory=list)  # other pointers the move sets (a completed canary's)
 
 
 Decide = Callable[[Index, PointerRow | None], Decision]
@@ -113,7 +114,7 @@ def move_pointer(
                           "to_version": bundle.version, "pointer_version": version, **extras}
         value = PointerValue(bundle.name, env, bundle.digest, bundle.version, version, index.head().seq + 1)
         seen.pointer_version = version
-        return Planned(action, data, [PointerUpdate(name, stored.token if stored else None, value.encode())])
+        return Planned(action, data, [PointerUpdate(name, stored.token if stored else None, value.encode()), *decision.updates])
 
     event = append(storage, plan, actor, reason)
     return MoveResult(bundle.name, env, seen.pointer, bundle, seen.pointer_version if event else None,

@@ -18,7 +18,7 @@ from bundlectl.identity import Acting
 from bundlectl.moves import Decision, MoveResult, move_pointer
 from bundlectl.pausing import refuse_while_paused
 from bundlectl.policy.in_force import environment_policy
-from bundlectl.registry.events import ApprovalData, MoveExtras, PolicyData
+from bundlectl.registry.events import ApprovalData, PolicyData
 from bundlectl.registry.fresh import fresh_index
 from bundlectl.registry.index import Index
 from bundlectl.registry.log import Planned, append, recorded_actor, signing
@@ -102,15 +102,26 @@ def require_compatible_row(storage: Storage, bundle: BundleRow, action: str) -> 
 
 
 def promote(storage: Storage, bundle: BundleRow, env: str, actor: Acting, reason: str | None = None,
-            dry_run: bool = False, now: datetime | None = None) -> MoveResult:
+            dry_run: bool = False, now: datetime | None = None, guard: dict[str, Any] | None = None,
+            expect_canary: int | None = None) -> MoveResult:
+    """Move ENV to `bundle` through the gate; during a canary only its candidate may go live, which completes it.
+
+    `guard` holds the figures when `bundlectl guard --apply` completes a canary, at the step `expect_canary`.
+    """
+    from bundlectl.canary import completion
+
     require_compatible_row(storage, bundle, "promotion")
 
     def decide(index: Index, pointer: PointerRow | None) -> Decision:
         refuse_while_paused(index, bundle.name, env)
         promoter = recorded_actor(index, "promote", {"env": env}, actor)  # refused here if `actor` may not move env
+        extras, updates = completion(storage, index, bundle, env, expect_canary)
         result = evaluate_gate(index, bundle, env, promoter, now or now_utc())
         if not result.passed:
             raise GateRefused(result)
-        return Decision(result, MoveExtras(verified=True))
+        extras["verified"] = True
+        if guard is not None:
+            extras["guard"] = guard
+        return Decision(result, extras, updates)
 
     return move_pointer(storage, bundle, env, actor, "promote", decide, reason, dry_run)

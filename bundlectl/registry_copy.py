@@ -17,7 +17,7 @@ from pathlib import Path
 from bundlectl.errors import IntegrityFailure, NotFound, Refused
 from bundlectl.registry.events import Event, parse_event, summary_line
 from bundlectl.registry.objects import blob_key, digest_in_key
-from bundlectl.registry.pointers import pointer_written_by
+from bundlectl.registry.pointers import pointers_written_by
 from bundlectl.registry.signatures import head_update
 from bundlectl.storage.base import FileToStore, PointerUpdate, Storage
 
@@ -79,8 +79,7 @@ def copy_registry(source: Storage, target: Storage, progress: Callable[[str], No
                 copy_object(source, target, key)
                 copied_objects += 1
         updates = []
-        moved = pointer_written_by(event)
-        if moved is not None:
+        for moved in pointers_written_by(event):
             pointer = target.read_pointer(moved.storage_name)
             updates.append(PointerUpdate(moved.storage_name, pointer.token if pointer else None, moved.encode()))
         if trusted:

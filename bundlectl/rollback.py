@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from bundlectl.canary import refuse_during_canary
 from bundlectl.clock import now_utc, rfc3339
-from bundlectl.errors import IntegrityFailure, NotFound, Refused, UsageProblem
+from bundlectl.errors import Conflict, IntegrityFailure, NotFound, Refused, UsageProblem
 from bundlectl.gate.checks import eval_checks
 from bundlectl.gate.evaluate import evaluate_gate
 from bundlectl.gate.result import GateRefused, GateResult
@@ -171,19 +172,29 @@ def register_rollback_bundle(storage: Storage, name: str, env: str, actor: Actin
 def rollback(
     storage: Storage, name: str, env: str, actor: Acting, reason: str | None = None, to: BundleRow | None = None,
     components: list[str] | None = None, break_glass: bool = False, dry_run: bool = False,
-    now: datetime | None = None, rehearsal: str | None = None,
+    now: datetime | None = None, rehearsal: str | None = None, guard: dict[str, Any] | None = None,
+    expect_live_seq: int | None = None,
 ) -> RollbackResult:
+    """Roll NAME back in ENV (see the module docstring). `guard`: the figures when `bundlectl guard --apply` rolls back,
+    having judged the live bundle set at `expect_live_seq` (a conflict if ENV moved since)."""
     now = now or now_utc()
     components = list(dict.fromkeys(components or []))
     if break_glass and not reason:
         raise UsageProblem("--break-glass needs --reason TEXT", "say why this cannot wait for evidence; it is recorded")
+    refuse_during_canary(fresh_index(storage), name, env, "moving the live bundle")  # before planning: say the real reason
     plan = plan_rollback(storage, name, env, to, components, now)
+    if expect_live_seq is not None and plan.pointer_seq != expect_live_seq:
+        raise Conflict(f"{env} of {name} moved while the guard judged it; nothing was changed",
+                       "run the guard again: it judges what is live now")
     outcome = _Outcome()
 
     def decide(index: Index, pointer: PointerRow | None) -> Decision:
+        refuse_during_canary(index, name, env, "moving the live bundle")  # a plain rollback ends it instead (api.rollback)
         extras = MoveExtras(components=plan.components) if plan.components else MoveExtras()
         if rehearsal:
             extras["rehearsal"] = rehearsal
+        if guard is not None:
+            extras["guard"] = guard
         if not plan.components:  # whole rollback: it was gated when it went live here before
             outcome.verified = _was_verified(index, name, env, plan.target.digest)
             extras["verified"] = outcome.verified

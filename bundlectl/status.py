@@ -9,7 +9,7 @@ from bundlectl.freshness import is_fresh
 from bundlectl.gate.checks import eval_checks
 from bundlectl.policy.in_force import DEFAULT_MAX_AGE, policy_in_force
 from bundlectl.registry.index import Index
-from bundlectl.registry.rows import MoveRow, PauseRow, proven
+from bundlectl.registry.rows import CanaryRow, MoveRow, PauseRow, proven
 
 
 class LiveStatus(NamedTuple):
@@ -25,6 +25,7 @@ class LiveStatus(NamedTuple):
     problems: list[str]
     paused: PauseRow | None = None  # the pause in force: serving runtimes refuse this bundle until `resume`
     signed: bool = False  # `by` is the principal of a key that signed the move, not a claim
+    canary: CanaryRow | None = None  # the canary running beside it: its candidate and share
 
     @property
     def healthy(self) -> bool:
@@ -34,7 +35,8 @@ class LiveStatus(NamedTuple):
         return {"name": self.name, "env": self.env, "version": self.version, "digest": self.digest,
                 "pointer_version": self.pointer_version, "since": self.since, "by": self.by,
                 "by_signed": self.signed, "evidence_fresh": self.evidence_fresh, "verified": self.verified,
-                "problems": self.problems, "paused": self.paused.summary() if self.paused else None}
+                "problems": self.problems, "paused": self.paused.summary() if self.paused else None,
+                "canary": self.canary.summary() if self.canary else None}
 
 
 class StatusReport(NamedTuple):
@@ -44,6 +46,8 @@ class StatusReport(NamedTuple):
 
 def live_status(index: Index, now: datetime, name: str | None = None) -> list[LiveStatus]:
     """Each live pointer, judged by its environment's eval gate as it stands now."""
+    from bundlectl.canary import canary_in_force
+
     policy = policy_in_force(index)
     trust = None
     if policy and any(e.gates.eval and e.gates.eval.signed_by for e in policy.environments.values()):
@@ -69,15 +73,21 @@ def live_status(index: Index, now: datetime, name: str | None = None) -> list[Li
                                pointer.time, pointer.actor, verified, not evidence_problems,
                                unverified + evidence_problems,
                                pause._replace(signed=proven(pause.seq, trust_since)) if pause and pause.paused else None,
-                               proven(pointer.seq, trust_since)))
+                               proven(pointer.seq, trust_since), _signed(canary_in_force(index, pointer.name, pointer.env), trust_since)))
     return rows
 
 
-def pointer_history(index: Index, name: str, env: str, limit: int | None = None) -> list[MoveRow | PauseRow]:
-    """Promotions, rollbacks, pauses and resumes of one environment, newest first."""
+def _signed(canary: CanaryRow | None, trust_since: int | None) -> CanaryRow | None:
+    return canary._replace(signed=proven(canary.seq, trust_since)) if canary else None
+
+
+def pointer_history(index: Index, name: str, env: str, limit: int | None = None) -> list[MoveRow | PauseRow | CanaryRow]:
+    """Promotions, rollbacks, pauses, resumes and canaries of one environment, newest first."""
     trust_since = index.trust_since()
-    events: list[MoveRow | PauseRow] = [*(m._replace(signed=proven(m.seq, trust_since)) for m in index.moves(name, env, limit)),
-                                        *(p._replace(signed=proven(p.seq, trust_since)) for p in index.pauses(name, env, limit))]
+    events: list[MoveRow | PauseRow | CanaryRow] = [
+        *(m._replace(signed=proven(m.seq, trust_since)) for m in index.moves(name, env, limit)),
+        *(p._replace(signed=proven(p.seq, trust_since)) for p in index.pauses(name, env, limit)),
+        *(c._replace(signed=proven(c.seq, trust_since)) for c in index.canaries(name, env, limit))]
     events.sort(key=lambda e: e.seq, reverse=True)
     return events[:limit] if limit else events
 

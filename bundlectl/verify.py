@@ -4,10 +4,11 @@ Checks, in order: the chain (seq and prev hash of every record), every record's 
 trust in force at it (once trust is set), every registered record's digests recomputed from its fields
 and file digests, every stored file and report against its sha256 and every evidence summary against
 its raw report, every pointer move against the one before it (no promotion while paused), every pause
-against what was live, every pointer (environments and pauses) against the log, that the head pointer
-names the newest record (once trust is set: a truncation), that the log still contains the head this
-machine last saw (a rewrite of history is caught even when self-consistent), and that the read index
-holds what the log gives.
+against what was live, every canary against what was live and the canary before it (nothing but its
+completion moves a canary's environment), every pointer (environments, pauses, canaries) against the
+log, that the head pointer names the newest record (once trust is set: a truncation), that the log still
+contains the head this machine last saw (a rewrite of history is caught even when self-consistent), and
+that the read index holds what the log gives.
 """
 
 from __future__ import annotations
@@ -22,7 +23,15 @@ from bundlectl.policy.in_force import GatePolicy
 from bundlectl.record import BundleRecord
 from bundlectl.registry.events import Event, EvidenceData, parse_event
 from bundlectl.registry.objects import blob_key, digest_in_key
-from bundlectl.registry.pointers import PauseValue, PointerValue, pointer_set_by, pointer_written_by
+from bundlectl.registry.pointers import (
+    AnyValue,
+    CanaryValue,
+    PauseValue,
+    PointerValue,
+    canary_set_by,
+    pointer_set_by,
+    pointer_written_by,
+)
 from bundlectl.registry.signatures import HEAD_POINTER, check_head, check_record, tampered
 from bundlectl.storage.base import Storage
 from bundlectl.trust.roles import Trust
@@ -51,6 +60,7 @@ def verify_registry(storage: Storage, trust_root: str | None = None) -> VerifyRe
     registered: dict[tuple[str, str], BundleRecord] = {}  # (name, version) → its record
     pointers: dict[tuple[str, str], PointerValue] = {}
     pauses: dict[tuple[str, str], PauseValue] = {}
+    canaries: dict[tuple[str, str], CanaryValue] = {}
     prev_hash, seq, proven = None, 0, False  # proven: the log holds evidence written since reports prove themselves
     trust: Trust | None = None
     trust_since: int | None = None
@@ -66,6 +76,7 @@ def verify_registry(storage: Storage, trust_root: str | None = None) -> VerifyRe
             _check_root(event, trust_root)
         _check_event(storage, event, registered, pointers, checked, proven)
         _check_pause(event, pointers, pauses)
+        _check_canary(event, registered, pointers, pauses, canaries)
         proven = proven or (event.action == "evidence" and "provenance" in event.evidence())
         prev_hash, seq = event.hash, event.seq
     if not events or events[0].action != "init":
@@ -75,7 +86,7 @@ def verify_registry(storage: Storage, trust_root: str | None = None) -> VerifyRe
                              f"({str(events[-1].id)[:12]}) indirectly")
     if trust_root is not None and trust_since is None:
         raise tampered(None, f"trust root {trust_root[:19]}… was given, but this log never set trust")
-    expected: list[PointerValue | PauseValue] = [*pointers.values(), *pauses.values()]
+    expected: list[AnyValue] = [*pointers.values(), *pauses.values(), *canaries.values()]
     _check_pointers(storage, expected)
     check_head(storage, events[-1], trust_since)
     _check_anchor(storage, {item.id for item in stored})
@@ -191,6 +202,54 @@ def _check_pause(event: Event, pointers: dict[tuple[str, str], PointerValue], pa
     pauses[key] = target
 
 
+def _check_canary(event: Event, registered: dict[tuple[str, str], BundleRecord], pointers: dict[tuple[str, str], PointerValue],
+                  pauses: dict[tuple[str, str], PauseValue], canaries: dict[tuple[str, str], CanaryValue]) -> None:
+    """A canary names what was live and a registered candidate, starts when none runs, only grows, and ends by a
+    canary-rollback or by the promotion of its candidate; nothing else moves its environment meanwhile.
+
+    Runs after `_check_event`, so a move's pointer is already the one it set.
+    """
+    target = canary_set_by(event)
+    name, env = event.data.get("name"), event.data.get("env")
+    before = canaries.get((str(name), str(env)))
+    running = before is not None and before.percent > 0
+    if event.is_move:
+        if target is None and running:
+            assert before is not None
+            raise tampered(event, f"moves {env} of {name} while a canary of {before.version} runs there (seq {before.seq})")
+        if target is not None and not (running and before is not None and event.data["canary_completed"] == before.seq
+                                       and before.digest == target.digest):
+            raise tampered(event, f"says it completes canary seq {event.data['canary_completed']} of {name} in {env}, "
+                               f"but the log has {'a canary of ' + before.version if running and before else 'no canary'} running there")
+    if target is None:
+        return
+    key = (target.name, target.env)
+    if event.is_canary:
+        canary, live = event.canary(), pointers.get(key)
+        if live is None or (live.digest, live.version, live.pointer_version) != (canary["live_digest"], canary["live_version"],
+                                                                                  canary["pointer_version"]):
+            raise tampered(event, f"runs a canary beside {canary['live_version']} in {target.env} of {target.name}, but the log "
+                               f"had {live.version if live else 'nothing'} live there")
+        bundle = registered.get((target.name, target.version))
+        if bundle is None or bundle.digest != target.digest:
+            raise tampered(event, f"names candidate {target.name}@{target.version} ({target.digest[:19]}…), which is not "
+                               "registered with that digest")
+        paused = key in pauses and pauses[key].paused
+        if event.action == "canary":
+            problem = ("another canary runs there" if running else "the candidate is what is live" if target.digest == live.digest
+                       else "it is paused" if paused else None)
+        else:
+            assert before is not None or not running
+            problem = ("no canary runs there" if not running or before is None
+                       else "it names another candidate" if before.digest != target.digest
+                       else "it is paused" if paused and event.action == "canary-advance"
+                       else "the share does not grow" if event.action == "canary-advance" and target.percent <= before.percent
+                       else None)
+        if problem:
+            raise tampered(event, f"{event.action} of {target.name} in {target.env} at {target.percent}%, but {problem}")
+    canaries[key] = target
+
+
 def _check_summary(storage: Storage, evidence: EvidenceData, record: BundleRecord, event: Event, proven: bool) -> None:
     """Every stored summary (cases, pass rates, slices, p95, cost, run times, provenance) is re-derived from the
     stored raw report; a record without provenance after records with it was not written by bundlectl."""
@@ -203,7 +262,7 @@ def _check_summary(storage: Storage, evidence: EvidenceData, record: BundleRecor
         raise tampered(event, problem)
 
 
-def _check_pointers(storage: Storage, expected: list[PointerValue | PauseValue]) -> None:
+def _check_pointers(storage: Storage, expected: list[AnyValue]) -> None:
     names = {want.storage_name for want in expected}
     actual = set(storage.list_pointers()) - {HEAD_POINTER}  # the head pointer is check_head's
     for name in sorted(actual - names):
@@ -213,7 +272,7 @@ def _check_pointers(storage: Storage, expected: list[PointerValue | PauseValue])
         if pointer is None:
             raise tampered(None, f"pointer {want.storage_name} is missing; the log set it at seq {want.seq}")
         try:
-            got: PointerValue | PauseValue | None = type(want).decode(pointer.value, want.storage_name)
+            got: AnyValue | None = type(want).decode(pointer.value, want.storage_name)
         except IntegrityFailure:
             got = None
         if got != want:

@@ -71,6 +71,18 @@ step python examples/serve.py --env production --requests 3 --otlp "$WORK/traces
 REQUEST=$(sed -n 2p "$WORK/requests.jsonl" | python -c "import json,sys; print(json.load(sys.stdin)['request.id'])")
 step bundlectl audit --request-id "$REQUEST" --log "$WORK/traces.jsonl"
 step bundlectl audit support-triage --at "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --env staging
+
+# --- a canary, and the guard that rolls its regression back ---------------------------------------
+echo; echo "# $V2 as a canary beside the repaired bundle in staging: half the requests, by request id;"
+echo "# the example app injects a regression into the candidate (14% of tickets escalate instead of 8%)"
+step bundlectl promote $V2 --env staging --canary 50 --step-time 0m --reason "canary of the new snapshot"
+step bundlectl status
+step python examples/serve.py --env staging --requests 4000 --quiet --seed 7 --request-log "$WORK/canary.jsonl" \
+  --inject-regression escalation
+refused bundlectl guard support-triage --env staging --source "$WORK/canary.jsonl" --min-sample 500
+refused bundlectl guard support-triage --env staging --source "$WORK/canary.jsonl" --min-sample 500 --apply \
+  --actor guard@example.com
+step bundlectl history support-triage --env staging --limit 3
 step bundlectl verify
 echo
 echo "done. Try: bundlectl diff $V1 $V2 --component tools --json"

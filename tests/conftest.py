@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -196,3 +197,21 @@ def v1_live(registered: Workspace) -> Workspace:
     add(registered, V2, promptfoo_report(registered, "v2"))
     promote(registered, V1, "staging")
     return registered
+
+
+@pytest.fixture
+def runtimes(request: pytest.FixtureRequest) -> Iterator[Callable[..., Any]]:
+    """Runtime("support-triage", "staging", …) in the workspace of the test, each closed at the end."""
+    from bundlectl.runtime import Runtime
+
+    opened: list[Runtime] = []
+
+    def start(ws: Workspace, **kwargs: Any) -> Runtime:
+        kwargs.setdefault("poll_interval", 10)
+        runtime = Runtime("support-triage", "staging", cwd=ws.root, **kwargs)
+        opened.append(runtime)
+        return runtime
+
+    yield start
+    for runtime in opened:
+        runtime.close()

@@ -64,6 +64,10 @@ def _print_live(live: LiveAt) -> None:
         by = identity(live.paused["by"], live.paused["by_signed"])
         warn(f"{live.env} was paused then (by {by} at {live.paused['since']}: {live.paused['reason']}); "
              "runtimes refused to serve it from their next poll on")
+    if live.candidate:
+        candidate = live.candidate
+        click.echo(f"  canary beside it: {live.name}@{candidate['version']} ({short(candidate['digest'])}) at "
+                   f"{candidate['percent']}% of routed requests (since {candidate['since']}, event {candidate['seq']})")
     if live.evidence:
         table(["evidence", "kind", "source", "run at", "pass rate"],
               [[str(e["seq"]), e["kind"], e["source"], e["run_at"], str(e["figures"].get("pass_rate", "—"))] for e in live.evidence])
@@ -72,12 +76,14 @@ def _print_live(live: LiveAt) -> None:
 def _print_request(result: RequestAudit) -> None:
     stamp = result.stamp
     click.echo(f"request {stamp.request_id} (found in {stamp.where})")
-    click.echo(click.style(f"  served by {stamp.name}@{stamp.version}", bold=True) + f" ({stamp.digest}) in {stamp.env}")
+    click.echo(click.style(f"  served by {stamp.name}@{stamp.version}", bold=True)
+               + f" ({stamp.digest}) in {stamp.env}, {stamp.arm} arm" + (" (the canary's candidate)" if stamp.arm == "candidate" else ""))
     for kind, digest in result.components.items():
         click.echo(f"    {kind:<11} {short(digest)}")
     if result.live is not None:
         _print_live(result.live)
     if result.consistent:
-        ok("the stamp agrees with the log: that digest was live there at that time")
+        ok("the stamp agrees with the log: that digest was " + ("the canary's candidate" if stamp.arm == "candidate" else "live")
+           + " there at that time")
     else:
         warn(f"the stamp DISAGREES with the log: {result.problem}")

@@ -31,9 +31,8 @@ if TYPE_CHECKING:
 @json_option
 def rollback(name: str, env: str, to_ref: str | None, components: tuple[str, ...], break_glass: bool, rehearse: bool,
              register_only: bool, registry: str | None, endpoint_url: str | None, actor: str | None, key: tuple[str, ...],
-             reason: str | None,
-             dry_run: bool, as_json: bool) -> None:
-    """Point ENV back at the bundle live before (or --to REF), or swap single components back."""
+             reason: str | None, dry_run: bool, as_json: bool) -> None:
+    """Point ENV back at the bundle live before (or --to REF), or swap single components back; during a canary, end it."""
     from bundlectl.gate.result import GateRefused
 
     if register_only:
@@ -68,6 +67,13 @@ def rollback(name: str, env: str, to_ref: str | None, components: tuple[str, ...
             print_gate(gate_refused.result)
             warn("no passing evidence for this exact bundle: add some first (`--register-only`), or use --break-glass --reason TEXT")
         raise
+    from bundlectl.canary import CanaryResult
+
+    if isinstance(report, CanaryResult):
+        from bundlectl.cli.promote import print_canary
+
+        print_canary(report, as_json)
+        return
     _print(report, as_json)
 
 

@@ -12,7 +12,7 @@ from bundlectl.cli.output import emit_json, identity, short, table, warn
 from bundlectl.errors import ExitCode
 
 if TYPE_CHECKING:
-    from bundlectl.registry.rows import MoveRow, PauseRow
+    from bundlectl.registry.rows import CanaryRow, MoveRow, PauseRow
     from bundlectl.status import LiveStatus
 
 
@@ -34,6 +34,12 @@ def status(name: str | None, check: bool, registry: str | None, endpoint_url: st
         table(["name", "env", "version", "digest", "ptr", "since", "by", "evidence"],
               [[r.name, r.env, r.version, short(r.digest), str(r.pointer_version), r.since, identity(r.by, r.signed), _state(r)]
                for r in rows])
+        for r in rows:
+            if r.canary is not None:
+                canary = r.canary
+                click.echo(f"canary in {r.env}: {r.name}@{canary.version} ({short(canary.digest)}) gets {canary.percent}% "
+                           f"of routed requests, since {canary.time} by {identity(canary.actor, canary.signed)} "
+                           f"(steps {','.join(map(str, canary.steps))})")
     if not as_json and report.trust_since is None:
         click.echo("this registry has no trust set: every identity shown is claimed, not proven "
                    "(see `bundlectl trust set`)")
@@ -52,7 +58,7 @@ def status(name: str | None, check: bool, registry: str | None, endpoint_url: st
 @registry_option
 @json_option
 def history(name: str, env: str, limit: int, registry: str | None, endpoint_url: str | None, as_json: bool) -> None:
-    """Promotions, rollbacks, pauses and resumes of NAME in ENV, newest first."""
+    """Promotions, rollbacks, pauses, resumes and canaries of NAME in ENV, newest first."""
     events = api.history(name, env, limit or None, registry=registry, endpoint_url=endpoint_url)
     if as_json:
         emit_json({"name": name, "env": env, "events": [e.to_json() for e in events]})
@@ -70,14 +76,20 @@ def _state(row: LiveStatus) -> str:
     return click.style("; ".join([*([paused] if paused else []), *row.problems]), fg="red")
 
 
-def _history_row(event: MoveRow | PauseRow) -> list[str]:
-    from bundlectl.registry.rows import PauseRow
+def _history_row(event: MoveRow | PauseRow | CanaryRow) -> list[str]:
+    from bundlectl.registry.rows import CanaryRow, PauseRow
 
+    if isinstance(event, CanaryRow):
+        data = event.data
+        action = f"{event.action} {event.percent}%" + (" (guard)" if "guard" in data else "")
+        return [str(event.seq), event.time, action, f"{data['live_version']} ({short(data['live_digest'])})",
+                f"{event.version} ({short(event.digest)})", event.actor, event.reason or ""]
     if isinstance(event, PauseRow):
         live = f"{event.data['version']} ({short(event.data['digest'])})"
         return [str(event.seq), event.time, event.action, live, live, identity(event.actor, event.signed), event.reason or ""]
     action = (event.action + (f" {','.join(event.components)}" if event.components else "")
-              + (f" ({event.rehearsal} rehearsal)" if event.rehearsal else "") + ("" if event.verified else " (unverified)"))
+              + (f" ({event.rehearsal} rehearsal)" if event.rehearsal else "") + ("" if event.verified else " (unverified)")
+              + (" (completes canary)" if "canary_completed" in event.data else "") + (" (guard)" if "guard" in event.data else ""))
     origin = f"{event.from_version} ({short(event.from_digest)})" if event.from_digest else "—"
     return [str(event.seq), event.time, action, origin, f"{event.to_version} ({short(event.to_digest)})",
             identity(event.actor, event.signed), event.reason or ""]

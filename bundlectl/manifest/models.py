@@ -285,9 +285,14 @@ class Components(Strict):
 
 
 class Outcome(Strict):
-    metric: str = Field(min_length=1)
+    """The owner's measure of the feature in production; `bundlectl guard` judges the live bundle by it."""
+
+    metric: str = Field(min_length=1, description="The per-request metric serving code records under this name (`Runtime.record`).")
     target: float = Field(ge=0)
     tolerance: float = Field(0.0, ge=0)
+    better: Literal["higher", "lower"] = Field(
+        "higher", description="Which way is good: higher (the default) makes target − tolerance a floor, lower makes "
+                              "target + tolerance a ceiling.")
 
 
 class Metadata(Strict):

@@ -20,9 +20,13 @@ from bundlectl.errors import IntegrityFailure
 from bundlectl.registry.payloads import require_well_formed
 from bundlectl.storage.base import StoredEvent
 
-Action = Literal["init", "policy", "trust", "register", "evidence", "approval", "promote", "rollback", "pause", "resume"]
+Action = Literal["init", "policy", "trust", "register", "evidence", "approval", "promote", "rollback", "pause", "resume",
+                 "canary", "canary-advance", "canary-rollback"]
 MOVE_ACTIONS: tuple[Action, ...] = ("promote", "rollback")  # the actions that move an environment pointer
 PAUSE_ACTIONS: tuple[Action, ...] = ("pause", "resume")  # the kill switch: they set an environment's pause pointer
+# a canary: started (by promote --canary), advanced a step (by the guard), or ended without going live; it is
+# completed by the promote of its candidate, which names it (`canary_completed`)
+CANARY_ACTIONS: tuple[Action, ...] = ("canary", "canary-advance", "canary-rollback")
 
 
 class InitData(TypedDict):
@@ -114,6 +118,8 @@ class MoveExtras(TypedDict, total=False):
     record_digest: str
     break_glass: bool
     rehearsal: str
+    canary_completed: int  # the seq of the canary step this promotion completes (it also ends the canary)
+    guard: dict[str, Any]  # the guard's figures, when `bundlectl guard --apply` made this move
 
 
 class MoveData(MoveExtras):
@@ -138,7 +144,27 @@ class PauseData(TypedDict):
     pointer_version: int
 
 
-EventData = InitData | PolicyData | TrustData | RegisterData | EvidenceData | ApprovalData | MoveData | PauseData
+class CanaryExtras(TypedDict, total=False):
+    gate: GateRecord  # the start: the candidate passed the gate like any promotion
+    guard: dict[str, Any]  # an advance or rollback the guard made: its figures are the evidence
+
+
+class CanaryData(CanaryExtras):
+    """A canary of one environment: the candidate beside what is live, and the share of requests it gets (0: ended)."""
+
+    name: str
+    env: str
+    digest: str
+    version: str
+    percent: int
+    live_digest: str
+    live_version: str
+    pointer_version: int  # the live pointer's version: a canary moves no environment pointer
+    steps: list[int]  # the shares it moves through, the last one 100 (completion)
+    step_time: int  # seconds each step must last before the guard moves it on
+
+
+EventData = InitData | PolicyData | TrustData | RegisterData | EvidenceData | ApprovalData | MoveData | PauseData | CanaryData
 
 
 class Event(NamedTuple):
@@ -197,6 +223,14 @@ class Event(NamedTuple):
     def pause(self) -> PauseData:
         assert self.is_pause, self.action
         return cast(PauseData, self.data)
+
+    @property
+    def is_canary(self) -> bool:
+        return self.action in CANARY_ACTIONS
+
+    def canary(self) -> CanaryData:
+        assert self.is_canary, self.action
+        return cast(CanaryData, self.data)
 
     def evidence(self) -> EvidenceData:
         assert self.action == "evidence", self.action

@@ -15,11 +15,15 @@ from bundlectl.errors import Conflict, IntegrityFailure
 from bundlectl.registry.events import parse_event
 from bundlectl.registry.index import Index, IndexUnwritable
 from bundlectl.registry.pointers import (
+    CANARY_PREFIX,
     PAUSE_PREFIX,
     SETTLE_DELAYS,
+    AnyValue,
+    CanaryValue,
     PauseValue,
     PointerValue,
     disagreement,
+    logged_canary,
     logged_pause,
     logged_pointer,
 )
@@ -60,7 +64,7 @@ def _caught_up(index: Index, storage: Storage, allow_empty: bool, check_pointers
                     raise IntegrityFailure(f"the head pointer does not name the newest record of the log (seq {known.seq}): "
                                            "records were cut from the log, or the pointer was changed outside bundlectl",
                                            "run `bundlectl verify` to see which")
-                kind = PauseValue if name.startswith(PAUSE_PREFIX) else PointerValue
+                kind = PauseValue if name.startswith(PAUSE_PREFIX) else CanaryValue if name.startswith(CANARY_PREFIX) else PointerValue
                 raise disagreement(name, kind.decode(found.value, name) if found else None, _logged_pointers(index).get(name))
             return index
         stored = storage.events_after(known.id, head)
@@ -106,16 +110,16 @@ def _pointers_against_log(index: Index, storage: Storage, head: str) -> list[str
 
 
 
-def _logged_pointers(index: Index) -> dict[str, PointerValue | PauseValue]:
-    """Every environment and pause pointer the log has set, by storage name, with the value it must hold."""
-    logged: dict[str, PointerValue | PauseValue] = {}
+def _logged_pointers(index: Index) -> dict[str, AnyValue]:
+    """Every environment, pause and canary pointer the log has set, by storage name, with the value it must hold."""
+    logged: dict[str, AnyValue] = {}
     for row in index.pointers():
         value = logged_pointer(row)
         assert value is not None
         logged[value.storage_name] = value
-        pause = logged_pause(index.pause(row.name, row.env))
-        if pause is not None:
-            logged[pause.storage_name] = pause
+        for kept in (logged_pause(index.pause(row.name, row.env)), logged_canary(*index.canary(row.name, row.env))):
+            if kept is not None:
+                logged[kept.storage_name] = kept
     return logged
 
 

@@ -19,11 +19,12 @@ from typing import Any
 from bundlectl.clock import event_time, parse_time
 from bundlectl.digest.canonical import canonical_json
 from bundlectl.errors import IntegrityFailure
-from bundlectl.registry.events import MOVE_ACTIONS, PAUSE_ACTIONS, Event, EvidenceData
+from bundlectl.registry.events import CANARY_ACTIONS, MOVE_ACTIONS, PAUSE_ACTIONS, Event, EvidenceData
 from bundlectl.registry.packing import pack, unpack
 from bundlectl.registry.rows import (
     ApprovalRow,
     BundleRow,
+    CanaryRow,
     EvidenceRow,
     IndexHead,
     MoveRow,
@@ -36,10 +37,11 @@ from bundlectl.registry.rows import (
     select,
 )
 
-SCHEMA_VERSION = "9"
+SCHEMA_VERSION = "10"
 _MOVES = "action IN (" + ", ".join(f"'{a}'" for a in MOVE_ACTIONS) + ")"
 _PAUSES = "action IN (" + ", ".join(f"'{a}'" for a in PAUSE_ACTIONS) + ")"
-# Each record is stored once: a bundle record (packed) only in `bundles`, a move's or pause's payload
+_CANARIES = "action IN (" + ", ".join(f"'{a}'" for a in CANARY_ACTIONS) + ")"
+# Each record is stored once: a bundle record (packed) only in `bundles`, a move's, pause's or canary's payload
 # only in `events.move`, evidence and approvals only as their own rows; other events keep just their
 # envelope. The pause in force is the newest pause or resume of its environment (one index lookup).
 _SCHEMA = """
@@ -73,6 +75,8 @@ _EVENT_INDEXES = {
     "moves_by_time": f"CREATE INDEX moves_by_time ON events (name, env, time, seq) WHERE {_MOVES}",
     "pauses_by_target": f"CREATE INDEX pauses_by_target ON events (name, env, seq) WHERE {_PAUSES}",
     "pauses_by_time": f"CREATE INDEX pauses_by_time ON events (name, env, time, seq) WHERE {_PAUSES}",
+    "canaries_by_target": f"CREATE INDEX canaries_by_target ON events (name, env, seq) WHERE {_CANARIES}",
+    "canaries_by_time": f"CREATE INDEX canaries_by_time ON events (name, env, time, seq) WHERE {_CANARIES}",
 }
 _BULK = 1000  # a rebuild of at least this many events builds the event indexes after the rows: a third faster
 _DATA_TABLES = ("events", "bundles", "evidence", "approvals", "pointers", "trusts")
@@ -84,6 +88,7 @@ _APPROVALS = select(ApprovalRow, "approvals")
 _POINTERS = select(PointerRow, "pointers")
 _MOVE_ROWS = f"SELECT seq, action, time, actor, move FROM events WHERE name=? AND env=? AND {_MOVES}"
 _PAUSE_ROWS = f"SELECT seq, action, time, actor, move FROM events WHERE name=? AND env=? AND {_PAUSES}"
+_CANARY_ROWS = f"SELECT seq, action, time, actor, move FROM events WHERE name=? AND env=? AND {_CANARIES}"
 _INDEX_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
 # SQLite's answers that mean "this index cannot be written here" (read-only file or folder, no space)
 _UNWRITABLE = {sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM, sqlite3.SQLITE_FULL}
@@ -267,9 +272,8 @@ class Index:
             rows.pointers[(move["name"], move["env"])] = PointerRow(
                 move["name"], move["env"], move["to_digest"], move["to_version"], move["pointer_version"], seq, time,
                 actor, move.get("verified", True))
-        elif action in PAUSE_ACTIONS:
-            pause = event.pause()
-            rows.events.append((seq, action, pause["name"], pause["env"], time, actor, event.payload().decode()))
+        elif action in PAUSE_ACTIONS or action in CANARY_ACTIONS:
+            rows.events.append((seq, action, data["name"], data["env"], time, actor, event.payload().decode()))
         else:
             rows.events.append((seq, action, data.get("name"), data.get("env"), time, actor, None))
         record = event.registered_record()
@@ -439,6 +443,34 @@ class Index:
         """The last pause or resume at or before `time`."""
         found = self._pauses(_PAUSE_ROWS + " AND time <= ? ORDER BY time DESC, seq DESC LIMIT 1", (name, env, time))
         return found[0] if found else None
+
+    def _canaries(self, query: str, params: Sequence[Any]) -> list[CanaryRow]:
+        return [logged_row(CanaryRow, *row) for row in self.db.execute(query, params)]
+
+    def canaries(self, name: str, env: str, limit: int | None = None) -> list[CanaryRow]:
+        """Canary starts, steps and ends of one environment, newest first."""
+        query = _CANARY_ROWS + " ORDER BY seq DESC" + (" LIMIT ?" if limit else "")
+        return self._canaries(query, (name, env, limit) if limit else (name, env))
+
+    def canary(self, name: str, env: str) -> tuple[CanaryRow | None, int | None]:
+        """The newest canary record of ENV, and the seq of the promotion that completed it (None if none did).
+
+        A canary runs while that record has a share and no promotion came after it: the first move after a
+        running canary can only be the promotion of its candidate.
+        """
+        found = self._canaries(_CANARY_ROWS + " ORDER BY seq DESC LIMIT 1", (name, env))
+        if not found:
+            return None, None
+        completed = self.move_after(name, env, found[0].seq) if found[0].percent else None
+        return found[0], completed.seq if completed else None
+
+    def canary_at(self, name: str, env: str, time: str) -> CanaryRow | None:
+        """The canary running at `time`: the last canary record at or before it, if it had a share and nothing moved since."""
+        found = self._canaries(_CANARY_ROWS + " AND time <= ? ORDER BY time DESC, seq DESC LIMIT 1", (name, env, time))
+        if not found or not found[0].percent:
+            return None
+        move = self.move_at(name, env, time)
+        return None if move is not None and move.seq > found[0].seq else found[0]
 
     def was_live(self, name: str, env: str, digest: str) -> bool:
         row = self.db.execute(

@@ -72,11 +72,27 @@ _MOVE_REQUIRED: dict[str, Check] = {
 }
 _MOVE_OPTIONAL: dict[str, Check] = {
     "verified": _flag, "gate": _gate, "components": _texts, "parents": _parents, "record": _mapping,
-    "record_digest": is_digest, "break_glass": _flag, "rehearsal": _text,
+    "record_digest": is_digest, "break_glass": _flag, "rehearsal": _text, "canary_completed": _positive, "guard": _mapping,
 }
 _PAUSE_REQUIRED: dict[str, Check] = {
     "name": is_name, "env": is_env, "digest": is_digest, "version": is_version, "pointer_version": _positive,
 }
+
+
+def _share(value: Any) -> bool:
+    return _count(value) and value < 100
+
+
+def _steps(value: Any) -> bool:
+    return (isinstance(value, list) and bool(value) and all(_positive(v) and v <= 100 for v in value)
+            and value == sorted(set(value)) and value[-1] == 100)
+
+
+_CANARY_REQUIRED: dict[str, Check] = {
+    "name": is_name, "env": is_env, "digest": is_digest, "version": is_version, "percent": _share,
+    "live_digest": is_digest, "live_version": is_version, "pointer_version": _positive, "steps": _steps, "step_time": _count,
+}
+_CANARY_OPTIONAL: dict[str, Check] = {"gate": _gate, "guard": _mapping}
 REQUIRED: dict[str, dict[str, Check]] = {
     "init": {"format": _positive},
     "policy": {"policy": _mapping, "policy_digest": is_digest},
@@ -90,8 +106,12 @@ REQUIRED: dict[str, dict[str, Check]] = {
     "rollback": _MOVE_REQUIRED,
     "pause": _PAUSE_REQUIRED,
     "resume": _PAUSE_REQUIRED,
+    "canary": _CANARY_REQUIRED,
+    "canary-advance": _CANARY_REQUIRED,
+    "canary-rollback": _CANARY_REQUIRED,
 }
-OPTIONAL: dict[str, dict[str, Check]] = {"promote": _MOVE_OPTIONAL, "rollback": _MOVE_OPTIONAL}
+OPTIONAL: dict[str, dict[str, Check]] = {"promote": _MOVE_OPTIONAL, "rollback": _MOVE_OPTIONAL, "canary": _CANARY_OPTIONAL,
+                                         "canary-advance": _CANARY_OPTIONAL, "canary-rollback": _CANARY_OPTIONAL}
 
 
 def payload_problem(raw: dict[str, Any]) -> str | None:

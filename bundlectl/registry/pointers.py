@@ -2,7 +2,8 @@
 
 The log is the truth; a pointer is the cheap copy that serving processes poll. An environment pointer
 (`envs/NAME/ENV`) says what is live; a pause pointer (`pauses/NAME/ENV`) says whether the environment
-is paused (the kill switch). Each value names the log record that set it (`seq`), so a pointer that
+is paused (the kill switch); a canary pointer (`canaries/NAME/ENV`) names the candidate served beside the
+live bundle and its share of requests. Each value names the log record that set it (`seq`), so a pointer that
 disagrees with the log is caught. Promotion, rollback, pause, `registry copy`, `verify` and the runtime
 all go through this module.
 """
@@ -19,7 +20,7 @@ from bundlectl.digest.canonical import canonical_json
 from bundlectl.errors import IntegrityFailure
 from bundlectl.names import is_env, is_name
 from bundlectl.registry.events import Event
-from bundlectl.registry.rows import PauseRow, PointerRow
+from bundlectl.registry.rows import CanaryRow, PauseRow, PointerRow
 from bundlectl.storage.base import LogMoved, Pointer, Storage
 
 
@@ -36,6 +37,14 @@ def pause_pointer_name(name: str, env: str) -> str:
     return PAUSE_PREFIX + _checked(name, env)
 
 
+CANARY_PREFIX = "canaries/"
+
+
+def canary_pointer_name(name: str, env: str) -> str:
+    """`canaries/NAME/ENV`: the candidate of NAME in ENV and its share of requests."""
+    return CANARY_PREFIX + _checked(name, env)
+
+
 def _checked(name: str, env: str) -> str:
     if not (is_name(name) and is_env(env)):
         raise IntegrityFailure(f"{name!r} in {env!r} is not a valid bundle name and environment",
@@ -43,7 +52,7 @@ def _checked(name: str, env: str) -> str:
     return f"{name}/{env}"
 
 
-Value = TypeVar("Value", "PointerValue", "PauseValue")
+Value = TypeVar("Value", "PointerValue", "PauseValue", "CanaryValue")
 # git commits a ref transaction by renaming one lock file after another (the log before the pointers),
 # so a reader can see the new log head with the old pointer for a moment: look again before calling it damage
 SETTLE_DELAYS = (0.005, 0.02, 0.05, 0.25)
@@ -112,6 +121,34 @@ class PauseValue:
         return _decode(cls, data, where)
 
 
+@dataclass(frozen=True)
+class CanaryValue:
+    """The canary of one environment: the value of `canaries/NAME/ENV`; percent 0 once it ended (or completed)."""
+
+    FIELDS: ClassVar[dict[str, type]] = {"name": str, "env": str, "digest": str, "version": str, "percent": int, "seq": int}
+
+    name: str
+    env: str
+    digest: str  # the candidate
+    version: str
+    percent: int  # its share of routed requests; 0: no canary runs
+    seq: int  # the canary record that set it, or the promotion that completed it
+
+    @property
+    def storage_name(self) -> str:
+        return canary_pointer_name(self.name, self.env)
+
+    def encode(self) -> bytes:
+        return canonical_json(asdict(self))
+
+    @classmethod
+    def decode(cls, data: bytes, where: str) -> CanaryValue:
+        return _decode(cls, data, where)
+
+
+AnyValue = PointerValue | PauseValue | CanaryValue
+
+
 def pointer_set_by(event: Event) -> PointerValue | None:
     """The environment pointer value a log record sets: a promotion's or rollback's target; None for others."""
     if not event.is_move:
@@ -129,13 +166,29 @@ def pause_set_by(event: Event) -> PauseValue | None:
     return PauseValue(pause["name"], pause["env"], event.action == "pause", event.seq)
 
 
+def canary_set_by(event: Event) -> CanaryValue | None:
+    """The canary pointer value a record sets: a canary's start, step or end, or the promotion that completes one."""
+    if event.is_canary:
+        canary = event.canary()
+        return CanaryValue(canary["name"], canary["env"], canary["digest"], canary["version"], canary["percent"], event.seq)
+    if event.is_move and "canary_completed" in event.data:
+        move = event.move()
+        return CanaryValue(move["name"], move["env"], move["to_digest"], move["to_version"], 0, event.seq)
+    return None
+
+
 def pointer_written_by(event: Event) -> PointerValue | PauseValue | None:
-    """Whichever pointer a log record writes, if any (at most one per record)."""
+    """The environment or pause pointer a log record writes, if any."""
     return pointer_set_by(event) or pause_set_by(event)
 
 
-def stored_as_logged(storage: Storage, name: str, logged: PointerValue | PauseValue | None, log_head: str | None,
-                     decode: Callable[[bytes, str], PointerValue | PauseValue]) -> Pointer | None:
+def pointers_written_by(event: Event) -> list[AnyValue]:
+    """Every pointer a log record writes (a promotion that completes a canary writes two)."""
+    return [value for value in (pointer_set_by(event), pause_set_by(event), canary_set_by(event)) if value is not None]
+
+
+def stored_as_logged(storage: Storage, name: str, logged: AnyValue | None, log_head: str | None,
+                     decode: Callable[[bytes, str], AnyValue]) -> Pointer | None:
     """The stored pointer `name`, checked to hold what the index built from the log says (`logged`; None: never set).
 
     A writer plans against the index as of `log_head`; if the stored pointer differs because another
@@ -156,12 +209,14 @@ def stored_as_logged(storage: Storage, name: str, logged: PointerValue | PauseVa
     raise disagreement(name, found, logged)
 
 
-def describe(value: PointerValue | PauseValue | None) -> str:
-    """A pointer value in a message: what is live, or whether paused."""
+def describe(value: AnyValue | None) -> str:
+    """A pointer value in a message: what is live, whether paused, or the canary."""
     if value is None:
         return "nothing"
     if isinstance(value, PauseValue):
         return f"{'paused' if value.paused else 'resumed'} at seq {value.seq}"
+    if isinstance(value, CanaryValue):
+        return f"canary {value.version} at {value.percent}% (seq {value.seq})" if value.percent else f"no canary (seq {value.seq})"
     return f"{value.version} ({value.digest[:19]}…)"
 
 
@@ -175,8 +230,16 @@ def logged_pause(row: PauseRow | None) -> PauseValue | None:
     return PauseValue(row.data["name"], row.data["env"], row.paused, row.seq) if row else None
 
 
-def disagreement(name: str, found: PointerValue | PauseValue | None, logged: PointerValue | PauseValue | None) -> IntegrityFailure:
+def disagreement(name: str, found: AnyValue | None, logged: AnyValue | None) -> IntegrityFailure:
     """The error for a stored pointer that does not say what the read index, built from the log, says."""
     return IntegrityFailure(f"pointer {name} says {describe(found)}, but the read index built from the log says {describe(logged)}; "
                             "one of them was changed outside bundlectl and nothing was written",
                             "run `bundlectl verify` to see which")
+def logged_canary(row: CanaryRow | None, completed_by: int | None) -> CanaryValue | None:
+    """The value the log says a canary pointer holds: its newest canary record's, or the completing promotion's (seq)."""
+    if row is None:
+        return None
+    data = row.data
+    if completed_by is not None:
+        return CanaryValue(data["name"], data["env"], data["digest"], data["version"], 0, completed_by)
+    return CanaryValue(data["name"], data["env"], data["digest"], data["version"], data["percent"], row.seq)

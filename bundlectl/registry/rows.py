@@ -10,7 +10,7 @@ import json
 import sqlite3
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
-from bundlectl.registry.events import MoveData, Parent, PauseData
+from bundlectl.registry.events import CanaryData, MoveData, Parent, PauseData
 
 if TYPE_CHECKING:
     from bundlectl.record import BundleRecord
@@ -203,7 +203,7 @@ class MoveRow(NamedTuple):
             "pointer_version": self.pointer_version, "verified": self.verified, "actor": self.actor,
             "signed": self.signed, "reason": self.reason, "time": self.time,
         }
-        for key in ("parents", "components", "break_glass", "rehearsal"):
+        for key in ("parents", "components", "break_glass", "rehearsal", "canary_completed", "guard"):
             if key in self.data:
                 document[key] = self.data[key]
         return document
@@ -237,7 +237,58 @@ class PauseRow(NamedTuple):
         return {"since": self.time, "by": self.actor, "by_signed": self.signed, "reason": self.reason, "seq": self.seq}
 
 
-Logged = TypeVar("Logged", MoveRow, PauseRow)
+class CanaryRow(NamedTuple):
+    """One canary event (start, step or end) of an environment, read from its log record."""
+
+    seq: int
+    action: str
+    time: str
+    actor: str
+    reason: str | None
+    data: CanaryData
+    signed: bool = False  # set by readers that show the actor: `proven(seq, trust_since)`
+
+    @property
+    def percent(self) -> int:
+        return self.data["percent"]
+
+    @property
+    def digest(self) -> str:
+        return self.data["digest"]
+
+    @property
+    def version(self) -> str:
+        return self.data["version"]
+
+    @property
+    def steps(self) -> list[int]:
+        return list(self.data["steps"])
+
+    @property
+    def next_percent(self) -> int | None:
+        """The step after this one; None when the next one is 100 (completion)."""
+        later = [s for s in self.steps if s > self.percent]
+        return later[0] if later and later[0] < 100 else None
+
+    def to_json(self) -> dict[str, Any]:
+        """The `history --json` shape: from what is live to the candidate, with the share it got."""
+        data = self.data
+        document = {"seq": self.seq, "action": self.action, "env": data["env"], "from_digest": data["live_digest"],
+                    "to_digest": data["digest"], "from_version": data["live_version"], "to_version": data["version"],
+                    "pointer_version": data["pointer_version"], "percent": data["percent"], "actor": self.actor,
+                    "signed": self.signed, "reason": self.reason, "time": self.time}
+        if "guard" in data:
+            document["guard"] = data["guard"]
+        return document
+
+    def summary(self) -> dict[str, Any]:
+        """How `status` and `audit` show the canary in force: the candidate and its share."""
+        data = self.data
+        return {"version": data["version"], "digest": data["digest"], "percent": data["percent"], "steps": data["steps"],
+                "step_time_s": data["step_time"], "since": self.time, "by": self.actor, "by_signed": self.signed, "seq": self.seq}
+
+
+Logged = TypeVar("Logged", MoveRow, PauseRow, CanaryRow)
 
 
 def logged_row(cls: type[Logged], seq: int, action: str, time: str, actor: str, payload: str) -> Logged:

@@ -11,6 +11,10 @@
     system_prompt = bundle.text("prompts/system.md")   # already fetched and digest-checked
     runtime.stamp(request_id)                  # bundle.* attributes on the current OTel span + a JSON line
 
+During a canary, `runtime.current(key=request_id)` gives a sticky share of keys the candidate (`bundle.arm`);
+stamp and record with the bundle served: `runtime.stamp(request_id, bundle=bundle)`, then
+`runtime.record(request_id, bundle=bundle, ok=True, escalated=False, latency_ms=812)` for `bundlectl guard`.
+
 Every exception the runtime raises is a BundlectlError; the ones serving code handles are exported here.
 """
 

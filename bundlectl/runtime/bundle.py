@@ -4,15 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
+from hashlib import blake2b
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bundlectl.outcomes import ARM, CANARY, LIVE
 from bundlectl.runtime.errors import FileNotInBundle, Paused
 from bundlectl.stamp import stamp_attributes
 
 if TYPE_CHECKING:
     from bundlectl.record import BundleRecord
-    from bundlectl.registry.pointers import PauseValue, PointerValue
+    from bundlectl.registry.pointers import CanaryValue, PauseValue, PointerValue
+
+BUCKETS = 10_000  # a canary's share is routed in hundredths of a percent of the key space
 
 
 @dataclass(frozen=True)
@@ -28,11 +33,22 @@ class LiveBundle:
     files: Mapping[str, bytes]  # bundle-relative path → bytes, every small file of every component
     paths: Mapping[str, Path] = field(default_factory=dict)  # every large file → its verified local read-only copy
     files_dir: Path | None = None  # where `path()` writes local copies of small files
+    arm: str = LIVE  # "live", or "candidate" for the canary's share of requests
+    canary: int | None = None  # the log seq of the canary step in force (for both arms); None without a canary
 
-    @property
+    @cached_property
     def attributes(self) -> dict[str, Any]:
-        """The stamp: what every request served with this bundle carries (`bundle.*` namespace)."""
-        return stamp_attributes(self.name, self.version, self.digest, self.env, self.pointer_version)
+        """The stamp: what every request served with this bundle carries (`bundle.*` namespace). Do not modify it."""
+        attributes = stamp_attributes(self.name, self.version, self.digest, self.env, self.pointer_version)
+        attributes[ARM] = self.arm
+        if self.canary is not None:
+            attributes[CANARY] = self.canary
+        return attributes
+
+    @cached_property
+    def series(self) -> tuple[str, str, str, str, str, str]:
+        """The labels outcomes are counted under (`outcomes.PROM_LABELS`, in that order)."""
+        return (self.name, self.env, self.version, self.digest, self.arm, "" if self.canary is None else str(self.canary))
 
     def file(self, relpath: str) -> bytes:
         """A component file's bytes; never touches the network (they were fetched before this bundle went live).
@@ -93,7 +109,25 @@ class Serving:
     bundle: LiveBundle
     pointer: PointerValue
     pause: PauseState | None = None  # None: never paused
-    tokens: tuple[str | None, str | None] = (None, None)  # environment and pause pointer tokens, for conditional polls
+    tokens: tuple[str | None, str | None, str | None] = (None, None, None)  # environment, pause and canary pointer tokens
+    canary: CanaryValue | None = None  # the canary pointer as last read (None: never set; percent 0: none runs)
+    candidate: LiveBundle | None = None  # served to the canary's share of keys, verified like the live bundle
+
+    @cached_property
+    def _routing(self) -> tuple[bytes, int]:
+        """The candidate's salt (its digest: each canary draws its own keys) and the bucket bound of its share."""
+        if self.candidate is None or self.canary is None:
+            return b"", 0
+        return bytes.fromhex(self.candidate.digest.removeprefix("sha256:"))[:32], self.canary.percent * (BUCKETS // 100)
+
+    def route(self, key: str) -> LiveBundle:
+        """The bundle for this routing key: sticky (the same key, the same arm), and a growing share keeps its keys."""
+        salt, bound = self._routing
+        if not bound:
+            return self.bundle
+        bucket = int.from_bytes(blake2b(key.encode(), digest_size=8, key=salt).digest(), "big") % BUCKETS
+        assert self.candidate is not None
+        return self.candidate if bucket < bound else self.bundle
 
     @property
     def pause_value(self) -> PauseValue | None:

@@ -14,11 +14,15 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from bundlectl.errors import BundlectlError, IntegrityFailure, NotFound
+from bundlectl.outcomes import CANDIDATE
 from bundlectl.registry.pointers import (
     SETTLE_DELAYS,
+    CanaryValue,
     PauseValue,
     PointerValue,
+    canary_pointer_name,
     describe,
+    logged_canary,
     logged_pause,
     logged_pointer,
     pause_pointer_name,
@@ -45,6 +49,7 @@ class Follower:
     def __init__(self, storage: Storage, name: str, env: str, files_dir: Path, cache: LastGood | None = None) -> None:
         self.storage, self.name, self.env, self.files_dir, self.cache = storage, name, env, files_dir, cache
         self.env_pointer, self.pause_pointer = pointer_name(name, env), pause_pointer_name(name, env)
+        self.canary_pointer = canary_pointer_name(name, env)
 
     def check(self, serving: Serving | None) -> Serving | None:
         """What to serve from now on; None when nothing changed. Raises when the registry fails or disagrees.
@@ -62,12 +67,15 @@ class Follower:
         from bundlectl.registry.fresh import fresh_index
         from bundlectl.storage.base import UNCHANGED
 
-        env_token, pause_token = serving.tokens if serving else (None, None)
+        env_token, pause_token, canary_token = serving.tokens if serving else (None, None, None)
         env_read = self.storage.read_pointer_if_changed(self.env_pointer, env_token)
         pause_read = self.storage.read_pointer_if_changed(self.pause_pointer, pause_token)
+        canary_read = self.storage.read_pointer_if_changed(self.canary_pointer, canary_token)
         pause_same = pause_read is UNCHANGED or (pause_read is None and pause_token is None and serving is not None
                                                   and serving.pause is None)
-        if env_read is UNCHANGED and pause_same:
+        canary_same = canary_read is UNCHANGED or (canary_read is None and canary_token is None and serving is not None
+                                                    and serving.canary is None)
+        if env_read is UNCHANGED and pause_same and canary_same:
             return None
         if env_read is None:
             raise NotFound(f"nothing of {self.name} is live in {self.env}")
@@ -81,18 +89,32 @@ class Follower:
             pause = serving.pause_value if serving else None
         elif pause_read is not None:
             pause = PauseValue.decode(pause_read.value, self.pause_pointer)
+        canary = None
+        if canary_read is UNCHANGED:
+            canary = serving.canary if serving else None
+        elif canary_read is not None:
+            canary = CanaryValue.decode(canary_read.value, self.canary_pointer)
         if serving is not None:
-            self._never_backwards(serving, value, pause)
+            self._never_backwards(serving, value, pause, canary)
         index = fresh_index(self.storage, check_pointers=False)  # _as_logged checks them, waiting out a write in flight
         row = index.pause(self.name, self.env)
-        self._as_logged(index, value, pause, row)
+        self._as_logged(index, value, pause, row, canary)
         bundle = serving.bundle if serving is not None and serving.pointer.digest == value.digest else self._load(index, value)
-        if bundle.pointer_version != value.pointer_version:  # a rollback to the very bundle served: same files
-            bundle = replace(bundle, pointer_version=value.pointer_version)
+        running = canary.seq if canary is not None and canary.percent else None
+        if (bundle.pointer_version, bundle.canary) != (value.pointer_version, running):  # same files, new stamp
+            bundle = replace(bundle, pointer_version=value.pointer_version, canary=running)
+        candidate = None
+        if canary is not None and canary.percent:
+            before = serving.candidate if serving is not None else None
+            candidate = before if before is not None and before.digest == canary.digest else \
+                self._load(index, PointerValue(self.name, self.env, canary.digest, canary.version, value.pointer_version, canary.seq))
+            if (candidate.arm, candidate.canary, candidate.pointer_version) != (CANDIDATE, running, value.pointer_version):
+                candidate = replace(candidate, arm=CANDIDATE, canary=running, pointer_version=value.pointer_version)
         state = PauseState(row.paused, row.reason, row.actor, row.time, row.seq) if row else None
-        return Serving(bundle, value, state, (_token(env_read, env_token), _token(pause_read, pause_token)))
+        tokens = (_token(env_read, env_token), _token(pause_read, pause_token), _token(canary_read, canary_token))
+        return Serving(bundle, value, state, tokens, canary, candidate)
 
-    def _never_backwards(self, serving: Serving, value: PointerValue, pause: PauseValue | None) -> None:
+    def _never_backwards(self, serving: Serving, value: PointerValue, pause: PauseValue | None, canary: CanaryValue | None) -> None:
         seen = serving.pointer
         if value.pointer_version < seen.pointer_version:
             raise Refusal(f"refused a replayed or stale pointer: version {value.pointer_version} ({value.version}) "
@@ -101,8 +123,12 @@ class Follower:
         if (pause.seq if pause else 0) < seen_pause:
             raise Refusal(f"refused a replayed or stale pause pointer: {_paused(pause)} is older than "
                           f"{_paused(serving.pause_value)} already seen")
+        if (canary.seq if canary else 0) < (serving.canary.seq if serving.canary else 0):
+            raise Refusal(f"refused a replayed or stale canary pointer: {describe(canary)} is older than "
+                          f"{describe(serving.canary)} already seen")
 
-    def _as_logged(self, index: Index, value: PointerValue, pause: PauseValue | None, pause_row: PauseRow | None) -> None:
+    def _as_logged(self, index: Index, value: PointerValue, pause: PauseValue | None, pause_row: PauseRow | None,
+                   canary: CanaryValue | None) -> None:
         logged = logged_pointer(index.pointer(self.name, self.env))
         if logged != value:
             raise _Disagrees(f"the pointer says {value.version} (version {value.pointer_version}) but the log "
@@ -110,6 +136,9 @@ class Follower:
         logged_state = logged_pause(pause_row)
         if logged_state != pause:
             raise _Disagrees(f"the pause pointer says {_paused(pause)} but the log says {_paused(logged_state)}")
+        logged_canary_value = logged_canary(*index.canary(self.name, self.env))
+        if logged_canary_value != canary:
+            raise _Disagrees(f"the canary pointer says {describe(canary)} but the log says {describe(logged_canary_value)}")
 
     def _load(self, index: Index, value: PointerValue) -> LiveBundle:
         """The bundle the pointer names, its digest recomputed and every file fetched and checked (cache first)."""

@@ -21,8 +21,10 @@ from typing import IO, Any
 
 from bundlectl.clock import event_time
 from bundlectl.errors import BundlectlError, UsageProblem
+from bundlectl.outcomes import OUTCOME
 from bundlectl.runtime.bundle import LiveBundle, PauseState, Serving
 from bundlectl.runtime.errors import RegistryUnavailable
+from bundlectl.runtime.tallies import OutcomeTallies, outcome_values
 from bundlectl.stamp import REQUEST_ID
 
 log = logging.getLogger("bundlectl.runtime")
@@ -68,11 +70,15 @@ class Runtime:
         self._fatal: BundlectlError | None = None
         self._stop, self._first_check = threading.Event(), threading.Event()
         self._log: IO[str] | None = open(request_log, "a", buffering=1, encoding="utf-8") if request_log else None
+        self.tallies = OutcomeTallies()  # what record() counted, for the OpenTelemetry and Prometheus exporters
         self._trace: Any = None
         try:
             from opentelemetry import trace
 
+            from bundlectl.runtime import otel_metrics
+
             self._trace = trace
+            otel_metrics.follow(self.tallies)
         except ImportError:
             pass
         self._load_cache()
@@ -82,8 +88,12 @@ class Runtime:
         self._await_first_check()
 
     # serving ------------------------------------------------------------------------
-    def current(self) -> LiveBundle:
-        """The bundle to serve now: one attribute read, never the network. Raises Paused while ENV is paused."""
+    def current(self, key: str | None = None) -> LiveBundle:
+        """The bundle to serve now: one attribute read, never the network. Raises Paused while ENV is paused.
+
+        During a canary, a sticky share of routing keys (a user or request id) gets the candidate (`.arm`);
+        without a key, the live bundle is served.
+        """
         serving = self._serving
         assert serving is not None
         pause = serving.pause
@@ -91,17 +101,22 @@ class Runtime:
             refusal = serving.refusal()
             assert refusal is not None
             raise refusal
-        return serving.bundle
+        if key is None or serving.candidate is None:
+            return serving.bundle
+        return serving.route(key)
 
-    async def acurrent(self) -> LiveBundle:
+    async def acurrent(self, key: str | None = None) -> LiveBundle:
         """`current()` for `async def` handlers: it never blocks the event loop (nothing in it waits)."""
-        return self.current()
+        return self.current(key)
 
-    def stamp(self, request_id: str | None = None) -> dict[str, Any]:
-        """Mark the current request: `bundle.*` attributes on the active OTel span, and a JSON line in the request log."""
-        attributes = self.current().attributes
+    def stamp(self, request_id: str | None = None, *, bundle: LiveBundle | None = None) -> dict[str, Any]:
+        """Mark the current request: `bundle.*` attributes on the active OTel span, and a JSON line in the request log.
+
+        Pass the `bundle` that `current(key=…)` gave this request: during a canary it may be the candidate.
+        """
+        attributes = dict((bundle or self.current()).attributes)
         if request_id is not None:
-            attributes = {**attributes, REQUEST_ID: request_id}
+            attributes[REQUEST_ID] = request_id
         if self._trace is not None:
             span = self._trace.get_current_span()
             if span.is_recording():
@@ -110,9 +125,29 @@ class Runtime:
             self._log.write(json.dumps({"time": event_time(), **attributes}) + "\n")
         return attributes
 
-    async def astamp(self, request_id: str | None = None) -> dict[str, Any]:
+    async def astamp(self, request_id: str | None = None, *, bundle: LiveBundle | None = None) -> dict[str, Any]:
         """`stamp()` for `async def` handlers (a line-buffered append is all it may wait on)."""
-        return self.stamp(request_id)
+        return self.stamp(request_id, bundle=bundle)
+
+    def record(self, request_id: str | None, *, bundle: LiveBundle | None = None, ok: bool | None = None,
+               escalated: bool | None = None, schema_valid: bool | None = None, latency_ms: float | None = None,
+               cost_usd: float | None = None, **metrics: float | bool) -> dict[str, Any]:
+        """The request's outcome, beside its stamp: a JSON line in the request log, and the OpenTelemetry and
+        Prometheus counters (`bundle.*` attributes). `metrics` carries the owner's metric (`metadata.outcome.metric`).
+
+        Pass the `bundle` that served the request; omitted, it is the live one. What is not known is left out.
+        """
+        served = bundle or self.current()
+        values = outcome_values(ok, escalated, schema_valid, latency_ms, cost_usd, metrics)
+        self.tallies.add(served.series, values)
+        line = {"time": event_time(), REQUEST_ID: request_id, **served.attributes, OUTCOME: values}
+        if self._log is not None:
+            self._log.write(json.dumps(line) + "\n")
+        return line
+
+    async def arecord(self, request_id: str | None, **outcome: Any) -> dict[str, Any]:
+        """`record()` for `async def` handlers."""
+        return self.record(request_id, **outcome)
 
     @property
     def paused(self) -> PauseState | None:
@@ -135,6 +170,10 @@ class Runtime:
         self._stop.set()
         if self._thread.is_alive() and self._thread is not threading.current_thread():
             self._thread.join(timeout=0.1)
+        if self._trace is not None:
+            from bundlectl.runtime import otel_metrics
+
+            otel_metrics.forget(self.tallies)
         if self._log is not None:
             self._log.close()
             self._log = None

@@ -4,29 +4,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import pytest
 
-from bundlectl.runtime import Runtime
-from tests.conftest import Workspace
 from tests.runtime.blackhole import BlackHoleProxy
-
-
-@pytest.fixture
-def runtimes(request: pytest.FixtureRequest) -> Iterator[Callable[..., Runtime]]:
-    """Runtime("support-triage", "staging", …) in the workspace of the test, each closed at the end."""
-    opened: list[Runtime] = []
-
-    def start(ws: Workspace, **kwargs: Any) -> Runtime:
-        kwargs.setdefault("poll_interval", 10)
-        runtime = Runtime("support-triage", "staging", cwd=ws.root, **kwargs)
-        opened.append(runtime)
-        return runtime
-
-    yield start
-    for runtime in opened:
-        runtime.close()
 
 
 @pytest.fixture

@@ -139,7 +139,7 @@ def test_stamp_on_an_opentelemetry_span_and_in_the_request_log(v1_live: Workspac
     runtime.close()
     digest = v1_live.json("show", "support-triage@2026.11.01-1")["digest"]
     expected = {"bundle.name": "support-triage", "bundle.version": "2026.11.01-1", "bundle.digest": digest,
-                "bundle.env": "staging", "bundle.pointer_version": 1, "request.id": "req-1"}
+                "bundle.env": "staging", "bundle.pointer_version": 1, "bundle.arm": "live", "request.id": "req-1"}
     assert stamp == expected
     (span,) = exporter.get_finished_spans()
     assert dict(span.attributes) == expected

@@ -78,6 +78,23 @@ def test_pause_and_resume_are_a_promoters_signed_acts(trusted: Workspace, keys: 
     assert trusted.run("verify").exit_code == 0
 
 
+def test_canaries_are_a_promoters_signed_acts(trusted: Workspace, keys: Keys):
+    for ref in (V1, V2):
+        ok(trusted, "approve", ref, "--env", "staging", *key(keys, "carol"))
+    ok(trusted, "promote", V1, "--env", "staging", *key(keys, "pete"))
+    canary = ["promote", V2, "--env", "staging", "--canary", "10"]
+    refused_with_nothing_written(trusted, canary, "canary must be signed by one of the promoters of staging")
+    refused_with_nothing_written(trusted, [*canary, *key(keys, "carol")], "(carol@example.com) is not among the promoters of staging")
+    ok(trusted, *canary, *key(keys, "alice"))
+    refused_with_nothing_written(trusted, ["rollback", "support-triage", "--env", "staging", *key(keys, "ci")],
+                                 "is not among the promoters of staging")
+    ok(trusted, "rollback", "support-triage", "--env", "staging", *key(keys, "pete"))
+    events = trusted.json("history", "support-triage", "--env", "staging")["events"]
+    assert [(e["action"], e["actor"], e["signed"]) for e in events[:2]] == [
+        ("canary-rollback", "pete@example.com", True), ("canary", "alice@example.com", True)]
+    assert trusted.run("verify").exit_code == 0
+
+
 def test_the_recorded_actor_is_the_signers_principal_never_a_claim(trusted: Workspace, keys: Keys, monkeypatch):
     ok(trusted, "approve", V1, "--env", "staging", *key(keys, "carol"))
     monkeypatch.setenv("BUNDLECTL_ACTOR", "someone-else@example.com")

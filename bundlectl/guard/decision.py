@@ -1,0 +1,246 @@
+"""The guard's decision, `hold | advance | complete | rollback`, with the figures and the reason behind it.
+
+With a canary, every metric compares the candidate with the live bundle (candidate − live, an always-valid
+interval per metric); without one, the live bundle's own metric is held to its owner's target and tolerance.
+Nothing is decided on less than the minimum sample per arm. The error budget `alpha` is split evenly over
+the tests made (Bonferroni), so the chance of a false rollback stays under `alpha` however often the guard
+runs. A sample ratio mismatch is a rollback: the comparison itself cannot be trusted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Literal
+
+from bundlectl.guard import sequential
+from bundlectl.guard.moments import Moments, Tally
+from bundlectl.guard.srm import RatioCheck, ratio_check
+from bundlectl.outcomes import BETTER, CANDIDATE, LIVE, RATES, Better
+
+Decision = Literal["hold", "advance", "complete", "rollback"]
+EXIT_CODES: dict[str, int] = {"hold": 0, "advance": 0, "complete": 0, "rollback": 1}
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A metric the guard judges, and which way is good."""
+
+    name: str
+    better: Better
+    rate: bool
+
+    def worse(self, low: float, high: float, reference: float = 0.0) -> bool:
+        """The whole interval lies on the bad side of `reference`."""
+        return low > reference if self.better == "lower" else high < reference
+
+    def better_than(self, low: float, high: float, reference: float = 0.0) -> bool:
+        return high < reference if self.better == "lower" else low > reference
+
+
+@dataclass(frozen=True)
+class Target:
+    """The owner's `metadata.outcome`: the metric must stay on the good side of target ∓ tolerance."""
+
+    metric: Metric
+    target: float
+    tolerance: float
+
+    @property
+    def threshold(self) -> float:
+        return self.target - self.tolerance if self.metric.better == "higher" else self.target + self.tolerance
+
+    @classmethod
+    def from_outcome(cls, outcome: dict[str, Any]) -> Target:
+        better: Better = "lower" if outcome.get("better") == "lower" else "higher"
+        return cls(Metric(str(outcome["metric"]), better, False), float(outcome["target"]), float(outcome.get("tolerance", 0.0)))
+
+
+def metrics_judged(*outcomes: dict[str, Any] | None) -> list[Metric]:
+    """The built-in metrics and each owner's metric (the first declaration of a name wins)."""
+    found = {name: Metric(name, better, name in RATES) for name, better in BETTER.items()}
+    for outcome in outcomes:
+        if outcome and outcome.get("metric") not in found:
+            target = Target.from_outcome(outcome)
+            found[target.metric.name] = target.metric
+    return list(found.values())
+
+
+@dataclass(frozen=True)
+class Settings:
+    alpha: float = 0.05
+    min_sample: int = 1000  # per arm, and per metric within an arm
+
+
+@dataclass(frozen=True)
+class Step:
+    """The canary step being judged: its share, what comes next (None: completion), and how long it has run."""
+
+    percent: int
+    next_percent: int | None
+    elapsed: timedelta
+    step_time: timedelta
+
+
+@dataclass(frozen=True)
+class MetricFigure:
+    metric: Metric
+    live: Moments
+    candidate: Moments | None  # None without a canary
+    interval: sequential.Interval | None  # candidate − live, or the live mean without a canary
+    verdict: str  # pending | regression | improvement | inconclusive (canary); pending | regression | within | inconclusive | untargeted
+    threshold: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        document: dict[str, Any] = {
+            "name": self.metric.name, "live": _value(self.live), "candidate": _value(self.candidate) if self.candidate else None,
+            "interval": self.interval.to_json() if self.interval else None, "verdict": self.verdict,
+            "better": self.metric.better, "samples": {LIVE: self.live.n, **({CANDIDATE: self.candidate.n} if self.candidate else {})},
+        }
+        if self.threshold is not None:
+            document["threshold"] = self.threshold
+        return document
+
+    def describe(self) -> str:
+        """One line a person reads: the means, the difference and its interval."""
+        name, fmt = self.metric.name, _formatter(self.metric)
+        if self.candidate is None:
+            where = f"{name}: live {fmt(self.live.mean)}"
+            if self.interval is not None:
+                where += f" (interval {fmt(self.interval.low)} to {fmt(self.interval.high)})"
+            return where + (f", threshold {fmt(self.threshold)}" if self.threshold is not None else "")
+        line = f"{name}: candidate {fmt(self.candidate.mean)} vs live {fmt(self.live.mean)}"
+        if self.interval is not None:
+            delta = _formatter(self.metric, signed=True)
+            line += f" ({delta(self.interval.estimate)}, interval {delta(self.interval.low)} to {delta(self.interval.high)})"
+        return line
+
+
+def _value(moments: Moments) -> float | None:
+    return moments.mean if moments.n else None
+
+
+def _formatter(metric: Metric, signed: bool = False) -> Any:
+    sign = "+" if signed else ""
+    if metric.rate:
+        return (lambda v: f"{v * 100:{sign}.2f} pts") if signed else (lambda v: f"{v * 100:.2f}%")
+    return lambda v: f"{v:{sign}.4g}"
+
+
+@dataclass(frozen=True)
+class Judgement:
+    decision: Decision
+    reason: str
+    mode: Literal["canary", "outcome"]
+    samples: dict[str, int]
+    metrics: list[MetricFigure]
+    settings: Settings
+    ratio: RatioCheck | None = None
+    step: Step | None = None
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self.decision]
+
+    def to_json(self) -> dict[str, Any]:
+        """The `guard --json` document (DESIGN §14), and the evidence a guard event records."""
+        step = self.step
+        return {
+            "decision": self.decision, "samples": self.samples, "metrics": [m.to_json() for m in self.metrics],
+            "reason": self.reason, "mode": self.mode, "alpha": self.settings.alpha, "min_sample": self.settings.min_sample,
+            "sample_ratio": self.ratio.to_json() if self.ratio else None,
+            "step": {"percent": step.percent, "next_percent": step.next_percent,
+                     "elapsed_s": int(step.elapsed.total_seconds()), "step_time_s": int(step.step_time.total_seconds())} if step else None,
+        }
+
+
+def judge_canary(tally: Tally, metrics: list[Metric], step: Step, settings: Settings) -> Judgement:
+    """Candidate against live for one canary step: rollback on a regression or a ratio mismatch; else hold or move on."""
+    live, candidate = tally.arm(LIVE), tally.arm(CANDIDATE)
+    alpha = settings.alpha / (len(metrics) + 1)  # one share per metric, one for the sample ratio
+    figures = []
+    for metric in metrics:
+        a, b = live.metric(metric.name), candidate.metric(metric.name)
+        if min(a.n, b.n) < settings.min_sample:
+            figures.append(MetricFigure(metric, a, b, None, "pending"))
+            continue
+        interval = sequential.difference(a, b, metric.rate, alpha, settings.min_sample)
+        verdict = ("regression" if metric.worse(interval.low, interval.high)
+                   else "improvement" if metric.better_than(interval.low, interval.high) else "inconclusive")
+        figures.append(MetricFigure(metric, a, b, interval, verdict))
+    samples = {LIVE: live.requests, CANDIDATE: candidate.requests}
+
+    def judged(decision: Decision, reason: str, ratio: RatioCheck | None = None) -> Judgement:
+        return Judgement(decision, reason, "canary", samples, figures, settings, ratio, step)
+
+    ratio = None
+    if live.requests + candidate.requests >= settings.min_sample:
+        share = step.percent / 100
+        ratio = ratio_check([live.requests, candidate.requests], [1 - share, share], alpha)
+        if ratio.mismatch:
+            observed = ratio.observed()[1]
+            return judged("rollback", f"sample ratio mismatch: the candidate served {observed:.2%} of "
+                                      f"{live.requests + candidate.requests} requests, not {share:.0%} (p = {ratio.p_value:.2g}); "
+                                      "routing or recording is broken, so the arms cannot be compared", ratio)
+    regressions = [f for f in figures if f.verdict == "regression"]
+    if regressions:
+        return judged("rollback", "regression: " + "; ".join(f.describe() for f in regressions), ratio)
+    short = {arm: settings.min_sample - n for arm, n in samples.items() if n < settings.min_sample}
+    if short:
+        return judged("hold", "waiting for the minimum sample: " + ", ".join(
+            f"{arm} {samples[arm]} of {settings.min_sample} requests" for arm in short), ratio)
+    if step.elapsed < step.step_time:
+        left = step.step_time - step.elapsed
+        return judged("hold", f"no regression; the {step.percent}% step has {_duration(left)} of its "
+                              f"{_duration(step.step_time)} left", ratio)
+    if step.next_percent is None:
+        return judged("complete", f"no regression after {_duration(step.elapsed)} at {step.percent}%: complete the canary", ratio)
+    return judged("advance", f"no regression after {_duration(step.elapsed)} at {step.percent}%: advance to "
+                             f"{step.next_percent}%", ratio)
+
+
+def judge_outcome(tally: Tally, target: Target | None, settings: Settings) -> Judgement:
+    """The live bundle alone, against its owner's target and tolerance: rollback once it is surely outside."""
+    live = tally.arm(LIVE)
+    samples = {LIVE: live.requests}
+    figures = []
+    for name, better in BETTER.items():  # shown for the record; nobody set a target for them
+        metric = Metric(name, better, name in RATES)
+        moments = live.metric(name)
+        interval = sequential.mean(moments, metric.rate, settings.alpha, settings.min_sample) \
+            if moments.n >= settings.min_sample else None
+        figures.append(MetricFigure(metric, moments, None, interval, "untargeted" if interval else "pending"))
+    if target is None:
+        return Judgement("hold", "the live bundle declares no metadata.outcome, so there is nothing to hold it to",
+                         "outcome", samples, figures, settings)
+    moments = live.metric(target.metric.name)
+    if moments.n < settings.min_sample:
+        figures.insert(0, MetricFigure(target.metric, moments, None, None, "pending", target.threshold))
+        return Judgement("hold", f"waiting for the minimum sample: {moments.n} of {settings.min_sample} "
+                                 f"{target.metric.name} values", "outcome", samples, figures, settings)
+    interval = sequential.mean(moments, target.metric.rate, settings.alpha, settings.min_sample)
+    threshold = target.threshold
+    if target.metric.worse(interval.low, interval.high, threshold):
+        verdict = "regression"
+    elif target.metric.better_than(interval.low, interval.high, threshold) or interval.low == interval.high == threshold:
+        verdict = "within"
+    else:
+        verdict = "inconclusive"
+    figure = MetricFigure(target.metric, moments, None, interval, verdict, threshold)
+    figures.insert(0, figure)
+    if verdict == "regression":
+        side = "below the floor" if target.metric.better == "higher" else "above the ceiling"
+        return Judgement("rollback", f"outside its owner's tolerance: {figure.describe()} ({side} "
+                                     f"{target.target:g} {'−' if target.metric.better == 'higher' else '+'} {target.tolerance:g})",
+                         "outcome", samples, figures, settings)
+    state = "within its owner's tolerance" if verdict == "within" else "not yet distinguishable from its threshold"
+    return Judgement("hold", f"{state}: {figure.describe()}", "outcome", samples, figures, settings)
+
+
+def _duration(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    if seconds >= 3600:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    if seconds >= 60:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds}s"

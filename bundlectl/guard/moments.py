@@ -1,0 +1,73 @@
+"""Sufficient statistics of a stream of per-request values: count, sum and sum of squares, per arm and metric.
+
+They are all a mean, a variance and the sequential tests need, they add up across files, processes and
+Prometheus series, and they take one streaming pass to collect.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+
+class Moments(NamedTuple):
+    n: int
+    total: float
+    squares: float
+
+    @property
+    def mean(self) -> float:
+        return self.total / self.n if self.n else math.nan
+
+    def variance(self, rate: bool) -> float:
+        """Per-request variance. A rate's is p(1-p) with p pulled towards ½ by half a success (so 0 of 1000 is not certainty)."""
+        if self.n == 0:
+            return math.nan
+        if rate:
+            p = (self.total + 0.5) / (self.n + 1)
+            return p * (1 - p)
+        if self.n < 2:
+            return 0.0
+        return max(0.0, (self.squares - self.total * self.total / self.n) / (self.n - 1))
+
+    def __add__(self, other: object) -> Moments:
+        assert isinstance(other, Moments)
+        return Moments(self.n + other.n, self.total + other.total, self.squares + other.squares)
+
+    @property
+    def finite(self) -> bool:
+        return math.isfinite(self.total) and math.isfinite(self.squares)
+
+
+NONE = Moments(0, 0.0, 0.0)
+
+
+@dataclass
+class Arm:
+    """What one arm served: its requests (each recorded outcome is one) and the moments of each metric recorded."""
+
+    requests: int = 0
+    metrics: dict[str, Moments] = field(default_factory=dict)
+
+    def metric(self, name: str) -> Moments:
+        return self.metrics.get(name, NONE)
+
+    def add(self, other: Arm) -> None:
+        self.requests += other.requests
+        for name, moments in other.metrics.items():
+            self.metrics[name] = self.metric(name) + moments
+
+
+@dataclass
+class Tally:
+    """The arms of one judgement: "live" and, during a canary, "candidate"."""
+
+    arms: dict[str, Arm] = field(default_factory=dict)
+    source: str = ""  # where the figures came from, for the record
+
+    def arm(self, name: str) -> Arm:
+        return self.arms.get(name) or Arm()
+
+    def samples(self) -> dict[str, int]:
+        return {name: arm.requests for name, arm in sorted(self.arms.items())}

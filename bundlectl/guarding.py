@@ -1,0 +1,119 @@
+"""`bundlectl guard`: judge what is live in an environment (and the canary beside it) from its recorded outcomes,
+and with `--apply` carry the decision out as a logged event whose evidence is the figures.
+
+With a canary, only the requests routed under its current step count (`bundle.canary` = that step's log seq),
+so each step is a clean comparison at one share; `advance` moves it to the next step, `complete` promotes
+the candidate (through the gate), `rollback` ends it. Without one, the live bundle is held to its owner's
+`metadata.outcome`, and `rollback` points the environment back at the bundle live before it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bundlectl.canary import advance_canary, canary_in_force, end_canary
+from bundlectl.clock import parse_time
+from bundlectl.errors import BundlectlError, IntegrityFailure, NotFound
+from bundlectl.guard.decision import Judgement, Settings, Step, Target, judge_canary, judge_outcome, metrics_judged
+from bundlectl.guard.moments import Tally
+from bundlectl.identity import Acting
+from bundlectl.registry.fresh import fresh_index
+from bundlectl.registry.index import Index
+from bundlectl.registry.rows import BundleRow, CanaryRow, PointerRow
+from bundlectl.storage.base import Storage
+
+# where the figures come from: (name, env, canary step seq or None, live digest or None) → tallies per arm
+Source = Callable[[str, str, int | None, str | None], Tally]
+
+
+@dataclass(frozen=True)
+class Applied:
+    action: str  # canary-advance | promote | canary-rollback | rollback
+    seq: int | None  # the event written (None: nothing needed writing)
+
+
+@dataclass(frozen=True)
+class GuardReport:
+    name: str
+    env: str
+    live: PointerRow
+    canary: CanaryRow | None
+    judgement: Judgement
+    source: str
+    applied: Applied | None = None
+    apply_error: BundlectlError | None = None  # --apply was refused (the judgement stands; the error says why)
+
+    def to_json(self) -> dict[str, Any]:
+        canary = self.canary
+        return {**self.judgement.to_json(), "name": self.name, "env": self.env, "source": self.source,
+                "live_bundle": {"version": self.live.version, "digest": self.live.digest},
+                "candidate_bundle": {"version": canary.version, "digest": canary.digest, "percent": canary.percent,
+                                     "step_seq": canary.seq} if canary else None,
+                "applied": {"action": self.applied.action, "seq": self.applied.seq} if self.applied else None,
+                "apply_error": self.apply_error.message if self.apply_error else None}
+
+
+def run_guard(storage: Storage, name: str, env: str, source: Source, settings: Settings, *, apply: bool = False,
+              actor: Acting | None = None, reason: str | None = None, now: datetime | None = None) -> GuardReport:
+    index = fresh_index(storage)
+    live = index.pointer(name, env)
+    if live is None:
+        raise NotFound(f"nothing of {name} is live in {env}, so there is nothing to guard",
+                       f"check the name and environment: `bundlectl status {name}`")
+    running = canary_in_force(index, name, env)
+    live_record = _bundle(index, name, live.version).record()
+    if running is not None:
+        candidate = _bundle(index, name, running.version)
+        metrics = metrics_judged(candidate.record().metadata.get("outcome"), live_record.metadata.get("outcome"))
+        tally = source(name, env, running.seq, None)
+        elapsed = (now or datetime.now(UTC)) - parse_time(running.time)  # event times have microseconds
+        step = Step(running.percent, running.next_percent, elapsed, timedelta(seconds=running.data["step_time"]))
+        judgement = judge_canary(tally, metrics, step, settings)
+    else:
+        outcome = live_record.metadata.get("outcome")
+        tally = source(name, env, None, live.digest)
+        judgement = judge_outcome(tally, Target.from_outcome(outcome) if outcome else None, settings)
+    report = GuardReport(name, env, live, running, judgement, tally.source)
+    if not apply or judgement.decision == "hold":
+        return report
+    assert actor is not None, "apply needs the acting identity"
+    try:
+        return _apply(storage, report, actor, reason or f"guard: {judgement.reason}")
+    except BundlectlError as exc:
+        return GuardReport(name, env, live, running, judgement, tally.source, None, exc)
+
+
+def _apply(storage: Storage, report: GuardReport, actor: Acting, reason: str) -> GuardReport:
+    """The decision as one logged event, its figures attached; a conflict if ENV or its canary moved since."""
+    from bundlectl.promotion import promote
+    from bundlectl.rollback import rollback
+
+    name, env, canary, decision = report.name, report.env, report.canary, report.judgement.decision
+    figures = {**report.judgement.to_json(), "source": report.source}
+    if canary is not None:
+        if decision == "advance":
+            assert report.judgement.step is not None and report.judgement.step.next_percent is not None
+            result = advance_canary(storage, name, env, canary.seq, report.judgement.step.next_percent, actor, reason, figures)
+            applied = Applied(result.action, result.seq)
+        elif decision == "complete":
+            index = fresh_index(storage)
+            move = promote(storage, _bundle(index, name, canary.version), env, actor, reason, guard=figures,
+                           expect_canary=canary.seq)
+            applied = Applied("promote", move.seq)
+        else:
+            result = end_canary(storage, name, env, actor, reason, step_seq=canary.seq, guard=figures)
+            applied = Applied(result.action, result.seq)
+    else:
+        back = rollback(storage, name, env, actor, reason, guard=figures, expect_live_seq=report.live.seq)
+        applied = Applied("rollback", back.move.seq if back.move else None)
+    return GuardReport(report.name, env, report.live, canary, report.judgement, report.source, applied)
+
+
+def _bundle(index: Index, name: str, version: str) -> BundleRow:
+    row = index.bundle(name, version)
+    if row is None:
+        raise IntegrityFailure(f"the log says {name}@{version} is served, but it is not registered", "run `bundlectl verify`")
+    return row

@@ -1,0 +1,75 @@
+"""The outcomes a serving process recorded, summed in memory per bundle series: what its metrics exporters read.
+
+`Runtime.record` adds each request's values here (a few additions under a lock); OpenTelemetry's
+observable instruments and the Prometheus collector read the running totals when they are collected,
+so recording costs the same however many exporters there are.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Iterator, Mapping
+from typing import NamedTuple
+
+from bundlectl.errors import UsageProblem
+
+Series = tuple[str, str, str, str, str, str]  # outcomes.PROM_LABELS
+
+
+class Totals(NamedTuple):
+    """One metric of one series: count, sum, sum of squares."""
+
+    metric: str
+    n: int
+    total: float
+    squares: float
+
+
+class OutcomeTallies:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._requests: dict[Series, int] = {}
+        self._metrics: dict[Series, dict[str, list[float]]] = {}
+
+    def add(self, series: Series, values: Mapping[str, float]) -> None:
+        with self._lock:
+            self._requests[series] = self._requests.get(series, 0) + 1
+            metrics = self._metrics.get(series)
+            if metrics is None:
+                metrics = self._metrics[series] = {}
+            for name, value in values.items():
+                acc = metrics.get(name)
+                if acc is None:
+                    acc = metrics[name] = [0, 0.0, 0.0]
+                acc[0] += 1
+                acc[1] += value
+                acc[2] += value * value
+
+    def requests(self) -> list[tuple[Series, int]]:
+        with self._lock:
+            return list(self._requests.items())
+
+    def totals(self) -> Iterator[tuple[Series, Totals]]:
+        with self._lock:
+            snapshot = [(series, Totals(name, int(acc[0]), acc[1], acc[2]))
+                        for series, metrics in self._metrics.items() for name, acc in metrics.items()]
+        yield from snapshot
+
+
+def outcome_values(ok: bool | None, escalated: bool | None, schema_valid: bool | None, latency_ms: float | None,
+                   cost_usd: float | None, metrics: Mapping[str, object]) -> dict[str, float | bool]:
+    """The values a request recorded, each a bool or a finite number (a mistake here is the serving code's: UsageProblem)."""
+    from bundlectl.outcomes import COST_USD, ESCALATED, LATENCY_MS, OK, SCHEMA_VALID
+
+    values: dict[str, object] = {OK: ok, ESCALATED: escalated, SCHEMA_VALID: schema_valid, LATENCY_MS: latency_ms,
+                                 COST_USD: cost_usd, **metrics}
+    checked: dict[str, float | bool] = {}
+    for name, value in values.items():
+        if value is None:
+            continue
+        if not isinstance(value, (bool, int, float)) or (isinstance(value, float) and not math.isfinite(value)):
+            raise UsageProblem(f"record(): {name}={value!r} is not a bool or a finite number",
+                               "pass true/false for rates and plain numbers for measurements (latency_ms=812)")
+        checked[name] = value
+    return checked

@@ -1,0 +1,161 @@
+"""`bundlectl guard` on traffic through the real runtime: no verdict before the minimum sample, a regression rolled
+back with --apply, an equal candidate advanced step by step to completion, SRM caught, the owner's tolerance held."""
+
+import json
+import random
+
+import pytest
+
+from tests.conftest import V1, V2, Workspace
+from tests.guard.simulate import Traffic, serve
+from tests.helpers import promote
+
+ENV = ("support-triage", "--env", "staging")
+
+
+@pytest.fixture
+def served(v1_live: Workspace, runtimes, tmp_path):
+    """V1 live in staging and a runtime writing its request log; `served.log` is the log's path."""
+    runtime = runtimes(v1_live, follow=False, request_log=tmp_path / "requests.jsonl")
+    runtime.log = str(tmp_path / "requests.jsonl")
+    return runtime
+
+
+def guard(ws: Workspace, log: str, *extra: str) -> tuple[int, dict]:
+    result = ws.run("guard", *ENV, "--source", log, "--min-sample", "400", "--json", *extra)
+    assert result.exit_code in (0, 1), result.output
+    return result.exit_code, json.loads(result.stdout)
+
+
+def start_canary(ws: Workspace, percent: str, *extra: str) -> int:
+    result = ws.run("promote", V2, "--env", "staging", "--canary", percent, "--json", *extra)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)["seq"]
+
+
+def test_an_escalation_regression_is_held_until_the_minimum_sample_then_rolled_back(v1_live: Workspace, served):
+    rng = random.Random(15)
+    start_canary(v1_live, "50", "--step-time", "0m")
+    served.refresh()
+    regression = Traffic(escalated=0.14)
+    serve(served, 300, rng, regression)
+    code, early = guard(v1_live, served.log)
+    assert (code, early["decision"]) == (0, "hold")
+    assert early["reason"].startswith("waiting for the minimum sample: ")
+    assert {m["verdict"] for m in early["metrics"]} == {"pending"}
+
+    serve(served, 3700, rng, regression)
+    code, verdict = guard(v1_live, served.log)
+    assert (code, verdict["decision"]) == (1, "rollback")
+    assert verdict["samples"]["live"] + verdict["samples"]["candidate"] == 4000
+    escalated = next(m for m in verdict["metrics"] if m["name"] == "escalated")
+    assert escalated["verdict"] == "regression" and escalated["interval"][0] > 0 and escalated["better"] == "lower"
+    assert set(verdict) >= {"decision", "samples", "metrics", "reason"}
+    assert set(escalated) >= {"name", "live", "candidate", "interval", "verdict"}
+    assert v1_live.json("status")["environments"][0]["canary"] is not None  # without --apply nothing changes
+
+    applied = v1_live.run("guard", *ENV, "--source", served.log, "--min-sample", "400", "--apply", "--actor", "guard@example.com")
+    assert applied.exit_code == 1
+    assert "ROLLBACK: regression: escalated: candidate 1" in applied.output and "applied: canary-rollback (event" in applied.output
+    row = v1_live.json("status")["environments"][0]
+    assert row["canary"] is None and row["version"] == "2026.11.01-1"
+    event = v1_live.json("history", *ENV)["events"][0]
+    assert event["action"] == "canary-rollback" and event["actor"] == "guard@example.com"
+    assert event["reason"].startswith("guard: regression: escalated")
+    assert event["guard"]["decision"] == "rollback" and event["guard"]["source"] == served.log
+    assert "canary-rollback 0% (guard)" in v1_live.run("history", *ENV).output
+    assert served.refresh() is True and served.current(key="req-anyone").arm == "live"
+    assert v1_live.run("verify").exit_code == 0
+
+
+def test_an_equal_candidate_advances_step_by_step_to_complete(v1_live: Workspace, served):
+    rng = random.Random(16)
+    start_canary(v1_live, "20", "--steps", "20,50,100", "--step-time", "0m")
+    decisions = []
+    for _ in range(4):
+        served.refresh()
+        serve(served, 2500, rng, Traffic())
+        result = v1_live.run("guard", *ENV, "--source", served.log, "--min-sample", "400", "--apply", "--json")
+        assert result.exit_code == 0, result.output
+        report = json.loads(result.stdout)
+        decisions.append((report["decision"], report["step"]["percent"] if report["step"] else None))
+        if report["decision"] == "complete":
+            break
+    assert decisions == [("advance", 20), ("complete", 50)]
+    history = v1_live.json("history", *ENV)["events"]
+    assert [(e["action"], e.get("percent")) for e in history[:3]] == [("promote", None), ("canary-advance", 50), ("canary", 20)]
+    assert history[0]["canary_completed"] == history[1]["seq"] and history[0]["guard"]["decision"] == "complete"
+    row = v1_live.json("status")["environments"][0]
+    assert row["version"] == "2026.11.22-1" and row["canary"] is None
+    assert served.refresh() and served.current(key="x").version == "2026.11.22-1"
+    assert v1_live.run("verify").exit_code == 0
+
+
+def test_each_step_is_judged_on_its_own_requests(v1_live: Workspace, served):
+    rng = random.Random(17)
+    start_canary(v1_live, "20", "--steps", "20,50,100", "--step-time", "0m")
+    served.refresh()
+    serve(served, 2500, rng, Traffic())
+    assert v1_live.run("guard", *ENV, "--source", served.log, "--min-sample", "400", "--apply").exit_code == 0
+    served.refresh()
+    serve(served, 200, rng, Traffic())
+    _, report = guard(v1_live, served.log)  # the new step has 200 requests of its own, not 2,700
+    assert report["decision"] == "hold" and sum(report["samples"].values()) == 200
+
+
+def test_a_sample_ratio_mismatch_is_caught_and_rolled_back(v1_live: Workspace, served):
+    rng = random.Random(18)
+    start_canary(v1_live, "50", "--step-time", "0m")
+    served.refresh()
+    serve(served, 3000, rng, Traffic(), lose_candidate=0.3)  # the candidate's outcomes go missing
+    code, report = guard(v1_live, served.log)
+    assert (code, report["decision"]) == (1, "rollback")
+    assert report["reason"].startswith("sample ratio mismatch: the candidate served ")
+    assert report["sample_ratio"]["mismatch"] is True and report["sample_ratio"]["expected"] == [0.5, 0.5]
+
+
+def test_without_a_canary_the_live_bundle_outside_its_owners_tolerance_is_rolled_back(v1_live: Workspace, served):
+    rng = random.Random(19)
+    promote(v1_live, V2, "staging")
+    served.refresh()
+    serve(served, 1500, rng, Traffic(), live=Traffic(correct_route=0.93))
+    code, healthy = guard(v1_live, served.log)
+    assert (code, healthy["decision"], healthy["mode"]) == (0, "hold", "outcome")
+    assert healthy["metrics"][0]["verdict"] == "within" and healthy["samples"] == {"live": 1500}
+
+    served_log = served.log + ".decayed"
+    decayed = type(served)("support-triage", "staging", cwd=v1_live.root, request_log=served_log, follow=False)
+    serve(decayed, 1500, rng, Traffic(), live=Traffic(correct_route=0.82))
+    decayed.close()
+    code, report = guard(v1_live, served_log, "--apply")
+    assert (code, report["decision"]) == (1, "rollback")
+    figure = report["metrics"][0]
+    assert figure["name"] == "correct_route_rate" and figure["verdict"] == "regression" and figure["threshold"] == 0.9
+    assert report["applied"]["action"] == "rollback"
+    row = v1_live.json("status")["environments"][0]
+    assert row["version"] == "2026.11.01-1"
+    event = v1_live.json("history", *ENV)["events"][0]
+    assert event["action"] == "rollback" and event["guard"]["mode"] == "outcome"
+    assert "rollback (guard)" in v1_live.run("history", *ENV).output
+    assert v1_live.run("verify").exit_code == 0
+
+
+def test_bad_sources_are_refused_with_the_reason_and_nothing_is_written(v1_live: Workspace, tmp_path):
+    refs = v1_live.bundlectl_refs()
+    neither = v1_live.run("guard", *ENV)
+    assert neither.exit_code == 2 and "either as --source FILE… or as --prometheus URL" in neither.output
+    missing = v1_live.run("guard", *ENV, "--source", str(tmp_path / "nope.jsonl"))
+    assert missing.exit_code == 1 and "nope.jsonl: cannot be read" in missing.stderr
+    broken = tmp_path / "broken.jsonl"
+    digest = v1_live.json("show", V1)["digest"]
+    broken.write_text(json.dumps({"bundle.name": "support-triage", "bundle.env": "staging", "bundle.digest": digest}) + "\n"
+                      + json.dumps({"bundle.name": "support-triage", "bundle.env": "staging", "bundle.digest": digest,
+                                    "outcome": {"ok": "yes"}}) + "\n")
+    bad = v1_live.run("guard", *ENV, "--source", str(broken), "--apply")
+    assert bad.exit_code == 1 and f"{broken}:2: is not an outcome record bundlectl can read" in bad.stderr
+    nowhere = v1_live.run("guard", "support-triage", "--env", "production", "--source", str(broken))
+    assert nowhere.exit_code == 4 and "nothing of support-triage is live in production" in nowhere.stderr
+    down = v1_live.run("guard", *ENV, "--prometheus", "http://127.0.0.1:9", "--timeout", "2")
+    assert down.exit_code == 4 and "cannot query Prometheus at http://127.0.0.1:9" in down.stderr
+    assert v1_live.bundlectl_refs() == refs
+    assert "Traceback" not in neither.output + missing.output + bad.output + nowhere.output + down.output

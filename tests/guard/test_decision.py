@@ -1,0 +1,116 @@
+"""The guard's decision on synthetic traffic: no verdict before the minimum sample, regressions rolled back,
+an equal candidate moved on, A/A false rollbacks within alpha however often it looks, SRM, the owner's target."""
+
+import random
+from datetime import timedelta
+
+from bundlectl.guard.decision import Settings, Step, Target, judge_canary, judge_outcome, metrics_judged
+from tests.guard.simulate import OUTCOME, Accumulator, Traffic
+
+SETTINGS = Settings(alpha=0.05, min_sample=500)
+METRICS = metrics_judged(OUTCOME)
+SAME = Traffic()
+DONE = Step(50, 100, timedelta(hours=2), timedelta(hours=1))
+
+
+def traffic(rng: random.Random, requests: int, share: float, candidate: Traffic, live: Traffic = SAME) -> Accumulator:
+    seen = Accumulator()
+    for _ in range(requests):
+        arm = "candidate" if rng.random() < share else "live"
+        seen.add(arm, (candidate if arm == "candidate" else live).outcome(rng))
+    return seen
+
+
+def test_directions_are_explicit_per_metric():
+    better = {m.name: m.better for m in METRICS}
+    assert better == {"ok": "higher", "escalated": "lower", "schema_valid": "higher", "latency_ms": "lower",
+                      "cost_usd": "lower", "correct_route_rate": "higher"}
+    lower = metrics_judged({"metric": "handle_time_s", "target": 60, "tolerance": 5, "better": "lower"})[-1]
+    assert (lower.name, lower.better, lower.rate) == ("handle_time_s", "lower", False)
+
+
+def test_no_verdict_before_the_minimum_sample_even_for_a_gross_regression():
+    rng = random.Random(1)
+    seen = traffic(rng, 800, 0.5, Traffic(escalated=0.5))
+    judgement = judge_canary(seen.tally(), METRICS, DONE, SETTINGS)
+    assert judgement.decision == "hold"
+    assert judgement.reason.startswith("waiting for the minimum sample: ")
+    assert {m.verdict for m in judgement.metrics} == {"pending"}
+    assert all(m["interval"] is None for m in judgement.to_json()["metrics"])
+
+
+def test_an_escalation_regression_from_8_to_14_percent_is_rolled_back():
+    rng = random.Random(2)
+    judgement = judge_canary(traffic(rng, 4000, 0.5, Traffic(escalated=0.14)).tally(), METRICS, DONE, SETTINGS)
+    assert judgement.decision == "rollback" and judgement.exit_code == 1
+    escalated = next(m for m in judgement.to_json()["metrics"] if m["name"] == "escalated")
+    assert escalated["verdict"] == "regression" and escalated["interval"][0] > 0
+    assert 0.12 < escalated["candidate"] < 0.16 and 0.06 < escalated["live"] < 0.10
+    assert judgement.reason.startswith("regression: escalated: candidate 1")
+
+
+def test_a_forty_percent_slower_candidate_is_rolled_back_on_latency():
+    rng = random.Random(3)
+    judgement = judge_canary(traffic(rng, 4000, 0.5, Traffic(latency_factor=1.4)).tally(), METRICS, DONE, SETTINGS)
+    assert judgement.decision == "rollback"
+    assert [m.metric.name for m in judgement.metrics if m.verdict == "regression"] == ["latency_ms"]
+
+
+def test_an_equal_candidate_holds_for_the_step_time_then_advances_then_completes():
+    rng = random.Random(4)
+    seen = traffic(rng, 3000, 0.5, Traffic()).tally()
+    early = judge_canary(seen, METRICS, Step(50, 100, timedelta(minutes=20), timedelta(hours=1)), SETTINGS)
+    assert early.decision == "hold" and "the 50% step has 40m00s of its 1h00m left" in early.reason
+    step = judge_canary(seen, METRICS, Step(50, 75, timedelta(hours=1), timedelta(hours=1)), SETTINGS)
+    assert step.decision == "advance" and step.reason == "no regression after 1h00m at 50%: advance to 75%"
+    later = judge_canary(seen, METRICS, Step(50, None, timedelta(hours=1), timedelta(hours=1)), SETTINGS)
+    assert later.decision == "complete" and later.exit_code == 0
+
+
+def test_false_rollbacks_over_200_a_a_runs_stay_within_alpha_however_often_the_guard_looks():
+    """Each run peeks every 250 requests up to 6,000 (24 looks); any rollback in a run counts as a false one."""
+    rng = random.Random(20261122)
+    false = 0
+    for _ in range(200):
+        seen = Accumulator()
+        for i in range(1, 6001):
+            arm = "candidate" if rng.random() < 0.5 else "live"
+            seen.add(arm, Traffic().outcome(rng))
+            if i % 250 == 0 and judge_canary(seen.tally(), METRICS, DONE, SETTINGS).decision == "rollback":
+                false += 1
+                break
+    rate = false / 200
+    print(f"A/A false-rollback rate: {rate:.3f} over 200 runs of 24 looks (alpha {SETTINGS.alpha})")
+    assert rate <= SETTINGS.alpha
+
+
+def test_a_sample_ratio_mismatch_is_a_rollback_whatever_the_metrics_say():
+    rng = random.Random(6)
+    seen = traffic(rng, 3000, 0.5, Traffic())
+    # the candidate was asked to get 50% but lost a third of its requests before they were recorded
+    seen.arms["candidate"][0] = seen.arms["candidate"][0] * 2 // 3
+    judgement = judge_canary(seen.tally(), METRICS, DONE, SETTINGS)
+    assert judgement.decision == "rollback"
+    assert judgement.reason.startswith("sample ratio mismatch: the candidate served 40.")
+    assert "not 50%" in judgement.reason and judgement.to_json()["sample_ratio"]["mismatch"] is True
+
+
+def test_without_a_canary_the_live_bundle_is_held_to_its_owners_tolerance():
+    target = Target.from_outcome(OUTCOME)
+    rng = random.Random(8)
+    healthy, decayed = Accumulator(), Accumulator()
+    for _ in range(3000):
+        healthy.add("live", Traffic(correct_route=0.93).outcome(rng))
+        decayed.add("live", Traffic(correct_route=0.84).outcome(rng))
+    fine = judge_outcome(healthy.tally(), target, SETTINGS)
+    assert fine.decision == "hold" and fine.reason.startswith("within its owner's tolerance: correct_route_rate: live 0.9")
+    bad = judge_outcome(decayed.tally(), target, SETTINGS)
+    assert bad.decision == "rollback" and bad.mode == "outcome"
+    figure = bad.to_json()["metrics"][0]
+    assert figure["name"] == "correct_route_rate" and figure["verdict"] == "regression" and figure["threshold"] == 0.9
+    assert figure["interval"][1] < 0.9 and figure["candidate"] is None
+    assert "below the floor 0.92 − 0.02" in bad.reason
+    few = Accumulator()
+    few.add("live", Traffic(correct_route=0.0).outcome(rng))
+    assert judge_outcome(few.tally(), target, SETTINGS).decision == "hold"  # one bad request decides nothing
+    assert judge_outcome(decayed.tally(), None, SETTINGS).reason.startswith("the live bundle declares no metadata.outcome")
