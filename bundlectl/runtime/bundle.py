@@ -56,7 +56,7 @@ class LiveBundle:
         from bundlectl.runtime.files import local_copy
 
         digest = next(c.files[relpath].digest for c in self.record.components.values() if relpath in c.files)
-        return local_copy(self.files_dir, digest, lambda handle: handle.write(self.files[relpath]))
+        return local_copy(self.files_dir, digest, len(self.files[relpath]), lambda handle: handle.write(self.files[relpath]))
 
     def _not_in_bundle(self, relpath: str) -> FileNotInBundle:
         known = sorted([*self.files, *self.paths])

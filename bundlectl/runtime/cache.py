@@ -13,6 +13,7 @@ import functools
 import json
 import os
 import re
+import stat
 import time
 import uuid
 from dataclasses import asdict
@@ -25,7 +26,7 @@ from bundlectl.errors import BundlectlError
 from bundlectl.runtime.bundle import LiveBundle, PauseState, Serving
 
 if TYPE_CHECKING:
-    from bundlectl.record import BundleRecord
+    from bundlectl.record import BundleRecord, FileEntry
 
 FORMAT = 1
 _HEX = re.compile(r"[0-9a-f]{64}")
@@ -48,11 +49,12 @@ class LastGood:
         from bundlectl.runtime.files import local_copy
 
         bundle = serving.bundle
-        for relpath, digest in _file_digests(bundle.record).items():
+        for relpath, entry in _file_entries(bundle.record).items():
             if relpath in bundle.paths:  # a large file: copied from its verified local copy unless that is already here
-                local_copy(blob_folder(self.folder), digest, functools.partial(_copy_file, bundle.paths[relpath]))
-            elif self.blob(digest) is None:  # missing, or damaged: written (again) from the verified bytes
-                _write_atomic(self._blob_path(digest), bundle.files[relpath])
+                local_copy(blob_folder(self.folder), entry.digest, entry.size,
+                           functools.partial(_copy_file, bundle.paths[relpath]))
+            elif self.blob(entry.digest, entry.size) is None:  # missing or damaged: written (again) from the verified bytes
+                _write_atomic(self._blob_path(entry.digest), bundle.files[relpath])
         state = {"format": FORMAT, "registry": self.registry, "name": self.name, "env": self.env, "saved_at": event_time(),
                  "pointer": asdict(serving.pointer), "pause": asdict(serving.pause) if serving.pause else None,
                  "record": bundle.record.to_json()}
@@ -77,13 +79,13 @@ class LastGood:
             pass
 
     # reading -----------------------------------------------------------------------
-    def blob(self, digest: str) -> bytes | None:
-        """A file by its digest, if the cache holds it intact."""
+    def blob(self, digest: str, size: int) -> bytes | None:
+        """A file by its digest and size, if the cache holds it intact (a regular file of that size, never followed elsewhere)."""
         try:
-            data = self._blob_path(digest).read_bytes()
+            data = _read_regular(self._blob_path(digest), size)
         except (OSError, CacheUnusable):
             return None
-        return data if sha256_of(data) == digest else None
+        return data if data is not None and sha256_of(data) == digest else None
 
     def load(self) -> tuple[Serving, str]:
         """The cached bundle, verified again, and when it was saved; CacheUnusable says why not."""
@@ -118,7 +120,8 @@ class LastGood:
         for component in record.components.values():
             for relpath, entry in component.files.items():
                 large = entry.size > IN_MEMORY_MAX
-                found = verified_copy(blob_folder(self.folder), entry.digest) if large else self.blob(entry.digest)
+                found = verified_copy(blob_folder(self.folder), entry.digest, entry.size) if large \
+                    else self.blob(entry.digest, entry.size)
                 if found is None:
                     raise CacheUnusable(f"{where}: the cached copy of {relpath} is missing or does not match its digest")
                 if isinstance(found, Path):
@@ -142,6 +145,17 @@ def blob_folder(folder: Path) -> Path:
     return folder / "blobs"
 
 
+def _read_regular(path: Path, size: int) -> bytes | None:
+    """The bytes of `path` if it is a regular file of `size` bytes; None for a symlink, a FIFO or a device, whose
+    reads could wait forever or never end, and for a file of another size, which is not read at all."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(fd, "rb") as handle:
+        found = os.fstat(fd)
+        if not stat.S_ISREG(found.st_mode) or found.st_size != size:
+            return None
+        return handle.read(size + 1)
+
+
 def _copy_file(source: Path, target: IO[bytes]) -> None:
     import shutil
 
@@ -149,9 +163,9 @@ def _copy_file(source: Path, target: IO[bytes]) -> None:
         shutil.copyfileobj(handle, target, 1024 * 1024)
 
 
-def _file_digests(record: BundleRecord) -> dict[str, str]:
-    """Bundle-relative path → digest of every file of the record."""
-    return {relpath: entry.digest for component in record.components.values() for relpath, entry in component.files.items()}
+def _file_entries(record: BundleRecord) -> dict[str, FileEntry]:
+    """Bundle-relative path → digest and size of every file of the record."""
+    return {relpath: entry for component in record.components.values() for relpath, entry in component.files.items()}
 
 
 def _pause(raw: Any) -> PauseState | None:

@@ -128,9 +128,9 @@ class Follower:
                 label = f"{record.ref}:{relpath}"
                 if entry.size > IN_MEMORY_MAX:  # copied to disk in chunks and checked; never held in memory
                     copy = functools.partial(_copy_out, self.storage, entry.digest, label)
-                    paths[relpath] = local_copy(self.files_dir, entry.digest, copy)
+                    paths[relpath] = local_copy(self.files_dir, entry.digest, entry.size, copy)
                     continue
-                cached = self.cache.blob(entry.digest) if self.cache else None
+                cached = self.cache.blob(entry.digest, entry.size) if self.cache else None
                 files[relpath] = cached if cached is not None else read_blob(self.storage, entry.digest, label)
         return LiveBundle(self.name, self.env, record.version, record.digest, value.pointer_version, record, files, paths,
                           self.files_dir)
