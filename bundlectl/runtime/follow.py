@@ -28,13 +28,21 @@ from bundlectl.runtime.bundle import LiveBundle, PauseState, Serving
 
 if TYPE_CHECKING:
     from bundlectl.registry.index import Index
-    from bundlectl.registry.rows import PauseRow
     from bundlectl.runtime.cache import LastGood
     from bundlectl.storage.base import Pointer, Storage
 
 
 class Refusal(BundlectlError):
     """A pointer the runtime will not follow (older than one already seen): reported, never served."""
+
+
+class PauseOnly(BundlectlError):
+    """A check that could follow the pause pointer but not the environment pointer: `serving` is the bundle already
+    served under the new pause state, `cause` why the environment pointer was not followed."""
+
+    def __init__(self, serving: Serving, cause: BundlectlError) -> None:
+        super().__init__(cause.message, cause.hint)
+        self.serving, self.cause = serving, cause
 
 
 class _Disagrees(IntegrityFailure):
@@ -53,12 +61,12 @@ class Follower:
         """
         for delay in SETTLE_DELAYS:
             try:
-                return self._check(serving)
+                return self._check(serving, settled=False)
             except _Disagrees:
                 time.sleep(delay)
-        return self._check(serving)
+        return self._check(serving, settled=True)
 
-    def _check(self, serving: Serving | None) -> Serving | None:
+    def _check(self, serving: Serving | None, settled: bool) -> Serving | None:
         from bundlectl.registry.fresh import fresh_index
         from bundlectl.storage.base import UNCHANGED
 
@@ -69,47 +77,58 @@ class Follower:
                                                   and serving.pause is None)
         if env_read is UNCHANGED and pause_same:
             return None
-        if env_read is None:
-            raise NotFound(f"nothing of {self.name} is live in {self.env}")
-        if env_read is UNCHANGED:
-            assert serving is not None
-            value = serving.pointer
-        else:
-            value = PointerValue.decode(env_read.value, self.env_pointer)
         pause = None
         if pause_read is UNCHANGED:
             pause = serving.pause_value if serving else None
         elif pause_read is not None:
             pause = PauseValue.decode(pause_read.value, self.pause_pointer)
         if serving is not None:
-            self._never_backwards(serving, value, pause)
-        index = fresh_index(self.storage)
+            self._pause_never_backwards(serving, pause)
+        index = fresh_index(self.storage, check_pointers=False)  # this check compares its own two pointers with the log
         row = index.pause(self.name, self.env)
-        self._as_logged(index, value, pause, row)
+        logged_state = logged_pause(row)
+        if logged_state != pause:
+            raise _Disagrees(f"the pause pointer says {_paused(pause)} but the log says {_paused(logged_state)}")
+        state = PauseState(row.paused, row.reason, row.actor, row.time, row.seq) if row else None
+        tokens = (_token(env_read, env_token), _token(pause_read, pause_token))
+        try:
+            return self._followed(serving, index, env_read, state, tokens)
+        except BundlectlError as exc:
+            # The kill switch is honoured whatever else is wrong: a verified pause or resume is adopted with
+            # the bundle already served, and the environment pointer is read again at the next check.
+            if serving is None or state == serving.pause or (isinstance(exc, _Disagrees) and not settled):
+                raise
+            raise PauseOnly(Serving(serving.bundle, serving.pointer, state, (env_token, tokens[1])), exc) from None
+
+    def _followed(self, serving: Serving | None, index: Index, env_read: Pointer | None | object, state: PauseState | None,
+                  tokens: tuple[str | None, str | None]) -> Serving:
+        """The environment pointer's part of a check: the bundle it names, verified against the log and loaded."""
+        from bundlectl.storage.base import Pointer
+
+        if env_read is None:
+            raise NotFound(f"nothing of {self.name} is live in {self.env}")
+        if isinstance(env_read, Pointer):
+            value = PointerValue.decode(env_read.value, self.env_pointer)
+        else:
+            assert serving is not None
+            value = serving.pointer
+        if serving is not None and value.pointer_version < serving.pointer.pointer_version:
+            raise Refusal(f"refused a replayed or stale pointer: version {value.pointer_version} ({value.version}) "
+                          f"is older than version {serving.pointer.pointer_version} already served")
+        logged = logged_pointer(index.pointer(self.name, self.env))
+        if logged != value:
+            raise _Disagrees(f"the pointer says {value.version} (version {value.pointer_version}) but the log "
+                             f"says {logged.version if logged else 'nothing'} (version {logged.pointer_version if logged else 0})")
         bundle = serving.bundle if serving is not None and serving.pointer.digest == value.digest else self._load(index, value)
         if bundle.pointer_version != value.pointer_version:  # a rollback to the very bundle served: same files
             bundle = replace(bundle, pointer_version=value.pointer_version)
-        state = PauseState(row.paused, row.reason, row.actor, row.time, row.seq) if row else None
-        return Serving(bundle, value, state, (_token(env_read, env_token), _token(pause_read, pause_token)))
+        return Serving(bundle, value, state, tokens)
 
-    def _never_backwards(self, serving: Serving, value: PointerValue, pause: PauseValue | None) -> None:
-        seen = serving.pointer
-        if value.pointer_version < seen.pointer_version:
-            raise Refusal(f"refused a replayed or stale pointer: version {value.pointer_version} ({value.version}) "
-                          f"is older than version {seen.pointer_version} already served")
+    def _pause_never_backwards(self, serving: Serving, pause: PauseValue | None) -> None:
         seen_pause = serving.pause.seq if serving.pause else 0
         if (pause.seq if pause else 0) < seen_pause:
             raise Refusal(f"refused a replayed or stale pause pointer: {_paused(pause)} is older than "
                           f"{_paused(serving.pause_value)} already seen")
-
-    def _as_logged(self, index: Index, value: PointerValue, pause: PauseValue | None, pause_row: PauseRow | None) -> None:
-        logged = logged_pointer(index.pointer(self.name, self.env))
-        if logged != value:
-            raise _Disagrees(f"the pointer says {value.version} (version {value.pointer_version}) but the log "
-                                   f"says {logged.version if logged else 'nothing'} (version {logged.pointer_version if logged else 0})")
-        logged_state = logged_pause(pause_row)
-        if logged_state != pause:
-            raise _Disagrees(f"the pause pointer says {_paused(pause)} but the log says {_paused(logged_state)}")
 
     def _load(self, index: Index, value: PointerValue) -> LiveBundle:
         """The bundle the pointer names, its digest recomputed and every file fetched and checked (cache first)."""
