@@ -94,6 +94,7 @@ class Serving:
     pointer: PointerValue
     pause: PauseState | None = None  # None: never paused
     tokens: tuple[str | None, str | None] = (None, None)  # environment and pause pointer tokens, for conditional polls
+    from_cache: bool = False  # loaded from the runtime cache, not yet confirmed by the registry's log
 
     @property
     def pause_value(self) -> PauseValue | None:

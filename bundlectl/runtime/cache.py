@@ -130,7 +130,7 @@ class LastGood:
                     files[relpath] = found
         bundle = LiveBundle(self.name, self.env, record.version, record.digest, pointer.pointer_version, record, files, paths,
                             blob_folder(self.folder))
-        return Serving(bundle, pointer, pause), saved_at
+        return Serving(bundle, pointer, pause, from_cache=True), saved_at
 
     def _blob_path(self, digest: str) -> Path:
         from bundlectl.runtime.files import copy_path

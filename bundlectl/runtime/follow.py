@@ -8,6 +8,7 @@ new bundle's digest recomputes; then every file is fetched and checked before th
 from __future__ import annotations
 
 import functools
+import logging
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -25,6 +26,8 @@ from bundlectl.registry.pointers import (
     pointer_name,
 )
 from bundlectl.runtime.bundle import LiveBundle, PauseState, Serving
+
+log = logging.getLogger("bundlectl.runtime")
 
 if TYPE_CHECKING:
     from bundlectl.registry.index import Index
@@ -82,9 +85,10 @@ class Follower:
             pause = serving.pause_value if serving else None
         elif pause_read is not None:
             pause = PauseValue.decode(pause_read.value, self.pause_pointer)
-        if serving is not None:
-            self._pause_never_backwards(serving, pause)
         index = fresh_index(self.storage, check_pointers=False)  # this check compares its own two pointers with the log
+        floor = serving if serving is not None and self._backed(index, serving) else None
+        if floor is not None:
+            self._pause_never_backwards(floor, pause)
         row = index.pause(self.name, self.env)
         logged_state = logged_pause(row)
         if logged_state != pause:
@@ -92,16 +96,16 @@ class Follower:
         state = PauseState(row.paused, row.reason, row.actor, row.time, row.seq) if row else None
         tokens = (_token(env_read, env_token), _token(pause_read, pause_token))
         try:
-            return self._followed(serving, index, env_read, state, tokens)
+            return self._followed(serving, floor, index, env_read, state, tokens)
         except BundlectlError as exc:
             # The kill switch is honoured whatever else is wrong: a verified pause or resume is adopted with
             # the bundle already served, and the environment pointer is read again at the next check.
             if serving is None or state == serving.pause or (isinstance(exc, _Disagrees) and not settled):
                 raise
-            raise PauseOnly(Serving(serving.bundle, serving.pointer, state, (env_token, tokens[1])), exc) from None
+            raise PauseOnly(replace(serving, pause=state, tokens=(env_token, tokens[1])), exc) from None
 
-    def _followed(self, serving: Serving | None, index: Index, env_read: Pointer | None | object, state: PauseState | None,
-                  tokens: tuple[str | None, str | None]) -> Serving:
+    def _followed(self, serving: Serving | None, floor: Serving | None, index: Index, env_read: Pointer | None | object,
+                  state: PauseState | None, tokens: tuple[str | None, str | None]) -> Serving:
         """The environment pointer's part of a check: the bundle it names, verified against the log and loaded."""
         from bundlectl.storage.base import Pointer
 
@@ -112,9 +116,9 @@ class Follower:
         else:
             assert serving is not None
             value = serving.pointer
-        if serving is not None and value.pointer_version < serving.pointer.pointer_version:
+        if floor is not None and value.pointer_version < floor.pointer.pointer_version:
             raise Refusal(f"refused a replayed or stale pointer: version {value.pointer_version} ({value.version}) "
-                          f"is older than version {serving.pointer.pointer_version} already served")
+                          f"is older than version {floor.pointer.pointer_version} already served")
         logged = logged_pointer(index.pointer(self.name, self.env))
         if logged != value:
             raise _Disagrees(f"the pointer says {value.version} (version {value.pointer_version}) but the log "
@@ -123,6 +127,25 @@ class Follower:
         if bundle.pointer_version != value.pointer_version:  # a rollback to the very bundle served: same files
             bundle = replace(bundle, pointer_version=value.pointer_version)
         return Serving(bundle, value, state, tokens)
+
+    def _backed(self, index: Index, serving: Serving) -> bool:
+        """Whether what is served may stand as the floor no pointer goes below: always, once the registry confirmed it;
+        for what the cache holds, only if the log set that pointer and that pause state (anyone who can write the cache
+        could otherwise pin an old bundle, or hide a pause, for good by claiming a higher version)."""
+        if not serving.from_cache:
+            return True
+        pointer, pause = serving.pointer, serving.pause
+        move = index.move_after(self.name, self.env, pointer.seq - 1)
+        pointer_set = move is not None and (move.seq, move.to_digest, move.pointer_version) == \
+            (pointer.seq, pointer.digest, pointer.pointer_version)
+        pause_set = pause is None or any((row.seq, row.paused) == (pause.seq, pause.paused)
+                                         for row in index.pauses(self.name, self.env))
+        if not pointer_set or not pause_set:
+            claim = (f"pointer version {pointer.pointer_version} ({pointer.version})" if not pointer_set
+                     else _paused(serving.pause_value))
+            log.warning("the runtime cache of %s in %s claims %s, which the registry's log never set: the cache was "
+                        "edited, or the registry lost records; following the registry", self.name, self.env, claim)
+        return pointer_set and pause_set
 
     def _pause_never_backwards(self, serving: Serving, pause: PauseValue | None) -> None:
         seen_pause = serving.pause.seq if serving.pause else 0

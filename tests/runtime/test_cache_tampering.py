@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from pathlib import Path
 
 import pytest
 
-from bundlectl.runtime import Runtime
-from tests.conftest import Workspace
+from bundlectl.runtime import Paused, Runtime
+from tests.conftest import V2, Workspace
+from tests.helpers import promote
 
 pytestmark = pytest.mark.parametrize("registry", ["git"], indirect=True)  # the cache is the same on both backends
 
@@ -72,3 +74,32 @@ def test_a_huge_file_under_a_small_blob_name_is_not_read(v1_live: Workspace, run
         assert blob.stat().st_size < 1024**2
     finally:
         runtime.close()
+
+
+def edit_state(cache: Path, edit) -> None:
+    state = cache / "live" / "support-triage@staging.json"
+    document = json.loads(state.read_text())
+    edit(document)
+    state.write_text(json.dumps(document))
+
+
+def test_a_cache_claiming_a_newer_pointer_cannot_pin_an_old_bundle(v1_live: Workspace, runtimes, tmp_path: Path, caplog):
+    cache = tmp_path / "runtime-cache"
+    runtimes(v1_live, cache_dir=cache, follow=False).close()
+    promote(v1_live, V2, "staging")
+    edit_state(cache, lambda state: state["pointer"].update(pointer_version=999))  # the old bundle, claimed newest
+    with caplog.at_level("WARNING", logger="bundlectl.runtime"):
+        runtime = runtimes(v1_live, cache_dir=cache, follow=False)
+    assert (runtime.current().version, runtime.current().pointer_version) == ("2026.11.22-1", 2)
+    assert "claims pointer version 999 (2026.11.01-1), which the registry's log never set" in caplog.text
+
+
+def test_a_cache_claiming_a_newer_resume_cannot_hide_a_pause(v1_live: Workspace, runtimes, tmp_path: Path):
+    cache = tmp_path / "runtime-cache"
+    runtimes(v1_live, cache_dir=cache, follow=False).close()
+    assert v1_live.run("pause", "support-triage", "--env", "staging", "--reason", "incident").exit_code == 0
+    edit_state(cache, lambda state: state.update(pause={"paused": False, "reason": None, "by": "x", "since": "2026-11-01T00:00:00Z",
+                                                        "seq": 999}))
+    runtime = runtimes(v1_live, cache_dir=cache, follow=False)
+    with pytest.raises(Paused):
+        runtime.current()
