@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 FORMAT = 1
 _HEX = re.compile(r"[0-9a-f]{64}")
-STALE_BLOB_SECONDS = 3600  # unreferenced blobs younger than this may belong to a state another process is writing
+STALE_BLOB_SECONDS = 3600  # unreferenced blobs touched more recently may be served, or about to be named, by another process
 
 
 class CacheUnusable(BundlectlError):
@@ -55,11 +55,24 @@ class LastGood:
                            functools.partial(_copy_file, bundle.paths[relpath]))
             elif self.blob(entry.digest, entry.size) is None:  # missing or damaged: written (again) from the verified bytes
                 _write_atomic(self._blob_path(entry.digest), bundle.files[relpath])
+        self.keep(bundle)  # blobs reused from an earlier bundle are young again before the state names them
         state = {"format": FORMAT, "registry": self.registry, "name": self.name, "env": self.env, "saved_at": event_time(),
                  "pointer": asdict(serving.pointer), "pause": asdict(serving.pause) if serving.pause else None,
                  "record": bundle.record.to_json()}
         _write_atomic(self.state_path, canonical_json(state))
         self._collect_garbage()
+
+    def keep(self, bundle: LiveBundle) -> None:
+        """Mark the blobs of a bundle being served as in use, so no runtime sharing the folder collects them.
+
+        Another process of the same NAME@ENV may have saved a newer bundle over the state that named them;
+        garbage collection spares blobs touched within STALE_BLOB_SECONDS, and runtimes touch theirs at every check.
+        """
+        for entry in _file_entries(bundle.record).values():
+            try:
+                os.utime(self._blob_path(entry.digest))
+            except (OSError, CacheUnusable):
+                pass  # not there (yet), or another user's: nothing to keep
 
     def _collect_garbage(self) -> None:
         """Remove blobs no state in the folder names (old bundles); a failure here only costs disk space."""

@@ -190,6 +190,7 @@ class Runtime:
                 return False
             finally:
                 self._check_started = None
+                self._keep_serving()
             self._problem, self._from_cache = None, None
             return candidate is not None and self._adopt(candidate)
 
@@ -246,6 +247,12 @@ class Runtime:
             self._cache_refused = exc.message
             return
         self._from_cache = f"from the cache in {self._cache.folder} (saved {saved_at})"
+
+    def _keep_serving(self) -> None:
+        """At every check: the cached files of the bundle served stay in use, whatever other runtimes save in the folder."""
+        serving = self._serving
+        if self._cache is not None and serving is not None:
+            self._cache.keep(serving.bundle)
 
     def _save(self, serving: Serving) -> None:
         if self._cache is None:
