@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 FORMAT = 1
 _HEX = re.compile(r"[0-9a-f]{64}")
-STALE_BLOB_SECONDS = 3600  # unreferenced blobs touched more recently may be served, or about to be named, by another process
+STALE_BLOB_SECONDS = 3600  # unreferenced blobs younger than this may belong to a state another process is writing; also a lease's life
 
 
 class CacheUnusable(BundlectlError):
@@ -43,6 +43,8 @@ class LastGood:
     def __init__(self, folder: Path, name: str, env: str, registry: str) -> None:
         self.folder, self.name, self.env, self.registry = folder, name, env, registry
         self.state_path = folder / "live" / f"{name}@{env}.json"
+        self.lease_path = folder / "in-use" / f"{name}@{env}.{uuid.uuid4().hex}.json"  # this runtime's, see keep()
+        self._leased: list[str] | None = None
 
     # writing -----------------------------------------------------------------------
     def save(self, serving: Serving) -> None:
@@ -55,7 +57,7 @@ class LastGood:
                            functools.partial(_copy_file, bundle.paths[relpath]))
             elif self.blob(entry.digest, entry.size) is None:  # missing or damaged: written (again) from the verified bytes
                 _write_atomic(self._blob_path(entry.digest), bundle.files[relpath])
-        self.keep(bundle)  # blobs reused from an earlier bundle are young again before the state names them
+        self.keep(bundle)  # leased before the state names them: blobs reused from an earlier bundle may be old
         state = {"format": FORMAT, "registry": self.registry, "name": self.name, "env": self.env, "saved_at": event_time(),
                  "pointer": asdict(serving.pointer), "pause": asdict(serving.pause) if serving.pause else None,
                  "record": bundle.record.to_json()}
@@ -63,19 +65,29 @@ class LastGood:
         self._collect_garbage()
 
     def keep(self, bundle: LiveBundle) -> None:
-        """Mark the blobs of a bundle being served as in use, so no runtime sharing the folder collects them.
+        """Mark the blobs of the bundle this runtime serves as in use, so no runtime sharing the folder collects them.
 
-        Another process of the same NAME@ENV may have saved a newer bundle over the state that named them;
-        garbage collection spares blobs touched within STALE_BLOB_SECONDS, and runtimes touch theirs at every check.
+        Another process of the same NAME@ENV may save a newer bundle over the state that named them. Each runtime
+        keeps a lease, `in-use/NAME@ENV.ID.json`, listing its blobs and refreshed at every check; garbage collection
+        spares what a lease younger than STALE_BLOB_SECONDS names, and removes older leases (their process is gone).
+        The blobs themselves are not touched, so the stat-keyed hash cache keeps sparing large ones.
         """
-        for entry in _file_entries(bundle.record).values():
-            try:
-                os.utime(self._blob_path(entry.digest))
-            except (OSError, CacheUnusable):
-                pass  # not there (yet), or another user's: nothing to keep
+        wanted = sorted({hex_of(entry.digest) for entry in _file_entries(bundle.record).values()})
+        try:
+            if wanted != self._leased:
+                _write_atomic(self.lease_path, canonical_json(wanted))
+                self._leased = wanted
+            else:
+                os.utime(self.lease_path)
+        except OSError:
+            self._leased = None  # written again at the next check
+
+    def release(self) -> None:
+        """The runtime stops: its blobs are no longer in use by it."""
+        self.lease_path.unlink(missing_ok=True)
 
     def _collect_garbage(self) -> None:
-        """Remove blobs no state in the folder names (old bundles); a failure here only costs disk space."""
+        """Remove blobs no state and no lease in the folder names (old bundles); a failure here only costs disk space."""
         try:
             wanted: set[str] = set()
             for path in (self.folder / "live").glob("*.json"):
@@ -85,10 +97,18 @@ class LastGood:
                 except (OSError, ValueError, KeyError, TypeError, AttributeError):
                     return  # a state we cannot read may name any blob: keep them all
             now = time.time()
+            for lease in (self.folder / "in-use").glob("*.json"):
+                if now - lease.stat().st_mtime > STALE_BLOB_SECONDS:
+                    lease.unlink(missing_ok=True)
+                    continue
+                named = json.loads(lease.read_bytes())
+                if not isinstance(named, list):
+                    return
+                wanted |= {str(hexdigest) for hexdigest in named}
             for blob in blob_folder(self.folder).iterdir():
                 if _HEX.fullmatch(blob.name) and blob.name not in wanted and now - blob.stat().st_mtime > STALE_BLOB_SECONDS:
                     blob.unlink()
-        except OSError:
+        except (OSError, ValueError):
             pass
 
     # reading -----------------------------------------------------------------------

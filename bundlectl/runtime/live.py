@@ -138,6 +138,8 @@ class Runtime:
         if self._log is not None:
             self._log.close()
             self._log = None
+        if self._cache is not None:
+            self._cache.release()
 
     def __enter__(self) -> Runtime:
         return self
@@ -249,7 +251,7 @@ class Runtime:
         self._from_cache = f"from the cache in {self._cache.folder} (saved {saved_at})"
 
     def _keep_serving(self) -> None:
-        """At every check: the cached files of the bundle served stay in use, whatever other runtimes save in the folder."""
+        """At every check: the cached files of the bundle served stay leased, whatever other runtimes save in the folder."""
         serving = self._serving
         if self._cache is not None and serving is not None:
             self._cache.keep(serving.bundle)

@@ -206,3 +206,5 @@ def test_a_shared_cache_keeps_the_files_another_process_still_serves(v1_live: Wo
     assert following.current().version == "2026.11.22-1"  # it saved v2 in the shared folder and collected garbage
     assert served.version == lagging.current().version == "2026.11.01-1"
     assert {relpath: served.file(relpath) for relpath in served.paths} == large  # nothing the lagging one serves was removed
+    lagging.close()
+    assert len(list((cache / "in-use").iterdir())) == 1  # a closed runtime's lease is gone; the running one's stays
