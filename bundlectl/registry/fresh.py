@@ -35,8 +35,9 @@ MAX_ATTEMPTS = 50  # reads and writes retry this often while other writers keep 
 def fresh_index(storage: Storage, allow_empty: bool = False, check_pointers: bool = True) -> Index:
     """The read index brought up to the backend's current log head.
 
-    `check_pointers=False` is for `verify` alone, which checks every pointer against the log itself
-    and then needs the index as it is, to say precisely what in it disagrees.
+    `check_pointers=False` is for `verify`, which checks every pointer against the log itself and then
+    needs the index as it is, to say precisely what in it disagrees, and for the runtime, which checks
+    its own two pointers (so damage elsewhere in the registry never stops its kill switch).
     """
     try:
         return _caught_up(Index.open(storage.index_path()), storage, allow_empty, check_pointers)

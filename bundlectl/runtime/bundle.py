@@ -72,7 +72,7 @@ class LiveBundle:
         from bundlectl.runtime.files import local_copy
 
         digest = next(c.files[relpath].digest for c in self.record.components.values() if relpath in c.files)
-        return local_copy(self.files_dir, digest, lambda handle: handle.write(self.files[relpath]))
+        return local_copy(self.files_dir, digest, len(self.files[relpath]), lambda handle: handle.write(self.files[relpath]))
 
     def _not_in_bundle(self, relpath: str) -> FileNotInBundle:
         known = sorted([*self.files, *self.paths])
@@ -112,6 +112,7 @@ class Serving:
     tokens: tuple[str | None, str | None, str | None] = (None, None, None)  # environment, pause and canary pointer tokens
     canary: CanaryValue | None = None  # the canary pointer as last read (None: never set; percent 0: none runs)
     candidate: LiveBundle | None = None  # served to the canary's share of keys, verified like the live bundle
+    from_cache: bool = False  # loaded from the runtime cache, not yet confirmed by the registry's log
 
     @cached_property
     def _routing(self) -> tuple[bytes, int]:

@@ -13,6 +13,7 @@ import functools
 import json
 import os
 import re
+import stat
 import time
 import uuid
 from dataclasses import asdict
@@ -25,11 +26,11 @@ from bundlectl.errors import BundlectlError
 from bundlectl.runtime.bundle import LiveBundle, PauseState, Serving
 
 if TYPE_CHECKING:
-    from bundlectl.record import BundleRecord
+    from bundlectl.record import BundleRecord, FileEntry
 
 FORMAT = 1
 _HEX = re.compile(r"[0-9a-f]{64}")
-STALE_BLOB_SECONDS = 3600  # unreferenced blobs younger than this may belong to a state another process is writing
+STALE_BLOB_SECONDS = 3600  # unreferenced blobs younger than this may belong to a state another process is writing; also a lease's life
 
 
 class CacheUnusable(BundlectlError):
@@ -42,25 +43,51 @@ class LastGood:
     def __init__(self, folder: Path, name: str, env: str, registry: str) -> None:
         self.folder, self.name, self.env, self.registry = folder, name, env, registry
         self.state_path = folder / "live" / f"{name}@{env}.json"
+        self.lease_path = folder / "in-use" / f"{name}@{env}.{uuid.uuid4().hex}.json"  # this runtime's, see keep()
+        self._leased: list[str] | None = None
 
     # writing -----------------------------------------------------------------------
     def save(self, serving: Serving) -> None:
         from bundlectl.runtime.files import local_copy
 
         bundle = serving.bundle
-        for relpath, digest in _file_digests(bundle.record).items():
+        for relpath, entry in _file_entries(bundle.record).items():
             if relpath in bundle.paths:  # a large file: copied from its verified local copy unless that is already here
-                local_copy(blob_folder(self.folder), digest, functools.partial(_copy_file, bundle.paths[relpath]))
-            elif self.blob(digest) is None:  # missing, or damaged: written (again) from the verified bytes
-                _write_atomic(self._blob_path(digest), bundle.files[relpath])
+                local_copy(blob_folder(self.folder), entry.digest, entry.size,
+                           functools.partial(_copy_file, bundle.paths[relpath]))
+            elif self.blob(entry.digest, entry.size) is None:  # missing or damaged: written (again) from the verified bytes
+                _write_atomic(self._blob_path(entry.digest), bundle.files[relpath])
+        self.keep(bundle)  # leased before the state names them: blobs reused from an earlier bundle may be old
         state = {"format": FORMAT, "registry": self.registry, "name": self.name, "env": self.env, "saved_at": event_time(),
                  "pointer": asdict(serving.pointer), "pause": asdict(serving.pause) if serving.pause else None,
                  "record": bundle.record.to_json()}
         _write_atomic(self.state_path, canonical_json(state))
         self._collect_garbage()
 
+    def keep(self, *bundles: LiveBundle) -> None:
+        """Mark the blobs of the bundle this runtime serves as in use, so no runtime sharing the folder collects them.
+
+        Another process of the same NAME@ENV may save a newer bundle over the state that named them. Each runtime
+        keeps a lease, `in-use/NAME@ENV.ID.json`, listing its blobs and refreshed at every check; garbage collection
+        spares what a lease younger than STALE_BLOB_SECONDS names, and removes older leases (their process is gone).
+        The blobs themselves are not touched, so the stat-keyed hash cache keeps sparing large ones.
+        """
+        wanted = sorted({hex_of(entry.digest) for bundle in bundles for entry in _file_entries(bundle.record).values()})
+        try:
+            if wanted != self._leased:
+                _write_atomic(self.lease_path, canonical_json(wanted))
+                self._leased = wanted
+            else:
+                os.utime(self.lease_path)
+        except OSError:
+            self._leased = None  # written again at the next check
+
+    def release(self) -> None:
+        """The runtime stops: its blobs are no longer in use by it."""
+        self.lease_path.unlink(missing_ok=True)
+
     def _collect_garbage(self) -> None:
-        """Remove blobs no state in the folder names (old bundles); a failure here only costs disk space."""
+        """Remove blobs no state and no lease in the folder names (old bundles); a failure here only costs disk space."""
         try:
             wanted: set[str] = set()
             for path in (self.folder / "live").glob("*.json"):
@@ -70,20 +97,28 @@ class LastGood:
                 except (OSError, ValueError, KeyError, TypeError, AttributeError):
                     return  # a state we cannot read may name any blob: keep them all
             now = time.time()
+            for lease in (self.folder / "in-use").glob("*.json"):
+                if now - lease.stat().st_mtime > STALE_BLOB_SECONDS:
+                    lease.unlink(missing_ok=True)
+                    continue
+                named = json.loads(lease.read_bytes())
+                if not isinstance(named, list):
+                    return
+                wanted |= {str(hexdigest) for hexdigest in named}
             for blob in blob_folder(self.folder).iterdir():
                 if _HEX.fullmatch(blob.name) and blob.name not in wanted and now - blob.stat().st_mtime > STALE_BLOB_SECONDS:
                     blob.unlink()
-        except OSError:
+        except (OSError, ValueError):
             pass
 
     # reading -----------------------------------------------------------------------
-    def blob(self, digest: str) -> bytes | None:
-        """A file by its digest, if the cache holds it intact."""
+    def blob(self, digest: str, size: int) -> bytes | None:
+        """A file by its digest and size, if the cache holds it intact (a regular file of that size, never followed elsewhere)."""
         try:
-            data = self._blob_path(digest).read_bytes()
+            data = _read_regular(self._blob_path(digest), size)
         except (OSError, CacheUnusable):
             return None
-        return data if sha256_of(data) == digest else None
+        return data if data is not None and sha256_of(data) == digest else None
 
     def load(self) -> tuple[Serving, str]:
         """The cached bundle, verified again, and when it was saved; CacheUnusable says why not."""
@@ -118,7 +153,8 @@ class LastGood:
         for component in record.components.values():
             for relpath, entry in component.files.items():
                 large = entry.size > IN_MEMORY_MAX
-                found = verified_copy(blob_folder(self.folder), entry.digest) if large else self.blob(entry.digest)
+                found = verified_copy(blob_folder(self.folder), entry.digest, entry.size) if large \
+                    else self.blob(entry.digest, entry.size)
                 if found is None:
                     raise CacheUnusable(f"{where}: the cached copy of {relpath} is missing or does not match its digest")
                 if isinstance(found, Path):
@@ -127,7 +163,7 @@ class LastGood:
                     files[relpath] = found
         bundle = LiveBundle(self.name, self.env, record.version, record.digest, pointer.pointer_version, record, files, paths,
                             blob_folder(self.folder))
-        return Serving(bundle, pointer, pause), saved_at
+        return Serving(bundle, pointer, pause, from_cache=True), saved_at
 
     def _blob_path(self, digest: str) -> Path:
         from bundlectl.runtime.files import copy_path
@@ -142,6 +178,17 @@ def blob_folder(folder: Path) -> Path:
     return folder / "blobs"
 
 
+def _read_regular(path: Path, size: int) -> bytes | None:
+    """The bytes of `path` if it is a regular file of `size` bytes; None for a symlink, a FIFO or a device, whose
+    reads could wait forever or never end, and for a file of another size, which is not read at all."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(fd, "rb") as handle:
+        found = os.fstat(fd)
+        if not stat.S_ISREG(found.st_mode) or found.st_size != size:
+            return None
+        return handle.read(size + 1)
+
+
 def _copy_file(source: Path, target: IO[bytes]) -> None:
     import shutil
 
@@ -149,9 +196,9 @@ def _copy_file(source: Path, target: IO[bytes]) -> None:
         shutil.copyfileobj(handle, target, 1024 * 1024)
 
 
-def _file_digests(record: BundleRecord) -> dict[str, str]:
-    """Bundle-relative path → digest of every file of the record."""
-    return {relpath: entry.digest for component in record.components.values() for relpath, entry in component.files.items()}
+def _file_entries(record: BundleRecord) -> dict[str, FileEntry]:
+    """Bundle-relative path → digest and size of every file of the record."""
+    return {relpath: entry for component in record.components.values() for relpath, entry in component.files.items()}
 
 
 def _pause(raw: Any) -> PauseState | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO
@@ -25,24 +26,31 @@ def copy_path(folder: Path, digest: str) -> Path:
     return folder / hexdigest
 
 
-def verified_copy(folder: Path, digest: str) -> Path | None:
-    """The copy in `folder`, if there and intact (hashed in chunks; the stat-keyed hash cache spares unchanged files)."""
+def verified_copy(folder: Path, digest: str, size: int) -> Path | None:
+    """The copy in `folder`, if there and intact (hashed in chunks; the stat-keyed hash cache spares unchanged files).
+
+    Only a regular file of the right size is hashed: a symlink (to a file someone else may change) or a file of
+    another size is no copy, and is replaced.
+    """
     from bundlectl.digest.filehash import FileHasher
 
     target = copy_path(folder, digest)
     try:
-        return target if target.is_file() and FileHasher().digest(target) == digest else None
+        found = target.lstat()
+        if not stat.S_ISREG(found.st_mode) or found.st_size != size:
+            return None
+        return target if FileHasher().digest(target) == digest else None
     except OSError:
         return None
 
 
-def local_copy(folder: Path, digest: str, write: Callable[[IO[bytes]], object]) -> Path:
+def local_copy(folder: Path, digest: str, size: int, write: Callable[[IO[bytes]], object]) -> Path:
     """The verified copy of the file with this digest: the one already there, else `write` fills a new one.
 
     `write` must raise if the bytes do not match the digest (the registry's chunked copy does, after the last
     chunk); the partial file is then removed, and a damaged copy found here is replaced whole, never edited.
     """
-    existing = verified_copy(folder, digest)
+    existing = verified_copy(folder, digest, size)
     if existing is not None:
         return existing
     target = copy_path(folder, digest)

@@ -177,6 +177,8 @@ class Runtime:
         if self._log is not None:
             self._log.close()
             self._log = None
+        if self._cache is not None:
+            self._cache.release()
 
     def __enter__(self) -> Runtime:
         return self
@@ -208,7 +210,7 @@ class Runtime:
             self._check()
 
     def _check(self) -> bool:
-        from bundlectl.runtime.follow import Refusal
+        from bundlectl.runtime.follow import PauseOnly
 
         with self._checking:
             if self._stop.is_set():
@@ -220,17 +222,27 @@ class Runtime:
                 self._fatal = exc
                 self._report(exc.message)
                 return False
-            except Refusal as exc:
-                self._report(exc.message + self._still_serving())
-                return False
+            except PauseOnly as exc:  # a pause or resume is followed even while the pointer cannot be
+                adopted = self._adopt(exc.serving)
+                self._report(self._why_not_followed(exc.cause) + self._still_serving())
+                return adopted
             except Exception as exc:  # serving goes on whatever the registry does; `problem` says why
-                message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
-                self._report(f"registry unreachable or inconsistent ({message})" + self._still_serving())
+                self._report(self._why_not_followed(exc) + self._still_serving())
                 return False
             finally:
                 self._check_started = None
+                self._keep_serving()
             self._problem, self._from_cache = None, None
             return candidate is not None and self._adopt(candidate)
+
+    @staticmethod
+    def _why_not_followed(exc: Exception) -> str:
+        from bundlectl.runtime.follow import Refusal
+
+        if isinstance(exc, Refusal):
+            return exc.message
+        message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+        return f"registry unreachable or inconsistent ({message})"
 
     def _adopt(self, candidate: Serving) -> bool:
         with self._swap:
@@ -276,6 +288,13 @@ class Runtime:
             self._cache_refused = exc.message
             return
         self._from_cache = f"from the cache in {self._cache.folder} (saved {saved_at})"
+
+    def _keep_serving(self) -> None:
+        """At every check: the cached files of the bundles served (live and canary) stay leased, whatever other runtimes
+        save in the folder."""
+        serving = self._serving
+        if self._cache is not None and serving is not None:
+            self._cache.keep(serving.bundle, *([serving.candidate] if serving.candidate else []))
 
     def _save(self, serving: Serving) -> None:
         if self._cache is None:

@@ -109,3 +109,53 @@ def test_serving_from_the_background_keeps_up_with_promotions(v1_live: Workspace
     promoted = time.monotonic()
     wait_until(lambda: runtime.current().version == "2026.11.22-1", within=POLL + 1.0)
     assert time.monotonic() - promoted <= POLL + 1.0
+
+
+def test_a_pause_reaches_a_runtime_that_refuses_the_new_bundle(v1_live: Workspace, runtimes):
+    from bundlectl import api
+
+    runtime = runtimes(v1_live, follow=False)
+    served = {e.digest for c in runtime.current().record.components.values() for e in c.files.values()}
+    digest = next(e.digest for c in api.show(V2).components.values() for e in c.files.values() if e.digest not in served)
+    promote(v1_live, V2, "staging")
+    write_behind_bundlectl(v1_live, f"objects/blobs/{digest.split(':')[1]}", b"damaged")
+    assert runtime.refresh() is False and "does not match its digest" in runtime.problem
+    assert v1_live.run("pause", *ENV, "--reason", "the new bundle is broken").exit_code == 0
+    runtime.refresh()
+    with pytest.raises(Paused) as err:  # the kill switch works whatever else is wrong with the registry
+        runtime.current()
+    assert err.value.reason == "the new bundle is broken"
+    assert "does not match its digest" in runtime.problem and "still serving 2026.11.01-1" in runtime.problem
+    assert v1_live.run("resume", *ENV).exit_code == 0
+    runtime.refresh()
+    assert runtime.current().version == "2026.11.01-1"  # resumed, still on the last bundle it could verify
+
+
+@pytest.mark.parametrize("registry", ["s3"], indirect=True)  # on git, `pause` itself refuses while a pointer disagrees
+def test_a_pause_reaches_a_runtime_while_its_pointer_is_replayed(v1_live: Workspace, runtimes):
+    runtime = runtimes(v1_live, follow=False)
+    old = v1_live.storage().read_pointer("envs/support-triage/staging").value
+    promote(v1_live, V2, "staging")
+    assert runtime.refresh() is True
+    write_behind_bundlectl(v1_live, "pointers/envs/support-triage/staging", old)
+    assert runtime.refresh() is False
+    assert v1_live.run("pause", *ENV, "--reason", "incident").exit_code == 0
+    runtime.refresh()
+    assert is_paused(runtime) and runtime.paused.reason == "incident"
+    assert runtime.problem is not None
+
+
+def test_a_pointer_tampered_in_another_environment_does_not_stop_the_kill_switch(git_registered: Workspace, runtimes):
+    from tests.helpers import set_policy
+
+    ws = git_registered
+    set_policy(ws, "environments:\n  staging: {}\n  dev: {}\n")
+    promote(ws, "support-triage@2026.11.01-1", "staging")
+    promote(ws, "support-triage@2026.11.01-1", "dev")
+    runtime = runtimes(ws, follow=False)
+    dev = ws.storage().read_pointer("envs/support-triage/dev").value
+    promote(ws, V2, "dev")
+    assert ws.run("pause", *ENV, "--reason", "incident").exit_code == 0
+    write_behind_bundlectl(ws, "pointers/envs/support-triage/dev", dev)  # damage in another environment
+    assert runtime.refresh() is True  # the runtime checks its own two pointers against the log
+    assert is_paused(runtime) and runtime.paused.reason == "incident"

@@ -186,3 +186,25 @@ def test_async_handlers_never_block_their_loop(v1_live: Workspace, proxy, runtim
     assert waited >= TIMEOUT  # start-up did wait on the hanging registry (until its first call timed out)…
     assert ticks >= 10, ticks  # …and the loop kept running meanwhile (a blocked loop ticks not once)
     assert worst < NEVER_BLOCKS, f"acurrent() + astamp() took {worst:.3f} s"
+
+
+def test_a_shared_cache_keeps_the_files_another_process_still_serves(v1_live: Workspace, proxy, runtimes, tmp_path: Path,
+                                                                     monkeypatch):
+    monkeypatch.setattr("bundlectl.runtime.files.IN_MEMORY_MAX", 100)  # every file a large one: served from the cache folder
+    cache = tmp_path / "runtime-cache"
+    lagging = through(proxy, runtimes, v1_live, cache_dir=cache)  # cut off from the registry below: it keeps serving v1
+    served = lagging.current()
+    large = {relpath: path.read_bytes() for relpath, path in served.paths.items()}
+    assert large and all(path.parent == cache / "blobs" for path in served.paths.values())
+    proxy.black_hole()
+    hours_ago = time.time() - 2 * 3600
+    for blob in (cache / "blobs").iterdir():  # copied long ago
+        os.utime(blob, (hours_ago, hours_ago))
+    promote(v1_live, V2, "staging")
+    wait_until(lambda: "registry unreachable" in (lagging.problem or ""), within=3 * TIMEOUT + POLL + 2)
+    following = runtimes(v1_live, cache_dir=cache, follow=False)  # another process on the machine, reaching the registry
+    assert following.current().version == "2026.11.22-1"  # it saved v2 in the shared folder and collected garbage
+    assert served.version == lagging.current().version == "2026.11.01-1"
+    assert {relpath: served.file(relpath) for relpath in served.paths} == large  # nothing the lagging one serves was removed
+    lagging.close()
+    assert len(list((cache / "in-use").iterdir())) == 1  # a closed runtime's lease is gone; the running one's stays
