@@ -107,6 +107,12 @@ class GitStorage(Storage):
         self.objects = GitObjects(git_dir, self.common / "objects")
         self._ref_updates = _RefTransactions(git_dir)
 
+    def stop_git(self) -> None:
+        """Stop the long-lived git processes (object reader, ref transactions); the next use starts them again."""
+        self.objects.close()
+        with self._ref_updates.lock:
+            _RefTransactions._stop(self._ref_updates.__dict__)
+
     # plumbing -----------------------------------------------------------------------
     def _git(self, *args: str, stdin: bytes | None = None) -> str:
         """Run git and return its output; a failure raises _GitFailed, which never leaves this class."""

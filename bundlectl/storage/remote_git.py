@@ -134,6 +134,7 @@ class RemoteGitStorage(GitStorage):
     def fetch(self) -> None:
         """Bring the mirror to the remote's refs/bundlectl/ now (one network round trip)."""
         asked = time.time()
+        self._remake_mirror()
         with self._mirror_lock():
             # a fetch another process started after we asked serves us as well as our own would
             if _mtime(self._stamp) < asked:
@@ -157,6 +158,13 @@ class RemoteGitStorage(GitStorage):
                 raise Refused(f"cannot update this machine's copy of {self.url} in {self.common}: {first_complaint(done.stderr)}",
                               f"retry; if it persists, delete {self.common} (it is only a cache)")
 
+    def _remake_mirror(self) -> None:
+        """The mirror is only a cache: one deleted under a running process (a cleaned cache folder) is made again."""
+        if (self.common / "bundlectl").is_dir() and (self.common / "HEAD").is_file():
+            return
+        _mirror_at(self.common, self.remote)
+        self.stop_git()  # its processes read and write the deleted one
+
     @contextmanager
     def _mirror_lock(self) -> Iterator[None]:
         """One process at a time moves the mirror's refs, so they never step back to an older fetch.
@@ -166,7 +174,12 @@ class RemoteGitStorage(GitStorage):
         import fcntl
 
         deadline = time.monotonic() + self.timeout + 5
-        with open(self.common / "bundlectl" / "mirror.lock", "a+b") as handle:
+        try:
+            handle = open(self.common / "bundlectl" / "mirror.lock", "a+b")
+        except OSError as exc:
+            raise Refused(f"cannot use the mirror of {self.remote} in {self.common}: {exc.strerror}",
+                          "retry; it is only a cache, which the next fetch makes again if it is gone") from None
+        with handle:
             while True:
                 try:
                     fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -325,7 +338,10 @@ def _mirror(remote: str) -> Path:
     """This machine's bare mirror of `remote`, created on first use (atomically, however many processes race)."""
     from bundlectl.digest.filehash import cache_dir
 
-    path = cache_dir() / "remotes" / (hashlib.sha256(remote.encode()).hexdigest()[:16] + ".git")
+    return _mirror_at(cache_dir() / "remotes" / (hashlib.sha256(remote.encode()).hexdigest()[:16] + ".git"), remote)
+
+
+def _mirror_at(path: Path, remote: str) -> Path:
     if (path / "HEAD").exists():
         try:
             (path / "bundlectl").mkdir(exist_ok=True)  # where its lock, its fetch time and its read index live

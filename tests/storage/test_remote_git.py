@@ -247,3 +247,19 @@ def test_remote_url_rejects_a_remote_whose_configured_url_is_an_option(workspace
     with pytest.raises(UsageProblem, match="will not pass to git"):
         remote_url("git+origin", workspace.root)
     assert os.environ.get("BUNDLECTL_REGISTRY") is None
+
+
+def test_a_mirror_deleted_while_a_process_runs_is_made_again_by_its_next_fetch(git_server: GitServer, tmp_path: Path,
+                                                                              monkeypatch: pytest.MonkeyPatch):
+    import shutil
+
+    url = git_server.new_repository()
+    ours, theirs = machine(tmp_path, monkeypatch, url, "ours"), machine(tmp_path, monkeypatch, url, "theirs")
+    head = theirs.append_event(b'{"n": 1}', "one", None, [PointerUpdate("envs/a/staging", None, b"1")])
+    assert ours.log_head() == head and ours.read_pointer("envs/a/staging").value == b"1"  # type: ignore[union-attr]
+    shutil.rmtree(ours.common)  # the cache folder cleaned under a long-lived process (a runtime, a service)
+    newer = theirs.append_event(b'{"n": 2}', "two", head, [])
+    ours.refresh()
+    assert ours.log_head() == newer
+    assert ours.read_pointer("envs/a/staging").value == b"1"  # type: ignore[union-attr]
+    assert ours.append_event(b'{"n": 3}', "three", newer, []) == remote_refs(git_server, url)["refs/bundlectl/log"]
