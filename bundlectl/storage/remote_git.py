@@ -50,7 +50,8 @@ def open_remote(url: str, cwd: Path, limits: NetworkLimits | None = None) -> Rem
 
     `limits` (the runtime's) bound each fetch or push; otherwise BUNDLECTL_REMOTE_TIMEOUT does.
     """
-    timeout = limits.connect_timeout + limits.read_timeout if limits else _seconds("BUNDLECTL_REMOTE_TIMEOUT", DEFAULT_TIMEOUT)
+    timeout = limits.connect_timeout + limits.read_timeout if limits else _seconds("BUNDLECTL_REMOTE_TIMEOUT", DEFAULT_TIMEOUT,
+                                                                                         zero=False)
     return RemoteGitStorage(remote_url(url, cwd), _seconds("BUNDLECTL_FETCH_TTL", DEFAULT_FETCH_TTL), timeout)
 
 
@@ -93,7 +94,7 @@ def _configured_remote(name: str, url: str, cwd: Path) -> str:
     return address
 
 
-def _seconds(variable: str, default: float) -> float:
+def _seconds(variable: str, default: float, zero: bool = True) -> float:
     text = os.environ.get(variable)
     if not text:
         return default
@@ -101,7 +102,8 @@ def _seconds(variable: str, default: float) -> float:
         value = float(text)
     except ValueError:
         value = -1.0
-    if not 0 <= value < 86400:  # NaN fails this too
+    lowest_ok = value >= 0 if zero else value > 0  # a timeout of 0 would fail every fetch at once
+    if not (lowest_ok and value < 86400):  # NaN fails this too
         raise UsageProblem(f"{variable}={text!r} is not a number of seconds", f"set it to a number like {default:g}, or unset it")
     return value
 

@@ -101,6 +101,14 @@ def test_a_time_setting_that_is_not_seconds_is_a_usage_error(workspace: Workspac
         one_error(workspace.run("list", "--registry", "git+git://127.0.0.1:1/x.git"), 2, variable)
 
 
+def test_a_timeout_of_zero_seconds_is_a_usage_error(workspace: Workspace, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("BUNDLECTL_REMOTE_TIMEOUT", "0")  # every fetch would time out at once
+    one_error(workspace.run("list", "--registry", "git+git://127.0.0.1:1/x.git"), 2, "BUNDLECTL_REMOTE_TIMEOUT='0'")
+    monkeypatch.setenv("BUNDLECTL_REMOTE_TIMEOUT", "5")
+    monkeypatch.setenv("BUNDLECTL_FETCH_TTL", "0")  # no caching: fine
+    assert "BUNDLECTL" not in workspace.run("list", "--registry", "git+git://127.0.0.1:1/x.git").stderr
+
+
 # how it fails -------------------------------------------------------------------------------------------
 
 def test_an_unreachable_remote_is_one_line_and_nothing_is_written(workspace: Workspace):
