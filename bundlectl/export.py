@@ -30,10 +30,17 @@ def export_bundle(record: BundleRecord, copy_file: Callable[[str, IO[bytes]], No
     """
     import yaml
 
-    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+    if target.is_symlink():  # renamed over, or emptied, it would not be where it leads
+        raise Refused(f"{target} is a symbolic link; nothing was written", "export into a new folder")
+    if target.exists() and not target.is_dir():
+        raise Refused(f"{target} already exists and is not a folder; nothing was written", "export into a new folder")
+    if target.exists() and any(target.iterdir()):
         raise Refused(f"{target} already exists and is not empty; nothing was written", "export into a new folder")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".bundlectl-export-", dir=target.parent))
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".bundlectl-export-", dir=target.parent))
+    except OSError as exc:
+        raise _unwritable(target, exc) from None
     try:
         root = staging.resolve()
         for component in record.components.values():
@@ -50,7 +57,14 @@ def export_bundle(record: BundleRecord, copy_file: Callable[[str, IO[bytes]], No
         if target.exists():
             target.rmdir()
         staging.rename(target)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)
+        if isinstance(exc, OSError):
+            raise _unwritable(target, exc) from None
         raise
     return target
+
+
+def _unwritable(target: Path, exc: OSError) -> Refused:
+    return Refused(f"cannot export into {target}: {exc.strerror}; nothing was written",
+                   "export into a new folder in a place you can write to")

@@ -54,6 +54,9 @@ class VerifyReport:
 def verify_registry(storage: Storage, trust_root: str | None = None) -> VerifyReport:
     head = storage.log_head()
     if head is None:
+        from bundlectl.registry.fresh import fresh_index
+
+        fresh_index(storage, check_pointers=False)  # a log this machine has read that is gone now is damage (exit 5)
         raise storage.no_registry()
     stored = storage.events_after(None, head) or []
     checked: set[str] = set()

@@ -48,13 +48,10 @@ def fresh_index(storage: Storage, allow_empty: bool = False, check_pointers: boo
 def _caught_up(index: Index, storage: Storage, allow_empty: bool, check_pointers: bool) -> Index:
     for _ in range(MAX_ATTEMPTS):
         head = storage.log_head()
-        if head is None and allow_empty:
-            if index.head().id is not None:
-                index.reset()
-            return index
-        if head is None:
-            raise storage.no_registry()
         known = index.head()
+        if head is None:
+            _no_log(storage, known.seq, known.id, allow_empty)
+            return index
         if known.id == head:
             wrong = _pointers_against_log(index, storage, head) if check_pointers else []
             if wrong is None:
@@ -88,6 +85,25 @@ def _caught_up(index: Index, storage: Storage, allow_empty: bool, check_pointers
         f"the registry log kept moving while this command read it ({MAX_ATTEMPTS} attempts); nothing was changed",
         "retry when the registry is less busy",
     )
+
+
+def _no_log(storage: Storage, seq: int | None, last_seen: str | None, allow_empty: bool) -> None:
+    """A backend without a log: fine for `init` on an empty one; damage once a log was seen here, or pointers remain."""
+    if last_seen is not None:  # this machine read the log: it was deleted, and a new one would be a second registry
+        raise IntegrityFailure(
+            f"the registry log is gone: this machine last read it at seq {seq} ({last_seen}), and the registry no longer has it",
+            f"restore the log from a clone or a backup (it was at {last_seen}); if the registry was removed on purpose, "
+            f"delete {storage.index_path()} and retry",
+        )
+    if not allow_empty:
+        raise storage.no_registry()
+    leftover = sorted(storage.list_pointers())
+    if leftover:  # a registry was here: its log was deleted, and `init` would start a second one over its pointers
+        raise IntegrityFailure(
+            f"the registry has pointers ({', '.join(leftover[:3])}{', …' if len(leftover) > 3 else ''}) but no log: "
+            "its log was deleted outside bundlectl",
+            "restore the log from a clone or a backup; starting a new registry here would keep the old pointers",
+        )
 
 
 def _pointers_against_log(index: Index, storage: Storage, head: str) -> list[str] | None:

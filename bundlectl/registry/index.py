@@ -219,10 +219,6 @@ class Index:
             raise
         return IndexHead(rows.get("head"), int(rows.get("seq") or 0), rows.get("hash"))
 
-    def reset(self) -> None:
-        with self._writing():
-            self._clear()
-
     def _clear(self) -> None:
         for table in _DATA_TABLES:
             self.db.execute(f"DELETE FROM {table}")

@@ -6,16 +6,19 @@ under its sha256, through a temporary name and a rename, so a reader sees a whol
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import secrets
 import stat
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
 IN_MEMORY_MAX = 4 * 1024 * 1024  # files up to this size are served from memory; larger ones from a local copy
 _HEX = re.compile(r"[0-9a-f]{64}")
+_ABANDONED_AFTER = 10  # seconds unwritten (and unlocked): older than the gap between creating a partial file and locking it
 
 
 def copy_path(folder: Path, digest: str) -> Path:
@@ -55,9 +58,11 @@ def local_copy(folder: Path, digest: str, size: int, write: Callable[[IO[bytes]]
         return existing
     target = copy_path(folder, digest)
     target.parent.mkdir(parents=True, exist_ok=True)
+    _remove_abandoned(target)
     partial = target.with_name(f".{target.name}.{secrets.token_hex(4)}.partial")
     try:
         with open(partial, "xb") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)  # held while it is written: a partial file nobody holds was abandoned
             write(handle)
             handle.flush()
             os.fsync(handle.fileno())
@@ -66,3 +71,23 @@ def local_copy(folder: Path, digest: str, size: int, write: Callable[[IO[bytes]]
     finally:
         partial.unlink(missing_ok=True)
     return target
+
+
+def _remove_abandoned(target: Path) -> None:
+    """Remove the partial copies of `target` that a killed process left (a large file each, never cleaned otherwise).
+
+    A writer holds an flock on its partial file until it is renamed into place; the kernel drops it when the
+    writer dies. One that is unlocked and unwritten for a while is therefore abandoned.
+    """
+    for partial in target.parent.glob(f".{target.name}.*.partial"):
+        try:
+            with open(partial, "rb") as handle:
+                if time.time() - os.fstat(handle.fileno()).st_mtime < _ABANDONED_AFTER:
+                    continue
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    continue  # another process is writing it
+                partial.unlink(missing_ok=True)
+        except OSError:
+            continue

@@ -82,6 +82,9 @@ STALE_LOCK_SECONDS = 10
 # (core.filesRefLockTimeout, 100 ms by default): long enough for a busy machine, short for a person.
 LOCK_WAIT_MS = 1000
 
+# A pointer's value is a small JSON document; a larger blob under a pointer ref is damage, never read into memory.
+POINTER_MAX = 1024 * 1024
+
 _OBJECT_ID = re.compile(r"[0-9a-f]{40}")
 _WRITE_HINT = "check the free space and permissions of the repository"
 
@@ -106,6 +109,12 @@ class GitStorage(Storage):
         self.url = url
         self.objects = GitObjects(git_dir, self.common / "objects")
         self._ref_updates = _RefTransactions(git_dir)
+
+    def stop_git(self) -> None:
+        """Stop the long-lived git processes (object reader, ref transactions); the next use starts them again."""
+        self.objects.close()
+        with self._ref_updates.lock:
+            _RefTransactions._stop(self._ref_updates.__dict__)
 
     # plumbing -----------------------------------------------------------------------
     def _git(self, *args: str, stdin: bytes | None = None) -> str:
@@ -358,11 +367,21 @@ class GitStorage(Storage):
         sha = read_ref(self.common, POINTER_PREFIX + name)  # a file read; the blob only when it moved
         if sha is not None and sha == token:
             return UNCHANGED
-        return None if sha is None else Pointer(sha, self._read_blob(POINTER_PREFIX + name, sha))
+        return None if sha is None else self._pointer(name, sha)
 
     def read_pointer(self, name: str) -> Pointer | None:
         sha = read_ref(self.common, POINTER_PREFIX + name)
-        return None if sha is None else Pointer(sha, self._read_blob(POINTER_PREFIX + name, sha))
+        return None if sha is None else self._pointer(name, sha)
+
+    def _pointer(self, name: str, sha: str) -> Pointer:
+        """A pointer's value, read whole only when it is pointer-sized: a pushed blob of zeros inflating to
+        gigabytes must not take every reader's (and every runtime's) memory."""
+        ref = POINTER_PREFIX + name
+        info = self._info(ref, sha)
+        if info is not None and info.size > POINTER_MAX:
+            raise IntegrityFailure(f"{ref} points at {sha}, a blob of {info.size} bytes: no pointer value is that large",
+                                   DAMAGED_HINT)
+        return Pointer(sha, self._read_blob(ref, sha))
 
     def mismatched_pointers(self, expected: dict[str, bytes]) -> list[str]:
         stored = self.list_pointers()  # ref files only: a blob id is the hash of its value, so no blob is read

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import itertools
 import os
 import secrets
 import struct
@@ -445,11 +446,11 @@ def _split_header(pieces: Iterator[bytes], sha: str) -> tuple[ObjectInfo, Iterat
     info = ObjectInfo(kind, int(size))
 
     def content() -> Iterator[bytes]:
-        count = len(rest)
-        if rest:
-            yield rest
-        for piece in pieces:
+        count = 0
+        for piece in itertools.chain([rest] if rest else [], pieces):
             count += len(piece)
+            if count > info.size:  # never more than the header says: a zlib bomb stops here, not gigabytes later
+                raise DamagedObject(f"loose object {sha} holds more than the {info.size} bytes its header says")
             yield piece
         if count != info.size:
             raise DamagedObject(f"loose object {sha} holds {count} bytes, its header says {info.size}")

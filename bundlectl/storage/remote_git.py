@@ -50,7 +50,8 @@ def open_remote(url: str, cwd: Path, limits: NetworkLimits | None = None) -> Rem
 
     `limits` (the runtime's) bound each fetch or push; otherwise BUNDLECTL_REMOTE_TIMEOUT does.
     """
-    timeout = limits.connect_timeout + limits.read_timeout if limits else _seconds("BUNDLECTL_REMOTE_TIMEOUT", DEFAULT_TIMEOUT)
+    timeout = limits.connect_timeout + limits.read_timeout if limits else _seconds("BUNDLECTL_REMOTE_TIMEOUT", DEFAULT_TIMEOUT,
+                                                                                         zero=False)
     return RemoteGitStorage(remote_url(url, cwd), _seconds("BUNDLECTL_FETCH_TTL", DEFAULT_FETCH_TTL), timeout)
 
 
@@ -93,7 +94,7 @@ def _configured_remote(name: str, url: str, cwd: Path) -> str:
     return address
 
 
-def _seconds(variable: str, default: float) -> float:
+def _seconds(variable: str, default: float, zero: bool = True) -> float:
     text = os.environ.get(variable)
     if not text:
         return default
@@ -101,7 +102,8 @@ def _seconds(variable: str, default: float) -> float:
         value = float(text)
     except ValueError:
         value = -1.0
-    if not 0 <= value < 86400:  # NaN fails this too
+    lowest_ok = value >= 0 if zero else value > 0  # a timeout of 0 would fail every fetch at once
+    if not (lowest_ok and value < 86400):  # NaN fails this too
         raise UsageProblem(f"{variable}={text!r} is not a number of seconds", f"set it to a number like {default:g}, or unset it")
     return value
 
@@ -134,6 +136,7 @@ class RemoteGitStorage(GitStorage):
     def fetch(self) -> None:
         """Bring the mirror to the remote's refs/bundlectl/ now (one network round trip)."""
         asked = time.time()
+        self._remake_mirror()
         with self._mirror_lock():
             # a fetch another process started after we asked serves us as well as our own would
             if _mtime(self._stamp) < asked:
@@ -157,6 +160,13 @@ class RemoteGitStorage(GitStorage):
                 raise Refused(f"cannot update this machine's copy of {self.url} in {self.common}: {first_complaint(done.stderr)}",
                               f"retry; if it persists, delete {self.common} (it is only a cache)")
 
+    def _remake_mirror(self) -> None:
+        """The mirror is only a cache: one deleted under a running process (a cleaned cache folder) is made again."""
+        if (self.common / "bundlectl").is_dir() and (self.common / "HEAD").is_file():
+            return
+        _mirror_at(self.common, self.remote)
+        self.stop_git()  # its processes read and write the deleted one
+
     @contextmanager
     def _mirror_lock(self) -> Iterator[None]:
         """One process at a time moves the mirror's refs, so they never step back to an older fetch.
@@ -166,7 +176,12 @@ class RemoteGitStorage(GitStorage):
         import fcntl
 
         deadline = time.monotonic() + self.timeout + 5
-        with open(self.common / "bundlectl" / "mirror.lock", "a+b") as handle:
+        try:
+            handle = open(self.common / "bundlectl" / "mirror.lock", "a+b")
+        except OSError as exc:
+            raise Refused(f"cannot use the mirror of {self.remote} in {self.common}: {exc.strerror}",
+                          "retry; it is only a cache, which the next fetch makes again if it is gone") from None
+        with handle:
             while True:
                 try:
                     fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -325,7 +340,10 @@ def _mirror(remote: str) -> Path:
     """This machine's bare mirror of `remote`, created on first use (atomically, however many processes race)."""
     from bundlectl.digest.filehash import cache_dir
 
-    path = cache_dir() / "remotes" / (hashlib.sha256(remote.encode()).hexdigest()[:16] + ".git")
+    return _mirror_at(cache_dir() / "remotes" / (hashlib.sha256(remote.encode()).hexdigest()[:16] + ".git"), remote)
+
+
+def _mirror_at(path: Path, remote: str) -> Path:
     if (path / "HEAD").exists():
         try:
             (path / "bundlectl").mkdir(exist_ok=True)  # where its lock, its fetch time and its read index live

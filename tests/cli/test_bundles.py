@@ -132,3 +132,21 @@ def test_export_refuses_a_non_empty_folder(registered: Workspace):
     result = registered.run("export", V1, str(target))
     assert result.exit_code == 1 and "already exists and is not empty; nothing was written" in result.stderr
     assert sorted(p.name for p in target.iterdir()) == ["mine.txt"]
+
+
+def test_export_refuses_a_symbolic_link_or_an_unwritable_place_in_one_line(registered: Workspace, tmp_path: Path):
+    empty, outside = tmp_path / "empty", tmp_path / "outside"
+    empty.mkdir()
+    (registered.root / "to-empty").symlink_to(empty)
+    (registered.root / "dangling").symlink_to(outside)
+    expected = {
+        "to-empty": "to-empty is a symbolic link; nothing was written",
+        "dangling": "dangling is a symbolic link; nothing was written",
+        "/proc/self/bundle": "cannot export into /proc/self/bundle",
+    }
+    for target, message in expected.items():
+        result = registered.run("export", V1, target)
+        assert result.exit_code == 1, (target, result.output)
+        assert message in result.stderr and "internal error" not in result.stderr, result.stderr
+    assert list(empty.iterdir()) == [] and not outside.exists()
+    assert not list(registered.root.glob(".bundlectl-export-*"))

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from bundlectl.identity import claimed
 from bundlectl.runtime import RegistryUnavailable, Runtime
 from tests.conftest import Workspace
 from tests.helpers import promote, set_policy, write_behind_bundlectl
@@ -134,7 +135,7 @@ def test_a_large_file_already_stored_is_not_stored_again(big: tuple[Workspace, b
     ws, _ = big
     manifest = ws.root / "bundles/big-index/bundle.yaml"
     manifest.write_text(manifest.read_text().replace("version: 0.1.0", "version: 0.1.1"))
-    result = register_bundle(ws.storage(), read_bundle_folder(ws.root / "bundles/big-index"), "tester@example.com")
+    result = register_bundle(ws.storage(), read_bundle_folder(ws.root / "bundles/big-index"), claimed("tester@example.com"))
     assert result.created and result.stored_files == 0
     assert ws.run("verify").exit_code == 0
 
@@ -153,7 +154,7 @@ def test_a_file_changed_after_it_was_hashed_is_refused_and_nothing_is_registered
         handle.write(b"changed")
     head = ws.log_head()
     with pytest.raises(Refused, match=f"{path} changed after it was hashed"):
-        register_bundle(ws.storage(), folder, "tester@example.com")
+        register_bundle(ws.storage(), folder, claimed("tester@example.com"))
     assert ws.log_head() == head and not ws.storage().has_object(key_of(data))  # no key names other content
     if ws.backend == "s3":  # the multipart upload was aborted, not left behind
         storage = ws.storage()
@@ -221,3 +222,27 @@ def test_a_process_starting_while_the_registry_is_damaged_serves_the_large_file_
         handle.write(b"tampered")
     with pytest.raises(RegistryUnavailable, match=f"the cached copy of {BIG} is missing or does not match its digest"):
         Runtime("big-index", "staging", cwd=ws.root, poll_interval=10, cache_dir=cache, startup_timeout=30)
+
+
+def test_a_partial_copy_left_by_a_killed_process_is_removed_and_one_being_written_is_kept(tmp_path: Path):
+    import fcntl
+    import subprocess
+    import sys
+
+    from bundlectl.runtime.files import copy_path, local_copy
+
+    data = os.urandom(100_000)
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    folder = tmp_path / "files"
+    killed = ("import os, signal, sys\nfrom pathlib import Path\nfrom bundlectl.runtime.files import local_copy\n"
+              "def half(handle):\n    handle.write(b'x' * 50_000); handle.flush(); os.kill(os.getpid(), signal.SIGKILL)\n"
+              "local_copy(Path(sys.argv[1]), sys.argv[2], half)\n")
+    assert subprocess.run([sys.executable, "-c", killed, str(folder), digest]).returncode == -9
+    [left] = folder.glob(".*.partial")  # a runtime killed while copying a large file out of the registry
+    os.utime(left, (1, 1))
+    live = folder / f".{copy_path(folder, digest).name}.0123abcd.partial"
+    with open(live, "wb") as handle:  # another process copying the same file right now
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        os.utime(live, (1, 1))
+        assert local_copy(folder, digest, lambda out: out.write(data)).read_bytes() == data
+        assert not left.exists() and live.exists()

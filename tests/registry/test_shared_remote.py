@@ -301,3 +301,21 @@ def test_reads_of_a_remote_registry_import_nothing_heavy(shared: tuple[Team, Cop
         probe = subprocess.run([sys.executable, "-c", PROBE, *command], cwd=alice.root, capture_output=True, text=True,
                                env={**os.environ, **alice.env, "BUNDLECTL_FETCH_TTL": "0"})
         assert json.loads(probe.stderr.strip().splitlines()[-1]) == [], (command, probe.stderr)
+
+
+def test_a_log_deleted_on_the_remote_is_damage_to_a_copy_that_saw_it_and_init_never_starts_over(shared: tuple[Team, Copy]):
+    team, alice = shared
+    alice.ok("promote", V1, "--env", "staging")
+    bare = str(team.server.path(team.url))
+    head = subprocess.run(["git", "--git-dir", bare, "rev-parse", "refs/bundlectl/log"], capture_output=True, text=True,
+                          check=True).stdout.strip()
+    subprocess.run(["git", "--git-dir", bare, "update-ref", "-d", "refs/bundlectl/log"], check=True)
+    for command in (["list"], ["status"], ["verify"], ["init"], ["promote", V2, "--env", "staging"]):
+        result = alice.run(*command, BUNDLECTL_FETCH_TTL="0")
+        assert result.exit_code == 5, (command, result.output)
+        assert "log is gone" in result.stderr and head in result.stderr and "bundlectl init" not in result.stderr, result.stderr
+    bob = team.clone("bob")  # never saw the registry: its pointers on the remote still say one was there
+    result = bob.run("init")
+    assert result.exit_code == 5, result.output
+    assert "envs/support-triage/staging" in result.stderr and "no log" in result.stderr, result.stderr
+    assert team.remote_events() == 0  # nobody started a second registry over the first one's pointers

@@ -131,3 +131,13 @@ def test_corrupted_object_is_detected(history: Workspace):
     ref = next(r for r in history.bundlectl_refs().splitlines() if "objects/blobs/" in r).split()[-1]
     write_behind_bundlectl(history, ref.removeprefix("refs/bundlectl/"), b"not the original bytes")
     assert_detected(history, "does not match its digest")
+
+
+def test_deleting_the_log_is_detected_and_init_does_not_start_a_second_registry(history: Workspace):
+    head = history.repo.git.rev_parse("refs/bundlectl/log")
+    history.repo.git.update_ref("-d", "refs/bundlectl/log")
+    for command in (["verify"], ["status"], ["init"]):
+        result = history.run(*command)
+        assert result.exit_code == 5, (command, result.output)
+        assert f"the registry log is gone: this machine last read it at seq 10 ({head})" in result.stderr, result.stderr
+    assert history.repo.git.rev_parse("--verify", "-q", "refs/bundlectl/log", with_exceptions=False) == ""

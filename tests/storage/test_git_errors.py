@@ -415,3 +415,23 @@ def test_a_pointer_the_log_never_moved_fails_reads_with_exit_5(promoted: Workspa
     write_behind_bundlectl(ws, "pointers/envs/support-triage/production", ws.storage().read_pointer(STAGING).value)
     one_error(ws.run("status"), 5, "envs/support-triage/production", "built from the log says nothing")
     one_error(ws.run("verify"), 5, "envs/support-triage/production")
+
+
+def test_a_pointer_moved_to_a_huge_blob_is_refused_without_reading_it(promoted: Workspace, monkeypatch: pytest.MonkeyPatch):
+    import subprocess
+
+    import bundlectl.storage.git as git_storage
+
+    ws = promoted
+    monkeypatch.setattr(git_storage, "POINTER_MAX", 4096)  # a blob of zeros that compresses to nothing, inflating past it
+    blob = subprocess.run(["git", "hash-object", "-w", "--stdin"], cwd=ws.root, input=bytes(1 << 20), capture_output=True,
+                          check=True).stdout.decode().strip()
+    (refs(ws) / "pointers" / STAGING).write_text(blob + "\n")
+    read = []
+    monkeypatch.setattr(GitStorage, "_read_blob", lambda self, *args: read.append(args) or b"")
+    storage = ws.storage()
+    for attempt in (lambda: storage.read_pointer(STAGING), lambda: storage.read_pointer_if_changed(STAGING, None)):
+        with pytest.raises(IntegrityFailure, match=f"pointers/envs/support-triage/staging points at {blob}, a blob of 1048576 bytes"):
+            attempt()
+    assert read == []
+    one_error(ws.run("status"), 5, "pointers/envs/support-triage/staging")

@@ -247,3 +247,20 @@ def test_appends_in_one_process_share_one_update_ref_and_survive_a_refused_one(g
     assert storage.log_head() == third and storage.read_pointer("envs/x/a").value == b"2"
     assert len(started) == 2, started
     assert git(ws, "log", "--format=%s", "-3", "refs/bundlectl/log").split() == ["three", "two", "one"]
+
+
+def test_a_loose_object_that_inflates_past_its_header_stops_at_the_size_it_claims(tmp_path: Path):
+    subprocess.run(["git", "init", "--bare", "--quiet", str(tmp_path / "repo.git")], check=True)
+    objects = GitObjects(tmp_path / "repo.git", tmp_path / "repo.git/objects")
+    sha = "ab" * 20  # a zlib bomb under an object's name: "blob 10", then 256 MiB of zeros in a 250 KiB file
+    bomb = zlib.compressobj(9)
+    packed = bomb.compress(b"blob 10\0") + b"".join(bomb.compress(bytes(1 << 20)) for _ in range(256)) + bomb.flush()
+    (tmp_path / "repo.git/objects/ab").mkdir()
+    (tmp_path / "repo.git/objects/ab" / sha[2:]).write_bytes(packed)
+    seen = 0
+    with pytest.raises(gitobjects.DamagedObject, match="more than the 10 bytes its header says"):
+        with objects.open(sha) as (info, chunks):
+            assert info == gitobjects.ObjectInfo("blob", 10)
+            for chunk in chunks:
+                seen += len(chunk)
+    assert seen <= 10

@@ -101,6 +101,14 @@ def test_a_time_setting_that_is_not_seconds_is_a_usage_error(workspace: Workspac
         one_error(workspace.run("list", "--registry", "git+git://127.0.0.1:1/x.git"), 2, variable)
 
 
+def test_a_timeout_of_zero_seconds_is_a_usage_error(workspace: Workspace, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("BUNDLECTL_REMOTE_TIMEOUT", "0")  # every fetch would time out at once
+    one_error(workspace.run("list", "--registry", "git+git://127.0.0.1:1/x.git"), 2, "BUNDLECTL_REMOTE_TIMEOUT='0'")
+    monkeypatch.setenv("BUNDLECTL_REMOTE_TIMEOUT", "5")
+    monkeypatch.setenv("BUNDLECTL_FETCH_TTL", "0")  # no caching: fine
+    assert "BUNDLECTL" not in workspace.run("list", "--registry", "git+git://127.0.0.1:1/x.git").stderr
+
+
 # how it fails -------------------------------------------------------------------------------------------
 
 def test_an_unreachable_remote_is_one_line_and_nothing_is_written(workspace: Workspace):
@@ -247,3 +255,19 @@ def test_remote_url_rejects_a_remote_whose_configured_url_is_an_option(workspace
     with pytest.raises(UsageProblem, match="will not pass to git"):
         remote_url("git+origin", workspace.root)
     assert os.environ.get("BUNDLECTL_REGISTRY") is None
+
+
+def test_a_mirror_deleted_while_a_process_runs_is_made_again_by_its_next_fetch(git_server: GitServer, tmp_path: Path,
+                                                                              monkeypatch: pytest.MonkeyPatch):
+    import shutil
+
+    url = git_server.new_repository()
+    ours, theirs = machine(tmp_path, monkeypatch, url, "ours"), machine(tmp_path, monkeypatch, url, "theirs")
+    head = theirs.append_event(b'{"n": 1}', "one", None, [PointerUpdate("envs/a/staging", None, b"1")])
+    assert ours.log_head() == head and ours.read_pointer("envs/a/staging").value == b"1"  # type: ignore[union-attr]
+    shutil.rmtree(ours.common)  # the cache folder cleaned under a long-lived process (a runtime, a service)
+    newer = theirs.append_event(b'{"n": 2}', "two", head, [])
+    ours.refresh()
+    assert ours.log_head() == newer
+    assert ours.read_pointer("envs/a/staging").value == b"1"  # type: ignore[union-attr]
+    assert ours.append_event(b'{"n": 3}', "three", newer, []) == remote_refs(git_server, url)["refs/bundlectl/log"]
