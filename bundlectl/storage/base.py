@@ -133,6 +133,15 @@ class Storage(ABC):
         """
 
     # event log ---------------------------------------------------------------------
+    def _new_files(self, files: dict[str, FileToStore],
+                   progress: Callable[[int], None] | None) -> Iterator[tuple[str, FileToStore]]:
+        """The files to store, in key order: those already present are skipped, their size reported as done."""
+        for key, item in sorted(files.items()):
+            if not self.has_object(key):
+                yield key, item
+            elif progress is not None:
+                progress(item.path.stat().st_size)
+
     @abstractmethod
     def log_head(self) -> str | None:
         """Id of the newest event, read as cheaply as the backend allows."""

@@ -212,11 +212,7 @@ class GitStorage(Storage):
         self._create_object_ref(OBJECT_PREFIX + key, self._store(data))
 
     def put_files(self, files: dict[str, FileToStore], progress: Callable[[int], None] | None = None) -> None:
-        for key, item in sorted(files.items()):
-            if self.has_object(key):
-                if progress is not None:
-                    progress(item.path.stat().st_size)
-                continue
+        for key, item in self._new_files(files, progress):
             self._create_object_ref(OBJECT_PREFIX + key, self._store_file(item, progress))
 
     def _create_object_ref(self, ref: str, sha: str) -> None:

@@ -208,11 +208,7 @@ class S3Storage(Storage):
         self._put_new(self._key("objects", key), data)
 
     def put_files(self, files: dict[str, FileToStore], progress: Callable[[int], None] | None = None) -> None:
-        for key, item in sorted(files.items()):
-            if self.has_object(key):
-                if progress is not None:
-                    progress(item.path.stat().st_size)
-                continue
+        for key, item in self._new_files(files, progress):
             try:
                 size = item.path.stat().st_size
                 if size < MULTIPART_THRESHOLD:
