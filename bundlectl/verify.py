@@ -23,7 +23,7 @@ from bundlectl.record import BundleRecord
 from bundlectl.registry.events import Event, EvidenceData, parse_event
 from bundlectl.registry.objects import blob_key, digest_in_key
 from bundlectl.registry.pointers import PauseValue, PointerValue, pointer_set_by, pointer_written_by
-from bundlectl.registry.signatures import HEAD_POINTER, check_head, check_record, tampered
+from bundlectl.registry.signatures import HEAD_POINTER, HeadValue, check_head, check_record, tampered
 from bundlectl.storage.base import Storage
 from bundlectl.trust.roles import Trust
 
@@ -77,7 +77,7 @@ def verify_registry(storage: Storage, trust_root: str | None = None) -> VerifyRe
         raise tampered(None, f"trust root {trust_root[:19]}… was given, but this log never set trust")
     expected: list[PointerValue | PauseValue] = [*pointers.values(), *pauses.values()]
     _check_pointers(storage, expected)
-    check_head(storage, events[-1], trust_since)
+    check_head(storage, HeadValue(events[-1].seq, events[-1].hash), trust_since)
     _check_anchor(storage, {item.id for item in stored})
     _check_read_index(storage, events, head)
     signed = seq - trust_since + 1 if trust_since is not None else 0
