@@ -13,11 +13,13 @@ holds what the log gives.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 
 from bundlectl.clock import now_utc, parse_time
-from bundlectl.errors import IntegrityFailure
+from bundlectl.errors import IntegrityFailure, UsageProblem
+from bundlectl.names import DIGEST_PATTERN
 from bundlectl.policy.in_force import GatePolicy
 from bundlectl.record import BundleRecord
 from bundlectl.registry.events import Event, EvidenceData, parse_event
@@ -43,6 +45,7 @@ class VerifyReport:
 
 
 def verify_registry(storage: Storage, trust_root: str | None = None) -> VerifyReport:
+    trust_root = _pinned_root(trust_root)
     head = storage.log_head()
     if head is None:
         raise storage.no_registry()
@@ -83,6 +86,17 @@ def verify_registry(storage: Storage, trust_root: str | None = None) -> VerifyRe
     signed = seq - trust_since + 1 if trust_since is not None else 0
     return VerifyReport(len(stored), len({record.digest for record in registered.values()}), len(checked), len(expected),
                         signed, trust_since)
+
+
+def _pinned_root(trust_root: str | None) -> str | None:
+    """`sha256:HEX` as `trust show` prints it (the bare HEX too); UsageProblem for anything else: a typo is not tampering."""
+    if trust_root is None:
+        return None
+    pinned = trust_root if trust_root.startswith("sha256:") else "sha256:" + trust_root
+    if not re.fullmatch(DIGEST_PATTERN, pinned):
+        raise UsageProblem(f"--trust-root must be the full digest of the first trust file (sha256: and 64 hex digits), "
+                           f"not {trust_root[:80]!r}", "copy the `root` that `bundlectl trust show` prints on a known-good copy")
+    return pinned
 
 
 def _check_root(event: Event, trust_root: str | None) -> None:

@@ -131,3 +131,15 @@ def test_one_person_with_two_admin_keys_does_not_reach_a_threshold_of_two(regist
     assert refused.exit_code == 1 and "number of distinct admins (1 principal)" in refused.stderr, refused.output
     assert registry.run("verify").exit_code == 0
 
+
+
+def test_a_mistyped_trust_root_is_a_usage_error_not_a_tampering_alarm(trusted: Workspace):
+    """`verify --trust-root` with the digest cut short or without its `sha256:` said "this log's trust began
+    elsewhere … restore it from a backup" (exit 5): a typo must not read as an attack. The bare hex is the same pin."""
+    root = trusted.json("trust", "show")["root"]
+    assert trusted.run("verify", "--trust-root", root.removeprefix("sha256:")).exit_code == 0
+    for typo in (root[:19], "", "sha256:" + "Z" * 64, root + "0"):
+        result = trusted.run("verify", "--trust-root", typo)
+        assert result.exit_code == 2, result.output
+        assert "--trust-root must be the full digest" in result.stderr and "bundlectl trust show" in result.stderr
+        assert "Traceback" not in result.output
