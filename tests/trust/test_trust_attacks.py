@@ -6,6 +6,8 @@ from __future__ import annotations
 import base64
 import json
 
+import pytest
+
 from bundlectl.registry.fresh import fresh_index
 from bundlectl.trust.sshsig import MAGIC
 from bundlectl.trust.wire import string
@@ -143,3 +145,25 @@ def test_a_mistyped_trust_root_is_a_usage_error_not_a_tampering_alarm(trusted: W
         assert result.exit_code == 2, result.output
         assert "--trust-root must be the full digest" in result.stderr and "bundlectl trust show" in result.stderr
         assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("channel", ["--actor", "BUNDLECTL_ACTOR"])
+def test_a_claimed_identity_with_a_blank_line_cannot_make_a_record_no_one_can_read(
+        registry: Workspace, monkeypatch: pytest.MonkeyPatch, channel: str):
+    """Before trust, `--actor $'x\\n\\nhello'` went into the git commit's summary line, whose blank line is where
+    the payload starts: bundlectl wrote a record it could not read back, and every fresh machine got exit 5.
+    A claimed identity is one line of text: anything else is refused, nothing written."""
+    before = registry.bundlectl_refs() if registry.backend == "git" else None
+    claim = "mallory\n\nhello\x1b[2J"
+    args = ["register", "bundles/support-triage-v1"]
+    if channel == "--actor":
+        args += ["--actor", claim]
+    else:
+        monkeypatch.setenv("BUNDLECTL_ACTOR", claim)
+    result = registry.run(*args)
+    assert result.exit_code == 1, result.output
+    assert "control characters" in result.stderr and f"({channel})" in result.stderr and "Traceback" not in result.output
+    if before is not None:
+        assert registry.bundlectl_refs() == before
+    assert registry.json("list")["bundles"] == []
+    assert registry.run("verify").exit_code == 0
