@@ -14,7 +14,7 @@ from bundlectl.trust.wire import string
 from tests.conftest import V1, V2, Workspace
 from tests.trust.conftest import Keys, ok, set_trust, trust_yaml, write
 from tests.trust.test_signed_acts import gate, key, refused_with_nothing_written
-from tests.trust.test_signed_tampering import assert_tampering, records, s3_head, store
+from tests.trust.test_signed_tampering import assert_tampering, cut_newest_record, records, store
 
 APPROVALS_ONLY = ("apiVersion: bundlectl/v1\nkind: Policy\nenvironments:\n"
                   "  staging: {gates: {approvals: {min: 1}}}\n  production: {gates: {}}\n")
@@ -87,12 +87,7 @@ def test_a_truncated_log_stops_every_writer_on_a_fresh_machine_and_is_never_laun
     would move the head pointer on and no later `verify` could see that anything was cut."""
     ok(trusted, "approve", V1, "--env", "staging", *key(keys, "carol"))
     kept = records(trusted)
-    if trusted.backend == "git":
-        trusted.repo.git.update_ref("refs/bundlectl/log", "refs/bundlectl/log~1")
-    else:
-        storage = trusted.storage()
-        storage.client.delete_object(Bucket=storage.bucket, Key=storage._log_key(len(kept)))
-        storage.client.put_object(Bucket=storage.bucket, Key=storage._key("head.json"), Body=s3_head(len(kept) - 1, kept[-2]))
+    cut_newest_record(trusted, kept)
     another_machine(trusted)
     before = trusted.bundlectl_refs() if trusted.backend == "git" else None
     result = trusted.run("approve", V1, "--env", "staging", *key(keys, "bob"))
