@@ -12,6 +12,7 @@ import subprocess
 from collections.abc import Sequence
 from typing import NamedTuple
 
+from bundlectl.errors import Refused
 from bundlectl.trust.sign import SigningKey, signing_keys
 
 
@@ -35,12 +36,12 @@ def acting(explicit: str | None, keys: Sequence[str] | None = None) -> Acting:
 
 def acting_identity(explicit: str | None, ci_actor: str | None = None) -> str:
     if explicit:
-        return explicit
+        return _one_line(explicit, "--actor")
     from_env = os.environ.get("BUNDLECTL_ACTOR")
     if from_env:
-        return from_env
+        return _one_line(from_env, "BUNDLECTL_ACTOR")
     if ci_actor:
-        return ci_actor
+        return _one_line(ci_actor, "the CI's variables")
     try:
         email = subprocess.run(
             ["git", "config", "user.email"], capture_output=True, text=True, timeout=5
@@ -48,7 +49,7 @@ def acting_identity(explicit: str | None, ci_actor: str | None = None) -> str:
     except (OSError, subprocess.TimeoutExpired):
         email = ""
     if email:
-        return email
+        return _one_line(email, "git config user.email")
     try:
         return getpass.getuser()
     except (KeyError, OSError):
@@ -69,3 +70,11 @@ def ci_identity() -> tuple[str | None, str | None]:
         actor = env.get("GITLAB_USER_EMAIL") or (f"gitlab:{env['GITLAB_USER_LOGIN']}" if env.get("GITLAB_USER_LOGIN") else None)
         return actor, env.get("CI_JOB_URL") or env.get("CI_PIPELINE_URL")
     return None, None
+
+
+def _one_line(identity: str, source: str) -> str:
+    """A claimed identity is one line of text: it heads the log's git commits and every human listing."""
+    if any(ord(c) < 32 or ord(c) == 127 for c in identity):
+        raise Refused(f"the claimed identity {identity[:60]!r} ({source}) contains control characters (a newline?); "
+                      "nothing was written", "give one line of text, such as alice@example.com")
+    return identity

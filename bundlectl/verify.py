@@ -14,11 +14,13 @@ that the read index holds what the log gives.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 
 from bundlectl.clock import now_utc, parse_time
-from bundlectl.errors import IntegrityFailure
+from bundlectl.errors import IntegrityFailure, UsageProblem
+from bundlectl.names import DIGEST_PATTERN
 from bundlectl.policy.in_force import GatePolicy
 from bundlectl.record import BundleRecord
 from bundlectl.registry.events import Event, EvidenceData, parse_event
@@ -32,7 +34,7 @@ from bundlectl.registry.pointers import (
     pointer_set_by,
     pointer_written_by,
 )
-from bundlectl.registry.signatures import HEAD_POINTER, check_head, check_record, tampered
+from bundlectl.registry.signatures import HEAD_POINTER, HeadValue, check_head, check_record, tampered
 from bundlectl.storage.base import Storage
 from bundlectl.trust.roles import Trust
 
@@ -52,6 +54,7 @@ class VerifyReport:
 
 
 def verify_registry(storage: Storage, trust_root: str | None = None) -> VerifyReport:
+    trust_root = _pinned_root(trust_root)
     head = storage.log_head()
     if head is None:
         from bundlectl.registry.fresh import fresh_index
@@ -91,12 +94,23 @@ def verify_registry(storage: Storage, trust_root: str | None = None) -> VerifyRe
         raise tampered(None, f"trust root {trust_root[:19]}… was given, but this log never set trust")
     expected: list[AnyValue] = [*pointers.values(), *pauses.values(), *canaries.values()]
     _check_pointers(storage, expected)
-    check_head(storage, events[-1], trust_since)
+    check_head(storage, HeadValue(events[-1].seq, events[-1].hash), trust_since)
     _check_anchor(storage, {item.id for item in stored})
     _check_read_index(storage, events, head)
     signed = seq - trust_since + 1 if trust_since is not None else 0
     return VerifyReport(len(stored), len({record.digest for record in registered.values()}), len(checked), len(expected),
                         signed, trust_since)
+
+
+def _pinned_root(trust_root: str | None) -> str | None:
+    """`sha256:HEX` as `trust show` prints it (the bare HEX too); UsageProblem for anything else: a typo is not tampering."""
+    if trust_root is None:
+        return None
+    pinned = trust_root if trust_root.startswith("sha256:") else "sha256:" + trust_root
+    if not re.fullmatch(DIGEST_PATTERN, pinned):
+        raise UsageProblem(f"--trust-root must be the full digest of the first trust file (sha256: and 64 hex digits), "
+                           f"not {trust_root[:80]!r}", "copy the `root` that `bundlectl trust show` prints on a known-good copy")
+    return pinned
 
 
 def _check_root(event: Event, trust_root: str | None) -> None:

@@ -31,7 +31,7 @@ class GateInputs(NamedTuple):
     live_evidence: list[EvidenceRow]
     approvals: list[ApprovalRow]
     registrants: set[str]
-    promoter: str
+    promoters: set[str]  # a promotion signed by several keys names each of their principals
     was_live_after: bool
     now: datetime
     trust: Trust | None = None  # the trust in force: approvals and runner-signed evidence are judged by its keys
@@ -219,7 +219,7 @@ def approvals_check(gate: ApprovalsGate, inputs: GateInputs) -> Check:
     Under trust an approval counts only when signed by a key that is an approver in the trust in force now
     (a key removed since no longer counts), and never for the registrant's or the promoter's principal.
     """
-    authors = inputs.registrants | {inputs.promoter}
+    authors = inputs.registrants | inputs.promoters
     refused: dict[str, str] = {}
     if inputs.trust is None:
         approvers = {a.actor for a in inputs.approvals}

@@ -10,6 +10,7 @@ from bundlectl.policy.in_force import environment_policy
 from bundlectl.registry.index import Index
 from bundlectl.registry.rows import BundleRow
 from bundlectl.registry.signatures import trust_in_force
+from bundlectl.trust.rules import principals_of
 
 
 def gate_inputs(index: Index, bundle: BundleRow, env: str, promoter: str, now: datetime) -> GateInputs:
@@ -20,8 +21,8 @@ def gate_inputs(index: Index, bundle: BundleRow, env: str, promoter: str, now: d
         evidence=index.evidence_for(bundle.digest),
         live=live, live_evidence=index.evidence_for(live.digest) if live else [],
         approvals=index.approvals_for(bundle.digest, env),
-        registrants={who for r in index.bundles_with_digest(bundle.name, bundle.digest) for who in r.actor.split(", ")},
-        promoter=promoter,
+        registrants={who for r in index.bundles_with_digest(bundle.name, bundle.digest) for who in principals_of(r.actor)},
+        promoters=principals_of(promoter),
         was_live_after=bool(policy.after) and index.was_live(bundle.name, policy.after or "", bundle.digest),
         now=now,
         trust=trust_in_force(index),

@@ -37,7 +37,7 @@ from bundlectl.registry.rows import (
     select,
 )
 
-SCHEMA_VERSION = "10"
+SCHEMA_VERSION = "11"
 _MOVES = "action IN (" + ", ".join(f"'{a}'" for a in MOVE_ACTIONS) + ")"
 _PAUSES = "action IN (" + ", ".join(f"'{a}'" for a in PAUSE_ACTIONS) + ")"
 _CANARIES = "action IN (" + ", ".join(f"'{a}'" for a in CANARY_ACTIONS) + ")"
@@ -281,11 +281,11 @@ class Index:
             rows.evidence.append(EvidenceRow(
                 seq, evidence["name"], evidence["version"], evidence["digest"], evidence.get("evals_digest"),
                 evidence["kind"], evidence["source"], evidence["run_at"], evidence["report_key"], actor, time,
-                canonical_json(evidence["figures"]).decode(), _binding_json(evidence), _signers(event)))
+                canonical_json(evidence["figures"]).decode(), _binding_json(evidence), self._signers(event, rows)))
         elif action == "approval":
             approval = event.approval()
             rows.approvals.append(ApprovalRow(seq, approval["name"], approval["digest"], approval["env"], actor, time,
-                                              _signers(event)))
+                                              self._signers(event, rows)))
         elif action == "policy":
             rows.meta["policy"] = canonical_json(event.policy()["policy"]).decode()
             rows.meta["policy_seq"] = str(seq)
@@ -294,6 +294,11 @@ class Index:
             rows.trusts.append((seq, document))
             rows.meta.update({"trust": document, "trust_seq": str(seq)})
             rows.meta.setdefault("trust_since", self._meta("trust_since") or str(seq))
+
+    def _signers(self, event: Event, rows: _Rows) -> str | None:
+        """The keys an event's signatures name, from the first trust file on; before it a record is a claim, and
+        signatures beside it were never checked (`verify` refuses them), so they name no signer."""
+        return _signers(event) if rows.meta.get("trust_since") or self._meta("trust_since") else None
 
     def _add_bundle(self, event: Event, record: dict[str, Any], time: str) -> None:
         found = self.db.execute("SELECT seq, record FROM bundles WHERE name=? AND keyframe IS NULL"

@@ -15,10 +15,10 @@ import json
 from typing import Any, NamedTuple
 
 from bundlectl.digest.canonical import canonical_json, digest_of
-from bundlectl.errors import IntegrityFailure, Refused
+from bundlectl.errors import Conflict, IntegrityFailure, Refused
 from bundlectl.identity import Acting
 from bundlectl.registry.events import Event, parse_event
-from bundlectl.registry.fresh import fresh_index
+from bundlectl.registry.fresh import MAX_ATTEMPTS, fresh_index
 from bundlectl.registry.index import Index
 from bundlectl.storage.base import PointerUpdate, Storage
 from bundlectl.trust.keys import BadSignature
@@ -97,6 +97,8 @@ def check_record(event: Event, trust: Trust | None) -> Trust | None:
             raise tampered(event, "its trust document does not match its trust_digest")
     signing = trust if trust is not None or event.action != "trust" else after
     if signing is None:
+        if event.signatures:  # bundlectl signs nothing before trust; a signature there could pass for a signed act later
+            raise tampered(event, "carries signatures, but trust was not set yet: bundlectl never writes that")
         return after  # before any trust: a claim, as the log shows
     try:
         signatures = parse_signatures(event.signatures.decode())
@@ -116,8 +118,13 @@ def check_record(event: Event, trust: Trust | None) -> Trust | None:
 
 
 def checked_index(storage: Storage, allow_empty: bool = False) -> Index:
-    """The read index at the log head, with the signatures of every record up to it checked (writers only)."""
-    index = fresh_index(storage, allow_empty)
+    """The read index at the log head, with the signatures of every record up to it checked (writers only).
+
+    The head pointer is checked first, on every backend (reads check it only where that is free: git): a writer
+    on a machine that never saw the registry must not append to a truncated log, because its record would move
+    the head pointer on and leave no trace of what was cut.
+    """
+    index = _at_head_pointer(storage, allow_empty)
     if index.trust_since() is None:
         return index  # no trust set: nothing is signed, nothing to check
     head, checked = index.head(), index.signatures_checked()
@@ -134,6 +141,25 @@ def checked_index(storage: Storage, allow_empty: bool = False) -> Index:
         trust = check_record(parse_event(item), trust)
     index.mark_signatures_checked(head._replace(hash=None), checked)
     return index
+
+
+def _at_head_pointer(storage: Storage, allow_empty: bool) -> Index:
+    """The fresh read index, once the head pointer agrees with its log; IntegrityFailure when it never will."""
+    for _ in range(MAX_ATTEMPTS):
+        index = fresh_index(storage, allow_empty)
+        head = index.head()
+        if head.id is None:
+            return index
+        assert head.hash is not None
+        try:
+            check_head(storage, HeadValue(head.seq, head.hash), index.trust_since())
+            return index
+        except IntegrityFailure:
+            if storage.log_head() == head.id:
+                raise
+            # another writer appended between our reads of the log and of its head pointer: read both again
+    raise Conflict(f"the registry log kept moving while this command read it ({MAX_ATTEMPTS} attempts); nothing was changed",
+                   "retry when the registry is less busy")
 
 
 class HeadValue(NamedTuple):
@@ -159,17 +185,17 @@ def head_update(storage: Storage, event: Event) -> PointerUpdate:
     return PointerUpdate(HEAD_POINTER, current.token if current else None, HeadValue(event.seq, event.hash).encode())
 
 
-def check_head(storage: Storage, last: Event | None, trust_since: int | None) -> None:
-    """IntegrityFailure unless the head pointer names the newest record (once trust is set) or is absent (before)."""
+def check_head(storage: Storage, last: HeadValue, trust_since: int | None) -> None:
+    """IntegrityFailure unless the head pointer names `last`, the newest record (once trust is set), or is absent (before)."""
     pointer = storage.read_pointer(HEAD_POINTER)
     if trust_since is None:
         if pointer is not None:
             raise tampered(None, "the head pointer exists, but the log never set trust: records were cut from the log")
         return
     value = HeadValue.decode(pointer.value) if pointer else None
-    if last is None or value != HeadValue(last.seq, last.hash):
+    if value != last:
         found = f"seq {value.seq}" if value else "nothing readable"
-        raise tampered(None, f"the log ends at seq {last.seq if last else 0}, but the head pointer, moved with every signed "
+        raise tampered(None, f"the log ends at seq {last.seq}, but the head pointer, moved with every signed "
                              f"record, names {found}: records were cut from the end of the log (or the head was rewritten)")
 
 

@@ -291,6 +291,7 @@ class GitStorage(Storage):
         self._store(b"", "tree")  # every event commit has the empty tree (a no-op once it is stored)
         who = _commit_identity(author)
         parent = f"parent {expected_head}\n" if expected_head else ""
+        summary = " ".join(summary.split())  # one line: the blank line after it is where the payload starts
         commit = self._store(f"tree {EMPTY_TREE}\n{parent}author {who}\ncommitter {who}\n\n"
                              f"{summary}\n\n{payload.decode()}\n".encode(), "commit")
         moves = [RefMove(LOG_REF, commit, expected_head)]

@@ -30,7 +30,8 @@ class Strict(BaseModel):
 
 
 class Admins(Strict):
-    threshold: int = Field(1, ge=1, description="How many distinct admin keys must sign `trust set` and `policy set`.")
+    threshold: int = Field(1, ge=1, description="How many distinct admins (principals) must sign `trust set` and `policy set`; "
+                                          "two keys of one principal count once.")
     keys: list[KeyLine] = Field(min_length=1)
 
 

@@ -48,7 +48,7 @@ class Signer(NamedTuple):
 
 
 class Role(NamedTuple):
-    """A set of signers, and how many distinct keys of it an act needs."""
+    """A set of signers, and how many distinct principals of it an act needs."""
 
     name: str
     signers: tuple[Signer, ...]
@@ -107,9 +107,11 @@ def check_roles(trust: Trust) -> None:
     admin_keys = {s.key for s in trust.admins.signers}
     if not admin_keys:
         raise ValueError("roles.admins needs at least one key")
+    admins = {s.principal for s in trust.admins.signers}  # a threshold counts people: one principal's keys are one admin
     if not isinstance(trust.admins.threshold, int) or isinstance(trust.admins.threshold, bool) or not (
-            1 <= trust.admins.threshold <= len(admin_keys)):
-        raise ValueError(f"roles.admins.threshold must be between 1 and the number of admin keys ({len(admin_keys)})")
+            1 <= trust.admins.threshold <= len(admins)):
+        raise ValueError(f"roles.admins.threshold must be between 1 and the number of distinct admins ({len(admins)} "
+                         f"principal{'s' if len(admins) != 1 else ''})")
     owners: dict[PublicKey, str] = {}
     for role in trust.roles():
         if len({s.key for s in role.signers}) != len(role.signers):

@@ -54,9 +54,11 @@ def allowed_signers(trust: Trust, action: str, data: dict[str, Any], keys: list[
             who = f"{key.fingerprint} ({owner})" if owner else f"{key.fingerprint}, which the trust file does not name,"
             raise NotAllowed(f"key {who} is not among the {role.name}")
         signers.append(signer)
-    if len(set(keys)) < role.threshold:
-        raise NotAllowed(f"{action} needs {role.threshold} distinct keys of the {role.name}; "
-                         f"{len(set(keys))} signed")
+    # a threshold counts people, not keys: two keys of one principal (a laptop and a security key) are one admin
+    principals = {s.principal for s in signers}
+    if len(principals) < role.threshold:
+        raise NotAllowed(f"{action} needs {role.threshold} distinct {role.name} (principals); "
+                         f"{len(principals)} signed ({', '.join(sorted(principals))})")
     if not signers:
         raise NotAllowed(f"{action} needs a signature by one of the {role.name}")
     return signers
@@ -65,3 +67,8 @@ def allowed_signers(trust: Trust, action: str, data: dict[str, Any], keys: list[
 def actor_of(signers: list[Signer]) -> str:
     """The recorded actor of a signed record: its signers' principals, in signing order, each once."""
     return ", ".join(dict.fromkeys(s.principal for s in signers))
+
+
+def principals_of(actor: str) -> set[str]:
+    """The identities a recorded actor names: one per signer of a record signed by several keys (see actor_of)."""
+    return set(actor.split(", "))

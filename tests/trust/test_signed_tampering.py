@@ -96,6 +96,16 @@ def store(ws: Workspace, kept: list[tuple[str, bytes, bytes]], unchanged: int = 
         write_behind_bundlectl(ws, "pointers/head", canonical_json({"seq": last["seq"], "hash": sha256_of(kept[-1][1])}))
 
 
+def cut_newest_record(ws: Workspace, kept: list[tuple[str, bytes, bytes]]) -> None:
+    """Truncate the log by its newest record behind bundlectl's back, leaving every pointer (the head one too) alone."""
+    if ws.backend == "git":
+        ws.repo.git.update_ref("refs/bundlectl/log", "refs/bundlectl/log~1")
+    else:
+        storage = ws.storage()
+        storage.client.delete_object(Bucket=storage.bucket, Key=storage._log_key(len(kept)))
+        storage.client.put_object(Bucket=storage.bucket, Key=storage._key("head.json"), Body=s3_head(len(kept) - 1, kept[-2]))
+
+
 def delete_pointer(ws: Workspace, name: str) -> None:
     if ws.backend == "git":
         ws.repo.git.update_ref("-d", f"refs/bundlectl/pointers/{name}")
@@ -161,12 +171,7 @@ def test_a_truncation_fails_verify_on_a_machine_that_never_saw_the_old_head(
         history: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """The newest record (bob's approval of V2) is cut: every record left is validly signed, the pointers agree."""
     kept = records(history)
-    if history.backend == "git":
-        history.repo.git.update_ref("refs/bundlectl/log", "refs/bundlectl/log~1")
-    else:
-        storage = history.storage()
-        storage.client.delete_object(Bucket=storage.bucket, Key=storage._log_key(len(kept)))
-        storage.client.put_object(Bucket=storage.bucket, Key=storage._key("head.json"), Body=s3_head(len(kept) - 1, kept[-2]))
+    cut_newest_record(history, kept)
     assert_tampering(verify_elsewhere(history, tmp_path, monkeypatch),
                      f"the log ends at seq {len(kept) - 1}, but the head pointer, moved with every signed record, names seq {len(kept)}")
 
@@ -212,12 +217,7 @@ def test_a_truncation_fails_reads_too_on_a_machine_that_never_saw_the_old_head(
 
     Reads compare pointers only where that costs no extra request (git: ref files); on S3 `verify` is the check."""
     kept = records(history)
-    if history.backend == "git":
-        history.repo.git.update_ref("refs/bundlectl/log", "refs/bundlectl/log~1")
-    else:
-        storage = history.storage()
-        storage.client.delete_object(Bucket=storage.bucket, Key=storage._log_key(len(kept)))
-        storage.client.put_object(Bucket=storage.bucket, Key=storage._key("head.json"), Body=s3_head(len(kept) - 1, kept[-2]))
+    cut_newest_record(history, kept)
     monkeypatch.setenv("BUNDLECTL_CACHE_DIR", str(tmp_path / "another-machine"))
     if history.backend == "git":
         read = history.run("status", "--registry", fresh_clone(history, tmp_path))

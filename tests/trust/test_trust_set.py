@@ -17,7 +17,7 @@ def keys_args(keys: Keys, *names: str) -> list[str]:
 def test_the_first_trust_needs_a_threshold_of_its_own_admins(registry: Workspace, keys: Keys):
     path = write(registry, "trust.yaml", trust_yaml(keys))
     before = registry.bundlectl_refs()
-    for signers, message in [((), "must be signed by 2 of the admins"), (("alice",), "needs 2 distinct keys of the admins; 1 signed"),
+    for signers, message in [((), "must be signed by 2 of the admins"), (("alice",), "needs 2 distinct admins (principals); 1 signed"),
                              (("alice", "mallory"), "which the trust file does not name, is not among the admins")]:
         result = registry.run("trust", "set", path, *keys_args(keys, *signers))
         assert result.exit_code == 1, result.output
@@ -41,7 +41,7 @@ def test_a_later_trust_needs_the_admins_in_force_not_its_own(registry: Workspace
     result = registry.run("trust", "set", takeover, *keys_args(keys, "mallory"))
     assert result.exit_code == 1 and "is not among the admins; nothing was written" in result.stderr
     result = registry.run("trust", "set", takeover, *keys_args(keys, "alice"))
-    assert result.exit_code == 1 and "needs 2 distinct keys of the admins" in result.stderr
+    assert result.exit_code == 1 and "needs 2 distinct admins (principals)" in result.stderr
     assert registry.bundlectl_refs() == before
     ok(registry, "trust", "set", takeover, *keys_args(keys, "alice", "bob"))
     assert [r["keys"][0]["principal"] for r in registry.json("trust", "show")["roles"] if r["role"] == "admins"] == [
@@ -49,7 +49,7 @@ def test_a_later_trust_needs_the_admins_in_force_not_its_own(registry: Workspace
 
 
 @pytest.mark.parametrize("edit, where, message", [
-    (lambda t, k: t.replace("threshold: 2", "threshold: 3"), "roles", "threshold must be between 1 and the number of admin keys (2)"),
+    (lambda t, k: t.replace("threshold: 2", "threshold: 3"), "roles", "threshold must be between 1 and the number of distinct admins (2 principals)"),
     (lambda t, k: t.replace("bob@example.com ssh-ed25519", "bob@example.com ssh-ed25519 ZZZ"), "roles.admins.keys.1",
      "the key of bob@example.com is refused"),
     (lambda t, k: t.replace("carol@example.com", "*@example.com"), "roles.approvers.keys.1", "must be one identity"),
