@@ -236,7 +236,7 @@ def test_a_partial_copy_left_by_a_killed_process_is_removed_and_one_being_writte
     folder = tmp_path / "files"
     killed = ("import os, signal, sys\nfrom pathlib import Path\nfrom bundlectl.runtime.files import local_copy\n"
               "def half(handle):\n    handle.write(b'x' * 50_000); handle.flush(); os.kill(os.getpid(), signal.SIGKILL)\n"
-              "local_copy(Path(sys.argv[1]), sys.argv[2], half)\n")
+              "local_copy(Path(sys.argv[1]), sys.argv[2], 100_000, half)\n")
     assert subprocess.run([sys.executable, "-c", killed, str(folder), digest]).returncode == -9
     [left] = folder.glob(".*.partial")  # a runtime killed while copying a large file out of the registry
     os.utime(left, (1, 1))
@@ -244,5 +244,5 @@ def test_a_partial_copy_left_by_a_killed_process_is_removed_and_one_being_writte
     with open(live, "wb") as handle:  # another process copying the same file right now
         fcntl.flock(handle, fcntl.LOCK_EX)
         os.utime(live, (1, 1))
-        assert local_copy(folder, digest, lambda out: out.write(data)).read_bytes() == data
+        assert local_copy(folder, digest, len(data), lambda out: out.write(data)).read_bytes() == data
         assert not left.exists() and live.exists()
