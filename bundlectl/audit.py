@@ -68,7 +68,8 @@ def live_at(index: Index, name: str, env: str, moment: datetime) -> LiveAt:
     return LiveAt(name, env, move.to_version, move.to_digest, move.time, following.time if following else None,
                   move.actor, move.action, move.reason, move.seq, move.pointer_version, move.verified, evidence,
                   pause._replace(signed=proven(pause.seq, trust_since)).summary() if pause and pause.paused else None,
-                  proven(move.seq, trust_since), canary.summary() if canary else None)
+                  proven(move.seq, trust_since),
+                  canary._replace(signed=proven(canary.seq, trust_since)).summary() if canary else None)
 
 
 @dataclass(frozen=True)

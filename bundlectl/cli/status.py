@@ -83,7 +83,7 @@ def _history_row(event: MoveRow | PauseRow | CanaryRow) -> list[str]:
         data = event.data
         action = f"{event.action} {event.percent}%" + (" (guard)" if "guard" in data else "")
         return [str(event.seq), event.time, action, f"{data['live_version']} ({short(data['live_digest'])})",
-                f"{event.version} ({short(event.digest)})", event.actor, event.reason or ""]
+                f"{event.version} ({short(event.digest)})", identity(event.actor, event.signed), event.reason or ""]
     if isinstance(event, PauseRow):
         live = f"{event.data['version']} ({short(event.data['digest'])})"
         return [str(event.seq), event.time, event.action, live, live, identity(event.actor, event.signed), event.reason or ""]
