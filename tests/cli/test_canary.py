@@ -72,6 +72,7 @@ def test_status_history_and_audit_at_show_both_arms(v1_live: Workspace):
     event = v1_live.json("history", *ENV)["events"][0]
     assert (event["action"], event["percent"], event["from_version"], event["to_version"], event["reason"]) == \
         ("canary", 10, "2026.11.01-1", "2026.11.22-1", "try it")
+    assert event["signed"] is False and "(claimed)" in v1_live.run("history", *ENV).output.splitlines()[1]
     at = v1_live.json("audit", "support-triage", "--env", "staging", "--at", event["time"])
     assert at["version"] == "2026.11.01-1" and at["candidate"]["version"] == "2026.11.22-1" and at["candidate"]["percent"] == 10
     assert "canary beside it: support-triage@2026.11.22-1" in v1_live.run("audit", "support-triage", "--env", "staging",
