@@ -159,3 +159,27 @@ def test_bad_sources_are_refused_with_the_reason_and_nothing_is_written(v1_live:
     assert down.exit_code == 4 and "cannot query Prometheus at http://127.0.0.1:9" in down.stderr
     assert v1_live.bundlectl_refs() == refs
     assert "Traceback" not in neither.output + missing.output + bad.output + nowhere.output + down.output
+
+
+def test_records_claiming_an_arm_another_bundle_served_are_refused_and_nothing_is_written(v1_live: Workspace, served):
+    """A log edited (or mis-written) so that the live bundle's requests count as the candidate's: refused, no decision."""
+    rng = random.Random(20)
+    step = start_canary(v1_live, "50", "--step-time", "0m")
+    served.refresh()
+    serve(served, 1000, rng, Traffic())
+    live_digest = v1_live.json("show", V1)["digest"]
+    forged = {"bundle.name": "support-triage", "bundle.env": "staging", "bundle.digest": live_digest,
+              "bundle.canary": step, "bundle.arm": "candidate", "outcome": {"ok": True, "escalated": False}}
+    shadow = {**forged, "bundle.arm": "shadow"}
+    refs = v1_live.bundlectl_refs()
+    for extra, expected in [(forged, f"requests of the canary step's candidate arm name the bundle {live_digest}, "
+                                     "but its candidate bundle is sha256:"),
+                            (shadow, "requests of the canary step carry the arm 'shadow', which is neither 'live' nor 'candidate'")]:
+        log = served.log + f".{extra['bundle.arm']}"
+        with open(served.log) as original, open(log, "w") as copy:
+            copy.write(original.read() + json.dumps(extra) + "\n")
+        result = v1_live.run("guard", *ENV, "--source", log, "--min-sample", "400", "--apply", "--actor", "guard@example.com")
+        assert result.exit_code == 1 and expected in result.stderr and "no decision was made" in result.stderr
+        assert "Traceback" not in result.output
+    assert v1_live.bundlectl_refs() == refs
+    assert v1_live.json("status")["environments"][0]["canary"]["percent"] == 50

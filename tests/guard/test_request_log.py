@@ -2,6 +2,7 @@
 
 import json
 import math
+from pathlib import Path
 
 import pytest
 
@@ -52,4 +53,82 @@ def test_nan_is_refused(tmp_path):
     path = write(tmp_path / "log.jsonl", [{**STAMP, "outcome": {"latency_ms": math.nan}}])
     with pytest.raises(InvalidInput) as err:
         tally_request_logs([path], "support-triage", "production", canary=7)
-    assert "the live arm's latency_ms values include NaN or infinity" in err.value.message
+    assert err.value.message.startswith(f"{path}:1: is not an outcome record")  # a latency must be a number ≥ 0
+    path = write(tmp_path / "log.jsonl", [{**STAMP, "outcome": {"csat": v}} for v in (1, math.nan, math.inf)])
+    with pytest.raises(InvalidInput) as err:
+        tally_request_logs([path], "support-triage", "production", canary=7)
+    assert "the live arm's csat values include NaN or infinity" in err.value.message
+
+
+@pytest.mark.parametrize("bad", [
+    {**STAMP, "bundle.arm": ["candidate"], "outcome": {"ok": True}},  # an arm that is not a string (was a crash)
+    {**STAMP, "bundle.arm": {}, "outcome": {"ok": True}},
+    {**STAMP, "bundle.digest": None, "outcome": {"ok": True}},  # which bundle served it is not said
+    {**STAMP, "outcome": {"latency_ms": 10 ** 400}},  # beyond any float (was a crash)
+    {**STAMP, "outcome": {"escalated": 5}},  # a rate is true or false: 5 would make its variance negative
+    {**STAMP, "outcome": {"ok": -1}},
+    {**STAMP, "outcome": {"latency_ms": -40}},  # a clock that stepped back
+    {**STAMP, "outcome": {"cost_usd": -0.5}},
+])
+def test_a_record_the_runtime_cannot_have_written_is_named_by_line(tmp_path, bad):
+    good = json.dumps({**STAMP, "outcome": {"ok": True, "escalated": 0, "latency_ms": 0, "cost_usd": 0.001}})
+    path = tmp_path / "log.jsonl"
+    path.write_text("\n".join([good] * 4 + [json.dumps(bad)] + [good]) + "\n")
+    with pytest.raises(InvalidInput) as err:
+        tally_request_logs([path], "support-triage", "production", canary=7)
+    assert err.value.message.startswith(f"{path}:5: is not an outcome record bundlectl can read")
+
+
+def test_nesting_deeper_than_any_record_is_refused_not_a_crash(tmp_path):
+    path = tmp_path / "log.jsonl"
+    path.write_text(json.dumps({**STAMP, "outcome": {"ok": True}}) + "\n" + '{"outcome": ' + "[" * 100_000 + "\n")
+    with pytest.raises(InvalidInput) as err:
+        tally_request_logs([path], "support-triage", "production", canary=7)
+    assert err.value.message.startswith(f"{path}:2: is not an outcome record")
+
+
+def test_a_request_recorded_twice_or_a_log_named_twice_counts_once(tmp_path, monkeypatch):
+    monkeypatch.setattr(request_log, "_BATCH_BYTES", 300)
+    records = [{**STAMP, "request.id": f"req-{i}", "bundle.arm": "candidate", "outcome": {"escalated": True}} for i in range(6)]
+    log = write(tmp_path / "a.jsonl", records + records[:3])  # the same requests again, as a bad rotation leaves them
+    rotated = write(tmp_path / "a.jsonl.1", records[3:])  # overlapping the live log
+    (tmp_path / "link.jsonl").symlink_to(log)
+    anonymous = write(tmp_path / "b.jsonl", [{**STAMP, "outcome": {"ok": True}}] * 2)  # no request id: each counts
+    tally = tally_request_logs([log, rotated, log, tmp_path / "link.jsonl", anonymous], "support-triage", "production", canary=7)
+    assert tally.samples() == {"candidate": 6, "live": 2}
+    assert tally.arm("candidate").metric("escalated") == (6, 6.0, 6.0)
+    assert tally.digests == {"candidate": {STAMP["bundle.digest"]}, "live": {STAMP["bundle.digest"]}}
+
+
+def test_a_device_or_a_file_without_line_ends_is_refused_not_read_into_memory(tmp_path, monkeypatch):
+    with pytest.raises(InvalidInput) as err:
+        tally_request_logs([Path("/dev/zero")], "support-triage", "production", canary=7)
+    assert err.value.message == "/dev/zero: is not a file (a device or a folder); give the request log itself"
+    monkeypatch.setattr(request_log, "_BATCH_BYTES", 1000)
+    monkeypatch.setattr(request_log, "_MAX_LINE", 4000)
+    good = json.dumps({**STAMP, "outcome": {"ok": True}})
+    endless = tmp_path / "endless.jsonl"
+    endless.write_text(good + "\n" + good + "\n" + "0" * 50_000)  # a log that lost its line ends
+    with pytest.raises(InvalidInput) as err:
+        tally_request_logs([endless], "support-triage", "production", canary=7)
+    assert err.value.message.startswith(f"{endless}:3: is longer than 3 KiB with no line end")
+    inside = tmp_path / "inside.jsonl"
+    inside.write_text(good + "\n" + "1" * 4001 + "\n" + good + "\n")  # a long line within one block
+    with pytest.raises(InvalidInput) as err:
+        tally_request_logs([inside], "support-triage", "production", canary=7)
+    assert err.value.message.startswith(f"{inside}:2: is longer than")
+
+
+def test_a_pipe_is_read_like_a_file(tmp_path):
+    """`--source <(zcat requests.jsonl.gz)`: process substitution hands the guard a pipe."""
+    import os
+    import threading
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    lines = "".join(json.dumps({**STAMP, "request.id": f"r{i}", "outcome": {"ok": i % 2 == 0}}) + "\n" for i in range(10))
+    writer = threading.Thread(target=lambda: fifo.write_text(lines))
+    writer.start()
+    tally = tally_request_logs([fifo], "support-triage", "production", canary=7)
+    writer.join()
+    assert tally.arm("live").metric("ok") == (10, 5.0, 5.0)
