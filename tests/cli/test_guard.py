@@ -183,3 +183,56 @@ def test_records_claiming_an_arm_another_bundle_served_are_refused_and_nothing_i
         assert "Traceback" not in result.output
     assert v1_live.bundlectl_refs() == refs
     assert v1_live.json("status")["environments"][0]["canary"]["percent"] == 50
+
+
+def _meanwhile(monkeypatch, act):
+    """Run `act` while the guard reads its figures: the registry moves between the guard's judgement and its --apply."""
+    from bundlectl.guard import request_log
+
+    tally = request_log.tally_request_logs
+    state = {}
+
+    def reading(*args, **kwargs):
+        if not state:
+            act()
+            state["done"] = True
+        return tally(*args, **kwargs)
+
+    monkeypatch.setattr(request_log, "tally_request_logs", reading)
+
+
+@pytest.mark.parametrize("act", ["pause", "end", "complete"])
+def test_a_guard_applying_after_someone_else_moved_the_canary_is_a_conflict(v1_live: Workspace, served, monkeypatch, act):
+    from bundlectl import api
+
+    rng = random.Random(21)
+    start_canary(v1_live, "20", "--steps", "20,50,100", "--step-time", "0m")
+    served.refresh()
+    serve(served, 2500, rng, Traffic())  # healthy: the guard decides "advance"
+    acts = {"pause": lambda: api.pause("support-triage", "staging", reason="incident"),
+            "end": lambda: api.rollback("support-triage", "staging", reason="by hand"),
+            "complete": lambda: api.promote(V2, "staging", reason="by hand")}
+    _meanwhile(monkeypatch, acts[act])
+    count = v1_live.event_count()
+    result = v1_live.run("guard", *ENV, "--source", served.log, "--min-sample", "400", "--apply")
+    assert result.exit_code == 3, result.output  # not 1: that would say "rolled back" to cron
+    assert "nothing was changed" in result.stderr and "ADVANCE" in result.stdout
+    assert v1_live.event_count() == count + 1  # the other act only
+
+
+@pytest.mark.parametrize("act", ["canary", "promote"])
+def test_a_guard_rolling_back_after_someone_else_moved_the_environment_is_a_conflict(v1_live: Workspace, served, monkeypatch,
+                                                                                     act):
+    from bundlectl import api
+
+    rng = random.Random(22)
+    served_log = served.log
+    serve(served, 1500, rng, Traffic(), live=Traffic(correct_route=0.80))  # V1 outside its owner's tolerance
+    acts = {"canary": lambda: api.canary(V2, "staging", percent=10, reason="try v2"),
+            "promote": lambda: api.promote(V2, "staging", reason="by hand")}
+    _meanwhile(monkeypatch, acts[act])
+    count = v1_live.event_count()
+    result = v1_live.run("guard", *ENV, "--source", served_log, "--min-sample", "400", "--apply")
+    assert result.exit_code == 3, result.output
+    assert "nothing was changed" in result.stderr and "ROLLBACK" in result.stdout
+    assert v1_live.event_count() == count + 1
