@@ -189,6 +189,13 @@ def judge_canary(tally: Tally, metrics: list[Metric], step: Step, settings: Sett
     if short:
         return judged("hold", "waiting for the minimum sample: " + ", ".join(
             f"{arm} {samples[arm]} of {settings.min_sample} requests" for arm in short), ratio)
+    # a metric one arm measures enough but the other does not (a candidate that stopped recording it) is not judged
+    # yet, so the step cannot pass on it; a metric neither arm measures enough stays out of the judgement
+    unmeasured = [f for f in figures if f.verdict == "pending" and max(f.live.n, f.candidate.n if f.candidate else 0) >= settings.min_sample]
+    if unmeasured:
+        return judged("hold", "waiting for the minimum sample: " + "; ".join(
+            f"{f.metric.name}: candidate {f.candidate.n if f.candidate else 0}, live {f.live.n} of {settings.min_sample} values"
+            for f in unmeasured), ratio)
     if step.elapsed < step.step_time:
         left = step.step_time - step.elapsed
         return judged("hold", f"no regression; the {step.percent}% step has {_duration(left)} of its "

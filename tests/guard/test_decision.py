@@ -114,3 +114,29 @@ def test_without_a_canary_the_live_bundle_is_held_to_its_owners_tolerance():
     few.add("live", Traffic(correct_route=0.0).outcome(rng))
     assert judge_outcome(few.tally(), target, SETTINGS).decision == "hold"  # one bad request decides nothing
     assert judge_outcome(decayed.tally(), None, SETTINGS).reason.startswith("the live bundle declares no metadata.outcome")
+
+
+def test_a_candidate_that_stops_recording_a_metric_does_not_advance_unjudged_on_it():
+    """A candidate whose code path no longer records `escalated` (or records it for a few requests) must not move on
+    as if it had passed: with the live arm past the minimum on that metric, the step waits for the candidate's."""
+    rng = random.Random(9)
+    seen = Accumulator()
+    for _ in range(3000):
+        arm = "candidate" if rng.random() < 0.5 else "live"
+        outcome = Traffic(escalated=0.5 if arm == "candidate" else 0.08).outcome(rng)
+        if arm == "candidate" and rng.random() < 0.95:
+            del outcome["escalated"]  # 5% of the candidate's requests say whether they escalated
+        seen.add(arm, outcome)
+    for step in (DONE, Step(50, None, timedelta(hours=2), timedelta(hours=1))):
+        judgement = judge_canary(seen.tally(), METRICS, step, SETTINGS)
+        assert judgement.decision == "hold", judgement.reason
+        assert judgement.reason.startswith("waiting for the minimum sample: escalated: candidate ")
+        assert f"of {SETTINGS.min_sample} values" in judgement.reason
+    # a metric neither arm records (nobody measures it) does not hold the canary forever
+    quiet = Accumulator()
+    for _ in range(3000):
+        arm = "candidate" if rng.random() < 0.5 else "live"
+        outcome = Traffic().outcome(rng)
+        del outcome["correct_route_rate"]
+        quiet.add(arm, outcome)
+    assert judge_canary(quiet.tally(), METRICS, DONE, SETTINGS).decision == "advance"
