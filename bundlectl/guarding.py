@@ -72,7 +72,8 @@ def run_guard(storage: Storage, name: str, env: str, source: Source, settings: S
         tally = source(name, env, running.seq, None)
         _check_figures(tally, metrics, {LIVE: live.digest, CANDIDATE: running.digest})
         elapsed = (now or datetime.now(UTC)) - parse_time(running.time)  # event times have microseconds
-        step = Step(running.percent, running.next_percent, elapsed, timedelta(seconds=running.data["step_time"]))
+        step = Step(running.percent, running.next_percent, elapsed, timedelta(seconds=running.data["step_time"]),
+                    len([share for share in running.steps if share < 100]))
         judgement = judge_canary(tally, metrics, step, settings)
     else:
         outcome = live_record.metadata.get("outcome")

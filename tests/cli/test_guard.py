@@ -101,6 +101,7 @@ def test_each_step_is_judged_on_its_own_requests(v1_live: Workspace, served):
     serve(served, 200, rng, Traffic())
     _, report = guard(v1_live, served.log)  # the new step has 200 requests of its own, not 2,700
     assert report["decision"] == "hold" and sum(report["samples"].values()) == 200
+    assert report["step"]["steps_judged"] == 2  # 20% and 50%: alpha is shared by the canary's two judged steps
 
 
 def test_a_sample_ratio_mismatch_is_caught_and_rolled_back(v1_live: Workspace, served):

@@ -140,3 +140,20 @@ def test_a_candidate_that_stops_recording_a_metric_does_not_advance_unjudged_on_
         del outcome["correct_route_rate"]
         quiet.add(arm, outcome)
     assert judge_canary(quiet.tally(), METRICS, DONE, SETTINGS).decision == "advance"
+
+
+def test_alpha_is_shared_by_the_steps_of_a_canary_so_its_false_rollbacks_over_all_steps_stay_within_it():
+    """Each step is judged on fresh requests; a canary of three judged steps gets three looks at alpha, not one each."""
+    from bundlectl.guard import sequential
+
+    rng = random.Random(10)
+    seen = traffic(rng, 4000, 0.5, Traffic()).tally()
+    one = judge_canary(seen, METRICS, DONE, SETTINGS)
+    three = judge_canary(seen, METRICS, Step(50, 100, timedelta(hours=2), timedelta(hours=1), steps_judged=3), SETTINGS)
+    latency = [next(m for m in j.metrics if m.metric.name == "latency_ms") for j in (one, three)]
+    tests = len(METRICS) + 1
+    for figure, steps in zip(latency, (1, 3), strict=True):
+        expected = sequential.difference(figure.live, figure.candidate, False, SETTINGS.alpha / steps / tests, SETTINGS.min_sample)
+        assert figure.interval == expected
+    assert latency[1].interval.high - latency[1].interval.low > latency[0].interval.high - latency[0].interval.low
+    assert three.to_json()["step"]["steps_judged"] == 3 and three.to_json()["alpha"] == SETTINGS.alpha
