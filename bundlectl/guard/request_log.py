@@ -30,6 +30,7 @@ _MARK = b'"' + OUTCOME.encode() + b'"'
 _BATCH_BYTES = 4 * 1024 * 1024
 _MAX_LINE = 1024 * 1024  # a record is a few hundred bytes; a longer line is not one
 _NUMBERS = frozenset({int, float, bool})
+_FEW_METRICS = 32
 
 
 def tally_request_logs(paths: Iterable[Path], name: str, env: str, *, canary: int | None = None,
@@ -182,8 +183,7 @@ def _add(records: list[dict[str, Any]], sums: dict[str, dict[str, list[float]]],
             names.update(outcome)
         metrics = sums.setdefault(arm, {})
         requests[arm] = requests.get(arm, 0) + len(outcomes)
-        for metric in names:
-            values = [o[metric] for o in outcomes if metric in o]
+        for metric, values in _columns(outcomes, names):
             if not set(map(type, values)) <= _NUMBERS or not value_allowed(metric, values):
                 raise where.problem(lambda r, m=metric: m in (r.get(OUTCOME) or {}) and (
                     type(r[OUTCOME][m]) not in _NUMBERS or not value_allowed(m, [r[OUTCOME][m]])))
@@ -195,6 +195,20 @@ def _add(records: list[dict[str, Any]], sums: dict[str, dict[str, list[float]]],
             acc[0] += len(floats)
             acc[1] += math.fsum(floats)
             acc[2] += math.fsum(map(mul, floats, floats))
+
+
+def _columns(outcomes: list[dict[str, Any]], names: set[str]) -> Iterator[tuple[str, list[Any]]]:
+    """Each metric's values: a C-level pass per metric for the usual handful; one pass in all when a log holds many
+    names (a metric named per request would otherwise cost names × records)."""
+    if len(names) <= _FEW_METRICS:
+        for metric in names:
+            yield metric, [o[metric] for o in outcomes if metric in o]
+        return
+    columns: dict[str, list[Any]] = {}
+    for outcome in outcomes:
+        for metric, value in outcome.items():
+            columns.setdefault(metric, []).append(value)
+    yield from columns.items()
 
 
 def _unreadable(path: Path, number: int) -> InvalidInput:

@@ -132,3 +132,13 @@ def test_a_pipe_is_read_like_a_file(tmp_path):
     tally = tally_request_logs([fifo], "support-triage", "production", canary=7)
     writer.join()
     assert tally.arm("live").metric("ok") == (10, 5.0, 5.0)
+
+
+def test_a_log_with_many_metric_names_is_tallied_in_one_pass_with_the_same_sums(tmp_path):
+    """A metric named per request (`**{f"score_{id}": …}`) cost names × records; now one pass, same figures."""
+    records = [{**STAMP, "request.id": f"r{i}", "outcome": {"ok": i % 2 == 0, f"score_{i % 50}": i}} for i in range(500)]
+    tally = tally_request_logs([write(tmp_path / "log.jsonl", records)], "support-triage", "production", canary=7)
+    live = tally.arm("live")
+    assert len(live.metrics) == 51 and live.requests == 500
+    assert live.metric("ok") == (500, 250.0, 250.0)
+    assert live.metric("score_7") == (10, float(sum(range(7, 500, 50))), float(sum(v * v for v in range(7, 500, 50))))
