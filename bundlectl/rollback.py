@@ -181,6 +181,7 @@ def rollback(
     components = list(dict.fromkeys(components or []))
     if break_glass and not reason:
         raise UsageProblem("--break-glass needs --reason TEXT", "say why this cannot wait for evidence; it is recorded")
+
     def no_canary(index: Index) -> None:
         if expect_live_seq is not None and canary_in_force(index, name, env) is not None:  # the guard saw none
             raise Conflict(f"a canary of {name} started in {env} while the guard judged the live bundle; nothing was changed",

@@ -237,3 +237,34 @@ def test_a_guard_rolling_back_after_someone_else_moved_the_environment_is_a_conf
     assert result.exit_code == 3, result.output
     assert "nothing was changed" in result.stderr and "ROLLBACK" in result.stdout
     assert v1_live.event_count() == count + 1
+
+
+def test_requests_served_without_a_routing_key_stay_out_of_the_canary_comparison(v1_live: Workspace, served):
+    """`current()` without a key serves the live bundle; such requests were not randomised, so counting them in the
+    live arm skewed the sample ratio (a false rollback of a healthy candidate) and mixed other traffic into the arm."""
+    rng = random.Random(23)
+    start_canary(v1_live, "50", "--step-time", "0m")
+    served.refresh()
+    serve(served, 2000, rng, Traffic())
+    for number in range(1500):  # a batch job, a health check: no user, no key
+        bundle = served.current()
+        assert bundle.arm == "live" and "bundle.canary" not in served.stamp(f"batch-{number}", bundle=bundle)
+        served.record(f"batch-{number}", bundle=bundle, **Traffic().outcome(rng))
+    code, report = guard(v1_live, served.log)
+    assert (code, report["decision"]) == (0, "complete"), report["reason"]
+    assert sum(report["samples"].values()) == 2000
+
+
+def test_extreme_alpha_and_timeout_are_judged_or_refused_never_a_crash(v1_live: Workspace, served):
+    rng = random.Random(24)
+    start_canary(v1_live, "50", "--step-time", "0m")
+    served.refresh()
+    serve(served, 1200, rng, Traffic(escalated=0.3))
+    code, report = guard(v1_live, served.log, "--alpha", "1e-200")  # α² underflowed to 0: ZeroDivisionError, exit 70
+    escalated = next(m for m in report["metrics"] if m["name"] == "escalated")
+    assert report["alpha"] == 1e-200 and escalated["verdict"] == "inconclusive"  # a wide interval, not a crash
+    assert escalated["interval"][0] < 0 < escalated["interval"][1]
+    for timeout in ("inf", "1e12", "0", "-1", "nan"):
+        result = v1_live.run("guard", *ENV, "--prometheus", "http://127.0.0.1:9", "--timeout", timeout)
+        assert result.exit_code == 2 and f"--timeout {float(timeout)} must be a number of seconds above 0" in result.stderr
+        assert "Traceback" not in result.output
