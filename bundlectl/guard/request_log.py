@@ -50,7 +50,8 @@ def tally_request_logs(paths: Iterable[Path], name: str, env: str, *, canary: in
             for batch in _batches(handle, path):
                 records = _parse(batch, path, first)
                 first += len(batch)
-                mine = [r for r in records if r.get(field) == wanted and r.get(NAME) == name and r.get(ENV) == env]
+                # a line without the key is a stamp whose text merely holds the word (a request id "outcome")
+                mine = [r for r in records if r.get(field) == wanted and r.get(NAME) == name and r.get(ENV) == env and OUTCOME in r]
                 if mine:
                     where = _Where(path, first - len(batch), batch, (field, wanted, name, env))
                     _add(_first_of_each_request(mine, seen), sums, requests, digests, where)
@@ -158,7 +159,8 @@ class _Where(NamedTuple):
         field, wanted, name, env = self.chosen
         for number, line in enumerate(self.batch, self.first):
             record = _record(line) if _MARK in line else None
-            if record is not None and (record.get(field), record.get(NAME), record.get(ENV)) == (wanted, name, env) and wrong(record):
+            chosen = record is not None and OUTCOME in record and (record.get(field), record.get(NAME), record.get(ENV)) == (wanted, name, env)
+            if chosen and wrong(record):
                 return _unreadable(self.path, number)
         return _unreadable(self.path, self.first)
 

@@ -142,3 +142,11 @@ def test_a_log_with_many_metric_names_is_tallied_in_one_pass_with_the_same_sums(
     assert len(live.metrics) == 51 and live.requests == 500
     assert live.metric("ok") == (500, 250.0, 250.0)
     assert live.metric("score_7") == (10, float(sum(range(7, 500, 50))), float(sum(v * v for v in range(7, 500, 50))))
+
+
+def test_a_stamp_whose_request_id_reads_outcome_is_a_stamp_not_a_bad_record(tmp_path):
+    """Request ids often come from clients (X-Request-ID): one that reads "outcome" must not make the log unreadable
+    and so block every guard run (a rollback the guard could never make)."""
+    path = write(tmp_path / "log.jsonl", [{**STAMP, "request.id": "outcome"},
+                                          {**STAMP, "request.id": "r1", "outcome": {"ok": True}}])
+    assert tally_request_logs([path], "support-triage", "production", canary=7).samples() == {"live": 1}
