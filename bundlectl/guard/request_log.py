@@ -6,7 +6,8 @@ the tally of a million records costs little more than parsing them. Only records
 environment and selection count, each request id once, each file once. A record that is not JSON, or whose
 values are not numbers (a rate that is not true/false, a negative latency or cost), is refused with its file
 and line: figures that decide a rollback must not come from a guess. Lines are read in bounded blocks, so a
-file with no line ends (`/dev/zero`, a corrupt log) is refused, not read into memory.
+file with no line ends (`/dev/zero`, a corrupt log) is refused, not read into memory. A last line without
+its line end is still being written: it is left for the next run.
 """
 
 from __future__ import annotations
@@ -98,10 +99,10 @@ def _batches(handle: IO[bytes], path: Path) -> Iterator[list[bytes]]:
             raise _too_long(path, number + next(i for i, line in enumerate(lines) if len(line) > _MAX_LINE))
         number += len(lines)
         yield lines
-    if rest:
-        if len(rest) > _MAX_LINE:
-            raise _too_long(path, number)
-        yield [rest]
+    if len(rest) > _MAX_LINE:
+        raise _too_long(path, number)
+    # `rest` is a last line without its line end: a record the runtime is writing right now (every record it
+    # writes ends with one), left for the next run rather than refused as torn
 
 
 def _too_long(path: Path, number: int) -> InvalidInput:

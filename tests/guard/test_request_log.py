@@ -150,3 +150,19 @@ def test_a_stamp_whose_request_id_reads_outcome_is_a_stamp_not_a_bad_record(tmp_
     path = write(tmp_path / "log.jsonl", [{**STAMP, "request.id": "outcome"},
                                           {**STAMP, "request.id": "r1", "outcome": {"ok": True}}])
     assert tally_request_logs([path], "support-triage", "production", canary=7).samples() == {"live": 1}
+
+
+def test_a_last_line_still_being_written_is_left_for_the_next_run(tmp_path):
+    """The guard reads logs the runtime appends to: a record caught half-written must not fail the run (cron would
+    read exit 1 as a rollback); it is counted once its line is whole."""
+    whole = json.dumps({**STAMP, "request.id": "r1", "outcome": {"ok": True}}) + "\n"
+    half = json.dumps({**STAMP, "request.id": "r2", "outcome": {"ok": False}})
+    path = tmp_path / "log.jsonl"
+    path.write_text(whole + half[:-5])
+    assert tally_request_logs([path], "support-triage", "production", canary=7).arm("live").metric("ok") == (1, 1.0, 1.0)
+    path.write_text(whole + half + "\n")
+    assert tally_request_logs([path], "support-triage", "production", canary=7).arm("live").metric("ok") == (2, 1.0, 1.0)
+    path.write_text(half[:-5] + "\n" + whole)  # torn in the middle: refused
+    with pytest.raises(InvalidInput) as err:
+        tally_request_logs([path], "support-triage", "production", canary=7)
+    assert err.value.message.startswith(f"{path}:1: is not an outcome record")
