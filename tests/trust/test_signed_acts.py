@@ -304,3 +304,21 @@ def test_the_guards_apply_is_a_promoters_signed_act(trusted: Workspace, keys: Ke
     assert (done["action"], done["actor"], done["signed"], done["guard"]["decision"]) == (
         "promote", "pete@example.com", True, "complete")
     assert trusted.run("verify").exit_code == 0
+
+
+def test_a_rollback_bundle_registered_only_is_a_signed_registration(trusted: Workspace, keys: Keys):
+    """`rollback --component K --register-only` writes a `register` record: under trust it needs a key of the trust file,
+    and the bundle it builds has no evidence of its own, so the gate still refuses it until some is added."""
+    for ref in (V1, V2):
+        ok(trusted, "approve", ref, "--env", "staging", *key(keys, "carol"))
+        ok(trusted, "promote", ref, "--env", "staging", *key(keys, "pete"))
+    build = ["rollback", "support-triage", "--env", "staging", "--component", "guardrails", "--register-only"]
+    refused_with_nothing_written(trusted, build, "register must be signed by one of the keys of the trust file")
+    refused_with_nothing_written(trusted, [*build, *key(keys, "mallory")], "which the trust file does not name")
+    built = json.loads(ok(trusted, *build, "--json", *key(keys, "alice")))
+    version = built["version"]
+    [row] = [b for b in trusted.json("list")["bundles"] if b["version"] == version]
+    assert row["registered_by"] == "alice@example.com" and built["moved"] is False
+    refused = trusted.run("promote", f"support-triage@{version}", "--env", "staging", *key(keys, "pete"))
+    assert refused.exit_code == 1 and "eval" in refused.output
+    assert trusted.run("verify").exit_code == 0
