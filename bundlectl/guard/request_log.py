@@ -32,6 +32,7 @@ _BATCH_BYTES = 4 * 1024 * 1024
 _MAX_LINE = 1024 * 1024  # a record is a few hundred bytes; a longer line is not one
 _NUMBERS = frozenset({int, float, bool})
 _FEW_METRICS = 32
+_TEXT = {str}
 
 
 def tally_request_logs(paths: Iterable[Path], name: str, env: str, *, canary: int | None = None,
@@ -112,6 +113,12 @@ def _too_long(path: Path, number: int) -> InvalidInput:
 
 def _first_of_each_request(records: list[dict[str, Any]], seen: set[str]) -> list[dict[str, Any]]:
     """The records whose request id has not been counted yet (a record without one always counts)."""
+    ids: list[Any] = [record.get(REQUEST_ID) for record in records]
+    if set(map(type, ids)) == _TEXT:  # the usual batch: every id a string, none seen before; C-level checks
+        batch = set(ids)
+        if len(batch) == len(ids) and seen.isdisjoint(batch):
+            seen.update(batch)
+            return records
     fresh = []
     for record in records:
         request = record.get(REQUEST_ID)
@@ -169,16 +176,20 @@ class _Where(NamedTuple):
 def _add(records: list[dict[str, Any]], sums: dict[str, dict[str, list[float]]], requests: dict[str, int],
          digests: dict[str, set[str]], where: _Where) -> None:
     """Add one batch's records to the running sums, arm by arm and metric by metric (and the digests each arm names)."""
+    arm_of = [record.get(ARM, LIVE) for record in records]
+    digest_of: list[Any] = [record.get(DIGEST) for record in records]
+    if not set(map(type, arm_of)) <= _TEXT or not set(map(type, digest_of)) <= _TEXT:
+        raise where.problem(lambda r: r.get(ARM, LIVE).__class__ is not str or r.get(DIGEST).__class__ is not str)
+    for arm, digest in set(zip(arm_of, digest_of, strict=True)):
+        digests.setdefault(arm, set()).add(digest)
     arms: dict[str, list[Any]] = {}
-    served: dict[str, set[Any]] = {}
-    for record in records:
-        arm = record.get(ARM, LIVE)
-        if arm.__class__ is not str or record.get(DIGEST).__class__ is not str:
-            raise where.problem(lambda r: r.get(ARM, LIVE).__class__ is not str or r.get(DIGEST).__class__ is not str)
-        arms.setdefault(arm, []).append(record.get(OUTCOME))
-        served.setdefault(arm, set()).add(record[DIGEST])
+    if len(set(arm_of)) <= 2:  # live and candidate: a C-level pass each
+        for arm in set(arm_of):
+            arms[arm] = [record.get(OUTCOME) for name, record in zip(arm_of, records, strict=True) if name == arm]
+    else:  # arms nobody routes to (refused later): one pass, not one per arm
+        for arm, record in zip(arm_of, records, strict=True):
+            arms.setdefault(arm, []).append(record.get(OUTCOME))
     for arm, outcomes in arms.items():
-        digests.setdefault(arm, set()).update(served[arm])
         if not all(o.__class__ is dict for o in outcomes):
             raise where.problem(lambda r, a=arm: r.get(ARM, LIVE) == a and not isinstance(r.get(OUTCOME), dict))
         names: set[str] = set()
