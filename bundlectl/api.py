@@ -387,6 +387,8 @@ def guard(name: str, env: str, *, sources: list[str] | None = None, prometheus: 
         raise UsageProblem("give the outcomes either as --source FILE… (request logs) or as --prometheus URL")
     if not 0 < alpha < 1 or min_sample < 1:
         raise UsageProblem(f"--alpha {alpha} must be between 0 and 1 and --min-sample {min_sample} at least 1")
+    if not 0 < timeout <= 3600:  # NaN fails this too; a larger one overflows the socket's clock
+        raise UsageProblem(f"--timeout {timeout} must be a number of seconds above 0 and at most 3600")
     storage = _storage(registry, endpoint_url, fresh=apply)
     return run_guard(storage, name, env, _outcome_source(sources, prometheus, timeout), Settings(alpha, min_sample),
                      apply=apply, actor=_acting(actor, key) if apply else None, reason=reason, now=now)

@@ -151,7 +151,7 @@ def advance_canary(storage: Storage, name: str, env: str, step_seq: int, percent
 
     def plan(index: Index) -> Planned | None:
         running, live = _expect(index, name, env, step_seq)
-        refuse_while_paused(index, name, env)
+        refuse_while_paused(index, name, env, step_seq)
         if percent <= running.percent or percent >= 100:
             raise UsageProblem(f"a canary at {running.percent}% advances to a larger share below 100, not {percent}%")
         seen["result"] = CanaryResult(name, env, "canary-advance", running.version, running.digest, percent, live, running,
@@ -189,13 +189,14 @@ def _expect(index: Index, name: str, env: str, step_seq: int | None) -> tuple[Ca
     """The running canary (at step `step_seq`, when given) and what is live beside it."""
     running = canary_in_force(index, name, env)
     live = index.pointer(name, env)
+    if step_seq is not None and (running is None or running.seq != step_seq):
+        moved, _ = index.canary(name, env)
+        what = f"event {moved.seq} by {moved.actor} at {moved.time}" if moved is not None else "its record is gone"
+        raise Conflict(f"the canary of {name} in {env} moved or ended ({what}) while this command ran; nothing was changed",
+                       "run the guard again: it judges the step now in force")
     if running is None or live is None:
         raise NotFound(f"no canary of {name} is running in {env}; nothing was changed",
                        f"see `bundlectl status {name}` and `bundlectl history {name} --env {env}`")
-    if step_seq is not None and running.seq != step_seq:
-        raise Conflict(f"the canary of {name} in {env} moved (event {running.seq} by {running.actor} at {running.time}, "
-                       f"now {running.percent}%) while this command ran; nothing was changed",
-                       "run the guard again: it judges the step now in force")
     return running, live
 
 

@@ -16,10 +16,11 @@ from typing import Any
 
 from bundlectl.canary import advance_canary, canary_in_force, end_canary
 from bundlectl.clock import parse_time
-from bundlectl.errors import BundlectlError, IntegrityFailure, NotFound
-from bundlectl.guard.decision import Judgement, Settings, Step, Target, judge_canary, judge_outcome, metrics_judged
+from bundlectl.errors import BundlectlError, IntegrityFailure, InvalidInput, NotFound, Problem
+from bundlectl.guard.decision import Judgement, Metric, Settings, Step, Target, judge_canary, judge_outcome, metrics_judged
 from bundlectl.guard.moments import Tally
 from bundlectl.identity import Acting
+from bundlectl.outcomes import CANDIDATE, LIVE
 from bundlectl.registry.fresh import fresh_index
 from bundlectl.registry.index import Index
 from bundlectl.registry.rows import BundleRow, CanaryRow, PointerRow
@@ -69,12 +70,15 @@ def run_guard(storage: Storage, name: str, env: str, source: Source, settings: S
         candidate = _bundle(index, name, running.version)
         metrics = metrics_judged(candidate.record().metadata.get("outcome"), live_record.metadata.get("outcome"))
         tally = source(name, env, running.seq, None)
+        _check_figures(tally, metrics, {LIVE: live.digest, CANDIDATE: running.digest})
         elapsed = (now or datetime.now(UTC)) - parse_time(running.time)  # event times have microseconds
-        step = Step(running.percent, running.next_percent, elapsed, timedelta(seconds=running.data["step_time"]))
+        step = Step(running.percent, running.next_percent, elapsed, timedelta(seconds=running.data["step_time"]),
+                    len([share for share in running.steps if share < 100]))
         judgement = judge_canary(tally, metrics, step, settings)
     else:
         outcome = live_record.metadata.get("outcome")
         tally = source(name, env, None, live.digest)
+        _check_figures(tally, metrics_judged(outcome), None)
         judgement = judge_outcome(tally, Target.from_outcome(outcome) if outcome else None, settings)
     report = GuardReport(name, env, live, running, judgement, tally.source)
     if not apply or judgement.decision == "hold":
@@ -110,6 +114,29 @@ def _apply(storage: Storage, report: GuardReport, actor: Acting, reason: str) ->
         back = rollback(storage, name, env, actor, reason, guard=figures, expect_live_seq=report.live.seq)
         applied = Applied("rollback", back.move.seq if back.move else None)
     return GuardReport(report.name, env, report.live, canary, report.judgement, report.source, applied)
+
+
+def _check_figures(tally: Tally, metrics: list[Metric], served_by: dict[str, str] | None) -> None:
+    """Refuse figures that cannot be what the runtime recorded: sums no real values have, and during a canary, an
+    arm that is neither live nor candidate or that names another bundle than the one the log says it served."""
+    problems = []
+    for side, digests in sorted(tally.digests.items()):
+        if served_by is None:
+            continue
+        if side not in served_by:
+            problems.append(f"requests of the canary step carry the arm {side!r}, which is neither {LIVE!r} nor {CANDIDATE!r}")
+        elif digests - {served_by[side]}:
+            problems.append(f"requests of the canary step's {side} arm name the bundle "
+                            f"{', '.join(sorted(digests - {served_by[side]}))}, but its {side} bundle is {served_by[side]}")
+    rates = {metric.name: metric.rate for metric in metrics}
+    for side, arm in sorted(tally.arms.items()):
+        for metric, moments in sorted(arm.metrics.items()):
+            if not moments.possible(rates.get(metric, False)):
+                problems.append(f"the {side} arm's {metric} sums (count {moments.n}, sum {moments.total:g}, squares "
+                                f"{moments.squares:g}) are impossible for recorded values")
+    if problems:
+        raise InvalidInput([Problem(tally.source, problem) for problem in problems],
+                           "these figures were not written by the runtime as they stand; no decision was made")
 
 
 def _bundle(index: Index, name: str, version: str) -> BundleRow:

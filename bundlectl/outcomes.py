@@ -7,6 +7,7 @@ less latency. The bundle owner's own metric (`metadata.outcome.metric`) says its
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
 Better = Literal["higher", "lower"]
@@ -15,6 +16,7 @@ OK, ESCALATED, SCHEMA_VALID, LATENCY_MS, COST_USD = "ok", "escalated", "schema_v
 # which way is good, for every metric bundlectl knows without reading a manifest
 BETTER: dict[str, Better] = {OK: "higher", ESCALATED: "lower", SCHEMA_VALID: "higher", LATENCY_MS: "lower", COST_USD: "lower"}
 RATES = frozenset({OK, ESCALATED, SCHEMA_VALID})  # true/false per request: their mean is a rate
+AMOUNTS = frozenset({LATENCY_MS, COST_USD})  # never negative
 
 OUTCOME = "outcome"  # the request-log key holding {metric: value}; a line without it is a stamp, not an outcome
 ARM = "bundle.arm"  # "live" or "candidate"
@@ -30,3 +32,11 @@ PROM_REQUESTS = "bundlectl_requests"
 PROM_COUNT, PROM_SUM, PROM_SQUARES = "bundlectl_outcome_count", "bundlectl_outcome_sum", "bundlectl_outcome_squares"
 PROM_LABELS = ("bundle_name", "bundle_env", "bundle_version", "bundle_digest", "bundle_arm", "bundle_canary")
 PROM_METRIC_LABEL = "metric"
+
+
+def value_allowed(metric: str, values: Sequence[float]) -> bool:
+    """The values (each already a bool or a number) can be recorded outcomes of `metric`: a rate is true or false
+    (1 or 0), latency and cost are not negative. One rule for the runtime and the guard."""
+    if metric in RATES:
+        return set(values) <= {0, 1}  # True == 1 and False == 0
+    return metric not in AMOUNTS or min(values, default=0) >= 0

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from bundlectl.errors import NotFound, Refused
+from bundlectl.errors import Conflict, NotFound, Refused
 from bundlectl.identity import Acting
 from bundlectl.registry.events import PauseData
 from bundlectl.registry.index import Index
@@ -66,9 +66,16 @@ def set_paused(storage: Storage, name: str, env: str, paused: bool, actor: Actin
     return seen["result"]._replace(seq=event.seq if event else None)
 
 
-def refuse_while_paused(index: Index, name: str, env: str) -> None:
-    """Promotion's rule: a paused environment takes no promotion until it is resumed (rollbacks are allowed)."""
+def refuse_while_paused(index: Index, name: str, env: str, judged: int | None = None) -> None:
+    """Promotion's rule: a paused environment takes no promotion until it is resumed (rollbacks are allowed).
+
+    `judged`: the log seq of the state the caller decided on (the guard's canary step); a pause since is a conflict.
+    """
     pause = index.pause(name, env)
+    if pause is not None and pause.paused and judged is not None and pause.seq > judged:
+        raise Conflict(f"{env} of {name} was paused (by {pause.actor} at {pause.time}: {pause.reason}) after the canary "
+                       "step the guard judged began; nothing was changed",
+                       f"resume it with `bundlectl resume {name} --env {env}`, then run the guard again")
     if pause is not None and pause.paused:
         raise Refused(f"{env} of {name} is paused (by {pause.actor} at {pause.time}: {pause.reason}); "
                       "nothing was changed",

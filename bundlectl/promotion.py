@@ -113,7 +113,7 @@ def promote(storage: Storage, bundle: BundleRow, env: str, actor: Acting, reason
     require_compatible_row(storage, bundle, "promotion")
 
     def decide(index: Index, pointer: PointerRow | None) -> Decision:
-        refuse_while_paused(index, bundle.name, env)
+        refuse_while_paused(index, bundle.name, env, expect_canary)
         promoter = recorded_actor(index, "promote", {"env": env}, actor)  # refused here if `actor` may not move env
         extras, updates = completion(storage, index, bundle, env, expect_canary)
         result = evaluate_gate(index, bundle, env, promoter, now or now_utc())

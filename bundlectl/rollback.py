@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from bundlectl.canary import refuse_during_canary
+from bundlectl.canary import canary_in_force, refuse_during_canary
 from bundlectl.clock import now_utc, rfc3339
 from bundlectl.errors import Conflict, IntegrityFailure, NotFound, Refused, UsageProblem
 from bundlectl.gate.checks import eval_checks
@@ -181,7 +181,14 @@ def rollback(
     components = list(dict.fromkeys(components or []))
     if break_glass and not reason:
         raise UsageProblem("--break-glass needs --reason TEXT", "say why this cannot wait for evidence; it is recorded")
-    refuse_during_canary(fresh_index(storage), name, env, "moving the live bundle")  # before planning: say the real reason
+
+    def no_canary(index: Index) -> None:
+        if expect_live_seq is not None and canary_in_force(index, name, env) is not None:  # the guard saw none
+            raise Conflict(f"a canary of {name} started in {env} while the guard judged the live bundle; nothing was changed",
+                           "run the guard again: it judges the canary now")
+        refuse_during_canary(index, name, env, "moving the live bundle")
+
+    no_canary(fresh_index(storage))  # before planning: say the real reason
     plan = plan_rollback(storage, name, env, to, components, now)
     if expect_live_seq is not None and plan.pointer_seq != expect_live_seq:
         raise Conflict(f"{env} of {name} moved while the guard judged it; nothing was changed",
@@ -189,7 +196,7 @@ def rollback(
     outcome = _Outcome()
 
     def decide(index: Index, pointer: PointerRow | None) -> Decision:
-        refuse_during_canary(index, name, env, "moving the live bundle")  # a plain rollback ends it instead (api.rollback)
+        no_canary(index)  # a plain rollback ends it instead (api.rollback)
         extras = MoveExtras(components=plan.components) if plan.components else MoveExtras()
         if rehearsal:
             extras["rehearsal"] = rehearsal

@@ -261,6 +261,7 @@ def _check_canary(event: Event, registered: dict[tuple[str, str], BundleRecord],
                        else "it names another candidate" if before.digest != target.digest
                        else "it is paused" if paused and event.action == "canary-advance"
                        else "the share does not grow" if event.action == "canary-advance" and target.percent <= before.percent
+                       else "a canary-rollback ends it at 0%" if event.action == "canary-rollback" and target.percent != 0
                        else None)
         if problem:
             raise tampered(event, f"{event.action} of {target.name} in {target.env} at {target.percent}%, but {problem}")

@@ -3,8 +3,9 @@
 With a canary, every metric compares the candidate with the live bundle (candidate − live, an always-valid
 interval per metric); without one, the live bundle's own metric is held to its owner's target and tolerance.
 Nothing is decided on less than the minimum sample per arm. The error budget `alpha` is split evenly over
-the tests made (Bonferroni), so the chance of a false rollback stays under `alpha` however often the guard
-runs. A sample ratio mismatch is a rollback: the comparison itself cannot be trusted.
+the tests made (Bonferroni: the canary's steps, then each step's metrics and its ratio test), so the chance of
+a false rollback over the whole canary stays under `alpha` however often the guard runs. A sample ratio
+mismatch is a rollback: the comparison itself cannot be trusted.
 """
 
 from __future__ import annotations
@@ -80,6 +81,7 @@ class Step:
     next_percent: int | None
     elapsed: timedelta
     step_time: timedelta
+    steps_judged: int = 1  # how many steps of the canary are judged (all but 100%): alpha is shared among them
 
 
 @dataclass(frozen=True)
@@ -150,14 +152,17 @@ class Judgement:
             "reason": self.reason, "mode": self.mode, "alpha": self.settings.alpha, "min_sample": self.settings.min_sample,
             "sample_ratio": self.ratio.to_json() if self.ratio else None,
             "step": {"percent": step.percent, "next_percent": step.next_percent,
-                     "elapsed_s": int(step.elapsed.total_seconds()), "step_time_s": int(step.step_time.total_seconds())} if step else None,
+                     "elapsed_s": int(step.elapsed.total_seconds()), "step_time_s": int(step.step_time.total_seconds()),
+                     "steps_judged": step.steps_judged} if step else None,
         }
 
 
 def judge_canary(tally: Tally, metrics: list[Metric], step: Step, settings: Settings) -> Judgement:
     """Candidate against live for one canary step: rollback on a regression or a ratio mismatch; else hold or move on."""
     live, candidate = tally.arm(LIVE), tally.arm(CANDIDATE)
-    alpha = settings.alpha / (len(metrics) + 1)  # one share per metric, one for the sample ratio
+    # each step is a fresh experiment: one share of alpha per step, then one per metric and one for the sample ratio,
+    # so a canary's chance of a false rollback over all its steps stays under alpha
+    alpha = settings.alpha / max(1, step.steps_judged) / (len(metrics) + 1)
     figures = []
     for metric in metrics:
         a, b = live.metric(metric.name), candidate.metric(metric.name)
@@ -189,6 +194,13 @@ def judge_canary(tally: Tally, metrics: list[Metric], step: Step, settings: Sett
     if short:
         return judged("hold", "waiting for the minimum sample: " + ", ".join(
             f"{arm} {samples[arm]} of {settings.min_sample} requests" for arm in short), ratio)
+    # a metric one arm measures enough but the other does not (a candidate that stopped recording it) is not judged
+    # yet, so the step cannot pass on it; a metric neither arm measures enough stays out of the judgement
+    unmeasured = [f for f in figures if f.verdict == "pending" and max(f.live.n, f.candidate.n if f.candidate else 0) >= settings.min_sample]
+    if unmeasured:
+        return judged("hold", "waiting for the minimum sample: " + "; ".join(
+            f"{f.metric.name}: candidate {f.candidate.n if f.candidate else 0}, live {f.live.n} of {settings.min_sample} values"
+            for f in unmeasured), ratio)
     if step.elapsed < step.step_time:
         left = step.step_time - step.elapsed
         return judged("hold", f"no regression; the {step.percent}% step has {_duration(left)} of its "

@@ -39,6 +39,15 @@ class Moments(NamedTuple):
     def finite(self) -> bool:
         return math.isfinite(self.total) and math.isfinite(self.squares)
 
+    def possible(self, rate: bool) -> bool:
+        """Could real values have these sums? A rate's values are 0 or 1 (so squares = sum ≤ count); any values'
+        squares are at least sum²/count. Impossible sums (a forged or torn source) would give a variance of 0."""
+        if self.n < 0 or not self.finite or self.squares < 0 or (self.n == 0 and (self.total or self.squares)):
+            return False
+        if rate:
+            return 0 <= self.total <= self.n and math.isclose(self.squares, self.total, rel_tol=1e-9, abs_tol=1e-9)
+        return self.n == 0 or self.squares * self.n >= self.total * self.total * (1 - 1e-9)
+
 
 NONE = Moments(0, 0.0, 0.0)
 
@@ -65,6 +74,7 @@ class Tally:
 
     arms: dict[str, Arm] = field(default_factory=dict)
     source: str = ""  # where the figures came from, for the record
+    digests: dict[str, set[str]] = field(default_factory=dict)  # per arm, the bundle digests its records name
 
     def arm(self, name: str) -> Arm:
         return self.arms.get(name) or Arm()

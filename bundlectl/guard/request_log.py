@@ -3,28 +3,36 @@
 The file is read in batches of lines; a stamp line (no outcome) is dropped by a byte search, and each batch
 of outcome lines is parsed by one `json.loads` call and summed column by column with C-level builtins:
 the tally of a million records costs little more than parsing them. Only records of the requested bundle,
-environment and selection count. A record that is not JSON, or whose values are not numbers, is refused
-with its file and line: figures that decide a rollback must not come from a guess.
+environment and selection count, each request id once, each file once. A record that is not JSON, or whose
+values are not numbers (a rate that is not true/false, a negative latency or cost), is refused with its file
+and line: figures that decide a rollback must not come from a guess. Lines are read in bounded blocks, so a
+file with no line ends (`/dev/zero`, a corrupt log) is refused, not read into memory. A last line without
+its line end is still being written: it is left for the next run.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable
-from functools import partial
+import os
+import stat
+import sys
+from collections.abc import Iterable, Iterator
 from operator import mul
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import IO, Any, NamedTuple
 
 from bundlectl.errors import InvalidInput, Problem
 from bundlectl.guard.moments import Arm, Moments, Tally
-from bundlectl.outcomes import ARM, CANARY, LIVE, OUTCOME
-from bundlectl.stamp import DIGEST, ENV, NAME
+from bundlectl.outcomes import ARM, CANARY, LIVE, OUTCOME, value_allowed
+from bundlectl.stamp import DIGEST, ENV, NAME, REQUEST_ID
 
 _MARK = b'"' + OUTCOME.encode() + b'"'
 _BATCH_BYTES = 4 * 1024 * 1024
+_MAX_LINE = 1024 * 1024  # a record is a few hundred bytes; a longer line is not one
 _NUMBERS = frozenset({int, float, bool})
+_FEW_METRICS = 32
+_TEXT = {str}
 
 
 def tally_request_logs(paths: Iterable[Path], name: str, env: str, *, canary: int | None = None,
@@ -34,22 +42,22 @@ def tally_request_logs(paths: Iterable[Path], name: str, env: str, *, canary: in
     field, wanted = (CANARY, canary) if canary is not None else (DIGEST, digest)
     sums: dict[str, dict[str, list[float]]] = {}
     requests: dict[str, int] = {}
+    digests: dict[str, set[str]] = {}
+    seen: set[str] = set()  # request ids counted: a request recorded twice, or logs that overlap, count it once
     labels = []
-    for path in paths:
+    for path, handle in _opened(paths):
         labels.append(str(path))
-        try:
-            handle = open(path, "rb")
-        except OSError as exc:
-            raise InvalidInput([Problem(str(path), f"cannot be read ({exc.strerror})")]) from None
         with handle:
             first = 1
-            for batch in iter(partial(handle.readlines, _BATCH_BYTES), []):
+            for batch in _batches(handle, path):
                 records = _parse(batch, path, first)
                 first += len(batch)
-                mine = [r for r in records if r.get(field) == wanted and r.get(NAME) == name and r.get(ENV) == env]
+                # a line without the key is a stamp whose text merely holds the word (a request id "outcome")
+                mine = [r for r in records if r.get(field) == wanted and r.get(NAME) == name and r.get(ENV) == env and OUTCOME in r]
                 if mine:
-                    _add(mine, sums, requests, _Where(path, first - len(batch), batch, (field, wanted, name, env)))
-    tally = Tally(source=", ".join(labels))
+                    where = _Where(path, first - len(batch), batch, (field, wanted, name, env))
+                    _add(_first_of_each_request(mine, seen), sums, requests, digests, where)
+    tally = Tally(source=", ".join(labels), digests=digests)
     for arm, metrics in sums.items():
         moments = {metric: Moments(int(acc[0]), acc[1], acc[2]) for metric, acc in metrics.items()}
         bad = sorted(metric for metric, m in moments.items() if not m.finite)
@@ -57,6 +65,69 @@ def tally_request_logs(paths: Iterable[Path], name: str, env: str, *, canary: in
             raise InvalidInput([Problem(tally.source, f"the {arm} arm's {', '.join(bad)} values include NaN or infinity")])
         tally.arms[arm] = Arm(requests[arm], moments)
     return tally
+
+
+def _opened(paths: Iterable[Path]) -> Iterator[tuple[Path, IO[bytes]]]:
+    """Each file once (the same file named twice, or through a link, is read once); a device or folder is refused."""
+    files: set[tuple[int, int]] = set()
+    for path in paths:
+        try:
+            info = os.stat(path)
+            if not (stat.S_ISREG(info.st_mode) or stat.S_ISFIFO(info.st_mode)):  # a pipe: `--source <(zcat log.gz)`
+                raise InvalidInput([Problem(str(path), "is not a file (a device or a folder); give the request log itself")])
+            if (info.st_dev, info.st_ino) in files:
+                continue
+            files.add((info.st_dev, info.st_ino))
+            handle = open(path, "rb")
+        except OSError as exc:
+            raise InvalidInput([Problem(str(path), f"cannot be read ({exc.strerror})")]) from None
+        yield path, handle
+
+
+def _batches(handle: IO[bytes], path: Path) -> Iterator[list[bytes]]:
+    """The file's lines, a block at a time; memory stays bounded whatever the file holds."""
+    rest, number = b"", 1
+    while block := handle.read(_BATCH_BYTES):
+        end = block.rfind(b"\n")
+        if end < 0:
+            rest += block
+            if len(rest) > _MAX_LINE:
+                raise _too_long(path, number)
+            continue
+        lines = (rest + block[:end]).split(b"\n")
+        rest = block[end + 1:]
+        if max(map(len, lines)) > _MAX_LINE:
+            raise _too_long(path, number + next(i for i, line in enumerate(lines) if len(line) > _MAX_LINE))
+        number += len(lines)
+        yield lines
+    if len(rest) > _MAX_LINE:
+        raise _too_long(path, number)
+    # `rest` is a last line without its line end: a record the runtime is writing right now (every record it
+    # writes ends with one), left for the next run rather than refused as torn
+
+
+def _too_long(path: Path, number: int) -> InvalidInput:
+    return InvalidInput([Problem(f"{path}:{number}", f"is longer than {_MAX_LINE // 1024} KiB with no line end, so it is "
+                                                     "not an outcome record; is this the request log?")])
+
+
+def _first_of_each_request(records: list[dict[str, Any]], seen: set[str]) -> list[dict[str, Any]]:
+    """The records whose request id has not been counted yet (a record without one always counts)."""
+    ids: list[Any] = [record.get(REQUEST_ID) for record in records]
+    if set(map(type, ids)) == _TEXT:  # the usual batch: every id a string, none seen before; C-level checks
+        batch = set(ids)
+        if len(batch) == len(ids) and seen.isdisjoint(batch):
+            seen.update(batch)
+            return records
+    fresh = []
+    for record in records:
+        request = record.get(REQUEST_ID)
+        if request.__class__ is str:
+            if request in seen:
+                continue
+            seen.add(request)
+        fresh.append(record)
+    return fresh
 
 
 def _parse(batch: list[bytes], path: Path, first: int) -> list[dict[str, Any]]:
@@ -68,7 +139,7 @@ def _parse(batch: list[bytes], path: Path, first: int) -> list[dict[str, Any]]:
         records: list[Any] = json.loads(b"[" + b",".join(lines) + b"]")
         if all(r.__class__ is dict for r in records):
             return records
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nesting deeper than any record has
         pass
     for number, line in enumerate(batch, first):  # slow path, only to say where
         if _MARK in line and _record(line) is None:
@@ -79,7 +150,7 @@ def _parse(batch: list[bytes], path: Path, first: int) -> list[dict[str, Any]]:
 def _record(line: bytes) -> dict[str, Any] | None:
     try:
         record = json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     return record if isinstance(record, dict) else None
 
@@ -96,33 +167,62 @@ class _Where(NamedTuple):
         field, wanted, name, env = self.chosen
         for number, line in enumerate(self.batch, self.first):
             record = _record(line) if _MARK in line else None
-            if record is not None and (record.get(field), record.get(NAME), record.get(ENV)) == (wanted, name, env) and wrong(record):
+            chosen = record is not None and OUTCOME in record and (record.get(field), record.get(NAME), record.get(ENV)) == (wanted, name, env)
+            if chosen and wrong(record):
                 return _unreadable(self.path, number)
         return _unreadable(self.path, self.first)
 
 
-def _add(records: list[dict[str, Any]], sums: dict[str, dict[str, list[float]]], requests: dict[str, int], where: _Where) -> None:
-    """Add one batch's records to the running sums, arm by arm and metric by metric."""
+def _add(records: list[dict[str, Any]], sums: dict[str, dict[str, list[float]]], requests: dict[str, int],
+         digests: dict[str, set[str]], where: _Where) -> None:
+    """Add one batch's records to the running sums, arm by arm and metric by metric (and the digests each arm names)."""
+    arm_of = [record.get(ARM, LIVE) for record in records]
+    digest_of: list[Any] = [record.get(DIGEST) for record in records]
+    if not set(map(type, arm_of)) <= _TEXT or not set(map(type, digest_of)) <= _TEXT:
+        raise where.problem(lambda r: r.get(ARM, LIVE).__class__ is not str or r.get(DIGEST).__class__ is not str)
+    for arm, digest in set(zip(arm_of, digest_of, strict=True)):
+        digests.setdefault(arm, set()).add(digest)
     arms: dict[str, list[Any]] = {}
-    for record in records:
-        arms.setdefault(record.get(ARM, LIVE), []).append(record.get(OUTCOME))
+    if len(set(arm_of)) <= 2:  # live and candidate: a C-level pass each
+        for arm in set(arm_of):
+            arms[arm] = [record.get(OUTCOME) for name, record in zip(arm_of, records, strict=True) if name == arm]
+    else:  # arms nobody routes to (refused later): one pass, not one per arm
+        for arm, record in zip(arm_of, records, strict=True):
+            arms.setdefault(arm, []).append(record.get(OUTCOME))
     for arm, outcomes in arms.items():
-        if not all(o.__class__ is dict for o in outcomes) or arm.__class__ is not str:
+        if not all(o.__class__ is dict for o in outcomes):
             raise where.problem(lambda r, a=arm: r.get(ARM, LIVE) == a and not isinstance(r.get(OUTCOME), dict))
         names: set[str] = set()
         for outcome in outcomes:
             names.update(outcome)
         metrics = sums.setdefault(arm, {})
         requests[arm] = requests.get(arm, 0) + len(outcomes)
-        for metric in names:
-            values = [o[metric] for o in outcomes if metric in o]
-            if not set(map(type, values)) <= _NUMBERS:
-                raise where.problem(lambda r, m=metric: type((r.get(OUTCOME) or {}).get(m, 0)) not in _NUMBERS)
-            floats = list(map(float, values))
+        for metric, values in _columns(outcomes, names):
+            if not set(map(type, values)) <= _NUMBERS or not value_allowed(metric, values):
+                raise where.problem(lambda r, m=metric: m in (r.get(OUTCOME) or {}) and (
+                    type(r[OUTCOME][m]) not in _NUMBERS or not value_allowed(m, [r[OUTCOME][m]])))
+            try:
+                floats = list(map(float, values))
+            except OverflowError:  # an integer beyond any float
+                raise where.problem(lambda r, m=metric: abs((r.get(OUTCOME) or {}).get(m, 0)) > sys.float_info.max) from None
             acc = metrics.setdefault(metric, [0, 0.0, 0.0])
             acc[0] += len(floats)
             acc[1] += math.fsum(floats)
             acc[2] += math.fsum(map(mul, floats, floats))
+
+
+def _columns(outcomes: list[dict[str, Any]], names: set[str]) -> Iterator[tuple[str, list[Any]]]:
+    """Each metric's values: a C-level pass per metric for the usual handful; one pass in all when a log holds many
+    names (a metric named per request would otherwise cost names × records)."""
+    if len(names) <= _FEW_METRICS:
+        for metric in names:
+            yield metric, [o[metric] for o in outcomes if metric in o]
+        return
+    columns: dict[str, list[Any]] = {}
+    for outcome in outcomes:
+        for metric, value in outcome.items():
+            columns.setdefault(metric, []).append(value)
+    yield from columns.items()
 
 
 def _unreadable(path: Path, number: int) -> InvalidInput:

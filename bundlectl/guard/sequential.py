@@ -43,7 +43,7 @@ def mixing_ratio(alpha: float) -> float:
     """τ²/v at the target sample that minimises the half-width there: argmin over x of (1 + 1/x)·log((1 + x)/α²)."""
     def width(y: float) -> float:
         x = math.exp(y)
-        return (1 + 1 / x) * math.log((1 + x) / (alpha * alpha))
+        return (1 + 1 / x) * (math.log1p(x) - 2 * math.log(alpha))  # in logs: α² underflows for a tiny alpha
 
     low, high = math.log(1e-3), math.log(1e6)  # golden-section search over log x: the function is unimodal there
     ratio = (math.sqrt(5) - 1) / 2
@@ -60,7 +60,7 @@ def half_width(v: float, tau2: float, alpha: float) -> float:
     """The mSPRT interval's half-width for an estimate of variance v (0 when there is no spread at all)."""
     if v <= 0 or tau2 <= 0:
         return 0.0
-    return math.sqrt(v * (v + tau2) / tau2 * math.log((v + tau2) / (v * alpha * alpha)))
+    return math.sqrt(v * (v + tau2) / tau2 * (math.log1p(tau2 / v) - 2 * math.log(alpha)))
 
 
 def difference(live: Moments, candidate: Moments, rate: bool, alpha: float, min_sample: int) -> Interval:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from hashlib import blake2b
 from pathlib import Path
@@ -120,6 +120,12 @@ class Serving:
         if self.candidate is None or self.canary is None:
             return b"", 0
         return bytes.fromhex(self.candidate.digest.removeprefix("sha256:"))[:32], self.canary.percent * (BUCKETS // 100)
+
+    @cached_property
+    def unrouted(self) -> LiveBundle:
+        """The live bundle for a request without a routing key: not randomised between the arms, so its stamp leaves
+        the canary step out and the guard does not count it in the comparison (it would skew the arms' ratio)."""
+        return replace(self.bundle, canary=None) if self.bundle.canary is not None else self.bundle
 
     def route(self, key: str) -> LiveBundle:
         """The bundle for this routing key: sticky (the same key, the same arm), and a growing share keeps its keys."""

@@ -92,7 +92,7 @@ class Runtime:
         """The bundle to serve now: one attribute read, never the network. Raises Paused while ENV is paused.
 
         During a canary, a sticky share of routing keys (a user or request id) gets the candidate (`.arm`);
-        without a key, the live bundle is served.
+        without a key, the live bundle is served, outside the canary's comparison.
         """
         serving = self._serving
         assert serving is not None
@@ -101,9 +101,9 @@ class Runtime:
             refusal = serving.refusal()
             assert refusal is not None
             raise refusal
-        if key is None or serving.candidate is None:
+        if serving.candidate is None:
             return serving.bundle
-        return serving.route(key)
+        return serving.unrouted if key is None else serving.route(key)
 
     async def acurrent(self, key: str | None = None) -> LiveBundle:
         """`current()` for `async def` handlers: it never blocks the event loop (nothing in it waits)."""

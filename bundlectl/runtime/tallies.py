@@ -8,6 +8,7 @@ so recording costs the same however many exporters there are.
 from __future__ import annotations
 
 import math
+import sys
 import threading
 from collections.abc import Iterator, Mapping
 from typing import NamedTuple
@@ -60,7 +61,7 @@ class OutcomeTallies:
 def outcome_values(ok: bool | None, escalated: bool | None, schema_valid: bool | None, latency_ms: float | None,
                    cost_usd: float | None, metrics: Mapping[str, object]) -> dict[str, float | bool]:
     """The values a request recorded, each a bool or a finite number (a mistake here is the serving code's: UsageProblem)."""
-    from bundlectl.outcomes import COST_USD, ESCALATED, LATENCY_MS, OK, SCHEMA_VALID
+    from bundlectl.outcomes import COST_USD, ESCALATED, LATENCY_MS, OK, SCHEMA_VALID, value_allowed
 
     values: dict[str, object] = {OK: ok, ESCALATED: escalated, SCHEMA_VALID: schema_valid, LATENCY_MS: latency_ms,
                                  COST_USD: cost_usd, **metrics}
@@ -68,8 +69,11 @@ def outcome_values(ok: bool | None, escalated: bool | None, schema_valid: bool |
     for name, value in values.items():
         if value is None:
             continue
-        if not isinstance(value, (bool, int, float)) or (isinstance(value, float) and not math.isfinite(value)):
+        if not isinstance(value, (bool, int, float)) or abs(value) > sys.float_info.max or not math.isfinite(value):
             raise UsageProblem(f"record(): {name}={value!r} is not a bool or a finite number",
                                "pass true/false for rates and plain numbers for measurements (latency_ms=812)")
+        if not value_allowed(name, [value]):
+            raise UsageProblem(f"record(): {name}={value!r} cannot be a recorded {name}",
+                               f"{OK}, {ESCALATED} and {SCHEMA_VALID} are true or false; {LATENCY_MS} and {COST_USD} are not negative")
         checked[name] = value
     return checked

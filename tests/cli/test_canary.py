@@ -215,3 +215,30 @@ def test_a_rewritten_canary_record_fails_verify(git_registered: Workspace, edit:
     rewrite(ws, rechained(records))
     result = ws.run("verify")
     assert result.exit_code == 5 and expected in result.stderr
+
+
+def test_a_canary_rollback_rewritten_to_leave_a_share_fails_verify(git_registered: Workspace):
+    """A canary-rollback record (and its pointer, to match) rewritten to 30%: the canary would still run, with the log
+    saying it ended. Every other share bundlectl never writes is refused by the record's schema or its pointer."""
+    from bundlectl.canary import end_canary
+    from tests.cli.test_pause import rechained
+    from tests.helpers import set_policy
+    from tests.registry.test_tampering import log_records, rewrite
+
+    ws = git_registered
+    set_policy(ws, "environments:\n  staging: {}\n")
+    promote(ws, V1, "staging")
+    assert ws.run("promote", V2, "--env", "staging", "--canary", "10").exit_code == 0
+    end_canary(ws.storage(), "support-triage", "staging", claimed("x@example.com"))
+    records = log_records(ws)
+    assert records[-1][2]["action"] == "canary-rollback"
+    records[-1][2]["data"]["percent"] = 30
+    rewrite(ws, rechained(records))
+    data = records[-1][2]["data"]
+    write_behind_bundlectl(ws, "pointers/canaries/support-triage/staging", canonical_json({
+        "name": data["name"], "env": data["env"], "digest": data["digest"], "version": data["version"], "percent": 30,
+        "seq": records[-1][2]["seq"]}))
+    ws.storage().index_path().unlink()  # a machine that never saw the honest log (a fresh clone)
+    result = ws.run("verify")
+    assert result.exit_code == 5
+    assert "canary-rollback of support-triage in staging at 30%, but a canary-rollback ends it at 0%" in result.stderr

@@ -101,6 +101,7 @@ def test_each_step_is_judged_on_its_own_requests(v1_live: Workspace, served):
     serve(served, 200, rng, Traffic())
     _, report = guard(v1_live, served.log)  # the new step has 200 requests of its own, not 2,700
     assert report["decision"] == "hold" and sum(report["samples"].values()) == 200
+    assert report["step"]["steps_judged"] == 2  # 20% and 50%: alpha is shared by the canary's two judged steps
 
 
 def test_a_sample_ratio_mismatch_is_caught_and_rolled_back(v1_live: Workspace, served):
@@ -159,3 +160,111 @@ def test_bad_sources_are_refused_with_the_reason_and_nothing_is_written(v1_live:
     assert down.exit_code == 4 and "cannot query Prometheus at http://127.0.0.1:9" in down.stderr
     assert v1_live.bundlectl_refs() == refs
     assert "Traceback" not in neither.output + missing.output + bad.output + nowhere.output + down.output
+
+
+def test_records_claiming_an_arm_another_bundle_served_are_refused_and_nothing_is_written(v1_live: Workspace, served):
+    """A log edited (or mis-written) so that the live bundle's requests count as the candidate's: refused, no decision."""
+    rng = random.Random(20)
+    step = start_canary(v1_live, "50", "--step-time", "0m")
+    served.refresh()
+    serve(served, 1000, rng, Traffic())
+    live_digest = v1_live.json("show", V1)["digest"]
+    forged = {"bundle.name": "support-triage", "bundle.env": "staging", "bundle.digest": live_digest,
+              "bundle.canary": step, "bundle.arm": "candidate", "outcome": {"ok": True, "escalated": False}}
+    shadow = {**forged, "bundle.arm": "shadow"}
+    refs = v1_live.bundlectl_refs()
+    for extra, expected in [(forged, f"requests of the canary step's candidate arm name the bundle {live_digest}, "
+                                     "but its candidate bundle is sha256:"),
+                            (shadow, "requests of the canary step carry the arm 'shadow', which is neither 'live' nor 'candidate'")]:
+        log = served.log + f".{extra['bundle.arm']}"
+        with open(served.log) as original, open(log, "w") as copy:
+            copy.write(original.read() + json.dumps(extra) + "\n")
+        result = v1_live.run("guard", *ENV, "--source", log, "--min-sample", "400", "--apply", "--actor", "guard@example.com")
+        assert result.exit_code == 1 and expected in result.stderr and "no decision was made" in result.stderr
+        assert "Traceback" not in result.output
+    assert v1_live.bundlectl_refs() == refs
+    assert v1_live.json("status")["environments"][0]["canary"]["percent"] == 50
+
+
+def _meanwhile(monkeypatch, act):
+    """Run `act` while the guard reads its figures: the registry moves between the guard's judgement and its --apply."""
+    from bundlectl.guard import request_log
+
+    tally = request_log.tally_request_logs
+    state = {}
+
+    def reading(*args, **kwargs):
+        if not state:
+            act()
+            state["done"] = True
+        return tally(*args, **kwargs)
+
+    monkeypatch.setattr(request_log, "tally_request_logs", reading)
+
+
+@pytest.mark.parametrize("act", ["pause", "end", "complete"])
+def test_a_guard_applying_after_someone_else_moved_the_canary_is_a_conflict(v1_live: Workspace, served, monkeypatch, act):
+    from bundlectl import api
+
+    rng = random.Random(21)
+    start_canary(v1_live, "20", "--steps", "20,50,100", "--step-time", "0m")
+    served.refresh()
+    serve(served, 2500, rng, Traffic())  # healthy: the guard decides "advance"
+    acts = {"pause": lambda: api.pause("support-triage", "staging", reason="incident"),
+            "end": lambda: api.rollback("support-triage", "staging", reason="by hand"),
+            "complete": lambda: api.promote(V2, "staging", reason="by hand")}
+    _meanwhile(monkeypatch, acts[act])
+    count = v1_live.event_count()
+    result = v1_live.run("guard", *ENV, "--source", served.log, "--min-sample", "400", "--apply")
+    assert result.exit_code == 3, result.output  # not 1: that would say "rolled back" to cron
+    assert "nothing was changed" in result.stderr and "ADVANCE" in result.stdout
+    assert v1_live.event_count() == count + 1  # the other act only
+
+
+@pytest.mark.parametrize("act", ["canary", "promote"])
+def test_a_guard_rolling_back_after_someone_else_moved_the_environment_is_a_conflict(v1_live: Workspace, served, monkeypatch,
+                                                                                     act):
+    from bundlectl import api
+
+    rng = random.Random(22)
+    served_log = served.log
+    serve(served, 1500, rng, Traffic(), live=Traffic(correct_route=0.80))  # V1 outside its owner's tolerance
+    acts = {"canary": lambda: api.canary(V2, "staging", percent=10, reason="try v2"),
+            "promote": lambda: api.promote(V2, "staging", reason="by hand")}
+    _meanwhile(monkeypatch, acts[act])
+    count = v1_live.event_count()
+    result = v1_live.run("guard", *ENV, "--source", served_log, "--min-sample", "400", "--apply")
+    assert result.exit_code == 3, result.output
+    assert "nothing was changed" in result.stderr and "ROLLBACK" in result.stdout
+    assert v1_live.event_count() == count + 1
+
+
+def test_requests_served_without_a_routing_key_stay_out_of_the_canary_comparison(v1_live: Workspace, served):
+    """`current()` without a key serves the live bundle; such requests were not randomised, so counting them in the
+    live arm skewed the sample ratio (a false rollback of a healthy candidate) and mixed other traffic into the arm."""
+    rng = random.Random(23)
+    start_canary(v1_live, "50", "--step-time", "0m")
+    served.refresh()
+    serve(served, 2000, rng, Traffic())
+    for number in range(1500):  # a batch job, a health check: no user, no key
+        bundle = served.current()
+        assert bundle.arm == "live" and "bundle.canary" not in served.stamp(f"batch-{number}", bundle=bundle)
+        served.record(f"batch-{number}", bundle=bundle, **Traffic().outcome(rng))
+    code, report = guard(v1_live, served.log)
+    assert (code, report["decision"]) == (0, "complete"), report["reason"]
+    assert sum(report["samples"].values()) == 2000
+
+
+def test_extreme_alpha_and_timeout_are_judged_or_refused_never_a_crash(v1_live: Workspace, served):
+    rng = random.Random(24)
+    start_canary(v1_live, "50", "--step-time", "0m")
+    served.refresh()
+    serve(served, 1200, rng, Traffic(escalated=0.3))
+    code, report = guard(v1_live, served.log, "--alpha", "1e-200")  # α² underflowed to 0: ZeroDivisionError, exit 70
+    escalated = next(m for m in report["metrics"] if m["name"] == "escalated")
+    assert report["alpha"] == 1e-200 and escalated["verdict"] == "inconclusive"  # a wide interval, not a crash
+    assert escalated["interval"][0] < 0 < escalated["interval"][1]
+    for timeout in ("inf", "1e12", "0", "-1", "nan"):
+        result = v1_live.run("guard", *ENV, "--prometheus", "http://127.0.0.1:9", "--timeout", timeout)
+        assert result.exit_code == 2 and f"--timeout {float(timeout)} must be a number of seconds above 0" in result.stderr
+        assert "Traceback" not in result.output

@@ -114,3 +114,46 @@ def test_without_a_canary_the_live_bundle_is_held_to_its_owners_tolerance():
     few.add("live", Traffic(correct_route=0.0).outcome(rng))
     assert judge_outcome(few.tally(), target, SETTINGS).decision == "hold"  # one bad request decides nothing
     assert judge_outcome(decayed.tally(), None, SETTINGS).reason.startswith("the live bundle declares no metadata.outcome")
+
+
+def test_a_candidate_that_stops_recording_a_metric_does_not_advance_unjudged_on_it():
+    """A candidate whose code path no longer records `escalated` (or records it for a few requests) must not move on
+    as if it had passed: with the live arm past the minimum on that metric, the step waits for the candidate's."""
+    rng = random.Random(9)
+    seen = Accumulator()
+    for _ in range(3000):
+        arm = "candidate" if rng.random() < 0.5 else "live"
+        outcome = Traffic(escalated=0.5 if arm == "candidate" else 0.08).outcome(rng)
+        if arm == "candidate" and rng.random() < 0.95:
+            del outcome["escalated"]  # 5% of the candidate's requests say whether they escalated
+        seen.add(arm, outcome)
+    for step in (DONE, Step(50, None, timedelta(hours=2), timedelta(hours=1))):
+        judgement = judge_canary(seen.tally(), METRICS, step, SETTINGS)
+        assert judgement.decision == "hold", judgement.reason
+        assert judgement.reason.startswith("waiting for the minimum sample: escalated: candidate ")
+        assert f"of {SETTINGS.min_sample} values" in judgement.reason
+    # a metric neither arm records (nobody measures it) does not hold the canary forever
+    quiet = Accumulator()
+    for _ in range(3000):
+        arm = "candidate" if rng.random() < 0.5 else "live"
+        outcome = Traffic().outcome(rng)
+        del outcome["correct_route_rate"]
+        quiet.add(arm, outcome)
+    assert judge_canary(quiet.tally(), METRICS, DONE, SETTINGS).decision == "advance"
+
+
+def test_alpha_is_shared_by_the_steps_of_a_canary_so_its_false_rollbacks_over_all_steps_stay_within_it():
+    """Each step is judged on fresh requests; a canary of three judged steps gets three looks at alpha, not one each."""
+    from bundlectl.guard import sequential
+
+    rng = random.Random(10)
+    seen = traffic(rng, 4000, 0.5, Traffic()).tally()
+    one = judge_canary(seen, METRICS, DONE, SETTINGS)
+    three = judge_canary(seen, METRICS, Step(50, 100, timedelta(hours=2), timedelta(hours=1), steps_judged=3), SETTINGS)
+    latency = [next(m for m in j.metrics if m.metric.name == "latency_ms") for j in (one, three)]
+    tests = len(METRICS) + 1
+    for figure, steps in zip(latency, (1, 3), strict=True):
+        expected = sequential.difference(figure.live, figure.candidate, False, SETTINGS.alpha / steps / tests, SETTINGS.min_sample)
+        assert figure.interval == expected
+    assert latency[1].interval.high - latency[1].interval.low > latency[0].interval.high - latency[0].interval.low
+    assert three.to_json()["step"]["steps_judged"] == 3 and three.to_json()["alpha"] == SETTINGS.alpha

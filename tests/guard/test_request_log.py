@@ -2,6 +2,7 @@
 
 import json
 import math
+from pathlib import Path
 
 import pytest
 
@@ -52,4 +53,116 @@ def test_nan_is_refused(tmp_path):
     path = write(tmp_path / "log.jsonl", [{**STAMP, "outcome": {"latency_ms": math.nan}}])
     with pytest.raises(InvalidInput) as err:
         tally_request_logs([path], "support-triage", "production", canary=7)
-    assert "the live arm's latency_ms values include NaN or infinity" in err.value.message
+    assert err.value.message.startswith(f"{path}:1: is not an outcome record")  # a latency must be a number ≥ 0
+    path = write(tmp_path / "log.jsonl", [{**STAMP, "outcome": {"csat": v}} for v in (1, math.nan, math.inf)])
+    with pytest.raises(InvalidInput) as err:
+        tally_request_logs([path], "support-triage", "production", canary=7)
+    assert "the live arm's csat values include NaN or infinity" in err.value.message
+
+
+@pytest.mark.parametrize("bad", [
+    {**STAMP, "bundle.arm": ["candidate"], "outcome": {"ok": True}},  # an arm that is not a string (was a crash)
+    {**STAMP, "bundle.arm": {}, "outcome": {"ok": True}},
+    {**STAMP, "bundle.digest": None, "outcome": {"ok": True}},  # which bundle served it is not said
+    {**STAMP, "outcome": {"latency_ms": 10 ** 400}},  # beyond any float (was a crash)
+    {**STAMP, "outcome": {"escalated": 5}},  # a rate is true or false: 5 would make its variance negative
+    {**STAMP, "outcome": {"ok": -1}},
+    {**STAMP, "outcome": {"latency_ms": -40}},  # a clock that stepped back
+    {**STAMP, "outcome": {"cost_usd": -0.5}},
+])
+def test_a_record_the_runtime_cannot_have_written_is_named_by_line(tmp_path, bad):
+    good = json.dumps({**STAMP, "outcome": {"ok": True, "escalated": 0, "latency_ms": 0, "cost_usd": 0.001}})
+    path = tmp_path / "log.jsonl"
+    path.write_text("\n".join([good] * 4 + [json.dumps(bad)] + [good]) + "\n")
+    with pytest.raises(InvalidInput) as err:
+        tally_request_logs([path], "support-triage", "production", canary=7)
+    assert err.value.message.startswith(f"{path}:5: is not an outcome record bundlectl can read")
+
+
+def test_nesting_deeper_than_any_record_is_refused_not_a_crash(tmp_path):
+    path = tmp_path / "log.jsonl"
+    path.write_text(json.dumps({**STAMP, "outcome": {"ok": True}}) + "\n" + '{"outcome": ' + "[" * 100_000 + "\n")
+    with pytest.raises(InvalidInput) as err:
+        tally_request_logs([path], "support-triage", "production", canary=7)
+    assert err.value.message.startswith(f"{path}:2: is not an outcome record")
+
+
+def test_a_request_recorded_twice_or_a_log_named_twice_counts_once(tmp_path, monkeypatch):
+    monkeypatch.setattr(request_log, "_BATCH_BYTES", 300)
+    records = [{**STAMP, "request.id": f"req-{i}", "bundle.arm": "candidate", "outcome": {"escalated": True}} for i in range(6)]
+    log = write(tmp_path / "a.jsonl", records + records[:3])  # the same requests again, as a bad rotation leaves them
+    rotated = write(tmp_path / "a.jsonl.1", records[3:])  # overlapping the live log
+    (tmp_path / "link.jsonl").symlink_to(log)
+    anonymous = write(tmp_path / "b.jsonl", [{**STAMP, "outcome": {"ok": True}}] * 2)  # no request id: each counts
+    tally = tally_request_logs([log, rotated, log, tmp_path / "link.jsonl", anonymous], "support-triage", "production", canary=7)
+    assert tally.samples() == {"candidate": 6, "live": 2}
+    assert tally.arm("candidate").metric("escalated") == (6, 6.0, 6.0)
+    assert tally.digests == {"candidate": {STAMP["bundle.digest"]}, "live": {STAMP["bundle.digest"]}}
+
+
+def test_a_device_or_a_file_without_line_ends_is_refused_not_read_into_memory(tmp_path, monkeypatch):
+    with pytest.raises(InvalidInput) as err:
+        tally_request_logs([Path("/dev/zero")], "support-triage", "production", canary=7)
+    assert err.value.message == "/dev/zero: is not a file (a device or a folder); give the request log itself"
+    monkeypatch.setattr(request_log, "_BATCH_BYTES", 1000)
+    monkeypatch.setattr(request_log, "_MAX_LINE", 4000)
+    good = json.dumps({**STAMP, "outcome": {"ok": True}})
+    endless = tmp_path / "endless.jsonl"
+    endless.write_text(good + "\n" + good + "\n" + "0" * 50_000)  # a log that lost its line ends
+    with pytest.raises(InvalidInput) as err:
+        tally_request_logs([endless], "support-triage", "production", canary=7)
+    assert err.value.message.startswith(f"{endless}:3: is longer than 3 KiB with no line end")
+    inside = tmp_path / "inside.jsonl"
+    inside.write_text(good + "\n" + "1" * 4001 + "\n" + good + "\n")  # a long line within one block
+    with pytest.raises(InvalidInput) as err:
+        tally_request_logs([inside], "support-triage", "production", canary=7)
+    assert err.value.message.startswith(f"{inside}:2: is longer than")
+
+
+def test_a_pipe_is_read_like_a_file(tmp_path):
+    """`--source <(zcat requests.jsonl.gz)`: process substitution hands the guard a pipe."""
+    import os
+    import threading
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    lines = "".join(json.dumps({**STAMP, "request.id": f"r{i}", "outcome": {"ok": i % 2 == 0}}) + "\n" for i in range(10))
+    writer = threading.Thread(target=lambda: fifo.write_text(lines))
+    writer.start()
+    tally = tally_request_logs([fifo], "support-triage", "production", canary=7)
+    writer.join()
+    assert tally.arm("live").metric("ok") == (10, 5.0, 5.0)
+
+
+def test_a_log_with_many_metric_names_is_tallied_in_one_pass_with_the_same_sums(tmp_path):
+    """A metric named per request (`**{f"score_{id}": …}`) cost names × records; now one pass, same figures."""
+    records = [{**STAMP, "request.id": f"r{i}", "outcome": {"ok": i % 2 == 0, f"score_{i % 50}": i}} for i in range(500)]
+    tally = tally_request_logs([write(tmp_path / "log.jsonl", records)], "support-triage", "production", canary=7)
+    live = tally.arm("live")
+    assert len(live.metrics) == 51 and live.requests == 500
+    assert live.metric("ok") == (500, 250.0, 250.0)
+    assert live.metric("score_7") == (10, float(sum(range(7, 500, 50))), float(sum(v * v for v in range(7, 500, 50))))
+
+
+def test_a_stamp_whose_request_id_reads_outcome_is_a_stamp_not_a_bad_record(tmp_path):
+    """Request ids often come from clients (X-Request-ID): one that reads "outcome" must not make the log unreadable
+    and so block every guard run (a rollback the guard could never make)."""
+    path = write(tmp_path / "log.jsonl", [{**STAMP, "request.id": "outcome"},
+                                          {**STAMP, "request.id": "r1", "outcome": {"ok": True}}])
+    assert tally_request_logs([path], "support-triage", "production", canary=7).samples() == {"live": 1}
+
+
+def test_a_last_line_still_being_written_is_left_for_the_next_run(tmp_path):
+    """The guard reads logs the runtime appends to: a record caught half-written must not fail the run (cron would
+    read exit 1 as a rollback); it is counted once its line is whole."""
+    whole = json.dumps({**STAMP, "request.id": "r1", "outcome": {"ok": True}}) + "\n"
+    half = json.dumps({**STAMP, "request.id": "r2", "outcome": {"ok": False}})
+    path = tmp_path / "log.jsonl"
+    path.write_text(whole + half[:-5])
+    assert tally_request_logs([path], "support-triage", "production", canary=7).arm("live").metric("ok") == (1, 1.0, 1.0)
+    path.write_text(whole + half + "\n")
+    assert tally_request_logs([path], "support-triage", "production", canary=7).arm("live").metric("ok") == (2, 1.0, 1.0)
+    path.write_text(half[:-5] + "\n" + whole)  # torn in the middle: refused
+    with pytest.raises(InvalidInput) as err:
+        tally_request_logs([path], "support-triage", "production", canary=7)
+    assert err.value.message.startswith(f"{path}:1: is not an outcome record")

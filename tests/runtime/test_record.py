@@ -43,6 +43,22 @@ def test_a_value_that_is_not_a_number_is_a_mistake_of_the_serving_code(v1_live: 
     assert runtime.tallies.requests() == []
 
 
+@pytest.mark.parametrize("bad", [{"escalated": 5}, {"ok": -1}, {"latency_ms": -3.5}, {"cost_usd": -0.01},
+                                 {"latency_ms": 10 ** 400}])
+def test_a_value_the_guard_would_refuse_is_refused_when_recorded(v1_live: Workspace, runtimes, tmp_path, bad):
+    """A rate that is not true/false, a negative latency or cost: the guard refuses such a log, so record() refuses it first."""
+    log = tmp_path / "requests.jsonl"
+    runtime = runtimes(v1_live, request_log=log, follow=False)
+    with pytest.raises(UsageProblem) as err:
+        runtime.record("req-1", **bad)
+    name, value = next(iter(bad.items()))
+    assert err.value.message in (f"record(): {name}={value!r} cannot be a recorded {name}",
+                                 f"record(): {name}={value!r} is not a bool or a finite number")
+    runtime.record("req-2", escalated=1, ok=0, latency_ms=0)  # 1 and 0 are true and false
+    runtime.close()
+    assert [json.loads(line)["request.id"] for line in log.read_text().splitlines()] == ["req-2"]
+
+
 def test_outcomes_are_opentelemetry_metrics_with_the_bundle_attributes(v1_live: Workspace, runtimes):
     from opentelemetry import metrics
     from opentelemetry.sdk.metrics import MeterProvider

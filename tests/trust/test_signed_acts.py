@@ -277,3 +277,48 @@ def _approval_records(ws: Workspace) -> list[dict]:
     storage = ws.storage()
     payloads = [e.payload.split(b"\n-----BEGIN SSH SIGNATURE-----")[0] for e in storage.events_after(None, storage.log_head())]
     return [{"actor": r["actor"], **r["data"]} for r in map(json.loads, payloads) if r["action"] == "approval"]
+
+
+def test_the_guards_apply_is_a_promoters_signed_act(trusted: Workspace, keys: Keys, tmp_path: Path):
+    """`guard --apply` under trust: without a promoter's key its decision is printed and nothing is written."""
+    ok(trusted, "approve", V1, "--env", "staging", *key(keys, "carol"))
+    ok(trusted, "approve", V2, "--env", "staging", *key(keys, "carol"))
+    ok(trusted, "promote", V1, "--env", "staging", *key(keys, "pete"))
+    ok(trusted, "promote", V2, "--env", "staging", "--canary", "50", "--step-time", "0m", *key(keys, "alice"))
+    [step] = trusted.json("history", "support-triage", "--env", "staging")["events"][:1]
+    digests = {arm: trusted.json("show", ref)["digest"] for arm, ref in (("live", V1), ("candidate", V2))}
+    log = tmp_path / "requests.jsonl"
+    log.write_text("".join(json.dumps({"request.id": f"r{i}-{arm}", "bundle.name": "support-triage", "bundle.env": "staging",
+                                       "bundle.digest": digests[arm], "bundle.arm": arm, "bundle.canary": step["seq"],
+                                       "outcome": {"ok": True, "escalated": i % 10 == 0, "latency_ms": 700 + i % 50}}) + "\n"
+                           for i in range(400) for arm in ("live", "candidate")))  # equal arms: "complete"
+    guard = ["guard", "support-triage", "--env", "staging", "--source", str(log), "--min-sample", "100", "--apply"]
+    for extra, message in [([], "promote must be signed by one of the promoters of staging"),
+                           (key(keys, "carol"), "(carol@example.com) is not among the promoters of staging")]:
+        before = trusted.bundlectl_refs()
+        result = trusted.run(*guard, *extra)
+        assert result.exit_code == 1 and "COMPLETE" in result.stdout and message in result.stderr, result.output
+        assert trusted.bundlectl_refs() == before
+    ok(trusted, *guard, *key(keys, "pete"))
+    [done] = trusted.json("history", "support-triage", "--env", "staging")["events"][:1]
+    assert (done["action"], done["actor"], done["signed"], done["guard"]["decision"]) == (
+        "promote", "pete@example.com", True, "complete")
+    assert trusted.run("verify").exit_code == 0
+
+
+def test_a_rollback_bundle_registered_only_is_a_signed_registration(trusted: Workspace, keys: Keys):
+    """`rollback --component K --register-only` writes a `register` record: under trust it needs a key of the trust file,
+    and the bundle it builds has no evidence of its own, so the gate still refuses it until some is added."""
+    for ref in (V1, V2):
+        ok(trusted, "approve", ref, "--env", "staging", *key(keys, "carol"))
+        ok(trusted, "promote", ref, "--env", "staging", *key(keys, "pete"))
+    build = ["rollback", "support-triage", "--env", "staging", "--component", "guardrails", "--register-only"]
+    refused_with_nothing_written(trusted, build, "register must be signed by one of the keys of the trust file")
+    refused_with_nothing_written(trusted, [*build, *key(keys, "mallory")], "which the trust file does not name")
+    built = json.loads(ok(trusted, *build, "--json", *key(keys, "alice")))
+    version = built["version"]
+    [row] = [b for b in trusted.json("list")["bundles"] if b["version"] == version]
+    assert row["registered_by"] == "alice@example.com" and built["moved"] is False
+    refused = trusted.run("promote", f"support-triage@{version}", "--env", "staging", *key(keys, "pete"))
+    assert refused.exit_code == 1 and "eval" in refused.output
+    assert trusted.run("verify").exit_code == 0
