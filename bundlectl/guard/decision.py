@@ -3,9 +3,11 @@
 With a canary, every metric compares the candidate with the live bundle (candidate − live, an always-valid
 interval per metric); without one, the live bundle's own metric is held to its owner's target and tolerance.
 Nothing is decided on less than the minimum sample per arm. The error budget `alpha` is split evenly over
-the tests made (Bonferroni: the canary's steps, then each step's metrics and its ratio test), so the chance of
-a false rollback over the whole canary stays under `alpha` however often the guard runs. A sample ratio
-mismatch is a rollback: the comparison itself cannot be trusted.
+the tests made (Bonferroni: the canary's steps, then each step's metrics, their recording shares and its ratio
+test), so the chance of a false rollback over the whole canary stays under `alpha` however often the guard runs.
+A sample ratio mismatch is a rollback: the comparison itself cannot be trusted. So is a recording mismatch, a
+metric recorded for a different share of each arm's requests (a candidate that records latency only when it
+does not time out would otherwise look faster): the same interval on the share of requests that carry it.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from datetime import timedelta
 from typing import Any, Literal
 
 from bundlectl.guard import sequential
-from bundlectl.guard.moments import Moments, Tally
+from bundlectl.guard.moments import Arm, Moments, Tally
 from bundlectl.guard.srm import RatioCheck, ratio_check
 from bundlectl.outcomes import BETTER, CANDIDATE, LIVE, RATES, Better
 
@@ -92,6 +94,7 @@ class MetricFigure:
     interval: sequential.Interval | None  # candidate − live, or the live mean without a canary
     verdict: str  # pending | regression | improvement | inconclusive (canary); pending | regression | within | inconclusive | untargeted
     threshold: float | None = None
+    recorded: Recording | None = None  # canary: the share of each arm's requests that carry this metric
 
     def to_json(self) -> dict[str, Any]:
         document: dict[str, Any] = {
@@ -101,6 +104,8 @@ class MetricFigure:
         }
         if self.threshold is not None:
             document["threshold"] = self.threshold
+        if self.recorded is not None:
+            document["recorded"] = self.recorded.to_json()
         return document
 
     def describe(self) -> str:
@@ -116,6 +121,27 @@ class MetricFigure:
             delta = _formatter(self.metric, signed=True)
             line += f" ({delta(self.interval.estimate)}, interval {delta(self.interval.low)} to {delta(self.interval.high)})"
         return line
+
+
+@dataclass(frozen=True)
+class Recording:
+    """The share of each arm's requests that carry a metric, and the always-valid interval on candidate − live."""
+
+    live: Moments  # n: requests, total = squares: requests that carry the metric (a rate)
+    candidate: Moments
+    interval: sequential.Interval
+
+    @classmethod
+    def of(cls, metric: str, live: Arm, candidate: Arm, alpha: float, min_sample: int) -> Recording:
+        shares = [Moments(arm.requests, arm.metric(metric).n, arm.metric(metric).n) for arm in (live, candidate)]
+        return cls(shares[0], shares[1], sequential.difference(shares[0], shares[1], True, alpha, min_sample))
+
+    @property
+    def mismatch(self) -> bool:
+        return self.interval.low > 0 or self.interval.high < 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {LIVE: self.live.mean, CANDIDATE: self.candidate.mean, "interval": self.interval.to_json(), "mismatch": self.mismatch}
 
 
 def _value(moments: Moments) -> float | None:
@@ -160,19 +186,22 @@ class Judgement:
 def judge_canary(tally: Tally, metrics: list[Metric], step: Step, settings: Settings) -> Judgement:
     """Candidate against live for one canary step: rollback on a regression or a ratio mismatch; else hold or move on."""
     live, candidate = tally.arm(LIVE), tally.arm(CANDIDATE)
-    # each step is a fresh experiment: one share of alpha per step, then one per metric and one for the sample ratio,
-    # so a canary's chance of a false rollback over all its steps stays under alpha
-    alpha = settings.alpha / max(1, step.steps_judged) / (len(metrics) + 1)
+    # each step is a fresh experiment: one share of alpha per step, then one per metric, one per metric's recording
+    # share and one for the sample ratio, so a canary's chance of a false rollback over all its steps stays under alpha
+    alpha = settings.alpha / max(1, step.steps_judged) / (2 * len(metrics) + 1)
+    both_sampled = min(live.requests, candidate.requests) >= settings.min_sample
     figures = []
     for metric in metrics:
         a, b = live.metric(metric.name), candidate.metric(metric.name)
+        # a metric live records is compared on its recording share too; one only the candidate records is new, not lost
+        recorded = Recording.of(metric.name, live, candidate, alpha, settings.min_sample) if both_sampled and a.n else None
         if min(a.n, b.n) < settings.min_sample:
-            figures.append(MetricFigure(metric, a, b, None, "pending"))
+            figures.append(MetricFigure(metric, a, b, None, "pending", recorded=recorded))
             continue
         interval = sequential.difference(a, b, metric.rate, alpha, settings.min_sample)
         verdict = ("regression" if metric.worse(interval.low, interval.high)
                    else "improvement" if metric.better_than(interval.low, interval.high) else "inconclusive")
-        figures.append(MetricFigure(metric, a, b, interval, verdict))
+        figures.append(MetricFigure(metric, a, b, interval, verdict, recorded=recorded))
     samples = {LIVE: live.requests, CANDIDATE: candidate.requests}
 
     def judged(decision: Decision, reason: str, ratio: RatioCheck | None = None) -> Judgement:
@@ -187,6 +216,12 @@ def judge_canary(tally: Tally, metrics: list[Metric], step: Step, settings: Sett
             return judged("rollback", f"sample ratio mismatch: the candidate served {observed:.2%} of "
                                       f"{live.requests + candidate.requests} requests, not {share:.0%} (p = {ratio.p_value:.2g}); "
                                       "routing or recording is broken, so the arms cannot be compared", ratio)
+    lost = [f for f in figures if f.recorded is not None and f.recorded.mismatch]
+    if lost:
+        return judged("rollback", "recording mismatch: " + "; ".join(
+            f"{f.metric.name} recorded for {f.recorded.candidate.mean:.1%} of the candidate's requests vs "
+            f"{f.recorded.live.mean:.1%} of live's" for f in lost if f.recorded) +
+            "; the arms' figures are not of the same requests, so they cannot be compared", ratio)
     regressions = [f for f in figures if f.verdict == "regression"]
     if regressions:
         return judged("rollback", "regression: " + "; ".join(f.describe() for f in regressions), ratio)
@@ -194,9 +229,9 @@ def judge_canary(tally: Tally, metrics: list[Metric], step: Step, settings: Sett
     if short:
         return judged("hold", "waiting for the minimum sample: " + ", ".join(
             f"{arm} {samples[arm]} of {settings.min_sample} requests" for arm in short), ratio)
-    # a metric one arm measures enough but the other does not (a candidate that stopped recording it) is not judged
-    # yet, so the step cannot pass on it; a metric neither arm measures enough stays out of the judgement
-    unmeasured = [f for f in figures if f.verdict == "pending" and max(f.live.n, f.candidate.n if f.candidate else 0) >= settings.min_sample]
+    # a metric live measures enough but the candidate not yet is not judged yet, so the step cannot pass on it; one
+    # only the candidate measures (new in it) or neither measures enough stays out of the judgement
+    unmeasured = [f for f in figures if f.verdict == "pending" and f.live.n >= settings.min_sample]
     if unmeasured:
         return judged("hold", "waiting for the minimum sample: " + "; ".join(
             f"{f.metric.name}: candidate {f.candidate.n if f.candidate else 0}, live {f.live.n} of {settings.min_sample} values"

@@ -3,6 +3,7 @@ an equal candidate moved on, A/A false rollbacks within alpha however often it l
 
 import random
 from datetime import timedelta
+from typing import Any
 
 from bundlectl.guard.decision import Settings, Step, Target, judge_canary, judge_outcome, metrics_judged
 from tests.guard.simulate import OUTCOME, Accumulator, Traffic
@@ -116,29 +117,68 @@ def test_without_a_canary_the_live_bundle_is_held_to_its_owners_tolerance():
     assert judge_outcome(decayed.tally(), None, SETTINGS).reason.startswith("the live bundle declares no metadata.outcome")
 
 
-def test_a_candidate_that_stops_recording_a_metric_does_not_advance_unjudged_on_it():
-    """A candidate whose code path no longer records `escalated` (or records it for a few requests) must not move on
-    as if it had passed: with the live arm past the minimum on that metric, the step waits for the candidate's."""
+def _recording(rng: random.Random, candidate_keeps: Any, requests: int = 3000) -> Accumulator:
+    """Equal arms, but the candidate's outcome passes through `candidate_keeps` (which may drop metrics)."""
+    seen = Accumulator()
+    for _ in range(requests):
+        arm = "candidate" if rng.random() < 0.5 else "live"
+        outcome = Traffic().outcome(rng)
+        seen.add(arm, candidate_keeps(outcome) if arm == "candidate" else outcome)
+    return seen
+
+
+def test_a_candidate_that_records_latency_only_when_fast_is_rolled_back_not_judged_faster():
+    """Its slowest 10% time out unrecorded: on the survivors it looks faster, so the share recorded must match."""
     rng = random.Random(9)
+
+    def drops_slow(outcome: dict[str, Any]) -> dict[str, Any]:
+        if outcome["latency_ms"] > 1250:  # about the slowest 10% of the log-normal
+            del outcome["latency_ms"]
+        return outcome
+
+    judgement = judge_canary(_recording(rng, drops_slow).tally(), METRICS, DONE, SETTINGS)
+    assert judgement.decision == "rollback", judgement.reason
+    assert judgement.reason.startswith("recording mismatch: latency_ms recorded for 9")
+    assert "of the candidate's requests vs 100.0% of live's" in judgement.reason
+    latency = next(m for m in judgement.to_json()["metrics"] if m["name"] == "latency_ms")
+    assert latency["recorded"]["mismatch"] is True and latency["recorded"]["interval"][1] < 0
+    assert latency["verdict"] == "improvement"  # what the survivors alone would have said
+    assert next(m for m in judgement.to_json()["metrics"] if m["name"] == "ok")["recorded"]["mismatch"] is False
+
+
+def test_a_candidate_that_stops_recording_a_metric_is_rolled_back_and_one_that_adds_a_metric_is_not():
+    rng = random.Random(11)
+
+    def mostly_silent(outcome: dict[str, Any]) -> dict[str, Any]:
+        if rng.random() < 0.95:
+            del outcome["escalated"]  # 5% of the candidate's requests say whether they escalated
+        return outcome
+
+    for step in (DONE, Step(50, None, timedelta(hours=2), timedelta(hours=1))):
+        judgement = judge_canary(_recording(rng, mostly_silent).tally(), METRICS, step, SETTINGS)
+        assert judgement.decision == "rollback", judgement.reason
+        assert judgement.reason.startswith("recording mismatch: escalated recorded for 5.")
+    # before both arms reach the minimum, nothing is decided on it either
+    assert judge_canary(_recording(rng, mostly_silent, 600).tally(), METRICS, DONE, SETTINGS).decision == "hold"
+
+    def without_route(outcome: dict[str, Any]) -> dict[str, Any]:
+        del outcome["correct_route_rate"]
+        return outcome
+
+    # live has no correct_route_rate (an older build) and the candidate records it: new, not lost
     seen = Accumulator()
     for _ in range(3000):
         arm = "candidate" if rng.random() < 0.5 else "live"
-        outcome = Traffic(escalated=0.5 if arm == "candidate" else 0.08).outcome(rng)
-        if arm == "candidate" and rng.random() < 0.95:
-            del outcome["escalated"]  # 5% of the candidate's requests say whether they escalated
-        seen.add(arm, outcome)
-    for step in (DONE, Step(50, None, timedelta(hours=2), timedelta(hours=1))):
-        judgement = judge_canary(seen.tally(), METRICS, step, SETTINGS)
-        assert judgement.decision == "hold", judgement.reason
-        assert judgement.reason.startswith("waiting for the minimum sample: escalated: candidate ")
-        assert f"of {SETTINGS.min_sample} values" in judgement.reason
+        outcome = Traffic().outcome(rng)
+        seen.add(arm, outcome if arm == "candidate" else without_route(outcome))
+    added = judge_canary(seen.tally(), METRICS, DONE, SETTINGS)
+    assert added.decision == "advance", added.reason
+    assert next(m for m in added.metrics if m.metric.name == "correct_route_rate").recorded is None
     # a metric neither arm records (nobody measures it) does not hold the canary forever
     quiet = Accumulator()
     for _ in range(3000):
         arm = "candidate" if rng.random() < 0.5 else "live"
-        outcome = Traffic().outcome(rng)
-        del outcome["correct_route_rate"]
-        quiet.add(arm, outcome)
+        quiet.add(arm, without_route(Traffic().outcome(rng)))
     assert judge_canary(quiet.tally(), METRICS, DONE, SETTINGS).decision == "advance"
 
 
@@ -151,7 +191,7 @@ def test_alpha_is_shared_by_the_steps_of_a_canary_so_its_false_rollbacks_over_al
     one = judge_canary(seen, METRICS, DONE, SETTINGS)
     three = judge_canary(seen, METRICS, Step(50, 100, timedelta(hours=2), timedelta(hours=1), steps_judged=3), SETTINGS)
     latency = [next(m for m in j.metrics if m.metric.name == "latency_ms") for j in (one, three)]
-    tests = len(METRICS) + 1
+    tests = 2 * len(METRICS) + 1  # each metric's values and its recording share, and the sample ratio
     for figure, steps in zip(latency, (1, 3), strict=True):
         expected = sequential.difference(figure.live, figure.candidate, False, SETTINGS.alpha / steps / tests, SETTINGS.min_sample)
         assert figure.interval == expected
