@@ -38,8 +38,10 @@ _TEXT = {str}
 def tally_request_logs(paths: Iterable[Path], name: str, env: str, *, canary: int | None = None,
                        digest: str | None = None) -> Tally:
     """Per arm, the outcomes of NAME in ENV: those routed under the canary step `canary` (its log seq), or those
-    served by the bundle `digest` whatever the arm."""
+    served by the bundle `digest` (grouped by the arm that served them: the outcome mode reads only "live", what it
+    served as the live bundle). The selecting value must match in type too: `7.0` or `true` is not step 7 or 1."""
     field, wanted = (CANARY, canary) if canary is not None else (DIGEST, digest)
+    kind = wanted.__class__
     sums: dict[str, dict[str, list[float]]] = {}
     requests: dict[str, int] = {}
     digests: dict[str, set[str]] = {}
@@ -53,7 +55,8 @@ def tally_request_logs(paths: Iterable[Path], name: str, env: str, *, canary: in
                 records = _parse(batch, path, first)
                 first += len(batch)
                 # a line without the key is a stamp whose text merely holds the word (a request id "outcome")
-                mine = [r for r in records if r.get(field) == wanted and r.get(NAME) == name and r.get(ENV) == env and OUTCOME in r]
+                mine = [r for r in records if r.get(field) == wanted and r.get(NAME) == name and r.get(ENV) == env and OUTCOME in r
+                        and r[field].__class__ is kind]
                 if mine:
                     where = _Where(path, first - len(batch), batch, (field, wanted, name, env))
                     _add(_first_of_each_request(mine, seen), sums, requests, digests, where)

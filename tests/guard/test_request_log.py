@@ -166,3 +166,12 @@ def test_a_last_line_still_being_written_is_left_for_the_next_run(tmp_path):
     with pytest.raises(InvalidInput) as err:
         tally_request_logs([path], "support-triage", "production", canary=7)
     assert err.value.message.startswith(f"{path}:1: is not an outcome record")
+
+
+def test_a_step_or_digest_written_as_another_type_selects_nothing(tmp_path):
+    """The runtime writes the canary step as an integer: a hand-written 7.0 or true is not step 7 or step 1."""
+    path = write(tmp_path / "log.jsonl", [{**STAMP, "request.id": "r1", "outcome": {"ok": True}},
+                                          {**STAMP, "request.id": "r2", "bundle.canary": 7.0, "outcome": {"ok": True}},
+                                          {**STAMP, "request.id": "r3", "bundle.canary": True, "outcome": {"ok": True}}])
+    assert tally_request_logs([path], "support-triage", "production", canary=7).samples() == {"live": 1}
+    assert tally_request_logs([path], "support-triage", "production", canary=1).samples() == {}
