@@ -143,16 +143,33 @@ def _check_object(storage: Storage, key: str, checked: set[str], event: Event, w
     checked.add(key)
 
 
+def _check_policy(event: Event) -> None:
+    """The logged policy is what `policy set` stores: its model's rules hold (environments, `after` targets, no
+    cycle) and it is in the model's own form, not only readable by the gate."""
+    from pydantic import ValidationError
+
+    from bundlectl.policy.model import Policy
+
+    document = event.policy()["policy"]
+    try:
+        GatePolicy.from_document(document, event.seq)
+        if Policy.model_validate(document).model_dump(mode="json") != document:
+            raise tampered(event, "the policy is not in the form `bundlectl policy set` stores")
+    except IntegrityFailure as exc:
+        raise tampered(event, exc.message) from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise tampered(event, f"the policy breaks a rule `bundlectl policy set` enforces: {where}: {first['msg']}") from None
+
+
 def _check_event(storage: Storage, event: Event, registered: dict[tuple[str, str], BundleRecord],
                  pointers: dict[tuple[str, str], PointerValue], checked: set[str], proven: bool) -> None:
     data = event.data
     if parse_time(event.time) > now_utc() + FUTURE_TOLERANCE:
         raise tampered(event, f"is dated {event.time}, in the future: later records would be stamped after it")
     if event.action == "policy":
-        try:
-            GatePolicy.from_document(event.policy()["policy"], event.seq)
-        except IntegrityFailure as exc:
-            raise tampered(event, exc.message) from None
+        _check_policy(event)
     raw_record = event.registered_record()
     if raw_record is not None:
         record = BundleRecord.from_json(raw_record)

@@ -141,3 +141,44 @@ def test_deleting_the_log_is_detected_and_init_does_not_start_a_second_registry(
         assert result.exit_code == 5, (command, result.output)
         assert f"the registry log is gone: this machine last read it at seq 10 ({head})" in result.stderr, result.stderr
     assert history.repo.git.rev_parse("--verify", "-q", "refs/bundlectl/log", with_exceptions=False) == ""
+
+
+POLICY = b"apiVersion: bundlectl/v1\nkind: Policy\nenvironments:\n  staging: {}\n  production: {after: staging}\n"
+
+
+def _policy_event(document: dict):
+    from bundlectl.registry.events import Event
+
+    return Event(3, "0" * 64, "2026-11-23T10:00:00Z", "ops@example.com", "policy", None, {"policy": document})
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda d: d["environments"].clear(), "environments: Value error, defines no environment"),
+    (lambda d: d["environments"]["staging"].update(after="production"), "the `after` chain has a cycle"),
+    (lambda d: d["environments"]["production"].update(after="qa"), "comes after 'qa', which the policy does not define"),
+    (lambda d: d["environments"]["staging"].update(colour="red"), "Extra inputs are not permitted"),
+])
+def test_a_logged_policy_policy_set_would_refuse_fails_verify(edit, message):
+    """A policy record written behind bundlectl must keep the rules `policy set` enforces, not only be readable."""
+    from bundlectl.errors import IntegrityFailure
+    from bundlectl.policy.load import parse_policy
+    from bundlectl.verify import _check_policy
+
+    document = parse_policy(POLICY, "policy.yaml").model_dump(mode="json")
+    _check_policy(_policy_event(document))  # what `policy set` stores passes
+    edit(document)
+    with pytest.raises(IntegrityFailure) as err:
+        _check_policy(_policy_event(document))
+    assert "log record seq 3" in err.value.message and message in err.value.message, err.value.message
+
+
+def test_a_logged_policy_not_in_the_stored_form_fails_verify():
+    from bundlectl.errors import IntegrityFailure
+    from bundlectl.policy.load import parse_policy
+    from bundlectl.verify import _check_policy
+
+    document = parse_policy(POLICY, "policy.yaml").model_dump(mode="json")
+    del document["environments"]["staging"]["gates"]["approvals"]  # a default left out: readable, but not what was stored
+    with pytest.raises(IntegrityFailure) as err:
+        _check_policy(_policy_event(document))
+    assert "the policy is not in the form `bundlectl policy set` stores" in err.value.message
