@@ -18,7 +18,7 @@ import os
 import stat
 import sys
 from collections.abc import Iterable, Iterator
-from operator import mul
+from operator import itemgetter, mul
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
@@ -55,8 +55,9 @@ def tally_request_logs(paths: Iterable[Path], name: str, env: str, *, canary: in
                 records = _parse(batch, path, first)
                 first += len(batch)
                 # a line without the key is a stamp whose text merely holds the word (a request id "outcome")
-                mine = [r for r in records if r.get(field) == wanted and r.get(NAME) == name and r.get(ENV) == env and OUTCOME in r
-                        and r[field].__class__ is kind]
+                mine = [r for r in records if r.get(field) == wanted and r.get(NAME) == name and r.get(ENV) == env and OUTCOME in r]
+                if mine and set(map(type, map(itemgetter(field), mine))) != {kind}:  # C-level; 7.0 == 7 and True == 1
+                    mine = [r for r in mine if r[field].__class__ is kind]
                 if mine:
                     where = _Where(path, first - len(batch), batch, (field, wanted, name, env))
                     _add(_first_of_each_request(mine, seen), sums, requests, digests, where)
