@@ -216,15 +216,15 @@ def judge_canary(tally: Tally, metrics: list[Metric], step: Step, settings: Sett
             return judged("rollback", f"sample ratio mismatch: the candidate served {observed:.2%} of "
                                       f"{live.requests + candidate.requests} requests, not {share:.0%} (p = {ratio.p_value:.2g}); "
                                       "routing or recording is broken, so the arms cannot be compared", ratio)
-    lost = [f for f in figures if f.recorded is not None and f.recorded.mismatch]
-    if lost:
-        return judged("rollback", "recording mismatch: " + "; ".join(
-            f"{f.metric.name} recorded for {f.recorded.candidate.mean:.1%} of the candidate's requests vs "
-            f"{f.recorded.live.mean:.1%} of live's" for f in lost if f.recorded) +
-            "; the arms' figures are not of the same requests, so they cannot be compared", ratio)
+    # a regression is named first: a candidate that fails more often often records less too (no latency on an error)
     regressions = [f for f in figures if f.verdict == "regression"]
-    if regressions:
-        return judged("rollback", "regression: " + "; ".join(f.describe() for f in regressions), ratio)
+    lost = [f for f in figures if f.recorded is not None and f.recorded.mismatch]
+    reasons = (["regression: " + "; ".join(f.describe() for f in regressions)] if regressions else []) + (
+        ["recording mismatch: " + "; ".join(f"{f.metric.name} recorded for {f.recorded.candidate.mean:.1%} of the candidate's "
+                                            f"requests vs {f.recorded.live.mean:.1%} of live's" for f in lost if f.recorded)
+         + "; the arms' figures are not of the same requests, so they cannot be compared"] if lost else [])
+    if reasons:
+        return judged("rollback", "; ".join(reasons), ratio)
     short = {arm: settings.min_sample - n for arm, n in samples.items() if n < settings.min_sample}
     if short:
         return judged("hold", "waiting for the minimum sample: " + ", ".join(

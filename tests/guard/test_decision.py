@@ -146,6 +146,21 @@ def test_a_candidate_that_records_latency_only_when_fast_is_rolled_back_not_judg
     assert next(m for m in judgement.to_json()["metrics"] if m["name"] == "ok")["recorded"]["mismatch"] is False
 
 
+def test_a_failing_candidate_that_records_no_latency_on_errors_is_named_for_its_regression_first():
+    rng = random.Random(12)
+
+    def errors_untimed(outcome: dict[str, Any]) -> dict[str, Any]:
+        if rng.random() < 0.15:
+            outcome.update(ok=False)
+            del outcome["latency_ms"]  # the error path never reached the timer
+        return outcome
+
+    judgement = judge_canary(_recording(rng, errors_untimed).tally(), METRICS, DONE, SETTINGS)
+    assert judgement.decision == "rollback"
+    assert judgement.reason.startswith("regression: ok: candidate 8"), judgement.reason
+    assert "; recording mismatch: latency_ms recorded for 8" in judgement.reason
+
+
 def test_a_candidate_that_stops_recording_a_metric_is_rolled_back_and_one_that_adds_a_metric_is_not():
     rng = random.Random(11)
 
