@@ -133,7 +133,9 @@ class Recording:
 
     @classmethod
     def of(cls, metric: str, live: Arm, candidate: Arm, alpha: float, min_sample: int) -> Recording:
-        shares = [Moments(arm.requests, arm.metric(metric).n, arm.metric(metric).n) for arm in (live, candidate)]
+        # a count above the arm's requests is a source that read its counters one after another while requests were
+        # recorded (an OpenTelemetry pipeline, an older exporter): recorded on all of them, not on more than all
+        shares = [Moments(max(arm.requests, n), n, n) for arm in (live, candidate) for n in [arm.metric(metric).n]]
         return cls(shares[0], shares[1], sequential.difference(shares[0], shares[1], True, alpha, min_sample))
 
     @property

@@ -32,15 +32,16 @@ class OutcomeCollector(Collector):
         self._tallies = runtime.tallies
 
     def collect(self) -> Iterator[Any]:
+        counted, totalled = self._tallies.snapshot()  # one instant: a metric is never counted on more requests than there are
         requests = CounterMetricFamily(PROM_REQUESTS, "Requests with a recorded outcome, per bundle and arm", labels=PROM_LABELS)
-        for series, n in self._tallies.requests():
+        for series, n in counted:
             requests.add_metric(series, n)
         yield requests
         labels = [*PROM_LABELS, PROM_METRIC_LABEL]
         families = [CounterMetricFamily(PROM_COUNT, "Values recorded per outcome metric", labels=labels),
                     CounterMetricFamily(PROM_SUM, "Sum of the values per outcome metric", labels=labels),
                     CounterMetricFamily(PROM_SQUARES, "Sum of the squared values per outcome metric", labels=labels)]
-        for series, totals in self._tallies.totals():
+        for series, totals in totalled:
             for family, value in zip(families, (totals.n, totals.total, totals.squares), strict=True):
                 family.add_metric([*series, totals.metric], value)
         yield from families

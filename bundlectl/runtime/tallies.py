@@ -48,14 +48,16 @@ class OutcomeTallies:
                 acc[2] += value * value
 
     def requests(self) -> list[tuple[Series, int]]:
-        with self._lock:
-            return list(self._requests.items())
+        return self.snapshot()[0]
 
     def totals(self) -> Iterator[tuple[Series, Totals]]:
+        yield from self.snapshot()[1]
+
+    def snapshot(self) -> tuple[list[tuple[Series, int]], list[tuple[Series, Totals]]]:
+        """The requests and the metric totals read at one instant: a request recorded meanwhile is in both or in neither."""
         with self._lock:
-            snapshot = [(series, Totals(name, int(acc[0]), acc[1], acc[2]))
-                        for series, metrics in self._metrics.items() for name, acc in metrics.items()]
-        yield from snapshot
+            return list(self._requests.items()), [(series, Totals(name, int(acc[0]), acc[1], acc[2]))
+                                                  for series, metrics in self._metrics.items() for name, acc in metrics.items()]
 
 
 def outcome_values(ok: bool | None, escalated: bool | None, schema_valid: bool | None, latency_ms: float | None,

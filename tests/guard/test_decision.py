@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from bundlectl.guard.decision import Settings, Step, Target, judge_canary, judge_outcome, metrics_judged
+from bundlectl.guard.moments import Moments
 from tests.guard.simulate import OUTCOME, Accumulator, Traffic
 
 SETTINGS = Settings(alpha=0.05, min_sample=500)
@@ -212,3 +213,19 @@ def test_alpha_is_shared_by_the_steps_of_a_canary_so_its_false_rollbacks_over_al
         assert figure.interval == expected
     assert latency[1].interval.high - latency[1].interval.low > latency[0].interval.high - latency[0].interval.low
     assert three.to_json()["step"]["steps_judged"] == 3 and three.to_json()["alpha"] == SETTINGS.alpha
+
+
+def test_a_metric_counted_on_a_few_more_requests_than_its_arm_has_is_not_a_recording_mismatch():
+    """A Prometheus scrape reads a process's request counter, then its metric counters, while requests are recorded:
+    latency's count runs one or two ahead of the arm's requests. Recorded on every request in both arms, it must not
+    look like a different share (a share above 100% has a negative variance: the interval shrank to a point)."""
+    seen = traffic(random.Random(21), 3000, 0.5, Traffic())
+    for ahead in (1, 2, 5):
+        tally = seen.tally()
+        latency = tally.arms["live"].metrics["latency_ms"]
+        tally.arms["live"].metrics["latency_ms"] = Moments(latency.n + ahead, latency.total + 700 * ahead,
+                                                           latency.squares + 700 ** 2 * ahead)
+        judgement = judge_canary(tally, METRICS, DONE, SETTINGS)
+        assert judgement.decision == "advance", judgement.reason
+        recorded = next(m for m in judgement.metrics if m.metric.name == "latency_ms").recorded
+        assert recorded is not None and recorded.live.mean == 1.0 and not recorded.mismatch

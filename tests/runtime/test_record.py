@@ -113,3 +113,20 @@ def test_outcomes_are_exposed_for_prometheus(v1_live: Workspace, runtimes):
     assert samples[("bundlectl_outcome_squares_total", "latency_ms")][0] == 625000.0
     assert samples[("bundlectl_outcome_count_total", "correct_route_rate")][0] == 2.0
     assert samples[("bundlectl_outcome_sum_total", "ok")][0] == 1.0
+
+
+def test_a_prometheus_scrape_reads_requests_and_metric_counts_at_one_instant(v1_live: Workspace, runtimes):
+    """A request recorded while a scrape is under way (between the requests family and the metric families) must not
+    show in one but not the other: the guard reads a metric counted on more requests than there are as a torn source."""
+    from bundlectl.runtime.prometheus import OutcomeCollector
+
+    runtime = runtimes(v1_live, follow=False)
+    collector = OutcomeCollector(runtime)
+    runtime.record("req-1", ok=True, latency_ms=250)
+    scrape = collector.collect()
+    requests = next(scrape)
+    runtime.record("req-2", ok=True, latency_ms=300)  # lands mid-scrape
+    families = {family.name: family for family in scrape}
+    counts = {s.labels["metric"]: s.value for s in families["bundlectl_outcome_count"].samples if s.name.endswith("_total")}
+    assert [s.value for s in requests.samples if s.name.endswith("_total")] == [1.0]
+    assert counts == {"ok": 1.0, "latency_ms": 1.0}
