@@ -21,7 +21,7 @@ from datetime import timedelta
 from bundlectl.clock import now_utc, parse_time
 from bundlectl.errors import IntegrityFailure, UsageProblem
 from bundlectl.names import DIGEST_PATTERN
-from bundlectl.policy.in_force import GatePolicy
+from bundlectl.policy.in_force import EVAL_ADDED_LATER, GatePolicy
 from bundlectl.record import BundleRecord
 from bundlectl.registry.events import Event, EvidenceData, parse_event
 from bundlectl.registry.objects import blob_key, digest_in_key
@@ -153,14 +153,18 @@ def _check_policy(event: Event) -> None:
     document = event.policy()["policy"]
     try:
         GatePolicy.from_document(document, event.seq)
-        if Policy.model_validate(document).model_dump(mode="json") != document:
-            raise tampered(event, "the policy is not in the form `bundlectl policy set` stores")
+        stored = Policy.model_validate(document).model_dump(mode="json")
     except IntegrityFailure as exc:
         raise tampered(event, exc.message) from None
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
         raise tampered(event, f"the policy breaks a rule `bundlectl policy set` enforces: {where}: {first['msg']}") from None
+    # an older bundlectl stored eval gates without the fields added since (their defaults are what it meant)
+    environments = {name: {**env, "gates": {**env["gates"], "eval": {**EVAL_ADDED_LATER, **env["gates"]["eval"]}}}
+                    if env["gates"].get("eval") is not None else env for name, env in document["environments"].items()}
+    if stored != {**document, "environments": environments}:
+        raise tampered(event, "the policy is not in the form `bundlectl policy set` stores")
 
 
 def _check_event(storage: Storage, event: Event, registered: dict[tuple[str, str], BundleRecord],

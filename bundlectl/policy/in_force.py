@@ -22,6 +22,8 @@ Row = TypeVar("Row")
 DEFAULT_MAX_AGE = "7d"  # the model's default for eval, latency and cost evidence
 DEFAULT_REHEARSAL_MAX_AGE = "30d"
 DEFAULT_PROVENANCE: Literal["any"] = "any"  # eval reports count whether run by bundlectl or attached; "run": only runs count
+# eval gate fields added after policies were first stored: policies logged before them lack them and mean these
+EVAL_ADDED_LATER: dict[str, Any] = {"provenance": DEFAULT_PROVENANCE, "signed_by": None}
 
 
 class SliceGate(NamedTuple):
@@ -144,8 +146,7 @@ def _environment(name: str, raw: dict[str, Any]) -> EnvironmentPolicy:
 
     evals = gates.get("eval")
     eval_gate = None if evals is None else _checked(EvalGate, {
-        "provenance": DEFAULT_PROVENANCE, "signed_by": None,  # policies stored before these existed lack them
-        **evals, "slices": {str(slice_name): _checked(SliceGate, wanted) for slice_name, wanted in evals["slices"].items()}})
+        **EVAL_ADDED_LATER, **evals, "slices": {str(slice_name): _checked(SliceGate, wanted) for slice_name, wanted in evals["slices"].items()}})
     if eval_gate is not None and eval_gate.provenance not in ("any", "run"):
         raise TypeError(f"EvalGate.provenance = {eval_gate.provenance!r}")
     if eval_gate is not None and eval_gate.signed_by not in (None, "runners"):

@@ -182,3 +182,57 @@ def test_a_logged_policy_not_in_the_stored_form_fails_verify():
     with pytest.raises(IntegrityFailure) as err:
         _check_policy(_policy_event(document))
     assert "the policy is not in the form `bundlectl policy set` stores" in err.value.message
+
+
+# a policy as `policy set` stored it before EvalGate gained `provenance` (5e171c4) and `signed_by` (27d799d): the
+# model_dump of bundlectl at 4829e0f, verbatim; logs written then still hold it and the gate reads it with defaults
+OLD_POLICY = {
+    "apiVersion": "bundlectl/v1", "kind": "Policy", "environments": {
+        "staging": {"after": None, "production": False, "gates": {
+            "eval": {"min_cases": 20, "min_pass_rate": 0.9, "max_age": "7d",
+                     "slices": {"billing": {"min_cases": 0, "min_pass_rate": 0.8}}},
+            "regression": None, "latency": {"max_p95_ms": 1500.0, "max_age": "7d"},
+            "cost": {"max_cost_per_task_usd": 0.01, "daily_tasks": 1000, "volume_multiplier": 1.0, "max_daily_usd": None,
+                     "max_age": "7d"},
+            "rehearsal": {"max_age": "30d"}, "approvals": {"min": 1, "exclude_author": True}}},
+        "production": {"after": "staging", "production": True, "gates": {
+            "eval": {"min_cases": 1, "min_pass_rate": 0.95, "max_age": "7d", "slices": {}},
+            "regression": {"max_drop": 0.02}, "latency": None, "cost": None, "rehearsal": None, "approvals": None}}}}
+
+
+def _with_provenance(document: dict) -> dict:
+    """The same policy as bundlectl stored it between 5e171c4 and 27d799d: `provenance` but no `signed_by` yet."""
+    import copy
+
+    document = copy.deepcopy(document)
+    for env in document["environments"].values():
+        env["gates"]["eval"]["provenance"] = "any"
+    return document
+
+
+@pytest.mark.parametrize("document", [OLD_POLICY, _with_provenance(OLD_POLICY)], ids=["before-provenance", "before-signed-by"])
+def test_a_policy_stored_by_an_older_bundlectl_still_passes_verify(document):
+    """Fields added to the policy later, with defaults, are absent from policies older versions logged: not tampering."""
+    from bundlectl.policy.in_force import GatePolicy
+    from bundlectl.verify import _check_policy
+
+    _check_policy(_policy_event(document))
+    staging = GatePolicy.from_document(document, 3).environment("staging").gates.eval
+    assert staging is not None and (staging.provenance, staging.signed_by) == ("any", None)
+
+
+def test_an_old_policy_with_a_field_removed_that_was_always_stored_still_fails_verify():
+    import copy
+
+    from bundlectl.errors import IntegrityFailure
+    from bundlectl.verify import _check_policy
+
+    document = copy.deepcopy(OLD_POLICY)
+    del document["environments"]["production"]["gates"]["approvals"]  # stored (as null) by every version
+    with pytest.raises(IntegrityFailure) as err:
+        _check_policy(_policy_event(document))
+    assert err.value.message == "log record seq 3 (policy, None): the policy is not in the form `bundlectl policy set` stores"
+    document = _with_provenance(OLD_POLICY)
+    document["environments"]["production"]["gates"]["eval"]["provenance"] = "Run"
+    with pytest.raises(IntegrityFailure):
+        _check_policy(_policy_event(document))
