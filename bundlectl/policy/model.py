@@ -12,7 +12,7 @@ from bundlectl.policy.in_force import DEFAULT_MAX_AGE, DEFAULT_PROVENANCE, DEFAU
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)  # JSON stores no infinity
 
 
 def _duration(value: str) -> str:
@@ -96,7 +96,7 @@ class Policy(Strict):
         description="At least one; an environment not named here cannot be promoted to.",
         json_schema_extra={"minProperties": 1, "propertyNames": {"pattern": ENV_PATTERN}})
 
-    model_config = ConfigDict(extra="forbid", frozen=True, title="bundlectl gate policy",
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, title="bundlectl gate policy",
                               json_schema_extra={"$id": schema_url("policy.schema.json")})
 
     @field_validator("environments")

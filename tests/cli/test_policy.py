@@ -49,6 +49,11 @@ def refused_policy(ws: Workspace, environments: str) -> str:
     ("environments:\n  staging: {gates: {eval: {min_pass_rate: 0.8, max_agee: 7d}}}\n",
      "environments.staging.gates.eval.max_agee: unknown key; did you mean 'max_age'?"),
     ("environments:\n  staging: {gate: {}}\n", "environments.staging.gate: unknown key; did you mean 'gates'?"),
+    # infinity is no limit and JSON cannot store it: refused, not an internal error (exit 70) from the store
+    ("environments:\n  staging: {gates: {latency: {max_p95_ms: .inf}}}\n",
+     "environments.staging.gates.latency.max_p95_ms: Input should be a finite number"),
+    ("environments:\n  staging: {gates: {cost: {max_daily_usd: .inf, volume_multiplier: .inf}}}\n",
+     "environments.staging.gates.cost.volume_multiplier: Input should be a finite number"),
 ])
 def test_policy_holes_are_closed(registered: Workspace, environments: str, expected: str):
     assert expected in refused_policy(registered, environments)
