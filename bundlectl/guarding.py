@@ -68,7 +68,8 @@ def run_guard(storage: Storage, name: str, env: str, source: Source, settings: S
     live_record = _bundle(index, name, live.version).record()
     if running is not None:
         candidate = _bundle(index, name, running.version)
-        metrics = metrics_judged(candidate.record().metadata.get("outcome"), live_record.metadata.get("outcome"))
+        # live's declaration first: a candidate saying `better: lower` for live's metric must not turn a drop into a gain
+        metrics = metrics_judged(live_record.metadata.get("outcome"), candidate.record().metadata.get("outcome"))
         tally = source(name, env, running.seq, None)
         _check_figures(tally, metrics, {LIVE: live.digest, CANDIDATE: running.digest})
         elapsed = (now or datetime.now(UTC)) - parse_time(running.time)  # event times have microseconds

@@ -268,3 +268,27 @@ def test_extreme_alpha_and_timeout_are_judged_or_refused_never_a_crash(v1_live: 
         result = v1_live.run("guard", *ENV, "--prometheus", "http://127.0.0.1:9", "--timeout", timeout)
         assert result.exit_code == 2 and f"--timeout {float(timeout)} must be a number of seconds above 0" in result.stderr
         assert "Traceback" not in result.output
+
+
+def test_a_candidate_that_turns_its_owners_metric_upside_down_is_judged_the_way_live_declares_it(v1_live: Workspace, served):
+    """A candidate's manifest saying `better: lower` for the metric live declares higher must not turn a drop in it
+    into an improvement: during a canary, the direction of the bundle already live stands."""
+    import shutil
+
+    from tests.helpers import add, promptfoo_report
+
+    folder = v1_live.root / "bundles" / "support-triage-v3"
+    shutil.copytree(v1_live.root / "bundles" / "support-triage-v2", folder)
+    manifest = folder / "bundle.yaml"
+    text = manifest.read_text().replace("version: 2026.11.22-1", "version: 2026.11.23-1")
+    manifest.write_text(text.replace("tolerance: 0.02}", "tolerance: 0.02, better: lower}"))
+    assert v1_live.run("register", str(folder)).exit_code == 0
+    add(v1_live, "support-triage@2026.11.23-1", promptfoo_report(v1_live, "v2"))
+    result = v1_live.run("promote", "support-triage@2026.11.23-1", "--env", "staging", "--canary", "50", "--step-time", "0m")
+    assert result.exit_code == 0, result.output
+    served.refresh()
+    serve(served, 4000, random.Random(23), Traffic(correct_route=0.70), live=Traffic(correct_route=0.93))
+    code, report = guard(v1_live, served.log)
+    route = next(m for m in report["metrics"] if m["name"] == "correct_route_rate")
+    assert (route["better"], route["verdict"]) == ("higher", "regression")
+    assert (code, report["decision"]) == (1, "rollback") and "regression: correct_route_rate" in report["reason"]
