@@ -213,7 +213,4 @@ def completion(storage: Storage, index: Index, bundle: BundleRow, env: str,
         return MoveExtras(), []
     if running.digest != bundle.digest:
         refuse_during_canary(index, bundle.name, env, f"promoting {bundle.version}")
-    stored = _stored_canary(storage, index, bundle.name, env)
-    value = CanaryValue(bundle.name, env, bundle.digest, bundle.version, 0, index.head().seq + 1)
-    return MoveExtras(canary_completed=running.seq), [PointerUpdate(value.storage_name, stored.token if stored else None,
-                                                                    value.encode())]
+    return MoveExtras(canary_completed=running.seq), [_update(storage, index, bundle.name, env, bundle, 0)]

@@ -16,13 +16,12 @@ from typing import Any
 
 from bundlectl.canary import advance_canary, canary_in_force, end_canary
 from bundlectl.clock import parse_time
-from bundlectl.errors import BundlectlError, IntegrityFailure, InvalidInput, NotFound, Problem
+from bundlectl.errors import BundlectlError, InvalidInput, NotFound, Problem
 from bundlectl.guard.decision import Judgement, Metric, Settings, Step, Target, judge_canary, judge_outcome, metrics_judged
 from bundlectl.guard.moments import Tally
 from bundlectl.identity import Acting
 from bundlectl.outcomes import CANDIDATE, LIVE
 from bundlectl.registry.fresh import fresh_index
-from bundlectl.registry.index import Index
 from bundlectl.registry.rows import BundleRow, CanaryRow, PointerRow
 from bundlectl.storage.base import Storage
 
@@ -65,9 +64,10 @@ def run_guard(storage: Storage, name: str, env: str, source: Source, settings: S
         raise NotFound(f"nothing of {name} is live in {env}, so there is nothing to guard",
                        f"check the name and environment: `bundlectl status {name}`")
     running = canary_in_force(index, name, env)
-    live_record = _bundle(index, name, live.version).record()
+    candidate = None
+    live_record = index.served_bundle(name, live.version, "is served").record()
     if running is not None:
-        candidate = _bundle(index, name, running.version)
+        candidate = index.served_bundle(name, running.version, "is served")
         # live's declaration first: a candidate saying `better: lower` for live's metric must not turn a drop into a gain
         metrics = metrics_judged(live_record.metadata.get("outcome"), candidate.record().metadata.get("outcome"))
         tally = source(name, env, running.seq, None)
@@ -86,12 +86,12 @@ def run_guard(storage: Storage, name: str, env: str, source: Source, settings: S
         return report
     assert actor is not None, "apply needs the acting identity"
     try:
-        return _apply(storage, report, actor, reason or f"guard: {judgement.reason}")
+        return _apply(storage, report, candidate, actor, reason or f"guard: {judgement.reason}")
     except BundlectlError as exc:
         return GuardReport(name, env, live, running, judgement, tally.source, None, exc)
 
 
-def _apply(storage: Storage, report: GuardReport, actor: Acting, reason: str) -> GuardReport:
+def _apply(storage: Storage, report: GuardReport, candidate: BundleRow | None, actor: Acting, reason: str) -> GuardReport:
     """The decision as one logged event, its figures attached; a conflict if ENV or its canary moved since."""
     from bundlectl.promotion import promote
     from bundlectl.rollback import rollback
@@ -104,9 +104,8 @@ def _apply(storage: Storage, report: GuardReport, actor: Acting, reason: str) ->
             result = advance_canary(storage, name, env, canary.seq, report.judgement.step.next_percent, actor, reason, figures)
             applied = Applied(result.action, result.seq)
         elif decision == "complete":
-            index = fresh_index(storage)
-            move = promote(storage, _bundle(index, name, canary.version), env, actor, reason, guard=figures,
-                           expect_canary=canary.seq)
+            assert candidate is not None, "a canary has a candidate"
+            move = promote(storage, candidate, env, actor, reason, guard=figures, expect_canary=canary.seq)
             applied = Applied("promote", move.seq)
         else:
             result = end_canary(storage, name, env, actor, reason, step_seq=canary.seq, guard=figures)
@@ -139,9 +138,3 @@ def _check_figures(tally: Tally, metrics: list[Metric], served_by: dict[str, str
         raise InvalidInput([Problem(tally.source, problem) for problem in problems],
                            "these figures were not written by the runtime as they stand; no decision was made")
 
-
-def _bundle(index: Index, name: str, version: str) -> BundleRow:
-    row = index.bundle(name, version)
-    if row is None:
-        raise IntegrityFailure(f"the log says {name}@{version} is served, but it is not registered", "run `bundlectl verify`")
-    return row

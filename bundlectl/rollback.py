@@ -16,7 +16,7 @@ from typing import Any
 
 from bundlectl.canary import canary_in_force, refuse_during_canary
 from bundlectl.clock import now_utc, rfc3339
-from bundlectl.errors import Conflict, IntegrityFailure, NotFound, Refused, UsageProblem
+from bundlectl.errors import Conflict, NotFound, Refused, UsageProblem
 from bundlectl.gate.checks import eval_checks
 from bundlectl.gate.evaluate import evaluate_gate
 from bundlectl.gate.result import GateRefused, GateResult
@@ -72,7 +72,7 @@ def plan_rollback(storage: Storage, name: str, env: str, to: BundleRow | None, c
     pointer = index.pointer(name, env)
     if pointer is None:
         raise NotFound(f"nothing of {name} is live in {env}; there is nothing to roll back")
-    live = _registered(index, name, pointer.version)
+    live = index.served_bundle(name, pointer.version)
     source = _source(index, pointer, to)
     if not components:
         target, new_record = source, None
@@ -94,14 +94,7 @@ def _source(index: Index, pointer: PointerRow, to: BundleRow | None) -> BundleRo
     last = index.moves(pointer.name, pointer.env, limit=1)[0]
     if not last.from_version:
         raise Refused(f"nothing was live in {pointer.env} before {pointer.name}@{pointer.version}; nothing to roll back to")
-    return _registered(index, pointer.name, last.from_version)
-
-
-def _registered(index: Index, name: str, version: str) -> BundleRow:
-    row = index.bundle(name, version)
-    if row is None:
-        raise IntegrityFailure(f"the log says {name}@{version} was live, but it is not registered", "run `bundlectl verify`")
-    return row
+    return index.served_bundle(pointer.name, last.from_version)
 
 
 def _compose(index: Index, live: BundleRow, source: BundleRow, kinds: list[str]) -> tuple[BundleRow, BundleRecord | None]:

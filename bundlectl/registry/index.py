@@ -344,6 +344,13 @@ class Index:
         found = self._bundles(" WHERE name=? AND version=?", (name, version))
         return found[0] if found else None
 
+    def served_bundle(self, name: str, version: str, how: str = "was live") -> BundleRow:
+        """A bundle the log says is (or was) served: not registered means the log or index was tampered with."""
+        row = self.bundle(name, version)
+        if row is None:
+            raise IntegrityFailure(f"the log says {name}@{version} {how}, but it is not registered", "run `bundlectl verify`")
+        return row
+
     def bundles_by_digest_prefix(self, name: str, prefix: str) -> list[BundleRow]:
         return self._bundles(" WHERE name=? AND digest LIKE ? ORDER BY seq", (name, prefix + "%"))
 
