@@ -383,8 +383,8 @@ def guard(name: str, env: str, *, sources: list[str] | None = None, prometheus: 
     from bundlectl.guard.decision import Settings
     from bundlectl.guarding import run_guard
 
-    if (sources is None) == (prometheus is None):
-        raise UsageProblem("give the outcomes either as --source FILE… (request logs) or as --prometheus URL")
+    if bool(sources) == bool(prometheus):  # none given, both given, or an empty one
+        raise UsageProblem("give the outcomes either as --source FILE… or as --prometheus URL (request logs, or a Prometheus server)")
     if not 0 < alpha < 1 or min_sample < 1:
         raise UsageProblem(f"--alpha {alpha} must be between 0 and 1 and --min-sample {min_sample} at least 1")
     if not 0 < timeout <= 3600:  # NaN fails this too; a larger one overflows the socket's clock

@@ -35,8 +35,6 @@ def guard(name: str, env: str, sources: tuple[str, ...], prometheus: str | None,
           timeout: float, registry: str | None, endpoint_url: str | None, reason: str | None, actor: str | None,
           key: tuple[str, ...], as_json: bool) -> None:
     """Judge the canary (or the live bundle) from recorded outcomes: hold, advance, complete or rollback."""
-    if bool(sources) == bool(prometheus):
-        raise click.UsageError("give the outcomes either as --source FILE… or as --prometheus URL")
     report = api.guard(name, env, sources=list(sources) if sources else None, prometheus=prometheus, apply=apply, alpha=alpha,
                        min_sample=min_sample, timeout=timeout, registry=registry, endpoint_url=endpoint_url, actor=actor,
                        key=key, reason=reason)
