@@ -61,6 +61,13 @@ class Problem(NamedTuple):
     line: int | None = None
     field: str | None = None
 
+    def to_json(self) -> dict[str, Any]:
+        return {"file": self.file, "line": self.line, "field": self.field, "message": self.message}
+
+    def annotation(self) -> str:
+        """The finding without its place: what a CI annotation (which carries file and line itself) says."""
+        return f"{self.field}: {self.message}" if self.field else self.message
+
     def __str__(self) -> str:
         where = self.file + (f":{self.line}" if self.line else "")
         what = f"{self.field}: " if self.field else ""

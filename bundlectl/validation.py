@@ -29,7 +29,7 @@ class ValidationResult:
             "name": self.record.name if self.record else None,
             "version": self.record.version if self.record else None,
             "digest": self.record.digest if self.record else None,
-            "problems": [{"file": p.file, "line": p.line, "field": p.field, "message": p.message} for p in self.problems],
+            "problems": [p.to_json() for p in self.problems],
         }
 
 

@@ -46,8 +46,7 @@ def validate(paths: tuple[str, ...], changed: bool, output: str) -> None:
                 for problem in result.problems:
                     click.echo(click.style("✗ ", fg="red") + str(problem), err=True)
                     if output == "github":
-                        github_annotation("error", f"{problem.field}: {problem.message}" if problem.field else problem.message,
-                                          file=problem.file, line=problem.line, title="bundlectl validate")
+                        github_annotation("error", problem.annotation(), file=problem.file, line=problem.line, title="bundlectl validate")
     if not all(r.valid for r in results):
         raise SystemExit(ExitCode.REFUSED)
 

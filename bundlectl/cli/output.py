@@ -52,12 +52,11 @@ def emit_error(output: Format, exit_code: int, message: str, hint: str | None = 
         kind = ExitCode(exit_code).name.lower() if exit_code in ExitCode._value2member_map_ else "error"
         error: dict[str, Any] = {"exit_code": int(exit_code), "kind": kind, "message": message, "hint": hint}
         if problems:
-            error["problems"] = [{"file": p.file, "line": p.line, "field": p.field, "message": p.message} for p in problems]
+            error["problems"] = [p.to_json() for p in problems]
         emit_json({"error": error, **(details or {})})
     elif output == "github":
         for problem in problems:
-            github_annotation("error", f"{problem.field}: {problem.message}" if problem.field else problem.message,
-                              file=problem.file, line=problem.line, title="bundlectl")
+            github_annotation("error", problem.annotation(), file=problem.file, line=problem.line, title="bundlectl")
         if not problems:
             github_annotation("error", message + (f" ({hint})" if hint else ""), title="bundlectl")
 

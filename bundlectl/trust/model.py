@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bundlectl.model_file import load_model_file
-from bundlectl.names import ENV_PATTERN
+from bundlectl.names import is_env, schema_url
 from bundlectl.trust.roles import Signer, check_roles, trust_roles
 
 MAX_TRUST_BYTES = 256 * 1024
@@ -51,10 +51,8 @@ class Roles(Strict):
     @field_validator("promoters")
     @classmethod
     def _environments(cls, promoters: dict[str, list[str]]) -> dict[str, list[str]]:
-        import re
-
         for env in promoters:
-            if not re.fullmatch(ENV_PATTERN, env):
+            if not is_env(env):
                 raise ValueError(f"environment name {env!r} must be lowercase letters, digits and dashes")
         return promoters
 
@@ -72,7 +70,7 @@ class TrustFile(Strict):
     roles: Roles
 
     model_config = ConfigDict(extra="forbid", frozen=True, title="bundlectl trust file",
-                              json_schema_extra={"$id": "https://bundlectl.dev/schemas/trust.schema.json"})
+                              json_schema_extra={"$id": schema_url("trust.schema.json")})
 
 
 def parse_trust(data: bytes, source: str) -> dict[str, Any]:
