@@ -11,7 +11,9 @@ export BUNDLECTL_ACTOR="${BUNDLECTL_ACTOR:-alice@example.com}"
 V1=support-triage@2026.11.01-1
 V2=support-triage@2026.11.22-1
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
-refused() { printf '\n\033[1m$ %s\033[0m   # expected to be refused\n' "$*"; if "$@"; then echo "demo: expected a refusal" >&2; exit 1; fi; }
+fails() { note=$1; shift; printf '\n\033[1m$ %s\033[0m   # %s\n' "$*" "$note"; if "$@"; then echo "demo: expected a non-zero exit: $note" >&2; exit 1; fi; }
+refused() { fails "expected to be refused" "$@"; }
+rolls_back() { fails "exits 1: the guard decides to roll back" "$@"; }
 
 echo "bundlectl demo — registry: $BUNDLECTL_REGISTRY"
 step bundlectl init
@@ -79,8 +81,8 @@ step bundlectl promote $V2 --env staging --canary 50 --step-time 0m --reason "ca
 step bundlectl status
 step python examples/serve.py --env staging --requests 4000 --quiet --seed 7 --request-log "$WORK/canary.jsonl" \
   --inject-regression escalation
-refused bundlectl guard support-triage --env staging --source "$WORK/canary.jsonl" --min-sample 500
-refused bundlectl guard support-triage --env staging --source "$WORK/canary.jsonl" --min-sample 500 --apply \
+rolls_back bundlectl guard support-triage --env staging --source "$WORK/canary.jsonl" --min-sample 500
+rolls_back bundlectl guard support-triage --env staging --source "$WORK/canary.jsonl" --min-sample 500 --apply \
   --actor guard@example.com
 step bundlectl history support-triage --env staging --limit 3
 step bundlectl verify
