@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping
 from typing import NamedTuple
 
 from bundlectl.errors import UsageProblem
+from bundlectl.outcomes import COST_USD, ESCALATED, LATENCY_MS, OK, SCHEMA_VALID, value_allowed
 
 Series = tuple[str, str, str, str, str, str]  # outcomes.PROM_LABELS
 
@@ -63,8 +64,6 @@ class OutcomeTallies:
 def outcome_values(ok: bool | None, escalated: bool | None, schema_valid: bool | None, latency_ms: float | None,
                    cost_usd: float | None, metrics: Mapping[str, object]) -> dict[str, float | bool]:
     """The values a request recorded, each a bool or a finite number (a mistake here is the serving code's: UsageProblem)."""
-    from bundlectl.outcomes import COST_USD, ESCALATED, LATENCY_MS, OK, SCHEMA_VALID, value_allowed
-
     values: dict[str, object] = {OK: ok, ESCALATED: escalated, SCHEMA_VALID: schema_valid, LATENCY_MS: latency_ms,
                                  COST_USD: cost_usd, **metrics}
     checked: dict[str, float | bool] = {}
