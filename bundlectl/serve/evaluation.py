@@ -19,6 +19,7 @@ from bundlectl.serve.fleet import Fleet
 from bundlectl.serve.replies import JSON, Reply, RequestRefused, json_reply, ofrep_error
 
 STATIC, SPLIT, DISABLED = "STATIC", "SPLIT", "DISABLED"
+PAUSED = "paused"  # the variant while paused: no version is served
 PARSE_ERROR, INVALID_CONTEXT, FLAG_NOT_FOUND = "PARSE_ERROR", "INVALID_CONTEXT", "FLAG_NOT_FOUND"
 MAX_CONTEXT_FIELDS = 256  # a context is a handful of attributes; thousands are an attack, not targeting
 MAX_TARGETING_KEY = 1024
@@ -91,7 +92,8 @@ class Evaluator:
         try:
             bundle = runtime.current(context.targeting_key)
         except Paused as paused:
-            return {"key": key, "reason": DISABLED, "metadata": paused_metadata(paused)}
+            # no value (OFREP's codeDefaultFlag): the provider returns the code's default, the service's fallback path
+            return {"key": key, "reason": DISABLED, "variant": PAUSED, "metadata": paused_metadata(paused)}
         reason = SPLIT if bundle.canary is not None and context.targeting_key is not None else STATIC
         cache_key = (bundle.name, bundle.env, bundle.digest, bundle.arm, bundle.canary, bundle.pointer_version, reason)
         cached = self._cache.get(cache_key)
