@@ -59,12 +59,17 @@ def file_url(base: str, digest: str, relpath: str) -> str:
     return f"{base}/v1/bundles/{digest}/files/{quote(relpath)}"
 
 
-def bundle_value(bundle: LiveBundle, base: str) -> dict[str, Any]:
-    """The flag's value: what a service needs to use the bundle, files by URL (fetched by digest, cacheable forever)."""
+def bundle_value(bundle: LiveBundle, base: str | None) -> dict[str, Any]:
+    """The flag's value: what a service needs to use the bundle, files by URL (fetched by digest, cacheable forever).
+
+    `base` None: no URLs (in process, files are read from the runtime's bundle)."""
     components = {}
     for kind, component in sorted(bundle.record.components.items()):
-        files = {path: {"digest": entry.digest, "size": entry.size, "url": file_url(base, bundle.digest, path)}
-                 for path, entry in sorted(component.files.items())}
+        files: dict[str, dict[str, Any]] = {path: {"digest": entry.digest, "size": entry.size}
+                                            for path, entry in sorted(component.files.items())}
+        if base is not None:
+            for path, entry in files.items():
+                entry["url"] = file_url(base, bundle.digest, path)
         components[kind] = {"digest": component.digest, "fields": component.fields, "files": files}
     value: dict[str, Any] = {"name": bundle.name, "version": bundle.version, "digest": bundle.digest, "env": bundle.env,
                              "arm": bundle.arm, "pointerVersion": bundle.pointer_version, "components": components}

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from tests.serve.conftest import ENV, NAME, V1, V2, wait_until
 from tests.helpers import promote
+from tests.serve.conftest import ENV, NAME, V1, V2, wait_until
 
 
 def test_bulk_evaluation_answers_every_flag_with_an_etag_and_304_while_unchanged(served):
