@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 from bundlectl.runtime import LiveBundle, Paused
 from bundlectl.serve.fleet import Fleet
-from bundlectl.serve.replies import JSON, Reply, RequestRefused, json_reply, ofrep_error
+from bundlectl.serve.replies import JSON, Reply, RequestRefused, ofrep_error
 
 STATIC, SPLIT, DISABLED = "STATIC", "SPLIT", "DISABLED"
 PAUSED = "paused"  # the variant while paused: no version is served
@@ -89,24 +89,26 @@ class Evaluator:
 
     def __init__(self, fleet: Fleet, base_url: str = "") -> None:
         self.fleet, self.base_url = fleet, base_url
-        self._cache: dict[tuple[Any, ...], dict[str, Any]] = {}
+        self._cache: dict[tuple[Any, ...], bytes] = {}
 
-    def evaluation(self, key: str, context: Context) -> dict[str, Any]:
-        """One flag's OFREP evaluation (success, or DISABLED while paused); the flag must be served (see `served`)."""
+    def evaluation(self, key: str, context: Context) -> bytes:
+        """One flag's OFREP evaluation, encoded (success, or DISABLED while paused); the flag must be served.
+
+        The encoding of each bundle, arm and reason is kept: a request costs a routing hash and a dict lookup."""
         runtime = self.fleet.runtimes[key]
         try:
             bundle = runtime.current(context.targeting_key)
         except Paused as paused:
             # no value (OFREP's codeDefaultFlag): the provider returns the code's default, the service's fallback path
-            return {"key": key, "reason": DISABLED, "variant": PAUSED, "metadata": paused_metadata(paused)}
+            return _encode({"key": key, "reason": DISABLED, "variant": PAUSED, "metadata": paused_metadata(paused)})
         reason = SPLIT if bundle.canary is not None and context.targeting_key is not None else STATIC
         cache_key = (bundle.name, bundle.env, bundle.digest, bundle.arm, bundle.canary, bundle.pointer_version, reason)
         cached = self._cache.get(cache_key)
         if cached is None:
             if len(self._cache) >= _CACHED:
                 self._cache.clear()
-            cached = self._cache[cache_key] = {"key": key, "value": bundle_value(bundle, self.base_url), "reason": reason,
-                                               "variant": bundle.version, "metadata": dict(bundle.attributes)}
+            cached = self._cache[cache_key] = _encode({"key": key, "value": bundle_value(bundle, self.base_url), "reason": reason,
+                                                       "variant": bundle.version, "metadata": dict(bundle.attributes)})
         return cached
 
     def single(self, key: str, body: bytes) -> Reply:
@@ -118,7 +120,7 @@ class Evaluator:
             context = parse_context(body, key)
         except RequestRefused as refused:
             return refused.reply
-        return json_reply(200, self.evaluation(key, context))
+        return Reply(200, self.evaluation(key, context))
 
     def bulk(self, body: bytes, if_none_match: str | None) -> Reply:
         """Every served flag for one context, with an ETag of the answer: unchanged → 304 without a body."""
@@ -128,8 +130,7 @@ class Evaluator:
             return refused.reply
         if len(self.fleet.runtimes) < len(self.fleet.names):
             return not_ready(None)
-        flags = [self.evaluation(key, context) for key in self.fleet.names]
-        encoded = json.dumps({"flags": flags}, separators=(",", ":")).encode()
+        encoded = b'{"flags":[' + b",".join(self.evaluation(key, context) for key in self.fleet.names) + b"]}"
         etag = f'"{sha256(encoded).hexdigest()[:32]}"'
         if if_none_match is not None and etag in (tag.strip().removeprefix("W/") for tag in if_none_match.split(",")):
             return Reply(304, headers={"ETag": etag}, content_type=None)
@@ -139,3 +140,7 @@ class Evaluator:
 def not_ready(key: str | None) -> Reply:
     """A flag this server will serve once its runtime holds a verified bundle: try again shortly."""
     return ofrep_error(503, None, f"{key or 'a flag'} has no verified bundle to serve yet (see /readyz)", headers={"Retry-After": "1"})
+
+
+def _encode(document: dict[str, Any]) -> bytes:
+    return json.dumps(document, separators=(",", ":")).encode()
