@@ -15,6 +15,7 @@ from bundlectl.runtime import Runtime
 from bundlectl.serve.config import ServeSettings
 
 log = logging.getLogger("bundlectl.serve")
+_LONGEST_START = 60.0  # seconds a retried start may wait for its first registry check
 
 
 def served_names(settings: ServeSettings) -> tuple[str, ...]:
@@ -45,16 +46,19 @@ class Fleet:
 
     def _start(self, name: str) -> None:
         settings = self.settings
+        startup_timeout = settings.startup_timeout
         while not self._stop.is_set():
             try:
                 runtime = Runtime(name, settings.env, settings.registry, endpoint_url=settings.endpoint_url,
                                   poll_interval=settings.poll_interval, timeout=settings.timeout,
-                                  startup_timeout=settings.startup_timeout, cache_dir=settings.cache_dir,
+                                  startup_timeout=startup_timeout, cache_dir=settings.cache_dir,
                                   request_log=settings.request_log, cwd=settings.cwd)
             except BundlectlError as exc:
                 if self.failures.get(name) != exc.message:
                     log.warning("cannot serve %s in %s yet: %s", name, settings.env, exc.message)
                 self.failures[name] = exc.message
+                # a first check slower than the wait (a slow registry, a big bundle) must be able to finish next time
+                startup_timeout = min(2 * startup_timeout, _LONGEST_START)
                 self._stop.wait(min(settings.poll_interval, 5.0))
                 continue
             if self._stop.is_set():

@@ -146,3 +146,26 @@ def test_a_100_mb_body_is_refused_without_being_read(served, chunked):
     assert running.server.settings.request_log.read_text() == ""  # nothing recorded
     assert running.call("GET", "/healthz").status == 200 and running.evaluate().status == 200
     assert os.getpid()  # the server runs in this process: it is still here
+
+
+@pytest.mark.parametrize("registry", ["s3"], indirect=True)
+def test_without_a_registry_or_a_cache_it_is_alive_but_not_ready(v1_live, hole):
+    from tests.serve.conftest import start_server
+
+    hole.black_hole()
+    running = start_server(v1_live, endpoint_url=hole.url, timeout=0.3, startup_timeout=0.3)
+    try:
+        assert running.call("GET", "/healthz").status == 200
+        wait_until(lambda: running.call("GET", "/readyz").json().get("waiting", {}).get(NAME, "starting") != "starting", 10)
+        ready = running.call("GET", "/readyz")
+        assert ready.status == 503 and "no verified bundle of support-triage in staging" in ready.json()["waiting"][NAME]
+        answer = running.evaluate()
+        assert answer.status == 503 and answer.headers["retry-after"] == "1"
+        hole.forward()  # the registry answers again: the server becomes ready without a restart
+        try:
+            wait_until(lambda: running.call("GET", "/readyz").status == 200, 15)
+        except AssertionError:
+            raise AssertionError(running.call("GET", "/readyz").json()) from None
+        assert running.evaluate().json()["variant"] == "2026.11.01-1"
+    finally:
+        running.stop()
