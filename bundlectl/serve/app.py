@@ -40,7 +40,8 @@ class ServeApp:
     def __init__(self, fleet: Fleet, authorizer: Authorizer, *, base_url: str = "", max_body: int = 64 * 1024,
                  max_outcomes_body: int = 1024 * 1024, max_in_flight: int = 1024) -> None:
         self.fleet, self.authorizer = fleet, authorizer
-        self.evaluator, self.files = Evaluator(fleet, base_url), FileStore(fleet)
+        self.files = FileStore(fleet)
+        self.evaluator = Evaluator(fleet, base_url, answered=self.files.remember)
         self.max_body, self.max_outcomes_body, self.max_in_flight = max_body, max_outcomes_body, max_in_flight
         self.in_flight = 0
         self._configuration = json_reply(200, configuration(fleet.settings.poll_interval))

@@ -9,6 +9,7 @@ live bundle, SPLIT when a running canary routed the targetingKey, DISABLED while
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from hashlib import sha256
 from typing import Any
@@ -87,8 +88,8 @@ def paused_metadata(paused: Paused) -> dict[str, Any]:
 class Evaluator:
     """Evaluates flags against the fleet's runtimes (one per bundle name); the bodies of each bundle, arm and reason are cached."""
 
-    def __init__(self, fleet: Fleet, base_url: str = "") -> None:
-        self.fleet, self.base_url = fleet, base_url
+    def __init__(self, fleet: Fleet, base_url: str = "", answered: Callable[[LiveBundle], None] | None = None) -> None:
+        self.fleet, self.base_url, self._answered = fleet, base_url, answered
         self._cache: dict[tuple[Any, ...], bytes] = {}
 
     def evaluation(self, key: str, context: Context) -> bytes:
@@ -107,6 +108,8 @@ class Evaluator:
         if cached is None:
             if len(self._cache) >= _CACHED:
                 self._cache.clear()
+            if self._answered is not None:
+                self._answered(bundle)
             cached = self._cache[cache_key] = _encode({"key": key, "value": bundle_value(bundle, self.base_url), "reason": reason,
                                                        "variant": bundle.version, "metadata": dict(bundle.attributes)})
         return cached

@@ -37,13 +37,18 @@ class FileStore:
         self.fleet = fleet
         self._recent: OrderedDict[str, LiveBundle] = OrderedDict()
 
+    def remember(self, bundle: LiveBundle) -> None:
+        """Keep serving this verified bundle's files after the runtimes move on (the evaluator calls it for each
+        bundle it answers with, so a client that evaluated just before a promote still gets its files)."""
+        if bundle.digest not in self._recent:
+            self._recent[bundle.digest] = bundle
+            while len(self._recent) > _RECENT:
+                self._recent.popitem(last=False)
+
     def _bundle(self, digest: str) -> LiveBundle | None:
         held: Iterable[LiveBundle] = (bundle for runtime in self.fleet.runtimes.values() for bundle in runtime.held())
         for bundle in held:
-            if bundle.digest not in self._recent:
-                self._recent[bundle.digest] = bundle
-                while len(self._recent) > _RECENT:
-                    self._recent.popitem(last=False)
+            self.remember(bundle)
         return self._recent.get(digest)
 
     def reply(self, digest: str, relpath: str, range_header: str | None, if_none_match: str | None) -> Reply:

@@ -85,9 +85,15 @@ def test_a_path_outside_the_bundles_files_is_not_found(served, path):
 
 def test_only_bundles_the_server_holds_are_served(served):
     ws, running = served
-    digest = ws.json("show", V2)["digest"]  # registered, not promoted: not verified by this server
-    answer = running.call("GET", f"/v1/bundles/{digest}/files/prompts/system.md")
-    assert answer.status == 404 and f"no file 'prompts/system.md' in a bundle '{digest}' served here" in answer.json()["errorDetails"]
+    v1, v2 = ws.json("show", V1)["digest"], ws.json("show", V2)["digest"]
+    answer = running.call("GET", f"/v1/bundles/{v2}/files/prompts/system.md")  # registered, not promoted: not verified here
+    assert answer.status == 404 and f"no file 'prompts/system.md' in a bundle '{v2}' served here" in answer.json()["errorDetails"]
+    assert running.evaluate().json()["value"]["digest"] == v1  # a client evaluates V1 ...
+    assert ws.run("promote", V2, "--env", ENV, "--canary", "50", "--step-time", "0m").exit_code == 0
+    wait_until(lambda: running.call("GET", f"/v1/bundles/{v2}/files/prompts/system.md").status == 200, 1.5)  # the candidate's
+    assert ws.run("promote", V2, "--env", ENV).exit_code == 0  # the canary completes: V2 alone is live
+    wait_until(lambda: running.evaluate().json()["value"]["digest"] == v2, 1.5)
+    assert running.call("GET", f"/v1/bundles/{v1}/files/prompts/system.md").status == 200  # ... and still gets its files
 
 
 @pytest.fixture
