@@ -118,7 +118,8 @@ class Evaluator:
         if key not in self.fleet.runtimes:
             if key in self.fleet.names:
                 return not_ready(key)
-            return ofrep_error(404, FLAG_NOT_FOUND, f"flag {key!r} is not served here (serving: {', '.join(self.fleet.names)})", key)
+            return ofrep_error(404, FLAG_NOT_FOUND, f"flag {key[:200]!r} is not served here (serving: {', '.join(self.fleet.names)})",
+                               key)
         try:
             context = parse_context(body, key)
         except RequestRefused as refused:
