@@ -540,3 +540,22 @@ def _rollback_diff(result: RollbackResult, storage: Storage) -> BundleDiff:
     live = registry_source(plan.live.record(), storage, f"{plan.live.name}@{plan.live.version}")
     target = registry_source(plan.target.record(), storage, f"{plan.target.name}@{plan.target.version}")
     return diff_bundles(live, target)
+
+
+def serve(names: tuple[str, ...] | list[str], env: str, *, listen: str = "127.0.0.1:8080", registry: str | None = None,
+          endpoint_url: str | None = None, poll_interval: float = 15.0, cache_dir: Path | None = None,
+          request_log: Path | None = None, tokens_file: Path | None = None, tls_cert: Path | None = None,
+          tls_key: Path | None = None, public_url: str = "") -> None:
+    """Serve NAMES' live bundles in ENV (all of them when empty) over OFREP until interrupted (`bundlectl serve`)."""
+    from bundlectl.errors import UsageProblem
+    from bundlectl.names import is_env, is_name
+    from bundlectl.serve.config import ServeSettings, parse_listen
+    from bundlectl.serve.server import Server
+
+    bad = [name for name in names if not is_name(name)] + ([] if is_env(env) else [env])
+    if bad:
+        raise UsageProblem(f"{bad[0]!r} is not a bundle name or environment", "names are lowercase letters, digits and dashes")
+    host, port = parse_listen(listen)
+    Server(ServeSettings(env, tuple(names), host, port, registry, endpoint_url, Path.cwd(), poll_interval,
+                         cache_dir=cache_dir, request_log=request_log, tokens_file=tokens_file, tls_cert=tls_cert,
+                         tls_key=tls_key, public_url=public_url)).run()

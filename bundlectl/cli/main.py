@@ -61,6 +61,8 @@ COMMANDS: dict[str, Entry] = {
     "rollback": Entry("bundlectl.cli.rollback:rollback",
                       "Point ENV back at the bundle live before (or --to REF), or swap single components back; "
                       "during a canary, end it."),
+    "serve": Entry("bundlectl.cli.serve:serve",
+                   "Serve ENV's live bundles over OpenFeature's remote evaluation protocol (OFREP) to services in any language."),
     "pause": Entry("bundlectl.cli.pause:pause",
                    "Kill switch: runtimes serving NAME in ENV raise Paused (and take their fallback path) until `resume`."),
     "resume": Entry("bundlectl.cli.pause:resume", "End a pause: runtimes serve NAME's live bundle in ENV again at their next poll."),

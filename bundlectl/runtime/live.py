@@ -149,6 +149,13 @@ class Runtime:
         """`record()` for `async def` handlers."""
         return self.record(request_id, **outcome)
 
+    def held(self) -> tuple[LiveBundle, ...]:
+        """The verified bundles held now: the live one, and the canary's candidate while one runs (paused or not)."""
+        serving = self._serving
+        if serving is None:
+            return ()
+        return (serving.bundle,) if serving.candidate is None else (serving.bundle, serving.candidate)
+
     @property
     def paused(self) -> PauseState | None:
         """The pause in force, or None."""
