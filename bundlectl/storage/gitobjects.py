@@ -109,7 +109,9 @@ class GitObjects:
         way in, and a file that no longer has that digest (it changed since, or while it is read) is
         refused with ChangedWhileStoring, leaving nothing behind.
         """
-        with open(path, "rb", buffering=0) as source:
+        from bundlectl.safeio.regular import open_regular
+
+        with open_regular(path, follow=False) as source:  # a symlink or a FIFO swapped in since it was hashed is refused
             size = os.fstat(source.fileno()).st_size
             if size < UNCOMPRESSED_FROM:
                 data = source.read(size + 1)
