@@ -117,9 +117,17 @@ class BundlectlGroup(click.Group):
             formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context) -> Any:
-        from bundlectl.cli.output import emit_error
+        from bundlectl.cli.output import terminal_text
 
         output: Format = ctx.meta.get(FORMAT, "text")
+        if output == "text":  # what a manifest, a log or a file name holds never reaches the terminal raw
+            with terminal_text():
+                return self._invoke(ctx, output)
+        return self._invoke(ctx, output)
+
+    def _invoke(self, ctx: click.Context, output: Format) -> Any:
+        from bundlectl.cli.output import emit_error
+
         try:
             return super().invoke(ctx)
         except BundlectlError as exc:
