@@ -193,7 +193,9 @@ def _read_state(path: Path) -> bytes:
 def _copy_file(source: Path, target: IO[bytes]) -> None:
     import shutil
 
-    with open(source, "rb") as handle:
+    from bundlectl.safeio.regular import open_regular
+
+    with open_regular(source, follow=False) as handle:  # a FIFO swapped into a shared folder is refused, not waited on
         shutil.copyfileobj(handle, target, 1024 * 1024)
 
 

@@ -352,8 +352,9 @@ class Runtime:
             return
         try:
             self._cache.save(serving)
-        except OSError as exc:
-            self._report(f"cannot keep the verified bundle in {self._cache.folder} ({exc.strerror or exc}); "
+        except (OSError, BundlectlError) as exc:
+            why = getattr(exc, "message", None) or getattr(exc, "strerror", None) or str(exc)
+            self._report(f"cannot keep the verified bundle in {self._cache.folder} ({why}); "
                          "a process started during an outage could not serve it")
 
     def _await_first_check(self) -> None:
