@@ -20,7 +20,7 @@ from bundlectl.errors import InvalidInput, NotFound, Problem
 from bundlectl.outcomes import ARM, CANDIDATE, LIVE
 from bundlectl.registry.index import Index
 from bundlectl.registry.rows import proven
-from bundlectl.safeio.regular import kind_of
+from bundlectl.safeio.regular import kind_of, open_regular, read_regular
 from bundlectl.stamp import DIGEST, ENV, NAME, POINTER_VERSION, REQUEST_ID, REQUIRED, VERSION
 
 
@@ -114,7 +114,7 @@ def find_stamp(request_id: str, logs: list[Path]) -> Stamp:
             if stamp is not None:
                 return stamp
         if candidates:
-            whole = path.read_bytes()
+            whole = read_regular(path, MAX_DOCUMENT_BYTES)
             if whole[:1] == b"{":  # perhaps one pretty-printed OTLP/JSON document
                 stamp = _stamp_in(whole, request_id, str(path))
                 if stamp is not None:
@@ -124,6 +124,7 @@ def find_stamp(request_id: str, logs: list[Path]) -> Stamp:
 
 
 MAX_CANDIDATES = 1000
+MAX_DOCUMENT_BYTES = 1024**3  # one pretty-printed OTLP/JSON export, read whole
 
 
 def _grep(needle: bytes, path: Path) -> list[tuple[int, bytes]] | None:
@@ -147,7 +148,7 @@ def _grep(needle: bytes, path: Path) -> list[tuple[int, bytes]] | None:
 def _scan(needle: bytes, path: Path) -> list[tuple[int, bytes]]:
     """The portable fallback: mmap and bytes.find, counting lines only up to each hit."""
     found: list[tuple[int, bytes]] = []
-    with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+    with open_regular(path) as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
         position, line_number, counted = data.find(needle), 1, 0
         while position >= 0 and len(found) < MAX_CANDIDATES:
             start = data.rfind(b"\n", 0, position) + 1
