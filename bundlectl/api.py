@@ -93,22 +93,24 @@ def new_bundle(name: str, parent: Path = Path("bundles")) -> Path:
     return scaffold_bundle(name, parent)
 
 
-def validate(paths: list[Path], progress: ProgressSink | None = None, changed: bool = False) -> list[ValidationResult]:
+def validate(paths: list[Path], progress: ProgressSink | None = None, changed: bool = False, *,
+             allow_hard_links: bool = False) -> list[ValidationResult]:
     """Validate the bundles PATHS name: bundle folders, files inside bundles, folders of bundles. With
     `changed`, PATHS are changed files (pre-commit's) and a file in no bundle is skipped."""
     from bundlectl.validation import validate_folders
 
-    return validate_folders(paths, progress, changed)
+    return validate_folders(paths, progress, changed, allow_hard_links=allow_hard_links)
 
 
 def register(path: Path, *, registry: str | None = None, endpoint_url: str | None = None, actor: str | None = None,
              key: Keys = None, reason: str | None = None, dry_run: bool = False,
-             progress: ProgressSink | None = None) -> RegisterResult:
-    """Freeze a bundle folder into the registry (the folder is read first, so its problems come first)."""
+             progress: ProgressSink | None = None, allow_hard_links: bool = False) -> RegisterResult:
+    """Freeze a bundle folder into the registry (the folder is read first, so its problems come first); a component
+    file with more than one hard link is refused unless `allow_hard_links`."""
     from bundlectl.bundle_folder import read_bundle_folder
     from bundlectl.registry.bundles import register_bundle
 
-    folder = read_bundle_folder(path, progress=progress)
+    folder = read_bundle_folder(path, progress=progress, allow_hard_links=allow_hard_links)
     storage = _storage(registry, endpoint_url, fresh=True)
     return register_bundle(storage, folder, _acting(actor, key), reason, dry_run, progress)
 
