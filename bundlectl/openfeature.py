@@ -4,7 +4,7 @@
     from bundlectl.openfeature import BundleProvider
     from bundlectl.runtime import Runtime
 
-    api.set_provider(BundleProvider(Runtime("support-triage", "production", cache_dir="/var/cache/bundlectl")))
+    api.set_provider_and_wait(BundleProvider(Runtime("support-triage", "production", cache_dir="/var/cache/bundlectl")))
 """
 
 from bundlectl.serve.provider import BundleProvider

@@ -4,7 +4,7 @@
     from openfeature import api
     from bundlectl.openfeature import BundleProvider
 
-    api.set_provider(BundleProvider([Runtime("support-triage", "production", cache_dir="/var/cache/bundlectl")]))
+    api.set_provider_and_wait(BundleProvider([Runtime("support-triage", "production", cache_dir="/var/cache/bundlectl")]))
     details = api.get_client().get_object_details("support-triage", {}, EvaluationContext(targeting_key=user_id))
 
 Object flags only (the flag key is the bundle name). A watcher thread emits PROVIDER_CONFIGURATION_CHANGED

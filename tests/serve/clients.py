@@ -37,7 +37,7 @@ class PythonClient:
 
         self._api = api
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        api.set_provider(OFREPProvider(url, headers_factory=lambda: headers, timeout=5))
+        api.set_provider_and_wait(OFREPProvider(url, headers_factory=lambda: headers, timeout=5))
         self.client = api.get_client()
 
     def details(self, targeting_key: str | None = None, default: Any = None) -> Any:

@@ -18,7 +18,7 @@ from tests.serve.conftest import ENV, NAME, V1, V2
 @pytest.fixture
 def provided(live):
     runtime = Runtime(NAME, ENV, cwd=live.root, follow=False)
-    api.set_provider(BundleProvider(runtime, watch_interval=0.05))
+    api.set_provider_and_wait(BundleProvider(runtime, watch_interval=0.05))
     yield live, runtime, api.get_client()
     api.shutdown()
     runtime.close()
