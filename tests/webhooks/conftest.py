@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Workspace
+from tests.trust.conftest import keys  # noqa: F401 - the SSH keys fixture, for subscriptions under trust
 
 SECRET = "whsec_" + "c2VjcmV0LWZvci10ZXN0cy1vbmx5LTAxMjM0NTY3ODk="  # base64 of a test key
 OTHER_SECRET = "whsec_" + "YW5vdGhlci1zZWNyZXQtZm9yLXRlc3RzLTk4NzY1NDM="
