@@ -1,4 +1,5 @@
-"""Deliveries to real receivers on loopback, each verified with the `standardwebhooks` library, on git and S3."""
+"""Deliveries to real receivers on loopback, each verified with the `standardwebhooks` library (on git and S3 where state
+is stored: formats, outages, secrets, concurrent deliverers; the rest on git)."""
 
 from __future__ import annotations
 
@@ -92,55 +93,55 @@ def test_a_receiver_down_then_back_gets_every_event_in_order(registered: Workspa
     assert registered.run("verify").exit_code == 0  # delivery state is not a pointer of the log
 
 
-def test_a_hanging_receiver_never_delays_a_promote_beyond_the_deadline(registered: Workspace, receivers, monkeypatch):
+def test_a_hanging_receiver_never_delays_a_promote_beyond_the_deadline(git_registered: Workspace, receivers, monkeypatch):
     monkeypatch.setenv("BUNDLECTL_WEBHOOK_DEADLINE", "0.5")
     hanging, answering = receivers(hang=20), receivers()
-    ready(registered)
-    subscribe(registered, {"slow": endpoint(hanging, events=["bundle.promoted"]),
+    ready(git_registered)
+    subscribe(git_registered, {"slow": endpoint(hanging, events=["bundle.promoted"]),
                            "fast": endpoint(answering, events=["bundle.promoted"])})
     started = time.monotonic()
-    promote(registered, V1, "staging")
+    promote(git_registered, V1, "staging")
     assert time.monotonic() - started < 10  # the receiver would hold it 20 s
     assert answering.types() == ["bundle.promoted"] and hanging.got == []
     hanging.hang = 0
-    deliver_until_caught_up(registered)
+    deliver_until_caught_up(git_registered)
     assert hanging.types() == ["bundle.promoted"]
     assert hanging.got[0].headers["webhook-id"] == answering.got[0].headers["webhook-id"]
 
 
-def test_410_gone_disables_the_endpoint_until_enabled(registered: Workspace, receivers):
+def test_410_gone_disables_the_endpoint_until_enabled(git_registered: Workspace, receivers):
     receiver = receivers(status=410)
-    ready(registered)
-    subscribe(registered, {"ops": endpoint(receiver, events=["bundle.*"])})
-    promote(registered, V1, "staging")
-    assert registered.run("pause", "support-triage", "--env", "staging", "--reason", "x").exit_code == 0
+    ready(git_registered)
+    subscribe(git_registered, {"ops": endpoint(receiver, events=["bundle.*"])})
+    promote(git_registered, V1, "staging")
+    assert git_registered.run("pause", "support-triage", "--env", "staging", "--reason", "x").exit_code == 0
     assert len(receiver.got) == 1  # asked to stop, it is asked nothing more
-    state = registered.json("webhooks", "log")["endpoints"][0]
+    state = git_registered.json("webhooks", "log")["endpoints"][0]
     assert state["disabled"].startswith("410 Gone") and state["behind"] == 2
-    result = registered.run("webhooks", "deliver")
+    result = git_registered.run("webhooks", "deliver")
     assert "ops: 0 delivered" in result.output and "disabled: 410 Gone" in result.output and len(receiver.got) == 1
 
     receiver.status = 200
-    assert registered.run("webhooks", "enable", "ops").exit_code == 0
-    deliver_until_caught_up(registered)
+    assert git_registered.run("webhooks", "enable", "ops").exit_code == 0
+    deliver_until_caught_up(git_registered)
     assert receiver.types() == ["bundle.promoted", "bundle.promoted", "bundle.paused"]
 
 
-def test_a_redirect_is_not_followed(registered: Workspace, receivers):
+def test_a_redirect_is_not_followed(git_registered: Workspace, receivers):
     receiver = receivers(status=307)
-    subscribe(registered, {"ops": endpoint(receiver)})
-    set_policy(registered, STAGING)
-    attempt = registered.json("webhooks", "log")["endpoints"][0]["attempts"][-1]
+    subscribe(git_registered, {"ops": endpoint(receiver)})
+    set_policy(git_registered, STAGING)
+    attempt = git_registered.json("webhooks", "log")["endpoints"][0]["attempts"][-1]
     assert attempt["status"] == 307 and "redirect, not followed" in attempt["error"]
 
 
-def test_a_tampered_body_or_a_replay_outside_the_tolerance_fails_verification(registered: Workspace, receivers, monkeypatch):
+def test_a_tampered_body_or_a_replay_outside_the_tolerance_fails_verification(git_registered: Workspace, receivers, monkeypatch):
     from standardwebhooks import webhooks
     from standardwebhooks.webhooks import WebhookVerificationError
 
     receiver = receivers()
-    subscribe(registered, {"ops": endpoint(receiver)})
-    set_policy(registered, STAGING)
+    subscribe(git_registered, {"ops": endpoint(receiver)})
+    set_policy(git_registered, STAGING)
     (delivery,) = receiver.got
     delivery.verified()
     tampered = delivery.body.replace(b'"policy.set"', b'"bundle.promoted"')
@@ -159,16 +160,16 @@ def test_a_tampered_body_or_a_replay_outside_the_tolerance_fails_verification(re
         delivery.verified()
 
 
-def test_an_unreadable_secret_is_a_failure_that_names_the_variable(registered: Workspace, receivers, monkeypatch):
+def test_an_unreadable_secret_is_a_failure_that_names_the_variable(git_registered: Workspace, receivers, monkeypatch):
     receiver = receivers()
-    subscribe(registered, {"ops": endpoint(receiver)})
+    subscribe(git_registered, {"ops": endpoint(receiver)})
     monkeypatch.delenv("HOOK_SECRET")
-    set_policy(registered, STAGING)  # the write stands; the quick attempt cannot sign
+    set_policy(git_registered, STAGING)  # the write stands; the quick attempt cannot sign
     assert receiver.got == []
-    attempt = registered.json("webhooks", "log")["endpoints"][0]["attempts"][-1]
+    attempt = git_registered.json("webhooks", "log")["endpoints"][0]["attempts"][-1]
     assert attempt["error"] == "endpoint ops: its secret variable HOOK_SECRET is not set"
     monkeypatch.setenv("HOOK_SECRET", SECRET)
-    deliver_until_caught_up(registered)
+    deliver_until_caught_up(git_registered)
     assert receiver.types() == ["policy.set"]
 
 
@@ -230,9 +231,9 @@ def test_concurrent_deliverers_neither_lose_nor_reorder(registered: Workspace, r
     assert registered.json("webhooks", "log")["endpoints"][0]["acked_seq"] == max(seqs)
 
 
-def test_no_subscription_means_no_request_and_no_state(registered: Workspace, receivers):
+def test_no_subscription_means_no_request_and_no_state(git_registered: Workspace, receivers):
     receiver: Receiver = receivers()
-    ready(registered)
-    promote(registered, V1, "staging")
+    ready(git_registered)
+    promote(git_registered, V1, "staging")
     assert receiver.got == []
-    assert "state/" not in registered.bundlectl_refs()
+    assert "state/" not in git_registered.bundlectl_refs()
