@@ -63,8 +63,10 @@ def _quick_attempt(storage: Storage, index: Index, event: Event) -> list[Endpoin
     if not subscriptions.endpoints:  # the common case: one read of the index, nothing imported
         return []
     from bundlectl.registry.rows import IndexHead
-    from bundlectl.webhooks.outbox import Backoff, LogReader, Pending, now, plan, send, settle
+    from bundlectl.webhooks.http import Answer
+    from bundlectl.webhooks.outbox import Backoff, LogReader, Outcome, Pending, now, plan, send, settle
     from bundlectl.webhooks.payload import message_for
+    from bundlectl.webhooks.state import Attempt
 
     deadline = time.monotonic() + deadline_seconds()
     message = message_for(event, storage.url)
@@ -75,8 +77,12 @@ def _quick_attempt(storage: Storage, index: Index, event: Event) -> list[Endpoin
     log.known(event)
     pendings = [p for p in (plan(storage, s, log, QUICK_BACKLOG, now(), QUICK_BACKLOG) for s in wanted) if isinstance(p, Pending)]
     outcomes = _in_threads([partial(send, p, storage.url, deadline_seconds(), "write", deadline) for p in pendings], deadline)
-    return [settle(storage, p, o, Backoff.from_environment(), now()) for p, o in zip(pendings, outcomes, strict=True)
-            if o is not None]
+    # an endpoint still busy at the deadline failed, as far as the write knows: it backs off, so the next writes do
+    # not wait for it again, and the deliverer sends again what it may not have received (the same webhook-id)
+    late = f"no answer within the write's {deadline_seconds():g}s deadline"
+    missed = Outcome(None, [Attempt(event.seq, message.id, message.type, now().isoformat(), None, late,
+                                    int(deadline_seconds() * 1000), "write")], Answer(None, late, 0), None)
+    return [settle(storage, p, o or missed, Backoff.from_environment(), now()) for p, o in zip(pendings, outcomes, strict=True)]
 
 
 def deliver_notice(storage: Storage, index: Index, message: Message) -> list[Attempt]:

@@ -36,7 +36,7 @@ def post(url: str, headers: dict[str, str], body: bytes, seconds: float) -> Answ
     worker.join(seconds)
     if not box:
         _abort(connection)
-        return Answer(None, f"no answer within {seconds:g}s", _ms(started))
+        return Answer(None, f"no answer within {seconds:.3g}s", _ms(started))
     answer = box[0]
     if answer.status is not None and 300 <= answer.status < 400:
         return answer._replace(error=f"answered {answer.status} (a redirect, not followed)")

@@ -103,6 +103,9 @@ def test_a_hanging_receiver_never_delays_a_promote_beyond_the_deadline(git_regis
     promote(git_registered, V1, "staging")
     assert time.monotonic() - started < 10  # the receiver would hold it 20 s
     assert answering.types() == ["bundle.promoted"] and hanging.got == []
+    slow = {e["name"]: e for e in git_registered.json("webhooks", "log")["endpoints"]}["slow"]
+    assert slow["attempts"][-1]["error"].startswith("no answer within ")  # the request's deadline, or the write's
+    assert slow["failures"] == 1 and slow["retry_at"] is not None  # it backs off: the next writes do not wait for it
     hanging.hang = 0
     deliver_until_caught_up(git_registered)
     assert hanging.types() == ["bundle.promoted"]
