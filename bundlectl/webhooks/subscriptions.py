@@ -122,6 +122,26 @@ class WebhooksResult:
     seq: int | None
 
 
+def record_problem(data: dict[str, Any], seq: int) -> str | None:
+    """What is wrong with a logged webhooks record (for `verify`), or None: what `webhooks set` stores, and only that."""
+    from pydantic import ValidationError
+
+    from bundlectl.webhooks.model import Webhooks
+
+    try:
+        stored = Webhooks.model_validate(data["webhooks"]).model_dump(mode="json")
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        return f"its webhooks break a rule `bundlectl webhooks set` enforces: {'.'.join(map(str, first['loc']))}: {first['msg']}"
+    if stored != data["webhooks"]:
+        return "its webhooks are not in the form `bundlectl webhooks set` stores"
+    if digest_of(stored) != data["webhooks_digest"]:
+        return "its webhooks do not match its webhooks_digest"
+    if set(data["since"]) != set(stored["endpoints"]) or any(since > seq for since in data["since"].values()):
+        return "its since names other endpoints than it subscribes, or a later record"
+    return None
+
+
 def parse_webhooks(data: bytes, source: str) -> dict[str, Any]:
     """The webhooks file in normal form (every default filled in), as it is logged."""
     from bundlectl.model_file import load_model_file
