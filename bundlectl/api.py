@@ -310,7 +310,7 @@ def promote(ref: str, env: str, *, registry: str | None = None, endpoint_url: st
         if notify and not dry_run:
             from bundlectl.webhooks.notices import notify_refused
 
-            notify_refused(storage, refused.result, acting.claimed, reason)
+            notify_refused(storage, refused.result, lambda: acting.claimed, reason)
         raise
 
 
@@ -403,13 +403,13 @@ def guard(name: str, env: str, *, sources: list[str] | None = None, prometheus: 
     if not 0 < timeout <= 3600:  # NaN fails this too; a larger one overflows the socket's clock
         raise UsageProblem(f"--timeout {timeout} must be a number of seconds above 0 and at most 3600")
     storage = _storage(registry, endpoint_url, fresh=apply)
-    acting = _acting(actor, key)
     report = run_guard(storage, name, env, _outcome_source(sources, prometheus, timeout), Settings(alpha, min_sample),
-                       apply=apply, actor=acting if apply else None, reason=reason, now=now)
+                       apply=apply, actor=_acting(actor, key) if apply else None, reason=reason, now=now)
     if report.applied is None and report.judgement.decision != "hold":  # an applied one is logged, and delivered from the log
+        from bundlectl.identity import acting_identity, ci_identity
         from bundlectl.webhooks.notices import notify_guard
 
-        notify_guard(storage, report, acting.claimed)
+        notify_guard(storage, report, lambda: acting_identity(actor, ci_identity()[0]))
     return report
 
 

@@ -11,6 +11,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
+from bundlectl.errors import Refused
 from bundlectl.webhooks.payload import Message, render_link
 
 USER_AGENT = "bundlectl-webhooks/1"
@@ -45,7 +46,11 @@ def signed_headers(secret: str, message_id: str, body: bytes, now: datetime | No
     from standardwebhooks.webhooks import Webhook
 
     when = (now or datetime.now(UTC)).replace(microsecond=0)
-    signature = Webhook(secret).sign(message_id, when, body.decode())
+    try:
+        signature = Webhook(secret).sign(message_id, when, body.decode())
+    except Exception as exc:  # the library's errors for a malformed secret (binascii.Error, its own): never the value
+        raise Refused(f"the secret is not a Standard Webhooks secret ({type(exc).__name__})",
+                      "give a whsec_ secret: whsec_ and base64 of 24 to 64 random bytes") from None
     return {"webhook-id": message_id, "webhook-timestamp": str(int(when.timestamp())), "webhook-signature": signature}
 
 

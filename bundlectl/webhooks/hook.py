@@ -113,9 +113,9 @@ def _notice_to(subscription: Subscription, message: Message, deadline: float) ->
     started = now().isoformat()
     try:
         target = (subscription.target(), subscription.secret.read(subscription.name, "secret") if subscription.secret else None)
+        answer = post_message(subscription, message, target, max(deadline - time.monotonic(), 0.001))
     except BundlectlError as exc:
         return Attempt(None, message.id, message.type, started, None, exc.message, 0, "notice")
-    answer = post_message(subscription, message, target, max(deadline - time.monotonic(), 0.001))
     return Attempt(None, message.id, message.type, started, answer.status, answer.error, answer.ms, "notice")
 
 

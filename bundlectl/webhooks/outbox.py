@@ -131,9 +131,10 @@ def send(pending: Pending, registry: str, timeout: float, by: str, deadline: flo
         try:
             target = target or (subscription.target(), subscription.secret.read(subscription.name, "secret")
                                 if subscription.secret else None)
+            answer = post_message(subscription, message, target, seconds)
         except BundlectlError as exc:
-            return Outcome(acked, attempts, None, exc.message)
-        answer = post_message(subscription, message, target, seconds)
+            return Outcome(acked, attempts, None, exc.message if exc.message.startswith("endpoint ")
+                           else f"endpoint {subscription.name}: {exc.message}")
         attempts.append(_attempt(message, answer, by))
         if not answer.delivered:
             return Outcome(acked, attempts, answer, None)

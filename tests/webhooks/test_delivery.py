@@ -171,6 +171,12 @@ def test_an_unreadable_secret_is_a_failure_that_names_the_variable(git_registere
     assert receiver.got == []
     attempt = git_registered.json("webhooks", "log")["endpoints"][0]["attempts"][-1]
     assert attempt["error"] == "endpoint ops: its secret variable HOOK_SECRET is not set"
+    monkeypatch.setenv("HOOK_SECRET", "whsec_abcde")
+    assert git_registered.run("webhooks", "enable", "ops").exit_code == 0  # now, not after its backoff
+    result = git_registered.run("webhooks", "deliver", "--json")
+    assert result.exit_code == 0 and "abcde" not in result.output
+    attempt = git_registered.json("webhooks", "log")["endpoints"][0]["attempts"][-1]
+    assert attempt["error"].startswith("endpoint ops: the secret is not a Standard Webhooks secret")
     monkeypatch.setenv("HOOK_SECRET", SECRET)
     deliver_until_caught_up(git_registered)
     assert receiver.types() == ["policy.set"]
