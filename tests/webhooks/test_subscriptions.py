@@ -70,4 +70,11 @@ def test_under_trust_subscriptions_need_the_admins(registry: Workspace, keys, re
     assert registry.bundlectl_refs() == before
     both = subscribe(registry, {"ops": endpoint(receiver)}, "--key", keys.path("alice"), "--key", keys.path("bob"))
     assert both.exit_code == 0, both.output
+    policy = registry.root / "policy.yaml"
+    policy.write_text("apiVersion: bundlectl/v1\nkind: Policy\nenvironments:\n  staging: {}\n")
+    signed = registry.run("policy", "set", str(policy), "--key", keys.path("alice"), "--key", keys.path("bob"))
+    assert signed.exit_code == 0, signed.output
+    (delivery,) = receiver.got
+    body = delivery.verified()
+    assert body["type"] == "policy.set" and body["data"]["signed"] is True and body["data"]["actor"] == "alice@example.com, bob@example.com"
     assert registry.run("verify").exit_code == 0
