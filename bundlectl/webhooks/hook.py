@@ -81,7 +81,7 @@ def _quick_attempt(storage: Storage, index: Index, event: Event) -> list[Endpoin
     # not wait for it again, and the deliverer sends again what it may not have received (the same webhook-id)
     late = f"no answer within the write's {deadline_seconds():g}s deadline"
     missed = Outcome(None, [Attempt(event.seq, message.id, message.type, now().isoformat(), None, late,
-                                    int(deadline_seconds() * 1000), "write")], Answer(None, late, 0), None)
+                                    int(deadline_seconds() * 1000), "write")], Answer(None, late, 0))
     return [settle(storage, p, o or missed, Backoff.from_environment(), now()) for p, o in zip(pendings, outcomes, strict=True)]
 
 

@@ -58,8 +58,7 @@ class Pending(NamedTuple):
 class Outcome(NamedTuple):
     acked: Event | None  # the last record acknowledged (delivered, or not subscribed to)
     attempts: list[Attempt]
-    answer: Answer | None  # the failing answer, when one failed
-    problem: str | None  # a failure before any request (the secret cannot be read)
+    answer: Answer | None  # the failing answer (or why no request could be made), when one failed
 
 
 @dataclass(frozen=True)
@@ -132,14 +131,14 @@ def send(pending: Pending, registry: str, timeout: float, by: str, deadline: flo
             target = target or (subscription.target(), subscription.secret.read(subscription.name, "secret")
                                 if subscription.secret else None)
             answer = post_message(subscription, message, target, seconds)
-        except BundlectlError as exc:
-            return Outcome(acked, attempts, None, exc.message if exc.message.startswith("endpoint ")
-                           else f"endpoint {subscription.name}: {exc.message}")
+        except BundlectlError as exc:  # no request was made: the secret or the URL cannot be read, or signing failed
+            problem = exc.message if exc.message.startswith("endpoint ") else f"endpoint {subscription.name}: {exc.message}"
+            answer = Answer(None, problem, 0)
         attempts.append(_attempt(message, answer, by))
         if not answer.delivered:
-            return Outcome(acked, attempts, answer, None)
+            return Outcome(acked, attempts, answer)
         acked = event
-    return Outcome(acked, attempts, None, None)
+    return Outcome(acked, attempts, None)
 
 
 def post_message(subscription: Subscription, message: Message, target: tuple[str, str | None], seconds: float) -> Answer:
@@ -154,7 +153,7 @@ def settle(storage: Storage, pending: Pending, outcome: Outcome, backoff: Backof
     delivered = sum(1 for a in outcome.attempts if a.status is not None and 200 <= a.status < 300)
     if outcome.acked is not None:
         state = replace(state, acked_seq=outcome.acked.seq, acked_id=outcome.acked.id, failures=0, retry_at=None)
-    failed = outcome.problem or (outcome.answer.error if outcome.answer else None)
+    failed = outcome.answer.error if outcome.answer else None
     disabled = None
     if outcome.answer is not None and outcome.answer.gone:
         disabled = f"410 Gone at {now.isoformat()}: the receiver asked to stop; `bundlectl webhooks enable {subscription.name}`"
@@ -163,11 +162,8 @@ def settle(storage: Storage, pending: Pending, outcome: Outcome, backoff: Backof
         failures = state.failures + 1
         retry = now + timedelta(seconds=backoff.delay(failures))
         state = replace(state, failures=failures, retry_at=retry.isoformat())
-    attempts = outcome.attempts
-    if outcome.problem:
-        attempts = [*attempts, Attempt(None, "", "", now.isoformat(), None, outcome.problem, 0, "deliver")]
-    if state != pending.state or attempts:
-        state = save_state(storage, subscription.name, pending.token, state, attempts, subscription.since)
+    if state != pending.state or outcome.attempts:
+        state = save_state(storage, subscription.name, pending.token, state, outcome.attempts, subscription.since)
     return EndpointRun(subscription.name, delivered, state.acked_seq, failed, disabled)
 
 
