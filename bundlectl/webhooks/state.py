@@ -54,8 +54,8 @@ class DeliveryState:
                        tuple(Attempt(**a) for a in raw["attempts"]))
         except (ValueError, KeyError, TypeError) as exc:
             raise IntegrityFailure(f"the delivery state {where} is damaged ({type(exc).__name__})",
-                                   f"delete it to redeliver from the subscription: `bundlectl webhooks enable --reset {where}`"
-                                   ) from None
+                                   f"remove it (git: `git update-ref -d refs/bundlectl/state/webhooks/{where}`; S3: the key "
+                                   f"state/webhooks/{where}); delivery then starts again after the subscription") from None
 
     def with_attempts(self, attempts: list[Attempt]) -> DeliveryState:
         return replace(self, attempts=(*self.attempts, *attempts)[-KEEP_ATTEMPTS:])
