@@ -43,8 +43,11 @@ def render(fmt: str, message: Message, link: str | None, secret: str | None, now
 
 
 def signed_headers(secret: str, message_id: str, body: bytes, now: datetime | None = None) -> dict[str, str]:
-    from standardwebhooks.webhooks import Webhook
-
+    try:
+        from standardwebhooks.webhooks import Webhook
+    except ImportError:
+        raise Refused("signing webhooks needs the standardwebhooks package",
+                      "install it where bundlectl delivers: pip install 'bundlectl[webhooks]'") from None
     when = (now or datetime.now(UTC)).replace(microsecond=0)
     try:
         signature = Webhook(secret).sign(message_id, when, body.decode())
