@@ -42,6 +42,8 @@ if TYPE_CHECKING:
     Keys = str | Sequence[str] | None  # --key: one path, or several (a threshold of admins)
     from bundlectl.validation import ValidationResult
     from bundlectl.verify import VerifyReport
+    from bundlectl.webhooks.deliver import DeliveryPass, EndpointLog
+    from bundlectl.webhooks.subscriptions import Subscriptions, WebhooksResult
 
 
 # The facade's own results are NamedTuples: immutable and typed like frozen dataclasses, but about a
@@ -294,13 +296,24 @@ def approve(ref: str, env: str, *, registry: str | None = None, endpoint_url: st
 
 
 def promote(ref: str, env: str, *, registry: str | None = None, endpoint_url: str | None = None,
-            actor: str | None = None, key: Keys = None, reason: str | None = None, dry_run: bool = False) -> MoveResult:
-    """Move ENV to REF if the gate passes; raises GateRefused (carrying the gate) if not."""
+            actor: str | None = None, key: Keys = None, reason: str | None = None, dry_run: bool = False,
+            notify: bool = False) -> MoveResult:
+    """Move ENV to REF if the gate passes; raises GateRefused (carrying the gate) if not, after telling the webhooks
+    subscribed to promotion.refused when `notify`."""
+    from bundlectl.gate.result import GateRefused
     from bundlectl.promotion import promote as move
 
     storage = _storage(registry, endpoint_url, fresh=True)
     bundle = _registered(ref, storage)
-    return move(storage, bundle, env, _acting(actor, key), reason, dry_run)
+    acting = _acting(actor, key)
+    try:
+        return move(storage, bundle, env, acting, reason, dry_run)
+    except GateRefused as refused:
+        if notify and not dry_run:
+            from bundlectl.webhooks.notices import notify_refused
+
+            notify_refused(storage, refused.result, lambda: acting.claimed, reason)
+        raise
 
 
 def rollback(name: str, env: str, *, to: str | None = None, components: list[str] | None = None,
@@ -392,8 +405,14 @@ def guard(name: str, env: str, *, sources: list[str] | None = None, prometheus: 
     if not 0 < timeout <= 3600:  # NaN fails this too; a larger one overflows the socket's clock
         raise UsageProblem(f"--timeout {timeout} must be a number of seconds above 0 and at most 3600")
     storage = _storage(registry, endpoint_url, fresh=apply)
-    return run_guard(storage, name, env, _outcome_source(sources, prometheus, timeout), Settings(alpha, min_sample),
-                     apply=apply, actor=_acting(actor, key) if apply else None, reason=reason, now=now)
+    report = run_guard(storage, name, env, _outcome_source(sources, prometheus, timeout), Settings(alpha, min_sample),
+                       apply=apply, actor=_acting(actor, key) if apply else None, reason=reason, now=now)
+    if report.applied is None and report.judgement.decision != "hold":  # an applied one is logged, and delivered from the log
+        from bundlectl.identity import acting_identity, ci_identity
+        from bundlectl.webhooks.notices import notify_guard
+
+        notify_guard(storage, report, lambda: acting_identity(actor, ci_identity()[0]))
+    return report
 
 
 def _outcome_source(sources: list[str] | None, prometheus: str | None, timeout: float) -> Any:
@@ -497,7 +516,10 @@ def _storage(registry: str | None, endpoint_url: str | None, create: bool = Fals
 
     storage = open_storage(registry_url(registry), Path.cwd(), create=create, endpoint_url=endpoint_url)
     if fresh:
+        from bundlectl.webhooks.hook import install
+
         storage.refresh()
+        install()  # a write tries its webhooks once it is stored (bounded by BUNDLECTL_WEBHOOK_DEADLINE)
     return storage
 
 
@@ -561,3 +583,56 @@ def serve(names: tuple[str, ...] | list[str], env: str, *, listen: str = "127.0.
     Server(ServeSettings(env, tuple(names), host, port, registry, endpoint_url, Path.cwd(), poll_interval,
                          cache_dir=cache_dir, request_log=request_log, tokens_file=tokens_file, tls_cert=tls_cert,
                          tls_key=tls_key, public_url=public_url)).run()
+
+
+# --- webhooks ------------------------------------------------------------------------------------------
+
+
+def set_webhooks(file: str, *, registry: str | None = None, endpoint_url: str | None = None, actor: str | None = None,
+                 key: Keys = None, reason: str | None = None, dry_run: bool = False) -> WebhooksResult:
+    """Store the webhook subscriptions in FILE as a logged, versioned event (a dry run only validates them)."""
+    from bundlectl.textfile import read_input
+    from bundlectl.webhooks.subscriptions import set_webhooks as store
+
+    data = read_input(Path(file))
+    return store(_storage(registry, endpoint_url, fresh=True), data, file, _acting(actor, key), reason, dry_run)
+
+
+def show_webhooks(*, registry: str | None = None, endpoint_url: str | None = None) -> Subscriptions:
+    """The subscriptions in force (names of secrets only); NotFound when none were ever set."""
+    from bundlectl.errors import NotFound
+    from bundlectl.registry.fresh import fresh_index
+    from bundlectl.webhooks.subscriptions import subscriptions_in_force
+
+    subscriptions = subscriptions_in_force(fresh_index(_storage(registry, endpoint_url)))
+    if subscriptions.seq is None:
+        raise NotFound("no webhooks are subscribed", "subscribe endpoints with `bundlectl webhooks set FILE`")
+    return subscriptions
+
+
+def deliver_webhooks(*, follow: bool = False, interval: float = 1.0, timeout: float = 10.0, batch: int = 100,
+                     registry: str | None = None, endpoint_url: str | None = None,
+                     on_pass: Callable[[DeliveryPass], None] | None = None) -> DeliveryPass:
+    """Deliver every logged event not yet acknowledged, in log order per endpoint; with `follow`, keep at it."""
+    from bundlectl.errors import UsageProblem
+    from bundlectl.webhooks.deliver import deliver
+
+    if not 0 < timeout <= 300 or not 0 < interval <= 3600 or batch < 1:
+        raise UsageProblem(f"--timeout {timeout} (0–300 s), --interval {interval} (0–3600 s) and --batch {batch} (≥ 1) are out of range")
+    return deliver(_storage(registry, endpoint_url), follow=follow, interval=interval, timeout=timeout, batch=batch,
+                   on_pass=on_pass)
+
+
+def webhooks_log(endpoint: str | None = None, *, registry: str | None = None,
+                 endpoint_url: str | None = None) -> list[EndpointLog]:
+    """Each endpoint's delivery state: acknowledged up to, how far behind, latest attempts and failures."""
+    from bundlectl.webhooks.deliver import delivery_log
+
+    return delivery_log(_storage(registry, endpoint_url), endpoint)
+
+
+def enable_webhook(endpoint: str, *, registry: str | None = None, endpoint_url: str | None = None) -> None:
+    """Deliver to ENDPOINT again (after 410 Gone, or now rather than after its backoff)."""
+    from bundlectl.webhooks.deliver import enable
+
+    enable(_storage(registry, endpoint_url), endpoint)

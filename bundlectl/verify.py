@@ -174,6 +174,12 @@ def _check_event(storage: Storage, event: Event, registered: dict[tuple[str, str
         raise tampered(event, f"is dated {event.time}, in the future: later records would be stamped after it")
     if event.action == "policy":
         _check_policy(event)
+    if event.action == "webhooks":
+        from bundlectl.webhooks.subscriptions import record_problem
+
+        problem = record_problem(event.data, event.seq)
+        if problem is not None:
+            raise tampered(event, problem)
     raw_record = event.registered_record()
     if raw_record is not None:
         record = BundleRecord.from_json(raw_record)

@@ -75,6 +75,8 @@ COMMANDS: dict[str, Entry] = {
     "audit": Entry("bundlectl.cli.audit:audit", "`audit --at TIME --env ENV NAME`, or `audit --request-id ID --log FILE…`."),
     "trust": Entry("bundlectl.cli.trust:trust",
                    "Roles and SSH keys: who may register, approve, run evals, promote each environment, and change the rules."),
+    "webhooks": Entry("bundlectl.cli.webhooks:webhooks",
+                      "Signed webhooks for every logged act and guard decision (Standard Webhooks, CloudEvents, Slack)."),
     "verify": Entry("bundlectl.cli.verify:verify",
                     "Re-check every digest, the log chain, every signature, and that pointers agree with the log (exit 5 if not)."),
     "schemas": Entry("bundlectl.cli.schemas:schemas", "JSON Schemas of the file formats."),

@@ -33,12 +33,13 @@ def _steps(ctx: click.Context, param: click.Parameter, value: str | None) -> lis
 @click.option("--steps", callback=_steps, default=None, metavar="P,P,…,100",
               help="With --canary: the shares `bundlectl guard` moves it through (default: PERCENT,100).")
 @click.option("--step-time", default=None, metavar="DURATION", help="With --canary: how long each step lasts at least (default 1h).")
+@click.option("--notify", is_flag=True, help="If the gate refuses, tell the webhooks subscribed to promotion.refused.")
 @registry_option
 @writer_options
 @json_option
-def promote(ref: str, env: str, canary: int | None, steps: list[int] | None, step_time: str | None, registry: str | None,
-            endpoint_url: str | None, actor: str | None, key: tuple[str, ...], reason: str | None, dry_run: bool,
-            as_json: bool) -> None:
+def promote(ref: str, env: str, canary: int | None, steps: list[int] | None, step_time: str | None, notify: bool,
+            registry: str | None, endpoint_url: str | None, actor: str | None, key: tuple[str, ...], reason: str | None,
+            dry_run: bool, as_json: bool) -> None:
     """Move ENV to REF, only if the gate passes; with --canary PERCENT, serve it beside what is live."""
     from bundlectl.gate.result import GateRefused
 
@@ -51,7 +52,7 @@ def promote(ref: str, env: str, canary: int | None, steps: list[int] | None, ste
             print_canary(started, as_json)
             return
         result = api.promote(ref, env, registry=registry, endpoint_url=endpoint_url, actor=actor, key=key, reason=reason,
-                             dry_run=dry_run)
+                             dry_run=dry_run, notify=notify)
     except GateRefused as refused:
         if not as_json:  # with --json, the error document carries the gate (cli/main.py)
             print_gate(refused.result)

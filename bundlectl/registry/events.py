@@ -21,7 +21,7 @@ from bundlectl.registry.payloads import require_well_formed
 from bundlectl.storage.base import StoredEvent
 
 Action = Literal["init", "policy", "trust", "register", "evidence", "approval", "promote", "rollback", "pause", "resume",
-                 "canary", "canary-advance", "canary-rollback"]
+                 "canary", "canary-advance", "canary-rollback", "webhooks"]
 MOVE_ACTIONS: tuple[Action, ...] = ("promote", "rollback")  # the actions that move an environment pointer
 PAUSE_ACTIONS: tuple[Action, ...] = ("pause", "resume")  # the kill switch: they set an environment's pause pointer
 # a canary: started (by promote --canary), advanced a step (by the guard), or ended without going live; it is
@@ -41,6 +41,12 @@ class PolicyData(TypedDict):
 class TrustData(TypedDict):
     trust: dict[str, Any]  # the trust file in normal form (trust/model.py)
     trust_digest: str
+
+
+class WebhooksData(TypedDict):
+    webhooks: dict[str, Any]  # the subscriptions file in normal form (webhooks/model.py): names of secrets, never secrets
+    webhooks_digest: str
+    since: dict[str, int]  # per endpoint: the seq of the record that subscribed it; it gets the events after it
 
 
 class RegisterData(TypedDict):
@@ -164,7 +170,7 @@ class CanaryData(CanaryExtras):
     step_time: int  # seconds each step must last before the guard moves it on
 
 
-EventData = InitData | PolicyData | TrustData | RegisterData | EvidenceData | ApprovalData | MoveData | PauseData | CanaryData
+EventData = InitData | PolicyData | TrustData | WebhooksData | RegisterData | EvidenceData | ApprovalData | MoveData | PauseData | CanaryData
 
 
 class Event(NamedTuple):
@@ -247,6 +253,10 @@ class Event(NamedTuple):
     def trust(self) -> TrustData:
         assert self.action == "trust", self.action
         return cast(TrustData, self.data)
+
+    def webhooks(self) -> WebhooksData:
+        assert self.action == "webhooks", self.action
+        return cast(WebhooksData, self.data)
 
     def registered_record(self) -> dict[str, Any] | None:
         """The bundle record this event registers: a register, or a component rollback building one."""

@@ -289,6 +289,9 @@ class Index:
         elif action == "policy":
             rows.meta["policy"] = canonical_json(event.policy()["policy"]).decode()
             rows.meta["policy_seq"] = str(seq)
+        elif action == "webhooks":
+            rows.meta["webhooks"] = canonical_json(event.data).decode()
+            rows.meta["webhooks_seq"] = str(seq)
         elif action == "trust":
             document = canonical_json(event.trust()["trust"]).decode()
             rows.trusts.append((seq, document))
@@ -395,6 +398,11 @@ class Index:
     def policy(self) -> tuple[dict[str, Any] | None, int | None]:
         """The stored policy document in force (every default filled in) and the seq that set it."""
         text, seq = self._meta("policy"), self._meta("policy_seq")
+        return (json.loads(text) if text else None), (int(seq) if seq else None)
+
+    def webhooks(self) -> tuple[dict[str, Any] | None, int | None]:
+        """The data of the webhooks record in force (subscriptions and since when each endpoint has them) and its seq."""
+        text, seq = self._meta("webhooks"), self._meta("webhooks_seq")
         return (json.loads(text) if text else None), (int(seq) if seq else None)
 
     def evidence_for(self, digest: str, kind: str | None = None) -> list[EvidenceRow]:

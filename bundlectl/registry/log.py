@@ -18,6 +18,11 @@ from bundlectl.registry.index import Index, IndexUnwritable
 from bundlectl.registry.signatures import Signing, checked_index, head_update, signing_for, trust_in_force
 from bundlectl.storage.base import LogMoved, PointerMoved, PointerUpdate, Storage
 
+# Called with every record once it is stored and indexed, in the writing process: the webhooks' quick delivery
+# attempt (bundlectl/webhooks/hook.py) registers itself here. A hook returns within its own small deadline and
+# raises nothing; what it fails to do, `bundlectl webhooks deliver` does from the log.
+AFTER_APPEND: list[Callable[[Storage, Index, Event], None]] = []
+
 
 @dataclass(frozen=True)
 class Planned:
@@ -94,6 +99,8 @@ def append(
             pass  # the event is in the log, which is the truth; the next read that can write catches up
         if signer.keys:  # checked up to `head` before planning, and this record was checked as it was signed
             index.mark_signatures_checked(index.head()._replace(hash=None), head._replace(hash=None))
+        for hook in AFTER_APPEND:
+            hook(storage, index, event)
         return event
     raise Conflict(
         f"the registry log kept moving ({MAX_ATTEMPTS} attempts); nothing was changed",

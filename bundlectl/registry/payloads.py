@@ -56,6 +56,10 @@ def _texts(value: Any) -> bool:
     return isinstance(value, list) and all(isinstance(v, str) for v in value)
 
 
+def _seqs(value: Any) -> bool:
+    return isinstance(value, dict) and all(is_env(k) and _positive(v) for k, v in value.items())
+
+
 def _gate(value: Any) -> bool:
     return (isinstance(value, dict) and _flag(value.get("passed")) and _texts(value.get("checks"))
             and isinstance(value.get("evidence"), list) and all(_count(s) for s in value["evidence"]))
@@ -97,6 +101,7 @@ REQUIRED: dict[str, dict[str, Check]] = {
     "init": {"format": _positive},
     "policy": {"policy": _mapping, "policy_digest": is_digest},
     "trust": {"trust": _mapping, "trust_digest": is_digest},
+    "webhooks": {"webhooks": _mapping, "webhooks_digest": is_digest, "since": _seqs},
     "register": {"name": is_name, "version": is_version, "digest": is_digest, "record_digest": is_digest,
                  "record": _mapping},
     "evidence": {"name": is_name, "version": is_version, "digest": is_digest, "evals_digest": _optional(is_digest),

@@ -83,7 +83,7 @@ def named_by_keys(trust: Trust | None, acting: Acting) -> str:
     return actor_of(signers) if signers else acting.claimed
 
 
-_ACTS = {"trust": "trust set", "policy": "policy set", "register": "register", "evidence": "adding evidence",
+_ACTS = {"trust": "trust set", "policy": "policy set", "webhooks": "webhooks set", "register": "register", "evidence": "adding evidence",
          "approval": "approve", "promote": "promote", "rollback": "rollback", "pause": "pause", "resume": "resume"}
 
 

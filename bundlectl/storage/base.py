@@ -19,7 +19,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Literal, NamedTuple
 
-from bundlectl.errors import NotFound
+from bundlectl.errors import NotFound, Refused
 
 CHUNK = 1024 * 1024  # objects are read, and large files stored, in pieces of at most this many bytes
 
@@ -175,6 +175,21 @@ class Storage(ABC):
     @abstractmethod
     def all_object_keys(self) -> list[str]:
         """Every stored object key (for verify)."""
+
+    # state outside the log ---------------------------------------------------------
+    # Operational state that is no act and no part of the log (webhook delivery progress), shared by every
+    # process that uses the registry; compare-and-swap like a pointer, but outside `pointers/`, so `verify`
+    # and the log never see it. A backend that cannot share it refuses.
+    def read_state(self, name: str) -> Pointer | None:
+        raise self._no_state()
+
+    def swap_state(self, name: str, expected_token: str | None, value: bytes) -> bool:
+        """Write state `name` only if it still has `expected_token` (None: only if absent); False if it moved."""
+        raise self._no_state()
+
+    def _no_state(self) -> Refused:
+        return Refused(f"the registry {self.url} cannot keep shared delivery state",
+                       "use a git or S3 registry for webhook delivery")
 
     # sharing and consistency -------------------------------------------------------
     def refresh(self) -> None:

@@ -73,6 +73,7 @@ log = logging.getLogger(__name__)
 LOG_REF = NAMESPACE + "log"
 OBJECT_PREFIX = NAMESPACE + "objects/"
 POINTER_PREFIX = NAMESPACE + "pointers/"
+STATE_PREFIX = NAMESPACE + "state/"  # delivery state (Storage.swap_state): never moved with the log
 
 # git holds a ref lock only from taking it to renaming it over the ref, milliseconds; and every write
 # to the lock file refreshes its mtime. A lock untouched for this long was left by a writer that was
@@ -379,6 +380,13 @@ class GitStorage(Storage):
             raise IntegrityFailure(f"{ref} points at {sha}, a blob of {info.size} bytes: no pointer value is that large",
                                    DAMAGED_HINT)
         return Pointer(sha, self._read_blob(ref, sha))
+
+    def read_state(self, name: str) -> Pointer | None:
+        sha = read_ref(self.common, STATE_PREFIX + name)
+        return None if sha is None else Pointer(sha, self._read_blob(STATE_PREFIX + name, sha))
+
+    def swap_state(self, name: str, expected_token: str | None, value: bytes) -> bool:
+        return self.move_refs([RefMove(STATE_PREFIX + name, self._store(value), expected_token)])
 
     def mismatched_pointers(self, expected: dict[str, bytes]) -> list[str]:
         stored = self.list_pointers()  # ref files only: a blob id is the hash of its value, so no blob is read

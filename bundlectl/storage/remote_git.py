@@ -33,6 +33,7 @@ from bundlectl.storage.git import (
     OBJECT_PREFIX,
     POINTER_PREFIX,
     STALE_LOCK_SECONDS,
+    STATE_PREFIX,
     GitStorage,
     RefMove,
     first_complaint,
@@ -245,6 +246,19 @@ class RemoteGitStorage(GitStorage):
     def read_pointer_if_changed(self, name: str, token: str | None) -> Pointer | None | Literal[Unchanged.UNCHANGED]:
         self._sync()  # how the runtime polls: a fetch at most once per TTL
         return super().read_pointer_if_changed(name, token)
+
+    def read_state(self, name: str) -> Pointer | None:
+        self._sync()
+        return super().read_state(name)
+
+    def swap_state(self, name: str, expected_token: str | None, value: bytes) -> bool:
+        """A leased push of the state ref: the remote is where every deliverer sees it."""
+        move = RefMove(STATE_PREFIX + name, self.stage_blob(value), expected_token)
+        if self._push_once([move], leased=[move]) is not None:
+            self._must_fetch = True
+            return False
+        self._mirror_pushed([move])
+        return True
 
     def no_registry(self) -> NotFound:
         return NotFound(f"no bundlectl registry under refs/bundlectl/ of {self.remote}",

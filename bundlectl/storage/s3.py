@@ -388,6 +388,13 @@ class S3Storage(Storage):
             return None
         return Pointer(response["ETag"], response["Body"].read())
 
+    def read_state(self, name: str) -> Pointer | None:
+        found = self._get(self._key("state", name))
+        return Pointer(found[1], found[0]) if found else None
+
+    def swap_state(self, name: str, expected_token: str | None, value: bytes) -> bool:
+        return self._swap(self._key("state", name), value, expected_token)
+
     def _list(self, folder: str) -> dict[str, str]:
         keys: dict[str, str] = {}
         token = None

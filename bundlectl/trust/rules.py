@@ -17,6 +17,8 @@ ROLE_OF: dict[str, Callable[[Trust, dict[str, Any]], Role]] = {
     "init": lambda trust, data: trust.admins,
     "trust": lambda trust, data: trust.admins,
     "policy": lambda trust, data: trust.admins,
+    # webhook subscriptions (issue 27): who hears about every act, like the policy, an admins' decision
+    "webhooks": lambda trust, data: trust.admins,
     "register": lambda trust, data: trust.registrants or trust.anyone(),
     "evidence": lambda trust, data: trust.anyone(),
     "approval": lambda trust, data: trust.approvers,

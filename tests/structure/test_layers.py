@@ -17,7 +17,7 @@ LAYERS: list[set[str]] = [
      "safeio"},
     {"manifest", "record", "content", "storage", "constraints", "freshness", "trust", "model_file"},
     {"registry", "bundle_folder", "validation", "scaffold", "export", "identity"},
-    {"policy", "evidence", "gate", "guard", "diff", "refs", "record_view"},
+    {"policy", "evidence", "gate", "guard", "diff", "refs", "record_view", "webhooks"},
     {"moves", "promotion", "pausing", "canary", "guarding", "rollback", "verify", "registry_copy", "initialise", "status", "audit",
      "schema_export", "trust_log"},
     {"api", "runtime"},
