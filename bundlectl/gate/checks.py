@@ -18,7 +18,7 @@ from bundlectl.policy.in_force import (
     RehearsalGate,
 )
 from bundlectl.registry.rows import ApprovalRow, EvidenceRow, PointerRow
-from bundlectl.trust.roles import Trust
+from bundlectl.trust.roles import Trust, person
 
 
 class GateInputs(NamedTuple):
@@ -232,11 +232,11 @@ def approvals_check(gate: ApprovalsGate, inputs: GateInputs) -> Check:
             signers = [s for s in inputs.trust.approvers.signers if s.key.fingerprint in approval.signed_by]
             if not signers:
                 refused.setdefault(approval.actor, "not signed by a key that is an approver now")
-            for signer in signers:
-                if signer.principal in authors:
-                    refused[signer.principal] = "author or promoter"
+            for signer in signers:  # counted as people: one approver's keys (and spellings) count once
+                if person(signer.principal) in authors:
+                    refused[person(signer.principal)] = "author or promoter"
                 else:
-                    counted.add(signer.principal)
+                    counted.add(person(signer.principal))
         refused = {name: why for name, why in refused.items() if name not in counted}
     claimed = " (claimed: no trust set)" if inputs.trust is None else ""
     detail = f"approved by {', '.join(sorted(counted))}{claimed}" if counted else "no approvals that count"
