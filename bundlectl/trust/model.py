@@ -59,11 +59,11 @@ class Roles(Strict):
     @model_validator(mode="after")
     def _across_roles(self) -> Roles:
         trust = trust_roles(self.model_dump(mode="json"), None)
-        check_roles(trust)
         spellings = [s.principal for role in trust.roles() for s in role.signers]
         for one, other in ambiguous_pairs(list(dict.fromkeys(spellings)))[:1]:
             raise ValueError(f"principals {one!r} and {other!r} differ only in letter case: one person or two cannot "
                              "be told apart; spell each person the same way everywhere (and two people differently)")
+        check_roles(trust)
         return self
 
 
