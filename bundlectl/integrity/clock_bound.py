@@ -20,7 +20,7 @@ class TimedLog(Protocol):
 
 
 class TimedStorage(Protocol):
-    def trusted_time(self) -> tuple[datetime, datetime] | None: ...
+    def trusted_time(self) -> datetime | None: ...
 
 
 def now() -> datetime:
@@ -35,10 +35,9 @@ def append_time(storage: TimedStorage, index: TimedLog) -> str:
     onto every later record would stall canaries and keep evidence fresh (readers cap its time instead).
     """
     moment = now()
-    trusted = storage.trusted_time()
-    if trusted is not None:
-        server, received = trusted
-        ahead = received - server  # this clock minus the backend's, at the instant its answer arrived
+    server = storage.trusted_time()
+    if server is not None:
+        ahead = moment - server
         if ahead > AHEAD_BOUND:
             raise Refused(f"this machine's clock is {span(ahead)} ahead of the registry's ({server:%Y-%m-%dT%H:%M:%SZ} by its "
                           "Date header); nothing was written", "set this machine's clock right (NTP) and run the command again")

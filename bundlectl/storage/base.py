@@ -193,9 +193,9 @@ class Storage(ABC):
         """
         return []
 
-    def trusted_time(self) -> tuple[datetime, datetime] | None:
-        """The backend's own clock, where it has one writers may trust (S3's Date header), and this machine's time
-        when that answer arrived: from the newest answer. None where the backend has no clock (git)."""
+    def trusted_time(self) -> datetime | None:
+        """The backend's own clock now, where it has one writers may trust (S3's Date header of its newest answer,
+        plus the time since). None where the backend has no clock (git)."""
         return None
 
     def no_registry(self) -> NotFound:

@@ -20,10 +20,11 @@ import json
 import os
 import re
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -78,7 +79,7 @@ class S3Storage(Storage):
         self.endpoint_url = endpoint_url
         self.limits = limits
         self._client: Any = None  # a botocore S3 client; boto3 ships no type stubs
-        self._server_time: tuple[datetime, datetime] | None = None  # the newest Date header, and when it arrived
+        self._server_time: tuple[datetime, float] | None = None  # the newest Date header, and when it arrived (monotonic)
 
     # plumbing -----------------------------------------------------------------------
     @property
@@ -134,12 +135,15 @@ class S3Storage(Storage):
             from email.utils import parsedate_to_datetime
 
             try:
-                self._server_time = (parsedate_to_datetime(date).astimezone(UTC), datetime.now(UTC))
+                self._server_time = (parsedate_to_datetime(date).astimezone(UTC), time.monotonic())
             except (TypeError, ValueError):
                 pass  # a Date header that does not parse is no clock to trust
 
-    def trusted_time(self) -> tuple[datetime, datetime] | None:
-        return self._server_time
+    def trusted_time(self) -> datetime | None:
+        if self._server_time is None:
+            return None
+        date, received = self._server_time
+        return date + timedelta(seconds=time.monotonic() - received)
 
     def _get(self, key: str, **kwargs: Any) -> tuple[bytes, str] | None:
         """Body and ETag of a key, or None when it does not exist."""
