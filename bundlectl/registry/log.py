@@ -30,13 +30,7 @@ class Planned:
 
 
 def signing(index: Index, planned: Planned, actor: Acting) -> Signing:
-    """Who signs `planned` under the trust in force; Refused, before anything is stored, if `actor` may not.
-
-    A `registry` record (a sandbox copy's own id, a legacy log's first id) is never signed: it only names the id
-    later records must be signed with, which no record signed elsewhere names.
-    """
-    if planned.action == "registry":
-        return Signing(IDENTITY_ACTOR)
+    """Who signs `planned` under the trust in force; Refused, before anything is stored, if `actor` may not."""
     return signing_for(trust_in_force(index), planned.action, dict(planned.data), actor)
 
 
@@ -79,8 +73,8 @@ def append(
             index.db.execute("COMMIT")
         if planned is None or signer is None:
             return None
-        declared = dict(planned.data).get("registry") if planned.action in ("init", "registry") else identity.registry
-        registry = declared if isinstance(declared, str) else None
+        declared = dict(planned.data).get("registry") if planned.action == "init" else identity.registry
+        registry = declared if isinstance(declared, str) else None  # init declares the id it names
         event = Event.new(head.seq + 1, head.hash, append_time(storage, index), signer.actor,
                           planned.action, reason, dict(planned.data), actor.run_url, registry)
         event = signer.sign(event)
@@ -113,7 +107,9 @@ def append(
     )
 
 
-IDENTITY_ACTOR = "bundlectl"  # the actor of unsigned `registry` records
+# the actor of `registry` records (a sandbox copy's own id, a legacy log's first id, a retirement): never signed,
+# they only name the id later records must be signed with, which no record signed elsewhere names
+IDENTITY_ACTOR = "bundlectl"
 
 
 def writable_identity(index: Index) -> Identity:
