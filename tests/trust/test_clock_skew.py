@@ -76,3 +76,11 @@ def test_a_writer_behind_the_log_head_is_refused_and_writes_nothing(history: Wor
     assert "this machine's clock is" in refused.stderr and f"behind the newest record of the log ({ahead})" in refused.stderr
     assert "nothing was written" in refused.stderr
     assert history.storage().log_head() == head
+
+
+def test_a_canary_started_after_the_skewed_record_runs_on_this_machines_time(skewed: Workspace, keys: Keys):
+    """Before: the canary was stamped a year ahead (after the skewed record), so `--step-time 0m` held for 8759h."""
+    ok(skewed, "promote", V2, "--env", "staging", "--canary", "10", "--step-time", "0m", "--key", keys.path("pete"))
+    canary = skewed.json("status")["environments"][0]["canary"]
+    since = datetime.fromisoformat(canary["since"].replace("Z", "+00:00"))
+    assert canary["since"] < YEAR_AHEAD and since <= datetime.now(UTC)
