@@ -59,6 +59,7 @@ class RegistryCopied(NamedTuple):
     source_url: str
     target_url: str
     result: CopyResult
+    migrated: bool = False
 
 
 class Approval(NamedTuple):
@@ -162,8 +163,9 @@ def init(*, registry: str | None = None, endpoint_url: str | None = None, actor:
     return init_registry(_storage(registry, endpoint_url, create=True, fresh=True), _acting(actor, None))
 
 
-def copy_registry(source: str, target: str, *, endpoint_url: str | None = None) -> RegistryCopied:
-    """Copy every event, object and pointer from SOURCE to TARGET (a git target is created if missing)."""
+def copy_registry(source: str, target: str, *, endpoint_url: str | None = None, migrate: bool = False) -> RegistryCopied:
+    """Copy every event, object and pointer from SOURCE to TARGET (a git target is created if missing): a sandbox
+    copy with an id of its own, or with `migrate` the registry itself, SOURCE then retired."""
     from bundlectl.registry_copy import copy_registry as copy
     from bundlectl.storage.locate import open_storage
 
@@ -171,17 +173,19 @@ def copy_registry(source: str, target: str, *, endpoint_url: str | None = None) 
     dst = open_storage(target, Path.cwd(), create=not target.startswith("s3://"), endpoint_url=endpoint_url)
     src.refresh()
     dst.refresh()
-    return RegistryCopied(src.url, dst.url, copy(src, dst))
+    return RegistryCopied(src.url, dst.url, copy(src, dst, migrate=migrate), migrate)
 
 
-def verify(*, registry: str | None = None, endpoint_url: str | None = None, trust_root: str | None = None) -> VerifyReport:
+def verify(*, registry: str | None = None, endpoint_url: str | None = None, trust_root: str | None = None,
+           registry_id: str | None = None) -> VerifyReport:
     """Re-check every digest, the log chain, the pointers and every signature; raises IntegrityFailure on tampering.
 
-    `trust_root`, the digest of the first trust file (`trust show`), pins it: a log whose trust began elsewhere fails.
+    `trust_root`, the digest of the first trust file (`trust show`), pins it: a log whose trust began elsewhere fails;
+    `registry_id` pins the registry: a log that is another one (a sandbox copy brought back) fails.
     """
     from bundlectl.verify import verify_registry
 
-    return verify_registry(_storage(registry, endpoint_url, fresh=True), trust_root)
+    return verify_registry(_storage(registry, endpoint_url, fresh=True), trust_root, registry_id)
 
 
 # --- evidence and policy -------------------------------------------------------------------------------

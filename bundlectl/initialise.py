@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bundlectl.identity import Acting
+from bundlectl.integrity.registry_id import new_registry_id
 from bundlectl.registry.events import InitData
 from bundlectl.registry.log import Planned, append
 from bundlectl.storage.base import Storage
@@ -27,7 +28,7 @@ def init_registry(storage: Storage, actor: Acting) -> InitResult:
     if storage.is_initialized():
         return InitResult(storage.url, False, False)
     event = append(
-        storage, lambda index: None if index.head().id else Planned("init", InitData(format=FORMAT)),
+        storage, lambda index: None if index.head().id else Planned("init", InitData(format=FORMAT, registry=new_registry_id())),
         actor, "bundlectl init", allow_empty=True,
     )
     policy = set_policy(storage, STARTER_POLICY.encode(), "starter policy", actor, "starter policy from bundlectl init")

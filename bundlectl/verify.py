@@ -16,10 +16,10 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from datetime import timedelta
 
-from bundlectl.clock import now_utc, parse_time
 from bundlectl.errors import IntegrityFailure, UsageProblem
+from bundlectl.integrity.registry_id import Identity, is_registry_id
+from bundlectl.integrity.skew import future_skew
 from bundlectl.names import DIGEST_PATTERN
 from bundlectl.policy.in_force import EVAL_ADDED_LATER, GatePolicy
 from bundlectl.record import BundleRecord
@@ -34,11 +34,9 @@ from bundlectl.registry.pointers import (
     pointer_set_by,
     pointer_written_by,
 )
-from bundlectl.registry.signatures import HEAD_POINTER, HeadValue, check_head, check_record, tampered
+from bundlectl.registry.signatures import HEAD_POINTER, HeadValue, check_head, check_identity, check_record, tampered
 from bundlectl.storage.base import Storage
 from bundlectl.trust.roles import Trust
-
-FUTURE_TOLERANCE = timedelta(days=1)  # clocks drift; a record a day ahead of this machine is not drift
 
 
 @dataclass(frozen=True)
@@ -49,12 +47,17 @@ class VerifyReport:
     pointers: int
     signed: int = 0  # records whose signatures were checked (those from the first `trust set` on)
     trust_since: int | None = None
+    identity: Identity = Identity()  # the registry this log is (integrity/registry_id.py)
+    skewed: tuple[str, ...] = ()  # records dated in the future: named once, with what to do, never a failure
 
 
 
 
-def verify_registry(storage: Storage, trust_root: str | None = None) -> VerifyReport:
+def verify_registry(storage: Storage, trust_root: str | None = None, registry_id: str | None = None) -> VerifyReport:
     trust_root = _pinned_root(trust_root)
+    if registry_id is not None and not is_registry_id(registry_id):
+        raise UsageProblem(f"--registry-id must be a registry id (32 hex digits), not {registry_id[:80]!r}",
+                           "copy the `registry` that `bundlectl verify` prints on a known-good copy")
     head = storage.log_head()
     if head is None:
         from bundlectl.registry.fresh import fresh_index
@@ -70,13 +73,19 @@ def verify_registry(storage: Storage, trust_root: str | None = None) -> VerifyRe
     prev_hash, seq, proven = None, 0, False  # proven: the log holds evidence written since reports prove themselves
     trust: Trust | None = None
     trust_since: int | None = None
+    identity = Identity()
+    skewed: list[str] = []
     events = []
     for item in stored:
         event = parse_event(item)
         events.append(event)
         if event.seq != seq + 1 or event.prev != prev_hash:
             raise tampered(event, f"does not follow seq {seq}: a record was edited, dropped or reordered")
+        identity = check_identity(event, identity)
         trust = check_record(event, trust)
+        skew = future_skew(event.time)
+        if skew is not None:
+            skewed.append(f"log record seq {event.seq} ({event.action} by {event.actor}) {skew}")
         if trust is not None and trust_since is None:
             trust_since = event.seq
             _check_root(event, trust_root)
@@ -90,6 +99,9 @@ def verify_registry(storage: Storage, trust_root: str | None = None) -> VerifyRe
     if events[-1].id != head:
         raise tampered(None, f"the log head {head[:12]} is not a record; it leads to seq {events[-1].seq} "
                              f"({str(events[-1].id)[:12]}) indirectly")
+    if registry_id is not None and identity.registry != registry_id:
+        raise tampered(None, f"the log is {identity.describe()}, not the pinned registry {registry_id}: records made in "
+                             "another registry (a sandbox copy) were brought in, or this is not the registry you pinned")
     if trust_root is not None and trust_since is None:
         raise tampered(None, f"trust root {trust_root[:19]}… was given, but this log never set trust")
     expected: list[AnyValue] = [*pointers.values(), *pauses.values(), *canaries.values()]
@@ -99,7 +111,7 @@ def verify_registry(storage: Storage, trust_root: str | None = None) -> VerifyRe
     _check_read_index(storage, events, head)
     signed = seq - trust_since + 1 if trust_since is not None else 0
     return VerifyReport(len(stored), len({record.digest for record in registered.values()}), len(checked), len(expected),
-                        signed, trust_since)
+                        signed, trust_since, identity, tuple(skewed))
 
 
 def _pinned_root(trust_root: str | None) -> str | None:
@@ -170,8 +182,6 @@ def _check_policy(event: Event) -> None:
 def _check_event(storage: Storage, event: Event, registered: dict[tuple[str, str], BundleRecord],
                  pointers: dict[tuple[str, str], PointerValue], checked: set[str], proven: bool) -> None:
     data = event.data
-    if parse_time(event.time) > now_utc() + FUTURE_TOLERANCE:
-        raise tampered(event, f"is dated {event.time}, in the future: later records would be stamped after it")
     if event.action == "policy":
         _check_policy(event)
     if event.action == "webhooks":

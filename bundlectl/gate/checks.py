@@ -18,7 +18,7 @@ from bundlectl.policy.in_force import (
     RehearsalGate,
 )
 from bundlectl.registry.rows import ApprovalRow, EvidenceRow, PointerRow
-from bundlectl.trust.roles import Trust
+from bundlectl.trust.roles import Trust, person
 
 
 class GateInputs(NamedTuple):
@@ -58,6 +58,8 @@ def eval_standing(row: EvidenceRow, gate: EvalGate | None, trust: Trust | None =
         refused = _not_runner_signed(row, trust)
         if refused is not None:
             return refused
+    if (unpinned := _not_pinned(row, gate)) is not None:
+        return unpinned
     if _demands_runs(gate) and not run:
         return Standing(False, "attached, and the gate demands provenance: run (use `bundlectl eval`)")
     if _demands_runs(gate) and not _harness_run(row):
@@ -67,6 +69,20 @@ def eval_standing(row: EvidenceRow, gate: EvalGate | None, trust: Trust | None =
         return Standing(True, "run by the bundle's declared harness, measured by bundlectl" if _harness_run(row)
                         else "run and measured by bundlectl")
     return Standing(True, "attached; its run time is the report's own claim")
+
+
+def _not_pinned(row: EvidenceRow, gate: EvalGate | None) -> Standing | None:
+    """Why a report does not count under the gate's `tools` pins; None when there are none or one matches."""
+    if gate is None or gate.tools is None:
+        return None
+    provenance = row.binding.get("provenance", {})
+    if provenance.get("mode") != "run":
+        return Standing(False, "attached, and the gate pins the tool that must run its reports (tools)")
+    sha256, version = provenance.get("executable_sha256"), provenance.get("tool_version")
+    if any(pin.executable_sha256 == sha256 and pin.tool_version in (None, version) for pin in gate.tools):
+        return None
+    what = f"{provenance.get('executable')} ({str(sha256)[:19]}…" + (f", version {version})" if version else ")")
+    return Standing(False, f"run by {what}, which none of the gate's tool pins names")
 
 
 def _demands_runs(gate: EvalGate | None) -> bool:
@@ -101,6 +117,8 @@ def standing(row: EvidenceRow, gate: EvalGate | None, trust: Trust | None = None
         return None
     if gate is not None and gate.signed_by == "runners" and (refused := _not_runner_signed(row, trust)) is not None:
         return refused
+    if (unpinned := _not_pinned(row, gate)) is not None:
+        return Standing(False, unpinned.why + " (latency and cost then come from pinned runs only)")
     if _demands_runs(gate) and not _harness_run(row):
         return Standing(False, "not a run of the declared harness, and the eval gate demands provenance: run "
                                "(latency and cost then come from such runs only)")
@@ -232,11 +250,11 @@ def approvals_check(gate: ApprovalsGate, inputs: GateInputs) -> Check:
             signers = [s for s in inputs.trust.approvers.signers if s.key.fingerprint in approval.signed_by]
             if not signers:
                 refused.setdefault(approval.actor, "not signed by a key that is an approver now")
-            for signer in signers:
-                if signer.principal in authors:
-                    refused[signer.principal] = "author or promoter"
+            for signer in signers:  # counted as people: one approver's keys (and spellings) count once
+                if person(signer.principal) in authors:
+                    refused[person(signer.principal)] = "author or promoter"
                 else:
-                    counted.add(signer.principal)
+                    counted.add(person(signer.principal))
         refused = {name: why for name, why in refused.items() if name not in counted}
     claimed = " (claimed: no trust set)" if inputs.trust is None else ""
     detail = f"approved by {', '.join(sorted(counted))}{claimed}" if counted else "no approvals that count"

@@ -23,12 +23,22 @@ DEFAULT_MAX_AGE = "7d"  # the model's default for eval, latency and cost evidenc
 DEFAULT_REHEARSAL_MAX_AGE = "30d"
 DEFAULT_PROVENANCE: Literal["any"] = "any"  # eval reports count whether run by bundlectl or attached; "run": only runs count
 # eval gate fields added after policies were first stored: policies logged before them lack them and mean these
-EVAL_ADDED_LATER: dict[str, Any] = {"provenance": DEFAULT_PROVENANCE, "signed_by": None}
+EVAL_ADDED_LATER: dict[str, Any] = {"provenance": DEFAULT_PROVENANCE, "signed_by": None, "tools": None}
 
 
 class SliceGate(NamedTuple):
     min_cases: int
     min_pass_rate: float
+
+    def to_json(self) -> dict[str, Any]:
+        return self._asdict()
+
+
+class ToolPin(NamedTuple):
+    """An executable (by sha256), and optionally the version it states, that may run the reports a gate reads."""
+
+    executable_sha256: str
+    tool_version: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return self._asdict()
@@ -41,6 +51,7 @@ class EvalGate(NamedTuple):
     slices: dict[str, SliceGate]
     provenance: str = DEFAULT_PROVENANCE  # "run": only runs of the declared harness by `bundlectl eval` count
     signed_by: str | None = None  # "runners": only reports signed by a runner key of the trust in force count
+    tools: tuple[ToolPin, ...] | None = None  # only reports `bundlectl eval` ran with one of these executables count
 
 
 class RegressionGate(NamedTuple):
@@ -117,9 +128,10 @@ class GatePolicy(NamedTuple):
 
 
     def eval_gate_for(self, env: str | None = None) -> EvalGate | None:
-        """The eval gate of `env`; without an env, the strictest about provenance (a `run` one if any)."""
+        """The eval gate of `env`; without an env, the strictest about provenance (one pinning tools, else a `run` one)."""
         gates = [e.gates.eval for name, e in self.environments.items() if env in (None, name) and e.gates.eval]
-        return next((g for g in gates if g.provenance == "run"), gates[0] if gates else None)
+        return next((g for g in gates if g.tools is not None), next((g for g in gates if g.provenance == "run"),
+                                                                     gates[0] if gates else None))
 
 
 def policy_in_force(index: Index) -> GatePolicy | None:
@@ -146,7 +158,8 @@ def _environment(name: str, raw: dict[str, Any]) -> EnvironmentPolicy:
 
     evals = gates.get("eval")
     eval_gate = None if evals is None else _checked(EvalGate, {
-        **EVAL_ADDED_LATER, **evals, "slices": {str(slice_name): _checked(SliceGate, wanted) for slice_name, wanted in evals["slices"].items()}})
+        **EVAL_ADDED_LATER, **evals, "slices": {str(slice_name): _checked(SliceGate, wanted) for slice_name, wanted in evals["slices"].items()},
+        "tools": _tool_pins({**EVAL_ADDED_LATER, **evals}["tools"])})
     if eval_gate is not None and eval_gate.provenance not in ("any", "run"):
         raise TypeError(f"EvalGate.provenance = {eval_gate.provenance!r}")
     if eval_gate is not None and eval_gate.signed_by not in (None, "runners"):
@@ -157,6 +170,14 @@ def _environment(name: str, raw: dict[str, Any]) -> EnvironmentPolicy:
     return EnvironmentPolicy(name, after, raw["production"], Gates(
         eval_gate, gate("regression", RegressionGate), gate("latency", LatencyGate), gate("cost", CostGate),
         gate("rehearsal", RehearsalGate), gate("approvals", ApprovalsGate)))
+
+
+def _tool_pins(raw: Any) -> tuple[ToolPin, ...] | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, list):
+        raise TypeError(f"EvalGate.tools = {raw!r}")
+    return tuple(_checked(ToolPin, pin) for pin in raw)
 
 
 def _checked(cls: type[Row], raw: dict[str, Any]) -> Row:
@@ -181,7 +202,7 @@ def _is(value: object, type_name: str) -> bool:
     kinds: dict[str, tuple[type, ...]] = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,)}
     if type_name in kinds:
         return isinstance(value, kinds[type_name]) and (type_name != "float" or math.isfinite(value))  # type: ignore[arg-type]
-    return type_name.startswith("dict[")  # slices: checked one by one by the caller
+    return type_name.startswith(("dict[", "tuple["))  # slices and tool pins: checked one by one by the caller
 
 
 def _hints(cls: type[Any]) -> dict[str, str]:

@@ -30,6 +30,13 @@ class SliceGate(Strict):
     min_pass_rate: float = Field(0.0, ge=0, le=1)
 
 
+class ToolPin(Strict):
+    executable_sha256: str = Field(pattern="^sha256:[0-9a-f]{64}$", description="The digest of the executable "
+                                   "`bundlectl eval` ran, as `evidence list --json` shows it (run.executable_sha256).")
+    tool_version: str | None = Field(None, description="The version the tool stated (`TOOL --version`), when it must "
+                                                       "match too (run.tool_version).")
+
+
 class EvalGate(Strict):
     min_cases: int = Field(1, ge=1)
     min_pass_rate: float = Field(ge=0, le=1)
@@ -40,6 +47,10 @@ class EvalGate(Strict):
                                         "harness the bundle declares (components.evals.harness) count, also for latency "
                                         "and cost, and their freshness is the time bundlectl measured; any: attached "
                                         "reports count too.")
+    tools: list[ToolPin] | None = Field(
+        None, description="Pins what ran a report: only reports that `bundlectl eval` ran with one of these "
+                          "executables (and versions) count, also for latency and cost; an attached report never does. "
+                          "Absent: any tool.")
     signed_by: Literal["runners"] | None = Field(
         None, description="runners: only reports whose record a runner key of the trust file signed count, also for "
                           "latency and cost (CI runs `bundlectl eval --key`); needs trust set (README: Trust).")

@@ -13,14 +13,14 @@ signed and what the next record's `prev` hashes, so neither depends on where sig
 from __future__ import annotations
 
 import json
-from typing import Any, Literal, NamedTuple, TypedDict, cast
+from typing import Any, Literal, NamedTuple, Required, TypedDict, cast
 
 from bundlectl.digest.canonical import canonical_json, sha256_of
 from bundlectl.errors import IntegrityFailure
 from bundlectl.registry.payloads import require_well_formed
 from bundlectl.storage.base import StoredEvent
 
-Action = Literal["init", "policy", "trust", "register", "evidence", "approval", "promote", "rollback", "pause", "resume",
+Action = Literal["init", "registry", "policy", "trust", "register", "evidence", "approval", "promote", "rollback", "pause", "resume",
                  "canary", "canary-advance", "canary-rollback", "webhooks"]
 MOVE_ACTIONS: tuple[Action, ...] = ("promote", "rollback")  # the actions that move an environment pointer
 PAUSE_ACTIONS: tuple[Action, ...] = ("pause", "resume")  # the kill switch: they set an environment's pause pointer
@@ -29,8 +29,23 @@ PAUSE_ACTIONS: tuple[Action, ...] = ("pause", "resume")  # the kill switch: they
 CANARY_ACTIONS: tuple[Action, ...] = ("canary", "canary-advance", "canary-rollback")
 
 
-class InitData(TypedDict):
-    format: int
+class InitData(TypedDict, total=False):
+    format: Required[int]
+    registry: str  # the registry's id (integrity/registry_id.py); absent in logs made before ids
+
+
+class CopyOf(TypedDict):
+    registry: str | None
+    seq: int
+    hash: str
+
+
+class RegistryData(TypedDict, total=False):
+    """A change of the registry's identity: a sandbox copy's own id, a legacy log's first id, or its retirement."""
+
+    registry: Required[str]
+    copy_of: CopyOf | None
+    retired_to: str | None
 
 
 class PolicyData(TypedDict):
@@ -170,7 +185,8 @@ class CanaryData(CanaryExtras):
     step_time: int  # seconds each step must last before the guard moves it on
 
 
-EventData = InitData | PolicyData | TrustData | WebhooksData | RegisterData | EvidenceData | ApprovalData | MoveData | PauseData | CanaryData
+EventData = (InitData | RegistryData | PolicyData | TrustData | WebhooksData | RegisterData | EvidenceData | ApprovalData | MoveData
+             | PauseData | CanaryData)
 
 
 class Event(NamedTuple):
@@ -187,12 +203,13 @@ class Event(NamedTuple):
     stored: bytes | None = None  # the exact payload bytes, once known: they are never serialised again
     run_url: str | None = None  # the CI run that acted (GitHub Actions, GitLab CI), when there was one
     signatures: bytes = b""  # the armored SSH signatures stored beside the payload; read only by those who check them
+    registry: str | None = None  # the registry the record belongs to; signed with it (absent in legacy records)
 
     @classmethod
     def new(cls, seq: int, prev: str | None, time: str, actor: str, action: str, reason: str | None,
-            data: dict[str, Any], run_url: str | None = None) -> Event:
+            data: dict[str, Any], run_url: str | None = None, registry: str | None = None) -> Event:
         """A record about to be appended, its canonical payload computed once, here."""
-        event = cls(seq, prev, time, actor, action, reason, data, run_url=run_url)
+        event = cls(seq, prev, time, actor, action, reason, data, run_url=run_url, registry=registry)
         return event._replace(stored=event._canonical())
 
     def _canonical(self) -> bytes:
@@ -200,6 +217,8 @@ class Event(NamedTuple):
                     "action": self.action, "reason": self.reason, "data": self.data}
         if self.run_url is not None:  # absent rather than null, so records written before it keep their bytes
             envelope["run_url"] = self.run_url
+        if self.registry is not None:
+            envelope["registry"] = self.registry
         return canonical_json(envelope)
 
     def payload(self) -> bytes:
@@ -279,7 +298,8 @@ def parse_event(stored: StoredEvent) -> Event:
         if isinstance(raw, dict):
             require_well_formed(raw, str(stored.id))
         event = Event(int(raw["seq"]), raw["prev"], str(raw["time"]), str(raw["actor"]), str(raw["action"]),
-                      raw.get("reason"), dict(raw["data"]), stored.id, payload, raw.get("run_url"), signatures)
+                      raw.get("reason"), dict(raw["data"]), stored.id, payload, raw.get("run_url"), signatures,
+                      raw.get("registry"))
     except (ValueError, KeyError, TypeError):
         raise IntegrityFailure(
             f"event log record {stored.id} is not a bundlectl event", "run `bundlectl verify` to locate the damage"

@@ -19,6 +19,8 @@ from typing import Any
 from bundlectl.clock import event_time, parse_time
 from bundlectl.digest.canonical import canonical_json
 from bundlectl.errors import IntegrityFailure
+from bundlectl.integrity.registry_id import Identity, NotThisRegistry, identity_after
+from bundlectl.integrity.skew import capped_run_at
 from bundlectl.registry.events import CANARY_ACTIONS, MOVE_ACTIONS, PAUSE_ACTIONS, Event, EvidenceData
 from bundlectl.registry.packing import pack, unpack
 from bundlectl.registry.rows import (
@@ -37,7 +39,7 @@ from bundlectl.registry.rows import (
     select,
 )
 
-SCHEMA_VERSION = "11"
+SCHEMA_VERSION = "12"
 _MOVES = "action IN (" + ", ".join(f"'{a}'" for a in MOVE_ACTIONS) + ")"
 _PAUSES = "action IN (" + ", ".join(f"'{a}'" for a in PAUSE_ACTIONS) + ")"
 _CANARIES = "action IN (" + ", ".join(f"'{a}'" for a in CANARY_ACTIONS) + ")"
@@ -185,7 +187,7 @@ class Index:
     def content(self) -> dict[str, list[tuple[Any, ...]]]:
         """Every row this index holds, table by table in a fixed order, bundle records unpacked: for `verify`."""
         found: dict[str, list[tuple[Any, ...]]] = {
-            "meta": self.db.execute("SELECT key, value FROM meta WHERE key NOT IN ('checked', 'checked_seq')"
+            "meta": self.db.execute("SELECT key, value FROM meta WHERE key NOT IN ('checked', 'checked_seq', 'registry_home')"
                                     " ORDER BY key").fetchall(),  # how far this machine checked signatures is its own
             "bundles": [tuple(row) for row in self._bundles(" ORDER BY seq", ())],
             "pointers": self.db.execute("SELECT * FROM pointers ORDER BY name, env").fetchall(),
@@ -236,6 +238,7 @@ class Index:
                 self._clear()
                 current = IndexHead(None, 0, None)
             seq, last = current.seq, current.hash
+            latest = self.last_time() if current.id is not None else None
             bulk = current.id is None and len(events) >= _BULK
             for name in _EVENT_INDEXES if bulk else ():
                 self.db.execute(f"DROP INDEX {name}")
@@ -252,6 +255,8 @@ class Index:
             rows.write(self.db)
             for statement in _EVENT_INDEXES.values() if bulk else ():
                 self.db.execute(statement)
+            self._check_home(Identity.from_json(rows.meta.get("identity") or self._meta("identity")))
+            self._cap_times(events, latest)
             self.db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
                                 [*rows.meta.items(), ("head", new_head), ("seq", str(seq)), ("hash", last)])
 
@@ -280,12 +285,21 @@ class Index:
             evidence = event.evidence()
             rows.evidence.append(EvidenceRow(
                 seq, evidence["name"], evidence["version"], evidence["digest"], evidence.get("evals_digest"),
-                evidence["kind"], evidence["source"], evidence["run_at"], evidence["report_key"], actor, time,
+                evidence["kind"], evidence["source"], capped_run_at(evidence["run_at"], event.time), evidence["report_key"],
+                actor, time,
                 canonical_json(evidence["figures"]).decode(), _binding_json(evidence), self._signers(event, rows)))
         elif action == "approval":
             approval = event.approval()
             rows.approvals.append(ApprovalRow(seq, approval["name"], approval["digest"], approval["env"], actor, time,
                                               self._signers(event, rows)))
+        elif action in ("init", "registry"):
+            current = Identity.from_json(rows.meta.get("identity") or self._meta("identity"))
+            try:
+                after = identity_after(current, seq, event.prev, action, data, event.registry)
+            except NotThisRegistry:
+                after = current  # writers and `verify` name the record; the index follows what it can
+            history = json.loads(rows.meta.get("identities") or self._meta("identities") or "[]")
+            rows.meta.update({"identity": after.to_json(), "identities": json.dumps([*history, after._asdict()])})
         elif action == "policy":
             rows.meta["policy"] = canonical_json(event.policy()["policy"]).decode()
             rows.meta["policy_seq"] = str(seq)
@@ -364,6 +378,45 @@ class Index:
 
     def bundles_with_digest(self, name: str, digest: str) -> list[BundleRow]:
         return self._bundles(" WHERE name=? AND digest=? ORDER BY seq", (name, digest))
+
+    def identity(self) -> Identity:
+        """The registry this log is at its head (integrity/registry_id.py)."""
+        return Identity.from_json(self._meta("identity"))
+
+    def identity_at(self, seq: int) -> Identity:
+        """The registry the log is right after the record at `seq`."""
+        found = [Identity(**item) for item in json.loads(self._meta("identities") or "[]") if item["since"] <= seq]
+        return found[-1] if found else Identity()
+
+    def _cap_times(self, events: list[Event], latest: str | None) -> None:
+        """Count no record later than a record after it (integrity/skew.py): a record dated ahead by a wrong clock
+        takes the time of the first record that follows it. Nothing to do while times rise with seq (always,
+        but for a wrong clock), which one comparison per record tells."""
+        times = [_index_time(e.time) for e in events]
+        highest = latest or ""
+        breaks = []
+        for event, time in zip(events, times, strict=True):
+            if time < highest:
+                breaks.append((event.seq, time))
+            highest = max(highest, time)
+        for seq, time in reversed(breaks):
+            for table in ("events", "bundles", "evidence", "approvals", "pointers"):
+                self.db.execute(f"UPDATE {table} SET time = ? WHERE seq < ? AND time > ?", (time, seq, time))
+            run_at = time[:19] + "Z"  # reports' run times have whole seconds
+            self.db.execute("UPDATE evidence SET run_at = ? WHERE seq < ? AND run_at > ?", (run_at, seq, run_at))
+
+    def _check_home(self, identity: Identity) -> None:
+        """The registry this machine first read must stay the one it reads: a log that turns into another registry (a
+        sandbox copy brought back over it) is refused here, on every machine that knew it, before the index moves."""
+        home = self._meta("registry_home")
+        if home is None or home == identity.registry or (home == "legacy" and identity.copied_at is None):
+            self._set_meta("registry_home", identity.registry or "legacy")
+            return
+        known = "a legacy registry without an id" if home == "legacy" else f"registry {home}"
+        raise IntegrityFailure(f"this machine read {known} here; its log now says it is {identity.describe()}: "
+                               "records made in another registry were brought into this one",
+                               "restore the log from a clone or backup made before; if this registry was replaced by "
+                               "the copy on purpose, delete the read index (bundlectl's cache) and retry")
 
     def trust(self) -> tuple[dict[str, Any] | None, int | None]:
         """The stored trust document in force and the seq that set it; (None, None) before any `trust set`."""

@@ -8,11 +8,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bundlectl.clock import event_time
-from bundlectl.errors import Conflict
+from bundlectl.errors import Conflict, Refused
 from bundlectl.faults import LOG_MOVED, checkpoint
 from bundlectl.identity import Acting
-from bundlectl.registry.events import Action, Event, EventData, summary_line
+from bundlectl.integrity.clock_bound import append_time
+from bundlectl.integrity.registry_id import Identity, new_registry_id
+from bundlectl.registry.events import Action, Event, EventData, RegistryData, summary_line
 from bundlectl.registry.fresh import MAX_ATTEMPTS
 from bundlectl.registry.index import Index, IndexUnwritable
 from bundlectl.registry.signatures import Signing, checked_index, head_update, signing_for, trust_in_force
@@ -62,6 +63,10 @@ def append(
     """
     for attempt in range(MAX_ATTEMPTS):
         index = checked_index(storage, allow_empty)
+        identity = writable_identity(index)
+        if identity.registry is None and index.head().id is not None and index.trust_since() is not None:
+            _log_registry_id(storage, index)  # a legacy log under trust: its first write by this version names it
+            continue
         index.db.execute("BEGIN")  # one read snapshot: the plan and the head it expects must agree
         try:
             head = index.head()
@@ -73,13 +78,14 @@ def append(
             index.db.execute("COMMIT")
         if planned is None or signer is None:
             return None
-        # never earlier than the previous event, even across writers with skewed clocks: audit --at
-        # reads the log by time, so time order must be log order
-        event = Event.new(head.seq + 1, head.hash, max(event_time(), index.last_time() or ""), signer.actor,
-                          planned.action, reason, dict(planned.data), actor.run_url)
+        declared = dict(planned.data).get("registry") if planned.action == "init" else identity.registry
+        registry = declared if isinstance(declared, str) else None  # init declares the id it names
+        event = Event.new(head.seq + 1, head.hash, append_time(storage, index), signer.actor,
+                          planned.action, reason, dict(planned.data), actor.run_url, registry)
         event = signer.sign(event)
         updates = list(planned.updates)
-        if signer.keys:
+        trusted = index.trust_since() is not None or planned.action == "trust"
+        if trusted:
             updates.append(head_update(storage, event))
         try:
             event_id = storage.append_event(event.record(), summary_line(event), head.id, updates, author=event.actor)
@@ -97,7 +103,7 @@ def append(
             index.apply([event], event_id, head)
         except IndexUnwritable:
             pass  # the event is in the log, which is the truth; the next read that can write catches up
-        if signer.keys:  # checked up to `head` before planning, and this record was checked as it was signed
+        if trusted:  # checked up to `head` before planning, and this record was checked as it was signed
             index.mark_signatures_checked(index.head()._replace(hash=None), head._replace(hash=None))
         for hook in AFTER_APPEND:
             hook(storage, index, event)
@@ -106,3 +112,35 @@ def append(
         f"the registry log kept moving ({MAX_ATTEMPTS} attempts); nothing was changed",
         "retry when the registry is less busy",
     )
+
+
+# the actor of `registry` records (a sandbox copy's own id, a legacy log's first id, a retirement): never signed,
+# they only name the id later records must be signed with, which no record signed elsewhere names
+IDENTITY_ACTOR = "bundlectl"
+
+
+def writable_identity(index: Index) -> Identity:
+    """The registry this log is, when it may take a record; Refused (nothing written) once it was retired."""
+    identity = index.identity()
+    if identity.retired_to is not None:
+        raise Refused(f"this registry was retired at seq {identity.since}: it was migrated to {identity.retired_to}, "
+                      "which is the registry now; nothing was written",
+                      f"run the command against {identity.retired_to} (`--registry {identity.retired_to}`)")
+    return identity
+
+
+def _log_registry_id(storage: Storage, index: Index) -> None:
+    """Append the record that gives a legacy log its id; records before it stay legacy (signed without one).
+
+    Unsigned like every `registry` record; a writer that loses the race to another simply reads again.
+    """
+    head = index.head()
+    data = RegistryData(registry=new_registry_id())
+    event = Event.new(head.seq + 1, head.hash, append_time(storage, index), IDENTITY_ACTOR, "registry",
+                      "this registry's id, logged by the first write under trust that knows ids", dict(data),
+                      registry=data["registry"])
+    try:
+        storage.append_event(event.record(), summary_line(event), head.id, [head_update(storage, event)],
+                             author=IDENTITY_ACTOR)
+    except (LogMoved, PointerMoved):
+        pass

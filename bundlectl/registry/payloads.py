@@ -13,6 +13,7 @@ from typing import Any
 
 from bundlectl.clock import parse_time
 from bundlectl.errors import IntegrityFailure
+from bundlectl.integrity.registry_id import is_registry_id
 from bundlectl.names import is_digest, is_env, is_name, is_version
 
 Check = Callable[[Any], bool]
@@ -99,6 +100,7 @@ _CANARY_REQUIRED: dict[str, Check] = {
 _CANARY_OPTIONAL: dict[str, Check] = {"gate": _gate, "guard": _mapping}
 REQUIRED: dict[str, dict[str, Check]] = {
     "init": {"format": _positive},
+    "registry": {"registry": is_registry_id},
     "policy": {"policy": _mapping, "policy_digest": is_digest},
     "trust": {"trust": _mapping, "trust_digest": is_digest},
     "webhooks": {"webhooks": _mapping, "webhooks_digest": is_digest, "since": _seqs},
@@ -115,7 +117,14 @@ REQUIRED: dict[str, dict[str, Check]] = {
     "canary-advance": _CANARY_REQUIRED,
     "canary-rollback": _CANARY_REQUIRED,
 }
-OPTIONAL: dict[str, dict[str, Check]] = {"promote": _MOVE_OPTIONAL, "rollback": _MOVE_OPTIONAL, "canary": _CANARY_OPTIONAL,
+def _copy_of(value: Any) -> bool:
+    return (isinstance(value, dict) and set(value) == {"registry", "seq", "hash"} and _optional(is_registry_id)(value["registry"])
+            and _count(value["seq"]) and _text(value["hash"]))
+
+
+OPTIONAL: dict[str, dict[str, Check]] = {"init": {"registry": is_registry_id},
+                                         "registry": {"copy_of": _optional(_copy_of), "retired_to": _optional(_text)},
+                                         "promote": _MOVE_OPTIONAL, "rollback": _MOVE_OPTIONAL, "canary": _CANARY_OPTIONAL,
                                          "canary-advance": _CANARY_OPTIONAL, "canary-rollback": _CANARY_OPTIONAL}
 
 
@@ -125,6 +134,8 @@ def payload_problem(raw: dict[str, Any]) -> str | None:
         return "its seq, time or actor is malformed"
     if not _optional(_text)(raw.get("reason")) or not _optional(_text)(raw.get("run_url")):
         return "its reason or run_url is not text"
+    if not _optional(is_registry_id)(raw.get("registry")):
+        return "its registry is not a registry id"
     action, data = raw.get("action"), raw.get("data")
     if action not in REQUIRED:
         return f"its action {action!r} is not one bundlectl writes"

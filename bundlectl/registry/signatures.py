@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 from bundlectl.digest.canonical import canonical_json, digest_of
 from bundlectl.errors import Conflict, IntegrityFailure, Refused
 from bundlectl.identity import Acting
+from bundlectl.integrity.registry_id import Identity, NotThisRegistry, identity_after
 from bundlectl.registry.events import Event, parse_event
 from bundlectl.registry.fresh import MAX_ATTEMPTS, fresh_index
 from bundlectl.registry.index import Index
@@ -96,6 +97,10 @@ def check_record(event: Event, trust: Trust | None) -> Trust | None:
         if digest_of(data["trust"]) != data["trust_digest"]:
             raise tampered(event, "its trust document does not match its trust_digest")
     signing = trust if trust is not None or event.action != "trust" else after
+    if event.action == "registry":  # never signed (registry/log.py): it only names the id later records are signed with
+        if event.signatures:
+            raise tampered(event, "carries signatures, but bundlectl never signs a registry record")
+        return after
     if signing is None:
         if event.signatures:  # bundlectl signs nothing before trust; a signature there could pass for a signed act later
             raise tampered(event, "carries signatures, but trust was not set yet: bundlectl never writes that")
@@ -137,10 +142,21 @@ def checked_index(storage: Storage, allow_empty: bool = False) -> Index:
     else:
         document, seq = index.trust_before(checked.seq + 1)
         trust = Trust.from_document(document, seq) if document is not None else None
+    identity = index.identity_at(checked.seq) if checked.id else Identity()
     for item in stored:
-        trust = check_record(parse_event(item), trust)
+        event = parse_event(item)
+        identity = check_identity(event, identity)
+        trust = check_record(event, trust)
     index.mark_signatures_checked(head._replace(hash=None), checked)
     return index
+
+
+def check_identity(event: Event, identity: Identity) -> Identity:
+    """IntegrityFailure unless `event` belongs to the registry in force before it; returns the one after it."""
+    try:
+        return identity_after(identity, event.seq, event.prev, event.action, event.data, event.registry)
+    except NotThisRegistry as exc:
+        raise tampered(event, str(exc)) from None
 
 
 def _at_head_pointer(storage: Storage, allow_empty: bool) -> Index:

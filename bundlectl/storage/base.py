@@ -15,6 +15,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from datetime import datetime
 from enum import Enum
 from pathlib import Path
 from typing import Literal, NamedTuple
@@ -206,6 +207,11 @@ class Storage(ABC):
         the pointers' tokens (git: a blob id is a hash of the value); elsewhere `verify` alone checks.
         """
         return []
+
+    def trusted_time(self) -> datetime | None:
+        """The backend's own clock now, where it has one writers may trust (S3's Date header of its newest answer,
+        plus the time since). None where the backend has no clock (git)."""
+        return None
 
     def no_registry(self) -> NotFound:
         """The error for a registry that has no log yet, with how to get one."""

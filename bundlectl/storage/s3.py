@@ -20,9 +20,11 @@ import json
 import os
 import re
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -78,6 +80,7 @@ class S3Storage(Storage):
         self.endpoint_url = endpoint_url
         self.limits = limits
         self._client: Any = None  # a botocore S3 client; boto3 ships no type stubs
+        self._server_time: tuple[datetime, float] | None = None  # the newest Date header, and when it arrived (monotonic)
 
     # plumbing -----------------------------------------------------------------------
     @property
@@ -116,7 +119,9 @@ class S3Storage(Storage):
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
-            return getattr(self.client, operation)(Bucket=self.bucket, **kwargs)
+            response = getattr(self.client, operation)(Bucket=self.bucket, **kwargs)
+            self._note_date(response)
+            return response
         except ClientError as exc:
             error = _client_error(exc, self, operation, kwargs.get("Key"))
             if isinstance(error, _Signal) and not isinstance(error, handles):
@@ -124,6 +129,22 @@ class S3Storage(Storage):
             raise error from None
         except BotoCoreError as exc:
             raise _transport_error(exc, self) from None
+
+    def _note_date(self, response: Any) -> None:
+        date = response.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("date") if isinstance(response, dict) else None
+        if date:
+            from email.utils import parsedate_to_datetime
+
+            try:
+                self._server_time = (parsedate_to_datetime(date).astimezone(UTC), time.monotonic())
+            except (TypeError, ValueError):
+                pass  # a Date header that does not parse is no clock to trust
+
+    def trusted_time(self) -> datetime | None:
+        if self._server_time is None:
+            return None
+        date, received = self._server_time
+        return date + timedelta(seconds=time.monotonic() - received)
 
     def _get(self, key: str, **kwargs: Any) -> tuple[bytes, str] | None:
         """Body and ETag of a key, or None when it does not exist."""

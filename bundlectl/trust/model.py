@@ -12,7 +12,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 
 from bundlectl.model_file import load_model_file
 from bundlectl.names import is_env, schema_url
-from bundlectl.trust.roles import Signer, check_roles, trust_roles
+from bundlectl.trust.roles import Signer, ambiguous_pairs, check_roles, trust_roles
 
 MAX_TRUST_BYTES = 256 * 1024
 KEY_HELP = "PRINCIPAL KEYTYPE BASE64, as a line of git's allowed_signers file (e.g. alice@example.com ssh-ed25519 AAAA…)."
@@ -58,7 +58,12 @@ class Roles(Strict):
 
     @model_validator(mode="after")
     def _across_roles(self) -> Roles:
-        check_roles(trust_roles(self.model_dump(mode="json"), None))
+        trust = trust_roles(self.model_dump(mode="json"), None)
+        spellings = [s.principal for role in trust.roles() for s in role.signers]
+        for one, other in ambiguous_pairs(list(dict.fromkeys(spellings)))[:1]:
+            raise ValueError(f"principals {one!r} and {other!r} differ only in letter case: one person or two cannot "
+                             "be told apart; spell each person the same way everywhere (and two people differently)")
+        check_roles(trust)
         return self
 
 

@@ -19,6 +19,25 @@ PRINCIPAL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._%+@:/=-]{0,199}")
 FIXED_ROLES = ("admins", "approvers", "runners", "registrants")
 
 
+def person(principal: str) -> str:
+    """Who a principal names, for counting and comparing: the domain after the last @ is case-insensitive (as
+    DNS is), the rest exact; so `alice@Example.com` and `alice@example.com` are one person."""
+    local, at, domain = principal.rpartition("@")
+    return f"{local}@{domain.lower()}" if at else principal
+
+
+def ambiguous_pairs(principals: list[str]) -> list[tuple[str, str]]:
+    """Pairs of spellings that differ only in letter case (`Alice@` and `alice@`): one person or two, a reader
+    cannot tell, so a trust file may not name both."""
+    first: dict[str, str] = {}
+    pairs = []
+    for principal in principals:
+        seen = first.setdefault(principal.lower(), principal)
+        if seen != principal and (seen, principal) not in pairs:
+            pairs.append((seen, principal))
+    return pairs
+
+
 class Signer(NamedTuple):
     principal: str
     key: PublicKey
@@ -107,7 +126,7 @@ def check_roles(trust: Trust) -> None:
     admin_keys = {s.key for s in trust.admins.signers}
     if not admin_keys:
         raise ValueError("roles.admins needs at least one key")
-    admins = {s.principal for s in trust.admins.signers}  # a threshold counts people: one principal's keys are one admin
+    admins = {person(s.principal) for s in trust.admins.signers}  # a threshold counts people: one principal's keys are one admin
     if not isinstance(trust.admins.threshold, int) or isinstance(trust.admins.threshold, bool) or not (
             1 <= trust.admins.threshold <= len(admins)):
         raise ValueError(f"roles.admins.threshold must be between 1 and the number of distinct admins ({len(admins)} "
@@ -118,7 +137,7 @@ def check_roles(trust: Trust) -> None:
             raise ValueError(f"{role.name} lists a key twice")
         for signer in role.signers:
             owner = owners.setdefault(signer.key, signer.principal)
-            if owner != signer.principal:
+            if person(owner) != person(signer.principal):
                 raise ValueError(f"key {signer.key.fingerprint} is given to both {owner} and {signer.principal}; "
                                  "a key must name one principal")
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bundlectl.trust.keys import PublicKey
-from bundlectl.trust.roles import Role, Signer, Trust
+from bundlectl.trust.roles import Role, Signer, Trust, person
 
 # `trust` and `policy` need a threshold of admins; moves of an environment need its promoters.
 ROLE_OF: dict[str, Callable[[Trust, dict[str, Any]], Role]] = {
@@ -57,7 +57,7 @@ def allowed_signers(trust: Trust, action: str, data: dict[str, Any], keys: list[
             raise NotAllowed(f"key {who} is not among the {role.name}")
         signers.append(signer)
     # a threshold counts people, not keys: two keys of one principal (a laptop and a security key) are one admin
-    principals = {s.principal for s in signers}
+    principals = {person(s.principal) for s in signers}
     if len(principals) < role.threshold:
         raise NotAllowed(f"{action} needs {role.threshold} distinct {role.name} (principals); "
                          f"{len(principals)} signed ({', '.join(sorted(principals))})")
@@ -68,9 +68,12 @@ def allowed_signers(trust: Trust, action: str, data: dict[str, Any], keys: list[
 
 def actor_of(signers: list[Signer]) -> str:
     """The recorded actor of a signed record: its signers' principals, in signing order, each once."""
-    return ", ".join(dict.fromkeys(s.principal for s in signers))
+    named: dict[str, str] = {}
+    for signer in signers:  # one person once, however their principal's domain is spelled
+        named.setdefault(person(signer.principal), signer.principal)
+    return ", ".join(named.values())
 
 
 def principals_of(actor: str) -> set[str]:
     """The identities a recorded actor names: one per signer of a record signed by several keys (see actor_of)."""
-    return set(actor.split(", "))
+    return {person(p) for p in actor.split(", ")}

@@ -56,10 +56,11 @@ def test_the_registry_travels_with_git_fetch(git_registered: Workspace, tmp_path
 
 def test_copy_to_a_new_git_registry_keeps_everything(git_registered: Workspace, tmp_path: Path):
     target = tmp_path / "copy.git"
-    result = git_registered.run("registry", "copy", str(git_registered.root), str(target))
+    result = git_registered.run("registry", "copy", "--migrate", str(git_registered.root), str(target))
     assert result.exit_code == 0, result.output
     assert f"run `bundlectl verify --registry {target}` to check the copy" in result.output
+    assert "is retired: it takes no more writes" in result.output
     assert git_registered.run("verify", "--registry", str(target)).exit_code == 0
     assert git_registered.json("list", "--registry", str(target)) == git_registered.json("list")
-    again = git_registered.run("registry", "copy", str(git_registered.root), str(target))
+    again = git_registered.run("registry", "copy", "--migrate", str(git_registered.root), str(target))
     assert again.exit_code == 0 and "copied 0 events and 0 objects" in again.output and "were already there" in again.output

@@ -284,9 +284,10 @@ def test_a_registry_made_in_a_clone_moves_to_the_remote_with_registry_copy(team:
     alice = team.clone("alice")
     for command in (["init"], ["register", "bundles/support-triage-v1"]):
         alice.ok(*command, BUNDLECTL_REGISTRY="")  # the registry of the clone itself, as before there was a remote
-    copied = alice.ok("registry", "copy", ".", "git+origin", BUNDLECTL_REGISTRY="")
+    copied = alice.ok("registry", "copy", "--migrate", ".", "git+origin", BUNDLECTL_REGISTRY="")
     assert "copied 3 events and 8 objects" in copied.output
-    assert "(3 were already there)" in alice.ok("registry", "copy", ".", "git+origin", BUNDLECTL_REGISTRY="").output
+    again = alice.ok("registry", "copy", "--migrate", ".", "git+origin", BUNDLECTL_REGISTRY="")
+    assert "(3 were already there)" in again.output
     bob = team.clone("bob")
     assert [b["version"] for b in bob.json("list")["bundles"]] == ["2026.11.01-1"]
     assert bob.run("verify").exit_code == 0

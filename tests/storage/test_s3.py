@@ -198,19 +198,18 @@ def test_copy_git_to_s3_and_back_keeps_history(git_registry: Workspace, s3_endpo
     bucket = use_s3(monkeypatch, s3_endpoint)
     monkeypatch.delenv("BUNDLECTL_REGISTRY")
     target = f"s3://{bucket}/registry"
-    result = ws.run("registry", "copy", str(ws.root), target)
+    result = ws.run("registry", "copy", "--migrate", str(ws.root), target)
     assert result.exit_code == 0 and "copied 7 events" in result.output, result.output
     assert ws.run("verify", "--registry", target).exit_code == 0
     assert ws.run("verify").exit_code == 0
     assert ws.json("history", "support-triage", "--env", "staging", "--registry", target) == history
-    again = ws.run("registry", "copy", str(ws.root), target)
+    again = ws.run("registry", "copy", "--migrate", str(ws.root), target)
     assert "copied 0 events" in again.output and "(7 were already there)" in again.output
-    assert ws.run("approve", V1, "--env", "staging", "--actor", "bob@example.com").exit_code == 0  # only in the source
-    incremental = ws.run("registry", "copy", str(ws.root), target)
-    assert "copied 1 events" in incremental.output and "(7 were already there)" in incremental.output
+    retired = ws.run("approve", V1, "--env", "staging", "--actor", "bob@example.com")  # the source was migrated
+    assert retired.exit_code == 1 and f"this registry was retired at seq 8: it was migrated to {target}" in retired.stderr
     assert ws.run("approve", V1, "--env", "staging", "--actor", "carol@example.com", "--registry", target).exit_code == 0
     head = ws.storage().log_head()
-    refused = ws.run("registry", "copy", str(ws.root), target)  # the target now has an event the source lacks
+    refused = ws.run("registry", "copy", "--migrate", str(ws.root), target)  # the target has an event the source lacks
     assert refused.exit_code == 1 and "holds a different history" in refused.stderr
     assert ws.storage().log_head() == head
     back = tmp_path / "back.git"

@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "bundlectl"
 LAYERS: list[set[str]] = [
     {"errors", "clock", "durations", "textfile", "safeyaml", "progress", "faults", "stamp", "outcomes", "digest", "names",
      "safeio"},
-    {"manifest", "record", "content", "storage", "constraints", "freshness", "trust", "model_file"},
+    {"manifest", "record", "content", "storage", "constraints", "freshness", "trust", "model_file", "integrity"},
     {"registry", "bundle_folder", "validation", "scaffold", "export", "identity"},
     {"policy", "evidence", "gate", "guard", "diff", "refs", "record_view", "webhooks"},
     {"moves", "promotion", "pausing", "canary", "guarding", "rollback", "verify", "registry_copy", "initialise", "status", "audit",

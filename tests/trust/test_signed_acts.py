@@ -253,8 +253,9 @@ def test_registry_copy_keeps_every_signature(trusted: Workspace, keys: Keys, tmp
     ok(trusted, "promote", V1, "--env", "staging", *key(keys, "pete"))
     target = tmp_path / "copy.git"
     ok(trusted, "registry", "copy", trusted.storage().url if trusted.backend == "s3" else str(trusted.root), str(target))
-    copied = trusted.json("verify", "--registry", str(target))
-    assert copied["signed"] == trusted.json("verify")["signed"] > 0
+    copied, source = trusted.json("verify", "--registry", str(target)), trusted.json("verify")
+    assert copied["signed"] == source["signed"] + 1 > 1  # and the sandbox's own (unsigned) registry record
+    assert copied["copy_of"] == source["registry"] != copied["registry"]
 
 
 def test_signed_writers_racing_all_land_and_the_log_verifies(trusted: Workspace, keys: Keys):
