@@ -9,6 +9,7 @@ import click
 from bundlectl import api
 from bundlectl.cli.options import actor_option, complete_env, complete_name, json_option, key_option, reason_option, registry_option
 from bundlectl.cli.output import emit_json, ok, short, table, warn
+from bundlectl.errors import UsageProblem
 
 if TYPE_CHECKING:
     from bundlectl.guarding import GuardReport
@@ -25,6 +26,12 @@ if TYPE_CHECKING:
               help="Chance of a false rollback, however often the guard runs (split over the metrics).")
 @click.option("--min-sample", type=click.IntRange(min=1), default=1000, show_default=True,
               help="Requests per arm (and values per metric) before any verdict.")
+@click.option("--margin", "margins", multiple=True, metavar="METRIC=VALUE",
+              help="The largest regression a canary step may pass with (escalated=0.02, latency_ms=50); repeatable. "
+                   "Default: the manifest's, else 2 points for a rate and 10% of live's mean otherwise.")
+@click.option("--beta", type=float, default=None, help="Chance of advancing a step worse by a margin (default 0.1).")
+@click.option("--max-sample", type=click.IntRange(min=1), default=None,
+              help="Requests per arm after which a step that lasted its time advances unproven (default 20000).")
 @click.option("--timeout", type=float, default=10.0, show_default=True, help="Seconds each Prometheus query may take.")
 @registry_option
 @reason_option
@@ -32,12 +39,12 @@ if TYPE_CHECKING:
 @key_option
 @json_option
 def guard(name: str, env: str, sources: tuple[str, ...], prometheus: str | None, apply: bool, alpha: float, min_sample: int,
-          timeout: float, registry: str | None, endpoint_url: str | None, reason: str | None, actor: str | None,
-          key: tuple[str, ...], as_json: bool) -> None:
+          margins: tuple[str, ...], beta: float | None, max_sample: int | None, timeout: float, registry: str | None,
+          endpoint_url: str | None, reason: str | None, actor: str | None, key: tuple[str, ...], as_json: bool) -> None:
     """Judge the canary (or the live bundle) from recorded outcomes: hold, advance, complete or rollback."""
     report = api.guard(name, env, sources=list(sources) if sources else None, prometheus=prometheus, apply=apply, alpha=alpha,
                        min_sample=min_sample, timeout=timeout, registry=registry, endpoint_url=endpoint_url, actor=actor,
-                       key=key, reason=reason)
+                       key=key, reason=reason, margins=_margins(margins), beta=beta, max_sample=max_sample)
     if as_json:
         emit_json(report.to_json())
     else:
@@ -74,6 +81,19 @@ def _print(report: GuardReport) -> None:
         ok(f"applied: {applied.action}" + (f" (event {applied.seq})" if applied.seq is not None else " (nothing to write)"))
     elif report.apply_error is not None:
         warn("--apply was refused:")
+
+
+def _margins(given: tuple[str, ...]) -> dict[str, float]:
+    found = {}
+    for item in given:
+        metric, _, value = item.partition("=")
+        try:
+            found[metric.strip()] = float(value)
+        except ValueError:
+            raise UsageProblem(f"--margin {item!r} is not METRIC=VALUE", "for example --margin escalated=0.02") from None
+        if not metric.strip():
+            raise UsageProblem(f"--margin {item!r} names no metric", "for example --margin latency_ms=50")
+    return found
 
 
 def _number(value: float | None) -> str:
