@@ -35,8 +35,7 @@ def exceedance(latencies: dict[str, list[float]], burn_in: int, quantile: float 
         return None
     threshold = _quantile(sorted(live[:burn_in]), quantile)
     later, candidate = live[burn_in:], latencies.get(CANDIDATE, [])
-    above_live = sum(1 for value in later if value > threshold)
-    above_candidate = sum(1 for value in candidate if value > threshold)
+    above_live, above_candidate = sum(map(threshold.__lt__, later)), sum(map(threshold.__lt__, candidate))  # C-level
     return Exceedance(threshold, Moments(len(later), above_live, above_live),
                       Moments(len(candidate), above_candidate, above_candidate))
 
