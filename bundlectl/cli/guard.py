@@ -63,7 +63,11 @@ def _print(report: GuardReport) -> None:
         click.echo(f"{report.name} in {report.env}: {report.live.version} ({short(report.live.digest)}) against its owner's "
                    f"target, from {report.source}")
     samples = ", ".join(f"{arm} {n}" for arm, n in judgement.samples.items())
-    click.echo(f"requests: {samples}; alpha {judgement.settings.alpha}, minimum {judgement.settings.min_sample} per arm")
+    click.echo(f"requests: {samples}; alpha {judgement.settings.alpha}, minimum {judgement.settings.min_sample} per arm"
+               + (f", beta {judgement.settings.beta}, maximum {judgement.settings.max_sample}" if canary else ""))
+    if judgement.served is not None:
+        served = judgement.served
+        click.echo(f"served with an outcome: candidate {served.candidate.mean:.2%}, live {served.live.mean:.2%}")
     if judgement.ratio is not None:
         ratio = judgement.ratio
         click.echo(f"sample ratio: candidate {ratio.observed()[1]:.2%} (expected {ratio.expected[1]:.0%}), p = {ratio.p_value:.3g}")
@@ -71,9 +75,13 @@ def _print(report: GuardReport) -> None:
     for figure in judgement.metrics:
         data = figure.to_json()
         interval = data["interval"]
-        rows.append([figure.metric.name, _number(data["live"]), _number(data["candidate"]) if canary else _number(data.get("threshold")),
-                     f"[{_number(interval[0])}, {_number(interval[1])}]" if interval else "—", figure.metric.better, figure.verdict])
-    table(["metric", "live", "candidate" if canary else "threshold", "interval", "better", "verdict"], rows)
+        row = [figure.metric.name, _number(data["live"]), _number(data["candidate"]) if canary else _number(data.get("threshold")),
+               f"[{_number(interval[0])}, {_number(interval[1])}]" if interval else "—", figure.metric.better, figure.verdict]
+        if canary:  # how much worse it may be (at beta) against the margin it must be within to pass the step
+            row.append(f"{_number(figure.worst)} / {_number(figure.margin)}" if figure.margin is not None else "—")
+        rows.append(row)
+    table(["metric", "live", "candidate" if canary else "threshold", "interval", "better", "verdict",
+           *(["worst / margin"] if canary else [])], rows)
     colour = "red" if judgement.decision == "rollback" else "green" if judgement.decision != "hold" else None
     click.echo(click.style(judgement.decision.upper(), bold=True, fg=colour) + f": {judgement.reason}")
     if report.applied is not None:
