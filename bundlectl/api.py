@@ -395,11 +395,16 @@ def _duration(text: str | None, option: str) -> timedelta | None:
 def guard(name: str, env: str, *, sources: list[str] | None = None, prometheus: str | None = None, apply: bool = False,
           alpha: float = 0.05, min_sample: int = 1000, timeout: float = 10.0, registry: str | None = None,
           endpoint_url: str | None = None, actor: str | None = None, key: Keys = None, reason: str | None = None,
-          now: datetime | None = None) -> GuardReport:
+          now: datetime | None = None, margins: dict[str, float] | None = None, beta: float | None = None,
+          max_sample: int | None = None) -> GuardReport:
     """Judge NAME in ENV (its canary against the live bundle, or the live bundle against its owner's outcome target)
-    from request logs (`sources`) or a Prometheus server; `apply` carries the decision out as a logged event."""
+    from request logs (`sources`) or a Prometheus server; `apply` carries the decision out as a logged event.
+    `margins`: per metric, the largest regression a canary step may pass with (over the manifest's)."""
+    import math
+
     from bundlectl.errors import UsageProblem
     from bundlectl.guard.decision import Settings
+    from bundlectl.guard.margins import BETA, MAX_SAMPLE
     from bundlectl.guarding import run_guard
 
     if bool(sources) == bool(prometheus):  # none given, both given, or an empty one
@@ -408,8 +413,17 @@ def guard(name: str, env: str, *, sources: list[str] | None = None, prometheus: 
         raise UsageProblem(f"--alpha {alpha} must be between 0 and 1 and --min-sample {min_sample} at least 1")
     if not 0 < timeout <= 3600:  # NaN fails this too; a larger one overflows the socket's clock
         raise UsageProblem(f"--timeout {timeout} must be a number of seconds above 0 and at most 3600")
+    beta = BETA if beta is None else beta
+    max_sample = MAX_SAMPLE if max_sample is None else max_sample
+    if not 0 < beta < 1 or max_sample < min_sample:
+        raise UsageProblem(f"--beta {beta} must be between 0 and 1 and --max-sample {max_sample} at least --min-sample {min_sample}")
+    bad = [f"{metric}={value}" for metric, value in (margins or {}).items() if not (math.isfinite(value) and value >= 0)]
+    if bad:
+        raise UsageProblem(f"--margin {', '.join(bad)}: a margin is a finite number at least 0, in the metric's own unit",
+                           "for example --margin escalated=0.02 (2 points) or --margin latency_ms=50")
     storage = _storage(registry, endpoint_url, fresh=apply)
-    report = run_guard(storage, name, env, _outcome_source(sources, prometheus, timeout), Settings(alpha, min_sample),
+    settings = Settings(alpha, min_sample, beta, dict(margins or {}), max_sample)
+    report = run_guard(storage, name, env, _outcome_source(sources, prometheus, timeout), settings,
                        apply=apply, actor=_acting(actor, key) if apply else None, reason=reason, now=now)
     if report.applied is None and report.judgement.decision != "hold":  # an applied one is logged, and delivered from the log
         from bundlectl.identity import acting_identity, ci_identity

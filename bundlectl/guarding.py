@@ -10,14 +10,14 @@ the candidate (through the gate), `rollback` ends it. Without one, the live bund
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bundlectl.canary import advance_canary, canary_in_force, end_canary
 from bundlectl.clock import parse_time
 from bundlectl.errors import BundlectlError, InvalidInput, NotFound, Problem
-from bundlectl.guard.decision import Judgement, Metric, Settings, Step, Target, judge_canary, judge_outcome, metrics_judged
+from bundlectl.guard.decision import Judgement, Metric, Settings, Step, Target, declared_margins, judge_canary, judge_outcome, metrics_judged
 from bundlectl.guard.moments import Tally
 from bundlectl.identity import Acting
 from bundlectl.outcomes import CANDIDATE, LIVE
@@ -70,6 +70,8 @@ def run_guard(storage: Storage, name: str, env: str, source: Source, settings: S
         candidate = index.served_bundle(name, running.version, "is served")
         # live's declaration first: a candidate saying `better: lower` for live's metric must not turn a drop into a gain
         metrics = metrics_judged(live_record.metadata.get("outcome"), candidate.record().metadata.get("outcome"))
+        # the margins live's owner declared (a candidate cannot loosen them), then the ones given to this run
+        settings = replace(settings, margins={**declared_margins(live_record.metadata.get("outcome")), **settings.margins})
         tally = source(name, env, running.seq, None)
         _check_figures(tally, metrics, {LIVE: live.digest, CANDIDATE: running.digest})
         elapsed = (now or datetime.now(UTC)) - parse_time(running.time)  # event times have microseconds

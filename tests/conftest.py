@@ -26,6 +26,7 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BUNDLECTL_ACTOR", "tester@example.com")
     monkeypatch.delenv("BUNDLECTL_REGISTRY", raising=False)
     monkeypatch.delenv("BUNDLECTL_DEBUG", raising=False)
+    monkeypatch.delenv("BUNDLECTL_ROUTING_SECRET", raising=False)
     for variable in ("GIT_AUTHOR_NAME", "GIT_COMMITTER_NAME"):
         monkeypatch.setenv(variable, "bundlectl tests")
     for variable in ("GIT_AUTHOR_EMAIL", "GIT_COMMITTER_EMAIL"):

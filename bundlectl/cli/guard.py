@@ -9,6 +9,7 @@ import click
 from bundlectl import api
 from bundlectl.cli.options import actor_option, complete_env, complete_name, json_option, key_option, reason_option, registry_option
 from bundlectl.cli.output import emit_json, ok, short, table, warn
+from bundlectl.errors import UsageProblem
 
 if TYPE_CHECKING:
     from bundlectl.guarding import GuardReport
@@ -25,6 +26,12 @@ if TYPE_CHECKING:
               help="Chance of a false rollback, however often the guard runs (split over the metrics).")
 @click.option("--min-sample", type=click.IntRange(min=1), default=1000, show_default=True,
               help="Requests per arm (and values per metric) before any verdict.")
+@click.option("--margin", "margins", multiple=True, metavar="METRIC=VALUE",
+              help="The largest regression a canary step may pass with (escalated=0.02, latency_ms=50); repeatable. "
+                   "Default: the manifest's, else 2 points for a rate and 10% of live's mean otherwise.")
+@click.option("--beta", type=float, default=None, help="Chance of advancing a step worse by a margin (default 0.1).")
+@click.option("--max-sample", type=click.IntRange(min=1), default=None,
+              help="Requests per arm after which a step that lasted its time advances unproven (default 20000).")
 @click.option("--timeout", type=float, default=10.0, show_default=True, help="Seconds each Prometheus query may take.")
 @registry_option
 @reason_option
@@ -32,12 +39,12 @@ if TYPE_CHECKING:
 @key_option
 @json_option
 def guard(name: str, env: str, sources: tuple[str, ...], prometheus: str | None, apply: bool, alpha: float, min_sample: int,
-          timeout: float, registry: str | None, endpoint_url: str | None, reason: str | None, actor: str | None,
-          key: tuple[str, ...], as_json: bool) -> None:
+          margins: tuple[str, ...], beta: float | None, max_sample: int | None, timeout: float, registry: str | None,
+          endpoint_url: str | None, reason: str | None, actor: str | None, key: tuple[str, ...], as_json: bool) -> None:
     """Judge the canary (or the live bundle) from recorded outcomes: hold, advance, complete or rollback."""
     report = api.guard(name, env, sources=list(sources) if sources else None, prometheus=prometheus, apply=apply, alpha=alpha,
                        min_sample=min_sample, timeout=timeout, registry=registry, endpoint_url=endpoint_url, actor=actor,
-                       key=key, reason=reason)
+                       key=key, reason=reason, margins=_margins(margins), beta=beta, max_sample=max_sample)
     if as_json:
         emit_json(report.to_json())
     else:
@@ -56,7 +63,11 @@ def _print(report: GuardReport) -> None:
         click.echo(f"{report.name} in {report.env}: {report.live.version} ({short(report.live.digest)}) against its owner's "
                    f"target, from {report.source}")
     samples = ", ".join(f"{arm} {n}" for arm, n in judgement.samples.items())
-    click.echo(f"requests: {samples}; alpha {judgement.settings.alpha}, minimum {judgement.settings.min_sample} per arm")
+    click.echo(f"requests: {samples}; alpha {judgement.settings.alpha}, minimum {judgement.settings.min_sample} per arm"
+               + (f", beta {judgement.settings.beta}, maximum {judgement.settings.max_sample}" if canary else ""))
+    if judgement.served is not None:
+        served = judgement.served
+        click.echo(f"served with an outcome: candidate {served.candidate.mean:.2%}, live {served.live.mean:.2%}")
     if judgement.ratio is not None:
         ratio = judgement.ratio
         click.echo(f"sample ratio: candidate {ratio.observed()[1]:.2%} (expected {ratio.expected[1]:.0%}), p = {ratio.p_value:.3g}")
@@ -64,9 +75,13 @@ def _print(report: GuardReport) -> None:
     for figure in judgement.metrics:
         data = figure.to_json()
         interval = data["interval"]
-        rows.append([figure.metric.name, _number(data["live"]), _number(data["candidate"]) if canary else _number(data.get("threshold")),
-                     f"[{_number(interval[0])}, {_number(interval[1])}]" if interval else "—", figure.metric.better, figure.verdict])
-    table(["metric", "live", "candidate" if canary else "threshold", "interval", "better", "verdict"], rows)
+        row = [figure.metric.name, _number(data["live"]), _number(data["candidate"]) if canary else _number(data.get("threshold")),
+               f"[{_number(interval[0])}, {_number(interval[1])}]" if interval else "—", figure.metric.better, figure.verdict]
+        if canary:  # how much worse it may be (at beta) against the margin it must be within to pass the step
+            row.append(f"{_number(figure.worst)} / {_number(figure.margin)}" if figure.margin is not None else "—")
+        rows.append(row)
+    table(["metric", "live", "candidate" if canary else "threshold", "interval", "better", "verdict",
+           *(["worst / margin"] if canary else [])], rows)
     colour = "red" if judgement.decision == "rollback" else "green" if judgement.decision != "hold" else None
     click.echo(click.style(judgement.decision.upper(), bold=True, fg=colour) + f": {judgement.reason}")
     if report.applied is not None:
@@ -74,6 +89,19 @@ def _print(report: GuardReport) -> None:
         ok(f"applied: {applied.action}" + (f" (event {applied.seq})" if applied.seq is not None else " (nothing to write)"))
     elif report.apply_error is not None:
         warn("--apply was refused:")
+
+
+def _margins(given: tuple[str, ...]) -> dict[str, float]:
+    found = {}
+    for item in given:
+        metric, _, value = item.partition("=")
+        try:
+            found[metric.strip()] = float(value)
+        except ValueError:
+            raise UsageProblem(f"--margin {item!r} is not METRIC=VALUE", "for example --margin escalated=0.02") from None
+        if not metric.strip():
+            raise UsageProblem(f"--margin {item!r} names no metric", "for example --margin latency_ms=50")
+    return found
 
 
 def _number(value: float | None) -> str:

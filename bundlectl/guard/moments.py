@@ -33,7 +33,7 @@ class Moments(NamedTuple):
 
     def __add__(self, other: object) -> Moments:
         assert isinstance(other, Moments)
-        return Moments(self.n + other.n, self.total + other.total, self.squares + other.squares)
+        return Moments(self.n + other.n, math.fsum((self.total, other.total)), math.fsum((self.squares, other.squares)))
 
     @property
     def finite(self) -> bool:
@@ -58,12 +58,15 @@ class Arm:
 
     requests: int = 0
     metrics: dict[str, Moments] = field(default_factory=dict)
+    served: int | None = None  # requests stamped as served by this arm (None: the source cannot tell, as Prometheus)
 
     def metric(self, name: str) -> Moments:
         return self.metrics.get(name, NONE)
 
     def add(self, other: Arm) -> None:
         self.requests += other.requests
+        if other.served is not None:
+            self.served = (self.served or 0) + other.served
         for name, moments in other.metrics.items():
             self.metrics[name] = self.metric(name) + moments
 
@@ -75,6 +78,7 @@ class Tally:
     arms: dict[str, Arm] = field(default_factory=dict)
     source: str = ""  # where the figures came from, for the record
     digests: dict[str, set[str]] = field(default_factory=dict)  # per arm, the bundle digests its records name
+    latencies: dict[str, list[float]] | None = None  # per arm, each latency in the order read (request logs only)
 
     def arm(self, name: str) -> Arm:
         return self.arms.get(name) or Arm()

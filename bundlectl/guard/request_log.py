@@ -7,14 +7,15 @@ environment and selection count, each request id once, each file once. A record 
 values are not numbers (a rate that is not true/false, a negative latency or cost), is refused with its file
 and line: figures that decide a rollback must not come from a guess. Lines are read in bounded blocks, so a
 file with no line ends (`/dev/zero`, a corrupt log) is refused, not read into memory. A last line without
-its line end is still being written: it is left for the next run. A log in which the runtime noted dropped
-lines (a full disk) is incomplete and refused.
+its line end is still being written: it is left for the next run. During a canary the step's stamps are counted
+too (each arm's served requests, to compare with those that have an outcome), and each arm's latencies are kept
+in the order read, for the tail test. Sums are exact (`ExactSum`): a constant metric sums to a constant. A log in
+which the runtime noted dropped lines (a full disk) is incomplete and refused.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import os
 import stat
 import sys
@@ -24,11 +25,13 @@ from pathlib import Path
 from typing import IO, Any, NamedTuple
 
 from bundlectl.errors import InvalidInput, Problem
+from bundlectl.guard.exact import ExactSum
 from bundlectl.guard.moments import Arm, Moments, Tally
-from bundlectl.outcomes import ARM, CANARY, LIVE, OUTCOME, value_allowed
+from bundlectl.outcomes import ARM, CANARY, LATENCY_MS, LIVE, OUTCOME, value_allowed
 from bundlectl.stamp import DIGEST, ENV, LOG_DROPPED, NAME, REQUEST_ID
 
 _MARK = b'"' + OUTCOME.encode() + b'"'
+_STEP_MARK = b'"' + CANARY.encode() + b'"'  # a stamp of a canary step holds it (a record too)
 _DROPPED = b'"' + LOG_DROPPED.encode() + b'"'
 _BATCH_BYTES = 4 * 1024 * 1024
 _MAX_LINE = 1024 * 1024  # a record is a few hundred bytes; a longer line is not one
@@ -44,10 +47,13 @@ def tally_request_logs(paths: Iterable[Path], name: str, env: str, *, canary: in
     served as the live bundle). The selecting value must match in type too: `7.0` or `true` is not step 7 or 1."""
     field, wanted = (CANARY, canary) if canary is not None else (DIGEST, digest)
     kind = wanted.__class__
-    sums: dict[str, dict[str, list[float]]] = {}
+    sums: dict[str, dict[str, list[Any]]] = {}
     requests: dict[str, int] = {}
     digests: dict[str, set[str]] = {}
     seen: set[str] = set()  # request ids counted: a request recorded twice, or logs that overlap, count it once
+    stamped: dict[str, set[Any]] = {}  # canary: per arm, the requests served (stamped), each once
+    latencies: dict[str, list[float]] | None = {} if canary is not None else None
+    marks = (_MARK, _STEP_MARK) if canary is not None else (_MARK,)
     labels = []
     for path, handle in _opened(paths):
         labels.append(str(path))
@@ -55,23 +61,38 @@ def tally_request_logs(paths: Iterable[Path], name: str, env: str, *, canary: in
             first = 1
             for batch in _batches(handle, path):
                 _refuse_incomplete(batch, path, first, name, env)
-                records = _parse(batch, path, first)
+                records = _parse(batch, path, first, marks)
                 first += len(batch)
-                # a line without the key is a stamp whose text merely holds the word (a request id "outcome")
-                mine = [r for r in records if r.get(field) == wanted and r.get(NAME) == name and r.get(ENV) == env and OUTCOME in r]
+                selected = [r for r in records if r.get(field) == wanted and r.get(NAME) == name and r.get(ENV) == env]
+                # a line without the key is a stamp (or one whose text merely holds the word: a request id "outcome")
+                mine = [r for r in selected if OUTCOME in r]
+                if canary is not None and len(mine) < len(selected):
+                    _count_stamps([r for r in selected if OUTCOME not in r and r[field].__class__ is kind], stamped)
                 if mine and set(map(type, map(itemgetter(field), mine))) != {kind}:  # C-level; 7.0 == 7 and True == 1
                     mine = [r for r in mine if r[field].__class__ is kind]
                 if mine:
                     where = _Where(path, first - len(batch), batch, (field, wanted, name, env))
-                    _add(_first_of_each_request(mine, seen), sums, requests, digests, where)
-    tally = Tally(source=", ".join(labels), digests=digests)
+                    _add(_first_of_each_request(mine, seen), sums, requests, digests, where, latencies)
+    tally = Tally(source=", ".join(labels), digests=digests, latencies=latencies)
     for arm, metrics in sums.items():
-        moments = {metric: Moments(int(acc[0]), acc[1], acc[2]) for metric, acc in metrics.items()}
+        moments = {metric: Moments(int(acc[0]), acc[1].value, acc[2].value) for metric, acc in metrics.items()}
         bad = sorted(metric for metric, m in moments.items() if not m.finite)
         if bad:
             raise InvalidInput([Problem(tally.source, f"the {arm} arm's {', '.join(bad)} values include NaN or infinity")])
         tally.arms[arm] = Arm(requests[arm], moments)
+    if canary is not None and stamped:  # a log without stamps says nothing of what was served
+        for arm in set(tally.arms) | set(stamped):
+            tally.arms.setdefault(arm, Arm()).served = len(stamped.get(arm, ()))
     return tally
+
+
+def _count_stamps(stamps: list[dict[str, Any]], stamped: dict[str, set[Any]]) -> None:
+    """Add a batch's stamps to each arm's served requests: by request id, each once (a stamp without one counts alone)."""
+    for record in stamps:
+        arm = record.get(ARM, LIVE)
+        if arm.__class__ is str:
+            request = record.get(REQUEST_ID)
+            stamped.setdefault(arm, set()).add(request if request.__class__ is str else object())
 
 
 def _opened(paths: Iterable[Path]) -> Iterator[tuple[Path, IO[bytes]]]:
@@ -151,9 +172,10 @@ def _first_of_each_request(records: list[dict[str, Any]], seen: set[str]) -> lis
     return fresh
 
 
-def _parse(batch: list[bytes], path: Path, first: int) -> list[dict[str, Any]]:
-    """The batch's outcome records, parsed in one call; a line that spoils it is found and named."""
-    lines = [line for line in batch if _MARK in line]
+def _parse(batch: list[bytes], path: Path, first: int, marks: tuple[bytes, ...] = (_MARK,)) -> list[dict[str, Any]]:
+    """The batch's outcome records (and canary stamps, with `_STEP_MARK`), parsed in one call; a line that spoils it
+    is found and named."""
+    lines = [line for line in batch if any(mark in line for mark in marks)]
     if not lines:
         return []
     try:
@@ -163,7 +185,7 @@ def _parse(batch: list[bytes], path: Path, first: int) -> list[dict[str, Any]]:
     except (ValueError, RecursionError):  # RecursionError: nesting deeper than any record has
         pass
     for number, line in enumerate(batch, first):  # slow path, only to say where
-        if _MARK in line and _record(line) is None:
+        if any(mark in line for mark in marks) and _record(line) is None:
             raise _unreadable(path, number)
     raise _unreadable(path, first)  # a line the batch join broke but that parses alone (cannot happen for JSON lines)
 
@@ -194,9 +216,10 @@ class _Where(NamedTuple):
         return _unreadable(self.path, self.first)
 
 
-def _add(records: list[dict[str, Any]], sums: dict[str, dict[str, list[float]]], requests: dict[str, int],
-         digests: dict[str, set[str]], where: _Where) -> None:
-    """Add one batch's records to the running sums, arm by arm and metric by metric (and the digests each arm names)."""
+def _add(records: list[dict[str, Any]], sums: dict[str, dict[str, list[Any]]], requests: dict[str, int],
+         digests: dict[str, set[str]], where: _Where, latencies: dict[str, list[float]] | None = None) -> None:
+    """Add one batch's records to the running sums, arm by arm and metric by metric (and the digests each arm names,
+    and with `latencies`, each arm's latency values in the order read)."""
     arm_of = [record.get(ARM, LIVE) for record in records]
     digest_of: list[Any] = [record.get(DIGEST) for record in records]
     if not set(map(type, arm_of)) <= _TEXT or not set(map(type, digest_of)) <= _TEXT:
@@ -226,10 +249,12 @@ def _add(records: list[dict[str, Any]], sums: dict[str, dict[str, list[float]]],
                 floats = list(map(float, values))
             except OverflowError:  # an integer beyond any float
                 raise where.problem(lambda r, m=metric: abs((r.get(OUTCOME) or {}).get(m, 0)) > sys.float_info.max) from None
-            acc = metrics.setdefault(metric, [0, 0.0, 0.0])
+            acc = metrics.setdefault(metric, [0, ExactSum(), ExactSum()])
             acc[0] += len(floats)
-            acc[1] += math.fsum(floats)
-            acc[2] += math.fsum(map(mul, floats, floats))
+            acc[1].extend(floats)
+            acc[2].extend(map(mul, floats, floats))
+            if latencies is not None and metric == LATENCY_MS:
+                latencies.setdefault(arm, []).extend(floats)
 
 
 def _columns(outcomes: list[dict[str, Any]], names: set[str]) -> Iterator[tuple[str, list[Any]]]:

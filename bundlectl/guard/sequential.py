@@ -26,6 +26,7 @@ import math
 from functools import lru_cache
 from typing import NamedTuple
 
+from bundlectl.guard.exact import RESOLUTION
 from bundlectl.guard.moments import Moments
 
 
@@ -64,11 +65,18 @@ def half_width(v: float, tau2: float, alpha: float) -> float:
 
 
 def difference(live: Moments, candidate: Moments, rate: bool, alpha: float, min_sample: int) -> Interval:
-    """Candidate − live, valid at every look; both arms need at least one value."""
+    """Candidate − live, valid at every look; both arms need at least one value.
+
+    A difference below the figures' resolution (a billionth of the metric's size: float noise, as two arms that
+    recorded the same constant show) is no difference, and the interval is never narrower than that resolution.
+    """
     v = live.variance(rate) / live.n + candidate.variance(rate) / candidate.n
     tau2 = mixing_ratio(alpha) * v * min(live.n, candidate.n) / min_sample
     estimate = candidate.mean - live.mean
-    width = half_width(v, tau2, alpha)
+    resolution = RESOLUTION * max(abs(live.mean), abs(candidate.mean))
+    if abs(estimate) <= resolution:
+        estimate = 0.0
+    width = half_width(v, tau2, alpha) + resolution
     return Interval(estimate, estimate - width, estimate + width)
 
 
@@ -76,5 +84,5 @@ def mean(sample: Moments, rate: bool, alpha: float, min_sample: int) -> Interval
     """One arm's mean, valid at every look (the same mixture, for a single stream)."""
     v = sample.variance(rate) / sample.n
     tau2 = mixing_ratio(alpha) * v * sample.n / min_sample
-    width = half_width(v, tau2, alpha)
+    width = half_width(v, tau2, alpha) + RESOLUTION * abs(sample.mean)
     return Interval(sample.mean, sample.mean - width, sample.mean + width)

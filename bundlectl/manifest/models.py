@@ -293,6 +293,14 @@ class Outcome(Strict):
     better: Literal["higher", "lower"] = Field(
         "higher", description="Which way is good: higher (the default) makes target − tolerance a floor, lower makes "
                               "target + tolerance a ceiling.")
+    margin: float | None = Field(
+        None, ge=0, allow_inf_nan=False,
+        description="During a canary, the largest regression of this metric a step may pass with (non-inferiority), in "
+                    "its own unit; default 2 points for a rate, 10% of live's mean otherwise.")
+    margins: dict[str, Annotated[float, Field(ge=0, allow_inf_nan=False)]] = Field(
+        default_factory=dict,
+        description="The same margin for other metrics the guard judges (ok, escalated, schema_valid, latency_ms, "
+                    "cost_usd, latency_ms:p95), by name.")
 
 
 class Metadata(Strict):

@@ -5,19 +5,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from hashlib import blake2b
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bundlectl.outcomes import ARM, CANARY, LIVE
 from bundlectl.runtime.errors import FileNotInBundle, Paused
+from bundlectl.runtime.routing import BUCKETS, routing_bucket
 from bundlectl.stamp import stamp_attributes
 
 if TYPE_CHECKING:
     from bundlectl.record import BundleRecord
     from bundlectl.registry.pointers import CanaryValue, PauseValue, PointerValue
-
-BUCKETS = 10_000  # a canary's share is routed in hundredths of a percent of the key space
 
 
 @dataclass(frozen=True)
@@ -115,11 +113,11 @@ class Serving:
     from_cache: bool = False  # loaded from the runtime cache, not yet confirmed by the registry's log
 
     @cached_property
-    def _routing(self) -> tuple[bytes, int]:
-        """The candidate's salt (its digest: each canary draws its own keys) and the bucket bound of its share."""
+    def _bound(self) -> int:
+        """The bucket bound of the candidate's share (0: no candidate)."""
         if self.candidate is None or self.canary is None:
-            return b"", 0
-        return bytes.fromhex(self.candidate.digest.removeprefix("sha256:"))[:32], self.canary.percent * (BUCKETS // 100)
+            return 0
+        return self.canary.percent * (BUCKETS // 100)
 
     @cached_property
     def unrouted(self) -> LiveBundle:
@@ -127,14 +125,13 @@ class Serving:
         the canary step out and the guard does not count it in the comparison (it would skew the arms' ratio)."""
         return replace(self.bundle, canary=None) if self.bundle.canary is not None else self.bundle
 
-    def route(self, key: str) -> LiveBundle:
+    def route(self, key: str, secret: bytes = b"") -> LiveBundle:
         """The bundle for this routing key: sticky (the same key, the same arm), and a growing share keeps its keys."""
-        salt, bound = self._routing
+        bound = self._bound
         if not bound:
             return self.bundle
-        bucket = int.from_bytes(blake2b(key.encode(), digest_size=8, key=salt).digest(), "big") % BUCKETS
         assert self.candidate is not None
-        return self.candidate if bucket < bound else self.bundle
+        return self.candidate if routing_bucket(key, self.candidate.digest, secret) < bound else self.bundle
 
     @property
     def pause_value(self) -> PauseValue | None:

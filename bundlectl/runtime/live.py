@@ -42,15 +42,18 @@ class Runtime:
     `startup_timeout`: how long the constructor waits for the first check before it
     serves the cache or raises RegistryUnavailable. `follow=False` checks only when `refresh()` is called.
     `files_dir`: where local copies of large files go (default: the cache's blob folder, else bundlectl's cache folder).
+    `routing_secret`: salts the canary routing hash (default: $BUNDLECTL_ROUTING_SECRET), so that knowing the
+    candidate's digest is not enough to choose keys for an arm; give every process of the service the same one.
     """
 
     def __init__(self, name: str, env: str, registry: str | None = None, *, endpoint_url: str | None = None,
                  poll_interval: float = 30.0, timeout: float = 2.0, startup_timeout: float = 10.0,
                  cache_dir: str | Path | None = None, request_log: str | Path | None = None, cwd: Path | None = None,
                  storage: Any = None, follow: bool = True, files_dir: str | Path | None = None,
-                 check_deadline: float | None = None) -> None:
+                 check_deadline: float | None = None, routing_secret: str | bytes | None = None) -> None:
         from bundlectl.names import is_env, is_name
         from bundlectl.runtime.follow import Follower
+        from bundlectl.runtime.routing import routing_secret as secret_of
         from bundlectl.safeio.deadline import Abandoned
         from bundlectl.storage.base import NetworkLimits
         from bundlectl.storage.locate import open_storage, registry_url
@@ -63,6 +66,7 @@ class Runtime:
             raise UsageProblem("poll_interval, timeout, startup_timeout and check_deadline must be positive numbers of seconds")
         self.check_deadline = check_deadline
         self.name, self.env = name, env
+        self._routing_secret = secret_of(routing_secret)  # salts canary routing: the registry's readers do not know it
         self.poll_interval, self.timeout, self.startup_timeout = poll_interval, timeout, startup_timeout
         self.storage = storage or open_storage(registry_url(registry), cwd or Path.cwd(), endpoint_url=endpoint_url,
                                                limits=NetworkLimits(timeout, timeout, attempts=1))
@@ -113,7 +117,7 @@ class Runtime:
             raise refusal
         if serving.candidate is None:
             return serving.bundle
-        return serving.unrouted if key is None else serving.route(key)
+        return serving.unrouted if key is None else serving.route(key, self._routing_secret)
 
     async def acurrent(self, key: str | None = None) -> LiveBundle:
         """`current()` for `async def` handlers: it never blocks the event loop (nothing in it waits)."""

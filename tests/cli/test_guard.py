@@ -75,7 +75,8 @@ def test_an_equal_candidate_advances_step_by_step_to_complete(v1_live: Workspace
     for _ in range(4):
         served.refresh()
         serve(served, 2500, rng, Traffic())
-        result = v1_live.run("guard", *ENV, "--source", served.log, "--min-sample", "400", "--apply", "--json")
+        # --max-sample 400: a step that lasted its time (0m) advances on "no regression" past 400 requests per arm, unproven
+        result = v1_live.run("guard", *ENV, "--source", served.log, "--min-sample", "400", "--max-sample", "400", "--apply", "--json")
         assert result.exit_code == 0, result.output
         report = json.loads(result.stdout)
         decisions.append((report["decision"], report["step"]["percent"] if report["step"] else None))
@@ -96,7 +97,7 @@ def test_each_step_is_judged_on_its_own_requests(v1_live: Workspace, served):
     start_canary(v1_live, "20", "--steps", "20,50,100", "--step-time", "0m")
     served.refresh()
     serve(served, 2500, rng, Traffic())
-    assert v1_live.run("guard", *ENV, "--source", served.log, "--min-sample", "400", "--apply").exit_code == 0
+    assert v1_live.run("guard", *ENV, "--source", served.log, "--min-sample", "400", "--max-sample", "400", "--apply").exit_code == 0
     served.refresh()
     serve(served, 200, rng, Traffic())
     _, report = guard(v1_live, served.log)  # the new step has 200 requests of its own, not 2,700
@@ -109,8 +110,17 @@ def test_a_sample_ratio_mismatch_is_caught_and_rolled_back(v1_live: Workspace, s
     start_canary(v1_live, "50", "--step-time", "0m")
     served.refresh()
     serve(served, 3000, rng, Traffic(), lose_candidate=0.3)  # the candidate's outcomes go missing
+    # the stamps say routing was fine (half and half) and a third of the candidate's requests have no outcome
     code, report = guard(v1_live, served.log)
     assert (code, report["decision"]) == (1, "rollback")
+    assert report["reason"].startswith("recording mismatch: an outcome was recorded for 6")
+    assert report["served"]["mismatch"] is True and report["sample_ratio"]["mismatch"] is False
+    # without the stamps (a log of outcomes only), the arms' recorded requests are what the ratio test has
+    unstamped = served.log + ".outcomes"
+    with open(served.log) as log, open(unstamped, "w") as kept:
+        kept.writelines(line for line in log if '"outcome"' in line)
+    code, report = guard(v1_live, unstamped)
+    assert (code, report["decision"]) == (1, "rollback") and report["served"] is None
     assert report["reason"].startswith("sample ratio mismatch: the candidate served ")
     assert report["sample_ratio"]["mismatch"] is True and report["sample_ratio"]["expected"] == [0.5, 0.5]
 
@@ -215,7 +225,7 @@ def test_a_guard_applying_after_someone_else_moved_the_canary_is_a_conflict(v1_l
             "complete": lambda: api.promote(V2, "staging", reason="by hand")}
     _meanwhile(monkeypatch, acts[act])
     count = v1_live.event_count()
-    result = v1_live.run("guard", *ENV, "--source", served.log, "--min-sample", "400", "--apply")
+    result = v1_live.run("guard", *ENV, "--source", served.log, "--min-sample", "400", "--max-sample", "400", "--apply")
     assert result.exit_code == 3, result.output  # not 1: that would say "rolled back" to cron
     assert "nothing was changed" in result.stderr and "ADVANCE" in result.stdout
     assert v1_live.event_count() == count + 1  # the other act only
@@ -250,9 +260,9 @@ def test_requests_served_without_a_routing_key_stay_out_of_the_canary_comparison
         bundle = served.current()
         assert bundle.arm == "live" and "bundle.canary" not in served.stamp(f"batch-{number}", bundle=bundle)
         served.record(f"batch-{number}", bundle=bundle, **Traffic().outcome(rng))
-    code, report = guard(v1_live, served.log)
+    code, report = guard(v1_live, served.log, "--max-sample", "400")
     assert (code, report["decision"]) == (0, "complete"), report["reason"]
-    assert sum(report["samples"].values()) == 2000
+    assert sum(report["samples"].values()) == 2000 and sum(report["sample_ratio"]["counts"]) == 2000  # stamps too
 
 
 def test_extreme_alpha_and_timeout_are_judged_or_refused_never_a_crash(v1_live: Workspace, served):

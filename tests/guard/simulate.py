@@ -21,12 +21,14 @@ class Traffic:
     correct_route: float = 0.93
     ok: float = 0.99
     schema_valid: float = 0.97
+    cost: float | None = None  # a fixed price per call, the same for every request; None: 0.0015 to 0.0025
 
     def outcome(self, rng: random.Random) -> dict[str, Any]:
         return {"ok": rng.random() < self.ok, "escalated": rng.random() < self.escalated,
                 "schema_valid": rng.random() < self.schema_valid,
                 "latency_ms": round(rng.lognormvariate(6.55, 0.45) * self.latency_factor, 1),
-                "cost_usd": round(0.0015 + rng.random() * 0.001, 6), "correct_route_rate": int(rng.random() < self.correct_route)}
+                "cost_usd": round(0.0015 + rng.random() * 0.001, 6) if self.cost is None else self.cost,
+                "correct_route_rate": int(rng.random() < self.correct_route)}
 
 
 OUTCOME = {"metric": "correct_route_rate", "target": 0.92, "tolerance": 0.02}
@@ -53,10 +55,11 @@ class Accumulator:
 
 
 def serve(runtime: Any, requests: int, rng: random.Random, candidate: Traffic, live: Traffic = Traffic(),
-          lose_candidate: float = 0.0) -> dict[str, int]:
+          lose_candidate: float = 0.0, failures_unrecorded: bool = False) -> dict[str, int]:
     """Requests through the real runtime: routed by request id, stamped, and their outcomes recorded.
 
     `lose_candidate`: the share of the candidate's requests whose outcome never gets recorded (a broken arm).
+    `failures_unrecorded`: a request that is not ok is stamped but never recorded (the handler threw first).
     """
     served = {"live": 0, "candidate": 0}
     for _ in range(requests):
@@ -66,5 +69,8 @@ def serve(runtime: Any, requests: int, rng: random.Random, candidate: Traffic, l
         served[bundle.arm] += 1
         if bundle.arm == "candidate" and rng.random() < lose_candidate:
             continue
-        runtime.record(request_id, bundle=bundle, **(candidate if bundle.arm == "candidate" else live).outcome(rng))
+        outcome = (candidate if bundle.arm == "candidate" else live).outcome(rng)
+        if failures_unrecorded and not outcome["ok"]:
+            continue
+        runtime.record(request_id, bundle=bundle, **outcome)
     return served

@@ -10,6 +10,7 @@ from bundlectl.guard.moments import Moments
 from tests.guard.simulate import OUTCOME, Accumulator, Traffic
 
 SETTINGS = Settings(alpha=0.05, min_sample=500)
+EARLY = Settings(alpha=0.05, min_sample=500, max_sample=1000)  # a step that lasted its time advances unproven at 1,000
 METRICS = metrics_judged(OUTCOME)
 SAME = Traffic()
 DONE = Step(50, 100, timedelta(hours=2), timedelta(hours=1))
@@ -63,10 +64,23 @@ def test_an_equal_candidate_holds_for_the_step_time_then_advances_then_completes
     seen = traffic(rng, 3000, 0.5, Traffic()).tally()
     early = judge_canary(seen, METRICS, Step(50, 100, timedelta(minutes=20), timedelta(hours=1)), SETTINGS)
     assert early.decision == "hold" and "the 50% step has 40m00s of its 1h00m left" in early.reason
-    step = judge_canary(seen, METRICS, Step(50, 75, timedelta(hours=1), timedelta(hours=1)), SETTINGS)
-    assert step.decision == "advance" and step.reason == "no regression after 1h00m at 50%: advance to 75%"
-    later = judge_canary(seen, METRICS, Step(50, None, timedelta(hours=1), timedelta(hours=1)), SETTINGS)
+    # 1,500 requests an arm do not yet rule out escalations 2 points worse (the default margin for a rate)
+    unproven = judge_canary(seen, METRICS, Step(50, 75, timedelta(hours=1), timedelta(hours=1)), SETTINGS)
+    assert unproven.decision == "hold", unproven.reason
+    assert unproven.reason.startswith("no regression, but not yet shown to be within its margins: escalated could be +")
+    assert "(margin +2.00 pts)" in unproven.reason and "or for 20000 requests per arm" in unproven.reason
+    escalated = next(m for m in unproven.to_json()["metrics"] if m["name"] == "escalated")
+    assert escalated["margin"] == 0.02 and escalated["worst"] > 0.02 and escalated["non_inferior"] is False
+    # margins the owner states, wide enough for what was measured: within them, the step advances
+    wide = Settings(alpha=0.05, min_sample=500, margins={"escalated": 0.06, "schema_valid": 0.06, "correct_route_rate": 0.06})
+    step = judge_canary(seen, METRICS, Step(50, 75, timedelta(hours=1), timedelta(hours=1)), wide)
+    assert step.decision == "advance", step.reason
+    assert step.reason == "no regression after 1h00m at 50%, every metric within its margin: advance to 75%"
+    later = judge_canary(seen, METRICS, Step(50, None, timedelta(hours=1), timedelta(hours=1)), wide)
     assert later.decision == "complete" and later.exit_code == 0
+    # or, unproven, once the step lasted its time and each arm has the maximum sample
+    enough = judge_canary(seen, METRICS, Step(50, 75, timedelta(hours=1), timedelta(hours=1)), EARLY)
+    assert enough.decision == "advance" and "and 1000 requests per arm (not shown within its margins: escalated" in enough.reason
 
 
 def test_false_rollbacks_over_200_a_a_runs_stay_within_alpha_however_often_the_guard_looks():
@@ -187,7 +201,7 @@ def test_a_candidate_that_stops_recording_a_metric_is_rolled_back_and_one_that_a
         arm = "candidate" if rng.random() < 0.5 else "live"
         outcome = Traffic().outcome(rng)
         seen.add(arm, outcome if arm == "candidate" else without_route(outcome))
-    added = judge_canary(seen.tally(), METRICS, DONE, SETTINGS)
+    added = judge_canary(seen.tally(), METRICS, DONE, EARLY)
     assert added.decision == "advance", added.reason
     assert next(m for m in added.metrics if m.metric.name == "correct_route_rate").recorded is None
     # a metric neither arm records (nobody measures it) does not hold the canary forever
@@ -195,7 +209,7 @@ def test_a_candidate_that_stops_recording_a_metric_is_rolled_back_and_one_that_a
     for _ in range(3000):
         arm = "candidate" if rng.random() < 0.5 else "live"
         quiet.add(arm, without_route(Traffic().outcome(rng)))
-    assert judge_canary(quiet.tally(), METRICS, DONE, SETTINGS).decision == "advance"
+    assert judge_canary(quiet.tally(), METRICS, DONE, EARLY).decision == "advance"
 
 
 def test_alpha_is_shared_by_the_steps_of_a_canary_so_its_false_rollbacks_over_all_steps_stay_within_it():
@@ -225,7 +239,7 @@ def test_a_metric_counted_on_a_few_more_requests_than_its_arm_has_is_not_a_recor
         latency = tally.arms["live"].metrics["latency_ms"]
         tally.arms["live"].metrics["latency_ms"] = Moments(latency.n + ahead, latency.total + 700 * ahead,
                                                            latency.squares + 700 ** 2 * ahead)
-        judgement = judge_canary(tally, METRICS, DONE, SETTINGS)
+        judgement = judge_canary(tally, METRICS, DONE, EARLY)
         assert judgement.decision == "advance", judgement.reason
         recorded = next(m for m in judgement.metrics if m.metric.name == "latency_ms").recorded
         assert recorded is not None and recorded.live.mean == 1.0 and not recorded.mismatch
