@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from bundlectl.registry.bundles import RegisterResult
     from bundlectl.registry.rows import BundleRow, CanaryRow, MoveRow, PauseRow
     from bundlectl.registry_copy import CopyResult
+    from bundlectl.report.model import ReleaseReport
     from bundlectl.rollback import BuiltRollback, RollbackResult
     from bundlectl.status import LiveStatus, StatusReport
     from bundlectl.storage.base import Storage
@@ -540,3 +541,23 @@ def _rollback_diff(result: RollbackResult, storage: Storage) -> BundleDiff:
     live = registry_source(plan.live.record(), storage, f"{plan.live.name}@{plan.live.version}")
     target = registry_source(plan.target.record(), storage, f"{plan.target.name}@{plan.target.version}")
     return diff_bundles(live, target)
+
+
+# --- the release report --------------------------------------------------------------------------------
+
+
+def report(ref: str, env: str, *, sources: list[str] | None = None, prometheus: str | None = None, alpha: float = 0.05,
+           min_sample: int = 1000, timeout: float = 10.0, registry: str | None = None, endpoint_url: str | None = None,
+           actor: str | None = None, key: Keys = None, now: datetime | None = None) -> ReleaseReport:
+    """REF against what is live in ENV: verdict, changes, gate and evidence, case by case, operations, rollback
+    readiness, canary and timeline, as of `now` (default: the newest log record, so the same registry state gives
+    the same report). With outcome `sources` or `prometheus`, the guard also judges the running canary now."""
+    from bundlectl.report.collect import collect_report
+
+    storage = _storage(registry, endpoint_url)
+    bundle = _registered(ref, storage)
+    judged = None
+    if sources or prometheus:
+        judged = guard(bundle.name, env, sources=sources, prometheus=prometheus, alpha=alpha, min_sample=min_sample,
+                       timeout=timeout, registry=registry, endpoint_url=endpoint_url, now=now)
+    return collect_report(storage, bundle, env, _acting(actor, key), judged, now)
