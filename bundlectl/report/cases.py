@@ -15,6 +15,7 @@ from bundlectl.evidence.report import DEFAULT_SLICE, CaseResult
 from bundlectl.evidence.store import component_reader
 from bundlectl.record import BundleRecord
 from bundlectl.registry.rows import EvidenceRow
+from bundlectl.report.case_cache import cached_cases
 from bundlectl.report.stats import mcnemar_exact
 from bundlectl.storage.base import Storage
 
@@ -63,11 +64,13 @@ class CaseComparison:
 
 
 def stored_cases(storage: Storage, row: EvidenceRow, record: BundleRecord) -> list[CaseResult]:
-    """The cases of a stored eval report, matched to the bundle's suite as when it was bound."""
-    data = storage.get_object(row.report_key)
-    label = f"the {row.kind} report of log record {row.seq}"
-    report = import_report(data, label, row.source)
-    return bind_report(report, record, component_reader(storage, record), label).report.cases
+    """The cases of a stored eval report, matched to the bundle's suite as when it was bound (cached once bound)."""
+    def bind() -> list[CaseResult]:
+        label = f"the {row.kind} report of log record {row.seq}"
+        report = import_report(storage.get_object(row.report_key), label, row.source)
+        return bind_report(report, record, component_reader(storage, record), label).report.cases
+
+    return cached_cases(row.report_key, record.digest, bind)
 
 
 def _key(case: CaseResult) -> str:
