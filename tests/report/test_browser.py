@@ -74,6 +74,7 @@ def test_a_promotion_report_opens_with_every_section_at_desktop_and_phone_width(
     desktop = open_page(browser, document, DESKTOP)
     check_page(desktop, SECTIONS, verdict)
     shoot(desktop, f"report-{scenario}-desktop")
+    desktop.page.screenshot(path=str(artifacts() / f"report-{scenario}-top.png"))  # what a reviewer sees first (docs/img)
     if scenario == "refused":
         failed = desktop.page.locator("[data-testid=verdict] li").all_inner_texts()
         assert any(text.startswith("eval.pass_rate") for text in failed)
