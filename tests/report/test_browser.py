@@ -113,8 +113,11 @@ def test_a_prompt_with_markup_is_shown_as_text_and_never_run(passing: Workspace,
 
 def test_the_report_prints_to_pdf(refused: Workspace, browser: Any) -> None:
     opened = open_page(browser, render(refused), DESKTOP)
+    closed = opened.page.locator("details:not([open]) table").first
+    assert closed.is_hidden()
     opened.page.emulate_media(media="print")
     assert opened.page.locator("nav").is_hidden()  # the print stylesheet applies
+    assert closed.is_visible()  # and prints closed details open
     pdf = opened.page.pdf(format="A4", print_background=True)
     assert pdf.startswith(b"%PDF-") and len(pdf) > 20_000
     (artifacts() / "report-refused.pdf").write_bytes(pdf)
