@@ -54,19 +54,21 @@ def collect_report(storage: Storage, bundle: BundleRow, env: str, actor: Acting,
     baseline = _baseline(index, bundle, env)
     cases, note = _cases(storage, index, bundle, baseline, gate)
     cost = policy.gates.cost
+    evidence = list_evidence(index, bundle, env, as_of).evidence
     return ReleaseReport(
         name=bundle.name, version=bundle.version, digest=bundle.digest, env=env, as_of=as_of.isoformat(),
         head=index.head().hash, live_version=baseline.version if baseline else None,
         live_digest=baseline.digest if baseline else None,
         verdict=_verdict(index, bundle, env, gate, trust),
         changes=_changes(storage, bundle, baseline),
-        evidence=list_evidence(index, bundle, env, as_of).evidence,
+        evidence=evidence,
         cases=cases, cases_note=note,
         operations=Operations(_measured(index, bundle), _measured(index, baseline) if baseline else None,
                               cost.daily_tasks if cost else None),
         rollback=_rollback(index, bundle, baseline, as_of),
         canary=canary_view(index, bundle, env, guard),
         timeline=_timeline(index, bundle.name),
+        signers={e.row.seq: _principals(e.row.signed_by, trust) for e in evidence if e.row.signed_by},
     )
 
 
@@ -100,6 +102,12 @@ def _verdict(index: Index, bundle: BundleRow, env: str, gate: GateResult, trust:
 def _signature(record: str, fingerprints: frozenset[str], names: dict[str, str]) -> Signature:
     return Signature(record, sorted({names[f] for f in fingerprints if f in names}),
                      sum(1 for f in fingerprints if f not in names))
+
+
+def _principals(fingerprints: frozenset[str], trust: Trust | None) -> list[str]:
+    """Who holds each signing key by the trust in force; a key it does not name is shown by its fingerprint."""
+    names = {s.key.fingerprint: s.principal for s in trust.anyone().signers} if trust else {}
+    return sorted(names.get(f, f"key {f}") for f in fingerprints)
 
 
 def _changes(storage: Storage, bundle: BundleRow, baseline: BundleRow | None) -> BundleDiff | None:

@@ -150,6 +150,7 @@ class ReleaseReport:
     rollback: RollbackReadiness
     canary: CanaryView | None
     timeline: list[TimelineEntry] = field(default_factory=list)
+    signers: dict[int, list[str]] = field(default_factory=dict)  # evidence seq → who signed it (trust's principals)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -157,7 +158,7 @@ class ReleaseReport:
             "log_head": self.head, "live": {"version": self.live_version, "digest": self.live_digest} if self.live_version else None,
             "verdict": self.verdict.to_json(), "gate": self.verdict.gate.to_json(),
             "changes": self.changes.to_json() if self.changes else None,
-            "evidence": [e.to_json() for e in self.evidence],
+            "evidence": [{**e.to_json(), "signed_by": self.signers.get(e.row.seq, [])} for e in self.evidence],
             "cases": self.cases.to_json() if self.cases else None, "cases_note": self.cases_note,
             "operations": self.operations.to_json(), "rollback": vars(self.rollback),
             "canary": self.canary.to_json() if self.canary else None,
