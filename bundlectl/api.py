@@ -94,22 +94,24 @@ def new_bundle(name: str, parent: Path = Path("bundles")) -> Path:
     return scaffold_bundle(name, parent)
 
 
-def validate(paths: list[Path], progress: ProgressSink | None = None, changed: bool = False) -> list[ValidationResult]:
+def validate(paths: list[Path], progress: ProgressSink | None = None, changed: bool = False, *,
+             allow_hard_links: bool = False) -> list[ValidationResult]:
     """Validate the bundles PATHS name: bundle folders, files inside bundles, folders of bundles. With
     `changed`, PATHS are changed files (pre-commit's) and a file in no bundle is skipped."""
     from bundlectl.validation import validate_folders
 
-    return validate_folders(paths, progress, changed)
+    return validate_folders(paths, progress, changed, allow_hard_links=allow_hard_links)
 
 
 def register(path: Path, *, registry: str | None = None, endpoint_url: str | None = None, actor: str | None = None,
              key: Keys = None, reason: str | None = None, dry_run: bool = False,
-             progress: ProgressSink | None = None) -> RegisterResult:
-    """Freeze a bundle folder into the registry (the folder is read first, so its problems come first)."""
+             progress: ProgressSink | None = None, allow_hard_links: bool = False) -> RegisterResult:
+    """Freeze a bundle folder into the registry (the folder is read first, so its problems come first); a component
+    file with more than one hard link is refused unless `allow_hard_links`."""
     from bundlectl.bundle_folder import read_bundle_folder
     from bundlectl.registry.bundles import register_bundle
 
-    folder = read_bundle_folder(path, progress=progress)
+    folder = read_bundle_folder(path, progress=progress, allow_hard_links=allow_hard_links)
     storage = _storage(registry, endpoint_url, fresh=True)
     return register_bundle(storage, folder, _acting(actor, key), reason, dry_run, progress)
 
@@ -541,6 +543,25 @@ def _rollback_diff(result: RollbackResult, storage: Storage) -> BundleDiff:
     live = registry_source(plan.live.record(), storage, f"{plan.live.name}@{plan.live.version}")
     target = registry_source(plan.target.record(), storage, f"{plan.target.name}@{plan.target.version}")
     return diff_bundles(live, target)
+
+
+def serve(names: tuple[str, ...] | list[str], env: str, *, listen: str = "127.0.0.1:8080", registry: str | None = None,
+          endpoint_url: str | None = None, poll_interval: float = 15.0, cache_dir: Path | None = None,
+          request_log: Path | None = None, tokens_file: Path | None = None, tls_cert: Path | None = None,
+          tls_key: Path | None = None, public_url: str = "") -> None:
+    """Serve NAMES' live bundles in ENV (all of them when empty) over OFREP until interrupted (`bundlectl serve`)."""
+    from bundlectl.errors import UsageProblem
+    from bundlectl.names import is_env, is_name
+    from bundlectl.serve.config import ServeSettings, parse_listen
+    from bundlectl.serve.server import Server
+
+    bad = [name for name in names if not is_name(name)] + ([] if is_env(env) else [env])
+    if bad:
+        raise UsageProblem(f"{bad[0]!r} is not a bundle name or environment", "names are lowercase letters, digits and dashes")
+    host, port = parse_listen(listen)
+    Server(ServeSettings(env, tuple(names), host, port, registry, endpoint_url, Path.cwd(), poll_interval,
+                         cache_dir=cache_dir, request_log=request_log, tokens_file=tokens_file, tls_cert=tls_cert,
+                         tls_key=tls_key, public_url=public_url)).run()
 
 
 # --- the release report --------------------------------------------------------------------------------

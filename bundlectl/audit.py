@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import mmap
+import stat
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +20,7 @@ from bundlectl.errors import InvalidInput, NotFound, Problem
 from bundlectl.outcomes import ARM, CANDIDATE, LIVE
 from bundlectl.registry.index import Index
 from bundlectl.registry.rows import proven
+from bundlectl.safeio.regular import kind_of, open_regular, read_regular
 from bundlectl.stamp import DIGEST, ENV, NAME, POINTER_VERSION, REQUEST_ID, REQUIRED, VERSION
 
 
@@ -95,9 +97,13 @@ def find_stamp(request_id: str, logs: list[Path]) -> Stamp:
     needle = request_id.encode()
     for path in logs:
         try:
-            size = path.stat().st_size
+            found = path.stat()
         except OSError as exc:
             raise InvalidInput([Problem(str(path), f"cannot be read ({exc.strerror})")]) from None
+        if not stat.S_ISREG(found.st_mode):  # a FIFO would be read twice (grep, then here), a device never end
+            raise InvalidInput([Problem(str(path), f"is {kind_of(found.st_mode)}, not a regular file")],
+                               "give the request log or trace export file itself")
+        size = found.st_size
         if size == 0:
             continue
         candidates = _grep(needle, path)
@@ -108,7 +114,7 @@ def find_stamp(request_id: str, logs: list[Path]) -> Stamp:
             if stamp is not None:
                 return stamp
         if candidates:
-            whole = path.read_bytes()
+            whole = read_regular(path, MAX_DOCUMENT_BYTES)
             if whole[:1] == b"{":  # perhaps one pretty-printed OTLP/JSON document
                 stamp = _stamp_in(whole, request_id, str(path))
                 if stamp is not None:
@@ -118,6 +124,7 @@ def find_stamp(request_id: str, logs: list[Path]) -> Stamp:
 
 
 MAX_CANDIDATES = 1000
+MAX_DOCUMENT_BYTES = 1024**3  # one pretty-printed OTLP/JSON export, read whole
 
 
 def _grep(needle: bytes, path: Path) -> list[tuple[int, bytes]] | None:
@@ -141,7 +148,7 @@ def _grep(needle: bytes, path: Path) -> list[tuple[int, bytes]] | None:
 def _scan(needle: bytes, path: Path) -> list[tuple[int, bytes]]:
     """The portable fallback: mmap and bytes.find, counting lines only up to each hit."""
     found: list[tuple[int, bytes]] = []
-    with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+    with open_regular(path) as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
         position, line_number, counted = data.find(needle), 1, 0
         while position >= 0 and len(found) < MAX_CANDIDATES:
             start = data.rfind(b"\n", 0, position) + 1
@@ -161,12 +168,18 @@ def _count_newlines(data: Any, start: int, end: int, chunk: int = 16 * 1024 * 10
 def _stamp_in(line: bytes, request_id: str, where: str) -> Stamp | None:
     try:
         document = json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than any stamp is
         return None
-    if isinstance(document, dict) and "resourceSpans" in document:
-        return _stamp_in_otlp(document, request_id, where)
-    if isinstance(document, dict) and document.get(REQUEST_ID) == request_id:
-        return _stamp(document, request_id, _parse(document.get("time")), where)
+    try:
+        if isinstance(document, dict) and "resourceSpans" in document:
+            return _stamp_in_otlp(document, request_id, where)
+        if isinstance(document, dict) and document.get(REQUEST_ID) == request_id:
+            return _stamp(document, request_id, _parse(document.get("time")), where)
+    except (TypeError, AttributeError, ValueError, OverflowError, RecursionError) as exc:  # a shape no stamp has
+        why = str(exc) if len(str(exc)) <= 200 else str(exc)[:200] + "…"
+        raise InvalidInput([Problem(where, f"mentions request {request_id} but is not a stamp bundlectl can read ({why})")],
+                           "a stamp is a JSON line as Runtime.stamp writes it, or an OTLP/JSON span with bundle.* "
+                           "attributes") from None
     return None
 
 
@@ -192,7 +205,9 @@ def _any_value(value: dict[str, Any]) -> Any:
 def _parse(value: Any) -> datetime:
     from bundlectl.clock import parse_time
 
-    return parse_time(str(value))
+    if not isinstance(value, str) or len(value) > 64:
+        raise ValueError("its time is missing or is not an RFC 3339 time")
+    return parse_time(value)
 
 
 def _stamp(fields: dict[str, Any], request_id: str, moment: datetime, where: str) -> Stamp:

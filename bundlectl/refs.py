@@ -30,7 +30,15 @@ class BundleSource:
 
 
 def is_registry_ref(ref: str) -> bool:
-    return bool(_REGISTRY_REF.match(ref)) and not Path(ref).exists()
+    return bool(_REGISTRY_REF.match(ref)) and not _exists(Path(ref))
+
+
+def _exists(path: Path) -> bool:
+    """Whether `path` names something; a name too long (or otherwise impossible) for the file system names nothing."""
+    try:
+        return path.exists()
+    except OSError:
+        return False
 
 
 def resolve(ref: str, cwd: Path, registry: Callable[[], Any]) -> BundleSource:
@@ -41,7 +49,7 @@ def resolve(ref: str, cwd: Path, registry: Callable[[], Any]) -> BundleSource:
         return _from_registry(ref, registry())
     path = Path(ref)
     path = path if path.is_absolute() else cwd / path
-    if path.exists():
+    if _exists(path):
         from bundlectl.bundle_folder import read_bundle_folder
 
         folder = read_bundle_folder(path, display=str(Path(ref) / "bundle.yaml") if path.is_dir() else ref)

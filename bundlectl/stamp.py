@@ -10,6 +10,7 @@ VERSION = "bundle.version"
 DIGEST = "bundle.digest"
 ENV = "bundle.env"
 POINTER_VERSION = "bundle.pointer_version"
+LOG_DROPPED = "bundle.log.dropped"  # a request log line saying how many records before it could not be written
 REQUIRED = (NAME, VERSION, DIGEST, ENV)  # a stamp without these cannot be audited
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from bundlectl.errors import InvalidInput, Problem
 
 MAX_TEXT_BYTES = 16 * 1024 * 1024
+MAX_INPUT_BYTES = 2 * 1024**3  # any file read whole into memory: a report, a key, a document
 
 
 def decode_text(data: bytes, source: str) -> str:
@@ -29,16 +30,17 @@ def decode_text(data: bytes, source: str) -> str:
 
 
 def read_input(path: Path, source: str | None = None, limit: int | None = None) -> bytes:
-    """A user's file as bytes, refused in one line when missing, unreadable or over `limit` bytes."""
+    """A user's file as bytes, refused in one line when missing, unreadable, not a regular file (a FIFO would wait
+    forever, a device never end) or over `limit` bytes."""
+    from bundlectl.safeio.regular import UnsafeFile, read_regular
+
     label = source or str(path)
     try:
-        size = path.stat().st_size
-        if limit is not None and size > limit:
-            raise InvalidInput(
-                [Problem(label, f"is {size} bytes, over the {limit}-byte limit for this kind of file")],
-                "keep manifests and configs small; large data belongs in component files",
-            )
-        return path.read_bytes()
+        return read_regular(path, limit if limit is not None else MAX_INPUT_BYTES, label)
+    except UnsafeFile as exc:
+        hint = "keep manifests and configs small; large data belongs in component files" if "limit" in exc.why else \
+            "give the path of a regular file"
+        raise InvalidInput([Problem(label, exc.why)], hint) from None
     except FileNotFoundError:
         raise InvalidInput([Problem(label, "does not exist")]) from None
     except IsADirectoryError:

@@ -72,7 +72,8 @@ def _enclosing_bundle(path: Path) -> Path | None:
     return None
 
 
-def validate_folders(paths: list[Path], progress: ProgressSink | None = None, changed: bool = False) -> list[ValidationResult]:
+def validate_folders(paths: list[Path], progress: ProgressSink | None = None, changed: bool = False, *,
+                     allow_hard_links: bool = False) -> list[ValidationResult]:
     """Validate each bundle PATHS name (see bundle_folders); a path that names none is a failed result."""
     from bundlectl.bundle_folder import read_bundle_folder
     from bundlectl.digest.filehash import FileHasher
@@ -81,7 +82,7 @@ def validate_folders(paths: list[Path], progress: ProgressSink | None = None, ch
     folders, results = bundle_folders(paths, changed)
     for path in folders:
         try:
-            folder = read_bundle_folder(path, hasher, progress)
+            folder = read_bundle_folder(path, hasher, progress, allow_hard_links=allow_hard_links)
             results.append(ValidationResult(str(path), folder.record))
         except InvalidInput as exc:
             results.append(ValidationResult(str(path), None, exc.problems))

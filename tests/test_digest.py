@@ -106,8 +106,8 @@ def _old_file(tmp_path: Path, data: bytes) -> Path:
 def test_unchanged_large_file_is_hashed_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     path = _old_file(tmp_path, b"x" * (filehash.CACHE_MIN_BYTES + 1))
     calls = []
-    real = filehash.sha256_file
-    monkeypatch.setattr(filehash, "sha256_file", lambda p, progress=None: calls.append(p) or real(p, progress))
+    real = filehash.sha256_handle
+    monkeypatch.setattr(filehash, "sha256_handle", lambda h, progress=None: calls.append(h) or real(h, progress))
     first = FileHasher(tmp_path / "c.sqlite").digest(path)
     second = FileHasher(tmp_path / "c.sqlite").digest(path)
     assert first == second and len(calls) == 1
@@ -127,8 +127,8 @@ def test_fresh_files_are_not_cached(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     path = tmp_path / "new.bin"
     path.write_bytes(b"z" * (filehash.CACHE_MIN_BYTES + 1))
     calls = []
-    real = filehash.sha256_file
-    monkeypatch.setattr(filehash, "sha256_file", lambda p, progress=None: calls.append(p) or real(p, progress))
+    real = filehash.sha256_handle
+    monkeypatch.setattr(filehash, "sha256_handle", lambda h, progress=None: calls.append(h) or real(h, progress))
     FileHasher(tmp_path / "c.sqlite").digest(path)
     FileHasher(tmp_path / "c.sqlite").digest(path)
     assert len(calls) == 2  # modified within the racy window: never trusted from cache

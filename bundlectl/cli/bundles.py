@@ -23,19 +23,24 @@ def new(name: str, parent: str) -> None:
     ok(f"created {created} — edit it, then `bundlectl validate {created}`")
 
 
+HARD_LINKS_HELP = ("Accept component files with more than one hard link (refused by default: a hard link can hold a "
+                   "file from outside the bundle folder).")
+
+
 @click.command()
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--changed", is_flag=True,
               help="PATHS are changed files (as pre-commit passes them): validate each bundle they are in, once, "
                    "and skip files that are in no bundle.")
+@click.option("--allow-hard-links", is_flag=True, help=HARD_LINKS_HELP)
 @format_options
-def validate(paths: tuple[str, ...], changed: bool, output: str) -> None:
+def validate(paths: tuple[str, ...], changed: bool, allow_hard_links: bool, output: str) -> None:
     """Check bundle folders: schema, pinning, paths, and the content of each component file.
 
     PATHS may be bundle folders, files inside bundles (their bundle is checked) or folders of bundles
     (each bundle below is checked).
     """
-    results = api.validate([Path(p) for p in paths], TerminalProgress(), changed)
+    results = api.validate([Path(p) for p in paths], TerminalProgress(), changed, allow_hard_links=allow_hard_links)
     if output == "json":
         emit_json({"valid": all(r.valid for r in results), "results": [r.to_json() for r in results]})
     else:
@@ -53,14 +58,15 @@ def validate(paths: tuple[str, ...], changed: bool, output: str) -> None:
 
 @click.command()
 @click.argument("path")
+@click.option("--allow-hard-links", is_flag=True, help=HARD_LINKS_HELP)
 @registry_option
 @writer_options
 @json_option
-def register(path: str, registry: str | None, endpoint_url: str | None, actor: str | None, key: tuple[str, ...],
-             reason: str | None, dry_run: bool, as_json: bool) -> None:
+def register(path: str, allow_hard_links: bool, registry: str | None, endpoint_url: str | None, actor: str | None,
+             key: tuple[str, ...], reason: str | None, dry_run: bool, as_json: bool) -> None:
     """Freeze a bundle folder into the registry; prints its ref and digest."""
     result = api.register(Path(path), registry=registry, endpoint_url=endpoint_url, actor=actor, key=key, reason=reason,
-                          dry_run=dry_run, progress=TerminalProgress())
+                          dry_run=dry_run, progress=TerminalProgress(), allow_hard_links=allow_hard_links)
     record = result.record
     if as_json:
         emit_json({"name": record.name, "version": record.version, "digest": record.digest,

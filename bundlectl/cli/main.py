@@ -61,6 +61,8 @@ COMMANDS: dict[str, Entry] = {
     "rollback": Entry("bundlectl.cli.rollback:rollback",
                       "Point ENV back at the bundle live before (or --to REF), or swap single components back; "
                       "during a canary, end it."),
+    "serve": Entry("bundlectl.cli.serve:serve",
+                   "Serve ENV's live bundles over OpenFeature's remote evaluation protocol (OFREP) to services in any language."),
     "pause": Entry("bundlectl.cli.pause:pause",
                    "Kill switch: runtimes serving NAME in ENV raise Paused (and take their fallback path) until `resume`."),
     "resume": Entry("bundlectl.cli.pause:resume", "End a pause: runtimes serve NAME's live bundle in ENV again at their next poll."),
@@ -119,9 +121,17 @@ class BundlectlGroup(click.Group):
             formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context) -> Any:
-        from bundlectl.cli.output import emit_error
+        from bundlectl.cli.output import terminal_text
 
         output: Format = ctx.meta.get(FORMAT, "text")
+        if output == "text":  # what a manifest, a log or a file name holds never reaches the terminal raw
+            with terminal_text():
+                return self._invoke(ctx, output)
+        return self._invoke(ctx, output)
+
+    def _invoke(self, ctx: click.Context, output: Format) -> Any:
+        from bundlectl.cli.output import emit_error
+
         try:
             return super().invoke(ctx)
         except BundlectlError as exc:
@@ -133,7 +143,10 @@ class BundlectlGroup(click.Group):
             where = exc.ctx.command_path if isinstance(exc, click.UsageError) and exc.ctx else "bundlectl"
             emit_error(output, exc.exit_code, exc.format_message(), f"see `{where} --help`")
             ctx.exit(exc.exit_code)
-        except (click.exceptions.Exit, click.Abort, SystemExit, KeyboardInterrupt, BrokenPipeError):
+        except KeyboardInterrupt:  # Ctrl-C: what was in progress cleaned up on the way here; 130 as shells expect
+            click.echo("\ninterrupted; nothing half-written was kept", err=True)
+            ctx.exit(INTERRUPTED)
+        except (click.exceptions.Exit, click.Abort, SystemExit, BrokenPipeError):
             raise
         except Exception as exc:  # a bug: say so in one line; the traceback is there for those who ask
             if os.environ.get("BUNDLECTL_DEBUG"):
@@ -152,8 +165,20 @@ def cli() -> None:
     """Version, diff, gate, promote and roll back release bundles of AI features."""
 
 
+INTERRUPTED = 128 + 2  # killed by SIGINT, as a shell reports it
+TERMINATED = 128 + 15
+
+
+def _terminated(signum: int, frame: object) -> None:
+    """SIGTERM unwinds like an exception, so the temporary files of a write in progress are removed on the way out."""
+    raise SystemExit(TERMINATED)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI; usage errors exit 2 (click's convention, and DESIGN §4's)."""
+    import signal
+
+    signal.signal(signal.SIGTERM, _terminated)
     try:
         cli.main(args=argv, prog_name="bundlectl")
     except BrokenPipeError:

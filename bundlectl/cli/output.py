@@ -2,17 +2,64 @@
 
 from __future__ import annotations
 
+import io
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Literal
 
 import click
+
+from bundlectl.safeio.terminal import terminal_safe
 
 if TYPE_CHECKING:
     from bundlectl.errors import Problem
 
 Format = Literal["text", "json", "github"]
+
+
+class TerminalText(io.TextIOBase):
+    """A text stream that escapes control, escape-sequence and bidi characters on the way to `inner` (see
+    safeio.terminal): every human-readable line goes through it, so no command can forget to escape a value."""
+
+    def __init__(self, inner: Any) -> None:
+        self.unfiltered = inner
+
+    def write(self, text: str) -> int:
+        self.unfiltered.write(terminal_safe(text))
+        return len(text)
+
+    def flush(self) -> None:
+        self.unfiltered.flush()
+
+    def isatty(self) -> bool:
+        return bool(self.unfiltered.isatty())
+
+    def fileno(self) -> int:
+        return int(self.unfiltered.fileno())
+
+    def writable(self) -> bool:
+        return True
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return str(getattr(self.unfiltered, "encoding", None) or "utf-8")
+
+    @property
+    def errors(self) -> str | None:  # type: ignore[override]
+        return getattr(self.unfiltered, "errors", None)
+
+
+@contextmanager
+def terminal_text() -> Iterator[None]:
+    """Human-readable output for the duration: stdout and stderr escape what a terminal would act on."""
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = TerminalText(sys.stdout), TerminalText(sys.stderr)
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = saved
 
 
 def emit_json(document: Any) -> None:
@@ -121,7 +168,8 @@ class TerminalProgress:
 
     def start(self, total: int, label: str) -> None:
         if total >= self.THRESHOLD and sys.stderr.isatty():
-            self._bar = click.progressbar(length=total, label=label, file=sys.stderr, show_eta=True, show_percent=True)
+            stream = getattr(sys.stderr, "unfiltered", sys.stderr)  # the bar's own \r and cursor codes must pass
+            self._bar = click.progressbar(length=total, label=label, file=stream, show_eta=True, show_percent=True)
             self._bar.__enter__()
 
     def advance(self, count: int) -> None:

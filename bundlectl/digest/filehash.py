@@ -8,6 +8,7 @@ hashing are not cached at all (the "racy" case git guards against the same way).
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import sqlite3
 import time
@@ -35,18 +36,25 @@ def cache_dir() -> Path:
 
 
 def sha256_file(path: Path, progress: Progress | None = None) -> str:
-    """Hash a file in 1 MiB chunks into one reused buffer; `progress` gets the byte count of each chunk."""
+    """Hash a regular file (a FIFO or a device is refused, never read); `progress` gets the byte count of each chunk."""
+    from bundlectl.safeio.regular import open_regular
+
+    with open_regular(path) as handle:
+        return sha256_handle(handle, progress)
+
+
+def sha256_handle(handle: io.RawIOBase, progress: Progress | None = None) -> str:
+    """Hash an open file from where it is, in 1 MiB chunks into one reused buffer."""
     digest = hashlib.sha256()
     buffer = bytearray(CHUNK)
     view = memoryview(buffer)
-    with open(path, "rb", buffering=0) as handle:
-        while True:
-            count = handle.readinto(buffer)
-            if not count:
-                break
-            digest.update(view[:count])
-            if progress is not None:
-                progress(count)
+    while True:
+        count = handle.readinto(buffer)
+        if not count:
+            break
+        digest.update(view[:count])
+        if progress is not None:
+            progress(count)
     return PREFIX + digest.hexdigest()
 
 
@@ -58,10 +66,20 @@ class FileHasher:
         self._db: sqlite3.Connection | None = None
         self._db_failed = False
 
-    def digest(self, path: Path, progress: Progress | None = None) -> str:
-        stat = path.stat()
+    def digest(self, path: Path, progress: Progress | None = None, *, follow: bool = True, hard_links: bool = True,
+               same_as: tuple[int, int] | None = None) -> str:
+        """The sha256 of the regular file at `path`, opened once and checked through its descriptor (see open_regular
+        for `follow`, `hard_links` and `same_as`): what is hashed is what was opened, whatever the path names later."""
+        from bundlectl.safeio.regular import open_regular
+
+        with open_regular(path, follow=follow, hard_links=hard_links, same_as=same_as) as handle:
+            return self.digest_open(path, handle, progress)
+
+    def digest_open(self, path: Path, handle: io.RawIOBase, progress: Progress | None = None) -> str:
+        """The sha256 of an open regular file, through the cache keyed by its descriptor's stat."""
+        stat = os.fstat(handle.fileno())
         if stat.st_size < CACHE_MIN_BYTES:
-            return sha256_file(path, progress)
+            return sha256_handle(handle, progress)
         key = (str(path.resolve()), stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
         cached = self._lookup(key)
         if cached:
@@ -69,8 +87,9 @@ class FileHasher:
                 progress(stat.st_size)
             return cached
         started = time.time_ns()
-        value = sha256_file(path, progress)
-        if max(stat.st_mtime_ns, stat.st_ctime_ns) < started - RACY_WINDOW_NS and path.stat().st_ctime_ns == stat.st_ctime_ns:
+        value = sha256_handle(handle, progress)
+        if max(stat.st_mtime_ns, stat.st_ctime_ns) < started - RACY_WINDOW_NS and \
+                os.fstat(handle.fileno()).st_ctime_ns == stat.st_ctime_ns:
             self._store(key, value)
         return value
 

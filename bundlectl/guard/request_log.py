@@ -7,7 +7,8 @@ environment and selection count, each request id once, each file once. A record 
 values are not numbers (a rate that is not true/false, a negative latency or cost), is refused with its file
 and line: figures that decide a rollback must not come from a guess. Lines are read in bounded blocks, so a
 file with no line ends (`/dev/zero`, a corrupt log) is refused, not read into memory. A last line without
-its line end is still being written: it is left for the next run.
+its line end is still being written: it is left for the next run. A log in which the runtime noted dropped
+lines (a full disk) is incomplete and refused.
 """
 
 from __future__ import annotations
@@ -25,9 +26,10 @@ from typing import IO, Any, NamedTuple
 from bundlectl.errors import InvalidInput, Problem
 from bundlectl.guard.moments import Arm, Moments, Tally
 from bundlectl.outcomes import ARM, CANARY, LIVE, OUTCOME, value_allowed
-from bundlectl.stamp import DIGEST, ENV, NAME, REQUEST_ID
+from bundlectl.stamp import DIGEST, ENV, LOG_DROPPED, NAME, REQUEST_ID
 
 _MARK = b'"' + OUTCOME.encode() + b'"'
+_DROPPED = b'"' + LOG_DROPPED.encode() + b'"'
 _BATCH_BYTES = 4 * 1024 * 1024
 _MAX_LINE = 1024 * 1024  # a record is a few hundred bytes; a longer line is not one
 _NUMBERS = frozenset({int, float, bool})
@@ -52,6 +54,7 @@ def tally_request_logs(paths: Iterable[Path], name: str, env: str, *, canary: in
         with handle:
             first = 1
             for batch in _batches(handle, path):
+                _refuse_incomplete(batch, path, first, name, env)
                 records = _parse(batch, path, first)
                 first += len(batch)
                 # a line without the key is a stamp whose text merely holds the word (a request id "outcome")
@@ -113,6 +116,20 @@ def _batches(handle: IO[bytes], path: Path) -> Iterator[list[bytes]]:
 def _too_long(path: Path, number: int) -> InvalidInput:
     return InvalidInput([Problem(f"{path}:{number}", f"is longer than {_MAX_LINE // 1024} KiB with no line end, so it is "
                                                      "not an outcome record; is this the request log?")])
+
+
+def _refuse_incomplete(batch: list[bytes], path: Path, first: int, name: str, env: str) -> None:
+    """A runtime that could not write some lines (a full disk) says so in the log: such a log is incomplete, so it is
+    not evidence (what was lost may be exactly the failures)."""
+    if not any(_DROPPED in line for line in batch):
+        return
+    for number, line in enumerate(batch, first):
+        note = _record(line) if _DROPPED in line else None
+        if note is not None and (note.get(NAME), note.get(ENV)) == (name, env) and LOG_DROPPED in note:
+            raise InvalidInput([Problem(f"{path}:{number}", f"the runtime could not write {note[LOG_DROPPED]} line(s) of "
+                                                            f"{name} in {env} here (a full disk): the log is incomplete")],
+                               "the guard does not judge from an incomplete log; free the disk and start a new request "
+                               "log, then judge from the records written since")
 
 
 def _first_of_each_request(records: list[dict[str, Any]], seen: set[str]) -> list[dict[str, Any]]:

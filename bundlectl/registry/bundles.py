@@ -137,9 +137,9 @@ def find_bundle(index: Index, name: str, selector: str) -> BundleRow:
 def _live_bundle(index: Index, name: str, selector: str) -> BundleRow | None:
     """NAME@ENV (live now) and NAME@ENV~N (N moves back) through the index's pointer history."""
     env, _, back = selector.partition("~")
-    if back and not back.isdigit():
+    if back and not (back.isascii() and back.isdigit()):
         raise Refused(f"{name}@{selector}: {back!r} is not a number of steps back", f"write it as {name}@{env}~1")
-    steps = int(back or 0)
+    steps = min(int(back or 0), 2**31)  # no history is longer; the index's integers are 64-bit
     moves = index.moves(name, env, limit=steps + 1)
     if not moves:
         return None

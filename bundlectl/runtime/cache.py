@@ -13,7 +13,6 @@ import functools
 import json
 import os
 import re
-import stat
 import time
 import uuid
 from dataclasses import asdict
@@ -24,12 +23,14 @@ from bundlectl.clock import event_time
 from bundlectl.digest.canonical import canonical_json, hex_of, sha256_of
 from bundlectl.errors import BundlectlError
 from bundlectl.runtime.bundle import LiveBundle, PauseState, Serving
+from bundlectl.safeio.regular import read_regular
 
 if TYPE_CHECKING:
     from bundlectl.record import BundleRecord, FileEntry
 
 FORMAT = 1
 _HEX = re.compile(r"[0-9a-f]{64}")
+MAX_STATE_BYTES = 64 * 1024 * 1024  # a state or lease file larger than this was not written by a runtime
 STALE_BLOB_SECONDS = 3600  # unreferenced blobs younger than this may belong to a state another process is writing; also a lease's life
 
 
@@ -92,16 +93,19 @@ class LastGood:
             wanted: set[str] = set()
             for path in (self.folder / "live").glob("*.json"):
                 try:
-                    record = json.loads(path.read_bytes())["record"]
+                    record = json.loads(_read_state(path))["record"]
                     wanted |= {hex_of(f["digest"]) for c in record["components"].values() for f in c.get("files", {}).values()}
-                except (OSError, ValueError, KeyError, TypeError, AttributeError):
-                    return  # a state we cannot read may name any blob: keep them all
+                except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError, MemoryError, BundlectlError):
+                    return  # a state we cannot read (a FIFO, a device, garbage) may name any blob: keep them all
             now = time.time()
             for lease in (self.folder / "in-use").glob("*.json"):
                 if now - lease.stat().st_mtime > STALE_BLOB_SECONDS:
                     lease.unlink(missing_ok=True)
                     continue
-                named = json.loads(lease.read_bytes())
+                try:
+                    named = json.loads(_read_state(lease))
+                except (RecursionError, MemoryError, BundlectlError):
+                    return
                 if not isinstance(named, list):
                     return
                 wanted |= {str(hexdigest) for hexdigest in named}
@@ -115,10 +119,10 @@ class LastGood:
     def blob(self, digest: str, size: int) -> bytes | None:
         """A file by its digest and size, if the cache holds it intact (a regular file of that size, never followed elsewhere)."""
         try:
-            data = _read_regular(self._blob_path(digest), size)
-        except (OSError, CacheUnusable):
+            data = read_regular(self._blob_path(digest), size, follow=False)
+        except (OSError, BundlectlError):
             return None
-        return data if data is not None and sha256_of(data) == digest else None
+        return data if len(data) == size and sha256_of(data) == digest else None
 
     def load(self) -> tuple[Serving, str]:
         """The cached bundle, verified again, and when it was saved; CacheUnusable says why not."""
@@ -127,11 +131,13 @@ class LastGood:
 
         where = str(self.state_path)
         try:
-            state = json.loads(self.state_path.read_bytes())
+            state = json.loads(_read_state(self.state_path))
         except FileNotFoundError:
             raise CacheUnusable(f"no cached bundle of {self.name} in {self.env} in {self.folder}") from None
-        except (OSError, ValueError) as exc:
-            raise CacheUnusable(f"{where} cannot be read ({exc})") from None
+        except BundlectlError as exc:
+            raise CacheUnusable(f"{where} cannot be used ({exc.message})") from None
+        except (OSError, ValueError, RecursionError, MemoryError) as exc:
+            raise CacheUnusable(f"{where} cannot be read ({type(exc).__name__}: {exc})") from None
         if not isinstance(state, dict) or state.get("format") != FORMAT:
             raise CacheUnusable(f"{where} is not a bundlectl runtime cache")
         if (state.get("registry"), state.get("name"), state.get("env")) != (self.registry, self.name, self.env):
@@ -142,7 +148,7 @@ class LastGood:
             record = BundleRecord.from_json(state["record"])
             pause = _pause(state["pause"])
             saved_at = str(state["saved_at"])
-        except (BundlectlError, KeyError, TypeError, ValueError, AttributeError):
+        except (BundlectlError, KeyError, TypeError, ValueError, AttributeError, RecursionError):
             raise CacheUnusable(f"{where} is damaged: it is not the state bundlectl wrote") from None
         if (record.name, record.version, record.digest) != (self.name, pointer.version, pointer.digest) \
                 or record.computed_digest() != record.digest or record.altered_component() is not None:
@@ -178,21 +184,18 @@ def blob_folder(folder: Path) -> Path:
     return folder / "blobs"
 
 
-def _read_regular(path: Path, size: int) -> bytes | None:
-    """The bytes of `path` if it is a regular file of `size` bytes; None for a symlink, a FIFO or a device, whose
-    reads could wait forever or never end, and for a file of another size, which is not read at all."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
-    with os.fdopen(fd, "rb") as handle:
-        found = os.fstat(fd)
-        if not stat.S_ISREG(found.st_mode) or found.st_size != size:
-            return None
-        return handle.read(size + 1)
+def _read_state(path: Path) -> bytes:
+    """A state or lease file, if it is a regular file of bounded size: a FIFO, a device or a symlink in a folder other
+    processes can write is refused at once (UnsafeFile), never waited on or read without end."""
+    return read_regular(path, MAX_STATE_BYTES, follow=False)
 
 
 def _copy_file(source: Path, target: IO[bytes]) -> None:
     import shutil
 
-    with open(source, "rb") as handle:
+    from bundlectl.safeio.regular import open_regular
+
+    with open_regular(source, follow=False) as handle:  # a FIFO swapped into a shared folder is refused, not waited on
         shutil.copyfileobj(handle, target, 1024 * 1024)
 
 

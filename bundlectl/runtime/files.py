@@ -10,7 +10,6 @@ import fcntl
 import os
 import re
 import secrets
-import stat
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -36,14 +35,16 @@ def verified_copy(folder: Path, digest: str, size: int) -> Path | None:
     another size is no copy, and is replaced.
     """
     from bundlectl.digest.filehash import FileHasher
+    from bundlectl.errors import BundlectlError
+    from bundlectl.safeio.regular import open_regular
 
     target = copy_path(folder, digest)
     try:
-        found = target.lstat()
-        if not stat.S_ISREG(found.st_mode) or found.st_size != size:
-            return None
-        return target if FileHasher().digest(target) == digest else None
-    except OSError:
+        with open_regular(target, follow=False) as handle:  # a FIFO or a symlink put here is refused, not waited on
+            if os.fstat(handle.fileno()).st_size != size:
+                return None
+            return target if FileHasher().digest_open(target, handle) == digest else None
+    except (OSError, BundlectlError):
         return None
 
 
@@ -79,9 +80,12 @@ def _remove_abandoned(target: Path) -> None:
     A writer holds an flock on its partial file until it is renamed into place; the kernel drops it when the
     writer dies. One that is unlocked and unwritten for a while is therefore abandoned.
     """
+    from bundlectl.errors import BundlectlError
+    from bundlectl.safeio.regular import open_regular
+
     for partial in target.parent.glob(f".{target.name}.*.partial"):
         try:
-            with open(partial, "rb") as handle:
+            with open_regular(partial, follow=False) as handle:
                 if time.time() - os.fstat(handle.fileno()).st_mtime < _ABANDONED_AFTER:
                     continue
                 try:
@@ -89,5 +93,5 @@ def _remove_abandoned(target: Path) -> None:
                 except BlockingIOError:
                     continue  # another process is writing it
                 partial.unlink(missing_ok=True)
-        except OSError:
+        except (OSError, BundlectlError):
             continue

@@ -17,7 +17,7 @@ import logging
 import threading
 import time
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from bundlectl.clock import event_time
 from bundlectl.errors import BundlectlError, UsageProblem
@@ -29,12 +29,17 @@ from bundlectl.stamp import REQUEST_ID
 
 log = logging.getLogger("bundlectl.runtime")
 
+CHECK_DEADLINE_TIMEOUTS = 5  # a whole registry check may take this many `timeout`s: a trickling registry cannot hold it
+MAX_ABANDONED_CHECKS = 2  # checks given up at their deadline but still waiting; no more are started meanwhile
+
 
 class Runtime:
     """The live bundle of NAME in ENV for one serving process (thread-safe; one per process and environment).
 
-    `poll_interval`: seconds between registry checks. `timeout`: seconds any one remote call may take
-    (connect and read). `startup_timeout`: how long the constructor waits for the first check before it
+    `poll_interval`: seconds between registry checks. `timeout`: seconds a connect or a read may wait.
+    `check_deadline`: seconds a whole check may take (default 5 × `timeout`), however the registry trickles; a check
+    past it is abandoned and the next starts fresh (raise it above what a large bundle takes to download).
+    `startup_timeout`: how long the constructor waits for the first check before it
     serves the cache or raises RegistryUnavailable. `follow=False` checks only when `refresh()` is called.
     `files_dir`: where local copies of large files go (default: the cache's blob folder, else bundlectl's cache folder).
     """
@@ -42,17 +47,21 @@ class Runtime:
     def __init__(self, name: str, env: str, registry: str | None = None, *, endpoint_url: str | None = None,
                  poll_interval: float = 30.0, timeout: float = 2.0, startup_timeout: float = 10.0,
                  cache_dir: str | Path | None = None, request_log: str | Path | None = None, cwd: Path | None = None,
-                 storage: Any = None, follow: bool = True, files_dir: str | Path | None = None) -> None:
+                 storage: Any = None, follow: bool = True, files_dir: str | Path | None = None,
+                 check_deadline: float | None = None) -> None:
         from bundlectl.names import is_env, is_name
         from bundlectl.runtime.follow import Follower
+        from bundlectl.safeio.deadline import Abandoned
         from bundlectl.storage.base import NetworkLimits
         from bundlectl.storage.locate import open_storage, registry_url
 
         if not (is_name(name) and is_env(env)):
             raise UsageProblem(f"{name!r} in {env!r} is not a bundle name and environment",
                                "names are lowercase letters, digits and dashes, as in `bundlectl status`")
-        if min(poll_interval, timeout, startup_timeout) <= 0:
-            raise UsageProblem("poll_interval, timeout and startup_timeout must be positive numbers of seconds")
+        check_deadline = CHECK_DEADLINE_TIMEOUTS * timeout if check_deadline is None else check_deadline
+        if min(poll_interval, timeout, startup_timeout, check_deadline) <= 0:
+            raise UsageProblem("poll_interval, timeout, startup_timeout and check_deadline must be positive numbers of seconds")
+        self.check_deadline = check_deadline
         self.name, self.env = name, env
         self.poll_interval, self.timeout, self.startup_timeout = poll_interval, timeout, startup_timeout
         self.storage = storage or open_storage(registry_url(registry), cwd or Path.cwd(), endpoint_url=endpoint_url,
@@ -64,12 +73,13 @@ class Runtime:
         self._swap = threading.Lock()
         self._checking = threading.Lock()  # one registry check at a time: the thread's or refresh()'s
         self._check_started: float | None = None
+        self._abandoned = Abandoned()  # checks given up at their deadline, still waiting on the network
         self._problem: str | None = None
         self._from_cache: str | None = None  # where and when, while serving what the cache held and the registry has not confirmed
         self._cache_refused: str | None = None  # why the cache held nothing to serve
         self._fatal: BundlectlError | None = None
         self._stop, self._first_check = threading.Event(), threading.Event()
-        self._log: IO[str] | None = open(request_log, "a", buffering=1, encoding="utf-8") if request_log else None
+        self._log = self._open_log(request_log) if request_log else None
         self.tallies = OutcomeTallies()  # what record() counted, for the OpenTelemetry and Prometheus exporters
         self._trace: Any = None
         try:
@@ -122,11 +132,11 @@ class Runtime:
             if span.is_recording():
                 span.set_attributes(attributes)
         if self._log is not None:
-            self._log.write(json.dumps({"time": event_time(), **attributes}) + "\n")
+            self._write({"time": event_time(), **attributes})
         return attributes
 
     async def astamp(self, request_id: str | None = None, *, bundle: LiveBundle | None = None) -> dict[str, Any]:
-        """`stamp()` for `async def` handlers (a line-buffered append is all it may wait on)."""
+        """`stamp()` for `async def` handlers (one non-blocking append is all it may wait on)."""
         return self.stamp(request_id, bundle=bundle)
 
     def record(self, request_id: str | None, *, bundle: LiveBundle | None = None, ok: bool | None = None,
@@ -142,12 +152,19 @@ class Runtime:
         self.tallies.add(served.series, values)
         line = {"time": event_time(), REQUEST_ID: request_id, **served.attributes, OUTCOME: values}
         if self._log is not None:
-            self._log.write(json.dumps(line) + "\n")
+            self._write(line)
         return line
 
     async def arecord(self, request_id: str | None, **outcome: Any) -> dict[str, Any]:
         """`record()` for `async def` handlers."""
         return self.record(request_id, **outcome)
+
+    def held(self) -> tuple[LiveBundle, ...]:
+        """The verified bundles held now: the live one, and the canary's candidate while one runs (paused or not)."""
+        serving = self._serving
+        if serving is None:
+            return ()
+        return (serving.bundle,) if serving.candidate is None else (serving.bundle, serving.candidate)
 
     @property
     def paused(self) -> PauseState | None:
@@ -162,11 +179,25 @@ class Runtime:
         started = self._check_started
         if started is not None and time.monotonic() - started > 3 * self.timeout:
             return (f"a registry check has been running for {time.monotonic() - started:.0f} s (the registry is slow or "
-                    "not answering)" + self._still_serving())
-        return self._problem
+                    "not answering)" + self._still_serving() + self._log_problem())
+        if self._problem is None:
+            return self._log_problem().removeprefix("; ") or None
+        return self._problem + self._log_problem()
+
+    @property
+    def dropped_records(self) -> int:
+        """Request log lines (stamps and records) that could not be written (a full disk): the log is incomplete."""
+        return self._log.dropped if self._log is not None else 0
+
+    def _log_problem(self) -> str:
+        log_file = self._log
+        if log_file is None or not log_file.dropped:
+            return ""
+        return (f"; the request log {log_file.path} dropped {log_file.dropped} line{'s' if log_file.dropped != 1 else ''} "
+                f"({log_file.last_error}): it is incomplete, and the guard will not take it as evidence")
 
     def close(self) -> None:
-        """Stop following (the thread ends after any call in flight, within `timeout`) and close the request log."""
+        """Stop following (a check in flight is abandoned at its deadline) and close the request log; never raises OSError."""
         self._stop.set()
         if self._thread.is_alive() and self._thread is not threading.current_thread():
             self._thread.join(timeout=0.1)
@@ -175,10 +206,12 @@ class Runtime:
 
             otel_metrics.forget(self.tallies)
         if self._log is not None:
-            self._log.close()
-            self._log = None
+            self._log.close()  # kept, so dropped_records and problem still tell
         if self._cache is not None:
-            self._cache.release()
+            try:
+                self._cache.release()
+            except OSError:
+                pass
 
     def __enter__(self) -> Runtime:
         return self
@@ -192,6 +225,24 @@ class Runtime:
         import asyncio
 
         return await asyncio.to_thread(cls, *args, **kwargs)
+
+    # the request log ---------------------------------------------------------------------
+    def _open_log(self, path: str | Path) -> Any:
+        from bundlectl.safeio.appender import LineAppender
+        from bundlectl.stamp import ENV, LOG_DROPPED, NAME
+
+        def note(count: int) -> str:
+            return json.dumps({"time": event_time(), NAME: self.name, ENV: self.env, LOG_DROPPED: count})
+
+        try:
+            return LineAppender(path, note)
+        except OSError as exc:
+            raise UsageProblem(f"the request log {path} cannot be opened for appending ({exc.strerror or exc})",
+                               "give request_log= a file path in a folder this process can write") from None
+
+    def _write(self, line: dict[str, Any]) -> None:
+        if self._log is not None and not self._log.append(json.dumps(line)):
+            self.tallies.drop()
 
     # following the registry -----------------------------------------------------------
     def refresh(self) -> bool:
@@ -211,13 +262,20 @@ class Runtime:
 
     def _check(self) -> bool:
         from bundlectl.runtime.follow import PauseOnly
+        from bundlectl.safeio.deadline import Deadline, run_within
 
         with self._checking:
             if self._stop.is_set():
                 return False
+            if self._abandoned.running >= MAX_ABANDONED_CHECKS:  # each holds a thread and a connection: start no more
+                self._report(f"{self._abandoned.running} registry checks are still waiting on the registry past their "
+                             f"{self.check_deadline:g} s deadline (it is trickling or hanging)" + self._still_serving())
+                return False
             self._check_started = time.monotonic()
+            serving = self._serving
             try:
-                candidate = self._follower.check(self._serving)
+                candidate = run_within(lambda: self._follower.check(serving), Deadline(self.check_deadline),
+                                       "the registry check", self._abandoned)
             except UsageProblem as exc:  # a mistake in how the runtime was set up, not an outage
                 self._fatal = exc
                 self._report(exc.message)
@@ -301,8 +359,9 @@ class Runtime:
             return
         try:
             self._cache.save(serving)
-        except OSError as exc:
-            self._report(f"cannot keep the verified bundle in {self._cache.folder} ({exc.strerror or exc}); "
+        except (OSError, BundlectlError) as exc:
+            why = getattr(exc, "message", None) or getattr(exc, "strerror", None) or str(exc)
+            self._report(f"cannot keep the verified bundle in {self._cache.folder} ({why}); "
                          "a process started during an outage could not serve it")
 
     def _await_first_check(self) -> None:

@@ -8,7 +8,8 @@
 
 Families (counters, so scraped with `_total`): `bundlectl_requests`, and per `metric` label
 `bundlectl_outcome_count`, `bundlectl_outcome_sum`, `bundlectl_outcome_squares`; labels `bundle_name`,
-`bundle_env`, `bundle_version`, `bundle_digest`, `bundle_arm`, `bundle_canary`.
+`bundle_env`, `bundle_version`, `bundle_digest`, `bundle_arm`, `bundle_canary`; and `bundlectl_request_log_dropped`,
+the request log lines that could not be written.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from prometheus_client.core import CounterMetricFamily
 from prometheus_client.registry import Collector
 
 from bundlectl.outcomes import PROM_COUNT, PROM_LABELS, PROM_METRIC_LABEL, PROM_REQUESTS, PROM_SQUARES, PROM_SUM
+
+PROM_LOG_DROPPED = "bundlectl_request_log_dropped"
 
 if TYPE_CHECKING:
     from bundlectl.runtime.live import Runtime
@@ -45,3 +48,5 @@ class OutcomeCollector(Collector):
             for family, value in zip(families, (totals.n, totals.total, totals.squares), strict=True):
                 family.add_metric([*series, totals.metric], value)
         yield from families
+        yield CounterMetricFamily(PROM_LOG_DROPPED, "Request log lines the runtime could not write (a full disk): the log is "
+                                  "incomplete", value=self._tallies.dropped)

@@ -33,6 +33,11 @@ class OutcomeTallies:
         self._lock = threading.Lock()
         self._requests: dict[Series, int] = {}
         self._metrics: dict[Series, dict[str, list[float]]] = {}
+        self.dropped = 0  # request log lines the runtime could not write (exported as a counter)
+
+    def drop(self) -> None:
+        with self._lock:
+            self.dropped += 1
 
     def add(self, series: Series, values: Mapping[str, float]) -> None:
         with self._lock:

@@ -427,6 +427,10 @@ class GitStorage(Storage):
             removed.add(lock)
         return True
 
+    def held_lock(self, stderr: str) -> Path | None:
+        """The lock behind git's complaint `stderr` that is too young to be judged stale, if there is one."""
+        return next((lock for lock, seen in self._locks(_GitFailed(stderr), []) if _age(seen) < STALE_LOCK_SECONDS), None)
+
     def _locks(self, failure: _GitFailed, refs: list[str]) -> list[tuple[Path, os.stat_result]]:
         """When git failed for a lock in its way: the locks it names and those on `refs`, with what we saw of them.
 

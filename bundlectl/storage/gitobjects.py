@@ -13,15 +13,18 @@ too (its defaults map up to 1 GiB of a pack at once).
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import io
 import itertools
 import os
 import secrets
+import stat
 import struct
 import subprocess
 import tempfile
 import threading
+import time
 import weakref
 import zlib
 from collections import deque
@@ -38,6 +41,7 @@ from bundlectl.storage import base
 # on, compressing would dominate the time to store, and model weights and vector indexes barely
 # compress anyway. `git gc` compresses everything it packs.
 UNCOMPRESSED_FROM = 4 * 1024 * 1024
+ABANDONED_AFTER = 60  # seconds a temporary object nobody locks may go unwritten before it counts as abandoned
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # git's well-known id of the tree with no entries
 
 _KINDS = frozenset({"blob", "tree", "commit", "tag"})
@@ -109,8 +113,12 @@ class GitObjects:
         way in, and a file that no longer has that digest (it changed since, or while it is read) is
         refused with ChangedWhileStoring, leaving nothing behind.
         """
-        with open(path, "rb", buffering=0) as source:
+        from bundlectl.safeio.regular import open_regular
+
+        with open_regular(path, follow=False) as source:  # a symlink or a FIFO swapped in since it was hashed is refused
             size = os.fstat(source.fileno()).st_size
+            if size >= UNCOMPRESSED_FROM:
+                self.remove_abandoned()
             if size < UNCOMPRESSED_FROM:
                 data = source.read(size + 1)
                 if len(data) != size or hashlib.sha256(data).hexdigest() != sha256:
@@ -151,11 +159,38 @@ class GitObjects:
             except FileExistsError:
                 continue
         try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX)  # held while written: an unlocked, unwritten one was abandoned
             with os.fdopen(descriptor, "wb") as handle:
                 yield handle, temporary
         except BaseException:
             temporary.unlink(missing_ok=True)
             raise
+
+    def remove_abandoned(self) -> list[Path]:
+        """Remove the temporary objects a killed writer left (as large as the file it was storing; git would keep them
+        for two weeks). bundlectl holds an flock on each while writing it; one nobody holds and nobody wrote to for
+        ABANDONED_AFTER seconds (git's own writers take no lock, but write on) was abandoned."""
+        removed = []
+        for temporary in self.objects.glob("tmp_obj_*"):
+            try:
+                descriptor = os.open(temporary, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+            except OSError:
+                continue
+            try:
+                found = os.fstat(descriptor)
+                if not stat.S_ISREG(found.st_mode) or time.time() - found.st_mtime < ABANDONED_AFTER:
+                    continue
+                try:
+                    fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    continue  # a writer is alive
+                temporary.unlink(missing_ok=True)
+                removed.append(temporary)
+            except OSError:
+                continue
+            finally:
+                os.close(descriptor)
+        return removed
 
     def _install(self, temporary: Path, sha: str) -> None:
         """Move a finished object into place; an object already there has the same content by its name."""

@@ -25,10 +25,18 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
 
-from bundlectl.errors import BundlectlError, NotFound, Refused, UsageProblem
+from bundlectl.errors import BundlectlError, Conflict, NotFound, Refused, UsageProblem
 from bundlectl.faults import EVENT_WRITTEN, PUSHED, checkpoint
 from bundlectl.storage.base import FileToStore, LogMoved, NetworkLimits, Pointer, PointerMoved, PointerUpdate, Unchanged
-from bundlectl.storage.git import LOCK_WAIT_MS, OBJECT_PREFIX, POINTER_PREFIX, GitStorage, RefMove, first_complaint
+from bundlectl.storage.git import (
+    LOCK_WAIT_MS,
+    OBJECT_PREFIX,
+    POINTER_PREFIX,
+    STALE_LOCK_SECONDS,
+    GitStorage,
+    RefMove,
+    first_complaint,
+)
 from bundlectl.storage.gitrefs import find_git_dir, read_ref
 
 log = logging.getLogger(__name__)
@@ -157,6 +165,11 @@ class RemoteGitStorage(GitStorage):
                 raise Refused(f"cannot fetch the registry from {self.remote}: {first_complaint(done.stderr)}",
                               "check the URL, your access to the repository and the network")
             if not self.recover_stale_locks(done.stderr, [], removed):
+                held = self.held_lock(done.stderr)
+                if held is not None:  # a live fetch's lock, or a killed one's not yet old enough to remove
+                    raise Conflict(f"another process holds {held} in this machine's copy of {self.url}; retry",
+                                   f"nothing was changed; a lock left by a killed git is removed once it is "
+                                   f"{STALE_LOCK_SECONDS} s old")
                 raise Refused(f"cannot update this machine's copy of {self.url} in {self.common}: {first_complaint(done.stderr)}",
                               f"retry; if it persists, delete {self.common} (it is only a cache)")
 

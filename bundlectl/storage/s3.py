@@ -35,6 +35,7 @@ from bundlectl.errors import (
     UsageProblem,
 )
 from bundlectl.faults import EVENT_WRITTEN, LOG_MOVED, checkpoint
+from bundlectl.safeio.regular import open_regular, read_regular
 from bundlectl.storage.base import (
     CHUNK,
     UNCHANGED,
@@ -212,7 +213,7 @@ class S3Storage(Storage):
             try:
                 size = item.path.stat().st_size
                 if size < MULTIPART_THRESHOLD:
-                    data = item.path.read_bytes()
+                    data = read_regular(item.path, MULTIPART_THRESHOLD, follow=False)
                     if hashlib.sha256(data).hexdigest() != item.sha256:
                         raise _changed(item)
                     self._put_new(self._key("objects", key), data)
@@ -250,7 +251,7 @@ class S3Storage(Storage):
         try:
             sending: list[Future[dict[str, Any]]] = []
             changed = False
-            with ThreadPoolExecutor(UPLOAD_THREADS) as pool, ThreadPoolExecutor(1) as hasher, open(item.path, "rb") as handle:
+            with ThreadPoolExecutor(UPLOAD_THREADS) as pool, ThreadPoolExecutor(1) as hasher, open_regular(item.path, follow=False) as handle:
                 for offset in range(0, size, PART_SIZE):
                     slots.acquire()
                     if any(f.done() and f.exception() for f in sending):

@@ -87,11 +87,17 @@ def load_signing_key(path: str) -> SigningKey:
 
 
 def _read_small(path: Path) -> str | None:
+    from bundlectl.safeio.regular import UnsafeFile, open_regular
+
     try:
-        with open(path, "rb") as handle:
+        with open_regular(path) as handle:  # a FIFO or a device is refused, not waited on
             data = handle.read(MAX_KEY_FILE + 1)
-    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+    except (FileNotFoundError, NotADirectoryError):
         return None
+    except UnsafeFile as exc:
+        if "folder" in exc.why:
+            return None
+        raise UsageProblem(f"{path} {exc.why}", "give --key the key file ssh-keygen made") from None
     except OSError as exc:
         raise UsageProblem(f"cannot read {path}: {exc.strerror}", "check the path and its permissions") from None
     if len(data) > MAX_KEY_FILE:

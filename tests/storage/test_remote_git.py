@@ -271,3 +271,24 @@ def test_a_mirror_deleted_while_a_process_runs_is_made_again_by_its_next_fetch(g
     assert ours.log_head() == newer
     assert ours.read_pointer("envs/a/staging").value == b"1"  # type: ignore[union-attr]
     assert ours.append_event(b'{"n": 3}', "three", newer, []) == remote_refs(git_server, url)["refs/bundlectl/log"]
+
+
+def test_a_fresh_lock_in_this_machines_mirror_is_a_conflict_not_gits_message(git_server: GitServer, tmp_path: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch):
+    from bundlectl.errors import Conflict, ExitCode
+
+    url = git_server.new_repository()
+    ours, theirs = machine(tmp_path, monkeypatch, url, "ours"), machine(tmp_path, monkeypatch, url, "theirs")
+    head = theirs.append_event(b'{"n": 1}', "one", None, [])
+    ours.refresh()
+    lock = ours.common / "refs" / "bundlectl" / "log.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)  # refs may all be packed
+    lock.write_text(head + "\n")  # a fetch killed (kill -9) a moment ago, while moving the mirror's log
+    theirs.append_event(b'{"n": 2}', "two", head, [])
+    ours.refresh()
+    with pytest.raises(Conflict) as err:
+        ours.log_head()
+    assert err.value.exit_code == ExitCode.CONFLICT
+    assert f"another process holds {lock} in this machine's copy of" in err.value.message
+    assert "removed once it is 10 s old" in err.value.hint
+    assert lock.read_text() == head + "\n"  # left to its owner, or to age
