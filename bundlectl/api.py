@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from bundlectl.registry.bundles import RegisterResult
     from bundlectl.registry.rows import BundleRow, CanaryRow, MoveRow, PauseRow
     from bundlectl.registry_copy import CopyResult
+    from bundlectl.report.model import ReleaseReport
     from bundlectl.rollback import BuiltRollback, RollbackResult
     from bundlectl.status import LiveStatus, StatusReport
     from bundlectl.storage.base import Storage
@@ -396,10 +397,11 @@ def guard(name: str, env: str, *, sources: list[str] | None = None, prometheus: 
           alpha: float = 0.05, min_sample: int = 1000, timeout: float = 10.0, registry: str | None = None,
           endpoint_url: str | None = None, actor: str | None = None, key: Keys = None, reason: str | None = None,
           now: datetime | None = None, margins: dict[str, float] | None = None, beta: float | None = None,
-          max_sample: int | None = None) -> GuardReport:
+          max_sample: int | None = None, notify: bool = True) -> GuardReport:
     """Judge NAME in ENV (its canary against the live bundle, or the live bundle against its owner's outcome target)
     from request logs (`sources`) or a Prometheus server; `apply` carries the decision out as a logged event.
-    `margins`: per metric, the largest regression a canary step may pass with (over the manifest's)."""
+    `margins`: per metric, the largest regression a canary step may pass with (over the manifest's); `notify`:
+    deliver a decision that is not applied to the webhook subscribers (a report judging on the side does not)."""
     import math
 
     from bundlectl.errors import UsageProblem
@@ -425,7 +427,7 @@ def guard(name: str, env: str, *, sources: list[str] | None = None, prometheus: 
     settings = Settings(alpha, min_sample, beta, dict(margins or {}), max_sample)
     report = run_guard(storage, name, env, _outcome_source(sources, prometheus, timeout), settings,
                        apply=apply, actor=_acting(actor, key) if apply else None, reason=reason, now=now)
-    if report.applied is None and report.judgement.decision != "hold":  # an applied one is logged, and delivered from the log
+    if notify and report.applied is None and report.judgement.decision != "hold":  # an applied one is logged, and delivered from the log
         from bundlectl.identity import acting_identity, ci_identity
         from bundlectl.webhooks.notices import notify_guard
 
@@ -654,3 +656,23 @@ def enable_webhook(endpoint: str, *, registry: str | None = None, endpoint_url: 
     from bundlectl.webhooks.deliver import enable
 
     enable(_storage(registry, endpoint_url), endpoint)
+
+
+# --- the release report --------------------------------------------------------------------------------
+
+
+def report(ref: str, env: str, *, sources: list[str] | None = None, prometheus: str | None = None, alpha: float = 0.05,
+           min_sample: int = 1000, timeout: float = 10.0, registry: str | None = None, endpoint_url: str | None = None,
+           actor: str | None = None, key: Keys = None, now: datetime | None = None) -> ReleaseReport:
+    """REF against what is live in ENV: verdict, changes, gate and evidence, case by case, operations, rollback
+    readiness, canary and timeline, as of `now` (default: the newest log record, so the same registry state gives
+    the same report). With outcome `sources` or `prometheus`, the guard also judges the running canary now."""
+    from bundlectl.report.collect import collect_report
+
+    storage = _storage(registry, endpoint_url)
+    bundle = _registered(ref, storage)
+    judged = None
+    if sources or prometheus:
+        judged = guard(bundle.name, env, sources=sources, prometheus=prometheus, alpha=alpha, min_sample=min_sample,
+                       timeout=timeout, registry=registry, endpoint_url=endpoint_url, now=now, notify=False)
+    return collect_report(storage, bundle, env, _acting(actor, key), judged, now)

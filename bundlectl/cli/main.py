@@ -70,6 +70,8 @@ COMMANDS: dict[str, Entry] = {
                     "What is live in each environment, since when, by whom, and how fresh its evidence is."),
     "history": Entry("bundlectl.cli.status:history",
                      "Promotions, rollbacks, pauses, resumes and canaries of NAME in ENV, newest first."),
+    "report": Entry("bundlectl.cli.report:report",
+                    "The release as it stands against what is live in ENV: verdict, changes, gate, cases, canary, timeline."),
     "guard": Entry("bundlectl.cli.guard:guard",
                    "Judge the canary (or the live bundle) from recorded outcomes: hold, advance, complete or rollback."),
     "audit": Entry("bundlectl.cli.audit:audit", "`audit --at TIME --env ENV NAME`, or `audit --request-id ID --log FILE…`."),

@@ -42,7 +42,7 @@ def run_workflow(repo: Path, context: dict[str, dict[str, str]], overrides: dict
     ran = []
     [job] = WORKFLOW["jobs"].values()
     for step in job["steps"]:
-        if "uses" in step or step.get("id") == "install":
+        if "uses" in step or step.get("id") in ("install", "comment"):  # the comment step talks to GitHub's API
             continue
         if "if" in step and not evaluate(step["if"], context):
             continue
@@ -72,7 +72,9 @@ def test_the_example_workflow_gates_pull_requests_and_promotes_merges(project: g
     registry = tmp_path / "registry"
     bundlectl = str(Path(sys.executable).parent / "bundlectl")
     assert subprocess.run([bundlectl, "init", "--registry", str(registry)], capture_output=True).returncode == 0
-    overrides = {"PROMPTFOO": str(install_promptfoo()), "PROMPTFOO_CONFIG_DIR": str(tmp_path / "promptfoo")}
+    summary = tmp_path / "summary.md"
+    overrides = {"PROMPTFOO": str(install_promptfoo()), "PROMPTFOO_CONFIG_DIR": str(tmp_path / "promptfoo"),
+                 "GITHUB_STEP_SUMMARY": str(summary)}
     root = Path(project.working_dir)
 
     def context(event: str, sha: str) -> dict[str, dict[str, str]]:
@@ -88,8 +90,11 @@ def test_the_example_workflow_gates_pull_requests_and_promotes_merges(project: g
 
     # the push of main: validated, registered, evaluated by bundlectl, gated, promoted to staging
     pushed = run_workflow(root, context("push", project.head.commit.hexsha), overrides)
-    assert [(name, code) for name, code, _ in pushed] == [("Validate", 0), ("Register", 0), ("Evaluate", 0), ("Gate", 0), ("Promote", 0)]
-    assert "::notice title=gate support-triage@2026.11.01-1 → staging::all 3 checks pass" in pushed[3][2]
+    assert [(name, code) for name, code, _ in pushed] == [("Validate", 0), ("Register", 0), ("Evaluate", 0), ("Report", 0),
+                                                          ("Gate", 0), ("Promote", 0)]
+    assert "::notice title=gate support-triage@2026.11.01-1 → staging::all 3 checks pass" in pushed[4][2]
+    assert summary.read_text().startswith("<!-- bundlectl-report -->\n## ✅ PASS: support-triage@2026.11.01-1 → staging")
+    assert (root / "report.html").read_text().startswith("<!DOCTYPE html>")
     assert status() == [("staging", "2026.11.01-1")]
 
     # a compatible pull request (a runbook edit): diffed, registered, evaluated and gated, not promoted
@@ -100,7 +105,8 @@ def test_the_example_workflow_gates_pull_requests_and_promotes_merges(project: g
     project.git.commit("-am", "runbook: pager channel")
     reviewed = run_workflow(root, context("pull_request", project.head.commit.hexsha), overrides)
     assert [(name, code) for name, code, _ in reviewed] == [("Validate", 0), ("Diff against the base branch", 0), ("Register", 0),
-                                                            ("Evaluate", 0), ("Gate", 0)]
+                                                            ("Evaluate", 0), ("Report", 0), ("Gate", 0)]
+    assert "→ staging" in summary.read_text().split("<!-- bundlectl-report -->")[-1] and "runbook" in summary.read_text()
     assert "changed: runbook" in reviewed[1][2]
     assert status() == [("staging", "2026.11.01-1")]
 
@@ -121,5 +127,5 @@ def test_the_example_workflow_gates_pull_requests_and_promotes_merges(project: g
     project.git.checkout("main")
     project.git.merge("runbook-edit")
     merged = run_workflow(root, context("push", project.head.commit.hexsha), overrides)
-    assert [code for _, code, _ in merged] == [0, 0, 0, 0, 0]
+    assert [code for _, code, _ in merged] == [0, 0, 0, 0, 0, 0]
     assert status() == [("staging", "2026.11.01-2")]
