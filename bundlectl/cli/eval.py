@@ -38,7 +38,8 @@ def eval_cmd(ctx: click.Context, ref: str, command: tuple[str, ...], report: str
     records the evidence as `run`. Under an eval gate with `provenance: run` only runs of exactly the
     declared harness count. Exits with the command's status once the report is bound.
     """
-    stream = (sys.stderr if as_json else sys.stdout).buffer  # with --json, stdout holds only the JSON document
+    text = sys.stderr if as_json else sys.stdout  # with --json, stdout holds only the JSON document
+    stream = getattr(text, "unfiltered", text).buffer  # the tool's own output passes as it wrote it (its colours too)
 
     def output(chunk: bytes) -> None:
         (sys.stderr if as_json else sys.stdout).flush()  # what bundlectl printed before stays before
