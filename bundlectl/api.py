@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from bundlectl.canary import CanaryResult
     from bundlectl.content.case_list import DeclaredCase
     from bundlectl.diff.bundles import BundleDiff
+    from bundlectl.doctor.checks import DoctorReport
     from bundlectl.evidence.listing import EvidenceListing
     from bundlectl.evidence.run import EvalRun
     from bundlectl.evidence.store import EvidenceAdded
@@ -540,3 +541,26 @@ def _rollback_diff(result: RollbackResult, storage: Storage) -> BundleDiff:
     live = registry_source(plan.live.record(), storage, f"{plan.live.name}@{plan.live.version}")
     target = registry_source(plan.target.record(), storage, f"{plan.target.name}@{plan.target.version}")
     return diff_bundles(live, target)
+
+
+def rollback_advice(gate: GateResult, components: list[str], to: str | None = None) -> list[str]:
+    """What to do about each check that refused a component rollback (only the checks that failed)."""
+    from bundlectl.rollback import refusal_advice
+
+    return refusal_advice(gate, components, to)
+
+
+def break_glass_standing(gate: GateResult | None) -> str:
+    """What `status --check` will say of a bundle that went live by break-glass."""
+    from bundlectl.rollback import break_glass_standing as standing
+
+    return standing(gate)
+
+
+def doctor(*, registry: str | None = None, endpoint_url: str | None = None, actor: str | None = None) -> DoctorReport:
+    """What this machine has for bundlectl and what it lacks: git, identity, the registry, trust, clock, tools, cache."""
+    from bundlectl.doctor.checks import diagnose
+    from bundlectl.storage.locate import registry_url
+
+    url = registry_url(registry)
+    return diagnose(lambda: _storage(registry, endpoint_url), url or f"the git repository around {Path.cwd()}", actor)

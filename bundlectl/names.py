@@ -33,3 +33,11 @@ def is_env(value: object) -> bool:
 def schema_url(file: str) -> str:
     """The `$id` of one of the JSON Schemas in schemas/, e.g. bundle.schema.json."""
     return f"{SCHEMA_BASE}/{file}"
+
+
+def closest(word: str, choices: list[str]) -> str | None:
+    """The choice WORD was probably meant to be (`prodution` → `production`), for "did you mean"; None when none is close."""
+    import difflib
+
+    found = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return found[0] if found else None

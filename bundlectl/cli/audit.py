@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 @click.command()
 @click.argument("name", required=False, shell_complete=complete_name)
 @click.option("--at", "at", default=None, metavar="TIME", help="RFC 3339 instant, e.g. 2026-11-22T14:05:00Z.")
-@click.option("--env", default=None, shell_complete=complete_env)
+@click.option("--env", default=None, shell_complete=complete_env, help="With --at: the environment to look in (e.g. production).")
 @click.option("--request-id", default=None, help="Find this request's stamp in --log files.")
 @click.option("--log", "logs", multiple=True, type=click.Path(dir_okay=False), help="JSON-lines request log or OTLP/JSON export (repeatable).")
 @registry_option

@@ -43,7 +43,7 @@ def approve(ref: str, env: str, registry: str | None, endpoint_url: str | None, 
 
 @click.command()
 @click.argument("ref", shell_complete=complete_ref)
-@click.option("--env", required=True, shell_complete=complete_env)
+@click.option("--env", required=True, shell_complete=complete_env, help="The environment whose gate to check (e.g. production).")
 @registry_option
 @actor_option("Who would promote (the promoter's own approval does not count).")
 @key_option
@@ -80,6 +80,8 @@ def _show(value: Any) -> str:
 
     if value is None:
         return "—"
+    if isinstance(value, bool):  # `after`: whether it was live there
+        return "yes" if value else "no"
     if isinstance(value, timedelta):
         from bundlectl.durations import format_duration
 

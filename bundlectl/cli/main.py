@@ -38,7 +38,7 @@ COMMANDS: dict[str, Entry] = {
                   "Create the registry (git by default: refs/bundlectl/ in the repository around you)."),
     "registry": Entry("bundlectl.cli.registry:registry_group", "The registry itself: copy it between backends."),
     "new": Entry("bundlectl.cli.bundles:new",
-                 "Scaffold bundles/NAME with all eight components and working placeholder files."),
+                 "Scaffold bundles/NAME: all eight components, ready to register and evaluate as they are."),
     "validate": Entry("bundlectl.cli.bundles:validate",
                       "Check bundle folders: schema, pinning, paths, and the content of each component file."),
     "register": Entry("bundlectl.cli.bundles:register", "Freeze a bundle folder into the registry; prints its ref and digest."),
@@ -77,6 +77,18 @@ COMMANDS: dict[str, Entry] = {
                     "Re-check every digest, the log chain, every signature, and that pointers agree with the log (exit 5 if not)."),
     "schemas": Entry("bundlectl.cli.schemas:schemas", "JSON Schemas of the file formats."),
     "completion": Entry("bundlectl.cli.completion:completion", "Print the completion script for SHELL (default: your $SHELL)."),
+    "doctor": Entry("bundlectl.cli.doctor:doctor",
+                    "Check this machine: git and your identity, the registry, trust, clock skew, harness tools, the cache folder."),
+}
+
+# `bundlectl --help` lists the commands in the order of the work, not alphabetically
+WORKFLOW: dict[str, list[str]] = {
+    "Start": ["init", "new", "doctor"],
+    "Bundles": ["validate", "register", "list", "show", "diff", "export"],
+    "Evidence and gates": ["eval", "evidence", "evals", "gate", "approve", "policy"],
+    "Going live and back": ["promote", "rollback", "pause", "resume", "guard"],
+    "Watching and auditing": ["status", "history", "audit", "verify"],
+    "Registry, trust and tools": ["registry", "trust", "schemas", "completion"],
 }
 
 
@@ -85,7 +97,17 @@ class BundlectlGroup(click.Group):
     library errors to one or two lines and their exit code, never a traceback."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(COMMANDS)
+        return [name for names in WORKFLOW.values() for name in names]
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
+        """A mistyped command is answered with the command that was probably meant."""
+        name = args[0] if args else ""
+        if name and not name.startswith("-") and name not in COMMANDS:
+            from bundlectl.names import closest
+
+            guess = closest(name, list(COMMANDS))
+            ctx.fail(f"no such command {name!r}" + (f"; did you mean {guess!r}?" if guess else "; see `bundlectl --help`"))
+        return super().resolve_command(ctx, args)
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         """Colour, and (once `--help` has had its chance to exit) how errors must be reported: in the output
@@ -109,12 +131,10 @@ class BundlectlGroup(click.Group):
         return command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        """The listing click would print, from the table: `--help` imports no command module."""
-        limit = formatter.width - 6 - max(len(name) for name in COMMANDS)
-        rows = [(name, click.Command(name, help=COMMANDS[name].help).get_short_help_str(limit))
-                for name in self.list_commands(ctx)]
-        with formatter.section("Commands"):
-            formatter.write_dl(rows)
+        """The listing, from the table (`--help` imports no command module), by workflow, each summary whole."""
+        for section, names in WORKFLOW.items():
+            with formatter.section(section):
+                formatter.write_dl([(name, COMMANDS[name].help) for name in names])
 
     def invoke(self, ctx: click.Context) -> Any:
         from bundlectl.cli.output import emit_error
@@ -144,10 +164,21 @@ class BundlectlGroup(click.Group):
 FORMAT = "bundlectl.format"  # ctx.meta key: "text", "json" or "github", from the command line
 
 
-@click.group("bundlectl", cls=BundlectlGroup, context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXIT_CODES)
+@click.group("bundlectl", cls=BundlectlGroup, context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXIT_CODES,
+             invoke_without_command=True)
 @click.version_option(__version__, prog_name="bundlectl")
-def cli() -> None:
-    """Version, diff, gate, promote and roll back release bundles of AI features."""
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """Version, diff, gate, promote and roll back release bundles of AI features.
+
+    \b
+    New here? Start with:
+      bundlectl init && bundlectl new faq-bot     # a registry and a bundle that earns evidence as it is
+      bundlectl doctor                            # what this machine has, and what it lacks
+    """
+    if ctx.invoked_subcommand is None:  # bare `bundlectl`: the help, and success
+        click.echo(ctx.get_help())
+        ctx.exit(0)
 
 
 def main(argv: list[str] | None = None) -> None:

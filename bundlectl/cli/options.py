@@ -140,3 +140,17 @@ def _quietly(find: Callable[[], list[str]]) -> list[str]:
         return find()
     except Exception:  # completing is a guess: no registry, no policy or any failure just means no candidates
         return []
+
+
+class WholeSummaries(click.Group):
+    """A command group whose --help lists each subcommand's whole summary (its first paragraph), never cut with '...'."""
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, (command.short_help or (command.help or "").split("\n\n")[0]).replace("\n", " ")))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)

@@ -53,7 +53,7 @@ def status(name: str | None, check: bool, registry: str | None, endpoint_url: st
 
 @click.command()
 @click.argument("name", shell_complete=complete_name)
-@click.option("--env", required=True, shell_complete=complete_env)
+@click.option("--env", required=True, shell_complete=complete_env, help="The environment whose history to list.")
 @click.option("--limit", type=click.IntRange(min=0), default=256, show_default=True, help="At most this many events; 0 for all.")
 @registry_option
 @json_option

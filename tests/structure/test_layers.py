@@ -19,6 +19,7 @@ LAYERS: list[set[str]] = [
     {"policy", "evidence", "gate", "guard", "diff", "refs", "record_view"},
     {"moves", "promotion", "pausing", "canary", "guarding", "rollback", "verify", "registry_copy", "initialise", "status", "audit",
      "schema_export", "trust_log"},
+    {"doctor"},
     {"api", "runtime"},
     {"cli", "__main__"},
 ]
