@@ -92,6 +92,47 @@ WORKFLOW: dict[str, list[str]] = {
 }
 
 
+# shown above the exit codes in each command's --help; \b keeps click from re-wrapping them
+EXAMPLES: dict[str, list[str]] = {
+    "init": ["bundlectl init", "bundlectl init --registry s3://acme-registry/bundles"],
+    "registry": ["bundlectl registry copy . s3://acme-registry/bundles"],
+    "validate": ["bundlectl validate bundles/faq-bot", "bundlectl validate bundles/ --format github"],
+    "register": ["bundlectl register bundles/faq-bot --reason \"first version\""],
+    "list": ["bundlectl list", "bundlectl list faq-bot --json"],
+    "show": ["bundlectl show faq-bot@0.1.0", "bundlectl show faq-bot@production --json"],
+    "export": ["bundlectl export faq-bot@0.1.0 out/faq-bot"],
+    "diff": ["bundlectl diff faq-bot@0.1.0 faq-bot@0.2.0", "bundlectl diff faq-bot@production bundles/faq-bot --component prompt"],
+    "evidence": ["bundlectl evidence add faq-bot@0.1.0 results.json", "bundlectl evidence list faq-bot@0.1.0 --env production"],
+    "eval": ["bundlectl eval faq-bot@0.1.0", "bundlectl eval faq-bot@0.1.0 -- python -m pytest evals/ --junitxml=junit.xml"],
+    "evals": ["bundlectl evals cases junit.xml > evals/cases.yaml"],
+    "policy": ["bundlectl policy show", "bundlectl policy set policy.yaml --reason \"production needs 2 approvals\""],
+    "approve": ["bundlectl approve faq-bot@0.2.0 --env production"],
+    "gate": ["bundlectl gate faq-bot@0.2.0 --env production", "bundlectl gate faq-bot@0.2.0 --env production --json"],
+    "promote": ["bundlectl promote faq-bot@0.2.0 --env staging --reason \"clearer citations\"",
+                "bundlectl promote faq-bot@0.2.0 --env production --canary 10 --steps 10,50,100 --step-time 1h"],
+    "rollback": ["bundlectl rollback faq-bot --env production --reason \"wrong answers\"",
+                 "bundlectl rollback faq-bot --env production --component prompt --register-only",
+                 "bundlectl rollback faq-bot --env staging --rehearse"],
+    "pause": ["bundlectl pause faq-bot --env production --reason \"quotes the old refund policy\""],
+    "resume": ["bundlectl resume faq-bot --env production"],
+    "status": ["bundlectl status", "bundlectl status --check    # for cron: exit 1 when live evidence is stale"],
+    "history": ["bundlectl history faq-bot --env production"],
+    "guard": ["bundlectl guard faq-bot --env production --source requests.jsonl",
+              "bundlectl guard faq-bot --env production --prometheus http://localhost:9090 --apply"],
+    "audit": ["bundlectl audit --request-id req-0001 --log requests.jsonl",
+              "bundlectl audit faq-bot --env production --at 2026-11-22T14:05:00Z"],
+    "trust": ["bundlectl trust show", "bundlectl trust set trust.yaml --key ~/.ssh/id_ed25519"],
+    "verify": ["bundlectl verify"],
+    "schemas": ["bundlectl schemas export --out schemas"],
+    "completion": ["eval \"$(bundlectl completion bash)\"    # in ~/.bashrc"],
+}
+
+
+def _epilog(name: str) -> str:
+    examples = EXAMPLES.get(name)
+    return ("\b\nExamples:\n" + "\n".join(f"  {line}" for line in examples) + "\n\n" if examples else "") + EXIT_CODES
+
+
 class BundlectlGroup(click.Group):
     """Imports a command's module only when that command runs (start-up is a cost every call pays), and maps
     library errors to one or two lines and their exit code, never a traceback."""
@@ -127,7 +168,7 @@ class BundlectlGroup(click.Group):
         module, attribute = entry.where.split(":")
         command: click.Command = getattr(importlib.import_module(module), attribute)
         for each in [command, *getattr(command, "commands", {}).values()]:
-            each.epilog = each.epilog or EXIT_CODES
+            each.epilog = each.epilog or (_epilog(cmd_name) if "Examples:" not in (each.help or "") else EXIT_CODES)
         return command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
