@@ -66,6 +66,7 @@ class Approval(NamedTuple):
     actor: str  # the approving key's principal once trust is set, else the claimed identity
     seq: int | None  # None: this actor had already approved it
     signed: bool = False
+    not_counted: str | None = None  # why the gate will never count it (the approver registered the bundle), if so
 
 
 class PolicyInForce(NamedTuple):
@@ -289,7 +290,7 @@ def approve(ref: str, env: str, *, registry: str | None = None, endpoint_url: st
     storage = _storage(registry, endpoint_url, fresh=True)
     bundle = _registered(ref, storage)
     result = record_approval(storage, bundle, env, _acting(actor, key), reason)
-    return Approval(bundle, env, result.actor, result.seq, result.signed)
+    return Approval(bundle, env, result.actor, result.seq, result.signed, result.not_counted)
 
 
 def promote(ref: str, env: str, *, registry: str | None = None, endpoint_url: str | None = None,
@@ -459,9 +460,13 @@ def history(name: str, env: str, limit: int | None = None, *, registry: str | No
             endpoint_url: str | None = None) -> list[MoveRow | PauseRow | CanaryRow]:
     """Promotions, rollbacks, pauses, resumes and canaries of NAME in ENV, newest first; `limit` None means all."""
     from bundlectl.registry.fresh import fresh_index
-    from bundlectl.status import pointer_history
+    from bundlectl.status import known_environment, pointer_history
 
-    return pointer_history(fresh_index(_storage(registry, endpoint_url)), name, env, limit)
+    index = fresh_index(_storage(registry, endpoint_url))
+    events = pointer_history(index, name, env, limit)
+    if not events:
+        known_environment(index, env)  # a mistyped --env is not "has never been live"
+    return events
 
 
 def audit_at(name: str, env: str, at: datetime, *, registry: str | None = None,

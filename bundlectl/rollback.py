@@ -90,7 +90,8 @@ def _source(index: Index, pointer: PointerRow, to: BundleRow | None) -> BundleRo
         if to.digest == pointer.digest:
             raise Refused(f"{to.name}@{to.version} is what is live in {pointer.env} now; nothing to roll back to")
         if not index.was_live(pointer.name, pointer.env, to.digest):
-            raise Refused(f"{to.name}@{to.version} has never been live in {pointer.env}; rollback only goes to bundles that were",
+            raise Refused(f"{to.name}@{to.version} has never been live in {pointer.env}; "
+                          "rollback only goes back to bundles that were live there before",
                           f"to put a new bundle live, use `bundlectl promote {to.name}@{to.version} --env {pointer.env}`")
         return to
     last = index.moves(pointer.name, pointer.env, limit=1)[0]

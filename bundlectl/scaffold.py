@@ -85,7 +85,7 @@ def call_api(prompt, options, context):
 
 def _suite(name: str) -> str:
     """The promptfoo suite: 40 gold cases (each must cite the document that answers it) and 10 adversarial ones."""
-    lines = [f"description: {name} eval suite (offline: evals/provider.py stands in for the model)",
+    lines = [f"description: {name} eval suite, offline (evals/provider.py stands in for the model)",
              "prompts: [file://../prompts/answer.md]   # the bundle's prompt file: evidence shows its exact text",
              f"providers: [{{id: file://provider.py, label: {name}-stand-in-for-{SNAPSHOT}}}]   # the label names the snapshot",
              "tests:"]

@@ -18,6 +18,7 @@ class ValidationResult:
     record: BundleRecord | None
     problems: list[Problem] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # valid, but evidence will not count as the author expects
+    missing: bool = False  # the path does not exist (exit 4, not found, when every failure is one)
 
     @property
     def valid(self) -> bool:
@@ -86,7 +87,7 @@ def validate_folders(paths: list[Path], progress: ProgressSink | None = None, ch
             folder = read_bundle_folder(path, hasher, progress)
             results.append(ValidationResult(str(path), folder.record, warnings=_unrendered(path, folder.record)))
         except InvalidInput as exc:
-            results.append(ValidationResult(str(path), None, exc.problems))
+            results.append(ValidationResult(str(path), None, exc.problems, missing=not path.exists()))
     return results
 
 

@@ -69,8 +69,9 @@ def _print_live(live: LiveAt) -> None:
         click.echo(f"  canary beside it: {live.name}@{candidate['version']} ({short(candidate['digest'])}) at "
                    f"{candidate['percent']}% of routed requests (since {candidate['since']}, event {candidate['seq']})")
     if live.evidence:
-        table(["evidence", "kind", "source", "run at", "pass rate"],
-              [[str(e["seq"]), e["kind"], e["source"], e["run_at"], str(e["figures"].get("pass_rate", "—"))] for e in live.evidence])
+        table(["evidence", "of", "role", "kind", "source", "run at", "pass rate"],
+              [[str(e["seq"]), f"{e['version']} ({short(e['digest'])})", e["role"], e["kind"], e["source"], e["run_at"],
+                str(e["figures"].get("pass_rate", "—"))] for e in live.evidence])
 
 
 def _print_request(result: RequestAudit) -> None:

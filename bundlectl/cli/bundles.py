@@ -46,8 +46,17 @@ def validate(paths: tuple[str, ...], changed: bool, output: str) -> None:
     (each bundle below is checked).
     """
     results = api.validate([Path(p) for p in paths], TerminalProgress(), changed)
+    invalid = [r for r in results if not r.valid]
+    code = ExitCode.NOT_FOUND if invalid and all(r.missing for r in invalid) else ExitCode.REFUSED
+    if output == "json" and invalid:  # the error document every command prints, with the results beside it
+        from bundlectl.cli.output import emit_error
+
+        emit_error("json", code, f"{len(invalid)} of {len(results)} bundle folder{'s' if len(results) != 1 else ''} "
+                                 "failed validation", "fix each problem listed, then validate again",
+                   [p for r in invalid for p in r.problems], {"valid": False, "results": [r.to_json() for r in results]})
+        raise SystemExit(code)
     if output == "json":
-        emit_json({"valid": all(r.valid for r in results), "results": [r.to_json() for r in results]})
+        emit_json({"valid": True, "results": [r.to_json() for r in results]})
     else:
         for result in results:
             if result.valid and result.record:
@@ -59,8 +68,8 @@ def validate(paths: tuple[str, ...], changed: bool, output: str) -> None:
                     click.echo(click.style("✗ ", fg="red") + str(problem), err=True)
                     if output == "github":
                         github_annotation("error", problem.annotation(), file=problem.file, line=problem.line, title="bundlectl validate")
-    if not all(r.valid for r in results):
-        raise SystemExit(ExitCode.REFUSED)
+    if invalid:
+        raise SystemExit(code)
 
 
 @click.command()

@@ -16,7 +16,7 @@ from bundlectl.cli.options import (
     reason_option,
     registry_option,
 )
-from bundlectl.cli.output import emit_json, github_annotation, identity, ok, short, table
+from bundlectl.cli.output import emit_json, github_annotation, identity, ok, short, table, warn
 from bundlectl.errors import ExitCode
 
 if TYPE_CHECKING:
@@ -39,6 +39,8 @@ def approve(ref: str, env: str, registry: str | None, endpoint_url: str | None, 
         ok(f"{who} had already approved {bundle.name}@{bundle.version} for {env}")
     else:
         ok(f"{who} approved {bundle.name}@{bundle.version} ({short(bundle.digest)}) for {env}")
+    if approval.not_counted:
+        warn(approval.not_counted)
 
 
 @click.command()
