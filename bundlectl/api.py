@@ -569,3 +569,20 @@ def doctor(*, registry: str | None = None, endpoint_url: str | None = None, acto
 
     url = registry_url(registry)
     return diagnose(lambda: _storage(registry, endpoint_url), url or f"the git repository around {Path.cwd()}", actor)
+
+
+class CompletionWords(NamedTuple):
+    refs: list[str]  # NAME@VERSION of every registered bundle, then NAME@ENV of every live one
+    names: list[str]
+    envs: list[str]  # the policy's environments, then any other something was live in
+
+
+def completion_words(*, registry: str | None = None, endpoint_url: str | None = None) -> CompletionWords:
+    """What shell completion offers, from one read of the registry's index: no gate, no status, no policy parsing."""
+    from bundlectl.registry.fresh import fresh_index
+
+    index = fresh_index(_storage(registry, endpoint_url))
+    bundles = [(row.name, row.version) for row in index.bundles()]
+    live = [f"{row.name}@{row.env}" for row in index.pointers()]
+    return CompletionWords([f"{name}@{version}" for name, version in bundles] + live,
+                           list(dict.fromkeys(name for name, _ in bundles)), index.environments())

@@ -171,6 +171,13 @@ class BundlectlGroup(click.Group):
             each.epilog = each.epilog or (_epilog(cmd_name) if "Examples:" not in (each.help or "") else EXIT_CODES)
         return command
 
+    def shell_complete(self, ctx: click.Context, incomplete: str) -> list[Any]:
+        """Command names from the table: completing `bundlectl pro<Tab>` imports no command module."""
+        from click.shell_completion import CompletionItem
+
+        names = [CompletionItem(name, help=COMMANDS[name].help) for name in self.list_commands(ctx) if name.startswith(incomplete)]
+        return names + click.Command.shell_complete(self, ctx, incomplete)
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """The listing, from the table (`--help` imports no command module), by workflow, each summary whole."""
         for section, names in WORKFLOW.items():
