@@ -94,13 +94,13 @@ def registry_and_trust(open_registry: Callable[[], Any], where: str, now: dateti
 
 
 def harness_tools() -> list[Finding]:
-    from bundlectl.evidence.promptfoo_install import PROMPTFOO_VERSION, cached_promptfoo, promptfoo_hint
+    from bundlectl.evidence.promptfoo_install import PROMPTFOO_VERSION, cached_install_complete, cached_promptfoo, promptfoo_hint
 
     found = []
     on_path, cached = shutil.which("promptfoo"), cached_promptfoo()
     if on_path:
         found.append(Finding("promptfoo", "ok", f"{on_path} ({_output([on_path, '--version']) or 'version unknown'})"))
-    elif cached.is_file():
+    elif cached_install_complete(cached):
         found.append(Finding("promptfoo", "warn", f"not on PATH, but cached at {cached}", promptfoo_hint()))
     else:
         found.append(Finding("promptfoo", "warn", f"promptfoo {PROMPTFOO_VERSION} is not installed: `bundlectl eval` of a "

@@ -18,10 +18,16 @@ def cached_promptfoo() -> Path:
     return Path(folder) / "node_modules" / ".bin" / "promptfoo"
 
 
+def cached_install_complete(executable: Path) -> bool:
+    """Whether the install script finished there: its last step builds better-sqlite3's native module."""
+    modules = executable.parent.parent
+    return executable.is_file() and (modules / "better-sqlite3/build/Release/better_sqlite3.node").is_file()
+
+
 def promptfoo_hint() -> str:
     """What to do when `promptfoo` is not on PATH: use the cached install if there is one, else install it."""
     cached = cached_promptfoo()
-    if cached.is_file():
+    if cached_install_complete(cached):
         return f'a cached install is at {cached}: export PATH="{cached.parent}:$PATH"'
     return (f"install it with `npm install -g promptfoo@{PROMPTFOO_VERSION}` (Node.js 20), or run bundlectl's "
             f"examples/install-promptfoo.sh, which caches it in {cached.parent.parent.parent}")

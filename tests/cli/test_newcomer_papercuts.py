@@ -125,12 +125,17 @@ def test_no_identity_is_named_as_a_login_never_a_bare_user(tmp_path: Path):
 
 
 def test_promptfoo_not_on_path_points_at_the_cached_install(git_registry: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    cached = tmp_path / "pf/node_modules/.bin/promptfoo"
-    cached.parent.mkdir(parents=True)
-    cached.write_text("#!/bin/sh\n")
     monkeypatch.setenv("BUNDLECTL_PROMPTFOO_DIR", str(tmp_path / "pf"))
     monkeypatch.setenv("PATH", str(Path(sys.executable).parent) + ":/usr/bin:/bin")
     assert git_registry.run("new", "faq-bot").exit_code == 0 and git_registry.run("register", "bundles/faq-bot").exit_code == 0
+    cached = tmp_path / "pf/node_modules/.bin/promptfoo"
+    cached.parent.mkdir(parents=True)
+    cached.write_text("#!/bin/sh\n")
+    unfinished = git_registry.run("eval", "faq-bot@0.1.0")  # an install that stopped half-way is not offered
+    assert unfinished.exit_code == 2 and "npm install -g promptfoo@0.115.0" in unfinished.stderr
+    native = tmp_path / "pf/node_modules/better-sqlite3/build/Release/better_sqlite3.node"  # what a finished install leaves
+    native.parent.mkdir(parents=True)
+    native.write_bytes(b"")
     result = git_registry.run("eval", "faq-bot@0.1.0")
     assert result.exit_code == 2 and f'a cached install is at {cached}: export PATH="{cached.parent}:$PATH"' in result.stderr
 
