@@ -154,3 +154,12 @@ def test_doctor_names_each_check_and_the_fix(git_registry: Workspace, monkeypatc
     monkeypatch.chdir(elsewhere)
     subprocess.run(["git", "init", "-q"], cwd=elsewhere, check=True)
     assert {c["name"]: c for c in git_registry.json("doctor")["checks"]}["registry"]["hint"] == "create one with `bundlectl init`"
+
+
+def test_a_canary_rollback_row_names_the_two_arms_not_a_move(staged: Workspace):
+    promote(staged, V1, "staging")
+    assert staged.run("promote", V2, "--env", "staging", "--canary", "10").exit_code == 0
+    assert staged.run("rollback", "support-triage", "--env", "staging").exit_code == 0  # ends the canary
+    row = next(line for line in staged.run("history", "support-triage", "--env", "staging").output.splitlines()
+               if "canary-rollback" in line)
+    assert "live 2026.11.01-1" in row and "candidate 2026.11.22-1" in row and "ended: live unchanged" in row
