@@ -21,7 +21,7 @@ def new(name: str, parent: str) -> None:
     """Scaffold bundles/NAME: all eight components, ready to register and evaluate as they are.
 
     Its eval suite renders the bundle's prompt file and runs offline against a stand-in for the model
-    (evals/provider.py): 40 gold and 10 adversarial cases that all pass, enough for the starter policy's
+    (evals/provider.js): 40 gold and 10 adversarial cases that all pass, enough for the starter policy's
     eval gates. Replace the FAQ, the prompt and the stand-in with your own.
 
     \b
