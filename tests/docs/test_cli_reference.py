@@ -20,7 +20,11 @@ def test_every_command_is_in_the_reference_with_its_examples():
     assert sorted(n for names in WORKFLOW.values() for n in names) == sorted(COMMANDS)  # each command listed once
     for name in COMMANDS:
         assert f"### bundlectl {name}\n" in page
-    assert "Examples:" in page.split("### bundlectl new\n")[1].split("### ")[0]
+        section = page.split(f"### bundlectl {name}\n")[1].split("\n### ")[0]
+        assert "Examples:" in section, f"`bundlectl {name} --help` shows no examples"
+    for line in page.splitlines():  # every --env option says what it is (click alone prints `--env TEXT  [required]`)
+        if line.strip().startswith("--env TEXT"):
+            assert line.split("--env TEXT", 1)[1].replace("[required]", "").strip(), line
 
 
 def test_the_policy_in_the_docs_is_the_starter_policy_s_shape():
