@@ -3,8 +3,8 @@
     python benchmarks/completion.py                      # 15 interleaved rounds of each completion
     python benchmarks/completion.py --compare /tmp/old   # also time another checkout's bundlectl package
 
-What a Tab costs is a whole `bundlectl` process (bash runs it with _BUNDLECTL_COMPLETE set): the command
-name (`bundlectl pro<Tab>`), a ref (`bundlectl gate supp<Tab>`) and an environment (`--env <Tab>`), each
+What a Tab costs is a whole `bundlectl` process (bash runs it with _BUNDLECTL_COMPLETE set): every command
+(`bundlectl <Tab>`), one command name (`bundlectl pro<Tab>`), a ref (`bundlectl gate supp<Tab>`) and an environment (`--env <Tab>`), each
 answered from the registry of a temporary git repository holding the example bundles. `--compare TREE`
 puts TREE (a folder holding a `bundlectl/` package, e.g. `git archive REV bundlectl | tar -x -C TREE`)
 first on PYTHONPATH, so before and after come from one run. Prints medians and ratios.
@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import report  # noqa: E402
 from startup import BARE, build_registry, medians_interleaved  # noqa: E402
 
-TABS = {"command name": ("bundlectl pro", 1), "ref": ("bundlectl gate supp", 2),
+TABS = {"every command": ("bundlectl ", 1), "command name": ("bundlectl pro", 1), "ref": ("bundlectl gate supp", 2),
         "environment": ("bundlectl promote support-triage@2026.11.22-1 --env ", 4)}
 
 
@@ -47,7 +47,8 @@ def main() -> None:
         work = Path(folder)
         subprocess.run(["git", "init", "-q"], cwd=work, check=True)
         env = build_registry(work)
-        env["PYTHONPYCACHEPREFIX"] = str(work / "pycache")
+        env["PYTHONPYCACHEPREFIX"] = str(work / "pycache")  # as installed: bytecode cached (outside the source tree)
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
         actions = {"bare python": partial(subprocess.run, BARE, check=True)}
         for label, (words, cword) in TABS.items():
             actions[label] = partial(tab, words, cword, work, env)
