@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from bundlectl.canary import CanaryResult
     from bundlectl.content.case_list import DeclaredCase
     from bundlectl.diff.bundles import BundleDiff
+    from bundlectl.doctor.checks import DoctorReport
     from bundlectl.evidence.listing import EvidenceListing
     from bundlectl.evidence.run import EvalRun
     from bundlectl.evidence.store import EvidenceAdded
@@ -69,6 +70,7 @@ class Approval(NamedTuple):
     actor: str  # the approving key's principal once trust is set, else the claimed identity
     seq: int | None  # None: this actor had already approved it
     signed: bool = False
+    not_counted: str | None = None  # why the gate will never count it (the approver registered the bundle), if so
 
 
 class PolicyInForce(NamedTuple):
@@ -297,7 +299,7 @@ def approve(ref: str, env: str, *, registry: str | None = None, endpoint_url: st
     storage = _storage(registry, endpoint_url, fresh=True)
     bundle = _registered(ref, storage)
     result = record_approval(storage, bundle, env, _acting(actor, key), reason)
-    return Approval(bundle, env, result.actor, result.seq, result.signed)
+    return Approval(bundle, env, result.actor, result.seq, result.signed, result.not_counted)
 
 
 def promote(ref: str, env: str, *, registry: str | None = None, endpoint_url: str | None = None,
@@ -499,9 +501,13 @@ def history(name: str, env: str, limit: int | None = None, *, registry: str | No
             endpoint_url: str | None = None) -> list[MoveRow | PauseRow | CanaryRow]:
     """Promotions, rollbacks, pauses, resumes and canaries of NAME in ENV, newest first; `limit` None means all."""
     from bundlectl.registry.fresh import fresh_index
-    from bundlectl.status import pointer_history
+    from bundlectl.status import known_environment, pointer_history
 
-    return pointer_history(fresh_index(_storage(registry, endpoint_url)), name, env, limit)
+    index = fresh_index(_storage(registry, endpoint_url))
+    events = pointer_history(index, name, env, limit)
+    if not events:
+        known_environment(index, env)  # a mistyped --env is not "has never been live"
+    return events
 
 
 def audit_at(name: str, env: str, at: datetime, *, registry: str | None = None,
@@ -676,3 +682,43 @@ def report(ref: str, env: str, *, sources: list[str] | None = None, prometheus: 
         judged = guard(bundle.name, env, sources=sources, prometheus=prometheus, alpha=alpha, min_sample=min_sample,
                        timeout=timeout, registry=registry, endpoint_url=endpoint_url, now=now, notify=False)
     return collect_report(storage, bundle, env, _acting(actor, key), judged, now)
+
+
+def rollback_advice(gate: GateResult, components: list[str], to: str | None = None) -> list[str]:
+    """What to do about each check that refused a component rollback (only the checks that failed)."""
+    from bundlectl.rollback import refusal_advice
+
+    return refusal_advice(gate, components, to)
+
+
+def break_glass_standing(gate: GateResult | None) -> str:
+    """What `status --check` will say of a bundle that went live by break-glass."""
+    from bundlectl.rollback import break_glass_standing as standing
+
+    return standing(gate)
+
+
+def doctor(*, registry: str | None = None, endpoint_url: str | None = None, actor: str | None = None) -> DoctorReport:
+    """What this machine has for bundlectl and what it lacks: git, identity, the registry, trust, clock, tools, cache."""
+    from bundlectl.doctor.checks import diagnose
+    from bundlectl.storage.locate import registry_url
+
+    url = registry_url(registry)
+    return diagnose(lambda: _storage(registry, endpoint_url), url or f"the git repository around {Path.cwd()}", actor)
+
+
+class CompletionWords(NamedTuple):
+    refs: list[str]  # NAME@VERSION of every registered bundle, then NAME@ENV of every live one
+    names: list[str]
+    envs: list[str]  # the policy's environments, then any other something was live in
+
+
+def completion_words(*, registry: str | None = None, endpoint_url: str | None = None) -> CompletionWords:
+    """What shell completion offers, from one read of the registry's index: no gate, no status, no policy parsing."""
+    from bundlectl.registry.fresh import fresh_index
+
+    index = fresh_index(_storage(registry, endpoint_url))
+    bundles = [(row.name, row.version) for row in index.bundles()]
+    live = [f"{row.name}@{row.env}" for row in index.pointers()]
+    return CompletionWords([f"{name}@{version}" for name, version in bundles] + live,
+                           list(dict.fromkeys(name for name, _ in bundles)), index.environments())

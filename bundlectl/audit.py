@@ -63,7 +63,11 @@ def live_at(index: Index, name: str, env: str, moment: datetime) -> LiveAt:
         raise NotFound(f"nothing of {name} was live in {env} at {at}",
                        f"see `bundlectl history {name} --env {env}` for when it first went live")
     following = index.move_after(name, env, move.seq)
-    evidence = [{"seq": e.seq, "kind": e.kind, "source": e.source, "run_at": e.run_at, "figures": e.figures}
+    # the gate also read other bundles' evidence (the regression check's baseline, a replaced bundle's rehearsal):
+    # each row says whose it is and in what role, so none passes for the audited bundle's own
+    evidence = [{"seq": e.seq, "kind": e.kind, "source": e.source, "run_at": e.run_at, "figures": e.figures,
+                 "version": e.version, "digest": e.digest,
+                 "role": "this bundle" if e.digest == move.to_digest else ("baseline" if e.kind == "eval" else "rolled back from")}
                 for e in index.evidence_by_seq(move.gate_evidence)]
     pause, trust_since = index.pause_at(name, env, at), index.trust_since()
     canary = index.canary_at(name, env, at)

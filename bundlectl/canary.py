@@ -57,6 +57,9 @@ def canary_steps(percent: int, steps: list[int] | None) -> list[int]:
     if not 1 <= percent <= 99:
         raise UsageProblem(f"--canary {percent}: a canary's share is a whole percentage from 1 to 99",
                            "100% is a plain promotion: `bundlectl promote REF --env ENV`")
+    if steps and any(later <= earlier for earlier, later in zip(steps, steps[1:], strict=False)):
+        raise UsageProblem(f"--steps {','.join(map(str, steps))}: the steps must rise, each larger than the one before",
+                           f"list them in the order the canary takes them, e.g. --steps {','.join(map(str, sorted(set(steps))))}")
     chosen = sorted(set(steps or [percent, 100]))
     if chosen[-1] != 100:
         chosen.append(100)

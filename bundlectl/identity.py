@@ -1,7 +1,8 @@
 """Who is acting: a claimed identity, and the SSH keys that prove it once the registry has trust set.
 
 The claim is --actor, else BUNDLECTL_ACTOR, else the CI's own variables (GitHub Actions, GitLab CI),
-else git's user.email, else the login name. In CI the run's URL is recorded with the event too.
+else git's user.email, else the login name, recorded as `login:NAME` (so it never looks
+like a person's identity; `bundlectl doctor` says how to set one). In CI the run's URL is recorded with the event too.
 """
 
 from __future__ import annotations
@@ -50,10 +51,10 @@ def acting_identity(explicit: str | None, ci_actor: str | None = None) -> str:
         email = ""
     if email:
         return _one_line(email, "git config user.email")
-    try:
-        return getpass.getuser()
+    try:  # named as what it is, so the log never passes a login name (`root`) off as a person's identity
+        return f"login:{_one_line(getpass.getuser(), 'the login name')}"
     except (KeyError, OSError):
-        return "unknown"
+        return "login:unknown"
 
 
 def ci_identity() -> tuple[str | None, str | None]:

@@ -16,7 +16,7 @@ Model = TypeVar("Model", bound="BaseModel")
 
 def load_model_file(data: bytes, source: str, model: type[Model], limit: int, keys: str, format_file: str,
                     more_hint: str = "") -> Model:
-    """DATA, the file `source`, as `model`; `keys` names the top-level keys a mapping must have, `format_file` its schema."""
+    """DATA, the file `source`, as `model`; `keys` names the top-level keys a mapping must have, `format_file` its schema's file name."""
     from pydantic import ValidationError
 
     from bundlectl.manifest.problems import validation_problems
@@ -29,5 +29,7 @@ def load_model_file(data: bytes, source: str, model: type[Model], limit: int, ke
     try:
         return model.model_validate(document.data)
     except ValidationError as exc:
-        problems = validation_problems(exc.errors(), model, source, document, format_file)
-        raise InvalidInput(problems, f"the format is {format_file}{more_hint}") from None
+        from bundlectl.names import schema_hint, schema_url
+
+        problems = validation_problems(exc.errors(), model, source, document, schema_url(format_file))
+        raise InvalidInput(problems, f"the format is {schema_hint(format_file)}{more_hint}") from None

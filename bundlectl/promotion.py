@@ -59,6 +59,7 @@ class ApprovalResult:
     actor: str  # the approving key's principal once trust is set, else the claimed identity
     signed: bool
     seq: int | None  # None: approved before, nothing written
+    not_counted: str | None = None  # why the gate will never count it (the approver registered this bundle), if so
 
 
 def approve(storage: Storage, bundle: BundleRow, env: str, actor: Acting, reason: str | None = None) -> ApprovalResult:
@@ -78,7 +79,22 @@ def approve(storage: Storage, bundle: BundleRow, env: str, actor: Acting, reason
         return planned
 
     event = append(storage, plan, actor, reason)
-    return ApprovalResult(who[0].actor, bool(who[0].keys), event.seq if event else None)
+    return ApprovalResult(who[0].actor, bool(who[0].keys), event.seq if event else None, _not_counted(storage, bundle, env, who[0].actor))
+
+
+def _not_counted(storage: Storage, bundle: BundleRow, env: str, approver: str) -> str | None:
+    """Why ENV's approvals check will never count this approval: its approver registered the bundle (exclude_author)."""
+    from bundlectl.trust.rules import principals_of
+
+    index = fresh_index(storage)
+    gate = environment_policy(index, env).gates.approvals
+    if gate is None or not gate.exclude_author:
+        return None
+    registrants = {who for r in index.bundles_with_digest(bundle.name, bundle.digest) for who in principals_of(r.actor)}
+    if approver in registrants:
+        return (f"{approver} registered {bundle.name}@{bundle.version}, and {env}'s approvals check leaves out the author "
+                "(exclude_author): this approval is recorded but will never count; ask someone else to approve")
+    return None
 
 
 def check_gate(storage: Storage, bundle: BundleRow, env: str, actor: Acting, now: datetime | None = None) -> GateResult:

@@ -3,13 +3,15 @@
 A whole rollback points the environment back at a bundle that was live there before; it was gated
 then, so no new gate runs, but stale evidence is reported. A component rollback builds a new bundle,
 the live one with some components taken from an earlier one, and registers and promotes it in one
-logged event: through the gate when evidence for its exact digest passes it, otherwise only with
---break-glass, marked unverified. Compatibility constraints are never overridden.
+logged event: through the gate when evidence for its exact digest passes it (the environment's
+`rollback:` rules may waive `after`, regression, rehearsal and approvals for it, and a rehearsal of the
+bundle it replaces counts), otherwise only with --break-glass, marked unverified. Compatibility constraints are never overridden.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -88,7 +90,8 @@ def _source(index: Index, pointer: PointerRow, to: BundleRow | None) -> BundleRo
         if to.digest == pointer.digest:
             raise Refused(f"{to.name}@{to.version} is what is live in {pointer.env} now; nothing to roll back to")
         if not index.was_live(pointer.name, pointer.env, to.digest):
-            raise Refused(f"{to.name}@{to.version} has never been live in {pointer.env}; rollback only goes to bundles that were",
+            raise Refused(f"{to.name}@{to.version} has never been live in {pointer.env}; "
+                          "rollback only goes back to bundles that were live there before",
                           f"to put a new bundle live, use `bundlectl promote {to.name}@{to.version} --env {pointer.env}`")
         return to
     last = index.moves(pointer.name, pointer.env, limit=1)[0]
@@ -199,7 +202,7 @@ def rollback(
             outcome.verified = _was_verified(index, name, env, plan.target.digest)
             extras["verified"] = outcome.verified
             return Decision(None, extras)
-        gate = evaluate_gate(index, plan.target, env, recorded_actor(index, "rollback", {"env": env}, actor), now)
+        gate = evaluate_gate(index, plan.target, env, recorded_actor(index, "rollback", {"env": env}, actor), now, plan.live)
         outcome.gate = gate
         extras["parents"] = [Parent(version=plan.live.version, digest=plan.live.digest),
                              Parent(version=plan.source.version, digest=plan.source.digest)]
@@ -220,6 +223,36 @@ def rollback(
     move = move_pointer(storage, plan.target, env, actor, "rollback", decide, reason, dry_run, plan.pointer_seq)
     return RollbackResult(plan, move, outcome.verified, break_glass and not outcome.verified, outcome.gate,
                           outcome.would_refuse)
+
+
+def refusal_advice(gate: GateResult, components: list[str], to: str | None = None) -> list[str]:
+    """What to do about each check that refused a component rollback: only the checks that failed, each once."""
+    ref, env = f"{gate.name}@{gate.version}", gate.env
+    failed = [c.name.split(".")[0] for c in gate.failures()]
+    swap = " ".join(f"--component {k}" for k in components) + (f" --to {to}" if to else "")
+    advice = []
+    if any(name in ("eval", "latency", "cost") for name in failed):
+        advice.append(f"evidence for {ref} itself: `bundlectl rollback {gate.name} --env {env} {swap} --register-only`, "
+                      f"then `bundlectl eval {ref}`, then roll back again")
+    if "rehearsal" in failed:
+        advice.append(f"rehearse the rollback outside production (`bundlectl rollback {gate.name} --env staging {swap} --rehearse`)"
+                      f", or let the policy waive it: `rollback: {{waive: [rehearsal]}}` under {env}")
+    for name in (n for n in ("after", "regression", "approvals") if n in failed):
+        extra = f"; or `bundlectl approve {ref} --env {env}` by someone else" if name == "approvals" else ""
+        advice.append(f"{name}: the policy can waive it for component rollbacks (`rollback: {{waive: [{name}]}}` under {env}){extra}")
+    advice.append("or go live unverified now: add --break-glass --reason TEXT")
+    return advice
+
+
+def break_glass_standing(gate: GateResult | None) -> str:
+    """What `status --check` will say of a bundle that went live by break-glass: it counts as verified once its
+    eval evidence passes the environment's eval gate (status.py), which may already be the case."""
+    if gate is None:
+        return "`status --check` fails until fresh passing eval evidence for this digest is added"
+    failed = ", ".join(c.name for c in gate.failures())
+    if not any(c.name.startswith("eval") for c in gate.failures()):
+        return f"went live past {failed}; its eval evidence passes, so `status --check` counts it verified"
+    return f"went live past {failed}; `status --check` fails until fresh passing eval evidence for this digest is added"
 
 
 @dataclass
@@ -249,17 +282,17 @@ def rehearse(storage: Storage, name: str, env: str, actor: Acting, reason: str |
     if environment_policy(index, env).production:
         raise Refused(f"{env} is a production environment in the policy; rehearsals are refused there",
                       "rehearse in staging, then promote to production with the recorded rehearsal")
-    started = now_utc()
+    started, clock = now_utc(), time.perf_counter()  # the clock times the steps: now_utc() has whole seconds only
     back = rollback(storage, name, env, actor, reason or "rollback rehearsal", to, components, break_glass, rehearsal="back")
     assert back.move is not None
     forward_to = back.plan.live
-    back_done = now_utc()
+    back_done = time.perf_counter()
     forward = _roll_forward(storage, name, env, actor, forward_to)
-    done = now_utc()
+    done = time.perf_counter()
+    # measured to the microsecond, two rehearsals within one second are two runs, not one report bound twice
     report = {"format": "bundlectl/evidence-v1", "kind": "rehearsal", "run_at": rfc3339(started),
               "tool": "bundlectl rollback --rehearse",
-              "metrics": {"rollback_ms": (back_done - started).total_seconds() * 1000,
-                          "roll_forward_ms": (done - back_done).total_seconds() * 1000}}
+              "metrics": {"rollback_ms": round((back_done - clock) * 1000, 3), "roll_forward_ms": round((done - back_done) * 1000, 3)}}
     evidence = add_evidence(storage, forward_to, json.dumps(report, sort_keys=True).encode(), "rehearsal", "rehearsal",
                             "native", actor, f"rehearsed rollback of {name} in {env}")
     return back, forward, evidence

@@ -94,3 +94,15 @@ def pointer_history(index: Index, name: str, env: str, limit: int | None = None)
 
 def status_report(index: Index, now: datetime, name: str | None = None) -> StatusReport:
     return StatusReport(live_status(index, now, name), index.trust_since())
+
+
+def known_environment(index: Index, env: str) -> None:
+    """Refuse (not found) an environment that neither the policy names nor anything was ever live in."""
+    from bundlectl.errors import NotFound
+    from bundlectl.names import closest
+
+    known = index.environments()
+    if env not in known:
+        guess = closest(env, known)
+        raise NotFound(f"there is no environment {env!r}" + (f"; did you mean {guess!r}?" if guess else ""),
+                       f"environments: {', '.join(known) or 'none yet (`bundlectl policy show`)'}")

@@ -17,6 +17,8 @@ class ValidationResult:
     path: str
     record: BundleRecord | None
     problems: list[Problem] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # valid, but evidence will not count as the author expects
+    missing: bool = False  # the path does not exist (exit 4, not found, when every failure is one)
 
     @property
     def valid(self) -> bool:
@@ -30,6 +32,7 @@ class ValidationResult:
             "version": self.record.version if self.record else None,
             "digest": self.record.digest if self.record else None,
             "problems": [p.to_json() for p in self.problems],
+            "warnings": self.warnings,
         }
 
 
@@ -83,7 +86,33 @@ def validate_folders(paths: list[Path], progress: ProgressSink | None = None, ch
     for path in folders:
         try:
             folder = read_bundle_folder(path, hasher, progress, allow_hard_links=allow_hard_links)
-            results.append(ValidationResult(str(path), folder.record))
+            results.append(ValidationResult(str(path), folder.record, warnings=_unrendered(path, folder.record)))
         except InvalidInput as exc:
-            results.append(ValidationResult(str(path), None, exc.problems))
+            results.append(ValidationResult(str(path), None, exc.problems, missing=not path.exists()))
     return results
+
+
+def _unrendered(folder: Path, record: BundleRecord) -> list[str]:
+    """A warning per prompt file that no prompt of the eval suite renders: no report can count for it."""
+    from bundlectl.content.documents import parse_document
+    from bundlectl.content.promptfoo import unrendered_prompt_files
+
+    prompt, evals = record.components["prompt"], record.components["evals"]
+    if prompt.absent or not prompt.files:
+        return []
+    suite_path = None if evals.absent else evals.fields.get("suite")
+    suite = None
+    if isinstance(suite_path, str) and suite_path.endswith((".yaml", ".yml", ".json")) and (folder / suite_path).is_file():
+        try:
+            suite = parse_document((folder / suite_path).read_bytes(), suite_path)
+        except InvalidInput:
+            suite = None
+    return [f"{path}: no prompt of the eval suite renders it, so no report can count as evidence for it; "
+            f"add `file://{_relative(path, suite_path)}` to the suite's prompts"
+            for path in unrendered_prompt_files(sorted(prompt.files), suite_path if isinstance(suite_path, str) else None, suite)]
+
+
+def _relative(path: str, suite_path: Any) -> str:
+    import posixpath
+
+    return posixpath.relpath(path, posixpath.dirname(suite_path) or ".") if isinstance(suite_path, str) else path

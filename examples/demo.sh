@@ -1,17 +1,29 @@
 #!/usr/bin/env bash
 # The README's first command runs this: the main job on the embedded git registry and the example
-# bundles, from registration to production. It uses a throwaway dedicated registry, so your own
-# repository is never touched. Evidence comes from real promptfoo runs of each bundle's own suite.
+# bundles, from registration to production. Its registry is a dedicated one in .demo/ of this checkout
+# (made afresh on each run, and kept afterwards so you can explore it), so your own repository is never
+# touched. Evidence comes from real promptfoo runs of each bundle's own suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+DEMO="${BUNDLECTL_DEMO_DIR:-$ROOT/.demo}"
 WORK=$(mktemp -d)
-export BUNDLECTL_REGISTRY="${BUNDLECTL_REGISTRY:-$WORK/registry.git}"
+trap 'rm -rf "$WORK"' EXIT  # scratch files only; the registry stays in $DEMO
+rm -rf "$DEMO" && mkdir -p "$DEMO"
+export BUNDLECTL_REGISTRY="${BUNDLECTL_REGISTRY:-$DEMO/registry.git}"
 export BUNDLECTL_ACTOR="${BUNDLECTL_ACTOR:-alice@example.com}"
 V1=support-triage@2026.11.01-1
 V2=support-triage@2026.11.22-1
-step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
-fails() { note=$1; shift; printf '\n\033[1m$ %s\033[0m   # %s\n' "$*" "$note"; if "$@"; then echo "demo: expected a non-zero exit: $note" >&2; exit 1; fi; }
+if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then BOLD=$'\033[1m' PLAIN=$'\033[0m'; else BOLD='' PLAIN=''; fi
+quoted() {  # the command as you would type it: words that need quotes get them
+  local word out=()
+  for word in "$@"; do
+    if [[ $word =~ ^[][A-Za-z0-9_./@:=,+%~^-]+$ ]]; then out+=("$word"); else out+=("'${word//\'/\'\\\'\'}'"); fi
+  done
+  printf '%s' "${out[*]}"
+}
+step() { printf '\n%s$ %s%s\n' "$BOLD" "$(quoted "$@")" "$PLAIN"; "$@"; }
+fails() { note=$1; shift; printf '\n%s$ %s%s   # %s\n' "$BOLD" "$(quoted "$@")" "$PLAIN" "$note"; if "$@"; then echo "demo: expected a non-zero exit: $note" >&2; exit 1; fi; }
 refused() { fails "expected to be refused" "$@"; }
 rolls_back() { fails "exits 1: the guard decides to roll back" "$@"; }
 
@@ -27,13 +39,16 @@ step bundlectl diff $V1 $V2
 
 # --- evidence from real promptfoo runs ------------------------------------------------------------
 if ! command -v npm >/dev/null; then
-  echo; echo "demo: npm is not installed, so promptfoo cannot run here; stopping before the evidence walk."; exit 0
+  echo; echo "demo: npm is not installed, so promptfoo cannot run here; stopping before the evidence walk."
+  echo "The registry so far is kept in $DEMO/registry.git: export BUNDLECTL_REGISTRY=$(quoted "$BUNDLECTL_REGISTRY")"; exit 0
 fi
-PROMPTFOO="$("$ROOT/examples/install-promptfoo.sh")"
+echo; echo "installing promptfoo 0.115.0 once into ~/.cache/bundlectl (about two minutes the first time; log: $DEMO/install-promptfoo.log)"
+PROMPTFOO="$("$ROOT/examples/install-promptfoo.sh" 2>"$DEMO/install-promptfoo.log")" \
+  || { tail -20 "$DEMO/install-promptfoo.log" >&2; echo "demo: installing promptfoo failed (log: $DEMO/install-promptfoo.log)" >&2; exit 1; }
 export PATH="$(dirname "$PROMPTFOO"):$PATH"  # each bundle declares its harness as `promptfoo eval …`
 export PROMPTFOO_DISABLE_TELEMETRY=1 PROMPTFOO_DISABLE_UPDATE=1 PROMPTFOO_CONFIG_DIR="$WORK/promptfoo"
 evaluate() {  # bundlectl runs the bundle's declared harness on its exact files; exit 100 only means some cases failed
-  printf '\n\033[1m$ bundlectl eval %s\033[0m   # runs: promptfoo eval -c evals/promptfooconfig.yaml -o results.json --no-cache --no-progress-bar\n' "$1"
+  printf '\n%s$ bundlectl eval %s%s   # runs: promptfoo eval -c evals/promptfooconfig.yaml -o results.json --no-cache --no-progress-bar\n' "$BOLD" "$1" "$PLAIN"
   bundlectl eval "$1" | grep -E '^(✓|Results:|  Pass Rate)' || [ "${PIPESTATUS[0]}" -eq 100 ]
 }
 evaluate $V1
@@ -87,4 +102,6 @@ rolls_back bundlectl guard support-triage --env staging --source "$WORK/canary.j
 step bundlectl history support-triage --env staging --limit 3
 step bundlectl verify
 echo
-echo "done. Try: bundlectl diff $V1 $V2 --component tools --json"
+echo "done. The demo's registry is kept in $DEMO/registry.git; explore it from your shell:"
+echo "  export BUNDLECTL_REGISTRY=$(quoted "$BUNDLECTL_REGISTRY")"
+echo "  bundlectl diff $V1 $V2 --component tools --json"

@@ -9,6 +9,9 @@ set -euo pipefail
 VERSION=0.115.0
 PF_DIR="${BUNDLECTL_PROMPTFOO_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/bundlectl/promptfoo-$VERSION}"
 NATIVE="$PF_DIR/node_modules/better-sqlite3/build/Release/better_sqlite3.node"
+# one install at a time: two at once (the demo and the tests, or two checkouts) rebuild the same folder under each other
+mkdir -p "$(dirname "$PF_DIR")"
+if command -v flock >/dev/null; then exec 9>"$PF_DIR.lock" && flock 9; fi
 if [ ! -f "$NATIVE" ]; then
   for tool in node npm; do
     command -v "$tool" >/dev/null || { echo "install-promptfoo: $tool is not installed; promptfoo needs Node.js 20 and npm" >&2; exit 1; }

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -216,3 +218,30 @@ def runtimes(request: pytest.FixtureRequest) -> Iterator[Callable[..., Any]]:
     yield start
     for runtime in opened:
         runtime.close()
+
+
+PROMPTFOO = "0.115.0"
+
+
+def install_promptfoo() -> Path:
+    """promptfoo 0.115.0, installed once into the cache by the script the demo uses; a machine without npm fails here."""
+    if shutil.which("npm") is None or shutil.which("node") is None:
+        pytest.fail("promptfoo cannot be installed: Node.js 20 and npm are needed for the real promptfoo tests")
+    install = subprocess.run(["bash", str(ROOT / "examples/install-promptfoo.sh")], capture_output=True, text=True, timeout=1200)
+    assert install.returncode == 0, f"installing promptfoo {PROMPTFOO} failed:\n{install.stderr[-2000:]}"
+    return Path(install.stdout.strip())
+
+
+@pytest.fixture(scope="session")
+def promptfoo() -> str:
+    return str(install_promptfoo())
+
+
+@pytest.fixture
+def promptfoo_env(promptfoo: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
+    """Offline, quiet, and on PATH, so the example bundles' declared harness (`promptfoo eval …`) finds it."""
+    for name, value in (("PROMPTFOO_DISABLE_TELEMETRY", "1"), ("PROMPTFOO_DISABLE_UPDATE", "1"),
+                        ("PROMPTFOO_CONFIG_DIR", str(tmp_path / "promptfoo"))):
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("PATH", str(Path(promptfoo).parent) + os.pathsep + os.environ["PATH"])
+    return promptfoo

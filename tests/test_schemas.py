@@ -64,9 +64,9 @@ def test_every_example_validates_with_check_jsonschema(workspace: Workspace):
     assert workspace.run("new", "faq-bot").exit_code == 0
     bundles = [*sorted(EXAMPLES.glob("*/bundle.yaml")), workspace.root / "bundles/faq-bot/bundle.yaml"]
     assert len(bundles) >= 3 and all(errors == [] for errors in check_jsonschema("bundle.schema.json", bundles).values())
-    readme = (ROOT / "README.md").read_text()
-    readme_policy = readme[readme.index("```yaml\napiVersion: bundlectl/v1\nkind: Policy"):].split("```")[1].removeprefix("yaml\n")
-    policies = {"starter.yaml": STARTER_POLICY, "readme.yaml": readme_policy}
+    page = (ROOT / "docs/reference/policy.md").read_text()
+    documented = page[page.index("```yaml\napiVersion: bundlectl/v1\nkind: Policy"):].split("```")[1].removeprefix("yaml\n")
+    policies = {"starter.yaml": STARTER_POLICY, "documented.yaml": documented}
     for name, text in policies.items():
         (workspace.root / name).write_text(text)
     assert all(e == [] for e in check_jsonschema("policy.schema.json", [workspace.root / n for n in policies]).values())

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 @click.command()
 @click.argument("name", required=False, shell_complete=complete_name)
 @click.option("--at", "at", default=None, metavar="TIME", help="RFC 3339 instant, e.g. 2026-11-22T14:05:00Z.")
-@click.option("--env", default=None, shell_complete=complete_env)
+@click.option("--env", default=None, shell_complete=complete_env, help="With --at: the environment to look in (e.g. production).")
 @click.option("--request-id", default=None, help="Find this request's stamp in --log files.")
 @click.option("--log", "logs", multiple=True, type=click.Path(dir_okay=False), help="JSON-lines request log or OTLP/JSON export (repeatable).")
 @registry_option
@@ -69,8 +69,9 @@ def _print_live(live: LiveAt) -> None:
         click.echo(f"  canary beside it: {live.name}@{candidate['version']} ({short(candidate['digest'])}) at "
                    f"{candidate['percent']}% of routed requests (since {candidate['since']}, event {candidate['seq']})")
     if live.evidence:
-        table(["evidence", "kind", "source", "run at", "pass rate"],
-              [[str(e["seq"]), e["kind"], e["source"], e["run_at"], str(e["figures"].get("pass_rate", "—"))] for e in live.evidence])
+        table(["evidence", "of", "role", "kind", "source", "run at", "pass rate"],
+              [[str(e["seq"]), f"{e['version']} ({short(e['digest'])})", e["role"], e["kind"], e["source"], e["run_at"],
+                str(e["figures"].get("pass_rate", "—"))] for e in live.evidence])
 
 
 def _print_request(result: RequestAudit) -> None:

@@ -9,7 +9,7 @@ import click
 
 from bundlectl import api
 from bundlectl.cli.options import complete_name, complete_ref, format_options, json_option, registry_option, writer_options
-from bundlectl.cli.output import TerminalProgress, emit_json, github_annotation, identity, ok, short, table
+from bundlectl.cli.output import TerminalProgress, emit_json, github_annotation, identity, ok, short, table, warn
 from bundlectl.errors import ExitCode
 
 
@@ -18,9 +18,19 @@ from bundlectl.errors import ExitCode
 @click.option("--dir", "parent", default="bundles", show_default=True, type=click.Path(file_okay=False),
               help="Folder to create the bundle in.")
 def new(name: str, parent: str) -> None:
-    """Scaffold bundles/NAME with all eight components and working placeholder files."""
+    """Scaffold bundles/NAME: all eight components, ready to register and evaluate as they are.
+
+    Its eval suite renders the bundle's prompt file and runs offline against a stand-in for the model
+    (evals/provider.js): 40 gold and 10 adversarial cases that all pass, enough for the starter policy's
+    eval gates. Replace the FAQ, the prompt and the stand-in with your own.
+
+    \b
+    Examples:
+      bundlectl new faq-bot
+      bundlectl register bundles/faq-bot && bundlectl eval faq-bot@0.1.0
+    """
     created = api.new_bundle(name, Path(parent))
-    ok(f"created {created} — edit it, then `bundlectl validate {created}`")
+    ok(f"created {created} — next: `bundlectl register {created}`, then `bundlectl eval {name}@0.1.0`")
 
 
 HARD_LINKS_HELP = ("Accept component files with more than one hard link (refused by default: a hard link can hold a "
@@ -41,19 +51,30 @@ def validate(paths: tuple[str, ...], changed: bool, allow_hard_links: bool, outp
     (each bundle below is checked).
     """
     results = api.validate([Path(p) for p in paths], TerminalProgress(), changed, allow_hard_links=allow_hard_links)
+    invalid = [r for r in results if not r.valid]
+    code = ExitCode.NOT_FOUND if invalid and all(r.missing for r in invalid) else ExitCode.REFUSED
+    if output == "json" and invalid:  # the error document every command prints, with the results beside it
+        from bundlectl.cli.output import emit_error
+
+        emit_error("json", code, f"{len(invalid)} of {len(results)} bundle folder{'s' if len(results) != 1 else ''} "
+                                 "failed validation", "fix each problem listed, then validate again",
+                   [p for r in invalid for p in r.problems], {"valid": False, "results": [r.to_json() for r in results]})
+        raise SystemExit(code)
     if output == "json":
-        emit_json({"valid": all(r.valid for r in results), "results": [r.to_json() for r in results]})
+        emit_json({"valid": True, "results": [r.to_json() for r in results]})
     else:
         for result in results:
             if result.valid and result.record:
                 ok(f"{result.path}: {result.record.ref} {short(result.record.digest)}")
+                for warning in result.warnings:
+                    warn(f"{result.path}: {warning}")
             else:
                 for problem in result.problems:
                     click.echo(click.style("✗ ", fg="red") + str(problem), err=True)
                     if output == "github":
                         github_annotation("error", problem.annotation(), file=problem.file, line=problem.line, title="bundlectl validate")
-    if not all(r.valid for r in results):
-        raise SystemExit(ExitCode.REFUSED)
+    if invalid:
+        raise SystemExit(code)
 
 
 @click.command()

@@ -5,11 +5,11 @@ from __future__ import annotations
 import click
 
 from bundlectl import api
-from bundlectl.cli.options import json_option
+from bundlectl.cli.options import WholeSummaries, json_option
 from bundlectl.cli.output import emit_json
 
 
-@click.group()
+@click.group(cls=WholeSummaries)
 def evals() -> None:
     """The eval suite: write the case list of a suite that is not promptfoo."""
 

@@ -8,6 +8,7 @@ import click
 
 from bundlectl import api
 from bundlectl.cli.options import (
+    WholeSummaries,
     actor_option,
     complete_env,
     complete_ref,
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
     from bundlectl.evidence.store import EvidenceAdded
 
 
-@click.group()
+@click.group(cls=WholeSummaries)
 def evidence() -> None:
     """Reports bound to a bundle digest: eval runs, load tests, cost measurements, rehearsals."""
 

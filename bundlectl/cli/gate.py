@@ -16,7 +16,7 @@ from bundlectl.cli.options import (
     reason_option,
     registry_option,
 )
-from bundlectl.cli.output import emit_json, github_annotation, identity, ok, short, table
+from bundlectl.cli.output import emit_json, github_annotation, identity, ok, short, table, warn
 from bundlectl.errors import ExitCode
 
 if TYPE_CHECKING:
@@ -39,11 +39,13 @@ def approve(ref: str, env: str, registry: str | None, endpoint_url: str | None, 
         ok(f"{who} had already approved {bundle.name}@{bundle.version} for {env}")
     else:
         ok(f"{who} approved {bundle.name}@{bundle.version} ({short(bundle.digest)}) for {env}")
+    if approval.not_counted:
+        warn(approval.not_counted)
 
 
 @click.command()
 @click.argument("ref", shell_complete=complete_ref)
-@click.option("--env", required=True, shell_complete=complete_env)
+@click.option("--env", required=True, shell_complete=complete_env, help="The environment whose gate to check (e.g. production).")
 @registry_option
 @actor_option("Who would promote (the promoter's own approval does not count).")
 @key_option
@@ -80,6 +82,8 @@ def _show(value: Any) -> str:
 
     if value is None:
         return "—"
+    if isinstance(value, bool):  # `after`: whether it was live there
+        return "yes" if value else "no"
     if isinstance(value, timedelta):
         from bundlectl.durations import format_duration
 

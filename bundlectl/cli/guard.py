@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 @click.command()
 @click.argument("name", shell_complete=complete_name)
-@click.option("--env", required=True, shell_complete=complete_env)
+@click.option("--env", required=True, shell_complete=complete_env, help="The environment whose canary (or live bundle) to judge.")
 @click.option("--source", "sources", multiple=True, type=click.Path(dir_okay=False), metavar="FILE",
               help="Request log (JSON lines, as Runtime.record writes them); repeatable.")
 @click.option("--prometheus", default=None, metavar="URL", help="Query the outcome counters from this Prometheus server.")

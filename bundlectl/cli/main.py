@@ -38,7 +38,7 @@ COMMANDS: dict[str, Entry] = {
                   "Create the registry (git by default: refs/bundlectl/ in the repository around you)."),
     "registry": Entry("bundlectl.cli.registry:registry_group", "The registry itself: copy it between backends."),
     "new": Entry("bundlectl.cli.bundles:new",
-                 "Scaffold bundles/NAME with all eight components and working placeholder files."),
+                 "Scaffold bundles/NAME: all eight components, ready to register and evaluate as they are."),
     "validate": Entry("bundlectl.cli.bundles:validate",
                       "Check bundle folders: schema, pinning, paths, and the content of each component file."),
     "register": Entry("bundlectl.cli.bundles:register", "Freeze a bundle folder into the registry; prints its ref and digest."),
@@ -83,7 +83,60 @@ COMMANDS: dict[str, Entry] = {
                     "Re-check every digest, the log chain, every signature, and that pointers agree with the log (exit 5 if not)."),
     "schemas": Entry("bundlectl.cli.schemas:schemas", "JSON Schemas of the file formats."),
     "completion": Entry("bundlectl.cli.completion:completion", "Print the completion script for SHELL (default: your $SHELL)."),
+    "doctor": Entry("bundlectl.cli.doctor:doctor",
+                    "Check this machine: git and your identity, the registry, trust, clock skew, harness tools, the cache folder."),
 }
+
+# `bundlectl --help` lists the commands in the order of the work, not alphabetically
+WORKFLOW: dict[str, list[str]] = {
+    "Start": ["init", "new", "doctor"],
+    "Bundles": ["validate", "register", "list", "show", "diff", "export"],
+    "Evidence and gates": ["eval", "evidence", "evals", "gate", "approve", "policy"],
+    "Going live and back": ["promote", "rollback", "pause", "resume", "guard"],
+    "Watching and auditing": ["status", "history", "audit", "verify"],
+    "Registry, trust and tools": ["registry", "trust", "schemas", "completion"],
+}
+
+
+# shown above the exit codes in each command's --help; \b keeps click from re-wrapping them
+EXAMPLES: dict[str, list[str]] = {
+    "init": ["bundlectl init", "bundlectl init --registry s3://acme-registry/bundles"],
+    "registry": ["bundlectl registry copy . s3://acme-registry/bundles"],
+    "validate": ["bundlectl validate bundles/faq-bot", "bundlectl validate bundles/ --format github"],
+    "register": ["bundlectl register bundles/faq-bot --reason \"first version\""],
+    "list": ["bundlectl list", "bundlectl list faq-bot --json"],
+    "show": ["bundlectl show faq-bot@0.1.0", "bundlectl show faq-bot@production --json"],
+    "export": ["bundlectl export faq-bot@0.1.0 out/faq-bot"],
+    "diff": ["bundlectl diff faq-bot@0.1.0 faq-bot@0.2.0", "bundlectl diff faq-bot@production bundles/faq-bot --component prompt"],
+    "evidence": ["bundlectl evidence add faq-bot@0.1.0 results.json", "bundlectl evidence list faq-bot@0.1.0 --env production"],
+    "eval": ["bundlectl eval faq-bot@0.1.0", "bundlectl eval faq-bot@0.1.0 -- python -m pytest evals/ --junitxml=junit.xml"],
+    "evals": ["bundlectl evals cases junit.xml > evals/cases.yaml"],
+    "policy": ["bundlectl policy show", "bundlectl policy set policy.yaml --reason \"production needs 2 approvals\""],
+    "approve": ["bundlectl approve faq-bot@0.2.0 --env production"],
+    "gate": ["bundlectl gate faq-bot@0.2.0 --env production", "bundlectl gate faq-bot@0.2.0 --env production --json"],
+    "promote": ["bundlectl promote faq-bot@0.2.0 --env staging --reason \"clearer citations\"",
+                "bundlectl promote faq-bot@0.2.0 --env production --canary 10 --steps 10,50,100 --step-time 1h"],
+    "rollback": ["bundlectl rollback faq-bot --env production --reason \"wrong answers\"",
+                 "bundlectl rollback faq-bot --env production --component prompt --register-only",
+                 "bundlectl rollback faq-bot --env staging --rehearse"],
+    "pause": ["bundlectl pause faq-bot --env production --reason \"quotes the old refund policy\""],
+    "resume": ["bundlectl resume faq-bot --env production"],
+    "status": ["bundlectl status", "bundlectl status --check    # for cron: exit 1 when live evidence is stale"],
+    "history": ["bundlectl history faq-bot --env production"],
+    "guard": ["bundlectl guard faq-bot --env production --source requests.jsonl",
+              "bundlectl guard faq-bot --env production --prometheus http://localhost:9090 --apply"],
+    "audit": ["bundlectl audit --request-id req-0001 --log requests.jsonl",
+              "bundlectl audit faq-bot --env production --at 2026-11-22T14:05:00Z"],
+    "trust": ["bundlectl trust show", "bundlectl trust set trust.yaml --key ~/.ssh/id_ed25519"],
+    "verify": ["bundlectl verify"],
+    "schemas": ["bundlectl schemas export --out schemas"],
+    "completion": ["eval \"$(bundlectl completion bash)\"    # in ~/.bashrc"],
+}
+
+
+def _epilog(name: str) -> str:
+    examples = EXAMPLES.get(name)
+    return ("\b\nExamples:\n" + "\n".join(f"  {line}" for line in examples) + "\n\n" if examples else "") + EXIT_CODES
 
 
 class BundlectlGroup(click.Group):
@@ -91,7 +144,17 @@ class BundlectlGroup(click.Group):
     library errors to one or two lines and their exit code, never a traceback."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(COMMANDS)
+        return [name for names in WORKFLOW.values() for name in names]
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
+        """A mistyped command is answered with the command that was probably meant."""
+        name = args[0] if args else ""
+        if name and not name.startswith("-") and name not in COMMANDS:
+            from bundlectl.names import closest
+
+            guess = closest(name, list(COMMANDS))
+            ctx.fail(f"no such command {name!r}" + (f"; did you mean {guess!r}?" if guess else "; see `bundlectl --help`"))
+        return super().resolve_command(ctx, args)
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         """Colour, and (once `--help` has had its chance to exit) how errors must be reported: in the output
@@ -111,16 +174,21 @@ class BundlectlGroup(click.Group):
         module, attribute = entry.where.split(":")
         command: click.Command = getattr(importlib.import_module(module), attribute)
         for each in [command, *getattr(command, "commands", {}).values()]:
-            each.epilog = each.epilog or EXIT_CODES
+            each.epilog = each.epilog or (_epilog(cmd_name) if "Examples:" not in (each.help or "") else EXIT_CODES)
         return command
 
+    def shell_complete(self, ctx: click.Context, incomplete: str) -> list[Any]:
+        """Command names from the table: completing `bundlectl pro<Tab>` imports no command module."""
+        from click.shell_completion import CompletionItem
+
+        names = [CompletionItem(name, help=COMMANDS[name].help) for name in self.list_commands(ctx) if name.startswith(incomplete)]
+        return names + click.Command.shell_complete(self, ctx, incomplete)
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        """The listing click would print, from the table: `--help` imports no command module."""
-        limit = formatter.width - 6 - max(len(name) for name in COMMANDS)
-        rows = [(name, click.Command(name, help=COMMANDS[name].help).get_short_help_str(limit))
-                for name in self.list_commands(ctx)]
-        with formatter.section("Commands"):
-            formatter.write_dl(rows)
+        """The listing, from the table (`--help` imports no command module), by workflow, each summary whole."""
+        for section, names in WORKFLOW.items():
+            with formatter.section(section):
+                formatter.write_dl([(name, COMMANDS[name].help) for name in names])
 
     def invoke(self, ctx: click.Context) -> Any:
         from bundlectl.cli.output import terminal_text
@@ -161,10 +229,21 @@ class BundlectlGroup(click.Group):
 FORMAT = "bundlectl.format"  # ctx.meta key: "text", "json" or "github", from the command line
 
 
-@click.group("bundlectl", cls=BundlectlGroup, context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXIT_CODES)
+@click.group("bundlectl", cls=BundlectlGroup, context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXIT_CODES,
+             invoke_without_command=True)
 @click.version_option(__version__, prog_name="bundlectl")
-def cli() -> None:
-    """Version, diff, gate, promote and roll back release bundles of AI features."""
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """Version, diff, gate, promote and roll back release bundles of AI features.
+
+    \b
+    New here? Start with:
+      bundlectl init && bundlectl new faq-bot     # a registry and a bundle that earns evidence as it is
+      bundlectl doctor                            # what this machine has, and what it lacks
+    """
+    if ctx.invoked_subcommand is None:  # bare `bundlectl`: the help, and success
+        click.echo(ctx.get_help())
+        ctx.exit(0)
 
 
 INTERRUPTED = 128 + 2  # killed by SIGINT, as a shell reports it

@@ -97,9 +97,7 @@ def complete_ref(ctx: click.Context, param: click.Parameter, incomplete: str) ->
     def refs() -> list[str]:
         from bundlectl import api
 
-        where = _registry_of(ctx)
-        live = [f"{row.name}@{row.env}" for row in api.status(**where)]
-        return [f"{row.name}@{row.version}" for row in api.list_bundles(**where)] + live
+        return api.completion_words(**_registry_of(ctx)).refs
 
     return [CompletionItem(ref) for ref in _quietly(refs) if ref.startswith(incomplete)]
 
@@ -111,7 +109,7 @@ def complete_name(ctx: click.Context, param: click.Parameter, incomplete: str) -
     def names() -> list[str]:
         from bundlectl import api
 
-        return list(dict.fromkeys(row.name for row in api.list_bundles(**_registry_of(ctx))))
+        return api.completion_words(**_registry_of(ctx)).names
 
     return [CompletionItem(name) for name in _quietly(names) if name.startswith(incomplete)]
 
@@ -123,9 +121,7 @@ def complete_env(ctx: click.Context, param: click.Parameter, incomplete: str) ->
     def envs() -> list[str]:
         from bundlectl import api
 
-        where = _registry_of(ctx)
-        live = [row.env for row in api.status(**where)]
-        return list(dict.fromkeys([*api.show_policy(**where).policy["environments"], *live]))
+        return api.completion_words(**_registry_of(ctx)).envs
 
     return [CompletionItem(env) for env in _quietly(envs) if env.startswith(incomplete)]
 
@@ -140,3 +136,17 @@ def _quietly(find: Callable[[], list[str]]) -> list[str]:
         return find()
     except Exception:  # completing is a guess: no registry, no policy or any failure just means no candidates
         return []
+
+
+class WholeSummaries(click.Group):
+    """A command group whose --help lists each subcommand's whole summary (its first paragraph), never cut with '...'."""
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, (command.short_help or (command.help or "").split("\n\n")[0]).replace("\n", " ")))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import click
 
 from bundlectl import api
-from bundlectl.cli.options import actor_option, dry_run_option, json_option, key_option, registry_option, writer_options
+from bundlectl.cli.options import actor_option, complete_env, dry_run_option, json_option, key_option, registry_option, writer_options
 from bundlectl.cli.output import emit_json, identity, ok
 
 if TYPE_CHECKING:
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 @click.command()
 @click.argument("name")
-@click.option("--env", required=True)
+@click.option("--env", required=True, shell_complete=complete_env, help="The environment to pause.")
 @registry_option
 @dry_run_option
 @click.option("--reason", required=True, help="Why; recorded in the event log and carried by every `Paused` a runtime raises.")
@@ -33,7 +33,7 @@ def pause(name: str, env: str, registry: str | None, endpoint_url: str | None, d
 
 @click.command()
 @click.argument("name")
-@click.option("--env", required=True)
+@click.option("--env", required=True, shell_complete=complete_env, help="The environment to resume.")
 @registry_option
 @writer_options
 @json_option

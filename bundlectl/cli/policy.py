@@ -7,11 +7,11 @@ from typing import Any
 import click
 
 from bundlectl import api
-from bundlectl.cli.options import json_option, registry_option, writer_options
+from bundlectl.cli.options import WholeSummaries, json_option, registry_option, writer_options
 from bundlectl.cli.output import emit_json, ok, short
 
 
-@click.group()
+@click.group(cls=WholeSummaries)
 def policy() -> None:
     """The gate policy: which evidence each environment requires."""
 

@@ -27,7 +27,7 @@ def _steps(ctx: click.Context, param: click.Parameter, value: str | None) -> lis
 
 @click.command()
 @click.argument("ref", shell_complete=complete_ref)
-@click.option("--env", required=True, shell_complete=complete_env)
+@click.option("--env", required=True, shell_complete=complete_env, help="The environment to move, as the policy names it (e.g. staging).")
 @click.option("--canary", "canary", type=int, default=None, metavar="PERCENT",
               help="Serve REF beside what is live to this share of routed requests (a canary), instead of moving ENV.")
 @click.option("--steps", callback=_steps, default=None, metavar="P,P,…,100",

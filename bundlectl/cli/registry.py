@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from bundlectl import api
-from bundlectl.cli.options import actor_option, registry_option
+from bundlectl.cli.options import WholeSummaries, actor_option, registry_option
 from bundlectl.cli.output import ok
 
 
@@ -22,7 +22,7 @@ def init(registry: str | None, endpoint_url: str | None, actor: str | None) -> N
         ok(f"bundlectl registry in {result.url} is already initialised")
 
 
-@click.group("registry")
+@click.group("registry", cls=WholeSummaries)
 def registry_group() -> None:
     """The registry itself: copy it between backends."""
 

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 @click.command()
 @click.argument("name", shell_complete=complete_name)
-@click.option("--env", required=True, shell_complete=complete_env)
+@click.option("--env", required=True, shell_complete=complete_env, help="The environment to roll back (e.g. production).")
 @click.option("--to", "to_ref", default=None, shell_complete=complete_ref, help="Roll back to this bundle (it must have been live in ENV before).")
 @click.option("--component", "components", multiple=True, type=click.Choice(KINDS),
               help="Roll back only this component (repeatable); the others stay as they are.")
@@ -65,7 +65,8 @@ def rollback(name: str, env: str, to_ref: str | None, components: tuple[str, ...
 
         if not as_json:  # with --json, the error document carries the gate (cli/main.py)
             print_gate(gate_refused.result)
-            warn("no passing evidence for this exact bundle: add some first (`--register-only`), or use --break-glass --reason TEXT")
+            for line in api.rollback_advice(gate_refused.result, list(components), to_ref):
+                warn(line)
         raise
     from bundlectl.canary import CanaryResult
 
@@ -112,15 +113,16 @@ def _print(report: api.RollbackReport, as_json: bool) -> None:
 
             print_gate(result.gate)
         if result.would_refuse:
-            refused(f"would be refused: no passing evidence for {target.name}@{target.version} in {plan.env} "
-                    "(dry run: nothing changed)")
-            for step in _evidence_first(plan, target.version):
+            assert result.gate is not None
+            failed = ", ".join(c.name for c in result.gate.failures())
+            refused(f"would be refused: {target.name}@{target.version} fails {failed} in {plan.env} (dry run: nothing changed)")
+            for step in api.rollback_advice(result.gate, plan.components, f"{plan.source.name}@{plan.source.version}"):
                 click.echo(f"  {step}", err=True)
             raise SystemExit(ExitCode.REFUSED)
         unverified = " UNVERIFIED, by break-glass" if result.break_glass else ""
         ok(f"would roll back {plan.env}: {plan.live.version} → {target.version}{unverified} (dry run: nothing changed)")
     else:
-        warning = " — UNVERIFIED (break-glass): `status --check` fails until fresh evidence for this digest is added"
+        warning = f" — UNVERIFIED (break-glass): {api.break_glass_standing(result.gate)}"
         state = "" if result.verified else click.style(warning, fg="red")
         ok(f"rolled back {plan.live.name} in {plan.env}: {plan.live.version} → {target.version}, pointer version {move.pointer_version}{state}")
     for line in plan.stale if not plan.components else []:

@@ -7,10 +7,11 @@ from pathlib import Path
 import click
 
 from bundlectl import api
+from bundlectl.cli.options import WholeSummaries
 from bundlectl.cli.output import ok
 
 
-@click.group()
+@click.group(cls=WholeSummaries)
 def schemas() -> None:
     """JSON Schemas of the file formats."""
 

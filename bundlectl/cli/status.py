@@ -53,7 +53,7 @@ def status(name: str | None, check: bool, registry: str | None, endpoint_url: st
 
 @click.command()
 @click.argument("name", shell_complete=complete_name)
-@click.option("--env", required=True, shell_complete=complete_env)
+@click.option("--env", required=True, shell_complete=complete_env, help="The environment whose history to list.")
 @click.option("--limit", type=click.IntRange(min=0), default=256, show_default=True, help="At most this many events; 0 for all.")
 @registry_option
 @json_option
@@ -82,8 +82,10 @@ def _history_row(event: MoveRow | PauseRow | CanaryRow) -> list[str]:
     if isinstance(event, CanaryRow):
         data = event.data
         action = f"{event.action} {event.percent}%" + (" (guard)" if "guard" in data else "")
-        return [str(event.seq), event.time, action, f"{data['live_version']} ({short(data['live_digest'])})",
-                f"{event.version} ({short(event.digest)})", identity(event.actor, event.signed), event.reason or ""]
+        # a canary moves no pointer: the columns name the two arms, not an origin and a destination
+        ended = ", ended: live unchanged" if event.action.endswith("rollback") else ""
+        return [str(event.seq), event.time, action, f"live {data['live_version']} ({short(data['live_digest'])})",
+                f"candidate {event.version} ({short(event.digest)}){ended}", identity(event.actor, event.signed), event.reason or ""]
     if isinstance(event, PauseRow):
         live = f"{event.data['version']} ({short(event.data['digest'])})"
         return [str(event.seq), event.time, event.action, live, live, identity(event.actor, event.signed), event.reason or ""]

@@ -5,11 +5,11 @@ from __future__ import annotations
 import click
 
 from bundlectl import api
-from bundlectl.cli.options import dry_run_option, json_option, key_option, reason_option, registry_option
+from bundlectl.cli.options import WholeSummaries, dry_run_option, json_option, key_option, reason_option, registry_option
 from bundlectl.cli.output import emit_json, ok, short, table
 
 
-@click.group()
+@click.group(cls=WholeSummaries)
 def trust() -> None:
     """Roles and SSH keys: who may register, approve, run evals, promote each environment, and change the rules."""
 

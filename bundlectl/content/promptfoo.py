@@ -56,3 +56,18 @@ def case_slice(test: dict[str, Any]) -> str | None:
     metadata = test.get("metadata")
     value = metadata.get("slice") if isinstance(metadata, dict) else None
     return str(value) if value not in (None, "") else None
+
+
+def unrendered_prompt_files(prompt_files: list[str], suite_path: str | None, suite: Any) -> list[str]:
+    """The bundle's prompt files the promptfoo suite never renders (`prompts: [file://../prompts/x.md]`).
+
+    A report can only prove the prompt texts it shows, so evidence cannot count for a file it never ran."""
+    import posixpath
+
+    entries = suite.get("prompts") if isinstance(suite, dict) else None
+    rendered = set()
+    for entry in entries if isinstance(entries, list) else []:
+        raw = entry.get("raw") or entry.get("id") if isinstance(entry, dict) else entry
+        if isinstance(raw, str) and raw.startswith("file://"):
+            rendered.add(posixpath.normpath(posixpath.join(posixpath.dirname(suite_path or ""), raw[len("file://"):])))
+    return [path for path in prompt_files if path not in rendered]

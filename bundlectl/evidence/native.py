@@ -67,7 +67,9 @@ def native_report(document: object, source: str) -> Report:
         report = NativeReport.model_validate(document)
     except ValidationError as exc:
         problems = [Problem(source, str(e["msg"]), field=".".join(str(p) for p in e["loc"]) or None) for e in exc.errors()[:3]]
-        raise InvalidInput(problems, "the format is schemas/evidence.schema.json") from None
+        from bundlectl.names import schema_hint
+
+        raise InvalidInput(problems, f"the format is {schema_hint('evidence.schema.json')}") from None
     run_at = parse_run_time(report.run_at)
     if run_at is None:
         raise InvalidInput([Problem(source, "run_at must be an RFC 3339 time with a time zone", field="run_at")])

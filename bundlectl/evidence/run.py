@@ -133,8 +133,10 @@ def _executable(word: str, folder: Path, env: dict[str, str]) -> str:
     """The file the command's first word runs: a path (relative to the bundle folder it runs in), or found on PATH."""
     found = (word if os.path.isabs(word) else str(folder / word)) if "/" in word else shutil.which(word, path=env.get("PATH"))
     if not found or not os.path.isfile(found) or not os.access(found, os.X_OK):
+        from bundlectl.evidence.promptfoo_install import promptfoo_hint
+
         raise UsageProblem(f"cannot run {word!r}: no such executable" + ("" if "/" in word else " on PATH"),
-                           "is the tool installed and on PATH?")
+                           promptfoo_hint() if word == "promptfoo" else "is the tool installed and on PATH?")
     return found
 
 

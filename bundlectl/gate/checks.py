@@ -35,6 +35,8 @@ class GateInputs(NamedTuple):
     was_live_after: bool
     now: datetime
     trust: Trust | None = None  # the trust in force: approvals and runner-signed evidence are judged by its keys
+    waived: frozenset[str] = frozenset()  # a component rollback: the checks the policy's rollback rules waive
+    rolled_back_rehearsals: list[EvidenceRow] = []  # a component rollback: rehearsals of the bundle it rolls back from
 
 
 def _newest(evidence: list[EvidenceRow], kind: str) -> EvidenceRow | None:
@@ -222,7 +224,14 @@ def cost_checks(gate: CostGate, inputs: GateInputs, used: list[int]) -> list[Che
 
 
 def rehearsal_check(gate: RehearsalGate, inputs: GateInputs, used: list[int]) -> Check:
-    row = _newest(inputs.evidence, "rehearsal")
+    """A recent rollback rehearsal of this bundle; for a component rollback, a rehearsed rollback of the bundle it
+    replaces counts too (that is the rollback being done)."""
+    rehearsals = sorted([e for e in [*inputs.evidence, *inputs.rolled_back_rehearsals] if e.kind == "rehearsal"],
+                        key=lambda e: (e.run_at, e.seq), reverse=True)
+    row = rehearsals[0] if rehearsals else None
+    if row is None and inputs.live is None:  # a first release: a rollback here would have nothing to go back to
+        return Check("rehearsal", True, None, parse_duration(gate.max_age),
+                     f"nothing is live in {inputs.env} yet, so there is no rollback to rehearse (`bundlectl pause` is the kill switch)")
     if row is None:
         return Check("rehearsal", False, None, parse_duration(gate.max_age), "no rollback rehearsal recorded for this bundle")
     used.append(row.seq)
@@ -276,17 +285,22 @@ def run_checks(inputs: GateInputs) -> tuple[list[Check], list[int]]:
                              live_evidence=counting(inputs.live_evidence, gates.eval, inputs.trust))
     checks: list[Check] = []
     if inputs.after:
-        checks.append(after_check(inputs))
+        checks.append(_waived("after") if "after" in inputs.waived else after_check(inputs))
     if gates.eval:
         checks += eval_checks(gates.eval, everything, inputs.now, used, inputs.trust)
     if gates.regression:
-        checks.append(regression_check(gates.regression, inputs, used))
+        checks.append(_waived("regression") if "regression" in inputs.waived else regression_check(gates.regression, inputs, used))
     if gates.latency:
         checks.append(latency_check(gates.latency, inputs, used))
     if gates.cost:
         checks += cost_checks(gates.cost, inputs, used)
     if gates.rehearsal:
-        checks.append(rehearsal_check(gates.rehearsal, inputs, used))
+        checks.append(_waived("rehearsal") if "rehearsal" in inputs.waived else rehearsal_check(gates.rehearsal, inputs, used))
     if gates.approvals:
-        checks.append(approvals_check(gates.approvals, inputs))
+        checks.append(_waived("approvals") if "approvals" in inputs.waived else approvals_check(gates.approvals, inputs))
     return checks, sorted(set(used))
+
+
+def _waived(name: str) -> Check:
+    return Check(name, True, None, None, "waived for a component rollback by the policy (rollback.waive): "
+                                         "each component it goes live with was live here before")

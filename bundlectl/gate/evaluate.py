@@ -13,7 +13,9 @@ from bundlectl.registry.signatures import trust_in_force
 from bundlectl.trust.rules import principals_of
 
 
-def gate_inputs(index: Index, bundle: BundleRow, env: str, promoter: str, now: datetime) -> GateInputs:
+def gate_inputs(index: Index, bundle: BundleRow, env: str, promoter: str, now: datetime,
+                rollback_from: BundleRow | None = None) -> GateInputs:
+    """ROLLBACK_FROM: the live bundle a component rollback replaces; the policy's rollback rules then apply."""
     policy = environment_policy(index, env)
     live = index.pointer(bundle.name, env)
     return GateInputs(
@@ -26,11 +28,14 @@ def gate_inputs(index: Index, bundle: BundleRow, env: str, promoter: str, now: d
         was_live_after=bool(policy.after) and index.was_live(bundle.name, policy.after or "", bundle.digest),
         now=now,
         trust=trust_in_force(index),
+        waived=policy.rollback_waives if rollback_from is not None else frozenset(),
+        rolled_back_rehearsals=index.evidence_for(rollback_from.digest, "rehearsal") if rollback_from is not None else [],
     )
 
 
-def evaluate_gate(index: Index, bundle: BundleRow, env: str, promoter: str, now: datetime) -> GateResult:
-    inputs = gate_inputs(index, bundle, env, promoter, now)
+def evaluate_gate(index: Index, bundle: BundleRow, env: str, promoter: str, now: datetime,
+                  rollback_from: BundleRow | None = None) -> GateResult:
+    inputs = gate_inputs(index, bundle, env, promoter, now, rollback_from)
     checks, used = run_checks(inputs)
-    rows = {e.seq: e for e in [*inputs.evidence, *inputs.live_evidence]}
+    rows = {e.seq: e for e in [*inputs.evidence, *inputs.live_evidence, *inputs.rolled_back_rehearsals]}
     return GateResult(bundle.name, bundle.version, bundle.digest, env, checks, used, tuple(rows[seq] for seq in used))

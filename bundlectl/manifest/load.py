@@ -8,6 +8,7 @@ from typing import Any
 
 from bundlectl.errors import InvalidInput, Problem
 from bundlectl.manifest.problems import validation_problems
+from bundlectl.names import schema_hint, schema_url
 from bundlectl.safeyaml import YamlDocument, load_yaml
 from bundlectl.textfile import read_text
 
@@ -54,7 +55,7 @@ def load_manifest(target: Path, display: str | None = None) -> LoadedManifest:
         manifest = Manifest.model_validate(document.data)
     except ValidationError as exc:
         raise InvalidInput(
-            validation_problems(exc.errors(), Manifest, source, document, "schemas/bundle.schema.json"),
-            "the full format is in schemas/bundle.schema.json",
+            validation_problems(exc.errors(), Manifest, source, document, schema_url("bundle.schema.json")),
+            f"the full format is {schema_hint('bundle.schema.json')}",
         ) from None
     return LoadedManifest(manifest, path.parent, path, source, document)

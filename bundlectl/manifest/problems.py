@@ -41,6 +41,13 @@ def _message(err: Any, loc: tuple[Any, ...], model: Any, format_file: str) -> st
         return f"unknown key; did you mean {guess!r}?" if guess else f"unknown key (the keys allowed here are in {format_file})"
     if kind == "string_type" and isinstance(err.get("input"), (int, float)):
         return f"must be a string; quote it: \"{err['input']}\""
+    if kind == "string_pattern_mismatch":  # never the regex itself: say what the value should look like
+        from bundlectl.durations import DURATION_PATTERN
+        from bundlectl.names import pattern_meaning
+
+        pattern = str((err.get("ctx") or {}).get("pattern", ""))
+        meaning = pattern_meaning(pattern) or ("a duration such as 30m, 12h, 7d or 2w" if pattern == DURATION_PATTERN else None)
+        return f"{err.get('input')!r} is not valid here: " + (f"use {meaning}" if meaning else f"see {format_file} for the form")
     return str(err["msg"]).removeprefix("Value error, ")
 
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypeVar
 
 from bundlectl.durations import parse_duration
 from bundlectl.errors import IntegrityFailure, Refused
-from bundlectl.names import is_env
+from bundlectl.names import closest, is_env
 
 if TYPE_CHECKING:
     from bundlectl.registry.index import Index
@@ -89,11 +89,15 @@ class Gates(NamedTuple):
     approvals: ApprovalsGate | None
 
 
+WAIVABLE = ("after", "regression", "rehearsal", "approvals")  # what a policy's rollback rules may waive
+
+
 class EnvironmentPolicy(NamedTuple):
     name: str
     after: str | None
     production: bool
     gates: Gates
+    rollback_waives: frozenset[str] = frozenset()  # checks a component rollback skips here (policy `rollback.waive`)
 
     def max_age_for(self, kind: str) -> str | None:
         """How old a report of this kind may be here: the max_age of the gate that reads it, if any."""
@@ -116,7 +120,8 @@ class GatePolicy(NamedTuple):
 
     def environment(self, env: str) -> EnvironmentPolicy:
         if env not in self.environments:
-            raise Refused(f"environment {env!r} is not defined in the gate policy",
+            guess = closest(env, list(self.environments))
+            raise Refused(f"environment {env!r} is not defined in the gate policy" + (f"; did you mean {guess!r}?" if guess else ""),
                           f"defined: {', '.join(self.environments) or 'none'}; add it with `bundlectl policy set`")
         return self.environments[env]
 
@@ -167,9 +172,12 @@ def _environment(name: str, raw: dict[str, Any]) -> EnvironmentPolicy:
     after = raw["after"]
     if not (after is None or is_env(after)) or not isinstance(raw["production"], bool):
         raise TypeError(f"environment {name!r}: after or production")
+    waive = (raw.get("rollback") or {}).get("waive", [])  # policies stored before rollback rules waive nothing
+    if not isinstance(waive, list) or not all(w in WAIVABLE for w in waive):
+        raise TypeError(f"environment {name!r}: rollback.waive = {waive!r}")
     return EnvironmentPolicy(name, after, raw["production"], Gates(
         eval_gate, gate("regression", RegressionGate), gate("latency", LatencyGate), gate("cost", CostGate),
-        gate("rehearsal", RehearsalGate), gate("approvals", ApprovalsGate)))
+        gate("rehearsal", RehearsalGate), gate("approvals", ApprovalsGate)), frozenset(waive))
 
 
 def _tool_pins(raw: Any) -> tuple[ToolPin, ...] | None:

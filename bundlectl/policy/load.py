@@ -13,4 +13,4 @@ def parse_policy(data: bytes, source: str) -> Any:
     from bundlectl.policy.model import Policy
 
     return load_model_file(data, source, Policy, MAX_POLICY_BYTES, "apiVersion, kind, environments",
-                           "schemas/policy.schema.json")
+                           "policy.schema.json")

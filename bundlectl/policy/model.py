@@ -91,10 +91,19 @@ class Gates(Strict):
     approvals: ApprovalsGate | None = None
 
 
+class RollbackRules(Strict):
+    waive: list[Literal["after", "regression", "rehearsal", "approvals"]] = Field(
+        default_factory=list,
+        description="Checks a component rollback skips here, because every component it goes live with was live here "
+                    "before. Evidence (eval, latency, cost) for its exact bundle is never waived; an unwaived rehearsal "
+                    "check also counts the rehearsals of the bundle it rolls back from.")
+
+
 class Environment(Strict):
     after: str | None = Field(None, pattern=ENV_PATTERN, description="Must have been live there first.")
     production: bool = Field(False, description="Rehearsals are refused here.")
     gates: Gates = Field(default_factory=Gates)
+    rollback: RollbackRules = Field(default_factory=RollbackRules, description="What a component rollback must pass here.")
 
 
 class Policy(Strict):

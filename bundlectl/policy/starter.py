@@ -22,4 +22,6 @@ environments:
       cost: {max_cost_per_task_usd: 0.05, volume_multiplier: 10, max_daily_usd: 2000, daily_tasks: 100000}
       rehearsal: {max_age: 30d}    # a rollback was rehearsed recently
       approvals: {min: 1, exclude_author: true}
+    rollback:                      # a component rollback returns to content live here before: it needs evidence
+      waive: [after, approvals]    # for its exact bundle and a rehearsed rollback, not staging or a second person
 """

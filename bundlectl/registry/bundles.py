@@ -129,6 +129,11 @@ def find_bundle(index: Index, name: str, selector: str) -> BundleRow:
         row = _live_bundle(index, name, selector)
     if row is None:
         known = [r.version for r in index.bundles(name)]
+        env = selector.partition("~")[0]
+        if env in index.environments():  # NAME@ENV: an environment, with nothing of NAME live in it
+            raise NotFound(f"nothing of {name} has been live in {env}, so {name}@{selector} names no bundle",
+                           f"promote a version first: `bundlectl promote {name}@VERSION --env {env}`"
+                           + (f" (registered: {', '.join(known[-5:])})" if known else ""))
         hint = f"registered versions: {', '.join(known[-5:])}" if known else f"nothing named {name} is registered"
         raise NotFound(f"{name}@{selector} is not registered", hint)
     return row

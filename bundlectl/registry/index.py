@@ -423,6 +423,19 @@ class Index:
         text, seq = self._meta("trust"), self._meta("trust_seq")
         return (json.loads(text) if text else None), (int(seq) if seq else None)
 
+    def environments(self) -> list[str]:
+        """Every environment the policy in force names, then any other that something was ever live in."""
+        document = self.policy()[0]
+        named = list(document["environments"]) if isinstance(document, dict) and isinstance(document.get("environments"), dict) else []
+        moved = [row[0] for row in self.db.execute("SELECT DISTINCT env FROM pointers ORDER BY env").fetchall()]
+        return named + [env for env in moved if env not in named]
+
+    def latest_time(self) -> str | None:
+        """The time of the newest record in the log (`doctor` compares it with this machine's clock)."""
+        row = self.db.execute("SELECT max(t) FROM (SELECT max(time) AS t FROM events UNION ALL SELECT max(time) FROM bundles "
+                              "UNION ALL SELECT max(time) FROM evidence UNION ALL SELECT max(time) FROM approvals)").fetchone()
+        return row[0] if row and row[0] else None
+
     def trust_since(self) -> int | None:
         """The seq of the first `trust set`: from it on, every record is signed and its actor a proven principal."""
         seq = self._meta("trust_since")

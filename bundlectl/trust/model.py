@@ -81,6 +81,6 @@ class TrustFile(Strict):
 def parse_trust(data: bytes, source: str) -> dict[str, Any]:
     """The trust file in normal form; InvalidInput naming file, line and field for each problem."""
     parsed = load_model_file(data, source, TrustFile, MAX_TRUST_BYTES, "apiVersion, kind, roles",
-                             "schemas/trust.schema.json", "; keys are lines of git's allowed_signers file")
+                             "trust.schema.json", "; keys are lines of git's allowed_signers file")
     normal: dict[str, Any] = parsed.model_dump(mode="json")
     return normal

@@ -16,8 +16,7 @@ import git
 import pytest
 import yaml
 
-from tests.cli.test_eval import install_promptfoo
-from tests.conftest import EXAMPLES, ROOT
+from tests.conftest import EXAMPLES, ROOT, install_promptfoo
 
 WORKFLOW = yaml.safe_load((ROOT / "examples/ci/github-actions.yml").read_text())
 _EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")

@@ -13,10 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, V1, V2, Workspace
+from tests.conftest import PROMPTFOO, V1, V2, Workspace
 from tests.helpers import add, native_report, promptfoo_report, set_policy, suite_cases
 
-PROMPTFOO = "0.115.0"
 # a harness that writes a native report of every case of v1's suite, stating the bundle it ran
 NATIVE_HARNESS = """
 import json, os, sys, datetime
@@ -231,30 +230,6 @@ def test_pytest_with_a_declared_case_list(registered: Workspace):
     assert bound["figures"]["slices"]["adversarial"] == {"cases": 1, "passed": 0, "pass_rate": 0.0}
     run = registered.json("evidence", "list", "support-triage@2026.11.01-7")["evidence"][0]["run"]
     assert run["tool"] == "pytest" and run["tool_version"] and run["exit_status"] == 1
-
-
-def install_promptfoo() -> Path:
-    """promptfoo 0.115.0, installed once into the cache by the script the demo uses; a machine without npm fails here."""
-    if shutil.which("npm") is None or shutil.which("node") is None:
-        pytest.fail("promptfoo cannot be installed: Node.js 20 and npm are needed for the real promptfoo tests")
-    install = subprocess.run(["bash", str(ROOT / "examples/install-promptfoo.sh")], capture_output=True, text=True, timeout=1200)
-    assert install.returncode == 0, f"installing promptfoo {PROMPTFOO} failed:\n{install.stderr[-2000:]}"
-    return Path(install.stdout.strip())
-
-
-@pytest.fixture(scope="session")
-def promptfoo() -> str:
-    return str(install_promptfoo())
-
-
-@pytest.fixture
-def promptfoo_env(promptfoo: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
-    """Offline, quiet, and on PATH, so the example bundles' declared harness (`promptfoo eval …`) finds it."""
-    for name, value in (("PROMPTFOO_DISABLE_TELEMETRY", "1"), ("PROMPTFOO_DISABLE_UPDATE", "1"),
-                        ("PROMPTFOO_CONFIG_DIR", str(tmp_path / "promptfoo"))):
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("PATH", str(Path(promptfoo).parent) + os.pathsep + os.environ["PATH"])
-    return promptfoo
 
 
 def test_real_promptfoo_runs_of_both_example_bundles(git_registered: Workspace, promptfoo_env: str):

@@ -173,7 +173,7 @@ def test_dry_run_shows_the_bundle_and_diff_and_writes_nothing(live: Workspace):
     assert "would build support-triage@2026.11.22-1+rb.runbook" in result.stdout
     assert "changed: runbook   unchanged: model, prompt, schema, retriever, tools, guardrails, evals" in result.stdout
     assert "-- GDPR requests are escalated" in result.stdout
-    assert "✗ would be refused: no passing evidence for support-triage@2026.11.22-1+rb.runbook in staging" in result.stderr
+    assert "✗ would be refused: support-triage@2026.11.22-1+rb.runbook fails eval in staging" in result.stderr
     assert "would roll back" not in result.output  # no "✓ would roll back" before a refusal
     assert "--component runbook --to support-triage@2026.11.01-1 --register-only" in result.stderr  # the way to evidence
     whole = live.json("rollback", "support-triage", "--env", "staging", "--dry-run")
@@ -183,7 +183,8 @@ def test_dry_run_shows_the_bundle_and_diff_and_writes_nothing(live: Workspace):
 
 def test_rehearsal_is_recorded_and_required_by_policy(live: Workspace):
     gate = live.run("gate", V2, "--env", "production", "--json")
-    assert {c["name"]: c["passed"] for c in json.loads(gate.stdout)["checks"]}["rehearsal"] is False
+    first = {c["name"]: c for c in json.loads(gate.stdout)["checks"]}["rehearsal"]
+    assert first["passed"] is True and "nothing is live in production yet" in first["detail"]  # a first release
     result = live.run("rollback", "support-triage", "--env", "staging", "--rehearse")
     assert result.exit_code == 0, result.output
     assert "rolled back to 2026.11.01-1, then forward to 2026.11.22-1" in result.stdout
@@ -195,6 +196,8 @@ def test_rehearsal_is_recorded_and_required_by_policy(live: Workspace):
     gate = json.loads(live.run("gate", V2, "--env", "production", "--json").stdout)
     assert {c["name"]: c["passed"] for c in gate["checks"]}["rehearsal"] is True
     promote(live, V2, "production")
+    after_first = json.loads(live.run("gate", V1, "--env", "production", "--json").stdout)
+    assert {c["name"]: c["passed"] for c in after_first["checks"]}["rehearsal"] is False  # V1 was never rehearsed
     refused = live.run("rollback", "support-triage", "--env", "production", "--rehearse")
     assert refused.exit_code == 1 and "production environment in the policy; rehearsals are refused" in refused.stderr
     assert live.run("verify").exit_code == 0

@@ -20,6 +20,7 @@ LAYERS: list[set[str]] = [
     {"policy", "evidence", "gate", "guard", "diff", "refs", "record_view", "webhooks"},
     {"moves", "promotion", "pausing", "canary", "guarding", "rollback", "verify", "registry_copy", "initialise", "status", "audit",
      "schema_export", "trust_log", "report"},
+    {"doctor"},
     {"api", "runtime", "serve", "openfeature"},
     {"cli", "__main__"},
 ]
