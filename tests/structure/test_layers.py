@@ -18,7 +18,7 @@ LAYERS: list[set[str]] = [
     {"registry", "bundle_folder", "validation", "scaffold", "export", "identity"},
     {"policy", "evidence", "gate", "guard", "diff", "refs", "record_view"},
     {"moves", "promotion", "pausing", "canary", "guarding", "rollback", "verify", "registry_copy", "initialise", "status", "audit",
-     "schema_export", "trust_log"},
+     "schema_export", "trust_log", "transitions"},
     {"api", "runtime"},
     {"cli", "__main__"},
 ]
