@@ -64,6 +64,7 @@ CREATE INDEX evidence_by_digest ON evidence (digest, kind, run_at);
 CREATE TABLE approvals (
     seq INTEGER PRIMARY KEY, name TEXT NOT NULL, digest TEXT NOT NULL, env TEXT NOT NULL,
     actor TEXT NOT NULL, time TEXT NOT NULL, signers TEXT);
+CREATE INDEX approvals_by_digest ON approvals (digest, env);
 CREATE TABLE trusts (seq INTEGER PRIMARY KEY, document TEXT NOT NULL);
 CREATE TABLE pointers (
     name TEXT NOT NULL, env TEXT NOT NULL, digest TEXT NOT NULL, version TEXT NOT NULL,
@@ -386,6 +387,11 @@ class Index:
         text, seq = self._meta("trust"), self._meta("trust_seq")
         return (json.loads(text) if text else None), (int(seq) if seq else None)
 
+    def trust_text(self) -> tuple[str | None, int | None]:
+        """`trust()` as the stored canonical text, for callers that cache what they parse from it."""
+        text, seq = self._meta("trust"), self._meta("trust_seq")
+        return text, (int(seq) if seq else None)
+
     def trust_since(self) -> int | None:
         """The seq of the first `trust set`: from it on, every record is signed and its actor a proven principal."""
         seq = self._meta("trust_since")
@@ -415,6 +421,11 @@ class Index:
         """The stored policy document in force (every default filled in) and the seq that set it."""
         text, seq = self._meta("policy"), self._meta("policy_seq")
         return (json.loads(text) if text else None), (int(seq) if seq else None)
+
+    def policy_text(self) -> tuple[str | None, int | None]:
+        """`policy()` as the stored canonical text, for callers that cache what they parse from it."""
+        text, seq = self._meta("policy"), self._meta("policy_seq")
+        return text, (int(seq) if seq else None)
 
     def evidence_for(self, digest: str, kind: str | None = None) -> list[EvidenceRow]:
         """Newest run first."""
