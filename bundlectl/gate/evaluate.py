@@ -14,15 +14,15 @@ from bundlectl.trust.rules import principals_of
 
 
 def gate_inputs(index: Index, bundle: BundleRow, env: str, promoter: str, now: datetime) -> GateInputs:
-    """What the checks read; what only the approvals check reads is gathered only when the policy has one (every
-    reader judges every promotion in the log again, so a gate without approvals must not pay for them)."""
+    """What the checks read; what only the approvals or regression check reads is gathered only when the policy has
+    that gate (every reader judges every promotion in the log again, so a gate without them must not pay for them)."""
     policy = environment_policy(index, env)
     live = index.pointer(bundle.name, env)
     approving = policy.gates.approvals is not None
     return GateInputs(
         digest=bundle.digest, env=env, gates=policy.gates, after=policy.after,
         evidence=index.evidence_for(bundle.digest),
-        live=live, live_evidence=index.evidence_for(live.digest) if live else [],
+        live=live, live_evidence=index.evidence_for(live.digest) if live and policy.gates.regression else [],
         approvals=index.approvals_for(bundle.digest, env) if approving else [],
         registrants={who for r in index.bundles_with_digest(bundle.name, bundle.digest) for who in principals_of(r.actor)}
         if approving else set(),
