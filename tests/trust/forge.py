@@ -64,24 +64,28 @@ class Forger:
                 "pointer_version": data["pointer_version"], "seq": last["seq"]}
 
     # writing -----------------------------------------------------------------------
-    def append(self, action: str, data: dict[str, Any], signer: str, pointers: dict[str, dict[str, Any]] | None = None,
+    def append(self, action: str, data: dict[str, Any], signer: str | None, pointers: dict[str, dict[str, Any]] | None = None,
                report: bytes | None = None) -> int:
         """Append one record signed by `signer`'s key (its principal as actor), then set `pointers` and the head
-        pointer; `report` is stored as an object first. Returns the new record's seq."""
+        pointer; `report` is stored as an object first. Returns the new record's seq.
+
+        Without a signer the record is unsigned (as before trust is set) and no head pointer is written."""
         payloads = self.payloads()
         last = json.loads(payloads[-1])
         times = [last["time"], datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")]
         envelope = {"seq": last["seq"] + 1, "prev": sha256(payloads[-1]), "time": max(times),
-                    "actor": f"{signer}@example.com", "action": action, "reason": "forged", "data": data}
+                    "actor": f"{signer or 'someone'}@example.com", "action": action, "reason": "forged", "data": data}
         payload = canonical(envelope)
-        signature = subprocess.run(["ssh-keygen", "-Y", "sign", "-f", self.keys.path(signer), "-n", "bundlectl"],
-                                   input=payload, capture_output=True, check=True).stdout.strip()
-        stored = payload + b"\n" + signature
+        stored = payload
+        if signer is not None:
+            signature = subprocess.run(["ssh-keygen", "-Y", "sign", "-f", self.keys.path(signer), "-n", "bundlectl"],
+                                       input=payload, capture_output=True, check=True).stdout.strip()
+            stored = payload + b"\n" + signature
         if report is not None:
             self.put_object("reports/" + hashlib.sha256(report).hexdigest(), report)
         head = {"seq": envelope["seq"], "hash": sha256(payload)}
         self._store(envelope["seq"], f"{action} by {envelope['actor']}", stored)
-        for name, value in {**(pointers or {}), "head": head}.items():
+        for name, value in {**(pointers or {}), **({"head": head} if signer else {})}.items():
             self.set_pointer(name, canonical(value))
         return int(envelope["seq"])
 
