@@ -84,7 +84,11 @@ def append_synthetic(repo: Path, total: int, signer: Signer | None = None) -> No
     bundles = {e.data["version"]: e.data["digest"] for e in stored if e.action == "register"}
     versions = sorted(bundles)
     seq, prev = last.seq, last.hash
-    pointers: dict[str, tuple[str, int, int]] = {}
+    pointers: dict[str, tuple[str, int, int]] = {}  # env → (version, pointer version, seq), continuing the stored log's
+    for stored_event in stored:
+        if stored_event.is_move:
+            pointers[stored_event.data["env"]] = (stored_event.data["to_version"], stored_event.data["pointer_version"],
+                                                  stored_event.seq)
     # after the real events, 100 ms apart: 100,000 events end within three hours of now, inside what
     # `verify` accepts as clock drift (a record dated more than a day ahead is refused)
     start = datetime.now(UTC)

@@ -538,6 +538,7 @@ def _storage(registry: str | None, endpoint_url: str | None, create: bool = Fals
 
     `fresh` (writes, verify): a shared registry is read as it is now, not from a copy within its time to live.
     """
+    import bundlectl.transitions  # noqa: F401  (every record read through this storage is judged before it is taken in)
     from bundlectl.storage.locate import open_storage, registry_url
 
     storage = open_storage(registry_url(registry), Path.cwd(), create=create, endpoint_url=endpoint_url)

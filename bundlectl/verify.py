@@ -2,13 +2,14 @@
 
 Checks, in order: the chain (seq and prev hash of every record), every record's signatures against the
 trust in force at it (once trust is set), every registered record's digests recomputed from its fields
-and file digests, every stored file and report against its sha256 and every evidence summary against
-its raw report, every pointer move against the one before it (no promotion while paused), every pause
-against what was live, every canary against what was live and the canary before it (nothing but its
+and file digests, every stored file and report against its sha256, every pointer move against the one
+before it (no promotion while paused), every pause against what was live, every canary against what was live and the canary before it (nothing but its
 completion moves a canary's environment), every pointer (environments, pauses, canaries) against the
 log, that the head pointer names the newest record (once trust is set: a truncation), that the log still
 contains the head this machine last saw (a rewrite of history is caught even when self-consistent), and
-that the read index holds what the log gives.
+that the read index holds what the log gives. Every record is also judged a valid transition from the records
+before it (bundlectl.transitions: gates judged again, evidence derived again from its stored report), in a read
+index built in memory from the log alone, so a fresh clone judges exactly what this machine judged.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from bundlectl.integrity.skew import future_skew
 from bundlectl.names import DIGEST_PATTERN
 from bundlectl.policy.in_force import EVAL_ADDED_LATER, GatePolicy
 from bundlectl.record import BundleRecord
-from bundlectl.registry.events import Event, EvidenceData, parse_event
+from bundlectl.registry.events import Event, parse_event
+from bundlectl.registry.index import Index
 from bundlectl.registry.objects import blob_key, digest_in_key
 from bundlectl.registry.pointers import (
     AnyValue,
@@ -34,8 +36,10 @@ from bundlectl.registry.pointers import (
     pointer_set_by,
     pointer_written_by,
 )
+from bundlectl.registry.rows import IndexHead
 from bundlectl.registry.signatures import HEAD_POINTER, HeadValue, check_head, check_identity, check_record, tampered
 from bundlectl.storage.base import Storage
+from bundlectl.transitions import record_judge
 from bundlectl.trust.roles import Trust
 
 
@@ -70,7 +74,7 @@ def verify_registry(storage: Storage, trust_root: str | None = None, registry_id
     pointers: dict[tuple[str, str], PointerValue] = {}
     pauses: dict[tuple[str, str], PauseValue] = {}
     canaries: dict[tuple[str, str], CanaryValue] = {}
-    prev_hash, seq, proven = None, 0, False  # proven: the log holds evidence written since reports prove themselves
+    prev_hash, seq = None, 0
     trust: Trust | None = None
     trust_since: int | None = None
     identity = Identity()
@@ -89,10 +93,9 @@ def verify_registry(storage: Storage, trust_root: str | None = None, registry_id
         if trust is not None and trust_since is None:
             trust_since = event.seq
             _check_root(event, trust_root)
-        _check_event(storage, event, registered, pointers, checked, proven)
+        _check_event(storage, event, registered, pointers, checked)
         _check_pause(event, pointers, pauses)
         _check_canary(event, registered, pointers, pauses, canaries)
-        proven = proven or (event.action == "evidence" and "provenance" in event.evidence())
         prev_hash, seq = event.hash, event.seq
     if not events or events[0].action != "init":
         raise tampered(None, "the log does not start with the init record")
@@ -104,11 +107,13 @@ def verify_registry(storage: Storage, trust_root: str | None = None, registry_id
                              "another registry (a sandbox copy) were brought in, or this is not the registry you pinned")
     if trust_root is not None and trust_since is None:
         raise tampered(None, f"trust root {trust_root[:19]}… was given, but this log never set trust")
+    judged = Index.in_memory()  # from the log alone: what any fresh clone judges
+    judged.apply(events, head, IndexHead(None, 0, None), record_judge(storage))
     expected: list[AnyValue] = [*pointers.values(), *pauses.values(), *canaries.values()]
     _check_pointers(storage, expected)
     check_head(storage, HeadValue(events[-1].seq, events[-1].hash), trust_since)
     _check_anchor(storage, {item.id for item in stored})
-    _check_read_index(storage, events, head)
+    _check_read_index(storage, judged)
     signed = seq - trust_since + 1 if trust_since is not None else 0
     return VerifyReport(len(stored), len({record.digest for record in registered.values()}), len(checked), len(expected),
                         signed, trust_since, identity, tuple(skewed))
@@ -180,7 +185,7 @@ def _check_policy(event: Event) -> None:
 
 
 def _check_event(storage: Storage, event: Event, registered: dict[tuple[str, str], BundleRecord],
-                 pointers: dict[tuple[str, str], PointerValue], checked: set[str], proven: bool) -> None:
+                 pointers: dict[tuple[str, str], PointerValue], checked: set[str]) -> None:
     data = event.data
     if event.action == "policy":
         _check_policy(event)
@@ -213,7 +218,6 @@ def _check_event(storage: Storage, event: Event, registered: dict[tuple[str, str
     if event.action == "evidence":
         evidence = event.evidence()
         _check_object(storage, evidence["report_key"], checked, event, f"the {evidence['kind']} report {evidence['file']}")
-        _check_summary(storage, evidence, registered[(evidence["name"], evidence["version"])], event, proven)
     moved = pointer_set_by(event)
     if moved is not None:
         move, before = event.move(), pointers.get((moved.name, moved.env))
@@ -305,18 +309,6 @@ def _check_canary(event: Event, registered: dict[tuple[str, str], BundleRecord],
     canaries[key] = target
 
 
-def _check_summary(storage: Storage, evidence: EvidenceData, record: BundleRecord, event: Event, proven: bool) -> None:
-    """Every stored summary (cases, pass rates, slices, p95, cost, run times, provenance) is re-derived from the
-    stored raw report; a record without provenance after records with it was not written by bundlectl."""
-    from bundlectl.evidence.store import component_reader
-    from bundlectl.evidence.stored import summary_tampering
-
-    problem = summary_tampering(storage.get_object(evidence["report_key"]), evidence, record, component_reader(storage, record),
-                                legacy_allowed=not proven)
-    if problem:
-        raise tampered(event, problem)
-
-
 def _check_pointers(storage: Storage, expected: list[AnyValue]) -> None:
     names = {want.storage_name for want in expected}
     actual = set(storage.list_pointers()) - {HEAD_POINTER}  # the head pointer is check_head's
@@ -335,8 +327,6 @@ def _check_pointers(storage: Storage, expected: list[AnyValue]) -> None:
 
 
 def _check_anchor(storage: Storage, ids: set[str]) -> None:
-    from bundlectl.registry.index import Index
-
     path = storage.index_path()
     if not path.exists():
         return
@@ -346,19 +336,15 @@ def _check_anchor(storage: Storage, ids: set[str]) -> None:
                           "which is no longer in its history")
 
 
-def _check_read_index(storage: Storage, events: list[Event], head: str) -> None:
+def _check_read_index(storage: Storage, judged: Index) -> None:
     """This machine's read index must hold exactly what the log gives: reads and gates answer from it."""
     from bundlectl.registry.fresh import fresh_index
-    from bundlectl.registry.index import Index
-    from bundlectl.registry.rows import IndexHead
 
     path = storage.index_path()
     if not path.exists():
         return
     local = fresh_index(storage, check_pointers=False).content()
-    rebuilt = Index.in_memory()
-    rebuilt.apply(events, head, IndexHead(None, 0, None))
-    expected = rebuilt.content()
+    expected = judged.content()
     for table, rows in expected.items():
         if local.get(table) != rows:
             raise IntegrityFailure(

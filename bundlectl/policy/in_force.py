@@ -8,6 +8,8 @@ here too: which max_age judges which report.
 
 from __future__ import annotations
 
+import functools
+import json
 import math
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypeVar
 
@@ -140,8 +142,14 @@ class GatePolicy(NamedTuple):
 
 
 def policy_in_force(index: Index) -> GatePolicy | None:
-    document, seq = index.policy()
-    return GatePolicy.from_document(document, seq) if document is not None else None
+    text, seq = index.policy_text()
+    return _parsed_policy(text, seq) if text is not None else None
+
+
+@functools.lru_cache(maxsize=16)
+def _parsed_policy(text: str, seq: int | None) -> GatePolicy:
+    """Parsed once per document: every promotion in a log is judged again, each under the policy in force then."""
+    return GatePolicy.from_document(json.loads(text), seq)
 
 
 def environment_policy(index: Index, env: str) -> EnvironmentPolicy:

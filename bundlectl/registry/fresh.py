@@ -10,10 +10,11 @@ moved behind bundlectl's back makes reads fail as `verify` does (exit 5), never 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from bundlectl.errors import Conflict, IntegrityFailure
 from bundlectl.registry.events import parse_event
-from bundlectl.registry.index import Index, IndexUnwritable
+from bundlectl.registry.index import Index, IndexUnwritable, TransitionCheck
 from bundlectl.registry.pointers import (
     CANARY_PREFIX,
     PAUSE_PREFIX,
@@ -30,6 +31,21 @@ from bundlectl.registry.pointers import (
 from bundlectl.storage.base import Storage
 
 MAX_ATTEMPTS = 50  # reads and writes retry this often while other writers keep moving the log
+# How records are judged before the index takes them in. The rules read the gate and evidence, which sit above
+# the registry, so `bundlectl.transitions` installs itself here when imported (every entry point imports it).
+_transitions: Callable[[Storage], TransitionCheck] | None = None
+
+
+def judge_transitions_with(factory: Callable[[Storage], TransitionCheck]) -> None:
+    global _transitions
+    _transitions = factory
+
+
+def transition_check(storage: Storage) -> TransitionCheck:
+    """The check every catch-up applies; a reader that never installed one is a bug, never a silent pass."""
+    if _transitions is None:
+        raise RuntimeError("bundlectl.transitions was not imported: the log would be read without judging its records")
+    return _transitions(storage)
 
 
 def fresh_index(storage: Storage, allow_empty: bool = False, check_pointers: bool = True) -> Index:
@@ -80,7 +96,7 @@ def _caught_up(index: Index, storage: Storage, allow_empty: bool, check_pointers
                 "is no longer in its history",
                 f"run `bundlectl verify`; if the registry was replaced on purpose, delete {storage.index_path()} and retry",
             )
-        index.apply([parse_event(s) for s in stored], head, known)
+        index.apply([parse_event(s) for s in stored], head, known, transition_check(storage))
     raise Conflict(
         f"the registry log kept moving while this command read it ({MAX_ATTEMPTS} attempts); nothing was changed",
         "retry when the registry is less busy",

@@ -14,7 +14,7 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from bundlectl.clock import event_time, parse_time
 from bundlectl.digest.canonical import canonical_json
@@ -39,7 +39,7 @@ from bundlectl.registry.rows import (
     select,
 )
 
-SCHEMA_VERSION = "12"
+SCHEMA_VERSION = "12"  # 12: every row was judged a valid transition before it was written (bundlectl.transitions)
 _MOVES = "action IN (" + ", ".join(f"'{a}'" for a in MOVE_ACTIONS) + ")"
 _PAUSES = "action IN (" + ", ".join(f"'{a}'" for a in PAUSE_ACTIONS) + ")"
 _CANARIES = "action IN (" + ", ".join(f"'{a}'" for a in CANARY_ACTIONS) + ")"
@@ -66,6 +66,7 @@ CREATE INDEX evidence_by_digest ON evidence (digest, kind, run_at);
 CREATE TABLE approvals (
     seq INTEGER PRIMARY KEY, name TEXT NOT NULL, digest TEXT NOT NULL, env TEXT NOT NULL,
     actor TEXT NOT NULL, time TEXT NOT NULL, signers TEXT);
+CREATE INDEX approvals_by_digest ON approvals (digest, env);
 CREATE TABLE trusts (seq INTEGER PRIMARY KEY, document TEXT NOT NULL);
 CREATE TABLE pointers (
     name TEXT NOT NULL, env TEXT NOT NULL, digest TEXT NOT NULL, version TEXT NOT NULL,
@@ -95,6 +96,16 @@ _INDEX_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
 # SQLite's answers that mean "this index cannot be written here" (read-only file or folder, no space)
 _UNWRITABLE = {sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM, sqlite3.SQLITE_FULL}
 _DAMAGED = {sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT}
+
+
+class TransitionCheck(Protocol):
+    """Judges whether a record may follow the log before it (bundlectl.transitions); raises IntegrityFailure if not."""
+
+    def wants(self, event: Event) -> bool:
+        """Whether this record is judged at all: the index is brought to the state just before it only then."""
+
+    def __call__(self, index: Index, event: Event) -> None:
+        """Judge `event` against `index`, which holds exactly the records before it (in the open transaction)."""
 
 
 class IndexUnwritable(Exception):
@@ -226,8 +237,12 @@ class Index:
             self.db.execute(f"DELETE FROM {table}")
         self.db.execute("DELETE FROM meta WHERE key != 'schema'")
 
-    def apply(self, events: list[Event], new_head: str, expected: IndexHead) -> None:
-        """Add events in order, checking the chain; skipped when another process already did it."""
+    def apply(self, events: list[Event], new_head: str, expected: IndexHead, check: TransitionCheck | None = None) -> None:
+        """Add events in order, checking the chain; skipped when another process already did it.
+
+        With `check`, each record it wants is judged against the records before it, before its rows are added; a
+        record it refuses rolls the whole batch back, so the index only ever holds a prefix of the log judged valid.
+        """
         with self._writing():
             current = self.head()
             if current.id == new_head or (not events and expected.id is not None):
@@ -239,7 +254,8 @@ class Index:
                 current = IndexHead(None, 0, None)
             seq, last = current.seq, current.hash
             latest = self.last_time() if current.id is not None else None
-            bulk = current.id is None and len(events) >= _BULK
+            # judging a record reads the event indexes (was it live there, what moved last): keep them then
+            bulk = current.id is None and len(events) >= _BULK and check is None
             for name in _EVENT_INDEXES if bulk else ():
                 self.db.execute(f"DROP INDEX {name}")
             rows = _Rows()
@@ -250,6 +266,10 @@ class Index:
                         f"found seq {event.seq} after {event.prev}",
                         "run `bundlectl verify`; the log may have been edited",
                     )
+                if check is not None and check.wants(event):
+                    rows.write(self.db)  # the state just before this record, visible inside this transaction
+                    self.db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", rows.meta.items())
+                    check(self, event)
                 self._collect(event, rows)
                 seq, last = event.seq, event.hash
             rows.write(self.db)
@@ -436,6 +456,11 @@ class Index:
                               "UNION ALL SELECT max(time) FROM evidence UNION ALL SELECT max(time) FROM approvals)").fetchone()
         return row[0] if row and row[0] else None
 
+    def trust_text(self) -> tuple[str | None, int | None]:
+        """`trust()` as the stored canonical text, for callers that cache what they parse from it."""
+        text, seq = self._meta("trust"), self._meta("trust_seq")
+        return text, (int(seq) if seq else None)
+
     def trust_since(self) -> int | None:
         """The seq of the first `trust set`: from it on, every record is signed and its actor a proven principal."""
         seq = self._meta("trust_since")
@@ -471,6 +496,11 @@ class Index:
         text, seq = self._meta("webhooks"), self._meta("webhooks_seq")
         return (json.loads(text) if text else None), (int(seq) if seq else None)
 
+    def policy_text(self) -> tuple[str | None, int | None]:
+        """`policy()` as the stored canonical text, for callers that cache what they parse from it."""
+        text, seq = self._meta("policy"), self._meta("policy_seq")
+        return text, (int(seq) if seq else None)
+
     def evidence_for(self, digest: str, kind: str | None = None) -> list[EvidenceRow]:
         """Newest run first."""
         query = _EVIDENCE + " WHERE digest=?" + (" AND kind=?" if kind else "") + " ORDER BY run_at DESC, seq DESC"
@@ -485,6 +515,12 @@ class Index:
         """Evidence of any bundle made from these report bytes, or from the same run of the tool."""
         return self._all(EvidenceRow, _EVIDENCE + " WHERE report_key=? OR json_extract(binding_json, '$.provenance.run_id')=?"
                          " ORDER BY seq", (report_key, run_id))
+
+    def has_run_provenance(self) -> bool:
+        """Whether any evidence record carries provenance: from then on bundlectl writes no record without it."""
+        row = self.db.execute("SELECT 1 FROM evidence WHERE json_extract(binding_json, '$.provenance') IS NOT NULL"
+                              " LIMIT 1").fetchone()
+        return row is not None
 
     def approvals_for(self, digest: str, env: str) -> list[ApprovalRow]:
         return self._all(ApprovalRow, _APPROVALS + " WHERE digest=? AND env=? ORDER BY seq", (digest, env))

@@ -11,6 +11,7 @@ A log cut back to an earlier record (a truncation) then disagrees with the head 
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any, NamedTuple
 
@@ -46,8 +47,14 @@ class Signing(NamedTuple):
 
 
 def trust_in_force(index: Index) -> Trust | None:
-    document, seq = index.trust()
-    return Trust.from_document(document, seq) if document is not None else None
+    text, seq = index.trust_text()
+    return _parsed_trust(text, seq) if text is not None else None
+
+
+@functools.lru_cache(maxsize=16)
+def _parsed_trust(text: str, seq: int | None) -> Trust:
+    """Parsed once per document: every promotion in a log is judged again, each under the trust in force then."""
+    return Trust.from_document(json.loads(text), seq)
 
 
 def signing_for(trust: Trust | None, action: str, data: dict[str, Any], acting: Acting) -> Signing:

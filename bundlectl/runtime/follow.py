@@ -75,6 +75,7 @@ class Follower:
         return self._check(serving, settled=True)
 
     def _check(self, serving: Serving | None, settled: bool) -> Serving | None:
+        import bundlectl.transitions  # noqa: F401  (a pointer is followed only to records judged valid transitions)
         from bundlectl.registry.fresh import fresh_index
         from bundlectl.storage.base import UNCHANGED
 

@@ -19,7 +19,7 @@ LAYERS: list[set[str]] = [
     {"registry", "bundle_folder", "validation", "scaffold", "export", "identity"},
     {"policy", "evidence", "gate", "guard", "diff", "refs", "record_view", "webhooks"},
     {"moves", "promotion", "pausing", "canary", "guarding", "rollback", "verify", "registry_copy", "initialise", "status", "audit",
-     "schema_export", "trust_log", "report"},
+     "schema_export", "trust_log", "report", "transitions"},
     {"doctor"},
     {"api", "runtime", "serve", "openfeature"},
     {"cli", "__main__"},

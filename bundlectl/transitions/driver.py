@@ -1,0 +1,38 @@
+"""The incremental driver: which rule judges which record; the read index calls it for each record it takes in.
+
+Each record is judged once per machine: the index commits a record's rows only after it was judged, so the
+index's head is the end of the judged prefix (a record it refuses leaves the index where it was).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from bundlectl.registry.events import Event
+from bundlectl.registry.index import Index
+from bundlectl.storage.base import Storage
+from bundlectl.transitions.approval_rule import check_approval
+from bundlectl.transitions.evidence_rule import check_evidence
+from bundlectl.transitions.move_rule import check_canary_start, check_move
+
+Rule = Callable[[Index, Storage, Event], None]
+RULES: dict[str, Rule] = {
+    "evidence": check_evidence,
+    "approval": check_approval,
+    "promote": check_move,
+    "rollback": check_move,
+    "canary": check_canary_start,
+}
+
+
+class RecordJudge:
+    """Judges records read from one storage against the index state just before each."""
+
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+
+    def wants(self, event: Event) -> bool:
+        return event.action in RULES
+
+    def __call__(self, index: Index, event: Event) -> None:
+        RULES[event.action](index, self.storage, event)
