@@ -63,6 +63,14 @@ class Forger:
         return {"name": name, "env": env, "digest": data["to_digest"], "version": data["to_version"],
                 "pointer_version": data["pointer_version"], "seq": last["seq"]}
 
+    def registry_id(self) -> str | None:
+        """The registry id the newest record names (or init's, when no later record names one)."""
+        for record in reversed(self.records()):
+            named = record.get("registry") or (record["data"].get("registry") if record["action"] == "init" else None)
+            if named:
+                return str(named)
+        return None
+
     # writing -----------------------------------------------------------------------
     def append(self, action: str, data: dict[str, Any], signer: str | None, pointers: dict[str, dict[str, Any]] | None = None,
                report: bytes | None = None) -> int:
@@ -75,6 +83,9 @@ class Forger:
         times = [last["time"], datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")]
         envelope = {"seq": last["seq"] + 1, "prev": sha256(payloads[-1]), "time": max(times),
                     "actor": f"{signer or 'someone'}@example.com", "action": action, "reason": "forged", "data": data}
+        named = self.registry_id()
+        if named is not None:  # a forger copies the registry id every record names, as anyone reading the log can
+            envelope["registry"] = named
         payload = canonical(envelope)
         stored = payload
         if signer is not None:
