@@ -18,6 +18,7 @@ from bundlectl.gate.evaluate import evaluate_gate
 from bundlectl.gate.result import GateRefused, GateResult
 from bundlectl.identity import Acting
 from bundlectl.pausing import refuse_while_paused
+from bundlectl.refs import require_compatible_row
 from bundlectl.registry.events import CanaryData, GateRecord, MoveExtras
 from bundlectl.registry.index import Index
 from bundlectl.registry.log import Planned, append, recorded_actor
@@ -107,8 +108,6 @@ def start_canary(storage: Storage, bundle: BundleRow, env: str, percent: int, st
                  step_time: timedelta | None, actor: Acting, reason: str | None = None, dry_run: bool = False,
                  now: datetime | None = None) -> CanaryResult:
     """Serve `bundle` to `percent`% of ENV's routed requests beside what is live, if it passes ENV's gate."""
-    from bundlectl.promotion import require_compatible_row
-
     chosen = canary_steps(percent, steps)
     seconds = int((step_time if step_time is not None else DEFAULT_STEP_TIME).total_seconds())
     require_compatible_row(storage, bundle, "promotion")

@@ -24,8 +24,8 @@ from bundlectl.identity import Acting
 from bundlectl.manifest import KINDS
 from bundlectl.moves import Decision, MoveResult, move_pointer
 from bundlectl.policy.in_force import environment_policy
-from bundlectl.promotion import registry_reader
 from bundlectl.record import BundleRecord
+from bundlectl.refs import registry_reader
 from bundlectl.registry.bundles import RegisterResult
 from bundlectl.registry.events import MoveExtras, Parent
 from bundlectl.registry.fresh import fresh_index

@@ -26,15 +26,17 @@ from bundlectl.record import BundleRecord
 from bundlectl.registry.events import Event, EvidenceData, parse_event
 from bundlectl.registry.objects import blob_key, digest_in_key
 from bundlectl.registry.pointers import (
+    HEAD_POINTER,
     AnyValue,
     CanaryValue,
+    HeadValue,
     PauseValue,
     PointerValue,
     canary_set_by,
     pointer_set_by,
     pointer_written_by,
 )
-from bundlectl.registry.signatures import HEAD_POINTER, HeadValue, check_head, check_record, tampered
+from bundlectl.registry.signatures import check_head, check_record, tampered
 from bundlectl.storage.base import Storage
 from bundlectl.trust.roles import Trust
 

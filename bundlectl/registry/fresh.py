@@ -16,10 +16,12 @@ from bundlectl.registry.events import parse_event
 from bundlectl.registry.index import Index, IndexUnwritable
 from bundlectl.registry.pointers import (
     CANARY_PREFIX,
+    HEAD_POINTER,
     PAUSE_PREFIX,
     SETTLE_DELAYS,
     AnyValue,
     CanaryValue,
+    HeadValue,
     PauseValue,
     PointerValue,
     disagreement,
@@ -58,7 +60,7 @@ def _caught_up(index: Index, storage: Storage, allow_empty: bool, check_pointers
                 continue  # the log moved while the pointers were read: read both again
             if wrong:
                 name, found = wrong[0], storage.read_pointer(wrong[0])
-                if name == _head_pointer():
+                if name == HEAD_POINTER:
                     raise IntegrityFailure(f"the head pointer does not name the newest record of the log (seq {known.seq}): "
                                            "records were cut from the log, or the pointer was changed outside bundlectl",
                                            "run `bundlectl verify` to see which")
@@ -110,11 +112,9 @@ def _pointers_against_log(index: Index, storage: Storage, head: str) -> list[str
     """The pointers that disagree with the log at `head` ([] if none); None when the log moved meanwhile."""
     expected = {name: value.encode() for name, value in _logged_pointers(index).items()}
     if index.trust_since() is not None:  # once trust is set, the head pointer names the newest record
-        from bundlectl.registry.signatures import HeadValue
-
         known = index.head()
         assert known.hash is not None
-        expected[_head_pointer()] = HeadValue(known.seq, known.hash).encode()
+        expected[HEAD_POINTER] = HeadValue(known.seq, known.hash).encode()
     wrong: list[str] = []
     for pause in (0.0, *SETTLE_DELAYS):  # a writer's refs land one after another: look again before calling it damage
         time.sleep(pause)
@@ -138,9 +138,3 @@ def _logged_pointers(index: Index) -> dict[str, AnyValue]:
             if kept is not None:
                 logged[kept.storage_name] = kept
     return logged
-
-
-def _head_pointer() -> str:
-    from bundlectl.registry.signatures import HEAD_POINTER
-
-    return HEAD_POINTER

@@ -14,7 +14,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import ClassVar, TypeVar
+from typing import ClassVar, NamedTuple, TypeVar
 
 from bundlectl.digest.canonical import canonical_json
 from bundlectl.errors import IntegrityFailure
@@ -29,6 +29,7 @@ def pointer_name(name: str, env: str) -> str:
     return f"envs/{_checked(name, env)}"
 
 
+HEAD_POINTER = "head"  # refs/bundlectl/pointers/head, s3://…/pointers/head: the newest record, once trust is set
 PAUSE_PREFIX = "pauses/"
 
 
@@ -243,3 +244,22 @@ def logged_canary(row: CanaryRow | None, completed_by: int | None) -> CanaryValu
     if completed_by is not None:
         return CanaryValue(data["name"], data["env"], data["digest"], data["version"], 0, completed_by)
     return CanaryValue(data["name"], data["env"], data["digest"], data["version"], data["percent"], row.seq)
+
+
+class HeadValue(NamedTuple):
+    """What the head pointer holds once trust is set: the sequence number and hash of the newest record."""
+
+    seq: int
+    hash: str
+
+    def encode(self) -> bytes:
+        return canonical_json(self._asdict())
+
+    @classmethod
+    def decode(cls, data: bytes) -> HeadValue | None:
+        try:
+            raw = json.loads(data)
+            value = cls(raw["seq"], raw["hash"])
+        except (ValueError, KeyError, TypeError):
+            return None
+        return value if set(raw) == {"seq", "hash"} and isinstance(value.seq, int) and isinstance(value.hash, str) else None

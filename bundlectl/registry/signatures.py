@@ -11,15 +11,15 @@ A log cut back to an earlier record (a truncation) then disagrees with the head 
 
 from __future__ import annotations
 
-import json
 from typing import Any, NamedTuple
 
-from bundlectl.digest.canonical import canonical_json, digest_of
+from bundlectl.digest.canonical import digest_of
 from bundlectl.errors import Conflict, IntegrityFailure, Refused
 from bundlectl.identity import Acting
 from bundlectl.registry.events import Event, parse_event
 from bundlectl.registry.fresh import MAX_ATTEMPTS, fresh_index
 from bundlectl.registry.index import Index
+from bundlectl.registry.pointers import HEAD_POINTER, HeadValue
 from bundlectl.storage.base import PointerUpdate, Storage
 from bundlectl.trust.keys import BadSignature
 from bundlectl.trust.roles import Trust
@@ -27,7 +27,6 @@ from bundlectl.trust.rules import NotAllowed, actor_of, allowed_signers, require
 from bundlectl.trust.sign import SigningKey
 from bundlectl.trust.sshsig import parse_signatures
 
-HEAD_POINTER = "head"  # refs/bundlectl/pointers/head, s3://…/pointers/head: the newest record, once trust is set
 HINT = "the registry was modified outside bundlectl; restore it from a clone or backup"
 
 
@@ -160,23 +159,6 @@ def _at_head_pointer(storage: Storage, allow_empty: bool) -> Index:
             # another writer appended between our reads of the log and of its head pointer: read both again
     raise Conflict(f"the registry log kept moving while this command read it ({MAX_ATTEMPTS} attempts); nothing was changed",
                    "retry when the registry is less busy")
-
-
-class HeadValue(NamedTuple):
-    seq: int
-    hash: str
-
-    def encode(self) -> bytes:
-        return canonical_json(self._asdict())
-
-    @classmethod
-    def decode(cls, data: bytes) -> HeadValue | None:
-        try:
-            raw = json.loads(data)
-            value = cls(raw["seq"], raw["hash"])
-        except (ValueError, KeyError, TypeError):
-            return None
-        return value if set(raw) == {"seq", "hash"} and isinstance(value.seq, int) and isinstance(value.hash, str) else None
 
 
 def head_update(storage: Storage, event: Event) -> PointerUpdate:
