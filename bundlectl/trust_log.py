@@ -1,4 +1,4 @@
-"""`trust set` and `trust show`: the trust file (DESIGN §11), stored as a logged event signed by a threshold of admins.
+"""`trust set` and `trust show`: the trust file (docs/design.md: Signed records), stored as a logged event signed by a threshold of admins.
 
 The first trust file is signed by a threshold of its own admins (like TUF's root); every later one by a
 threshold of the admins in force. From the first one on, every record is signed (README: Trust).

@@ -151,7 +151,7 @@ def cli() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run the CLI; usage errors exit 2 (click's convention, and DESIGN §4's)."""
+    """Run the CLI; usage errors exit 2 (click's convention, and docs/design.md's)."""
     try:
         cli.main(args=argv, prog_name="bundlectl")
     except BrokenPipeError:

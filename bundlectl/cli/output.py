@@ -20,7 +20,7 @@ def emit_json(document: Any) -> None:
 
 
 def identity(actor: str, signed: bool) -> str:
-    """An actor as people should read it: a claim says so, until trust makes it a signer's principal (DESIGN §11)."""
+    """An actor as people should read it: a claim says so, until trust makes it a signer's principal (docs/design.md: Signed records)."""
     return actor if signed else f"{actor} (claimed)"
 
 

@@ -378,7 +378,7 @@ class Index:
         return (json.loads(row[0]), int(row[1])) if row else (None, None)
 
     def signatures_checked(self) -> IndexHead:
-        """How far the signatures of this index's records were checked on this machine (DESIGN §11)."""
+        """How far the signatures of this index's records were checked on this machine (docs/design.md: Signed records)."""
         rows = dict(self.db.execute("SELECT key, value FROM meta WHERE key IN ('checked','checked_seq')").fetchall())
         return IndexHead(rows.get("checked"), int(rows.get("checked_seq") or 0), None)
 

@@ -1,4 +1,4 @@
-"""Signed records (DESIGN §11): who signs a record about to be appended, and checking each stored record
+"""Signed records (docs/design.md: Signed records): who signs a record about to be appended, and checking each stored record
 against the trust in force at it.
 
 Reads never check signatures. Writers do, before they plan anything: `checked_index` brings the check up

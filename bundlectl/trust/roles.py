@@ -1,4 +1,4 @@
-"""The trust in force as typed objects: who holds which key, in which role (DESIGN §11).
+"""The trust in force as typed objects: who holds which key, in which role (docs/design.md: Signed records).
 
 Built from the stored trust document, which `trust set` writes in normal form (each key as
 `PRINCIPAL KEYTYPE BASE64`, git's allowed_signers line without options). The cross-role rules live in
