@@ -50,7 +50,37 @@ class NotFound(BundlectlError):
 
 
 class IntegrityFailure(BundlectlError):
+    """Something stored is not what bundlectl wrote (exit 5); each subclass names the check that fired."""
+
     exit_code = ExitCode.INTEGRITY
+
+
+class DamagedStorage(IntegrityFailure):
+    """The backend's own objects or refs are damaged: a ref naming a missing or wrong object, a malformed S3 document."""
+
+
+class DigestMismatch(IntegrityFailure):
+    """Stored bytes do not hash to the digest they are stored under, or a bundle's digest does not match its components."""
+
+
+class BrokenChain(IntegrityFailure):
+    """The log is not one unbroken chain: a seq or prev hash out of order, records cut or rewritten, the log deleted."""
+
+
+class MalformedRecord(IntegrityFailure):
+    """A log record, pointer value or stored document is not in the form bundlectl writes."""
+
+
+class PointerMismatch(IntegrityFailure):
+    """A pointer (an environment's, a pause, a canary or the head) does not hold what the log says it must."""
+
+
+class IndexMismatch(IntegrityFailure):
+    """The local read index disagrees with the log it is built from: it was edited outside bundlectl."""
+
+
+class TamperedRecord(IntegrityFailure):
+    """A record breaks the log's rules once trust is set: unsigned, signed by a key not allowed, or not allowed at all."""
 
 
 class Problem(NamedTuple):

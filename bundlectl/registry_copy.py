@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bundlectl.errors import IntegrityFailure, NotFound, Refused
+from bundlectl.errors import DigestMismatch, NotFound, Refused
 from bundlectl.registry.events import Event, parse_event, summary_line
 from bundlectl.registry.objects import blob_key, digest_in_key
 from bundlectl.registry.pointers import pointers_written_by
@@ -53,7 +53,7 @@ def copy_object(source: Storage, target: Storage, key: str) -> None:
                 hasher.update(chunk)
                 handle.write(chunk)
         if hasher.hexdigest() != digest_in_key(key):
-            raise IntegrityFailure(f"object {key} in {source.url} does not match its digest; nothing more was copied",
+            raise DigestMismatch(f"object {key} in {source.url} does not match its digest; nothing more was copied",
                                    f"run `bundlectl verify --registry {source.url}`")
         target.put_files({key: FileToStore(spool, digest_in_key(key))})
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bundlectl.clock import now_utc, parse_time
-from bundlectl.errors import IntegrityFailure, UsageProblem
+from bundlectl.errors import IndexMismatch, IntegrityFailure, UsageProblem
 from bundlectl.names import DIGEST_PATTERN
 from bundlectl.policy.in_force import EVAL_ADDED_LATER, GatePolicy
 from bundlectl.record import BundleRecord
@@ -347,7 +347,7 @@ def _check_read_index(storage: Storage, events: list[Event], head: str) -> None:
     expected = rebuilt.content()
     for table, rows in expected.items():
         if local.get(table) != rows:
-            raise IntegrityFailure(
+            raise IndexMismatch(
                 f"the read index {path} disagrees with the log (table {table}): it was edited outside bundlectl, "
                 "so status, gate and promote could have answered from it",
                 f"delete {path} (it is rebuilt from the log by the next command) and find out who wrote to it",

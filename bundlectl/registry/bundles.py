@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING
 
 from bundlectl.digest.canonical import PREFIX, hex_of
-from bundlectl.errors import IntegrityFailure, NotFound, Refused
+from bundlectl.errors import DigestMismatch, NotFound, Refused
 from bundlectl.faults import OBJECTS_STORED, checkpoint
 from bundlectl.identity import Acting
 from bundlectl.progress import NoProgress, ProgressSink
@@ -160,7 +160,7 @@ def copy_blob(storage: Storage, digest: str, label: str, write: Callable[[bytes]
             hasher.update(chunk)
             write(chunk)
     if PREFIX + hasher.hexdigest() != digest:
-        raise IntegrityFailure(
+        raise DigestMismatch(
             f"stored content of {label} does not match its digest {digest[:19]}…",
             "run `bundlectl verify`; the registry was modified outside bundlectl",
         )

@@ -16,7 +16,7 @@ import json
 from typing import Any, Literal, NamedTuple, TypedDict, cast
 
 from bundlectl.digest.canonical import canonical_json, sha256_of
-from bundlectl.errors import IntegrityFailure
+from bundlectl.errors import MalformedRecord
 from bundlectl.registry.payloads import require_well_formed
 from bundlectl.storage.base import StoredEvent
 
@@ -271,11 +271,11 @@ def parse_event(stored: StoredEvent) -> Event:
         event = Event(int(raw["seq"]), raw["prev"], str(raw["time"]), str(raw["actor"]), str(raw["action"]),
                       raw.get("reason"), dict(raw["data"]), stored.id, payload, raw.get("run_url"), signatures)
     except (ValueError, KeyError, TypeError):
-        raise IntegrityFailure(
+        raise MalformedRecord(
             f"event log record {stored.id} is not a bundlectl event", "run `bundlectl verify` to locate the damage"
         ) from None
     if event._canonical() != payload:
-        raise IntegrityFailure(
+        raise MalformedRecord(
             f"event log record {stored.id} is not in canonical form (edited by hand?)",
             "run `bundlectl verify`",
         )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 
-from bundlectl.errors import Conflict, IntegrityFailure
+from bundlectl.errors import BrokenChain, Conflict, PointerMismatch
 from bundlectl.registry.events import parse_event
 from bundlectl.registry.index import Index, IndexUnwritable
 from bundlectl.registry.pointers import (
@@ -61,7 +61,7 @@ def _caught_up(index: Index, storage: Storage, allow_empty: bool, check_pointers
             if wrong:
                 name, found = wrong[0], storage.read_pointer(wrong[0])
                 if name == HEAD_POINTER:
-                    raise IntegrityFailure(f"the head pointer does not name the newest record of the log (seq {known.seq}): "
+                    raise PointerMismatch(f"the head pointer does not name the newest record of the log (seq {known.seq}): "
                                            "records were cut from the log, or the pointer was changed outside bundlectl",
                                            "run `bundlectl verify` to see which")
                 kind = PauseValue if name.startswith(PAUSE_PREFIX) else CanaryValue if name.startswith(CANARY_PREFIX) else PointerValue
@@ -71,13 +71,13 @@ def _caught_up(index: Index, storage: Storage, allow_empty: bool, check_pointers
         if not stored and storage.log_head() != head:
             continue  # another process moved the shared index past the head we read: read it again
         if stored == []:
-            raise IntegrityFailure(
+            raise BrokenChain(
                 f"the registry log head {head[:12]} is not a record after seq {known.seq} ({str(known.id)[:12]}), "
                 "though nothing else is writing",
                 "run `bundlectl verify`; the log ref was changed outside bundlectl",
             )
         if stored is None:
-            raise IntegrityFailure(
+            raise BrokenChain(
                 f"the registry log was rewritten: the head this machine last saw (seq {known.seq}, {known.id}) "
                 "is no longer in its history",
                 f"run `bundlectl verify`; if the registry was replaced on purpose, delete {storage.index_path()} and retry",
@@ -92,7 +92,7 @@ def _caught_up(index: Index, storage: Storage, allow_empty: bool, check_pointers
 def _no_log(storage: Storage, seq: int | None, last_seen: str | None, allow_empty: bool) -> None:
     """A backend without a log: fine for `init` on an empty one; damage once a log was seen here, or pointers remain."""
     if last_seen is not None:  # this machine read the log: it was deleted, and a new one would be a second registry
-        raise IntegrityFailure(
+        raise BrokenChain(
             f"the registry log is gone: this machine last read it at seq {seq} ({last_seen}), and the registry no longer has it",
             f"restore the log from a clone or a backup (it was at {last_seen}); if the registry was removed on purpose, "
             f"delete {storage.index_path()} and retry",
@@ -101,7 +101,7 @@ def _no_log(storage: Storage, seq: int | None, last_seen: str | None, allow_empt
         raise storage.no_registry()
     leftover = sorted(storage.list_pointers())
     if leftover:  # a registry was here: its log was deleted, and `init` would start a second one over its pointers
-        raise IntegrityFailure(
+        raise BrokenChain(
             f"the registry has pointers ({', '.join(leftover[:3])}{', …' if len(leftover) > 3 else ''}) but no log: "
             "its log was deleted outside bundlectl",
             "restore the log from a clone or a backup; starting a new registry here would keep the old pointers",

@@ -18,7 +18,7 @@ from typing import Any
 
 from bundlectl.clock import event_time, parse_time
 from bundlectl.digest.canonical import canonical_json
-from bundlectl.errors import IntegrityFailure
+from bundlectl.errors import BrokenChain, PointerMismatch
 from bundlectl.registry.events import CANARY_ACTIONS, MOVE_ACTIONS, PAUSE_ACTIONS, Event, EvidenceData
 from bundlectl.registry.packing import pack, unpack
 from bundlectl.registry.rows import (
@@ -242,7 +242,7 @@ class Index:
             rows = _Rows()
             for event in events:
                 if event.seq != seq + 1 or event.prev != last:
-                    raise IntegrityFailure(
+                    raise BrokenChain(
                         f"event log is broken at record {event.id}: expected seq {seq + 1} after {last}, "
                         f"found seq {event.seq} after {event.prev}",
                         "run `bundlectl verify`; the log may have been edited",
@@ -348,7 +348,7 @@ class Index:
         """A bundle the log says is (or was) served: not registered means the log or index was tampered with."""
         row = self.bundle(name, version)
         if row is None:
-            raise IntegrityFailure(f"the log says {name}@{version} {how}, but it is not registered", "run `bundlectl verify`")
+            raise PointerMismatch(f"the log says {name}@{version} {how}, but it is not registered", "run `bundlectl verify`")
         return row
 
     def bundles_by_digest_prefix(self, name: str, prefix: str) -> list[BundleRow]:

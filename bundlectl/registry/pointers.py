@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from typing import ClassVar, NamedTuple, TypeVar
 
 from bundlectl.digest.canonical import canonical_json
-from bundlectl.errors import IntegrityFailure
+from bundlectl.errors import IntegrityFailure, MalformedRecord, PointerMismatch
 from bundlectl.names import is_env, is_name
 from bundlectl.registry.events import Event
 from bundlectl.registry.rows import CanaryRow, PauseRow, PointerRow
@@ -48,7 +48,7 @@ def canary_pointer_name(name: str, env: str) -> str:
 
 def _checked(name: str, env: str) -> str:
     if not (is_name(name) and is_env(env)):
-        raise IntegrityFailure(f"{name!r} in {env!r} is not a valid bundle name and environment",
+        raise MalformedRecord(f"{name!r} in {env!r} is not a valid bundle name and environment",
                                "names are lowercase letters, digits and dashes; run `bundlectl verify`")
     return f"{name}/{env}"
 
@@ -69,7 +69,7 @@ def _decode(cls: type[Value], data: bytes, where: str) -> Value:
                 isinstance(raw[f], t) and (t is bool or not isinstance(raw[f], bool)) for f, t in fields.items()):
             raise TypeError("unexpected keys or types")
     except (ValueError, KeyError, TypeError):
-        raise IntegrityFailure(f"pointer {where} does not hold a bundlectl pointer value",
+        raise MalformedRecord(f"pointer {where} does not hold a bundlectl pointer value",
                                "run `bundlectl verify`; it was written outside bundlectl") from None
     return value  # a value that decodes but disagrees with the log is for the caller to judge
 
@@ -233,7 +233,7 @@ def logged_pause(row: PauseRow | None) -> PauseValue | None:
 
 def disagreement(name: str, found: AnyValue | None, logged: AnyValue | None) -> IntegrityFailure:
     """The error for a stored pointer that does not say what the read index, built from the log, says."""
-    return IntegrityFailure(f"pointer {name} says {describe(found)}, but the read index built from the log says {describe(logged)}; "
+    return PointerMismatch(f"pointer {name} says {describe(found)}, but the read index built from the log says {describe(logged)}; "
                             "one of them was changed outside bundlectl and nothing was written",
                             "run `bundlectl verify` to see which")
 def logged_canary(row: CanaryRow | None, completed_by: int | None) -> CanaryValue | None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from bundlectl.digest.canonical import digest_of
-from bundlectl.errors import Conflict, IntegrityFailure, Refused
+from bundlectl.errors import Conflict, IntegrityFailure, Refused, TamperedRecord
 from bundlectl.identity import Acting
 from bundlectl.registry.events import Event, parse_event
 from bundlectl.registry.fresh import MAX_ATTEMPTS, fresh_index
@@ -184,4 +184,4 @@ def check_head(storage: Storage, last: HeadValue, trust_since: int | None) -> No
 def tampered(event: Event | None, message: str) -> IntegrityFailure:
     """The failure `verify` and writers report for a record that breaks the log's rules, named by seq and id."""
     where = f"log record seq {event.seq} ({event.action}, {str(event.id)[:12]}): " if event else ""
-    return IntegrityFailure(where + message, HINT)
+    return TamperedRecord(where + message, HINT)

@@ -34,7 +34,7 @@ from typing import IO, Any, Literal
 from bundlectl.errors import (
     BundlectlError,
     Conflict,
-    IntegrityFailure,
+    DamagedStorage,
     NotFound,
     Refused,
 )
@@ -151,7 +151,7 @@ class GitStorage(Storage):
         except MissingObject:
             return None
         except DamagedObject as exc:
-            raise IntegrityFailure(f"{ref} points at {sha}, which is damaged ({exc})", DAMAGED_HINT) from None
+            raise DamagedStorage(f"{ref} points at {sha}, which is damaged ({exc})", DAMAGED_HINT) from None
 
     def _require(self, ref: str, sha: str, kind: str) -> None:
         """IntegrityFailure unless `sha`, which `ref` points at, is an object of type `kind` here."""
@@ -159,7 +159,7 @@ class GitStorage(Storage):
         found = None if info is None else info.kind
         if found != kind:
             what = "which is not in this repository" if found is None else f"which is a {found}, not a {kind}"
-            raise IntegrityFailure(f"{ref} points at {sha}, {what}", DAMAGED_HINT)
+            raise DamagedStorage(f"{ref} points at {sha}, {what}", DAMAGED_HINT)
 
     @contextmanager
     def _open(self, ref: str, sha: str, kind: str) -> Iterator[Iterator[bytes]]:
@@ -167,12 +167,12 @@ class GitStorage(Storage):
         try:
             with self.objects.open(sha) as (info, chunks):
                 if info.kind != kind:
-                    raise IntegrityFailure(f"{ref} points at {sha}, which is a {info.kind}, not a {kind}", DAMAGED_HINT)
+                    raise DamagedStorage(f"{ref} points at {sha}, which is a {info.kind}, not a {kind}", DAMAGED_HINT)
                 yield _named(chunks, ref, sha)
         except MissingObject:
-            raise IntegrityFailure(f"{ref} points at {sha}, which is not in this repository", DAMAGED_HINT) from None
+            raise DamagedStorage(f"{ref} points at {sha}, which is not in this repository", DAMAGED_HINT) from None
         except DamagedObject as exc:
-            raise IntegrityFailure(f"{ref} points at {sha}, which is damaged ({exc})", DAMAGED_HINT) from None
+            raise DamagedStorage(f"{ref} points at {sha}, which is damaged ({exc})", DAMAGED_HINT) from None
 
     def _read_blob(self, ref: str, sha: str) -> bytes:
         """A small blob whole: a pointer value."""
@@ -312,7 +312,7 @@ class GitStorage(Storage):
 
     def events_after(self, since: str | None, head: str) -> list[StoredEvent] | None:
         if not _OBJECT_ID.fullmatch(head):
-            raise IntegrityFailure(f"{LOG_REF} points at {head!r}, not an object id", DAMAGED_HINT)
+            raise DamagedStorage(f"{LOG_REF} points at {head!r}, not an object id", DAMAGED_HINT)
         if since is not None:
             if not _OBJECT_ID.fullmatch(since):
                 return None
@@ -326,7 +326,7 @@ class GitStorage(Storage):
             output = self._git("log", "--reverse", "--format=%H%n%B%x00", revs)
         except _GitFailed as exc:
             self._require(LOG_REF, head, "commit")
-            raise IntegrityFailure(f"the registry log {LOG_REF} cannot be read: {exc.detail}", DAMAGED_HINT) from None
+            raise DamagedStorage(f"the registry log {LOG_REF} cannot be read: {exc.detail}", DAMAGED_HINT) from None
         events = []
         for chunk in output.split("\x00"):
             chunk = chunk.strip("\n")
@@ -376,7 +376,7 @@ class GitStorage(Storage):
         ref = POINTER_PREFIX + name
         info = self._info(ref, sha)
         if info is not None and info.size > POINTER_MAX:
-            raise IntegrityFailure(f"{ref} points at {sha}, a blob of {info.size} bytes: no pointer value is that large",
+            raise DamagedStorage(f"{ref} points at {sha}, a blob of {info.size} bytes: no pointer value is that large",
                                    DAMAGED_HINT)
         return Pointer(sha, self._read_blob(ref, sha))
 
@@ -538,7 +538,7 @@ def _named(chunks: Iterator[bytes], ref: str, sha: str) -> Iterator[bytes]:
     try:
         yield from chunks
     except DamagedObject as exc:
-        raise IntegrityFailure(f"{ref} points at {sha}, which is damaged ({exc})", DAMAGED_HINT) from None
+        raise DamagedStorage(f"{ref} points at {sha}, which is damaged ({exc})", DAMAGED_HINT) from None
 
 
 def _blocking(common: Path, ref: str) -> str:

@@ -29,7 +29,7 @@ from typing import Any, Literal
 from bundlectl.errors import (
     BundlectlError,
     Conflict,
-    IntegrityFailure,
+    DamagedStorage,
     NotFound,
     Refused,
     UsageProblem,
@@ -291,7 +291,7 @@ class S3Storage(Storage):
             return 0, None, None
         head = _parse(found[0], self._where(key), {"seq": int, "id": str})
         if head["seq"] < 0 or not _EVENT_ID.fullmatch(head["id"]):
-            raise IntegrityFailure(f"{self._where(key)} is damaged: it does not name a log record", _DAMAGED_HINT)
+            raise DamagedStorage(f"{self._where(key)} is damaged: it does not name a log record", _DAMAGED_HINT)
         return int(head["seq"]), str(head["id"]), found[1]
 
     def _read_record(self, seq: int) -> dict[str, Any] | None:
@@ -303,7 +303,7 @@ class S3Storage(Storage):
         record = _parse(found[0], self._where(key), {"payload": str, "pointers": list})
         if not all(isinstance(p, dict) and isinstance(p.get("name"), str) and isinstance(p.get("value"), str)
                    and isinstance(p.get("expected"), (str, type(None))) for p in record["pointers"]):
-            raise IntegrityFailure(f"{self._where(key)} is damaged: its pointer writes are malformed", _DAMAGED_HINT)
+            raise DamagedStorage(f"{self._where(key)} is damaged: its pointer writes are malformed", _DAMAGED_HINT)
         return record
 
     def log_head(self) -> str | None:
@@ -429,7 +429,7 @@ def _parse(body: bytes, where: str, fields: dict[str, type]) -> dict[str, Any]:
     except ValueError:
         document = None
     if not isinstance(document, dict) or any(not isinstance(document.get(f), t) for f, t in fields.items()):
-        raise IntegrityFailure(f"{where} is damaged: it is not the JSON document bundlectl wrote", _DAMAGED_HINT)
+        raise DamagedStorage(f"{where} is damaged: it is not the JSON document bundlectl wrote", _DAMAGED_HINT)
     return document
 
 

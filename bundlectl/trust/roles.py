@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any, NamedTuple
 
-from bundlectl.errors import IntegrityFailure
+from bundlectl.errors import MalformedRecord
 from bundlectl.names import is_env
 from bundlectl.trust.keys import BadKey, PublicKey
 
@@ -78,7 +78,7 @@ class Trust(NamedTuple):
             trust = trust_roles(document["roles"], seq, load)._replace(document=document)
             check_roles(trust)
         except (KeyError, TypeError, AttributeError, ValueError) as exc:
-            raise IntegrityFailure(f"the trust document of log record {seq} cannot be read: {exc}",
+            raise MalformedRecord(f"the trust document of log record {seq} cannot be read: {exc}",
                                    "run `bundlectl verify`; it was written outside bundlectl") from None
         return trust
 
