@@ -7,7 +7,7 @@ from typing import Any, NamedTuple
 
 
 class ExitCode(IntEnum):
-    """The exit codes (README: Exit codes); 70 (EX_SOFTWARE) only ever means a bug in bundlectl."""
+    """The exit codes (README: Exit codes), named once; 70 (EX_SOFTWARE) only ever means a bug in bundlectl."""
 
     OK = 0
     REFUSED = 1
@@ -16,6 +16,19 @@ class ExitCode(IntEnum):
     NOT_FOUND = 4
     INTEGRITY = 5
     BUG = 70
+    INTERRUPTED = 130  # 128 + SIGINT, as shells report a process stopped by Ctrl-C
+
+
+EXIT_MEANINGS: dict[ExitCode, str] = {
+    ExitCode.OK: "done",
+    ExitCode.REFUSED: "refused: invalid input, a failed gate or check, a content conflict",
+    ExitCode.USAGE: "usage error (a wrong option or argument)",
+    ExitCode.CONFLICT: "conflict: someone else moved the pointer first; nothing changed",
+    ExitCode.NOT_FOUND: "not found: ref, registry, repository",
+    ExitCode.INTEGRITY: "integrity failure: digest mismatch, broken log chain, tampering",
+    ExitCode.BUG: "a bug in bundlectl (a crash report is written; please attach it to a bug report)",
+    ExitCode.INTERRUPTED: "interrupted (Ctrl-C)",
+}
 
 
 class BundlectlError(Exception):

@@ -7,7 +7,7 @@ import subprocess
 import pytest
 
 from bundlectl import errors
-from bundlectl.errors import ExitCode, IntegrityFailure
+from bundlectl.errors import EXIT_MEANINGS, ExitCode, IntegrityFailure
 from tests.conftest import Workspace
 
 INTEGRITY_ERRORS = [errors.DamagedStorage, errors.DigestMismatch, errors.BrokenChain, errors.MalformedRecord,
@@ -18,6 +18,10 @@ INTEGRITY_ERRORS = [errors.DamagedStorage, errors.DigestMismatch, errors.BrokenC
 def test_each_integrity_failure_is_named_and_exits_5(kind: type[IntegrityFailure]):
     assert issubclass(kind, IntegrityFailure) and kind("x").exit_code == ExitCode.INTEGRITY == 5
     assert kind.__doc__ and kind.__name__ != "IntegrityFailure"
+
+
+def test_every_exit_code_has_its_meaning_written_once():
+    assert set(EXIT_MEANINGS) == set(ExitCode)
 
 
 def test_a_pointer_value_that_is_not_one_is_a_malformed_record():
