@@ -14,13 +14,13 @@ that the read index holds what the log gives.
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
 from datetime import timedelta
 
 from bundlectl.clock import now_utc, parse_time
+from bundlectl.digest.canonical import PREFIX, hex_of
 from bundlectl.errors import IndexMismatch, IntegrityFailure, UsageProblem
-from bundlectl.names import DIGEST_PATTERN
+from bundlectl.names import is_digest
 from bundlectl.policy.in_force import EVAL_ADDED_LATER, GatePolicy
 from bundlectl.record import BundleRecord
 from bundlectl.registry.events import Event, EvidenceData, parse_event
@@ -108,8 +108,8 @@ def _pinned_root(trust_root: str | None) -> str | None:
     """`sha256:HEX` as `trust show` prints it (the bare HEX too); UsageProblem for anything else: a typo is not tampering."""
     if trust_root is None:
         return None
-    pinned = trust_root if trust_root.startswith("sha256:") else "sha256:" + trust_root
-    if not re.fullmatch(DIGEST_PATTERN, pinned):
+    pinned = PREFIX + hex_of(trust_root)
+    if not is_digest(pinned):
         raise UsageProblem(f"--trust-root must be the full digest of the first trust file (sha256: and 64 hex digits), "
                            f"not {trust_root[:80]!r}", "copy the `root` that `bundlectl trust show` prints on a known-good copy")
     return pinned

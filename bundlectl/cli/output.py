@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import click
 
+from bundlectl.digest.canonical import hex_of
+
 if TYPE_CHECKING:
     from bundlectl.errors import Problem
 
@@ -75,7 +77,7 @@ def _escape(text: str, is_property: bool) -> str:
 
 
 def short(digest: str, length: int = 12) -> str:
-    return digest.removeprefix("sha256:")[:length]
+    return hex_of(digest)[:length]
 
 
 def _columns(cell: str) -> int:

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bundlectl.evidence.numbers import MAX_COST_USD, MAX_COUNT, MAX_LATENCY_MS
 from bundlectl.evidence.report import CaseResult, Report
-from bundlectl.names import schema_url
+from bundlectl.names import DIGEST_PATTERN, schema_url
 
 FORMAT = "bundlectl/evidence-v1"
 
@@ -43,7 +43,7 @@ class NativeReport(BaseModel):
     kind: Literal["eval", "load", "cost", "rehearsal"]
     run_at: str = Field(description="RFC 3339 time the run happened, with a time zone.", json_schema_extra={"format": "date-time"})
     tool: str | None = None
-    bundle_digest: str | None = Field(None, pattern=r"^sha256:[0-9a-f]{64}$",
+    bundle_digest: str | None = Field(None, pattern=DIGEST_PATTERN,
                                       description="The bundle the run ran (BUNDLECTL_BUNDLE_DIGEST); checked when given.")
     cases: list[NativeCase] = Field(default_factory=list)
     metrics: NativeMetrics = Field(default_factory=lambda: NativeMetrics())

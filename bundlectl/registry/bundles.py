@@ -113,7 +113,7 @@ def list_bundles(storage: Storage, name: str | None = None) -> list[BundleRow]:
 
 def find_bundle(index: Index, name: str, selector: str) -> BundleRow:
     """NAME@VERSION or NAME@sha256:PREFIX (12+ hex) → the registered bundle."""
-    if selector.startswith("sha256:"):
+    if selector.startswith(PREFIX):
         prefix = selector
         if len(hex_of(prefix)) < 12:
             raise Refused(f"digest prefix {selector!r} is too short", "give at least 12 hex digits")

@@ -83,10 +83,13 @@ def _caught_up(index: Index, storage: Storage, allow_empty: bool, check_pointers
                 f"run `bundlectl verify`; if the registry was replaced on purpose, delete {storage.index_path()} and retry",
             )
         index.apply([parse_event(s) for s in stored], head, known)
-    raise Conflict(
-        f"the registry log kept moving while this command read it ({MAX_ATTEMPTS} attempts); nothing was changed",
-        "retry when the registry is less busy",
-    )
+    raise log_kept_moving()
+
+
+def log_kept_moving() -> Conflict:
+    """Exit 3 when other writers moved the log on every one of MAX_ATTEMPTS reads or writes."""
+    return Conflict(f"the registry log kept moving while this command ran ({MAX_ATTEMPTS} attempts); nothing was changed",
+                    "retry when the registry is less busy")
 
 
 def _no_log(storage: Storage, seq: int | None, last_seen: str | None, allow_empty: bool) -> None:

@@ -13,7 +13,7 @@ from bundlectl.errors import Conflict
 from bundlectl.faults import LOG_MOVED, checkpoint
 from bundlectl.identity import Acting
 from bundlectl.registry.events import Action, Event, EventData, summary_line
-from bundlectl.registry.fresh import MAX_ATTEMPTS
+from bundlectl.registry.fresh import MAX_ATTEMPTS, log_kept_moving
 from bundlectl.registry.index import Index, IndexUnwritable
 from bundlectl.registry.signatures import Signing, checked_index, head_update, signing_for, trust_in_force
 from bundlectl.storage.base import LogMoved, PointerMoved, PointerUpdate, Storage
@@ -95,7 +95,4 @@ def append(
         if signer.keys:  # checked up to `head` before planning, and this record was checked as it was signed
             index.mark_signatures_checked(index.head()._replace(hash=None), head._replace(hash=None))
         return event
-    raise Conflict(
-        f"the registry log kept moving ({MAX_ATTEMPTS} attempts); nothing was changed",
-        "retry when the registry is less busy",
-    )
+    raise log_kept_moving()

@@ -14,10 +14,10 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from bundlectl.digest.canonical import digest_of
-from bundlectl.errors import Conflict, IntegrityFailure, Refused, TamperedRecord
+from bundlectl.errors import IntegrityFailure, Refused, TamperedRecord
 from bundlectl.identity import Acting
 from bundlectl.registry.events import Event, parse_event
-from bundlectl.registry.fresh import MAX_ATTEMPTS, fresh_index
+from bundlectl.registry.fresh import MAX_ATTEMPTS, fresh_index, log_kept_moving
 from bundlectl.registry.index import Index
 from bundlectl.registry.pointers import HEAD_POINTER, HeadValue
 from bundlectl.storage.base import PointerUpdate, Storage
@@ -157,8 +157,7 @@ def _at_head_pointer(storage: Storage, allow_empty: bool) -> Index:
             if storage.log_head() == head.id:
                 raise
             # another writer appended between our reads of the log and of its head pointer: read both again
-    raise Conflict(f"the registry log kept moving while this command read it ({MAX_ATTEMPTS} attempts); nothing was changed",
-                   "retry when the registry is less busy")
+    raise log_kept_moving()
 
 
 def head_update(storage: Storage, event: Event) -> PointerUpdate:

@@ -9,6 +9,7 @@ from hashlib import blake2b
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bundlectl.digest.canonical import hex_of
 from bundlectl.outcomes import ARM, CANARY, LIVE
 from bundlectl.runtime.errors import FileNotInBundle, Paused
 from bundlectl.stamp import stamp_attributes
@@ -119,7 +120,7 @@ class Serving:
         """The candidate's salt (its digest: each canary draws its own keys) and the bucket bound of its share."""
         if self.candidate is None or self.canary is None:
             return b"", 0
-        return bytes.fromhex(self.candidate.digest.removeprefix("sha256:"))[:32], self.canary.percent * (BUCKETS // 100)
+        return bytes.fromhex(hex_of(self.candidate.digest))[:32], self.canary.percent * (BUCKETS // 100)
 
     @cached_property
     def unrouted(self) -> LiveBundle:
