@@ -10,6 +10,43 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+__all__ = [
+    "new_bundle",
+    "validate",
+    "register",
+    "list_bundles",
+    "show",
+    "export",
+    "diff",
+    "export_schemas",
+    "init",
+    "copy_registry",
+    "verify",
+    "evidence_add",
+    "evidence_list",
+    "eval_run",
+    "evals_cases",
+    "set_policy",
+    "show_policy",
+    "set_trust",
+    "show_trust",
+    "gate",
+    "approve",
+    "promote",
+    "rollback",
+    "build_rollback",
+    "canary",
+    "guard",
+    "rehearse",
+    "pause",
+    "resume",
+    "status",
+    "status_report",
+    "history",
+    "audit_at",
+    "audit_request",
+]
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
     from datetime import datetime, timedelta
