@@ -108,16 +108,30 @@ class PolicyInForce(NamedTuple):
     policy: dict[str, Any]
     seq: int
 
+    def to_json(self) -> dict[str, Any]:
+        """The `policy show --json` document."""
+        return {"seq": self.seq, "policy": self.policy}
+
 
 class RollbackReport(NamedTuple):
     result: RollbackResult
     diff: BundleDiff | None  # dry runs only: the live bundle against the one ENV would point at
+
+    def to_json(self) -> dict[str, Any]:
+        """The `rollback --json` document: the result, and a dry run's diff."""
+        return {**self.result.to_json(), **({"diff": self.diff.to_json()} if self.diff is not None else {})}
 
 
 class Rehearsal(NamedTuple):
     back: RollbackResult
     forward: RollbackResult
     evidence: EvidenceAdded
+
+    def to_json(self) -> dict[str, Any]:
+        """The `rollback --rehearse --json` document."""
+        return {"rehearsed": True, "name": self.forward.plan.live.name, "env": self.forward.plan.env,
+                "back_to": self.back.plan.target.version, "forward_to": self.forward.plan.target.version,
+                "evidence_seq": self.evidence.seq}
 
 
 # --- bundles -------------------------------------------------------------------------------------------

@@ -61,6 +61,20 @@ class RollbackResult:
     gate: GateResult | None
     would_refuse: bool = False  # dry runs only: the gate fails and --break-glass was not given
 
+    def to_json(self) -> dict[str, Any]:
+        """The `rollback --json` document (a dry run adds its diff: `api.RollbackReport.to_json`)."""
+        plan, move, target = self.plan, self.move, self.plan.target
+        assert move is not None  # rollback() always returns its move; a rehearsal's halves too
+        return {
+            "name": plan.live.name, "env": plan.env, "dry_run": move.dry_run, "changed": move.seq is not None,
+            "from": {"version": plan.live.version, "digest": plan.live.digest},
+            "to": {"version": target.version, "digest": target.digest, "new": plan.new_record is not None},
+            "components": plan.components, "components_from": {"version": plan.source.version, "digest": plan.source.digest},
+            "verified": self.verified, "break_glass": self.break_glass, "stale_evidence": plan.stale,
+            "pointer_version": move.pointer_version, "seq": move.seq, "would_be_refused": self.would_refuse,
+            "gate": self.gate.to_json() if self.gate else None,
+        }
+
 
 def plan_rollback(storage: Storage, name: str, env: str, to: BundleRow | None, components: list[str], now: datetime) -> RollbackPlan:
     from bundlectl.constraints import require_compatible
@@ -142,6 +156,14 @@ class BuiltRollback:
 
     plan: RollbackPlan
     registered: RegisterResult | None  # None: a registered bundle already has exactly this content
+
+    def to_json(self) -> dict[str, Any]:
+        """The `rollback --register-only --json` document."""
+        plan, registered, target = self.plan, self.registered, self.plan.target
+        return {"name": target.name, "env": plan.env, "version": target.version, "digest": target.digest,
+                "components": plan.components, "components_from": {"version": plan.source.version, "digest": plan.source.digest},
+                "created": bool(registered and registered.created), "dry_run": bool(registered and registered.dry_run),
+                "seq": registered.seq if registered else None, "moved": False}
 
 
 def register_rollback_bundle(storage: Storage, name: str, env: str, actor: Acting, reason: str | None = None,

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from bundlectl.clock import now_utc, parse_time
 from bundlectl.digest.canonical import PREFIX, hex_of
@@ -51,6 +52,11 @@ class VerifyReport:
     pointers: int
     signed: int = 0  # records whose signatures were checked (those from the first `trust set` on)
     trust_since: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The `verify --json` document (a failure is an error document instead)."""
+        return {"ok": True, "events": self.events, "bundles": self.bundles, "objects": self.objects,
+                "pointers": self.pointers, "signed": self.signed, "trust_since": self.trust_since}
 
 
 

@@ -63,8 +63,7 @@ def register(path: str, registry: str | None, endpoint_url: str | None, actor: s
                           dry_run=dry_run, progress=TerminalProgress())
     record = result.record
     if as_json:
-        emit_json({"name": record.name, "version": record.version, "digest": record.digest,
-                   "created": result.created, "dry_run": result.dry_run, "seq": result.seq})
+        emit_json(result.to_json())
     elif result.dry_run:
         ok(f"would register {record.ref} {record.digest} (dry run: nothing written)")
     elif result.created:

@@ -26,8 +26,7 @@ def status(name: str | None, check: bool, registry: str | None, endpoint_url: st
     report = api.status_report(name, registry=registry, endpoint_url=endpoint_url, fresh=check)
     rows = report.environments
     if as_json:
-        emit_json({"environments": [r.to_json() for r in rows],
-                   "trust": {"set": report.trust_since is not None, "since": report.trust_since}})
+        emit_json(report.to_json())
     elif not rows:
         click.echo("nothing is live yet; promote a bundle with `bundlectl promote REF --env ENV`")
     else:

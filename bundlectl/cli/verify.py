@@ -18,8 +18,7 @@ def verify(trust_root: str | None, registry: str | None, endpoint_url: str | Non
     """Re-check every digest, the log chain, every signature, and that pointers agree with the log (exit 5 if not)."""
     report = api.verify(registry=registry, endpoint_url=endpoint_url, trust_root=trust_root)
     if as_json:
-        emit_json({"ok": True, "events": report.events, "bundles": report.bundles, "objects": report.objects,
-                   "pointers": report.pointers, "signed": report.signed, "trust_since": report.trust_since})
+        emit_json(report.to_json())
         return
     ok(f"registry verified: {report.events} log records chained, {report.bundles} bundles and {report.objects} "
        f"stored objects match their digests, {report.pointers} pointers agree with the log")

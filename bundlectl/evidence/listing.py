@@ -38,6 +38,12 @@ class EvidenceListing:
     eval_max_age: str | None
     evidence: list[JudgedEvidence]
 
+    def to_json(self) -> dict[str, Any]:
+        """The `evidence list --json` document."""
+        bundle = self.bundle
+        return {"name": bundle.name, "version": bundle.version, "digest": bundle.digest, "max_age": self.eval_max_age,
+                "evidence": [e.to_json() for e in self.evidence]}
+
 
 def list_evidence(index: Index, bundle: BundleRow, env: str | None, now: datetime) -> EvidenceListing:
     """Newest run first; `env` picks whose gates judge freshness (default: the strictest environment's)."""

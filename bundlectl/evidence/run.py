@@ -21,7 +21,7 @@ import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from bundlectl.clock import rfc3339
 from bundlectl.digest.filehash import sha256_file
@@ -51,6 +51,11 @@ class EvalRun(NamedTuple):
     started_at: str
     ended_at: str
     folder: Path | None  # the exported bundle, when kept
+
+    def to_json(self) -> dict[str, Any]:
+        """The `eval --json` document: the evidence bound, and the run that made it."""
+        return {**self.added.to_json(), "started_at": self.started_at, "ended_at": self.ended_at, "command": self.command,
+                "exit_status": self.exit_status, "report": self.report, "folder": str(self.folder) if self.folder else None}
 
 
 def report_path(command: list[str], explicit: str | None) -> str:

@@ -43,6 +43,13 @@ class EvidenceAdded:
     provenance: str = "attached"
     cases: str | None = None  # eval reports: how their cases were matched ("undeclared": never counts)
 
+    def to_json(self) -> dict[str, Any]:
+        """The `evidence add --json` document (and the start of `eval --json`'s)."""
+        bundle = self.bundle
+        return {"name": bundle.name, "version": bundle.version, "digest": bundle.digest, "kind": self.kind,
+                "source": self.source, "provenance": self.provenance, "cases": self.cases,
+                "run_at": self.run_at, "figures": self.figures, "created": self.created, "seq": self.seq}
+
 
 def add_evidence(
     storage: Storage, bundle: BundleRow, data: bytes, label: str, kind: str | None, fmt: str,

@@ -6,7 +6,7 @@ import hashlib
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 from bundlectl.digest.canonical import PREFIX, hex_of
 from bundlectl.errors import DigestMismatch, NotFound, Refused
@@ -32,6 +32,12 @@ class RegisterResult:
     dry_run: bool
     seq: int | None
     stored_files: int
+
+    def to_json(self) -> dict[str, Any]:
+        """The `register --json` document."""
+        record = self.record
+        return {"name": record.name, "version": record.version, "digest": record.digest,
+                "created": self.created, "dry_run": self.dry_run, "seq": self.seq}
 
 
 def register_bundle(
