@@ -160,7 +160,7 @@ def register(path: Path, *, registry: str | None = None, endpoint_url: str | Non
     from bundlectl.registry.bundles import register_bundle
 
     folder = read_bundle_folder(path, progress=progress)
-    storage = _storage(registry, endpoint_url, fresh=True)
+    storage = _storage(registry, endpoint_url, refresh=True)
     return register_bundle(storage, folder, _acting(actor, key), reason, dry_run, progress)
 
 
@@ -206,7 +206,7 @@ def init(*, registry: str | None = None, endpoint_url: str | None = None, actor:
     """Create the registry (idempotent) with its first event and the starter gate policy."""
     from bundlectl.initialise import init_registry
 
-    return init_registry(_storage(registry, endpoint_url, create=True, fresh=True), _acting(actor, None))
+    return init_registry(_storage(registry, endpoint_url, create=True, refresh=True), _acting(actor, None))
 
 
 def copy_registry(source: str, target: str, *, endpoint_url: str | None = None) -> RegistryCopied:
@@ -228,7 +228,7 @@ def verify(*, registry: str | None = None, endpoint_url: str | None = None, trus
     """
     from bundlectl.verify import verify_registry
 
-    return verify_registry(_storage(registry, endpoint_url, fresh=True), trust_root)
+    return verify_registry(_storage(registry, endpoint_url, refresh=True), trust_root)
 
 
 # --- evidence and policy -------------------------------------------------------------------------------
@@ -241,7 +241,7 @@ def evidence_add(ref: str, file: str, kind: str | None = None, fmt: str = "auto"
     from bundlectl.evidence.importers import read_report
     from bundlectl.evidence.store import add_evidence
 
-    storage = _storage(registry, endpoint_url, fresh=True)
+    storage = _storage(registry, endpoint_url, refresh=True)
     bundle = _registered(ref, storage)
     data = read_report(Path(file))
     return add_evidence(storage, bundle, data, file, kind, fmt, _acting(actor, key), reason)
@@ -266,7 +266,7 @@ def eval_run(ref: str, command: list[str], report: str | None = None, fmt: str =
     report it writes as a measured run."""
     from bundlectl.evidence.run import run_eval
 
-    storage = _storage(registry, endpoint_url, fresh=True)
+    storage = _storage(registry, endpoint_url, refresh=True)
     bundle = _registered(ref, storage)
     return run_eval(storage, bundle, list(command), report, fmt, _acting(actor, key), reason, keep, output)
 
@@ -286,7 +286,7 @@ def set_policy(file: str, *, registry: str | None = None, endpoint_url: str | No
     from bundlectl.textfile import read_input
 
     data = read_input(Path(file))
-    return store_policy(_storage(registry, endpoint_url, fresh=True), data, file, _acting(actor, key), reason, dry_run)
+    return store_policy(_storage(registry, endpoint_url, refresh=True), data, file, _acting(actor, key), reason, dry_run)
 
 
 def show_policy(*, registry: str | None = None, endpoint_url: str | None = None) -> PolicyInForce:
@@ -310,7 +310,7 @@ def set_trust(file: str, *, registry: str | None = None, endpoint_url: str | Non
     from bundlectl.trust_log import set_trust as store_trust
 
     data = read_input(Path(file))
-    return store_trust(_storage(registry, endpoint_url, fresh=True), data, file, _acting(None, key), reason, dry_run)
+    return store_trust(_storage(registry, endpoint_url, refresh=True), data, file, _acting(None, key), reason, dry_run)
 
 
 def show_trust(*, registry: str | None = None, endpoint_url: str | None = None) -> TrustView:
@@ -336,7 +336,7 @@ def approve(ref: str, env: str, *, registry: str | None = None, endpoint_url: st
             actor: str | None = None, key: Keys = None, reason: str | None = None) -> Approval:
     from bundlectl.promotion import approve as record_approval
 
-    storage = _storage(registry, endpoint_url, fresh=True)
+    storage = _storage(registry, endpoint_url, refresh=True)
     bundle = _registered(ref, storage)
     result = record_approval(storage, bundle, env, _acting(actor, key), reason)
     return Approval(bundle, env, result.actor, result.seq, result.signed)
@@ -347,7 +347,7 @@ def promote(ref: str, env: str, *, registry: str | None = None, endpoint_url: st
     """Move ENV to REF if the gate passes; raises GateRefused (carrying the gate) if not."""
     from bundlectl.promotion import promote as move
 
-    storage = _storage(registry, endpoint_url, fresh=True)
+    storage = _storage(registry, endpoint_url, refresh=True)
     bundle = _registered(ref, storage)
     return move(storage, bundle, env, _acting(actor, key), reason, dry_run)
 
@@ -362,7 +362,7 @@ def rollback(name: str, env: str, *, to: str | None = None, components: list[str
     """
     from bundlectl.rollback import rollback as roll_back
 
-    storage = _storage(registry, endpoint_url, fresh=True)
+    storage = _storage(registry, endpoint_url, refresh=True)
     if not to and not components:
         ended = _end_running_canary(storage, name, env, _acting(actor, key), reason, dry_run)
         if ended is not None:
@@ -378,7 +378,7 @@ def build_rollback(name: str, env: str, components: list[str], *, to: str | None
     """Register the bundle a component rollback of ENV would build, moving nothing (`rollback --register-only`)."""
     from bundlectl.rollback import register_rollback_bundle
 
-    storage = _storage(registry, endpoint_url, fresh=True)
+    storage = _storage(registry, endpoint_url, refresh=True)
     target = _registered(to, storage) if to else None
     return register_rollback_bundle(storage, name, env, _acting(actor, key), reason, target, components, dry_run)
 
@@ -404,7 +404,7 @@ def canary(ref: str, env: str, percent: int, *, steps: list[int] | None = None, 
     """
     from bundlectl.canary import start_canary
 
-    storage = _storage(registry, endpoint_url, fresh=True)
+    storage = _storage(registry, endpoint_url, refresh=True)
     bundle = _registered(ref, storage)
     return start_canary(storage, bundle, env, percent, steps, _duration(step_time, "--step-time"), _acting(actor, key),
                         reason, dry_run)
@@ -440,7 +440,7 @@ def guard(name: str, env: str, *, sources: list[str] | None = None, prometheus: 
         raise UsageProblem(f"--alpha {alpha} must be between 0 and 1 and --min-sample {min_sample} at least 1")
     if not 0 < timeout <= 3600:  # NaN fails this too; a larger one overflows the socket's clock
         raise UsageProblem(f"--timeout {timeout} must be a number of seconds above 0 and at most 3600")
-    storage = _storage(registry, endpoint_url, fresh=apply)
+    storage = _storage(registry, endpoint_url, refresh=apply)
     return run_guard(storage, name, env, _outcome_source(sources, prometheus, timeout), Settings(alpha, min_sample),
                      apply=apply, actor=_acting(actor, key) if apply else None, reason=reason, now=now)
 
@@ -463,7 +463,7 @@ def rehearse(name: str, env: str, *, to: str | None = None, components: list[str
     """Roll back and forward again in a non-production ENV, and record the rehearsal as evidence."""
     from bundlectl.rollback import rehearse as rehearse_rollback
 
-    storage = _storage(registry, endpoint_url, fresh=True)
+    storage = _storage(registry, endpoint_url, refresh=True)
     target = _registered(to, storage) if to else None
     back, forward, evidence = rehearse_rollback(storage, name, env, _acting(actor, key), reason, target,
                                                 list(components or []), break_glass)
@@ -475,7 +475,7 @@ def pause(name: str, env: str, *, reason: str | None, registry: str | None = Non
     """The kill switch: serving runtimes refuse NAME's bundle in ENV (`Paused`) until `resume`; promotion is refused."""
     from bundlectl.pausing import set_paused
 
-    return set_paused(_storage(registry, endpoint_url, fresh=True), name, env, True, _acting(actor, key), reason, dry_run)
+    return set_paused(_storage(registry, endpoint_url, refresh=True), name, env, True, _acting(actor, key), reason, dry_run)
 
 
 def resume(name: str, env: str, *, registry: str | None = None, endpoint_url: str | None = None,
@@ -483,26 +483,26 @@ def resume(name: str, env: str, *, registry: str | None = None, endpoint_url: st
     """End a pause of NAME in ENV: runtimes serve its bundle again at their next poll."""
     from bundlectl.pausing import set_paused
 
-    return set_paused(_storage(registry, endpoint_url, fresh=True), name, env, False, _acting(actor, key), reason, dry_run)
+    return set_paused(_storage(registry, endpoint_url, refresh=True), name, env, False, _acting(actor, key), reason, dry_run)
 
 
 def status(name: str | None = None, *, registry: str | None = None, endpoint_url: str | None = None,
-           now: datetime | None = None, fresh: bool = False) -> list[LiveStatus]:
+           now: datetime | None = None, refresh: bool = False) -> list[LiveStatus]:
     """What is live in each environment (of NAME, or of every bundle) and how its evidence stands now.
 
-    `fresh` reads a shared registry as it is now, not as this machine fetched it a moment ago (`--check`).
+    `refresh` reads a shared registry as it is now, not as this machine fetched it a moment ago (`--check`).
     """
-    return status_report(name, registry=registry, endpoint_url=endpoint_url, now=now, fresh=fresh).environments
+    return status_report(name, registry=registry, endpoint_url=endpoint_url, now=now, refresh=refresh).environments
 
 
 def status_report(name: str | None = None, *, registry: str | None = None, endpoint_url: str | None = None,
-                  now: datetime | None = None, fresh: bool = False) -> StatusReport:
+                  now: datetime | None = None, refresh: bool = False) -> StatusReport:
     """`status`, and whether the registry has trust set (else every identity shown is a claim)."""
     from bundlectl.clock import now_utc
     from bundlectl.registry.fresh import fresh_index
     from bundlectl.status import status_report as report
 
-    return report(fresh_index(_storage(registry, endpoint_url, fresh=fresh)), now or now_utc(), name)
+    return report(fresh_index(_storage(registry, endpoint_url, refresh=refresh)), now or now_utc(), name)
 
 
 def history(name: str, env: str, limit: int | None = None, *, registry: str | None = None,
@@ -537,15 +537,15 @@ def audit_request(request_id: str, logs: list[Path], *, registry: str | None = N
 # --- opening things ------------------------------------------------------------------------------------
 
 
-def _storage(registry: str | None, endpoint_url: str | None, create: bool = False, fresh: bool = False) -> Storage:
+def _storage(registry: str | None, endpoint_url: str | None, create: bool = False, refresh: bool = False) -> Storage:
     """--registry, else BUNDLECTL_REGISTRY, else the git repository around the current folder.
 
-    `fresh` (writes, verify): a shared registry is read as it is now, not from a copy within its time to live.
+    `refresh` (writes, verify, `status --check`): a shared registry is read as it is now, not from a copy within its time to live.
     """
     from bundlectl.storage.locate import open_storage, registry_url
 
     storage = open_storage(registry_url(registry), Path.cwd(), create=create, endpoint_url=endpoint_url)
-    if fresh:
+    if refresh:
         storage.refresh()
     return storage
 
