@@ -15,13 +15,10 @@ will not fast-forward.
 from __future__ import annotations
 
 import hashlib
-import logging
 import os
 import re
-import shutil
 import stat
 import subprocess
-import tempfile
 import threading
 import time
 import weakref
@@ -67,8 +64,6 @@ from bundlectl.storage.gitrefs import (
     read_ref,
     ref_path,
 )
-
-log = logging.getLogger(__name__)
 
 LOG_REF = NAMESPACE + "log"
 OBJECT_PREFIX = NAMESPACE + "objects/"
@@ -472,13 +467,17 @@ class GitStorage(Storage):
             raise Conflict(f"another writer holds {lock}; retry", "nothing was changed")
         try:
             if stat.S_ISDIR(seen.st_mode):  # not git's (git creates lock files): whatever made it left it
+                import shutil  # shutil pulls in bz2 and lzma: a read command never needs it
+
                 shutil.rmtree(aside)
             else:
                 aside.unlink(missing_ok=True)
         except OSError as exc:
             raise Refused(f"{lock} was left by an interrupted writer and cannot be removed ({exc.strerror})",
                           f"make sure no git or bundlectl command is running, then delete it: {_rm(aside, seen)}") from None
-        log.warning("removed %s, a ref lock left %.0f s ago by an interrupted writer", lock, _age(seen))
+        import logging  # here, not at start-up: only recovering a stale lock logs anything
+
+        logging.getLogger(__name__).warning("removed %s, a ref lock left %.0f s ago by an interrupted writer", lock, _age(seen))
 
     def _write_refused(self, failure: _GitFailed, refs: list[str]) -> BundlectlError:
         """What a failed ref transaction means to the user: a live lock, a stuck lock, or git's own reason."""
@@ -597,6 +596,8 @@ class _RefTransactions:
         _RefTransactions._stop(self.__dict__)
         command = ["git", "--git-dir", str(self.git_dir), "-c", f"core.filesRefLockTimeout={LOCK_WAIT_MS}",
                    "update-ref", "--stdin"]
+        import tempfile  # a writer's path only: tempfile's import (random, shutil) is a read command's cost otherwise
+
         errors = tempfile.TemporaryFile()
         try:
             process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors)
