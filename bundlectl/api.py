@@ -49,7 +49,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
-    from datetime import datetime, timedelta
+    from datetime import datetime
 
     from bundlectl.audit import LiveAt, RequestAudit
     from bundlectl.canary import CanaryResult
@@ -360,16 +360,18 @@ def rollback(name: str, env: str, *, to: str | None = None, components: list[str
 
     While a canary runs, a plain rollback ends it instead (a CanaryResult): what is live stays live.
     """
+    from bundlectl.canary import end_running_canary
     from bundlectl.rollback import rollback as roll_back
+    from bundlectl.rollback import rollback_diff
 
     storage = _storage(registry, endpoint_url, refresh=True)
     if not to and not components:
-        ended = _end_running_canary(storage, name, env, _acting(actor, key), reason, dry_run)
+        ended = end_running_canary(storage, name, env, _acting(actor, key), reason, dry_run)
         if ended is not None:
             return ended
     target = _registered(to, storage) if to else None
     result = roll_back(storage, name, env, _acting(actor, key), reason, target, list(components or []), break_glass, dry_run)
-    return RollbackReport(result, _rollback_diff(result, storage) if dry_run else None)
+    return RollbackReport(result, rollback_diff(result, storage) if dry_run else None)
 
 
 def build_rollback(name: str, env: str, components: list[str], *, to: str | None = None, registry: str | None = None,
@@ -383,17 +385,6 @@ def build_rollback(name: str, env: str, components: list[str], *, to: str | None
     return register_rollback_bundle(storage, name, env, _acting(actor, key), reason, target, components, dry_run)
 
 
-def _end_running_canary(storage: Storage, name: str, env: str, actor: Acting, reason: str | None,
-                        dry_run: bool) -> CanaryResult | None:
-    from bundlectl.canary import canary_in_force, end_canary
-    from bundlectl.registry.fresh import fresh_index
-
-    running = canary_in_force(fresh_index(storage), name, env)
-    if running is None:
-        return None
-    return end_canary(storage, name, env, actor, reason, dry_run, step_seq=running.seq)
-
-
 def canary(ref: str, env: str, percent: int, *, steps: list[int] | None = None, step_time: str | None = None,
            registry: str | None = None, endpoint_url: str | None = None, actor: str | None = None, key: Keys = None,
            reason: str | None = None, dry_run: bool = False) -> CanaryResult:
@@ -403,25 +394,12 @@ def canary(ref: str, env: str, percent: int, *, steps: list[int] | None = None, 
     through, each lasting at least `step_time` (30m, 1h, 2d; default 1h). Raises GateRefused if the gate fails.
     """
     from bundlectl.canary import start_canary
+    from bundlectl.durations import duration_option
 
     storage = _storage(registry, endpoint_url, refresh=True)
     bundle = _registered(ref, storage)
-    return start_canary(storage, bundle, env, percent, steps, _duration(step_time, "--step-time"), _acting(actor, key),
+    return start_canary(storage, bundle, env, percent, steps, duration_option(step_time, "--step-time"), _acting(actor, key),
                         reason, dry_run)
-
-
-def _duration(text: str | None, option: str) -> timedelta | None:
-    from bundlectl.durations import parse_duration
-    from bundlectl.errors import UsageProblem
-
-    if text is None:
-        return None
-    if text.strip() in ("0", "0s"):
-        return parse_duration("0m")
-    try:
-        return parse_duration(text)
-    except ValueError as exc:
-        raise UsageProblem(f"{option} {text}: {exc}") from None
 
 
 def guard(name: str, env: str, *, sources: list[str] | None = None, prometheus: str | None = None, apply: bool = False,
@@ -430,31 +408,12 @@ def guard(name: str, env: str, *, sources: list[str] | None = None, prometheus: 
           now: datetime | None = None) -> GuardReport:
     """Judge NAME in ENV (its canary against the live bundle, or the live bundle against its owner's outcome target)
     from request logs (`sources`) or a Prometheus server; `apply` carries the decision out as a logged event."""
-    from bundlectl.errors import UsageProblem
-    from bundlectl.guard.decision import Settings
-    from bundlectl.guarding import run_guard
+    from bundlectl.guarding import guard_settings, outcome_source, run_guard
 
-    if bool(sources) == bool(prometheus):  # none given, both given, or an empty one
-        raise UsageProblem("give the outcomes either as --source FILE… or as --prometheus URL (request logs, or a Prometheus server)")
-    if not 0 < alpha < 1 or min_sample < 1:
-        raise UsageProblem(f"--alpha {alpha} must be between 0 and 1 and --min-sample {min_sample} at least 1")
-    if not 0 < timeout <= 3600:  # NaN fails this too; a larger one overflows the socket's clock
-        raise UsageProblem(f"--timeout {timeout} must be a number of seconds above 0 and at most 3600")
+    settings = guard_settings(sources, prometheus, alpha, min_sample, timeout)
     storage = _storage(registry, endpoint_url, refresh=apply)
-    return run_guard(storage, name, env, _outcome_source(sources, prometheus, timeout), Settings(alpha, min_sample),
+    return run_guard(storage, name, env, outcome_source(sources, prometheus, timeout), settings,
                      apply=apply, actor=_acting(actor, key) if apply else None, reason=reason, now=now)
-
-
-def _outcome_source(sources: list[str] | None, prometheus: str | None, timeout: float) -> Any:
-    if prometheus is not None:
-        from bundlectl.guard.prometheus import tally_prometheus
-
-        return lambda name, env, canary, digest: tally_prometheus(prometheus, name, env, canary=canary, digest=digest,
-                                                                  timeout=timeout)
-    from bundlectl.guard.request_log import tally_request_logs
-
-    paths = [Path(p) for p in sources or []]
-    return lambda name, env, canary, digest: tally_request_logs(paths, name, env, canary=canary, digest=digest)
 
 
 def rehearse(name: str, env: str, *, to: str | None = None, components: list[str] | None = None,
@@ -581,13 +540,3 @@ def _acting(explicit: str | None, key: Keys) -> Acting:
     from bundlectl.identity import acting
 
     return acting(explicit, [key] if isinstance(key, str) else key)
-
-
-def _rollback_diff(result: RollbackResult, storage: Storage) -> BundleDiff:
-    from bundlectl.diff.bundles import diff_bundles
-    from bundlectl.refs import registry_source
-
-    plan = result.plan
-    live = registry_source(plan.live.record(), storage, f"{plan.live.name}@{plan.live.version}")
-    target = registry_source(plan.target.record(), storage, f"{plan.target.name}@{plan.target.version}")
-    return diff_bundles(live, target)

@@ -12,11 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from bundlectl.canary import advance_canary, canary_in_force, end_canary
 from bundlectl.clock import parse_time
-from bundlectl.errors import BundlectlError, InvalidInput, NotFound, Problem
+from bundlectl.errors import BundlectlError, InvalidInput, NotFound, Problem, UsageProblem
 from bundlectl.guard.decision import Judgement, Metric, Settings, Step, Target, judge_canary, judge_outcome, metrics_judged
 from bundlectl.guard.moments import Tally
 from bundlectl.identity import Acting
@@ -54,6 +55,31 @@ class GuardReport:
                                      "step_seq": canary.seq} if canary else None,
                 "applied": {"action": self.applied.action, "seq": self.applied.seq} if self.applied else None,
                 "apply_error": self.apply_error.message if self.apply_error else None}
+
+
+def guard_settings(sources: list[str] | None, prometheus: str | None, alpha: float, min_sample: int,
+                   timeout: float) -> Settings:
+    """The guard's options checked together: one source of outcomes, a level and a sample size that mean something."""
+    if bool(sources) == bool(prometheus):  # none given, both given, or an empty one
+        raise UsageProblem("give the outcomes either as --source FILE… or as --prometheus URL (request logs, or a Prometheus server)")
+    if not 0 < alpha < 1 or min_sample < 1:
+        raise UsageProblem(f"--alpha {alpha} must be between 0 and 1 and --min-sample {min_sample} at least 1")
+    if not 0 < timeout <= 3600:  # NaN fails this too; a larger one overflows the socket's clock
+        raise UsageProblem(f"--timeout {timeout} must be a number of seconds above 0 and at most 3600")
+    return Settings(alpha, min_sample)
+
+
+def outcome_source(sources: list[str] | None, prometheus: str | None, timeout: float) -> Source:
+    """Where the guard reads outcomes: a Prometheus server, else request log files."""
+    if prometheus is not None:
+        from bundlectl.guard.prometheus import tally_prometheus
+
+        return lambda name, env, canary, digest: tally_prometheus(prometheus, name, env, canary=canary, digest=digest,
+                                                                  timeout=timeout)
+    from bundlectl.guard.request_log import tally_request_logs
+
+    paths = [Path(p) for p in sources or []]
+    return lambda name, env, canary, digest: tally_request_logs(paths, name, env, canary=canary, digest=digest)
 
 
 def run_guard(storage: Storage, name: str, env: str, source: Source, settings: Settings, *, apply: bool = False,

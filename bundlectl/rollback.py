@@ -16,6 +16,7 @@ from typing import Any
 
 from bundlectl.canary import canary_in_force, refuse_during_canary
 from bundlectl.clock import now_utc, rfc3339
+from bundlectl.diff.bundles import BundleDiff, diff_bundles
 from bundlectl.errors import Conflict, NotFound, Refused, UsageProblem
 from bundlectl.gate.checks import eval_checks
 from bundlectl.gate.evaluate import evaluate_gate
@@ -25,7 +26,7 @@ from bundlectl.manifest import KINDS
 from bundlectl.moves import Decision, MoveResult, move_pointer
 from bundlectl.policy.in_force import environment_policy
 from bundlectl.record import BundleRecord
-from bundlectl.refs import registry_reader
+from bundlectl.refs import registry_reader, registry_source
 from bundlectl.registry.bundles import RegisterResult
 from bundlectl.registry.events import MoveExtras, Parent
 from bundlectl.registry.fresh import fresh_index
@@ -289,3 +290,11 @@ def rehearse(storage: Storage, name: str, env: str, actor: Acting, reason: str |
 
 def _roll_forward(storage: Storage, name: str, env: str, actor: Acting, to: BundleRow) -> RollbackResult:
     return rollback(storage, name, env, actor, "rollback rehearsal: roll forward", to, rehearsal="forward")
+
+
+def rollback_diff(result: RollbackResult, storage: Storage) -> BundleDiff:
+    """What a dry run would change: the live bundle against the one ENV would point at."""
+    plan = result.plan
+    live = registry_source(plan.live.record(), storage, f"{plan.live.name}@{plan.live.version}")
+    target = registry_source(plan.target.record(), storage, f"{plan.target.name}@{plan.target.version}")
+    return diff_bundles(live, target)
