@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bundlectl.clock import event_time
+from bundlectl.clock import event_time, parse_time
 from bundlectl.errors import InvalidInput, NotFound, Problem
 from bundlectl.outcomes import ARM, CANDIDATE, LIVE
 from bundlectl.registry.index import Index
@@ -190,7 +190,6 @@ def _any_value(value: dict[str, Any]) -> Any:
 
 
 def _parse(value: Any) -> datetime:
-    from bundlectl.clock import parse_time
 
     return parse_time(str(value))
 

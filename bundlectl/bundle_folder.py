@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from bundlectl.constraints import constraint_violations
+from bundlectl.content.checks import content_problems
 from bundlectl.digest.bundle import component_digest
 from bundlectl.digest.filehash import CHUNK, FileHasher
 from bundlectl.errors import InvalidInput, Problem
@@ -73,7 +75,6 @@ def read_bundle_folder(
 
 
 def _check_constraints(loaded: LoadedManifest, record: BundleRecord, paths: dict[str, Path]) -> None:
-    from bundlectl.constraints import constraint_violations
 
     problems = constraint_violations(record, lambda rel: paths[rel].read_bytes())
     if problems:
@@ -104,7 +105,6 @@ def _collect_files(loaded: LoadedManifest) -> dict[str, dict[str, Path]]:
 
 
 def _check_contents(loaded: LoadedManifest, per_component: dict[str, dict[str, Path]]) -> None:
-    from bundlectl.content.checks import content_problems
 
     problems: list[Problem] = []
     root_label = loaded.source.removesuffix("bundle.yaml")

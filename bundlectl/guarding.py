@@ -20,10 +20,14 @@ from bundlectl.clock import parse_time
 from bundlectl.errors import BundlectlError, InvalidInput, NotFound, Problem, UsageProblem
 from bundlectl.guard.decision import Judgement, Metric, Settings, Step, Target, judge_canary, judge_outcome, metrics_judged
 from bundlectl.guard.moments import Tally
+from bundlectl.guard.prometheus import tally_prometheus
+from bundlectl.guard.request_log import tally_request_logs
 from bundlectl.identity import Acting
 from bundlectl.outcomes import CANDIDATE, LIVE
+from bundlectl.promotion import promote
 from bundlectl.registry.fresh import fresh_index
 from bundlectl.registry.rows import BundleRow, CanaryRow, PointerRow
+from bundlectl.rollback import rollback
 from bundlectl.storage.base import Storage
 
 # where the figures come from: (name, env, canary step seq or None, live digest or None) → tallies per arm
@@ -72,11 +76,9 @@ def guard_settings(sources: list[str] | None, prometheus: str | None, alpha: flo
 def outcome_source(sources: list[str] | None, prometheus: str | None, timeout: float) -> Source:
     """Where the guard reads outcomes: a Prometheus server, else request log files."""
     if prometheus is not None:
-        from bundlectl.guard.prometheus import tally_prometheus
 
         return lambda name, env, canary, digest: tally_prometheus(prometheus, name, env, canary=canary, digest=digest,
                                                                   timeout=timeout)
-    from bundlectl.guard.request_log import tally_request_logs
 
     paths = [Path(p) for p in sources or []]
     return lambda name, env, canary, digest: tally_request_logs(paths, name, env, canary=canary, digest=digest)
@@ -119,8 +121,6 @@ def run_guard(storage: Storage, name: str, env: str, source: Source, settings: S
 
 def _apply(storage: Storage, report: GuardReport, candidate: BundleRow | None, actor: Acting, reason: str) -> GuardReport:
     """The decision as one logged event, its figures attached; a conflict if ENV or its canary moved since."""
-    from bundlectl.promotion import promote
-    from bundlectl.rollback import rollback
 
     name, env, canary, decision = report.name, report.env, report.canary, report.judgement.decision
     figures = {**report.judgement.to_json(), "source": report.source}

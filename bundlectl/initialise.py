@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bundlectl.identity import Acting
+from bundlectl.policy.starter import STARTER_POLICY
+from bundlectl.promotion import set_policy
 from bundlectl.registry.events import InitData
 from bundlectl.registry.log import Planned, append
 from bundlectl.storage.base import Storage
@@ -20,8 +22,6 @@ class InitResult:
 
 
 def init_registry(storage: Storage, actor: Acting) -> InitResult:
-    from bundlectl.policy.starter import STARTER_POLICY
-    from bundlectl.promotion import set_policy
 
     storage.initialize()
     if storage.is_initialized():

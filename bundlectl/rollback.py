@@ -16,8 +16,10 @@ from typing import Any
 
 from bundlectl.canary import canary_in_force, refuse_during_canary
 from bundlectl.clock import now_utc, rfc3339
+from bundlectl.constraints import require_compatible
 from bundlectl.diff.bundles import BundleDiff, diff_bundles
 from bundlectl.errors import Conflict, NotFound, Refused, UsageProblem
+from bundlectl.evidence.store import add_evidence
 from bundlectl.gate.checks import eval_checks
 from bundlectl.gate.evaluate import evaluate_gate
 from bundlectl.gate.result import GateRefused, GateResult
@@ -27,7 +29,7 @@ from bundlectl.moves import Decision, MoveResult, move_pointer
 from bundlectl.policy.in_force import environment_policy
 from bundlectl.record import BundleRecord
 from bundlectl.refs import registry_reader, registry_source
-from bundlectl.registry.bundles import RegisterResult
+from bundlectl.registry.bundles import RegisterResult, register_built
 from bundlectl.registry.events import MoveExtras, Parent
 from bundlectl.registry.fresh import fresh_index
 from bundlectl.registry.index import Index
@@ -78,7 +80,6 @@ class RollbackResult:
 
 
 def plan_rollback(storage: Storage, name: str, env: str, to: BundleRow | None, components: list[str], now: datetime) -> RollbackPlan:
-    from bundlectl.constraints import require_compatible
 
     for kind in components:
         if kind not in KINDS:
@@ -172,7 +173,6 @@ def register_rollback_bundle(storage: Storage, name: str, env: str, actor: Actin
                              now: datetime | None = None) -> BuiltRollback:
     """Build the bundle a component rollback of ENV would go live with, and register it, so evidence for
     its exact digest can be added before the rollback goes through the gate (no break-glass needed)."""
-    from bundlectl.registry.bundles import register_built
 
     components = list(dict.fromkeys(components or []))
     if not components:
@@ -266,7 +266,6 @@ def rehearse(storage: Storage, name: str, env: str, actor: Acting, reason: str |
     Three events, each atomic on its own: if interrupted, the environment is left rolled back
     (a valid, visible state) and no rehearsal is recorded.
     """
-    from bundlectl.evidence.store import add_evidence
 
     index = fresh_index(storage)
     if environment_policy(index, env).production:

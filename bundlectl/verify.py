@@ -21,10 +21,15 @@ from typing import Any
 from bundlectl.clock import now_utc, parse_time
 from bundlectl.digest.canonical import PREFIX, hex_of
 from bundlectl.errors import IndexMismatch, IntegrityFailure, UsageProblem
+from bundlectl.evidence.store import component_reader
+from bundlectl.evidence.stored import summary_tampering
 from bundlectl.names import is_digest
 from bundlectl.policy.in_force import EVAL_ADDED_LATER, GatePolicy
+from bundlectl.policy.model import Policy
 from bundlectl.record import BundleRecord
 from bundlectl.registry.events import Event, EvidenceData, parse_event
+from bundlectl.registry.fresh import fresh_index
+from bundlectl.registry.index import Index
 from bundlectl.registry.objects import blob_key, digest_in_key
 from bundlectl.registry.pointers import (
     HEAD_POINTER,
@@ -37,6 +42,7 @@ from bundlectl.registry.pointers import (
     pointer_set_by,
     pointer_written_by,
 )
+from bundlectl.registry.rows import IndexHead
 from bundlectl.registry.signatures import check_head, check_record, tampered
 from bundlectl.storage.base import Storage
 from bundlectl.trust.roles import Trust
@@ -65,7 +71,6 @@ def verify_registry(storage: Storage, trust_root: str | None = None) -> VerifyRe
     trust_root = _pinned_root(trust_root)
     head = storage.log_head()
     if head is None:
-        from bundlectl.registry.fresh import fresh_index
 
         fresh_index(storage, check_pointers=False)  # a log this machine has read that is gone now is damage (exit 5)
         raise storage.no_registry()
@@ -156,7 +161,6 @@ def _check_policy(event: Event) -> None:
     cycle) and it is in the model's own form, not only readable by the gate."""
     from pydantic import ValidationError
 
-    from bundlectl.policy.model import Policy
 
     document = event.policy()["policy"]
     try:
@@ -300,8 +304,6 @@ def _check_canary(event: Event, registered: dict[tuple[str, str], BundleRecord],
 def _check_summary(storage: Storage, evidence: EvidenceData, record: BundleRecord, event: Event, proven: bool) -> None:
     """Every stored summary (cases, pass rates, slices, p95, cost, run times, provenance) is re-derived from the
     stored raw report; a record without provenance after records with it was not written by bundlectl."""
-    from bundlectl.evidence.store import component_reader
-    from bundlectl.evidence.stored import summary_tampering
 
     problem = summary_tampering(storage.get_object(evidence["report_key"]), evidence, record, component_reader(storage, record),
                                 legacy_allowed=not proven)
@@ -327,7 +329,6 @@ def _check_pointers(storage: Storage, expected: list[AnyValue]) -> None:
 
 
 def _check_anchor(storage: Storage, ids: set[str]) -> None:
-    from bundlectl.registry.index import Index
 
     path = storage.index_path()
     if not path.exists():
@@ -340,9 +341,6 @@ def _check_anchor(storage: Storage, ids: set[str]) -> None:
 
 def _check_read_index(storage: Storage, events: list[Event], head: str) -> None:
     """This machine's read index must hold exactly what the log gives: reads and gates answer from it."""
-    from bundlectl.registry.fresh import fresh_index
-    from bundlectl.registry.index import Index
-    from bundlectl.registry.rows import IndexHead
 
     path = storage.index_path()
     if not path.exists():

@@ -26,6 +26,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
+from bundlectl.digest.filehash import cache_dir
 from bundlectl.errors import (
     BundlectlError,
     Conflict,
@@ -171,7 +172,6 @@ class S3Storage(Storage):
                           "use AWS S3 or a store with conditional writes (recent MinIO, Ceph RGW, R2)")
 
     def index_path(self) -> Path:
-        from bundlectl.digest.filehash import cache_dir
 
         where = self.url + "|" + (self.endpoint_url or os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL") or "")
         return cache_dir() / "registries" / hashlib.sha256(where.encode()).hexdigest()[:16] / "index.sqlite"
