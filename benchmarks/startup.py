@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import ROOT, bundlectl_cmd, report, run, timed
 
-TARGET = 4.0  # DESIGN §9: a small multiple of the bare interpreter's start
+TARGET = 4.0  # docs/design.md: The command line: a small multiple of the bare interpreter's start
 STATUS = ["status", "--json"]
 BARE = [sys.executable, "-c", "pass"]
 Key = TypeVar("Key")

@@ -10,9 +10,46 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+__all__ = [
+    "new_bundle",
+    "validate",
+    "register",
+    "list_bundles",
+    "show",
+    "export",
+    "diff",
+    "export_schemas",
+    "init",
+    "copy_registry",
+    "verify",
+    "evidence_add",
+    "evidence_list",
+    "eval_run",
+    "evals_cases",
+    "set_policy",
+    "show_policy",
+    "set_trust",
+    "show_trust",
+    "gate",
+    "approve",
+    "promote",
+    "rollback",
+    "build_rollback",
+    "canary",
+    "guard",
+    "rehearse",
+    "pause",
+    "resume",
+    "status",
+    "status_report",
+    "history",
+    "audit_at",
+    "audit_request",
+]
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
-    from datetime import datetime, timedelta
+    from datetime import datetime
 
     from bundlectl.audit import LiveAt, RequestAudit
     from bundlectl.canary import CanaryResult
@@ -77,16 +114,30 @@ class PolicyInForce(NamedTuple):
     policy: dict[str, Any]
     seq: int
 
+    def to_json(self) -> dict[str, Any]:
+        """The `policy show --json` document."""
+        return {"seq": self.seq, "policy": self.policy}
+
 
 class RollbackReport(NamedTuple):
     result: RollbackResult
     diff: BundleDiff | None  # dry runs only: the live bundle against the one ENV would point at
+
+    def to_json(self) -> dict[str, Any]:
+        """The `rollback --json` document: the result, and a dry run's diff."""
+        return {**self.result.to_json(), **({"diff": self.diff.to_json()} if self.diff is not None else {})}
 
 
 class Rehearsal(NamedTuple):
     back: RollbackResult
     forward: RollbackResult
     evidence: EvidenceAdded
+
+    def to_json(self) -> dict[str, Any]:
+        """The `rollback --rehearse --json` document."""
+        return {"rehearsed": True, "name": self.forward.plan.live.name, "env": self.forward.plan.env,
+                "back_to": self.back.plan.target.version, "forward_to": self.forward.plan.target.version,
+                "evidence_seq": self.evidence.seq}
 
 
 # --- bundles -------------------------------------------------------------------------------------------
@@ -117,7 +168,7 @@ def register(path: Path, *, registry: str | None = None, endpoint_url: str | Non
     from bundlectl.registry.bundles import register_bundle
 
     folder = read_bundle_folder(path, progress=progress, allow_hard_links=allow_hard_links)
-    storage = _storage(registry, endpoint_url, fresh=True)
+    storage = _storage(registry, endpoint_url, refresh=True)
     return register_bundle(storage, folder, _acting(actor, key), reason, dry_run, progress)
 
 
@@ -163,7 +214,7 @@ def init(*, registry: str | None = None, endpoint_url: str | None = None, actor:
     """Create the registry (idempotent) with its first event and the starter gate policy."""
     from bundlectl.initialise import init_registry
 
-    return init_registry(_storage(registry, endpoint_url, create=True, fresh=True), _acting(actor, None))
+    return init_registry(_storage(registry, endpoint_url, create=True, refresh=True), _acting(actor, None))
 
 
 def copy_registry(source: str, target: str, *, endpoint_url: str | None = None, migrate: bool = False) -> RegistryCopied:
@@ -188,7 +239,7 @@ def verify(*, registry: str | None = None, endpoint_url: str | None = None, trus
     """
     from bundlectl.verify import verify_registry
 
-    return verify_registry(_storage(registry, endpoint_url, fresh=True), trust_root, registry_id)
+    return verify_registry(_storage(registry, endpoint_url, refresh=True), trust_root, registry_id)
 
 
 # --- evidence and policy -------------------------------------------------------------------------------
@@ -201,7 +252,7 @@ def evidence_add(ref: str, file: str, kind: str | None = None, fmt: str = "auto"
     from bundlectl.evidence.importers import read_report
     from bundlectl.evidence.store import add_evidence
 
-    storage = _storage(registry, endpoint_url, fresh=True)
+    storage = _storage(registry, endpoint_url, refresh=True)
     bundle = _registered(ref, storage)
     data = read_report(Path(file))
     return add_evidence(storage, bundle, data, file, kind, fmt, _acting(actor, key), reason)
@@ -226,7 +277,7 @@ def eval_run(ref: str, command: list[str], report: str | None = None, fmt: str =
     report it writes as a measured run."""
     from bundlectl.evidence.run import run_eval
 
-    storage = _storage(registry, endpoint_url, fresh=True)
+    storage = _storage(registry, endpoint_url, refresh=True)
     bundle = _registered(ref, storage)
     return run_eval(storage, bundle, list(command), report, fmt, _acting(actor, key), reason, keep, output)
 
@@ -246,7 +297,7 @@ def set_policy(file: str, *, registry: str | None = None, endpoint_url: str | No
     from bundlectl.textfile import read_input
 
     data = read_input(Path(file))
-    return store_policy(_storage(registry, endpoint_url, fresh=True), data, file, _acting(actor, key), reason, dry_run)
+    return store_policy(_storage(registry, endpoint_url, refresh=True), data, file, _acting(actor, key), reason, dry_run)
 
 
 def show_policy(*, registry: str | None = None, endpoint_url: str | None = None) -> PolicyInForce:
@@ -270,7 +321,7 @@ def set_trust(file: str, *, registry: str | None = None, endpoint_url: str | Non
     from bundlectl.trust_log import set_trust as store_trust
 
     data = read_input(Path(file))
-    return store_trust(_storage(registry, endpoint_url, fresh=True), data, file, _acting(None, key), reason, dry_run)
+    return store_trust(_storage(registry, endpoint_url, refresh=True), data, file, _acting(None, key), reason, dry_run)
 
 
 def show_trust(*, registry: str | None = None, endpoint_url: str | None = None) -> TrustView:
@@ -296,7 +347,7 @@ def approve(ref: str, env: str, *, registry: str | None = None, endpoint_url: st
             actor: str | None = None, key: Keys = None, reason: str | None = None) -> Approval:
     from bundlectl.promotion import approve as record_approval
 
-    storage = _storage(registry, endpoint_url, fresh=True)
+    storage = _storage(registry, endpoint_url, refresh=True)
     bundle = _registered(ref, storage)
     result = record_approval(storage, bundle, env, _acting(actor, key), reason)
     return Approval(bundle, env, result.actor, result.seq, result.signed, result.not_counted)
@@ -310,7 +361,7 @@ def promote(ref: str, env: str, *, registry: str | None = None, endpoint_url: st
     from bundlectl.gate.result import GateRefused
     from bundlectl.promotion import promote as move
 
-    storage = _storage(registry, endpoint_url, fresh=True)
+    storage = _storage(registry, endpoint_url, refresh=True)
     bundle = _registered(ref, storage)
     acting = _acting(actor, key)
     try:
@@ -331,16 +382,18 @@ def rollback(name: str, env: str, *, to: str | None = None, components: list[str
 
     While a canary runs, a plain rollback ends it instead (a CanaryResult): what is live stays live.
     """
+    from bundlectl.canary import end_running_canary
     from bundlectl.rollback import rollback as roll_back
+    from bundlectl.rollback import rollback_diff
 
-    storage = _storage(registry, endpoint_url, fresh=True)
+    storage = _storage(registry, endpoint_url, refresh=True)
     if not to and not components:
-        ended = _end_running_canary(storage, name, env, _acting(actor, key), reason, dry_run)
+        ended = end_running_canary(storage, name, env, _acting(actor, key), reason, dry_run)
         if ended is not None:
             return ended
     target = _registered(to, storage) if to else None
     result = roll_back(storage, name, env, _acting(actor, key), reason, target, list(components or []), break_glass, dry_run)
-    return RollbackReport(result, _rollback_diff(result, storage) if dry_run else None)
+    return RollbackReport(result, rollback_diff(result, storage) if dry_run else None)
 
 
 def build_rollback(name: str, env: str, components: list[str], *, to: str | None = None, registry: str | None = None,
@@ -349,20 +402,9 @@ def build_rollback(name: str, env: str, components: list[str], *, to: str | None
     """Register the bundle a component rollback of ENV would build, moving nothing (`rollback --register-only`)."""
     from bundlectl.rollback import register_rollback_bundle
 
-    storage = _storage(registry, endpoint_url, fresh=True)
+    storage = _storage(registry, endpoint_url, refresh=True)
     target = _registered(to, storage) if to else None
     return register_rollback_bundle(storage, name, env, _acting(actor, key), reason, target, components, dry_run)
-
-
-def _end_running_canary(storage: Storage, name: str, env: str, actor: Acting, reason: str | None,
-                        dry_run: bool) -> CanaryResult | None:
-    from bundlectl.canary import canary_in_force, end_canary
-    from bundlectl.registry.fresh import fresh_index
-
-    running = canary_in_force(fresh_index(storage), name, env)
-    if running is None:
-        return None
-    return end_canary(storage, name, env, actor, reason, dry_run, step_seq=running.seq)
 
 
 def canary(ref: str, env: str, percent: int, *, steps: list[int] | None = None, step_time: str | None = None,
@@ -374,25 +416,12 @@ def canary(ref: str, env: str, percent: int, *, steps: list[int] | None = None, 
     through, each lasting at least `step_time` (30m, 1h, 2d; default 1h). Raises GateRefused if the gate fails.
     """
     from bundlectl.canary import start_canary
+    from bundlectl.durations import duration_option
 
-    storage = _storage(registry, endpoint_url, fresh=True)
+    storage = _storage(registry, endpoint_url, refresh=True)
     bundle = _registered(ref, storage)
-    return start_canary(storage, bundle, env, percent, steps, _duration(step_time, "--step-time"), _acting(actor, key),
+    return start_canary(storage, bundle, env, percent, steps, duration_option(step_time, "--step-time"), _acting(actor, key),
                         reason, dry_run)
-
-
-def _duration(text: str | None, option: str) -> timedelta | None:
-    from bundlectl.durations import parse_duration
-    from bundlectl.errors import UsageProblem
-
-    if text is None:
-        return None
-    if text.strip() in ("0", "0s"):
-        return parse_duration("0m")
-    try:
-        return parse_duration(text)
-    except ValueError as exc:
-        raise UsageProblem(f"{option} {text}: {exc}") from None
 
 
 def guard(name: str, env: str, *, sources: list[str] | None = None, prometheus: str | None = None, apply: bool = False,
@@ -404,30 +433,11 @@ def guard(name: str, env: str, *, sources: list[str] | None = None, prometheus: 
     from request logs (`sources`) or a Prometheus server; `apply` carries the decision out as a logged event.
     `margins`: per metric, the largest regression a canary step may pass with (over the manifest's); `notify`:
     deliver a decision that is not applied to the webhook subscribers (a report judging on the side does not)."""
-    import math
+    from bundlectl.guarding import guard_settings, outcome_source, run_guard
 
-    from bundlectl.errors import UsageProblem
-    from bundlectl.guard.decision import Settings
-    from bundlectl.guard.margins import BETA, MAX_SAMPLE
-    from bundlectl.guarding import run_guard
-
-    if bool(sources) == bool(prometheus):  # none given, both given, or an empty one
-        raise UsageProblem("give the outcomes either as --source FILE… or as --prometheus URL (request logs, or a Prometheus server)")
-    if not 0 < alpha < 1 or min_sample < 1:
-        raise UsageProblem(f"--alpha {alpha} must be between 0 and 1 and --min-sample {min_sample} at least 1")
-    if not 0 < timeout <= 3600:  # NaN fails this too; a larger one overflows the socket's clock
-        raise UsageProblem(f"--timeout {timeout} must be a number of seconds above 0 and at most 3600")
-    beta = BETA if beta is None else beta
-    max_sample = MAX_SAMPLE if max_sample is None else max_sample
-    if not 0 < beta < 1 or max_sample < min_sample:
-        raise UsageProblem(f"--beta {beta} must be between 0 and 1 and --max-sample {max_sample} at least --min-sample {min_sample}")
-    bad = [f"{metric}={value}" for metric, value in (margins or {}).items() if not (math.isfinite(value) and value >= 0)]
-    if bad:
-        raise UsageProblem(f"--margin {', '.join(bad)}: a margin is a finite number at least 0, in the metric's own unit",
-                           "for example --margin escalated=0.02 (2 points) or --margin latency_ms=50")
-    storage = _storage(registry, endpoint_url, fresh=apply)
-    settings = Settings(alpha, min_sample, beta, dict(margins or {}), max_sample)
-    report = run_guard(storage, name, env, _outcome_source(sources, prometheus, timeout), settings,
+    settings = guard_settings(sources, prometheus, alpha, min_sample, timeout, margins, beta, max_sample)
+    storage = _storage(registry, endpoint_url, refresh=apply)
+    report = run_guard(storage, name, env, outcome_source(sources, prometheus, timeout), settings,
                        apply=apply, actor=_acting(actor, key) if apply else None, reason=reason, now=now)
     if notify and report.applied is None and report.judgement.decision != "hold":  # an applied one is logged, and delivered from the log
         from bundlectl.identity import acting_identity, ci_identity
@@ -437,25 +447,13 @@ def guard(name: str, env: str, *, sources: list[str] | None = None, prometheus: 
     return report
 
 
-def _outcome_source(sources: list[str] | None, prometheus: str | None, timeout: float) -> Any:
-    if prometheus is not None:
-        from bundlectl.guard.prometheus import tally_prometheus
-
-        return lambda name, env, canary, digest: tally_prometheus(prometheus, name, env, canary=canary, digest=digest,
-                                                                  timeout=timeout)
-    from bundlectl.guard.request_log import tally_request_logs
-
-    paths = [Path(p) for p in sources or []]
-    return lambda name, env, canary, digest: tally_request_logs(paths, name, env, canary=canary, digest=digest)
-
-
 def rehearse(name: str, env: str, *, to: str | None = None, components: list[str] | None = None,
              break_glass: bool = False, registry: str | None = None, endpoint_url: str | None = None,
              actor: str | None = None, key: Keys = None, reason: str | None = None) -> Rehearsal:
     """Roll back and forward again in a non-production ENV, and record the rehearsal as evidence."""
     from bundlectl.rollback import rehearse as rehearse_rollback
 
-    storage = _storage(registry, endpoint_url, fresh=True)
+    storage = _storage(registry, endpoint_url, refresh=True)
     target = _registered(to, storage) if to else None
     back, forward, evidence = rehearse_rollback(storage, name, env, _acting(actor, key), reason, target,
                                                 list(components or []), break_glass)
@@ -467,7 +465,7 @@ def pause(name: str, env: str, *, reason: str | None, registry: str | None = Non
     """The kill switch: serving runtimes refuse NAME's bundle in ENV (`Paused`) until `resume`; promotion is refused."""
     from bundlectl.pausing import set_paused
 
-    return set_paused(_storage(registry, endpoint_url, fresh=True), name, env, True, _acting(actor, key), reason, dry_run)
+    return set_paused(_storage(registry, endpoint_url, refresh=True), name, env, True, _acting(actor, key), reason, dry_run)
 
 
 def resume(name: str, env: str, *, registry: str | None = None, endpoint_url: str | None = None,
@@ -475,26 +473,26 @@ def resume(name: str, env: str, *, registry: str | None = None, endpoint_url: st
     """End a pause of NAME in ENV: runtimes serve its bundle again at their next poll."""
     from bundlectl.pausing import set_paused
 
-    return set_paused(_storage(registry, endpoint_url, fresh=True), name, env, False, _acting(actor, key), reason, dry_run)
+    return set_paused(_storage(registry, endpoint_url, refresh=True), name, env, False, _acting(actor, key), reason, dry_run)
 
 
 def status(name: str | None = None, *, registry: str | None = None, endpoint_url: str | None = None,
-           now: datetime | None = None, fresh: bool = False) -> list[LiveStatus]:
+           now: datetime | None = None, refresh: bool = False) -> list[LiveStatus]:
     """What is live in each environment (of NAME, or of every bundle) and how its evidence stands now.
 
-    `fresh` reads a shared registry as it is now, not as this machine fetched it a moment ago (`--check`).
+    `refresh` reads a shared registry as it is now, not as this machine fetched it a moment ago (`--check`).
     """
-    return status_report(name, registry=registry, endpoint_url=endpoint_url, now=now, fresh=fresh).environments
+    return status_report(name, registry=registry, endpoint_url=endpoint_url, now=now, refresh=refresh).environments
 
 
 def status_report(name: str | None = None, *, registry: str | None = None, endpoint_url: str | None = None,
-                  now: datetime | None = None, fresh: bool = False) -> StatusReport:
+                  now: datetime | None = None, refresh: bool = False) -> StatusReport:
     """`status`, and whether the registry has trust set (else every identity shown is a claim)."""
     from bundlectl.clock import now_utc
     from bundlectl.registry.fresh import fresh_index
     from bundlectl.status import status_report as report
 
-    return report(fresh_index(_storage(registry, endpoint_url, fresh=fresh)), now or now_utc(), name)
+    return report(fresh_index(_storage(registry, endpoint_url, refresh=refresh)), now or now_utc(), name)
 
 
 def history(name: str, env: str, limit: int | None = None, *, registry: str | None = None,
@@ -533,16 +531,16 @@ def audit_request(request_id: str, logs: list[Path], *, registry: str | None = N
 # --- opening things ------------------------------------------------------------------------------------
 
 
-def _storage(registry: str | None, endpoint_url: str | None, create: bool = False, fresh: bool = False) -> Storage:
+def _storage(registry: str | None, endpoint_url: str | None, create: bool = False, refresh: bool = False) -> Storage:
     """--registry, else BUNDLECTL_REGISTRY, else the git repository around the current folder.
 
-    `fresh` (writes, verify): a shared registry is read as it is now, not from a copy within its time to live.
+    `refresh` (writes, verify, `status --check`): a shared registry is read as it is now, not from a copy within its time to live.
     """
     import bundlectl.transitions  # noqa: F401  (every record read through this storage is judged before it is taken in)
     from bundlectl.storage.locate import open_storage, registry_url
 
     storage = open_storage(registry_url(registry), Path.cwd(), create=create, endpoint_url=endpoint_url)
-    if fresh:
+    if refresh:
         from bundlectl.webhooks.hook import install
 
         storage.refresh()
@@ -583,16 +581,6 @@ def _acting(explicit: str | None, key: Keys) -> Acting:
     return acting(explicit, [key] if isinstance(key, str) else key)
 
 
-def _rollback_diff(result: RollbackResult, storage: Storage) -> BundleDiff:
-    from bundlectl.diff.bundles import diff_bundles
-    from bundlectl.refs import registry_source
-
-    plan = result.plan
-    live = registry_source(plan.live.record(), storage, f"{plan.live.name}@{plan.live.version}")
-    target = registry_source(plan.target.record(), storage, f"{plan.target.name}@{plan.target.version}")
-    return diff_bundles(live, target)
-
-
 def serve(names: tuple[str, ...] | list[str], env: str, *, listen: str = "127.0.0.1:8080", registry: str | None = None,
           endpoint_url: str | None = None, poll_interval: float = 15.0, cache_dir: Path | None = None,
           request_log: Path | None = None, tokens_file: Path | None = None, tls_cert: Path | None = None,
@@ -622,7 +610,7 @@ def set_webhooks(file: str, *, registry: str | None = None, endpoint_url: str | 
     from bundlectl.webhooks.subscriptions import set_webhooks as store
 
     data = read_input(Path(file))
-    return store(_storage(registry, endpoint_url, fresh=True), data, file, _acting(actor, key), reason, dry_run)
+    return store(_storage(registry, endpoint_url, refresh=True), data, file, _acting(actor, key), reason, dry_run)
 
 
 def show_webhooks(*, registry: str | None = None, endpoint_url: str | None = None) -> Subscriptions:

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bundlectl.clock import event_time
+from bundlectl.clock import event_time, parse_time
 from bundlectl.errors import InvalidInput, NotFound, Problem
 from bundlectl.outcomes import ARM, CANDIDATE, LIVE
 from bundlectl.registry.index import Index
@@ -207,7 +207,6 @@ def _any_value(value: dict[str, Any]) -> Any:
 
 
 def _parse(value: Any) -> datetime:
-    from bundlectl.clock import parse_time
 
     if not isinstance(value, str) or len(value) > 64:
         raise ValueError("its time is missing or is not an RFC 3339 time")

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from bundlectl.constraints import constraint_violations
+from bundlectl.content.checks import content_problems
 from bundlectl.digest.bundle import component_digest
 from bundlectl.digest.filehash import CHUNK, FileHasher
 from bundlectl.errors import InvalidInput, Problem
@@ -108,7 +110,6 @@ def _read(path: Path, identity: Identity | None) -> bytes:
 
 def _check_constraints(loaded: LoadedManifest, record: BundleRecord, paths: dict[str, Path],
                        identities: dict[str, Identity]) -> None:
-    from bundlectl.constraints import constraint_violations
 
     problems = constraint_violations(record, lambda rel: _read(paths[rel], identities[rel]))
     if problems:
@@ -140,7 +141,6 @@ def _collect_files(loaded: LoadedManifest, identities: dict[str, Identity]) -> d
 
 def _check_contents(loaded: LoadedManifest, per_component: dict[str, dict[str, Path]],
                     identities: dict[str, Identity]) -> None:
-    from bundlectl.content.checks import content_problems
 
     problems: list[Problem] = []
     root_label = loaded.source.removesuffix("bundle.yaml")

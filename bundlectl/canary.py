@@ -18,7 +18,9 @@ from bundlectl.gate.evaluate import evaluate_gate
 from bundlectl.gate.result import GateRefused, GateResult
 from bundlectl.identity import Acting
 from bundlectl.pausing import refuse_while_paused
+from bundlectl.refs import require_compatible_row
 from bundlectl.registry.events import CanaryData, GateRecord, MoveExtras
+from bundlectl.registry.fresh import fresh_index
 from bundlectl.registry.index import Index
 from bundlectl.registry.log import Planned, append, recorded_actor
 from bundlectl.registry.pointers import CanaryValue, canary_pointer_name, logged_canary, stored_as_logged
@@ -110,8 +112,6 @@ def start_canary(storage: Storage, bundle: BundleRow, env: str, percent: int, st
                  step_time: timedelta | None, actor: Acting, reason: str | None = None, dry_run: bool = False,
                  now: datetime | None = None) -> CanaryResult:
     """Serve `bundle` to `percent`% of ENV's routed requests beside what is live, if it passes ENV's gate."""
-    from bundlectl.promotion import require_compatible_row
-
     chosen = canary_steps(percent, steps)
     seconds = int((step_time if step_time is not None else DEFAULT_STEP_TIME).total_seconds())
     require_compatible_row(storage, bundle, "promotion")
@@ -201,6 +201,15 @@ def _expect(index: Index, name: str, env: str, step_seq: int | None) -> tuple[Ca
         raise NotFound(f"no canary of {name} is running in {env}; nothing was changed",
                        f"see `bundlectl status {name}` and `bundlectl history {name} --env {env}`")
     return running, live
+
+
+def end_running_canary(storage: Storage, name: str, env: str, actor: Acting, reason: str | None,
+                       dry_run: bool) -> CanaryResult | None:
+    """A plain rollback during a canary ends it (what is live stays live); None when no canary runs."""
+    running = canary_in_force(fresh_index(storage), name, env)
+    if running is None:
+        return None
+    return end_canary(storage, name, env, actor, reason, dry_run, step_seq=running.seq)
 
 
 def completion(storage: Storage, index: Index, bundle: BundleRow, env: str,

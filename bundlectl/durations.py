@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from bundlectl.errors import UsageProblem
+
 # ASCII digits only (`\d` would take "٧d"), at most six of them (999999w still fits a timedelta);
 # the policy's JSON Schema carries this same pattern.
 DURATION_PATTERN = r"^[0-9]{1,6}[mhdw]$"
@@ -27,3 +29,15 @@ def format_duration(delta: timedelta) -> str:
         if seconds >= size:
             return f"{seconds // size}{unit}"
     return f"{seconds}s"
+
+
+def duration_option(text: str | None, option: str) -> timedelta | None:
+    """A duration given on the command line as `option` (0 and 0s mean none); UsageProblem naming the option if malformed."""
+    if text is None:
+        return None
+    if text.strip() in ("0", "0s"):
+        return parse_duration("0m")
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise UsageProblem(f"{option} {text}: {exc}") from None

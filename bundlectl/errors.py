@@ -7,7 +7,7 @@ from typing import Any, NamedTuple
 
 
 class ExitCode(IntEnum):
-    """The exit codes (README: Exit codes); 70 (EX_SOFTWARE) only ever means a bug in bundlectl."""
+    """The exit codes (README: Exit codes), named once; 70 (EX_SOFTWARE) only ever means a bug in bundlectl."""
 
     OK = 0
     REFUSED = 1
@@ -16,6 +16,19 @@ class ExitCode(IntEnum):
     NOT_FOUND = 4
     INTEGRITY = 5
     BUG = 70
+    INTERRUPTED = 130  # 128 + SIGINT, as shells report a process stopped by Ctrl-C
+
+
+EXIT_MEANINGS: dict[ExitCode, str] = {
+    ExitCode.OK: "done",
+    ExitCode.REFUSED: "refused: invalid input, a failed gate or check, a content conflict",
+    ExitCode.USAGE: "usage error (a wrong option or argument)",
+    ExitCode.CONFLICT: "conflict: someone else moved the pointer first; nothing changed",
+    ExitCode.NOT_FOUND: "not found: ref, registry, repository",
+    ExitCode.INTEGRITY: "integrity failure: digest mismatch, broken log chain, tampering",
+    ExitCode.BUG: "a bug in bundlectl (a crash report is written; please attach it to a bug report)",
+    ExitCode.INTERRUPTED: "interrupted (Ctrl-C)",
+}
 
 
 class BundlectlError(Exception):
@@ -50,7 +63,37 @@ class NotFound(BundlectlError):
 
 
 class IntegrityFailure(BundlectlError):
+    """Something stored is not what bundlectl wrote (exit 5); each subclass names the check that fired."""
+
     exit_code = ExitCode.INTEGRITY
+
+
+class DamagedStorage(IntegrityFailure):
+    """The backend's own objects or refs are damaged: a ref naming a missing or wrong object, a malformed S3 document."""
+
+
+class DigestMismatch(IntegrityFailure):
+    """Stored bytes do not hash to the digest they are stored under, or a bundle's digest does not match its components."""
+
+
+class BrokenChain(IntegrityFailure):
+    """The log is not one unbroken chain: a seq or prev hash out of order, records cut or rewritten, the log deleted."""
+
+
+class MalformedRecord(IntegrityFailure):
+    """A log record, pointer value or stored document is not in the form bundlectl writes."""
+
+
+class PointerMismatch(IntegrityFailure):
+    """A pointer (an environment's, a pause, a canary or the head) does not hold what the log says it must."""
+
+
+class IndexMismatch(IntegrityFailure):
+    """The local read index disagrees with the log it is built from: it was edited outside bundlectl."""
+
+
+class TamperedRecord(IntegrityFailure):
+    """A record breaks the log's rules once trust is set: unsigned, signed by a key not allowed, or not allowed at all."""
 
 
 class Problem(NamedTuple):

@@ -9,20 +9,27 @@ the candidate (through the gate), `rollback` ends it. Without one, the live bund
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from bundlectl.canary import advance_canary, canary_in_force, end_canary
 from bundlectl.clock import parse_time
-from bundlectl.errors import BundlectlError, InvalidInput, NotFound, Problem
+from bundlectl.errors import BundlectlError, InvalidInput, NotFound, Problem, UsageProblem
 from bundlectl.guard.decision import Judgement, Metric, Settings, Step, Target, declared_margins, judge_canary, judge_outcome, metrics_judged
+from bundlectl.guard.margins import BETA, MAX_SAMPLE
 from bundlectl.guard.moments import Tally
+from bundlectl.guard.prometheus import tally_prometheus
+from bundlectl.guard.request_log import tally_request_logs
 from bundlectl.identity import Acting
 from bundlectl.outcomes import CANDIDATE, LIVE
+from bundlectl.promotion import promote
 from bundlectl.registry.fresh import fresh_index
 from bundlectl.registry.rows import BundleRow, CanaryRow, PointerRow
+from bundlectl.rollback import rollback
 from bundlectl.storage.base import Storage
 
 # where the figures come from: (name, env, canary step seq or None, live digest or None) → tallies per arm
@@ -54,6 +61,38 @@ class GuardReport:
                                      "step_seq": canary.seq} if canary else None,
                 "applied": {"action": self.applied.action, "seq": self.applied.seq} if self.applied else None,
                 "apply_error": self.apply_error.message if self.apply_error else None}
+
+
+def guard_settings(sources: list[str] | None, prometheus: str | None, alpha: float, min_sample: int, timeout: float,
+                   margins: dict[str, float] | None = None, beta: float | None = None, max_sample: int | None = None) -> Settings:
+    """The guard's options checked together: one source of outcomes, a level and a sample size that mean something,
+    margins a regression must stay within to advance (per metric, over the manifest's)."""
+    if bool(sources) == bool(prometheus):  # none given, both given, or an empty one
+        raise UsageProblem("give the outcomes either as --source FILE… or as --prometheus URL (request logs, or a Prometheus server)")
+    if not 0 < alpha < 1 or min_sample < 1:
+        raise UsageProblem(f"--alpha {alpha} must be between 0 and 1 and --min-sample {min_sample} at least 1")
+    if not 0 < timeout <= 3600:  # NaN fails this too; a larger one overflows the socket's clock
+        raise UsageProblem(f"--timeout {timeout} must be a number of seconds above 0 and at most 3600")
+    beta = BETA if beta is None else beta
+    max_sample = MAX_SAMPLE if max_sample is None else max_sample
+    if not 0 < beta < 1 or max_sample < min_sample:
+        raise UsageProblem(f"--beta {beta} must be between 0 and 1 and --max-sample {max_sample} at least --min-sample {min_sample}")
+    bad = [f"{metric}={value}" for metric, value in (margins or {}).items() if not (math.isfinite(value) and value >= 0)]
+    if bad:
+        raise UsageProblem(f"--margin {', '.join(bad)}: a margin is a finite number at least 0, in the metric's own unit",
+                           "for example --margin escalated=0.02 (2 points) or --margin latency_ms=50")
+    return Settings(alpha, min_sample, beta, dict(margins or {}), max_sample)
+
+
+def outcome_source(sources: list[str] | None, prometheus: str | None, timeout: float) -> Source:
+    """Where the guard reads outcomes: a Prometheus server, else request log files."""
+    if prometheus is not None:
+
+        return lambda name, env, canary, digest: tally_prometheus(prometheus, name, env, canary=canary, digest=digest,
+                                                                  timeout=timeout)
+
+    paths = [Path(p) for p in sources or []]
+    return lambda name, env, canary, digest: tally_request_logs(paths, name, env, canary=canary, digest=digest)
 
 
 def run_guard(storage: Storage, name: str, env: str, source: Source, settings: Settings, *, apply: bool = False,
@@ -95,8 +134,6 @@ def run_guard(storage: Storage, name: str, env: str, source: Source, settings: S
 
 def _apply(storage: Storage, report: GuardReport, candidate: BundleRow | None, actor: Acting, reason: str) -> GuardReport:
     """The decision as one logged event, its figures attached; a conflict if ENV or its canary moved since."""
-    from bundlectl.promotion import promote
-    from bundlectl.rollback import rollback
 
     name, env, canary, decision = report.name, report.env, report.canary, report.judgement.decision
     figures = {**report.judgement.to_json(), "source": report.source}

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from bundlectl.identity import Acting
 from bundlectl.integrity.registry_id import new_registry_id
+from bundlectl.policy.starter import STARTER_POLICY
+from bundlectl.promotion import set_policy
 from bundlectl.registry.events import InitData
 from bundlectl.registry.log import Planned, append
 from bundlectl.storage.base import Storage
@@ -21,8 +23,6 @@ class InitResult:
 
 
 def init_registry(storage: Storage, actor: Acting) -> InitResult:
-    from bundlectl.policy.starter import STARTER_POLICY
-    from bundlectl.promotion import set_policy
 
     storage.initialize()
     if storage.is_initialized():

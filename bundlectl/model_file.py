@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, TypeVar
 
 from bundlectl.errors import InvalidInput, Problem
+from bundlectl.manifest.problems import validation_problems
 from bundlectl.safeyaml import load_yaml
 from bundlectl.textfile import decode_text
 
@@ -19,7 +20,6 @@ def load_model_file(data: bytes, source: str, model: type[Model], limit: int, ke
     """DATA, the file `source`, as `model`; `keys` names the top-level keys a mapping must have, `format_file` its schema's file name."""
     from pydantic import ValidationError
 
-    from bundlectl.manifest.problems import validation_problems
 
     if len(data) > limit:
         raise InvalidInput([Problem(source, f"is over the {limit}-byte limit for this file")])

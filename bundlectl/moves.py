@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Literal
+from typing import Any, Literal
 
 from bundlectl.errors import Conflict
 from bundlectl.gate.result import GateResult
@@ -55,6 +55,14 @@ class MoveResult:
     dry_run: bool
     already_live: bool
     gate: GateResult | None
+
+    def to_json(self) -> dict[str, Any]:
+        """The `promote --json` document."""
+        before = self.from_pointer
+        return {"name": self.name, "env": self.env, "changed": self.seq is not None, "dry_run": self.dry_run,
+                "from_digest": before.digest if before else None, "to_digest": self.to.digest,
+                "version": self.to.version, "pointer_version": self.pointer_version, "seq": self.seq,
+                "gate": self.gate.to_json() if self.gate else None}
 
 
 @dataclass

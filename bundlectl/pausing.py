@@ -8,7 +8,7 @@ Once trust is set, both are a promoter's act for that environment, signed like a
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from bundlectl.errors import Conflict, NotFound, Refused
 from bundlectl.identity import Acting
@@ -32,6 +32,13 @@ class PauseResult(NamedTuple):
     @property
     def changed(self) -> bool:
         return self.seq is not None
+
+    def to_json(self) -> dict[str, Any]:
+        """The `pause --json` and `resume --json` document."""
+        live, before = self.live, self.before
+        return {"name": self.name, "env": self.env, "paused": self.paused, "changed": self.changed,
+                "dry_run": self.dry_run, "seq": self.seq, "version": live.version, "digest": live.digest,
+                "pointer_version": live.pointer_version, "before": before.summary() if before and before.paused else None}
 
     @property
     def already(self) -> bool:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from bundlectl.canary import completion
 from bundlectl.clock import now_utc
 from bundlectl.digest.canonical import digest_of
 from bundlectl.gate.evaluate import evaluate_gate
@@ -18,6 +19,7 @@ from bundlectl.identity import Acting
 from bundlectl.moves import Decision, MoveResult, move_pointer
 from bundlectl.pausing import refuse_while_paused
 from bundlectl.policy.in_force import environment_policy
+from bundlectl.refs import require_compatible_row
 from bundlectl.registry.events import ApprovalData, PolicyData
 from bundlectl.registry.fresh import fresh_index
 from bundlectl.registry.index import Index
@@ -103,20 +105,6 @@ def check_gate(storage: Storage, bundle: BundleRow, env: str, actor: Acting, now
     return evaluate_gate(index, bundle, env, named_by_keys(trust_in_force(index), actor), now or now_utc())
 
 
-def registry_reader(storage: Storage, record: Any) -> Any:
-    """Read a registered bundle's files by bundle-relative path, digests checked."""
-    from bundlectl.refs import registry_source
-
-    return registry_source(record, storage, record.ref).read_file
-
-
-def require_compatible_row(storage: Storage, bundle: BundleRow, action: str) -> None:
-    from bundlectl.constraints import require_compatible
-
-    record = bundle.record()
-    require_compatible(record, registry_reader(storage, record), action)
-
-
 def promote(storage: Storage, bundle: BundleRow, env: str, actor: Acting, reason: str | None = None,
             dry_run: bool = False, now: datetime | None = None, guard: dict[str, Any] | None = None,
             expect_canary: int | None = None) -> MoveResult:
@@ -124,8 +112,6 @@ def promote(storage: Storage, bundle: BundleRow, env: str, actor: Acting, reason
 
     `guard` holds the figures when `bundlectl guard --apply` completes a canary, at the step `expect_canary`.
     """
-    from bundlectl.canary import completion
-
     require_compatible_row(storage, bundle, "promotion")
 
     def decide(index: Index, pointer: PointerRow | None) -> Decision:

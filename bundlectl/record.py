@@ -7,6 +7,7 @@ from typing import Any
 
 from bundlectl.digest.bundle import bundle_digest, component_digest
 from bundlectl.digest.canonical import digest_of
+from bundlectl.manifest import KINDS
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,6 @@ class BundleRecord:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> BundleRecord:
-        from bundlectl.manifest import KINDS
 
         raw = data["components"]
         components = {k: ComponentRecord.from_json(k, raw[k]) for k in KINDS if k in raw}

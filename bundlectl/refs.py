@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from bundlectl.constraints import require_compatible
 from bundlectl.errors import NotFound, UsageProblem
 from bundlectl.record import BundleRecord
+from bundlectl.registry.rows import BundleRow
 
 _REGISTRY_REF = re.compile(r"^(?P<name>[a-z0-9][a-z0-9-]*)@(?P<selector>[^@\s]+)$")
 
@@ -139,3 +141,14 @@ def resolve_registered(ref: str, cwd: Path, storage: Any) -> Any:
         raise NotFound(f"{ref} ({source.record.ref}, {source.record.digest[:19]}…) is not registered",
                        f"register it first: `bundlectl register {ref}`")
     return rows[-1]
+
+
+def registry_reader(storage: Any, record: BundleRecord) -> Callable[[str], bytes]:
+    """Read a registered bundle's files by bundle-relative path, digests checked."""
+    return registry_source(record, storage, record.ref).read_file
+
+
+def require_compatible_row(storage: Any, bundle: BundleRow, action: str) -> None:
+    """Refuse `action` (a promotion, a canary) of a registered bundle whose components' constraints do not hold."""
+    record = bundle.record()
+    require_compatible(record, registry_reader(storage, record), action)

@@ -19,13 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bundlectl.clock import event_time
-from bundlectl.errors import Conflict, IntegrityFailure, NotFound, Refused
+from bundlectl.errors import Conflict, DigestMismatch, NotFound, Refused
 from bundlectl.integrity.registry_id import Identity, NotThisRegistry, identity_after, new_registry_id
 from bundlectl.registry.events import CopyOf, Event, RegistryData, parse_event, summary_line
 from bundlectl.registry.log import IDENTITY_ACTOR
 from bundlectl.registry.objects import blob_key, digest_in_key
-from bundlectl.registry.pointers import pointers_written_by
-from bundlectl.registry.signatures import HEAD_POINTER, head_update
+from bundlectl.registry.pointers import HEAD_POINTER, pointers_written_by
+from bundlectl.registry.signatures import head_update
 from bundlectl.storage.base import FileToStore, LogMoved, PointerMoved, PointerUpdate, Storage
 
 
@@ -60,7 +60,7 @@ def copy_object(source: Storage, target: Storage, key: str) -> None:
                 hasher.update(chunk)
                 handle.write(chunk)
         if hasher.hexdigest() != digest_in_key(key):
-            raise IntegrityFailure(f"object {key} in {source.url} does not match its digest; nothing more was copied",
+            raise DigestMismatch(f"object {key} in {source.url} does not match its digest; nothing more was copied",
                                    f"run `bundlectl verify --registry {source.url}`")
         target.put_files({key: FileToStore(spool, digest_in_key(key))})
 

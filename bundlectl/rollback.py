@@ -18,7 +18,10 @@ from typing import Any
 
 from bundlectl.canary import canary_in_force, refuse_during_canary
 from bundlectl.clock import now_utc, rfc3339
+from bundlectl.constraints import require_compatible
+from bundlectl.diff.bundles import BundleDiff, diff_bundles
 from bundlectl.errors import Conflict, NotFound, Refused, UsageProblem
+from bundlectl.evidence.store import add_evidence
 from bundlectl.gate.checks import eval_checks
 from bundlectl.gate.evaluate import evaluate_gate
 from bundlectl.gate.result import GateRefused, GateResult
@@ -26,9 +29,9 @@ from bundlectl.identity import Acting
 from bundlectl.manifest import KINDS
 from bundlectl.moves import Decision, MoveResult, move_pointer
 from bundlectl.policy.in_force import environment_policy
-from bundlectl.promotion import registry_reader
 from bundlectl.record import BundleRecord
-from bundlectl.registry.bundles import RegisterResult
+from bundlectl.refs import registry_reader, registry_source
+from bundlectl.registry.bundles import RegisterResult, register_built
 from bundlectl.registry.events import MoveExtras, Parent
 from bundlectl.registry.fresh import fresh_index
 from bundlectl.registry.index import Index
@@ -63,9 +66,22 @@ class RollbackResult:
     gate: GateResult | None
     would_refuse: bool = False  # dry runs only: the gate fails and --break-glass was not given
 
+    def to_json(self) -> dict[str, Any]:
+        """The `rollback --json` document (a dry run adds its diff: `api.RollbackReport.to_json`)."""
+        plan, move, target = self.plan, self.move, self.plan.target
+        assert move is not None  # rollback() always returns its move; a rehearsal's halves too
+        return {
+            "name": plan.live.name, "env": plan.env, "dry_run": move.dry_run, "changed": move.seq is not None,
+            "from": {"version": plan.live.version, "digest": plan.live.digest},
+            "to": {"version": target.version, "digest": target.digest, "new": plan.new_record is not None},
+            "components": plan.components, "components_from": {"version": plan.source.version, "digest": plan.source.digest},
+            "verified": self.verified, "break_glass": self.break_glass, "stale_evidence": plan.stale,
+            "pointer_version": move.pointer_version, "seq": move.seq, "would_be_refused": self.would_refuse,
+            "gate": self.gate.to_json() if self.gate else None,
+        }
+
 
 def plan_rollback(storage: Storage, name: str, env: str, to: BundleRow | None, components: list[str], now: datetime) -> RollbackPlan:
-    from bundlectl.constraints import require_compatible
 
     for kind in components:
         if kind not in KINDS:
@@ -146,13 +162,20 @@ class BuiltRollback:
     plan: RollbackPlan
     registered: RegisterResult | None  # None: a registered bundle already has exactly this content
 
+    def to_json(self) -> dict[str, Any]:
+        """The `rollback --register-only --json` document."""
+        plan, registered, target = self.plan, self.registered, self.plan.target
+        return {"name": target.name, "env": plan.env, "version": target.version, "digest": target.digest,
+                "components": plan.components, "components_from": {"version": plan.source.version, "digest": plan.source.digest},
+                "created": bool(registered and registered.created), "dry_run": bool(registered and registered.dry_run),
+                "seq": registered.seq if registered else None, "moved": False}
+
 
 def register_rollback_bundle(storage: Storage, name: str, env: str, actor: Acting, reason: str | None = None,
                              to: BundleRow | None = None, components: list[str] | None = None, dry_run: bool = False,
                              now: datetime | None = None) -> BuiltRollback:
     """Build the bundle a component rollback of ENV would go live with, and register it, so evidence for
     its exact digest can be added before the rollback goes through the gate (no break-glass needed)."""
-    from bundlectl.registry.bundles import register_built
 
     components = list(dict.fromkeys(components or []))
     if not components:
@@ -276,7 +299,6 @@ def rehearse(storage: Storage, name: str, env: str, actor: Acting, reason: str |
     Three events, each atomic on its own: if interrupted, the environment is left rolled back
     (a valid, visible state) and no rehearsal is recorded.
     """
-    from bundlectl.evidence.store import add_evidence
 
     index = fresh_index(storage)
     if environment_policy(index, env).production:
@@ -300,3 +322,11 @@ def rehearse(storage: Storage, name: str, env: str, actor: Acting, reason: str |
 
 def _roll_forward(storage: Storage, name: str, env: str, actor: Acting, to: BundleRow) -> RollbackResult:
     return rollback(storage, name, env, actor, "rollback rehearsal: roll forward", to, rehearsal="forward")
+
+
+def rollback_diff(result: RollbackResult, storage: Storage) -> BundleDiff:
+    """What a dry run would change: the live bundle against the one ENV would point at."""
+    plan = result.plan
+    live = registry_source(plan.live.record(), storage, f"{plan.live.name}@{plan.live.version}")
+    target = registry_source(plan.target.record(), storage, f"{plan.target.name}@{plan.target.version}")
+    return diff_bundles(live, target)

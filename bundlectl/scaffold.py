@@ -8,15 +8,13 @@ cases, all passing, for the starter policy's staging and production eval gates.
 from __future__ import annotations
 
 import json
-import re
 import shutil
 import tempfile
 from pathlib import Path
 
 from bundlectl.errors import Refused, UsageProblem
-from bundlectl.names import schema_url
+from bundlectl.names import is_name, schema_url
 
-_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 SNAPSHOT = "gpt-4o-mini-2024-07-18"
 
 _PROMPT = """You are the {name} assistant. Answer only from the context below and cite the id of each passage you used.
@@ -170,7 +168,7 @@ components:
 
 def scaffold_bundle(name: str, parent: Path) -> Path:
     """Write the folder atomically: into a temporary sibling first, renamed into place at the end."""
-    if not _NAME.match(name):
+    if not is_name(name):
         raise UsageProblem(f"bundle name {name!r} is not valid", "use lowercase letters, digits and dashes, e.g. support-triage")
     target = parent / name
     if target.exists():

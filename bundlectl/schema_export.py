@@ -6,14 +6,15 @@ import json
 from pathlib import Path
 from typing import Any
 
+from bundlectl.evidence.native import NativeReport
+from bundlectl.manifest.models import Manifest
+from bundlectl.policy.model import Policy
+from bundlectl.trust.model import TrustFile
+
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 
 
 def generated_schemas() -> dict[str, str]:
-    from bundlectl.evidence.native import NativeReport
-    from bundlectl.manifest.models import Manifest
-    from bundlectl.policy.model import Policy
-    from bundlectl.trust.model import TrustFile
 
     schemas = {
         "bundle.schema.json": Manifest.model_json_schema(by_alias=True),

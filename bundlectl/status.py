@@ -43,6 +43,11 @@ class StatusReport(NamedTuple):
     environments: list[LiveStatus]
     trust_since: int | None  # None: no trust set, every identity in the log is a claim
 
+    def to_json(self) -> dict[str, Any]:
+        """The `status --json` document."""
+        return {"environments": [r.to_json() for r in self.environments],
+                "trust": {"set": self.trust_since is not None, "since": self.trust_since}}
+
 
 def live_status(index: Index, now: datetime, name: str | None = None) -> list[LiveStatus]:
     """Each live pointer, judged by its environment's eval gate as it stands now."""

@@ -1,4 +1,4 @@
-"""`trust set` and `trust show`: the trust file (DESIGN §11), stored as a logged event signed by a threshold of admins.
+"""`trust set` and `trust show`: the trust file (docs/design.md: Signed records), stored as a logged event signed by a threshold of admins.
 
 The first trust file is signed by a threshold of its own admins (like TUF's root); every later one by a
 threshold of the admins in force. From the first one on, every record is signed (README: Trust).
@@ -18,6 +18,7 @@ from bundlectl.registry.index import Index
 from bundlectl.registry.log import Planned, append, recorded_actor
 from bundlectl.registry.signatures import trust_in_force
 from bundlectl.storage.base import Storage
+from bundlectl.trust.model import parse_trust
 from bundlectl.trust.roles import Trust
 
 
@@ -48,7 +49,6 @@ class TrustView:
 def set_trust(storage: Storage, data: bytes, label: str, actor: Acting, reason: str | None = None,
               dry_run: bool = False) -> TrustResult:
     """Store the trust file in DATA; a dry run checks the file and that the keys given may sign it."""
-    from bundlectl.trust.model import parse_trust
 
     document = parse_trust(data, label)
     digest = digest_of(document)

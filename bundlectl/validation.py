@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bundlectl.bundle_folder import read_bundle_folder
+from bundlectl.digest.filehash import FileHasher
 from bundlectl.errors import InvalidInput, Problem
 from bundlectl.manifest.load import MANIFEST_FILE
 from bundlectl.progress import ProgressSink
@@ -78,8 +80,6 @@ def _enclosing_bundle(path: Path) -> Path | None:
 def validate_folders(paths: list[Path], progress: ProgressSink | None = None, changed: bool = False, *,
                      allow_hard_links: bool = False) -> list[ValidationResult]:
     """Validate each bundle PATHS name (see bundle_folders); a path that names none is a failed result."""
-    from bundlectl.bundle_folder import read_bundle_folder
-    from bundlectl.digest.filehash import FileHasher
 
     hasher = FileHasher()
     folders, results = bundle_folders(paths, changed)

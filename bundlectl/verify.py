@@ -15,21 +15,26 @@ index built in memory from the log alone, so a fresh clone judges exactly what t
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
+from typing import Any
 
-from bundlectl.errors import IntegrityFailure, UsageProblem
+from bundlectl.digest.canonical import PREFIX, hex_of
+from bundlectl.errors import IndexMismatch, IntegrityFailure, UsageProblem
 from bundlectl.integrity.registry_id import Identity, is_registry_id
 from bundlectl.integrity.skew import future_skew
-from bundlectl.names import DIGEST_PATTERN
+from bundlectl.names import is_digest
 from bundlectl.policy.in_force import EVAL_ADDED_LATER, GatePolicy
+from bundlectl.policy.model import Policy
 from bundlectl.record import BundleRecord
 from bundlectl.registry.events import Event, parse_event
+from bundlectl.registry.fresh import fresh_index
 from bundlectl.registry.index import Index
 from bundlectl.registry.objects import blob_key, digest_in_key
 from bundlectl.registry.pointers import (
+    HEAD_POINTER,
     AnyValue,
     CanaryValue,
+    HeadValue,
     PauseValue,
     PointerValue,
     canary_set_by,
@@ -37,7 +42,7 @@ from bundlectl.registry.pointers import (
     pointer_written_by,
 )
 from bundlectl.registry.rows import IndexHead
-from bundlectl.registry.signatures import HEAD_POINTER, HeadValue, check_head, check_identity, check_record, tampered
+from bundlectl.registry.signatures import check_head, check_identity, check_record, tampered
 from bundlectl.storage.base import Storage
 from bundlectl.transitions import record_judge
 from bundlectl.trust.roles import Trust
@@ -54,6 +59,11 @@ class VerifyReport:
     identity: Identity = Identity()  # the registry this log is (integrity/registry_id.py)
     skewed: tuple[str, ...] = ()  # records dated in the future: named once, with what to do, never a failure
 
+    def to_json(self) -> dict[str, Any]:
+        """The `verify --json` document (a failure is an error document instead)."""
+        return {"ok": True, "events": self.events, "bundles": self.bundles, "objects": self.objects,
+                "pointers": self.pointers, "signed": self.signed, "trust_since": self.trust_since}
+
 
 
 
@@ -64,7 +74,6 @@ def verify_registry(storage: Storage, trust_root: str | None = None, registry_id
                            "copy the `registry` that `bundlectl verify` prints on a known-good copy")
     head = storage.log_head()
     if head is None:
-        from bundlectl.registry.fresh import fresh_index
 
         fresh_index(storage, check_pointers=False)  # a log this machine has read that is gone now is damage (exit 5)
         raise storage.no_registry()
@@ -123,8 +132,8 @@ def _pinned_root(trust_root: str | None) -> str | None:
     """`sha256:HEX` as `trust show` prints it (the bare HEX too); UsageProblem for anything else: a typo is not tampering."""
     if trust_root is None:
         return None
-    pinned = trust_root if trust_root.startswith("sha256:") else "sha256:" + trust_root
-    if not re.fullmatch(DIGEST_PATTERN, pinned):
+    pinned = PREFIX + hex_of(trust_root)
+    if not is_digest(pinned):
         raise UsageProblem(f"--trust-root must be the full digest of the first trust file (sha256: and 64 hex digits), "
                            f"not {trust_root[:80]!r}", "copy the `root` that `bundlectl trust show` prints on a known-good copy")
     return pinned
@@ -165,7 +174,6 @@ def _check_policy(event: Event) -> None:
     cycle) and it is in the model's own form, not only readable by the gate."""
     from pydantic import ValidationError
 
-    from bundlectl.policy.model import Policy
 
     document = event.policy()["policy"]
     try:
@@ -338,7 +346,6 @@ def _check_anchor(storage: Storage, ids: set[str]) -> None:
 
 def _check_read_index(storage: Storage, judged: Index) -> None:
     """This machine's read index must hold exactly what the log gives: reads and gates answer from it."""
-    from bundlectl.registry.fresh import fresh_index
 
     path = storage.index_path()
     if not path.exists():
@@ -347,7 +354,7 @@ def _check_read_index(storage: Storage, judged: Index) -> None:
     expected = judged.content()
     for table, rows in expected.items():
         if local.get(table) != rows:
-            raise IntegrityFailure(
+            raise IndexMismatch(
                 f"the read index {path} disagrees with the log (table {table}): it was edited outside bundlectl, "
                 "so status, gate and promote could have answered from it",
                 f"delete {path} (it is rebuilt from the log by the next command) and find out who wrote to it",

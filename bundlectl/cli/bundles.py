@@ -90,8 +90,7 @@ def register(path: str, allow_hard_links: bool, registry: str | None, endpoint_u
                           dry_run=dry_run, progress=TerminalProgress(), allow_hard_links=allow_hard_links)
     record = result.record
     if as_json:
-        emit_json({"name": record.name, "version": record.version, "digest": record.digest,
-                   "created": result.created, "dry_run": result.dry_run, "seq": result.seq})
+        emit_json(result.to_json())
     elif result.dry_run:
         ok(f"would register {record.ref} {record.digest} (dry run: nothing written)")
     elif result.created:

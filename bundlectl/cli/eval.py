@@ -50,13 +50,9 @@ def eval_cmd(ctx: click.Context, ref: str, command: tuple[str, ...], report: str
         command = command[1:]
     result = api.eval_run(ref, list(command), report, fmt, keep=keep, output=output, registry=registry,
                           endpoint_url=endpoint_url, actor=actor, key=key, reason=reason)
-    added, bundle = result.added, result.added.bundle
+    added = result.added
     if as_json:
-        emit_json({"name": bundle.name, "version": bundle.version, "digest": bundle.digest, "kind": added.kind,
-                   "source": added.source, "provenance": added.provenance, "cases": added.cases,
-                   "run_at": added.run_at, "started_at": result.started_at, "ended_at": result.ended_at,
-                   "command": result.command, "exit_status": result.exit_status, "report": result.report, "figures": added.figures,
-                   "created": added.created, "seq": added.seq, "folder": str(result.folder) if result.folder else None})
+        emit_json(result.to_json())
     else:
         ok(bound_line(added) + f"; {Path(result.command[0]).name} exited {result.exit_status}")
         if result.folder:

@@ -43,11 +43,8 @@ def evidence_add(ref: str, file: str, kind: str | None, fmt: str, registry: str 
     """Bind a report (promptfoo results.json, JUnit XML, native JSON) to the bundle REF."""
     result = api.evidence_add(ref, file, kind, fmt, registry=registry, endpoint_url=endpoint_url, actor=actor, key=key,
                               reason=reason)
-    bundle = result.bundle
     if as_json:
-        emit_json({"name": bundle.name, "version": bundle.version, "digest": bundle.digest, "kind": result.kind,
-                   "source": result.source, "provenance": result.provenance, "cases": result.cases,
-                   "run_at": result.run_at, "figures": result.figures, "created": result.created, "seq": result.seq})
+        emit_json(result.to_json())
         return
     ok(bound_line(result))
 
@@ -75,8 +72,7 @@ def evidence_list(ref: str, env: str | None, registry: str | None, endpoint_url:
     listing = api.evidence_list(ref, env, registry=registry, endpoint_url=endpoint_url)
     bundle, rows = listing.bundle, [e.to_json() for e in listing.evidence]
     if as_json:
-        emit_json({"name": bundle.name, "version": bundle.version, "digest": bundle.digest, "max_age": listing.eval_max_age,
-                   "evidence": rows})
+        emit_json(listing.to_json())
         return
     if not rows:
         click.echo(f"no evidence for {bundle.name}@{bundle.version}; add some with `bundlectl evidence add`")

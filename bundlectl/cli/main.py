@@ -10,21 +10,13 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import click
 
 from bundlectl import __version__
-from bundlectl.errors import BundlectlError, ExitCode, InvalidInput
+from bundlectl.errors import EXIT_MEANINGS, BundlectlError, ExitCode, InvalidInput
 
 if TYPE_CHECKING:
     from bundlectl.cli.output import Format
 
 # shown under every command's --help (README: Exit codes); \b keeps click from re-wrapping it
-EXIT_CODES = """\b
-Exit codes:
-  0   done
-  1   refused: invalid input, a failed gate or check, a content conflict
-  2   usage error (a wrong option or argument)
-  3   conflict: someone else moved the pointer first; nothing changed
-  4   not found: ref, registry, repository
-  5   integrity failure: digest mismatch, broken log chain, tampering
-  70  a bug in bundlectl (rerun with BUNDLECTL_DEBUG=1 and report it)
+EXIT_CODES = "\b\nExit codes:\n" + "\n".join(f"  {int(code):<4}{meaning}" for code, meaning in EXIT_MEANINGS.items()) + """
 With --json, an error is one JSON document on stdout: {"error": {"exit_code", "kind", "message", "hint", …}}."""
 
 
@@ -215,14 +207,19 @@ class BundlectlGroup(click.Group):
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:  # Ctrl-C: what was in progress cleaned up on the way here; 130 as shells expect
             click.echo("\ninterrupted; nothing half-written was kept", err=True)
-            ctx.exit(INTERRUPTED)
+            ctx.exit(ExitCode.INTERRUPTED)
         except (click.exceptions.Exit, click.Abort, SystemExit, BrokenPipeError):
             raise
-        except Exception as exc:  # a bug: say so in one line; the traceback is there for those who ask
+        except Exception as exc:  # a bug: say so in one line; the traceback goes to a crash report (or the terminal, if asked)
             if os.environ.get("BUNDLECTL_DEBUG"):
                 raise
+            from bundlectl.cli.crash import write_crash_report
+
+            report = write_crash_report(exc, sys.argv[1:])
+            where = f"the crash report is {report}" if report else "no crash report could be written"
             emit_error(output, ExitCode.BUG, f"internal error ({type(exc).__name__}: {exc}); this is a bug in bundlectl",
-                       "rerun with BUNDLECTL_DEBUG=1 for the traceback and report it")
+                       f"{where}: please attach it to a bug report (BUNDLECTL_DEBUG=1 shows the traceback here instead)",
+                       details={"crash_report": str(report)} if report else None)
             ctx.exit(ExitCode.BUG)
 
 
@@ -256,7 +253,7 @@ def _terminated(signum: int, frame: object) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run the CLI; usage errors exit 2 (click's convention, and DESIGN §4's)."""
+    """Run the CLI; usage errors exit 2 (click's convention, and docs/design.md's)."""
     import signal
 
     signal.signal(signal.SIGTERM, _terminated)
@@ -265,6 +262,8 @@ def main(argv: list[str] | None = None) -> None:
     except BrokenPipeError:
         sys.stderr.close()
         sys.exit(ExitCode.OK)
+    except KeyboardInterrupt:  # before a command runs (while click parses); inside one, BundlectlGroup.invoke says so
+        sys.exit(ExitCode.INTERRUPTED)
 
 
 def _report(exc: BundlectlError, output: Format) -> None:

@@ -79,7 +79,7 @@ def dry_run_option(func: Decorated) -> Decorated:
 
 
 def writer_options(func: Decorated) -> Decorated:
-    """What every mutating command takes (DESIGN §4, §11): --dry-run, --reason, --actor, --key, in that order in --help."""
+    """What every mutating command takes (docs/design.md: The command line): --dry-run, --reason, --actor, --key, in that order in --help."""
     return dry_run_option(reason_option(actor_option()(key_option(func))))
 
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import click
 
+from bundlectl.digest.canonical import hex_of
 from bundlectl.safeio.terminal import terminal_safe
 
 if TYPE_CHECKING:
@@ -67,7 +68,7 @@ def emit_json(document: Any) -> None:
 
 
 def identity(actor: str, signed: bool) -> str:
-    """An actor as people should read it: a claim says so, until trust makes it a signer's principal (DESIGN §11)."""
+    """An actor as people should read it: a claim says so, until trust makes it a signer's principal (docs/design.md: Signed records)."""
     return actor if signed else f"{actor} (claimed)"
 
 
@@ -122,7 +123,7 @@ def _escape(text: str, is_property: bool) -> str:
 
 
 def short(digest: str, length: int = 12) -> str:
-    return digest.removeprefix("sha256:")[:length]
+    return hex_of(digest)[:length]
 
 
 def _columns(cell: str) -> int:

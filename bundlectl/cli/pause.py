@@ -48,9 +48,7 @@ def resume(name: str, env: str, registry: str | None, endpoint_url: str | None, 
 def print_pause(result: PauseResult, as_json: bool) -> None:
     live, before = result.live, result.before
     if as_json:
-        emit_json({"name": result.name, "env": result.env, "paused": result.paused, "changed": result.changed,
-                   "dry_run": result.dry_run, "seq": result.seq, "version": live.version, "digest": live.digest,
-                   "pointer_version": live.pointer_version, "before": before.summary() if before and before.paused else None})
+        emit_json(result.to_json())
         return
     where = f"{result.name} in {result.env}"
     if result.already:

@@ -40,7 +40,7 @@ def policy_show(registry: str | None, endpoint_url: str | None, as_json: bool) -
     """Print the policy in force."""
     in_force = api.show_policy(registry=registry, endpoint_url=endpoint_url)
     if as_json:
-        emit_json({"seq": in_force.seq, "policy": in_force.policy})
+        emit_json(in_force.to_json())
         return
     import yaml
 

@@ -63,10 +63,7 @@ def promote(ref: str, env: str, canary: int | None, steps: list[int] | None, ste
 def print_move(result: MoveResult, verb: str, as_json: bool) -> None:
     before = result.from_pointer
     if as_json:
-        emit_json({"name": result.name, "env": result.env, "changed": result.seq is not None, "dry_run": result.dry_run,
-                   "from_digest": before.digest if before else None, "to_digest": result.to.digest,
-                   "version": result.to.version, "pointer_version": result.pointer_version, "seq": result.seq,
-                   "gate": result.gate.to_json() if result.gate else None})
+        emit_json(result.to_json())
         return
     if result.already_live:
         ok(f"{result.name}@{result.to.version} is already live in {result.env}; nothing to do")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -50,8 +50,7 @@ def rollback(name: str, env: str, to_ref: str | None, components: tuple[str, ...
                                  registry=registry, endpoint_url=endpoint_url, actor=actor, key=key, reason=reason)
         back, forward = rehearsal.back.plan.target, rehearsal.forward.plan.target
         if as_json:
-            emit_json({"rehearsed": True, "name": name, "env": env, "back_to": back.version,
-                       "forward_to": forward.version, "evidence_seq": rehearsal.evidence.seq})
+            emit_json(rehearsal.to_json())
         else:
             ok(f"rehearsed in {env}: rolled back to {back.version}, then forward to {forward.version}")
             ok(f"recorded a rehearsal for {name}@{forward.version} ({short(forward.digest)})")
@@ -83,19 +82,8 @@ def _print(report: api.RollbackReport, as_json: bool) -> None:
     plan, move = result.plan, result.move
     assert move is not None  # rollback() always returns its move; RollbackResult's type is looser than that
     target = plan.target
-    document: dict[str, Any] = {
-        "name": plan.live.name, "env": plan.env, "dry_run": move.dry_run, "changed": move.seq is not None,
-        "from": {"version": plan.live.version, "digest": plan.live.digest},
-        "to": {"version": target.version, "digest": target.digest, "new": plan.new_record is not None},
-        "components": plan.components, "components_from": {"version": plan.source.version, "digest": plan.source.digest},
-        "verified": result.verified, "break_glass": result.break_glass, "stale_evidence": plan.stale,
-        "pointer_version": move.pointer_version, "seq": move.seq, "would_be_refused": result.would_refuse,
-        "gate": result.gate.to_json() if result.gate else None,
-    }
     if as_json:
-        if diff is not None:
-            document["diff"] = diff.to_json()
-        emit_json(document)
+        emit_json(report.to_json())
         if result.would_refuse:
             raise SystemExit(ExitCode.REFUSED)
         return
@@ -144,10 +132,7 @@ def _print_built(built: BuiltRollback, as_json: bool) -> None:
     plan, registered = built.plan, built.registered
     target = plan.target
     if as_json:
-        emit_json({"name": target.name, "env": plan.env, "version": target.version, "digest": target.digest,
-                   "components": plan.components, "components_from": {"version": plan.source.version, "digest": plan.source.digest},
-                   "created": bool(registered and registered.created), "dry_run": bool(registered and registered.dry_run),
-                   "seq": registered.seq if registered else None, "moved": False})
+        emit_json(built.to_json())
         return
     mix = f"{plan.live.version} with {', '.join(plan.components)} from {plan.source.version}"
     if registered is None:

@@ -23,11 +23,10 @@ if TYPE_CHECKING:
 @json_option
 def status(name: str | None, check: bool, registry: str | None, endpoint_url: str | None, as_json: bool) -> None:
     """What is live in each environment, since when, by whom, and how fresh its evidence is."""
-    report = api.status_report(name, registry=registry, endpoint_url=endpoint_url, fresh=check)
+    report = api.status_report(name, registry=registry, endpoint_url=endpoint_url, refresh=check)
     rows = report.environments
     if as_json:
-        emit_json({"environments": [r.to_json() for r in rows],
-                   "trust": {"set": report.trust_since is not None, "since": report.trust_since}})
+        emit_json(report.to_json())
     elif not rows:
         click.echo("nothing is live yet; promote a bundle with `bundlectl promote REF --env ENV`")
     else:

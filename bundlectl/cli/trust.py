@@ -1,4 +1,4 @@
-"""`trust set` and `trust show`: who may do what, proven by SSH signatures (DESIGN §11)."""
+"""`trust set` and `trust show`: who may do what, proven by SSH signatures (docs/design.md: Signed records)."""
 
 from __future__ import annotations
 

@@ -22,10 +22,7 @@ def verify(trust_root: str | None, registry_id: str | None, registry: str | None
     report = api.verify(registry=registry, endpoint_url=endpoint_url, trust_root=trust_root, registry_id=registry_id)
     identity = report.identity
     if as_json:
-        emit_json({"ok": True, "events": report.events, "bundles": report.bundles, "objects": report.objects,
-                   "pointers": report.pointers, "signed": report.signed, "trust_since": report.trust_since,
-                   "registry": identity.registry, "copy_of": identity.copy_of, "copied_at": identity.copied_at,
-                   "retired_to": identity.retired_to, "skewed": list(report.skewed)})
+        emit_json(report.to_json())
         return
     click.echo(f"this is {identity.describe()}")
     for note in report.skewed:

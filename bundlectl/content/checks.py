@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, cast
 
+from bundlectl.content.case_list import parse_case_list
 from bundlectl.content.documents import parse_document
 from bundlectl.content.tools import parse_tools
 from bundlectl.errors import InvalidInput, Problem
@@ -41,7 +42,6 @@ def _check(kind: str, fields: dict[str, Any], path: str, read: Callable[[str], b
         if "tests" in suite and not isinstance(suite["tests"], list):
             raise InvalidInput([Problem(source, "tests must be a list", field="tests")])
     elif kind == "evals" and path == fields.get("cases"):
-        from bundlectl.content.case_list import parse_case_list
 
         parse_case_list(read(path), source)
 

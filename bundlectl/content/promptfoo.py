@@ -44,7 +44,7 @@ def compare_tests(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> Suite
 
 
 def case_id(test: dict[str, Any]) -> str | None:
-    """How a promptfoo test is named case by case (DESIGN §10): its `metadata.id`, else its `description`."""
+    """How a promptfoo test is named case by case (docs/design.md: Evidence): its `metadata.id`, else its `description`."""
     metadata = test.get("metadata")
     explicit = metadata.get("id") if isinstance(metadata, dict) else None
     name = explicit if explicit not in (None, "") else test.get("description")

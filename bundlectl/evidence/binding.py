@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, NamedTuple
 
+from bundlectl.content.promptfoo import compare_tests
 from bundlectl.digest.canonical import canonical_json
 from bundlectl.errors import InvalidInput, Problem, Refused
 from bundlectl.evidence.bound_bundle import check_ran_bundle
@@ -53,7 +54,6 @@ def bind_report(report: Report, record: BundleRecord, read: Reader, label: str) 
 
 def _check_promptfoo_suite(report: Report, record: BundleRecord, suite: tuple[str, dict[str, Any]] | None, label: str) -> None:
     """The tests the run carries must be the tests of the bundle's own promptfoo suite."""
-    from bundlectl.content.promptfoo import compare_tests
 
     if suite is None:
         raise Refused(f"{record.ref} has no promptfoo suite with inline tests, so a promptfoo report cannot be bound to it",

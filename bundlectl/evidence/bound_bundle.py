@@ -1,4 +1,4 @@
-"""The bundle it ran (DESIGN §10): where a report says what it ran, that must be this bundle.
+"""The bundle it ran (docs/design.md: Evidence): where a report says what it ran, that must be this bundle.
 
 promptfoo carries the raw prompt texts and the providers: every prompt text must be one of the
 bundle's prompt files, and every provider must be the bundle's model snapshot (its id ends with

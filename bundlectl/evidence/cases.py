@@ -1,4 +1,4 @@
-"""Case by case (DESIGN §10): every case the suite declares appears in the report exactly once, and no other.
+"""Case by case (docs/design.md: Evidence): every case the suite declares appears in the report exactly once, and no other.
 
 promptfoo reports are matched against the tests of the bundle's promptfoo suite (by `metadata.id`, else
 `description`); JUnit and native reports against the case list the `evals` component declares

@@ -6,7 +6,12 @@ from pathlib import Path
 from typing import Any
 
 from bundlectl.errors import InvalidInput, Problem, UsageProblem
+from bundlectl.evidence.junit import parse_junit
+from bundlectl.evidence.native import native_report
+from bundlectl.evidence.promptfoo import promptfoo_report
 from bundlectl.evidence.report import Report
+from bundlectl.evidence.strict_json import load_json
+from bundlectl.textfile import read_input
 
 FORMATS = ("auto", "promptfoo", "junit", "native")
 MAX_REPORT_BYTES = 64 * 1024 * 1024
@@ -29,21 +34,17 @@ def import_report(data: bytes, source: str, fmt: str = "auto") -> Report:
         raise _too_big(source, len(data))
     head = data.lstrip()[:1]
     if fmt == "junit" or (fmt == "auto" and head == b"<"):
-        from bundlectl.evidence.junit import parse_junit
 
         return parse_junit(data, source)
     if fmt == "auto" and head != b"{":
         raise _unreadable(source)
-    from bundlectl.evidence.strict_json import load_json
 
     document = load_json(data, source)
     chosen = detect_format(document) if fmt == "auto" else fmt
     if chosen == "promptfoo":
-        from bundlectl.evidence.promptfoo import promptfoo_report
 
         return promptfoo_report(document, source)
     if chosen == "native":
-        from bundlectl.evidence.native import native_report
 
         return native_report(document, source)
     raise _unreadable(source)
@@ -51,7 +52,6 @@ def import_report(data: bytes, source: str, fmt: str = "auto") -> Report:
 
 def read_report(path: Path, source: str | None = None) -> bytes:
     """A report file's bytes; one over the size limit is refused from its size alone, before it is read."""
-    from bundlectl.textfile import read_input
 
     label = source or str(path)
     try:

@@ -8,6 +8,7 @@ from typing import Any
 
 from bundlectl.durations import format_duration
 from bundlectl.freshness import is_fresh, run_age
+from bundlectl.gate.checks import standing as judge
 from bundlectl.policy.in_force import policy_in_force
 from bundlectl.registry.index import Index
 from bundlectl.registry.rows import BundleRow, EvidenceRow
@@ -38,10 +39,15 @@ class EvidenceListing:
     eval_max_age: str | None
     evidence: list[JudgedEvidence]
 
+    def to_json(self) -> dict[str, Any]:
+        """The `evidence list --json` document."""
+        bundle = self.bundle
+        return {"name": bundle.name, "version": bundle.version, "digest": bundle.digest, "max_age": self.eval_max_age,
+                "evidence": [e.to_json() for e in self.evidence]}
+
 
 def list_evidence(index: Index, bundle: BundleRow, env: str | None, now: datetime) -> EvidenceListing:
     """Newest run first; `env` picks whose gates judge freshness (default: the strictest environment's)."""
-    from bundlectl.gate.checks import standing as judge
 
     policy = policy_in_force(index)
     gate = policy.eval_gate_for(env) if policy else None

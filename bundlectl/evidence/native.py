@@ -6,9 +6,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bundlectl.evidence.numbers import MAX_COST_USD, MAX_COUNT, MAX_LATENCY_MS
+from bundlectl.errors import InvalidInput, Problem
+from bundlectl.evidence.numbers import MAX_COST_USD, MAX_COUNT, MAX_LATENCY_MS, run_time
 from bundlectl.evidence.report import CaseResult, Report
-from bundlectl.names import schema_url
+from bundlectl.evidence.strict_json import load_json
+from bundlectl.evidence.timestamps import parse_run_time
+from bundlectl.names import DIGEST_PATTERN, schema_url
 
 FORMAT = "bundlectl/evidence-v1"
 
@@ -43,14 +46,13 @@ class NativeReport(BaseModel):
     kind: Literal["eval", "load", "cost", "rehearsal"]
     run_at: str = Field(description="RFC 3339 time the run happened, with a time zone.", json_schema_extra={"format": "date-time"})
     tool: str | None = None
-    bundle_digest: str | None = Field(None, pattern=r"^sha256:[0-9a-f]{64}$",
+    bundle_digest: str | None = Field(None, pattern=DIGEST_PATTERN,
                                       description="The bundle the run ran (BUNDLECTL_BUNDLE_DIGEST); checked when given.")
     cases: list[NativeCase] = Field(default_factory=list)
     metrics: NativeMetrics = Field(default_factory=lambda: NativeMetrics())
 
 
 def parse_native(data: bytes, source: str) -> Report:
-    from bundlectl.evidence.strict_json import load_json
 
     return native_report(load_json(data, source), source)
 
@@ -59,9 +61,6 @@ def native_report(document: object, source: str) -> Report:
     """The report in a native document already loaded (strictly) from JSON."""
     from pydantic import ValidationError
 
-    from bundlectl.errors import InvalidInput, Problem
-    from bundlectl.evidence.numbers import run_time
-    from bundlectl.evidence.timestamps import parse_run_time
 
     try:
         report = NativeReport.model_validate(document)
@@ -89,7 +88,6 @@ _FROM_CASES = {"latency_p50_ms": "latency_ms", "latency_p95_ms": "latency_ms", "
 
 def _check_metrics_agree(cases: list[CaseResult], metrics: dict[str, float], source: str) -> None:
     """An eval report's latency and cost come from its cases: a `metrics` value beside them would override them."""
-    from bundlectl.errors import InvalidInput, Problem
 
     for key, per_case in _FROM_CASES.items():
         if key in metrics and any(getattr(case, per_case) is not None for case in cases):

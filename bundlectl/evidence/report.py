@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
+from bundlectl.digest.canonical import digest_of, hex_of
+
 KINDS = ("eval", "load", "cost", "rehearsal")
 DEFAULT_SLICE = "default"
 
@@ -97,7 +99,6 @@ def run_identity(report: Report) -> str | None:
     their bytes: a copy with a space added, keys reordered or another `bundle_digest` is the same run."""
     if report.run_id or report.source == "promptfoo":
         return report.run_id
-    from bundlectl.digest.canonical import digest_of, hex_of
 
     measured = {"kind": report.kind, "run_at": report.run_at.isoformat(), "metrics": report.metrics,
                 "cases": [[c.id, c.slice, c.passed, c.latency_ms, c.cost_usd] for c in report.cases]}

@@ -21,7 +21,7 @@ import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from bundlectl.clock import rfc3339
 from bundlectl.digest.filehash import sha256_file
@@ -31,8 +31,10 @@ from bundlectl.evidence.provenance import measured_run
 from bundlectl.evidence.report import Report
 from bundlectl.evidence.store import EvidenceAdded, add_evidence
 from bundlectl.evidence.stored import declared_harness, outside_run
+from bundlectl.export import export_bundle
 from bundlectl.identity import Acting
 from bundlectl.record import BundleRecord
+from bundlectl.registry.bundles import StoredFiles
 from bundlectl.registry.fresh import fresh_index
 from bundlectl.registry.log import recorded_actor
 from bundlectl.registry.rows import BundleRow
@@ -51,6 +53,11 @@ class EvalRun(NamedTuple):
     started_at: str
     ended_at: str
     folder: Path | None  # the exported bundle, when kept
+
+    def to_json(self) -> dict[str, Any]:
+        """The `eval --json` document: the evidence bound, and the run that made it."""
+        return {**self.added.to_json(), "started_at": self.started_at, "ended_at": self.ended_at, "command": self.command,
+                "exit_status": self.exit_status, "report": self.report, "folder": str(self.folder) if self.folder else None}
 
 
 def report_path(command: list[str], explicit: str | None) -> str:
@@ -74,8 +81,6 @@ def run_eval(storage: Storage, bundle: BundleRow, command: list[str], report: st
              reason: str | None = None, keep: bool = False, output: Callable[[bytes], None] | None = None) -> EvalRun:
     """Run COMMAND (default: the bundle's declared harness) on BUNDLE's exported files and bind its report;
     its standard output goes to `output` as it comes."""
-    from bundlectl.export import export_bundle
-    from bundlectl.registry.bundles import StoredFiles
 
     recorded_actor(fresh_index(storage), "evidence", {}, actor)  # keys that may not sign it are refused before the run
     record = bundle.record()

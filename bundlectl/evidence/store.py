@@ -16,12 +16,14 @@ from typing import Any
 from bundlectl.clock import now_utc, rfc3339
 from bundlectl.errors import InvalidInput, Problem, Refused, UsageProblem
 from bundlectl.evidence.binding import bind_report
+from bundlectl.evidence.importers import import_report
 from bundlectl.evidence.report import KINDS, Report
 from bundlectl.evidence.stored import evidence_data
 from bundlectl.evidence.timestamps import CLOCK_SKEW
 from bundlectl.faults import OBJECTS_STORED, checkpoint
 from bundlectl.identity import Acting
 from bundlectl.record import BundleRecord
+from bundlectl.registry.bundles import read_blob
 from bundlectl.registry.events import Provenance
 from bundlectl.registry.fresh import fresh_index
 from bundlectl.registry.index import Index
@@ -43,6 +45,13 @@ class EvidenceAdded:
     provenance: str = "attached"
     cases: str | None = None  # eval reports: how their cases were matched ("undeclared": never counts)
 
+    def to_json(self) -> dict[str, Any]:
+        """The `evidence add --json` document (and the start of `eval --json`'s)."""
+        bundle = self.bundle
+        return {"name": bundle.name, "version": bundle.version, "digest": bundle.digest, "kind": self.kind,
+                "source": self.source, "provenance": self.provenance, "cases": self.cases,
+                "run_at": self.run_at, "figures": self.figures, "created": self.created, "seq": self.seq}
+
 
 def add_evidence(
     storage: Storage, bundle: BundleRow, data: bytes, label: str, kind: str | None, fmt: str,
@@ -53,7 +62,6 @@ def add_evidence(
 
     `check_report` is the runner's own check of the parsed report (that this run wrote it).
     """
-    from bundlectl.evidence.importers import import_report
 
     now = now or now_utc()
     if kind is not None and kind not in KINDS:
@@ -109,7 +117,6 @@ def _unbound(row: EvidenceRow) -> bool:
 
 def component_reader(storage: Storage, record: BundleRecord) -> Callable[[str], bytes]:
     """Reads the bundle's stored files by path (each at most once), digests checked."""
-    from bundlectl.registry.bundles import read_blob
 
     digests = {p: f.digest for c in record.components.values() for p, f in c.files.items()}
     read: dict[str, bytes] = {}

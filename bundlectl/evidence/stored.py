@@ -14,9 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from bundlectl.clock import parse_time, rfc3339
+from bundlectl.errors import BundlectlError
 from bundlectl.evidence.binding import Binding, Reader, bind_report
+from bundlectl.evidence.importers import import_report
 from bundlectl.evidence.provenance import RUN, attached
-from bundlectl.evidence.report import Report, run_identity
+from bundlectl.evidence.report import Report, figures, run_identity
 from bundlectl.record import BundleRecord
 from bundlectl.registry.events import EvidenceData, Provenance
 
@@ -71,9 +73,6 @@ def summary_tampering(data: bytes, evidence: EvidenceData, record: BundleRecord,
     gate; they are bound all the same when their report still binds (else their plain figures are
     compared). Once the log holds records with provenance, bundlectl writes no other kind
     (`legacy_allowed` is False), so a later one was appended by hand."""
-    from bundlectl.errors import BundlectlError
-    from bundlectl.evidence.importers import import_report
-    from bundlectl.evidence.report import figures
 
     label = evidence["file"]
     legacy = "provenance" not in evidence

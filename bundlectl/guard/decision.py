@@ -210,7 +210,7 @@ class Judgement:
         return EXIT_CODES[self.decision]
 
     def to_json(self) -> dict[str, Any]:
-        """The `guard --json` document (DESIGN §14), and the evidence a guard event records."""
+        """The `guard --json` document (docs/design.md: Canaries), and the evidence a guard event records."""
         step = self.step
         return {
             "decision": self.decision, "samples": self.samples, "metrics": [m.to_json() for m in self.metrics],

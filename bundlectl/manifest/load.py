@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from bundlectl.errors import InvalidInput, Problem
+from bundlectl.manifest.models import Manifest
 from bundlectl.manifest.problems import validation_problems
 from bundlectl.names import schema_hint, schema_url
 from bundlectl.safeyaml import YamlDocument, load_yaml
@@ -38,7 +39,6 @@ def manifest_path(target: Path) -> Path:
 def load_manifest(target: Path, display: str | None = None) -> LoadedManifest:
     from pydantic import ValidationError
 
-    from bundlectl.manifest.models import Manifest
 
     path = manifest_path(target)
     source = display or str(path)

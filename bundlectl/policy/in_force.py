@@ -14,7 +14,7 @@ import math
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypeVar
 
 from bundlectl.durations import parse_duration
-from bundlectl.errors import IntegrityFailure, Refused
+from bundlectl.errors import MalformedRecord, Refused
 from bundlectl.names import closest, is_env
 
 if TYPE_CHECKING:
@@ -117,7 +117,7 @@ class GatePolicy(NamedTuple):
         try:
             return cls({name: _environment(name, env) for name, env in document["environments"].items()}, seq)
         except (KeyError, TypeError, AttributeError, ValueError) as exc:
-            raise IntegrityFailure(f"the policy in force (event {seq}) cannot be read: {exc!r}",
+            raise MalformedRecord(f"the policy in force (event {seq}) cannot be read: {exc!r}",
                                    "run `bundlectl verify`, then store the policy again with `bundlectl policy set`") from None
 
     def environment(self, env: str) -> EnvironmentPolicy:

@@ -6,10 +6,10 @@ import hashlib
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 from bundlectl.digest.canonical import PREFIX, hex_of
-from bundlectl.errors import IntegrityFailure, NotFound, Refused
+from bundlectl.errors import DigestMismatch, NotFound, Refused
 from bundlectl.faults import OBJECTS_STORED, checkpoint
 from bundlectl.identity import Acting
 from bundlectl.progress import NoProgress, ProgressSink
@@ -32,6 +32,12 @@ class RegisterResult:
     dry_run: bool
     seq: int | None
     stored_files: int
+
+    def to_json(self) -> dict[str, Any]:
+        """The `register --json` document."""
+        record = self.record
+        return {"name": record.name, "version": record.version, "digest": record.digest,
+                "created": self.created, "dry_run": self.dry_run, "seq": self.seq}
 
 
 def register_bundle(
@@ -113,7 +119,7 @@ def list_bundles(storage: Storage, name: str | None = None) -> list[BundleRow]:
 
 def find_bundle(index: Index, name: str, selector: str) -> BundleRow:
     """NAME@VERSION or NAME@sha256:PREFIX (12+ hex) → the registered bundle."""
-    if selector.startswith("sha256:"):
+    if selector.startswith(PREFIX):
         prefix = selector
         if len(hex_of(prefix)) < 12:
             raise Refused(f"digest prefix {selector!r} is too short", "give at least 12 hex digits")
@@ -165,7 +171,7 @@ def copy_blob(storage: Storage, digest: str, label: str, write: Callable[[bytes]
             hasher.update(chunk)
             write(chunk)
     if PREFIX + hasher.hexdigest() != digest:
-        raise IntegrityFailure(
+        raise DigestMismatch(
             f"stored content of {label} does not match its digest {digest[:19]}…",
             "run `bundlectl verify`; the registry was modified outside bundlectl",
         )

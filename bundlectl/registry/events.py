@@ -6,7 +6,7 @@ Payloads are TypedDicts rather than models: they stay plain dicts, so the canoni
 and the read path needs no pydantic; the envelope is a NamedTuple, cheap to define at import.
 
 Once trust is set, a record is stored as its payload, a newline, then the armored SSH signatures of
-the payload (DESIGN §11). The signatures are beside the payload, not in it: the payload is what is
+the payload (docs/design.md: Signed records). The signatures are beside the payload, not in it: the payload is what is
 signed and what the next record's `prev` hashes, so neither depends on where signatures are kept.
 """
 
@@ -16,7 +16,7 @@ import json
 from typing import Any, Literal, NamedTuple, Required, TypedDict, cast
 
 from bundlectl.digest.canonical import canonical_json, sha256_of
-from bundlectl.errors import IntegrityFailure
+from bundlectl.errors import MalformedRecord
 from bundlectl.registry.payloads import require_well_formed
 from bundlectl.storage.base import StoredEvent
 
@@ -91,7 +91,7 @@ class Provenance(TypedDict, total=False):
 
 
 class EvidenceExtras(TypedDict, total=False):
-    """Fields of evidence records written since reports prove themselves (DESIGN §10); older ones lack them."""
+    """Fields of evidence records written since reports prove themselves (docs/design.md: Evidence); older ones lack them."""
 
     provenance: Provenance
     cases: str  # eval reports: matched to the promptfoo suite ("suite"), to the case list ("cases"), or "undeclared"
@@ -301,11 +301,11 @@ def parse_event(stored: StoredEvent) -> Event:
                       raw.get("reason"), dict(raw["data"]), stored.id, payload, raw.get("run_url"), signatures,
                       raw.get("registry"))
     except (ValueError, KeyError, TypeError):
-        raise IntegrityFailure(
+        raise MalformedRecord(
             f"event log record {stored.id} is not a bundlectl event", "run `bundlectl verify` to locate the damage"
         ) from None
     if event._canonical() != payload:
-        raise IntegrityFailure(
+        raise MalformedRecord(
             f"event log record {stored.id} is not in canonical form (edited by hand?)",
             "run `bundlectl verify`",
         )

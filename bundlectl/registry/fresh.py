@@ -12,15 +12,17 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from bundlectl.errors import Conflict, IntegrityFailure
+from bundlectl.errors import BrokenChain, Conflict, PointerMismatch
 from bundlectl.registry.events import parse_event
 from bundlectl.registry.index import Index, IndexUnwritable, TransitionCheck
 from bundlectl.registry.pointers import (
     CANARY_PREFIX,
+    HEAD_POINTER,
     PAUSE_PREFIX,
     SETTLE_DELAYS,
     AnyValue,
     CanaryValue,
+    HeadValue,
     PauseValue,
     PointerValue,
     disagreement,
@@ -74,8 +76,8 @@ def _caught_up(index: Index, storage: Storage, allow_empty: bool, check_pointers
                 continue  # the log moved while the pointers were read: read both again
             if wrong:
                 name, found = wrong[0], storage.read_pointer(wrong[0])
-                if name == _head_pointer():
-                    raise IntegrityFailure(f"the head pointer does not name the newest record of the log (seq {known.seq}): "
+                if name == HEAD_POINTER:
+                    raise PointerMismatch(f"the head pointer does not name the newest record of the log (seq {known.seq}): "
                                            "records were cut from the log, or the pointer was changed outside bundlectl",
                                            "run `bundlectl verify` to see which")
                 kind = PauseValue if name.startswith(PAUSE_PREFIX) else CanaryValue if name.startswith(CANARY_PREFIX) else PointerValue
@@ -85,28 +87,31 @@ def _caught_up(index: Index, storage: Storage, allow_empty: bool, check_pointers
         if not stored and storage.log_head() != head:
             continue  # another process moved the shared index past the head we read: read it again
         if stored == []:
-            raise IntegrityFailure(
+            raise BrokenChain(
                 f"the registry log head {head[:12]} is not a record after seq {known.seq} ({str(known.id)[:12]}), "
                 "though nothing else is writing",
                 "run `bundlectl verify`; the log ref was changed outside bundlectl",
             )
         if stored is None:
-            raise IntegrityFailure(
+            raise BrokenChain(
                 f"the registry log was rewritten: the head this machine last saw (seq {known.seq}, {known.id}) "
                 "is no longer in its history",
                 f"run `bundlectl verify`; if the registry was replaced on purpose, delete {storage.index_path()} and retry",
             )
         index.apply([parse_event(s) for s in stored], head, known, transition_check(storage))
-    raise Conflict(
-        f"the registry log kept moving while this command read it ({MAX_ATTEMPTS} attempts); nothing was changed",
-        "retry when the registry is less busy",
-    )
+    raise log_kept_moving()
+
+
+def log_kept_moving() -> Conflict:
+    """Exit 3 when other writers moved the log on every one of MAX_ATTEMPTS reads or writes."""
+    return Conflict(f"the registry log kept moving while this command ran ({MAX_ATTEMPTS} attempts); nothing was changed",
+                    "retry when the registry is less busy")
 
 
 def _no_log(storage: Storage, seq: int | None, last_seen: str | None, allow_empty: bool) -> None:
     """A backend without a log: fine for `init` on an empty one; damage once a log was seen here, or pointers remain."""
     if last_seen is not None:  # this machine read the log: it was deleted, and a new one would be a second registry
-        raise IntegrityFailure(
+        raise BrokenChain(
             f"the registry log is gone: this machine last read it at seq {seq} ({last_seen}), and the registry no longer has it",
             f"restore the log from a clone or a backup (it was at {last_seen}); if the registry was removed on purpose, "
             f"delete {storage.index_path()} and retry",
@@ -115,7 +120,7 @@ def _no_log(storage: Storage, seq: int | None, last_seen: str | None, allow_empt
         raise storage.no_registry()
     leftover = sorted(storage.list_pointers())
     if leftover:  # a registry was here: its log was deleted, and `init` would start a second one over its pointers
-        raise IntegrityFailure(
+        raise BrokenChain(
             f"the registry has pointers ({', '.join(leftover[:3])}{', …' if len(leftover) > 3 else ''}) but no log: "
             "its log was deleted outside bundlectl",
             "restore the log from a clone or a backup; starting a new registry here would keep the old pointers",
@@ -126,11 +131,9 @@ def _pointers_against_log(index: Index, storage: Storage, head: str) -> list[str
     """The pointers that disagree with the log at `head` ([] if none); None when the log moved meanwhile."""
     expected = {name: value.encode() for name, value in _logged_pointers(index).items()}
     if index.trust_since() is not None:  # once trust is set, the head pointer names the newest record
-        from bundlectl.registry.signatures import HeadValue
-
         known = index.head()
         assert known.hash is not None
-        expected[_head_pointer()] = HeadValue(known.seq, known.hash).encode()
+        expected[HEAD_POINTER] = HeadValue(known.seq, known.hash).encode()
     wrong: list[str] = []
     for pause in (0.0, *SETTLE_DELAYS):  # a writer's refs land one after another: look again before calling it damage
         time.sleep(pause)
@@ -154,9 +157,3 @@ def _logged_pointers(index: Index) -> dict[str, AnyValue]:
             if kept is not None:
                 logged[kept.storage_name] = kept
     return logged
-
-
-def _head_pointer() -> str:
-    from bundlectl.registry.signatures import HEAD_POINTER
-
-    return HEAD_POINTER

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from bundlectl.clock import event_time, parse_time
 from bundlectl.digest.canonical import canonical_json
-from bundlectl.errors import IntegrityFailure
+from bundlectl.errors import BrokenChain, IntegrityFailure, PointerMismatch
 from bundlectl.integrity.registry_id import Identity, NotThisRegistry, identity_after
 from bundlectl.integrity.skew import capped_run_at
 from bundlectl.registry.events import CANARY_ACTIONS, MOVE_ACTIONS, PAUSE_ACTIONS, Event, EvidenceData
@@ -261,7 +261,7 @@ class Index:
             rows = _Rows()
             for event in events:
                 if event.seq != seq + 1 or event.prev != last:
-                    raise IntegrityFailure(
+                    raise BrokenChain(
                         f"event log is broken at record {event.id}: expected seq {seq + 1} after {last}, "
                         f"found seq {event.seq} after {event.prev}",
                         "run `bundlectl verify`; the log may have been edited",
@@ -385,7 +385,7 @@ class Index:
         """A bundle the log says is (or was) served: not registered means the log or index was tampered with."""
         row = self.bundle(name, version)
         if row is None:
-            raise IntegrityFailure(f"the log says {name}@{version} {how}, but it is not registered", "run `bundlectl verify`")
+            raise PointerMismatch(f"the log says {name}@{version} {how}, but it is not registered", "run `bundlectl verify`")
         return row
 
     def bundles_by_digest_prefix(self, name: str, prefix: str) -> list[BundleRow]:
@@ -472,7 +472,7 @@ class Index:
         return (json.loads(row[0]), int(row[1])) if row else (None, None)
 
     def signatures_checked(self) -> IndexHead:
-        """How far the signatures of this index's records were checked on this machine (DESIGN §11)."""
+        """How far the signatures of this index's records were checked on this machine (docs/design.md: Signed records)."""
         rows = dict(self.db.execute("SELECT key, value FROM meta WHERE key IN ('checked','checked_seq')").fetchall())
         return IndexHead(rows.get("checked"), int(rows.get("checked_seq") or 0), None)
 

@@ -14,7 +14,7 @@ from bundlectl.identity import Acting
 from bundlectl.integrity.clock_bound import append_time
 from bundlectl.integrity.registry_id import Identity, new_registry_id
 from bundlectl.registry.events import Action, Event, EventData, RegistryData, summary_line
-from bundlectl.registry.fresh import MAX_ATTEMPTS
+from bundlectl.registry.fresh import MAX_ATTEMPTS, log_kept_moving
 from bundlectl.registry.index import Index, IndexUnwritable
 from bundlectl.registry.signatures import Signing, checked_index, head_update, signing_for, trust_in_force
 from bundlectl.storage.base import LogMoved, PointerMoved, PointerUpdate, Storage
@@ -108,10 +108,7 @@ def append(
         for hook in AFTER_APPEND:
             hook(storage, index, event)
         return event
-    raise Conflict(
-        f"the registry log kept moving ({MAX_ATTEMPTS} attempts); nothing was changed",
-        "retry when the registry is less busy",
-    )
+    raise log_kept_moving()
 
 
 # the actor of `registry` records (a sandbox copy's own id, a legacy log's first id, a retirement): never signed,

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bundlectl.clock import parse_time
-from bundlectl.errors import IntegrityFailure
+from bundlectl.errors import MalformedRecord
 from bundlectl.integrity.registry_id import is_registry_id
 from bundlectl.names import is_digest, is_env, is_name, is_version
 
@@ -153,5 +153,5 @@ def payload_problem(raw: dict[str, Any]) -> str | None:
 def require_well_formed(raw: dict[str, Any], where: str) -> None:
     problem = payload_problem(raw)
     if problem is not None:
-        raise IntegrityFailure(f"event log record {where} is malformed: {problem}",
+        raise MalformedRecord(f"event log record {where} is malformed: {problem}",
                                "run `bundlectl verify`; the log was written outside bundlectl")

@@ -14,10 +14,10 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import ClassVar, TypeVar
+from typing import ClassVar, NamedTuple, TypeVar
 
 from bundlectl.digest.canonical import canonical_json
-from bundlectl.errors import IntegrityFailure
+from bundlectl.errors import IntegrityFailure, MalformedRecord, PointerMismatch
 from bundlectl.names import is_env, is_name
 from bundlectl.registry.events import Event
 from bundlectl.registry.rows import CanaryRow, PauseRow, PointerRow
@@ -29,6 +29,7 @@ def pointer_name(name: str, env: str) -> str:
     return f"envs/{_checked(name, env)}"
 
 
+HEAD_POINTER = "head"  # refs/bundlectl/pointers/head, s3://…/pointers/head: the newest record, once trust is set
 PAUSE_PREFIX = "pauses/"
 
 
@@ -47,7 +48,7 @@ def canary_pointer_name(name: str, env: str) -> str:
 
 def _checked(name: str, env: str) -> str:
     if not (is_name(name) and is_env(env)):
-        raise IntegrityFailure(f"{name!r} in {env!r} is not a valid bundle name and environment",
+        raise MalformedRecord(f"{name!r} in {env!r} is not a valid bundle name and environment",
                                "names are lowercase letters, digits and dashes; run `bundlectl verify`")
     return f"{name}/{env}"
 
@@ -68,7 +69,7 @@ def _decode(cls: type[Value], data: bytes, where: str) -> Value:
                 isinstance(raw[f], t) and (t is bool or not isinstance(raw[f], bool)) for f, t in fields.items()):
             raise TypeError("unexpected keys or types")
     except (ValueError, KeyError, TypeError):
-        raise IntegrityFailure(f"pointer {where} does not hold a bundlectl pointer value",
+        raise MalformedRecord(f"pointer {where} does not hold a bundlectl pointer value",
                                "run `bundlectl verify`; it was written outside bundlectl") from None
     return value  # a value that decodes but disagrees with the log is for the caller to judge
 
@@ -232,7 +233,7 @@ def logged_pause(row: PauseRow | None) -> PauseValue | None:
 
 def disagreement(name: str, found: AnyValue | None, logged: AnyValue | None) -> IntegrityFailure:
     """The error for a stored pointer that does not say what the read index, built from the log, says."""
-    return IntegrityFailure(f"pointer {name} says {describe(found)}, but the read index built from the log says {describe(logged)}; "
+    return PointerMismatch(f"pointer {name} says {describe(found)}, but the read index built from the log says {describe(logged)}; "
                             "one of them was changed outside bundlectl and nothing was written",
                             "run `bundlectl verify` to see which")
 def logged_canary(row: CanaryRow | None, completed_by: int | None) -> CanaryValue | None:
@@ -243,3 +244,22 @@ def logged_canary(row: CanaryRow | None, completed_by: int | None) -> CanaryValu
     if completed_by is not None:
         return CanaryValue(data["name"], data["env"], data["digest"], data["version"], 0, completed_by)
     return CanaryValue(data["name"], data["env"], data["digest"], data["version"], data["percent"], row.seq)
+
+
+class HeadValue(NamedTuple):
+    """What the head pointer holds once trust is set: the sequence number and hash of the newest record."""
+
+    seq: int
+    hash: str
+
+    def encode(self) -> bytes:
+        return canonical_json(self._asdict())
+
+    @classmethod
+    def decode(cls, data: bytes) -> HeadValue | None:
+        try:
+            raw = json.loads(data)
+            value = cls(raw["seq"], raw["hash"])
+        except (ValueError, KeyError, TypeError):
+            return None
+        return value if set(raw) == {"seq", "hash"} and isinstance(value.seq, int) and isinstance(value.hash, str) else None

@@ -79,7 +79,7 @@ class EvidenceRow(NamedTuple):
     actor: str
     time: str
     figures_json: str
-    binding_json: str | None = None  # {"provenance", "cases"} of records written since DESIGN §10; None before
+    binding_json: str | None = None  # {"provenance", "cases"} of records written since docs/design.md: Evidence; None before
     signers: str | None = None  # fingerprints of the keys that signed it (space-separated); None when unsigned
 
     @property

@@ -1,4 +1,4 @@
-"""Signed records (DESIGN §11): who signs a record about to be appended, and checking each stored record
+"""Signed records (docs/design.md: Signed records): who signs a record about to be appended, and checking each stored record
 against the trust in force at it.
 
 Reads never check signatures. Writers do, before they plan anything: `checked_index` brings the check up
@@ -15,13 +15,14 @@ import functools
 import json
 from typing import Any, NamedTuple
 
-from bundlectl.digest.canonical import canonical_json, digest_of
-from bundlectl.errors import Conflict, IntegrityFailure, Refused
+from bundlectl.digest.canonical import digest_of
+from bundlectl.errors import IntegrityFailure, Refused, TamperedRecord
 from bundlectl.identity import Acting
 from bundlectl.integrity.registry_id import Identity, NotThisRegistry, identity_after
 from bundlectl.registry.events import Event, parse_event
-from bundlectl.registry.fresh import MAX_ATTEMPTS, fresh_index
+from bundlectl.registry.fresh import MAX_ATTEMPTS, fresh_index, log_kept_moving
 from bundlectl.registry.index import Index
+from bundlectl.registry.pointers import HEAD_POINTER, HeadValue
 from bundlectl.storage.base import PointerUpdate, Storage
 from bundlectl.trust.keys import BadSignature
 from bundlectl.trust.roles import Trust
@@ -29,7 +30,6 @@ from bundlectl.trust.rules import NotAllowed, actor_of, allowed_signers, require
 from bundlectl.trust.sign import SigningKey
 from bundlectl.trust.sshsig import parse_signatures
 
-HEAD_POINTER = "head"  # refs/bundlectl/pointers/head, s3://…/pointers/head: the newest record, once trust is set
 HINT = "the registry was modified outside bundlectl; restore it from a clone or backup"
 
 
@@ -181,25 +181,7 @@ def _at_head_pointer(storage: Storage, allow_empty: bool) -> Index:
             if storage.log_head() == head.id:
                 raise
             # another writer appended between our reads of the log and of its head pointer: read both again
-    raise Conflict(f"the registry log kept moving while this command read it ({MAX_ATTEMPTS} attempts); nothing was changed",
-                   "retry when the registry is less busy")
-
-
-class HeadValue(NamedTuple):
-    seq: int
-    hash: str
-
-    def encode(self) -> bytes:
-        return canonical_json(self._asdict())
-
-    @classmethod
-    def decode(cls, data: bytes) -> HeadValue | None:
-        try:
-            raw = json.loads(data)
-            value = cls(raw["seq"], raw["hash"])
-        except (ValueError, KeyError, TypeError):
-            return None
-        return value if set(raw) == {"seq", "hash"} and isinstance(value.seq, int) and isinstance(value.hash, str) else None
+    raise log_kept_moving()
 
 
 def head_update(storage: Storage, event: Event) -> PointerUpdate:
@@ -225,4 +207,4 @@ def check_head(storage: Storage, last: HeadValue, trust_since: int | None) -> No
 def tampered(event: Event | None, message: str) -> IntegrityFailure:
     """The failure `verify` and writers report for a record that breaks the log's rules, named by seq and id."""
     where = f"log record seq {event.seq} ({event.action}, {str(event.id)[:12]}): " if event else ""
-    return IntegrityFailure(where + message, HINT)
+    return TamperedRecord(where + message, HINT)

@@ -8,24 +8,24 @@ from __future__ import annotations
 
 import fcntl
 import os
-import re
 import secrets
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
+from bundlectl.digest.canonical import hex_of
+from bundlectl.names import is_digest
+
 IN_MEMORY_MAX = 4 * 1024 * 1024  # files up to this size are served from memory; larger ones from a local copy
-_HEX = re.compile(r"[0-9a-f]{64}")
 _ABANDONED_AFTER = 10  # seconds unwritten (and unlocked): older than the gap between creating a partial file and locking it
 
 
 def copy_path(folder: Path, digest: str) -> Path:
     """Where the copy of the file with this digest lives in `folder` (a flat sha256 layout, as the runtime cache uses)."""
-    hexdigest = digest.removeprefix("sha256:")
-    if not digest.startswith("sha256:") or not _HEX.fullmatch(hexdigest):
+    if not is_digest(digest):
         raise ValueError(f"{digest!r} is not a sha256 digest")
-    return folder / hexdigest
+    return folder / hex_of(digest)
 
 
 def verified_copy(folder: Path, digest: str, size: int) -> Path | None:

@@ -14,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-from bundlectl.errors import BundlectlError, IntegrityFailure, NotFound
+from bundlectl.errors import BundlectlError, DigestMismatch, IntegrityFailure, NotFound, PointerMismatch
 from bundlectl.outcomes import CANDIDATE
 from bundlectl.registry.pointers import (
     SETTLE_DELAYS,
@@ -190,10 +190,10 @@ class Follower:
 
         row = index.bundle(self.name, value.version)
         if row is None or row.digest != value.digest:
-            raise IntegrityFailure(f"{self.name}@{value.version} is not registered with digest {value.digest}")
+            raise PointerMismatch(f"{self.name}@{value.version} is not registered with digest {value.digest}")
         record = row.record()
         if record.computed_digest() != record.digest or record.altered_component() is not None:
-            raise IntegrityFailure(f"{record.ref}: the bundle digest does not match its components")
+            raise DigestMismatch(f"{record.ref}: the bundle digest does not match its components")
         files, paths = {}, {}
         for component in record.components.values():
             for relpath, entry in component.files.items():

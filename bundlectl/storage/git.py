@@ -15,13 +15,10 @@ will not fast-forward.
 from __future__ import annotations
 
 import hashlib
-import logging
 import os
 import re
-import shutil
 import stat
 import subprocess
-import tempfile
 import threading
 import time
 import weakref
@@ -34,7 +31,7 @@ from typing import IO, Any, Literal
 from bundlectl.errors import (
     BundlectlError,
     Conflict,
-    IntegrityFailure,
+    DamagedStorage,
     NotFound,
     Refused,
 )
@@ -67,8 +64,6 @@ from bundlectl.storage.gitrefs import (
     read_ref,
     ref_path,
 )
-
-log = logging.getLogger(__name__)
 
 LOG_REF = NAMESPACE + "log"
 OBJECT_PREFIX = NAMESPACE + "objects/"
@@ -152,7 +147,7 @@ class GitStorage(Storage):
         except MissingObject:
             return None
         except DamagedObject as exc:
-            raise IntegrityFailure(f"{ref} points at {sha}, which is damaged ({exc})", DAMAGED_HINT) from None
+            raise DamagedStorage(f"{ref} points at {sha}, which is damaged ({exc})", DAMAGED_HINT) from None
 
     def _require(self, ref: str, sha: str, kind: str) -> None:
         """IntegrityFailure unless `sha`, which `ref` points at, is an object of type `kind` here."""
@@ -160,7 +155,7 @@ class GitStorage(Storage):
         found = None if info is None else info.kind
         if found != kind:
             what = "which is not in this repository" if found is None else f"which is a {found}, not a {kind}"
-            raise IntegrityFailure(f"{ref} points at {sha}, {what}", DAMAGED_HINT)
+            raise DamagedStorage(f"{ref} points at {sha}, {what}", DAMAGED_HINT)
 
     @contextmanager
     def _open(self, ref: str, sha: str, kind: str) -> Iterator[Iterator[bytes]]:
@@ -168,12 +163,12 @@ class GitStorage(Storage):
         try:
             with self.objects.open(sha) as (info, chunks):
                 if info.kind != kind:
-                    raise IntegrityFailure(f"{ref} points at {sha}, which is a {info.kind}, not a {kind}", DAMAGED_HINT)
+                    raise DamagedStorage(f"{ref} points at {sha}, which is a {info.kind}, not a {kind}", DAMAGED_HINT)
                 yield _named(chunks, ref, sha)
         except MissingObject:
-            raise IntegrityFailure(f"{ref} points at {sha}, which is not in this repository", DAMAGED_HINT) from None
+            raise DamagedStorage(f"{ref} points at {sha}, which is not in this repository", DAMAGED_HINT) from None
         except DamagedObject as exc:
-            raise IntegrityFailure(f"{ref} points at {sha}, which is damaged ({exc})", DAMAGED_HINT) from None
+            raise DamagedStorage(f"{ref} points at {sha}, which is damaged ({exc})", DAMAGED_HINT) from None
 
     def _read_blob(self, ref: str, sha: str) -> bytes:
         """A small blob whole: a pointer value."""
@@ -313,7 +308,7 @@ class GitStorage(Storage):
 
     def events_after(self, since: str | None, head: str) -> list[StoredEvent] | None:
         if not _OBJECT_ID.fullmatch(head):
-            raise IntegrityFailure(f"{LOG_REF} points at {head!r}, not an object id", DAMAGED_HINT)
+            raise DamagedStorage(f"{LOG_REF} points at {head!r}, not an object id", DAMAGED_HINT)
         if since is not None:
             if not _OBJECT_ID.fullmatch(since):
                 return None
@@ -327,7 +322,7 @@ class GitStorage(Storage):
             output = self._git("log", "--reverse", "--format=%H%n%B%x00", revs)
         except _GitFailed as exc:
             self._require(LOG_REF, head, "commit")
-            raise IntegrityFailure(f"the registry log {LOG_REF} cannot be read: {exc.detail}", DAMAGED_HINT) from None
+            raise DamagedStorage(f"the registry log {LOG_REF} cannot be read: {exc.detail}", DAMAGED_HINT) from None
         events = []
         for chunk in output.split("\x00"):
             chunk = chunk.strip("\n")
@@ -377,7 +372,7 @@ class GitStorage(Storage):
         ref = POINTER_PREFIX + name
         info = self._info(ref, sha)
         if info is not None and info.size > POINTER_MAX:
-            raise IntegrityFailure(f"{ref} points at {sha}, a blob of {info.size} bytes: no pointer value is that large",
+            raise DamagedStorage(f"{ref} points at {sha}, a blob of {info.size} bytes: no pointer value is that large",
                                    DAMAGED_HINT)
         return Pointer(sha, self._read_blob(ref, sha))
 
@@ -484,13 +479,17 @@ class GitStorage(Storage):
             raise Conflict(f"another writer holds {lock}; retry", "nothing was changed")
         try:
             if stat.S_ISDIR(seen.st_mode):  # not git's (git creates lock files): whatever made it left it
+                import shutil  # shutil pulls in bz2 and lzma: a read command never needs it
+
                 shutil.rmtree(aside)
             else:
                 aside.unlink(missing_ok=True)
         except OSError as exc:
             raise Refused(f"{lock} was left by an interrupted writer and cannot be removed ({exc.strerror})",
                           f"make sure no git or bundlectl command is running, then delete it: {_rm(aside, seen)}") from None
-        log.warning("removed %s, a ref lock left %.0f s ago by an interrupted writer", lock, _age(seen))
+        import logging  # here, not at start-up: only recovering a stale lock logs anything
+
+        logging.getLogger(__name__).warning("removed %s, a ref lock left %.0f s ago by an interrupted writer", lock, _age(seen))
 
     def _write_refused(self, failure: _GitFailed, refs: list[str]) -> BundlectlError:
         """What a failed ref transaction means to the user: a live lock, a stuck lock, or git's own reason."""
@@ -550,7 +549,7 @@ def _named(chunks: Iterator[bytes], ref: str, sha: str) -> Iterator[bytes]:
     try:
         yield from chunks
     except DamagedObject as exc:
-        raise IntegrityFailure(f"{ref} points at {sha}, which is damaged ({exc})", DAMAGED_HINT) from None
+        raise DamagedStorage(f"{ref} points at {sha}, which is damaged ({exc})", DAMAGED_HINT) from None
 
 
 def _blocking(common: Path, ref: str) -> str:
@@ -609,6 +608,8 @@ class _RefTransactions:
         _RefTransactions._stop(self.__dict__)
         command = ["git", "--git-dir", str(self.git_dir), "-c", f"core.filesRefLockTimeout={LOCK_WAIT_MS}",
                    "update-ref", "--stdin"]
+        import tempfile  # a writer's path only: tempfile's import (random, shutil) is a read command's cost otherwise
+
         errors = tempfile.TemporaryFile()
         try:
             process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors)

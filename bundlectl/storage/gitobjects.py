@@ -22,7 +22,6 @@ import secrets
 import stat
 import struct
 import subprocess
-import tempfile
 import threading
 import time
 import weakref
@@ -286,6 +285,8 @@ class _CatFile:
             return process
         self.close()
         command = ["git", "--git-dir", str(self.git_dir), *_BOUNDED_READS, "cat-file", self.option]
+        import tempfile  # on first use of cat-file, not at start-up (tempfile pulls in random and shutil)
+
         errors = tempfile.TemporaryFile()
         try:
             process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors)

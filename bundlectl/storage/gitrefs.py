@@ -11,7 +11,7 @@ import os
 import re
 from pathlib import Path
 
-from bundlectl.errors import IntegrityFailure, Refused
+from bundlectl.errors import DamagedStorage, Refused
 
 NAMESPACE = "refs/bundlectl/"
 ZERO = "0" * 40
@@ -52,11 +52,11 @@ def ref_path(git_common_dir: Path, name: str) -> Path:
     (symbolic links followed) stays inside that folder."""
     parts = name.removeprefix(NAMESPACE).split("/")
     if not name.startswith(NAMESPACE) or not all(_COMPONENT.fullmatch(p) and not p.endswith(".lock") for p in parts):
-        raise IntegrityFailure(f"{name!r} is not a ref bundlectl keeps (they are all under {NAMESPACE})", DAMAGED_HINT)
+        raise DamagedStorage(f"{name!r} is not a ref bundlectl keeps (they are all under {NAMESPACE})", DAMAGED_HINT)
     path = git_common_dir / name
     inside = os.path.join(os.path.realpath(git_common_dir), *NAMESPACE.split("/"))
     if not os.path.realpath(path).startswith(inside):
-        raise IntegrityFailure(f"the ref file {path} leads outside {git_common_dir / NAMESPACE} (a symbolic link?)",
+        raise DamagedStorage(f"the ref file {path} leads outside {git_common_dir / NAMESPACE} (a symbolic link?)",
                                DAMAGED_HINT)
     return path
 
@@ -88,9 +88,9 @@ def _read_ref(git_common_dir: Path, name: str, packed: dict[str, str] | None) ->
             return _object_id(value, str(path))
         name = value[len("ref:"):].strip()
         if not name.startswith(NAMESPACE):
-            raise IntegrityFailure(f"the ref file {path} is damaged: it points at {name!r}, outside {NAMESPACE}",
+            raise DamagedStorage(f"the ref file {path} is damaged: it points at {name!r}, outside {NAMESPACE}",
                                    DAMAGED_HINT)
-    raise IntegrityFailure(f"the ref file {path} is damaged: its symbolic refs nest too deep", DAMAGED_HINT)
+    raise DamagedStorage(f"the ref file {path} is damaged: its symbolic refs nest too deep", DAMAGED_HINT)
 
 
 def _read_loose(path: Path) -> str | None:
@@ -107,7 +107,7 @@ def _object_id(value: str, where: str) -> str:
     if _OBJECT_ID.fullmatch(value):
         return value
     shown = value if len(value) <= 48 else value[:45] + "..."
-    raise IntegrityFailure(f"the ref file {where} is damaged: it holds {shown!r}, not an object id", DAMAGED_HINT)
+    raise DamagedStorage(f"the ref file {where} is damaged: it holds {shown!r}, not an object id", DAMAGED_HINT)
 
 
 def _packed_ref(git_common_dir: Path, name: str, packed: dict[str, str] | None) -> str | None:

@@ -25,6 +25,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
 
+from bundlectl.digest.filehash import cache_dir
 from bundlectl.errors import BundlectlError, Conflict, NotFound, Refused, UsageProblem
 from bundlectl.faults import EVENT_WRITTEN, PUSHED, checkpoint
 from bundlectl.storage.base import FileToStore, LogMoved, NetworkLimits, Pointer, PointerMoved, PointerUpdate, Unchanged
@@ -365,7 +366,6 @@ class _TimedOut(Refused):
 
 def _mirror(remote: str) -> Path:
     """This machine's bare mirror of `remote`, created on first use (atomically, however many processes race)."""
-    from bundlectl.digest.filehash import cache_dir
 
     return _mirror_at(cache_dir() / "remotes" / (hashlib.sha256(remote.encode()).hexdigest()[:16] + ".git"), remote)
 

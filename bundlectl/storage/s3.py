@@ -28,10 +28,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
+from bundlectl.digest.filehash import cache_dir
 from bundlectl.errors import (
     BundlectlError,
     Conflict,
-    IntegrityFailure,
+    DamagedStorage,
     NotFound,
     Refused,
     UsageProblem,
@@ -193,7 +194,6 @@ class S3Storage(Storage):
                           "use AWS S3 or a store with conditional writes (recent MinIO, Ceph RGW, R2)")
 
     def index_path(self) -> Path:
-        from bundlectl.digest.filehash import cache_dir
 
         where = self.url + "|" + (self.endpoint_url or os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL") or "")
         return cache_dir() / "registries" / hashlib.sha256(where.encode()).hexdigest()[:16] / "index.sqlite"
@@ -313,7 +313,7 @@ class S3Storage(Storage):
             return 0, None, None
         head = _parse(found[0], self._where(key), {"seq": int, "id": str})
         if head["seq"] < 0 or not _EVENT_ID.fullmatch(head["id"]):
-            raise IntegrityFailure(f"{self._where(key)} is damaged: it does not name a log record", _DAMAGED_HINT)
+            raise DamagedStorage(f"{self._where(key)} is damaged: it does not name a log record", _DAMAGED_HINT)
         return int(head["seq"]), str(head["id"]), found[1]
 
     def _read_record(self, seq: int) -> dict[str, Any] | None:
@@ -325,7 +325,7 @@ class S3Storage(Storage):
         record = _parse(found[0], self._where(key), {"payload": str, "pointers": list})
         if not all(isinstance(p, dict) and isinstance(p.get("name"), str) and isinstance(p.get("value"), str)
                    and isinstance(p.get("expected"), (str, type(None))) for p in record["pointers"]):
-            raise IntegrityFailure(f"{self._where(key)} is damaged: its pointer writes are malformed", _DAMAGED_HINT)
+            raise DamagedStorage(f"{self._where(key)} is damaged: its pointer writes are malformed", _DAMAGED_HINT)
         return record
 
     def log_head(self) -> str | None:
@@ -458,7 +458,7 @@ def _parse(body: bytes, where: str, fields: dict[str, type]) -> dict[str, Any]:
     except ValueError:
         document = None
     if not isinstance(document, dict) or any(not isinstance(document.get(f), t) for f, t in fields.items()):
-        raise IntegrityFailure(f"{where} is damaged: it is not the JSON document bundlectl wrote", _DAMAGED_HINT)
+        raise DamagedStorage(f"{where} is damaged: it is not the JSON document bundlectl wrote", _DAMAGED_HINT)
     return document
 
 

@@ -1,1 +1,1 @@
-"""Trust (DESIGN §11): SSH public keys in roles, signatures made by ssh-keygen and checked in-process."""
+"""Trust (docs/design.md: Signed records): SSH public keys in roles, signatures made by ssh-keygen and checked in-process."""

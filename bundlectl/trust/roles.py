@@ -1,4 +1,4 @@
-"""The trust in force as typed objects: who holds which key, in which role (DESIGN §11).
+"""The trust in force as typed objects: who holds which key, in which role (docs/design.md: Signed records).
 
 Built from the stored trust document, which `trust set` writes in normal form (each key as
 `PRINCIPAL KEYTYPE BASE64`, git's allowed_signers line without options). The cross-role rules live in
@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any, NamedTuple
 
-from bundlectl.errors import IntegrityFailure
+from bundlectl.errors import MalformedRecord
 from bundlectl.names import is_env
 from bundlectl.trust.keys import BadKey, PublicKey
 
@@ -97,7 +97,7 @@ class Trust(NamedTuple):
             trust = trust_roles(document["roles"], seq, load)._replace(document=document)
             check_roles(trust)
         except (KeyError, TypeError, AttributeError, ValueError) as exc:
-            raise IntegrityFailure(f"the trust document of log record {seq} cannot be read: {exc}",
+            raise MalformedRecord(f"the trust document of log record {seq} cannot be read: {exc}",
                                    "run `bundlectl verify`; it was written outside bundlectl") from None
         return trust
 

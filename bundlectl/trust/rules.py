@@ -24,10 +24,10 @@ ROLE_OF: dict[str, Callable[[Trust, dict[str, Any]], Role]] = {
     "approval": lambda trust, data: trust.approvers,
     "promote": lambda trust, data: trust.promoters_of(str(data.get("env"))),
     "rollback": lambda trust, data: trust.promoters_of(str(data.get("env"))),
-    # the kill switch of issue 14 (DESIGN §13): promoters of the environment, like a move
+    # the kill switch (docs/design.md: What the runtime promises): promoters of the environment, like a move
     "pause": lambda trust, data: trust.promoters_of(str(data.get("env"))),
     "resume": lambda trust, data: trust.promoters_of(str(data.get("env"))),
-    # canaries (DESIGN §14): a share of an environment's traffic, moved by its promoters (the guard's --apply too)
+    # canaries (docs/design.md: Canaries): a share of an environment's traffic, moved by its promoters (the guard's --apply too)
     "canary": lambda trust, data: trust.promoters_of(str(data.get("env"))),
     "canary-advance": lambda trust, data: trust.promoters_of(str(data.get("env"))),
     "canary-rollback": lambda trust, data: trust.promoters_of(str(data.get("env"))),

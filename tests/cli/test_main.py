@@ -3,6 +3,7 @@ loaded, and the one place where an error becomes an exit code."""
 
 import ast
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import click
 import pytest
 
+from bundlectl import __version__
 from bundlectl.cli.main import COMMANDS, cli
 from tests.conftest import Workspace
 
@@ -86,5 +88,49 @@ def test_an_unexpected_exception_is_a_bug_in_one_line(git_registered: Workspace,
     monkeypatch.setattr(api, "status_report", broken)
     result = git_registered.run("status")
     assert result.exit_code == 70
-    assert result.stderr == ("error: internal error (RuntimeError: boom); this is a bug in bundlectl\n"
-                             "hint: rerun with BUNDLECTL_DEBUG=1 for the traceback and report it\n")
+    first, hint = result.stderr.splitlines()
+    assert first == "error: internal error (RuntimeError: boom); this is a bug in bundlectl"
+    assert hint.startswith("hint: the crash report is ") and hint.endswith(": please attach it to a bug report "
+                                                                            "(BUNDLECTL_DEBUG=1 shows the traceback here instead)")
+    report = Path(hint.removeprefix("hint: the crash report is ").split(": please")[0])
+    assert report.parent == Path(os.environ["BUNDLECTL_CACHE_DIR"]) / "crashes"
+    text = report.read_text()
+    assert text.startswith(f"bundlectl {__version__}\npython ") and "\nclick " in text and "\npydantic " in text
+    assert "command: bundlectl" in text and 'raise RuntimeError("boom")' in text and "RuntimeError: boom" in text
+
+
+def test_a_crash_report_goes_to_the_temp_folder_when_the_cache_cannot_be_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    from bundlectl.cli.crash import write_crash_report
+
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the cache folder would be")
+    monkeypatch.setenv("BUNDLECTL_CACHE_DIR", str(blocked))
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    try:
+        raise ValueError("bad")
+    except ValueError as exc:
+        report = write_crash_report(exc, ["status", "--json"])
+    assert report is not None and report.parent == tmp_path / "tmp"
+    assert "command: bundlectl status --json" in report.read_text() and "ValueError: bad" in report.read_text()
+    assert blocked.read_text() == "a file where the cache folder would be"
+
+
+def test_ctrl_c_exits_130_without_a_traceback(git_registered: Workspace, monkeypatch: pytest.MonkeyPatch):
+    from bundlectl import api
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(api, "status_report", interrupted)
+    result = git_registered.run("status")
+    assert result.exit_code == 130
+    assert result.stderr == "interrupted\n" and "Traceback" not in result.output
+
+
+def test_ctrl_c_in_a_real_process_exits_130(git_registered: Workspace):
+    probe = ("import signal, os, sys\nfrom bundlectl import api\n"
+             "def stop(*a, **k):\n    os.kill(os.getpid(), signal.SIGINT)\n"
+             "api.status_report = stop\nfrom bundlectl.cli.main import main\nmain(['status'])\n")
+    result = subprocess.run([sys.executable, "-c", probe], cwd=git_registered.root, capture_output=True, text=True, check=False)
+    assert result.returncode == 130 and result.stderr == "interrupted\n"

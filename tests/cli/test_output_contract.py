@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -94,7 +95,9 @@ def test_a_bug_in_json_mode_is_still_one_document(git_registered: Workspace, mon
     monkeypatch.setattr(api, "status_report", broken)
     result = git_registered.run("status", "--json")
     assert result.exit_code == 70
-    assert one_document(result.stdout)["error"]["kind"] == "bug"
+    document = one_document(result.stdout)
+    assert document["error"]["kind"] == "bug"
+    assert "RuntimeError: boom" in Path(document["crash_report"]).read_text()
 
 
 def test_words_after_double_dash_belong_to_the_command_not_to_bundlectl():

@@ -1,4 +1,4 @@
-"""DESIGN §10, as an attacker and a careless user would try it: every report here is refused (exit 1, one or
+"""docs/design.md: Evidence, as an attacker and a careless user would try it: every report here is refused (exit 1, one or
 two lines naming the case, field or prompt), and nothing is stored, neither the record nor the raw bytes."""
 
 from __future__ import annotations
