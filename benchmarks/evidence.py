@@ -51,7 +51,7 @@ def big_bundle_and_report(work: Path) -> tuple[Path, bytes]:
 
 
 def main() -> None:
-    from bundlectl.bundle_folder import read_bundle_folder
+    from bundlectl.bundle.folder import read_bundle_folder
     from bundlectl.evidence.binding import bind_report
     from bundlectl.evidence.importers import import_report
 

@@ -94,10 +94,10 @@ def promote_row(rounds: int, results: dict[str, dict[str, float]], work: Path) -
     except ImportError as exc:
         print(f"skipped: promote() vs MLflow set_registered_model_alias: mlflow is not installed ({exc})")
         return
-    from bundlectl.identity import claimed
-    from bundlectl.promotion import promote
-    from bundlectl.registry.fresh import fresh_index
+    from bundlectl.registry.read import index_at_head
     from bundlectl.storage.locate import open_storage
+    from bundlectl.trust.identity import claimed
+    from bundlectl.workflows.promote import promote
 
     folder = work / "promote"
     folder.mkdir()
@@ -106,7 +106,7 @@ def promote_row(rounds: int, results: dict[str, dict[str, float]], work: Path) -
     run([*bundlectl_cmd(), "policy", "set", "bench-policy.yaml"], folder, env)
     os.environ["BUNDLECTL_CACHE_DIR"] = env["BUNDLECTL_CACHE_DIR"]
     storage = open_storage(env["BUNDLECTL_REGISTRY"], folder)
-    index = fresh_index(storage)
+    index = index_at_head(storage)
     bundles = [index.bundle(*ref.split("@")) for ref in (V1, V2)]
     del index
 
@@ -154,11 +154,11 @@ def promote_row(rounds: int, results: dict[str, dict[str, float]], work: Path) -
 
 def size_row(count: int, work: Path) -> None:
     """Register `count` versions, each with one changed file, and compare what the index and git grew by."""
-    from bundlectl.bundle_folder import read_bundle_folder
-    from bundlectl.identity import claimed
+    from bundlectl.bundle.folder import read_bundle_folder
     from bundlectl.registry.bundles import register_bundle
-    from bundlectl.registry.fresh import fresh_index
+    from bundlectl.registry.read import index_at_head
     from bundlectl.storage.locate import open_storage
+    from bundlectl.trust.identity import claimed
 
     folder = work / "sizes"
     folder.mkdir()
@@ -166,7 +166,7 @@ def size_row(count: int, work: Path) -> None:
     os.environ["BUNDLECTL_CACHE_DIR"] = env["BUNDLECTL_CACHE_DIR"]
     repo = Path(env["BUNDLECTL_REGISTRY"])
     storage = open_storage(str(repo), folder)
-    fresh_index(storage)
+    index_at_head(storage)
     index_before, git_before = index_bytes(index_path(folder)), packed_bytes(repo)
     source = folder / "bundles" / "support-triage-v2"
     for i in range(count):
@@ -178,7 +178,7 @@ def size_row(count: int, work: Path) -> None:
             runbook.write(f"\nRevision {i}: on-call rotation updated.\n")
         register_bundle(storage, read_bundle_folder(target), claimed("bench@example.com"), f"revision {i}")
         shutil.rmtree(target)
-    fresh_index(storage)
+    index_at_head(storage)
     index_grew, git_grew = index_bytes(index_path(folder)) - index_before, packed_bytes(repo) - git_before
     ratio = index_grew / git_grew
     print(f"read index bytes per registration / packed git bytes per registration ({count} registrations):"

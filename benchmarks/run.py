@@ -86,7 +86,7 @@ def main() -> None:
         from deepdiff import DeepDiff
 
         from bundlectl.diff.bundles import diff_bundles
-        from bundlectl.refs import resolve
+        from bundlectl.registry.refs import resolve
 
         docs = tool_manifests(2000)
         for name, doc in zip(("tools-a", "tools-b"), docs, strict=True):

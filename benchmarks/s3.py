@@ -77,11 +77,11 @@ def main() -> None:
         cli = bundlectl_cmd()
 
         # requests per promote, in process, counted where botocore sends them
-        from bundlectl.identity import claimed
-        from bundlectl.promotion import promote
-        from bundlectl.refs import resolve_registered
+        from bundlectl.registry.refs import resolve_registered
         from bundlectl.storage.base import FileToStore
         from bundlectl.storage.s3 import S3Storage
+        from bundlectl.trust.identity import claimed
+        from bundlectl.workflows.promote import promote
 
         storage = S3Storage(s3_registry)
         sent: list[str] = []

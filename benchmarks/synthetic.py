@@ -19,8 +19,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from common import ROOT, bundlectl_cmd, run  # noqa: E402
 
-from bundlectl.clock import event_time  # noqa: E402
 from bundlectl.digest.canonical import canonical_json  # noqa: E402
+from bundlectl.foundation.clock import event_time  # noqa: E402
 from bundlectl.registry.events import Event, parse_event, summary_line  # noqa: E402
 from bundlectl.storage.base import StoredEvent  # noqa: E402
 

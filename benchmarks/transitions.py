@@ -26,8 +26,8 @@ from synthetic import append_synthetic, build_registry  # noqa: E402
 from trust import Team  # noqa: E402
 
 import bundlectl.transitions  # noqa: E402
-import bundlectl.verify  # noqa: E402
-from bundlectl.registry.fresh import judge_transitions_with  # noqa: E402
+import bundlectl.workflows.verify  # noqa: E402
+from bundlectl.registry.read import judge_transitions_with  # noqa: E402
 
 EVENTS = 10_000
 NEW = 1_000
@@ -43,12 +43,12 @@ def judged(on: bool, action: Callable[[], object]) -> Callable[[], object]:
 
     def run() -> object:
         judge_transitions_with(factory)
-        bundlectl.verify.record_judge = factory
+        bundlectl.workflows.verify.record_judge = factory
         try:
             return action()
         finally:
             judge_transitions_with(bundlectl.transitions.record_judge)
-            bundlectl.verify.record_judge = bundlectl.transitions.record_judge
+            bundlectl.workflows.verify.record_judge = bundlectl.transitions.record_judge
     return run
 
 
@@ -75,7 +75,7 @@ def copy_index(source: Path, target: Path) -> None:
 
 def main() -> None:
     from bundlectl.registry.signatures import checked_index
-    from bundlectl.verify import verify_registry
+    from bundlectl.workflows.verify import verify_registry
 
     work = Path(tempfile.mkdtemp(prefix="bundlectl-bench-transitions-"))
     results: dict[str, dict[str, float]] = {}

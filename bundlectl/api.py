@@ -45,44 +45,55 @@ __all__ = [
     "history",
     "audit_at",
     "audit_request",
+    "serve",
+    "set_webhooks",
+    "show_webhooks",
+    "deliver_webhooks",
+    "webhooks_log",
+    "enable_webhook",
+    "report",
+    "rollback_advice",
+    "break_glass_standing",
+    "doctor",
+    "completion_words",
 ]
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
     from datetime import datetime
 
-    from bundlectl.audit import LiveAt, RequestAudit
-    from bundlectl.canary import CanaryResult
-    from bundlectl.content.case_list import DeclaredCase
+    from bundlectl.bundle.content.case_list import DeclaredCase
+    from bundlectl.bundle.record import BundleRecord
     from bundlectl.diff.bundles import BundleDiff
     from bundlectl.doctor.checks import DoctorReport
+    from bundlectl.evidence.add import EvidenceAdded
     from bundlectl.evidence.listing import EvidenceListing
     from bundlectl.evidence.run import EvalRun
-    from bundlectl.evidence.store import EvidenceAdded
+    from bundlectl.foundation.progress import ProgressSink
     from bundlectl.gate.result import GateResult
-    from bundlectl.guarding import GuardReport
-    from bundlectl.identity import Acting
-    from bundlectl.initialise import InitResult
-    from bundlectl.moves import MoveResult
-    from bundlectl.pausing import PauseResult
-    from bundlectl.progress import ProgressSink
-    from bundlectl.promotion import PolicyResult
-    from bundlectl.record import BundleRecord
-    from bundlectl.refs import BundleSource
     from bundlectl.registry.bundles import RegisterResult
+    from bundlectl.registry.refs import BundleSource
     from bundlectl.registry.rows import BundleRow, CanaryRow, MoveRow, PauseRow
-    from bundlectl.registry_copy import CopyResult
     from bundlectl.report.model import ReleaseReport
-    from bundlectl.rollback import BuiltRollback, RollbackResult
-    from bundlectl.status import LiveStatus, StatusReport
     from bundlectl.storage.base import Storage
-    from bundlectl.trust_log import TrustResult, TrustView
+    from bundlectl.trust.identity import Acting
+    from bundlectl.workflows.audit import LiveAt, RequestAudit
+    from bundlectl.workflows.canary import CanaryResult
+    from bundlectl.workflows.guard import GuardReport
+    from bundlectl.workflows.init import InitResult
+    from bundlectl.workflows.moves import MoveResult
+    from bundlectl.workflows.pause import PauseResult
+    from bundlectl.workflows.promote import PolicyResult
+    from bundlectl.workflows.registry import CopyResult
+    from bundlectl.workflows.rollback import BuiltRollback, RollbackResult
+    from bundlectl.workflows.status import LiveStatus, StatusReport
+    from bundlectl.workflows.trust import TrustResult, TrustView
 
     Keys = str | Sequence[str] | None  # --key: one path, or several (a threshold of admins)
-    from bundlectl.validation import ValidationResult
-    from bundlectl.verify import VerifyReport
     from bundlectl.webhooks.deliver import DeliveryPass, EndpointLog
     from bundlectl.webhooks.subscriptions import Subscriptions, WebhooksResult
+    from bundlectl.workflows.validate import ValidationResult
+    from bundlectl.workflows.verify import VerifyReport
 
 
 # The facade's own results are NamedTuples: immutable and typed like frozen dataclasses, but about a
@@ -145,7 +156,7 @@ class Rehearsal(NamedTuple):
 
 def new_bundle(name: str, parent: Path = Path("bundles")) -> Path:
     """Scaffold PARENT/NAME with all eight components; returns the new folder."""
-    from bundlectl.scaffold import scaffold_bundle
+    from bundlectl.workflows.new import scaffold_bundle
 
     return scaffold_bundle(name, parent)
 
@@ -154,7 +165,7 @@ def validate(paths: list[Path], progress: ProgressSink | None = None, changed: b
              allow_hard_links: bool = False) -> list[ValidationResult]:
     """Validate the bundles PATHS name: bundle folders, files inside bundles, folders of bundles. With
     `changed`, PATHS are changed files (pre-commit's) and a file in no bundle is skipped."""
-    from bundlectl.validation import validate_folders
+    from bundlectl.workflows.validate import validate_folders
 
     return validate_folders(paths, progress, changed, allow_hard_links=allow_hard_links)
 
@@ -164,7 +175,7 @@ def register(path: Path, *, registry: str | None = None, endpoint_url: str | Non
              progress: ProgressSink | None = None, allow_hard_links: bool = False) -> RegisterResult:
     """Freeze a bundle folder into the registry (the folder is read first, so its problems come first); a component
     file with more than one hard link is refused unless `allow_hard_links`."""
-    from bundlectl.bundle_folder import read_bundle_folder
+    from bundlectl.bundle.folder import read_bundle_folder
     from bundlectl.registry.bundles import register_bundle
 
     folder = read_bundle_folder(path, progress=progress, allow_hard_links=allow_hard_links)
@@ -186,7 +197,7 @@ def show(ref: str, *, registry: str | None = None, endpoint_url: str | None = No
 
 def export(ref: str, folder: Path, *, registry: str | None = None, endpoint_url: str | None = None) -> Exported:
     """Write the bundle REF out as a folder that re-validates to the same digest."""
-    from bundlectl.export import export_bundle
+    from bundlectl.bundle.export import export_bundle
 
     source = _source(ref, _OpenOnce(registry, endpoint_url))
     return Exported(source.record, export_bundle(source.record, source.copy_file, folder))
@@ -202,7 +213,7 @@ def diff(ref_a: str, ref_b: str, components: list[str] | None = None, *, registr
 
 
 def export_schemas(folder: Path) -> list[Path]:
-    from bundlectl.schema_export import export_schemas as write
+    from bundlectl.workflows.schemas import export_schemas as write
 
     return write(folder)
 
@@ -212,7 +223,7 @@ def export_schemas(folder: Path) -> list[Path]:
 
 def init(*, registry: str | None = None, endpoint_url: str | None = None, actor: str | None = None) -> InitResult:
     """Create the registry (idempotent) with its first event and the starter gate policy."""
-    from bundlectl.initialise import init_registry
+    from bundlectl.workflows.init import init_registry
 
     return init_registry(_storage(registry, endpoint_url, create=True, refresh=True), _acting(actor, None))
 
@@ -220,8 +231,8 @@ def init(*, registry: str | None = None, endpoint_url: str | None = None, actor:
 def copy_registry(source: str, target: str, *, endpoint_url: str | None = None, migrate: bool = False) -> RegistryCopied:
     """Copy every event, object and pointer from SOURCE to TARGET (a git target is created if missing): a sandbox
     copy with an id of its own, or with `migrate` the registry itself, SOURCE then retired."""
-    from bundlectl.registry_copy import copy_registry as copy
     from bundlectl.storage.locate import open_storage
+    from bundlectl.workflows.registry import copy_registry as copy
 
     src = open_storage(source, Path.cwd(), endpoint_url=endpoint_url)
     dst = open_storage(target, Path.cwd(), create=not target.startswith("s3://"), endpoint_url=endpoint_url)
@@ -237,7 +248,7 @@ def verify(*, registry: str | None = None, endpoint_url: str | None = None, trus
     `trust_root`, the digest of the first trust file (`trust show`), pins it: a log whose trust began elsewhere fails;
     `registry_id` pins the registry: a log that is another one (a sandbox copy brought back) fails.
     """
-    from bundlectl.verify import verify_registry
+    from bundlectl.workflows.verify import verify_registry
 
     return verify_registry(_storage(registry, endpoint_url, refresh=True), trust_root, registry_id)
 
@@ -249,8 +260,8 @@ def evidence_add(ref: str, file: str, kind: str | None = None, fmt: str = "auto"
                  endpoint_url: str | None = None, actor: str | None = None, key: Keys = None,
                  reason: str | None = None) -> EvidenceAdded:
     """Bind the report FILE to the registered bundle REF; `file` is also the label its problems carry."""
+    from bundlectl.evidence.add import add_evidence
     from bundlectl.evidence.importers import read_report
-    from bundlectl.evidence.store import add_evidence
 
     storage = _storage(registry, endpoint_url, refresh=True)
     bundle = _registered(ref, storage)
@@ -261,13 +272,13 @@ def evidence_add(ref: str, file: str, kind: str | None = None, fmt: str = "auto"
 def evidence_list(ref: str, env: str | None = None, *, registry: str | None = None, endpoint_url: str | None = None,
                   now: datetime | None = None) -> EvidenceListing:
     """The evidence bound to REF, each report judged fresh or stale by the gate of ENV that reads its kind."""
-    from bundlectl.clock import now_utc
     from bundlectl.evidence.listing import list_evidence
-    from bundlectl.registry.fresh import fresh_index
+    from bundlectl.foundation.clock import now_utc
+    from bundlectl.registry.read import index_at_head
 
     storage = _storage(registry, endpoint_url)
     bundle = _registered(ref, storage)
-    return list_evidence(fresh_index(storage), bundle, env, now or now_utc())
+    return list_evidence(index_at_head(storage), bundle, env, now or now_utc())
 
 
 def eval_run(ref: str, command: list[str], report: str | None = None, fmt: str = "auto", *, keep: bool = False,
@@ -293,8 +304,8 @@ def evals_cases(file: str, fmt: str = "auto") -> list[DeclaredCase]:
 def set_policy(file: str, *, registry: str | None = None, endpoint_url: str | None = None, actor: str | None = None,
                key: Keys = None, reason: str | None = None, dry_run: bool = False) -> PolicyResult:
     """Store the policy in FILE as a logged, versioned event (a dry run only validates it)."""
-    from bundlectl.promotion import set_policy as store_policy
-    from bundlectl.textfile import read_input
+    from bundlectl.foundation.textfile import read_input
+    from bundlectl.workflows.promote import set_policy as store_policy
 
     data = read_input(Path(file))
     return store_policy(_storage(registry, endpoint_url, refresh=True), data, file, _acting(actor, key), reason, dry_run)
@@ -303,9 +314,9 @@ def set_policy(file: str, *, registry: str | None = None, endpoint_url: str | No
 def show_policy(*, registry: str | None = None, endpoint_url: str | None = None) -> PolicyInForce:
     """The policy in force and the event that stored it; NotFound when there is none."""
     from bundlectl.errors import NotFound
-    from bundlectl.registry.fresh import fresh_index
+    from bundlectl.registry.read import index_at_head
 
-    document, seq = fresh_index(_storage(registry, endpoint_url)).policy()
+    document, seq = index_at_head(_storage(registry, endpoint_url)).policy()
     if document is None or seq is None:
         raise NotFound("no gate policy is in force", "store one with `bundlectl policy set FILE`")
     return PolicyInForce(document, seq)
@@ -317,8 +328,8 @@ def show_policy(*, registry: str | None = None, endpoint_url: str | None = None)
 def set_trust(file: str, *, registry: str | None = None, endpoint_url: str | None = None, key: Keys = None,
               reason: str | None = None, dry_run: bool = False) -> TrustResult:
     """Store the trust file FILE, signed by `key` (a threshold of admins: of its own the first time, else of those in force)."""
-    from bundlectl.textfile import read_input
-    from bundlectl.trust_log import set_trust as store_trust
+    from bundlectl.foundation.textfile import read_input
+    from bundlectl.workflows.trust import set_trust as store_trust
 
     data = read_input(Path(file))
     return store_trust(_storage(registry, endpoint_url, refresh=True), data, file, _acting(None, key), reason, dry_run)
@@ -326,7 +337,7 @@ def set_trust(file: str, *, registry: str | None = None, endpoint_url: str | Non
 
 def show_trust(*, registry: str | None = None, endpoint_url: str | None = None) -> TrustView:
     """The trust in force: roles, principals, key fingerprints; NotFound when the registry has none."""
-    from bundlectl.trust_log import show_trust as trust_view
+    from bundlectl.workflows.trust import show_trust as trust_view
 
     return trust_view(_storage(registry, endpoint_url))
 
@@ -337,7 +348,7 @@ def show_trust(*, registry: str | None = None, endpoint_url: str | None = None) 
 def gate(ref: str, env: str, *, registry: str | None = None, endpoint_url: str | None = None,
          actor: str | None = None, key: Keys = None) -> GateResult:
     """Every check of ENV's gate for REF, as if `actor` (or the holder of `key`) promoted it now; changes nothing."""
-    from bundlectl.promotion import check_gate
+    from bundlectl.workflows.promote import check_gate
 
     storage = _storage(registry, endpoint_url)
     return check_gate(storage, _registered(ref, storage), env, _acting(actor, key))
@@ -345,7 +356,7 @@ def gate(ref: str, env: str, *, registry: str | None = None, endpoint_url: str |
 
 def approve(ref: str, env: str, *, registry: str | None = None, endpoint_url: str | None = None,
             actor: str | None = None, key: Keys = None, reason: str | None = None) -> Approval:
-    from bundlectl.promotion import approve as record_approval
+    from bundlectl.workflows.promote import approve as record_approval
 
     storage = _storage(registry, endpoint_url, refresh=True)
     bundle = _registered(ref, storage)
@@ -359,7 +370,7 @@ def promote(ref: str, env: str, *, registry: str | None = None, endpoint_url: st
     """Move ENV to REF if the gate passes; raises GateRefused (carrying the gate) if not, after telling the webhooks
     subscribed to promotion.refused when `notify`."""
     from bundlectl.gate.result import GateRefused
-    from bundlectl.promotion import promote as move
+    from bundlectl.workflows.promote import promote as move
 
     storage = _storage(registry, endpoint_url, refresh=True)
     bundle = _registered(ref, storage)
@@ -382,9 +393,9 @@ def rollback(name: str, env: str, *, to: str | None = None, components: list[str
 
     While a canary runs, a plain rollback ends it instead (a CanaryResult): what is live stays live.
     """
-    from bundlectl.canary import end_running_canary
-    from bundlectl.rollback import rollback as roll_back
-    from bundlectl.rollback import rollback_diff
+    from bundlectl.workflows.canary import end_running_canary
+    from bundlectl.workflows.rollback import rollback as roll_back
+    from bundlectl.workflows.rollback import rollback_diff
 
     storage = _storage(registry, endpoint_url, refresh=True)
     if not to and not components:
@@ -400,7 +411,7 @@ def build_rollback(name: str, env: str, components: list[str], *, to: str | None
                    endpoint_url: str | None = None, actor: str | None = None, key: Keys = None, reason: str | None = None,
                    dry_run: bool = False) -> BuiltRollback:
     """Register the bundle a component rollback of ENV would build, moving nothing (`rollback --register-only`)."""
-    from bundlectl.rollback import register_rollback_bundle
+    from bundlectl.workflows.rollback import register_rollback_bundle
 
     storage = _storage(registry, endpoint_url, refresh=True)
     target = _registered(to, storage) if to else None
@@ -415,8 +426,8 @@ def canary(ref: str, env: str, percent: int, *, steps: list[int] | None = None, 
     REF passes ENV's gate like any promotion; `steps` (ending at 100) are the shares the guard moves it
     through, each lasting at least `step_time` (30m, 1h, 2d; default 1h). Raises GateRefused if the gate fails.
     """
-    from bundlectl.canary import start_canary
-    from bundlectl.durations import duration_option
+    from bundlectl.foundation.durations import duration_option
+    from bundlectl.workflows.canary import start_canary
 
     storage = _storage(registry, endpoint_url, refresh=True)
     bundle = _registered(ref, storage)
@@ -433,14 +444,14 @@ def guard(name: str, env: str, *, sources: list[str] | None = None, prometheus: 
     from request logs (`sources`) or a Prometheus server; `apply` carries the decision out as a logged event.
     `margins`: per metric, the largest regression a canary step may pass with (over the manifest's); `notify`:
     deliver a decision that is not applied to the webhook subscribers (a report judging on the side does not)."""
-    from bundlectl.guarding import guard_settings, outcome_source, run_guard
+    from bundlectl.workflows.guard import guard_settings, outcome_source, run_guard
 
     settings = guard_settings(sources, prometheus, alpha, min_sample, timeout, margins, beta, max_sample)
     storage = _storage(registry, endpoint_url, refresh=apply)
     report = run_guard(storage, name, env, outcome_source(sources, prometheus, timeout), settings,
                        apply=apply, actor=_acting(actor, key) if apply else None, reason=reason, now=now)
     if notify and report.applied is None and report.judgement.decision != "hold":  # an applied one is logged, and delivered from the log
-        from bundlectl.identity import acting_identity, ci_identity
+        from bundlectl.trust.identity import acting_identity, ci_identity
         from bundlectl.webhooks.notices import notify_guard
 
         notify_guard(storage, report, lambda: acting_identity(actor, ci_identity()[0]))
@@ -451,7 +462,7 @@ def rehearse(name: str, env: str, *, to: str | None = None, components: list[str
              break_glass: bool = False, registry: str | None = None, endpoint_url: str | None = None,
              actor: str | None = None, key: Keys = None, reason: str | None = None) -> Rehearsal:
     """Roll back and forward again in a non-production ENV, and record the rehearsal as evidence."""
-    from bundlectl.rollback import rehearse as rehearse_rollback
+    from bundlectl.workflows.rollback import rehearse as rehearse_rollback
 
     storage = _storage(registry, endpoint_url, refresh=True)
     target = _registered(to, storage) if to else None
@@ -463,7 +474,7 @@ def rehearse(name: str, env: str, *, to: str | None = None, components: list[str
 def pause(name: str, env: str, *, reason: str | None, registry: str | None = None, endpoint_url: str | None = None,
           actor: str | None = None, key: Keys = None, dry_run: bool = False) -> PauseResult:
     """The kill switch: serving runtimes refuse NAME's bundle in ENV (`Paused`) until `resume`; promotion is refused."""
-    from bundlectl.pausing import set_paused
+    from bundlectl.workflows.pause import set_paused
 
     return set_paused(_storage(registry, endpoint_url, refresh=True), name, env, True, _acting(actor, key), reason, dry_run)
 
@@ -471,7 +482,7 @@ def pause(name: str, env: str, *, reason: str | None, registry: str | None = Non
 def resume(name: str, env: str, *, registry: str | None = None, endpoint_url: str | None = None,
            actor: str | None = None, key: Keys = None, reason: str | None = None, dry_run: bool = False) -> PauseResult:
     """End a pause of NAME in ENV: runtimes serve its bundle again at their next poll."""
-    from bundlectl.pausing import set_paused
+    from bundlectl.workflows.pause import set_paused
 
     return set_paused(_storage(registry, endpoint_url, refresh=True), name, env, False, _acting(actor, key), reason, dry_run)
 
@@ -488,20 +499,20 @@ def status(name: str | None = None, *, registry: str | None = None, endpoint_url
 def status_report(name: str | None = None, *, registry: str | None = None, endpoint_url: str | None = None,
                   now: datetime | None = None, refresh: bool = False) -> StatusReport:
     """`status`, and whether the registry has trust set (else every identity shown is a claim)."""
-    from bundlectl.clock import now_utc
-    from bundlectl.registry.fresh import fresh_index
-    from bundlectl.status import status_report as report
+    from bundlectl.foundation.clock import now_utc
+    from bundlectl.registry.read import index_at_head
+    from bundlectl.workflows.status import status_report as report
 
-    return report(fresh_index(_storage(registry, endpoint_url, refresh=refresh)), now or now_utc(), name)
+    return report(index_at_head(_storage(registry, endpoint_url, refresh=refresh)), now or now_utc(), name)
 
 
 def history(name: str, env: str, limit: int | None = None, *, registry: str | None = None,
             endpoint_url: str | None = None) -> list[MoveRow | PauseRow | CanaryRow]:
     """Promotions, rollbacks, pauses, resumes and canaries of NAME in ENV, newest first; `limit` None means all."""
-    from bundlectl.registry.fresh import fresh_index
-    from bundlectl.status import known_environment, pointer_history
+    from bundlectl.registry.read import index_at_head
+    from bundlectl.workflows.status import known_environment, pointer_history
 
-    index = fresh_index(_storage(registry, endpoint_url))
+    index = index_at_head(_storage(registry, endpoint_url))
     events = pointer_history(index, name, env, limit)
     if not events:
         known_environment(index, env)  # a mistyped --env is not "has never been live"
@@ -511,21 +522,21 @@ def history(name: str, env: str, limit: int | None = None, *, registry: str | No
 def audit_at(name: str, env: str, at: datetime, *, registry: str | None = None,
              endpoint_url: str | None = None) -> LiveAt:
     """Which bundle of NAME was live in ENV at the instant `at`."""
-    from bundlectl.audit import live_at
-    from bundlectl.registry.fresh import fresh_index
+    from bundlectl.registry.read import index_at_head
+    from bundlectl.workflows.audit import live_at
 
-    return live_at(fresh_index(_storage(registry, endpoint_url)), name, env, at)
+    return live_at(index_at_head(_storage(registry, endpoint_url)), name, env, at)
 
 
 def audit_request(request_id: str, logs: list[Path], *, registry: str | None = None,
                   endpoint_url: str | None = None) -> RequestAudit:
     """The stamp of `request_id` in LOGS, checked against the log (see `RequestAudit.consistent`)."""
-    from bundlectl.audit import audit_request as check_stamp
-    from bundlectl.audit import find_stamp
-    from bundlectl.registry.fresh import fresh_index
+    from bundlectl.registry.read import index_at_head
+    from bundlectl.workflows.audit import audit_request as check_stamp
+    from bundlectl.workflows.audit import find_stamp
 
     stamp = find_stamp(request_id, logs)
-    return check_stamp(fresh_index(_storage(registry, endpoint_url)), stamp)
+    return check_stamp(index_at_head(_storage(registry, endpoint_url)), stamp)
 
 
 # --- opening things ------------------------------------------------------------------------------------
@@ -562,13 +573,13 @@ class _OpenOnce:
 
 
 def _source(ref: str, storage: _OpenOnce) -> BundleSource:
-    from bundlectl.refs import resolve
+    from bundlectl.registry.refs import resolve
 
     return resolve(ref, Path.cwd(), storage)
 
 
 def _registered(ref: str, storage: Storage) -> BundleRow:
-    from bundlectl.refs import resolve_registered
+    from bundlectl.registry.refs import resolve_registered
 
     row: BundleRow = resolve_registered(ref, Path.cwd(), storage)
     return row
@@ -576,7 +587,7 @@ def _registered(ref: str, storage: Storage) -> BundleRow:
 
 def _acting(explicit: str | None, key: Keys) -> Acting:
     """Who acts: the claim (--actor, BUNDLECTL_ACTOR, the CI, git) and the signing keys (--key, BUNDLECTL_SIGNING_KEY)."""
-    from bundlectl.identity import acting
+    from bundlectl.trust.identity import acting
 
     return acting(explicit, [key] if isinstance(key, str) else key)
 
@@ -587,7 +598,7 @@ def serve(names: tuple[str, ...] | list[str], env: str, *, listen: str = "127.0.
           tls_key: Path | None = None, public_url: str = "") -> None:
     """Serve NAMES' live bundles in ENV (all of them when empty) over OFREP until interrupted (`bundlectl serve`)."""
     from bundlectl.errors import UsageProblem
-    from bundlectl.names import is_env, is_name
+    from bundlectl.foundation.names import is_env, is_name
     from bundlectl.serve.config import ServeSettings, parse_listen
     from bundlectl.serve.server import Server
 
@@ -606,7 +617,7 @@ def serve(names: tuple[str, ...] | list[str], env: str, *, listen: str = "127.0.
 def set_webhooks(file: str, *, registry: str | None = None, endpoint_url: str | None = None, actor: str | None = None,
                  key: Keys = None, reason: str | None = None, dry_run: bool = False) -> WebhooksResult:
     """Store the webhook subscriptions in FILE as a logged, versioned event (a dry run only validates them)."""
-    from bundlectl.textfile import read_input
+    from bundlectl.foundation.textfile import read_input
     from bundlectl.webhooks.subscriptions import set_webhooks as store
 
     data = read_input(Path(file))
@@ -616,10 +627,10 @@ def set_webhooks(file: str, *, registry: str | None = None, endpoint_url: str | 
 def show_webhooks(*, registry: str | None = None, endpoint_url: str | None = None) -> Subscriptions:
     """The subscriptions in force (names of secrets only); NotFound when none were ever set."""
     from bundlectl.errors import NotFound
-    from bundlectl.registry.fresh import fresh_index
+    from bundlectl.registry.read import index_at_head
     from bundlectl.webhooks.subscriptions import subscriptions_in_force
 
-    subscriptions = subscriptions_in_force(fresh_index(_storage(registry, endpoint_url)))
+    subscriptions = subscriptions_in_force(index_at_head(_storage(registry, endpoint_url)))
     if subscriptions.seq is None:
         raise NotFound("no webhooks are subscribed", "subscribe endpoints with `bundlectl webhooks set FILE`")
     return subscriptions
@@ -675,14 +686,14 @@ def report(ref: str, env: str, *, sources: list[str] | None = None, prometheus: 
 
 def rollback_advice(gate: GateResult, components: list[str], to: str | None = None) -> list[str]:
     """What to do about each check that refused a component rollback (only the checks that failed)."""
-    from bundlectl.rollback import refusal_advice
+    from bundlectl.workflows.rollback import refusal_advice
 
     return refusal_advice(gate, components, to)
 
 
 def break_glass_standing(gate: GateResult | None) -> str:
     """What `status --check` will say of a bundle that went live by break-glass."""
-    from bundlectl.rollback import break_glass_standing as standing
+    from bundlectl.workflows.rollback import break_glass_standing as standing
 
     return standing(gate)
 
@@ -704,9 +715,9 @@ class CompletionWords(NamedTuple):
 
 def completion_words(*, registry: str | None = None, endpoint_url: str | None = None) -> CompletionWords:
     """What shell completion offers, from one read of the registry's index: no gate, no status, no policy parsing."""
-    from bundlectl.registry.fresh import fresh_index
+    from bundlectl.registry.read import index_at_head
 
-    index = fresh_index(_storage(registry, endpoint_url))
+    index = index_at_head(_storage(registry, endpoint_url))
     bundles = [(row.name, row.version) for row in index.bundles()]
     live = [f"{row.name}@{row.env}" for row in index.pointers()]
     return CompletionWords([f"{name}@{version}" for name, version in bundles] + live,

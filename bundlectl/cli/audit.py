@@ -13,7 +13,7 @@ from bundlectl.cli.output import emit_json, identity, ok, short, table, warn
 from bundlectl.errors import ExitCode
 
 if TYPE_CHECKING:
-    from bundlectl.audit import LiveAt, RequestAudit
+    from bundlectl.workflows.audit import LiveAt, RequestAudit
 
 
 @click.command()
@@ -40,7 +40,7 @@ def audit(name: str | None, at: str | None, env: str | None, request_id: str | N
         return
     if not (at and env and name):
         raise click.UsageError("give either --request-id ID --log FILE, or NAME --at TIME --env ENV")
-    from bundlectl.clock import parse_time
+    from bundlectl.foundation.clock import parse_time
 
     try:
         moment = parse_time(at)

@@ -124,7 +124,7 @@ def list_cmd(name: str | None, registry: str | None, endpoint_url: str | None, a
 @json_option
 def show(ref: str, registry: str | None, endpoint_url: str | None, as_json: bool) -> None:
     """One bundle with its component digests (REF: NAME@VERSION, NAME@sha256:…, folder, git:REV:PATH)."""
-    from bundlectl.record_view import describe
+    from bundlectl.bundle.record_view import describe
 
     record = api.show(ref, registry=registry, endpoint_url=endpoint_url)
     if as_json:

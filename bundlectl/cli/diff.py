@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from bundlectl import api
+from bundlectl.bundle.manifest import KINDS
 from bundlectl.cli.options import complete_ref, json_option, registry_option
 from bundlectl.cli.output import emit_json, refused, short
 from bundlectl.errors import ExitCode
-from bundlectl.manifest import KINDS
 
 if TYPE_CHECKING:
     from bundlectl.diff.bundles import BundleDiff

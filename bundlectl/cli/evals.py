@@ -25,7 +25,7 @@ def cases(file: str, fmt: str, as_json: bool) -> None:
     must hold exactly these cases, once each. Cases without a slice are in the `default` slice; add
     `slice:` where the gate should judge a slice of its own.
     """
-    from bundlectl.content.case_list import case_list_yaml
+    from bundlectl.bundle.content.case_list import case_list_yaml
 
     found = api.evals_cases(file, fmt)
     if as_json:

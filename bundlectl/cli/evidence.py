@@ -20,7 +20,7 @@ from bundlectl.cli.options import (
 from bundlectl.cli.output import emit_json, ok, short, table
 
 if TYPE_CHECKING:
-    from bundlectl.evidence.store import EvidenceAdded
+    from bundlectl.evidence.add import EvidenceAdded
 
 
 @click.group(cls=WholeSummaries)

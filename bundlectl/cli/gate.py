@@ -85,7 +85,7 @@ def _show(value: Any) -> str:
     if isinstance(value, bool):  # `after`: whether it was live there
         return "yes" if value else "no"
     if isinstance(value, timedelta):
-        from bundlectl.durations import format_duration
+        from bundlectl.foundation.durations import format_duration
 
         return format_duration(value)
     if isinstance(value, dict):

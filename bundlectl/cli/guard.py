@@ -12,7 +12,7 @@ from bundlectl.cli.output import emit_json, ok, short, table, warn
 from bundlectl.errors import UsageProblem
 
 if TYPE_CHECKING:
-    from bundlectl.guarding import GuardReport
+    from bundlectl.workflows.guard import GuardReport
 
 
 @click.command()

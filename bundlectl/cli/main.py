@@ -142,7 +142,7 @@ class BundlectlGroup(click.Group):
         """A mistyped command is answered with the command that was probably meant."""
         name = args[0] if args else ""
         if name and not name.startswith("-") and name not in COMMANDS:
-            from bundlectl.names import closest
+            from bundlectl.foundation.names import closest
 
             guess = closest(name, list(COMMANDS))
             ctx.fail(f"no such command {name!r}" + (f"; did you mean {guess!r}?" if guess else "; see `bundlectl --help`"))

@@ -11,7 +11,7 @@ from bundlectl.cli.options import actor_option, complete_env, dry_run_option, js
 from bundlectl.cli.output import emit_json, identity, ok
 
 if TYPE_CHECKING:
-    from bundlectl.pausing import PauseResult
+    from bundlectl.workflows.pause import PauseResult
 
 
 @click.command()

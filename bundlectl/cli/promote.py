@@ -12,8 +12,8 @@ from bundlectl.cli.options import complete_env, complete_ref, json_option, regis
 from bundlectl.cli.output import emit_json, ok, short
 
 if TYPE_CHECKING:
-    from bundlectl.canary import CanaryResult
-    from bundlectl.moves import MoveResult
+    from bundlectl.workflows.canary import CanaryResult
+    from bundlectl.workflows.moves import MoveResult
 
 
 def _steps(ctx: click.Context, param: click.Parameter, value: str | None) -> list[int] | None:

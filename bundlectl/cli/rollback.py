@@ -7,13 +7,13 @@ from typing import TYPE_CHECKING
 import click
 
 from bundlectl import api
+from bundlectl.bundle.manifest import KINDS
 from bundlectl.cli.options import complete_env, complete_name, complete_ref, json_option, registry_option, writer_options
 from bundlectl.cli.output import emit_json, ok, refused, short, warn
 from bundlectl.errors import ExitCode
-from bundlectl.manifest import KINDS
 
 if TYPE_CHECKING:
-    from bundlectl.rollback import BuiltRollback, RollbackPlan
+    from bundlectl.workflows.rollback import BuiltRollback, RollbackPlan
 
 
 @click.command()
@@ -67,7 +67,7 @@ def rollback(name: str, env: str, to_ref: str | None, components: tuple[str, ...
             for line in api.rollback_advice(gate_refused.result, list(components), to_ref):
                 warn(line)
         raise
-    from bundlectl.canary import CanaryResult
+    from bundlectl.workflows.canary import CanaryResult
 
     if isinstance(report, CanaryResult):
         from bundlectl.cli.promote import print_canary

@@ -13,7 +13,7 @@ from bundlectl.errors import ExitCode
 
 if TYPE_CHECKING:
     from bundlectl.registry.rows import CanaryRow, MoveRow, PauseRow
-    from bundlectl.status import LiveStatus
+    from bundlectl.workflows.status import LiveStatus
 
 
 @click.command()

@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from bundlectl.bundle.manifest import KINDS
+from bundlectl.bundle.record import ComponentRecord
 from bundlectl.diff import kinds
 from bundlectl.diff.structured import Change, structured_changes
 from bundlectl.diff.text import TEXT_DIFF_MAX, large, unified
 from bundlectl.errors import UsageProblem
-from bundlectl.manifest import KINDS
-from bundlectl.record import ComponentRecord
-from bundlectl.refs import BundleSource
+from bundlectl.registry.refs import BundleSource
 
 
 @dataclass

@@ -6,9 +6,9 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from bundlectl.content.documents import parse_document
-from bundlectl.content.promptfoo import compare_tests, suite_tests, test_slice
-from bundlectl.content.tools import ToolSpec, parse_tools
+from bundlectl.bundle.content.documents import parse_document
+from bundlectl.bundle.content.promptfoo import compare_tests, suite_tests, test_slice
+from bundlectl.bundle.content.tools import ToolSpec, parse_tools
 from bundlectl.diff.jsonschema import classify
 from bundlectl.diff.structured import structured_changes
 

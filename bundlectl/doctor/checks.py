@@ -13,8 +13,8 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from bundlectl.clock import now_utc, parse_time
 from bundlectl.errors import BundlectlError
+from bundlectl.foundation.clock import now_utc, parse_time
 
 Status = Literal["ok", "warn", "fail"]
 MAX_SKEW = timedelta(seconds=30)  # event times never go backwards, so a clock behind the log stamps the next event late
@@ -52,7 +52,7 @@ def git_tool() -> Finding:
 
 
 def identity(explicit: str | None = None) -> Finding:
-    from bundlectl.identity import acting_identity, ci_identity
+    from bundlectl.trust.identity import acting_identity, ci_identity
 
     try:
         who = acting_identity(explicit, ci_identity()[0])
@@ -66,11 +66,11 @@ def identity(explicit: str | None = None) -> Finding:
 
 def registry_and_trust(open_registry: Callable[[], Any], where: str, now: datetime) -> list[Finding]:
     """Whether the registry opens and reads, whether it has trust set, and this clock against its newest record."""
-    from bundlectl.registry.fresh import fresh_index
+    from bundlectl.registry.read import index_at_head
 
     try:
         storage = open_registry()
-        index = fresh_index(storage, allow_empty=True)
+        index = index_at_head(storage, allow_empty=True)
     except BundlectlError as exc:
         return [Finding("registry", "fail", exc.message, exc.hint or "create one with `bundlectl init`")]
     records = index.head().seq

@@ -1,7 +1,7 @@
 """Binding a report to one bundle: the checks that make it evidence for that bundle, and its summary.
 
 `bind_report` is what `evidence add` and `bundlectl eval` store, and what `verify` recomputes from the
-stored raw report (`stored.py`: a stored summary that disagrees with it was edited).
+stored raw report (`record.py`: a stored summary that disagrees with it was edited).
 """
 
 from __future__ import annotations
@@ -11,13 +11,13 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, NamedTuple
 
-from bundlectl.content.promptfoo import compare_tests
+from bundlectl.bundle.content.promptfoo import compare_tests
+from bundlectl.bundle.record import BundleRecord
 from bundlectl.digest.canonical import canonical_json
 from bundlectl.errors import InvalidInput, Problem, Refused
 from bundlectl.evidence.bound_bundle import check_ran_bundle
 from bundlectl.evidence.cases import declared_cases, match_cases, promptfoo_suite
 from bundlectl.evidence.report import Report, figures
-from bundlectl.record import BundleRecord
 
 Reader = Callable[[str], bytes]
 UNDECLARED = "undeclared"

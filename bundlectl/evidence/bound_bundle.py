@@ -16,9 +16,9 @@ import re
 import shlex
 from collections.abc import Callable
 
+from bundlectl.bundle.record import BundleRecord
 from bundlectl.errors import InvalidInput, Problem
 from bundlectl.evidence.report import Provider, Report
-from bundlectl.record import BundleRecord
 
 Reader = Callable[[str], bytes]
 _FILE_PROVIDERS = ("file://", "python:", "golang:", "ruby:")

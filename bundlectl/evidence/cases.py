@@ -12,12 +12,12 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, NamedTuple
 
-from bundlectl.content.case_list import DeclaredCase, parse_case_list
-from bundlectl.content.documents import parse_document
-from bundlectl.content.promptfoo import case_id, case_slice
+from bundlectl.bundle.content.case_list import DeclaredCase, parse_case_list
+from bundlectl.bundle.content.documents import parse_document
+from bundlectl.bundle.content.promptfoo import case_id, case_slice
+from bundlectl.bundle.record import ComponentRecord
 from bundlectl.errors import InvalidInput, Problem, Refused
 from bundlectl.evidence.report import CaseResult, Report
-from bundlectl.record import ComponentRecord
 
 Reader = Callable[[str], bytes]
 

@@ -11,7 +11,7 @@ from bundlectl.evidence.native import native_report
 from bundlectl.evidence.promptfoo import promptfoo_report
 from bundlectl.evidence.report import Report
 from bundlectl.evidence.strict_json import load_json
-from bundlectl.textfile import read_input
+from bundlectl.foundation.textfile import read_input
 
 FORMATS = ("auto", "promptfoo", "junit", "native")
 MAX_REPORT_BYTES = 64 * 1024 * 1024

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bundlectl.durations import format_duration
-from bundlectl.freshness import is_fresh, run_age
+from bundlectl.foundation.durations import format_duration
 from bundlectl.gate.checks import standing as judge
+from bundlectl.policy.freshness import is_fresh, run_age
 from bundlectl.policy.in_force import policy_in_force
 from bundlectl.registry.index import Index
 from bundlectl.registry.rows import BundleRow, EvidenceRow

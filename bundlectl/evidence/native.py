@@ -11,7 +11,7 @@ from bundlectl.evidence.numbers import MAX_COST_USD, MAX_COUNT, MAX_LATENCY_MS, 
 from bundlectl.evidence.report import CaseResult, Report
 from bundlectl.evidence.strict_json import load_json
 from bundlectl.evidence.timestamps import parse_run_time
-from bundlectl.names import DIGEST_PATTERN, schema_url
+from bundlectl.foundation.names import DIGEST_PATTERN, schema_url
 
 FORMAT = "bundlectl/evidence-v1"
 
@@ -66,7 +66,7 @@ def native_report(document: object, source: str) -> Report:
         report = NativeReport.model_validate(document)
     except ValidationError as exc:
         problems = [Problem(source, str(e["msg"]), field=".".join(str(p) for p in e["loc"]) or None) for e in exc.errors()[:3]]
-        from bundlectl.names import schema_hint
+        from bundlectl.foundation.names import schema_hint
 
         raise InvalidInput(problems, f"the format is {schema_hint('evidence.schema.json')}") from None
     run_at = parse_run_time(report.run_at)

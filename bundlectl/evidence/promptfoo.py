@@ -6,13 +6,13 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bundlectl.clock import rfc3339
-from bundlectl.content.promptfoo import case_id, case_slice
+from bundlectl.bundle.content.promptfoo import case_id, case_slice
 from bundlectl.errors import InvalidInput, Problem
 from bundlectl.evidence import numbers
 from bundlectl.evidence.report import CaseResult, Provider, Ran, Report
 from bundlectl.evidence.strict_json import load_json
 from bundlectl.evidence.timestamps import parse_run_time
+from bundlectl.foundation.clock import rfc3339
 
 # promptfoo names a run `eval-XYZ-<its creation time, UTC, to the second>`; results.timestamp is the same moment
 _EVAL_ID = re.compile(r"^eval-[A-Za-z0-9]{3}-(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)$")

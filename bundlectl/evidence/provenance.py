@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bundlectl.clock import rfc3339
+from bundlectl.foundation.clock import rfc3339
 from bundlectl.registry.events import Provenance
 
 RUN, ATTACHED = "run", "attached"

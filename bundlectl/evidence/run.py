@@ -23,22 +23,22 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from bundlectl.clock import rfc3339
+from bundlectl.bundle.export import export_bundle
+from bundlectl.bundle.record import BundleRecord
 from bundlectl.digest.filehash import sha256_file
 from bundlectl.errors import InvalidInput, Problem, Refused, UsageProblem
+from bundlectl.evidence.add import EvidenceAdded, add_evidence
 from bundlectl.evidence.importers import read_report
 from bundlectl.evidence.provenance import measured_run
+from bundlectl.evidence.record import declared_harness, outside_run
 from bundlectl.evidence.report import Report
-from bundlectl.evidence.store import EvidenceAdded, add_evidence
-from bundlectl.evidence.stored import declared_harness, outside_run
-from bundlectl.export import export_bundle
-from bundlectl.identity import Acting
-from bundlectl.record import BundleRecord
+from bundlectl.foundation.clock import rfc3339
 from bundlectl.registry.bundles import StoredFiles
-from bundlectl.registry.fresh import fresh_index
 from bundlectl.registry.log import recorded_actor
+from bundlectl.registry.read import index_at_head
 from bundlectl.registry.rows import BundleRow
 from bundlectl.storage.base import Storage
+from bundlectl.trust.identity import Acting
 
 _VERSION = re.compile(r"\b(\d+\.\d+(?:\.\d+)?(?:[-+.][0-9A-Za-z.]+)?)")
 _VERSION_TIMEOUT = 60  # seconds for `TOOL --version`
@@ -82,7 +82,7 @@ def run_eval(storage: Storage, bundle: BundleRow, command: list[str], report: st
     """Run COMMAND (default: the bundle's declared harness) on BUNDLE's exported files and bind its report;
     its standard output goes to `output` as it comes."""
 
-    recorded_actor(fresh_index(storage), "evidence", {}, actor)  # keys that may not sign it are refused before the run
+    recorded_actor(index_at_head(storage), "evidence", {}, actor)  # keys that may not sign it are refused before the run
     record = bundle.record()
     harness = declared_harness(record)
     if not command:

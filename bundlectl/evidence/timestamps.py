@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from bundlectl.clock import parse_time
+from bundlectl.foundation.clock import parse_time
 
 CLOCK_SKEW = timedelta(minutes=5)
 _DATE_ONLY = len("2026-11-01")

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from bundlectl.durations import format_duration, parse_duration
-from bundlectl.freshness import is_fresh, run_age
+from bundlectl.foundation.durations import format_duration, parse_duration
 from bundlectl.gate.result import Check
+from bundlectl.policy.freshness import is_fresh, run_age
 from bundlectl.policy.in_force import (
     ApprovalsGate,
     CostGate,

@@ -22,12 +22,12 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Literal
 
+from bundlectl.foundation.outcomes import BETTER, CANDIDATE, LIVE, RATES, Better
 from bundlectl.guard import sequential
 from bundlectl.guard.margins import BETA, MAX_SAMPLE, harm, margin_for
 from bundlectl.guard.moments import Arm, Moments, Tally
 from bundlectl.guard.srm import RatioCheck, ratio_check
 from bundlectl.guard.tail import TAIL, exceedance
-from bundlectl.outcomes import BETTER, CANDIDATE, LIVE, RATES, Better
 
 Decision = Literal["hold", "advance", "complete", "rollback"]
 EXIT_CODES: dict[str, int] = {"hold": 0, "advance": 0, "complete": 0, "rollback": 1}

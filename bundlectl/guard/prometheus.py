@@ -18,8 +18,8 @@ import urllib.request
 from typing import Any
 
 from bundlectl.errors import NotFound
+from bundlectl.foundation.outcomes import PROM_COUNT, PROM_METRIC_LABEL, PROM_REQUESTS, PROM_SQUARES, PROM_SUM
 from bundlectl.guard.moments import Arm, Moments, Tally
-from bundlectl.outcomes import PROM_COUNT, PROM_METRIC_LABEL, PROM_REQUESTS, PROM_SQUARES, PROM_SUM
 
 ARM_LABEL = "bundle_arm"
 _MAX_ANSWER = 64 * 1024 * 1024  # four sums by arm and metric are a few KiB; far more is not Prometheus

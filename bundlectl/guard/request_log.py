@@ -25,10 +25,10 @@ from pathlib import Path
 from typing import IO, Any, NamedTuple
 
 from bundlectl.errors import InvalidInput, Problem
+from bundlectl.foundation.outcomes import ARM, CANARY, LATENCY_MS, LIVE, OUTCOME, value_allowed
+from bundlectl.foundation.stamp import DIGEST, ENV, LOG_DROPPED, NAME, REQUEST_ID
 from bundlectl.guard.exact import ExactSum
 from bundlectl.guard.moments import Arm, Moments, Tally
-from bundlectl.outcomes import ARM, CANARY, LATENCY_MS, LIVE, OUTCOME, value_allowed
-from bundlectl.stamp import DIGEST, ENV, LOG_DROPPED, NAME, REQUEST_ID
 
 _MARK = b'"' + OUTCOME.encode() + b'"'
 _STEP_MARK = b'"' + CANARY.encode() + b'"'  # a stamp of a canary step holds it (a record too)

@@ -14,8 +14,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bundlectl.foundation.outcomes import CANDIDATE, LATENCY_MS, LIVE
 from bundlectl.guard.moments import Moments
-from bundlectl.outcomes import CANDIDATE, LATENCY_MS, LIVE
 
 QUANTILE = 0.95
 TAIL = f"{LATENCY_MS}:p95"  # the metric's name in the guard's figures

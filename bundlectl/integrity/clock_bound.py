@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from bundlectl.clock import event_time, parse_time
-from bundlectl.durations import format_duration as span
 from bundlectl.errors import Refused
+from bundlectl.foundation.clock import event_time, parse_time
+from bundlectl.foundation.durations import format_duration as span
 from bundlectl.integrity.skew import SKEWED
 
 BEHIND_BOUND = timedelta(minutes=5)  # a writer this far behind the newest record has a wrong clock, not drift

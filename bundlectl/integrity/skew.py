@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bundlectl.clock import now_utc, parse_time
-from bundlectl.durations import format_duration
+from bundlectl.foundation.clock import now_utc, parse_time
+from bundlectl.foundation.durations import format_duration
 
 SKEWED = timedelta(days=1)  # clocks drift; a record a day ahead of the reader is not drift
 

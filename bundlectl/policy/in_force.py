@@ -13,9 +13,9 @@ import json
 import math
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypeVar
 
-from bundlectl.durations import parse_duration
 from bundlectl.errors import MalformedRecord, Refused
-from bundlectl.names import closest, is_env
+from bundlectl.foundation.durations import parse_duration
+from bundlectl.foundation.names import closest, is_env
 
 if TYPE_CHECKING:
     from bundlectl.registry.index import Index

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bundlectl.model_file import load_model_file
+from bundlectl.foundation.model_file import load_model_file
 from bundlectl.policy.model import Policy
 
 MAX_POLICY_BYTES = 256 * 1024

@@ -6,8 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
-from bundlectl.durations import DURATION_PATTERN, parse_duration
-from bundlectl.names import ENV_PATTERN, is_env, schema_url
+from bundlectl.foundation.durations import DURATION_PATTERN, parse_duration
+from bundlectl.foundation.names import ENV_PATTERN, is_env, schema_url
 from bundlectl.policy.in_force import DEFAULT_MAX_AGE, DEFAULT_PROVENANCE, DEFAULT_REHEARSAL_MAX_AGE
 
 

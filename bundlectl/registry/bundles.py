@@ -8,22 +8,22 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
+from bundlectl.bundle.record import BundleRecord
 from bundlectl.digest.canonical import PREFIX, hex_of
 from bundlectl.errors import DigestMismatch, NotFound, Refused
-from bundlectl.faults import OBJECTS_STORED, checkpoint
-from bundlectl.identity import Acting
-from bundlectl.progress import NoProgress, ProgressSink
-from bundlectl.record import BundleRecord
+from bundlectl.foundation.faults import OBJECTS_STORED, checkpoint
+from bundlectl.foundation.progress import NoProgress, ProgressSink
 from bundlectl.registry.events import RegisterData
-from bundlectl.registry.fresh import fresh_index
 from bundlectl.registry.index import Index
 from bundlectl.registry.log import Planned, append, signing
 from bundlectl.registry.objects import blob_key
+from bundlectl.registry.read import index_at_head
 from bundlectl.registry.rows import BundleRow, proven
 from bundlectl.storage.base import FileToStore, Storage
+from bundlectl.trust.identity import Acting
 
 if TYPE_CHECKING:
-    from bundlectl.bundle_folder import FolderBundle
+    from bundlectl.bundle.folder import FolderBundle
 
 @dataclass(frozen=True)
 class RegisterResult:
@@ -81,7 +81,7 @@ def _register(storage: Storage, record: BundleRecord, actor: Acting, reason: str
     """Objects first, then the one register event (crash safety); nothing at all for known content or a dry run,
     nor for an act the keys may not sign."""
     plan = _register_plan(record)
-    index = fresh_index(storage)
+    index = index_at_head(storage)
     first_plan = plan(index)
     if first_plan is None or dry_run:
         return RegisterResult(record, False, dry_run and first_plan is not None, None, 0)
@@ -112,7 +112,7 @@ def _register_plan(record: BundleRecord) -> Callable[[Index], Planned | None]:
 
 
 def list_bundles(storage: Storage, name: str | None = None) -> list[BundleRow]:
-    index = fresh_index(storage)
+    index = index_at_head(storage)
     trust_since = index.trust_since()
     return [row._replace(signed=proven(row.seq, trust_since)) for row in index.bundles(name)]
 

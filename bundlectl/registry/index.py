@@ -16,9 +16,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
-from bundlectl.clock import event_time, parse_time
 from bundlectl.digest.canonical import canonical_json
 from bundlectl.errors import BrokenChain, IntegrityFailure, PointerMismatch
+from bundlectl.foundation.clock import event_time, parse_time
 from bundlectl.integrity.registry_id import Identity, NotThisRegistry, identity_after
 from bundlectl.integrity.skew import capped_run_at
 from bundlectl.registry.events import CANARY_ACTIONS, MOVE_ACTIONS, PAUSE_ACTIONS, Event, EvidenceData

@@ -9,15 +9,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bundlectl.errors import Conflict, Refused
-from bundlectl.faults import LOG_MOVED, checkpoint
-from bundlectl.identity import Acting
+from bundlectl.foundation.faults import LOG_MOVED, checkpoint
 from bundlectl.integrity.clock_bound import append_time
 from bundlectl.integrity.registry_id import Identity, new_registry_id
 from bundlectl.registry.events import Action, Event, EventData, RegistryData, summary_line
-from bundlectl.registry.fresh import MAX_ATTEMPTS, log_kept_moving
 from bundlectl.registry.index import Index, IndexUnwritable
+from bundlectl.registry.read import MAX_ATTEMPTS, log_kept_moving
 from bundlectl.registry.signatures import Signing, checked_index, head_update, signing_for, trust_in_force
 from bundlectl.storage.base import LogMoved, PointerMoved, PointerUpdate, Storage
+from bundlectl.trust.identity import Acting
 
 # Called with every record once it is stored and indexed, in the writing process: the webhooks' quick delivery
 # attempt (bundlectl/webhooks/hook.py) registers itself here. A hook returns within its own small deadline and

@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from bundlectl.clock import parse_time
 from bundlectl.errors import MalformedRecord
+from bundlectl.foundation.clock import parse_time
+from bundlectl.foundation.names import is_digest, is_env, is_name, is_version
 from bundlectl.integrity.registry_id import is_registry_id
-from bundlectl.names import is_digest, is_env, is_name, is_version
 
 Check = Callable[[Any], bool]
 

@@ -18,7 +18,7 @@ from typing import ClassVar, NamedTuple, TypeVar
 
 from bundlectl.digest.canonical import canonical_json
 from bundlectl.errors import IntegrityFailure, MalformedRecord, PointerMismatch
-from bundlectl.names import is_env, is_name
+from bundlectl.foundation.names import is_env, is_name
 from bundlectl.registry.events import Event
 from bundlectl.registry.rows import CanaryRow, PauseRow, PointerRow
 from bundlectl.storage.base import LogMoved, Pointer, Storage

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 from bundlectl.registry.events import CanaryData, MoveData, Parent, PauseData
 
 if TYPE_CHECKING:
-    from bundlectl.record import BundleRecord
+    from bundlectl.bundle.record import BundleRecord
 
 Row = TypeVar("Row")
 
@@ -61,7 +61,7 @@ class BundleRow(NamedTuple):
     signed: bool = False  # set by readers that show who registered it: `proven(seq, trust_since)`
 
     def record(self) -> BundleRecord:
-        from bundlectl.record import BundleRecord  # not on the path of status and history
+        from bundlectl.bundle.record import BundleRecord  # not on the path of status and history
 
         return BundleRecord.from_json(json.loads(self.record_json))
 

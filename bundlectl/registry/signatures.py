@@ -17,13 +17,13 @@ from typing import Any, NamedTuple
 
 from bundlectl.digest.canonical import digest_of
 from bundlectl.errors import IntegrityFailure, Refused, TamperedRecord
-from bundlectl.identity import Acting
 from bundlectl.integrity.registry_id import Identity, NotThisRegistry, identity_after
 from bundlectl.registry.events import Event, parse_event
-from bundlectl.registry.fresh import MAX_ATTEMPTS, fresh_index, log_kept_moving
 from bundlectl.registry.index import Index
 from bundlectl.registry.pointers import HEAD_POINTER, HeadValue
+from bundlectl.registry.read import MAX_ATTEMPTS, index_at_head, log_kept_moving
 from bundlectl.storage.base import PointerUpdate, Storage
+from bundlectl.trust.identity import Acting
 from bundlectl.trust.keys import BadSignature
 from bundlectl.trust.roles import Trust
 from bundlectl.trust.rules import NotAllowed, actor_of, allowed_signers, required_role
@@ -169,7 +169,7 @@ def check_identity(event: Event, identity: Identity) -> Identity:
 def _at_head_pointer(storage: Storage, allow_empty: bool) -> Index:
     """The fresh read index, once the head pointer agrees with its log; IntegrityFailure when it never will."""
     for _ in range(MAX_ATTEMPTS):
-        index = fresh_index(storage, allow_empty)
+        index = index_at_head(storage, allow_empty)
         head = index.head()
         if head.id is None:
             return index

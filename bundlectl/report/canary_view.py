@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from bundlectl.canary import canary_in_force
 from bundlectl.registry.index import Index
 from bundlectl.registry.rows import BundleRow, CanaryRow
 from bundlectl.report.model import CanaryView, GuardPoint
+from bundlectl.workflows.canary import canary_in_force
 
 if TYPE_CHECKING:
-    from bundlectl.guarding import GuardReport
+    from bundlectl.workflows.guard import GuardReport
 
 
 def _latest_run(index: Index, name: str, env: str) -> list[CanaryRow]:

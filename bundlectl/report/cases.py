@@ -9,11 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from bundlectl.bundle.record import BundleRecord
+from bundlectl.evidence.add import component_reader
 from bundlectl.evidence.binding import bind_report
 from bundlectl.evidence.importers import import_report
 from bundlectl.evidence.report import DEFAULT_SLICE, CaseResult
-from bundlectl.evidence.store import component_reader
-from bundlectl.record import BundleRecord
 from bundlectl.registry.rows import EvidenceRow
 from bundlectl.report.case_cache import cached_cases
 from bundlectl.report.stats import mcnemar_exact

@@ -6,18 +6,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from bundlectl.clock import parse_time
 from bundlectl.diff.bundles import BundleDiff, diff_bundles
-from bundlectl.durations import format_duration
 from bundlectl.errors import BundlectlError
 from bundlectl.evidence.listing import list_evidence
-from bundlectl.freshness import run_age
+from bundlectl.foundation.clock import parse_time
+from bundlectl.foundation.durations import format_duration
 from bundlectl.gate.evaluate import evaluate_gate
 from bundlectl.gate.result import GateResult
-from bundlectl.identity import Acting
+from bundlectl.policy.freshness import run_age
 from bundlectl.policy.in_force import environment_policy
-from bundlectl.refs import registry_source
 from bundlectl.registry.index import Index
+from bundlectl.registry.refs import registry_source
 from bundlectl.registry.rows import BundleRow, EvidenceRow
 from bundlectl.registry.signatures import checked_index, named_by_keys, trust_in_force
 from bundlectl.report.canary_view import canary_view
@@ -32,12 +31,13 @@ from bundlectl.report.model import (
     TimelineEntry,
     Verdict,
 )
-from bundlectl.status import pointer_history
 from bundlectl.storage.base import Storage
+from bundlectl.trust.identity import Acting
 from bundlectl.trust.roles import Trust
+from bundlectl.workflows.status import pointer_history
 
 if TYPE_CHECKING:
-    from bundlectl.guarding import GuardReport
+    from bundlectl.workflows.guard import GuardReport
 
 TIMELINE_LIMIT = 100  # per environment: a report is read, not audited; `history` has the rest
 

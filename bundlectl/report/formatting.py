@@ -6,7 +6,7 @@ import json
 from datetime import timedelta
 from typing import Any
 
-from bundlectl.durations import format_duration
+from bundlectl.foundation.durations import format_duration
 
 
 def short(digest: str | None) -> str:

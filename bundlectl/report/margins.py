@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from bundlectl.durations import format_duration
+from bundlectl.foundation.durations import format_duration
 from bundlectl.gate.result import Check
 
 # checks whose threshold is a ceiling (the value must stay at or below it); the others' thresholds are floors

@@ -8,13 +8,13 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bundlectl.outcomes import ARM, CANARY, LIVE
+from bundlectl.foundation.outcomes import ARM, CANARY, LIVE
+from bundlectl.foundation.stamp import stamp_attributes
 from bundlectl.runtime.errors import FileNotInBundle, Paused
 from bundlectl.runtime.routing import BUCKETS, routing_bucket
-from bundlectl.stamp import stamp_attributes
 
 if TYPE_CHECKING:
-    from bundlectl.record import BundleRecord
+    from bundlectl.bundle.record import BundleRecord
     from bundlectl.registry.pointers import CanaryValue, PauseValue, PointerValue
 
 
@@ -81,7 +81,7 @@ class LiveBundle:
 
     def document(self, relpath: str) -> Any:
         """A JSON or YAML component file (schema, tool manifest, guardrails) as data, parsed safely."""
-        from bundlectl.content.documents import parse_document
+        from bundlectl.bundle.content.documents import parse_document
 
         return parse_document(self.file(relpath), relpath)
 

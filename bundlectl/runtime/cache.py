@@ -19,14 +19,14 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from bundlectl.clock import event_time
 from bundlectl.digest.canonical import canonical_json, hex_of, sha256_of
 from bundlectl.errors import BundlectlError
+from bundlectl.foundation.clock import event_time
 from bundlectl.runtime.bundle import LiveBundle, PauseState, Serving
 from bundlectl.safeio.regular import read_regular
 
 if TYPE_CHECKING:
-    from bundlectl.record import BundleRecord, FileEntry
+    from bundlectl.bundle.record import BundleRecord, FileEntry
 
 FORMAT = 1
 _HEX = re.compile(r"[0-9a-f]{64}")
@@ -126,7 +126,7 @@ class LastGood:
 
     def load(self) -> tuple[Serving, str]:
         """The cached bundle, verified again, and when it was saved; CacheUnusable says why not."""
-        from bundlectl.record import BundleRecord
+        from bundlectl.bundle.record import BundleRecord
         from bundlectl.registry.pointers import PointerValue
 
         where = str(self.state_path)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import IO
 
 from bundlectl.digest.canonical import hex_of
-from bundlectl.names import is_digest
+from bundlectl.foundation.names import is_digest
 
 IN_MEMORY_MAX = 4 * 1024 * 1024  # files up to this size are served from memory; larger ones from a local copy
 _ABANDONED_AFTER = 10  # seconds unwritten (and unlocked): older than the gap between creating a partial file and locking it

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from bundlectl.errors import BundlectlError, DigestMismatch, IntegrityFailure, NotFound, PointerMismatch
-from bundlectl.outcomes import CANDIDATE
+from bundlectl.foundation.outcomes import CANDIDATE
 from bundlectl.registry.pointers import (
     SETTLE_DELAYS,
     CanaryValue,
@@ -76,7 +76,7 @@ class Follower:
 
     def _check(self, serving: Serving | None, settled: bool) -> Serving | None:
         import bundlectl.transitions  # noqa: F401  (a pointer is followed only to records judged valid transitions)
-        from bundlectl.registry.fresh import fresh_index
+        from bundlectl.registry.read import index_at_head
         from bundlectl.storage.base import UNCHANGED
 
         env_token, pause_token, canary_token = serving.tokens if serving else (None, None, None)
@@ -99,7 +99,7 @@ class Follower:
             canary = serving.canary if serving else None
         elif canary_read is not None:
             canary = CanaryValue.decode(canary_read.value, self.canary_pointer)
-        index = fresh_index(self.storage, check_pointers=False)  # this check compares its own three pointers with the log
+        index = index_at_head(self.storage, check_pointers=False)  # this check compares its own three pointers with the log
         floor = serving if serving is not None and self._backed(index, serving) else None
         if floor is not None:
             self._pause_never_backwards(floor, pause)

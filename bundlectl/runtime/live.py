@@ -19,13 +19,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bundlectl.clock import event_time
 from bundlectl.errors import BundlectlError, UsageProblem
-from bundlectl.outcomes import OUTCOME
+from bundlectl.foundation.clock import event_time
+from bundlectl.foundation.outcomes import OUTCOME
+from bundlectl.foundation.stamp import REQUEST_ID
 from bundlectl.runtime.bundle import LiveBundle, PauseState, Serving
 from bundlectl.runtime.errors import RegistryUnavailable
 from bundlectl.runtime.tallies import OutcomeTallies, outcome_values
-from bundlectl.stamp import REQUEST_ID
 
 log = logging.getLogger("bundlectl.runtime")
 
@@ -51,7 +51,7 @@ class Runtime:
                  cache_dir: str | Path | None = None, request_log: str | Path | None = None, cwd: Path | None = None,
                  storage: Any = None, follow: bool = True, files_dir: str | Path | None = None,
                  check_deadline: float | None = None, routing_secret: str | bytes | None = None) -> None:
-        from bundlectl.names import is_env, is_name
+        from bundlectl.foundation.names import is_env, is_name
         from bundlectl.runtime.follow import Follower
         from bundlectl.runtime.routing import routing_secret as secret_of
         from bundlectl.safeio.deadline import Abandoned
@@ -232,8 +232,8 @@ class Runtime:
 
     # the request log ---------------------------------------------------------------------
     def _open_log(self, path: str | Path) -> Any:
+        from bundlectl.foundation.stamp import ENV, LOG_DROPPED, NAME
         from bundlectl.safeio.appender import LineAppender
-        from bundlectl.stamp import ENV, LOG_DROPPED, NAME
 
         def note(count: int) -> str:
             return json.dumps({"time": event_time(), NAME: self.name, ENV: self.env, LOG_DROPPED: count})

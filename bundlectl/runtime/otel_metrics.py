@@ -11,9 +11,9 @@ import weakref
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from bundlectl.outcomes import ARM, CANARY, OTEL_COUNT, OTEL_REQUESTS, OTEL_SQUARES, OTEL_SUM
+from bundlectl.foundation.outcomes import ARM, CANARY, OTEL_COUNT, OTEL_REQUESTS, OTEL_SQUARES, OTEL_SUM
+from bundlectl.foundation.stamp import DIGEST, ENV, NAME, VERSION
 from bundlectl.runtime.tallies import OutcomeTallies, Series
-from bundlectl.stamp import DIGEST, ENV, NAME, VERSION
 
 _KEYS = (NAME, ENV, VERSION, DIGEST, ARM, CANARY)
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from prometheus_client.core import CounterMetricFamily
 from prometheus_client.registry import Collector
 
-from bundlectl.outcomes import PROM_COUNT, PROM_LABELS, PROM_METRIC_LABEL, PROM_REQUESTS, PROM_SQUARES, PROM_SUM
+from bundlectl.foundation.outcomes import PROM_COUNT, PROM_LABELS, PROM_METRIC_LABEL, PROM_REQUESTS, PROM_SQUARES, PROM_SUM
 
 PROM_LOG_DROPPED = "bundlectl_request_log_dropped"
 

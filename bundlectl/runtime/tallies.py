@@ -14,8 +14,8 @@ from collections.abc import Iterator, Mapping
 from typing import NamedTuple
 
 from bundlectl.errors import UsageProblem
+from bundlectl.foundation.outcomes import COST_USD, ESCALATED, LATENCY_MS, OK, SCHEMA_VALID, value_allowed
 from bundlectl.guard.exact import ExactSum
-from bundlectl.outcomes import COST_USD, ESCALATED, LATENCY_MS, OK, SCHEMA_VALID, value_allowed
 
 Series = tuple[str, str, str, str, str, str]  # outcomes.PROM_LABELS
 

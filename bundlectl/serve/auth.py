@@ -32,8 +32,8 @@ class Token:
 
 def load_tokens(path: Path) -> dict[str, Token]:
     """sha256 hex → token, from the file; InvalidInput names the entry that is wrong."""
-    from bundlectl.safeyaml import load_yaml
-    from bundlectl.textfile import read_text
+    from bundlectl.foundation.safeyaml import load_yaml
+    from bundlectl.foundation.textfile import read_text
 
     source = str(path)
     data = load_yaml(read_text(path), source).data

@@ -35,7 +35,7 @@ from bundlectl.errors import (
     NotFound,
     Refused,
 )
-from bundlectl.faults import EVENT_WRITTEN, checkpoint
+from bundlectl.foundation.faults import EVENT_WRITTEN, checkpoint
 from bundlectl.storage.base import (
     UNCHANGED,
     FileToStore,

@@ -27,7 +27,7 @@ from typing import Literal
 
 from bundlectl.digest.filehash import cache_dir
 from bundlectl.errors import BundlectlError, Conflict, NotFound, Refused, UsageProblem
-from bundlectl.faults import EVENT_WRITTEN, PUSHED, checkpoint
+from bundlectl.foundation.faults import EVENT_WRITTEN, PUSHED, checkpoint
 from bundlectl.storage.base import FileToStore, LogMoved, NetworkLimits, Pointer, PointerMoved, PointerUpdate, Unchanged
 from bundlectl.storage.git import (
     LOCK_WAIT_MS,

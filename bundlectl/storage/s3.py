@@ -37,7 +37,7 @@ from bundlectl.errors import (
     Refused,
     UsageProblem,
 )
-from bundlectl.faults import EVENT_WRITTEN, LOG_MOVED, checkpoint
+from bundlectl.foundation.faults import EVENT_WRITTEN, LOG_MOVED, checkpoint
 from bundlectl.safeio.regular import open_regular, read_regular
 from bundlectl.storage.base import (
     CHUNK,

@@ -7,8 +7,8 @@ go through; the rules themselves load only when a record needs judging.
 
 from __future__ import annotations
 
-from bundlectl.registry.fresh import judge_transitions_with
 from bundlectl.registry.index import TransitionCheck
+from bundlectl.registry.read import judge_transitions_with
 from bundlectl.storage.base import Storage
 
 

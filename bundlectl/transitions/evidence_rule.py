@@ -15,8 +15,8 @@ from bundlectl.transitions.registered import registered_bundle, unregistered
 
 
 def check_evidence(index: Index, storage: Storage, event: Event) -> None:
-    from bundlectl.evidence.store import component_reader
-    from bundlectl.evidence.stored import summary_tampering
+    from bundlectl.evidence.add import component_reader
+    from bundlectl.evidence.record import summary_tampering
 
     evidence = event.evidence()
     bundle = registered_bundle(index, evidence["name"], evidence["version"], evidence["digest"])

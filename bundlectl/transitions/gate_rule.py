@@ -4,8 +4,8 @@ trust in force at that seq, the evidence recorded (each judged valid when it was
 
 from __future__ import annotations
 
-from bundlectl.clock import parse_time
 from bundlectl.errors import BundlectlError
+from bundlectl.foundation.clock import parse_time
 from bundlectl.gate.checks import GateInputs, run_checks
 from bundlectl.gate.evaluate import gate_inputs
 from bundlectl.gate.result import Check

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from bundlectl.record import BundleRecord
+from bundlectl.bundle.record import BundleRecord
 from bundlectl.registry.events import Event
 from bundlectl.registry.index import Index
 from bundlectl.registry.rows import BundleRow

@@ -10,8 +10,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from bundlectl.model_file import load_model_file
-from bundlectl.names import is_env, schema_url
+from bundlectl.foundation.model_file import load_model_file
+from bundlectl.foundation.names import is_env, schema_url
 from bundlectl.trust.roles import Signer, ambiguous_pairs, check_roles, trust_roles
 
 MAX_TRUST_BYTES = 256 * 1024

@@ -11,7 +11,7 @@ import re
 from typing import Any, NamedTuple
 
 from bundlectl.errors import MalformedRecord
-from bundlectl.names import is_env
+from bundlectl.foundation.names import is_env
 from bundlectl.trust.keys import BadKey, PublicKey
 
 # one identity, as git's allowed_signers names it, without patterns or lists (so a principal means one person)

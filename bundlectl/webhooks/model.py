@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from bundlectl.names import ENV_PATTERN, is_env
+from bundlectl.foundation.names import ENV_PATTERN, is_env
 from bundlectl.webhooks.types import LINK_FIELDS, is_event_pattern
 
 ENV_VAR = r"^[A-Za-z_][A-Za-z0-9_]{0,127}$"

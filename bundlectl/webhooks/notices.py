@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from bundlectl.errors import BundlectlError
-from bundlectl.registry.fresh import fresh_index
+from bundlectl.registry.read import index_at_head
 from bundlectl.webhooks.hook import deliver_notice
 from bundlectl.webhooks.payload import notice
 from bundlectl.webhooks.subscriptions import subscriptions_in_force
@@ -18,9 +18,9 @@ from bundlectl.webhooks.types import GUARD_DECIDED, PROMOTION_REFUSED
 
 if TYPE_CHECKING:
     from bundlectl.gate.result import GateResult
-    from bundlectl.guarding import GuardReport
     from bundlectl.storage.base import Storage
     from bundlectl.webhooks.state import Attempt
+    from bundlectl.workflows.guard import GuardReport
 
 
 def notify_guard(storage: Storage, report: GuardReport, actor: Callable[[], str]) -> list[Attempt]:
@@ -37,7 +37,7 @@ def notify_guard(storage: Storage, report: GuardReport, actor: Callable[[], str]
 
 
 def _notify_guard(storage: Storage, report: GuardReport, actor: Callable[[], str]) -> list[Attempt]:
-    index = fresh_index(storage)
+    index = index_at_head(storage)
     if not subscriptions_in_force(index).endpoints:
         return []
     judged = report.canary or report.live
@@ -57,7 +57,7 @@ def notify_refused(storage: Storage, result: GateResult, actor: Callable[[], str
 
 
 def _notify_refused(storage: Storage, result: GateResult, actor: Callable[[], str], reason: str | None) -> list[Attempt]:
-    index = fresh_index(storage)
+    index = index_at_head(storage)
     if not subscriptions_in_force(index).endpoints:
         return []
     bundle = {"name": result.name, "version": result.version, "digest": result.digest, "env": result.env, "previous": None}

@@ -16,8 +16,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, NamedTuple
 
-from bundlectl.clock import parse_time
 from bundlectl.errors import BundlectlError
+from bundlectl.foundation.clock import parse_time
 from bundlectl.registry.events import Event, parse_event
 from bundlectl.webhooks.formats import render
 from bundlectl.webhooks.http import Answer, post

@@ -11,8 +11,8 @@ import re
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from bundlectl.clock import event_time, parse_time
 from bundlectl.digest.canonical import digest_of
+from bundlectl.foundation.clock import event_time, parse_time
 from bundlectl.registry.events import Event
 from bundlectl.webhooks.types import TYPE_OF_ACTION
 

@@ -16,10 +16,10 @@ from bundlectl.registry.events import WebhooksData
 from bundlectl.webhooks.types import matches
 
 if TYPE_CHECKING:
-    from bundlectl.identity import Acting
     from bundlectl.registry.index import Index
     from bundlectl.registry.log import Planned
     from bundlectl.storage.base import Storage
+    from bundlectl.trust.identity import Acting
 
 MAX_WEBHOOKS_BYTES = 64 * 1024
 MAX_SECRET_BYTES = 4096
@@ -144,7 +144,7 @@ def record_problem(data: dict[str, Any], seq: int) -> str | None:
 
 def parse_webhooks(data: bytes, source: str) -> dict[str, Any]:
     """The webhooks file in normal form (every default filled in), as it is logged."""
-    from bundlectl.model_file import load_model_file
+    from bundlectl.foundation.model_file import load_model_file
     from bundlectl.webhooks.model import Webhooks
 
     model = load_model_file(data, source, Webhooks, MAX_WEBHOOKS_BYTES, "apiVersion, kind, endpoints", "docs/webhooks.md")
@@ -154,8 +154,8 @@ def parse_webhooks(data: bytes, source: str) -> dict[str, Any]:
 def set_webhooks(storage: Storage, data: bytes, label: str, actor: Acting, reason: str | None = None,
                  dry_run: bool = False) -> WebhooksResult:
     """Log the subscriptions in DATA (a no-op when they are in force already); a dry run only validates them."""
-    from bundlectl.registry.fresh import fresh_index
     from bundlectl.registry.log import Planned, append
+    from bundlectl.registry.read import index_at_head
 
     document = parse_webhooks(data, label)
     digest = digest_of(document)
@@ -171,13 +171,13 @@ def set_webhooks(storage: Storage, data: bytes, label: str, actor: Acting, reaso
         planned[:] = [WebhooksData(webhooks=document, webhooks_digest=digest, since=since)]
         return Planned("webhooks", planned[0])
 
-    index = fresh_index(storage)
+    index = index_at_head(storage)
     if dry_run or plan(index) is None:
         data_now = dict(planned[0]) if planned else index.webhooks()[0]
         return WebhooksResult(Subscriptions.from_record(data_now, None), digest, False, None)
     event = append(storage, plan, actor, reason)
     if event is None:
-        return WebhooksResult(subscriptions_in_force(fresh_index(storage)), digest, False, None)
+        return WebhooksResult(subscriptions_in_force(index_at_head(storage)), digest, False, None)
     return WebhooksResult(Subscriptions.from_record(event.data, event.seq), digest, True, event.seq)
 
 

@@ -3,7 +3,7 @@ from datetime import timedelta
 
 import pytest
 
-from bundlectl.clock import event_time, parse_time
+from bundlectl.foundation.clock import event_time, parse_time
 from tests.conftest import V1, V2, Workspace
 from tests.helpers import add, promote, promptfoo_report, set_policy
 
@@ -123,7 +123,7 @@ def test_request_search_without_grep_finds_the_same_stamp(moves: Workspace, tmp_
     """grep is only a faster path: where it is missing, the mmap scan must give the same answer."""
     import shutil
 
-    from bundlectl.audit import find_stamp
+    from bundlectl.workflows.audit import find_stamp
 
     ids, _otlp, _requests = serve(moves, tmp_path, count=5)
     with_grep = [find_stamp(ids[3], [p]) for p in (tmp_path / "traces.jsonl", tmp_path / "requests.jsonl")]

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import EXAMPLES, Workspace
-from tests.test_safeyaml import billion_laughs
+from tests.foundation.test_safeyaml import billion_laughs
 
 
 def make_bundle(ws: Workspace, name: str = "bad") -> Path:

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from bundlectl.digest.canonical import canonical_json
-from bundlectl.identity import claimed
+from bundlectl.trust.identity import claimed
 from tests.conftest import V1, V2, Workspace
 from tests.helpers import add, promote, write_behind_bundlectl
 
@@ -44,7 +44,7 @@ def test_a_canary_serves_a_sticky_share_and_every_stamp_names_its_arm(v1_live: W
     assert live_stamp["bundle.canary"] == started["seq"]  # both arms of this step say which step routed them
 
     # a growing share keeps the keys it had (the guard advances it; here the library call it makes)
-    from bundlectl.canary import advance_canary
+    from bundlectl.workflows.canary import advance_canary
 
     advance_canary(v1_live.storage(), "support-triage", "staging", started["seq"], 50, claimed("guard@example.com"))
     assert runtime.refresh() is True
@@ -200,7 +200,7 @@ def test_a_rewritten_canary_record_fails_verify(git_registered: Workspace, edit:
     set_policy(ws, "environments:\n  staging: {}\n")
     promote(ws, V1, "staging")
     assert ws.run("promote", V2, "--env", "staging", "--canary", "10").exit_code == 0
-    from bundlectl.canary import advance_canary
+    from bundlectl.workflows.canary import advance_canary
 
     advance_canary(ws.storage(), "support-triage", "staging", ws.json("history", *ENV)["events"][0]["seq"], 50, claimed("x@example.com"))
     records = log_records(ws)
@@ -220,7 +220,7 @@ def test_a_rewritten_canary_record_fails_verify(git_registered: Workspace, edit:
 def test_a_canary_rollback_rewritten_to_leave_a_share_fails_verify(git_registered: Workspace):
     """A canary-rollback record (and its pointer, to match) rewritten to 30%: the canary would still run, with the log
     saying it ended. Every other share bundlectl never writes is refused by the record's schema or its pointer."""
-    from bundlectl.canary import end_canary
+    from bundlectl.workflows.canary import end_canary
     from tests.cli.test_pause import rechained
     from tests.helpers import set_policy
     from tests.registry.test_tampering import log_records, rewrite

@@ -119,7 +119,7 @@ def test_file_format_messages_say_what_is_expected_not_the_regex(workspace: Work
 
 def test_no_identity_is_named_as_a_login_never_a_bare_user(tmp_path: Path):
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "GIT_CONFIG_GLOBAL": str(tmp_path / "none"), "GIT_CONFIG_NOSYSTEM": "1"}
-    code = "from bundlectl.identity import acting_identity; print(acting_identity(None))"
+    code = "from bundlectl.trust.identity import acting_identity; print(acting_identity(None))"
     found = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=tmp_path, check=True)
     assert found.stdout.startswith("login:")
 

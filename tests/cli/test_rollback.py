@@ -231,7 +231,7 @@ def test_rollback_racing_promotions_loses_no_update(live: Workspace):
 
 def test_rollback_planned_against_a_pointer_that_then_moves_is_a_conflict(live: Workspace, monkeypatch):
     """The operator decided to undo what they saw live; if it changed meanwhile, nothing may move."""
-    from bundlectl import rollback as rollback_module
+    from bundlectl.workflows import rollback as rollback_module
 
     storage = live.storage()
     real_plan = rollback_module.plan_rollback

@@ -4,7 +4,7 @@ import pytest
 
 from bundlectl.diff.bundles import diff_bundles
 from bundlectl.diff.kinds import guardrail_details, tools_details
-from bundlectl.refs import BundleSource, resolve
+from bundlectl.registry.refs import BundleSource, resolve
 from tests.conftest import EXAMPLES, V1, V2, Workspace
 
 

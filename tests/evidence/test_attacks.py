@@ -182,11 +182,11 @@ def test_honest_reports_still_count(registered: Workspace):
 
 def test_verify_recomputes_every_summary_from_the_stored_report(registered: Workspace):
     """An attacker with write access appends a record with made-up figures, keeping the chain consistent."""
-    from bundlectl.registry.fresh import fresh_index
+    from bundlectl.registry.read import index_at_head
 
     add(registered, V1, promptfoo_report(registered, "v1"))
     assert registered.run("verify").exit_code == 0
-    row = fresh_index(registered.storage()).evidence_for(registered.json("show", V1)["digest"])[0]
+    row = index_at_head(registered.storage()).evidence_for(registered.json("show", V1)["digest"])[0]
     data = last_evidence_data(registered)
     data["figures"] = {**data["figures"], "passed": 54, "pass_rate": 1.0}
     data["run_at"] = iso(timedelta(minutes=1))[:19] + "Z"
@@ -368,8 +368,8 @@ def last_evidence_data(ws: Workspace) -> dict[str, Any]:
 
 def append_behind_bundlectl(ws: Workspace, data: dict[str, Any]) -> None:
     """What an attacker with write access does: append an evidence record, keeping the chain consistent."""
-    from bundlectl.identity import claimed
     from bundlectl.registry.log import Planned, append
+    from bundlectl.trust.identity import claimed
 
     append(ws.storage(), lambda index: Planned("evidence", data), claimed("mallory@example.com"))
 

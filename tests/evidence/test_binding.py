@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from bundlectl.bundle_folder import read_bundle_folder
-from bundlectl.content.case_list import DeclaredCase, case_list_yaml, parse_case_list
+from bundlectl.bundle.content.case_list import DeclaredCase, case_list_yaml, parse_case_list
+from bundlectl.bundle.folder import read_bundle_folder
 from bundlectl.errors import InvalidInput
 from bundlectl.evidence.binding import bind_report
 from bundlectl.evidence.cases import CaseList, match_cases, report_case_list

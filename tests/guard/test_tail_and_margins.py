@@ -8,10 +8,10 @@ from datetime import timedelta
 import pytest
 from pydantic import ValidationError
 
+from bundlectl.bundle.manifest.models import Outcome
 from bundlectl.guard.decision import Settings, Step, declared_margins, judge_canary, metrics_judged
 from bundlectl.guard.moments import Arm, Moments, Tally
 from bundlectl.guard.tail import TAIL, exceedance
-from bundlectl.manifest.models import Outcome
 from tests.guard.simulate import OUTCOME
 
 METRICS = metrics_judged(OUTCOME)

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from bundlectl.faults import EVENT_WRITTEN, LOG_MOVED, OBJECTS_STORED
+from bundlectl.foundation.faults import EVENT_WRITTEN, LOG_MOVED, OBJECTS_STORED
 from tests.conftest import V1, V2, Workspace
 from tests.helpers import add, promptfoo_report, set_policy
 

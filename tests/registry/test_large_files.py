@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from bundlectl.identity import claimed
 from bundlectl.runtime import RegistryUnavailable, Runtime
+from bundlectl.trust.identity import claimed
 from tests.conftest import Workspace
 from tests.helpers import promote, set_policy, write_behind_bundlectl
 
@@ -129,7 +129,7 @@ def test_an_interrupted_read_leaves_the_storage_usable(big: tuple[Workspace, byt
 
 
 def test_a_large_file_already_stored_is_not_stored_again(big: tuple[Workspace, bytes]):
-    from bundlectl.bundle_folder import read_bundle_folder
+    from bundlectl.bundle.folder import read_bundle_folder
     from bundlectl.registry.bundles import register_bundle
 
     ws, _ = big
@@ -141,7 +141,7 @@ def test_a_large_file_already_stored_is_not_stored_again(big: tuple[Workspace, b
 
 
 def test_a_file_changed_after_it_was_hashed_is_refused_and_nothing_is_registered(registry: Workspace):
-    from bundlectl.bundle_folder import read_bundle_folder
+    from bundlectl.bundle.folder import read_bundle_folder
     from bundlectl.errors import Refused
     from bundlectl.registry.bundles import register_bundle
 

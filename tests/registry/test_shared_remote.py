@@ -20,7 +20,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from bundlectl.cli.main import cli
-from bundlectl.faults import EVENT_WRITTEN, LOG_MOVED, OBJECTS_STORED, PUSHED
+from bundlectl.foundation.faults import EVENT_WRITTEN, LOG_MOVED, OBJECTS_STORED, PUSHED
 from tests.conftest import EXAMPLES, V1, V2
 from tests.gitdaemon import GitServer, fetches_and_pushes
 

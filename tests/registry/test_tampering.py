@@ -162,7 +162,7 @@ def test_a_logged_policy_policy_set_would_refuse_fails_verify(edit, message):
     """A policy record written behind bundlectl must keep the rules `policy set` enforces, not only be readable."""
     from bundlectl.errors import IntegrityFailure
     from bundlectl.policy.load import parse_policy
-    from bundlectl.verify import _check_policy
+    from bundlectl.workflows.verify import _check_policy
 
     document = parse_policy(POLICY, "policy.yaml").model_dump(mode="json")
     _check_policy(_policy_event(document))  # what `policy set` stores passes
@@ -175,7 +175,7 @@ def test_a_logged_policy_policy_set_would_refuse_fails_verify(edit, message):
 def test_a_logged_policy_not_in_the_stored_form_fails_verify():
     from bundlectl.errors import IntegrityFailure
     from bundlectl.policy.load import parse_policy
-    from bundlectl.verify import _check_policy
+    from bundlectl.workflows.verify import _check_policy
 
     document = parse_policy(POLICY, "policy.yaml").model_dump(mode="json")
     del document["environments"]["staging"]["gates"]["approvals"]  # a default left out: readable, but not what was stored
@@ -214,7 +214,7 @@ def _with_provenance(document: dict) -> dict:
 def test_a_policy_stored_by_an_older_bundlectl_still_passes_verify(document):
     """Fields added to the policy later, with defaults, are absent from policies older versions logged: not tampering."""
     from bundlectl.policy.in_force import GatePolicy
-    from bundlectl.verify import _check_policy
+    from bundlectl.workflows.verify import _check_policy
 
     _check_policy(_policy_event(document))
     staging = GatePolicy.from_document(document, 3).environment("staging").gates.eval
@@ -225,7 +225,7 @@ def test_an_old_policy_with_a_field_removed_that_was_always_stored_still_fails_v
     import copy
 
     from bundlectl.errors import IntegrityFailure
-    from bundlectl.verify import _check_policy
+    from bundlectl.workflows.verify import _check_policy
 
     document = copy.deepcopy(OLD_POLICY)
     del document["environments"]["production"]["gates"]["approvals"]  # stored (as null) by every version

@@ -16,18 +16,18 @@ LAYOUT_DOC = ROOT / "docs" / "layout.md"
 
 # lower layers first: a module may import its own layer and the layers before it, never one after it
 LAYERS: list[tuple[str, set[str]]] = [
-    ("foundations", {"errors", "foundation"}),
+    ("foundations", {"errors", "foundation", "safeio"}),
     ("digests", {"digest"}),
-    ("bundles, storage and trust", {"bundle", "storage", "trust"}),
+    ("bundles, storage and trust", {"bundle", "storage", "trust", "integrity"}),
     ("the registry", {"registry"}),
-    ("domain rules", {"policy", "evidence", "gate", "guard", "diff"}),
-    ("workflows", {"workflows"}),
-    ("the library facade and the serving runtime", {"api", "runtime"}),
+    ("domain rules", {"policy", "evidence", "gate", "guard", "diff", "transitions"}),
+    ("workflows", {"workflows", "webhooks", "report", "doctor"}),
+    ("the library facade and the serving runtime", {"api", "runtime", "serve", "openfeature"}),
     ("the command line", {"cli", "__main__"}),
 ]
 
 # modules the package root may hold: the rest lives in a layer folder
-ROOT_MODULES = {"__init__", "__main__", "api", "errors"}
+ROOT_MODULES = {"__init__", "__main__", "api", "errors", "openfeature"}  # openfeature: the public provider module
 
 
 def unit_of(module: str) -> str:

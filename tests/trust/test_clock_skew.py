@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bundlectl.clock import event_time
 from bundlectl.digest.canonical import canonical_json, sha256_of
+from bundlectl.foundation.clock import event_time
 from tests.conftest import V1, V2, Workspace
 from tests.trust.conftest import Keys, ok
 from tests.trust.test_signed_tampering import history, records, sign, store  # noqa: F401 (history is a fixture)

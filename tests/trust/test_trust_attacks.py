@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from bundlectl.registry.fresh import fresh_index
+from bundlectl.registry.read import index_at_head
 from bundlectl.trust.sshsig import MAGIC
 from bundlectl.trust.wire import string
 from tests.conftest import V1, V2, Workspace
@@ -52,7 +52,7 @@ def test_a_record_from_before_trust_carrying_a_forged_signature_never_counts_as_
     set_trust(registered, keys, trust_yaml(keys), "alice", "bob")
 
     digest = registered.json("show", V2)["digest"]
-    [approval] = fresh_index(registered.storage()).approvals_for(digest, "staging")
+    [approval] = index_at_head(registered.storage()).approvals_for(digest, "staging")
     assert approval.signed_by == frozenset()
     where = f"log record seq {len(kept)} (approval"
     for args in (["gate", V2, "--env", "staging", *key(keys, "pete")], ["promote", V2, "--env", "staging", *key(keys, "pete")],
