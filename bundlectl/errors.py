@@ -17,6 +17,7 @@ class ExitCode(IntEnum):
     INTEGRITY = 5
     BUG = 70
     INTERRUPTED = 130  # 128 + SIGINT, as shells report a process stopped by Ctrl-C
+    TERMINATED = 143  # 128 + SIGTERM: a write in progress removed its temporary files on the way out
 
 
 EXIT_MEANINGS: dict[ExitCode, str] = {
@@ -28,6 +29,7 @@ EXIT_MEANINGS: dict[ExitCode, str] = {
     ExitCode.INTEGRITY: "integrity failure: digest mismatch, broken log chain, tampering",
     ExitCode.BUG: "a bug in bundlectl (a crash report is written; please attach it to a bug report)",
     ExitCode.INTERRUPTED: "interrupted (Ctrl-C)",
+    ExitCode.TERMINATED: "terminated (SIGTERM); nothing half-written was kept",
 }
 
 

@@ -243,13 +243,9 @@ def cli(ctx: click.Context) -> None:
         ctx.exit(0)
 
 
-INTERRUPTED = 128 + 2  # killed by SIGINT, as a shell reports it
-TERMINATED = 128 + 15
-
-
 def _terminated(signum: int, frame: object) -> None:
     """SIGTERM unwinds like an exception, so the temporary files of a write in progress are removed on the way out."""
-    raise SystemExit(TERMINATED)
+    raise SystemExit(ExitCode.TERMINATED)
 
 
 def main(argv: list[str] | None = None) -> None:
