@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from bundlectl.canary import CanaryResult
     from bundlectl.content.case_list import DeclaredCase
     from bundlectl.diff.bundles import BundleDiff
+    from bundlectl.drift.check import DriftResult
+    from bundlectl.drift.reviews import ReviewResult
     from bundlectl.evidence.listing import EvidenceListing
     from bundlectl.evidence.run import EvalRun
     from bundlectl.evidence.store import EvidenceAdded
@@ -32,7 +34,7 @@ if TYPE_CHECKING:
     from bundlectl.record import BundleRecord
     from bundlectl.refs import BundleSource
     from bundlectl.registry.bundles import RegisterResult
-    from bundlectl.registry.rows import BundleRow, CanaryRow, MoveRow, PauseRow
+    from bundlectl.registry.rows import BundleRow, CanaryRow, MoveRow, PauseRow, WatchRow
     from bundlectl.registry_copy import CopyResult
     from bundlectl.rollback import BuiltRollback, RollbackResult
     from bundlectl.status import LiveStatus, StatusReport
@@ -422,10 +424,17 @@ def rehearse(name: str, env: str, *, to: str | None = None, components: list[str
 
 
 def pause(name: str, env: str, *, reason: str | None, registry: str | None = None, endpoint_url: str | None = None,
-          actor: str | None = None, key: Keys = None, dry_run: bool = False) -> PauseResult:
-    """The kill switch: serving runtimes refuse NAME's bundle in ENV (`Paused`) until `resume`; promotion is refused."""
+          actor: str | None = None, key: Keys = None, dry_run: bool = False, as_owner: bool = False) -> PauseResult:
+    """The kill switch: serving runtimes refuse NAME's bundle in ENV (`Paused`) until `resume`; promotion is refused.
+
+    `as_owner`: by the bundle's owner on the authority of consecutive out-of-tolerance reviews (`bundlectl review`)."""
     from bundlectl.pausing import set_paused
 
+    if as_owner:
+        from bundlectl.drift.reviews import owner_authority_claim
+
+        return set_paused(_storage(registry, endpoint_url, fresh=True), name, env, True, _acting(actor, key), reason,
+                          dry_run, owner_authority_claim)
     return set_paused(_storage(registry, endpoint_url, fresh=True), name, env, True, _acting(actor, key), reason, dry_run)
 
 
@@ -457,8 +466,9 @@ def status_report(name: str | None = None, *, registry: str | None = None, endpo
 
 
 def history(name: str, env: str, limit: int | None = None, *, registry: str | None = None,
-            endpoint_url: str | None = None) -> list[MoveRow | PauseRow | CanaryRow]:
-    """Promotions, rollbacks, pauses, resumes and canaries of NAME in ENV, newest first; `limit` None means all."""
+            endpoint_url: str | None = None) -> list[MoveRow | PauseRow | CanaryRow | WatchRow]:
+    """Promotions, rollbacks, pauses, resumes, canaries, drift runs and reviews of NAME in ENV, newest first;
+    `limit` None means all."""
     from bundlectl.registry.fresh import fresh_index
     from bundlectl.status import pointer_history
 
@@ -561,3 +571,36 @@ def serve(names: tuple[str, ...] | list[str], env: str, *, listen: str = "127.0.
     Server(ServeSettings(env, tuple(names), host, port, registry, endpoint_url, Path.cwd(), poll_interval,
                          cache_dir=cache_dir, request_log=request_log, tokens_file=tokens_file, tls_cert=tls_cert,
                          tls_key=tls_key, public_url=public_url)).run()
+
+
+# --- drift and reviews (issue 29) ----------------------------------------------------------------------
+
+
+def drift(name: str, env: str, *, apply: bool = False, report: str | None = None,
+          output: Callable[[bytes], None] | None = None, registry: str | None = None, endpoint_url: str | None = None, actor: str | None = None, key: Keys = None,
+          reason: str | None = None) -> DriftResult:
+    """Re-run the live bundle's declared harness and compare it case by case with the run that admitted it; with
+    `apply`, store the run and the finding, and on drift do what ENV's policy says (notify, pause, rollback)."""
+    from bundlectl.drift.check import check_drift
+
+    storage = _storage(registry, endpoint_url, fresh=True)
+    return check_drift(storage, name, env, _acting(actor, key), apply, reason, output, report)
+
+
+def review(name: str, env: str, value: float | None = None, *, from_guard: str | None = None, note: str | None = None,
+           registry: str | None = None, endpoint_url: str | None = None, actor: str | None = None,
+           key: Keys = None) -> ReviewResult:
+    """Record the owner's review of the live bundle's outcome metric in ENV: `value`, or its mean over the live
+    outcomes in `from_guard` (a request log, read the way the guard reads it)."""
+    from bundlectl.drift.reviews import record_review
+    from bundlectl.errors import UsageProblem
+
+    if (value is None) == (from_guard is None):
+        raise UsageProblem("give the reviewed value: either --value X or --from-guard SOURCE", "nothing was recorded")
+    storage = _storage(registry, endpoint_url, fresh=True)
+    if from_guard is not None:
+        from bundlectl.drift.outcomes import live_outcome_mean
+
+        value = live_outcome_mean(storage, name, env, from_guard)
+    assert value is not None
+    return record_review(storage, name, env, value, _acting(actor, key), note)

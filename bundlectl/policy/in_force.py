@@ -78,11 +78,23 @@ class Gates(NamedTuple):
     approvals: ApprovalsGate | None
 
 
+class DriftPolicy(NamedTuple):
+    every: str
+    alpha: float
+    action: str  # notify | pause | rollback
+
+
+class ReviewPolicy(NamedTuple):
+    every: str
+
+
 class EnvironmentPolicy(NamedTuple):
     name: str
     after: str | None
     production: bool
     gates: Gates
+    drift: DriftPolicy | None = None  # issue 29; policies stored before it lack both
+    review: ReviewPolicy | None = None
 
     def max_age_for(self, kind: str) -> str | None:
         """How old a report of this kind may be here: the max_age of the gate that reads it, if any."""
@@ -154,9 +166,15 @@ def _environment(name: str, raw: dict[str, Any]) -> EnvironmentPolicy:
     after = raw["after"]
     if not (after is None or is_env(after)) or not isinstance(raw["production"], bool):
         raise TypeError(f"environment {name!r}: after or production")
+    drift = raw.get("drift")
+    drift_policy = None if drift is None else _checked(DriftPolicy, drift)
+    if drift_policy is not None and (drift_policy.action not in ("notify", "pause", "rollback") or not 0 < drift_policy.alpha < 1):
+        raise TypeError(f"DriftPolicy = {drift!r}")
+    review = raw.get("review")
     return EnvironmentPolicy(name, after, raw["production"], Gates(
         eval_gate, gate("regression", RegressionGate), gate("latency", LatencyGate), gate("cost", CostGate),
-        gate("rehearsal", RehearsalGate), gate("approvals", ApprovalsGate)))
+        gate("rehearsal", RehearsalGate), gate("approvals", ApprovalsGate)),
+        drift_policy, None if review is None else _checked(ReviewPolicy, review))
 
 
 def _checked(cls: type[Row], raw: dict[str, Any]) -> Row:
@@ -168,7 +186,7 @@ def _checked(cls: type[Row], raw: dict[str, Any]) -> Row:
         value = raw[field]
         if not any(_is(value, t) for t in hint.split(" | ")):
             raise TypeError(f"{cls.__name__}.{field} = {value!r}")
-        if field == "max_age":
+        if field in ("max_age", "every"):
             parse_duration(value)  # ValueError when it is not a duration
     return cls(**raw)
 

@@ -21,12 +21,14 @@ from bundlectl.registry.payloads import require_well_formed
 from bundlectl.storage.base import StoredEvent
 
 Action = Literal["init", "policy", "trust", "register", "evidence", "approval", "promote", "rollback", "pause", "resume",
-                 "canary", "canary-advance", "canary-rollback"]
+                 "canary", "canary-advance", "canary-rollback", "drift", "review"]
 MOVE_ACTIONS: tuple[Action, ...] = ("promote", "rollback")  # the actions that move an environment pointer
 PAUSE_ACTIONS: tuple[Action, ...] = ("pause", "resume")  # the kill switch: they set an environment's pause pointer
 # a canary: started (by promote --canary), advanced a step (by the guard), or ended without going live; it is
 # completed by the promote of its candidate, which names it (`canary_completed`)
 CANARY_ACTIONS: tuple[Action, ...] = ("canary", "canary-advance", "canary-rollback")
+# issue 29: a drift run of the live bundle (`drift --apply`) and the owner's review of the outcome metric
+WATCH_ACTIONS: tuple[Action, ...] = ("drift", "review")
 
 
 class InitData(TypedDict):
@@ -134,7 +136,11 @@ class MoveData(MoveExtras):
     pointer_version: int
 
 
-class PauseData(TypedDict):
+class PauseExtras(TypedDict, total=False):
+    authority: dict[str, Any]  # {"owner", "reviews": [seq, seq]}: the owner's authority after out-of-tolerance reviews
+
+
+class PauseData(PauseExtras):
     """A pause or resume of one environment; it names what was live then, and moves no pointer of it."""
 
     name: str
