@@ -577,8 +577,8 @@ def serve(names: tuple[str, ...] | list[str], env: str, *, listen: str = "127.0.
 
 
 def drift(name: str, env: str, *, apply: bool = False, report: str | None = None,
-          output: Callable[[bytes], None] | None = None, registry: str | None = None, endpoint_url: str | None = None, actor: str | None = None, key: Keys = None,
-          reason: str | None = None) -> DriftResult:
+          output: Callable[[bytes], None] | None = None, registry: str | None = None, endpoint_url: str | None = None,
+          actor: str | None = None, key: Keys = None, reason: str | None = None) -> DriftResult:
     """Re-run the live bundle's declared harness and compare it case by case with the run that admitted it; with
     `apply`, store the run and the finding, and on drift do what ENV's policy says (notify, pause, rollback)."""
     from bundlectl.drift.check import check_drift

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, NamedTuple
 
+from bundlectl.drift.schedule import watch_status
 from bundlectl.freshness import is_fresh
 from bundlectl.gate.checks import eval_checks
 from bundlectl.policy.in_force import DEFAULT_MAX_AGE, policy_in_force
@@ -50,7 +51,6 @@ class StatusReport(NamedTuple):
 def live_status(index: Index, now: datetime, name: str | None = None) -> list[LiveStatus]:
     """Each live pointer, judged by its environment's eval gate as it stands now."""
     from bundlectl.canary import canary_in_force
-    from bundlectl.drift.schedule import watch_status
 
     policy = policy_in_force(index)
     trust = None

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bundlectl.clock import now_utc, parse_time
+from bundlectl.drift.records import WatchLedger
 from bundlectl.errors import IntegrityFailure, UsageProblem
 from bundlectl.names import DIGEST_PATTERN
 from bundlectl.policy.in_force import EVAL_ADDED_LATER, GatePolicy
@@ -71,6 +72,7 @@ def verify_registry(storage: Storage, trust_root: str | None = None) -> VerifyRe
     trust: Trust | None = None
     trust_since: int | None = None
     events = []
+    watches = WatchLedger()  # drift runs, reviews and the owner's authority, re-derived (issue 29)
     for item in stored:
         event = parse_event(item)
         events.append(event)
@@ -80,6 +82,10 @@ def verify_registry(storage: Storage, trust_root: str | None = None) -> VerifyRe
         if trust is not None and trust_since is None:
             trust_since = event.seq
             _check_root(event, trust_root)
+        live = pointers.get((event.data.get("name"), event.data.get("env")))  # type: ignore[arg-type]
+        watch_problem = watches.problem(storage, event, registered, live.digest if live else None)
+        if watch_problem is not None:
+            raise tampered(event, watch_problem)
         _check_event(storage, event, registered, pointers, checked, proven)
         _check_pause(event, pointers, pauses)
         _check_canary(event, registered, pointers, pauses, canaries)

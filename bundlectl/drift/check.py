@@ -14,13 +14,17 @@ from bundlectl.drift.baseline import admitting_run, stored_cases
 from bundlectl.drift.compare import Comparison, compare_runs
 from bundlectl.drift.decision import DEFAULT_ALPHA, Decision, decide, metric_check
 from bundlectl.errors import NotFound
+from bundlectl.evidence.run import run_eval
 from bundlectl.identity import Acting
+from bundlectl.pausing import set_paused
 from bundlectl.policy.in_force import DriftPolicy, environment_policy
 from bundlectl.record import BundleRecord
+from bundlectl.registry.events import EvidenceData
 from bundlectl.registry.fresh import fresh_index
 from bundlectl.registry.index import Index
 from bundlectl.registry.log import Planned, append
-from bundlectl.registry.rows import BundleRow, EvidenceRow, PointerRow
+from bundlectl.registry.rows import BundleRow, PointerRow
+from bundlectl.rollback import rollback
 from bundlectl.storage.base import Storage
 
 DEFAULT_DRIFT = DriftPolicy("7d", DEFAULT_ALPHA, "notify")
@@ -68,25 +72,23 @@ def judge(record: BundleRecord, before: list[Any], after: list[Any], run_figures
     return comparison, decide(comparison, alpha, metric_check(record.metadata.get("outcome"), run_figures))
 
 
-def rederived_figures(storage: Storage, record: BundleRecord, baseline: EvidenceRow, run: EvidenceRow,
-                      alpha: float) -> dict[str, Any]:
-    """A drift record's figures from its two stored runs: readers compare them with what the record claims."""
-    comparison, decision = judge(record, stored_cases(storage, record, baseline), stored_cases(storage, record, run),
-                                 run.figures, alpha)
+def rederived_figures(storage: Storage, record: BundleRecord, baseline: tuple[int, EvidenceData],
+                      run: tuple[int, EvidenceData], alpha: float) -> dict[str, Any]:
+    """A drift record's figures from its two stored runs (seq, evidence): readers compare them with what it claims."""
+    comparison, decision = judge(record, stored_cases(storage, record, baseline[1], baseline[0]),
+                                 stored_cases(storage, record, run[1], run[0]), run[1]["figures"], alpha)
     return drift_figures(comparison, decision)
 
 
 def check_drift(storage: Storage, name: str, env: str, actor: Acting, apply: bool = False, reason: str | None = None,
                 output: Callable[[bytes], None] | None = None, report: str | None = None) -> DriftResult:
     """`report`: where the declared harness writes its report, when bundlectl cannot tell (as `eval --report`)."""
-    from bundlectl.evidence.run import run_eval
-
     index = fresh_index(storage)
     policy = environment_policy(index, env).drift or DEFAULT_DRIFT
     pointer, bundle = live_bundle(index, name, env)
     record = bundle.record()
     baseline = admitting_run(index, pointer)
-    before = stored_cases(storage, record, baseline)
+    before = stored_cases(storage, record, baseline, baseline.seq)
     ran = run_eval(storage, bundle, [], report, "auto", actor, reason or f"drift run of {name} in {env}",
                    output=output, store=apply)
     assert ran.added.bound is not None  # an eval run is always bound
@@ -110,10 +112,6 @@ def _act(storage: Storage, result: DriftResult, actor: Acting) -> int | None:
     """The policy's action on drift, as its own logged event naming the drift record."""
     why = f"drift found by drift run {result.seq}: {'; '.join(result.decision.reasons)}"
     if result.action == "pause":
-        from bundlectl.pausing import set_paused
-
         return set_paused(storage, result.name, result.env, True, actor, why).seq
-    from bundlectl.rollback import rollback
-
     moved = rollback(storage, result.name, result.env, actor, why).move
     return moved.seq if moved else None

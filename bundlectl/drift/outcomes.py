@@ -6,14 +6,13 @@ from pathlib import Path
 
 from bundlectl.drift.check import live_bundle
 from bundlectl.errors import Refused
+from bundlectl.guard.request_log import tally_request_logs
 from bundlectl.registry.fresh import fresh_index
 from bundlectl.storage.base import Storage
 
 
 def live_outcome_mean(storage: Storage, name: str, env: str, source: str) -> float:
     """The mean of the owner's metric over the outcomes the live bundle served in ENV, from the request log SOURCE."""
-    from bundlectl.guard.request_log import tally_request_logs
-
     pointer, bundle = live_bundle(fresh_index(storage), name, env)
     outcome = bundle.record().metadata.get("outcome")
     if not outcome:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+from bundlectl.drift.authority import owner_authority
 from bundlectl.drift.check import live_bundle
 from bundlectl.drift.decision import within_tolerance
 from bundlectl.errors import Refused
@@ -17,9 +18,9 @@ from bundlectl.record import BundleRecord
 from bundlectl.registry.fresh import fresh_index
 from bundlectl.registry.index import Index
 from bundlectl.registry.log import Planned, append
-from bundlectl.registry.rows import PointerRow, WatchRow
+from bundlectl.registry.rows import PointerRow
 from bundlectl.storage.base import Storage
-from bundlectl.trust.rules import OWNER_PULLS_AFTER, owner_holds_authority
+from bundlectl.trust.rules import OWNER_PULLS_AFTER
 
 
 class ReviewResult(NamedTuple):
@@ -69,17 +70,6 @@ def record_review(storage: Storage, name: str, env: str, value: float, actor: Ac
     held = owner_authority(fresh_index(storage), pointer) is not None
     return ReviewResult(name, env, pointer.version, pointer.digest, data["owner"], record.metadata["outcome"], value,
                         data["in_tolerance"], event.seq, held)
-
-
-def reviews_of(index: Index, pointer: PointerRow, at: str | None = None) -> list[WatchRow]:
-    """Reviews of the live bundle in its environment, newest first (a review of what was live before does not count)."""
-    return [r for r in index.watches(pointer.name, pointer.env, "review", at=at) if r.data["digest"] == pointer.digest]
-
-
-def owner_authority(index: Index, pointer: PointerRow) -> list[int] | None:
-    """The seqs of the reviews that give the owner the authority to pull the live bundle, or None."""
-    reviews = reviews_of(index, pointer)[:OWNER_PULLS_AFTER]
-    return [r.seq for r in reviews] if owner_holds_authority([r.data["in_tolerance"] for r in reviews]) else None
 
 
 def owner_authority_claim(index: Index, pointer: PointerRow) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import NamedTuple
 
 from bundlectl.clock import parse_time
-from bundlectl.drift.reviews import owner_authority, reviews_of
+from bundlectl.drift.authority import owner_authority, reviews_of
 from bundlectl.durations import parse_duration
 from bundlectl.policy.in_force import EnvironmentPolicy
 from bundlectl.registry.index import Index

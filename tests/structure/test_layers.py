@@ -14,12 +14,12 @@ PACKAGE = Path(__file__).resolve().parents[2] / "bundlectl"
 # lower layers first; a module may import its own layer and the layers before it
 LAYERS: list[set[str]] = [
     {"errors", "clock", "durations", "textfile", "safeyaml", "progress", "faults", "stamp", "outcomes", "digest", "names",
-     "safeio"},
+     "safeio", "stats"},
     {"manifest", "record", "content", "storage", "constraints", "freshness", "trust", "model_file"},
     {"registry", "bundle_folder", "validation", "scaffold", "export", "identity"},
     {"policy", "evidence", "gate", "guard", "diff", "refs", "record_view"},
     {"moves", "promotion", "pausing", "canary", "guarding", "rollback", "verify", "registry_copy", "initialise", "status", "audit",
-     "schema_export", "trust_log"},
+     "schema_export", "trust_log", "drift"},
     {"api", "runtime"},
     {"cli", "__main__"},
 ]
