@@ -22,7 +22,7 @@ from bundlectl.record import BundleRecord
 from bundlectl.registry.events import EvidenceData
 from bundlectl.registry.fresh import fresh_index
 from bundlectl.registry.index import Index
-from bundlectl.registry.log import Planned, append
+from bundlectl.registry.log import Planned, append, recorded_actor
 from bundlectl.registry.rows import BundleRow, PointerRow
 from bundlectl.rollback import rollback
 from bundlectl.storage.base import Storage
@@ -86,6 +86,10 @@ def check_drift(storage: Storage, name: str, env: str, actor: Acting, apply: boo
     index = fresh_index(storage)
     policy = environment_policy(index, env).drift or DEFAULT_DRIFT
     pointer, bundle = live_bundle(index, name, env)
+    if apply:  # keys that may not sign the drift record (or the policy's action) are refused before anything is stored
+        recorded_actor(index, "drift", {"name": name, "env": env}, actor)
+        if policy.action in ("pause", "rollback"):
+            recorded_actor(index, policy.action, {"name": name, "env": env}, actor)
     record = bundle.record()
     baseline = admitting_run(index, pointer)
     before = stored_cases(storage, record, baseline, baseline.seq)
