@@ -6,11 +6,13 @@ from __future__ import annotations
 import json
 import re
 import sys
+from pathlib import Path
 
 import pytest
 
 from tests.conftest import Workspace
 from tests.helpers import set_policy, suite_cases
+from tests.trust.conftest import Keys
 
 STAND_IN = """
 import json, os, datetime
@@ -58,3 +60,9 @@ def make_live(ws: Workspace, action: str = "notify", provenance: str = "run") ->
 def live(git_registry: Workspace, cases: None) -> Workspace:
     make_live(git_registry)
     return git_registry
+
+
+@pytest.fixture
+def keys(tmp_path: Path) -> Keys:
+    """Real ssh-keygen keys, as the trust tests make them."""
+    return Keys(tmp_path / "keys")

@@ -11,7 +11,7 @@ from bundlectl.identity import acting
 from bundlectl.registry.log import Planned, append
 from tests.conftest import Workspace
 from tests.drift.conftest import NAME, POLICY, REF, register_stand_in
-from tests.trust.conftest import Keys, keys, ok, set_trust, trust_yaml, write  # noqa: F401 (the keys fixture)
+from tests.trust.conftest import Keys, ok, set_trust, trust_yaml, write
 
 OWNER = "ops-triage@example.com"  # metadata.owner of the example bundle
 

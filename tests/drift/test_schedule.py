@@ -25,7 +25,7 @@ def test_a_missed_drift_run_fails_the_check(live: Workspace):
     assert result.exit_code == 0, result.output
     assert problems(timedelta(days=6)) == []  # the schedule counts from the last run now
     seq = live.json("history", NAME, "--env", "staging")["events"][0]["seq"]
-    assert f"the last drift run was at" in problems(timedelta(days=8))[0] and f"(seq {seq})" in problems(timedelta(days=8))[0]
+    assert "the last drift run was at" in problems(timedelta(days=8))[0] and f"(seq {seq})" in problems(timedelta(days=8))[0]
 
 
 def test_an_overdue_review_fails_the_check(live: Workspace):
