@@ -59,3 +59,17 @@ def test_without_a_drift_or_review_policy_nothing_is_scheduled(git_registry: Wor
     assert git_registry.run("eval", "support-triage@2026.11.01-7", "--report", "report.json").exit_code == 0
     promote(git_registry, "support-triage@2026.11.01-7", "staging")
     assert problems(timedelta(days=45)) == []
+
+
+def test_audit_at_shows_the_last_drift_run_and_review_of_that_moment(live: Workspace, monkeypatch):
+    monkeypatch.setenv("DRIFT_FLIP", "14")
+    assert live.run("drift", NAME, "--env", "staging", "--report", "report.json", "--apply").exit_code == 1
+    assert live.run("review", NAME, "--env", "staging", "--value", "0.80").exit_code == 0
+    at = live.json("history", NAME, "--env", "staging")["events"][0]["time"]
+    audited = live.json("audit", "--at", at, "--env", "staging", NAME)
+    assert audited["last_drift_run"]["decision"] == "drift" and audited["last_drift_run"]["action_taken"] == "notify"
+    assert (audited["last_review"]["value"], audited["last_review"]["in_tolerance"]) == (0.8, False)
+    text = live.run("audit", "--at", at, "--env", "staging", NAME).stdout
+    assert "last drift run: drift at" in text and "last review: correct_route_rate = 0.8 (outside tolerance)" in text
+    before = live.json("audit", "--at", live.json("history", NAME, "--env", "staging")["events"][-1]["time"], "--env", "staging", NAME)
+    assert before["last_drift_run"] is None and before["last_review"] is None
