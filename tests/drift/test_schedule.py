@@ -73,3 +73,21 @@ def test_audit_at_shows_the_last_drift_run_and_review_of_that_moment(live: Works
     assert "last drift run: drift at" in text and "last review: correct_route_rate = 0.8 (outside tolerance)" in text
     before = live.json("audit", "--at", live.json("history", NAME, "--env", "staging")["events"][-1]["time"], "--env", "staging", NAME)
     assert before["last_drift_run"] is None and before["last_review"] is None
+
+
+def test_a_review_can_read_its_value_from_the_live_outcomes(live: Workspace):
+    import json
+
+    digest = live.json("status")["environments"][0]["digest"]
+    stamp = {"bundle.name": NAME, "bundle.env": "staging", "bundle.digest": digest, "bundle.arm": "live"}
+    lines = [{**stamp, "request_id": f"r{n}", "outcome": {"correct_route_rate": n % 10 != 0}} for n in range(100)]
+    lines.append({**stamp, "bundle.digest": "sha256:" + "1" * 64, "request_id": "other", "outcome": {"correct_route_rate": 0}})
+    (live.root / "requests.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+    reviewed = live.json("review", NAME, "--env", "staging", "--from-guard", "requests.jsonl")
+    assert (reviewed["value"], reviewed["in_tolerance"]) == (0.9, True)  # 90 of 100; 0.9 ≥ 0.92 − 0.02
+    (live.root / "empty.jsonl").write_text("")
+    head = live.log_head()
+    result = live.run("review", NAME, "--env", "staging", "--from-guard", "empty.jsonl")
+    assert result.exit_code == 1 and "records no correct_route_rate outcome" in result.stderr and live.log_head() == head
+    both = live.run("review", NAME, "--env", "staging", "--from-guard", "requests.jsonl", "--value", "1")
+    assert both.exit_code == 2 and "either --value X or --from-guard SOURCE" in both.stderr and live.log_head() == head
