@@ -69,7 +69,7 @@ COMMANDS: dict[str, Entry] = {
     "status": Entry("bundlectl.cli.status:status",
                     "What is live in each environment, since when, by whom, and how fresh its evidence is."),
     "history": Entry("bundlectl.cli.status:history",
-                     "Promotions, rollbacks, pauses, resumes and canaries of NAME in ENV, newest first."),
+                     "Promotions, rollbacks, pauses, resumes, canaries, drift runs and reviews of NAME in ENV, newest first."),
     "guard": Entry("bundlectl.cli.guard:guard",
                    "Judge the canary (or the live bundle) from recorded outcomes: hold, advance, complete or rollback."),
     "drift": Entry("bundlectl.cli.drift:drift",
