@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any, NamedTuple
 
 from bundlectl.errors import Refused
@@ -56,9 +57,11 @@ def compare_runs(before: list[CaseResult], after: list[CaseResult]) -> Compariso
                       "cannot be compared case by case", "drift compares runs of one suite: the live bundle's own")
     flips = [Flip(key[0], key[1], earlier[key].slice or DEFAULT_SLICE, earlier[key].passed)
              for key in sorted(earlier) if earlier[key].passed != later[key].passed]
-    slices = sorted({c.slice or DEFAULT_SLICE for c in before})
-    per_slice = [_paired(name, sum((c.slice or DEFAULT_SLICE) == name for c in before), [f for f in flips if f.slice == name])
-                 for name in slices]
+    sizes = Counter(c.slice or DEFAULT_SLICE for c in before)
+    flipped: dict[str, list[Flip]] = {}
+    for flip in flips:
+        flipped.setdefault(flip.slice, []).append(flip)
+    per_slice = [_paired(name, sizes[name], flipped.get(name, [])) for name in sorted(sizes)]
     return Comparison(_paired("overall", len(before), flips), per_slice, flips)
 
 
