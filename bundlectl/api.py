@@ -308,10 +308,11 @@ def promote(ref: str, env: str, *, registry: str | None = None, endpoint_url: st
 def rollback(name: str, env: str, *, to: str | None = None, components: list[str] | None = None,
              break_glass: bool = False, registry: str | None = None, endpoint_url: str | None = None,
              actor: str | None = None, key: Keys = None, reason: str | None = None,
-             dry_run: bool = False) -> RollbackReport | CanaryResult:
+             dry_run: bool = False, as_owner: bool = False) -> RollbackReport | CanaryResult:
     """Point ENV back (or swap `components` back); a dry run also diffs the live bundle against the target.
 
-    While a canary runs, a plain rollback ends it instead (a CanaryResult): what is live stays live.
+    While a canary runs, a plain rollback ends it instead (a CanaryResult): what is live stays live. `as_owner`: by
+    the bundle's owner on the authority of consecutive out-of-tolerance reviews (`bundlectl review`).
     """
     from bundlectl.rollback import rollback as roll_back
 
@@ -321,7 +322,13 @@ def rollback(name: str, env: str, *, to: str | None = None, components: list[str
         if ended is not None:
             return ended
     target = _registered(to, storage) if to else None
-    result = roll_back(storage, name, env, _acting(actor, key), reason, target, list(components or []), break_glass, dry_run)
+    authority = None
+    if as_owner:
+        from bundlectl.drift.reviews import owner_authority_claim
+
+        authority = owner_authority_claim
+    result = roll_back(storage, name, env, _acting(actor, key), reason, target, list(components or []), break_glass, dry_run,
+                       authority=authority)
     return RollbackReport(result, _rollback_diff(result, storage) if dry_run else None)
 
 

@@ -122,6 +122,7 @@ class MoveExtras(TypedDict, total=False):
     rehearsal: str
     canary_completed: int  # the seq of the canary step this promotion completes (it also ends the canary)
     guard: dict[str, Any]  # the guard's figures, when `bundlectl guard --apply` made this move
+    authority: dict[str, Any]  # {"owner", "reviews"}: a rollback by the owner on the authority of their reviews (issue 29)
 
 
 class MoveData(MoveExtras):

@@ -9,8 +9,9 @@ import pytest
 
 from bundlectl.identity import acting
 from bundlectl.registry.log import Planned, append
-from tests.conftest import Workspace
+from tests.conftest import V2, Workspace
 from tests.drift.conftest import NAME, POLICY, REF, register_stand_in
+from tests.helpers import promptfoo_report
 from tests.trust.conftest import Keys, ok, set_trust, trust_yaml, write
 
 OWNER = "ops-triage@example.com"  # metadata.owner of the example bundle
@@ -20,20 +21,27 @@ def key(keys: Keys, name: str) -> list[str]:
     return ["--key", keys.path(name)]
 
 
-@pytest.fixture
-def owned(git_registry: Workspace, keys: Keys, cases: None) -> Workspace:
+def make_owned(ws: Workspace, keys: Keys, provenance: str = "run", before: str | None = None) -> Workspace:
     """Trust with the owner's key (an approver), the stand-in live in staging: registered by alice, run by ci,
-    promoted by pete."""
-    ws = git_registry
+    promoted by pete; `before`: an example bundle live there first."""
     set_trust(ws, keys, trust_yaml(keys, approvers=("bob", "owner"), lines={"owner": keys.line("owner", OWNER)}),
               "alice", "bob")
     register_stand_in(ws, *key(keys, "alice"))
     policy = write(ws, "policy.yaml", "apiVersion: bundlectl/v1\nkind: Policy\n" + POLICY.replace("ACTION", "notify")
-                   .replace("PROVENANCE", "run"))
+                   .replace("PROVENANCE", provenance))
     ok(ws, "policy", "set", policy, *key(keys, "alice"), *key(keys, "bob"))
+    if before is not None:
+        ok(ws, "register", "bundles/support-triage-v2", *key(keys, "alice"))
+        ok(ws, "evidence", "add", before, promptfoo_report(ws, "v2"), *key(keys, "ci"))
+        ok(ws, "promote", before, "--env", "staging", *key(keys, "pete"))
     ok(ws, "eval", REF, "--report", "report.json", *key(keys, "ci"))
     ok(ws, "promote", REF, "--env", "staging", *key(keys, "pete"))
     return ws
+
+
+@pytest.fixture
+def owned(git_registry: Workspace, keys: Keys, cases: None) -> Workspace:
+    return make_owned(git_registry, keys)
 
 
 def refused(ws: Workspace, args: list[str], message: str) -> None:
@@ -140,3 +148,16 @@ def test_a_pausing_policy_needs_a_promoter_to_apply_it(owned: Workspace, keys: K
     args = ["drift", NAME, "--env", "staging", "--report", "report.json", "--apply"]
     refused(owned, [*args, *key(keys, "ci")], "(ci@example.com) is not among the promoters of staging")
     ok(owned, *args, *key(keys, "pete"))
+
+
+def test_the_owner_may_roll_back_after_two_bad_reviews_and_verify_agrees(git_registry: Workspace, keys: Keys, cases: None):
+    owned = make_owned(git_registry, keys, provenance="any", before=V2)
+    rollback = ["rollback", NAME, "--env", "staging", "--reason", "route rate too low", "--as-owner"]
+    review(owned, keys, "0.85")
+    refused(owned, [*rollback, *key(keys, "owner")], "holds no authority")
+    review(owned, keys, "0.86")
+    refused(owned, [*rollback, *key(keys, "bob")], f"is not among the keys of the owner {OWNER}")
+    ok(owned, *rollback, *key(keys, "owner"))
+    live = owned.json("status")["environments"][0]
+    assert (live["version"], live["by"], live["by_signed"], live["owner_authority"]) == (V2.split("@")[1], OWNER, True, None)
+    assert owned.run("verify").exit_code == 0
