@@ -29,8 +29,8 @@ def main() -> None:
         before = [CaseResult(f"case-{n}", f"slice-{n % 8}", rng.random() < 0.9) for n in range(size)]
         after = [CaseResult(c.id, c.slice, c.passed if rng.random() < 0.97 else not c.passed) for c in before]
         report = Report("eval", "native", datetime.now(UTC), after)
-        summary = best(lambda: figures(report))
-        judged = best(lambda: decide(compare_runs(before, after), 0.01, None))
+        summary = best(lambda report=report: figures(report))  # type: ignore[misc]
+        judged = best(lambda before=before, after=after: decide(compare_runs(before, after), 0.01, None))  # type: ignore[misc]
         print(f"{size:>7} cases: summary {summary * 1e3:8.2f} ms, drift judgement {judged * 1e3:8.2f} ms, "
               f"ratio {judged / summary:5.1f}×")
 

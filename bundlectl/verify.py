@@ -22,7 +22,7 @@ from bundlectl.clock import now_utc, parse_time
 from bundlectl.drift.records import WatchLedger
 from bundlectl.errors import IntegrityFailure, UsageProblem
 from bundlectl.names import DIGEST_PATTERN
-from bundlectl.policy.in_force import EVAL_ADDED_LATER, GatePolicy
+from bundlectl.policy.in_force import ENVIRONMENT_ADDED_LATER, EVAL_ADDED_LATER, GatePolicy
 from bundlectl.record import BundleRecord
 from bundlectl.registry.events import Event, EvidenceData, parse_event
 from bundlectl.registry.objects import blob_key, digest_in_key
@@ -167,8 +167,9 @@ def _check_policy(event: Event) -> None:
         where = ".".join(str(part) for part in first["loc"])
         raise tampered(event, f"the policy breaks a rule `bundlectl policy set` enforces: {where}: {first['msg']}") from None
     # an older bundlectl stored eval gates without the fields added since (their defaults are what it meant)
-    environments = {name: {**env, "gates": {**env["gates"], "eval": {**EVAL_ADDED_LATER, **env["gates"]["eval"]}}}
-                    if env["gates"].get("eval") is not None else env for name, env in document["environments"].items()}
+    environments = {name: {**ENVIRONMENT_ADDED_LATER, **env, "gates": {**env["gates"], "eval": {**EVAL_ADDED_LATER, **env["gates"]["eval"]}}}
+                    if env["gates"].get("eval") is not None else {**ENVIRONMENT_ADDED_LATER, **env}
+                    for name, env in document["environments"].items()}
     if stored != {**document, "environments": environments}:
         raise tampered(event, "the policy is not in the form `bundlectl policy set` stores")
 
