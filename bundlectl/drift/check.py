@@ -19,7 +19,7 @@ from bundlectl.identity import Acting
 from bundlectl.pausing import set_paused
 from bundlectl.policy.in_force import DriftPolicy, environment_policy
 from bundlectl.record import BundleRecord
-from bundlectl.registry.events import EvidenceData
+from bundlectl.registry.events import DriftData, EvidenceData
 from bundlectl.registry.fresh import fresh_index
 from bundlectl.registry.index import Index
 from bundlectl.registry.log import Planned, append, recorded_actor
@@ -102,10 +102,10 @@ def check_drift(storage: Storage, name: str, env: str, actor: Acting, apply: boo
     if not apply or ran.added.seq is None:
         return result
     action = policy.action if decision.drifted else "none"
-    data = {"name": name, "env": env, "digest": pointer.digest, "version": pointer.version, "baseline": baseline.seq,
-            "run": ran.added.seq, "alpha": policy.alpha, "decision": decision.decision,
-            "figures": drift_figures(comparison, decision), "action": action}
-    event = append(storage, lambda _: Planned("drift", data), actor,  # type: ignore[arg-type]
+    data = DriftData(name=name, env=env, digest=pointer.digest, version=pointer.version, baseline=baseline.seq,
+                     run=ran.added.seq, alpha=policy.alpha, decision=decision.decision,
+                     figures=drift_figures(comparison, decision), action=action)
+    event = append(storage, lambda _: Planned("drift", data), actor,
                    reason or f"{decision.decision}: " + ("; ".join(decision.reasons) or "no case flipped beyond chance"))
     assert event is not None
     result = result._replace(seq=event.seq, action=action)

@@ -15,6 +15,7 @@ from bundlectl.drift.decision import within_tolerance
 from bundlectl.errors import Refused
 from bundlectl.identity import Acting
 from bundlectl.record import BundleRecord
+from bundlectl.registry.events import ReviewData
 from bundlectl.registry.fresh import fresh_index
 from bundlectl.registry.index import Index
 from bundlectl.registry.log import Planned, append
@@ -39,15 +40,15 @@ class ReviewResult(NamedTuple):
         return self._asdict()
 
 
-def review_data(record: BundleRecord, env: str, value: float) -> dict[str, Any]:
+def review_data(record: BundleRecord, env: str, value: float) -> ReviewData:
     """The payload of a review of RECORD in ENV; everything but `value` comes from the record itself."""
     outcome = record.metadata.get("outcome")
     if not outcome:
         raise Refused(f"{record.ref} declares no outcome metric (metadata.outcome), so there is nothing to review",
                       "declare metadata.outcome: {metric, target, tolerance} in bundle.yaml")
-    return {"name": record.name, "env": env, "digest": record.digest, "version": record.version,
-            "owner": str(record.metadata["owner"]), "metric": outcome["metric"], "value": value,
-            "in_tolerance": within_tolerance(outcome, value)}
+    return ReviewData(name=record.name, env=env, digest=record.digest, version=record.version,
+                      owner=str(record.metadata["owner"]), metric=outcome["metric"], value=value,
+                      in_tolerance=within_tolerance(outcome, value))
 
 
 def review_problem(record: BundleRecord, data: dict[str, Any]) -> str | None:
@@ -56,7 +57,7 @@ def review_problem(record: BundleRecord, data: dict[str, Any]) -> str | None:
         derived = review_data(record, data["env"], data["value"])
     except Refused as exc:
         return exc.message
-    wrong = sorted(k for k in derived if derived[k] != data.get(k))
+    wrong = sorted(k for k, v in derived.items() if v != data.get(k))
     return f"its {', '.join(wrong)} disagree with {record.ref} and the value it names" if wrong else None
 
 
@@ -65,7 +66,7 @@ def record_review(storage: Storage, name: str, env: str, value: float, actor: Ac
     pointer, bundle = live_bundle(index, name, env)
     record = bundle.record()
     data = review_data(record, env, value)
-    event = append(storage, lambda _: Planned("review", data), actor, note)  # type: ignore[arg-type]
+    event = append(storage, lambda _: Planned("review", data), actor, note)
     assert event is not None
     held = owner_authority(fresh_index(storage), pointer) is not None
     return ReviewResult(name, env, pointer.version, pointer.digest, data["owner"], record.metadata["outcome"], value,

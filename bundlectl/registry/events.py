@@ -171,7 +171,36 @@ class CanaryData(CanaryExtras):
     step_time: int  # seconds each step must last before the guard moves it on
 
 
-EventData = InitData | PolicyData | TrustData | RegisterData | EvidenceData | ApprovalData | MoveData | PauseData | CanaryData
+class DriftData(TypedDict):
+    """A drift run of the live bundle (issue 29): its figures follow from the two eval runs it names."""
+
+    name: str
+    env: str
+    digest: str
+    version: str
+    baseline: int  # the evidence seq of the run that admitted the bundle
+    run: int  # the evidence seq of this run
+    alpha: float
+    decision: str  # stable | drift
+    figures: dict[str, Any]
+    action: str  # none | notify | pause | rollback: what the policy had done on drift
+
+
+class ReviewData(TypedDict):
+    """The owner's review of the live bundle's outcome metric: `in_tolerance` follows from `value` and the bundle."""
+
+    name: str
+    env: str
+    digest: str
+    version: str
+    owner: str
+    metric: str
+    value: float
+    in_tolerance: bool
+
+
+EventData = (InitData | PolicyData | TrustData | RegisterData | EvidenceData | ApprovalData | MoveData | PauseData | CanaryData
+             | DriftData | ReviewData)
 
 
 class Event(NamedTuple):
