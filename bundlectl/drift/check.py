@@ -13,7 +13,8 @@ from typing import Any, NamedTuple
 from bundlectl.drift.baseline import admitting_run, stored_cases
 from bundlectl.drift.compare import Comparison, compare_runs
 from bundlectl.drift.decision import DEFAULT_ALPHA, Decision, decide, metric_check
-from bundlectl.errors import NotFound
+from bundlectl.errors import Conflict, NotFound
+from bundlectl.evidence.report import CaseResult
 from bundlectl.evidence.run import run_eval
 from bundlectl.identity import Acting
 from bundlectl.pausing import set_paused
@@ -66,7 +67,7 @@ def drift_figures(comparison: Comparison, decision: Decision) -> dict[str, Any]:
             "metric": decision.metric.to_json() if decision.metric else None}
 
 
-def judge(record: BundleRecord, before: list[Any], after: list[Any], run_figures: dict[str, Any],
+def judge(record: BundleRecord, before: list[CaseResult], after: list[CaseResult], run_figures: dict[str, Any],
           alpha: float) -> tuple[Comparison, Decision]:
     comparison = compare_runs(before, after)
     return comparison, decide(comparison, alpha, metric_check(record.metadata.get("outcome"), run_figures))
@@ -105,7 +106,15 @@ def check_drift(storage: Storage, name: str, env: str, actor: Acting, apply: boo
     data = DriftData(name=name, env=env, digest=pointer.digest, version=pointer.version, baseline=baseline.seq,
                      run=ran.added.seq, alpha=policy.alpha, decision=decision.decision,
                      figures=drift_figures(comparison, decision), action=action)
-    event = append(storage, lambda _: Planned("drift", data), actor,
+
+    def plan(now: Index) -> Planned:
+        moved = now.pointer(name, env)
+        if moved is None or moved.digest != pointer.digest:
+            raise Conflict(f"{env} of {name} moved while its harness ran; the run was stored as evidence of "
+                           f"{name}@{pointer.version}, and no drift record was written", "run `bundlectl drift` again")
+        return Planned("drift", data)
+
+    event = append(storage, plan, actor,
                    reason or f"{decision.decision}: " + ("; ".join(decision.reasons) or "no case flipped beyond chance"))
     assert event is not None
     result = result._replace(seq=event.seq, action=action)
