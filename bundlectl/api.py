@@ -602,8 +602,12 @@ def review(name: str, env: str, value: float | None = None, *, from_guard: str |
     from bundlectl.drift.reviews import record_review
     from bundlectl.errors import UsageProblem
 
+    import math
+
     if (value is None) == (from_guard is None):
         raise UsageProblem("give the reviewed value: either --value X or --from-guard SOURCE", "nothing was recorded")
+    if value is not None and not math.isfinite(value):
+        raise UsageProblem(f"--value {value} must be a finite number", "nothing was recorded")
     storage = _storage(registry, endpoint_url, fresh=True)
     if from_guard is not None:
         from bundlectl.drift.outcomes import live_outcome_mean

@@ -91,3 +91,11 @@ def test_a_review_can_read_its_value_from_the_live_outcomes(live: Workspace):
     assert result.exit_code == 1 and "records no correct_route_rate outcome" in result.stderr and live.log_head() == head
     both = live.run("review", NAME, "--env", "staging", "--from-guard", "requests.jsonl", "--value", "1")
     assert both.exit_code == 2 and "either --value X or --from-guard SOURCE" in both.stderr and live.log_head() == head
+
+
+def test_a_review_value_that_is_not_a_finite_number_is_refused_with_nothing_written(live: Workspace):
+    head = live.log_head()
+    for value in ("nan", "inf", "-inf"):
+        result = live.run("review", NAME, "--env", "staging", "--value", value)
+        assert result.exit_code == 2 and "a finite number" in result.stderr and "Traceback" not in result.output, result.output
+    assert live.log_head() == head
