@@ -599,10 +599,10 @@ def review(name: str, env: str, value: float | None = None, *, from_guard: str |
            key: Keys = None) -> ReviewResult:
     """Record the owner's review of the live bundle's outcome metric in ENV: `value`, or its mean over the live
     outcomes in `from_guard` (a request log, read the way the guard reads it)."""
+    import math
+
     from bundlectl.drift.reviews import record_review
     from bundlectl.errors import UsageProblem
-
-    import math
 
     if (value is None) == (from_guard is None):
         raise UsageProblem("give the reviewed value: either --value X or --from-guard SOURCE", "nothing was recorded")
