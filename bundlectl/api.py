@@ -56,6 +56,8 @@ __all__ = [
     "break_glass_standing",
     "doctor",
     "completion_words",
+    "drift",
+    "review",
 ]
 
 if TYPE_CHECKING:
@@ -66,6 +68,8 @@ if TYPE_CHECKING:
     from bundlectl.bundle.record import BundleRecord
     from bundlectl.diff.bundles import BundleDiff
     from bundlectl.doctor.checks import DoctorReport
+    from bundlectl.drift.check import DriftResult
+    from bundlectl.drift.reviews import ReviewResult
     from bundlectl.evidence.add import EvidenceAdded
     from bundlectl.evidence.listing import EvidenceListing
     from bundlectl.evidence.run import EvalRun
@@ -73,7 +77,7 @@ if TYPE_CHECKING:
     from bundlectl.gate.result import GateResult
     from bundlectl.registry.bundles import RegisterResult
     from bundlectl.registry.refs import BundleSource
-    from bundlectl.registry.rows import BundleRow, CanaryRow, MoveRow, PauseRow
+    from bundlectl.registry.rows import BundleRow, CanaryRow, MoveRow, PauseRow, WatchRow
     from bundlectl.report.model import ReleaseReport
     from bundlectl.storage.base import Storage
     from bundlectl.trust.identity import Acting
@@ -388,10 +392,11 @@ def promote(ref: str, env: str, *, registry: str | None = None, endpoint_url: st
 def rollback(name: str, env: str, *, to: str | None = None, components: list[str] | None = None,
              break_glass: bool = False, registry: str | None = None, endpoint_url: str | None = None,
              actor: str | None = None, key: Keys = None, reason: str | None = None,
-             dry_run: bool = False) -> RollbackReport | CanaryResult:
+             dry_run: bool = False, as_owner: bool = False) -> RollbackReport | CanaryResult:
     """Point ENV back (or swap `components` back); a dry run also diffs the live bundle against the target.
 
-    While a canary runs, a plain rollback ends it instead (a CanaryResult): what is live stays live.
+    While a canary runs, a plain rollback ends it instead (a CanaryResult): what is live stays live. `as_owner`: by
+    the bundle's owner on the authority of consecutive out-of-tolerance reviews (`bundlectl review`).
     """
     from bundlectl.workflows.canary import end_running_canary
     from bundlectl.workflows.rollback import rollback as roll_back
@@ -403,7 +408,13 @@ def rollback(name: str, env: str, *, to: str | None = None, components: list[str
         if ended is not None:
             return ended
     target = _registered(to, storage) if to else None
-    result = roll_back(storage, name, env, _acting(actor, key), reason, target, list(components or []), break_glass, dry_run)
+    authority = None
+    if as_owner:
+        from bundlectl.drift.reviews import owner_authority_claim
+
+        authority = owner_authority_claim
+    result = roll_back(storage, name, env, _acting(actor, key), reason, target, list(components or []), break_glass, dry_run,
+                       authority=authority)
     return RollbackReport(result, rollback_diff(result, storage) if dry_run else None)
 
 
@@ -472,10 +483,17 @@ def rehearse(name: str, env: str, *, to: str | None = None, components: list[str
 
 
 def pause(name: str, env: str, *, reason: str | None, registry: str | None = None, endpoint_url: str | None = None,
-          actor: str | None = None, key: Keys = None, dry_run: bool = False) -> PauseResult:
-    """The kill switch: serving runtimes refuse NAME's bundle in ENV (`Paused`) until `resume`; promotion is refused."""
+          actor: str | None = None, key: Keys = None, dry_run: bool = False, as_owner: bool = False) -> PauseResult:
+    """The kill switch: serving runtimes refuse NAME's bundle in ENV (`Paused`) until `resume`; promotion is refused.
+
+    `as_owner`: by the bundle's owner on the authority of consecutive out-of-tolerance reviews (`bundlectl review`)."""
     from bundlectl.workflows.pause import set_paused
 
+    if as_owner:
+        from bundlectl.drift.reviews import owner_authority_claim
+
+        return set_paused(_storage(registry, endpoint_url, refresh=True), name, env, True, _acting(actor, key), reason,
+                          dry_run, owner_authority_claim)
     return set_paused(_storage(registry, endpoint_url, refresh=True), name, env, True, _acting(actor, key), reason, dry_run)
 
 
@@ -507,8 +525,9 @@ def status_report(name: str | None = None, *, registry: str | None = None, endpo
 
 
 def history(name: str, env: str, limit: int | None = None, *, registry: str | None = None,
-            endpoint_url: str | None = None) -> list[MoveRow | PauseRow | CanaryRow]:
-    """Promotions, rollbacks, pauses, resumes and canaries of NAME in ENV, newest first; `limit` None means all."""
+            endpoint_url: str | None = None) -> list[MoveRow | PauseRow | CanaryRow | WatchRow]:
+    """Promotions, rollbacks, pauses, resumes, canaries, drift runs and reviews of NAME in ENV, newest first;
+    `limit` None means all."""
     from bundlectl.registry.read import index_at_head
     from bundlectl.workflows.status import known_environment, pointer_history
 
@@ -722,3 +741,40 @@ def completion_words(*, registry: str | None = None, endpoint_url: str | None = 
     live = [f"{row.name}@{row.env}" for row in index.pointers()]
     return CompletionWords([f"{name}@{version}" for name, version in bundles] + live,
                            list(dict.fromkeys(name for name, _ in bundles)), index.environments())
+
+
+# --- drift and reviews (issue 29) ----------------------------------------------------------------------
+
+
+def drift(name: str, env: str, *, apply: bool = False, report: str | None = None,
+          output: Callable[[bytes], None] | None = None, registry: str | None = None, endpoint_url: str | None = None,
+          actor: str | None = None, key: Keys = None, reason: str | None = None) -> DriftResult:
+    """Re-run the live bundle's declared harness and compare it case by case with the run that admitted it; with
+    `apply`, store the run and the finding, and on drift do what ENV's policy says (notify, pause, rollback)."""
+    from bundlectl.drift.check import check_drift
+
+    storage = _storage(registry, endpoint_url, refresh=True)
+    return check_drift(storage, name, env, _acting(actor, key), apply, reason, output, report)
+
+
+def review(name: str, env: str, value: float | None = None, *, from_guard: str | None = None, note: str | None = None,
+           registry: str | None = None, endpoint_url: str | None = None, actor: str | None = None,
+           key: Keys = None) -> ReviewResult:
+    """Record the owner's review of the live bundle's outcome metric in ENV: `value`, or its mean over the live
+    outcomes in `from_guard` (a request log, read the way the guard reads it)."""
+    import math
+
+    from bundlectl.drift.reviews import record_review
+    from bundlectl.errors import UsageProblem
+
+    if (value is None) == (from_guard is None):
+        raise UsageProblem("give the reviewed value: either --value X or --from-guard SOURCE", "nothing was recorded")
+    if value is not None and not math.isfinite(value):
+        raise UsageProblem(f"--value {value} must be a finite number", "nothing was recorded")
+    storage = _storage(registry, endpoint_url, refresh=True)
+    if from_guard is not None:
+        from bundlectl.drift.outcomes import live_outcome_mean
+
+        value = live_outcome_mean(storage, name, env, from_guard)
+    assert value is not None
+    return record_review(storage, name, env, value, _acting(actor, key), note)

@@ -64,6 +64,15 @@ def _print_live(live: LiveAt) -> None:
         by = identity(live.paused["by"], live.paused["by_signed"])
         warn(f"{live.env} was paused then (by {by} at {live.paused['since']}: {live.paused['reason']}); "
              "runtimes refused to serve it from their next poll on")
+    if "drift" in live.watched:
+        run = live.watched["drift"]
+        click.echo(f"  last drift run: {run['decision']} at {run['time']} by {identity(run['actor'], run['signed'])} "
+                   f"(event {run['seq']}, action {run['action_taken']})")
+    if "review" in live.watched:
+        review = live.watched["review"]
+        click.echo(f"  last review: {review['metric']} = {review['value']:g} "
+                   f"({'within' if review['in_tolerance'] else 'outside'} tolerance) at {review['time']} by "
+                   f"{identity(review['actor'], review['signed'])} (event {review['seq']})")
     if live.candidate:
         candidate = live.candidate
         click.echo(f"  canary beside it: {live.name}@{candidate['version']} ({short(candidate['digest'])}) at "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import sys
+import codecs
 from pathlib import Path
 
 import click
@@ -38,13 +38,11 @@ def eval_cmd(ctx: click.Context, ref: str, command: tuple[str, ...], report: str
     records the evidence as `run`. Under an eval gate with `provenance: run` only runs of exactly the
     declared harness count. Exits with the command's status once the report is bound.
     """
-    text = sys.stderr if as_json else sys.stdout  # with --json, stdout holds only the JSON document
-    stream = getattr(text, "unfiltered", text).buffer  # the tool's own output passes as it wrote it (its colours too)
+    decoder = codecs.getincrementaldecoder("utf-8")("replace")  # a chunk may end inside a character
 
     def output(chunk: bytes) -> None:
-        (sys.stderr if as_json else sys.stdout).flush()  # what bundlectl printed before stays before
-        stream.write(chunk)
-        stream.flush()
+        # through click's (escaping) text streams: with --json stdout holds only the JSON document
+        click.echo(decoder.decode(chunk), nl=False, err=as_json)
 
     if command[:1] == ("--",):  # a second separator, or one click left in place
         command = command[1:]

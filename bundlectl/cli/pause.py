@@ -20,14 +20,16 @@ if TYPE_CHECKING:
 @registry_option
 @dry_run_option
 @click.option("--reason", required=True, help="Why; recorded in the event log and carried by every `Paused` a runtime raises.")
+@click.option("--as-owner", is_flag=True, help="As the bundle's owner, on the authority of consecutive out-of-tolerance "
+                                                "reviews (`bundlectl review`), without a promoter role.")
 @actor_option()
 @key_option
 @json_option
-def pause(name: str, env: str, registry: str | None, endpoint_url: str | None, dry_run: bool, reason: str,
+def pause(name: str, env: str, registry: str | None, endpoint_url: str | None, dry_run: bool, reason: str, as_owner: bool,
           actor: str | None, key: tuple[str, ...], as_json: bool) -> None:
     """Kill switch: runtimes serving NAME in ENV raise Paused (and take their fallback path) until `resume`."""
     result = api.pause(name, env, reason=reason, registry=registry, endpoint_url=endpoint_url, actor=actor, key=key,
-                       dry_run=dry_run)
+                       dry_run=dry_run, as_owner=as_owner)
     print_pause(result, as_json)
 
 

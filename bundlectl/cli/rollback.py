@@ -26,11 +26,13 @@ if TYPE_CHECKING:
 @click.option("--rehearse", is_flag=True, help="Roll back and forward again here, and record a rehearsal (not in production).")
 @click.option("--register-only", is_flag=True,
               help="With --component: build and register the rollback's bundle, move nothing; add evidence for it, then roll back.")
+@click.option("--as-owner", is_flag=True, help="As the bundle's owner, on the authority of consecutive out-of-tolerance "
+                                                "reviews (`bundlectl review`), without a promoter role.")
 @registry_option
 @writer_options
 @json_option
 def rollback(name: str, env: str, to_ref: str | None, components: tuple[str, ...], break_glass: bool, rehearse: bool,
-             register_only: bool, registry: str | None, endpoint_url: str | None, actor: str | None, key: tuple[str, ...],
+             register_only: bool, as_owner: bool, registry: str | None, endpoint_url: str | None, actor: str | None, key: tuple[str, ...],
              reason: str | None, dry_run: bool, as_json: bool) -> None:
     """Point ENV back at the bundle live before (or --to REF), or swap single components back; during a canary, end it."""
     from bundlectl.gate.result import GateRefused
@@ -58,7 +60,7 @@ def rollback(name: str, env: str, to_ref: str | None, components: tuple[str, ...
     try:
         report = api.rollback(name, env, to=to_ref, components=list(components), break_glass=break_glass,
                               registry=registry, endpoint_url=endpoint_url, actor=actor, key=key, reason=reason,
-                              dry_run=dry_run)
+                              dry_run=dry_run, as_owner=as_owner)
     except GateRefused as gate_refused:
         from bundlectl.cli.gate import print_gate
 

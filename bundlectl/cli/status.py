@@ -12,7 +12,7 @@ from bundlectl.cli.output import emit_json, identity, short, table, warn
 from bundlectl.errors import ExitCode
 
 if TYPE_CHECKING:
-    from bundlectl.registry.rows import CanaryRow, MoveRow, PauseRow
+    from bundlectl.registry.rows import CanaryRow, MoveRow, PauseRow, WatchRow
     from bundlectl.workflows.status import LiveStatus
 
 
@@ -39,6 +39,9 @@ def status(name: str | None, check: bool, registry: str | None, endpoint_url: st
                 click.echo(f"canary in {r.env}: {r.name}@{canary.version} ({short(canary.digest)}) gets {canary.percent}% "
                            f"of routed requests, since {canary.time} by {identity(canary.actor, canary.signed)} "
                            f"(steps {','.join(map(str, canary.steps))})")
+            if r.owner_authority:
+                click.echo(f"owner authority in {r.env}: reviews {', '.join(map(str, r.owner_authority))} of {r.name} were "
+                           "out of tolerance; its owner may `bundlectl pause --as-owner` it")
     if not as_json and report.trust_since is None:
         click.echo("this registry has no trust set: every identity shown is claimed, not proven "
                    "(see `bundlectl trust set`)")
@@ -57,7 +60,7 @@ def status(name: str | None, check: bool, registry: str | None, endpoint_url: st
 @registry_option
 @json_option
 def history(name: str, env: str, limit: int, registry: str | None, endpoint_url: str | None, as_json: bool) -> None:
-    """Promotions, rollbacks, pauses, resumes and canaries of NAME in ENV, newest first."""
+    """Promotions, rollbacks, pauses, resumes, canaries, drift runs and reviews of NAME in ENV, newest first."""
     events = api.history(name, env, limit or None, registry=registry, endpoint_url=endpoint_url)
     if as_json:
         emit_json({"name": name, "env": env, "events": [e.to_json() for e in events]})
@@ -75,9 +78,16 @@ def _state(row: LiveStatus) -> str:
     return click.style("; ".join([*([paused] if paused else []), *row.problems]), fg="red")
 
 
-def _history_row(event: MoveRow | PauseRow | CanaryRow) -> list[str]:
-    from bundlectl.registry.rows import CanaryRow, PauseRow
+def _history_row(event: MoveRow | PauseRow | CanaryRow | WatchRow) -> list[str]:
+    from bundlectl.registry.rows import CanaryRow, PauseRow, WatchRow
 
+    if isinstance(event, WatchRow):
+        watched = event.data
+        live = f"{watched['version']} ({short(watched['digest'])})"
+        action = (f"drift run: {watched['decision']}" + (f", {watched['action']}" if watched["action"] != "none" else "")
+                  if event.action == "drift" else f"review: {watched['metric']} = {watched['value']:g} "
+                                                  f"({'within' if watched['in_tolerance'] else 'outside'} tolerance)")
+        return [str(event.seq), event.time, action, live, live, identity(event.actor, event.signed), event.reason or ""]
     if isinstance(event, CanaryRow):
         data = event.data
         action = f"{event.action} {event.percent}%" + (" (guard)" if "guard" in data else "")

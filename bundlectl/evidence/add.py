@@ -44,6 +44,7 @@ class EvidenceAdded:
     seq: int | None
     provenance: str = "attached"
     cases: str | None = None  # eval reports: how their cases were matched ("undeclared": never counts)
+    bound: Report | None = None  # the report as bound (cases matched to the suite's): what `drift` compares
 
     def to_json(self) -> dict[str, Any]:
         """The `evidence add --json` document (and the start of `eval --json`'s)."""
@@ -56,11 +57,12 @@ class EvidenceAdded:
 def add_evidence(
     storage: Storage, bundle: BundleRow, data: bytes, label: str, kind: str | None, fmt: str,
     actor: Acting, reason: str | None = None, now: datetime | None = None, provenance: Provenance | None = None,
-    check_report: Callable[[Report], None] | None = None,
+    check_report: Callable[[Report], None] | None = None, store: bool = True,
 ) -> EvidenceAdded:
     """Bind DATA to BUNDLE; `provenance` is given by `bundlectl eval` (a measured run), else it is attached.
 
-    `check_report` is the runner's own check of the parsed report (that this run wrote it).
+    `check_report` is the runner's own check of the parsed report (that this run wrote it). Without `store`
+    the report is bound and checked but nothing is stored (`drift` without --apply).
     """
 
     now = now or now_utc()
@@ -97,17 +99,20 @@ def add_evidence(
         return Planned("evidence", event_data)
 
     provenance_mode = event_data["provenance"].get("mode", "attached")
+    if not store:
+        return EvidenceAdded(bundle, report.kind, report.source, event_data["run_at"], event_data["figures"], False, None,
+                             provenance_mode, binding.cases, binding.report)
     index = index_at_head(storage)
     first_plan = plan(index)
     if first_plan is None:
         return EvidenceAdded(bundle, report.kind, report.source, event_data["run_at"], event_data["figures"], False, None,
-                             provenance_mode, binding.cases)
+                             provenance_mode, binding.cases, binding.report)
     signing(index, first_plan, actor)  # an act the keys may not sign is refused before the report is stored
     storage.put_object(key, data)
     checkpoint(OBJECTS_STORED)
     event = append(storage, plan, actor, reason)
     return EvidenceAdded(bundle, report.kind, report.source, event_data["run_at"], event_data["figures"],
-                         event is not None, event.seq if event else None, provenance_mode, binding.cases)
+                         event is not None, event.seq if event else None, provenance_mode, binding.cases, binding.report)
 
 
 def _unbound(row: EvidenceRow) -> bool:

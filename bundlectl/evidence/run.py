@@ -78,7 +78,8 @@ def report_path(command: list[str], explicit: str | None) -> str:
 
 
 def run_eval(storage: Storage, bundle: BundleRow, command: list[str], report: str | None, fmt: str, actor: Acting,
-             reason: str | None = None, keep: bool = False, output: Callable[[bytes], None] | None = None) -> EvalRun:
+             reason: str | None = None, keep: bool = False, output: Callable[[bytes], None] | None = None,
+             store: bool = True) -> EvalRun:
     """Run COMMAND (default: the bundle's declared harness) on BUNDLE's exported files and bind its report;
     its standard output goes to `output` as it comes."""
 
@@ -123,7 +124,7 @@ def run_eval(storage: Storage, bundle: BundleRow, command: list[str], report: st
             _check_ran_in(parsed, folder, written)
 
         added = add_evidence(storage, bundle, read_report(target, written), written, None, fmt, actor, reason,
-                             provenance=provenance, check_report=written_by_this_run)
+                             provenance=provenance, check_report=written_by_this_run, store=store)
         return EvalRun(added, command, status, written, rfc3339(started), rfc3339(ended), folder if keep else None)
     finally:
         if not keep:

@@ -26,6 +26,8 @@ DEFAULT_REHEARSAL_MAX_AGE = "30d"
 DEFAULT_PROVENANCE: Literal["any"] = "any"  # eval reports count whether run by bundlectl or attached; "run": only runs count
 # eval gate fields added after policies were first stored: policies logged before them lack them and mean these
 EVAL_ADDED_LATER: dict[str, Any] = {"provenance": DEFAULT_PROVENANCE, "signed_by": None, "tools": None}
+# environment fields added later (issue 29: drift and review schedules): absent from older policies, meaning none
+ENVIRONMENT_ADDED_LATER: dict[str, Any] = {"drift": None, "review": None}
 
 
 class SliceGate(NamedTuple):
@@ -94,12 +96,24 @@ class Gates(NamedTuple):
 WAIVABLE = ("after", "regression", "rehearsal", "approvals")  # what a policy's rollback rules may waive
 
 
+class DriftPolicy(NamedTuple):
+    every: str
+    alpha: float
+    action: str  # notify | pause | rollback
+
+
+class ReviewPolicy(NamedTuple):
+    every: str
+
+
 class EnvironmentPolicy(NamedTuple):
     name: str
     after: str | None
     production: bool
     gates: Gates
     rollback_waives: frozenset[str] = frozenset()  # checks a component rollback skips here (policy `rollback.waive`)
+    drift: DriftPolicy | None = None  # issue 29; policies stored before it lack both
+    review: ReviewPolicy | None = None
 
     def max_age_for(self, kind: str) -> str | None:
         """How old a report of this kind may be here: the max_age of the gate that reads it, if any."""
@@ -183,9 +197,15 @@ def _environment(name: str, raw: dict[str, Any]) -> EnvironmentPolicy:
     waive = (raw.get("rollback") or {}).get("waive", [])  # policies stored before rollback rules waive nothing
     if not isinstance(waive, list) or not all(w in WAIVABLE for w in waive):
         raise TypeError(f"environment {name!r}: rollback.waive = {waive!r}")
+    drift = raw.get("drift")
+    drift_policy = None if drift is None else _checked(DriftPolicy, drift)
+    if drift_policy is not None and (drift_policy.action not in ("notify", "pause", "rollback") or not 0 < drift_policy.alpha < 1):
+        raise TypeError(f"DriftPolicy = {drift!r}")
+    review = raw.get("review")
     return EnvironmentPolicy(name, after, raw["production"], Gates(
         eval_gate, gate("regression", RegressionGate), gate("latency", LatencyGate), gate("cost", CostGate),
-        gate("rehearsal", RehearsalGate), gate("approvals", ApprovalsGate)), frozenset(waive))
+        gate("rehearsal", RehearsalGate), gate("approvals", ApprovalsGate)), frozenset(waive),
+        drift_policy, None if review is None else _checked(ReviewPolicy, review))
 
 
 def _tool_pins(raw: Any) -> tuple[ToolPin, ...] | None:
@@ -205,7 +225,7 @@ def _checked(cls: type[Row], raw: dict[str, Any]) -> Row:
         value = raw[field]
         if not any(_is(value, t) for t in hint.split(" | ")):
             raise TypeError(f"{cls.__name__}.{field} = {value!r}")
-        if field == "max_age":
+        if field in ("max_age", "every"):
             parse_duration(value)  # ValueError when it is not a duration
     return cls(**raw)
 

@@ -99,11 +99,28 @@ class RollbackRules(Strict):
                     "check also counts the rehearsals of the bundle it rolls back from.")
 
 
+class DriftPolicy(Strict):
+    every: Duration = Field(description="How often the live bundle's harness must be re-run (`bundlectl drift --apply`); "
+                                        "an older last run fails `status --check`.")
+    alpha: float = Field(0.01, gt=0, lt=1, description="False-alarm rate of the paired test (McNemar exact), shared "
+                                                       "among overall and each slice.")
+    action: Literal["notify", "pause", "rollback"] = Field(
+        "notify", description="What `drift --apply` does on drift: notify (log it; `status --check` fails), pause "
+                              "the environment, or roll it back.")
+
+
+class ReviewPolicy(Strict):
+    every: Duration = Field(description="How often the owner must review the outcome metric (`bundlectl review`); "
+                                        "an overdue review fails `status --check`.")
+
+
 class Environment(Strict):
     after: str | None = Field(None, pattern=ENV_PATTERN, description="Must have been live there first.")
     production: bool = Field(False, description="Rehearsals are refused here.")
     gates: Gates = Field(default_factory=Gates)
     rollback: RollbackRules = Field(default_factory=RollbackRules, description="What a component rollback must pass here.")
+    drift: DriftPolicy | None = None
+    review: ReviewPolicy | None = None
 
 
 class Policy(Strict):

@@ -21,12 +21,14 @@ from bundlectl.registry.payloads import require_well_formed
 from bundlectl.storage.base import StoredEvent
 
 Action = Literal["init", "registry", "policy", "trust", "register", "evidence", "approval", "promote", "rollback", "pause", "resume",
-                 "canary", "canary-advance", "canary-rollback", "webhooks"]
+                 "canary", "canary-advance", "canary-rollback", "webhooks", "drift", "review"]
 MOVE_ACTIONS: tuple[Action, ...] = ("promote", "rollback")  # the actions that move an environment pointer
 PAUSE_ACTIONS: tuple[Action, ...] = ("pause", "resume")  # the kill switch: they set an environment's pause pointer
 # a canary: started (by promote --canary), advanced a step (by the guard), or ended without going live; it is
 # completed by the promote of its candidate, which names it (`canary_completed`)
 CANARY_ACTIONS: tuple[Action, ...] = ("canary", "canary-advance", "canary-rollback")
+# issue 29: a drift run of the live bundle (`drift --apply`) and the owner's review of the outcome metric
+WATCH_ACTIONS: tuple[Action, ...] = ("drift", "review")
 
 
 class InitData(TypedDict, total=False):
@@ -141,6 +143,7 @@ class MoveExtras(TypedDict, total=False):
     rehearsal: str
     canary_completed: int  # the seq of the canary step this promotion completes (it also ends the canary)
     guard: dict[str, Any]  # the guard's figures, when `bundlectl guard --apply` made this move
+    authority: dict[str, Any]  # {"owner", "reviews"}: a rollback by the owner on the authority of their reviews (issue 29)
 
 
 class MoveData(MoveExtras):
@@ -155,7 +158,11 @@ class MoveData(MoveExtras):
     pointer_version: int
 
 
-class PauseData(TypedDict):
+class PauseExtras(TypedDict, total=False):
+    authority: dict[str, Any]  # {"owner", "reviews": [seq, seq]}: the owner's authority after out-of-tolerance reviews
+
+
+class PauseData(PauseExtras):
     """A pause or resume of one environment; it names what was live then, and moves no pointer of it."""
 
     name: str
@@ -185,8 +192,36 @@ class CanaryData(CanaryExtras):
     step_time: int  # seconds each step must last before the guard moves it on
 
 
+class DriftData(TypedDict):
+    """A drift run of the live bundle (issue 29): its figures follow from the two eval runs it names."""
+
+    name: str
+    env: str
+    digest: str
+    version: str
+    baseline: int  # the evidence seq of the run that admitted the bundle
+    run: int  # the evidence seq of this run
+    alpha: float
+    decision: str  # stable | drift
+    figures: dict[str, Any]
+    action: str  # none | notify | pause | rollback: what the policy had done on drift
+
+
+class ReviewData(TypedDict):
+    """The owner's review of the live bundle's outcome metric: `in_tolerance` follows from `value` and the bundle."""
+
+    name: str
+    env: str
+    digest: str
+    version: str
+    owner: str
+    metric: str
+    value: float
+    in_tolerance: bool
+
+
 EventData = (InitData | RegistryData | PolicyData | TrustData | WebhooksData | RegisterData | EvidenceData | ApprovalData | MoveData
-             | PauseData | CanaryData)
+             | PauseData | CanaryData | DriftData | ReviewData)
 
 
 class Event(NamedTuple):

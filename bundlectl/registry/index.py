@@ -21,7 +21,7 @@ from bundlectl.errors import BrokenChain, IntegrityFailure, PointerMismatch
 from bundlectl.foundation.clock import event_time, parse_time
 from bundlectl.integrity.registry_id import Identity, NotThisRegistry, identity_after
 from bundlectl.integrity.skew import capped_run_at
-from bundlectl.registry.events import CANARY_ACTIONS, MOVE_ACTIONS, PAUSE_ACTIONS, Event, EvidenceData
+from bundlectl.registry.events import CANARY_ACTIONS, MOVE_ACTIONS, PAUSE_ACTIONS, WATCH_ACTIONS, Event, EvidenceData
 from bundlectl.registry.packing import pack, unpack
 from bundlectl.registry.rows import (
     ApprovalRow,
@@ -33,6 +33,7 @@ from bundlectl.registry.rows import (
     PauseRow,
     PointerRow,
     Row,
+    WatchRow,
     build,
     column_names,
     logged_row,
@@ -92,6 +93,7 @@ _POINTERS = select(PointerRow, "pointers")
 _MOVE_ROWS = f"SELECT seq, action, time, actor, move FROM events WHERE name=? AND env=? AND {_MOVES}"
 _PAUSE_ROWS = f"SELECT seq, action, time, actor, move FROM events WHERE name=? AND env=? AND {_PAUSES}"
 _CANARY_ROWS = f"SELECT seq, action, time, actor, move FROM events WHERE name=? AND env=? AND {_CANARIES}"
+_WATCH_ROWS = "SELECT seq, action, time, actor, move FROM events WHERE name=? AND env=? AND action=?"
 _INDEX_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
 # SQLite's answers that mean "this index cannot be written here" (read-only file or folder, no space)
 _UNWRITABLE = {sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM, sqlite3.SQLITE_FULL}
@@ -293,7 +295,7 @@ class Index:
             rows.pointers[(move["name"], move["env"])] = PointerRow(
                 move["name"], move["env"], move["to_digest"], move["to_version"], move["pointer_version"], seq, time,
                 actor, move.get("verified", True))
-        elif action in PAUSE_ACTIONS or action in CANARY_ACTIONS:
+        elif action in PAUSE_ACTIONS or action in CANARY_ACTIONS or action in WATCH_ACTIONS:
             rows.events.append((seq, action, data["name"], data["env"], time, actor, event.payload().decode()))
         else:
             rows.events.append((seq, action, data.get("name"), data.get("env"), time, actor, None))
@@ -589,6 +591,12 @@ class Index:
             return None
         move = self.move_at(name, env, time)
         return None if move is not None and move.seq > found[0].seq else found[0]
+
+    def watches(self, name: str, env: str, action: str, limit: int | None = None, at: str | None = None) -> list[WatchRow]:
+        """Drift runs or reviews (`action`) of one environment, newest first; with `at`, those at or before that time."""
+        query = _WATCH_ROWS + (" AND time <= ?" if at else "") + " ORDER BY seq DESC" + (" LIMIT ?" if limit else "")
+        params = (name, env, action, *([at] if at else []), *([limit] if limit else []))
+        return [logged_row(WatchRow, *row) for row in self.db.execute(query, params)]
 
     def was_live(self, name: str, env: str, digest: str) -> bool:
         row = self.db.execute(

@@ -98,6 +98,13 @@ _CANARY_REQUIRED: dict[str, Check] = {
     "live_digest": is_digest, "live_version": is_version, "pointer_version": _positive, "steps": _steps, "step_time": _count,
 }
 _CANARY_OPTIONAL: dict[str, Check] = {"gate": _gate, "guard": _mapping}
+def _number(value: Any) -> bool:
+    import math
+
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+_WATCH_BASE: dict[str, Check] = {"name": is_name, "env": is_env, "digest": is_digest, "version": is_version}
 REQUIRED: dict[str, dict[str, Check]] = {
     "init": {"format": _positive},
     "registry": {"registry": is_registry_id},
@@ -116,6 +123,9 @@ REQUIRED: dict[str, dict[str, Check]] = {
     "canary": _CANARY_REQUIRED,
     "canary-advance": _CANARY_REQUIRED,
     "canary-rollback": _CANARY_REQUIRED,
+    "drift": {**_WATCH_BASE, "baseline": _positive, "run": _positive, "alpha": _number, "decision": _text,
+              "figures": _mapping, "action": _text},
+    "review": {**_WATCH_BASE, "owner": _text, "value": _number, "in_tolerance": _flag},
 }
 def _copy_of(value: Any) -> bool:
     return (isinstance(value, dict) and set(value) == {"registry", "seq", "hash"} and _optional(is_registry_id)(value["registry"])
@@ -124,7 +134,8 @@ def _copy_of(value: Any) -> bool:
 
 OPTIONAL: dict[str, dict[str, Check]] = {"init": {"registry": is_registry_id},
                                          "registry": {"copy_of": _optional(_copy_of), "retired_to": _optional(_text)},
-                                         "promote": _MOVE_OPTIONAL, "rollback": _MOVE_OPTIONAL, "canary": _CANARY_OPTIONAL,
+                                         "pause": {"authority": _mapping}, "promote": _MOVE_OPTIONAL,
+                                         "rollback": {**_MOVE_OPTIONAL, "authority": _mapping}, "canary": _CANARY_OPTIONAL,
                                          "canary-advance": _CANARY_OPTIONAL, "canary-rollback": _CANARY_OPTIONAL}
 
 

@@ -288,7 +288,25 @@ class CanaryRow(NamedTuple):
                 "step_time_s": data["step_time"], "since": self.time, "by": self.actor, "by_signed": self.signed, "seq": self.seq}
 
 
-Logged = TypeVar("Logged", MoveRow, PauseRow, CanaryRow)
+class WatchRow(NamedTuple):
+    """A drift run or an owner's review of one environment (issue 29), read from its log record."""
+
+    seq: int
+    action: str  # "drift" or "review"
+    time: str
+    actor: str
+    reason: str | None
+    data: dict[str, Any]
+    signed: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {"seq": self.seq, "action": self.action, "env": self.data["env"], "digest": self.data["digest"],
+                "version": self.data["version"], "actor": self.actor, "signed": self.signed, "reason": self.reason,
+                "time": self.time, **{k: v for k, v in self.data.items() if k not in ("name", "env", "digest", "version", "action")},
+                **({"action_taken": self.data["action"]} if "action" in self.data else {})}
+
+
+Logged = TypeVar("Logged", MoveRow, PauseRow, CanaryRow, WatchRow)
 
 
 def logged_row(cls: type[Logged], seq: int, action: str, time: str, actor: str, payload: str) -> Logged:

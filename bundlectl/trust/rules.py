@@ -12,6 +12,36 @@ from typing import Any
 from bundlectl.trust.keys import PublicKey
 from bundlectl.trust.roles import Role, Signer, Trust, person
 
+# --- issue 29: drift runs, owner reviews, and the owner's authority to pull (the one place it is written) ---
+OWNER_PULLS_AFTER = 2  # consecutive reviews outside tolerance that give the owner the authority to pause or roll back
+
+
+def owner_holds_authority(in_tolerance_newest_first: list[bool]) -> bool:
+    """The owner may pause or roll back once the newest OWNER_PULLS_AFTER reviews were all outside tolerance."""
+    recent = in_tolerance_newest_first[:OWNER_PULLS_AFTER]
+    return len(recent) == OWNER_PULLS_AFTER and not any(recent)
+
+
+def owner_role(trust: Trust, owner: str) -> Role:
+    """The keys of the principal a bundle's `metadata.owner` names."""
+    return Role(f"keys of the owner {owner}", tuple(s for s in trust.anyone().signers if s.principal == owner))
+
+
+def _promoters_or_owner(trust: Trust, data: dict[str, Any]) -> Role:
+    """A pause or rollback: the environment's promoters, or, claiming the owner's authority, the owner alone (the
+    writer and `verify` check the claimed reviews with owner_holds_authority)."""
+    authority = data.get("authority")
+    if isinstance(authority, dict) and isinstance(authority.get("owner"), str):
+        return owner_role(trust, authority["owner"])
+    return trust.promoters_of(str(data.get("env")))
+
+
+def _runners_or_promoters(trust: Trust, data: dict[str, Any]) -> Role:
+    promoters = trust.promoters_of(str(data.get("env")))
+    signers = dict.fromkeys([*trust.runners.signers, *promoters.signers])
+    return Role(f"runners or promoters of {data.get('env')}", tuple(signers))
+
+
 # `trust` and `policy` need a threshold of admins; moves of an environment need its promoters.
 ROLE_OF: dict[str, Callable[[Trust, dict[str, Any]], Role]] = {
     "init": lambda trust, data: trust.admins,
@@ -23,14 +53,17 @@ ROLE_OF: dict[str, Callable[[Trust, dict[str, Any]], Role]] = {
     "evidence": lambda trust, data: trust.anyone(),
     "approval": lambda trust, data: trust.approvers,
     "promote": lambda trust, data: trust.promoters_of(str(data.get("env"))),
-    "rollback": lambda trust, data: trust.promoters_of(str(data.get("env"))),
-    # the kill switch (docs/design.md: What the runtime promises): promoters of the environment, like a move
-    "pause": lambda trust, data: trust.promoters_of(str(data.get("env"))),
+    "rollback": _promoters_or_owner,
+    # the kill switch of (docs/design.md: What the runtime promises): promoters of the environment, like a move (or the owner, issue 29)
+    "pause": _promoters_or_owner,
     "resume": lambda trust, data: trust.promoters_of(str(data.get("env"))),
     # canaries (docs/design.md: Canaries): a share of an environment's traffic, moved by its promoters (the guard's --apply too)
     "canary": lambda trust, data: trust.promoters_of(str(data.get("env"))),
     "canary-advance": lambda trust, data: trust.promoters_of(str(data.get("env"))),
     "canary-rollback": lambda trust, data: trust.promoters_of(str(data.get("env"))),
+    # issue 29: a drift run is signed by the runner or promoter that applied it; a review by the bundle's owner
+    "drift": _runners_or_promoters,
+    "review": lambda trust, data: owner_role(trust, str(data.get("owner"))),
 }
 
 

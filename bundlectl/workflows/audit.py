@@ -42,13 +42,15 @@ class LiveAt:
     paused: dict[str, Any] | None = None  # the pause in force at that instant: runtimes served no request with it
     signed: bool = False  # `promoted_by` is a signer's principal, not a claim
     candidate: dict[str, Any] | None = None  # the canary running beside it at that instant: candidate and share
+    watched: dict[str, Any] = field(default_factory=dict)  # its last drift run and owner's review at that instant (issue 29)
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "version": self.version, "digest": self.digest, "env": self.env,
                 "live_from": self.live_from, "live_until": self.live_until, "promoted_by": self.promoted_by,
                 "promoted_by_signed": self.signed, "action": self.action, "reason": self.reason, "seq": self.seq,
                 "pointer_version": self.pointer_version, "verified": self.verified, "evidence": self.evidence,
-                "paused": self.paused, "candidate": self.candidate}
+                "paused": self.paused, "candidate": self.candidate, "last_drift_run": self.watched.get("drift"),
+                "last_review": self.watched.get("review")}
 
 
 def live_at(index: Index, name: str, env: str, moment: datetime) -> LiveAt:
@@ -75,7 +77,18 @@ def live_at(index: Index, name: str, env: str, moment: datetime) -> LiveAt:
                   move.actor, move.action, move.reason, move.seq, move.pointer_version, move.verified, evidence,
                   pause._replace(signed=proven(pause.seq, trust_since)).summary() if pause and pause.paused else None,
                   proven(move.seq, trust_since),
-                  canary._replace(signed=proven(canary.seq, trust_since)).summary() if canary else None)
+                  canary._replace(signed=proven(canary.seq, trust_since)).summary() if canary else None,
+                  _watched(index, name, env, at, move.to_digest, trust_since))
+
+
+def _watched(index: Index, name: str, env: str, at: str, digest: str, trust_since: int | None) -> dict[str, Any]:
+    """The newest drift run and review of the bundle live at `at`, made at or before it."""
+    found = {}
+    for action in ("drift", "review"):
+        row = next((w for w in index.watches(name, env, action, at=at) if w.data["digest"] == digest), None)
+        if row is not None:
+            found[action] = row._replace(signed=proven(row.seq, trust_since)).to_json()
+    return found
 
 
 @dataclass(frozen=True)

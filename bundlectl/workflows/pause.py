@@ -8,6 +8,7 @@ Once trust is set, both are a promoter's act for that environment, signed like a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from bundlectl.errors import Conflict, NotFound, Refused
@@ -47,8 +48,11 @@ class PauseResult(NamedTuple):
 
 
 def set_paused(storage: Storage, name: str, env: str, paused: bool, actor: Acting, reason: str | None,
-               dry_run: bool = False) -> PauseResult:
-    """Pause (or resume) NAME in ENV; doing it twice is a no-op. A pause needs a reason: serving code shows it."""
+               dry_run: bool = False, authority: Callable[[Index, PointerRow], dict[str, Any]] | None = None) -> PauseResult:
+    """Pause (or resume) NAME in ENV; doing it twice is a no-op. A pause needs a reason: serving code shows it.
+
+    `authority`: the owner's claim to pause without a promoter role, checked against the index the plan reads
+    (drift/reviews.py); it is recorded with the pause, and the trust rules let the owner's key sign it."""
     if paused and not (reason and reason.strip()):
         raise Refused(f"a pause of {name} in {env} needs a reason; nothing was changed",
                       "say why with --reason TEXT: serving code receives it with every refused request")
@@ -67,6 +71,8 @@ def set_paused(storage: Storage, name: str, env: str, paused: bool, actor: Actin
             return None
         value = PauseValue(name, env, paused, index.head().seq + 1)
         data = PauseData(name=name, env=env, digest=live.digest, version=live.version, pointer_version=live.pointer_version)
+        if authority is not None:
+            data["authority"] = authority(index, live)
         return Planned("pause" if paused else "resume", data, [PointerUpdate(pointer, stored.token if stored else None, value.encode())])
 
     event = append(storage, plan, actor, reason)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -192,10 +193,11 @@ def rollback(
     storage: Storage, name: str, env: str, actor: Acting, reason: str | None = None, to: BundleRow | None = None,
     components: list[str] | None = None, break_glass: bool = False, dry_run: bool = False,
     now: datetime | None = None, rehearsal: str | None = None, guard: dict[str, Any] | None = None,
-    expect_live_seq: int | None = None,
+    expect_live_seq: int | None = None, authority: Callable[[Index, PointerRow], dict[str, Any]] | None = None,
 ) -> RollbackResult:
     """Roll NAME back in ENV (see the module docstring). `guard`: the figures when `bundlectl guard --apply` rolls back,
-    having judged the live bundle set at `expect_live_seq` (a conflict if ENV moved since)."""
+    having judged the live bundle set at `expect_live_seq` (a conflict if ENV moved since). `authority`: the owner's
+    claim to roll back without a promoter role (drift/reviews.py), recorded with the move."""
     now = now or now_utc()
     components = list(dict.fromkeys(components or []))
     if break_glass and not reason:
@@ -221,6 +223,8 @@ def rollback(
             extras["rehearsal"] = rehearsal
         if guard is not None:
             extras["guard"] = guard
+        if authority is not None and pointer is not None:
+            extras["authority"] = authority(index, pointer)
         if not plan.components:  # whole rollback: it was gated when it went live here before
             outcome.verified = _was_verified(index, name, env, plan.target.digest)
             extras["verified"] = outcome.verified

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, NamedTuple
 
+from bundlectl.drift.schedule import watch_status
 from bundlectl.gate.checks import eval_checks
 from bundlectl.policy.freshness import is_fresh
 from bundlectl.policy.in_force import DEFAULT_MAX_AGE, policy_in_force
 from bundlectl.registry.index import Index
-from bundlectl.registry.rows import CanaryRow, MoveRow, PauseRow, proven
+from bundlectl.registry.rows import CanaryRow, MoveRow, PauseRow, WatchRow, proven
 
 
 class LiveStatus(NamedTuple):
@@ -26,17 +27,20 @@ class LiveStatus(NamedTuple):
     paused: PauseRow | None = None  # the pause in force: serving runtimes refuse this bundle until `resume`
     signed: bool = False  # `by` is the principal of a key that signed the move, not a claim
     canary: CanaryRow | None = None  # the canary running beside it: its candidate and share
+    watched: bool = True  # issue 29: no drift run missed or found drift, no review overdue (else in `problems`)
+    owner_authority: list[int] | None = None  # the reviews that give the owner the authority to pause or roll back
 
     @property
     def healthy(self) -> bool:
-        return self.verified and self.evidence_fresh
+        return self.verified and self.evidence_fresh and self.watched
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "env": self.env, "version": self.version, "digest": self.digest,
                 "pointer_version": self.pointer_version, "since": self.since, "by": self.by,
                 "by_signed": self.signed, "evidence_fresh": self.evidence_fresh, "verified": self.verified,
                 "problems": self.problems, "paused": self.paused.summary() if self.paused else None,
-                "canary": self.canary.summary() if self.canary else None}
+                "canary": self.canary.summary() if self.canary else None,
+                "owner_authority": {"reviews": self.owner_authority} if self.owner_authority else None}
 
 
 class StatusReport(NamedTuple):
@@ -74,11 +78,13 @@ def live_status(index: Index, now: datetime, name: str | None = None) -> list[Li
         verified = pointer.verified or (bool(evals) and not evidence_problems and is_fresh(evals[0].run_at, max_age, now))
         unverified = [] if verified else ["unverified: went live by break-glass; add fresh eval evidence for this digest"]
         pause = index.pause(pointer.name, pointer.env)
+        watch = watch_status(index, environment, pointer, now)
         rows.append(LiveStatus(pointer.name, pointer.env, pointer.version, pointer.digest, pointer.pointer_version,
                                pointer.time, pointer.actor, verified, not evidence_problems,
-                               unverified + evidence_problems,
+                               unverified + evidence_problems + watch.problems,
                                pause._replace(signed=proven(pause.seq, trust_since)) if pause and pause.paused else None,
-                               proven(pointer.seq, trust_since), _signed(canary_in_force(index, pointer.name, pointer.env), trust_since)))
+                               proven(pointer.seq, trust_since), _signed(canary_in_force(index, pointer.name, pointer.env), trust_since),
+                               not watch.problems, watch.owner_authority))
     return rows
 
 
@@ -86,13 +92,15 @@ def _signed(canary: CanaryRow | None, trust_since: int | None) -> CanaryRow | No
     return canary._replace(signed=proven(canary.seq, trust_since)) if canary else None
 
 
-def pointer_history(index: Index, name: str, env: str, limit: int | None = None) -> list[MoveRow | PauseRow | CanaryRow]:
-    """Promotions, rollbacks, pauses, resumes and canaries of one environment, newest first."""
+def pointer_history(index: Index, name: str, env: str, limit: int | None = None) -> list[MoveRow | PauseRow | CanaryRow | WatchRow]:
+    """Promotions, rollbacks, pauses, resumes, canaries, drift runs and reviews of one environment, newest first."""
     trust_since = index.trust_since()
-    events: list[MoveRow | PauseRow | CanaryRow] = [
+    events: list[MoveRow | PauseRow | CanaryRow | WatchRow] = [
         *(m._replace(signed=proven(m.seq, trust_since)) for m in index.moves(name, env, limit)),
         *(p._replace(signed=proven(p.seq, trust_since)) for p in index.pauses(name, env, limit)),
-        *(c._replace(signed=proven(c.seq, trust_since)) for c in index.canaries(name, env, limit))]
+        *(c._replace(signed=proven(c.seq, trust_since)) for c in index.canaries(name, env, limit)),
+        *(w._replace(signed=proven(w.seq, trust_since)) for action in ("drift", "review")
+          for w in index.watches(name, env, action, limit))]
     events.sort(key=lambda e: e.seq, reverse=True)
     return events[:limit] if limit else events
 

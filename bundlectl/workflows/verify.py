@@ -20,11 +20,12 @@ from typing import Any
 
 from bundlectl.bundle.record import BundleRecord
 from bundlectl.digest.canonical import PREFIX, hex_of
+from bundlectl.drift.records import WatchLedger
 from bundlectl.errors import IndexMismatch, IntegrityFailure, UsageProblem
 from bundlectl.foundation.names import is_digest
 from bundlectl.integrity.registry_id import Identity, is_registry_id
 from bundlectl.integrity.skew import future_skew
-from bundlectl.policy.in_force import EVAL_ADDED_LATER, GatePolicy
+from bundlectl.policy.in_force import ENVIRONMENT_ADDED_LATER, EVAL_ADDED_LATER, GatePolicy
 from bundlectl.policy.model import Policy
 from bundlectl.registry.events import Event, parse_event
 from bundlectl.registry.index import Index
@@ -89,6 +90,7 @@ def verify_registry(storage: Storage, trust_root: str | None = None, registry_id
     identity = Identity()
     skewed: list[str] = []
     events = []
+    watches = WatchLedger()  # drift runs, reviews and the owner's authority, re-derived (issue 29)
     for item in stored:
         event = parse_event(item)
         events.append(event)
@@ -102,6 +104,10 @@ def verify_registry(storage: Storage, trust_root: str | None = None, registry_id
         if trust is not None and trust_since is None:
             trust_since = event.seq
             _check_root(event, trust_root)
+        live = pointers.get((event.data.get("name"), event.data.get("env")))  # type: ignore[arg-type]
+        watch_problem = watches.problem(storage, event, registered, live.digest if live else None)
+        if watch_problem is not None:
+            raise tampered(event, watch_problem)
         _check_event(storage, event, registered, pointers, checked)
         _check_pause(event, pointers, pauses)
         _check_canary(event, registered, pointers, pauses, canaries)
@@ -186,8 +192,9 @@ def _check_policy(event: Event) -> None:
         where = ".".join(str(part) for part in first["loc"])
         raise tampered(event, f"the policy breaks a rule `bundlectl policy set` enforces: {where}: {first['msg']}") from None
     # an older bundlectl stored eval gates without the fields added since (their defaults are what it meant)
-    environments = {name: {**env, "gates": {**env["gates"], "eval": {**EVAL_ADDED_LATER, **env["gates"]["eval"]}}}
-                    if env["gates"].get("eval") is not None else env for name, env in document["environments"].items()}
+    environments = {name: {**ENVIRONMENT_ADDED_LATER, **env, "gates": {**env["gates"], "eval": {**EVAL_ADDED_LATER, **env["gates"]["eval"]}}}
+                    if env["gates"].get("eval") is not None else {**ENVIRONMENT_ADDED_LATER, **env}
+                    for name, env in document["environments"].items()}
     if stored != {**document, "environments": environments}:
         raise tampered(event, "the policy is not in the form `bundlectl policy set` stores")
 

@@ -16,12 +16,12 @@ LAYOUT_DOC = ROOT / "docs" / "layout.md"
 
 # lower layers first: a module may import its own layer and the layers before it, never one after it
 LAYERS: list[tuple[str, set[str]]] = [
-    ("foundations", {"errors", "foundation", "safeio"}),
+    ("foundations", {"errors", "foundation", "safeio", "stats"}),
     ("digests", {"digest"}),
     ("bundles, storage and trust", {"bundle", "storage", "trust", "integrity"}),
     ("the registry", {"registry"}),
     ("domain rules", {"policy", "evidence", "gate", "guard", "diff", "transitions"}),
-    ("workflows", {"workflows", "webhooks", "report", "doctor"}),
+    ("workflows", {"workflows", "webhooks", "report", "doctor", "drift"}),
     ("the library facade and the serving runtime", {"api", "runtime", "serve", "openfeature"}),
     ("the command line", {"cli", "__main__"}),
 ]

@@ -1,0 +1,1 @@
+"""Small exact statistical tests, in integers, that several features share."""
