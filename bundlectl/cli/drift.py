@@ -14,7 +14,8 @@ from bundlectl.errors import ExitCode
 
 @click.command()
 @click.argument("name", shell_complete=complete_name)
-@click.option("--env", required=True, shell_complete=complete_env)
+@click.option("--env", required=True, shell_complete=complete_env,
+              help='The environment whose live bundle is re-run and compared with the run that admitted it.')
 @click.option("--apply", is_flag=True, help="Store the run as evidence and the finding in the log; on drift, do what "
                                             "the policy's drift.action says (notify, pause, rollback).")
 @click.option("--report", metavar="FILE", default=None,
@@ -67,7 +68,8 @@ def drift(name: str, env: str, apply: bool, report: str | None, registry: str | 
 
 @click.command()
 @click.argument("name", shell_complete=complete_name)
-@click.option("--env", required=True, shell_complete=complete_env)
+@click.option("--env", required=True, shell_complete=complete_env,
+              help="The environment whose live bundle's outcome metric is reviewed.")
 @click.option("--value", type=float, default=None, help="The value of the owner's metric (metadata.outcome.metric) reviewed.")
 @click.option("--from-guard", "from_guard", metavar="SOURCE", default=None,
               help="Read the value from live outcomes: the mean over a request log, as `bundlectl guard` reads it.")

@@ -54,7 +54,7 @@ COMMANDS: dict[str, Entry] = {
                       "Point ENV back at the bundle live before (or --to REF), or swap single components back; "
                       "during a canary, end it."),
     "serve": Entry("bundlectl.cli.serve:serve",
-                   "Serve ENV's live bundles over OpenFeature's remote evaluation protocol (OFREP) to services in any language."),
+                   "Serve NAMES' live bundles in ENV (default: every bundle live there) over OFREP; runs until interrupted."),
     "pause": Entry("bundlectl.cli.pause:pause",
                    "Kill switch: runtimes serving NAME in ENV raise Paused (and take their fallback path) until `resume`."),
     "resume": Entry("bundlectl.cli.pause:resume", "End a pause: runtimes serve NAME's live bundle in ENV again at their next poll."),
@@ -89,7 +89,8 @@ WORKFLOW: dict[str, list[str]] = {
     "Bundles": ["validate", "register", "list", "show", "diff", "export"],
     "Evidence and gates": ["eval", "evidence", "evals", "gate", "approve", "policy"],
     "Going live and back": ["promote", "rollback", "pause", "resume", "guard"],
-    "Watching and auditing": ["status", "history", "audit", "verify"],
+    "Watching and auditing": ["status", "history", "report", "drift", "review", "audit", "verify"],
+    "Serving and notifying": ["serve", "webhooks"],
     "Registry, trust and tools": ["registry", "trust", "schemas", "completion"],
 }
 
@@ -127,6 +128,15 @@ EXAMPLES: dict[str, list[str]] = {
     "verify": ["bundlectl verify"],
     "schemas": ["bundlectl schemas export --out schemas"],
     "completion": ["eval \"$(bundlectl completion bash)\"    # in ~/.bashrc"],
+    "serve": ["bundlectl serve --env production --listen 0.0.0.0:8080 --cache-dir /var/cache/bundlectl",
+              "bundlectl serve faq-bot --env production --tokens-file tokens.yaml"],
+    "webhooks": ["bundlectl webhooks set webhooks.yaml --reason \"notify #releases\"", "bundlectl webhooks deliver --follow",
+                 "bundlectl webhooks log --json"],
+    "report": ["bundlectl report faq-bot@0.2.0 --env production -o report.html",
+               "bundlectl report faq-bot@0.2.0 --env production --format markdown >> \"$GITHUB_STEP_SUMMARY\""],
+    "drift": ["bundlectl drift faq-bot --env production", "bundlectl drift faq-bot --env production --apply    # weekly, from cron"],
+    "review": ["bundlectl review faq-bot --env production --value 0.93 --note \"monthly review\"",
+               "bundlectl review faq-bot --env production --from-guard requests.jsonl"],
 }
 
 

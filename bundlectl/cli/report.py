@@ -20,7 +20,8 @@ SUFFIXES: dict[str, Format] = {".md": "markdown", ".markdown": "markdown", ".jso
 
 @click.command()
 @click.argument("ref", shell_complete=complete_ref)
-@click.option("--env", required=True, shell_complete=complete_env)
+@click.option("--env", required=True, shell_complete=complete_env,
+              help='The environment the release is reported against (what is live there).')
 @click.option("-o", "--output", "output_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the report to FILE (its format from the suffix unless --format says) instead of stdout.")
 @click.option("--format", "fmt", type=click.Choice(["html", "markdown", "json"]), default=None,
