@@ -1,0 +1,42 @@
+"""Hostile clients and a hostile shared cache folder against `bundlectl serve`: nothing leaks, hangs or crashes."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+import pytest
+
+from tests.serve.conftest import V1
+
+
+@pytest.fixture
+def large_files(monkeypatch):
+    """Every file is a large one: served from its local copy in the cache's blob folder, not from memory."""
+    monkeypatch.setattr("bundlectl.runtime.files.IN_MEMORY_MAX", 100)
+
+
+@pytest.mark.parametrize("swap", ["symlink", "fifo", "same size"])
+def test_a_blob_swapped_in_the_shared_cache_is_never_served(live, servers, large_files, tmp_path, swap):
+    cache = tmp_path / "serve-cache"
+    running = servers(live, cache_dir=cache)
+    digest = live.json("show", V1)["digest"]
+    url = f"/v1/bundles/{digest}/files/runbook.md"
+    expected = (live.root / "bundles/support-triage-v1/runbook.md").read_bytes()
+    whole = running.call("GET", url)
+    assert whole.status == 200 and whole.body == expected  # from the verified copy
+    blob = cache / "blobs" / hashlib.sha256(expected).hexdigest()
+    secret = tmp_path / "secret"
+    secret.write_bytes(b"TOP-SECRET " * 1000)
+    blob.unlink()  # another process with write access to the folder replaces the copy
+    if swap == "symlink":
+        blob.symlink_to(secret)
+    elif swap == "fifo":
+        os.mkfifo(blob)
+    else:
+        blob.write_bytes(b"X" * len(expected))
+    for headers in ({}, {"Range": "bytes=0-99"}):
+        answer = running.call("GET", url, headers=headers)
+        assert answer.status == 503 and b"SECRET" not in answer.body and b"XXX" not in answer.body
+        assert "no longer matches its digest" in answer.json()["errorDetails"]
+    assert running.call("GET", "/healthz").status == 200  # a FIFO was not waited on: the server still answers
