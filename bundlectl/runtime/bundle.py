@@ -132,7 +132,8 @@ class Serving:
         salt, bound = self._routing
         if not bound:
             return self.bundle
-        bucket = int.from_bytes(blake2b(key.encode(), digest_size=8, key=salt).digest(), "big") % BUCKETS
+        # surrogatepass: a lone surrogate (valid JSON "\ud800" from a client) routes like any key instead of raising
+        bucket = int.from_bytes(blake2b(key.encode("utf-8", "surrogatepass"), digest_size=8, key=salt).digest(), "big") % BUCKETS
         assert self.candidate is not None
         return self.candidate if bucket < bound else self.bundle
 

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from tests.serve.conftest import V1
+from tests.serve.conftest import ENV, NAME, V1, V2, wait_until
 
 
 @pytest.fixture
@@ -40,3 +40,19 @@ def test_a_blob_swapped_in_the_shared_cache_is_never_served(live, servers, large
         assert answer.status == 503 and b"SECRET" not in answer.body and b"XXX" not in answer.body
         assert "no longer matches its digest" in answer.json()["errorDetails"]
     assert running.call("GET", "/healthz").status == 200  # a FIFO was not waited on: the server still answers
+
+
+def test_a_targeting_key_with_a_lone_surrogate_is_routed_during_a_canary(served):
+    ws, running = served
+    assert ws.run("promote", V2, "--env", ENV, "--canary", "50", "--step-time", "0m").exit_code == 0
+    wait_until(lambda: running.evaluate(targeting_key="user-1").json()["reason"] == "SPLIT", 1.5)
+    body = b'{"context": {"targetingKey": "\\ud800x"}}'  # valid JSON; not encodable as UTF-8
+    first = running.call("POST", f"/ofrep/v1/evaluate/flags/{NAME}", data=body)
+    assert first.status == 200 and first.json()["reason"] == "SPLIT"
+    assert running.call("POST", f"/ofrep/v1/evaluate/flags/{NAME}", data=body).json() == first.json()  # sticky
+    assert running.call("POST", "/ofrep/v1/evaluate/flags", data=body).status == 200
+    digest = first.json()["value"]["digest"]
+    outcome = b'{"outcomes": [{"key": "%s", "targetingKey": "\\ud800x", "digest": "%s", "outcome": {"ok": true}}]}' % (
+        NAME.encode(), digest.encode())
+    assert running.call("POST", "/v1/outcomes", data=outcome).status == 202
+    assert running.server.fleet.runtimes[NAME].current("\ud800x").digest == digest  # in process too
