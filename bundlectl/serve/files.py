@@ -107,6 +107,12 @@ def open_verified(path: Path, digest: str, size: int) -> io.FileIO | None:
     return None
 
 
+def _position(digits: str) -> int:
+    """A byte position from the header: any number of digits (int() refuses over 4300), capped far past any file."""
+    digits = digits.lstrip("0") or "0"
+    return int(digits) if len(digits) <= 18 else 10**18
+
+
 def byte_range(header: str, size: int) -> tuple[int, int] | None:
     """The [start, end) of a single `bytes=` range; the whole file for what this server does not split (several
     ranges, another unit); None when the range lies outside the file (416)."""
@@ -117,10 +123,10 @@ def byte_range(header: str, size: int) -> tuple[int, int] | None:
     if not first and not last:
         return (0, size)
     if not first:  # the last N bytes
-        n = int(last)
+        n = _position(last)
         return (max(0, size - n), size) if n > 0 and size > 0 else None
-    start = int(first)
-    end = min(size, int(last) + 1) if last else size
+    start = _position(first)
+    end = min(size, _position(last) + 1) if last else size
     if start >= size or end <= start:
         return None
     return (start, end)

@@ -56,3 +56,16 @@ def test_a_targeting_key_with_a_lone_surrogate_is_routed_during_a_canary(served)
         NAME.encode(), digest.encode())
     assert running.call("POST", "/v1/outcomes", data=outcome).status == 202
     assert running.server.fleet.runtimes[NAME].current("\ud800x").digest == digest  # in process too
+
+
+@pytest.mark.parametrize(("header", "status"), [
+    ("bytes=" + "9" * 5000 + "-", 416), ("bytes=-" + "9" * 5000, 200), ("bytes=0-" + "9" * 5000, 200),
+    ("bytes=" + "0" * 5000 + "5-9", 206),
+])
+def test_a_range_of_thousands_of_digits_is_answered(served, header, status):
+    ws, running = served
+    digest = ws.json("show", V1)["digest"]
+    expected = (ws.root / "bundles/support-triage-v1/runbook.md").read_bytes()
+    answer = running.call("GET", f"/v1/bundles/{digest}/files/runbook.md", headers={"Range": header})
+    assert answer.status == status
+    assert answer.body == {416: answer.body, 200: expected, 206: expected[5:10]}[status]
