@@ -41,11 +41,12 @@ def configuration(poll_interval: float) -> dict[str, Any]:
 
 class ServeApp:
     def __init__(self, fleet: Fleet, authorizer: Authorizer, *, base_url: str = "", max_body: int = 64 * 1024,
-                 max_outcomes_body: int = 1024 * 1024, max_in_flight: int = 1024) -> None:
+                 max_outcomes_body: int = 1024 * 1024, max_in_flight: int = 1024, body_timeout: float = 10.0) -> None:
         self.fleet, self.authorizer = fleet, authorizer
         self.files = FileStore(fleet)
         self.evaluator = Evaluator(fleet, base_url, answered=self.files.remember)
         self.max_body, self.max_outcomes_body, self.max_in_flight = max_body, max_outcomes_body, max_in_flight
+        self.body_timeout = body_timeout  # seconds a request body may take to arrive whole: a slow body holds a slot
         self.in_flight = 0
         self._configuration = json_reply(200, configuration(fleet.settings.poll_interval))
 
@@ -54,6 +55,9 @@ class ServeApp:
             await _lifespan(receive, send)
             return
         if scope["type"] != "http":
+            return
+        if scope["path"] in ("/healthz", "/readyz"):  # probes answer at once, even with every slot taken
+            await _send(send, await self._route(scope, receive), scope)
             return
         if self.in_flight >= self.max_in_flight:
             await _send(send, ofrep_error(429, None, "too many requests at once", headers={"Retry-After": "1"}), scope)
@@ -97,9 +101,12 @@ class ServeApp:
 
     async def _with_body(self, receive: Receive, headers: dict[str, str], limit: int, handle: Callable[[bytes], Reply]) -> Reply:
         try:
-            body = await _read_body(receive, headers, limit)
+            body = await asyncio.wait_for(_read_body(receive, headers, limit), self.body_timeout)
         except TooLarge:
             return ofrep_error(413, PARSE_ERROR, f"the request body is larger than {limit} bytes")
+        except TimeoutError:  # a client that declares a body and trickles it (or never sends it) keeps no slot
+            return ofrep_error(408, None, f"the request body did not arrive within {self.body_timeout:g} s",
+                               headers={"Connection": "close"})
         return handle(body)
 
     def _readiness(self) -> Reply:

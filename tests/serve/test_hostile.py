@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import socket
 
 import pytest
 
@@ -69,3 +70,26 @@ def test_a_range_of_thousands_of_digits_is_answered(served, header, status):
     answer = running.call("GET", f"/v1/bundles/{digest}/files/runbook.md", headers={"Range": header})
     assert answer.status == status
     assert answer.body == {416: answer.body, 200: expected, 206: expected[5:10]}[status]
+
+
+def test_bodies_that_never_arrive_hold_no_slot_for_long_and_probes_always_answer(served):
+    ws, running = served
+    app = running.server.app
+    app.max_in_flight, app.body_timeout = 3, 0.5
+    port = int(running.url.rsplit(":", 1)[1])
+    slow = []
+    for _ in range(3):  # each declares a body and sends one byte of it (slowloris)
+        connection = socket.create_connection(("127.0.0.1", port), timeout=10)
+        connection.sendall(f"POST /ofrep/v1/evaluate/flags/{NAME} HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{{".encode())
+        slow.append(connection)
+    wait_until(lambda: app.in_flight == 3, 5)
+    assert running.evaluate().status == 429  # every slot taken ...
+    assert running.call("GET", "/healthz").status == 200 and running.call("GET", "/readyz").status == 200  # ... not the probes'
+    for connection in slow:  # each is answered 408 at its deadline and closed
+        reply = b""
+        while chunk := connection.recv(4096):
+            reply += chunk
+        assert reply.startswith(b"HTTP/1.1 408") and b"did not arrive within 0.5 s" in reply
+        connection.close()
+    assert app.in_flight == 0 and running.evaluate().status == 200
+    assert running.server.settings.request_log.read_text() == ""  # nothing was written
