@@ -140,3 +140,4 @@ def test_a_large_files_copy_swapped_after_verification_is_refused_by_file(v1_liv
     assert not thread.is_alive(), "file() waited on what was planted"
     refused, = read
     assert isinstance(refused, IntegrityFailure) and "runbook.md" in refused.message and "no longer the verified file" in refused.message
+
