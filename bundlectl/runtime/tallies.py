@@ -53,6 +53,11 @@ class OutcomeTallies:
                 acc[1] += value
                 acc[2] += value * value
 
+    def metric_names(self) -> set[str]:
+        """Every metric name counted so far, in any series."""
+        with self._lock:
+            return {name for metrics in self._metrics.values() for name in metrics}
+
     def requests(self) -> list[tuple[Series, int]]:
         return self.snapshot()[0]
 

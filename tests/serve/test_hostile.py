@@ -93,3 +93,24 @@ def test_bodies_that_never_arrive_hold_no_slot_for_long_and_probes_always_answer
         connection.close()
     assert app.in_flight == 0 and running.evaluate().status == 200
     assert running.server.settings.request_log.read_text() == ""  # nothing was written
+
+
+def test_a_new_metric_name_in_every_outcome_is_refused_past_the_bound(served):
+    from bundlectl.serve.outcomes import MAX_METRIC_NAMES
+
+    ws, running = served
+    digest = running.evaluate().json()["value"]["digest"]
+
+    def batch(first: int, count: int) -> dict:
+        return {"outcomes": [{"key": NAME, "digest": digest, "outcome": {f"m{first + i}": 1}} for i in range(count)]}
+
+    assert running.call("POST", "/v1/outcomes", batch(0, MAX_METRIC_NAMES)).status == 202  # a bound no real service reaches
+    log_before = running.server.settings.request_log.read_bytes()
+    metrics_before = running.call("GET", "/metrics").body
+    refused = running.call("POST", "/v1/outcomes", {"outcomes": [{"key": NAME, "digest": digest, "outcome": {"ok": True}},
+                                                                *batch(MAX_METRIC_NAMES, 1000 - 1)["outcomes"]]})
+    assert refused.status == 400 and f"at most {MAX_METRIC_NAMES} are kept" in refused.json()["errorDetails"]
+    assert running.server.settings.request_log.read_bytes() == log_before  # nothing of the batch was written
+    assert running.call("GET", "/metrics").body == metrics_before  # nor counted
+    known = {"outcomes": [{"key": NAME, "digest": digest, "outcome": {"m0": 2, "m1": 3}}]}
+    assert running.call("POST", "/v1/outcomes", known).status == 202  # names already counted stay welcome
