@@ -43,6 +43,11 @@ class TerminalText(io.TextIOBase):
         return True
 
     @property
+    def buffer(self) -> Any:
+        """The byte stream underneath, unfiltered: for bytes a child process wrote (`eval` passes its harness's output on)."""
+        return self.unfiltered.buffer
+
+    @property
     def encoding(self) -> str:  # type: ignore[override]
         return str(getattr(self.unfiltered, "encoding", None) or "utf-8")
 
