@@ -1,6 +1,7 @@
 """Streaming sha256 of files, with a stat-keyed cache so unchanged large files are hashed once.
 
-The cache is an SQLite file under the user cache folder and is safe to delete. An entry is trusted
+The cache is an SQLite file under the user cache folder and is safe to delete; it is used only while that folder
+and the file are this user's alone (no one else may write them). An entry is trusted
 only while device, inode, size, mtime and ctime all match, and files changed within a second of
 hashing are not cached at all (the "racy" case git guards against the same way).
 """
@@ -58,6 +59,20 @@ def sha256_handle(handle: io.RawIOBase, progress: Progress | None = None) -> str
     return PREFIX + digest.hexdigest()
 
 
+def _private(path: Path) -> bool:
+    """Only this user may change it: owned by this user and writable by no one else (a missing file is fine).
+
+    The cache decides which files count as verified (a runtime's local copies of large files among them): in a
+    folder others can write (a shared volume), anyone could write a row that vouches for a file of their own."""
+    if not hasattr(os, "geteuid"):
+        return True
+    try:
+        found = os.stat(path)
+    except FileNotFoundError:
+        return True
+    return found.st_uid == os.geteuid() and not found.st_mode & 0o022
+
+
 class FileHasher:
     """Hashes files through the cache; one instance per command."""
 
@@ -97,6 +112,9 @@ class FileHasher:
         if self._db is None and not self._db_failed:
             try:
                 self._cache_path.parent.mkdir(parents=True, exist_ok=True)
+                if not (_private(self._cache_path.parent) and _private(self._cache_path)):
+                    self._db_failed = True  # whoever else may write it could vouch for any file: hash every time
+                    return None
                 db = sqlite3.connect(self._cache_path, timeout=5)
                 db.execute(
                     "CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, dev INT, ino INT, size INT,"

@@ -55,7 +55,21 @@ class LiveBundle:
         """
         if relpath in self.files:
             return self.files[relpath]
-        return self.path(relpath).read_bytes()
+        from bundlectl.digest.canonical import sha256_of
+        from bundlectl.errors import BundlectlError, IntegrityFailure
+        from bundlectl.safeio.regular import read_regular
+
+        path = self.path(relpath)
+        entry = next(c.files[relpath] for c in self.record.components.values() if relpath in c.files)
+        try:  # the copy is in a folder others may write: a symlink or a FIFO swapped in is refused, never followed or waited on
+            data = read_regular(path, entry.size, follow=False)
+        except (OSError, BundlectlError) as exc:
+            data, why = None, getattr(exc, "message", None) or str(exc)
+        if data is None or sha256_of(data) != entry.digest:
+            raise IntegrityFailure(f"the local copy of {relpath} of {self.name}@{self.version} ({path}) is no longer the "
+                                   f"verified file: {why if data is None else 'its bytes changed'}",
+                                   "something replaced it in the cache folder; restart the runtime to fetch it again")
+        return data
 
     def path(self, relpath: str) -> Path:
         """A component file as a local read-only file, for large ones: open it, mmap it, hand it to a library.

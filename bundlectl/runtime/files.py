@@ -66,9 +66,17 @@ def local_copy(folder: Path, digest: str, size: int, write: Callable[[IO[bytes]]
             fcntl.flock(handle, fcntl.LOCK_EX)  # held while it is written: a partial file nobody holds was abandoned
             write(handle)
             handle.flush()
+            os.fchmod(handle.fileno(), 0o444)  # on the descriptor: a symlink swapped in for the partial name is not followed
             os.fsync(handle.fileno())
-        os.chmod(partial, 0o444)
+            written = os.fstat(handle.fileno())
         os.replace(partial, target)
+        placed = os.lstat(target)
+        if (placed.st_dev, placed.st_ino) != (written.st_dev, written.st_ino):  # what was renamed is not what we wrote
+            from bundlectl.errors import IntegrityFailure
+
+            target.unlink(missing_ok=True)
+            raise IntegrityFailure(f"the copy of {digest} being written in {folder} was replaced by another file "
+                                   "(something else writes that folder)", "give the runtime a folder only it can write")
     finally:
         partial.unlink(missing_ok=True)
     return target

@@ -241,7 +241,10 @@ class Runtime:
         try:
             return LineAppender(path, note)
         except OSError as exc:
-            raise UsageProblem(f"the request log {path} cannot be opened for appending ({exc.strerror or exc})",
+            import errno
+
+            why = "it is a symlink, which is not followed" if exc.errno == errno.ELOOP else exc.strerror or str(exc)
+            raise UsageProblem(f"the request log {path} cannot be opened for appending ({why})",
                                "give request_log= a file path in a folder this process can write") from None
 
     def _write(self, line: dict[str, Any]) -> None:

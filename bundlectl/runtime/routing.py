@@ -35,7 +35,9 @@ def _hash_key(candidate_digest: str, secret: bytes) -> bytes:
 def routing_bucket(key: str, candidate_digest: str, secret: bytes = b"") -> int:
     """The bucket (0 to 9,999) of a routing key in the canary of `candidate_digest`: the candidate serves it when the
     bucket is below its share in hundredths of a percent (`percent * 100`)."""
-    return int.from_bytes(blake2b(key.encode(), digest_size=8, key=_hash_key(candidate_digest, secret)).digest(), "big") % BUCKETS
+    # surrogatepass: a lone surrogate (valid JSON "\ud800" from a client) routes like any key instead of raising
+    data = key.encode("utf-8", "surrogatepass")
+    return int.from_bytes(blake2b(data, digest_size=8, key=_hash_key(candidate_digest, secret)).digest(), "big") % BUCKETS
 
 
 def routes_to_candidate(key: str, candidate_digest: str, percent: int, secret: bytes = b"") -> bool:

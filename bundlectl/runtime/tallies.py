@@ -71,6 +71,11 @@ class OutcomeTallies:
                 if len(running.pending) >= _Running.FOLD:
                     running.fold()
 
+    def metric_names(self) -> set[str]:
+        """Every metric name counted so far, in any series."""
+        with self._lock:
+            return {name for metrics in self._metrics.values() for name in metrics}
+
     def requests(self) -> list[tuple[Series, int]]:
         return self.snapshot()[0]
 

@@ -14,7 +14,10 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+# O_NOFOLLOW: a symlink planted at the log's path (a shared log folder) would have the lines appended to any file
+# this process may write, with client-chosen request ids in them; it is refused (ELOOP) instead.
+_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) | \
+    getattr(os, "O_NOFOLLOW", 0)
 
 
 class LineAppender:

@@ -6,12 +6,15 @@ counted against its limit before it is parsed (benchmarks/serve.py measures it a
 
 from __future__ import annotations
 
+import asyncio
+import io
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bundlectl.serve.auth import READ, RECORD, Authorizer
 from bundlectl.serve.evaluation import PARSE_ERROR, Evaluator
-from bundlectl.serve.files import FileReply, FileStore
+from bundlectl.serve.files import FileReply, FileStore, open_verified
 from bundlectl.serve.fleet import Fleet
 from bundlectl.serve.outcomes import record_batch
 from bundlectl.serve.replies import Reply, json_reply, ofrep_error
@@ -38,11 +41,12 @@ def configuration(poll_interval: float) -> dict[str, Any]:
 
 class ServeApp:
     def __init__(self, fleet: Fleet, authorizer: Authorizer, *, base_url: str = "", max_body: int = 64 * 1024,
-                 max_outcomes_body: int = 1024 * 1024, max_in_flight: int = 1024) -> None:
+                 max_outcomes_body: int = 1024 * 1024, max_in_flight: int = 1024, body_timeout: float = 10.0) -> None:
         self.fleet, self.authorizer = fleet, authorizer
         self.files = FileStore(fleet)
         self.evaluator = Evaluator(fleet, base_url, answered=self.files.remember)
         self.max_body, self.max_outcomes_body, self.max_in_flight = max_body, max_outcomes_body, max_in_flight
+        self.body_timeout = body_timeout  # seconds a request body may take to arrive whole: a slow body holds a slot
         self.in_flight = 0
         self._configuration = json_reply(200, configuration(fleet.settings.poll_interval))
 
@@ -51,6 +55,9 @@ class ServeApp:
             await _lifespan(receive, send)
             return
         if scope["type"] != "http":
+            return
+        if scope["path"] in ("/healthz", "/readyz"):  # probes answer at once, even with every slot taken
+            await _send(send, await self._route(scope, receive), scope)
             return
         if self.in_flight >= self.max_in_flight:
             await _send(send, ofrep_error(429, None, "too many requests at once", headers={"Retry-After": "1"}), scope)
@@ -94,9 +101,12 @@ class ServeApp:
 
     async def _with_body(self, receive: Receive, headers: dict[str, str], limit: int, handle: Callable[[bytes], Reply]) -> Reply:
         try:
-            body = await _read_body(receive, headers, limit)
+            body = await asyncio.wait_for(_read_body(receive, headers, limit), self.body_timeout)
         except TooLarge:
             return ofrep_error(413, PARSE_ERROR, f"the request body is larger than {limit} bytes")
+        except TimeoutError:  # a client that declares a body and trickles it (or never sends it) keeps no slot
+            return ofrep_error(408, None, f"the request body did not arrive within {self.body_timeout:g} s",
+                               headers={"Connection": "close"})
         return handle(body)
 
     def _readiness(self) -> Reply:
@@ -146,33 +156,47 @@ async def _read_body(receive: Receive, headers: dict[str, str], limit: int) -> b
 
 
 async def _send(send: Send, reply: Reply, scope: Scope) -> None:
+    handle = None
+    if isinstance(reply, FileReply) and reply.path is not None and reply.status != 304:
+        handle = await asyncio.to_thread(open_verified, reply.path, reply.digest, reply.size)  # may hash: off the loop
+        if handle is None:
+            logging.getLogger("bundlectl.serve").warning("the local copy %s is not the verified file %s any more (replaced "
+                                                         "in the cache folder?): not served", reply.path, reply.digest)
+            reply = ofrep_error(503, None, "the local copy of this file no longer matches its digest; it is not served",
+                                headers={"Retry-After": "1"})
+    try:
+        await _send_reply(send, reply, scope, handle)
+    finally:
+        if handle is not None:
+            handle.close()
+
+
+async def _send_reply(send: Send, reply: Reply, scope: Scope, handle: io.FileIO | None) -> None:
     headers = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in reply.headers.items()]
     if reply.content_type is not None:
         headers.append((b"content-type", reply.content_type.encode()))
-    length = reply.length if isinstance(reply, FileReply) and reply.path is not None else len(reply.body)
+    length = reply.length if isinstance(reply, FileReply) and handle is not None else len(reply.body)
     if reply.status != 304:
         headers.append((b"content-length", str(length).encode()))
     await send({"type": "http.response.start", "status": reply.status, "headers": headers})
     if scope["method"] == "HEAD" or reply.status == 304:
         await send({"type": "http.response.body", "body": b""})
-    elif isinstance(reply, FileReply) and reply.path is not None:
-        await _send_file(send, reply)
+    elif isinstance(reply, FileReply) and handle is not None:
+        await _send_file(send, reply, handle)
     else:
         await send({"type": "http.response.body", "body": reply.body})
 
 
-async def _send_file(send: Send, reply: FileReply) -> None:
-    """A large file's range in chunks, from its verified local copy (opened once, read through that descriptor)."""
-    assert reply.path is not None
-    with open(reply.path, "rb") as handle:
-        handle.seek(reply.offset)
-        left = reply.length
-        while left > 0:
-            chunk = handle.read(min(_CHUNK, left))
-            if not chunk:
-                break
-            left -= len(chunk)
-            await send({"type": "http.response.body", "body": chunk, "more_body": left > 0})
+async def _send_file(send: Send, reply: FileReply, handle: io.FileIO) -> None:
+    """A large file's range in chunks, from its verified local copy (opened once and checked: read through that descriptor)."""
+    handle.seek(reply.offset)
+    left = reply.length
+    while left > 0:
+        chunk = handle.read(min(_CHUNK, left))
+        if not chunk:
+            break
+        left -= len(chunk)
+        await send({"type": "http.response.body", "body": chunk, "more_body": left > 0})
     if left > 0:  # the copy shrank under us: end the body; the client sees a short read, never other bytes
         await send({"type": "http.response.body", "body": b""})
 

@@ -6,12 +6,15 @@ path names nothing. The ETag is the file's sha256 (strong), the reply immutable;
 
 from __future__ import annotations
 
+import io
+import os
 import re
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from bundlectl.errors import BundlectlError
 from bundlectl.runtime import LiveBundle
 from bundlectl.serve.fleet import Fleet
 from bundlectl.serve.replies import Reply, ofrep_error
@@ -28,6 +31,8 @@ class FileReply(Reply):
     path: Path | None = None
     offset: int = 0
     length: int = 0
+    digest: str = ""  # what the whole file must hash to: checked on the descriptor it is sent from (open_verified)
+    size: int = 0
 
 
 class FileStore:
@@ -75,7 +80,37 @@ class FileStore:
         media = "application/octet-stream"
         if relpath in bundle.files:
             return Reply(status, bytes(bundle.files[relpath][offset:offset + length]), headers, media)
-        return FileReply(status, b"", headers, media, bundle.paths[relpath], offset, length)
+        return FileReply(status, b"", headers, media, bundle.paths[relpath], offset, length, entry.digest, size)
+
+
+def open_verified(path: Path, digest: str, size: int) -> io.FileIO | None:
+    """The verified local copy of a large file, opened to be sent; None when what the path names now is not that file.
+
+    The copy lives in a folder other processes may write (a shared cache): since the runtime checked it, it may have
+    been replaced by a symlink to a secret, a FIFO, or another file of the same size. It is opened once without
+    following a link and without blocking, and hashed through that descriptor (the stat-keyed hash cache makes this
+    a lookup while the copy is untouched), so only the verified bytes are ever sent under the digest's ETag.
+    """
+    from bundlectl.digest.filehash import FileHasher
+    from bundlectl.safeio.regular import open_regular
+
+    try:
+        handle = open_regular(path, follow=False)
+    except (OSError, BundlectlError):
+        return None
+    try:
+        if os.fstat(handle.fileno()).st_size == size and FileHasher().digest_open(path, handle) == digest:
+            return handle
+    except OSError:
+        pass
+    handle.close()
+    return None
+
+
+def _position(digits: str) -> int:
+    """A byte position from the header: any number of digits (int() refuses over 4300), capped far past any file."""
+    digits = digits.lstrip("0") or "0"
+    return int(digits) if len(digits) <= 18 else 10**18
 
 
 def byte_range(header: str, size: int) -> tuple[int, int] | None:
@@ -88,10 +123,10 @@ def byte_range(header: str, size: int) -> tuple[int, int] | None:
     if not first and not last:
         return (0, size)
     if not first:  # the last N bytes
-        n = int(last)
+        n = _position(last)
         return (max(0, size - n), size) if n > 0 and size > 0 else None
-    start = int(first)
-    end = min(size, int(last) + 1) if last else size
+    start = _position(first)
+    end = min(size, _position(last) + 1) if last else size
     if start >= size or end <= start:
         return None
     return (start, end)

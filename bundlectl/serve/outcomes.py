@@ -24,6 +24,7 @@ from bundlectl.serve.replies import Reply, RequestRefused, json_reply, ofrep_err
 
 MAX_BATCH = 1000
 MAX_METRICS = 32
+MAX_METRIC_NAMES = 64  # distinct metric names counted per bundle name: each is a series in memory and in /metrics
 _METRIC = re.compile(r"[a-z][a-z0-9_]{0,63}")
 _FIELDS = {"key", "requestId", "targetingKey", "digest", "arm", "outcome"}
 _RESERVED = {"bundle", "request_id"}  # record()'s own parameters: never a metric name
@@ -102,6 +103,11 @@ def record_batch(body: bytes, runtimes: Mapping[str, Runtime]) -> Reply:
         accepted = [accept(item, index, runtimes) for index, item in enumerate(batch)]
     except RequestRefused as refused:
         return refused.reply
+    for runtime in {id(outcome.runtime): outcome.runtime for outcome in accepted}.values():
+        names = runtime.tallies.metric_names() | {name for o in accepted if o.runtime is runtime for name in o.values}
+        if len(names) > MAX_METRIC_NAMES:
+            return ofrep_error(400, INVALID_CONTEXT, f"{runtime.name} would count {len(names)} metric names; at most "
+                               f"{MAX_METRIC_NAMES} are kept per bundle (a new name per outcome is not a metric); nothing was recorded")
     for outcome in accepted:
         outcome.runtime.record(outcome.request_id, bundle=outcome.bundle, **outcome.values)
     return json_reply(202, {"recorded": len(accepted)})

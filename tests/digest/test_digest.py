@@ -142,3 +142,24 @@ def test_cache_is_safe_to_delete_or_corrupt(tmp_path: Path):
     assert FileHasher(cache).digest(path) == expected
     cache.write_bytes(b"not a database")
     assert FileHasher(cache).digest(path) == expected
+
+
+@pytest.mark.parametrize("shared", ["folder", "file"])
+def test_a_hash_cache_others_can_write_vouches_for_nothing(tmp_path: Path, shared: str):
+    import sqlite3
+
+    folder = tmp_path / "shared-cache"
+    folder.mkdir()
+    path = _old_file(tmp_path, b"EVIL" * (filehash.CACHE_MIN_BYTES // 4 + 1))  # a file someone else put there
+    cache = folder / "filehash.sqlite"
+    found = os.stat(path)
+    claimed = "sha256:" + "ab" * 32  # the digest of the file they want it taken for
+    with sqlite3.connect(cache) as db:  # the row they wrote
+        db.execute("CREATE TABLE files (path TEXT PRIMARY KEY, dev INT, ino INT, size INT, mtime_ns INT, ctime_ns INT, digest TEXT)")
+        db.execute("INSERT INTO files VALUES (?,?,?,?,?,?,?)", (str(path.resolve()), found.st_dev, found.st_ino, found.st_size,
+                                                                 found.st_mtime_ns, found.st_ctime_ns, claimed))
+    os.chmod(folder if shared == "folder" else cache, 0o777 if shared == "folder" else 0o666)
+    assert FileHasher(cache).digest(path) == sha256_file(path) != claimed  # hashed, the row not believed
+    os.chmod(folder, 0o755)
+    os.chmod(cache, 0o644)
+    assert FileHasher(cache).digest(path) == claimed  # the same row in a cache only this user writes is used

@@ -246,3 +246,30 @@ def test_a_partial_copy_left_by_a_killed_process_is_removed_and_one_being_writte
         os.utime(live, (1, 1))
         assert local_copy(folder, digest, len(data), lambda out: out.write(data)).read_bytes() == data
         assert not left.exists() and live.exists()
+
+
+def test_a_partial_copy_swapped_for_a_symlink_changes_no_other_file_and_is_not_installed(tmp_path: Path):
+    from hashlib import sha256
+
+    from bundlectl.errors import IntegrityFailure
+    from bundlectl.runtime.files import local_copy
+
+    blobs = tmp_path / "blobs"
+    victim = tmp_path / "credentials"  # a file of the runtime's user, readable by it alone
+    victim.write_text("aws_secret_access_key=…\n")
+    victim.chmod(0o600)
+    data = b"weights " * 100_000
+    digest = "sha256:" + sha256(data).hexdigest()
+
+    def write_while_swapped(handle) -> None:  # another process swaps the partial file's name while the copy is written
+        handle.write(data)
+        partial, = blobs.glob(".*.partial")
+        planted = blobs / "planted"
+        planted.symlink_to(victim)
+        os.replace(planted, partial)
+
+    with pytest.raises(IntegrityFailure) as err:
+        local_copy(blobs, digest, len(data), write_while_swapped)
+    assert "was replaced by another file" in err.value.message
+    assert stat.S_IMODE(victim.stat().st_mode) == 0o600  # the chmod did not follow the link
+    assert list(blobs.iterdir()) == []  # neither the symlink nor a partial file is left as the copy

@@ -104,3 +104,40 @@ def test_files_planted_by_another_bundle_in_a_shared_folder_do_not_stop_pauses(v
     wait_until(lambda: runtime.paused is None, within=POLL + 1.0)
     runtime.close()
     assert [p.name for p in (cache / "in-use").iterdir()] == ["other-bundle@prod.0123456789abcdef.json"]  # its own lease gone
+
+
+@pytest.mark.parametrize("what", ["fifo", "endless device", "symlink to a secret", "other bytes"])
+def test_a_large_files_copy_swapped_after_verification_is_refused_by_file(v1_live: Workspace, runtimes, tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch, what: str):
+    from bundlectl.errors import IntegrityFailure
+
+    monkeypatch.setattr("bundlectl.runtime.files.IN_MEMORY_MAX", 100)  # every file a large one: read from its local copy
+    cache = tmp_path / "runtime-cache"
+    served = runtimes(v1_live, cache_dir=cache, follow=False).current()
+    expected = served.file("runbook.md")
+    copy = served.paths["runbook.md"]
+    secret = tmp_path / "secret"
+    secret.write_bytes(b"TOP-SECRET " * 1000)
+    if what == "symlink to a secret":
+        copy.unlink()
+        copy.symlink_to(secret)
+    elif what == "other bytes":
+        copy.unlink()
+        copy.write_bytes(b"X" * len(expected))
+    else:
+        plant(copy, what)
+    read: list[object] = []
+
+    def reading() -> None:
+        try:
+            read.append(served.file("runbook.md"))
+        except IntegrityFailure as exc:
+            read.append(exc)
+
+    thread = threading.Thread(target=reading, daemon=True)
+    thread.start()
+    thread.join(5)
+    assert not thread.is_alive(), "file() waited on what was planted"
+    refused, = read
+    assert isinstance(refused, IntegrityFailure) and "runbook.md" in refused.message and "no longer the verified file" in refused.message
+

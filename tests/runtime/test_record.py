@@ -130,3 +130,13 @@ def test_a_prometheus_scrape_reads_requests_and_metric_counts_at_one_instant(v1_
     counts = {s.labels["metric"]: s.value for s in families["bundlectl_outcome_count"].samples if s.name.endswith("_total")}
     assert [s.value for s in requests.samples if s.name.endswith("_total")] == [1.0]
     assert counts == {"ok": 1.0, "latency_ms": 1.0}
+
+
+def test_a_request_log_path_that_is_a_symlink_is_a_usage_problem(v1_live: Workspace, runtimes, tmp_path):
+    profile = tmp_path / "bashrc"
+    profile.write_text("")
+    log = tmp_path / "requests.jsonl"
+    log.symlink_to(profile)  # planted in a shared log folder
+    with pytest.raises(UsageProblem) as err:
+        runtimes(v1_live, request_log=log, follow=False)
+    assert "(it is a symlink, which is not followed)" in err.value.message and profile.read_text() == ""
