@@ -4,12 +4,9 @@
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 
 import pytest
 
-from tests.cli.test_eval import install_promptfoo
 from tests.conftest import Workspace
 from tests.helpers import set_policy
 
@@ -22,18 +19,9 @@ if _os.environ.get("TRIAGE_MODEL_UPDATED") == "1":
 """
 
 
-@pytest.fixture(scope="session")
-def promptfoo() -> str:
-    return str(install_promptfoo())
-
-
 @pytest.fixture
-def on_path(promptfoo: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Offline, quiet, and on PATH, so the bundle's declared harness (`promptfoo eval …`) finds it."""
-    for name, value in (("PROMPTFOO_DISABLE_TELEMETRY", "1"), ("PROMPTFOO_DISABLE_UPDATE", "1"),
-                        ("PROMPTFOO_CONFIG_DIR", str(tmp_path / "promptfoo"))):
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("PATH", str(Path(promptfoo).parent) + os.pathsep + os.environ["PATH"])
+def on_path(promptfoo_env: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """promptfoo offline, quiet and on PATH (tests/conftest.py), and the model not yet updated."""
     monkeypatch.delenv("TRIAGE_MODEL_UPDATED", raising=False)
 
 
