@@ -26,8 +26,9 @@ DEFAULT_REHEARSAL_MAX_AGE = "30d"
 DEFAULT_PROVENANCE: Literal["any"] = "any"  # eval reports count whether run by bundlectl or attached; "run": only runs count
 # eval gate fields added after policies were first stored: policies logged before them lack them and mean these
 EVAL_ADDED_LATER: dict[str, Any] = {"provenance": DEFAULT_PROVENANCE, "signed_by": None, "tools": None}
-# environment fields added later (issue 29: drift and review schedules): absent from older policies, meaning none
-ENVIRONMENT_ADDED_LATER: dict[str, Any] = {"drift": None, "review": None}
+# environment fields added later (rollback rules; drift and review schedules): absent from older policies, meaning
+# a component rollback waives nothing and nothing is scheduled
+ENVIRONMENT_ADDED_LATER: dict[str, Any] = {"rollback": {"waive": []}, "drift": None, "review": None}
 
 
 class SliceGate(NamedTuple):

@@ -180,7 +180,6 @@ def _check_policy(event: Event) -> None:
     cycle) and it is in the model's own form, not only readable by the gate."""
     from pydantic import ValidationError
 
-
     document = event.policy()["policy"]
     try:
         GatePolicy.from_document(document, event.seq)

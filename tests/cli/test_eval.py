@@ -59,11 +59,14 @@ def test_a_run_is_bound_with_measured_provenance(registered: Workspace, harness:
     bound = json.loads(result.stdout)
     assert bound["provenance"] == "run" and bound["figures"]["passed"] == 51 and bound["exit_status"] == 0
     assert "harness ran 54 cases" in result.stderr  # with --json the tool's output goes to stderr
-    listed = registered.json("evidence", "list", V1)["evidence"][0]
+    listed = registered.json("evidence", "list", V1, "--env", "staging")["evidence"][0]
     run = listed["run"]
     assert run["mode"] == "run" and run["command"][0] == sys.executable and run["exit_status"] == 0
     assert run["host"] and run["started_at"] <= run["report_time"][:19] + "Z" <= run["ended_at"]
     assert listed["run_at"] == run["started_at"] and listed["counts"] is True
+    # the starter policy's production gate counts only runs of the harness the bundle declares: this one is not
+    strictest = registered.json("evidence", "list", V1)["evidence"][0]
+    assert strictest["counts"] is False and "not by the harness the bundle declares" in strictest["why"]
 
 
 def test_the_tools_exit_status_is_bundlectls_once_bound(registered: Workspace, harness: list[str], monkeypatch: pytest.MonkeyPatch):
