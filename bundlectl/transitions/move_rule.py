@@ -1,4 +1,4 @@
-"""A pointer move, a canary start: the bundle it names is registered, the state it says it moves from is the one
+"""A pointer move: the bundle it names is registered, the state it says it moves from is the one
 the log had, and what the act demands (the gate, having been live before) holds at that point of the log."""
 
 from __future__ import annotations
@@ -67,11 +67,3 @@ def _check_whole_rollback(index: Index, event: Event, target: BundleRow) -> None
         raise ForgedMove(event, f"says the rollback to {target.version} is verified, but it went live there unverified "
                                 f"(seq {moves[0].seq})")
 
-
-def check_canary_start(index: Index, storage: Storage, event: Event) -> None:
-    """A canary's candidate is registered and passes the gate, like any promotion."""
-    canary = event.canary()
-    bundle = registered_bundle(index, canary["name"], canary["version"], canary["digest"])
-    if bundle is None:
-        raise ForgedMove(event, "runs a canary of " + unregistered(canary["name"], canary["version"], canary["digest"]))
-    require_gate(index, bundle, canary["env"], event)

@@ -49,6 +49,10 @@ class Forger:
     def records(self) -> list[dict[str, Any]]:
         return [json.loads(p) for p in self.payloads()]
 
+    def registry_id(self) -> str:
+        """The id the newest record naming one names (the id `init` or a `registry` record gave)."""
+        return next(r["registry"] for r in reversed(self.records()) if "registry" in r)
+
     def registered(self, version: str) -> dict[str, Any]:
         return next(r["data"] for r in self.records() if r["action"] == "register" and r["data"]["version"] == version)
 
@@ -65,16 +69,19 @@ class Forger:
 
     # writing -----------------------------------------------------------------------
     def append(self, action: str, data: dict[str, Any], signer: str | None, pointers: dict[str, dict[str, Any]] | None = None,
-               report: bytes | None = None) -> int:
+               report: bytes | None = None, registry: bool = False) -> int:
         """Append one record signed by `signer`'s key (its principal as actor), then set `pointers` and the head
         pointer; `report` is stored as an object first. Returns the new record's seq.
 
-        Without a signer the record is unsigned (as before trust is set) and no head pointer is written."""
+        Without a signer the record is unsigned (as before trust is set) and no head pointer is written. With
+        `registry`, the record names the registry's id as the records before it do (what bundlectl writes today)."""
         payloads = self.payloads()
         last = json.loads(payloads[-1])
         times = [last["time"], datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")]
         envelope = {"seq": last["seq"] + 1, "prev": sha256(payloads[-1]), "time": max(times),
                     "actor": f"{signer or 'someone'}@example.com", "action": action, "reason": "forged", "data": data}
+        if registry:
+            envelope["registry"] = self.registry_id()
         payload = canonical(envelope)
         stored = payload
         if signer is not None:
