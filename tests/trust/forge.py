@@ -69,12 +69,14 @@ class Forger:
 
     # writing -----------------------------------------------------------------------
     def append(self, action: str, data: dict[str, Any], signer: str | None, pointers: dict[str, dict[str, Any]] | None = None,
-               report: bytes | None = None, registry: bool = False) -> int:
+               report: bytes | None = None, registry: bool = False,
+               sign_other: bytes | None = None) -> int:
         """Append one record signed by `signer`'s key (its principal as actor), then set `pointers` and the head
         pointer; `report` is stored as an object first. Returns the new record's seq.
 
         Without a signer the record is unsigned (as before trust is set) and no head pointer is written. With
-        `registry`, the record names the registry's id as the records before it do (what bundlectl writes today)."""
+        `registry`, the record names the registry's id as the records before it do (what bundlectl writes today).
+        With `sign_other`, the signer signs those bytes instead: a signature naming its key that does not verify."""
         payloads = self.payloads()
         last = json.loads(payloads[-1])
         times = [last["time"], datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")]
@@ -86,7 +88,7 @@ class Forger:
         stored = payload
         if signer is not None:
             signature = subprocess.run(["ssh-keygen", "-Y", "sign", "-f", self.keys.path(signer), "-n", "bundlectl"],
-                                       input=payload, capture_output=True, check=True).stdout.strip()
+                                       input=sign_other or payload, capture_output=True, check=True).stdout.strip()
             stored = payload + b"\n" + signature
         if report is not None:
             self.put_object("reports/" + hashlib.sha256(report).hexdigest(), report)

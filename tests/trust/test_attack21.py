@@ -3,12 +3,13 @@ ssh-keygen: a canary record naming a candidate nobody gated, and records whose s
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from tests.conftest import V1, V2, Workspace
 from tests.trust.conftest import Keys, ok
-from tests.trust.forge import Forger
-from tests.trust.test_forged_transitions import refused_by_integrity, version
+from tests.trust.forge import Forger, canonical
+from tests.trust.test_forged_transitions import forged_promotion, refused_by_integrity, version
 
 NAME = "support-triage"
 
@@ -42,3 +43,49 @@ def test_a_canary_advance_of_a_bundle_no_gate_passed_is_refused_by_every_reader(
     assert runtime.current("user-1").version == version(V1)
     assert "no canary runs there" in (runtime.problem or "")
     refused_by_integrity(ws, ("verify",), failure, "no canary runs there")
+
+
+def _set_head(forger: Forger, seq: int) -> None:
+    """Where a signed append moves the head pointer (an unsigned forgery moves it by hand)."""
+    payload = forger.payloads()[-1]
+    forger.set_pointer("head", canonical({"seq": seq, "hash": "sha256:" + hashlib.sha256(payload).hexdigest()}))
+
+
+def test_records_no_allowed_key_signed_never_move_the_runtime_or_pass_status_check(trusted: Workspace, keys: Keys,
+                                                                                  runtimes: Any) -> None:
+    """Mallory holds no key at all, only write access: an unsigned policy without staging's gates, then an unsigned
+    promotion of V2 in pete's name. Its judgment passes (the forged policy is in force); only signatures tell."""
+    ws, forger = trusted, Forger(trusted, keys)
+    ok(ws, "approve", V1, "--env", "staging", "--key", keys.path("carol"))
+    ok(ws, "promote", V1, "--env", "staging", "--key", keys.path("pete"))
+    runtime = runtimes(ws, follow=False)
+    policy = next(r for r in reversed(forger.records()) if r["action"] == "policy")["data"]["policy"]
+    policy["environments"]["staging"]["gates"] = {}
+    digest = "sha256:" + hashlib.sha256(canonical(policy)).hexdigest()
+    seq = forger.append("policy", {"policy": policy, "policy_digest": digest}, None, registry=True)
+    _set_head(forger, forged_promotion(forger, V2, "staging", signer=None))
+    failure = f"log record seq {seq} (policy"
+    refused_by_integrity(ws, ("status", "--check"), failure, "is not signed")
+    assert runtime.refresh() is False
+    assert runtime.current().version == version(V1)
+    assert "is not signed" in (runtime.problem or "")
+    refused_by_integrity(ws, ("verify",), failure, "is not signed")
+
+
+def test_an_approval_whose_signature_does_not_verify_never_lets_the_runtime_follow(trusted: Workspace, keys: Keys,
+                                                                                    runtimes: Any) -> None:
+    """Pete, a promoter, forges carol's approval of V2 (a signature of carol's over other bytes, naming her key) and
+    promotes V2 with his own valid signature: the gate counts the approval unless its signature is checked."""
+    ws, forger = trusted, Forger(trusted, keys)
+    ok(ws, "approve", V1, "--env", "staging", "--key", keys.path("carol"))
+    ok(ws, "promote", V1, "--env", "staging", "--key", keys.path("pete"))
+    runtime = runtimes(ws, follow=False)
+    bundle = forger.registered(version(V2))
+    seq = forger.append("approval", {"name": NAME, "version": bundle["version"], "digest": bundle["digest"],
+                                     "env": "staging"}, "carol", registry=True, sign_other=b"something carol signed")
+    forged_promotion(forger, V2, "staging", signer="pete")
+    failure = f"log record seq {seq} (approval"
+    refused_by_integrity(ws, ("status", "--check"), failure, "is not signed by a key allowed to")
+    assert runtime.refresh() is False
+    assert runtime.current().version == version(V1)
+    refused_by_integrity(ws, ("verify",), failure)
