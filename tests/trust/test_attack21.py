@@ -4,6 +4,7 @@ ssh-keygen: a canary record naming a candidate nobody gated, and records whose s
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tests.conftest import V1, V2, Workspace
@@ -89,3 +90,26 @@ def test_an_approval_whose_signature_does_not_verify_never_lets_the_runtime_foll
     assert runtime.refresh() is False
     assert runtime.current().version == version(V1)
     refused_by_integrity(ws, ("verify",), failure)
+
+
+def test_a_record_dated_hours_ahead_never_holds_back_the_kill_switch_or_a_rollback(trusted: Workspace, keys: Keys) -> None:
+    """The runner key, which may only add evidence, appends one evidence record dated 6 hours ahead (validly signed:
+    verify passes). Writers refused every act behind it for 6 hours, `pause` and `rollback` included."""
+    ws, forger = trusted, Forger(trusted, keys)
+    for ref in (V1, V2):
+        ok(ws, "approve", ref, "--env", "staging", "--key", keys.path("carol"))
+        ok(ws, "promote", ref, "--env", "staging", "--key", keys.path("pete"))
+    evidence = next(r for r in reversed(forger.records()) if r["action"] == "evidence")["data"]
+    ahead = (datetime.now(UTC) + timedelta(hours=6)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    forger.append("evidence", evidence, "ci", registry=True, at=ahead)
+    approve = ws.run("approve", V1, "--env", "production", "--key", keys.path("carol"))
+    if ws.backend == "s3":  # the bucket's Date header shows the record is the skewed one: every writer passes it over
+        assert approve.exit_code == 0, approve.output
+    else:  # git has no clock to tell who is wrong: other acts wait for the next act that stops harm
+        assert approve.exit_code == 1 and "behind the newest record" in approve.stderr
+    ok(ws, "pause", NAME, "--env", "staging", "--key", keys.path("pete"), "--reason", "incident")
+    ok(ws, "rollback", NAME, "--env", "staging", "--key", keys.path("pete"))
+    pause = next(r for r in forger.records() if r["action"] == "pause")
+    assert pause["time"] < ahead  # stamped with this machine's time: readers cap the skewed record instead
+    ok(ws, "approve", V2, "--env", "production", "--key", keys.path("carol"))  # dated after the pause: nothing waits
+    assert ws.run("verify").exit_code == 0
