@@ -113,3 +113,28 @@ def test_a_record_dated_hours_ahead_never_holds_back_the_kill_switch_or_a_rollba
     assert pause["time"] < ahead  # stamped with this machine's time: readers cap the skewed record instead
     ok(ws, "approve", V2, "--env", "production", "--key", keys.path("carol"))  # dated after the pause: nothing waits
     assert ws.run("verify").exit_code == 0
+
+
+def test_a_break_glass_component_rollback_to_a_bundle_never_live_there_is_refused(trusted: Workspace, keys: Keys,
+                                                                                  runtimes: Any) -> None:
+    """Pete calls a move to V2 (never approved, so its gate fails) a break-glass rollback of one component: a break-glass
+    rollback skips the gate, and nothing checked that its target is the live bundle with that component taken from one
+    live there before."""
+    ws, forger = trusted, Forger(trusted, keys)
+    ok(ws, "approve", V1, "--env", "staging", "--key", keys.path("carol"))
+    ok(ws, "promote", V1, "--env", "staging", "--key", keys.path("pete"))
+    runtime = runtimes(ws, follow=False)
+    bundle, before = forger.registered(version(V2)), forger.pointer("staging")
+    assert before is not None
+    seq = forger.records()[-1]["seq"] + 1
+    data = {"name": NAME, "env": "staging", "from_digest": before["digest"], "from_version": before["version"],
+            "to_digest": bundle["digest"], "to_version": bundle["version"], "pointer_version": before["pointer_version"] + 1,
+            "components": ["prompt"], "break_glass": True, "verified": False}
+    pointer = {"name": NAME, "env": "staging", "digest": bundle["digest"], "version": bundle["version"],
+               "pointer_version": data["pointer_version"], "seq": seq}
+    forger.append("rollback", data, "pete", {f"envs/{NAME}/staging": pointer}, registry=True)
+    failure = f"log record seq {seq} (rollback"
+    refused_by_integrity(ws, ("status", "--check"), failure, "is not the live bundle")
+    assert runtime.refresh() is False
+    assert runtime.current().version == version(V1)
+    refused_by_integrity(ws, ("verify",), failure, "is not the live bundle")
