@@ -80,7 +80,7 @@ def append(
             return None
         declared = dict(planned.data).get("registry") if planned.action == "init" else identity.registry
         registry = declared if isinstance(declared, str) else None  # init declares the id it names
-        event = Event.new(head.seq + 1, head.hash, append_time(storage, index), signer.actor,
+        event = Event.new(head.seq + 1, head.hash, append_time(storage, index, planned.action), signer.actor,
                           planned.action, reason, dict(planned.data), actor.run_url, registry)
         event = signer.sign(event)
         updates = list(planned.updates)

@@ -136,7 +136,15 @@ def checked_index(storage: Storage, allow_empty: bool = False) -> Index:
     on a machine that never saw the registry must not append to a truncated log, because its record would move
     the head pointer on and leave no trace of what was cut.
     """
-    index = _at_head_pointer(storage, allow_empty)
+    return with_signatures_checked(storage, _at_head_pointer(storage, allow_empty))
+
+
+def with_signatures_checked(storage: Storage, index: Index) -> Index:
+    """`index` once the signatures and registry of every record up to its head are checked (each once per machine).
+
+    Writers, `status --check` and the runtime before it follows a pointer: a record no allowed key signed (or signed
+    for another registry) must never count, whatever the reader, since its judgment rests on who the actor is.
+    """
     if index.trust_since() is None:
         return index  # no trust set: nothing is signed, nothing to check
     head, checked = index.head(), index.signatures_checked()

@@ -77,6 +77,7 @@ class Follower:
     def _check(self, serving: Serving | None, settled: bool) -> Serving | None:
         import bundlectl.transitions  # noqa: F401  (a pointer is followed only to records judged valid transitions)
         from bundlectl.registry.read import index_at_head
+        from bundlectl.registry.signatures import with_signatures_checked
         from bundlectl.storage.base import UNCHANGED
 
         env_token, pause_token, canary_token = serving.tokens if serving else (None, None, None)
@@ -100,6 +101,9 @@ class Follower:
         elif canary_read is not None:
             canary = CanaryValue.decode(canary_read.value, self.canary_pointer)
         index = index_at_head(self.storage, check_pointers=False)  # this check compares its own three pointers with the log
+        # a pointer (the pause pointer too) is followed only to records that allowed keys signed for this registry: the
+        # judgment of a record rests on who its actor is, and anyone who can write the storage can write an actor
+        with_signatures_checked(self.storage, index)
         floor = serving if serving is not None and self._backed(index, serving) else None
         if floor is not None:
             self._pause_never_backwards(floor, pause)

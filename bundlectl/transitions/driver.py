@@ -12,8 +12,9 @@ from bundlectl.registry.events import Event
 from bundlectl.registry.index import Index
 from bundlectl.storage.base import Storage
 from bundlectl.transitions.approval_rule import check_approval
+from bundlectl.transitions.canary_rule import check_canary
 from bundlectl.transitions.evidence_rule import check_evidence
-from bundlectl.transitions.move_rule import check_canary_start, check_move
+from bundlectl.transitions.move_rule import check_move
 
 Rule = Callable[[Index, Storage, Event], None]
 RULES: dict[str, Rule] = {
@@ -21,7 +22,9 @@ RULES: dict[str, Rule] = {
     "approval": check_approval,
     "promote": check_move,
     "rollback": check_move,
-    "canary": check_canary_start,
+    "canary": check_canary,
+    "canary-advance": check_canary,
+    "canary-rollback": check_canary,
 }
 
 

@@ -1,4 +1,4 @@
-"""A pointer move, a canary start: the bundle it names is registered, the state it says it moves from is the one
+"""A pointer move: the bundle it names is registered, the state it says it moves from is the one
 the log had, and what the act demands (the gate, having been live before) holds at that point of the log."""
 
 from __future__ import annotations
@@ -33,7 +33,11 @@ def check_move(index: Index, storage: Storage, event: Event) -> None:
         require_gate(index, target, env, event)
     elif not move.get("components"):
         _check_whole_rollback(index, event, target)
-    elif move.get("break_glass"):
+    else:
+        _check_composed(index, event, target)
+    if event.action == "promote" or not move.get("components"):
+        return
+    if move.get("break_glass"):
         if move.get("verified", True):
             raise ForgedMove(event, "is a break-glass rollback that says it was verified")
     else:
@@ -68,10 +72,26 @@ def _check_whole_rollback(index: Index, event: Event, target: BundleRow) -> None
                                 f"(seq {moves[0].seq})")
 
 
-def check_canary_start(index: Index, storage: Storage, event: Event) -> None:
-    """A canary's candidate is registered and passes the gate, like any promotion."""
-    canary = event.canary()
-    bundle = registered_bundle(index, canary["name"], canary["version"], canary["digest"])
-    if bundle is None:
-        raise ForgedMove(event, "runs a canary of " + unregistered(canary["name"], canary["version"], canary["digest"]))
-    require_gate(index, bundle, canary["env"], event)
+def _check_composed(index: Index, event: Event, target: BundleRow) -> None:
+    """A component rollback points at the live bundle with the named components (and only those) taken from one bundle
+    live there before: a break-glass one skips the gate, so without this it could put any registered bundle live."""
+    move = event.move()
+    name, env, swapped = move["name"], move["env"], list(move.get("components") or [])
+    before = index.pointer(name, env)
+    live = registered_bundle(index, name, before.version, before.digest) if before else None
+    if live is None:
+        raise ForgedMove(event, f"rolls back components of {env} of {name}, where nothing registered was live before it")
+    now, wanted = live.record().components, target.record().components
+    kept = [k for k in now if k not in swapped]
+    if set(swapped) - set(now) or any(wanted.get(k) is None or wanted[k].digest != now[k].digest for k in kept) or \
+            set(wanted) != set(now):
+        raise ForgedMove(event, f"rolls back {', '.join(swapped)} in {env} of {name} to {target.version}, which is not the "
+                                f"live bundle ({live.version}) with only those components changed")
+    sources = {m.to_digest: m.to_version for m in index.moves(name, env)}
+    for digest, version in sources.items():
+        source = registered_bundle(index, name, version, digest)
+        if source is not None and all(k in source.record().components and
+                                      source.record().components[k].digest == wanted[k].digest for k in swapped):
+            return
+    raise ForgedMove(event, f"rolls back {', '.join(swapped)} in {env} of {name} to {target.version}, which is not the "
+                            f"live bundle ({live.version}) with those components taken from a bundle live there before")

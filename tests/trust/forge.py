@@ -73,24 +73,28 @@ class Forger:
 
     # writing -----------------------------------------------------------------------
     def append(self, action: str, data: dict[str, Any], signer: str | None, pointers: dict[str, dict[str, Any]] | None = None,
-               report: bytes | None = None) -> int:
+               report: bytes | None = None, registry: bool = True,
+               sign_other: bytes | None = None, at: str | None = None) -> int:
         """Append one record signed by `signer`'s key (its principal as actor), then set `pointers` and the head
         pointer; `report` is stored as an object first. Returns the new record's seq.
 
-        Without a signer the record is unsigned (as before trust is set) and no head pointer is written."""
+        Without a signer the record is unsigned (as before trust is set) and no head pointer is written. With
+        `registry`, the record names the registry's id as the records before it do (what bundlectl writes today).
+        With `sign_other`, the signer signs those bytes instead: a signature naming its key that does not verify.
+        `at` dates the record (a skewed clock); else the later of now and the record before it."""
         payloads = self.payloads()
         last = json.loads(payloads[-1])
         times = [last["time"], datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")]
-        envelope = {"seq": last["seq"] + 1, "prev": sha256(payloads[-1]), "time": max(times),
+        envelope = {"seq": last["seq"] + 1, "prev": sha256(payloads[-1]), "time": at or max(times),
                     "actor": f"{signer or 'someone'}@example.com", "action": action, "reason": "forged", "data": data}
-        named = self.registry_id()
+        named = self.registry_id() if registry else None
         if named is not None:  # a forger copies the registry id every record names, as anyone reading the log can
             envelope["registry"] = named
         payload = canonical(envelope)
         stored = payload
         if signer is not None:
             signature = subprocess.run(["ssh-keygen", "-Y", "sign", "-f", self.keys.path(signer), "-n", "bundlectl"],
-                                       input=payload, capture_output=True, check=True).stdout.strip()
+                                       input=sign_other or payload, capture_output=True, check=True).stdout.strip()
             stored = payload + b"\n" + signature
         if report is not None:
             self.put_object("reports/" + hashlib.sha256(report).hexdigest(), report)

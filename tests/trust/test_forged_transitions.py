@@ -35,8 +35,9 @@ def version(ref: str) -> str:
     return ref.split("@")[1]
 
 
-def forged_promotion(forger: Forger, ref: str, env: str, signer: str = "pete") -> int:
-    """A promote record as bundlectl writes one, claiming the gate passed, with the env and head pointers moved."""
+def forged_promotion(forger: Forger, ref: str, env: str, signer: str | None = "pete") -> int:
+    """A promote record as bundlectl writes one (naming the registry), claiming the gate passed, with the env and head
+    pointers moved."""
     bundle = forger.registered(version(ref))
     before = forger.pointer(env)
     seq = forger.records()[-1]["seq"] + 1
@@ -47,7 +48,7 @@ def forged_promotion(forger: Forger, ref: str, env: str, signer: str = "pete") -
                                        "evidence": []}}
     pointer = {"name": NAME, "env": env, "digest": bundle["digest"], "version": bundle["version"],
                "pointer_version": data["pointer_version"], "seq": seq}
-    return forger.append("promote", data, signer, {f"envs/{NAME}/{env}": pointer})
+    return forger.append("promote", data, signer, {f"envs/{NAME}/{env}": pointer}, registry=True)
 
 
 def test_a_promotion_its_promoter_signed_without_the_gate_is_refused_by_every_reader(
@@ -118,7 +119,7 @@ def test_evidence_pointing_at_a_report_never_stored_is_refused(trusted: Workspac
     invented["figures"] = {**invented["figures"], "cases": 54, "passed": 54, "pass_rate": 1.0}
     invented["report_key"] = "reports/" + "ab" * 32
     invented["provenance"] = {**invented["provenance"], "mode": "run", "harness": True}
-    seq = forger.append("evidence", invented, "ci")
+    seq = forger.append("evidence", invented, "ci", registry=True)
     failure = f"log record seq {seq} (evidence"
     refused_by_integrity(ws, ("evidence", "list", V2, "--env", "staging"), failure, "was never stored")
     refused_by_integrity(ws, ("promote", V2, "--env", "staging", "--key", keys.path("pete")), failure)
@@ -131,7 +132,7 @@ def test_an_honest_record_copied_with_its_figures_raised_is_refused(trusted: Wor
     honest = last_evidence(forger, V2)
     more = honest["figures"]["cases"] * 2
     raised = {**honest, "figures": {**honest["figures"], "cases": more, "passed": more, "pass_rate": 1.0}}
-    seq = forger.append("evidence", raised, "ci")
+    seq = forger.append("evidence", raised, "ci", registry=True)
     failure = f"log record seq {seq} (evidence"
     words = ("the summary says ", "the summary was edited")
     refused_by_integrity(ws, ("evidence", "list", V2, "--env", "staging", "--json"), failure, *words)
@@ -144,7 +145,7 @@ def test_an_approval_of_an_unregistered_digest_is_refused(trusted: Workspace, ke
     ws, forger = trusted, Forger(trusted, keys)
     bundle = forger.registered(version(V1))
     seq = forger.append("approval", {"name": NAME, "version": bundle["version"], "digest": "sha256:" + "cd" * 32,
-                                     "env": "staging"}, "carol")
+                                     "env": "staging"}, "carol", registry=True)
     failure = f"log record seq {seq} (approval"
     words = ("approves support-triage@2026.11.01-1 (sha256:cdcdcdcdcdcd…) is not registered",)
     refused_by_integrity(ws, ("promote", V1, "--env", "staging", "--key", keys.path("pete")), failure, *words)
