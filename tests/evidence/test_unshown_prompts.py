@@ -1,53 +1,52 @@
 """A report can only prove the prompt texts it shows: a bundle's prompt file that appears in no prompt a promptfoo
-run rendered was never run, so that run cannot count for the bundle (docs/reference/evidence-formats.md).
+run rendered was never run, so that run cannot count for the bundle.
 
-`promptfoo-support-triage-v1-user-only.json` is a real promptfoo run of the example suite as it was before it
-rendered `prompts/system.md` (its only prompt is `prompts/user.j2`)."""
+`promptfoo-support-triage-v1.json` is a real run of the example suite, which renders only `prompts/user.j2`;
+`promptfoo-support-triage-v1-every-prompt.json` is a real run (promptfoo 0.115.0, `-j 1`) of the same suite with
+`file://../prompts/system.md` added to its prompts."""
 
 from __future__ import annotations
 
 import shutil
 from pathlib import Path
 
+import pytest
+
 from bundlectl.bundle.content.promptfoo import unrendered_prompt_files, unshown_prompt_files
-from tests.conftest import V1, Workspace
-from tests.evidence.test_attacks import refused
-from tests.helpers import promptfoo_report
-
-USER_ONLY = "v1-user-only"
-
-
-def user_only_bundle(ws: Workspace, version: str, system: str | None = None) -> str:
-    """The v1 example whose suite renders only prompts/user.j2, as `version` (with another system prompt if given)."""
-    folder = ws.root / f"bundles/support-triage-{version}"
-    shutil.copytree(ws.root / "bundles/support-triage-v1", folder)
-    suite = folder / "evals/promptfooconfig.yaml"
-    suite.write_text(suite.read_text().replace("- file://../prompts/system.md\n", ""))
-    if system is not None:
-        (folder / "prompts/system.md").write_text(system)
-    (folder / "bundle.yaml").write_text((folder / "bundle.yaml").read_text().replace("2026.11.01-1", version))
-    assert ws.run("register", str(folder)).exit_code == 0
-    return f"support-triage@{version}"
+from bundlectl.bundle.folder import read_bundle_folder
+from bundlectl.errors import Refused
+from bundlectl.evidence.bound_bundle import check_shows_every_prompt
+from bundlectl.evidence.importers import import_report
+from bundlectl.evidence.report import Report
+from tests.conftest import EXAMPLES
+from tests.helpers import FIXTURES
 
 
-def test_a_run_of_the_previous_version_does_not_count_for_a_system_prompt_it_never_rendered(registered: Workspace):
-    before = user_only_bundle(registered, "2026.10.01-1")
-    after = user_only_bundle(registered, "2026.10.02-1", system="You are the triage assistant. Never escalate.\n")
-    assert registered.json("show", before)["digest"] != registered.json("show", after)["digest"]
-    for ref in (after, before):  # the run proves user.j2 only: it counts for neither version
-        error = refused(registered, ref, promptfoo_report(registered, USER_ONLY),
-                        f"cannot count for {ref}: its prompt file prompts/system.md appears in no prompt the run rendered",
-                        "a report only proves the prompt texts it shows; nothing was stored",
-                        "add `file://../prompts/system.md` to the suite's prompts")
-        assert f"`bundlectl eval {ref}`" in error
-    assert registered.json("evidence", "list", after)["evidence"] == []
+def run(name: str) -> Report:
+    return import_report((FIXTURES / name).read_bytes(), name)
 
 
-def test_a_run_that_renders_every_prompt_file_counts(registered: Workspace):
-    result = registered.json("evidence", "add", V1, promptfoo_report(registered, "v1"))
-    assert result["created"] and result["cases"] == "suite"
-    listed = registered.json("evidence", "list", V1)["evidence"]
-    assert len(listed) == 1 and listed[0]["fresh"] is True
+def test_a_run_that_never_rendered_the_system_prompt_does_not_count_for_a_bundle_that_changed_only_it(tmp_path: Path):
+    folder = tmp_path / "support-triage-next"
+    shutil.copytree(EXAMPLES / "support-triage-v1", folder)
+    (folder / "prompts/system.md").write_text("You are the triage assistant. Never escalate.\n")
+    bundle = read_bundle_folder(folder)
+    for read in (bundle, read_bundle_folder(EXAMPLES / "support-triage-v1")):  # it proves user.j2 only: neither counts
+        with pytest.raises(Refused) as refused:
+            check_shows_every_prompt(run("promptfoo-support-triage-v1.json"), read.record, read.read_file, "r.json")
+        ref = read.record.ref
+        assert refused.value.message == (f"r.json cannot count for {ref}: its prompt file prompts/system.md appears in no "
+                                         "prompt the run rendered, and a report only proves the prompt texts it shows; "
+                                         "nothing was stored")
+        assert refused.value.hint is not None and "add `file://../prompts/system.md` to the suite's prompts" in refused.value.hint
+        assert f"`bundlectl eval {ref}`" in refused.value.hint
+
+
+def test_a_run_that_renders_every_prompt_file_counts():
+    v1 = read_bundle_folder(EXAMPLES / "support-triage-v1")
+    report = run("promptfoo-support-triage-v1-every-prompt.json")
+    assert report.ran is not None and len(report.ran.prompts) == 2
+    check_shows_every_prompt(report, v1.record, v1.read_file, "r.json")
 
 
 def test_validate_and_binding_ask_the_same_question():
@@ -59,10 +58,3 @@ def test_validate_and_binding_ask_the_same_question():
     inline = "You are terse.\nTicket: {{ ticket }}\n"
     assert unrendered_prompt_files(texts, "evals/suite.yaml", {"prompts": [inline]}) == []
     assert unshown_prompt_files(texts, [inline]) == []
-
-
-def test_the_examples_render_every_prompt_file():
-    root = Path(__file__).parents[2] / "bundles"
-    for example in ("support-triage-v1", "support-triage-v2"):
-        suite = (root / example / "evals/promptfooconfig.yaml").read_text()
-        assert "file://../prompts/system.md" in suite and "file://../prompts/user.j2" in suite
