@@ -7,6 +7,13 @@ bundle's prompt files, and every provider must be the bundle's model snapshot (i
 stand-in: each file it runs must be a file of the `evals` component (relative to the suite, never
 absolute), so its content is pinned, and its label must still name the snapshot it stands in for.
 A native report may name the bundle digest it ran; it must be this one.
+
+A report can only prove the prompt texts it shows (`check_shows_every_prompt`): a prompt file whose text
+appears in none of the prompts a promptfoo report ran was never run, so the report cannot count for a
+bundle that has it. It is meant for attached reports and `bundlectl eval` runs alike (a run of the
+bundle's own files still only ran what its suite rendered), before anything is stored, and not for
+records already in a log (`verify` re-binds those). Not yet called by `evidence add`: the example
+bundles' suites must first render every prompt file.
 """
 
 from __future__ import annotations
@@ -16,8 +23,9 @@ import re
 import shlex
 from collections.abc import Callable
 
+from bundlectl.bundle.content.promptfoo import render_hint, unshown_prompt_files
 from bundlectl.bundle.record import BundleRecord
-from bundlectl.errors import InvalidInput, Problem
+from bundlectl.errors import InvalidInput, Problem, Refused
 from bundlectl.evidence.report import Provider, Report
 
 Reader = Callable[[str], bytes]
@@ -38,6 +46,27 @@ def check_ran_bundle(report: Report, record: BundleRecord, read: Reader, label: 
         problem = _provider_problem(provider, record)
         if problem:
             raise _refused(label, problem, "providers")
+
+
+def check_shows_every_prompt(report: Report, record: BundleRecord, read: Reader, label: str) -> None:
+    """Every prompt file of RECORD must appear in a prompt the report ran; reports that show no prompts
+    (JUnit, native) are not judged here: they name the bundle digest they ran instead."""
+    prompt = record.components["prompt"]
+    if report.ran is None or prompt.absent or not prompt.files:
+        return
+    texts = {path: read(path).decode("utf-8", "replace") for path in sorted(prompt.files)}
+    unshown = unshown_prompt_files(texts, report.ran.prompts)
+    if not unshown:
+        return
+    suite = record.components["evals"].fields.get("suite")
+    where = suite if isinstance(suite, str) else None
+    names = ", ".join(unshown)
+    raise Refused(
+        f"{label} cannot count for {record.ref}: its prompt file{'s' if len(unshown) > 1 else ''} {names} appear"
+        f"{'' if len(unshown) > 1 else 's'} in no prompt the run rendered, and a report only proves the prompt texts "
+        "it shows; nothing was stored",
+        "make the suite render every prompt file: " + "; ".join(f"{path}: {render_hint(path, where)}" for path in unshown)
+        + f"; then run it with `bundlectl eval {record.ref}`")
 
 
 def _check_prompts(prompts: list[str], record: BundleRecord, read: Reader, label: str) -> None:

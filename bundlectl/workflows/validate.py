@@ -95,7 +95,7 @@ def validate_folders(paths: list[Path], progress: ProgressSink | None = None, ch
 def _unrendered(folder: Path, record: BundleRecord) -> list[str]:
     """A warning per prompt file that no prompt of the eval suite renders: no report can count for it."""
     from bundlectl.bundle.content.documents import parse_document
-    from bundlectl.bundle.content.promptfoo import unrendered_prompt_files
+    from bundlectl.bundle.content.promptfoo import render_hint, unrendered_prompt_files
 
     prompt, evals = record.components["prompt"], record.components["evals"]
     if prompt.absent or not prompt.files:
@@ -107,12 +107,8 @@ def _unrendered(folder: Path, record: BundleRecord) -> list[str]:
             suite = parse_document((folder / suite_path).read_bytes(), suite_path)
         except InvalidInput:
             suite = None
+    where = suite_path if isinstance(suite_path, str) else None
+    texts = {path: (folder / path).read_bytes().decode("utf-8", "replace") for path in sorted(prompt.files)}
     return [f"{path}: no prompt of the eval suite renders it, so no report can count as evidence for it; "
-            f"add `file://{_relative(path, suite_path)}` to the suite's prompts"
-            for path in unrendered_prompt_files(sorted(prompt.files), suite_path if isinstance(suite_path, str) else None, suite)]
-
-
-def _relative(path: str, suite_path: Any) -> str:
-    import posixpath
-
-    return posixpath.relpath(path, posixpath.dirname(suite_path) or ".") if isinstance(suite_path, str) else path
+            f"{render_hint(path, where)}"
+            for path in unrendered_prompt_files(texts, where, suite)]

@@ -58,16 +58,34 @@ def case_slice(test: dict[str, Any]) -> str | None:
     return str(value) if value not in (None, "") else None
 
 
-def unrendered_prompt_files(prompt_files: list[str], suite_path: str | None, suite: Any) -> list[str]:
-    """The bundle's prompt files the promptfoo suite never renders (`prompts: [file://../prompts/x.md]`).
-
-    A report can only prove the prompt texts it shows, so evidence cannot count for a file it never ran."""
+def unrendered_prompt_files(prompt_texts: dict[str, str], suite_path: str | None, suite: Any) -> list[str]:
+    """The bundle's prompt files (path → text) that no prompt of the promptfoo suite renders: neither named
+    (`prompts: [file://../prompts/x.md]`) nor written into an inline prompt. What `validate` warns about."""
     import posixpath
 
     entries = suite.get("prompts") if isinstance(suite, dict) else None
-    rendered = set()
+    shown: list[str] = []
     for entry in entries if isinstance(entries, list) else []:
         raw = entry.get("raw") or entry.get("id") if isinstance(entry, dict) else entry
         if isinstance(raw, str) and raw.startswith("file://"):
-            rendered.add(posixpath.normpath(posixpath.join(posixpath.dirname(suite_path or ""), raw[len("file://"):])))
-    return [path for path in prompt_files if path not in rendered]
+            path = posixpath.normpath(posixpath.join(posixpath.dirname(suite_path or ""), raw[len("file://"):]))
+            shown.append(prompt_texts.get(path, ""))
+        elif isinstance(raw, str):
+            shown.append(raw)
+    return unshown_prompt_files(prompt_texts, shown)
+
+
+def unshown_prompt_files(prompt_texts: dict[str, str], shown: list[str]) -> list[str]:
+    """The prompt files (path → text) whose text appears in none of the prompt texts SHOWN, in path order.
+
+    A report can only prove the prompt texts it shows, so evidence cannot count for a file it never ran:
+    `validate` asks this of the suite's prompts, binding a report asks it of the prompts the report ran."""
+    return [path for path, text in sorted(prompt_texts.items()) if not any(text in s for s in shown)]
+
+
+def render_hint(path: str, suite_path: str | None) -> str:
+    """What to change in the suite so that it renders the prompt file PATH."""
+    import posixpath
+
+    relative = posixpath.relpath(path, posixpath.dirname(suite_path) or ".") if suite_path else path
+    return f"add `file://{relative}` to the suite's prompts, or write its text into the prompt the suite renders"

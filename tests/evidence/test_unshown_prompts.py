@@ -1,0 +1,60 @@
+"""A report can only prove the prompt texts it shows: a bundle's prompt file that appears in no prompt a promptfoo
+run rendered was never run, so that run cannot count for the bundle.
+
+`promptfoo-support-triage-v1.json` is a real run of the example suite, which renders only `prompts/user.j2`;
+`promptfoo-support-triage-v1-every-prompt.json` is a real run (promptfoo 0.115.0, `-j 1`) of the same suite with
+`file://../prompts/system.md` added to its prompts."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bundlectl.bundle.content.promptfoo import unrendered_prompt_files, unshown_prompt_files
+from bundlectl.bundle.folder import read_bundle_folder
+from bundlectl.errors import Refused
+from bundlectl.evidence.bound_bundle import check_shows_every_prompt
+from bundlectl.evidence.importers import import_report
+from bundlectl.evidence.report import Report
+from tests.conftest import EXAMPLES
+from tests.helpers import FIXTURES
+
+
+def run(name: str) -> Report:
+    return import_report((FIXTURES / name).read_bytes(), name)
+
+
+def test_a_run_that_never_rendered_the_system_prompt_does_not_count_for_a_bundle_that_changed_only_it(tmp_path: Path):
+    folder = tmp_path / "support-triage-next"
+    shutil.copytree(EXAMPLES / "support-triage-v1", folder)
+    (folder / "prompts/system.md").write_text("You are the triage assistant. Never escalate.\n")
+    bundle = read_bundle_folder(folder)
+    for read in (bundle, read_bundle_folder(EXAMPLES / "support-triage-v1")):  # it proves user.j2 only: neither counts
+        with pytest.raises(Refused) as refused:
+            check_shows_every_prompt(run("promptfoo-support-triage-v1.json"), read.record, read.read_file, "r.json")
+        ref = read.record.ref
+        assert refused.value.message == (f"r.json cannot count for {ref}: its prompt file prompts/system.md appears in no "
+                                         "prompt the run rendered, and a report only proves the prompt texts it shows; "
+                                         "nothing was stored")
+        assert refused.value.hint is not None and "add `file://../prompts/system.md` to the suite's prompts" in refused.value.hint
+        assert f"`bundlectl eval {ref}`" in refused.value.hint
+
+
+def test_a_run_that_renders_every_prompt_file_counts():
+    v1 = read_bundle_folder(EXAMPLES / "support-triage-v1")
+    report = run("promptfoo-support-triage-v1-every-prompt.json")
+    assert report.ran is not None and len(report.ran.prompts) == 2
+    check_shows_every_prompt(report, v1.record, v1.read_file, "r.json")
+
+
+def test_validate_and_binding_ask_the_same_question():
+    texts = {"prompts/system.md": "You are terse.\n", "prompts/user.j2": "Ticket: {{ ticket }}\n"}
+    suite = {"prompts": ["file://../prompts/user.j2"]}
+    assert unrendered_prompt_files(texts, "evals/suite.yaml", suite) == ["prompts/system.md"]
+    assert unshown_prompt_files(texts, ["Ticket: {{ ticket }}\n"]) == ["prompts/system.md"]
+    # a prompt that carries the system prompt's text inline renders it, whether the suite or the report shows it
+    inline = "You are terse.\nTicket: {{ ticket }}\n"
+    assert unrendered_prompt_files(texts, "evals/suite.yaml", {"prompts": [inline]}) == []
+    assert unshown_prompt_files(texts, [inline]) == []
