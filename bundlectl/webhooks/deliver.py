@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from bundlectl.errors import NotFound
 from bundlectl.registry.read import index_at_head
-from bundlectl.webhooks.outbox import DEFAULT_BATCH, DEFAULT_TIMEOUT, Backoff, EndpointRun, LogReader, deliver_endpoint
+from bundlectl.webhooks.outbox import DEFAULT_BATCH, DEFAULT_TIMEOUT, Backoff, EndpointRun, LogReader, ahead_of_log, deliver_endpoint
 from bundlectl.webhooks.state import DeliveryState, read_state, save_state
 from bundlectl.webhooks.subscriptions import Subscription, subscriptions_in_force
 
@@ -68,10 +68,20 @@ class EndpointLog:
     state: DeliveryState
     head_seq: int
 
+    @property
+    def problem(self) -> str | None:
+        """A state that acknowledges records the log does not hold was not written by a deliverer: nothing is sent."""
+        if self.state.acked_seq <= self.head_seq:
+            return None
+        name = self.subscription.name
+        return (f"{ahead_of_log(self.state.acked_seq, self.head_seq)}; remove it (git: `git update-ref -d "
+                f"refs/bundlectl/state/webhooks/{name}`; S3: the key state/webhooks/{name}) and every record after the "
+                "subscription is delivered again, with the same webhook-id")
+
     def to_json(self) -> dict[str, object]:
         state = self.state
         return {**self.subscription.to_json(), "acked_seq": state.acked_seq, "behind": max(self.head_seq - state.acked_seq, 0),
-                "failures": state.failures, "retry_at": state.retry_at, "disabled": state.disabled,
+                "failures": state.failures, "retry_at": state.retry_at, "disabled": state.disabled, "problem": self.problem,
                 "attempts": [a.__dict__ for a in state.attempts]}
 
 
