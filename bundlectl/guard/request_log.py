@@ -80,10 +80,27 @@ def tally_request_logs(paths: Iterable[Path], name: str, env: str, *, canary: in
         if bad:
             raise InvalidInput([Problem(tally.source, f"the {arm} arm's {', '.join(bad)} values include NaN or infinity")])
         tally.arms[arm] = Arm(requests[arm], moments)
+    _refuse_shared_ids(stamped, tally.source)
     if canary is not None and stamped:  # a log without stamps says nothing of what was served
         for arm in set(tally.arms) | set(stamped):
             tally.arms.setdefault(arm, Arm()).served = len(stamped.get(arm, ()))
     return tally
+
+
+def _refuse_shared_ids(stamped: dict[str, set[Any]], source: str) -> None:
+    """Routing is sticky, so a request id served by two arms is two requests: ids are not unique across the logs (a
+    per-process counter). Counted once each, such requests would lose their outcome in one arm and keep their stamp
+    in both, and the served-share test would see a recording mismatch an identical candidate does not have."""
+    arms = sorted(stamped)
+    for i, first in enumerate(arms):
+        for second in arms[i + 1:]:
+            shared = stamped[first] & stamped[second]
+            if shared:
+                raise InvalidInput([Problem(source, f"request id {min(shared)!r} was served by both the {first} and the "
+                                                    f"{second} arm ({len(shared)} such ids): request ids are not unique "
+                                                    "across these logs")],
+                                   "give each request an id unique across every process (a UUID, not a counter "
+                                   "per process), or judge each process's log on its own")
 
 
 def _count_stamps(stamps: list[dict[str, Any]], stamped: dict[str, set[Any]]) -> None:
