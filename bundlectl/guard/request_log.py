@@ -38,6 +38,7 @@ _MAX_LINE = 1024 * 1024  # a record is a few hundred bytes; a longer line is not
 _NUMBERS = frozenset({int, float, bool})
 _FEW_METRICS = 32
 _TEXT = {str}
+_IDS = {str, int}  # a request id is a string or an integer (a database sequence); True is not request 1
 
 
 def tally_request_logs(paths: Iterable[Path], name: str, env: str, *, canary: int | None = None,
@@ -50,7 +51,7 @@ def tally_request_logs(paths: Iterable[Path], name: str, env: str, *, canary: in
     sums: dict[str, dict[str, list[Any]]] = {}
     requests: dict[str, int] = {}
     digests: dict[str, set[str]] = {}
-    seen: set[str] = set()  # request ids counted: a request recorded twice, or logs that overlap, count it once
+    seen: set[Any] = set()  # request ids counted: a request recorded twice, or logs that overlap, count it once
     stamped: dict[str, set[Any]] = {}  # canary: per arm, the requests served (stamped), each once
     latencies: dict[str, list[float]] | None = {} if canary is not None else None
     marks = (_MARK, _STEP_MARK) if canary is not None else (_MARK,)
@@ -96,7 +97,7 @@ def _refuse_shared_ids(stamped: dict[str, set[Any]], source: str) -> None:
         for second in arms[i + 1:]:
             shared = stamped[first] & stamped[second]
             if shared:
-                raise InvalidInput([Problem(source, f"request id {min(shared)!r} was served by both the {first} and the "
+                raise InvalidInput([Problem(source, f"request id {min(shared, key=repr)!r} was served by both the {first} and the "
                                                     f"{second} arm ({len(shared)} such ids): request ids are not unique "
                                                     "across these logs")],
                                    "give each request an id unique across every process (a UUID, not a counter "
@@ -109,7 +110,7 @@ def _count_stamps(stamps: list[dict[str, Any]], stamped: dict[str, set[Any]]) ->
         arm = record.get(ARM, LIVE)
         if arm.__class__ is str:
             request = record.get(REQUEST_ID)
-            stamped.setdefault(arm, set()).add(request if request.__class__ is str else object())
+            stamped.setdefault(arm, set()).add(request if request.__class__ in _IDS else object())
 
 
 def _opened(paths: Iterable[Path]) -> Iterator[tuple[Path, IO[bytes]]]:
@@ -170,10 +171,10 @@ def _refuse_incomplete(batch: list[bytes], path: Path, first: int, name: str, en
                                "log, then judge from the records written since")
 
 
-def _first_of_each_request(records: list[dict[str, Any]], seen: set[str]) -> list[dict[str, Any]]:
+def _first_of_each_request(records: list[dict[str, Any]], seen: set[Any]) -> list[dict[str, Any]]:
     """The records whose request id has not been counted yet (a record without one always counts)."""
     ids: list[Any] = [record.get(REQUEST_ID) for record in records]
-    if set(map(type, ids)) == _TEXT:  # the usual batch: every id a string, none seen before; C-level checks
+    if set(map(type, ids)) <= _IDS:  # the usual batch: every id a string (or integer), none seen before; C-level checks
         batch = set(ids)
         if len(batch) == len(ids) and seen.isdisjoint(batch):
             seen.update(batch)
@@ -181,7 +182,7 @@ def _first_of_each_request(records: list[dict[str, Any]], seen: set[str]) -> lis
     fresh = []
     for record in records:
         request = record.get(REQUEST_ID)
-        if request.__class__ is str:
+        if request.__class__ in _IDS:
             if request in seen:
                 continue
             seen.add(request)
