@@ -10,7 +10,7 @@ the candidate (through the gate), `rollback` ends it. Without one, the live bund
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -134,7 +134,7 @@ def run_guard(storage: Storage, name: str, env: str, source: Source, settings: S
         return GuardReport(name, env, live, running, judgement, tally.source, None, exc)
 
 
-def _refuse_unknown_margins(given: dict[str, float] | Any, metrics: list[Metric]) -> None:
+def _refuse_unknown_margins(given: Mapping[str, float], metrics: list[Metric]) -> None:
     """A --margin for a metric the guard does not judge (a typo: latency_ms:p99) would be ignored without a word, and
     the step judged by the default margin instead of the stricter one the caller meant."""
     judged = [metric.name for metric in metrics] + [TAIL]
