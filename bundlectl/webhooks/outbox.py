@@ -119,7 +119,8 @@ def plan(storage: Storage, subscription: Subscription, log: LogReader, batch: in
         return EndpointRun(subscription.name, 0, state.acked_seq, failed=f"{log.head.seq - state.acked_seq} records behind")
     if state.disabled:
         return EndpointRun(subscription.name, 0, state.acked_seq, disabled=state.disabled)
-    if state.retry_at and parse_time(state.retry_at) > now:
+    # no deliverer backs off longer than the cap: a later retry time was written by hand, and would silence the endpoint
+    if state.retry_at and now < parse_time(state.retry_at) <= now + timedelta(seconds=2 * Backoff.cap):
         return EndpointRun(subscription.name, 0, state.acked_seq, waiting_until=state.retry_at)
     return Pending(subscription, token, state, log.after(state.acked_seq, state.acked_id, batch))
 

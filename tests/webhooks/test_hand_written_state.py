@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from bundlectl.webhooks.state import DeliveryState, read_state, state_name
 from tests.conftest import Workspace
 from tests.webhooks.conftest import endpoint, subscribe
@@ -64,3 +66,32 @@ def test_a_state_acknowledging_beyond_the_log_is_named_not_taken_as_caught_up(gi
     assert "the log ends at event" in shown.output
     after = git_registry.storage().read_state(state_name("ops"))
     assert before is not None and after is not None and after.token == before.token  # nothing written over it
+
+
+@pytest.mark.parametrize("field", [{"retry_at": "soon"}, {"retry_at": 5}, {"acked_id": 5}, {"acked_seq": True},
+                                   {"failures": -1}, {"disabled": ["x"]}])
+def test_a_state_with_a_field_of_the_wrong_kind_never_breaks_a_write(git_registry: Workspace, receivers,
+                                                                    field: dict[str, object]) -> None:
+    receiver = receivers()
+    _records(git_registry, receiver, 1)
+    raw = {**json.loads(DeliveryState(acked_seq=2).to_bytes()), **field}
+    storage = git_registry.storage()
+    assert storage.read_state(state_name("ops")) is None and storage.swap_state(state_name("ops"), None, json.dumps(raw).encode())
+
+    written = subscribe(git_registry, {"ops": endpoint(receiver, link="https://r/after/{seq}")})  # its quick attempt reads it
+
+    assert written.exit_code == 0, written.output  # the record stands, and the command says so
+    delivered = git_registry.run("webhooks", "deliver", "--json")
+    assert delivered.exit_code == 5 and "the delivery state ops is damaged" in json.loads(delivered.stdout)["error"]["message"]
+    assert "git update-ref -d refs/bundlectl/state/webhooks/ops" in json.loads(delivered.stdout)["error"]["hint"]
+
+
+def test_a_retry_time_no_backoff_reaches_does_not_silence_the_endpoint(git_registry: Workspace, receivers) -> None:
+    receiver = receivers()
+    _records(git_registry, receiver, 1)
+    receiver.got[:] = []
+    _, state = read_state(git_registry.storage(), "ops", 0)
+    _write_state(git_registry, DeliveryState(acked_seq=state.acked_seq, acked_id=state.acked_id,
+                                             retry_at="9999-12-31T00:00:00+00:00"))
+    _records(git_registry, receiver, 1)
+    assert [d.verified()["type"] for d in receiver.got] == ["webhooks.set"]  # the write's quick attempt sent it
