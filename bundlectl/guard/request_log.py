@@ -16,6 +16,7 @@ which the runtime noted dropped lines (a full disk) is incomplete and refused.
 from __future__ import annotations
 
 import json
+import math
 import os
 import stat
 import sys
@@ -267,12 +268,27 @@ def _add(records: list[dict[str, Any]], sums: dict[str, dict[str, list[Any]]], r
                 floats = list(map(float, values))
             except OverflowError:  # an integer beyond any float
                 raise where.problem(lambda r, m=metric: abs((r.get(OUTCOME) or {}).get(m, 0)) > sys.float_info.max) from None
+            squares = list(map(mul, floats, floats))
+            if not all(map(math.isfinite, squares)):  # NaN, ±Infinity, or a value whose square no float holds (1e200)
+                raise where.problem(lambda r, m=metric: m in (r.get(OUTCOME) or {}) and not math.isfinite(_square(r[OUTCOME][m])))
             acc = metrics.setdefault(metric, [0, ExactSum(), ExactSum()])
             acc[0] += len(floats)
-            acc[1].extend(floats)
-            acc[2].extend(map(mul, floats, floats))
+            try:
+                acc[1].extend(floats)
+                acc[2].extend(squares)
+            except OverflowError:  # values each a float, summing beyond any: no latency or cost is that large
+                raise InvalidInput([Problem(str(where.path), f"the {arm} arm's {metric} values sum beyond any number a "
+                                                             "float holds; they are not outcomes of requests")]) from None
             if latencies is not None and metric == LATENCY_MS:
                 latencies.setdefault(arm, []).extend(floats)
+
+
+def _square(value: Any) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return math.inf
+    return number * number
 
 
 def _columns(outcomes: list[dict[str, Any]], names: set[str]) -> Iterator[tuple[str, list[Any]]]:
