@@ -651,10 +651,11 @@ def set_webhooks(file: str, *, registry: str | None = None, endpoint_url: str | 
 def show_webhooks(*, registry: str | None = None, endpoint_url: str | None = None) -> Subscriptions:
     """The subscriptions in force (names of secrets only); NotFound when none were ever set."""
     from bundlectl.errors import NotFound
-    from bundlectl.registry.read import index_at_head
+    from bundlectl.registry.signatures import checked_index
     from bundlectl.webhooks.subscriptions import subscriptions_in_force
 
-    subscriptions = subscriptions_in_force(index_at_head(_storage(registry, endpoint_url)))
+    # signatures checked, as a writer does: subscriptions are acted on, and a record the admins did not sign is none
+    subscriptions = subscriptions_in_force(checked_index(_storage(registry, endpoint_url)))
     if subscriptions.seq is None:
         raise NotFound("no webhooks are subscribed", "subscribe endpoints with `bundlectl webhooks set FILE`")
     return subscriptions

@@ -93,6 +93,7 @@ def webhooks_log(endpoint: str | None, registry: str | None, endpoint_url: str |
         state = entry.state
         flags = f"; disabled: {state.disabled}" if state.disabled else ""
         flags += f"; {state.failures} failures in a row, next try at {state.retry_at}" if state.failures else ""
+        flags += f"; {entry.problem}" if entry.problem else ""
         click.echo(f"{entry.subscription.name}: acknowledged up to event {state.acked_seq}, "
                    f"{max(entry.head_seq - state.acked_seq, 0)} behind{flags}")
         table(["TIME", "EVENT", "TYPE", "BY", "STATUS", "MS", "ERROR"],

@@ -16,6 +16,7 @@ which the runtime noted dropped lines (a full disk) is incomplete and refused.
 from __future__ import annotations
 
 import json
+import math
 import os
 import stat
 import sys
@@ -38,6 +39,7 @@ _MAX_LINE = 1024 * 1024  # a record is a few hundred bytes; a longer line is not
 _NUMBERS = frozenset({int, float, bool})
 _FEW_METRICS = 32
 _TEXT = {str}
+_IDS = {str, int}  # a request id is a string or an integer (a database sequence); True is not request 1
 
 
 def tally_request_logs(paths: Iterable[Path], name: str, env: str, *, canary: int | None = None,
@@ -50,7 +52,7 @@ def tally_request_logs(paths: Iterable[Path], name: str, env: str, *, canary: in
     sums: dict[str, dict[str, list[Any]]] = {}
     requests: dict[str, int] = {}
     digests: dict[str, set[str]] = {}
-    seen: set[str] = set()  # request ids counted: a request recorded twice, or logs that overlap, count it once
+    seen: set[Any] = set()  # request ids counted: a request recorded twice, or logs that overlap, count it once
     stamped: dict[str, set[Any]] = {}  # canary: per arm, the requests served (stamped), each once
     latencies: dict[str, list[float]] | None = {} if canary is not None else None
     marks = (_MARK, _STEP_MARK) if canary is not None else (_MARK,)
@@ -80,10 +82,27 @@ def tally_request_logs(paths: Iterable[Path], name: str, env: str, *, canary: in
         if bad:
             raise InvalidInput([Problem(tally.source, f"the {arm} arm's {', '.join(bad)} values include NaN or infinity")])
         tally.arms[arm] = Arm(requests[arm], moments)
+    _refuse_shared_ids(stamped, tally.source)
     if canary is not None and stamped:  # a log without stamps says nothing of what was served
         for arm in set(tally.arms) | set(stamped):
             tally.arms.setdefault(arm, Arm()).served = len(stamped.get(arm, ()))
     return tally
+
+
+def _refuse_shared_ids(stamped: dict[str, set[Any]], source: str) -> None:
+    """Routing is sticky, so a request id served by two arms is two requests: ids are not unique across the logs (a
+    per-process counter). Counted once each, such requests would lose their outcome in one arm and keep their stamp
+    in both, and the served-share test would see a recording mismatch an identical candidate does not have."""
+    arms = sorted(stamped)
+    for i, first in enumerate(arms):
+        for second in arms[i + 1:]:
+            shared = stamped[first] & stamped[second]
+            if shared:
+                raise InvalidInput([Problem(source, f"request id {min(shared, key=repr)!r} was served by both the {first} and the "
+                                                    f"{second} arm ({len(shared)} such ids): request ids are not unique "
+                                                    "across these logs")],
+                                   "give each request an id unique across every process (a UUID, not a counter "
+                                   "per process), or judge each process's log on its own")
 
 
 def _count_stamps(stamps: list[dict[str, Any]], stamped: dict[str, set[Any]]) -> None:
@@ -92,7 +111,7 @@ def _count_stamps(stamps: list[dict[str, Any]], stamped: dict[str, set[Any]]) ->
         arm = record.get(ARM, LIVE)
         if arm.__class__ is str:
             request = record.get(REQUEST_ID)
-            stamped.setdefault(arm, set()).add(request if request.__class__ is str else object())
+            stamped.setdefault(arm, set()).add(request if request.__class__ in _IDS else object())
 
 
 def _opened(paths: Iterable[Path]) -> Iterator[tuple[Path, IO[bytes]]]:
@@ -153,10 +172,10 @@ def _refuse_incomplete(batch: list[bytes], path: Path, first: int, name: str, en
                                "log, then judge from the records written since")
 
 
-def _first_of_each_request(records: list[dict[str, Any]], seen: set[str]) -> list[dict[str, Any]]:
+def _first_of_each_request(records: list[dict[str, Any]], seen: set[Any]) -> list[dict[str, Any]]:
     """The records whose request id has not been counted yet (a record without one always counts)."""
     ids: list[Any] = [record.get(REQUEST_ID) for record in records]
-    if set(map(type, ids)) == _TEXT:  # the usual batch: every id a string, none seen before; C-level checks
+    if set(map(type, ids)) <= _IDS:  # the usual batch: every id a string (or integer), none seen before; C-level checks
         batch = set(ids)
         if len(batch) == len(ids) and seen.isdisjoint(batch):
             seen.update(batch)
@@ -164,7 +183,7 @@ def _first_of_each_request(records: list[dict[str, Any]], seen: set[str]) -> lis
     fresh = []
     for record in records:
         request = record.get(REQUEST_ID)
-        if request.__class__ is str:
+        if request.__class__ in _IDS:
             if request in seen:
                 continue
             seen.add(request)
@@ -249,12 +268,27 @@ def _add(records: list[dict[str, Any]], sums: dict[str, dict[str, list[Any]]], r
                 floats = list(map(float, values))
             except OverflowError:  # an integer beyond any float
                 raise where.problem(lambda r, m=metric: abs((r.get(OUTCOME) or {}).get(m, 0)) > sys.float_info.max) from None
+            squares = list(map(mul, floats, floats))
+            if not all(map(math.isfinite, squares)):  # NaN, ±Infinity, or a value whose square no float holds (1e200)
+                raise where.problem(lambda r, m=metric: m in (r.get(OUTCOME) or {}) and not math.isfinite(_square(r[OUTCOME][m])))
             acc = metrics.setdefault(metric, [0, ExactSum(), ExactSum()])
             acc[0] += len(floats)
-            acc[1].extend(floats)
-            acc[2].extend(map(mul, floats, floats))
+            try:
+                acc[1].extend(floats)
+                acc[2].extend(squares)
+            except OverflowError:  # values each a float, summing beyond any: no latency or cost is that large
+                raise InvalidInput([Problem(str(where.path), f"the {arm} arm's {metric} values sum beyond any number a "
+                                                             "float holds; they are not outcomes of requests")]) from None
             if latencies is not None and metric == LATENCY_MS:
                 latencies.setdefault(arm, []).extend(floats)
+
+
+def _square(value: Any) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return math.inf
+    return number * number
 
 
 def _columns(outcomes: list[dict[str, Any]], names: set[str]) -> Iterator[tuple[str, list[Any]]]:

@@ -101,7 +101,8 @@ def outcome_values(ok: bool | None, escalated: bool | None, schema_valid: bool |
     for name, value in values.items():
         if value is None:
             continue
-        if not isinstance(value, (bool, int, float)) or abs(value) > sys.float_info.max or not math.isfinite(value):
+        # the square too: the exporters' sums of squares (and the guard's) must stay numbers (1e200 squared is inf)
+        if not isinstance(value, (bool, int, float)) or abs(value) > sys.float_info.max or not math.isfinite(float(value) * float(value)):
             raise UsageProblem(f"record(): {name}={value!r} is not a bool or a finite number",
                                "pass true/false for rates and plain numbers for measurements (latency_ms=812)")
         if not value_allowed(name, [value]):

@@ -8,8 +8,8 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from bundlectl.errors import NotFound
-from bundlectl.registry.read import index_at_head
-from bundlectl.webhooks.outbox import DEFAULT_BATCH, DEFAULT_TIMEOUT, Backoff, EndpointRun, LogReader, deliver_endpoint
+from bundlectl.registry.signatures import checked_index
+from bundlectl.webhooks.outbox import DEFAULT_BATCH, DEFAULT_TIMEOUT, Backoff, EndpointRun, LogReader, ahead_of_log, deliver_endpoint
 from bundlectl.webhooks.state import DeliveryState, read_state, save_state
 from bundlectl.webhooks.subscriptions import Subscription, subscriptions_in_force
 
@@ -38,7 +38,7 @@ def deliver_pass(storage: Storage, *, timeout: float = DEFAULT_TIMEOUT, batch: i
                  backoff: Backoff | None = None) -> DeliveryPass:
     """One pass: every endpoint in force gets up to `batch` of the records it has not acknowledged."""
     storage.refresh()
-    index = index_at_head(storage)
+    index = checked_index(storage)
     head = index.head()
     log = LogReader(storage, head)
     runs = [deliver_endpoint(storage, subscription, log, timeout=timeout, batch=batch, backoff=backoff)
@@ -68,16 +68,26 @@ class EndpointLog:
     state: DeliveryState
     head_seq: int
 
+    @property
+    def problem(self) -> str | None:
+        """A state that acknowledges records the log does not hold was not written by a deliverer: nothing is sent."""
+        if self.state.acked_seq <= self.head_seq:
+            return None
+        name = self.subscription.name
+        return (f"{ahead_of_log(self.state.acked_seq, self.head_seq)}; remove it (git: `git update-ref -d "
+                f"refs/bundlectl/state/webhooks/{name}`; S3: the key state/webhooks/{name}) and every record after the "
+                "subscription is delivered again, with the same webhook-id")
+
     def to_json(self) -> dict[str, object]:
         state = self.state
         return {**self.subscription.to_json(), "acked_seq": state.acked_seq, "behind": max(self.head_seq - state.acked_seq, 0),
-                "failures": state.failures, "retry_at": state.retry_at, "disabled": state.disabled,
+                "failures": state.failures, "retry_at": state.retry_at, "disabled": state.disabled, "problem": self.problem,
                 "attempts": [a.__dict__ for a in state.attempts]}
 
 
 def delivery_log(storage: Storage, endpoint: str | None = None) -> list[EndpointLog]:
     """Each endpoint's state: what it acknowledged, how far behind it is, its latest attempts and failures."""
-    index = index_at_head(storage)
+    index = checked_index(storage)
     endpoints = _chosen(subscriptions_in_force(index).endpoints, endpoint)
     head = index.head().seq
     return [EndpointLog(s, read_state(storage, s.name, s.since)[1], head) for s in endpoints]
@@ -85,7 +95,7 @@ def delivery_log(storage: Storage, endpoint: str | None = None) -> list[Endpoint
 
 def enable(storage: Storage, endpoint: str) -> DeliveryState:
     """Deliver to an endpoint again after a 410 (or now, without waiting for its backoff); it resumes where it stopped."""
-    index = index_at_head(storage)
+    index = checked_index(storage)
     (subscription,) = _chosen(subscriptions_in_force(index).endpoints, endpoint)
     token, state = read_state(storage, subscription.name, subscription.since)
     return save_state(storage, subscription.name, token, replace(state, disabled=None, failures=0, retry_at=None), [],

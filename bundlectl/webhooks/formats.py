@@ -82,14 +82,20 @@ def slack_message(message: Message, link: str | None) -> dict[str, Any]:
     what = f"{bundle.get('name')}@{bundle.get('version')}" if bundle else ""
     where = f" in {bundle['env']}" if bundle.get("env") else ""
     decision = (data.get("guard") or {}).get("decision") or (data.get("decision"))
-    text = f"*{message.type}* {what}{where} by {data.get('actor')}"
+    text = f"*{message.type}* {what}{where} by {_slack_text(data.get('actor'))}"
     if decision:
         text += f" (guard: {decision})"
     if data.get("reason"):
-        text += f": {data['reason']}"
+        text += f": {_slack_text(data['reason'])}"
     if link:
         text += f" <{render_link(link, message)}|details>"
     return {"text": text.strip()}
+
+
+def _slack_text(value: object) -> str:
+    """Text anyone who writes a record chose (a reason, an actor's claim), as plain text in Slack: its control
+    sequences (`<!channel>`, `<https://…|label>`) would otherwise ping the channel or show a link under any label."""
+    return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _subject(message: Message) -> str | None:

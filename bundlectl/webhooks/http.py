@@ -30,7 +30,10 @@ def post(url: str, headers: dict[str, str], body: bytes, seconds: float) -> Answ
     """POST `body` to `url`; whatever the receiver does, this returns within about `seconds`."""
     started = time.monotonic()
     box: list[Answer] = []
-    connection = _connection(url, max(seconds, 0.001))
+    try:
+        connection = _connection(url, max(seconds, 0.001))
+    except (ValueError, http.client.InvalidURL):  # the message would quote the URL, which may be a secret
+        return Answer(None, "the URL is not an http:// or https:// URL with a host and a port from 1 to 65535", 0)
     worker = threading.Thread(target=_exchange, args=(connection, url, headers, body, box, started), daemon=True)
     worker.start()
     worker.join(seconds)
@@ -48,6 +51,8 @@ def post(url: str, headers: dict[str, str], body: bytes, seconds: float) -> Answ
 def _connection(url: str, timeout: float) -> http.client.HTTPConnection:
     parts = urlsplit(url)
     host, port = parts.hostname or "", parts.port
+    if parts.scheme not in ("http", "https") or not host or port == 0:  # a URL read from a variable is checked only here
+        raise ValueError("not an http(s) URL")
     if parts.scheme == "https":
         import ssl  # only for https receivers: its import is a cost every write would pay
 

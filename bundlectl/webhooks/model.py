@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -50,6 +51,12 @@ class Endpoint(Strict):
             if not re.fullmatch(r"https?://[^\s/?#@]+(/[^\s]*)?", value):
                 raise ValueError("must be an http:// or https:// URL without credentials in it (user:password@); "
                                  "a URL that is itself a secret is given as {env: NAME} or {file: PATH}")
+            try:
+                port = urlsplit(value).port
+            except ValueError:
+                port = 0
+            if port == 0:
+                raise ValueError("its port must be a number from 1 to 65535")
         return value
 
     @field_validator("events")

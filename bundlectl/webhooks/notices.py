@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from bundlectl.errors import BundlectlError
-from bundlectl.registry.read import index_at_head
+from bundlectl.registry.signatures import checked_index
 from bundlectl.webhooks.hook import deliver_notice
 from bundlectl.webhooks.payload import notice
 from bundlectl.webhooks.subscriptions import subscriptions_in_force
@@ -37,7 +37,7 @@ def notify_guard(storage: Storage, report: GuardReport, actor: Callable[[], str]
 
 
 def _notify_guard(storage: Storage, report: GuardReport, actor: Callable[[], str]) -> list[Attempt]:
-    index = index_at_head(storage)
+    index = checked_index(storage)
     if not subscriptions_in_force(index).endpoints:
         return []
     judged = report.canary or report.live
@@ -57,7 +57,7 @@ def notify_refused(storage: Storage, result: GateResult, actor: Callable[[], str
 
 
 def _notify_refused(storage: Storage, result: GateResult, actor: Callable[[], str], reason: str | None) -> list[Attempt]:
-    index = index_at_head(storage)
+    index = checked_index(storage)
     if not subscriptions_in_force(index).endpoints:
         return []
     bundle = {"name": result.name, "version": result.version, "digest": result.digest, "env": result.env, "previous": None}

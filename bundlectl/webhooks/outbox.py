@@ -27,7 +27,7 @@ from bundlectl.webhooks.subscriptions import Subscription
 
 if TYPE_CHECKING:
     from bundlectl.registry.rows import IndexHead
-    from bundlectl.storage.base import Storage
+    from bundlectl.storage.base import Storage, StoredEvent
 
 DEFAULT_TIMEOUT = 10.0  # seconds one request may take in `webhooks deliver`
 DEFAULT_BATCH = 100  # records per endpoint per pass
@@ -89,28 +89,46 @@ class LogReader:
     def after(self, seq: int, event_id: str | None, limit: int) -> list[Event]:
         if seq >= self.head.seq or self.head.id is None:
             return []
+        if seq + 1 not in self._events and event_id:
+            self._read(self.storage.events_after(event_id, self.head.id) or [], seq)
         if seq + 1 not in self._events:
-            stored = self.storage.events_after(event_id, self.head.id) if event_id else None
-            if stored is None:  # never acknowledged by id (or the id is gone): read from the start, keep what is after
-                stored = self.storage.events_after(None, self.head.id) or []
-            for record in stored:
-                event = parse_event(record)
-                if event.seq > seq:
-                    self._events[event.seq] = event
-        return [self._events[s] for s in range(seq + 1, min(self.head.seq, seq + limit) + 1) if s in self._events]
+            # never acknowledged by id, the id is gone, or it is not the record at `seq` (a state written by hand):
+            # read from the start, keep what is after; the seq is what the state acknowledged, the id only a shortcut
+            self._read(self.storage.events_after(None, self.head.id) or [], seq)
+        found = []
+        for wanted in range(seq + 1, min(self.head.seq, seq + limit) + 1):
+            if wanted not in self._events:  # never skip a record: what follows a gap waits for it
+                break
+            found.append(self._events[wanted])
+        return found
+
+    def _read(self, stored: list[StoredEvent], seq: int) -> None:
+        for record in stored:
+            event = parse_event(record)
+            if event.seq > seq:
+                self._events[event.seq] = event
 
 
 def plan(storage: Storage, subscription: Subscription, log: LogReader, batch: int, now: datetime,
          max_behind: int | None = None) -> Pending | EndpointRun:
     """What this endpoint has not acknowledged, or why nothing is sent to it now (`max_behind`: unless it is further behind)."""
     token, state = read_state(storage, subscription.name, subscription.since)
+    if state.acked_seq > log.head.seq:
+        return EndpointRun(subscription.name, 0, state.acked_seq, failed=ahead_of_log(state.acked_seq, log.head.seq))
     if max_behind is not None and log.head.seq - state.acked_seq > max_behind:
         return EndpointRun(subscription.name, 0, state.acked_seq, failed=f"{log.head.seq - state.acked_seq} records behind")
     if state.disabled:
         return EndpointRun(subscription.name, 0, state.acked_seq, disabled=state.disabled)
-    if state.retry_at and parse_time(state.retry_at) > now:
+    # no deliverer backs off longer than the cap: a later retry time was written by hand, and would silence the endpoint
+    if state.retry_at and now < parse_time(state.retry_at) <= now + timedelta(seconds=2 * Backoff.cap):
         return EndpointRun(subscription.name, 0, state.acked_seq, waiting_until=state.retry_at)
     return Pending(subscription, token, state, log.after(state.acked_seq, state.acked_id, batch))
+
+
+def ahead_of_log(acked_seq: int, head_seq: int) -> str:
+    """Why an endpoint whose state acknowledges records the log does not hold gets nothing (a state written by hand)."""
+    return (f"its delivery state says event {acked_seq} was acknowledged, but the log ends at event {head_seq}; "
+            "nothing is sent until the state is repaired (`bundlectl webhooks log` names the fix)")
 
 
 def send(pending: Pending, registry: str, timeout: float, by: str, deadline: float | None = None) -> Outcome:

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from bundlectl.errors import Conflict, IntegrityFailure
+from bundlectl.foundation.clock import parse_time
 
 if TYPE_CHECKING:
     from bundlectl.storage.base import Storage
@@ -50,8 +51,11 @@ class DeliveryState:
     def from_bytes(cls, data: bytes, where: str) -> DeliveryState:
         try:
             raw = json.loads(data)
-            return cls(int(raw["acked_seq"]), raw["acked_id"], int(raw["failures"]), raw["retry_at"], raw["disabled"],
-                       tuple(Attempt(**a) for a in raw["attempts"]))
+            state = cls(_whole(raw["acked_seq"]), _text(raw["acked_id"]), _whole(raw["failures"]), _text(raw["retry_at"]),
+                        _text(raw["disabled"]), tuple(Attempt(**a) for a in raw["attempts"]))
+            if state.retry_at is not None:
+                parse_time(state.retry_at)  # every reader compares it with the time now
+            return state
         except (ValueError, KeyError, TypeError) as exc:
             raise IntegrityFailure(f"the delivery state {where} is damaged ({type(exc).__name__})",
                                    f"remove it (git: `git update-ref -d refs/bundlectl/state/webhooks/{where}`; S3: the key "
@@ -59,6 +63,19 @@ class DeliveryState:
 
     def with_attempts(self, attempts: list[Attempt]) -> DeliveryState:
         return replace(self, attempts=(*self.attempts, *attempts)[-KEEP_ATTEMPTS:])
+
+
+def _whole(value: object) -> int:
+    """A count or a seq as bundlectl writes one: a JSON integer, not negative (not true, not 3.5, not "3")."""
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise TypeError("not a whole number")
+    return value
+
+
+def _text(value: object) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise TypeError("not text")
+    return value
 
 
 def state_name(endpoint: str) -> str:

@@ -10,7 +10,7 @@ the candidate (through the gate), `rollback` ends it. Without one, the live bund
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,6 +24,7 @@ from bundlectl.guard.margins import BETA, MAX_SAMPLE
 from bundlectl.guard.moments import Tally
 from bundlectl.guard.prometheus import tally_prometheus
 from bundlectl.guard.request_log import tally_request_logs
+from bundlectl.guard.tail import TAIL
 from bundlectl.registry.read import index_at_head
 from bundlectl.registry.rows import BundleRow, CanaryRow, PointerRow
 from bundlectl.storage.base import Storage
@@ -109,6 +110,7 @@ def run_guard(storage: Storage, name: str, env: str, source: Source, settings: S
         candidate = index.served_bundle(name, running.version, "is served")
         # live's declaration first: a candidate saying `better: lower` for live's metric must not turn a drop into a gain
         metrics = metrics_judged(live_record.metadata.get("outcome"), candidate.record().metadata.get("outcome"))
+        _refuse_unknown_margins(settings.margins, metrics)
         # the margins live's owner declared (a candidate cannot loosen them), then the ones given to this run
         settings = replace(settings, margins={**declared_margins(live_record.metadata.get("outcome")), **settings.margins})
         tally = source(name, env, running.seq, None)
@@ -130,6 +132,16 @@ def run_guard(storage: Storage, name: str, env: str, source: Source, settings: S
         return _apply(storage, report, candidate, actor, reason or f"guard: {judgement.reason}")
     except BundlectlError as exc:
         return GuardReport(name, env, live, running, judgement, tally.source, None, exc)
+
+
+def _refuse_unknown_margins(given: Mapping[str, float], metrics: list[Metric]) -> None:
+    """A --margin for a metric the guard does not judge (a typo: latency_ms:p99) would be ignored without a word, and
+    the step judged by the default margin instead of the stricter one the caller meant."""
+    judged = [metric.name for metric in metrics] + [TAIL]
+    unknown = sorted(set(given) - set(judged))
+    if unknown:
+        raise UsageProblem(f"--margin {', '.join(unknown)}: the guard judges no such metric here",
+                           f"the metrics judged: {', '.join(judged)}")
 
 
 def _apply(storage: Storage, report: GuardReport, candidate: BundleRow | None, actor: Acting, reason: str) -> GuardReport:

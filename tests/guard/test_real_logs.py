@@ -149,7 +149,9 @@ def test_margins_come_from_the_command_line_and_bad_ones_are_refused(live: Works
     refs = live.bundlectl_refs()
     for bad, said in [("escalated=-1", "--margin escalated=-1.0: a margin is a finite number at least 0"),
                       ("escalated=nan", "a margin is a finite number at least 0"),
-                      ("escalated", "--margin 'escalated' is not METRIC=VALUE"), ("=0.1", "names no metric")]:
+                      ("escalated", "--margin 'escalated' is not METRIC=VALUE"), ("=0.1", "names no metric"),
+                      # a typo would be ignored, and the step judged by the default margin instead of the one meant
+                      ("latency_ms:p99=0.01", "--margin latency_ms:p99: the guard judges no such metric here")]:
         result = live.run("guard", *ENV, "--source", served.log, "--margin", bad, "--apply")
         assert result.exit_code == 2 and said in result.output, result.output
     wrong = live.run("guard", *ENV, "--source", served.log, "--max-sample", "10", "--apply")

@@ -57,7 +57,24 @@ def test_nan_is_refused(tmp_path):
     path = write(tmp_path / "log.jsonl", [{**STAMP, "outcome": {"csat": v}} for v in (1, math.nan, math.inf)])
     with pytest.raises(InvalidInput) as err:
         tally_request_logs([path], "support-triage", "production", canary=7)
-    assert "the live arm's csat values include NaN or infinity" in err.value.message
+    assert err.value.message.startswith(f"{path}:2: is not an outcome record")  # named by its line, like any bad value
+
+
+@pytest.mark.parametrize("value", [math.inf, 1e200, 1e155])  # Infinity; values whose square no float holds
+def test_infinity_or_a_value_too_large_to_square_is_named_by_line_not_a_crash(tmp_path, value):
+    """Was ValueError('-inf + inf in fsum'), exit 70, for one corrupt record in a log of good ones."""
+    path = write(tmp_path / "log.jsonl", [{**STAMP, "request.id": f"r{i}", "outcome": {"latency_ms": value if i == 3 else 700.0}}
+                                          for i in range(6)])
+    with pytest.raises(InvalidInput) as err:
+        tally_request_logs([path], "support-triage", "production", canary=7)
+    assert err.value.message.startswith(f"{path}:4: is not an outcome record")
+
+
+def test_values_whose_sum_no_float_holds_are_refused_not_a_crash(tmp_path):
+    path = write(tmp_path / "log.jsonl", [{**STAMP, "request.id": f"r{i}", "outcome": {"csat": 1e153}} for i in range(20_000)])
+    with pytest.raises(InvalidInput) as err:
+        tally_request_logs([path], "support-triage", "production", canary=7)
+    assert "the live arm's csat values sum beyond any number a float holds" in err.value.message
 
 
 @pytest.mark.parametrize("bad", [

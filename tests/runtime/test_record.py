@@ -44,7 +44,8 @@ def test_a_value_that_is_not_a_number_is_a_mistake_of_the_serving_code(v1_live: 
 
 
 @pytest.mark.parametrize("bad", [{"escalated": 5}, {"ok": -1}, {"latency_ms": -3.5}, {"cost_usd": -0.01},
-                                 {"latency_ms": 10 ** 400}])
+                                 {"latency_ms": 10 ** 400},
+                                 {"latency_ms": 1e200}, {"latency_ms": 10 ** 200}])  # their squares are no float: every scrape failed
 def test_a_value_the_guard_would_refuse_is_refused_when_recorded(v1_live: Workspace, runtimes, tmp_path, bad):
     """A rate that is not true/false, a negative latency or cost: the guard refuses such a log, so record() refuses it first."""
     log = tmp_path / "requests.jsonl"
