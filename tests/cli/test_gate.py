@@ -124,6 +124,9 @@ def test_staged_order(evidenced: Workspace):
 
 def test_rehearsal_gate(evidenced: Workspace):
     set_policy(evidenced, "environments:\n  production: {gates: {rehearsal: {max_age: 30d}}}\n")
+    first = checks(evidenced, V1, "production")["rehearsal"]  # a first release has nothing to roll back to
+    assert first["passed"] and "nothing is live in production yet" in first["detail"]
+    promote(evidenced, V1, "production")
     assert "no rollback rehearsal" in checks(evidenced, V2, "production")["rehearsal"]["detail"]
     add(evidenced, V2, native_report(evidenced, "rehearsal", "old.json", age=timedelta(days=40)))
     assert not checks(evidenced, V2, "production")["rehearsal"]["passed"]
