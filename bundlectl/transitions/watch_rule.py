@@ -65,7 +65,7 @@ def check_owner_pull(index: Index, storage: Storage, event: Event) -> None:
         raise ForgedWatch(event, f"claims the authority of {owner!r}, who does not own what is live in {data.get('env')}")
     pointer = index.pointer(str(data["name"]), str(data["env"]))
     assert pointer is not None
-    reviews = [r for r in index.watches(pointer.name, pointer.env, "review") if r.data["digest"] == pointer.digest]
+    reviews = [r for r in index.watches(pointer.name, pointer.env, "review") if r.data["digest"] == pointer.digest and r.seq > pointer.seq]
     newest = reviews[:OWNER_PULLS_AFTER]
     if authority.get("reviews") != [r.seq for r in newest] or not owner_holds_authority([r.data["in_tolerance"] for r in newest]):
         raise ForgedWatch(
