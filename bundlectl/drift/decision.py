@@ -6,6 +6,7 @@ from typing import Any, NamedTuple
 
 from bundlectl.drift.compare import Comparison
 from bundlectl.guard.decision import Target
+from bundlectl.transitions.watch_rule import within_tolerance  # one rule for writers and every reader
 
 DEFAULT_ALPHA = 0.01
 
@@ -36,12 +37,6 @@ class Decision(NamedTuple):
     def to_json(self) -> dict[str, Any]:
         return {"decision": self.decision, "alpha": self.alpha, "tests": self.tests, "reasons": self.reasons,
                 "metric": self.metric.to_json() if self.metric else None}
-
-
-def within_tolerance(outcome: dict[str, Any], value: float) -> bool:
-    """Whether `value` of the owner's metric is on the good side of target ∓ tolerance."""
-    target = Target.from_outcome(outcome)
-    return value >= target.threshold if target.metric.better == "higher" else value <= target.threshold
 
 
 def metric_check(outcome: dict[str, Any] | None, figures: dict[str, Any]) -> MetricCheck | None:

@@ -28,8 +28,9 @@ class WatchLedger:
         self.reviews: dict[tuple[str, str], list[tuple[int, str, bool]]] = {}  # (name, env) → (seq, digest, in tolerance)
 
     def problem(self, storage: Storage, event: Event, registered: dict[tuple[str, str], BundleRecord],
-                live_digest: str | None) -> str | None:
-        """What is wrong with `event` given the records before it (`live_digest`: what its environment served)."""
+                live_digest: str | None, live_since: int = 0) -> str | None:
+        """What is wrong with `event` given the records before it (`live_digest`: what its environment served, since the
+        record `live_since` made it live)."""
         data = event.data
         if event.action == "evidence":
             self.evidence[event.seq] = event.evidence()
@@ -41,7 +42,7 @@ class WatchLedger:
             if record is None or record.digest != data["digest"] or live_digest != data["digest"]:
                 return f"is a {event.action} of {data['name']}@{data['version']}, which was not live in {data['env']}"
             return self._drift(storage, data, record) if event.action == "drift" else self._review(event.seq, data, record)
-        return self._authority(data, registered, live_digest)
+        return self._authority(data, registered, live_digest, live_since)
 
     def _review(self, seq: int, data: dict[str, Any], record: BundleRecord) -> str | None:
         problem = review_problem(record, data)
@@ -65,10 +66,11 @@ class WatchLedger:
         return None
 
     def _authority(self, data: dict[str, Any], registered: dict[tuple[str, str], BundleRecord],
-                   live_digest: str | None) -> str | None:
+                   live_digest: str | None, live_since: int) -> str | None:
         authority = data["authority"]
         live = next((r for r in registered.values() if r.digest == live_digest and r.name == data["name"]), None)
-        reviews = [r for r in self.reviews.get((data["name"], data["env"]), []) if r[1] == live_digest][:OWNER_PULLS_AFTER]
+        reviews = [r for r in self.reviews.get((data["name"], data["env"]), []) if r[1] == live_digest and r[0] > live_since]
+        reviews = reviews[:OWNER_PULLS_AFTER]
         if live is None or authority.get("owner") != live.metadata.get("owner"):
             return f"claims the authority of {authority.get('owner')!r}, who does not own what was live"
         if authority.get("reviews") != [r[0] for r in reviews] or not owner_holds_authority([r[2] for r in reviews]):

@@ -8,9 +8,10 @@ from typing import NamedTuple
 from bundlectl.drift.authority import owner_authority, reviews_of
 from bundlectl.foundation.clock import parse_time
 from bundlectl.foundation.durations import parse_duration
+from bundlectl.integrity.skew import SKEWED
 from bundlectl.policy.in_force import EnvironmentPolicy
 from bundlectl.registry.index import Index
-from bundlectl.registry.rows import PointerRow
+from bundlectl.registry.rows import PointerRow, WatchRow
 
 
 class Watch(NamedTuple):
@@ -18,10 +19,21 @@ class Watch(NamedTuple):
     owner_authority: list[int] | None  # the reviews that give the owner the authority to pull, if any
 
 
+def _dated(rows: list[WatchRow], now: datetime, problems: list[str]) -> list[WatchRow]:
+    """The rows a schedule may count: one dated ahead of this machine (a wrong clock, or a writer keeping the schedule
+    quiet) counts once a record follows it (the index caps its time), but while it is the newest it would hold the
+    schedule for as long as it is ahead; it is named instead, and the schedule counts from the one before."""
+    ahead = [r for r in rows if parse_time(r.time) - now > SKEWED]
+    problems.extend(f"{r.action}: seq {r.seq} is dated {r.time}, ahead of this machine; it does not count toward the "
+                    "schedule until a later record follows it" for r in ahead)
+    return [r for r in rows if r not in ahead]
+
+
 def watch_status(index: Index, environment: EnvironmentPolicy | None, pointer: PointerRow, now: datetime) -> Watch:
-    problems = []
+    problems: list[str] = []
     if environment is not None and environment.drift is not None:
         runs = [r for r in index.watches(pointer.name, pointer.env, "drift", limit=64) if r.data["digest"] == pointer.digest]
+        runs = _dated(runs, now, problems)
         last = runs[0] if runs else None
         since = parse_time(last.time if last else pointer.time)
         if now - since > parse_duration(environment.drift.every):
@@ -30,7 +42,7 @@ def watch_status(index: Index, environment: EnvironmentPolicy | None, pointer: P
         if last is not None and last.data["decision"] == "drift":
             problems.append(f"drift: drift run {last.seq} at {last.time} found drift (action: {last.data['action']})")
     if environment is not None and environment.review is not None:
-        reviews = reviews_of(index, pointer)
+        reviews = _dated(reviews_of(index, pointer), now, problems)
         since = parse_time(reviews[0].time if reviews else pointer.time)
         if now - since > parse_duration(environment.review.every):
             what = f"the last review was at {reviews[0].time}" if reviews else f"no review since it went live at {pointer.time}"

@@ -15,16 +15,27 @@ from bundlectl.transitions.approval_rule import check_approval
 from bundlectl.transitions.canary_rule import check_canary
 from bundlectl.transitions.evidence_rule import check_evidence
 from bundlectl.transitions.move_rule import check_move
+from bundlectl.transitions.watch_rule import check_owner_pull, check_review
 
 Rule = Callable[[Index, Storage, Event], None]
+
+
+def _rollback(index: Index, storage: Storage, event: Event) -> None:
+    check_owner_pull(index, storage, event)  # against the state before the move
+    check_move(index, storage, event)
+
+
 RULES: dict[str, Rule] = {
     "evidence": check_evidence,
     "approval": check_approval,
     "promote": check_move,
-    "rollback": check_move,
+    "rollback": _rollback,
     "canary": check_canary,
     "canary-advance": check_canary,
     "canary-rollback": check_canary,
+    # issue 29: a review names its own owner and an owner's pull its own authority; the signature alone proves neither
+    "review": check_review,
+    "pause": check_owner_pull,
 }
 
 

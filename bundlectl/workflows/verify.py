@@ -105,7 +105,7 @@ def verify_registry(storage: Storage, trust_root: str | None = None, registry_id
             trust_since = event.seq
             _check_root(event, trust_root)
         live = pointers.get((event.data.get("name"), event.data.get("env")))  # type: ignore[arg-type]
-        watch_problem = watches.problem(storage, event, registered, live.digest if live else None)
+        watch_problem = watches.problem(storage, event, registered, live.digest if live else None, live.seq if live else 0)
         if watch_problem is not None:
             raise tampered(event, watch_problem)
         _check_event(storage, event, registered, pointers, checked)
