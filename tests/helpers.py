@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import secrets
 from datetime import UTC, datetime, timedelta
@@ -16,6 +17,17 @@ def iso(age: timedelta) -> str:
     return (datetime.now(UTC) - age).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
+_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_RUNS = itertools.count(secrets.randbelow(62**3))
+
+
+def _next_run_letters() -> str:
+    """promptfoo's three letters of an evalId: distinct for every report this process makes (random ones collided
+    once in 4,096 for two reports made in the same second, and a test then saw "this run is already bound")."""
+    number = next(_RUNS) % 62**3
+    return "".join(_ALPHABET[number // 62**power % 62] for power in (2, 1, 0))
+
+
 def promptfoo_report(ws: Workspace, example: str, age: timedelta = timedelta(hours=1), name: str | None = None) -> str:
     """A real promptfoo run of bundles/support-triage-<example>'s suite, as if it had run `age` ago.
 
@@ -24,7 +36,7 @@ def promptfoo_report(ws: Workspace, example: str, age: timedelta = timedelta(hou
     """
     document = json.loads((FIXTURES / f"promptfoo-support-triage-{example}.json").read_text())
     document["results"]["timestamp"] = iso(age)
-    document["evalId"] = f"eval-{secrets.token_hex(2)[:3]}-{iso(age)[:19]}"
+    document["evalId"] = f"eval-{_next_run_letters()}-{iso(age)[:19]}"
     path = ws.root / (name or f"promptfoo-{example}-{int(age.total_seconds())}.json")
     path.write_text(json.dumps(document))
     return str(path)

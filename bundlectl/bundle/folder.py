@@ -169,10 +169,14 @@ def confined_files(root: Path, real_root: Path, rel: str, identities: dict[str, 
             mode = os.lstat(path).st_mode
         except FileNotFoundError:
             raise _PathProblem(f"{relpath!r} does not exist in the bundle folder") from None
-        real = path.resolve()
-        if not real.is_relative_to(real_root):
-            raise _PathProblem(f"{relpath!r} is a symlink leading outside the bundle folder (to {real})")
-        info = os.stat(real)
+        try:
+            real = path.resolve()
+            if not real.is_relative_to(real_root):
+                raise _PathProblem(f"{relpath!r} is a symlink leading outside the bundle folder (to {real})")
+            info = os.stat(real)
+        except OSError as exc:  # swapped between a file and a link while it was resolved (readlink: EINVAL), or removed
+            raise _PathProblem(f"{relpath!r} changed while it was read ({exc.strerror}); try again once nothing changes "
+                               "the folder") from None
         mode = info.st_mode
         if stat.S_ISREG(mode):
             found[relpath] = real

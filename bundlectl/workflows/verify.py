@@ -62,10 +62,11 @@ class VerifyReport:
 
     def to_json(self) -> dict[str, Any]:
         """The `verify --json` document (a failure is an error document instead)."""
+        identity = self.identity
         return {"ok": True, "events": self.events, "bundles": self.bundles, "objects": self.objects,
-                "pointers": self.pointers, "signed": self.signed, "trust_since": self.trust_since}
-
-
+                "pointers": self.pointers, "signed": self.signed, "trust_since": self.trust_since,
+                "registry": identity.registry, "copy_of": identity.copy_of, "copied_at": identity.copied_at,
+                "retired_to": identity.retired_to, "skewed": list(self.skewed)}
 
 
 def verify_registry(storage: Storage, trust_root: str | None = None, registry_id: str | None = None) -> VerifyReport:

@@ -77,7 +77,8 @@ def canary(workspace: Workspace, runtimes: Callable[..., Any], tmp_path: Path) -
     rng = random.Random(28)
     runtime.refresh()
     serve(runtime, 2500, rng, Traffic())
-    applied = ws.run("guard", "support-triage", "--env", "staging", "--source", str(log), "--min-sample", "400", "--apply",
+    applied = ws.run("guard", "support-triage", "--env", "staging", "--source", str(log), "--min-sample", "400",
+                     "--max-sample", "400", "--apply",  # equal arms: the step time (0m) and the maximum sample have passed
                      "--actor", "guard@example.com", "--json")
     assert json.loads(applied.stdout)["decision"] == "advance", applied.output
     runtime.refresh()

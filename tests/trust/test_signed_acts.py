@@ -293,7 +293,8 @@ def test_the_guards_apply_is_a_promoters_signed_act(trusted: Workspace, keys: Ke
                                        "bundle.digest": digests[arm], "bundle.arm": arm, "bundle.canary": step["seq"],
                                        "outcome": {"ok": True, "escalated": i % 10 == 0, "latency_ms": 700 + i % 50}}) + "\n"
                            for i in range(400) for arm in ("live", "candidate")))  # equal arms: "complete"
-    guard = ["guard", "support-triage", "--env", "staging", "--source", str(log), "--min-sample", "100", "--apply"]
+    guard = ["guard", "support-triage", "--env", "staging", "--source", str(log), "--min-sample", "100", "--max-sample", "400",
+             "--apply"]  # equal arms complete once the step time (0m) and the maximum sample have passed
     for extra, message in [([], "promote must be signed by one of the promoters of staging"),
                            (key(keys, "carol"), "(carol@example.com) is not among the promoters of staging")]:
         before = trusted.bundlectl_refs()
