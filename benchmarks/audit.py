@@ -25,8 +25,14 @@ from synthetic import small_and_big  # noqa: E402
 
 
 def history_times(cli: list[str], folder: Path, env: dict[str, str]) -> list[str]:
-    out = subprocess.run([*cli, "history", "support-triage", "--env", "staging", "--limit", "0", "--json"], cwd=folder,
-                         env=env, capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [*cli, "history", "support-triage", "--env", "staging", "--limit", "0", "--json"],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     return [e["time"] for e in json.loads(out)["events"]]
 
 
@@ -56,26 +62,37 @@ def main() -> None:
         def audit_at(folder: Path, env: dict[str, str], moments: list[str]) -> None:
             run([*cli, "audit", "support-triage", "--at", rng.choice(moments), "--env", "staging", "--json"], folder, env)
 
-        base, measured = median_interleaved(lambda: audit_at(small_dir, small, small_times),
-                                            lambda: audit_at(big_dir, big, big_times), 15)
-        results["audit --at: 100,000 events / 100 events"] = {"baseline_s": base, "measured_s": measured,
-                                                               "ratio": measured / base, "target": 2.0}
+        base, measured = median_interleaved(lambda: audit_at(small_dir, small, small_times), lambda: audit_at(big_dir, big, big_times), 15)
+        results["audit --at: 100,000 events / 100 events"] = {"baseline_s": base, "measured_s": measured, "ratio": measured / base, "target": 2.0}
 
         # a request stamped by the bundle live in the small registry, in a 1,000,000-line log
-        live = json.loads(subprocess.run([*cli, "status", "--json"], cwd=small_dir, env=small, capture_output=True,
-                                         text=True, check=True).stdout)["environments"]
+        live = json.loads(subprocess.run([*cli, "status", "--json"], cwd=small_dir, env=small, capture_output=True, text=True, check=True).stdout)[
+            "environments"
+        ]
         staging = next(e for e in live if e["env"] == "staging")
-        stamp = {"time": small_times[0], "bundle.name": "support-triage", "bundle.version": staging["version"],
-                 "bundle.digest": staging["digest"], "bundle.env": "staging", "bundle.pointer_version": staging["pointer_version"]}
+        stamp = {
+            "time": small_times[0],
+            "bundle.name": "support-triage",
+            "bundle.version": staging["version"],
+            "bundle.digest": staging["digest"],
+            "bundle.env": "staging",
+            "bundle.pointer_version": staging["pointer_version"],
+        }
         log = work / "requests.jsonl"
         write_request_log(log, 1_000_000, stamp, "req-needle-7f3a9c")
         subprocess.run(["grep", "-F", "req-needle-7f3a9c", str(log)], check=True, stdout=subprocess.DEVNULL)  # warm cache
         grep, ours = median_interleaved(
             lambda: subprocess.run(["grep", "-F", "req-needle-7f3a9c", str(log)], check=True, stdout=subprocess.DEVNULL),
-            lambda: run([*cli, "audit", "--request-id", "req-needle-7f3a9c", "--log", str(log), "--json"], small_dir, small), 7)
+            lambda: run([*cli, "audit", "--request-id", "req-needle-7f3a9c", "--log", str(log), "--json"], small_dir, small),
+            7,
+        )
         size = log.stat().st_size / 2**20
-        results[f"audit --request-id, 1,000,000 lines ({size:.0f} MiB) / grep -F"] = {"baseline_s": grep, "measured_s": ours,
-                                                                                       "ratio": ours / grep, "target": 3.0}
+        results[f"audit --request-id, 1,000,000 lines ({size:.0f} MiB) / grep -F"] = {
+            "baseline_s": grep,
+            "measured_s": ours,
+            "ratio": ours / grep,
+            "target": 3.0,
+        }
 
         # the runtime's hot path, in process
         os.environ.update({k: small[k] for k in ("BUNDLECTL_REGISTRY", "BUNDLECTL_CACHE_DIR")})
@@ -96,7 +113,10 @@ def main() -> None:
         results["runtime current() / dict lookup"] = {"baseline_s": bare, "measured_s": current, "ratio": current / bare}
         results["runtime stamp() with request log / dict lookup"] = {"baseline_s": bare, "measured_s": stamp_cost, "ratio": stamp_cost / bare}
         results["runtime stamp() with log + recording OTel span / dict lookup"] = {
-            "baseline_s": bare, "measured_s": span_stamp, "ratio": span_stamp / bare}
+            "baseline_s": bare,
+            "measured_s": span_stamp,
+            "ratio": span_stamp / bare,
+        }
     finally:
         shutil.rmtree(work, ignore_errors=True)
     report(results)

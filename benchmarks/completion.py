@@ -25,8 +25,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import report  # noqa: E402
 from startup import BARE, build_registry, medians_interleaved  # noqa: E402
 
-TABS = {"every command": ("bundlectl ", 1), "command name": ("bundlectl pro", 1), "ref": ("bundlectl gate supp", 2),
-        "environment": ("bundlectl promote support-triage@2026.11.22-1 --env ", 4)}
+TABS = {
+    "every command": ("bundlectl ", 1),
+    "command name": ("bundlectl pro", 1),
+    "ref": ("bundlectl gate supp", 2),
+    "environment": ("bundlectl promote support-triage@2026.11.22-1 --env ", 4),
+}
 
 
 def tab(words: str, cword: int, work: Path, env: dict[str, str], tree: Path | None = None) -> None:

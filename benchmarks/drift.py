@@ -31,8 +31,7 @@ def main() -> None:
         report = Report("eval", "native", datetime.now(UTC), after)
         summary = best(lambda report=report: figures(report))  # type: ignore[misc]
         judged = best(lambda before=before, after=after: decide(compare_runs(before, after), 0.01, None))  # type: ignore[misc]
-        print(f"{size:>7} cases: summary {summary * 1e3:8.2f} ms, drift judgement {judged * 1e3:8.2f} ms, "
-              f"ratio {judged / summary:5.1f}×")
+        print(f"{size:>7} cases: summary {summary * 1e3:8.2f} ms, drift judgement {judged * 1e3:8.2f} ms, ratio {judged / summary:5.1f}×")
 
 
 if __name__ == "__main__":

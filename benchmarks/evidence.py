@@ -38,8 +38,7 @@ def big_bundle_and_report(work: Path) -> tuple[Path, bytes]:
         test["description"] = f"case-{n:05d}"
         tests.append(test)
         result = copy.deepcopy(template_results[n % len(template_results)])
-        result.update(id=f"result-{n}", testIdx=n, testCase={**result["testCase"], "description": test["description"],
-                                                             "metadata": test["metadata"]})
+        result.update(id=f"result-{n}", testIdx=n, testCase={**result["testCase"], "description": test["description"], "metadata": test["metadata"]})
         results.append(result)
     suite["tests"] = tests  # as JSON: YAML this large is over the safe loader's node limit
     (folder / "evals/promptfooconfig.yaml").unlink()
@@ -66,15 +65,22 @@ def main() -> None:
                 return json.load(handle)
 
         def bind() -> object:
-            bound = bind_report(import_report((work / "results.json").read_bytes(), "results.json"), bundle.record,
-                                bundle.read_file, "results.json")
+            bound = bind_report(import_report((work / "results.json").read_bytes(), "results.json"), bundle.record, bundle.read_file, "results.json")
             assert bound.figures["cases"] == CASES, bound.figures
             return bound
 
         bare, ours = median_interleaved(load, bind, 5)
         size = f"{len(data) / 1e6:.0f} MB"
-        report({f"bind a {CASES:,}-case promptfoo report ({size}) / json.load": {
-            "baseline_s": bare, "measured_s": ours, "ratio": ours / bare, "target": 3.0}})
+        report(
+            {
+                f"bind a {CASES:,}-case promptfoo report ({size}) / json.load": {
+                    "baseline_s": bare,
+                    "measured_s": ours,
+                    "ratio": ours / bare,
+                    "target": 3.0,
+                }
+            }
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

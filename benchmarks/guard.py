@@ -35,13 +35,25 @@ def write_records(path: Path, count: int, seed: int = 1) -> None:
     with open(path, "w", encoding="utf-8") as out:
         for i in range(count):
             candidate = rng.random() < 0.1
-            record = {"time": "2026-11-23T10:00:00.000000Z", "request.id": f"req-{i:012x}", "bundle.name": "support-triage",
-                      "bundle.version": "2026.11.22-1" if candidate else "2026.11.01-1",
-                      "bundle.digest": DIGEST_CANDIDATE if candidate else DIGEST_LIVE, "bundle.env": "production",
-                      "bundle.pointer_version": 7, "bundle.arm": "candidate" if candidate else "live", "bundle.canary": 42,
-                      "outcome": {"ok": rng.random() < 0.99, "escalated": rng.random() < 0.08, "schema_valid": rng.random() < 0.97,
-                                  "latency_ms": round(rng.lognormvariate(6.55, 0.45), 1),
-                                  "cost_usd": round(0.0015 + rng.random() * 0.001, 6), "correct_route_rate": int(rng.random() < 0.93)}}
+            record = {
+                "time": "2026-11-23T10:00:00.000000Z",
+                "request.id": f"req-{i:012x}",
+                "bundle.name": "support-triage",
+                "bundle.version": "2026.11.22-1" if candidate else "2026.11.01-1",
+                "bundle.digest": DIGEST_CANDIDATE if candidate else DIGEST_LIVE,
+                "bundle.env": "production",
+                "bundle.pointer_version": 7,
+                "bundle.arm": "candidate" if candidate else "live",
+                "bundle.canary": 42,
+                "outcome": {
+                    "ok": rng.random() < 0.99,
+                    "escalated": rng.random() < 0.08,
+                    "schema_valid": rng.random() < 0.97,
+                    "latency_ms": round(rng.lognormvariate(6.55, 0.45), 1),
+                    "cost_usd": round(0.0015 + rng.random() * 0.001, 6),
+                    "correct_route_rate": int(rng.random() < 0.93),
+                },
+            }
             out.write(json.dumps(record) + "\n")
 
 
@@ -82,9 +94,14 @@ def runtime_during_canary(work: Path) -> dict[str, dict[str, float]]:
     registry = str(work / "registry.git")
     shutil.copytree(ROOT / "bundles", work / "bundles")
     (work / "policy.yaml").write_text("apiVersion: bundlectl/v1\nkind: Policy\nenvironments:\n  staging: {}\n")
-    for args in (["init"], ["policy", "set", "policy.yaml"], ["register", "bundles/support-triage-v1"],
-                 ["register", "bundles/support-triage-v2"], ["promote", "support-triage@2026.11.01-1", "--env", "staging"],
-                 ["promote", "support-triage@2026.11.22-1", "--env", "staging", "--canary", "10"]):
+    for args in (
+        ["init"],
+        ["policy", "set", "policy.yaml"],
+        ["register", "bundles/support-triage-v1"],
+        ["register", "bundles/support-triage-v2"],
+        ["promote", "support-triage@2026.11.01-1", "--env", "staging"],
+        ["promote", "support-triage@2026.11.22-1", "--env", "staging", "--canary", "10"],
+    ):
         run([*cli, *args, "--registry", registry], work, env)
     runtime = Runtime("support-triage", "staging", registry, poll_interval=60, request_log=work / "requests.jsonl")
     try:
@@ -98,8 +115,8 @@ def runtime_during_canary(work: Path) -> dict[str, dict[str, float]]:
             "current(key=) during a canary": lambda: runtime.current(key="user-4711"),
             "stamp(id, bundle=) with a request log": lambda: runtime.stamp("req-4711", bundle=bundle),
             "record(id, bundle=, 6 metrics) with a request log": lambda: runtime.record(
-                "req-4711", bundle=bundle, ok=True, escalated=False, schema_valid=True, latency_ms=812.5, cost_usd=0.0021,
-                correct_route_rate=1),
+                "req-4711", bundle=bundle, ok=True, escalated=False, schema_valid=True, latency_ms=812.5, cost_usd=0.0021, correct_route_rate=1
+            ),
         }
         results = {}
         for label, call in costs.items():
@@ -124,7 +141,11 @@ def main() -> None:
         baseline, guard = best_of(lambda: json_loads_per_line(log), args.rounds), best_of(lambda: guard_over(log), args.rounds)
         size = log.stat().st_size / 1e6
         results[f"guard over {args.records:,} records ({size:.0f} MB) / json.loads per line"] = {
-            "baseline_s": baseline, "measured_s": guard, "ratio": guard / baseline, "target": 2.0}
+            "baseline_s": baseline,
+            "measured_s": guard,
+            "ratio": guard / baseline,
+            "target": 2.0,
+        }
         (work / "runtime").mkdir()
         results.update(runtime_during_canary(work / "runtime"))
     report(results)

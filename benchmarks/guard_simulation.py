@@ -68,8 +68,11 @@ class Run:
         self.served[arm] += n
         u, latency = uniform(n)
         u2, _ = uniform(n)
-        columns = {"ok": [x < rates["ok"] for x in u], "latency_ms": [round(float(v), 1) for v in latency],
-                   "cost_usd": [0.0015 + float(x) * 0.001 for x in u2]}
+        columns = {
+            "ok": [x < rates["ok"] for x in u],
+            "latency_ms": [round(float(v), 1) for v in latency],
+            "cost_usd": [0.0015 + float(x) * 0.001 for x in u2],
+        }
         for name in ("escalated", "schema_valid", "correct_route_rate"):
             columns[name] = [x < rates[name] for x in uniform(n)[0]]
         if self.arms.failures_unrecorded:  # a failed request is stamped (served) but has no outcome
@@ -89,8 +92,11 @@ class Run:
         """`add`, vectorised: the same draws as arrays (sums in numpy's pairwise float, not exact; noise is not at stake)."""
         rates = {**RATES, **(self.arms.candidate if arm == "candidate" else self.arms.live)}
         self.served[arm] += n
-        columns = {"ok": rng.random(n) < rates["ok"], "latency_ms": numpy.round(rng.lognormal(6.55, 0.45, n), 1),
-                   "cost_usd": 0.0015 + rng.random(n) * 0.001}
+        columns = {
+            "ok": rng.random(n) < rates["ok"],
+            "latency_ms": numpy.round(rng.lognormal(6.55, 0.45, n), 1),
+            "cost_usd": 0.0015 + rng.random(n) * 0.001,
+        }
         for name in ("escalated", "schema_valid", "correct_route_rate"):
             columns[name] = rng.random(n) < rates[name]
         if self.arms.failures_unrecorded:
@@ -114,8 +120,7 @@ class Run:
         return Tally(arms, latencies=self.latencies if self.with_logs else None)
 
 
-def simulate(arms: Arms, after: bool, runs: int, looks: int, look: int, seed: int, numpy: Any,
-             stop_on_advance: bool) -> dict[str, Any]:
+def simulate(arms: Arms, after: bool, runs: int, looks: int, look: int, seed: int, numpy: Any, stop_on_advance: bool) -> dict[str, Any]:
     settings = Settings(alpha=0.05, min_sample=1000) if after else Settings(alpha=0.05, min_sample=1000, max_sample=1000)
     rng = numpy.random.default_rng(seed) if numpy is not None else random.Random(seed)
     uniform = draws(rng, numpy)
@@ -146,8 +151,12 @@ def simulate(arms: Arms, after: bool, runs: int, looks: int, look: int, seed: in
             at.append(decided[1])
         elif decided is not None:
             advanced += 1
-    return {"rollback": rolled / runs, "advance": advanced / runs,
-            "median_requests": statistics.median(at) if at else None, "mean_requests": round(statistics.mean(at)) if at else None}
+    return {
+        "rollback": rolled / runs,
+        "advance": advanced / runs,
+        "median_requests": statistics.median(at) if at else None,
+        "mean_requests": round(statistics.mean(at)) if at else None,
+    }
 
 
 def main() -> None:
@@ -166,20 +175,21 @@ def main() -> None:
         ("escalations 8% → 14%: rolled back / advanced first", Arms({"escalated": 0.14}, {}), True, "both"),
         ("failures unrecorded, ok 94% vs 99%: rolled back by 6,000 requests", Arms({"ok": 0.94}, {"ok": 0.99}, True), True, "both"),
     ]
-    print(f"{options.runs} runs × {options.looks} looks every {options.look} requests, canary at 50%, "
-          f"{'numpy' if numpy else 'random'} draws")
+    print(f"{options.runs} runs × {options.looks} looks every {options.look} requests, canary at 50%, {'numpy' if numpy else 'random'} draws")
     for number, (label, arms, stop, show) in enumerate(scenarios):
         started = time.perf_counter()
-        figures = [simulate(arms, after, options.runs, options.looks, options.look, 23 + number, numpy, stop)
-                   for after in (False, True)]
+        figures = [simulate(arms, after, options.runs, options.looks, options.look, 23 + number, numpy, stop) for after in (False, True)]
         before, after = figures
         if show == "rollback":
             said = f"before {before['rollback']:.3f}, after {after['rollback']:.3f}"
         elif show == "advance":
             said = f"before {before['advance']:.3f}, after {after['advance']:.3f} (rolled back: {before['rollback']:.3f} → {after['rollback']:.3f})"
         else:
-            said = "; ".join(f"{name} rolled back {f['rollback']:.3f}, advanced {f['advance']:.3f}, mean {f['mean_requests']} and median requests "
-                             f"to the rollback {f['median_requests']}" for name, f in (("before", before), ("after", after)))
+            said = "; ".join(
+                f"{name} rolled back {f['rollback']:.3f}, advanced {f['advance']:.3f}, mean {f['mean_requests']} and median requests "
+                f"to the rollback {f['median_requests']}"
+                for name, f in (("before", before), ("after", after))
+            )
         print(f"- {label}: {said}  [{time.perf_counter() - started:.0f} s]")
 
 

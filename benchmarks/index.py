@@ -55,7 +55,11 @@ def status_rows(rounds: int, results: dict[str, dict[str, float]], work: Path) -
 
     base, measured = median_interleaved(lambda: cold_status(small_dir, small), lambda: cold_status(big_dir, big), rounds)
     results["status --json, index deleted: 10,000 events / 100 events"] = {
-        "baseline_s": base, "measured_s": measured, "ratio": measured / base, "target": 2.0}
+        "baseline_s": base,
+        "measured_s": measured,
+        "ratio": measured / base,
+        "target": 2.0,
+    }
     run([*cli, "status", "--json"], small_dir, small)
     read_costs(cli, small_dir, small)
 
@@ -63,8 +67,7 @@ def status_rows(rounds: int, results: dict[str, dict[str, float]], work: Path) -
 def read_costs(cli: list[str], folder: Path, env: dict[str, str]) -> None:
     """fsync/fdatasync calls and index file changes of read commands on a current index."""
     index = index_path(folder)
-    commands = (["status", "--json"], ["history", "support-triage", "--env", "staging", "--json"],
-                ["list", "--json"], ["show", V2, "--json"])
+    commands = (["status", "--json"], ["history", "support-triage", "--env", "staging", "--json"], ["list", "--json"], ["show", V2, "--json"])
     run([*cli, *commands[0]], folder, env)  # current, and any -wal of the catch-up left as it is
 
     def files() -> dict[str, tuple[int, int] | None]:
@@ -81,8 +84,14 @@ def read_costs(cli: list[str], folder: Path, env: dict[str, str]) -> None:
         syncs = "strace not installed"
         if strace:
             trace = folder / "strace.out"
-            subprocess.run([strace, "-f", "-qq", "-e", "trace=fsync,fdatasync", "-o", str(trace), *cli, *command],
-                           cwd=folder, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            subprocess.run(
+                [strace, "-f", "-qq", "-e", "trace=fsync,fdatasync", "-o", str(trace), *cli, *command],
+                cwd=folder,
+                env=env,
+                check=True,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
             syncs = str(sum(1 for line in trace.read_text().splitlines() if "sync(" in line))
         changed = [name for name, seen in files().items() if seen != before[name]]
         print(f"  {' '.join(command[:2]):<28} fsync+fdatasync: {syncs:>3}   index files changed: {', '.join(changed) or 'none'}")
@@ -131,7 +140,11 @@ def promote_row(rounds: int, results: dict[str, dict[str, float]], work: Path) -
     ours(), theirs()  # warm both: imports, git's first call, SQLAlchemy's engine
     base, measured = median_interleaved(theirs, ours, rounds)
     results["promote() in-process, git / MLflow set_registered_model_alias, SQLite"] = {
-        "baseline_s": base, "measured_s": measured, "ratio": measured / base, "target": 1.0}
+        "baseline_s": base,
+        "measured_s": measured,
+        "ratio": measured / base,
+        "target": 1.0,
+    }
 
     # where a promotion's time goes: the backend's atomic append (git processes), and everything else
     append_event, in_storage = storage.append_event, []
@@ -147,8 +160,10 @@ def promote_row(rounds: int, results: dict[str, dict[str, float]], work: Path) -
     totals = [timed(ours) for _ in range(rounds)]
     storage.append_event = append_event
     rest = statistics.median(t - s for t, s in zip(totals, in_storage, strict=True))
-    print(f"promote(): median {statistics.median(totals) * 1e3:.2f} ms, of which storage.append_event"
-          f" {statistics.median(in_storage) * 1e3:.2f} ms; everything else (index, gate, plan) {rest * 1e3:.2f} ms")
+    print(
+        f"promote(): median {statistics.median(totals) * 1e3:.2f} ms, of which storage.append_event"
+        f" {statistics.median(in_storage) * 1e3:.2f} ms; everything else (index, gate, plan) {rest * 1e3:.2f} ms"
+    )
     run([*bundlectl_cmd(), "verify"], folder, env)
 
 
@@ -181,9 +196,11 @@ def size_row(count: int, work: Path) -> None:
     index_at_head(storage)
     index_grew, git_grew = index_bytes(index_path(folder)) - index_before, packed_bytes(repo) - git_before
     ratio = index_grew / git_grew
-    print(f"read index bytes per registration / packed git bytes per registration ({count} registrations):"
-          f" {index_grew / count:.0f} B / {git_grew / count:.0f} B = {ratio:.2f}  target ≤ 2.0"
-          f" {'ok' if ratio <= 2.0 else 'MISSED'}")
+    print(
+        f"read index bytes per registration / packed git bytes per registration ({count} registrations):"
+        f" {index_grew / count:.0f} B / {git_grew / count:.0f} B = {ratio:.2f}  target ≤ 2.0"
+        f" {'ok' if ratio <= 2.0 else 'MISSED'}"
+    )
 
 
 def index_bytes(path: Path) -> int:

@@ -97,8 +97,14 @@ class Code:
         self.label, self.root = label, root
 
     def env(self, home: Path, registry: str, **extra: str) -> dict[str, str]:
-        return {**os.environ, "PYTHONPATH": str(self.root), "BUNDLECTL_CACHE_DIR": str(home / "cache"),
-                "BUNDLECTL_ACTOR": "bench@example.com", "BUNDLECTL_REGISTRY": registry, **extra}
+        return {
+            **os.environ,
+            "PYTHONPATH": str(self.root),
+            "BUNDLECTL_CACHE_DIR": str(home / "cache"),
+            "BUNDLECTL_ACTOR": "bench@example.com",
+            "BUNDLECTL_REGISTRY": registry,
+            **extra,
+        }
 
     def command(self, *args: str) -> list[str]:
         return [sys.executable, "-m", "bundlectl", *args]
@@ -113,7 +119,7 @@ class Code:
         if done.returncode != 0:
             raise SystemExit(f"{self.label}: bundlectl {' '.join(args)} failed:\n{done.stderr}")
         line = [x for x in done.stderr.splitlines() if x.startswith("STARTED ")][-1]
-        return list(eval(line[len("STARTED "):]))  # our own repr() of a list of strings
+        return list(eval(line[len("STARTED ") :]))  # our own repr() of a list of strings
 
 
 def peak(command: list[str], cwd: Path, env: dict[str, str]) -> dict[str, float]:
@@ -147,12 +153,18 @@ def promote_processes(code: Code, work: Path) -> dict[str, list[str]]:
     registry = home / "registry.git"
     env = code.env(home, str(registry))
     shutil.copytree(ROOT / "bundles", home / "bundles")
-    (home / "policy.yaml").write_text("apiVersion: bundlectl/v1\nkind: Policy\nenvironments:\n"
-                                      "  staging: {gates: {eval: {min_cases: 20, min_pass_rate: 0.8}}}\n")
-    for args in (["init"], ["policy", "set", "policy.yaml"], ["register", "bundles/support-triage-v1"],
-                 ["register", "bundles/support-triage-v2"],
-                 ["evidence", "add", V1, str(fresh_report("v1", home / "v1.json"))],
-                 ["evidence", "add", V2, str(fresh_report("v2", home / "v2.json"))], ["promote", V1, "--env", "staging"]):
+    (home / "policy.yaml").write_text(
+        "apiVersion: bundlectl/v1\nkind: Policy\nenvironments:\n  staging: {gates: {eval: {min_cases: 20, min_pass_rate: 0.8}}}\n"
+    )
+    for args in (
+        ["init"],
+        ["policy", "set", "policy.yaml"],
+        ["register", "bundles/support-triage-v1"],
+        ["register", "bundles/support-triage-v2"],
+        ["evidence", "add", V1, str(fresh_report("v1", home / "v1.json"))],
+        ["evidence", "add", V2, str(fresh_report("v2", home / "v2.json"))],
+        ["promote", V1, "--env", "staging"],
+    ):
         code.run(args, home, env)
     fresh = code.processes(["promote", V2, "--env", "staging"], home, env)
     subprocess.run(["git", "--git-dir", str(registry), "gc", "--quiet"], check=True)
@@ -163,8 +175,12 @@ def promote_processes(code: Code, work: Path) -> dict[str, list[str]]:
 
 def promote_vs_mlflow(code: Code, rounds: int) -> dict[str, float] | None:
     env = {**os.environ, "PYTHONPATH": str(code.root)}
-    done = subprocess.run([sys.executable, "-c", PROMOTE_ROW, str(code.root), str(Path(__file__).resolve().parent), str(rounds)],
-                          env=env, capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-c", PROMOTE_ROW, str(code.root), str(Path(__file__).resolve().parent), str(rounds)],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     rows = [line for line in done.stdout.splitlines() if line.startswith("ROW ")]
     if done.returncode != 0 or not rows:
         print(f"{code.label}: promote() vs MLflow not measured:\n{done.stdout[-1500:]}{done.stderr[-1500:]}", file=sys.stderr)
@@ -172,7 +188,7 @@ def promote_vs_mlflow(code: Code, rounds: int) -> dict[str, float] | None:
     skipped = [line for line in done.stdout.splitlines() if line.startswith("skipped")]
     if skipped:
         print(f"{code.label}: {skipped[0]}", file=sys.stderr)
-    return json.loads(rows[-1][len("ROW "):])
+    return json.loads(rows[-1][len("ROW ") :])
 
 
 def s3_rows(codes: list[Code], work: Path, folder: Path) -> dict[str, dict[str, float]]:
@@ -189,10 +205,15 @@ def s3_rows(codes: list[Code], work: Path, folder: Path) -> dict[str, dict[str, 
         port = probe.getsockname()[1]
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
-    aws = {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
-           "AWS_DEFAULT_REGION": "us-east-1"}
-    client = boto3.client("s3", endpoint_url=aws["AWS_ENDPOINT_URL"], aws_access_key_id="bench",
-                          aws_secret_access_key="bench", region_name="us-east-1")
+    aws = {
+        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    client = boto3.client(
+        "s3", endpoint_url=aws["AWS_ENDPOINT_URL"], aws_access_key_id="bench", aws_secret_access_key="bench", region_name="us-east-1"
+    )
     results: dict[str, dict[str, float]] = {}
     try:
         for code in codes:
@@ -205,8 +226,12 @@ def s3_rows(codes: list[Code], work: Path, folder: Path) -> dict[str, dict[str, 
             register = peak(code.command("register", str(folder)), home, env)
             verify = peak(code.command("verify"), home, env)
             export = peak(code.command("export", BIG_REF, str(home / "out")), home, env)
-            results[code.label] = {"s3_register_peak_mib": register["peak_mib"], "s3_register_s": register["seconds"],
-                                   "s3_verify_peak_mib": verify["peak_mib"], "s3_export_peak_mib": export["peak_mib"]}
+            results[code.label] = {
+                "s3_register_peak_mib": register["peak_mib"],
+                "s3_register_s": register["seconds"],
+                "s3_verify_peak_mib": verify["peak_mib"],
+                "s3_export_peak_mib": export["peak_mib"],
+            }
             shutil.rmtree(home, ignore_errors=True)
             pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket)
             for page in pages:
@@ -245,8 +270,11 @@ def main() -> None:
                 code.run(["init", "--registry", str(registry)], work, env)
                 sums.append(peak(hashsum, work, dict(os.environ))["seconds"])
                 registers[code.label].append(peak(code.command("register", str(folder)), work, env))
-                print(f"round {round_number + 1} {code.label}: register {registers[code.label][-1]['seconds']:.2f} s "
-                      f"({registers[code.label][-1]['peak_mib']:.0f} MiB), sha256sum {sums[-1]:.2f} s", file=sys.stderr)
+                print(
+                    f"round {round_number + 1} {code.label}: register {registers[code.label][-1]['seconds']:.2f} s "
+                    f"({registers[code.label][-1]['peak_mib']:.0f} MiB), sha256sum {sums[-1]:.2f} s",
+                    file=sys.stderr,
+                )
         baseline = statistics.median(sums)
         for code in codes:
             registry = work / f"registry-{code.label}.git"
@@ -310,8 +338,7 @@ ROWS = [  # key, label, unit, target
 def print_table(results: dict[str, dict[str, Any]], codes: list[Code], baseline: float, size_mib: int) -> None:
     size = f"{size_mib // 1024} GiB" if size_mib % 1024 == 0 else f"{size_mib} MiB"
     labels = [code.label for code in reversed(codes)]
-    rows = [(key, label.format(size=size), unit, target) for key, label, unit, target in ROWS
-            if any(key in results[name] for name in labels)]
+    rows = [(key, label.format(size=size), unit, target) for key, label, unit, target in ROWS if any(key in results[name] for name in labels)]
     width = max(len(label) for _, label, _, _ in rows)
     print(f"sha256sum of the {size} file: {baseline:.2f} s (median)")
     print(f"{'measure'.ljust(width)}  " + "  ".join(f"{label:>9}" for label in labels) + "  target")

@@ -41,8 +41,9 @@ def import_costs(rounds: int) -> None:
         env = {**os.environ, "BUNDLECTL_ACTOR": "bench@example.com", "BUNDLECTL_CACHE_DIR": f"{folder}/cache"}
         subprocess.run([*bundlectl_cmd(), "init"], cwd=folder, env=env, check=True, capture_output=True)
         status = [*bundlectl_cmd(), "status", "--json"]
-        bare, cmd = median_interleaved(lambda: python("pass"),
-                                       lambda: subprocess.run(status, cwd=folder, env=env, check=True, capture_output=True), rounds)
+        bare, cmd = median_interleaved(
+            lambda: python("pass"), lambda: subprocess.run(status, cwd=folder, env=env, check=True, capture_output=True), rounds
+        )
         print(f"  for scale: `bundlectl status --json` takes {seconds(cmd)} ({seconds(cmd - bare)} over the bare interpreter)")
 
 
@@ -62,11 +63,12 @@ def hashing(size_mib: int, rounds: int) -> None:
         loop, library = median_interleaved(lambda: sha256_file(path, lambda n: None), file_digest, rounds)
         print(f"hashing {size_mib} MiB (median of {rounds}):")
         print(f"  bundlectl readinto loop (1 MiB, progress callback)  {seconds(loop):>9}  {size_mib / loop:7.0f} MiB/s")
-        print(f"  hashlib.file_digest (no progress)                    {seconds(library):>9}  {size_mib / library:7.0f} MiB/s"
-              f"   loop/file_digest = {loop / library:.2f}")
+        print(
+            f"  hashlib.file_digest (no progress)                    {seconds(library):>9}  {size_mib / library:7.0f} MiB/s"
+            f"   loop/file_digest = {loop / library:.2f}"
+        )
         if shutil.which("sha256sum"):
-            _, tool = median_interleaved(lambda: None, lambda: subprocess.run(["sha256sum", str(path)], check=True,
-                                                                              capture_output=True), rounds)
+            _, tool = median_interleaved(lambda: None, lambda: subprocess.run(["sha256sum", str(path)], check=True, capture_output=True), rounds)
             print(f"  sha256sum                                            {seconds(tool):>9}  {size_mib / tool:7.0f} MiB/s")
 
 

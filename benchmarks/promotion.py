@@ -29,10 +29,15 @@ def main() -> None:
         cli = bundlectl_cmd()
         small_dir, small, big_dir, big = small_and_big(work, 10_000)
         for command in (["status", "--json"], ["history", "support-triage", "--env", "staging", "--json"]):
-            base, measured = median_interleaved(lambda command=command: run([*cli, *command], small_dir, small),
-                                                lambda command=command: run([*cli, *command], big_dir, big), 15)
-            results[f"{command[0]} --json: 10,000 events / 100 events"] = {"baseline_s": base, "measured_s": measured,
-                                                                           "ratio": measured / base, "target": 2.0}
+            base, measured = median_interleaved(
+                lambda command=command: run([*cli, *command], small_dir, small), lambda command=command: run([*cli, *command], big_dir, big), 15
+            )
+            results[f"{command[0]} --json: 10,000 events / 100 events"] = {
+                "baseline_s": base,
+                "measured_s": measured,
+                "ratio": measured / base,
+                "target": 2.0,
+            }
         targets = [V1, V2]
         flips = iter(range(1000))
 

@@ -39,8 +39,13 @@ def prepare(folder: Path, registry: str, env: dict[str, str]) -> dict[str, str]:
     shutil.copytree(ROOT / "bundles", folder / "bundles")
     (folder / "policy.yaml").write_text(POLICY)
     env = {**env, "BUNDLECTL_REGISTRY": registry}
-    for command in (["init"], ["register", "bundles/support-triage-v1"], ["register", "bundles/support-triage-v2"],
-                    ["policy", "set", "policy.yaml"], ["promote", V1, "--env", "staging"]):
+    for command in (
+        ["init"],
+        ["register", "bundles/support-triage-v1"],
+        ["register", "bundles/support-triage-v2"],
+        ["policy", "set", "policy.yaml"],
+        ["promote", V1, "--env", "staging"],
+    ):
         run([*cli, *command], folder, env)
     return env
 
@@ -82,26 +87,41 @@ def main() -> None:
             remote_promote = AlternatingPromote(remote_dir, remote)
             base_s, measured_s = median_interleaved(AlternatingPromote(local_dir, local), remote_promote, rounds)
             results["promote: git remote on loopback / local git registry"] = {
-                "baseline_s": base_s, "measured_s": measured_s, "ratio": measured_s / base_s}
+                "baseline_s": base_s,
+                "measured_s": measured_s,
+                "ratio": measured_s / base_s,
+            }
             within_ttl = {**remote, "BUNDLECTL_FETCH_TTL": "3600"}
             run([*bundlectl_cmd(), "status", "--json"], remote_dir, within_ttl)
             base_s, measured_s = median_interleaved(
                 lambda: run([*bundlectl_cmd(), "status", "--json"], local_dir, local),
-                lambda: run([*bundlectl_cmd(), "status", "--json"], remote_dir, within_ttl), rounds)
+                lambda: run([*bundlectl_cmd(), "status", "--json"], remote_dir, within_ttl),
+                rounds,
+            )
             results["status --json within the fetch TTL: git remote / local git registry"] = {
-                "baseline_s": base_s, "measured_s": measured_s, "ratio": measured_s / base_s, "target": 1.25}
+                "baseline_s": base_s,
+                "measured_s": measured_s,
+                "ratio": measured_s / base_s,
+                "target": 1.25,
+            }
             always = {**remote, "BUNDLECTL_FETCH_TTL": "0"}
             base_s, measured_s = median_interleaved(
                 lambda: run([*bundlectl_cmd(), "status", "--json"], local_dir, local),
-                lambda: run([*bundlectl_cmd(), "status", "--json"], remote_dir, always), rounds)
+                lambda: run([*bundlectl_cmd(), "status", "--json"], remote_dir, always),
+                rounds,
+            )
             results["status --json with a fetch (TTL 0): git remote / local git registry"] = {
-                "baseline_s": base_s, "measured_s": measured_s, "ratio": measured_s / base_s}
+                "baseline_s": base_s,
+                "measured_s": measured_s,
+                "ratio": measured_s / base_s,
+            }
 
             trace = work / "trace"
             counted = {
                 "promote": round_trips(remote_dir, remote, trace, "promote", remote_promote.next, "--env", "staging"),
                 "register (new bundle)": round_trips(remote_dir, remote, trace, "register", "bundles/support-triage-v2-copy")
-                if _new_version(remote_dir) else (0, 0),
+                if _new_version(remote_dir)
+                else (0, 0),
                 "status, within the TTL": round_trips(remote_dir, within_ttl, trace, "status"),
                 "status, TTL expired": round_trips(remote_dir, always, trace, "status"),
                 "status --check": round_trips(remote_dir, within_ttl, trace, "status", "--check"),

@@ -29,14 +29,16 @@ from common import median_interleaved, report  # noqa: E402
 from evidence import CASES, big_bundle_and_report  # noqa: E402
 
 SECONDS_MAX, BYTES_MAX = 2.0, 2_000_000
-POLICY = ("apiVersion: bundlectl/v1\nkind: Policy\nenvironments:\n  staging:\n    gates:\n"
-          "      eval: {min_cases: 100, min_pass_rate: 0.5, max_age: 100000d}\n      regression: {max_drop: 0.05}\n")
+POLICY = (
+    "apiVersion: bundlectl/v1\nkind: Policy\nenvironments:\n  staging:\n    gates:\n"
+    "      eval: {min_cases: 100, min_pass_rate: 0.5, max_age: 100000d}\n      regression: {max_drop: 0.05}\n"
+)
 
 
 def with_failures(data: bytes, run: str, fail: range) -> bytes:
     """The run `run` (three letters) of the suite, with the cases in `fail` failed and every other one passed."""
     document = json.loads(data)
-    document["evalId"] = f"eval-{run}-" + document["evalId"][len("eval-XYZ-"):]
+    document["evalId"] = f"eval-{run}-" + document["evalId"][len("eval-XYZ-") :]
     for result in document["results"]["results"]:
         result["success"] = result["testIdx"] not in fail
         if isinstance(result.get("gradingResult"), dict):
@@ -102,21 +104,29 @@ def main() -> None:
 
         baseline, cold = median_interleaved(gate_json, cold_html, 3)
         results[f"first report --format html of a {CASES:,}-case pair (binds both runs) / gate --json"] = {
-            "baseline_s": baseline, "measured_s": cold, "ratio": cold / baseline}
+            "baseline_s": baseline,
+            "measured_s": cold,
+            "ratio": cold / baseline,
+        }
         for fmt in ("html", "markdown", "json"):
             baseline, measured = median_interleaved(gate_json, lambda fmt=fmt: report_as(fmt), 3)
             size = len(documents[fmt].encode())
             results[f"report --format {fmt} of a {CASES:,}-case pair ({size / 1e6:.2f} MB) / gate --json"] = {
-                "baseline_s": baseline, "measured_s": measured, "ratio": measured / baseline}
+                "baseline_s": baseline,
+                "measured_s": measured,
+                "ratio": measured / baseline,
+            }
             assert measured <= SECONDS_MAX, f"{fmt}: {measured:.2f} s, over {SECONDS_MAX} s"
             assert size <= BYTES_MAX, f"{fmt}: {size:,} bytes, over {BYTES_MAX:,}"
         assert len(documents["markdown"]) < 65_536
         cases = json.loads(documents["json"])["cases"]["slices"][0]
         assert (len(cases["regressed"]), len(cases["fixed"])) == (300, 200), cases["reading"]
-        print(f"case by case: {cases['paired']:,} paired, {len(cases['regressed'])} regressed, {len(cases['fixed'])} fixed, "
-              f"McNemar exact p = {cases['p_value']:.3g}; limits {SECONDS_MAX} s and {BYTES_MAX / 1e6:g} MB per report "
-              f"(cached: asserted; first report: {cold:.2f} s wall, {statistics.median(cpu):.2f} s CPU, "
-              f"{'within' if cold <= SECONDS_MAX else 'OVER'} the limit; load average {os.getloadavg()[0]:.1f})")
+        print(
+            f"case by case: {cases['paired']:,} paired, {len(cases['regressed'])} regressed, {len(cases['fixed'])} fixed, "
+            f"McNemar exact p = {cases['p_value']:.3g}; limits {SECONDS_MAX} s and {BYTES_MAX / 1e6:g} MB per report "
+            f"(cached: asserted; first report: {cold:.2f} s wall, {statistics.median(cpu):.2f} s CPU, "
+            f"{'within' if cold <= SECONDS_MAX else 'OVER'} the limit; load average {os.getloadavg()[0]:.1f})"
+        )
         report(results)
         if screenshot:
             _screenshot(documents["html"], here / screenshot)

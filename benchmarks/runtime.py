@@ -35,8 +35,7 @@ def prepare(work: Path, registry: str, env: dict[str, str]) -> None:
     cli = bundlectl_cmd()
     shutil.copytree(ROOT / "bundles", work / "bundles", dirs_exist_ok=True)
     (work / "policy.yaml").write_text("apiVersion: bundlectl/v1\nkind: Policy\nenvironments:\n  staging: {}\n")
-    for args in (["init"], ["policy", "set", "policy.yaml"], ["register", "bundles/support-triage-v1"],
-                 ["register", "bundles/support-triage-v2"]):
+    for args in (["init"], ["policy", "set", "policy.yaml"], ["register", "bundles/support-triage-v1"], ["register", "bundles/support-triage-v2"]):
         run([*cli, *args, "--registry", registry], work, env)
 
 
@@ -86,17 +85,23 @@ def propagation(label: str, runtime: Any, results: dict[str, dict[str, float]], 
     promotions, pauses, resumes = [], [], []
     for i in range(rounds):
         target = (V2, V1)[i % 2]
-        promotions.append(seen_after(lambda target=target: api.promote(target, "staging"),
-                                     lambda target=target: version() == target.split("@")[1]))
+        promotions.append(seen_after(lambda target=target: api.promote(target, "staging"), lambda target=target: version() == target.split("@")[1]))
         pauses.append(seen_after(lambda: api.pause("support-triage", "staging", reason="benchmark"), paused))
         resumes.append(seen_after(lambda: api.resume("support-triage", "staging"), lambda: not paused()))
         time.sleep(0.37 * POLL)  # start the next round at another phase of the poll
     bound = POLL + 1.0
     for what, times in (("promote", promotions), ("pause", pauses), ("resume", resumes)):
         results[f"{label}: {what} → runtime sees it (worst of {rounds}) / (poll {POLL:g} s + 1 s)"] = {
-            "baseline_s": bound, "measured_s": max(times), "ratio": max(times) / bound, "target": 1.0}
+            "baseline_s": bound,
+            "measured_s": max(times),
+            "ratio": max(times) / bound,
+            "target": 1.0,
+        }
         results[f"{label}: {what} → runtime sees it (median of {rounds}), reference"] = {
-            "baseline_s": bound, "measured_s": statistics.median(times), "ratio": statistics.median(times) / bound}
+            "baseline_s": bound,
+            "measured_s": statistics.median(times),
+            "ratio": statistics.median(times) / bound,
+        }
 
 
 def main() -> None:
@@ -130,8 +135,7 @@ def main() -> None:
         results["current() / dict lookup"] = hot_path(git_runtime)
 
         # 2. the worst call while the registry hangs, against the same calls while it answers
-        hanging = Runtime("support-triage", "staging", s3_registry, endpoint_url=proxy.url, poll_interval=0.05,
-                          timeout=0.5)
+        hanging = Runtime("support-triage", "staging", s3_registry, endpoint_url=proxy.url, poll_interval=0.05, timeout=0.5)
         opened.append(hanging)
         healthy = latencies(hanging, CALLS)
         proxy.black_hole()
@@ -140,9 +144,16 @@ def main() -> None:
         problem = hanging.problem or ""
         proxy.forward()
         results[f"worst current() of {CALLS:,} while S3 hangs / 1 ms"] = {
-            "baseline_s": 0.001, "measured_s": max(during), "ratio": max(during) / 0.001, "target": 1.0}
+            "baseline_s": 0.001,
+            "measured_s": max(during),
+            "ratio": max(during) / 0.001,
+            "target": 1.0,
+        }
         results[f"worst current() of {CALLS:,} while S3 answers, reference"] = {
-            "baseline_s": 0.001, "measured_s": max(healthy), "ratio": max(healthy) / 0.001}
+            "baseline_s": 0.001,
+            "measured_s": max(healthy),
+            "ratio": max(healthy) / 0.001,
+        }
         p99 = sorted(during)[int(0.99 * len(during))]
         results[f"p99 current() of {CALLS:,} while S3 hangs, reference"] = {"baseline_s": 0.001, "measured_s": p99, "ratio": p99 / 0.001}
         print(f"runtime.problem during the outage: {problem}", file=sys.stderr)

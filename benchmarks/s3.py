@@ -34,12 +34,19 @@ def free_port() -> int:
 def prepare(work: Path, registry: str, env: dict[str, str]) -> None:
     cli = bundlectl_cmd()
     shutil.copytree(ROOT / "bundles", work / "bundles", dirs_exist_ok=True)
-    (work / "policy.yaml").write_text("apiVersion: bundlectl/v1\nkind: Policy\nenvironments:\n"
-                                      "  staging: {gates: {eval: {min_cases: 20, min_pass_rate: 0.8}}}\n")
+    (work / "policy.yaml").write_text(
+        "apiVersion: bundlectl/v1\nkind: Policy\nenvironments:\n  staging: {gates: {eval: {min_cases: 20, min_pass_rate: 0.8}}}\n"
+    )
     for example in ("v1", "v2"):
         fresh_report(example, work / f"{example}.json")
-    for args in (["init"], ["policy", "set", "policy.yaml"], ["register", "bundles/support-triage-v1"],
-                 ["register", "bundles/support-triage-v2"], ["evidence", "add", V1, "v1.json"], ["evidence", "add", V2, "v2.json"]):
+    for args in (
+        ["init"],
+        ["policy", "set", "policy.yaml"],
+        ["register", "bundles/support-triage-v1"],
+        ["register", "bundles/support-triage-v2"],
+        ["evidence", "add", V1, "v1.json"],
+        ["evidence", "add", V2, "v2.json"],
+    ):
         run([*cli, *args, "--registry", registry], work, env)
 
 
@@ -53,8 +60,15 @@ def moto_workspace(prefix: str) -> tuple[Any, str, Path, dict[str, str]]:
     server.start()
     endpoint = f"http://127.0.0.1:{port}"
     work = Path(tempfile.mkdtemp(prefix=prefix))
-    env = {**os.environ, "AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
-           "AWS_DEFAULT_REGION": "us-east-1", "BUNDLECTL_CACHE_DIR": str(work / "cache"), "BUNDLECTL_ACTOR": "bench@example.com"}
+    env = {
+        **os.environ,
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "BUNDLECTL_CACHE_DIR": str(work / "cache"),
+        "BUNDLECTL_ACTOR": "bench@example.com",
+    }
     names = ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION", "BUNDLECTL_CACHE_DIR")
     os.environ.update({k: env[k] for k in names})
     return server, endpoint, work, env
@@ -94,15 +108,17 @@ def main() -> None:
             counts.append(len(sent))
         per_promote = sorted(counts)[len(counts) // 2]
         results["S3 requests per promote (warm index; GET/HEAD/PUT)"] = {
-            "baseline_s": 1.0, "measured_s": float(per_promote), "ratio": float(per_promote)}
+            "baseline_s": 1.0,
+            "measured_s": float(per_promote),
+            "ratio": float(per_promote),
+        }
 
         flips = iter(range(10_000))
 
         def promote_cli(registry: str, folder: Path) -> None:
             run([*cli, "promote", (V1, V2)[next(flips) % 2], "--env", "staging", "--registry", registry], folder, env)
 
-        git_time, s3_time = median_interleaved(lambda: promote_cli(git_registry, work / "git"),
-                                               lambda: promote_cli(s3_registry, work / "s3"), 9)
+        git_time, s3_time = median_interleaved(lambda: promote_cli(git_registry, work / "git"), lambda: promote_cli(s3_registry, work / "s3"), 9)
         results["promote latency: S3 (moto) / git"] = {"baseline_s": git_time, "measured_s": s3_time, "ratio": s3_time / git_time}
 
         # upload throughput: our multipart vs boto3's upload_file, same file, same endpoint
@@ -121,7 +137,11 @@ def main() -> None:
             ours_times.append(timed(lambda fresh=fresh: fresh.put_files({key: FileToStore(big, key.split("/")[1])})))
         bare, ours = sorted(bare_times)[1], sorted(ours_times)[1]
         results["upload 256 MiB: throughput ours / boto3 upload_file"] = {
-            "baseline_s": bare, "measured_s": ours, "ratio": bare / ours, "at_least": 0.9}
+            "baseline_s": bare,
+            "measured_s": ours,
+            "ratio": bare / ours,
+            "at_least": 0.9,
+        }
         warm = S3Storage("s3://bench/upload-0")
         warm.has_object(key)  # client created and connected, as in any command that got this far
         skip = timed(lambda: warm.put_files({key: FileToStore(big, key.split("/")[1])}))

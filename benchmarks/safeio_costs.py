@@ -1,6 +1,6 @@
 """What opening files safely and never-failing log appends cost, against the plain calls they replaced (same run).
 
-    python benchmarks/safeio_costs.py
+python benchmarks/safeio_costs.py
 """
 
 from __future__ import annotations
@@ -29,8 +29,16 @@ def main() -> None:
 
 
 def measure(folder: Path) -> None:
-    line = json.dumps({"time": "2026-12-06T20:00:00.000000Z", "request.id": "req-1", "bundle.name": "support-triage",
-                       "bundle.env": "staging", "bundle.version": "2026.11.01-1", "bundle.digest": "sha256:" + "0" * 64})
+    line = json.dumps(
+        {
+            "time": "2026-12-06T20:00:00.000000Z",
+            "request.id": "req-1",
+            "bundle.name": "support-triage",
+            "bundle.env": "staging",
+            "bundle.version": "2026.11.01-1",
+            "bundle.digest": "sha256:" + "0" * 64,
+        }
+    )
 
     def line_buffered(count: int) -> None:  # what Runtime wrote with before
         with open(folder / "before.jsonl", "a", buffering=1, encoding="utf-8") as handle:
@@ -54,8 +62,7 @@ def measure(folder: Path) -> None:
         for _ in range(count):
             read_regular(small, 1 << 20, follow=False)
 
-    for label, base, new, count in (("request log line", line_buffered, appender, LINES),
-                                    ("4 KiB file read", plain_read, safe_read, READS)):
+    for label, base, new, count in (("request log line", line_buffered, appender, LINES), ("4 KiB file read", plain_read, safe_read, READS)):
         before, after = per_call(base, count), per_call(new, count)
         print(f"{label:18s} before {before * 1e6:7.2f} µs  after {after * 1e6:7.2f} µs  ratio {after / before:5.2f}")
 

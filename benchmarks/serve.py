@@ -57,6 +57,7 @@ def floor_app(body: bytes):  # type: ignore[no-untyped-def]
             pass
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
     return app
 
 
@@ -66,8 +67,7 @@ def run_floor(stack: str, port: int, body_file: str) -> None:
     if stack == "uvicorn":
         import uvicorn
 
-        uvicorn.run(floor_app(body), host="127.0.0.1", port=port, access_log=False, log_level="warning", lifespan="off",
-                    server_header=False)
+        uvicorn.run(floor_app(body), host="127.0.0.1", port=port, access_log=False, log_level="warning", lifespan="off", server_header=False)
     else:
         from aiohttp import web
 
@@ -93,9 +93,12 @@ def wait_ready(url: str, within: float = 60) -> None:
 
 
 def evaluate(url: str, key: str = "user-1") -> bytes:
-    request = urllib.request.Request(f"{url}/ofrep/v1/evaluate/flags/{NAME}", method="POST",
-                                     data=json.dumps({"context": {"targetingKey": key}}).encode(),
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"{url}/ofrep/v1/evaluate/flags/{NAME}",
+        method="POST",
+        data=json.dumps({"context": {"targetingKey": key}}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(request, timeout=5) as response:
         return bytes(response.read())
 
@@ -105,8 +108,12 @@ _UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0}
 
 def wrk(url: str, script: Path, connections: int, seconds: float) -> dict[str, float]:
     """Throughput (requests/s) and p50/p99 latency (s) of wrk POSTing evaluations with a new targetingKey each time."""
-    out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "--latency", "-s", str(script),
-                          f"{url}/ofrep/v1/evaluate/flags/{NAME}"], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "--latency", "-s", str(script), f"{url}/ofrep/v1/evaluate/flags/{NAME}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
 
     def percentile(p: str) -> float:
@@ -172,14 +179,23 @@ def main() -> None:
     if shutil.which("wrk") is None:
         sys.exit("wrk is needed: apt-get install -y wrk")
     work = Path(tempfile.mkdtemp(prefix="bundlectl-bench-serve-"))
-    env = {**os.environ, "BUNDLECTL_CACHE_DIR": str(work / "cache"), "BUNDLECTL_ACTOR": "bench@example.com",
-           "BUNDLECTL_REGISTRY": str(work / "registry.git")}
+    env = {
+        **os.environ,
+        "BUNDLECTL_CACHE_DIR": str(work / "cache"),
+        "BUNDLECTL_ACTOR": "bench@example.com",
+        "BUNDLECTL_REGISTRY": str(work / "registry.git"),
+    }
     cli = bundlectl_cmd()
     shutil.copytree(ROOT / "bundles", work / "bundles")
     (work / "policy.yaml").write_text("apiVersion: bundlectl/v1\nkind: Policy\nenvironments:\n  staging: {}\n")
-    for command in (["init"], ["policy", "set", "policy.yaml"], ["register", "bundles/support-triage-v1"],
-                    ["register", "bundles/support-triage-v2"], ["promote", V1, "--env", ENV],
-                    ["promote", V2, "--env", ENV, "--canary", "50", "--step-time", "0m"]):
+    for command in (
+        ["init"],
+        ["policy", "set", "policy.yaml"],
+        ["register", "bundles/support-triage-v1"],
+        ["register", "bundles/support-triage-v2"],
+        ["promote", V1, "--env", ENV],
+        ["promote", V2, "--env", ENV, "--canary", "50", "--step-time", "0m"],
+    ):
         run([*cli, *command], work, env)
     script = work / "post.lua"
     script.write_text(WRK_SCRIPT)
@@ -188,8 +204,13 @@ def main() -> None:
     try:
         port = free_port()
         url = f"http://127.0.0.1:{port}"
-        serve = subprocess.Popen([*cli, "serve", NAME, "--env", ENV, "--listen", f"127.0.0.1:{port}", "--poll-interval", str(POLL)],
-                                 cwd=work, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        serve = subprocess.Popen(
+            [*cli, "serve", NAME, "--env", ENV, "--listen", f"127.0.0.1:{port}", "--poll-interval", str(POLL)],
+            cwd=work,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         children.append(serve)
         wait_ready(f"{url}/readyz")
         body = work / "body.json"
@@ -198,8 +219,11 @@ def main() -> None:
         stacks = ["uvicorn"] + (["aiohttp"] if _has("aiohttp") else [])
         for stack in stacks:
             floor_port = free_port()
-            children.append(subprocess.Popen([sys.executable, __file__, "--floor", stack, str(floor_port), str(body)],
-                                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            children.append(
+                subprocess.Popen(
+                    [sys.executable, __file__, "--floor", stack, str(floor_port), str(body)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+                )
+            )
             floors[stack] = f"http://127.0.0.1:{floor_port}"
             _wait_port(floor_port)
 
@@ -212,32 +236,60 @@ def main() -> None:
                     runs[stack].append(wrk(floors[stack], script, connections, args.seconds))
             served, floor = _median(runs["serve"]), _median(runs["uvicorn"])
             results[f"evaluations/s, {label}: serve / floor (same stack)"] = {
-                "baseline_s": 1 / floor["rate"], "measured_s": 1 / served["rate"], "ratio": served["rate"] / floor["rate"],
-                "at_least": 0.5}
+                "baseline_s": 1 / floor["rate"],
+                "measured_s": 1 / served["rate"],
+                "ratio": served["rate"] / floor["rate"],
+                "at_least": 0.5,
+            }
             results[f"p50 latency, {label}: serve / floor, reference"] = {
-                "baseline_s": floor["p50"], "measured_s": served["p50"], "ratio": served["p50"] / floor["p50"]}
+                "baseline_s": floor["p50"],
+                "measured_s": served["p50"],
+                "ratio": served["p50"] / floor["p50"],
+            }
             results[f"p99 latency, {label}: serve / 5 ms" + ("" if connections == 8 else ", reference")] = {
-                "baseline_s": 0.005, "measured_s": served["p99"], "ratio": served["p99"] / 0.005,
-                **({"target": 1.0} if connections == 8 else {})}
+                "baseline_s": 0.005,
+                "measured_s": served["p99"],
+                "ratio": served["p99"] / 0.005,
+                **({"target": 1.0} if connections == 8 else {}),
+            }
             results[f"p99 latency, {label}: floor / 5 ms, reference"] = {
-                "baseline_s": 0.005, "measured_s": floor["p99"], "ratio": floor["p99"] / 0.005}
+                "baseline_s": 0.005,
+                "measured_s": floor["p99"],
+                "ratio": floor["p99"] / 0.005,
+            }
             if "aiohttp" in runs:
                 other = _median(runs["aiohttp"])
                 results[f"evaluations/s, {label}: aiohttp floor / uvicorn floor, reference"] = {
-                    "baseline_s": 1 / floor["rate"], "measured_s": 1 / other["rate"], "ratio": other["rate"] / floor["rate"]}
-            print(f"{label}: serve {served['rate']:.0f}/s, uvicorn floor {floor['rate']:.0f}/s"
-                  + (f", aiohttp floor {_median(runs['aiohttp'])['rate']:.0f}/s" if "aiohttp" in runs else ""), file=sys.stderr)
+                    "baseline_s": 1 / floor["rate"],
+                    "measured_s": 1 / other["rate"],
+                    "ratio": other["rate"] / floor["rate"],
+                }
+            print(
+                f"{label}: serve {served['rate']:.0f}/s, uvicorn floor {floor['rate']:.0f}/s"
+                + (f", aiohttp floor {_median(runs['aiohttp'])['rate']:.0f}/s" if "aiohttp" in runs else ""),
+                file=sys.stderr,
+            )
 
         results["server RSS after the load / floor's RSS, reference"] = {
-            "baseline_s": rss(children[1].pid), "measured_s": rss(serve.pid), "ratio": rss(serve.pid) / rss(children[1].pid)}
+            "baseline_s": rss(children[1].pid),
+            "measured_s": rss(serve.pid),
+            "ratio": rss(serve.pid) / rss(children[1].pid),
+        }
         run([*cli, "rollback", NAME, "--env", ENV], work, env)  # end the canary: promotions below are whole
         wait_ready(f"{url}/readyz")
         times = promote_seen(url, work, env, rounds=4)
         bound = POLL + 1.0
         results[f"promote → OFREP client sees it (worst of {len(times)}) / (poll {POLL:g} s + 1 s)"] = {
-            "baseline_s": bound, "measured_s": max(times), "ratio": max(times) / bound, "target": 1.0}
+            "baseline_s": bound,
+            "measured_s": max(times),
+            "ratio": max(times) / bound,
+            "target": 1.0,
+        }
         results[f"promote → OFREP client sees it (median of {len(times)}), reference"] = {
-            "baseline_s": bound, "measured_s": statistics.median(times), "ratio": statistics.median(times) / bound}
+            "baseline_s": bound,
+            "measured_s": statistics.median(times),
+            "ratio": statistics.median(times) / bound,
+        }
     finally:
         for child in children:
             child.send_signal(signal.SIGTERM)

@@ -47,8 +47,12 @@ def build_registry(work: Path, tree: Path | None = None) -> dict[str, str]:
     """A git registry holding the example bundles, written by TREE's bundlectl when given (registry formats
     differ between versions); returns the environment the commands run with."""
     name = "registry" if tree is None else f"registry-{tree.name}"
-    env = {**os.environ, "BUNDLECTL_CACHE_DIR": str(work / f"cache-{name}"), "BUNDLECTL_ACTOR": "bench@example.com",
-           "BUNDLECTL_REGISTRY": str(work / f"{name}.git")}
+    env = {
+        **os.environ,
+        "BUNDLECTL_CACHE_DIR": str(work / f"cache-{name}"),
+        "BUNDLECTL_ACTOR": "bench@example.com",
+        "BUNDLECTL_REGISTRY": str(work / f"{name}.git"),
+    }
     env.pop("PYTHONPATH", None)
     if tree is not None:
         env["PYTHONPATH"] = str(tree)
@@ -93,8 +97,7 @@ def modes(work: Path, env: dict[str, str]) -> dict[str, dict[str, str]]:
     return found
 
 
-def startup_results(work: Path, env: dict[str, str], rounds: int = 30,
-                    compare: Path | None = None) -> dict[str, dict[str, float]]:
+def startup_results(work: Path, env: dict[str, str], rounds: int = 30, compare: Path | None = None) -> dict[str, dict[str, float]]:
     """Medians of `status --json` (and of TREE's, with --compare) against `python -c pass`, per mode."""
     cli = bundlectl_cmd()
     trees: dict[str, dict[str, str]] = {"": {}}
@@ -115,15 +118,20 @@ def startup_results(work: Path, env: dict[str, str], rounds: int = 30,
             continue
         bare = medians[(mode, "bare")]
         results[f"status --json{label} / python -c pass ({mode})"] = {
-            "baseline_s": bare, "measured_s": measured, "ratio": measured / bare, "target": TARGET}
+            "baseline_s": bare,
+            "measured_s": measured,
+            "ratio": measured / bare,
+            "target": TARGET,
+        }
     return results
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=30, help="interleaved runs of each command (default 30)")
-    parser.add_argument("--compare", type=Path, default=None, metavar="TREE",
-                        help="also time the bundlectl package in TREE (before/after in one run)")
+    parser.add_argument(
+        "--compare", type=Path, default=None, metavar="TREE", help="also time the bundlectl package in TREE (before/after in one run)"
+    )
     args = parser.parse_args()
     if args.compare is not None and not (args.compare / "bundlectl" / "__init__.py").is_file():
         parser.error(f"{args.compare} holds no bundlectl/ package")

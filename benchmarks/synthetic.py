@@ -50,17 +50,26 @@ class Signer(Protocol):
 
 def build_registry(work: Path, events: int, signer: Signer | None = None) -> dict[str, str]:
     """A registry holding both example bundles with evidence, then `events` events in total (signed with `signer`)."""
-    env = {**os.environ, "BUNDLECTL_CACHE_DIR": str(work / "cache"), "BUNDLECTL_ACTOR": "bench@example.com",
-           "BUNDLECTL_REGISTRY": str(work / "registry.git")}
+    env = {
+        **os.environ,
+        "BUNDLECTL_CACHE_DIR": str(work / "cache"),
+        "BUNDLECTL_ACTOR": "bench@example.com",
+        "BUNDLECTL_REGISTRY": str(work / "registry.git"),
+    }
     cli = bundlectl_cmd()
     shutil.copytree(ROOT / "bundles", work / "bundles")
-    (work / "policy.yaml").write_text("apiVersion: bundlectl/v1\nkind: Policy\nenvironments:\n"
-                                      "  staging: {gates: {eval: {min_cases: 20, min_pass_rate: 0.8}}}\n"
-                                      "  production: {gates: {eval: {min_cases: 20, min_pass_rate: 0.8}}}\n")
-    commands = [["policy", "set", "policy.yaml"], ["register", "bundles/support-triage-v1"],
-                ["register", "bundles/support-triage-v2"],
-                ["evidence", "add", V1, str(fresh_report("v1", work / "v1.json"))],
-                ["evidence", "add", V2, str(fresh_report("v2", work / "v2.json"))]]
+    (work / "policy.yaml").write_text(
+        "apiVersion: bundlectl/v1\nkind: Policy\nenvironments:\n"
+        "  staging: {gates: {eval: {min_cases: 20, min_pass_rate: 0.8}}}\n"
+        "  production: {gates: {eval: {min_cases: 20, min_pass_rate: 0.8}}}\n"
+    )
+    commands = [
+        ["policy", "set", "policy.yaml"],
+        ["register", "bundles/support-triage-v1"],
+        ["register", "bundles/support-triage-v2"],
+        ["evidence", "add", V1, str(fresh_report("v1", work / "v1.json"))],
+        ["evidence", "add", V2, str(fresh_report("v2", work / "v2.json"))],
+    ]
     run([*cli, "init"], work, env)
     if signer is not None:
         commands.insert(0, ["trust", "set", str(signer.trust_file(work))])
@@ -77,8 +86,9 @@ def append_synthetic(repo: Path, total: int, signer: Signer | None = None) -> No
     """
     git = ["git", "-C", str(repo)]
     head = subprocess.run([*git, "rev-parse", "refs/bundlectl/log"], capture_output=True, text=True, check=True).stdout.strip()
-    messages = subprocess.run([*git, "log", "--reverse", "--format=%B%x00", "refs/bundlectl/log"],
-                              capture_output=True, text=True, check=True).stdout.split("\x00")
+    messages = subprocess.run(
+        [*git, "log", "--reverse", "--format=%B%x00", "refs/bundlectl/log"], capture_output=True, text=True, check=True
+    ).stdout.split("\x00")
     stored = [parse_event(StoredEvent("x", m.strip().split("\n\n", 1)[1].strip().encode())) for m in messages if m.strip()]
     last = stored[-1]
     bundles = {e.data["version"]: e.data["digest"] for e in stored if e.action == "register"}
@@ -87,8 +97,7 @@ def append_synthetic(repo: Path, total: int, signer: Signer | None = None) -> No
     pointers: dict[str, tuple[str, int, int]] = {}  # env → (version, pointer version, seq), continuing the stored log's
     for stored_event in stored:
         if stored_event.is_move:
-            pointers[stored_event.data["env"]] = (stored_event.data["to_version"], stored_event.data["pointer_version"],
-                                                  stored_event.seq)
+            pointers[stored_event.data["env"]] = (stored_event.data["to_version"], stored_event.data["pointer_version"], stored_event.seq)
     # after the real events, 100 ms apart: 100,000 events end within three hours of now, inside what
     # `verify` accepts as clock drift (a record dated more than a day ahead is refused)
     start = datetime.now(UTC)
@@ -100,16 +109,37 @@ def append_synthetic(repo: Path, total: int, signer: Signer | None = None) -> No
         moment = event_time(start + timedelta(milliseconds=100 * seq))
         if i % 3 == 0:
             version = versions[(i // 3) % 2]
-            event = Event(seq, prev, moment, signer.actor("approval") if signer else f"approver{i % 7}@example.com", "approval", "benchmark",
-                          {"name": "support-triage", "version": version, "digest": bundles[version], "env": "production"})
+            event = Event(
+                seq,
+                prev,
+                moment,
+                signer.actor("approval") if signer else f"approver{i % 7}@example.com",
+                "approval",
+                "benchmark",
+                {"name": "support-triage", "version": version, "digest": bundles[version], "env": "production"},
+            )
         else:
             before = pointers.get(env)
             version = versions[(i // 3) % 2] if before is None or before[0] != versions[(i // 3) % 2] else versions[1 - (i // 3) % 2]
             pointer_version = (before[1] if before else 0) + 1
-            event = Event(seq, prev, moment, signer.actor("promote") if signer else "bench@example.com", "promote", "benchmark",
-                          {"name": "support-triage", "env": env, "from_digest": bundles[before[0]] if before else None,
-                           "from_version": before[0] if before else None, "to_digest": bundles[version],
-                           "to_version": version, "pointer_version": pointer_version, "verified": True})
+            event = Event(
+                seq,
+                prev,
+                moment,
+                signer.actor("promote") if signer else "bench@example.com",
+                "promote",
+                "benchmark",
+                {
+                    "name": "support-triage",
+                    "env": env,
+                    "from_digest": bundles[before[0]] if before else None,
+                    "from_version": before[0] if before else None,
+                    "to_digest": bundles[version],
+                    "to_version": version,
+                    "pointer_version": pointer_version,
+                    "verified": True,
+                },
+            )
             pointers[env] = (version, pointer_version, seq)
         if signer is not None:
             event = event._replace(signatures=signer.sign(event.payload(), event.action))
@@ -121,18 +151,20 @@ def append_synthetic(repo: Path, total: int, signer: Signer | None = None) -> No
         prev = event.hash
     subprocess.run([*git, "fast-import", "--quiet"], input=bytes(stream), check=True)
     for env, (version, pointer_version, pseq) in pointers.items():
-        _set_pointer(git, f"envs/support-triage/{env}", {"name": "support-triage", "env": env, "digest": bundles[version],
-                                                          "version": version, "pointer_version": pointer_version, "seq": pseq})
+        _set_pointer(
+            git,
+            f"envs/support-triage/{env}",
+            {"name": "support-triage", "env": env, "digest": bundles[version], "version": version, "pointer_version": pointer_version, "seq": pseq},
+        )
     if signer is not None and count:
         _set_pointer(git, "head", {"seq": seq, "hash": prev})
 
 
 def _set_pointer(git: list[str], name: str, value: dict[str, object]) -> None:
-    blob = subprocess.run([*git, "hash-object", "-w", "--stdin"], input=canonical_json(value), capture_output=True,
-                          check=True).stdout.decode().strip()
+    blob = (
+        subprocess.run([*git, "hash-object", "-w", "--stdin"], input=canonical_json(value), capture_output=True, check=True).stdout.decode().strip()
+    )
     subprocess.run([*git, "update-ref", f"refs/bundlectl/pointers/{name}", blob], check=True)
-
-
 
 
 def small_and_big(work: Path, big_events: int) -> tuple[Path, dict[str, str], Path, dict[str, str]]:

@@ -49,6 +49,7 @@ def judged(on: bool, action: Callable[[], object]) -> Callable[[], object]:
         finally:
             judge_transitions_with(bundlectl.transitions.record_judge)
             bundlectl.workflows.verify.record_judge = bundlectl.transitions.record_judge
+
     return run
 
 
@@ -86,10 +87,13 @@ def main() -> None:
         env = build_registry(big, EVENTS, team)
         storage = storage_of(env, big)
         verify_registry(storage)  # a valid log, every record judged; the index caught up
-        base, measured = median_interleaved(judged(False, lambda: verify_registry(storage)),
-                                            judged(True, lambda: verify_registry(storage)), 3)
+        base, measured = median_interleaved(judged(False, lambda: verify_registry(storage)), judged(True, lambda: verify_registry(storage)), 3)
         results[f"verify: {EVENTS:,} signed events, judged / signatures only"] = {
-            "baseline_s": base, "measured_s": measured, "ratio": measured / base, "target": 2.0}
+            "baseline_s": base,
+            "measured_s": measured,
+            "ratio": measured / base,
+            "target": 2.0,
+        }
 
         checked_index(storage)
         index = storage.index_path()
@@ -106,13 +110,24 @@ def main() -> None:
 
         base, measured = median_interleaved(judged(False, catch_up), judged(True, catch_up), 5)
         results[f"writer catch-up: {NEW:,} new signed records, judged / signatures only"] = {
-            "baseline_s": base, "measured_s": measured, "ratio": measured / base}
+            "baseline_s": base,
+            "measured_s": measured,
+            "ratio": measured / base,
+        }
         per_100 = measured * 100 / NEW
         results["writer catch-up, judged: seconds per 100 records vs the 50 ms target"] = {
-            "baseline_s": 0.050, "measured_s": per_100, "ratio": per_100 / 0.050, "target": 1.0}
+            "baseline_s": 0.050,
+            "measured_s": per_100,
+            "ratio": per_100 / 0.050,
+            "target": 1.0,
+        }
         judging = (measured - base) * 100 / NEW  # what judging adds to today's catch-up, per 100 records
         results["writer catch-up, the judging alone: per 100 records vs the 50 ms target"] = {
-            "baseline_s": 0.050, "measured_s": judging, "ratio": judging / 0.050, "target": 1.0}
+            "baseline_s": 0.050,
+            "measured_s": judging,
+            "ratio": judging / 0.050,
+            "target": 1.0,
+        }
     finally:
         shutil.rmtree(work, ignore_errors=True)
     report(results)

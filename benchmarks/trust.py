@@ -53,15 +53,16 @@ class Team:
 
     def trust_file(self, work: Path) -> Path:
         path = work / "trust.yaml"
-        path.write_text(f"apiVersion: bundlectl/v1\nkind: Trust\nroles:\n"
-                        f"  admins: {{threshold: 2, keys: [{self.line('alice')}, {self.line('bob')}]}}\n"
-                        f"  approvers: {{keys: [{self.line('carol')}]}}\n  runners: {{keys: [{self.line('ci')}]}}\n"
-                        f"  promoters: {{staging: [{self.line('pete')}], production: [{self.line('pete')}]}}\n")
+        path.write_text(
+            f"apiVersion: bundlectl/v1\nkind: Trust\nroles:\n"
+            f"  admins: {{threshold: 2, keys: [{self.line('alice')}, {self.line('bob')}]}}\n"
+            f"  approvers: {{keys: [{self.line('carol')}]}}\n  runners: {{keys: [{self.line('ci')}]}}\n"
+            f"  promoters: {{staging: [{self.line('pete')}], production: [{self.line('pete')}]}}\n"
+        )
         return path
 
     def key_args(self, command: str) -> list[str]:
-        names = {"trust": ["alice", "bob"], "policy": ["alice", "bob"], "register": ["alice"], "evidence": ["ci"],
-                 "promote": ["pete"]}[command]
+        names = {"trust": ["alice", "bob"], "policy": ["alice", "bob"], "register": ["alice"], "evidence": ["ci"], "promote": ["pete"]}[command]
         return [a for name in names for a in ("--key", str(self.folder / name))]
 
     def actor(self, action: str) -> str:
@@ -77,7 +78,7 @@ class Team:
         signature = key.sign(b"SSHSIG" + fields + string(hashlib.sha512(payload).digest()))
         blob = b"SSHSIG" + (1).to_bytes(4, "big") + string(public) + fields + string(string(b"ssh-ed25519") + string(signature))
         body = base64.b64encode(blob).decode()
-        lines = [body[i:i + 70] for i in range(0, len(body), 70)]
+        lines = [body[i : i + 70] for i in range(0, len(body), 70)]
         return "\n".join(["-----BEGIN SSH SIGNATURE-----", *lines, "-----END SSH SIGNATURE-----"]).encode()
 
 
@@ -93,10 +94,13 @@ def main() -> None:
         plain, signed = build_registry(plain_dir, EVENTS), build_registry(signed_dir, EVENTS, team)
         for directory, env in ((plain_dir, plain), (signed_dir, signed)):
             run([*cli, "verify"], directory, env)  # valid logs; and the first read has caught the index up
-        base, measured = median_interleaved(lambda: run([*cli, "verify"], plain_dir, plain),
-                                            lambda: run([*cli, "verify"], signed_dir, signed), 5)
+        base, measured = median_interleaved(lambda: run([*cli, "verify"], plain_dir, plain), lambda: run([*cli, "verify"], signed_dir, signed), 5)
         results[f"verify: {EVENTS:,} signed events / {EVENTS:,} unsigned"] = {
-            "baseline_s": base, "measured_s": measured, "ratio": measured / base, "target": 3.0}
+            "baseline_s": base,
+            "measured_s": measured,
+            "ratio": measured / base,
+            "target": 3.0,
+        }
 
         flips = iter(range(1000))
 
@@ -107,10 +111,14 @@ def main() -> None:
         small_plain.mkdir()
         small_signed.mkdir()
         plain_small, signed_small = build_registry(small_plain, 100), build_registry(small_signed, 100, team)
-        base, measured = median_interleaved(lambda: promote(small_plain, plain_small),
-                                            lambda: promote(small_signed, signed_small, *team.key_args("promote")), 11)
+        base, measured = median_interleaved(
+            lambda: promote(small_plain, plain_small), lambda: promote(small_signed, signed_small, *team.key_args("promote")), 11
+        )
         results["promote (git, CLI end to end): signed with ssh-keygen / unsigned"] = {
-            "baseline_s": base, "measured_s": measured, "ratio": measured / base}
+            "baseline_s": base,
+            "measured_s": measured,
+            "ratio": measured / base,
+        }
         for directory, env in ((small_plain, plain_small), (small_signed, signed_small)):
             run([*cli, "verify"], directory, env)
     finally:

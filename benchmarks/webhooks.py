@@ -79,8 +79,12 @@ def bare_posts(url: str, bodies: list[bytes]) -> None:
     host, port = url.split("//")[1].split("/")[0].split(":")
     for i, body in enumerate(bodies):
         when = datetime.now(UTC)
-        headers = {"content-type": "application/json", "webhook-id": f"msg-{i}", "webhook-timestamp": str(int(when.timestamp())),
-                   "webhook-signature": webhook.sign(f"msg-{i}", when, body.decode())}
+        headers = {
+            "content-type": "application/json",
+            "webhook-id": f"msg-{i}",
+            "webhook-timestamp": str(int(when.timestamp())),
+            "webhook-signature": webhook.sign(f"msg-{i}", when, body.decode()),
+        }
         connection = http.client.HTTPConnection(host, int(port), timeout=10)
         connection.request("POST", "/hook", body=body, headers=headers)
         connection.getresponse().read()
@@ -122,9 +126,15 @@ def throughput(work: Path, cli: list[str], results: dict[str, dict[str, float]])
     finally:
         receiver.stop()
     results[f"webhooks deliver: {events} events (events/s {events / delivered:.0f}) / bare signed POSTs"] = {
-        "baseline_s": bare, "measured_s": delivered, "ratio": delivered / bare}
+        "baseline_s": bare,
+        "measured_s": delivered,
+        "ratio": delivered / bare,
+    }
     results[f"deliver in process (api.deliver_webhooks): {events} events ({events / in_process:.0f}/s) / bare"] = {
-        "baseline_s": bare, "measured_s": in_process, "ratio": in_process / bare}
+        "baseline_s": bare,
+        "measured_s": in_process,
+        "ratio": in_process / bare,
+    }
 
 
 def promote_latency(work: Path, cli: list[str], results: dict[str, dict[str, float]]) -> None:
@@ -144,8 +154,9 @@ def promote_latency(work: Path, cli: list[str], results: dict[str, dict[str, flo
         for _ in range(ROUNDS):  # interleaved, so noise hits every setup alike
             for name, (folder, env) in folders.items():
                 target = (V1, V2)[next(flips[name]) % 2]
-                times[name].append(timed(lambda folder=folder, env=env, target=target:
-                                         run([*cli, "promote", target, "--env", "staging"], folder, env)))
+                times[name].append(
+                    timed(lambda folder=folder, env=env, target=target: run([*cli, "promote", target, "--env", "staging"], folder, env))
+                )
     finally:
         answering.stop()
         hanging.stop()
@@ -153,10 +164,16 @@ def promote_latency(work: Path, cli: list[str], results: dict[str, dict[str, flo
     for name in ("answering", "answering+hanging"):
         measured = statistics.median(times[name])
         results[f"promote with {name} / no subscription (median of {ROUNDS})"] = {
-            "baseline_s": base, "measured_s": measured, "ratio": measured / base}
+            "baseline_s": base,
+            "measured_s": measured,
+            "ratio": measured / base,
+        }
     worst = max(times["answering+hanging"])
     results["promote with answering+hanging, slowest / no subscription median (deadline 1 s)"] = {
-        "baseline_s": base, "measured_s": worst, "ratio": worst / base}
+        "baseline_s": base,
+        "measured_s": worst,
+        "ratio": worst / base,
+    }
 
 
 def main() -> None:

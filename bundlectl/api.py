@@ -150,9 +150,14 @@ class Rehearsal(NamedTuple):
 
     def to_json(self) -> dict[str, Any]:
         """The `rollback --rehearse --json` document."""
-        return {"rehearsed": True, "name": self.forward.plan.live.name, "env": self.forward.plan.env,
-                "back_to": self.back.plan.target.version, "forward_to": self.forward.plan.target.version,
-                "evidence_seq": self.evidence.seq}
+        return {
+            "rehearsed": True,
+            "name": self.forward.plan.live.name,
+            "env": self.forward.plan.env,
+            "back_to": self.back.plan.target.version,
+            "forward_to": self.forward.plan.target.version,
+            "evidence_seq": self.evidence.seq,
+        }
 
 
 # --- bundles -------------------------------------------------------------------------------------------
@@ -165,8 +170,9 @@ def new_bundle(name: str, parent: Path = Path("bundles")) -> Path:
     return scaffold_bundle(name, parent)
 
 
-def validate(paths: list[Path], progress: ProgressSink | None = None, changed: bool = False, *,
-             allow_hard_links: bool = False) -> list[ValidationResult]:
+def validate(
+    paths: list[Path], progress: ProgressSink | None = None, changed: bool = False, *, allow_hard_links: bool = False
+) -> list[ValidationResult]:
     """Validate the bundles PATHS name: bundle folders, files inside bundles, folders of bundles. With
     `changed`, PATHS are changed files (pre-commit's) and a file in no bundle is skipped."""
     from bundlectl.workflows.validate import validate_folders
@@ -174,9 +180,18 @@ def validate(paths: list[Path], progress: ProgressSink | None = None, changed: b
     return validate_folders(paths, progress, changed, allow_hard_links=allow_hard_links)
 
 
-def register(path: Path, *, registry: str | None = None, endpoint_url: str | None = None, actor: str | None = None,
-             key: Keys = None, reason: str | None = None, dry_run: bool = False,
-             progress: ProgressSink | None = None, allow_hard_links: bool = False) -> RegisterResult:
+def register(
+    path: Path,
+    *,
+    registry: str | None = None,
+    endpoint_url: str | None = None,
+    actor: str | None = None,
+    key: Keys = None,
+    reason: str | None = None,
+    dry_run: bool = False,
+    progress: ProgressSink | None = None,
+    allow_hard_links: bool = False,
+) -> RegisterResult:
     """Freeze a bundle folder into the registry (the folder is read first, so its problems come first); a component
     file with more than one hard link is refused unless `allow_hard_links`."""
     from bundlectl.bundle.folder import read_bundle_folder
@@ -187,8 +202,7 @@ def register(path: Path, *, registry: str | None = None, endpoint_url: str | Non
     return register_bundle(storage, folder, _acting(actor, key), reason, dry_run, progress)
 
 
-def list_bundles(name: str | None = None, *, registry: str | None = None,
-                 endpoint_url: str | None = None) -> list[BundleRow]:
+def list_bundles(name: str | None = None, *, registry: str | None = None, endpoint_url: str | None = None) -> list[BundleRow]:
     from bundlectl.registry.bundles import list_bundles as registered
 
     return registered(_storage(registry, endpoint_url), name)
@@ -207,8 +221,7 @@ def export(ref: str, folder: Path, *, registry: str | None = None, endpoint_url:
     return Exported(source.record, export_bundle(source.record, source.copy_file, folder))
 
 
-def diff(ref_a: str, ref_b: str, components: list[str] | None = None, *, registry: str | None = None,
-         endpoint_url: str | None = None) -> BundleDiff:
+def diff(ref_a: str, ref_b: str, components: list[str] | None = None, *, registry: str | None = None, endpoint_url: str | None = None) -> BundleDiff:
     """The component-aware diff of two bundles; `components` limits it to those kinds."""
     from bundlectl.diff.bundles import diff_bundles
 
@@ -245,8 +258,9 @@ def copy_registry(source: str, target: str, *, endpoint_url: str | None = None, 
     return RegistryCopied(src.url, dst.url, copy(src, dst, migrate=migrate), migrate)
 
 
-def verify(*, registry: str | None = None, endpoint_url: str | None = None, trust_root: str | None = None,
-           registry_id: str | None = None) -> VerifyReport:
+def verify(
+    *, registry: str | None = None, endpoint_url: str | None = None, trust_root: str | None = None, registry_id: str | None = None
+) -> VerifyReport:
     """Re-check every digest, the log chain, the pointers and every signature; raises IntegrityFailure on tampering.
 
     `trust_root`, the digest of the first trust file (`trust show`), pins it: a log whose trust began elsewhere fails;
@@ -260,9 +274,18 @@ def verify(*, registry: str | None = None, endpoint_url: str | None = None, trus
 # --- evidence and policy -------------------------------------------------------------------------------
 
 
-def evidence_add(ref: str, file: str, kind: str | None = None, fmt: str = "auto", *, registry: str | None = None,
-                 endpoint_url: str | None = None, actor: str | None = None, key: Keys = None,
-                 reason: str | None = None) -> EvidenceAdded:
+def evidence_add(
+    ref: str,
+    file: str,
+    kind: str | None = None,
+    fmt: str = "auto",
+    *,
+    registry: str | None = None,
+    endpoint_url: str | None = None,
+    actor: str | None = None,
+    key: Keys = None,
+    reason: str | None = None,
+) -> EvidenceAdded:
     """Bind the report FILE to the registered bundle REF; `file` is also the label its problems carry."""
     from bundlectl.evidence.add import add_evidence
     from bundlectl.evidence.importers import read_report
@@ -273,8 +296,9 @@ def evidence_add(ref: str, file: str, kind: str | None = None, fmt: str = "auto"
     return add_evidence(storage, bundle, data, file, kind, fmt, _acting(actor, key), reason)
 
 
-def evidence_list(ref: str, env: str | None = None, *, registry: str | None = None, endpoint_url: str | None = None,
-                  now: datetime | None = None) -> EvidenceListing:
+def evidence_list(
+    ref: str, env: str | None = None, *, registry: str | None = None, endpoint_url: str | None = None, now: datetime | None = None
+) -> EvidenceListing:
     """The evidence bound to REF, each report judged fresh or stale by the gate of ENV that reads its kind."""
     from bundlectl.evidence.listing import list_evidence
     from bundlectl.foundation.clock import now_utc
@@ -285,9 +309,20 @@ def evidence_list(ref: str, env: str | None = None, *, registry: str | None = No
     return list_evidence(index_at_head(storage), bundle, env, now or now_utc())
 
 
-def eval_run(ref: str, command: list[str], report: str | None = None, fmt: str = "auto", *, keep: bool = False,
-             output: Callable[[bytes], None] | None = None, registry: str | None = None, endpoint_url: str | None = None,
-             actor: str | None = None, key: Keys = None, reason: str | None = None) -> EvalRun:
+def eval_run(
+    ref: str,
+    command: list[str],
+    report: str | None = None,
+    fmt: str = "auto",
+    *,
+    keep: bool = False,
+    output: Callable[[bytes], None] | None = None,
+    registry: str | None = None,
+    endpoint_url: str | None = None,
+    actor: str | None = None,
+    key: Keys = None,
+    reason: str | None = None,
+) -> EvalRun:
     """Run COMMAND (empty: the harness REF declares) on REF's exact files, exported to a fresh folder, and bind the
     report it writes as a measured run."""
     from bundlectl.evidence.run import run_eval
@@ -305,8 +340,16 @@ def evals_cases(file: str, fmt: str = "auto") -> list[DeclaredCase]:
     return report_case_list(import_report(read_report(Path(file)), file, fmt), file)
 
 
-def set_policy(file: str, *, registry: str | None = None, endpoint_url: str | None = None, actor: str | None = None,
-               key: Keys = None, reason: str | None = None, dry_run: bool = False) -> PolicyResult:
+def set_policy(
+    file: str,
+    *,
+    registry: str | None = None,
+    endpoint_url: str | None = None,
+    actor: str | None = None,
+    key: Keys = None,
+    reason: str | None = None,
+    dry_run: bool = False,
+) -> PolicyResult:
     """Store the policy in FILE as a logged, versioned event (a dry run only validates it)."""
     from bundlectl.foundation.textfile import read_input
     from bundlectl.workflows.promote import set_policy as store_policy
@@ -329,8 +372,9 @@ def show_policy(*, registry: str | None = None, endpoint_url: str | None = None)
 # --- trust ---------------------------------------------------------------------------------------------
 
 
-def set_trust(file: str, *, registry: str | None = None, endpoint_url: str | None = None, key: Keys = None,
-              reason: str | None = None, dry_run: bool = False) -> TrustResult:
+def set_trust(
+    file: str, *, registry: str | None = None, endpoint_url: str | None = None, key: Keys = None, reason: str | None = None, dry_run: bool = False
+) -> TrustResult:
     """Store the trust file FILE, signed by `key` (a threshold of admins: of its own the first time, else of those in force)."""
     from bundlectl.foundation.textfile import read_input
     from bundlectl.workflows.trust import set_trust as store_trust
@@ -349,8 +393,9 @@ def show_trust(*, registry: str | None = None, endpoint_url: str | None = None) 
 # --- what is live --------------------------------------------------------------------------------------
 
 
-def gate(ref: str, env: str, *, registry: str | None = None, endpoint_url: str | None = None,
-         actor: str | None = None, key: Keys = None) -> GateResult:
+def gate(
+    ref: str, env: str, *, registry: str | None = None, endpoint_url: str | None = None, actor: str | None = None, key: Keys = None
+) -> GateResult:
     """Every check of ENV's gate for REF, as if `actor` (or the holder of `key`) promoted it now; changes nothing."""
     from bundlectl.workflows.promote import check_gate
 
@@ -358,8 +403,16 @@ def gate(ref: str, env: str, *, registry: str | None = None, endpoint_url: str |
     return check_gate(storage, _registered(ref, storage), env, _acting(actor, key))
 
 
-def approve(ref: str, env: str, *, registry: str | None = None, endpoint_url: str | None = None,
-            actor: str | None = None, key: Keys = None, reason: str | None = None) -> Approval:
+def approve(
+    ref: str,
+    env: str,
+    *,
+    registry: str | None = None,
+    endpoint_url: str | None = None,
+    actor: str | None = None,
+    key: Keys = None,
+    reason: str | None = None,
+) -> Approval:
     from bundlectl.workflows.promote import approve as record_approval
 
     storage = _storage(registry, endpoint_url, refresh=True)
@@ -368,9 +421,18 @@ def approve(ref: str, env: str, *, registry: str | None = None, endpoint_url: st
     return Approval(bundle, env, result.actor, result.seq, result.signed, result.not_counted)
 
 
-def promote(ref: str, env: str, *, registry: str | None = None, endpoint_url: str | None = None,
-            actor: str | None = None, key: Keys = None, reason: str | None = None, dry_run: bool = False,
-            notify: bool = False) -> MoveResult:
+def promote(
+    ref: str,
+    env: str,
+    *,
+    registry: str | None = None,
+    endpoint_url: str | None = None,
+    actor: str | None = None,
+    key: Keys = None,
+    reason: str | None = None,
+    dry_run: bool = False,
+    notify: bool = False,
+) -> MoveResult:
     """Move ENV to REF if the gate passes; raises GateRefused (carrying the gate) if not, after telling the webhooks
     subscribed to promotion.refused when `notify`."""
     from bundlectl.gate.result import GateRefused
@@ -389,10 +451,21 @@ def promote(ref: str, env: str, *, registry: str | None = None, endpoint_url: st
         raise
 
 
-def rollback(name: str, env: str, *, to: str | None = None, components: list[str] | None = None,
-             break_glass: bool = False, registry: str | None = None, endpoint_url: str | None = None,
-             actor: str | None = None, key: Keys = None, reason: str | None = None,
-             dry_run: bool = False, as_owner: bool = False) -> RollbackReport | CanaryResult:
+def rollback(
+    name: str,
+    env: str,
+    *,
+    to: str | None = None,
+    components: list[str] | None = None,
+    break_glass: bool = False,
+    registry: str | None = None,
+    endpoint_url: str | None = None,
+    actor: str | None = None,
+    key: Keys = None,
+    reason: str | None = None,
+    dry_run: bool = False,
+    as_owner: bool = False,
+) -> RollbackReport | CanaryResult:
     """Point ENV back (or swap `components` back); a dry run also diffs the live bundle against the target.
 
     While a canary runs, a plain rollback ends it instead (a CanaryResult): what is live stays live. `as_owner`: by
@@ -413,14 +486,23 @@ def rollback(name: str, env: str, *, to: str | None = None, components: list[str
         from bundlectl.drift.reviews import owner_authority_claim
 
         authority = owner_authority_claim
-    result = roll_back(storage, name, env, _acting(actor, key), reason, target, list(components or []), break_glass, dry_run,
-                       authority=authority)
+    result = roll_back(storage, name, env, _acting(actor, key), reason, target, list(components or []), break_glass, dry_run, authority=authority)
     return RollbackReport(result, rollback_diff(result, storage) if dry_run else None)
 
 
-def build_rollback(name: str, env: str, components: list[str], *, to: str | None = None, registry: str | None = None,
-                   endpoint_url: str | None = None, actor: str | None = None, key: Keys = None, reason: str | None = None,
-                   dry_run: bool = False) -> BuiltRollback:
+def build_rollback(
+    name: str,
+    env: str,
+    components: list[str],
+    *,
+    to: str | None = None,
+    registry: str | None = None,
+    endpoint_url: str | None = None,
+    actor: str | None = None,
+    key: Keys = None,
+    reason: str | None = None,
+    dry_run: bool = False,
+) -> BuiltRollback:
     """Register the bundle a component rollback of ENV would build, moving nothing (`rollback --register-only`)."""
     from bundlectl.workflows.rollback import register_rollback_bundle
 
@@ -429,9 +511,20 @@ def build_rollback(name: str, env: str, components: list[str], *, to: str | None
     return register_rollback_bundle(storage, name, env, _acting(actor, key), reason, target, components, dry_run)
 
 
-def canary(ref: str, env: str, percent: int, *, steps: list[int] | None = None, step_time: str | None = None,
-           registry: str | None = None, endpoint_url: str | None = None, actor: str | None = None, key: Keys = None,
-           reason: str | None = None, dry_run: bool = False) -> CanaryResult:
+def canary(
+    ref: str,
+    env: str,
+    percent: int,
+    *,
+    steps: list[int] | None = None,
+    step_time: str | None = None,
+    registry: str | None = None,
+    endpoint_url: str | None = None,
+    actor: str | None = None,
+    key: Keys = None,
+    reason: str | None = None,
+    dry_run: bool = False,
+) -> CanaryResult:
     """`promote REF --env ENV --canary PERCENT`: serve REF beside what is live to a sticky share of requests.
 
     REF passes ENV's gate like any promotion; `steps` (ending at 100) are the shares the guard moves it
@@ -442,15 +535,30 @@ def canary(ref: str, env: str, percent: int, *, steps: list[int] | None = None, 
 
     storage = _storage(registry, endpoint_url, refresh=True)
     bundle = _registered(ref, storage)
-    return start_canary(storage, bundle, env, percent, steps, duration_option(step_time, "--step-time"), _acting(actor, key),
-                        reason, dry_run)
+    return start_canary(storage, bundle, env, percent, steps, duration_option(step_time, "--step-time"), _acting(actor, key), reason, dry_run)
 
 
-def guard(name: str, env: str, *, sources: list[str] | None = None, prometheus: str | None = None, apply: bool = False,
-          alpha: float = 0.05, min_sample: int = 1000, timeout: float = 10.0, registry: str | None = None,
-          endpoint_url: str | None = None, actor: str | None = None, key: Keys = None, reason: str | None = None,
-          now: datetime | None = None, margins: dict[str, float] | None = None, beta: float | None = None,
-          max_sample: int | None = None, notify: bool = True) -> GuardReport:
+def guard(
+    name: str,
+    env: str,
+    *,
+    sources: list[str] | None = None,
+    prometheus: str | None = None,
+    apply: bool = False,
+    alpha: float = 0.05,
+    min_sample: int = 1000,
+    timeout: float = 10.0,
+    registry: str | None = None,
+    endpoint_url: str | None = None,
+    actor: str | None = None,
+    key: Keys = None,
+    reason: str | None = None,
+    now: datetime | None = None,
+    margins: dict[str, float] | None = None,
+    beta: float | None = None,
+    max_sample: int | None = None,
+    notify: bool = True,
+) -> GuardReport:
     """Judge NAME in ENV (its canary against the live bundle, or the live bundle against its owner's outcome target)
     from request logs (`sources`) or a Prometheus server; `apply` carries the decision out as a logged event.
     `margins`: per metric, the largest regression a canary step may pass with (over the manifest's); `notify`:
@@ -459,8 +567,17 @@ def guard(name: str, env: str, *, sources: list[str] | None = None, prometheus: 
 
     settings = guard_settings(sources, prometheus, alpha, min_sample, timeout, margins, beta, max_sample)
     storage = _storage(registry, endpoint_url, refresh=apply)
-    report = run_guard(storage, name, env, outcome_source(sources, prometheus, timeout), settings,
-                       apply=apply, actor=_acting(actor, key) if apply else None, reason=reason, now=now)
+    report = run_guard(
+        storage,
+        name,
+        env,
+        outcome_source(sources, prometheus, timeout),
+        settings,
+        apply=apply,
+        actor=_acting(actor, key) if apply else None,
+        reason=reason,
+        now=now,
+    )
     if notify and report.applied is None and report.judgement.decision != "hold":  # an applied one is logged, and delivered from the log
         from bundlectl.trust.identity import acting_identity, ci_identity
         from bundlectl.webhooks.notices import notify_guard
@@ -469,21 +586,40 @@ def guard(name: str, env: str, *, sources: list[str] | None = None, prometheus: 
     return report
 
 
-def rehearse(name: str, env: str, *, to: str | None = None, components: list[str] | None = None,
-             break_glass: bool = False, registry: str | None = None, endpoint_url: str | None = None,
-             actor: str | None = None, key: Keys = None, reason: str | None = None) -> Rehearsal:
+def rehearse(
+    name: str,
+    env: str,
+    *,
+    to: str | None = None,
+    components: list[str] | None = None,
+    break_glass: bool = False,
+    registry: str | None = None,
+    endpoint_url: str | None = None,
+    actor: str | None = None,
+    key: Keys = None,
+    reason: str | None = None,
+) -> Rehearsal:
     """Roll back and forward again in a non-production ENV, and record the rehearsal as evidence."""
     from bundlectl.workflows.rollback import rehearse as rehearse_rollback
 
     storage = _storage(registry, endpoint_url, refresh=True)
     target = _registered(to, storage) if to else None
-    back, forward, evidence = rehearse_rollback(storage, name, env, _acting(actor, key), reason, target,
-                                                list(components or []), break_glass)
+    back, forward, evidence = rehearse_rollback(storage, name, env, _acting(actor, key), reason, target, list(components or []), break_glass)
     return Rehearsal(back, forward, evidence)
 
 
-def pause(name: str, env: str, *, reason: str | None, registry: str | None = None, endpoint_url: str | None = None,
-          actor: str | None = None, key: Keys = None, dry_run: bool = False, as_owner: bool = False) -> PauseResult:
+def pause(
+    name: str,
+    env: str,
+    *,
+    reason: str | None,
+    registry: str | None = None,
+    endpoint_url: str | None = None,
+    actor: str | None = None,
+    key: Keys = None,
+    dry_run: bool = False,
+    as_owner: bool = False,
+) -> PauseResult:
     """The kill switch: serving runtimes refuse NAME's bundle in ENV (`Paused`) until `resume`; promotion is refused.
 
     `as_owner`: by the bundle's owner on the authority of consecutive out-of-tolerance reviews (`bundlectl review`)."""
@@ -492,21 +628,32 @@ def pause(name: str, env: str, *, reason: str | None, registry: str | None = Non
     if as_owner:
         from bundlectl.drift.reviews import owner_authority_claim
 
-        return set_paused(_storage(registry, endpoint_url, refresh=True), name, env, True, _acting(actor, key), reason,
-                          dry_run, owner_authority_claim)
+        return set_paused(
+            _storage(registry, endpoint_url, refresh=True), name, env, True, _acting(actor, key), reason, dry_run, owner_authority_claim
+        )
     return set_paused(_storage(registry, endpoint_url, refresh=True), name, env, True, _acting(actor, key), reason, dry_run)
 
 
-def resume(name: str, env: str, *, registry: str | None = None, endpoint_url: str | None = None,
-           actor: str | None = None, key: Keys = None, reason: str | None = None, dry_run: bool = False) -> PauseResult:
+def resume(
+    name: str,
+    env: str,
+    *,
+    registry: str | None = None,
+    endpoint_url: str | None = None,
+    actor: str | None = None,
+    key: Keys = None,
+    reason: str | None = None,
+    dry_run: bool = False,
+) -> PauseResult:
     """End a pause of NAME in ENV: runtimes serve its bundle again at their next poll."""
     from bundlectl.workflows.pause import set_paused
 
     return set_paused(_storage(registry, endpoint_url, refresh=True), name, env, False, _acting(actor, key), reason, dry_run)
 
 
-def status(name: str | None = None, *, registry: str | None = None, endpoint_url: str | None = None,
-           now: datetime | None = None, refresh: bool = False) -> list[LiveStatus]:
+def status(
+    name: str | None = None, *, registry: str | None = None, endpoint_url: str | None = None, now: datetime | None = None, refresh: bool = False
+) -> list[LiveStatus]:
     """What is live in each environment (of NAME, or of every bundle) and how its evidence stands now.
 
     `refresh` reads a shared registry as it is now, not as this machine fetched it a moment ago (`--check`).
@@ -514,8 +661,9 @@ def status(name: str | None = None, *, registry: str | None = None, endpoint_url
     return status_report(name, registry=registry, endpoint_url=endpoint_url, now=now, refresh=refresh).environments
 
 
-def status_report(name: str | None = None, *, registry: str | None = None, endpoint_url: str | None = None,
-                  now: datetime | None = None, refresh: bool = False) -> StatusReport:
+def status_report(
+    name: str | None = None, *, registry: str | None = None, endpoint_url: str | None = None, now: datetime | None = None, refresh: bool = False
+) -> StatusReport:
     """`status`, and whether the registry has trust set (else every identity shown is a claim)."""
     from bundlectl.foundation.clock import now_utc
     from bundlectl.registry.read import index_at_head
@@ -529,8 +677,9 @@ def status_report(name: str | None = None, *, registry: str | None = None, endpo
     return report(index, now or now_utc(), name)
 
 
-def history(name: str, env: str, limit: int | None = None, *, registry: str | None = None,
-            endpoint_url: str | None = None) -> list[MoveRow | PauseRow | CanaryRow | WatchRow]:
+def history(
+    name: str, env: str, limit: int | None = None, *, registry: str | None = None, endpoint_url: str | None = None
+) -> list[MoveRow | PauseRow | CanaryRow | WatchRow]:
     """Promotions, rollbacks, pauses, resumes, canaries, drift runs and reviews of NAME in ENV, newest first;
     `limit` None means all."""
     from bundlectl.registry.read import index_at_head
@@ -543,8 +692,7 @@ def history(name: str, env: str, limit: int | None = None, *, registry: str | No
     return events
 
 
-def audit_at(name: str, env: str, at: datetime, *, registry: str | None = None,
-             endpoint_url: str | None = None) -> LiveAt:
+def audit_at(name: str, env: str, at: datetime, *, registry: str | None = None, endpoint_url: str | None = None) -> LiveAt:
     """Which bundle of NAME was live in ENV at the instant `at`."""
     from bundlectl.registry.read import index_at_head
     from bundlectl.workflows.audit import live_at
@@ -552,8 +700,7 @@ def audit_at(name: str, env: str, at: datetime, *, registry: str | None = None,
     return live_at(index_at_head(_storage(registry, endpoint_url)), name, env, at)
 
 
-def audit_request(request_id: str, logs: list[Path], *, registry: str | None = None,
-                  endpoint_url: str | None = None) -> RequestAudit:
+def audit_request(request_id: str, logs: list[Path], *, registry: str | None = None, endpoint_url: str | None = None) -> RequestAudit:
     """The stamp of `request_id` in LOGS, checked against the log (see `RequestAudit.consistent`)."""
     from bundlectl.registry.read import index_at_head
     from bundlectl.workflows.audit import audit_request as check_stamp
@@ -616,10 +763,21 @@ def _acting(explicit: str | None, key: Keys) -> Acting:
     return acting(explicit, [key] if isinstance(key, str) else key)
 
 
-def serve(names: tuple[str, ...] | list[str], env: str, *, listen: str = "127.0.0.1:8080", registry: str | None = None,
-          endpoint_url: str | None = None, poll_interval: float = 15.0, cache_dir: Path | None = None,
-          request_log: Path | None = None, tokens_file: Path | None = None, tls_cert: Path | None = None,
-          tls_key: Path | None = None, public_url: str = "") -> None:
+def serve(
+    names: tuple[str, ...] | list[str],
+    env: str,
+    *,
+    listen: str = "127.0.0.1:8080",
+    registry: str | None = None,
+    endpoint_url: str | None = None,
+    poll_interval: float = 15.0,
+    cache_dir: Path | None = None,
+    request_log: Path | None = None,
+    tokens_file: Path | None = None,
+    tls_cert: Path | None = None,
+    tls_key: Path | None = None,
+    public_url: str = "",
+) -> None:
     """Serve NAMES' live bundles in ENV (all of them when empty) over OFREP until interrupted (`bundlectl serve`)."""
     from bundlectl.errors import UsageProblem
     from bundlectl.foundation.names import is_env, is_name
@@ -630,16 +788,39 @@ def serve(names: tuple[str, ...] | list[str], env: str, *, listen: str = "127.0.
     if bad:
         raise UsageProblem(f"{bad[0]!r} is not a bundle name or environment", "names are lowercase letters, digits and dashes")
     host, port = parse_listen(listen)
-    Server(ServeSettings(env, tuple(names), host, port, registry, endpoint_url, Path.cwd(), poll_interval,
-                         cache_dir=cache_dir, request_log=request_log, tokens_file=tokens_file, tls_cert=tls_cert,
-                         tls_key=tls_key, public_url=public_url)).run()
+    Server(
+        ServeSettings(
+            env,
+            tuple(names),
+            host,
+            port,
+            registry,
+            endpoint_url,
+            Path.cwd(),
+            poll_interval,
+            cache_dir=cache_dir,
+            request_log=request_log,
+            tokens_file=tokens_file,
+            tls_cert=tls_cert,
+            tls_key=tls_key,
+            public_url=public_url,
+        )
+    ).run()
 
 
 # --- webhooks ------------------------------------------------------------------------------------------
 
 
-def set_webhooks(file: str, *, registry: str | None = None, endpoint_url: str | None = None, actor: str | None = None,
-                 key: Keys = None, reason: str | None = None, dry_run: bool = False) -> WebhooksResult:
+def set_webhooks(
+    file: str,
+    *,
+    registry: str | None = None,
+    endpoint_url: str | None = None,
+    actor: str | None = None,
+    key: Keys = None,
+    reason: str | None = None,
+    dry_run: bool = False,
+) -> WebhooksResult:
     """Store the webhook subscriptions in FILE as a logged, versioned event (a dry run only validates them)."""
     from bundlectl.foundation.textfile import read_input
     from bundlectl.webhooks.subscriptions import set_webhooks as store
@@ -661,21 +842,26 @@ def show_webhooks(*, registry: str | None = None, endpoint_url: str | None = Non
     return subscriptions
 
 
-def deliver_webhooks(*, follow: bool = False, interval: float = 1.0, timeout: float = 10.0, batch: int = 100,
-                     registry: str | None = None, endpoint_url: str | None = None,
-                     on_pass: Callable[[DeliveryPass], None] | None = None) -> DeliveryPass:
+def deliver_webhooks(
+    *,
+    follow: bool = False,
+    interval: float = 1.0,
+    timeout: float = 10.0,
+    batch: int = 100,
+    registry: str | None = None,
+    endpoint_url: str | None = None,
+    on_pass: Callable[[DeliveryPass], None] | None = None,
+) -> DeliveryPass:
     """Deliver every logged event not yet acknowledged, in log order per endpoint; with `follow`, keep at it."""
     from bundlectl.errors import UsageProblem
     from bundlectl.webhooks.deliver import deliver
 
     if not 0 < timeout <= 300 or not 0 < interval <= 3600 or batch < 1:
         raise UsageProblem(f"--timeout {timeout} (0–300 s), --interval {interval} (0–3600 s) and --batch {batch} (≥ 1) are out of range")
-    return deliver(_storage(registry, endpoint_url), follow=follow, interval=interval, timeout=timeout, batch=batch,
-                   on_pass=on_pass)
+    return deliver(_storage(registry, endpoint_url), follow=follow, interval=interval, timeout=timeout, batch=batch, on_pass=on_pass)
 
 
-def webhooks_log(endpoint: str | None = None, *, registry: str | None = None,
-                 endpoint_url: str | None = None) -> list[EndpointLog]:
+def webhooks_log(endpoint: str | None = None, *, registry: str | None = None, endpoint_url: str | None = None) -> list[EndpointLog]:
     """Each endpoint's delivery state: acknowledged up to, how far behind, latest attempts and failures."""
     from bundlectl.webhooks.deliver import delivery_log
 
@@ -692,9 +878,21 @@ def enable_webhook(endpoint: str, *, registry: str | None = None, endpoint_url: 
 # --- the release report --------------------------------------------------------------------------------
 
 
-def report(ref: str, env: str, *, sources: list[str] | None = None, prometheus: str | None = None, alpha: float = 0.05,
-           min_sample: int = 1000, timeout: float = 10.0, registry: str | None = None, endpoint_url: str | None = None,
-           actor: str | None = None, key: Keys = None, now: datetime | None = None) -> ReleaseReport:
+def report(
+    ref: str,
+    env: str,
+    *,
+    sources: list[str] | None = None,
+    prometheus: str | None = None,
+    alpha: float = 0.05,
+    min_sample: int = 1000,
+    timeout: float = 10.0,
+    registry: str | None = None,
+    endpoint_url: str | None = None,
+    actor: str | None = None,
+    key: Keys = None,
+    now: datetime | None = None,
+) -> ReleaseReport:
     """REF against what is live in ENV: verdict, changes, gate and evidence, case by case, operations, rollback
     readiness, canary and timeline, as of `now` (default: the newest log record, so the same registry state gives
     the same report). With outcome `sources` or `prometheus`, the guard also judges the running canary now."""
@@ -704,8 +902,19 @@ def report(ref: str, env: str, *, sources: list[str] | None = None, prometheus: 
     bundle = _registered(ref, storage)
     judged = None
     if sources or prometheus:
-        judged = guard(bundle.name, env, sources=sources, prometheus=prometheus, alpha=alpha, min_sample=min_sample,
-                       timeout=timeout, registry=registry, endpoint_url=endpoint_url, now=now, notify=False)
+        judged = guard(
+            bundle.name,
+            env,
+            sources=sources,
+            prometheus=prometheus,
+            alpha=alpha,
+            min_sample=min_sample,
+            timeout=timeout,
+            registry=registry,
+            endpoint_url=endpoint_url,
+            now=now,
+            notify=False,
+        )
     return collect_report(storage, bundle, env, _acting(actor, key), judged, now)
 
 
@@ -745,16 +954,27 @@ def completion_words(*, registry: str | None = None, endpoint_url: str | None = 
     index = index_at_head(_storage(registry, endpoint_url))
     bundles = [(row.name, row.version) for row in index.bundles()]
     live = [f"{row.name}@{row.env}" for row in index.pointers()]
-    return CompletionWords([f"{name}@{version}" for name, version in bundles] + live,
-                           list(dict.fromkeys(name for name, _ in bundles)), index.environments())
+    return CompletionWords(
+        [f"{name}@{version}" for name, version in bundles] + live, list(dict.fromkeys(name for name, _ in bundles)), index.environments()
+    )
 
 
 # --- drift and reviews (issue 29) ----------------------------------------------------------------------
 
 
-def drift(name: str, env: str, *, apply: bool = False, report: str | None = None,
-          output: Callable[[bytes], None] | None = None, registry: str | None = None, endpoint_url: str | None = None,
-          actor: str | None = None, key: Keys = None, reason: str | None = None) -> DriftResult:
+def drift(
+    name: str,
+    env: str,
+    *,
+    apply: bool = False,
+    report: str | None = None,
+    output: Callable[[bytes], None] | None = None,
+    registry: str | None = None,
+    endpoint_url: str | None = None,
+    actor: str | None = None,
+    key: Keys = None,
+    reason: str | None = None,
+) -> DriftResult:
     """Re-run the live bundle's declared harness and compare it case by case with the run that admitted it; with
     `apply`, store the run and the finding, and on drift do what ENV's policy says (notify, pause, rollback)."""
     from bundlectl.drift.check import check_drift
@@ -763,9 +983,18 @@ def drift(name: str, env: str, *, apply: bool = False, report: str | None = None
     return check_drift(storage, name, env, _acting(actor, key), apply, reason, output, report)
 
 
-def review(name: str, env: str, value: float | None = None, *, from_guard: str | None = None, note: str | None = None,
-           registry: str | None = None, endpoint_url: str | None = None, actor: str | None = None,
-           key: Keys = None) -> ReviewResult:
+def review(
+    name: str,
+    env: str,
+    value: float | None = None,
+    *,
+    from_guard: str | None = None,
+    note: str | None = None,
+    registry: str | None = None,
+    endpoint_url: str | None = None,
+    actor: str | None = None,
+    key: Keys = None,
+) -> ReviewResult:
     """Record the owner's review of the live bundle's outcome metric in ENV: `value`, or its mean over the live
     outcomes in `from_guard` (a request log, read the way the guard reads it)."""
     import math

@@ -1,10 +1,10 @@
 """bundlectl.openfeature: the in-process runtime as an OpenFeature provider (needs openfeature-sdk).
 
-    from openfeature import api
-    from bundlectl.openfeature import BundleProvider
-    from bundlectl.runtime import Runtime
+from openfeature import api
+from bundlectl.openfeature import BundleProvider
+from bundlectl.runtime import Runtime
 
-    api.set_provider_and_wait(BundleProvider(Runtime("support-triage", "production", cache_dir="/var/cache/bundlectl")))
+api.set_provider_and_wait(BundleProvider(Runtime("support-triage", "production", cache_dir="/var/cache/bundlectl")))
 """
 
 from bundlectl.serve.provider import BundleProvider

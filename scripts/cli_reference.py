@@ -15,8 +15,7 @@ WIDTH = 100
 
 
 def _help(command: click.Command, path: list[str], parent: click.Context | None) -> str:
-    context = click.Context(command, info_name=path[-1], parent=parent, terminal_width=WIDTH, max_content_width=WIDTH,
-                            color=False)
+    context = click.Context(command, info_name=path[-1], parent=parent, terminal_width=WIDTH, max_content_width=WIDTH, color=False)
     return command.get_help(context)
 
 
@@ -24,10 +23,17 @@ def reference() -> str:
     from bundlectl.cli.main import WORKFLOW, cli
 
     root = click.Context(cli, info_name="bundlectl", terminal_width=WIDTH, max_content_width=WIDTH, color=False)
-    parts = ["# CLI reference", "",
-             "Generated from each command's `--help` by `python scripts/cli_reference.py`; a test fails when it is stale.",
-             "`bundlectl COMMAND --help` prints the same text.", "",
-             "```text", cli.get_help(root), "```", ""]
+    parts = [
+        "# CLI reference",
+        "",
+        "Generated from each command's `--help` by `python scripts/cli_reference.py`; a test fails when it is stale.",
+        "`bundlectl COMMAND --help` prints the same text.",
+        "",
+        "```text",
+        cli.get_help(root),
+        "```",
+        "",
+    ]
     for section, names in WORKFLOW.items():
         parts += [f"## {section}", ""]
         for name in names:
@@ -39,8 +45,7 @@ def reference() -> str:
                 for sub in command.list_commands(group):
                     subcommand = command.get_command(group, sub)
                     assert subcommand is not None, sub
-                    parts += [f"#### bundlectl {name} {sub}", "", "```text", _help(subcommand, ["bundlectl", name, sub], group),
-                              "```", ""]
+                    parts += [f"#### bundlectl {name} {sub}", "", "```text", _help(subcommand, ["bundlectl", name, sub], group), "```", ""]
     return "\n".join(parts)
 
 

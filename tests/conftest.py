@@ -144,8 +144,13 @@ def use_s3(monkeypatch: pytest.MonkeyPatch, endpoint: str, bucket: str | None = 
     import boto3
 
     bucket = bucket or f"bundlectl-{uuid.uuid4().hex[:12]}"
-    for name, value in (("AWS_ENDPOINT_URL", endpoint), ("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
-                        ("AWS_DEFAULT_REGION", "us-east-1"), ("BUNDLECTL_REGISTRY", f"s3://{bucket}/registry")):
+    for name, value in (
+        ("AWS_ENDPOINT_URL", endpoint),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_DEFAULT_REGION", "us-east-1"),
+        ("BUNDLECTL_REGISTRY", f"s3://{bucket}/registry"),
+    ):
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     boto3.client("s3").create_bucket(Bucket=bucket)
@@ -240,8 +245,11 @@ def promptfoo() -> str:
 @pytest.fixture
 def promptfoo_env(promptfoo: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
     """Offline, quiet, and on PATH, so the example bundles' declared harness (`promptfoo eval …`) finds it."""
-    for name, value in (("PROMPTFOO_DISABLE_TELEMETRY", "1"), ("PROMPTFOO_DISABLE_UPDATE", "1"),
-                        ("PROMPTFOO_CONFIG_DIR", str(tmp_path / "promptfoo"))):
+    for name, value in (
+        ("PROMPTFOO_DISABLE_TELEMETRY", "1"),
+        ("PROMPTFOO_DISABLE_UPDATE", "1"),
+        ("PROMPTFOO_CONFIG_DIR", str(tmp_path / "promptfoo")),
+    ):
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("PATH", str(Path(promptfoo).parent) + os.pathsep + os.environ["PATH"])
     return promptfoo

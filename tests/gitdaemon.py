@@ -50,9 +50,22 @@ def git_daemon(base: Path) -> Iterator[GitServer]:
     for _ in range(5):  # another process may take the free port between probing and listening
         port = free_port()
         daemon = subprocess.Popen(
-            ["git", "daemon", "--reuseaddr", "--listen=127.0.0.1", f"--port={port}", f"--base-path={base}",
-             "--export-all", "--enable=receive-pack", "--informative-errors", str(base)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+            [
+                "git",
+                "daemon",
+                "--reuseaddr",
+                "--listen=127.0.0.1",
+                f"--port={port}",
+                f"--base-path={base}",
+                "--export-all",
+                "--enable=receive-pack",
+                "--informative-errors",
+                str(base),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         if _listening(port, daemon):
             break
         _stop(daemon)

@@ -10,8 +10,15 @@ from bundlectl import errors
 from bundlectl.errors import EXIT_MEANINGS, ExitCode, IntegrityFailure
 from tests.conftest import Workspace
 
-INTEGRITY_ERRORS = [errors.DamagedStorage, errors.DigestMismatch, errors.BrokenChain, errors.MalformedRecord,
-                    errors.PointerMismatch, errors.IndexMismatch, errors.TamperedRecord]
+INTEGRITY_ERRORS = [
+    errors.DamagedStorage,
+    errors.DigestMismatch,
+    errors.BrokenChain,
+    errors.MalformedRecord,
+    errors.PointerMismatch,
+    errors.IndexMismatch,
+    errors.TamperedRecord,
+]
 
 
 @pytest.mark.parametrize("kind", INTEGRITY_ERRORS)
@@ -36,8 +43,9 @@ def test_a_log_ref_pointing_at_a_blob_is_damaged_storage_exit_5(git_registered: 
     from bundlectl.storage.git import LOG_REF
 
     root = git_registered.root
-    blob = subprocess.run(["git", "hash-object", "-w", "--stdin"], cwd=root, input="not a log", capture_output=True,
-                          text=True, check=True).stdout.strip()
+    blob = subprocess.run(
+        ["git", "hash-object", "-w", "--stdin"], cwd=root, input="not a log", capture_output=True, text=True, check=True
+    ).stdout.strip()
     subprocess.run(["git", "update-ref", LOG_REF, blob], cwd=root, check=True)
     result = git_registered.run("status", "--json")
     assert result.exit_code == 5, result.output

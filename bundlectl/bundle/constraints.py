@@ -23,20 +23,22 @@ def constraint_violations(record: BundleRecord, read_file: Reader) -> list[str]:
         available = _tool_names(record, read_file)
         missing = [name for name in requires["tools"] if name not in available]
         if missing:
-            problems.append(f"the prompt calls tool{'s' if len(missing) > 1 else ''} {', '.join(missing)}, "
-                            f"which the tools component does not provide")
+            problems.append(
+                f"the prompt calls tool{'s' if len(missing) > 1 else ''} {', '.join(missing)}, which the tools component does not provide"
+            )
     wanted = requires.get("schema_version")
     if wanted is not None:
         schema = record.components["schema"]
         have = None if schema.absent else schema.fields.get("version")
         if have != wanted:
-            problems.append(f"the prompt is written for output schema version {wanted}, "
-                            f"but the schema component is version {have if have is not None else '(none)'}")
+            problems.append(
+                f"the prompt is written for output schema version {wanted}, "
+                f"but the schema component is version {have if have is not None else '(none)'}"
+            )
     retriever = record.components["retriever"]
     built_with = retriever.fields.get("index_embedding_model") if not retriever.absent else None
     if built_with is not None and built_with != retriever.fields.get("embedding_model"):
-        problems.append(f"the retriever queries with {retriever.fields.get('embedding_model')} "
-                        f"but its index was built with {built_with}")
+        problems.append(f"the retriever queries with {retriever.fields.get('embedding_model')} but its index was built with {built_with}")
     return problems
 
 
@@ -58,6 +60,7 @@ def require_compatible(record: BundleRecord, read_file: Reader, action: str) -> 
     if problems:
         raise Refused(
             f"{action} refused: {record.ref} breaks {'a compatibility constraint' if len(problems) == 1 else 'compatibility constraints'}: "
-            + "; ".join(problems) + "; nothing was changed",
+            + "; ".join(problems)
+            + "; nothing was changed",
             "constraints are declared in bundle.yaml (prompt.requires, retriever.index_embedding_model); --break-glass does not override them",
         )

@@ -17,8 +17,12 @@ from bundlectl.errors import Refused
 
 
 def manifest_document(record: BundleRecord) -> dict[str, Any]:
-    return {"apiVersion": "bundlectl/v1", "kind": "Bundle", "metadata": record.metadata,
-            "components": {kind: component.fields for kind, component in record.components.items()}}
+    return {
+        "apiVersion": "bundlectl/v1",
+        "kind": "Bundle",
+        "metadata": record.metadata,
+        "components": {kind: component.fields for kind, component in record.components.items()},
+    }
 
 
 def export_bundle(record: BundleRecord, copy_file: Callable[[str, IO[bytes]], None], target: Path) -> Path:
@@ -66,5 +70,4 @@ def export_bundle(record: BundleRecord, copy_file: Callable[[str, IO[bytes]], No
 
 
 def _unwritable(target: Path, exc: OSError) -> Refused:
-    return Refused(f"cannot export into {target}: {exc.strerror}; nothing was written",
-                   "export into a new folder in a place you can write to")
+    return Refused(f"cannot export into {target}: {exc.strerror}; nothing was written", "export into a new folder in a place you can write to")

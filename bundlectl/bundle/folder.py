@@ -70,8 +70,7 @@ def read_bundle_folder(
     total = sum(p.stat().st_size for p in all_paths.values())
     progress.start(total, f"hashing {manifest.metadata.name}")
     try:
-        file_digests = {rel: _hashed(loaded, rel, p, identities[rel], hasher, progress, allow_hard_links)
-                        for rel, p in sorted(all_paths.items())}
+        file_digests = {rel: _hashed(loaded, rel, p, identities[rel], hasher, progress, allow_hard_links) for rel, p in sorted(all_paths.items())}
     finally:
         progress.finish()
 
@@ -88,34 +87,35 @@ def read_bundle_folder(
     return FolderBundle(record, loaded, all_paths, identities)
 
 
-def _hashed(loaded: LoadedManifest, rel: str, path: Path, identity: Identity, hasher: FileHasher, progress: ProgressSink,
-            allow_hard_links: bool) -> FileEntry:
+def _hashed(
+    loaded: LoadedManifest, rel: str, path: Path, identity: Identity, hasher: FileHasher, progress: ProgressSink, allow_hard_links: bool
+) -> FileEntry:
     """The digest and size of the file listed at `rel`, from one descriptor: the file opened is the file hashed."""
     try:
         with open_regular(path, rel, follow=False, hard_links=allow_hard_links, same_as=identity) as handle:
             size = os.fstat(handle.fileno()).st_size
             return FileEntry(hasher.digest_open(path, handle, progress.advance), size)
     except UnsafeFile as exc:
-        hint = ("copy the file into the bundle folder, or pass --allow-hard-links if the link is intended"
-                if "hard link" in exc.why else exc.hint)
+        hint = "copy the file into the bundle folder, or pass --allow-hard-links if the link is intended" if "hard link" in exc.why else exc.hint
         raise InvalidInput([Problem(loaded.source, f"{rel!r} {exc.why}", None, "components")], hint) from None
     except OSError as exc:
-        raise InvalidInput([Problem(loaded.source, f"{rel!r} cannot be read ({exc.strerror})", None, "components")],
-                           "try again once nothing changes the folder") from None
+        raise InvalidInput(
+            [Problem(loaded.source, f"{rel!r} cannot be read ({exc.strerror})", None, "components")], "try again once nothing changes the folder"
+        ) from None
 
 
 def _read(path: Path, identity: Identity | None) -> bytes:
     return read_regular(path, MAX_READ_BYTES, follow=False, same_as=identity)
 
 
-def _check_constraints(loaded: LoadedManifest, record: BundleRecord, paths: dict[str, Path],
-                       identities: dict[str, Identity]) -> None:
+def _check_constraints(loaded: LoadedManifest, record: BundleRecord, paths: dict[str, Path], identities: dict[str, Identity]) -> None:
 
     problems = constraint_violations(record, lambda rel: _read(paths[rel], identities[rel]))
     if problems:
         line = loaded.line_of("components", "prompt", "requires") or loaded.line_of("components", "retriever")
-        raise InvalidInput([Problem(loaded.source, p, line, "components") for p in problems],
-                           "make the components agree, or correct the declared constraint")
+        raise InvalidInput(
+            [Problem(loaded.source, p, line, "components") for p in problems], "make the components agree, or correct the declared constraint"
+        )
 
 
 def _collect_files(loaded: LoadedManifest, identities: dict[str, Identity]) -> dict[str, dict[str, Path]]:
@@ -130,17 +130,14 @@ def _collect_files(loaded: LoadedManifest, identities: dict[str, Identity]) -> d
             try:
                 files.update(confined_files(loaded.root, real_root, rel, identities))
             except _PathProblem as exc:
-                problems.append(
-                    Problem(loaded.source, exc.message, loaded.line_of(*loc), ".".join(str(p) for p in loc))
-                )
+                problems.append(Problem(loaded.source, exc.message, loaded.line_of(*loc), ".".join(str(p) for p in loc)))
         result[kind] = files
     if problems:
         raise InvalidInput(problems, "component files must be regular files inside the bundle folder")
     return result
 
 
-def _check_contents(loaded: LoadedManifest, per_component: dict[str, dict[str, Path]],
-                    identities: dict[str, Identity]) -> None:
+def _check_contents(loaded: LoadedManifest, per_component: dict[str, dict[str, Path]], identities: dict[str, Identity]) -> None:
 
     problems: list[Problem] = []
     root_label = loaded.source.removesuffix("bundle.yaml")
@@ -175,8 +172,7 @@ def confined_files(root: Path, real_root: Path, rel: str, identities: dict[str, 
                 raise _PathProblem(f"{relpath!r} is a symlink leading outside the bundle folder (to {real})")
             info = os.stat(real)
         except OSError as exc:  # swapped between a file and a link while it was resolved (readlink: EINVAL), or removed
-            raise _PathProblem(f"{relpath!r} changed while it was read ({exc.strerror}); try again once nothing changes "
-                               "the folder") from None
+            raise _PathProblem(f"{relpath!r} changed while it was read ({exc.strerror}); try again once nothing changes the folder") from None
         mode = info.st_mode
         if stat.S_ISREG(mode):
             found[relpath] = real
@@ -190,8 +186,9 @@ def confined_files(root: Path, real_root: Path, rel: str, identities: dict[str, 
                 try:
                     entry.encode("utf-8")
                 except UnicodeEncodeError:
-                    raise _PathProblem(f"{relpath!r} holds a file whose name is not UTF-8 ({os.fsencode(entry)!r}); "
-                                       "bundle paths are UTF-8 text") from None
+                    raise _PathProblem(
+                        f"{relpath!r} holds a file whose name is not UTF-8 ({os.fsencode(entry)!r}); bundle paths are UTF-8 text"
+                    ) from None
                 visit(f"{relpath}/{entry}", path / entry)
         else:
             raise _PathProblem(f"{relpath!r} is not a regular file or folder")

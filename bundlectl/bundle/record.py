@@ -50,11 +50,11 @@ class BundleRecord:
     lineage: dict[str, Any] | None = None  # for bundles built by a component rollback: parents, swapped kinds
 
     @classmethod
-    def build(cls, name: str, version: str, metadata: dict[str, Any], components: dict[str, ComponentRecord],
-              lineage: dict[str, Any] | None = None) -> BundleRecord:
+    def build(
+        cls, name: str, version: str, metadata: dict[str, Any], components: dict[str, ComponentRecord], lineage: dict[str, Any] | None = None
+    ) -> BundleRecord:
         """A new record, its bundle digest computed from its components and metadata."""
-        return cls(name, version, bundle_digest(name, metadata.get("outcome"), _digests(components)), metadata,
-                   components, lineage)
+        return cls(name, version, bundle_digest(name, metadata.get("outcome"), _digests(components)), metadata, components, lineage)
 
     def computed_digest(self) -> str:
         """The bundle digest its components and metadata give; differs from `digest` only after tampering."""

@@ -24,8 +24,16 @@ if TYPE_CHECKING:
 @click.option("--log", "logs", multiple=True, type=click.Path(dir_okay=False), help="JSON-lines request log or OTLP/JSON export (repeatable).")
 @registry_option
 @json_option
-def audit(name: str | None, at: str | None, env: str | None, request_id: str | None, logs: tuple[str, ...],
-          registry: str | None, endpoint_url: str | None, as_json: bool) -> None:
+def audit(
+    name: str | None,
+    at: str | None,
+    env: str | None,
+    request_id: str | None,
+    logs: tuple[str, ...],
+    registry: str | None,
+    endpoint_url: str | None,
+    as_json: bool,
+) -> None:
     """`audit --at TIME --env ENV NAME`, or `audit --request-id ID --log FILE…`."""
     if request_id:
         if not logs:
@@ -62,38 +70,64 @@ def _print_live(live: LiveAt) -> None:
         warn("it went live by break-glass, unverified")
     if live.paused:
         by = identity(live.paused["by"], live.paused["by_signed"])
-        warn(f"{live.env} was paused then (by {by} at {live.paused['since']}: {live.paused['reason']}); "
-             "runtimes refused to serve it from their next poll on")
+        warn(
+            f"{live.env} was paused then (by {by} at {live.paused['since']}: {live.paused['reason']}); "
+            "runtimes refused to serve it from their next poll on"
+        )
     if "drift" in live.watched:
         run = live.watched["drift"]
-        click.echo(f"  last drift run: {run['decision']} at {run['time']} by {identity(run['actor'], run['signed'])} "
-                   f"(event {run['seq']}, action {run['action_taken']})")
+        click.echo(
+            f"  last drift run: {run['decision']} at {run['time']} by {identity(run['actor'], run['signed'])} "
+            f"(event {run['seq']}, action {run['action_taken']})"
+        )
     if "review" in live.watched:
         review = live.watched["review"]
-        click.echo(f"  last review: {review['metric']} = {review['value']:g} "
-                   f"({'within' if review['in_tolerance'] else 'outside'} tolerance) at {review['time']} by "
-                   f"{identity(review['actor'], review['signed'])} (event {review['seq']})")
+        click.echo(
+            f"  last review: {review['metric']} = {review['value']:g} "
+            f"({'within' if review['in_tolerance'] else 'outside'} tolerance) at {review['time']} by "
+            f"{identity(review['actor'], review['signed'])} (event {review['seq']})"
+        )
     if live.candidate:
         candidate = live.candidate
-        click.echo(f"  canary beside it: {live.name}@{candidate['version']} ({short(candidate['digest'])}) at "
-                   f"{candidate['percent']}% of routed requests (since {candidate['since']}, event {candidate['seq']})")
+        click.echo(
+            f"  canary beside it: {live.name}@{candidate['version']} ({short(candidate['digest'])}) at "
+            f"{candidate['percent']}% of routed requests (since {candidate['since']}, event {candidate['seq']})"
+        )
     if live.evidence:
-        table(["evidence", "of", "role", "kind", "source", "run at", "pass rate"],
-              [[str(e["seq"]), f"{e['version']} ({short(e['digest'])})", e["role"], e["kind"], e["source"], e["run_at"],
-                str(e["figures"].get("pass_rate", "—"))] for e in live.evidence])
+        table(
+            ["evidence", "of", "role", "kind", "source", "run at", "pass rate"],
+            [
+                [
+                    str(e["seq"]),
+                    f"{e['version']} ({short(e['digest'])})",
+                    e["role"],
+                    e["kind"],
+                    e["source"],
+                    e["run_at"],
+                    str(e["figures"].get("pass_rate", "—")),
+                ]
+                for e in live.evidence
+            ],
+        )
 
 
 def _print_request(result: RequestAudit) -> None:
     stamp = result.stamp
     click.echo(f"request {stamp.request_id} (found in {stamp.where})")
-    click.echo(click.style(f"  served by {stamp.name}@{stamp.version}", bold=True)
-               + f" ({stamp.digest}) in {stamp.env}, {stamp.arm} arm" + (" (the canary's candidate)" if stamp.arm == "candidate" else ""))
+    click.echo(
+        click.style(f"  served by {stamp.name}@{stamp.version}", bold=True)
+        + f" ({stamp.digest}) in {stamp.env}, {stamp.arm} arm"
+        + (" (the canary's candidate)" if stamp.arm == "candidate" else "")
+    )
     for kind, digest in result.components.items():
         click.echo(f"    {kind:<11} {short(digest)}")
     if result.live is not None:
         _print_live(result.live)
     if result.consistent:
-        ok("the stamp agrees with the log: that digest was " + ("the canary's candidate" if stamp.arm == "candidate" else "live")
-           + " there at that time")
+        ok(
+            "the stamp agrees with the log: that digest was "
+            + ("the canary's candidate" if stamp.arm == "candidate" else "live")
+            + " there at that time"
+        )
     else:
         warn(f"the stamp DISAGREES with the log: {result.problem}")

@@ -15,8 +15,7 @@ from bundlectl.errors import ExitCode
 
 @click.command()
 @click.argument("name")
-@click.option("--dir", "parent", default="bundles", show_default=True, type=click.Path(file_okay=False),
-              help="Folder to create the bundle in.")
+@click.option("--dir", "parent", default="bundles", show_default=True, type=click.Path(file_okay=False), help="Folder to create the bundle in.")
 def new(name: str, parent: str) -> None:
     """Scaffold bundles/NAME: all eight components, ready to register and evaluate as they are.
 
@@ -33,15 +32,18 @@ def new(name: str, parent: str) -> None:
     ok(f"created {created} — next: `bundlectl register {created}`, then `bundlectl eval {name}@0.1.0`")
 
 
-HARD_LINKS_HELP = ("Accept component files with more than one hard link (refused by default: a hard link can hold a "
-                   "file from outside the bundle folder).")
+HARD_LINKS_HELP = (
+    "Accept component files with more than one hard link (refused by default: a hard link can hold a file from outside the bundle folder)."
+)
 
 
 @click.command()
 @click.argument("paths", nargs=-1, required=True)
-@click.option("--changed", is_flag=True,
-              help="PATHS are changed files (as pre-commit passes them): validate each bundle they are in, once, "
-                   "and skip files that are in no bundle.")
+@click.option(
+    "--changed",
+    is_flag=True,
+    help="PATHS are changed files (as pre-commit passes them): validate each bundle they are in, once, and skip files that are in no bundle.",
+)
 @click.option("--allow-hard-links", is_flag=True, help=HARD_LINKS_HELP)
 @format_options
 def validate(paths: tuple[str, ...], changed: bool, allow_hard_links: bool, output: str) -> None:
@@ -56,9 +58,14 @@ def validate(paths: tuple[str, ...], changed: bool, allow_hard_links: bool, outp
     if output == "json" and invalid:  # the error document every command prints, with the results beside it
         from bundlectl.cli.output import emit_error
 
-        emit_error("json", code, f"{len(invalid)} of {len(results)} bundle folder{'s' if len(results) != 1 else ''} "
-                                 "failed validation", "fix each problem listed, then validate again",
-                   [p for r in invalid for p in r.problems], {"valid": False, "results": [r.to_json() for r in results]})
+        emit_error(
+            "json",
+            code,
+            f"{len(invalid)} of {len(results)} bundle folder{'s' if len(results) != 1 else ''} failed validation",
+            "fix each problem listed, then validate again",
+            [p for r in invalid for p in r.problems],
+            {"valid": False, "results": [r.to_json() for r in results]},
+        )
         raise SystemExit(code)
     if output == "json":
         emit_json({"valid": True, "results": [r.to_json() for r in results]})
@@ -83,11 +90,29 @@ def validate(paths: tuple[str, ...], changed: bool, allow_hard_links: bool, outp
 @registry_option
 @writer_options
 @json_option
-def register(path: str, allow_hard_links: bool, registry: str | None, endpoint_url: str | None, actor: str | None,
-             key: tuple[str, ...], reason: str | None, dry_run: bool, as_json: bool) -> None:
+def register(
+    path: str,
+    allow_hard_links: bool,
+    registry: str | None,
+    endpoint_url: str | None,
+    actor: str | None,
+    key: tuple[str, ...],
+    reason: str | None,
+    dry_run: bool,
+    as_json: bool,
+) -> None:
     """Freeze a bundle folder into the registry; prints its ref and digest."""
-    result = api.register(Path(path), registry=registry, endpoint_url=endpoint_url, actor=actor, key=key, reason=reason,
-                          dry_run=dry_run, progress=TerminalProgress(), allow_hard_links=allow_hard_links)
+    result = api.register(
+        Path(path),
+        registry=registry,
+        endpoint_url=endpoint_url,
+        actor=actor,
+        key=key,
+        reason=reason,
+        dry_run=dry_run,
+        progress=TerminalProgress(),
+        allow_hard_links=allow_hard_links,
+    )
     record = result.record
     if as_json:
         emit_json(result.to_json())
@@ -107,15 +132,28 @@ def list_cmd(name: str | None, registry: str | None, endpoint_url: str | None, a
     """Registered bundles, oldest first."""
     rows = api.list_bundles(name, registry=registry, endpoint_url=endpoint_url)
     if as_json:
-        emit_json({"bundles": [{"name": r.name, "version": r.version, "digest": r.digest,
-                                "registered_at": r.time, "registered_by": r.actor, "registered_by_signed": r.signed}
-                               for r in rows]})
+        emit_json(
+            {
+                "bundles": [
+                    {
+                        "name": r.name,
+                        "version": r.version,
+                        "digest": r.digest,
+                        "registered_at": r.time,
+                        "registered_by": r.actor,
+                        "registered_by_signed": r.signed,
+                    }
+                    for r in rows
+                ]
+            }
+        )
         return
     if not rows:
         click.echo("no bundles registered yet; try `bundlectl register bundles/NAME`")
         return
-    table(["name", "version", "digest", "registered", "by"],
-          [[r.name, r.version, short(r.digest), r.time, identity(r.actor, r.signed)] for r in rows])
+    table(
+        ["name", "version", "digest", "registered", "by"], [[r.name, r.version, short(r.digest), r.time, identity(r.actor, r.signed)] for r in rows]
+    )
 
 
 @click.command()
@@ -139,12 +177,21 @@ def show(ref: str, registry: str | None, endpoint_url: str | None, as_json: bool
         click.echo(f"  outcome: {o['metric']} ≥ {o['target']} (tolerance {o.get('tolerance', 0)})")
     if record.lineage:
         line = record.lineage
-        click.echo(f"  lineage: rollback of {line['rollback_of']['version']} ({short(line['rollback_of']['digest'])}) with "
-                   f"{', '.join(line['swapped'])} from {line['components_from']['version']} ({short(line['components_from']['digest'])})")
+        click.echo(
+            f"  lineage: rollback of {line['rollback_of']['version']} ({short(line['rollback_of']['digest'])}) with "
+            f"{', '.join(line['swapped'])} from {line['components_from']['version']} ({short(line['components_from']['digest'])})"
+        )
     rows = []
     for kind, component in record.components.items():
-        rows.append([kind, short(component.digest), component.fields.get("absent", "") and "absent: " + component.fields["absent"]
-                     or _component_summary(kind, component.fields, len(component.files))])
+        rows.append(
+            [
+                kind,
+                short(component.digest),
+                component.fields.get("absent", "")
+                and "absent: " + component.fields["absent"]
+                or _component_summary(kind, component.fields, len(component.files)),
+            ]
+        )
     click.echo()
     table(["component", "digest", "pins"], rows)
 

@@ -40,6 +40,5 @@ def crash_report(exc: BaseException, argv: list[str]) -> str:
             lines.append(f"{name} {metadata.version(name)}")
         except metadata.PackageNotFoundError:
             lines.append(f"{name} (not installed)")
-    lines += ["", "command: " + " ".join(["bundlectl", *argv]), "",
-              "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))]
+    lines += ["", "command: " + " ".join(["bundlectl", *argv]), "", "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))]
     return "\n".join(lines)

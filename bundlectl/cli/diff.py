@@ -21,12 +21,17 @@ if TYPE_CHECKING:
 @click.argument("ref_a", shell_complete=complete_ref)
 @click.argument("ref_b", shell_complete=complete_ref)
 @click.option("--component", "components", multiple=True, type=click.Choice(KINDS), help="Only this kind (repeatable).")
-@click.option("--fail-on", type=click.Choice(["breaking", "any"]), default=None,
-              help="Exit 1 when a change is breaking (a schema narrowed, a tool or parameter removed, …), or on any change: for CI.")
+@click.option(
+    "--fail-on",
+    type=click.Choice(["breaking", "any"]),
+    default=None,
+    help="Exit 1 when a change is breaking (a schema narrowed, a tool or parameter removed, …), or on any change: for CI.",
+)
 @registry_option
 @json_option
-def diff(ref_a: str, ref_b: str, components: tuple[str, ...], fail_on: str | None, registry: str | None,
-         endpoint_url: str | None, as_json: bool) -> None:
+def diff(
+    ref_a: str, ref_b: str, components: tuple[str, ...], fail_on: str | None, registry: str | None, endpoint_url: str | None, as_json: bool
+) -> None:
     """Which components changed between two bundles, and what that means."""
     result = api.diff(ref_a, ref_b, list(components), registry=registry, endpoint_url=endpoint_url)
     if as_json:
@@ -42,8 +47,10 @@ def diff(ref_a: str, ref_b: str, components: tuple[str, ...], fail_on: str | Non
 def render_diff(result: BundleDiff) -> None:
     """The reviewer's view of a BundleDiff."""
     click.echo(
-        click.style(f"{result.a['name']}@{result.a['version']}", bold=True) + f" ({short(result.a['digest'])}) → "
-        + click.style(f"{result.b['name']}@{result.b['version']}", bold=True) + f" ({short(result.b['digest'])})"
+        click.style(f"{result.a['name']}@{result.a['version']}", bold=True)
+        + f" ({short(result.a['digest'])}) → "
+        + click.style(f"{result.b['name']}@{result.b['version']}", bold=True)
+        + f" ({short(result.b['digest'])})"
     )
     if not result.changed:
         click.echo("no component changed" + (f" (bundle digests {'equal' if result.a['digest'] == result.b['digest'] else 'differ in metadata'})"))
@@ -111,6 +118,13 @@ def _span(item: dict[str, Any]) -> str:
 
 def _unified(text: str) -> None:
     for line in text.splitlines():
-        color = "green" if line.startswith("+") and not line.startswith("+++") else \
-            "red" if line.startswith("-") and not line.startswith("---") else "cyan" if line.startswith("@@") else None
+        color = (
+            "green"
+            if line.startswith("+") and not line.startswith("+++")
+            else "red"
+            if line.startswith("-") and not line.startswith("---")
+            else "cyan"
+            if line.startswith("@@")
+            else None
+        )
         click.echo("  " + (click.style(line, fg=color) if color else line))

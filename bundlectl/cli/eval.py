@@ -16,9 +16,12 @@ from bundlectl.cli.output import emit_json, ok
 @click.command("eval", context_settings={"ignore_unknown_options": True})
 @click.argument("ref", shell_complete=complete_ref)
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
-@click.option("--report", metavar="FILE", default=None,
-              help="Where COMMAND writes its report, relative to the bundle folder it runs in "
-                   "(default: promptfoo's -o/--output, pytest's --junitxml).")
+@click.option(
+    "--report",
+    metavar="FILE",
+    default=None,
+    help="Where COMMAND writes its report, relative to the bundle folder it runs in (default: promptfoo's -o/--output, pytest's --junitxml).",
+)
 @click.option("--format", "fmt", type=click.Choice(["auto", "promptfoo", "junit", "native"]), default="auto", show_default=True)
 @click.option("--keep", is_flag=True, help="Keep the exported bundle folder the command ran in (its path is printed).")
 @registry_option
@@ -27,9 +30,20 @@ from bundlectl.cli.output import emit_json, ok
 @reason_option
 @json_option
 @click.pass_context
-def eval_cmd(ctx: click.Context, ref: str, command: tuple[str, ...], report: str | None, fmt: str, keep: bool,
-             registry: str | None, endpoint_url: str | None, actor: str | None, key: tuple[str, ...], reason: str | None,
-             as_json: bool) -> None:
+def eval_cmd(
+    ctx: click.Context,
+    ref: str,
+    command: tuple[str, ...],
+    report: str | None,
+    fmt: str,
+    keep: bool,
+    registry: str | None,
+    endpoint_url: str | None,
+    actor: str | None,
+    key: tuple[str, ...],
+    reason: str | None,
+    as_json: bool,
+) -> None:
     """Run COMMAND on REF's exact files and bind the report it writes: `bundlectl eval REF [-- COMMAND…]`.
 
     Without COMMAND, the harness REF declares (components.evals.harness) runs. The bundle is exported to
@@ -46,8 +60,9 @@ def eval_cmd(ctx: click.Context, ref: str, command: tuple[str, ...], report: str
 
     if command[:1] == ("--",):  # a second separator, or one click left in place
         command = command[1:]
-    result = api.eval_run(ref, list(command), report, fmt, keep=keep, output=output, registry=registry,
-                          endpoint_url=endpoint_url, actor=actor, key=key, reason=reason)
+    result = api.eval_run(
+        ref, list(command), report, fmt, keep=keep, output=output, registry=registry, endpoint_url=endpoint_url, actor=actor, key=key, reason=reason
+    )
     added = result.added
     if as_json:
         emit_json(result.to_json())

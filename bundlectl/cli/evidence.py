@@ -38,11 +38,20 @@ def evidence() -> None:
 @key_option
 @reason_option
 @json_option
-def evidence_add(ref: str, file: str, kind: str | None, fmt: str, registry: str | None, endpoint_url: str | None,
-                 actor: str | None, key: tuple[str, ...], reason: str | None, as_json: bool) -> None:
+def evidence_add(
+    ref: str,
+    file: str,
+    kind: str | None,
+    fmt: str,
+    registry: str | None,
+    endpoint_url: str | None,
+    actor: str | None,
+    key: tuple[str, ...],
+    reason: str | None,
+    as_json: bool,
+) -> None:
     """Bind a report (promptfoo results.json, JUnit XML, native JSON) to the bundle REF."""
-    result = api.evidence_add(ref, file, kind, fmt, registry=registry, endpoint_url=endpoint_url, actor=actor, key=key,
-                              reason=reason)
+    result = api.evidence_add(ref, file, kind, fmt, registry=registry, endpoint_url=endpoint_url, actor=actor, key=key, reason=reason)
     if as_json:
         emit_json(result.to_json())
         return
@@ -54,8 +63,10 @@ def bound_line(result: EvidenceAdded) -> str:
     bundle, f = result.bundle, result.figures
     summary = f", {f['passed']}/{f['cases']} passed ({f['pass_rate']:.1%})" if "cases" in f else ""
     verb = "bound" if result.created else "already bound (nothing to do):"
-    line = (f"{verb} {result.kind} evidence ({result.source}, {result.provenance}, run {result.run_at}{summary}) "
-            f"to {bundle.name}@{bundle.version} {short(bundle.digest)}")
+    line = (
+        f"{verb} {result.kind} evidence ({result.source}, {result.provenance}, run {result.run_at}{summary}) "
+        f"to {bundle.name}@{bundle.version} {short(bundle.digest)}"
+    )
     if result.cases == "undeclared":
         line += "; it never counts for an eval gate: the suite declares no cases (add `cases:` to the evals component)"
     return line
@@ -63,8 +74,12 @@ def bound_line(result: EvidenceAdded) -> str:
 
 @evidence.command("list")
 @click.argument("ref", shell_complete=complete_ref)
-@click.option("--env", default=None, shell_complete=complete_env,
-              help="Judge freshness and what counts by the gates of this environment (default: the strictest per kind).")
+@click.option(
+    "--env",
+    default=None,
+    shell_complete=complete_env,
+    help="Judge freshness and what counts by the gates of this environment (default: the strictest per kind).",
+)
 @registry_option
 @json_option
 def evidence_list(ref: str, env: str | None, registry: str | None, endpoint_url: str | None, as_json: bool) -> None:
@@ -77,10 +92,22 @@ def evidence_list(ref: str, env: str | None, registry: str | None, endpoint_url:
     if not rows:
         click.echo(f"no evidence for {bundle.name}@{bundle.version}; add some with `bundlectl evidence add`")
         return
-    table(["kind", "source", "provenance", "run at", "age", "figures", "fresh", "counts"],
-          [[r["kind"], r["source"], r["provenance"], r["run_at"], r["age"], _figures(r["figures"]),
-            "—" if r["fresh"] is None else ("fresh" if r["fresh"] else click.style("stale", fg="red")),
-            _counts(r)] for r in rows])
+    table(
+        ["kind", "source", "provenance", "run at", "age", "figures", "fresh", "counts"],
+        [
+            [
+                r["kind"],
+                r["source"],
+                r["provenance"],
+                r["run_at"],
+                r["age"],
+                _figures(r["figures"]),
+                "—" if r["fresh"] is None else ("fresh" if r["fresh"] else click.style("stale", fg="red")),
+                _counts(r),
+            ]
+            for r in rows
+        ],
+    )
 
 
 def _counts(row: dict[str, Any]) -> str:

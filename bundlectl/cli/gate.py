@@ -30,8 +30,7 @@ if TYPE_CHECKING:
 @actor_option()
 @key_option
 @reason_option
-def approve(ref: str, env: str, registry: str | None, endpoint_url: str | None, actor: str | None, key: tuple[str, ...],
-            reason: str | None) -> None:
+def approve(ref: str, env: str, registry: str | None, endpoint_url: str | None, actor: str | None, key: tuple[str, ...], reason: str | None) -> None:
     """Record your approval of REF for ENV."""
     approval = api.approve(ref, env, registry=registry, endpoint_url=endpoint_url, actor=actor, key=key, reason=reason)
     bundle, who = approval.bundle, identity(approval.actor, approval.signed)
@@ -50,8 +49,7 @@ def approve(ref: str, env: str, registry: str | None, endpoint_url: str | None, 
 @actor_option("Who would promote (the promoter's own approval does not count).")
 @key_option
 @format_options
-def gate(ref: str, env: str, registry: str | None, endpoint_url: str | None, actor: str | None, key: tuple[str, ...],
-         output: str) -> None:
+def gate(ref: str, env: str, registry: str | None, endpoint_url: str | None, actor: str | None, key: tuple[str, ...], output: str) -> None:
     """Explain, check by check, whether REF may be promoted to ENV; exit 1 if not."""
     result = api.gate(ref, env, registry=registry, endpoint_url=endpoint_url, actor=actor, key=key)
     if output == "json":
@@ -60,8 +58,11 @@ def gate(ref: str, env: str, registry: str | None, endpoint_url: str | None, act
         print_gate(result)
     if output == "github":
         for check in result.failures():
-            github_annotation("error", f"{check.detail} (measured {_show(check.value)}, needs {_show(check.threshold)})",
-                              title=f"gate {result.name}@{result.version} → {result.env}: {check.name}")
+            github_annotation(
+                "error",
+                f"{check.detail} (measured {_show(check.value)}, needs {_show(check.threshold)})",
+                title=f"gate {result.name}@{result.version} → {result.env}: {check.name}",
+            )
         if result.passed:
             github_annotation("notice", f"all {len(result.checks)} checks pass", title=f"gate {result.name}@{result.version} → {result.env}")
     if not result.passed:
@@ -72,9 +73,13 @@ def print_gate(result: GateResult) -> None:
     """The verdict, then one row per check: measured value, threshold and why."""
     verdict = click.style("PASS", fg="green", bold=True) if result.passed else click.style("FAIL", fg="red", bold=True)
     click.echo(f"gate {result.name}@{result.version} → {result.env}: {verdict}")
-    table(["", "check", "value", "threshold", "why"],
-          [[click.style("✓", fg="green") if c.passed else click.style("✗", fg="red"), c.name, _show(c.value),
-            _show(c.threshold), c.detail] for c in result.checks])
+    table(
+        ["", "check", "value", "threshold", "why"],
+        [
+            [click.style("✓", fg="green") if c.passed else click.style("✗", fg="red"), c.name, _show(c.value), _show(c.threshold), c.detail]
+            for c in result.checks
+        ],
+    )
 
 
 def _show(value: Any) -> str:

@@ -18,33 +18,81 @@ if TYPE_CHECKING:
 @click.command()
 @click.argument("name", shell_complete=complete_name)
 @click.option("--env", required=True, shell_complete=complete_env, help="The environment whose canary (or live bundle) to judge.")
-@click.option("--source", "sources", multiple=True, type=click.Path(dir_okay=False), metavar="FILE",
-              help="Request log (JSON lines, as Runtime.record writes them); repeatable.")
+@click.option(
+    "--source",
+    "sources",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="Request log (JSON lines, as Runtime.record writes them); repeatable.",
+)
 @click.option("--prometheus", default=None, metavar="URL", help="Query the outcome counters from this Prometheus server.")
 @click.option("--apply", is_flag=True, help="Carry the decision out as a logged event whose evidence is the figures.")
-@click.option("--alpha", type=float, default=0.05, show_default=True,
-              help="Chance of a false rollback, however often the guard runs (split over the metrics).")
-@click.option("--min-sample", type=click.IntRange(min=1), default=1000, show_default=True,
-              help="Requests per arm (and values per metric) before any verdict.")
-@click.option("--margin", "margins", multiple=True, metavar="METRIC=VALUE",
-              help="The largest regression a canary step may pass with (escalated=0.02, latency_ms=50); repeatable. "
-                   "Default: the manifest's, else 2 points for a rate and 10% of live's mean otherwise.")
+@click.option(
+    "--alpha", type=float, default=0.05, show_default=True, help="Chance of a false rollback, however often the guard runs (split over the metrics)."
+)
+@click.option(
+    "--min-sample", type=click.IntRange(min=1), default=1000, show_default=True, help="Requests per arm (and values per metric) before any verdict."
+)
+@click.option(
+    "--margin",
+    "margins",
+    multiple=True,
+    metavar="METRIC=VALUE",
+    help="The largest regression a canary step may pass with (escalated=0.02, latency_ms=50); repeatable. "
+    "Default: the manifest's, else 2 points for a rate and 10% of live's mean otherwise.",
+)
 @click.option("--beta", type=float, default=None, help="Chance of advancing a step worse by a margin (default 0.1).")
-@click.option("--max-sample", type=click.IntRange(min=1), default=None,
-              help="Requests per arm after which a step that lasted its time advances unproven (default 20000).")
+@click.option(
+    "--max-sample",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Requests per arm after which a step that lasted its time advances unproven (default 20000).",
+)
 @click.option("--timeout", type=float, default=10.0, show_default=True, help="Seconds each Prometheus query may take.")
 @registry_option
 @reason_option
 @actor_option()
 @key_option
 @json_option
-def guard(name: str, env: str, sources: tuple[str, ...], prometheus: str | None, apply: bool, alpha: float, min_sample: int,
-          margins: tuple[str, ...], beta: float | None, max_sample: int | None, timeout: float, registry: str | None,
-          endpoint_url: str | None, reason: str | None, actor: str | None, key: tuple[str, ...], as_json: bool) -> None:
+def guard(
+    name: str,
+    env: str,
+    sources: tuple[str, ...],
+    prometheus: str | None,
+    apply: bool,
+    alpha: float,
+    min_sample: int,
+    margins: tuple[str, ...],
+    beta: float | None,
+    max_sample: int | None,
+    timeout: float,
+    registry: str | None,
+    endpoint_url: str | None,
+    reason: str | None,
+    actor: str | None,
+    key: tuple[str, ...],
+    as_json: bool,
+) -> None:
     """Judge the canary (or the live bundle) from recorded outcomes: hold, advance, complete or rollback."""
-    report = api.guard(name, env, sources=list(sources) if sources else None, prometheus=prometheus, apply=apply, alpha=alpha,
-                       min_sample=min_sample, timeout=timeout, registry=registry, endpoint_url=endpoint_url, actor=actor,
-                       key=key, reason=reason, margins=_margins(margins), beta=beta, max_sample=max_sample)
+    report = api.guard(
+        name,
+        env,
+        sources=list(sources) if sources else None,
+        prometheus=prometheus,
+        apply=apply,
+        alpha=alpha,
+        min_sample=min_sample,
+        timeout=timeout,
+        registry=registry,
+        endpoint_url=endpoint_url,
+        actor=actor,
+        key=key,
+        reason=reason,
+        margins=_margins(margins),
+        beta=beta,
+        max_sample=max_sample,
+    )
     if as_json:
         emit_json(report.to_json())
     else:
@@ -57,14 +105,19 @@ def guard(name: str, env: str, sources: tuple[str, ...], prometheus: str | None,
 def _print(report: GuardReport) -> None:
     judgement, canary = report.judgement, report.canary
     if canary is not None:
-        click.echo(f"{report.name} in {report.env}: canary {canary.version} ({short(canary.digest)}) at {canary.percent}% "
-                   f"beside {report.live.version} ({short(report.live.digest)}), from {report.source}")
+        click.echo(
+            f"{report.name} in {report.env}: canary {canary.version} ({short(canary.digest)}) at {canary.percent}% "
+            f"beside {report.live.version} ({short(report.live.digest)}), from {report.source}"
+        )
     else:
-        click.echo(f"{report.name} in {report.env}: {report.live.version} ({short(report.live.digest)}) against its owner's "
-                   f"target, from {report.source}")
+        click.echo(
+            f"{report.name} in {report.env}: {report.live.version} ({short(report.live.digest)}) against its owner's target, from {report.source}"
+        )
     samples = ", ".join(f"{arm} {n}" for arm, n in judgement.samples.items())
-    click.echo(f"requests: {samples}; alpha {judgement.settings.alpha}, minimum {judgement.settings.min_sample} per arm"
-               + (f", beta {judgement.settings.beta}, maximum {judgement.settings.max_sample}" if canary else ""))
+    click.echo(
+        f"requests: {samples}; alpha {judgement.settings.alpha}, minimum {judgement.settings.min_sample} per arm"
+        + (f", beta {judgement.settings.beta}, maximum {judgement.settings.max_sample}" if canary else "")
+    )
     if judgement.served is not None:
         served = judgement.served
         click.echo(f"served with an outcome: candidate {served.candidate.mean:.2%}, live {served.live.mean:.2%}")
@@ -75,13 +128,18 @@ def _print(report: GuardReport) -> None:
     for figure in judgement.metrics:
         data = figure.to_json()
         interval = data["interval"]
-        row = [figure.metric.name, _number(data["live"]), _number(data["candidate"]) if canary else _number(data.get("threshold")),
-               f"[{_number(interval[0])}, {_number(interval[1])}]" if interval else "—", figure.metric.better, figure.verdict]
+        row = [
+            figure.metric.name,
+            _number(data["live"]),
+            _number(data["candidate"]) if canary else _number(data.get("threshold")),
+            f"[{_number(interval[0])}, {_number(interval[1])}]" if interval else "—",
+            figure.metric.better,
+            figure.verdict,
+        ]
         if canary:  # how much worse it may be (at beta) against the margin it must be within to pass the step
             row.append(f"{_number(figure.worst)} / {_number(figure.margin)}" if figure.margin is not None else "—")
         rows.append(row)
-    table(["metric", "live", "candidate" if canary else "threshold", "interval", "better", "verdict",
-           *(["worst / margin"] if canary else [])], rows)
+    table(["metric", "live", "candidate" if canary else "threshold", "interval", "better", "verdict", *(["worst / margin"] if canary else [])], rows)
     colour = "red" if judgement.decision == "rollback" else "green" if judgement.decision != "hold" else None
     click.echo(click.style(judgement.decision.upper(), bold=True, fg=colour) + f": {judgement.reason}")
     if report.applied is not None:

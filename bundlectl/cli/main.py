@@ -16,8 +16,12 @@ if TYPE_CHECKING:
     from bundlectl.cli.output import Format
 
 # shown under every command's --help (README: Exit codes); \b keeps click from re-wrapping it
-EXIT_CODES = "\b\nExit codes:\n" + "\n".join(f"  {int(code):<4}{meaning}" for code, meaning in EXIT_MEANINGS.items()) + """
+EXIT_CODES = (
+    "\b\nExit codes:\n"
+    + "\n".join(f"  {int(code):<4}{meaning}" for code, meaning in EXIT_MEANINGS.items())
+    + """
 With --json, an error is one JSON document on stdout: {"error": {"exit_code", "kind", "message", "hint", …}}."""
+)
 
 
 class Entry(NamedTuple):
@@ -26,61 +30,68 @@ class Entry(NamedTuple):
 
 
 COMMANDS: dict[str, Entry] = {
-    "init": Entry("bundlectl.cli.registry:init",
-                  "Create the registry (git by default: refs/bundlectl/ in the repository around you)."),
+    "init": Entry("bundlectl.cli.registry:init", "Create the registry (git by default: refs/bundlectl/ in the repository around you)."),
     "registry": Entry("bundlectl.cli.registry:registry_group", "The registry itself: copy it between backends."),
-    "new": Entry("bundlectl.cli.bundles:new",
-                 "Scaffold bundles/NAME: all eight components, ready to register and evaluate as they are."),
-    "validate": Entry("bundlectl.cli.bundles:validate",
-                      "Check bundle folders: schema, pinning, paths, and the content of each component file."),
+    "new": Entry("bundlectl.cli.bundles:new", "Scaffold bundles/NAME: all eight components, ready to register and evaluate as they are."),
+    "validate": Entry("bundlectl.cli.bundles:validate", "Check bundle folders: schema, pinning, paths, and the content of each component file."),
     "register": Entry("bundlectl.cli.bundles:register", "Freeze a bundle folder into the registry; prints its ref and digest."),
     "list": Entry("bundlectl.cli.bundles:list_cmd", "Registered bundles, oldest first."),
-    "show": Entry("bundlectl.cli.bundles:show",
-                  "One bundle with its component digests (REF: NAME@VERSION, NAME@sha256:…, folder, git:REV:PATH)."),
-    "export": Entry("bundlectl.cli.bundles:export_cmd",
-                    "Write a registered bundle out as a folder (bundle.yaml and files); it re-validates to the same digest."),
+    "show": Entry("bundlectl.cli.bundles:show", "One bundle with its component digests (REF: NAME@VERSION, NAME@sha256:…, folder, git:REV:PATH)."),
+    "export": Entry(
+        "bundlectl.cli.bundles:export_cmd", "Write a registered bundle out as a folder (bundle.yaml and files); it re-validates to the same digest."
+    ),
     "diff": Entry("bundlectl.cli.diff:diff", "Which components changed between two bundles, and what that means."),
-    "evidence": Entry("bundlectl.cli.evidence:evidence",
-                      "Reports bound to a bundle digest: eval runs, load tests, cost measurements, rehearsals."),
-    "eval": Entry("bundlectl.cli.eval:eval_cmd",
-                  "Run COMMAND on REF's exact files and bind the report it writes: `bundlectl eval REF [-- COMMAND…]`."),
+    "evidence": Entry("bundlectl.cli.evidence:evidence", "Reports bound to a bundle digest: eval runs, load tests, cost measurements, rehearsals."),
+    "eval": Entry(
+        "bundlectl.cli.eval:eval_cmd", "Run COMMAND on REF's exact files and bind the report it writes: `bundlectl eval REF [-- COMMAND…]`."
+    ),
     "evals": Entry("bundlectl.cli.evals:evals", "The eval suite: write the case list of a suite that is not promptfoo."),
     "policy": Entry("bundlectl.cli.policy:policy", "The gate policy: which evidence each environment requires."),
     "approve": Entry("bundlectl.cli.gate:approve", "Record your approval of REF for ENV."),
     "gate": Entry("bundlectl.cli.gate:gate", "Explain, check by check, whether REF may be promoted to ENV; exit 1 if not."),
-    "promote": Entry("bundlectl.cli.promote:promote",
-                     "Move ENV to REF, only if the gate passes; with --canary PERCENT, serve it beside what is live."),
-    "rollback": Entry("bundlectl.cli.rollback:rollback",
-                      "Point ENV back at the bundle live before (or --to REF), or swap single components back; "
-                      "during a canary, end it."),
-    "serve": Entry("bundlectl.cli.serve:serve",
-                   "Serve NAMES' live bundles in ENV (default: every bundle live there) over OFREP; runs until interrupted."),
-    "pause": Entry("bundlectl.cli.pause:pause",
-                   "Kill switch: runtimes serving NAME in ENV raise Paused (and take their fallback path) until `resume`."),
+    "promote": Entry(
+        "bundlectl.cli.promote:promote", "Move ENV to REF, only if the gate passes; with --canary PERCENT, serve it beside what is live."
+    ),
+    "rollback": Entry(
+        "bundlectl.cli.rollback:rollback",
+        "Point ENV back at the bundle live before (or --to REF), or swap single components back; during a canary, end it.",
+    ),
+    "serve": Entry(
+        "bundlectl.cli.serve:serve", "Serve NAMES' live bundles in ENV (default: every bundle live there) over OFREP; runs until interrupted."
+    ),
+    "pause": Entry(
+        "bundlectl.cli.pause:pause", "Kill switch: runtimes serving NAME in ENV raise Paused (and take their fallback path) until `resume`."
+    ),
     "resume": Entry("bundlectl.cli.pause:resume", "End a pause: runtimes serve NAME's live bundle in ENV again at their next poll."),
-    "status": Entry("bundlectl.cli.status:status",
-                    "What is live in each environment, since when, by whom, and how fresh its evidence is."),
-    "history": Entry("bundlectl.cli.status:history",
-                     "Promotions, rollbacks, pauses, resumes, canaries, drift runs and reviews of NAME in ENV, newest first."),
-    "report": Entry("bundlectl.cli.report:report",
-                    "The release as it stands against what is live in ENV: verdict, changes, gate, cases, canary, timeline."),
-    "guard": Entry("bundlectl.cli.guard:guard",
-                   "Judge the canary (or the live bundle) from recorded outcomes: hold, advance, complete or rollback."),
-    "drift": Entry("bundlectl.cli.drift:drift",
-                   "Re-run the live bundle's harness and compare it case by case with the run that admitted it; exit 1 on drift."),
-    "review": Entry("bundlectl.cli.drift:review",
-                    "Record the owner's periodic review of NAME's outcome metric in ENV (signed by `metadata.owner` under trust)."),
+    "status": Entry("bundlectl.cli.status:status", "What is live in each environment, since when, by whom, and how fresh its evidence is."),
+    "history": Entry(
+        "bundlectl.cli.status:history", "Promotions, rollbacks, pauses, resumes, canaries, drift runs and reviews of NAME in ENV, newest first."
+    ),
+    "report": Entry(
+        "bundlectl.cli.report:report", "The release as it stands against what is live in ENV: verdict, changes, gate, cases, canary, timeline."
+    ),
+    "guard": Entry("bundlectl.cli.guard:guard", "Judge the canary (or the live bundle) from recorded outcomes: hold, advance, complete or rollback."),
+    "drift": Entry(
+        "bundlectl.cli.drift:drift", "Re-run the live bundle's harness and compare it case by case with the run that admitted it; exit 1 on drift."
+    ),
+    "review": Entry(
+        "bundlectl.cli.drift:review", "Record the owner's periodic review of NAME's outcome metric in ENV (signed by `metadata.owner` under trust)."
+    ),
     "audit": Entry("bundlectl.cli.audit:audit", "`audit --at TIME --env ENV NAME`, or `audit --request-id ID --log FILE…`."),
-    "trust": Entry("bundlectl.cli.trust:trust",
-                   "Roles and SSH keys: who may register, approve, run evals, promote each environment, and change the rules."),
-    "webhooks": Entry("bundlectl.cli.webhooks:webhooks",
-                      "Signed webhooks for every logged act and guard decision (Standard Webhooks, CloudEvents, Slack)."),
-    "verify": Entry("bundlectl.cli.verify:verify",
-                    "Re-check every digest, the log chain, every signature, and that pointers agree with the log (exit 5 if not)."),
+    "trust": Entry(
+        "bundlectl.cli.trust:trust", "Roles and SSH keys: who may register, approve, run evals, promote each environment, and change the rules."
+    ),
+    "webhooks": Entry(
+        "bundlectl.cli.webhooks:webhooks", "Signed webhooks for every logged act and guard decision (Standard Webhooks, CloudEvents, Slack)."
+    ),
+    "verify": Entry(
+        "bundlectl.cli.verify:verify", "Re-check every digest, the log chain, every signature, and that pointers agree with the log (exit 5 if not)."
+    ),
     "schemas": Entry("bundlectl.cli.schemas:schemas", "JSON Schemas of the file formats."),
     "completion": Entry("bundlectl.cli.completion:completion", "Print the completion script for SHELL (default: your $SHELL)."),
-    "doctor": Entry("bundlectl.cli.doctor:doctor",
-                    "Check this machine: git and your identity, the registry, trust, clock skew, harness tools, the cache folder."),
+    "doctor": Entry(
+        "bundlectl.cli.doctor:doctor", "Check this machine: git and your identity, the registry, trust, clock skew, harness tools, the cache folder."
+    ),
 }
 
 # `bundlectl --help` lists the commands in the order of the work, not alphabetically
@@ -100,7 +111,7 @@ EXAMPLES: dict[str, list[str]] = {
     "init": ["bundlectl init", "bundlectl init --registry s3://acme-registry/bundles"],
     "registry": ["bundlectl registry copy . s3://acme-registry/bundles"],
     "validate": ["bundlectl validate bundles/faq-bot", "bundlectl validate bundles/ --format github"],
-    "register": ["bundlectl register bundles/faq-bot --reason \"first version\""],
+    "register": ['bundlectl register bundles/faq-bot --reason "first version"'],
     "list": ["bundlectl list", "bundlectl list faq-bot --json"],
     "show": ["bundlectl show faq-bot@0.1.0", "bundlectl show faq-bot@production --json"],
     "export": ["bundlectl export faq-bot@0.1.0 out/faq-bot"],
@@ -108,35 +119,49 @@ EXAMPLES: dict[str, list[str]] = {
     "evidence": ["bundlectl evidence add faq-bot@0.1.0 results.json", "bundlectl evidence list faq-bot@0.1.0 --env production"],
     "eval": ["bundlectl eval faq-bot@0.1.0", "bundlectl eval faq-bot@0.1.0 -- python -m pytest evals/ --junitxml=junit.xml"],
     "evals": ["bundlectl evals cases junit.xml > evals/cases.yaml"],
-    "policy": ["bundlectl policy show", "bundlectl policy set policy.yaml --reason \"production needs 2 approvals\""],
+    "policy": ["bundlectl policy show", 'bundlectl policy set policy.yaml --reason "production needs 2 approvals"'],
     "approve": ["bundlectl approve faq-bot@0.2.0 --env production"],
     "gate": ["bundlectl gate faq-bot@0.2.0 --env production", "bundlectl gate faq-bot@0.2.0 --env production --json"],
-    "promote": ["bundlectl promote faq-bot@0.2.0 --env staging --reason \"clearer citations\"",
-                "bundlectl promote faq-bot@0.2.0 --env production --canary 10 --steps 10,50,100 --step-time 1h"],
-    "rollback": ["bundlectl rollback faq-bot --env production --reason \"wrong answers\"",
-                 "bundlectl rollback faq-bot --env production --component prompt --register-only",
-                 "bundlectl rollback faq-bot --env staging --rehearse"],
-    "pause": ["bundlectl pause faq-bot --env production --reason \"quotes the old refund policy\""],
+    "promote": [
+        'bundlectl promote faq-bot@0.2.0 --env staging --reason "clearer citations"',
+        "bundlectl promote faq-bot@0.2.0 --env production --canary 10 --steps 10,50,100 --step-time 1h",
+    ],
+    "rollback": [
+        'bundlectl rollback faq-bot --env production --reason "wrong answers"',
+        "bundlectl rollback faq-bot --env production --component prompt --register-only",
+        "bundlectl rollback faq-bot --env staging --rehearse",
+    ],
+    "pause": ['bundlectl pause faq-bot --env production --reason "quotes the old refund policy"'],
     "resume": ["bundlectl resume faq-bot --env production"],
     "status": ["bundlectl status", "bundlectl status --check    # for cron: exit 1 when live evidence is stale"],
     "history": ["bundlectl history faq-bot --env production"],
-    "guard": ["bundlectl guard faq-bot --env production --source requests.jsonl",
-              "bundlectl guard faq-bot --env production --prometheus http://localhost:9090 --apply"],
-    "audit": ["bundlectl audit --request-id req-0001 --log requests.jsonl",
-              "bundlectl audit faq-bot --env production --at 2026-11-22T14:05:00Z"],
+    "guard": [
+        "bundlectl guard faq-bot --env production --source requests.jsonl",
+        "bundlectl guard faq-bot --env production --prometheus http://localhost:9090 --apply",
+    ],
+    "audit": ["bundlectl audit --request-id req-0001 --log requests.jsonl", "bundlectl audit faq-bot --env production --at 2026-11-22T14:05:00Z"],
     "trust": ["bundlectl trust show", "bundlectl trust set trust.yaml --key ~/.ssh/id_ed25519"],
     "verify": ["bundlectl verify"],
     "schemas": ["bundlectl schemas export --out schemas"],
-    "completion": ["eval \"$(bundlectl completion bash)\"    # in ~/.bashrc"],
-    "serve": ["bundlectl serve --env production --listen 0.0.0.0:8080 --cache-dir /var/cache/bundlectl",
-              "bundlectl serve faq-bot --env production --tokens-file tokens.yaml"],
-    "webhooks": ["bundlectl webhooks set webhooks.yaml --reason \"notify #releases\"", "bundlectl webhooks deliver --follow",
-                 "bundlectl webhooks log --json"],
-    "report": ["bundlectl report faq-bot@0.2.0 --env production -o report.html",
-               "bundlectl report faq-bot@0.2.0 --env production --format markdown >> \"$GITHUB_STEP_SUMMARY\""],
+    "completion": ['eval "$(bundlectl completion bash)"    # in ~/.bashrc'],
+    "serve": [
+        "bundlectl serve --env production --listen 0.0.0.0:8080 --cache-dir /var/cache/bundlectl",
+        "bundlectl serve faq-bot --env production --tokens-file tokens.yaml",
+    ],
+    "webhooks": [
+        'bundlectl webhooks set webhooks.yaml --reason "notify #releases"',
+        "bundlectl webhooks deliver --follow",
+        "bundlectl webhooks log --json",
+    ],
+    "report": [
+        "bundlectl report faq-bot@0.2.0 --env production -o report.html",
+        'bundlectl report faq-bot@0.2.0 --env production --format markdown >> "$GITHUB_STEP_SUMMARY"',
+    ],
     "drift": ["bundlectl drift faq-bot --env production", "bundlectl drift faq-bot --env production --apply    # weekly, from cron"],
-    "review": ["bundlectl review faq-bot --env production --value 0.93 --note \"monthly review\"",
-               "bundlectl review faq-bot --env production --from-guard requests.jsonl"],
+    "review": [
+        'bundlectl review faq-bot --env production --value 0.93 --note "monthly review"',
+        "bundlectl review faq-bot --env production --from-guard requests.jsonl",
+    ],
 }
 
 
@@ -231,17 +256,22 @@ class BundlectlGroup(click.Group):
 
             report = write_crash_report(exc, sys.argv[1:])
             where = f"the crash report is {report}" if report else "no crash report could be written"
-            emit_error(output, ExitCode.BUG, f"internal error ({type(exc).__name__}: {exc}); this is a bug in bundlectl",
-                       f"{where}: please attach it to a bug report (BUNDLECTL_DEBUG=1 shows the traceback here instead)",
-                       details={"crash_report": str(report)} if report else None)
+            emit_error(
+                output,
+                ExitCode.BUG,
+                f"internal error ({type(exc).__name__}: {exc}); this is a bug in bundlectl",
+                f"{where}: please attach it to a bug report (BUNDLECTL_DEBUG=1 shows the traceback here instead)",
+                details={"crash_report": str(report)} if report else None,
+            )
             ctx.exit(ExitCode.BUG)
 
 
 FORMAT = "bundlectl.format"  # ctx.meta key: "text", "json" or "github", from the command line
 
 
-@click.group("bundlectl", cls=BundlectlGroup, context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXIT_CODES,
-             invoke_without_command=True)
+@click.group(
+    "bundlectl", cls=BundlectlGroup, context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXIT_CODES, invoke_without_command=True
+)
 @click.version_option(__version__, prog_name="bundlectl")
 @click.pass_context
 def cli(ctx: click.Context) -> None:

@@ -13,21 +13,26 @@ Decorated = TypeVar("Decorated", bound=Callable[..., Any])
 if TYPE_CHECKING:
     from click.shell_completion import CompletionItem
 
-DEFAULT_ACTOR_HELP = ("Acting identity, a claim until trust is set (default: BUNDLECTL_ACTOR, then the CI's variables, "
-                      "then git user.email).")
+DEFAULT_ACTOR_HELP = "Acting identity, a claim until trust is set (default: BUNDLECTL_ACTOR, then the CI's variables, then git user.email)."
 
 
 def registry_option(func: Decorated) -> Decorated:
     """`--registry URL` and `--endpoint-url URL`, passed on as `registry` and `endpoint_url`."""
     func = click.option(
-        "--endpoint-url", "endpoint_url", metavar="URL", default=None,
+        "--endpoint-url",
+        "endpoint_url",
+        metavar="URL",
+        default=None,
         help="S3 endpoint (MinIO, Ceph RGW, R2); default: boto3's settings (AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL).",
     )(func)
     return click.option(
-        "--registry", "registry", metavar="URL", default=None,
+        "--registry",
+        "registry",
+        metavar="URL",
+        default=None,
         help="Registry: a git remote (git+ssh://…, git+https://…, git+git://…, git+origin), s3://bucket/prefix, "
-             "or a path to a dedicated git repository "
-             "(default: env BUNDLECTL_REGISTRY, else the repository around the current folder).",
+        "or a path to a dedicated git repository "
+        "(default: env BUNDLECTL_REGISTRY, else the repository around the current folder).",
     )(func)
 
 
@@ -41,20 +46,26 @@ def format_options(func: Decorated) -> Decorated:
     github prints the text output plus GitHub Actions annotations (`::error file=…,line=…::…`), so a
     failing check shows on the pull request's lines.
     """
+
     @functools.wraps(func)
     def with_output(*args: Any, as_json: bool, output_format: str | None, **kwargs: Any) -> Any:
         if as_json and output_format not in (None, "json"):
             raise click.UsageError(f"--json and --format {output_format} ask for two different outputs; give one")
         return func(*args, output="json" if as_json else output_format or "text", **kwargs)
 
-    decorated = click.option("--format", "output_format", type=click.Choice(["text", "json", "github"]), default=None,
-                             help="text (default), json (one JSON document, as --json), or github (text plus "
-                                  "GitHub Actions annotations).")(with_output)
+    decorated = click.option(
+        "--format",
+        "output_format",
+        type=click.Choice(["text", "json", "github"]),
+        default=None,
+        help="text (default), json (one JSON document, as --json), or github (text plus GitHub Actions annotations).",
+    )(with_output)
     return json_option(decorated)  # type: ignore[return-value]
 
 
 def actor_option(help: str = DEFAULT_ACTOR_HELP) -> Callable[[Decorated], Decorated]:
     """`--actor`; the help says what the identity is used for where that differs from the default."""
+
     def decorate(func: Decorated) -> Decorated:
         return click.option("--actor", default=None, help=help)(func)
 
@@ -64,9 +75,12 @@ def actor_option(help: str = DEFAULT_ACTOR_HELP) -> Callable[[Decorated], Decora
 def key_option(func: Decorated) -> Decorated:
     """`--key PATH` (repeatable), passed on as `key`: the SSH keys that sign the act once trust is set."""
     return click.option(
-        "--key", "key", metavar="PATH", multiple=True,
+        "--key",
+        "key",
+        metavar="PATH",
+        multiple=True,
         help="SSH key that signs this act once the registry has trust set: the private key, or its .pub when the "
-             "private half is in ssh-agent or on a security key; repeat for a threshold (default: BUNDLECTL_SIGNING_KEY).",
+        "private half is in ssh-agent or on a security key; repeat for a threshold (default: BUNDLECTL_SIGNING_KEY).",
     )(func)
 
 
@@ -81,7 +95,6 @@ def dry_run_option(func: Decorated) -> Decorated:
 def writer_options(func: Decorated) -> Decorated:
     """What every mutating command takes (docs/design.md: The command line): --dry-run, --reason, --actor, --key, in that order in --help."""
     return dry_run_option(reason_option(actor_option()(key_option(func))))
-
 
 
 # --- dynamic shell completion (`bundlectl completion`): what the registry holds, read through the api ---

@@ -75,19 +75,21 @@ def identity(actor: str, signed: bool) -> str:
 def requested_format(args: Sequence[str]) -> Format:
     """The output format the command line asks for (`--json`, `--format F`), read before parsing so even a
     usage error is reported in it; words after `--` belong to another program (`bundlectl eval … -- CMD`)."""
-    words = list(args[:list(args).index("--")] if "--" in args else args)
+    words = list(args[: list(args).index("--")] if "--" in args else args)
     for i, word in enumerate(words):
         if word == "--json":
             return "json"
-        value = word.removeprefix("--format=") if word.startswith("--format=") else (
-            words[i + 1] if word == "--format" and i + 1 < len(words) else None)
+        value = (
+            word.removeprefix("--format=") if word.startswith("--format=") else (words[i + 1] if word == "--format" and i + 1 < len(words) else None)
+        )
         if value in ("json", "github"):
             return value  # type: ignore[return-value]
     return "text"
 
 
-def emit_error(output: Format, exit_code: int, message: str, hint: str | None = None,
-               problems: Sequence[Problem] = (), details: dict[str, Any] | None = None) -> None:
+def emit_error(
+    output: Format, exit_code: int, message: str, hint: str | None = None, problems: Sequence[Problem] = (), details: dict[str, Any] | None = None
+) -> None:
     """An error in the format the command was asked for: lines on stderr; with --json also one document on
     stdout (the only one); with --format github also workflow annotations on stdout."""
     from bundlectl.errors import ExitCode
@@ -109,8 +111,9 @@ def emit_error(output: Format, exit_code: int, message: str, hint: str | None = 
             github_annotation("error", message + (f" ({hint})" if hint else ""), title="bundlectl")
 
 
-def github_annotation(level: Literal["error", "warning", "notice"], message: str, *, file: str | None = None,
-                      line: int | None = None, title: str | None = None) -> None:
+def github_annotation(
+    level: Literal["error", "warning", "notice"], message: str, *, file: str | None = None, line: int | None = None, title: str | None = None
+) -> None:
     """One GitHub Actions workflow command (`::error file=…,line=…,title=…::message`), escaped as the runner expects."""
     properties = {"file": file, "line": str(line) if line else None, "title": title}
     fields = ",".join(f"{key}={_escape(value, True)}" for key, value in properties.items() if value)

@@ -20,16 +20,30 @@ if TYPE_CHECKING:
 @registry_option
 @dry_run_option
 @click.option("--reason", required=True, help="Why; recorded in the event log and carried by every `Paused` a runtime raises.")
-@click.option("--as-owner", is_flag=True, help="As the bundle's owner, on the authority of consecutive out-of-tolerance "
-                                                "reviews (`bundlectl review`), without a promoter role.")
+@click.option(
+    "--as-owner",
+    is_flag=True,
+    help="As the bundle's owner, on the authority of consecutive out-of-tolerance reviews (`bundlectl review`), without a promoter role.",
+)
 @actor_option()
 @key_option
 @json_option
-def pause(name: str, env: str, registry: str | None, endpoint_url: str | None, dry_run: bool, reason: str, as_owner: bool,
-          actor: str | None, key: tuple[str, ...], as_json: bool) -> None:
+def pause(
+    name: str,
+    env: str,
+    registry: str | None,
+    endpoint_url: str | None,
+    dry_run: bool,
+    reason: str,
+    as_owner: bool,
+    actor: str | None,
+    key: tuple[str, ...],
+    as_json: bool,
+) -> None:
     """Kill switch: runtimes serving NAME in ENV raise Paused (and take their fallback path) until `resume`."""
-    result = api.pause(name, env, reason=reason, registry=registry, endpoint_url=endpoint_url, actor=actor, key=key,
-                       dry_run=dry_run, as_owner=as_owner)
+    result = api.pause(
+        name, env, reason=reason, registry=registry, endpoint_url=endpoint_url, actor=actor, key=key, dry_run=dry_run, as_owner=as_owner
+    )
     print_pause(result, as_json)
 
 
@@ -39,11 +53,19 @@ def pause(name: str, env: str, registry: str | None, endpoint_url: str | None, d
 @registry_option
 @writer_options
 @json_option
-def resume(name: str, env: str, registry: str | None, endpoint_url: str | None, actor: str | None, key: tuple[str, ...],
-           reason: str | None, dry_run: bool, as_json: bool) -> None:
+def resume(
+    name: str,
+    env: str,
+    registry: str | None,
+    endpoint_url: str | None,
+    actor: str | None,
+    key: tuple[str, ...],
+    reason: str | None,
+    dry_run: bool,
+    as_json: bool,
+) -> None:
     """End a pause: runtimes serve NAME's live bundle in ENV again at their next poll."""
-    result = api.resume(name, env, registry=registry, endpoint_url=endpoint_url, actor=actor, key=key, reason=reason,
-                        dry_run=dry_run)
+    result = api.resume(name, env, registry=registry, endpoint_url=endpoint_url, actor=actor, key=key, reason=reason, dry_run=dry_run)
     print_pause(result, as_json)
 
 
@@ -55,14 +77,15 @@ def print_pause(result: PauseResult, as_json: bool) -> None:
     where = f"{result.name} in {result.env}"
     if result.already:
         if result.paused and before is not None:
-            ok(f"{where} is already paused (by {identity(before.actor, before.signed)} at {before.time}: {before.reason}); "
-               "nothing to do")
+            ok(f"{where} is already paused (by {identity(before.actor, before.signed)} at {before.time}: {before.reason}); nothing to do")
         else:
             ok(f"{where} is not paused; nothing to do")
     elif result.dry_run:
         ok(f"would {'pause' if result.paused else 'resume'} {where} (dry run: nothing changed)")
     elif result.paused:
-        ok(f"paused {where}: runtimes raise Paused at their next poll ({live.version} stays live; "
-           f"`bundlectl resume {result.name} --env {result.env}` ends it)")
+        ok(
+            f"paused {where}: runtimes raise Paused at their next poll ({live.version} stays live; "
+            f"`bundlectl resume {result.name} --env {result.env}` ends it)"
+        )
     else:
         ok(f"resumed {where}: runtimes serve {live.version} again at their next poll")

@@ -28,18 +28,41 @@ def _steps(ctx: click.Context, param: click.Parameter, value: str | None) -> lis
 @click.command()
 @click.argument("ref", shell_complete=complete_ref)
 @click.option("--env", required=True, shell_complete=complete_env, help="The environment to move, as the policy names it (e.g. staging).")
-@click.option("--canary", "canary", type=int, default=None, metavar="PERCENT",
-              help="Serve REF beside what is live to this share of routed requests (a canary), instead of moving ENV.")
-@click.option("--steps", callback=_steps, default=None, metavar="P,P,…,100",
-              help="With --canary: the shares `bundlectl guard` moves it through (default: PERCENT,100).")
+@click.option(
+    "--canary",
+    "canary",
+    type=int,
+    default=None,
+    metavar="PERCENT",
+    help="Serve REF beside what is live to this share of routed requests (a canary), instead of moving ENV.",
+)
+@click.option(
+    "--steps",
+    callback=_steps,
+    default=None,
+    metavar="P,P,…,100",
+    help="With --canary: the shares `bundlectl guard` moves it through (default: PERCENT,100).",
+)
 @click.option("--step-time", default=None, metavar="DURATION", help="With --canary: how long each step lasts at least (default 1h).")
 @click.option("--notify", is_flag=True, help="If the gate refuses, tell the webhooks subscribed to promotion.refused.")
 @registry_option
 @writer_options
 @json_option
-def promote(ref: str, env: str, canary: int | None, steps: list[int] | None, step_time: str | None, notify: bool,
-            registry: str | None, endpoint_url: str | None, actor: str | None, key: tuple[str, ...], reason: str | None,
-            dry_run: bool, as_json: bool) -> None:
+def promote(
+    ref: str,
+    env: str,
+    canary: int | None,
+    steps: list[int] | None,
+    step_time: str | None,
+    notify: bool,
+    registry: str | None,
+    endpoint_url: str | None,
+    actor: str | None,
+    key: tuple[str, ...],
+    reason: str | None,
+    dry_run: bool,
+    as_json: bool,
+) -> None:
     """Move ENV to REF, only if the gate passes; with --canary PERCENT, serve it beside what is live."""
     from bundlectl.gate.result import GateRefused
 
@@ -47,12 +70,24 @@ def promote(ref: str, env: str, canary: int | None, steps: list[int] | None, ste
         raise click.UsageError("--steps and --step-time go with --canary PERCENT")
     try:
         if canary is not None:
-            started = api.canary(ref, env, canary, steps=steps, step_time=step_time, registry=registry,
-                                 endpoint_url=endpoint_url, actor=actor, key=key, reason=reason, dry_run=dry_run)
+            started = api.canary(
+                ref,
+                env,
+                canary,
+                steps=steps,
+                step_time=step_time,
+                registry=registry,
+                endpoint_url=endpoint_url,
+                actor=actor,
+                key=key,
+                reason=reason,
+                dry_run=dry_run,
+            )
             print_canary(started, as_json)
             return
-        result = api.promote(ref, env, registry=registry, endpoint_url=endpoint_url, actor=actor, key=key, reason=reason,
-                             dry_run=dry_run, notify=notify)
+        result = api.promote(
+            ref, env, registry=registry, endpoint_url=endpoint_url, actor=actor, key=key, reason=reason, dry_run=dry_run, notify=notify
+        )
     except GateRefused as refused:
         if not as_json:  # with --json, the error document carries the gate (cli/main.py)
             print_gate(refused.result)
@@ -96,5 +131,7 @@ def print_canary(result: CanaryResult, as_json: bool) -> None:
         ok(f"would start a canary of {candidate} in {result.env} at {result.percent}% beside {live} (dry run: nothing changed)")
     else:
         verb = "advanced" if result.action == "canary-advance" else "started"
-        ok(f"{verb} a canary of {candidate} in {result.env}: {result.percent}% of routed requests, {live} serves the rest; "
-           f"`bundlectl guard {result.name} --env {result.env} …` judges it")
+        ok(
+            f"{verb} a canary of {candidate} in {result.env}: {result.percent}% of routed requests, {live} serves the rest; "
+            f"`bundlectl guard {result.name} --env {result.env} …` judges it"
+        )

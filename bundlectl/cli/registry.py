@@ -31,8 +31,12 @@ def registry_group() -> None:
 @click.argument("source")
 @click.argument("target")
 @click.option("--endpoint-url", default=None, help="S3 endpoint for s3:// sides (default: boto3's settings).")
-@click.option("--migrate", is_flag=True, help="Move the registry itself: TARGET keeps its id and SOURCE is retired "
-              "(it takes no more writes). Without it, TARGET is a sandbox with an id of its own.")
+@click.option(
+    "--migrate",
+    is_flag=True,
+    help="Move the registry itself: TARGET keeps its id and SOURCE is retired "
+    "(it takes no more writes). Without it, TARGET is a sandbox with an id of its own.",
+)
 def registry_copy(source: str, target: str, endpoint_url: str | None, migrate: bool) -> None:
     """Copy every event, object and pointer from SOURCE to TARGET (git path or s3://bucket/prefix).
 
@@ -41,8 +45,10 @@ def registry_copy(source: str, target: str, endpoint_url: str | None, migrate: b
     """
     copied = api.copy_registry(source, target, endpoint_url=endpoint_url, migrate=migrate)
     result = copied.result
-    ok(f"copied {result.events} events and {result.objects} objects from {copied.source_url} to {copied.target_url}"
-       + (f" ({result.already} were already there)" if result.already else ""))
+    ok(
+        f"copied {result.events} events and {result.objects} objects from {copied.source_url} to {copied.target_url}"
+        + (f" ({result.already} were already there)" if result.already else "")
+    )
     if copied.migrated:
         ok(f"{copied.source_url} is retired: it takes no more writes; {copied.target_url} is the registry now")
     else:

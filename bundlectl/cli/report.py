@@ -20,24 +20,56 @@ SUFFIXES: dict[str, Format] = {".md": "markdown", ".markdown": "markdown", ".jso
 
 @click.command()
 @click.argument("ref", shell_complete=complete_ref)
-@click.option("--env", required=True, shell_complete=complete_env,
-              help='The environment the release is reported against (what is live there).')
-@click.option("-o", "--output", "output_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write the report to FILE (its format from the suffix unless --format says) instead of stdout.")
-@click.option("--format", "fmt", type=click.Choice(["html", "markdown", "json"]), default=None,
-              help="html (one self-contained page; the default), markdown (for a pull request), or json.")
-@click.option("--source", "sources", multiple=True, type=click.Path(dir_okay=False), metavar="FILE",
-              help="Request log to judge the running canary from now (as `guard --source`); repeatable.")
+@click.option("--env", required=True, shell_complete=complete_env, help="The environment the release is reported against (what is live there).")
+@click.option(
+    "-o",
+    "--output",
+    "output_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the report to FILE (its format from the suffix unless --format says) instead of stdout.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["html", "markdown", "json"]),
+    default=None,
+    help="html (one self-contained page; the default), markdown (for a pull request), or json.",
+)
+@click.option(
+    "--source",
+    "sources",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="Request log to judge the running canary from now (as `guard --source`); repeatable.",
+)
 @click.option("--prometheus", default=None, metavar="URL", help="Judge the running canary now from this Prometheus server.")
-@click.option("--min-sample", type=click.IntRange(min=1), default=1000, show_default=True,
-              help="With --source or --prometheus: requests per arm before any verdict.")
+@click.option(
+    "--min-sample",
+    type=click.IntRange(min=1),
+    default=1000,
+    show_default=True,
+    help="With --source or --prometheus: requests per arm before any verdict.",
+)
 @registry_option
 @actor_option("Whose promotion the gate is judged for (approvals by the promoter do not count).")
 @key_option
 @json_option
-def report(ref: str, env: str, output_file: Path | None, fmt: str | None, sources: tuple[str, ...], prometheus: str | None,
-           min_sample: int, registry: str | None, endpoint_url: str | None, actor: str | None, key: tuple[str, ...],
-           as_json: bool) -> None:
+def report(
+    ref: str,
+    env: str,
+    output_file: Path | None,
+    fmt: str | None,
+    sources: tuple[str, ...],
+    prometheus: str | None,
+    min_sample: int,
+    registry: str | None,
+    endpoint_url: str | None,
+    actor: str | None,
+    key: tuple[str, ...],
+    as_json: bool,
+) -> None:
     """The release as it stands against what is live in ENV: verdict, changes, gate, cases, canary, timeline.
 
     The report changes nothing and exits 0 whatever the verdict (`bundlectl gate` is the check that fails a build).
@@ -45,8 +77,17 @@ def report(ref: str, env: str, output_file: Path | None, fmt: str | None, source
     chosen = _format(fmt, as_json, output_file)
     from bundlectl.report.render import render
 
-    found = api.report(ref, env, sources=list(sources) or None, prometheus=prometheus, min_sample=min_sample,
-                       registry=registry, endpoint_url=endpoint_url, actor=actor, key=key)
+    found = api.report(
+        ref,
+        env,
+        sources=list(sources) or None,
+        prometheus=prometheus,
+        min_sample=min_sample,
+        registry=registry,
+        endpoint_url=endpoint_url,
+        actor=actor,
+        key=key,
+    )
     document = render(found, chosen)
     if output_file is None:
         click.echo(document, nl=False)
@@ -56,8 +97,10 @@ def report(ref: str, env: str, output_file: Path | None, fmt: str | None, source
     if as_json:
         click.echo(json.dumps(summary, indent=2))
     else:
-        click.echo(f"wrote {output_file} ({chosen}, {len(document):,} characters): "
-                   f"{found.name}@{found.version} {'passes' if found.verdict.passed else 'is refused by'} the gate of {env}")
+        click.echo(
+            f"wrote {output_file} ({chosen}, {len(document):,} characters): "
+            f"{found.name}@{found.version} {'passes' if found.verdict.passed else 'is refused by'} the gate of {env}"
+        )
 
 
 def _format(fmt: str | None, as_json: bool, output_file: Path | None) -> Format:
@@ -78,5 +121,6 @@ def _write(path: Path, document: str) -> None:
         temporary.replace(path)
     except OSError as exc:
         temporary.unlink(missing_ok=True)
-        raise UsageProblem(f"cannot write the report to {path}: {exc.strerror or exc}",
-                           "give -o a file in a folder that exists and that you may write") from None
+        raise UsageProblem(
+            f"cannot write the report to {path}: {exc.strerror or exc}", "give -o a file in a folder that exists and that you may write"
+        ) from None

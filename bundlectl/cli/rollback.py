@@ -20,36 +20,72 @@ if TYPE_CHECKING:
 @click.argument("name", shell_complete=complete_name)
 @click.option("--env", required=True, shell_complete=complete_env, help="The environment to roll back (e.g. production).")
 @click.option("--to", "to_ref", default=None, shell_complete=complete_ref, help="Roll back to this bundle (it must have been live in ENV before).")
-@click.option("--component", "components", multiple=True, type=click.Choice(KINDS),
-              help="Roll back only this component (repeatable); the others stay as they are.")
+@click.option(
+    "--component",
+    "components",
+    multiple=True,
+    type=click.Choice(KINDS),
+    help="Roll back only this component (repeatable); the others stay as they are.",
+)
 @click.option("--break-glass", is_flag=True, help="Go live without passing evidence, marked unverified (needs --reason).")
 @click.option("--rehearse", is_flag=True, help="Roll back and forward again here, and record a rehearsal (not in production).")
-@click.option("--register-only", is_flag=True,
-              help="With --component: build and register the rollback's bundle, move nothing; add evidence for it, then roll back.")
-@click.option("--as-owner", is_flag=True, help="As the bundle's owner, on the authority of consecutive out-of-tolerance "
-                                                "reviews (`bundlectl review`), without a promoter role.")
+@click.option(
+    "--register-only",
+    is_flag=True,
+    help="With --component: build and register the rollback's bundle, move nothing; add evidence for it, then roll back.",
+)
+@click.option(
+    "--as-owner",
+    is_flag=True,
+    help="As the bundle's owner, on the authority of consecutive out-of-tolerance reviews (`bundlectl review`), without a promoter role.",
+)
 @registry_option
 @writer_options
 @json_option
-def rollback(name: str, env: str, to_ref: str | None, components: tuple[str, ...], break_glass: bool, rehearse: bool,
-             register_only: bool, as_owner: bool, registry: str | None, endpoint_url: str | None, actor: str | None, key: tuple[str, ...],
-             reason: str | None, dry_run: bool, as_json: bool) -> None:
+def rollback(
+    name: str,
+    env: str,
+    to_ref: str | None,
+    components: tuple[str, ...],
+    break_glass: bool,
+    rehearse: bool,
+    register_only: bool,
+    as_owner: bool,
+    registry: str | None,
+    endpoint_url: str | None,
+    actor: str | None,
+    key: tuple[str, ...],
+    reason: str | None,
+    dry_run: bool,
+    as_json: bool,
+) -> None:
     """Point ENV back at the bundle live before (or --to REF), or swap single components back; during a canary, end it."""
     from bundlectl.gate.result import GateRefused
 
     if register_only:
         if break_glass or rehearse:
             raise click.UsageError("--register-only moves nothing: it cannot be combined with --break-glass or --rehearse")
-        built = api.build_rollback(name, env, list(components), to=to_ref, registry=registry, endpoint_url=endpoint_url,
-                                   actor=actor, key=key, reason=reason, dry_run=dry_run)
+        built = api.build_rollback(
+            name, env, list(components), to=to_ref, registry=registry, endpoint_url=endpoint_url, actor=actor, key=key, reason=reason, dry_run=dry_run
+        )
         _print_built(built, as_json)
         return
 
     if rehearse:
         if dry_run:
             raise click.UsageError("--rehearse cannot be combined with --dry-run")
-        rehearsal = api.rehearse(name, env, to=to_ref, components=list(components), break_glass=break_glass,
-                                 registry=registry, endpoint_url=endpoint_url, actor=actor, key=key, reason=reason)
+        rehearsal = api.rehearse(
+            name,
+            env,
+            to=to_ref,
+            components=list(components),
+            break_glass=break_glass,
+            registry=registry,
+            endpoint_url=endpoint_url,
+            actor=actor,
+            key=key,
+            reason=reason,
+        )
         back, forward = rehearsal.back.plan.target, rehearsal.forward.plan.target
         if as_json:
             emit_json(rehearsal.to_json())
@@ -58,9 +94,20 @@ def rollback(name: str, env: str, to_ref: str | None, components: tuple[str, ...
             ok(f"recorded a rehearsal for {name}@{forward.version} ({short(forward.digest)})")
         return
     try:
-        report = api.rollback(name, env, to=to_ref, components=list(components), break_glass=break_glass,
-                              registry=registry, endpoint_url=endpoint_url, actor=actor, key=key, reason=reason,
-                              dry_run=dry_run, as_owner=as_owner)
+        report = api.rollback(
+            name,
+            env,
+            to=to_ref,
+            components=list(components),
+            break_glass=break_glass,
+            registry=registry,
+            endpoint_url=endpoint_url,
+            actor=actor,
+            key=key,
+            reason=reason,
+            dry_run=dry_run,
+            as_owner=as_owner,
+        )
     except GateRefused as gate_refused:
         from bundlectl.cli.gate import print_gate
 
@@ -91,8 +138,10 @@ def _print(report: api.RollbackReport, as_json: bool) -> None:
         return
     if plan.components:
         built = "would build" if move.dry_run else ("built and registered" if plan.new_record else "reuses")
-        ok(f"{built} {target.name}@{target.version} ({short(target.digest)}): {plan.live.version} with "
-           f"{', '.join(plan.components)} from {plan.source.version}")
+        ok(
+            f"{built} {target.name}@{target.version} ({short(target.digest)}): {plan.live.version} with "
+            f"{', '.join(plan.components)} from {plan.source.version}"
+        )
     if diff is not None:
         from bundlectl.cli.diff import render_diff
 
@@ -122,12 +171,13 @@ def _print(report: api.RollbackReport, as_json: bool) -> None:
 def _evidence_first(plan: RollbackPlan, version: str) -> list[str]:
     """The way to a gated component rollback: register its bundle, add evidence for it, then roll back."""
     name = plan.live.name
-    command = (f"bundlectl rollback {name} --env {plan.env} {' '.join(f'--component {k}' for k in plan.components)} "
-               f"--to {name}@{plan.source.version}")
-    return [f"to add evidence first: {command} --register-only",
-            f"then: bundlectl eval {name}@{version} -- COMMAND…  (or: bundlectl evidence add {name}@{version} FILE)",
-            f"then: {command}",
-            "or go live unverified now: add --break-glass --reason TEXT"]
+    command = f"bundlectl rollback {name} --env {plan.env} {' '.join(f'--component {k}' for k in plan.components)} --to {name}@{plan.source.version}"
+    return [
+        f"to add evidence first: {command} --register-only",
+        f"then: bundlectl eval {name}@{version} -- COMMAND…  (or: bundlectl evidence add {name}@{version} FILE)",
+        f"then: {command}",
+        "or go live unverified now: add --break-glass --reason TEXT",
+    ]
 
 
 def _print_built(built: BuiltRollback, as_json: bool) -> None:

@@ -30,21 +30,25 @@ def status(name: str | None, check: bool, registry: str | None, endpoint_url: st
     elif not rows:
         click.echo("nothing is live yet; promote a bundle with `bundlectl promote REF --env ENV`")
     else:
-        table(["name", "env", "version", "digest", "ptr", "since", "by", "evidence"],
-              [[r.name, r.env, r.version, short(r.digest), str(r.pointer_version), r.since, identity(r.by, r.signed), _state(r)]
-               for r in rows])
+        table(
+            ["name", "env", "version", "digest", "ptr", "since", "by", "evidence"],
+            [[r.name, r.env, r.version, short(r.digest), str(r.pointer_version), r.since, identity(r.by, r.signed), _state(r)] for r in rows],
+        )
         for r in rows:
             if r.canary is not None:
                 canary = r.canary
-                click.echo(f"canary in {r.env}: {r.name}@{canary.version} ({short(canary.digest)}) gets {canary.percent}% "
-                           f"of routed requests, since {canary.time} by {identity(canary.actor, canary.signed)} "
-                           f"(steps {','.join(map(str, canary.steps))})")
+                click.echo(
+                    f"canary in {r.env}: {r.name}@{canary.version} ({short(canary.digest)}) gets {canary.percent}% "
+                    f"of routed requests, since {canary.time} by {identity(canary.actor, canary.signed)} "
+                    f"(steps {','.join(map(str, canary.steps))})"
+                )
             if r.owner_authority:
-                click.echo(f"owner authority in {r.env}: reviews {', '.join(map(str, r.owner_authority))} of {r.name} were "
-                           "out of tolerance; its owner may `bundlectl pause --as-owner` it")
+                click.echo(
+                    f"owner authority in {r.env}: reviews {', '.join(map(str, r.owner_authority))} of {r.name} were "
+                    "out of tolerance; its owner may `bundlectl pause --as-owner` it"
+                )
     if not as_json and report.trust_since is None:
-        click.echo("this registry has no trust set: every identity shown is claimed, not proven "
-                   "(see `bundlectl trust set`)")
+        click.echo("this registry has no trust set: every identity shown is claimed, not proven (see `bundlectl trust set`)")
     if check:
         failing = [r for r in rows if not r.healthy]
         for row in failing:
@@ -84,23 +88,44 @@ def _history_row(event: MoveRow | PauseRow | CanaryRow | WatchRow) -> list[str]:
     if isinstance(event, WatchRow):
         watched = event.data
         live = f"{watched['version']} ({short(watched['digest'])})"
-        action = (f"drift run: {watched['decision']}" + (f", {watched['action']}" if watched["action"] != "none" else "")
-                  if event.action == "drift" else f"review: {watched['metric']} = {watched['value']:g} "
-                                                  f"({'within' if watched['in_tolerance'] else 'outside'} tolerance)")
+        action = (
+            f"drift run: {watched['decision']}" + (f", {watched['action']}" if watched["action"] != "none" else "")
+            if event.action == "drift"
+            else f"review: {watched['metric']} = {watched['value']:g} ({'within' if watched['in_tolerance'] else 'outside'} tolerance)"
+        )
         return [str(event.seq), event.time, action, live, live, identity(event.actor, event.signed), event.reason or ""]
     if isinstance(event, CanaryRow):
         data = event.data
         action = f"{event.action} {event.percent}%" + (" (guard)" if "guard" in data else "")
         # a canary moves no pointer: the columns name the two arms, not an origin and a destination
         ended = ", ended: live unchanged" if event.action.endswith("rollback") else ""
-        return [str(event.seq), event.time, action, f"live {data['live_version']} ({short(data['live_digest'])})",
-                f"candidate {event.version} ({short(event.digest)}){ended}", identity(event.actor, event.signed), event.reason or ""]
+        return [
+            str(event.seq),
+            event.time,
+            action,
+            f"live {data['live_version']} ({short(data['live_digest'])})",
+            f"candidate {event.version} ({short(event.digest)}){ended}",
+            identity(event.actor, event.signed),
+            event.reason or "",
+        ]
     if isinstance(event, PauseRow):
         live = f"{event.data['version']} ({short(event.data['digest'])})"
         return [str(event.seq), event.time, event.action, live, live, identity(event.actor, event.signed), event.reason or ""]
-    action = (event.action + (f" {','.join(event.components)}" if event.components else "")
-              + (f" ({event.rehearsal} rehearsal)" if event.rehearsal else "") + ("" if event.verified else " (unverified)")
-              + (" (completes canary)" if "canary_completed" in event.data else "") + (" (guard)" if "guard" in event.data else ""))
+    action = (
+        event.action
+        + (f" {','.join(event.components)}" if event.components else "")
+        + (f" ({event.rehearsal} rehearsal)" if event.rehearsal else "")
+        + ("" if event.verified else " (unverified)")
+        + (" (completes canary)" if "canary_completed" in event.data else "")
+        + (" (guard)" if "guard" in event.data else "")
+    )
     origin = f"{event.from_version} ({short(event.from_digest)})" if event.from_digest else "—"
-    return [str(event.seq), event.time, action, origin, f"{event.to_version} ({short(event.to_digest)})",
-            identity(event.actor, event.signed), event.reason or ""]
+    return [
+        str(event.seq),
+        event.time,
+        action,
+        origin,
+        f"{event.to_version} ({short(event.to_digest)})",
+        identity(event.actor, event.signed),
+        event.reason or "",
+    ]

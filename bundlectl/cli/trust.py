@@ -20,8 +20,7 @@ def trust() -> None:
 @dry_run_option
 @reason_option
 @key_option
-def trust_set(file: str, registry: str | None, endpoint_url: str | None, dry_run: bool, reason: str | None,
-              key: tuple[str, ...]) -> None:
+def trust_set(file: str, registry: str | None, endpoint_url: str | None, dry_run: bool, reason: str | None, key: tuple[str, ...]) -> None:
     """Store the trust file FILE, signed by a threshold of admins (the first time: of its own admins)."""
     result = api.set_trust(file, registry=registry, endpoint_url=endpoint_url, key=key, reason=reason, dry_run=dry_run)
     if dry_run:

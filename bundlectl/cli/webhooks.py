@@ -23,11 +23,11 @@ def webhooks() -> None:
 @click.argument("file", type=click.Path(dir_okay=False))
 @registry_option
 @writer_options
-def webhooks_set(file: str, registry: str | None, endpoint_url: str | None, actor: str | None, key: tuple[str, ...],
-                 reason: str | None, dry_run: bool) -> None:
+def webhooks_set(
+    file: str, registry: str | None, endpoint_url: str | None, actor: str | None, key: tuple[str, ...], reason: str | None, dry_run: bool
+) -> None:
     """Store new subscriptions (a logged, versioned event; once trust is set, signed by a threshold of admins)."""
-    result = api.set_webhooks(file, registry=registry, endpoint_url=endpoint_url, actor=actor, key=key, reason=reason,
-                              dry_run=dry_run)
+    result = api.set_webhooks(file, registry=registry, endpoint_url=endpoint_url, actor=actor, key=key, reason=reason, dry_run=dry_run)
     names = ", ".join(result.subscriptions.endpoints) or "no endpoint"
     if dry_run:
         ok(f"{file} is a valid webhooks file ({names}); dry run: nothing stored")
@@ -47,9 +47,13 @@ def webhooks_show(registry: str | None, endpoint_url: str | None, as_json: bool)
         emit_json({"seq": subscriptions.seq, "endpoints": [s.to_json() for s in subscriptions.endpoints.values()]})
         return
     click.echo(f"# webhooks in force since event {subscriptions.seq}")
-    table(["ENDPOINT", "FORMAT", "EVENTS", "URL", "SECRET", "SINCE"],
-          [[s.name, s.format, ",".join(s.events), s.shown_url(), s.secret.describe() if s.secret else "-", str(s.since)]
-           for s in subscriptions.endpoints.values()])
+    table(
+        ["ENDPOINT", "FORMAT", "EVENTS", "URL", "SECRET", "SINCE"],
+        [
+            [s.name, s.format, ",".join(s.events), s.shown_url(), s.secret.describe() if s.secret else "-", str(s.since)]
+            for s in subscriptions.endpoints.values()
+        ],
+    )
 
 
 @webhooks.command("deliver")
@@ -59,22 +63,34 @@ def webhooks_show(registry: str | None, endpoint_url: str | None, as_json: bool)
 @click.option("--batch", type=int, default=100, show_default=True, help="Records per endpoint per pass.")
 @registry_option
 @json_option
-def webhooks_deliver(follow: bool, interval: float, timeout: float, batch: int, registry: str | None,
-                     endpoint_url: str | None, as_json: bool) -> None:
+def webhooks_deliver(
+    follow: bool, interval: float, timeout: float, batch: int, registry: str | None, endpoint_url: str | None, as_json: bool
+) -> None:
     """Deliver every logged event not yet acknowledged, in log order per endpoint, at least once."""
+
     def report(done: DeliveryPass) -> None:
         if as_json:
             emit_json(done.to_json())
             return
         for run in done.endpoints:
-            state = (f"disabled: {run.disabled}" if run.disabled else f"waiting until {run.waiting_until}" if run.waiting_until
-                     else f"failed: {run.failed}" if run.failed else "up to date" if run.acked_seq >= done.head_seq else "behind")
+            state = (
+                f"disabled: {run.disabled}"
+                if run.disabled
+                else f"waiting until {run.waiting_until}"
+                if run.waiting_until
+                else f"failed: {run.failed}"
+                if run.failed
+                else "up to date"
+                if run.acked_seq >= done.head_seq
+                else "behind"
+            )
             line = f"{run.endpoint}: {run.delivered} delivered, acknowledged up to event {run.acked_seq} ({state})"
             (warn if run.failed or run.disabled else ok)(line)
 
     try:
-        api.deliver_webhooks(follow=follow, interval=interval, timeout=timeout, batch=batch, registry=registry,
-                             endpoint_url=endpoint_url, on_pass=report)
+        api.deliver_webhooks(
+            follow=follow, interval=interval, timeout=timeout, batch=batch, registry=registry, endpoint_url=endpoint_url, on_pass=report
+        )
     except KeyboardInterrupt:
         pass
 
@@ -94,11 +110,14 @@ def webhooks_log(endpoint: str | None, registry: str | None, endpoint_url: str |
         flags = f"; disabled: {state.disabled}" if state.disabled else ""
         flags += f"; {state.failures} failures in a row, next try at {state.retry_at}" if state.failures else ""
         flags += f"; {entry.problem}" if entry.problem else ""
-        click.echo(f"{entry.subscription.name}: acknowledged up to event {state.acked_seq}, "
-                   f"{max(entry.head_seq - state.acked_seq, 0)} behind{flags}")
-        table(["TIME", "EVENT", "TYPE", "BY", "STATUS", "MS", "ERROR"],
-              [[a.time, str(a.seq) if a.seq is not None else "notice", a.type, a.by, str(a.status or "-"), str(a.ms),
-                a.error or ""] for a in state.attempts[-20:]])
+        click.echo(f"{entry.subscription.name}: acknowledged up to event {state.acked_seq}, {max(entry.head_seq - state.acked_seq, 0)} behind{flags}")
+        table(
+            ["TIME", "EVENT", "TYPE", "BY", "STATUS", "MS", "ERROR"],
+            [
+                [a.time, str(a.seq) if a.seq is not None else "notice", a.type, a.by, str(a.status or "-"), str(a.ms), a.error or ""]
+                for a in state.attempts[-20:]
+            ],
+        )
 
 
 @webhooks.command("enable")

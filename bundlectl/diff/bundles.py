@@ -101,9 +101,7 @@ def _component(kind: str, old: ComponentRecord, new: ComponentRecord, a: BundleS
     return result
 
 
-def _kind_details(
-    kind: str, old: ComponentRecord, new: ComponentRecord, a: BundleSource, b: BundleSource, result: ComponentDiff
-) -> set[str]:
+def _kind_details(kind: str, old: ComponentRecord, new: ComponentRecord, a: BundleSource, b: BundleSource, result: ComponentDiff) -> set[str]:
     """Fill kind-specific details; returns the files it explained (they get no raw text diff)."""
     if old.absent or new.absent:
         result.details["presence"] = "now absent" if new.absent else "now present"

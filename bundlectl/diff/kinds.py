@@ -22,9 +22,11 @@ def _documents(paths: list[str], read: Reader) -> dict[str, Any]:
 def schema_details(old_paths: list[str], new_paths: list[str], read_old: Reader, read_new: Reader) -> dict[str, Any]:
     changes = []
     old_docs, new_docs = _documents(old_paths, read_old), _documents(new_paths, read_new)
-    pairs = list(zip(old_docs.values(), new_docs.values(), strict=True)) if len(old_docs) == len(new_docs) == 1 else [
-        (old_docs.get(p), new_docs.get(p)) for p in sorted(set(old_docs) | set(new_docs))
-    ]
+    pairs = (
+        list(zip(old_docs.values(), new_docs.values(), strict=True))
+        if len(old_docs) == len(new_docs) == 1
+        else [(old_docs.get(p), new_docs.get(p)) for p in sorted(set(old_docs) | set(new_docs))]
+    )
     for before, after in pairs:
         changes += classify(before if before is not None else {}, after if after is not None else {})
     return {
@@ -42,12 +44,18 @@ def tools_details(old_paths: list[str], new_paths: list[str], read_old: Reader, 
             continue
         changes: list[dict[str, Any]] = []
         if before[name].description != after[name].description:
-            changes.append({"parameter": None, "change": "description changed", "breaking": False,
-                            "old": before[name].description, "new": after[name].description})
+            changes.append(
+                {
+                    "parameter": None,
+                    "change": "description changed",
+                    "breaking": False,
+                    "old": before[name].description,
+                    "new": after[name].description,
+                }
+            )
         for item in classify(before[name].parameters, after[name].parameters):
             parameter = item.path.removeprefix("$").lstrip(".") or None
-            changes.append({"parameter": parameter, "change": item.change, "breaking": item.breaking,
-                            "old": item.old, "new": item.new})
+            changes.append({"parameter": parameter, "change": item.change, "breaking": item.breaking, "old": item.old, "new": item.new})
         changed.append({"name": name, "changes": changes})
     return {
         "tools_added": sorted(set(after) - set(before)),

@@ -16,7 +16,8 @@ def unified(path: str, old: bytes | None, new: bytes | None) -> str:
     except UnicodeDecodeError:
         return f"binary file {path} changed ({len(old or b'')} → {len(new or b'')} bytes)\n"
     lines = difflib.unified_diff(
-        before.splitlines(keepends=True), after.splitlines(keepends=True),
+        before.splitlines(keepends=True),
+        after.splitlines(keepends=True),
         fromfile=f"a/{path}" if old is not None else "/dev/null",
         tofile=f"b/{path}" if new is not None else "/dev/null",
     )
@@ -25,6 +26,7 @@ def unified(path: str, old: bytes | None, new: bytes | None) -> str:
 
 def large(path: str, old: tuple[int, str] | None, new: tuple[int, str] | None) -> str:
     """A file too large to diff, by (size, digest) before and after (None: absent on that side)."""
+
     def side(entry: tuple[int, str] | None) -> str:
         return "absent" if entry is None else f"{entry[0]} bytes, {entry[1][:19]}…"
 

@@ -21,6 +21,4 @@ def component_digest(kind: str, fields: dict[str, Any], file_digests: dict[str, 
 
 
 def bundle_digest(name: str, outcome: dict[str, Any] | None, component_digests: dict[str, str]) -> str:
-    return digest_of(
-        {"apiVersion": API_VERSION, "name": name, "outcome": outcome, "components": component_digests}
-    )
+    return digest_of({"apiVersion": API_VERSION, "name": name, "outcome": outcome, "components": component_digests})

@@ -31,4 +31,4 @@ def digest_of(value: Any) -> str:
 
 
 def hex_of(digest: str) -> str:
-    return digest[len(PREFIX):] if digest.startswith(PREFIX) else digest
+    return digest[len(PREFIX) :] if digest.startswith(PREFIX) else digest

@@ -81,8 +81,9 @@ class FileHasher:
         self._db: sqlite3.Connection | None = None
         self._db_failed = False
 
-    def digest(self, path: Path, progress: Progress | None = None, *, follow: bool = True, hard_links: bool = True,
-               same_as: tuple[int, int] | None = None) -> str:
+    def digest(
+        self, path: Path, progress: Progress | None = None, *, follow: bool = True, hard_links: bool = True, same_as: tuple[int, int] | None = None
+    ) -> str:
         """The sha256 of the regular file at `path`, opened once and checked through its descriptor (see open_regular
         for `follow`, `hard_links` and `same_as`): what is hashed is what was opened, whatever the path names later."""
         from bundlectl.safeio.regular import open_regular
@@ -103,8 +104,7 @@ class FileHasher:
             return cached
         started = time.time_ns()
         value = sha256_handle(handle, progress)
-        if max(stat.st_mtime_ns, stat.st_ctime_ns) < started - RACY_WINDOW_NS and \
-                os.fstat(handle.fileno()).st_ctime_ns == stat.st_ctime_ns:
+        if max(stat.st_mtime_ns, stat.st_ctime_ns) < started - RACY_WINDOW_NS and os.fstat(handle.fileno()).st_ctime_ns == stat.st_ctime_ns:
             self._store(key, value)
         return value
 
@@ -117,8 +117,7 @@ class FileHasher:
                     return None
                 db = sqlite3.connect(self._cache_path, timeout=5)
                 db.execute(
-                    "CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, dev INT, ino INT, size INT,"
-                    " mtime_ns INT, ctime_ns INT, digest TEXT)"
+                    "CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, dev INT, ino INT, size INT, mtime_ns INT, ctime_ns INT, digest TEXT)"
                 )
                 self._db = db
             except (OSError, sqlite3.Error):

@@ -59,8 +59,12 @@ def identity(explicit: str | None = None) -> Finding:
     except BundlectlError as exc:
         return Finding("identity", "fail", exc.message, exc.hint)
     if who.startswith("login:"):
-        return Finding("identity", "warn", f"no identity is set, so events are recorded as {who!r}",
-                       'set one: `git config --global user.email you@example.com` (or BUNDLECTL_ACTOR, or --actor)')
+        return Finding(
+            "identity",
+            "warn",
+            f"no identity is set, so events are recorded as {who!r}",
+            "set one: `git config --global user.email you@example.com` (or BUNDLECTL_ACTOR, or --actor)",
+        )
     return Finding("identity", "ok", f"{who} (claimed until trust is set)")
 
 
@@ -78,18 +82,31 @@ def registry_and_trust(open_registry: Callable[[], Any], where: str, now: dateti
         return [Finding("registry", "warn", f"{where}: no registry yet", "create one with `bundlectl init`")]
     found = [Finding("registry", "ok", f"{where}: {records} records")]
     since = index.trust_since()
-    found.append(Finding("trust", "ok", f"trust set since record {since}: every act is signed") if since else
-                 Finding("trust", "warn", "no trust set: identities in the log are claims",
-                         "see the Trust guide (`bundlectl trust set FILE`) to prove who did what"))
+    found.append(
+        Finding("trust", "ok", f"trust set since record {since}: every act is signed")
+        if since
+        else Finding(
+            "trust",
+            "warn",
+            "no trust set: identities in the log are claims",
+            "see the Trust guide (`bundlectl trust set FILE`) to prove who did what",
+        )
+    )
     latest = index.latest_time()
     if latest is None:
         found.append(Finding("clock", "ok", "the registry has no records yet to compare this clock with"))
     else:
         ahead = parse_time(latest) - now
-        found.append(Finding("clock", "warn", f"this clock is {ahead.total_seconds():.0f} s behind the registry's newest "
-                                              f"record ({latest})", "synchronise it (NTP): records of this machine would "
-                                                                    "carry times later than its clock")
-                     if ahead > MAX_SKEW else Finding("clock", "ok", f"newest record {latest}; this clock is not behind it"))
+        found.append(
+            Finding(
+                "clock",
+                "warn",
+                f"this clock is {ahead.total_seconds():.0f} s behind the registry's newest record ({latest})",
+                "synchronise it (NTP): records of this machine would carry times later than its clock",
+            )
+            if ahead > MAX_SKEW
+            else Finding("clock", "ok", f"newest record {latest}; this clock is not behind it")
+        )
     return found
 
 
@@ -103,15 +120,26 @@ def harness_tools() -> list[Finding]:
     elif cached_install_complete(cached):
         found.append(Finding("promptfoo", "warn", f"not on PATH, but cached at {cached}", promptfoo_hint()))
     else:
-        found.append(Finding("promptfoo", "warn", f"promptfoo {PROMPTFOO_VERSION} is not installed: `bundlectl eval` of a "
-                                                  "promptfoo suite cannot run", promptfoo_hint()))
+        found.append(
+            Finding(
+                "promptfoo",
+                "warn",
+                f"promptfoo {PROMPTFOO_VERSION} is not installed: `bundlectl eval` of a promptfoo suite cannot run",
+                promptfoo_hint(),
+            )
+        )
     node = shutil.which("node")
-    found.append(Finding("node", "ok", _output(["node", "--version"]) or node) if node else
-                 Finding("node", "warn", "Node.js is not on PATH (promptfoo needs Node.js 20)", "install Node.js 20 and npm"))
+    found.append(
+        Finding("node", "ok", _output(["node", "--version"]) or node)
+        if node
+        else Finding("node", "warn", "Node.js is not on PATH (promptfoo needs Node.js 20)", "install Node.js 20 and npm")
+    )
     ssh_keygen = shutil.which("ssh-keygen")
-    found.append(Finding("ssh-keygen", "ok", ssh_keygen) if ssh_keygen else
-                 Finding("ssh-keygen", "warn", "ssh-keygen is not on PATH: signing with --key needs it (trust)",
-                         "install OpenSSH's client tools"))
+    found.append(
+        Finding("ssh-keygen", "ok", ssh_keygen)
+        if ssh_keygen
+        else Finding("ssh-keygen", "warn", "ssh-keygen is not on PATH: signing with --key needs it (trust)", "install OpenSSH's client tools")
+    )
     return found
 
 
@@ -123,15 +151,13 @@ def cache_folder() -> Finding:
     while not probe.exists() and probe != probe.parent:
         probe = probe.parent
     if not os.access(probe, os.W_OK):
-        return Finding("cache", "fail", f"{folder} cannot be written ({probe} is not writable)",
-                       "set BUNDLECTL_CACHE_DIR to a folder you can write")
+        return Finding("cache", "fail", f"{folder} cannot be written ({probe} is not writable)", "set BUNDLECTL_CACHE_DIR to a folder you can write")
     return Finding("cache", "ok", f"{folder}" + ("" if folder.exists() else " (made on first use)"))
 
 
 def diagnose(open_registry: Callable[[], Any], where: str, actor: str | None = None, now: datetime | None = None) -> DoctorReport:
     """Every check; OPEN_REGISTRY opens the registry WHERE names (the one a command here would use)."""
-    return DoctorReport([git_tool(), identity(actor), *registry_and_trust(open_registry, where, now or now_utc()),
-                         *harness_tools(), cache_folder()])
+    return DoctorReport([git_tool(), identity(actor), *registry_and_trust(open_registry, where, now or now_utc()), *harness_tools(), cache_folder()])
 
 
 def _output(command: list[str]) -> str | None:
@@ -140,4 +166,3 @@ def _output(command: list[str]) -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return done.stdout.strip().splitlines()[0] if done.returncode == 0 and done.stdout.strip() else None
-

@@ -10,8 +10,7 @@ from bundlectl.trust.rules import OWNER_PULLS_AFTER, owner_holds_authority
 def reviews_of(index: Index, pointer: PointerRow, at: str | None = None) -> list[WatchRow]:
     """Reviews of the live bundle in its environment since it last went live there, newest first (a review of what was
     live before does not count, nor one of this bundle from an earlier time it was live, before another replaced it)."""
-    return [r for r in index.watches(pointer.name, pointer.env, "review", at=at)
-            if r.data["digest"] == pointer.digest and r.seq > pointer.seq]
+    return [r for r in index.watches(pointer.name, pointer.env, "review", at=at) if r.data["digest"] == pointer.digest and r.seq > pointer.seq]
 
 
 def owner_authority(index: Index, pointer: PointerRow) -> list[int] | None:

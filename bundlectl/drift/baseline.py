@@ -24,15 +24,19 @@ def admitting_run(index: Index, pointer: PointerRow) -> EvidenceRow:
         evals = [e for e in used if e.kind == "eval" and e.digest == pointer.digest]
         if evals:
             return max(evals, key=lambda e: e.seq)
-    raise Refused(f"{pointer.name}@{pointer.version} went live in {pointer.env} without a gated eval run, so there is "
-                  "no admitting run to compare with", f"promote it through an eval gate: `bundlectl gate "
-                  f"{pointer.name}@{pointer.version} --env {pointer.env}`")
+    raise Refused(
+        f"{pointer.name}@{pointer.version} went live in {pointer.env} without a gated eval run, so there is no admitting run to compare with",
+        f"promote it through an eval gate: `bundlectl gate {pointer.name}@{pointer.version} --env {pointer.env}`",
+    )
 
 
 def stored_cases(storage: Storage, record: BundleRecord, evidence: EvidenceRow | EvidenceData, seq: int) -> list[CaseResult]:
     """The cases of a stored eval report, matched to the bundle's suite again from the stored bytes (not the cache)."""
-    digest, key, source = ((evidence.digest, evidence.report_key, evidence.source) if isinstance(evidence, EvidenceRow)
-                           else (evidence["digest"], evidence["report_key"], evidence["source"]))
+    digest, key, source = (
+        (evidence.digest, evidence.report_key, evidence.source)
+        if isinstance(evidence, EvidenceRow)
+        else (evidence["digest"], evidence["report_key"], evidence["source"])
+    )
     if digest != record.digest:
         raise NotFound(f"evidence {seq} is not bound to {record.ref}", "compare runs of the same bundle")
     report = import_report(storage.get_object(key), f"evidence {seq}", source)

@@ -48,10 +48,22 @@ class DriftResult(NamedTuple):
     action_seq: int | None = None  # the pause or rollback record
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "env": self.env, "version": self.version, "digest": self.digest,
-                "baseline": self.baseline, "run": self.run, "exit_status": self.exit_status,
-                **self.decision.to_json(), **self.comparison.to_json(), "policy": self.policy._asdict(),
-                "applied": self.applied, "seq": self.seq, "action": self.action, "action_seq": self.action_seq}
+        return {
+            "name": self.name,
+            "env": self.env,
+            "version": self.version,
+            "digest": self.digest,
+            "baseline": self.baseline,
+            "run": self.run,
+            "exit_status": self.exit_status,
+            **self.decision.to_json(),
+            **self.comparison.to_json(),
+            "policy": self.policy._asdict(),
+            "applied": self.applied,
+            "seq": self.seq,
+            "action": self.action,
+            "action_seq": self.action_seq,
+        }
 
 
 def live_bundle(index: Index, name: str, env: str) -> tuple[PointerRow, BundleRow]:
@@ -63,26 +75,41 @@ def live_bundle(index: Index, name: str, env: str) -> tuple[PointerRow, BundleRo
 
 def drift_figures(comparison: Comparison, decision: Decision) -> dict[str, Any]:
     """What a drift record stores: derivable again from the two runs it names (`rederived_figures`)."""
-    return {**comparison.to_json(), "decision": decision.decision, "tests": decision.tests,
-            "metric": decision.metric.to_json() if decision.metric else None}
+    return {
+        **comparison.to_json(),
+        "decision": decision.decision,
+        "tests": decision.tests,
+        "metric": decision.metric.to_json() if decision.metric else None,
+    }
 
 
-def judge(record: BundleRecord, before: list[CaseResult], after: list[CaseResult], run_figures: dict[str, Any],
-          alpha: float) -> tuple[Comparison, Decision]:
+def judge(
+    record: BundleRecord, before: list[CaseResult], after: list[CaseResult], run_figures: dict[str, Any], alpha: float
+) -> tuple[Comparison, Decision]:
     comparison = compare_runs(before, after)
     return comparison, decide(comparison, alpha, metric_check(record.metadata.get("outcome"), run_figures))
 
 
-def rederived_figures(storage: Storage, record: BundleRecord, baseline: tuple[int, EvidenceData],
-                      run: tuple[int, EvidenceData], alpha: float) -> dict[str, Any]:
+def rederived_figures(
+    storage: Storage, record: BundleRecord, baseline: tuple[int, EvidenceData], run: tuple[int, EvidenceData], alpha: float
+) -> dict[str, Any]:
     """A drift record's figures from its two stored runs (seq, evidence): readers compare them with what it claims."""
-    comparison, decision = judge(record, stored_cases(storage, record, baseline[1], baseline[0]),
-                                 stored_cases(storage, record, run[1], run[0]), run[1]["figures"], alpha)
+    comparison, decision = judge(
+        record, stored_cases(storage, record, baseline[1], baseline[0]), stored_cases(storage, record, run[1], run[0]), run[1]["figures"], alpha
+    )
     return drift_figures(comparison, decision)
 
 
-def check_drift(storage: Storage, name: str, env: str, actor: Acting, apply: bool = False, reason: str | None = None,
-                output: Callable[[bytes], None] | None = None, report: str | None = None) -> DriftResult:
+def check_drift(
+    storage: Storage,
+    name: str,
+    env: str,
+    actor: Acting,
+    apply: bool = False,
+    reason: str | None = None,
+    output: Callable[[bytes], None] | None = None,
+    report: str | None = None,
+) -> DriftResult:
     """`report`: where the declared harness writes its report, when bundlectl cannot tell (as `eval --report`)."""
     index = index_at_head(storage)
     policy = environment_policy(index, env).drift or DEFAULT_DRIFT
@@ -94,28 +121,39 @@ def check_drift(storage: Storage, name: str, env: str, actor: Acting, apply: boo
     record = bundle.record()
     baseline = admitting_run(index, pointer)
     before = stored_cases(storage, record, baseline, baseline.seq)
-    ran = run_eval(storage, bundle, [], report, "auto", actor, reason or f"drift run of {name} in {env}",
-                   output=output, store=apply)
+    ran = run_eval(storage, bundle, [], report, "auto", actor, reason or f"drift run of {name} in {env}", output=output, store=apply)
     assert ran.added.bound is not None  # an eval run is always bound
     comparison, decision = judge(record, before, ran.added.bound.cases, ran.added.figures, policy.alpha)
-    result = DriftResult(name, env, pointer.version, pointer.digest, baseline.seq, ran.added.seq, ran.exit_status,
-                         comparison, decision, policy, apply)
+    result = DriftResult(
+        name, env, pointer.version, pointer.digest, baseline.seq, ran.added.seq, ran.exit_status, comparison, decision, policy, apply
+    )
     if not apply or ran.added.seq is None:
         return result
     action = policy.action if decision.drifted else "none"
-    data = DriftData(name=name, env=env, digest=pointer.digest, version=pointer.version, baseline=baseline.seq,
-                     run=ran.added.seq, alpha=policy.alpha, decision=decision.decision,
-                     figures=drift_figures(comparison, decision), action=action)
+    data = DriftData(
+        name=name,
+        env=env,
+        digest=pointer.digest,
+        version=pointer.version,
+        baseline=baseline.seq,
+        run=ran.added.seq,
+        alpha=policy.alpha,
+        decision=decision.decision,
+        figures=drift_figures(comparison, decision),
+        action=action,
+    )
 
     def plan(now: Index) -> Planned:
         moved = now.pointer(name, env)
         if moved is None or moved.digest != pointer.digest:
-            raise Conflict(f"{env} of {name} moved while its harness ran; the run was stored as evidence of "
-                           f"{name}@{pointer.version}, and no drift record was written", "run `bundlectl drift` again")
+            raise Conflict(
+                f"{env} of {name} moved while its harness ran; the run was stored as evidence of "
+                f"{name}@{pointer.version}, and no drift record was written",
+                "run `bundlectl drift` again",
+            )
         return Planned("drift", data)
 
-    event = append(storage, plan, actor,
-                   reason or f"{decision.decision}: " + ("; ".join(decision.reasons) or "no case flipped beyond chance"))
+    event = append(storage, plan, actor, reason or f"{decision.decision}: " + ("; ".join(decision.reasons) or "no case flipped beyond chance"))
     assert event is not None
     result = result._replace(seq=event.seq, action=action)
     return result._replace(action_seq=_act(storage, result, actor)) if action in ("pause", "rollback") else result

@@ -43,8 +43,7 @@ class Comparison(NamedTuple):
     flips: list[Flip]
 
     def to_json(self) -> dict[str, Any]:
-        return {"overall": self.overall.to_json(), "slices": [s.to_json() for s in self.slices],
-                "flipped": [f.to_json() for f in self.flips]}
+        return {"overall": self.overall.to_json(), "slices": [s.to_json() for s in self.slices], "flipped": [f.to_json() for f in self.flips]}
 
 
 def compare_runs(before: list[CaseResult], after: list[CaseResult]) -> Comparison:
@@ -53,10 +52,15 @@ def compare_runs(before: list[CaseResult], after: list[CaseResult]) -> Compariso
     later = {(c.id, c.variant): c for c in after}
     if set(earlier) != set(later):
         missing = sorted(set(earlier) ^ set(later))[:3]
-        raise Refused(f"the two runs do not hold the same cases (e.g. {', '.join(c for c, _ in missing)}), so they "
-                      "cannot be compared case by case", "drift compares runs of one suite: the live bundle's own")
-    flips = [Flip(key[0], key[1], earlier[key].slice or DEFAULT_SLICE, earlier[key].passed)
-             for key in sorted(earlier) if earlier[key].passed != later[key].passed]
+        raise Refused(
+            f"the two runs do not hold the same cases (e.g. {', '.join(c for c, _ in missing)}), so they cannot be compared case by case",
+            "drift compares runs of one suite: the live bundle's own",
+        )
+    flips = [
+        Flip(key[0], key[1], earlier[key].slice or DEFAULT_SLICE, earlier[key].passed)
+        for key in sorted(earlier)
+        if earlier[key].passed != later[key].passed
+    ]
     sizes = Counter(c.slice or DEFAULT_SLICE for c in before)
     flipped: dict[str, list[Flip]] = {}
     for flip in flips:

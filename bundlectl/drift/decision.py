@@ -35,8 +35,13 @@ class Decision(NamedTuple):
         return self.decision == "drift"
 
     def to_json(self) -> dict[str, Any]:
-        return {"decision": self.decision, "alpha": self.alpha, "tests": self.tests, "reasons": self.reasons,
-                "metric": self.metric.to_json() if self.metric else None}
+        return {
+            "decision": self.decision,
+            "alpha": self.alpha,
+            "tests": self.tests,
+            "reasons": self.reasons,
+            "metric": self.metric.to_json() if self.metric else None,
+        }
 
 
 def metric_check(outcome: dict[str, Any] | None, figures: dict[str, Any]) -> MetricCheck | None:
@@ -45,19 +50,27 @@ def metric_check(outcome: dict[str, Any] | None, figures: dict[str, Any]) -> Met
     target = Target.from_outcome(outcome)
     value = figures.get(target.metric.name)
     measured = float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
-    return MetricCheck(target.metric.name, measured, target.target, target.tolerance, target.metric.better,
-                       None if measured is None else within_tolerance(outcome, measured))
+    return MetricCheck(
+        target.metric.name,
+        measured,
+        target.target,
+        target.tolerance,
+        target.metric.better,
+        None if measured is None else within_tolerance(outcome, measured),
+    )
 
 
 def decide(comparison: Comparison, alpha: float, metric: MetricCheck | None) -> Decision:
     """Drift when any paired test rejects "no change" at alpha shared among the tests (Bonferroni: false alarms
     stay at most alpha however many slices the suite has), or the owner's metric is outside tolerance."""
     tests = [comparison.overall, *comparison.slices] if len(comparison.slices) > 1 else [comparison.overall]
-    reasons = [f"{'cases' if t.slice == 'overall' else 'slice ' + t.slice}: {t.broke} broke and {t.fixed} were fixed "
-               f"of {t.cases} (McNemar exact p = {t.p_value:.3g} < {alpha}/{len(tests)})"
-               for t in tests if t.p_value < alpha / len(tests)]
+    reasons = [
+        f"{'cases' if t.slice == 'overall' else 'slice ' + t.slice}: {t.broke} broke and {t.fixed} were fixed "
+        f"of {t.cases} (McNemar exact p = {t.p_value:.3g} < {alpha}/{len(tests)})"
+        for t in tests
+        if t.p_value < alpha / len(tests)
+    ]
     if metric is not None and metric.within is False:
         side = "below" if metric.better == "higher" else "above"
-        reasons.append(f"{metric.metric} = {metric.value:g} is {side} the owner's target {metric.target:g} "
-                       f"± {metric.tolerance:g}")
+        reasons.append(f"{metric.metric} = {metric.value:g} is {side} the owner's target {metric.target:g} ± {metric.tolerance:g}")
     return Decision("drift" if reasons else "stable", alpha, len(tests), reasons, metric)

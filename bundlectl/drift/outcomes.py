@@ -16,10 +16,14 @@ def live_outcome_mean(storage: Storage, name: str, env: str, source: str) -> flo
     pointer, bundle = live_bundle(index_at_head(storage), name, env)
     outcome = bundle.record().metadata.get("outcome")
     if not outcome:
-        raise Refused(f"{name}@{pointer.version} declares no outcome metric (metadata.outcome); nothing was recorded",
-                      "declare metadata.outcome: {metric, target, tolerance} in bundle.yaml")
+        raise Refused(
+            f"{name}@{pointer.version} declares no outcome metric (metadata.outcome); nothing was recorded",
+            "declare metadata.outcome: {metric, target, tolerance} in bundle.yaml",
+        )
     moments = tally_request_logs([Path(source)], name, env, digest=pointer.digest).arm("live").metric(outcome["metric"])
     if moments.n == 0:
-        raise Refused(f"{source} records no {outcome['metric']} outcome of {name}@{pointer.version} in {env}; "
-                      "nothing was recorded", "point --from-guard at the request log serving code writes")
+        raise Refused(
+            f"{source} records no {outcome['metric']} outcome of {name}@{pointer.version} in {env}; nothing was recorded",
+            "point --from-guard at the request log serving code writes",
+        )
     return moments.mean

@@ -27,8 +27,9 @@ class WatchLedger:
         self.evidence: dict[int, EvidenceData] = {}
         self.reviews: dict[tuple[str, str], list[tuple[int, str, bool]]] = {}  # (name, env) → (seq, digest, in tolerance)
 
-    def problem(self, storage: Storage, event: Event, registered: dict[tuple[str, str], BundleRecord],
-                live_digest: str | None, live_since: int = 0) -> str | None:
+    def problem(
+        self, storage: Storage, event: Event, registered: dict[tuple[str, str], BundleRecord], live_digest: str | None, live_since: int = 0
+    ) -> str | None:
         """What is wrong with `event` given the records before it (`live_digest`: what its environment served, since the
         record `live_since` made it live)."""
         data = event.data
@@ -57,16 +58,22 @@ class WatchLedger:
         if data["action"] not in DRIFT_ACTIONS or (data["action"] == "none") != (data["decision"] == "stable"):
             return f"says it found {data['decision']!r} and did {data['action']!r}"
         try:
-            derived = rederived_figures(storage, record, (data["baseline"], runs[0]), (data["run"], runs[1]),  # type: ignore[arg-type]
-                                        data["alpha"])
+            derived = rederived_figures(
+                storage,
+                record,
+                (data["baseline"], runs[0]),  # type: ignore[arg-type]
+                (data["run"], runs[1]),  # type: ignore[arg-type]
+                data["alpha"],
+            )
         except BundlectlError as exc:
             return f"its runs no longer compare ({exc.message.splitlines()[0]})"
         if derived != data["figures"] or derived["decision"] != data["decision"]:
             return "its figures or decision are not what its two runs give"
         return None
 
-    def _authority(self, data: dict[str, Any], registered: dict[tuple[str, str], BundleRecord],
-                   live_digest: str | None, live_since: int) -> str | None:
+    def _authority(
+        self, data: dict[str, Any], registered: dict[tuple[str, str], BundleRecord], live_digest: str | None, live_since: int
+    ) -> str | None:
         authority = data["authority"]
         live = next((r for r in registered.values() if r.digest == live_digest and r.name == data["name"]), None)
         reviews = [r for r in self.reviews.get((data["name"], data["env"]), []) if r[1] == live_digest and r[0] > live_since]
@@ -74,6 +81,8 @@ class WatchLedger:
         if live is None or authority.get("owner") != live.metadata.get("owner"):
             return f"claims the authority of {authority.get('owner')!r}, who does not own what was live"
         if authority.get("reviews") != [r[0] for r in reviews] or not owner_holds_authority([r[2] for r in reviews]):
-            return (f"claims the owner's authority on reviews {authority.get('reviews')}, but the owner holds it only after "
-                    f"{OWNER_PULLS_AFTER} consecutive reviews outside tolerance")
+            return (
+                f"claims the owner's authority on reviews {authority.get('reviews')}, but the owner holds it only after "
+                f"{OWNER_PULLS_AFTER} consecutive reviews outside tolerance"
+            )
         return None

@@ -44,11 +44,20 @@ def review_data(record: BundleRecord, env: str, value: float) -> ReviewData:
     """The payload of a review of RECORD in ENV; everything but `value` comes from the record itself."""
     outcome = record.metadata.get("outcome")
     if not outcome:
-        raise Refused(f"{record.ref} declares no outcome metric (metadata.outcome), so there is nothing to review",
-                      "declare metadata.outcome: {metric, target, tolerance} in bundle.yaml")
-    return ReviewData(name=record.name, env=env, digest=record.digest, version=record.version,
-                      owner=str(record.metadata["owner"]), metric=outcome["metric"], value=value,
-                      in_tolerance=within_tolerance(outcome, value))
+        raise Refused(
+            f"{record.ref} declares no outcome metric (metadata.outcome), so there is nothing to review",
+            "declare metadata.outcome: {metric, target, tolerance} in bundle.yaml",
+        )
+    return ReviewData(
+        name=record.name,
+        env=env,
+        digest=record.digest,
+        version=record.version,
+        owner=str(record.metadata["owner"]),
+        metric=outcome["metric"],
+        value=value,
+        in_tolerance=within_tolerance(outcome, value),
+    )
 
 
 def review_problem(record: BundleRecord, data: dict[str, Any]) -> str | None:
@@ -69,8 +78,9 @@ def record_review(storage: Storage, name: str, env: str, value: float, actor: Ac
     event = append(storage, lambda _: Planned("review", data), actor, note)
     assert event is not None
     held = owner_authority(index_at_head(storage), pointer) is not None
-    return ReviewResult(name, env, pointer.version, pointer.digest, data["owner"], record.metadata["outcome"], value,
-                        data["in_tolerance"], event.seq, held)
+    return ReviewResult(
+        name, env, pointer.version, pointer.digest, data["owner"], record.metadata["outcome"], value, data["in_tolerance"], event.seq, held
+    )
 
 
 def owner_authority_claim(index: Index, pointer: PointerRow) -> dict[str, Any]:
@@ -79,8 +89,9 @@ def owner_authority_claim(index: Index, pointer: PointerRow) -> dict[str, Any]:
     bundle = index.served_bundle(pointer.name, pointer.version, "is live")
     owner = str(bundle.record().metadata["owner"])
     if seqs is None:
-        raise Refused(f"the owner {owner} of {pointer.name} holds no authority to pull it from {pointer.env}: that takes "
-                      f"{OWNER_PULLS_AFTER} consecutive reviews outside tolerance; nothing was changed",
-                      f"record reviews with `bundlectl review {pointer.name} --env {pointer.env} --value X`, or ask a "
-                      f"promoter of {pointer.env}")
+        raise Refused(
+            f"the owner {owner} of {pointer.name} holds no authority to pull it from {pointer.env}: that takes "
+            f"{OWNER_PULLS_AFTER} consecutive reviews outside tolerance; nothing was changed",
+            f"record reviews with `bundlectl review {pointer.name} --env {pointer.env} --value X`, or ask a promoter of {pointer.env}",
+        )
     return {"owner": owner, "reviews": seqs}

@@ -24,8 +24,10 @@ def _dated(rows: list[WatchRow], now: datetime, problems: list[str]) -> list[Wat
     quiet) counts once a record follows it (the index caps its time), but while it is the newest it would hold the
     schedule for as long as it is ahead; it is named instead, and the schedule counts from the one before."""
     ahead = [r for r in rows if parse_time(r.time) - now > SKEWED]
-    problems.extend(f"{r.action}: seq {r.seq} is dated {r.time}, ahead of this machine; it does not count toward the "
-                    "schedule until a later record follows it" for r in ahead)
+    problems.extend(
+        f"{r.action}: seq {r.seq} is dated {r.time}, ahead of this machine; it does not count toward the schedule until a later record follows it"
+        for r in ahead
+    )
     return [r for r in rows if r not in ahead]
 
 

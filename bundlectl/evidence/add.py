@@ -49,15 +49,34 @@ class EvidenceAdded:
     def to_json(self) -> dict[str, Any]:
         """The `evidence add --json` document (and the start of `eval --json`'s)."""
         bundle = self.bundle
-        return {"name": bundle.name, "version": bundle.version, "digest": bundle.digest, "kind": self.kind,
-                "source": self.source, "provenance": self.provenance, "cases": self.cases,
-                "run_at": self.run_at, "figures": self.figures, "created": self.created, "seq": self.seq}
+        return {
+            "name": bundle.name,
+            "version": bundle.version,
+            "digest": bundle.digest,
+            "kind": self.kind,
+            "source": self.source,
+            "provenance": self.provenance,
+            "cases": self.cases,
+            "run_at": self.run_at,
+            "figures": self.figures,
+            "created": self.created,
+            "seq": self.seq,
+        }
 
 
 def add_evidence(
-    storage: Storage, bundle: BundleRow, data: bytes, label: str, kind: str | None, fmt: str,
-    actor: Acting, reason: str | None = None, now: datetime | None = None, provenance: Provenance | None = None,
-    check_report: Callable[[Report], None] | None = None, store: bool = True,
+    storage: Storage,
+    bundle: BundleRow,
+    data: bytes,
+    label: str,
+    kind: str | None,
+    fmt: str,
+    actor: Acting,
+    reason: str | None = None,
+    now: datetime | None = None,
+    provenance: Provenance | None = None,
+    check_report: Callable[[Report], None] | None = None,
+    store: bool = True,
 ) -> EvidenceAdded:
     """Bind DATA to BUNDLE; `provenance` is given by `bundlectl eval` (a measured run), else it is attached.
 
@@ -70,18 +89,19 @@ def add_evidence(
         raise UsageProblem(f"unknown evidence kind {kind!r}", f"use one of: {', '.join(KINDS)}")
     report = import_report(data, label, fmt)
     if kind is not None and kind != report.kind:
-        raise UsageProblem(f"{label} is a {report.kind} report ({report.source}), not {kind}",
-                           "leave --kind out, or give a report of that kind")
+        raise UsageProblem(f"{label} is a {report.kind} report ({report.source}), not {kind}", "leave --kind out, or give a report of that kind")
     if report.run_at > now + CLOCK_SKEW:
-        raise InvalidInput([Problem(label, f"claims its run happened in the future ({rfc3339(report.run_at)})")],
-                           "check the clock of the machine that ran it")
+        raise InvalidInput(
+            [Problem(label, f"claims its run happened in the future ({rfc3339(report.run_at)})")], "check the clock of the machine that ran it"
+        )
     if check_report is not None:
         check_report(report)
     record = bundle.record()
     binding = bind_report(report, record, component_reader(storage, record), label)
     key = report_key(data)
-    event_data = evidence_data({"name": bundle.name, "version": bundle.version, "digest": bundle.digest}, record, report,
-                               binding, key, label, provenance)
+    event_data = evidence_data(
+        {"name": bundle.name, "version": bundle.version, "digest": bundle.digest}, record, report, binding, key, label, provenance
+    )
     run_id = event_data["provenance"].get("run_id")
 
     def plan(index: Index) -> Planned | None:
@@ -92,27 +112,58 @@ def add_evidence(
         if earlier:
             first = earlier[0]
             what = "this report" if first.report_key == key else f"this run ({run_id})"
-            raise Refused(f"{label}: {what} is already bound to {first.name}@{first.version} ({first.digest[:19]}…) "
-                          f"as evidence seq {first.seq}; one run is evidence for one bundle, and nothing was stored",
-                          f"run the suite on {bundle.name}@{bundle.version} itself: "
-                          f"`bundlectl eval {bundle.name}@{bundle.version}`")
+            raise Refused(
+                f"{label}: {what} is already bound to {first.name}@{first.version} ({first.digest[:19]}…) "
+                f"as evidence seq {first.seq}; one run is evidence for one bundle, and nothing was stored",
+                f"run the suite on {bundle.name}@{bundle.version} itself: `bundlectl eval {bundle.name}@{bundle.version}`",
+            )
         return Planned("evidence", event_data)
 
     provenance_mode = event_data["provenance"].get("mode", "attached")
     if not store:
-        return EvidenceAdded(bundle, report.kind, report.source, event_data["run_at"], event_data["figures"], False, None,
-                             provenance_mode, binding.cases, binding.report)
+        return EvidenceAdded(
+            bundle,
+            report.kind,
+            report.source,
+            event_data["run_at"],
+            event_data["figures"],
+            False,
+            None,
+            provenance_mode,
+            binding.cases,
+            binding.report,
+        )
     index = index_at_head(storage)
     first_plan = plan(index)
     if first_plan is None:
-        return EvidenceAdded(bundle, report.kind, report.source, event_data["run_at"], event_data["figures"], False, None,
-                             provenance_mode, binding.cases, binding.report)
+        return EvidenceAdded(
+            bundle,
+            report.kind,
+            report.source,
+            event_data["run_at"],
+            event_data["figures"],
+            False,
+            None,
+            provenance_mode,
+            binding.cases,
+            binding.report,
+        )
     signing(index, first_plan, actor)  # an act the keys may not sign is refused before the report is stored
     storage.put_object(key, data)
     checkpoint(OBJECTS_STORED)
     event = append(storage, plan, actor, reason)
-    return EvidenceAdded(bundle, report.kind, report.source, event_data["run_at"], event_data["figures"],
-                         event is not None, event.seq if event else None, provenance_mode, binding.cases, binding.report)
+    return EvidenceAdded(
+        bundle,
+        report.kind,
+        report.source,
+        event_data["run_at"],
+        event_data["figures"],
+        event is not None,
+        event.seq if event else None,
+        provenance_mode,
+        binding.cases,
+        binding.report,
+    )
 
 
 def _unbound(row: EvidenceRow) -> bool:

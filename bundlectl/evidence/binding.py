@@ -44,11 +44,18 @@ def bind_report(report: Report, record: BundleRecord, read: Reader, label: str) 
         return Binding(report, UNDECLARED, figures(report))
     bound = replace(report, cases=match_cases(report, declared, label))
     if report.source != "promptfoo" and declared.origin == "suite" and report.bundle_digest is None:
-        raise InvalidInput([Problem(label, f"is a {report.source} report of {record.ref}'s promptfoo suite that does not say "
-                                           "which bundle it ran", field="bundle_digest")],
-                           "attach promptfoo's own results.json (it carries the prompts and model it ran), or write "
-                           "BUNDLECTL_BUNDLE_DIGEST into the report's bundle_digest (`bundlectl eval` sets it); "
-                           "nothing was stored")
+        raise InvalidInput(
+            [
+                Problem(
+                    label,
+                    f"is a {report.source} report of {record.ref}'s promptfoo suite that does not say which bundle it ran",
+                    field="bundle_digest",
+                )
+            ],
+            "attach promptfoo's own results.json (it carries the prompts and model it ran), or write "
+            "BUNDLECTL_BUNDLE_DIGEST into the report's bundle_digest (`bundlectl eval` sets it); "
+            "nothing was stored",
+        )
     return Binding(bound, declared.origin, figures(bound))
 
 
@@ -56,17 +63,24 @@ def _check_promptfoo_suite(report: Report, record: BundleRecord, suite: tuple[st
     """The tests the run carries must be the tests of the bundle's own promptfoo suite."""
 
     if suite is None:
-        raise Refused(f"{record.ref} has no promptfoo suite with inline tests, so a promptfoo report cannot be bound to it",
-                      "declare the suite in components.evals.suite with its tests inline, "
-                      "or import the run as JUnit or native evidence")
+        raise Refused(
+            f"{record.ref} has no promptfoo suite with inline tests, so a promptfoo report cannot be bound to it",
+            "declare the suite in components.evals.suite with its tests inline, or import the run as JUnit or native evidence",
+        )
     path, config = suite
     ours = [t for t in config["tests"] if isinstance(t, dict)]
     theirs = report.suite_tests or []
     if ours != theirs and Counter(canonical_json(t) for t in ours) != Counter(canonical_json(t) for t in theirs):
         changes = compare_tests(ours, [t for t in theirs if isinstance(t, dict)])
-        first = (f"{changes.removed[0]!r} is in the suite but not in the report" if changes.removed
-                 else f"{changes.added[0]!r} is in the report but not in the suite" if changes.added
-                 else f"{changes.changed[0]!r} differs" if changes.changed else "the tests differ")
+        first = (
+            f"{changes.removed[0]!r} is in the suite but not in the report"
+            if changes.removed
+            else f"{changes.added[0]!r} is in the report but not in the suite"
+            if changes.added
+            else f"{changes.changed[0]!r} differs"
+            if changes.changed
+            else "the tests differ"
+        )
         raise Refused(
             f"{label} ran another suite than {record.ref}'s evals component "
             f"({len(theirs)} tests in the report, {len(ours)} in the suite; {first}); nothing was stored",
@@ -88,11 +102,18 @@ def _check_promptfoo_config(report: Report, suite: tuple[str, dict[str, Any]], l
         if canonical_json(ours.get(key)) != canonical_json(theirs.get(key)):
             inner = _first_difference(ours.get(key), theirs.get(key))
             field = f"config.{key}" + (f".{inner}" if inner else "")
-            raise InvalidInput([Problem(label, f"differs from the suite's ({path}): "
-                                               f"{_short(theirs.get(key), inner)} in the report, {_short(ours.get(key), inner)} "
-                                               "in the suite", field=field)],
-                               f"run promptfoo on the bundle's own suite ({path}) alone, with no other config; "
-                               "nothing was stored")
+            raise InvalidInput(
+                [
+                    Problem(
+                        label,
+                        f"differs from the suite's ({path}): "
+                        f"{_short(theirs.get(key), inner)} in the report, {_short(ours.get(key), inner)} "
+                        "in the suite",
+                        field=field,
+                    )
+                ],
+                f"run promptfoo on the bundle's own suite ({path}) alone, with no other config; nothing was stored",
+            )
 
 
 def _results_config(config: dict[str, Any]) -> dict[str, Any]:

@@ -35,8 +35,7 @@ _EXEC = "exec:"
 
 def check_ran_bundle(report: Report, record: BundleRecord, read: Reader, label: str) -> None:
     if report.bundle_digest is not None and report.bundle_digest != record.digest:
-        raise _refused(label, f"says it ran bundle {report.bundle_digest[:19]}…, not {record.ref} ({record.digest[:19]}…)",
-                       "bundle_digest")
+        raise _refused(label, f"says it ran bundle {report.bundle_digest[:19]}…, not {record.ref} ({record.digest[:19]}…)", "bundle_digest")
     if report.ran is None:
         return
     _check_prompts(report.ran.prompts, record, read, label)
@@ -65,8 +64,10 @@ def check_shows_every_prompt(report: Report, record: BundleRecord, read: Reader,
         f"{label} cannot count for {record.ref}: its prompt file{'s' if len(unshown) > 1 else ''} {names} appear"
         f"{'' if len(unshown) > 1 else 's'} in no prompt the run rendered, and a report only proves the prompt texts "
         "it shows; nothing was stored",
-        "make the suite render every prompt file: " + "; ".join(f"{path}: {render_hint(path, where)}" for path in unshown)
-        + f"; then run it with `bundlectl eval {record.ref}`")
+        "make the suite render every prompt file: "
+        + "; ".join(f"{path}: {render_hint(path, where)}" for path in unshown)
+        + f"; then run it with `bundlectl eval {record.ref}`",
+    )
 
 
 def _check_prompts(prompts: list[str], record: BundleRecord, read: Reader, label: str) -> None:
@@ -76,8 +77,11 @@ def _check_prompts(prompts: list[str], record: BundleRecord, read: Reader, label
     for index, raw in enumerate(prompts):
         if raw not in texts:
             first = raw.strip().splitlines()[0][:60] if raw.strip() else ""
-            raise _refused(label, f"ran the prompt {first!r}…, which is none of {record.ref}'s prompt files "
-                                  f"({', '.join(files) or 'none'})", f"results.prompts[{index}].raw")
+            raise _refused(
+                label,
+                f"ran the prompt {first!r}…, which is none of {record.ref}'s prompt files ({', '.join(files) or 'none'})",
+                f"results.prompts[{index}].raw",
+            )
 
 
 def _provider_problem(provider: Provider, record: BundleRecord) -> str | None:
@@ -88,16 +92,22 @@ def _provider_problem(provider: Provider, record: BundleRecord) -> str | None:
     if stand_in is not None:
         suite, files = evals.fields.get("suite"), sorted(evals.files)
         if not stand_in:
-            return (f"stand-in provider {provider} runs a command that names no file of the evals component, so what it "
-                    "ran is not pinned; use `exec:INTERPRETER FILE…` with files listed in components.evals.files")
+            return (
+                f"stand-in provider {provider} runs a command that names no file of the evals component, so what it "
+                "ran is not pinned; use `exec:INTERPRETER FILE…` with files listed in components.evals.files"
+            )
         outside = next((path for path in stand_in if not _in_evals(path, suite, files)), None)
         if outside is not None:
-            return (f"stand-in provider {provider} runs {outside}, which is not a file of the evals component "
-                    "(relative to the suite), so what it ran is not pinned; list it in components.evals.files")
+            return (
+                f"stand-in provider {provider} runs {outside}, which is not a file of the evals component "
+                "(relative to the suite), so what it ran is not pinned; list it in components.evals.files"
+            )
         if snapshot is None or _names(provider.label, snapshot):
             return None
-        return (f"stand-in provider {provider} does not say which snapshot it stands in for; {record.ref} runs "
-                f"{snapshot}: name it in the provider's label")
+        return (
+            f"stand-in provider {provider} does not say which snapshot it stands in for; {record.ref} runs "
+            f"{snapshot}: name it in the provider's label"
+        )
     if snapshot is None:
         return f"provider {provider} runs a model, but {record.ref} declares none"
     if provider.id is not None and (provider.id == snapshot or provider.id.endswith(":" + snapshot)):
@@ -120,7 +130,7 @@ def _stand_in_files(provider_id: str | None) -> list[str] | None:
         return None
     if provider_id.startswith(_EXEC):
         try:
-            words = shlex.split(provider_id[len(_EXEC):])
+            words = shlex.split(provider_id[len(_EXEC) :])
         except ValueError:
             return []
         interpreter = bool(words) and "/" not in words[0] and "." not in words[0]
@@ -128,7 +138,7 @@ def _stand_in_files(provider_id: str | None) -> list[str] | None:
         return files if files and not any(w.startswith("-") for w in files) else []
     for prefix in _FILE_PROVIDERS:
         if provider_id.startswith(prefix):
-            path = provider_id[len(prefix):]
+            path = provider_id[len(prefix) :]
             head, sep, tail = path.rpartition(":")
             return [head if sep and "/" not in tail and "." not in tail else path]
     return None
@@ -145,5 +155,4 @@ def _in_evals(path: str, suite: str | None, files: list[str]) -> bool:
 
 
 def _refused(label: str, message: str, field: str) -> InvalidInput:
-    return InvalidInput([Problem(label, message, field=field)],
-                        "the report must be a run of this bundle; run its own suite with `bundlectl eval`")
+    return InvalidInput([Problem(label, message, field=field)], "the report must be a run of this bundle; run its own suite with `bundlectl eval`")

@@ -44,18 +44,21 @@ def suite_case_list(path: str, suite: dict[str, Any]) -> CaseList:
     for index, test in enumerate(suite["tests"]):
         name = case_id(test) if isinstance(test, dict) else None
         if name is None:
-            raise Refused(f"test {index + 1} of the suite {path} has no description or metadata.id, "
-                          "so reports cannot be matched to it case by case", "give every test a unique description")
+            raise Refused(
+                f"test {index + 1} of the suite {path} has no description or metadata.id, so reports cannot be matched to it case by case",
+                "give every test a unique description",
+            )
         cases.append(DeclaredCase(name, case_slice(test)))
     duplicate = next((name for name, n in Counter(c.id for c in cases).items() if n > 1), None)
     if duplicate is not None:
-        raise Refused(f"the suite {path} names case {duplicate!r} twice, so reports cannot be matched to it case by case",
-                      "give every test a unique description")
+        raise Refused(
+            f"the suite {path} names case {duplicate!r} twice, so reports cannot be matched to it case by case",
+            "give every test a unique description",
+        )
     return CaseList("suite", path, cases)
 
 
-def declared_cases(evals: ComponentRecord, read: Reader, report_source: str,
-                   suite: tuple[str, dict[str, Any]] | None) -> CaseList | None:
+def declared_cases(evals: ComponentRecord, read: Reader, report_source: str, suite: tuple[str, dict[str, Any]] | None) -> CaseList | None:
     """The cases a report in `report_source` format must hold (`suite`: the promptfoo suite, if it is one);
     None when the suite declares none."""
     listed = evals.fields.get("cases")
@@ -74,13 +77,13 @@ def match_cases(report: Report, declared: CaseList, label: str) -> list[CaseResu
         if want is None:
             raise _refuse(label, case, f"case {case.id!r} is not in the suite's cases ({declared.path})")
         if not 0 <= case.variant < report.variants:
-            raise _refuse(label, case, f"case {case.id!r} names prompt {case.variant}, but the run has "
-                                       f"{report.variants} (results.prompts)")
+            raise _refuse(label, case, f"case {case.id!r} names prompt {case.variant}, but the run has {report.variants} (results.prompts)")
         key = (case.id, case.variant)
         if key in seen:
             times = sum(1 for c in report.cases if (c.id, c.variant) == key)
-            raise _refuse(label, case, f"case {case.id!r} appears {times} times (first at {seen[key].where}); "
-                                       "a run reports each case of the suite once")
+            raise _refuse(
+                label, case, f"case {case.id!r} appears {times} times (first at {seen[key].where}); a run reports each case of the suite once"
+            )
         if want.slice is not None and case.slice is not None and case.slice != want.slice:
             raise _refuse(label, case, f"case {case.id!r} is in slice {case.slice!r} here but {want.slice!r} in {declared.path}")
         seen[key] = case
@@ -88,15 +91,23 @@ def match_cases(report: Report, declared: CaseList, label: str) -> list[CaseResu
     if len(seen) < len(expected) * report.variants:
         missing = next(c.id for c in declared.cases for v in range(report.variants) if (c.id, v) not in seen)
         absent = len(expected) * report.variants - len(seen)
-        raise InvalidInput([Problem(label, f"case {missing!r} of the suite ({declared.path}) is missing from the report"
-                                           + (f", and {absent - 1} more" if absent > 1 else ""))],
-                           "a report counts only when it ran every case of the bundle's suite; nothing was stored")
+        raise InvalidInput(
+            [
+                Problem(
+                    label,
+                    f"case {missing!r} of the suite ({declared.path}) is missing from the report"
+                    + (f", and {absent - 1} more" if absent > 1 else ""),
+                )
+            ],
+            "a report counts only when it ran every case of the bundle's suite; nothing was stored",
+        )
     return matched
 
 
 def _refuse(label: str, case: CaseResult, message: str) -> InvalidInput:
-    return InvalidInput([Problem(label, message, field=case.where or None)],
-                        "a report counts only when it ran exactly the bundle's suite; nothing was stored")
+    return InvalidInput(
+        [Problem(label, message, field=case.where or None)], "a report counts only when it ran exactly the bundle's suite; nothing was stored"
+    )
 
 
 def report_case_list(report: Report, label: str) -> list[DeclaredCase]:

@@ -34,7 +34,6 @@ def import_report(data: bytes, source: str, fmt: str = "auto") -> Report:
         raise _too_big(source, len(data))
     head = data.lstrip()[:1]
     if fmt == "junit" or (fmt == "auto" and head == b"<"):
-
         return parse_junit(data, source)
     if fmt == "auto" and head != b"{":
         raise _unreadable(source)
@@ -42,10 +41,8 @@ def import_report(data: bytes, source: str, fmt: str = "auto") -> Report:
     document = load_json(data, source)
     chosen = detect_format(document) if fmt == "auto" else fmt
     if chosen == "promptfoo":
-
         return promptfoo_report(document, source)
     if chosen == "native":
-
         return native_report(document, source)
     raise _unreadable(source)
 
@@ -64,10 +61,10 @@ def read_report(path: Path, source: str | None = None) -> bytes:
 
 
 def _too_big(source: str, size: int) -> InvalidInput:
-    return InvalidInput([Problem(source, f"is {size} bytes, over the {MAX_REPORT_BYTES}-byte report limit")],
-                        "nothing was stored")
+    return InvalidInput([Problem(source, f"is {size} bytes, over the {MAX_REPORT_BYTES}-byte report limit")], "nothing was stored")
 
 
 def _unreadable(source: str) -> InvalidInput:
-    return InvalidInput([Problem(source, "is not a report bundlectl can read (promptfoo results.json, JUnit XML or native JSON)")],
-                        "pass --format to say which it is")
+    return InvalidInput(
+        [Problem(source, "is not a report bundlectl can read (promptfoo results.json, JUnit XML or native JSON)")], "pass --format to say which it is"
+    )

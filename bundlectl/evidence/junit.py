@@ -32,12 +32,15 @@ def parse_junit(data: bytes, source: str) -> Report:
         raise InvalidInput([Problem(source, f"is not JUnit XML (root element <{root.tag}>)")])
     times = [t for t in (parse_run_time(s.get("timestamp")) for s in suites) if t is not None]
     if not times:
-        raise InvalidInput([Problem(source, "has no testsuite timestamp with a time zone", field="testsuite@timestamp")],
-                           "freshness is judged by when the run happened; pytest --junitxml writes it")
+        raise InvalidInput(
+            [Problem(source, "has no testsuite timestamp with a time zone", field="testsuite@timestamp")],
+            "freshness is judged by when the run happened; pytest --junitxml writes it",
+        )
     named = {p.get("value") or "" for s in suites for p in s.findall("properties/property") if p.get("name") == "bundle_digest"}
     if len(named) > 1:
-        raise InvalidInput([Problem(source, f"names {len(named)} bundles it ran ({', '.join(sorted(named))})",
-                                    field="testsuite property bundle_digest")])
+        raise InvalidInput(
+            [Problem(source, f"names {len(named)} bundles it ran ({', '.join(sorted(named))})", field="testsuite property bundle_digest")]
+        )
     cases = []
     for suite in suites:
         for case in suite.iter("testcase"):
@@ -59,5 +62,4 @@ def parse_junit(data: bytes, source: str) -> Report:
     if not cases:
         raise InvalidInput([Problem(source, "contains no test cases that ran")])
     run_at = numbers.run_time(min(times), source, "testsuite@timestamp")
-    return Report("eval", "junit", run_at, cases, tool=suites[0].get("name") or root.get("name"),
-                  bundle_digest=next(iter(named), None))
+    return Report("eval", "junit", run_at, cases, tool=suites[0].get("name") or root.get("name"), bundle_digest=next(iter(named), None))

@@ -26,11 +26,24 @@ class JudgedEvidence:
 
     def to_json(self) -> dict[str, Any]:
         row = self.row
-        return {"seq": row.seq, "kind": row.kind, "source": row.source, "run_at": row.run_at, "age": self.age,
-                "fresh": self.fresh, "max_age": self.max_age, "added_by": row.actor, "added_at": row.time,
-                "figures": row.figures, "report": row.report_key, "provenance": row.provenance,
-                "counts": self.counts, "why": self.why, "run": row.binding.get("provenance", {}),
-                "cases": row.binding.get("cases")}
+        return {
+            "seq": row.seq,
+            "kind": row.kind,
+            "source": row.source,
+            "run_at": row.run_at,
+            "age": self.age,
+            "fresh": self.fresh,
+            "max_age": self.max_age,
+            "added_by": row.actor,
+            "added_at": row.time,
+            "figures": row.figures,
+            "report": row.report_key,
+            "provenance": row.provenance,
+            "counts": self.counts,
+            "why": self.why,
+            "run": row.binding.get("provenance", {}),
+            "cases": row.binding.get("cases"),
+        }
 
 
 @dataclass(frozen=True)
@@ -42,8 +55,13 @@ class EvidenceListing:
     def to_json(self) -> dict[str, Any]:
         """The `evidence list --json` document."""
         bundle = self.bundle
-        return {"name": bundle.name, "version": bundle.version, "digest": bundle.digest, "max_age": self.eval_max_age,
-                "evidence": [e.to_json() for e in self.evidence]}
+        return {
+            "name": bundle.name,
+            "version": bundle.version,
+            "digest": bundle.digest,
+            "max_age": self.eval_max_age,
+            "evidence": [e.to_json() for e in self.evidence],
+        }
 
 
 def list_evidence(index: Index, bundle: BundleRow, env: str | None, now: datetime) -> EvidenceListing:
@@ -58,7 +76,6 @@ def list_evidence(index: Index, bundle: BundleRow, env: str | None, now: datetim
         fresh = is_fresh(row.run_at, max_age, now) if max_age else None
         standing = judge(row, gate, trust)
         counts = None if standing is None else standing.counts and fresh is not False
-        why = "" if standing is None else standing.why if not standing.counts or fresh is not False else \
-            f"stale: older than {max_age}"
+        why = "" if standing is None else standing.why if not standing.counts or fresh is not False else f"stale: older than {max_age}"
         judged.append(JudgedEvidence(row, max_age, fresh, format_duration(run_age(row.run_at, now)), counts, why))
     return EvidenceListing(bundle, policy.max_age_for("eval", env) if policy else None, judged)

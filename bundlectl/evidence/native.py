@@ -40,14 +40,20 @@ class NativeMetrics(BaseModel):
 class NativeReport(BaseModel):
     """An eval run (cases), a load test or cost measurement (metrics), or a rollback rehearsal."""
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True, title="bundlectl evidence report",
-                              json_schema_extra={"$id": schema_url("evidence.schema.json")})
+    model_config = ConfigDict(
+        extra="forbid",
+        allow_inf_nan=False,
+        strict=True,
+        title="bundlectl evidence report",
+        json_schema_extra={"$id": schema_url("evidence.schema.json")},
+    )
     format: Literal["bundlectl/evidence-v1"]
     kind: Literal["eval", "load", "cost", "rehearsal"]
     run_at: str = Field(description="RFC 3339 time the run happened, with a time zone.", json_schema_extra={"format": "date-time"})
     tool: str | None = None
-    bundle_digest: str | None = Field(None, pattern=DIGEST_PATTERN,
-                                      description="The bundle the run ran (BUNDLECTL_BUNDLE_DIGEST); checked when given.")
+    bundle_digest: str | None = Field(
+        None, pattern=DIGEST_PATTERN, description="The bundle the run ran (BUNDLECTL_BUNDLE_DIGEST); checked when given."
+    )
     cases: list[NativeCase] = Field(default_factory=list)
     metrics: NativeMetrics = Field(default_factory=lambda: NativeMetrics())
 
@@ -60,7 +66,6 @@ def parse_native(data: bytes, source: str) -> Report:
 def native_report(document: object, source: str) -> Report:
     """The report in a native document already loaded (strictly) from JSON."""
     from pydantic import ValidationError
-
 
     try:
         report = NativeReport.model_validate(document)
@@ -75,8 +80,7 @@ def native_report(document: object, source: str) -> Report:
     run_time(run_at, source, "run_at")
     if report.kind == "eval" and not report.cases:
         raise InvalidInput([Problem(source, "an eval report needs cases", field="cases")])
-    cases = [CaseResult(c.id, c.slice, c.passed, c.latency_ms, c.cost_usd, where=f"cases[{i}]")
-             for i, c in enumerate(report.cases)]
+    cases = [CaseResult(c.id, c.slice, c.passed, c.latency_ms, c.cost_usd, where=f"cases[{i}]") for i, c in enumerate(report.cases)]
     metrics = {k: float(v) for k, v in report.metrics.model_dump(exclude_none=True).items()}
     _check_metrics_agree(cases, metrics, source)
     return Report(report.kind, "native", run_at, cases, metrics, tool=report.tool, bundle_digest=report.bundle_digest)
@@ -91,6 +95,7 @@ def _check_metrics_agree(cases: list[CaseResult], metrics: dict[str, float], sou
 
     for key, per_case in _FROM_CASES.items():
         if key in metrics and any(getattr(case, per_case) is not None for case in cases):
-            raise InvalidInput([Problem(source, f"states {key} beside cases that measure {per_case}; the figure comes "
-                                                "from the cases", field=f"metrics.{key}")],
-                               "leave it out of metrics: bundlectl derives it from the cases; nothing was stored")
+            raise InvalidInput(
+                [Problem(source, f"states {key} beside cases that measure {per_case}; the figure comes from the cases", field=f"metrics.{key}")],
+                "leave it out of metrics: bundlectl derives it from the cases; nothing was stored",
+            )

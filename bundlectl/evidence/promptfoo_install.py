@@ -29,5 +29,7 @@ def promptfoo_hint() -> str:
     cached = cached_promptfoo()
     if cached_install_complete(cached):
         return f'a cached install is at {cached}: export PATH="{cached.parent}:$PATH"'
-    return (f"install it with `npm install -g promptfoo@{PROMPTFOO_VERSION}` (Node.js 20), or run bundlectl's "
-            f"examples/install-promptfoo.sh, which caches it in {cached.parent.parent.parent}")
+    return (
+        f"install it with `npm install -g promptfoo@{PROMPTFOO_VERSION}` (Node.js 20), or run bundlectl's "
+        f"examples/install-promptfoo.sh, which caches it in {cached.parent.parent.parent}"
+    )

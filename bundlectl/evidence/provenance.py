@@ -18,11 +18,20 @@ def attached() -> Provenance:
     return Provenance(mode=ATTACHED)
 
 
-def measured_run(command: list[str], exit_status: int, started: datetime, ended: datetime, host: str,
-                 executable: tuple[str, str], tool_version: str | None) -> Provenance:
+def measured_run(
+    command: list[str], exit_status: int, started: datetime, ended: datetime, host: str, executable: tuple[str, str], tool_version: str | None
+) -> Provenance:
     """What bundlectl itself measured of a run (the report's own claims are added when it is bound)."""
-    provenance = Provenance(mode=RUN, command=command, exit_status=exit_status, started_at=rfc3339(started),
-                            ended_at=rfc3339(ended), host=host, executable=executable[0], executable_sha256=executable[1])
+    provenance = Provenance(
+        mode=RUN,
+        command=command,
+        exit_status=exit_status,
+        started_at=rfc3339(started),
+        ended_at=rfc3339(ended),
+        host=host,
+        executable=executable[0],
+        executable_sha256=executable[1],
+    )
     if tool_version:
         provenance["tool_version"] = tool_version
     return provenance

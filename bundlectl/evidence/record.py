@@ -24,8 +24,7 @@ from bundlectl.registry.events import EvidenceData, Provenance
 
 WINDOW_SLACK = timedelta(seconds=2)  # report times and bundlectl's come from one clock; this covers rounding only
 # what bundlectl measured of a run; everything else in a record is derived from the report and the bundle
-MEASURED = ("mode", "command", "exit_status", "started_at", "ended_at", "host", "tool_version", "executable",
-            "executable_sha256")
+MEASURED = ("mode", "command", "exit_status", "started_at", "ended_at", "host", "tool_version", "executable", "executable_sha256")
 _BOUND = ("name", "version", "digest")
 
 
@@ -40,8 +39,9 @@ def outside_run(moment: datetime, started: datetime, ended: datetime) -> bool:
     return not started - WINDOW_SLACK <= moment <= ended + WINDOW_SLACK
 
 
-def evidence_data(bound: dict[str, str], record: BundleRecord, report: Report, binding: Binding, key: str, label: str,
-                  measured: Provenance | None) -> EvidenceData:
+def evidence_data(
+    bound: dict[str, str], record: BundleRecord, report: Report, binding: Binding, key: str, label: str, measured: Provenance | None
+) -> EvidenceData:
     """The record that binds REPORT to the bundle `bound` names; `measured` is what `bundlectl eval` measured."""
     provenance = Provenance(**(measured or attached()))
     run_id = run_identity(report)
@@ -55,18 +55,24 @@ def evidence_data(bound: dict[str, str], record: BundleRecord, report: Report, b
         provenance["harness"] = provenance.get("command") == declared_harness(record)
         run_at = provenance["started_at"]  # freshness of a run is what bundlectl measured, not the file's claim
     data = EvidenceData(
-        name=bound["name"], version=bound["version"], digest=bound["digest"],
+        name=bound["name"],
+        version=bound["version"],
+        digest=bound["digest"],
         evals_digest=record.components["evals"].digest if report.kind == "eval" else None,
-        kind=report.kind, source=report.source, run_at=run_at,
-        figures=binding.figures, report_key=key, file=Path(label).name, provenance=provenance,
+        kind=report.kind,
+        source=report.source,
+        run_at=run_at,
+        figures=binding.figures,
+        report_key=key,
+        file=Path(label).name,
+        provenance=provenance,
     )
     if binding.cases is not None:
         data["cases"] = binding.cases
     return data
 
 
-def summary_tampering(data: bytes, evidence: EvidenceData, record: BundleRecord, read: Reader,
-                      legacy_allowed: bool) -> str | None:
+def summary_tampering(data: bytes, evidence: EvidenceData, record: BundleRecord, read: Reader, legacy_allowed: bool) -> str | None:
     """How a stored record disagrees with the one its stored raw report gives (for `verify`); None when they agree.
 
     Records written before reports proved themselves carry no provenance. They never count for an eval
@@ -77,8 +83,9 @@ def summary_tampering(data: bytes, evidence: EvidenceData, record: BundleRecord,
     label = evidence["file"]
     legacy = "provenance" not in evidence
     if legacy and not legacy_allowed:
-        return ("it has no provenance, but bundlectl has written provenance with every record since earlier records "
-                "in this log: it was appended by hand")
+        return (
+            "it has no provenance, but bundlectl has written provenance with every record since earlier records in this log: it was appended by hand"
+        )
     try:
         report = import_report(data, label, evidence["source"])
     except BundlectlError as exc:
@@ -96,8 +103,15 @@ def summary_tampering(data: bytes, evidence: EvidenceData, record: BundleRecord,
     measured = Provenance(**{k: v for k, v in stored_provenance.items() if k in MEASURED})  # type: ignore[typeddict-item]
     problem = None
     for binding in bindings:
-        derived = evidence_data({k: evidence[k] for k in _BOUND}, record, report, binding,  # type: ignore[literal-required]
-                                evidence["report_key"], label, measured if run else None)
+        derived = evidence_data(
+            {k: evidence[k] for k in _BOUND},  # type: ignore[literal-required]
+            record,
+            report,
+            binding,
+            evidence["report_key"],
+            label,
+            measured if run else None,
+        )
         if legacy:
             del derived["provenance"]
             derived.pop("cases", None)
@@ -117,8 +131,10 @@ def _difference(stored: dict[str, Any], derived: dict[str, Any], label: str) -> 
         if key == "figures" and isinstance(stored.get(key), dict) and isinstance(derived.get(key), dict):
             for name in sorted(set(stored[key]) | set(derived[key])):
                 if stored[key].get(name) != derived[key].get(name):
-                    return (f"the summary says {name} = {stored[key].get(name)!r}, but its stored report {label} gives "
-                            f"{derived[key].get(name)!r}: the summary was edited")
+                    return (
+                        f"the summary says {name} = {stored[key].get(name)!r}, but its stored report {label} gives "
+                        f"{derived[key].get(name)!r}: the summary was edited"
+                    )
         elif stored.get(key) != derived.get(key):
             return _edited(key, stored.get(key), derived.get(key), label)
     for key in sorted(set(stored_provenance) | set(derived_provenance)):
@@ -138,6 +154,8 @@ def _outside_measured_run(provenance: Provenance) -> str | None:
     except (KeyError, ValueError):
         return "its run provenance lacks the times bundlectl measured (started_at, ended_at)"
     if outside_run(stated, started, ended):
-        return (f"its report says it ran at {provenance['report_time']}, outside the run bundlectl measured "
-                f"({provenance['started_at']} to {provenance['ended_at']}): the run times were edited")
+        return (
+            f"its report says it ran at {provenance['report_time']}, outside the run bundlectl measured "
+            f"({provenance['started_at']} to {provenance['ended_at']}): the run times were edited"
+        )
     return None

@@ -100,6 +100,10 @@ def run_identity(report: Report) -> str | None:
     if report.run_id or report.source == "promptfoo":
         return report.run_id
 
-    measured = {"kind": report.kind, "run_at": report.run_at.isoformat(), "metrics": report.metrics,
-                "cases": [[c.id, c.slice, c.passed, c.latency_ms, c.cost_usd] for c in report.cases]}
+    measured = {
+        "kind": report.kind,
+        "run_at": report.run_at.isoformat(),
+        "metrics": report.metrics,
+        "cases": [[c.id, c.slice, c.passed, c.latency_ms, c.cost_usd] for c in report.cases],
+    }
     return f"{report.source}-{hex_of(digest_of(measured))[:32]}"

@@ -56,8 +56,15 @@ class EvalRun(NamedTuple):
 
     def to_json(self) -> dict[str, Any]:
         """The `eval --json` document: the evidence bound, and the run that made it."""
-        return {**self.added.to_json(), "started_at": self.started_at, "ended_at": self.ended_at, "command": self.command,
-                "exit_status": self.exit_status, "report": self.report, "folder": str(self.folder) if self.folder else None}
+        return {
+            **self.added.to_json(),
+            "started_at": self.started_at,
+            "ended_at": self.ended_at,
+            "command": self.command,
+            "exit_status": self.exit_status,
+            "report": self.report,
+            "folder": str(self.folder) if self.folder else None,
+        }
 
 
 def report_path(command: list[str], explicit: str | None) -> str:
@@ -73,13 +80,24 @@ def report_path(command: list[str], explicit: str | None) -> str:
                 return command[index + 1]
             if arg.startswith(flag + "="):
                 return arg.split("=", 1)[1]
-    raise UsageProblem(f"cannot tell where `{' '.join(command)}` writes its report",
-                       "pass --report FILE (relative to the exported bundle folder the command runs in)")
+    raise UsageProblem(
+        f"cannot tell where `{' '.join(command)}` writes its report",
+        "pass --report FILE (relative to the exported bundle folder the command runs in)",
+    )
 
 
-def run_eval(storage: Storage, bundle: BundleRow, command: list[str], report: str | None, fmt: str, actor: Acting,
-             reason: str | None = None, keep: bool = False, output: Callable[[bytes], None] | None = None,
-             store: bool = True) -> EvalRun:
+def run_eval(
+    storage: Storage,
+    bundle: BundleRow,
+    command: list[str],
+    report: str | None,
+    fmt: str,
+    actor: Acting,
+    reason: str | None = None,
+    keep: bool = False,
+    output: Callable[[bytes], None] | None = None,
+    store: bool = True,
+) -> EvalRun:
     """Run COMMAND (default: the bundle's declared harness) on BUNDLE's exported files and bind its report;
     its standard output goes to `output` as it comes."""
 
@@ -88,9 +106,11 @@ def run_eval(storage: Storage, bundle: BundleRow, command: list[str], report: st
     harness = declared_harness(record)
     if not command:
         if harness is None:
-            raise UsageProblem(f"no command to run, and {record.ref} declares no harness",
-                               "declare it in bundle.yaml (evals: {harness: [promptfoo, eval, -c, …, -o, results.json]}), "
-                               "or write the command after `--`: bundlectl eval REF -- COMMAND…")
+            raise UsageProblem(
+                f"no command to run, and {record.ref} declares no harness",
+                "declare it in bundle.yaml (evals: {harness: [promptfoo, eval, -c, …, -o, results.json]}), "
+                "or write the command after `--`: bundlectl eval REF -- COMMAND…",
+            )
         command = harness
     written = report_path(command, report)
     folder = Path(tempfile.mkdtemp(prefix="bundlectl-eval-")) / bundle.name
@@ -100,8 +120,7 @@ def run_eval(storage: Storage, bundle: BundleRow, command: list[str], report: st
         _check_promptfoo_configs(command, folder, record)
         target = Path(written) if Path(written).is_absolute() else folder / written
         before = target.stat().st_mtime_ns if target.exists() else None
-        env = {**os.environ, "BUNDLECTL_BUNDLE_DIR": str(folder), "BUNDLECTL_BUNDLE_DIGEST": bundle.digest,
-               "BUNDLECTL_BUNDLE_REF": record.ref}
+        env = {**os.environ, "BUNDLECTL_BUNDLE_DIR": str(folder), "BUNDLECTL_BUNDLE_DIGEST": bundle.digest, "BUNDLECTL_BUNDLE_REF": record.ref}
         executable = _executable(command[0], folder, env)
         resolved = os.path.realpath(executable)
         ran = (resolved, sha256_file(Path(resolved)))  # hashed before it runs: what ran, not what it left behind
@@ -111,20 +130,40 @@ def run_eval(storage: Storage, bundle: BundleRow, command: list[str], report: st
         ended = datetime.now(UTC)
         _check_bundle_unchanged(record, folder, command)
         if not target.is_file() or (before is not None and target.stat().st_mtime_ns == before):
-            raise Refused(f"`{' '.join(command)}` exited {status} and wrote no report at {written}; nothing was stored",
-                          "check the command's output above; --report FILE says where it writes its report")
+            raise Refused(
+                f"`{' '.join(command)}` exited {status} and wrote no report at {written}; nothing was stored",
+                "check the command's output above; --report FILE says where it writes its report",
+            )
         provenance = measured_run(command, status, started, ended, socket.gethostname(), ran, tool_version)
 
         def written_by_this_run(parsed: Report) -> None:
             if outside_run(parsed.run_at, started, ended):
-                raise InvalidInput([Problem(written, f"says it ran at {rfc3339(parsed.run_at)}, but this run went from "
-                                                     f"{rfc3339(started)} to {rfc3339(ended)}: the command did not write it "
-                                                     "(a copied or stale report?)")],
-                                   "the command must run the suite itself; nothing was stored")
+                raise InvalidInput(
+                    [
+                        Problem(
+                            written,
+                            f"says it ran at {rfc3339(parsed.run_at)}, but this run went from "
+                            f"{rfc3339(started)} to {rfc3339(ended)}: the command did not write it "
+                            "(a copied or stale report?)",
+                        )
+                    ],
+                    "the command must run the suite itself; nothing was stored",
+                )
             _check_ran_in(parsed, folder, written)
 
-        added = add_evidence(storage, bundle, read_report(target, written), written, None, fmt, actor, reason,
-                             provenance=provenance, check_report=written_by_this_run, store=store)
+        added = add_evidence(
+            storage,
+            bundle,
+            read_report(target, written),
+            written,
+            None,
+            fmt,
+            actor,
+            reason,
+            provenance=provenance,
+            check_report=written_by_this_run,
+            store=store,
+        )
         return EvalRun(added, command, status, written, rfc3339(started), rfc3339(ended), folder if keep else None)
     finally:
         if not keep:
@@ -141,8 +180,10 @@ def _executable(word: str, folder: Path, env: dict[str, str]) -> str:
     if not found or not os.path.isfile(found) or not os.access(found, os.X_OK):
         from bundlectl.evidence.promptfoo_install import promptfoo_hint
 
-        raise UsageProblem(f"cannot run {word!r}: no such executable" + ("" if "/" in word else " on PATH"),
-                           promptfoo_hint() if word == "promptfoo" else "is the tool installed and on PATH?")
+        raise UsageProblem(
+            f"cannot run {word!r}: no such executable" + ("" if "/" in word else " on PATH"),
+            promptfoo_hint() if word == "promptfoo" else "is the tool installed and on PATH?",
+        )
     return found
 
 
@@ -154,8 +195,15 @@ def _tool_version(command: list[str], executable: str, folder: Path, env: dict[s
         return None
     words = _tool(command)[1]
     try:
-        said = subprocess.run([executable, *command[1:words], "--version"], cwd=folder, env=env, stdin=subprocess.DEVNULL,
-                              capture_output=True, timeout=_VERSION_TIMEOUT, check=False)
+        said = subprocess.run(
+            [executable, *command[1:words], "--version"],
+            cwd=folder,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=_VERSION_TIMEOUT,
+            check=False,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     found = _VERSION.search((said.stdout or said.stderr)[:4096].decode("utf-8", "replace")) if said.returncode == 0 else None
@@ -165,8 +213,7 @@ def _tool_version(command: list[str], executable: str, folder: Path, env: dict[s
 def _run(command: list[str], executable: str, folder: Path, env: dict[str, str], output: Callable[[bytes], None]) -> int:
     """Run the command, streaming its standard output through; its exit status."""
     try:
-        process = subprocess.Popen(command, executable=executable, cwd=folder, env=env, stdin=subprocess.DEVNULL,
-                                   stdout=subprocess.PIPE)
+        process = subprocess.Popen(command, executable=executable, cwd=folder, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
     except (FileNotFoundError, PermissionError) as exc:
         raise UsageProblem(f"cannot run {command[0]!r}: {exc.strerror}", "is the tool installed and on PATH?") from None
     assert process.stdout is not None
@@ -225,9 +272,11 @@ def _check_promptfoo_configs(command: list[str], folder: Path, record: BundleRec
     wrong = next((c for c in configs if (folder / c).resolve() != exported), None)
     if exported is None or len(configs) != 1 or wrong is not None:
         named = f"`-c {wrong}`" if wrong else f"{len(configs)} configs ({', '.join(configs)})" if configs else "no config"
-        raise Refused(f"the promptfoo command names {named}; a run of {record.ref} runs its own suite, "
-                      f"{suite or '(none declared)'}, alone; nothing ran and nothing was stored",
-                      f"bundlectl eval {record.ref} -- promptfoo eval -c {suite or 'SUITE'} -o results.json")
+        raise Refused(
+            f"the promptfoo command names {named}; a run of {record.ref} runs its own suite, "
+            f"{suite or '(none declared)'}, alone; nothing ran and nothing was stored",
+            f"bundlectl eval {record.ref} -- promptfoo eval -c {suite or 'SUITE'} -o results.json",
+        )
 
 
 def _check_ran_in(report: Report, folder: Path, written: str) -> None:
@@ -235,11 +284,18 @@ def _check_ran_in(report: Report, folder: Path, written: str) -> None:
     root = os.path.realpath(folder)
     for index, prompt in enumerate((report.config or {}).get("prompts") or []):
         entry = prompt.get("id") if isinstance(prompt, dict) else prompt
-        path = entry[len("file://"):] if isinstance(entry, str) and entry.startswith("file://") else None
+        path = entry[len("file://") :] if isinstance(entry, str) and entry.startswith("file://") else None
         if path is not None and not Path(os.path.realpath(folder / path)).is_relative_to(root):
-            raise InvalidInput([Problem(written, f"ran the prompt file {path}, outside the exported bundle ({folder}): "
-                                                 "the run did not run this bundle's files", field=f"config.prompts[{index}]")],
-                               "run the bundle's own suite with `-c` relative to the bundle folder; nothing was stored")
+            raise InvalidInput(
+                [
+                    Problem(
+                        written,
+                        f"ran the prompt file {path}, outside the exported bundle ({folder}): the run did not run this bundle's files",
+                        field=f"config.prompts[{index}]",
+                    )
+                ],
+                "run the bundle's own suite with `-c` relative to the bundle folder; nothing was stored",
+            )
 
 
 def _check_bundle_unchanged(record: BundleRecord, folder: Path, command: list[str]) -> None:
@@ -248,6 +304,8 @@ def _check_bundle_unchanged(record: BundleRecord, folder: Path, command: list[st
         for path, entry in sorted(component.files.items()):
             exported = folder / path
             if not exported.is_file() or sha256_file(exported) != entry.digest:
-                raise Refused(f"`{' '.join(command)}` changed {path} of the exported bundle while it ran, so what it ran is "
-                              "not the registered bundle; nothing was stored",
-                              "a harness must not edit the bundle's files; write outputs elsewhere")
+                raise Refused(
+                    f"`{' '.join(command)}` changed {path} of the exported bundle while it ran, so what it ran is "
+                    "not the registered bundle; nothing was stored",
+                    "a harness must not edit the bundle's files; write outputs elsewhere",
+                )

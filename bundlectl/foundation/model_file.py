@@ -15,11 +15,9 @@ if TYPE_CHECKING:
 Model = TypeVar("Model", bound="BaseModel")
 
 
-def load_model_file(data: bytes, source: str, model: type[Model], limit: int, keys: str, format_file: str,
-                    more_hint: str = "") -> Model:
+def load_model_file(data: bytes, source: str, model: type[Model], limit: int, keys: str, format_file: str, more_hint: str = "") -> Model:
     """DATA, the file `source`, as `model`; `keys` names the top-level keys a mapping must have, `format_file` its schema's file name."""
     from pydantic import ValidationError
-
 
     if len(data) > limit:
         raise InvalidInput([Problem(source, f"is over the {limit}-byte limit for this file")])

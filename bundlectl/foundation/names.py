@@ -50,7 +50,9 @@ def schema_hint(file: str) -> str:
 
 def pattern_meaning(pattern: str) -> str | None:
     """What a value matching one of the patterns above looks like, in words, for an error message."""
-    return {NAME_PATTERN: "lowercase letters, digits and dashes, e.g. faq-bot",
-            VERSION_PATTERN: "letters, digits and . _ + - (at most 64, starting with a letter or digit), e.g. 1.4.0",
-            ENV_PATTERN: "lowercase letters, digits and dashes, starting with a letter, e.g. production",
-            DIGEST_PATTERN: "sha256: and 64 lowercase hex digits"}.get(pattern)
+    return {
+        NAME_PATTERN: "lowercase letters, digits and dashes, e.g. faq-bot",
+        VERSION_PATTERN: "letters, digits and . _ + - (at most 64, starting with a letter or digit), e.g. 1.4.0",
+        ENV_PATTERN: "lowercase letters, digits and dashes, starting with a letter, e.g. production",
+        DIGEST_PATTERN: "sha256: and 64 lowercase hex digits",
+    }.get(pattern)

@@ -38,8 +38,7 @@ def read_input(path: Path, source: str | None = None, limit: int | None = None) 
     try:
         return read_regular(path, limit if limit is not None else MAX_INPUT_BYTES, label)
     except UnsafeFile as exc:
-        hint = "keep manifests and configs small; large data belongs in component files" if "limit" in exc.why else \
-            "give the path of a regular file"
+        hint = "keep manifests and configs small; large data belongs in component files" if "limit" in exc.why else "give the path of a regular file"
         raise InvalidInput([Problem(label, exc.why)], hint) from None
     except FileNotFoundError:
         raise InvalidInput([Problem(label, "does not exist")]) from None

@@ -40,7 +40,7 @@ def _message(err: Any, loc: tuple[Any, ...], model: Any, format_file: str) -> st
         guess = did_you_mean(model, loc)
         return f"unknown key; did you mean {guess!r}?" if guess else f"unknown key (the keys allowed here are in {format_file})"
     if kind == "string_type" and isinstance(err.get("input"), (int, float)):
-        return f"must be a string; quote it: \"{err['input']}\""
+        return f'must be a string; quote it: "{err["input"]}"'
     if kind == "string_pattern_mismatch":  # never the regex itself: say what the value should look like
         from bundlectl.foundation.durations import DURATION_PATTERN
         from bundlectl.foundation.names import pattern_meaning

@@ -52,8 +52,11 @@ def eval_standing(row: EvidenceRow, gate: EvalGate | None, trust: Trust | None =
     """Whether an eval report can satisfy this eval gate at all (freshness and figures aside), and why."""
     cases, run = row.binding.get("cases"), row.provenance == "run"
     if cases is None:
-        return Standing(False, "recorded before reports were matched case by case; bind its report again with "
-                               "`bundlectl evidence add` (or run the suite with `bundlectl eval`)")
+        return Standing(
+            False,
+            "recorded before reports were matched case by case; bind its report again with "
+            "`bundlectl evidence add` (or run the suite with `bundlectl eval`)",
+        )
     if cases == "undeclared":
         return Standing(False, "the bundle's suite declares no cases (add `cases:` to its evals component)")
     if gate is not None and gate.signed_by == "runners":
@@ -65,11 +68,9 @@ def eval_standing(row: EvidenceRow, gate: EvalGate | None, trust: Trust | None =
     if _demands_runs(gate) and not run:
         return Standing(False, "attached, and the gate demands provenance: run (use `bundlectl eval`)")
     if _demands_runs(gate) and not _harness_run(row):
-        return Standing(False, "run, but not by the harness the bundle declares (components.evals.harness), "
-                               "and the gate demands provenance: run")
+        return Standing(False, "run, but not by the harness the bundle declares (components.evals.harness), and the gate demands provenance: run")
     if run:
-        return Standing(True, "run by the bundle's declared harness, measured by bundlectl" if _harness_run(row)
-                        else "run and measured by bundlectl")
+        return Standing(True, "run by the bundle's declared harness, measured by bundlectl" if _harness_run(row) else "run and measured by bundlectl")
     return Standing(True, "attached; its run time is the report's own claim")
 
 
@@ -96,8 +97,9 @@ def _not_runner_signed(row: EvidenceRow, trust: Trust | None) -> Standing | None
     if trust is None:
         return Standing(False, "the gate demands signed_by: runners, but this registry has no trust set")
     if not row.signed_by & trust.runners.fingerprints:
-        return Standing(False, "not signed by a runner key of the trust in force (the gate demands signed_by: runners; "
-                               "run it in CI with `bundlectl eval --key`)")
+        return Standing(
+            False, "not signed by a runner key of the trust in force (the gate demands signed_by: runners; run it in CI with `bundlectl eval --key`)"
+        )
     return None
 
 
@@ -122,8 +124,9 @@ def standing(row: EvidenceRow, gate: EvalGate | None, trust: Trust | None = None
     if (unpinned := _not_pinned(row, gate)) is not None:
         return Standing(False, unpinned.why + " (latency and cost then come from pinned runs only)")
     if _demands_runs(gate) and not _harness_run(row):
-        return Standing(False, "not a run of the declared harness, and the eval gate demands provenance: run "
-                               "(latency and cost then come from such runs only)")
+        return Standing(
+            False, "not a run of the declared harness, and the eval gate demands provenance: run (latency and cost then come from such runs only)"
+        )
     return None
 
 
@@ -137,8 +140,7 @@ def _age(row: EvidenceRow, now: datetime) -> timedelta:
     return run_age(row.run_at, now)
 
 
-def eval_checks(gate: EvalGate, evidence: list[EvidenceRow], now: datetime, used: list[int],
-                trust: Trust | None = None) -> list[Check]:
+def eval_checks(gate: EvalGate, evidence: list[EvidenceRow], now: datetime, used: list[int], trust: Trust | None = None) -> list[Check]:
     """The newest eval run counts (never a luckier older one): fresh, enough cases, pass rates."""
     wanted = f"pass rate ≥ {gate.min_pass_rate} over ≥ {gate.min_cases} cases, ≤ {gate.max_age} old"
     if gate.provenance == "run":
@@ -148,27 +150,57 @@ def eval_checks(gate: EvalGate, evidence: list[EvidenceRow], now: datetime, used
     run = _newest(counting(evidence, gate, trust), "eval")
     if run is None:
         newest = _newest(evidence, "eval")
-        why = (f"no eval evidence that counts: the newest ({newest.source}, {newest.run_at}) does not: "
-               f"{eval_standing(newest, gate, trust).why}" if newest
-               else "no eval evidence for this bundle digest; add a report with `bundlectl eval` or `bundlectl evidence add`")
+        why = (
+            f"no eval evidence that counts: the newest ({newest.source}, {newest.run_at}) does not: {eval_standing(newest, gate, trust).why}"
+            if newest
+            else "no eval evidence for this bundle digest; add a report with `bundlectl eval` or `bundlectl evidence add`"
+        )
         return [Check("eval", False, None, wanted, why)]
     used.append(run.seq)
     age = _age(run, now)
-    checks = [Check("eval.fresh", is_fresh(run.run_at, gate.max_age, now), age, parse_duration(gate.max_age),
-                    f"newest eval run ({run.source}, {run.provenance}, {run.run_at}) is {format_duration(age)} old")]
+    checks = [
+        Check(
+            "eval.fresh",
+            is_fresh(run.run_at, gate.max_age, now),
+            age,
+            parse_duration(gate.max_age),
+            f"newest eval run ({run.source}, {run.provenance}, {run.run_at}) is {format_duration(age)} old",
+        )
+    ]
     figures = run.figures
-    checks.append(Check("eval.cases", figures.get("cases", 0) >= gate.min_cases, figures.get("cases", 0),
-                        gate.min_cases, f"{figures.get('cases', 0)} cases in the run"))
-    checks.append(Check("eval.pass_rate", figures.get("pass_rate", 0) >= gate.min_pass_rate, figures.get("pass_rate", 0),
-                        gate.min_pass_rate, f"{figures.get('passed', 0)}/{figures.get('cases', 0)} passed"))
+    checks.append(
+        Check(
+            "eval.cases",
+            figures.get("cases", 0) >= gate.min_cases,
+            figures.get("cases", 0),
+            gate.min_cases,
+            f"{figures.get('cases', 0)} cases in the run",
+        )
+    )
+    checks.append(
+        Check(
+            "eval.pass_rate",
+            figures.get("pass_rate", 0) >= gate.min_pass_rate,
+            figures.get("pass_rate", 0),
+            gate.min_pass_rate,
+            f"{figures.get('passed', 0)}/{figures.get('cases', 0)} passed",
+        )
+    )
     for name, wanted_slice in gate.slices.items():
         got = figures.get("slices", {}).get(name)
         if got is None:
             checks.append(Check(f"eval.slice.{name}", False, None, wanted_slice.to_json(), f"the run has no {name!r} slice"))
             continue
         ok = got["cases"] >= wanted_slice.min_cases and got["pass_rate"] >= wanted_slice.min_pass_rate
-        checks.append(Check(f"eval.slice.{name}", ok, {"cases": got["cases"], "pass_rate": got["pass_rate"]}, wanted_slice.to_json(),
-                            f"{got['passed']}/{got['cases']} passed in slice {name}"))
+        checks.append(
+            Check(
+                f"eval.slice.{name}",
+                ok,
+                {"cases": got["cases"], "pass_rate": got["pass_rate"]},
+                wanted_slice.to_json(),
+                f"{got['passed']}/{got['cases']} passed in slice {name}",
+            )
+        )
     return checks
 
 
@@ -180,8 +212,7 @@ def regression_check(gate: RegressionGate, inputs: GateInputs, used: list[int]) 
     if ours is None:
         return Check("regression", False, None, max_drop, "no eval evidence for this bundle to compare")
     if theirs is None:
-        return Check("regression", True, None, max_drop,
-                     f"the live bundle {inputs.live.version} has no eval evidence; nothing to regress from")
+        return Check("regression", True, None, max_drop, f"the live bundle {inputs.live.version} has no eval evidence; nothing to regress from")
     used.append(theirs.seq)
     drops = {"overall": theirs.figures.get("pass_rate", 0) - ours.figures.get("pass_rate", 0)}
     for name, live_slice in theirs.figures.get("slices", {}).items():
@@ -189,8 +220,7 @@ def regression_check(gate: RegressionGate, inputs: GateInputs, used: list[int]) 
         drops[name] = live_slice["pass_rate"] - (mine["pass_rate"] if mine else 0.0)
     worst = max(drops, key=lambda k: drops[k])
     drop = round(drops[worst], 6)
-    return Check("regression", drop <= max_drop, drop, max_drop,
-                 f"largest pass-rate drop vs live {inputs.live.version}: {worst} ({drop:+.3f})")
+    return Check("regression", drop <= max_drop, drop, max_drop, f"largest pass-rate drop vs live {inputs.live.version}: {worst} ({drop:+.3f})")
 
 
 def _measured(inputs: GateInputs, key: str, kinds: tuple[str, ...], max_age: str, used: list[int]) -> tuple[Any, str]:
@@ -211,33 +241,50 @@ def cost_checks(gate: CostGate, inputs: GateInputs, used: list[int]) -> list[Che
     value, origin = _measured(inputs, "cost_per_task_usd", ("cost", "eval"), gate.max_age, used)
     checks = []
     if gate.max_cost_per_task_usd is not None:
-        checks.append(Check("cost.per_task_usd", value is not None and value <= gate.max_cost_per_task_usd, value,
-                            gate.max_cost_per_task_usd, origin))
+        checks.append(
+            Check("cost.per_task_usd", value is not None and value <= gate.max_cost_per_task_usd, value, gate.max_cost_per_task_usd, origin)
+        )
     if gate.max_daily_usd is not None and gate.daily_tasks is not None:
         volume = gate.daily_tasks * gate.volume_multiplier
         projected = round(value * volume, 2) if value is not None else None
-        checks.append(Check("cost.daily_projection_usd", projected is not None and projected <= gate.max_daily_usd,
-                            projected, gate.max_daily_usd,
-                            f"${value} per task × {volume:,.0f} tasks/day ({gate.daily_tasks:,} × {gate.volume_multiplier:g})"
-                            if value is not None else origin))
+        checks.append(
+            Check(
+                "cost.daily_projection_usd",
+                projected is not None and projected <= gate.max_daily_usd,
+                projected,
+                gate.max_daily_usd,
+                f"${value} per task × {volume:,.0f} tasks/day ({gate.daily_tasks:,} × {gate.volume_multiplier:g})" if value is not None else origin,
+            )
+        )
     return checks
 
 
 def rehearsal_check(gate: RehearsalGate, inputs: GateInputs, used: list[int]) -> Check:
     """A recent rollback rehearsal of this bundle; for a component rollback, a rehearsed rollback of the bundle it
     replaces counts too (that is the rollback being done)."""
-    rehearsals = sorted([e for e in [*inputs.evidence, *inputs.rolled_back_rehearsals] if e.kind == "rehearsal"],
-                        key=lambda e: (e.run_at, e.seq), reverse=True)
+    rehearsals = sorted(
+        [e for e in [*inputs.evidence, *inputs.rolled_back_rehearsals] if e.kind == "rehearsal"], key=lambda e: (e.run_at, e.seq), reverse=True
+    )
     row = rehearsals[0] if rehearsals else None
     if row is None and inputs.live is None:  # a first release: a rollback here would have nothing to go back to
-        return Check("rehearsal", True, None, parse_duration(gate.max_age),
-                     f"nothing is live in {inputs.env} yet, so there is no rollback to rehearse (`bundlectl pause` is the kill switch)")
+        return Check(
+            "rehearsal",
+            True,
+            None,
+            parse_duration(gate.max_age),
+            f"nothing is live in {inputs.env} yet, so there is no rollback to rehearse (`bundlectl pause` is the kill switch)",
+        )
     if row is None:
         return Check("rehearsal", False, None, parse_duration(gate.max_age), "no rollback rehearsal recorded for this bundle")
     used.append(row.seq)
     age = _age(row, inputs.now)
-    return Check("rehearsal", is_fresh(row.run_at, gate.max_age, inputs.now), age, parse_duration(gate.max_age),
-                 f"last rehearsal {row.run_at} ({format_duration(age)} ago)")
+    return Check(
+        "rehearsal",
+        is_fresh(row.run_at, gate.max_age, inputs.now),
+        age,
+        parse_duration(gate.max_age),
+        f"last rehearsal {row.run_at} ({format_duration(age)} ago)",
+    )
 
 
 def approvals_check(gate: ApprovalsGate, inputs: GateInputs) -> Check:
@@ -273,16 +320,22 @@ def approvals_check(gate: ApprovalsGate, inputs: GateInputs) -> Check:
 
 
 def after_check(inputs: GateInputs) -> Check:
-    return Check("after", inputs.was_live_after, inputs.was_live_after, inputs.after,
-                 f"{'has been' if inputs.was_live_after else 'has never been'} live in {inputs.after}")
+    return Check(
+        "after",
+        inputs.was_live_after,
+        inputs.was_live_after,
+        inputs.after,
+        f"{'has been' if inputs.was_live_after else 'has never been'} live in {inputs.after}",
+    )
 
 
 def run_checks(inputs: GateInputs) -> tuple[list[Check], list[int]]:
     used: list[int] = []
     gates = inputs.gates
     everything = inputs.evidence  # eval_checks says why a report does not count; the other checks never see it
-    inputs = inputs._replace(evidence=counting(inputs.evidence, gates.eval, inputs.trust),
-                             live_evidence=counting(inputs.live_evidence, gates.eval, inputs.trust))
+    inputs = inputs._replace(
+        evidence=counting(inputs.evidence, gates.eval, inputs.trust), live_evidence=counting(inputs.live_evidence, gates.eval, inputs.trust)
+    )
     checks: list[Check] = []
     if inputs.after:
         checks.append(_waived("after") if "after" in inputs.waived else after_check(inputs))
@@ -302,5 +355,10 @@ def run_checks(inputs: GateInputs) -> tuple[list[Check], list[int]]:
 
 
 def _waived(name: str) -> Check:
-    return Check(name, True, None, None, "waived for a component rollback by the policy (rollback.waive): "
-                                         "each component it goes live with was live here before")
+    return Check(
+        name,
+        True,
+        None,
+        None,
+        "waived for a component rollback by the policy (rollback.waive): each component it goes live with was live here before",
+    )

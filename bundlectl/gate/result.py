@@ -19,8 +19,13 @@ class Check(NamedTuple):
     detail: str
 
     def to_json(self) -> dict[str, Any]:
-        document = {"name": self.name, "passed": self.passed, "value": _seconds(self.value),
-                    "threshold": _seconds(self.threshold), "detail": self.detail}
+        document = {
+            "name": self.name,
+            "passed": self.passed,
+            "value": _seconds(self.value),
+            "threshold": _seconds(self.threshold),
+            "detail": self.detail,
+        }
         if isinstance(self.value, timedelta) or isinstance(self.threshold, timedelta):
             document["unit"] = "seconds"
         return document
@@ -47,10 +52,26 @@ class GateResult(NamedTuple):
         return [c for c in self.checks if not c.passed]
 
     def to_json(self) -> dict[str, Any]:
-        return {"passed": self.passed, "name": self.name, "version": self.version, "digest": self.digest,
-                "env": self.env, "checks": [c.to_json() for c in self.checks],
-                "evidence": [{"seq": e.seq, "kind": e.kind, "version": e.version, "digest": e.digest, "source": e.source,
-                              "run_at": e.run_at, "provenance": e.provenance} for e in self.evidence_rows]}
+        return {
+            "passed": self.passed,
+            "name": self.name,
+            "version": self.version,
+            "digest": self.digest,
+            "env": self.env,
+            "checks": [c.to_json() for c in self.checks],
+            "evidence": [
+                {
+                    "seq": e.seq,
+                    "kind": e.kind,
+                    "version": e.version,
+                    "digest": e.digest,
+                    "source": e.source,
+                    "run_at": e.run_at,
+                    "provenance": e.provenance,
+                }
+                for e in self.evidence_rows
+            ],
+        }
 
 
 class GateRefused(Refused):
@@ -58,8 +79,10 @@ class GateRefused(Refused):
 
     def __init__(self, result: GateResult) -> None:
         failed = ", ".join(c.name for c in result.failures())
-        super().__init__(f"{result.name}@{result.version} may not go live in {result.env}: failed {failed}; nothing was changed",
-                         f"see `bundlectl gate {result.name}@{result.version} --env {result.env}` for each check")
+        super().__init__(
+            f"{result.name}@{result.version} may not go live in {result.env}: failed {failed}; nothing was changed",
+            f"see `bundlectl gate {result.name}@{result.version} --env {result.env}` for each check",
+        )
         self.result = result
 
     def details(self) -> dict[str, Any]:

@@ -125,9 +125,13 @@ class MetricFigure:
 
     def to_json(self) -> dict[str, Any]:
         document: dict[str, Any] = {
-            "name": self.metric.name, "live": _value(self.live), "candidate": _value(self.candidate) if self.candidate else None,
-            "interval": self.interval.to_json() if self.interval else None, "verdict": self.verdict,
-            "better": self.metric.better, "samples": {LIVE: self.live.n, **({CANDIDATE: self.candidate.n} if self.candidate else {})},
+            "name": self.metric.name,
+            "live": _value(self.live),
+            "candidate": _value(self.candidate) if self.candidate else None,
+            "interval": self.interval.to_json() if self.interval else None,
+            "verdict": self.verdict,
+            "better": self.metric.better,
+            "samples": {LIVE: self.live.n, **({CANDIDATE: self.candidate.n} if self.candidate else {})},
         }
         if self.threshold is not None:
             document["threshold"] = self.threshold
@@ -164,8 +168,7 @@ class Recording:
 
     @classmethod
     def of(cls, metric: str, live: Arm, candidate: Arm, alpha: float, min_sample: int) -> Recording:
-        return cls.between((live.requests, live.metric(metric).n), (candidate.requests, candidate.metric(metric).n),
-                           alpha, min_sample)
+        return cls.between((live.requests, live.metric(metric).n), (candidate.requests, candidate.metric(metric).n), alpha, min_sample)
 
     @classmethod
     def between(cls, live: tuple[int, int], candidate: tuple[int, int], alpha: float, min_sample: int) -> Recording:
@@ -213,14 +216,26 @@ class Judgement:
         """The `guard --json` document (docs/design.md: Canaries), and the evidence a guard event records."""
         step = self.step
         return {
-            "decision": self.decision, "samples": self.samples, "metrics": [m.to_json() for m in self.metrics],
-            "reason": self.reason, "mode": self.mode, "alpha": self.settings.alpha, "min_sample": self.settings.min_sample,
+            "decision": self.decision,
+            "samples": self.samples,
+            "metrics": [m.to_json() for m in self.metrics],
+            "reason": self.reason,
+            "mode": self.mode,
+            "alpha": self.settings.alpha,
+            "min_sample": self.settings.min_sample,
             "sample_ratio": self.ratio.to_json() if self.ratio else None,
-            "served": self.served.to_json() if self.served else None, "beta": self.settings.beta,
+            "served": self.served.to_json() if self.served else None,
+            "beta": self.settings.beta,
             "max_sample": self.settings.max_sample,
-            "step": {"percent": step.percent, "next_percent": step.next_percent,
-                     "elapsed_s": int(step.elapsed.total_seconds()), "step_time_s": int(step.step_time.total_seconds()),
-                     "steps_judged": step.steps_judged} if step else None,
+            "step": {
+                "percent": step.percent,
+                "next_percent": step.next_percent,
+                "elapsed_s": int(step.elapsed.total_seconds()),
+                "step_time_s": int(step.step_time.total_seconds()),
+                "steps_judged": step.steps_judged,
+            }
+            if step
+            else None,
         }
 
 
@@ -245,8 +260,7 @@ def judge_canary(tally: Tally, metrics: list[Metric], step: Step, settings: Sett
         assert tally.latencies is not None
         shares = exceedance(tally.latencies, settings.min_sample)
         if shares is not None:
-            figures.append(_compared(Metric(TAIL, "lower", True), shares.live, shares.candidate, alpha, beta, settings,
-                                     threshold=shares.threshold))
+            figures.append(_compared(Metric(TAIL, "lower", True), shares.live, shares.candidate, alpha, beta, settings, threshold=shares.threshold))
     samples = {LIVE: live.requests, CANDIDATE: candidate.requests}
     served = None
     if stamped:
@@ -265,45 +279,72 @@ def judge_canary(tally: Tally, metrics: list[Metric], step: Step, settings: Sett
         ratio = ratio_check(routed, [1 - share, share], alpha)
         if ratio.mismatch:
             observed = ratio.observed()[1]
-            return judged("rollback", f"sample ratio mismatch: the candidate served {observed:.2%} of "
-                                      f"{sum(routed)} requests, not {share:.0%} (p = {ratio.p_value:.2g}); "
-                                      "routing or recording is broken, so the arms cannot be compared", ratio)
+            return judged(
+                "rollback",
+                f"sample ratio mismatch: the candidate served {observed:.2%} of "
+                f"{sum(routed)} requests, not {share:.0%} (p = {ratio.p_value:.2g}); "
+                "routing or recording is broken, so the arms cannot be compared",
+                ratio,
+            )
     # a regression is named first: a candidate that fails more often often records less too (no latency on an error)
     regressions = [f for f in figures if f.verdict == "regression"]
     lost = [f for f in figures if f.recorded is not None and f.recorded.mismatch]
     reasons = (["regression: " + "; ".join(f.describe() for f in regressions)] if regressions else []) + (
-        ["recording mismatch: " + "; ".join(f"{f.metric.name} recorded for {f.recorded.candidate.mean:.1%} of the candidate's "
-                                            f"requests vs {f.recorded.live.mean:.1%} of live's" for f in lost if f.recorded)
-         + "; the arms' figures are not of the same requests, so they cannot be compared"] if lost else [])
+        [
+            "recording mismatch: "
+            + "; ".join(
+                f"{f.metric.name} recorded for {f.recorded.candidate.mean:.1%} of the candidate's requests vs {f.recorded.live.mean:.1%} of live's"
+                for f in lost
+                if f.recorded
+            )
+            + "; the arms' figures are not of the same requests, so they cannot be compared"
+        ]
+        if lost
+        else []
+    )
     if served is not None and served.mismatch:
-        reasons.append(f"recording mismatch: an outcome was recorded for {served.candidate.mean:.1%} of the candidate's "
-                       f"served requests vs {served.live.mean:.1%} of live's; the requests it did not record (a failure "
-                       "that never reached record()) are not judged")
+        reasons.append(
+            f"recording mismatch: an outcome was recorded for {served.candidate.mean:.1%} of the candidate's "
+            f"served requests vs {served.live.mean:.1%} of live's; the requests it did not record (a failure "
+            "that never reached record()) are not judged"
+        )
     if reasons:
         return judged("rollback", "; ".join(reasons), ratio)
     short = {arm: settings.min_sample - n for arm, n in samples.items() if n < settings.min_sample}
     if short:
-        return judged("hold", "waiting for the minimum sample: " + ", ".join(
-            f"{arm} {samples[arm]} of {settings.min_sample} requests" for arm in short), ratio)
+        return judged(
+            "hold", "waiting for the minimum sample: " + ", ".join(f"{arm} {samples[arm]} of {settings.min_sample} requests" for arm in short), ratio
+        )
     # a metric live measures enough but the candidate not yet is not judged yet, so the step cannot pass on it; one
     # only the candidate measures (new in it) or neither measures enough stays out of the judgement
     unmeasured = [f for f in figures if f.verdict == "pending" and f.live.n >= settings.min_sample]
     if unmeasured:
-        return judged("hold", "waiting for the minimum sample: " + "; ".join(
-            f"{f.metric.name}: candidate {f.candidate.n if f.candidate else 0}, live {f.live.n} of {settings.min_sample} values"
-            for f in unmeasured), ratio)
+        return judged(
+            "hold",
+            "waiting for the minimum sample: "
+            + "; ".join(
+                f"{f.metric.name}: candidate {f.candidate.n if f.candidate else 0}, live {f.live.n} of {settings.min_sample} values"
+                for f in unmeasured
+            ),
+            ratio,
+        )
     if step.elapsed < step.step_time:
         left = step.step_time - step.elapsed
-        return judged("hold", f"no regression; the {step.percent}% step has {_duration(left)} of its "
-                              f"{_duration(step.step_time)} left", ratio)
+        return judged("hold", f"no regression; the {step.percent}% step has {_duration(left)} of its {_duration(step.step_time)} left", ratio)
     unproven = [f for f in figures if f.interval is not None and not f.non_inferior]
     done = f"after {_duration(step.elapsed)} at {step.percent}%"
     if unproven:
-        doubt = "; ".join(f"{f.metric.name} could be {_formatter(f.metric, signed=True)(f.worst)} worse "
-                          f"(margin {_formatter(f.metric, signed=True)(f.margin)})" for f in unproven)
+        doubt = "; ".join(
+            f"{f.metric.name} could be {_formatter(f.metric, signed=True)(f.worst)} worse (margin {_formatter(f.metric, signed=True)(f.margin)})"
+            for f in unproven
+        )
         if min(samples.values()) < settings.max_sample:
-            return judged("hold", f"no regression, but not yet shown to be within its margins: {doubt}; the step waits "
-                                  f"for the proof, or for {settings.max_sample} requests per arm", ratio)
+            return judged(
+                "hold",
+                f"no regression, but not yet shown to be within its margins: {doubt}; the step waits "
+                f"for the proof, or for {settings.max_sample} requests per arm",
+                ratio,
+            )
         done += f" and {settings.max_sample} requests per arm (not shown within its margins: {doubt})"
     else:
         done += ", every metric within its margin"
@@ -312,18 +353,30 @@ def judge_canary(tally: Tally, metrics: list[Metric], step: Step, settings: Sett
     return judged("advance", f"no regression {done}: advance to {step.next_percent}%", ratio)
 
 
-def _compared(metric: Metric, live: Moments, candidate: Moments, alpha: float, beta: float, settings: Settings,
-              recorded: Recording | None = None, threshold: float | None = None) -> MetricFigure:
+def _compared(
+    metric: Metric,
+    live: Moments,
+    candidate: Moments,
+    alpha: float,
+    beta: float,
+    settings: Settings,
+    recorded: Recording | None = None,
+    threshold: float | None = None,
+) -> MetricFigure:
     """One metric of a canary step: its interval at alpha (a regression?) and at beta (within its margin?)."""
     if min(live.n, candidate.n) < settings.min_sample:
         return MetricFigure(metric, live, candidate, None, "pending", threshold, recorded)
     interval = sequential.difference(live, candidate, metric.rate, alpha, settings.min_sample)
-    verdict = ("regression" if metric.worse(interval.low, interval.high)
-               else "improvement" if metric.better_than(interval.low, interval.high) else "inconclusive")
+    verdict = (
+        "regression"
+        if metric.worse(interval.low, interval.high)
+        else "improvement"
+        if metric.better_than(interval.low, interval.high)
+        else "inconclusive"
+    )
     proof = sequential.difference(live, candidate, metric.rate, beta, settings.min_sample)
     margin = margin_for(metric.name, metric.rate, live.mean, settings.margins, tail=threshold is not None)
-    return MetricFigure(metric, live, candidate, interval, verdict, threshold, recorded, margin,
-                        harm(metric.better, proof.low, proof.high))
+    return MetricFigure(metric, live, candidate, interval, verdict, threshold, recorded, margin, harm(metric.better, proof.low, proof.high))
 
 
 def judge_outcome(tally: Tally, target: Target | None, settings: Settings) -> Judgement:
@@ -334,17 +387,23 @@ def judge_outcome(tally: Tally, target: Target | None, settings: Settings) -> Ju
     for name, better in BETTER.items():  # shown for the record; nobody set a target for them
         metric = Metric(name, better, name in RATES)
         moments = live.metric(name)
-        interval = sequential.mean(moments, metric.rate, settings.alpha, settings.min_sample) \
-            if moments.n >= settings.min_sample else None
+        interval = sequential.mean(moments, metric.rate, settings.alpha, settings.min_sample) if moments.n >= settings.min_sample else None
         figures.append(MetricFigure(metric, moments, None, interval, "untargeted" if interval else "pending"))
     if target is None:
-        return Judgement("hold", "the live bundle declares no metadata.outcome, so there is nothing to hold it to",
-                         "outcome", samples, figures, settings)
+        return Judgement(
+            "hold", "the live bundle declares no metadata.outcome, so there is nothing to hold it to", "outcome", samples, figures, settings
+        )
     moments = live.metric(target.metric.name)
     if moments.n < settings.min_sample:
         figures.insert(0, MetricFigure(target.metric, moments, None, None, "pending", target.threshold))
-        return Judgement("hold", f"waiting for the minimum sample: {moments.n} of {settings.min_sample} "
-                                 f"{target.metric.name} values", "outcome", samples, figures, settings)
+        return Judgement(
+            "hold",
+            f"waiting for the minimum sample: {moments.n} of {settings.min_sample} {target.metric.name} values",
+            "outcome",
+            samples,
+            figures,
+            settings,
+        )
     interval = sequential.mean(moments, target.metric.rate, settings.alpha, settings.min_sample)
     threshold = target.threshold
     if target.metric.worse(interval.low, interval.high, threshold):
@@ -357,9 +416,15 @@ def judge_outcome(tally: Tally, target: Target | None, settings: Settings) -> Ju
     figures.insert(0, figure)
     if verdict == "regression":
         side = "below the floor" if target.metric.better == "higher" else "above the ceiling"
-        return Judgement("rollback", f"outside its owner's tolerance: {figure.describe()} ({side} "
-                                     f"{target.target:g} {'−' if target.metric.better == 'higher' else '+'} {target.tolerance:g})",
-                         "outcome", samples, figures, settings)
+        return Judgement(
+            "rollback",
+            f"outside its owner's tolerance: {figure.describe()} ({side} "
+            f"{target.target:g} {'−' if target.metric.better == 'higher' else '+'} {target.tolerance:g})",
+            "outcome",
+            samples,
+            figures,
+            settings,
+        )
     state = "within its owner's tolerance" if verdict == "within" else "not yet distinguishable from its threshold"
     return Judgement("hold", f"{state}: {figure.describe()}", "outcome", samples, figures, settings)
 

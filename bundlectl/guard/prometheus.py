@@ -30,8 +30,7 @@ class SourceUnavailable(NotFound):
     """The figures could not be read (Prometheus unreachable, slow, or answering with an error): no decision is made."""
 
 
-def tally_prometheus(url: str, name: str, env: str, *, canary: int | None = None, digest: str | None = None,
-                     timeout: float = 10.0) -> Tally:
+def tally_prometheus(url: str, name: str, env: str, *, canary: int | None = None, digest: str | None = None, timeout: float = 10.0) -> Tally:
     """Per arm, the outcomes of NAME in ENV routed under canary step `canary`, or served by the bundle `digest`."""
     labels = {"bundle_name": name, "bundle_env": env}
     if canary is not None:
@@ -68,12 +67,15 @@ def _query(base: str, query: str, at: str, timeout: float) -> list[tuple[dict[st
         with urllib.request.urlopen(address, timeout=timeout) as response:  # noqa: S310 (an http(s) URL the operator gave)
             body = _body(response, timeout)
     except urllib.error.HTTPError as exc:
-        raise SourceUnavailable(f"Prometheus at {base} refused the query {query!r}: {_error_of(exc)}",
-                                "check the URL (the server, not a path under it) and that the app's metrics are scraped") from None
+        raise SourceUnavailable(
+            f"Prometheus at {base} refused the query {query!r}: {_error_of(exc)}",
+            "check the URL (the server, not a path under it) and that the app's metrics are scraped",
+        ) from None
     except (urllib.error.URLError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise SourceUnavailable(f"cannot query Prometheus at {base}: {reason}",
-                                "check the URL and that Prometheus is up; no decision was made") from None
+        raise SourceUnavailable(
+            f"cannot query Prometheus at {base}: {reason}", "check the URL and that Prometheus is up; no decision was made"
+        ) from None
     try:
         document = json.loads(body)
         if document.get("status") != "success" or document["data"]["resultType"] != "vector":
@@ -86,8 +88,9 @@ def _query(base: str, query: str, at: str, timeout: float) -> list[tuple[dict[st
             rows.append(({str(k): str(v) for k, v in series["metric"].items()}, value))
         return rows
     except (ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError) as exc:
-        raise SourceUnavailable(f"Prometheus at {base} answered {query!r} with something unexpected ({exc})",
-                                "is this a Prometheus server's address?") from None
+        raise SourceUnavailable(
+            f"Prometheus at {base} answered {query!r} with something unexpected ({exc})", "is this a Prometheus server's address?"
+        ) from None
 
 
 def _body(response: Any, timeout: float) -> bytes:

@@ -42,8 +42,7 @@ _TEXT = {str}
 _IDS = {str, int}  # a request id is a string or an integer (a database sequence); True is not request 1
 
 
-def tally_request_logs(paths: Iterable[Path], name: str, env: str, *, canary: int | None = None,
-                       digest: str | None = None) -> Tally:
+def tally_request_logs(paths: Iterable[Path], name: str, env: str, *, canary: int | None = None, digest: str | None = None) -> Tally:
     """Per arm, the outcomes of NAME in ENV: those routed under the canary step `canary` (its log seq), or those
     served by the bundle `digest` (grouped by the arm that served them: the outcome mode reads only "live", what it
     served as the live bundle). The selecting value must match in type too: `7.0` or `true` is not step 7 or 1."""
@@ -95,14 +94,20 @@ def _refuse_shared_ids(stamped: dict[str, set[Any]], source: str) -> None:
     in both, and the served-share test would see a recording mismatch an identical candidate does not have."""
     arms = sorted(stamped)
     for i, first in enumerate(arms):
-        for second in arms[i + 1:]:
+        for second in arms[i + 1 :]:
             shared = stamped[first] & stamped[second]
             if shared:
-                raise InvalidInput([Problem(source, f"request id {min(shared, key=repr)!r} was served by both the {first} and the "
-                                                    f"{second} arm ({len(shared)} such ids): request ids are not unique "
-                                                    "across these logs")],
-                                   "give each request an id unique across every process (a UUID, not a counter "
-                                   "per process), or judge each process's log on its own")
+                raise InvalidInput(
+                    [
+                        Problem(
+                            source,
+                            f"request id {min(shared, key=repr)!r} was served by both the {first} and the "
+                            f"{second} arm ({len(shared)} such ids): request ids are not unique "
+                            "across these logs",
+                        )
+                    ],
+                    "give each request an id unique across every process (a UUID, not a counter per process), or judge each process's log on its own",
+                )
 
 
 def _count_stamps(stamps: list[dict[str, Any]], stamped: dict[str, set[Any]]) -> None:
@@ -142,7 +147,7 @@ def _batches(handle: IO[bytes], path: Path) -> Iterator[list[bytes]]:
                 raise _too_long(path, number)
             continue
         lines = (rest + block[:end]).split(b"\n")
-        rest = block[end + 1:]
+        rest = block[end + 1 :]
         if max(map(len, lines)) > _MAX_LINE:
             raise _too_long(path, number + next(i for i, line in enumerate(lines) if len(line) > _MAX_LINE))
         number += len(lines)
@@ -154,8 +159,14 @@ def _batches(handle: IO[bytes], path: Path) -> Iterator[list[bytes]]:
 
 
 def _too_long(path: Path, number: int) -> InvalidInput:
-    return InvalidInput([Problem(f"{path}:{number}", f"is longer than {_MAX_LINE // 1024} KiB with no line end, so it is "
-                                                     "not an outcome record; is this the request log?")])
+    return InvalidInput(
+        [
+            Problem(
+                f"{path}:{number}",
+                f"is longer than {_MAX_LINE // 1024} KiB with no line end, so it is not an outcome record; is this the request log?",
+            )
+        ]
+    )
 
 
 def _refuse_incomplete(batch: list[bytes], path: Path, first: int, name: str, env: str) -> None:
@@ -166,10 +177,16 @@ def _refuse_incomplete(batch: list[bytes], path: Path, first: int, name: str, en
     for number, line in enumerate(batch, first):
         note = _record(line) if _DROPPED in line else None
         if note is not None and (note.get(NAME), note.get(ENV)) == (name, env) and LOG_DROPPED in note:
-            raise InvalidInput([Problem(f"{path}:{number}", f"the runtime could not write {note[LOG_DROPPED]} line(s) of "
-                                                            f"{name} in {env} here (a full disk): the log is incomplete")],
-                               "the guard does not judge from an incomplete log; free the disk and start a new request "
-                               "log, then judge from the records written since")
+            raise InvalidInput(
+                [
+                    Problem(
+                        f"{path}:{number}",
+                        f"the runtime could not write {note[LOG_DROPPED]} line(s) of {name} in {env} here (a full disk): the log is incomplete",
+                    )
+                ],
+                "the guard does not judge from an incomplete log; free the disk and start a new request "
+                "log, then judge from the records written since",
+            )
 
 
 def _first_of_each_request(records: list[dict[str, Any]], seen: set[Any]) -> list[dict[str, Any]]:
@@ -235,8 +252,14 @@ class _Where(NamedTuple):
         return _unreadable(self.path, self.first)
 
 
-def _add(records: list[dict[str, Any]], sums: dict[str, dict[str, list[Any]]], requests: dict[str, int],
-         digests: dict[str, set[str]], where: _Where, latencies: dict[str, list[float]] | None = None) -> None:
+def _add(
+    records: list[dict[str, Any]],
+    sums: dict[str, dict[str, list[Any]]],
+    requests: dict[str, int],
+    digests: dict[str, set[str]],
+    where: _Where,
+    latencies: dict[str, list[float]] | None = None,
+) -> None:
     """Add one batch's records to the running sums, arm by arm and metric by metric (and the digests each arm names,
     and with `latencies`, each arm's latency values in the order read)."""
     arm_of = [record.get(ARM, LIVE) for record in records]
@@ -262,8 +285,9 @@ def _add(records: list[dict[str, Any]], sums: dict[str, dict[str, list[Any]]], r
         requests[arm] = requests.get(arm, 0) + len(outcomes)
         for metric, values in _columns(outcomes, names):
             if not set(map(type, values)) <= _NUMBERS or not value_allowed(metric, values):
-                raise where.problem(lambda r, m=metric: m in (r.get(OUTCOME) or {}) and (
-                    type(r[OUTCOME][m]) not in _NUMBERS or not value_allowed(m, [r[OUTCOME][m]])))
+                raise where.problem(
+                    lambda r, m=metric: m in (r.get(OUTCOME) or {}) and (type(r[OUTCOME][m]) not in _NUMBERS or not value_allowed(m, [r[OUTCOME][m]]))
+                )
             try:
                 floats = list(map(float, values))
             except OverflowError:  # an integer beyond any float
@@ -277,8 +301,13 @@ def _add(records: list[dict[str, Any]], sums: dict[str, dict[str, list[Any]]], r
                 acc[1].extend(floats)
                 acc[2].extend(squares)
             except OverflowError:  # values each a float, summing beyond any: no latency or cost is that large
-                raise InvalidInput([Problem(str(where.path), f"the {arm} arm's {metric} values sum beyond any number a "
-                                                             "float holds; they are not outcomes of requests")]) from None
+                raise InvalidInput(
+                    [
+                        Problem(
+                            str(where.path), f"the {arm} arm's {metric} values sum beyond any number a float holds; they are not outcomes of requests"
+                        )
+                    ]
+                ) from None
             if latencies is not None and metric == LATENCY_MS:
                 latencies.setdefault(arm, []).extend(floats)
 
@@ -306,5 +335,6 @@ def _columns(outcomes: list[dict[str, Any]], names: set[str]) -> Iterator[tuple[
 
 
 def _unreadable(path: Path, number: int) -> InvalidInput:
-    return InvalidInput([Problem(f"{path}:{number}", "is not an outcome record bundlectl can read "
-                                                     "(JSON with bundle.name, bundle.env and numeric outcome values)")])
+    return InvalidInput(
+        [Problem(f"{path}:{number}", "is not an outcome record bundlectl can read (JSON with bundle.name, bundle.env and numeric outcome values)")]
+    )

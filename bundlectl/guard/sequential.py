@@ -42,6 +42,7 @@ class Interval(NamedTuple):
 @lru_cache(maxsize=64)
 def mixing_ratio(alpha: float) -> float:
     """τ²/v at the target sample that minimises the half-width there: argmin over x of (1 + 1/x)·log((1 + x)/α²)."""
+
     def width(y: float) -> float:
         x = math.exp(y)
         return (1 + 1 / x) * (math.log1p(x) - 2 * math.log(alpha))  # in logs: α² underflows for a tiny alpha

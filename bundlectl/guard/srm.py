@@ -40,12 +40,16 @@ class RatioCheck(NamedTuple):
         return tuple(c / total if total else math.nan for c in self.counts)
 
     def to_json(self) -> dict[str, Any]:
-        return {"counts": list(self.counts), "expected": list(self.expected), "observed": list(self.observed()),
-                "p_value": self.p_value, "mismatch": self.mismatch}
+        return {
+            "counts": list(self.counts),
+            "expected": list(self.expected),
+            "observed": list(self.observed()),
+            "p_value": self.p_value,
+            "mismatch": self.mismatch,
+        }
 
 
-def ratio_check(counts: Sequence[int], expected: Sequence[float], alpha: float,
-                concentration: float = CONCENTRATION) -> RatioCheck:
+def ratio_check(counts: Sequence[int], expected: Sequence[float], alpha: float, concentration: float = CONCENTRATION) -> RatioCheck:
     """Test the counts against the expected shares (each in (0, 1), summing to 1)."""
     assert all(0 < p < 1 for p in expected) and abs(sum(expected) - 1) < 1e-9, expected
     n = sum(counts)

@@ -36,8 +36,7 @@ def exceedance(latencies: dict[str, list[float]], burn_in: int, quantile: float 
     threshold = _quantile(sorted(live[:burn_in]), quantile)
     later, candidate = live[burn_in:], latencies.get(CANDIDATE, [])
     above_live, above_candidate = sum(map(threshold.__lt__, later)), sum(map(threshold.__lt__, candidate))  # C-level
-    return Exceedance(threshold, Moments(len(later), above_live, above_live),
-                      Moments(len(candidate), above_candidate, above_candidate))
+    return Exceedance(threshold, Moments(len(later), above_live, above_live), Moments(len(candidate), above_candidate, above_candidate))
 
 
 def _quantile(ordered: Sequence[float], quantile: float) -> float:

@@ -46,8 +46,11 @@ def append_time(storage: TimedStorage, index: TimedLog, action: str = "") -> str
     if server is not None:
         ahead = moment - server
         if ahead > AHEAD_BOUND:
-            raise Refused(f"this machine's clock is {span(ahead)} ahead of the registry's ({server:%Y-%m-%dT%H:%M:%SZ} by its "
-                          "Date header); nothing was written", "set this machine's clock right (NTP) and run the command again")
+            raise Refused(
+                f"this machine's clock is {span(ahead)} ahead of the registry's ({server:%Y-%m-%dT%H:%M:%SZ} by its "
+                "Date header); nothing was written",
+                "set this machine's clock right (NTP) and run the command again",
+            )
     last = index.last_time()
     if last is None:
         return event_time(moment)
@@ -55,9 +58,11 @@ def append_time(storage: TimedStorage, index: TimedLog, action: str = "") -> str
     if behind > SKEWED or (behind > BEHIND_BOUND and (action in URGENT or _ahead_of_server(last, moment, server))):
         return event_time(moment)
     if behind > BEHIND_BOUND:
-        raise Refused(f"this machine's clock is {span(behind)} behind the newest record of the log ({last}); nothing was "
-                      "written", "set this machine's clock right (NTP); a record a day or more ahead is the skewed one "
-                      "instead and is passed over (see `bundlectl verify`)")
+        raise Refused(
+            f"this machine's clock is {span(behind)} behind the newest record of the log ({last}); nothing was written",
+            "set this machine's clock right (NTP); a record a day or more ahead is the skewed one "
+            "instead and is passed over (see `bundlectl verify`)",
+        )
     return max(event_time(moment), last)
 
 

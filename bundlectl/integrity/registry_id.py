@@ -56,12 +56,13 @@ class Identity(NamedTuple):
         return what
 
 
-def identity_after(current: Identity, seq: int, prev: str | None, action: str, data: dict[str, Any],
-                   named: str | None) -> Identity:
+def identity_after(current: Identity, seq: int, prev: str | None, action: str, data: dict[str, Any], named: str | None) -> Identity:
     """The identity after a record naming `named`; NotThisRegistry when the record does not belong here."""
     if current.retired_to is not None:
-        raise NotThisRegistry(f"follows the retirement of this registry at seq {current.since} (it was migrated to "
-                              f"{current.retired_to}): a retired registry takes no more records")
+        raise NotThisRegistry(
+            f"follows the retirement of this registry at seq {current.since} (it was migrated to "
+            f"{current.retired_to}): a retired registry takes no more records"
+        )
     if action == "init":
         declared = data.get("registry")
         if named != declared:
@@ -71,13 +72,15 @@ def identity_after(current: Identity, seq: int, prev: str | None, action: str, d
         return _changed(current, seq, prev, data, named)
     if named != current.registry:
         if current.registry is None:
-            raise NotThisRegistry(f"names registry {named}, but this log had not logged an id yet: it was signed "
-                                  "for another registry")
+            raise NotThisRegistry(f"names registry {named}, but this log had not logged an id yet: it was signed for another registry")
         if named is None:
-            raise NotThisRegistry(f"names no registry, but this log is registry {current.registry} since seq "
-                                  f"{current.since}: every record after that names it")
-        raise NotThisRegistry(f"was made for registry {named}, not this one ({current.registry}): a record signed in "
-                              "another registry (such as a sandbox copy) never counts here")
+            raise NotThisRegistry(
+                f"names no registry, but this log is registry {current.registry} since seq {current.since}: every record after that names it"
+            )
+        raise NotThisRegistry(
+            f"was made for registry {named}, not this one ({current.registry}): a record signed in "
+            "another registry (such as a sandbox copy) never counts here"
+        )
     return current
 
 
@@ -91,11 +94,13 @@ def _changed(current: Identity, seq: int, prev: str | None, data: dict[str, Any]
         return current._replace(since=seq, retired_to=retired_to)
     if copy_of is None:
         if current.registry is not None:
-            raise NotThisRegistry(f"renames registry {current.registry} to {declared} without being a copy of it; "
-                                  "only a legacy log without an id logs one this way")
+            raise NotThisRegistry(
+                f"renames registry {current.registry} to {declared} without being a copy of it; only a legacy log without an id logs one this way"
+            )
         return Identity(declared, seq)
     expected = {"registry": current.registry, "seq": seq - 1, "hash": prev}
     if copy_of != expected or declared == current.registry:
-        raise NotThisRegistry(f"claims to make a sandbox copy of {copy_of}, but the record before it is "
-                              f"{expected} and the copy needs an id of its own")
+        raise NotThisRegistry(
+            f"claims to make a sandbox copy of {copy_of}, but the record before it is {expected} and the copy needs an id of its own"
+        )
     return Identity(declared, seq, current.registry, seq - 1)

@@ -22,9 +22,11 @@ def future_skew(time: str) -> str | None:
     ahead = parse_time(time) - now_utc()
     if ahead <= SKEWED:
         return None
-    return (f"is dated {time}, {format_duration(ahead)} ahead of this machine: its writer's clock was wrong. Readers count "
-            "it at the time of the records after it, and writers do not copy its time; fix that machine's clock "
-            "(the record itself stays: the log is append-only)")
+    return (
+        f"is dated {time}, {format_duration(ahead)} ahead of this machine: its writer's clock was wrong. Readers count "
+        "it at the time of the records after it, and writers do not copy its time; fix that machine's clock "
+        "(the record itself stays: the log is append-only)"
+    )
 
 
 def capped_run_at(run_at: str, record_time: str) -> str:

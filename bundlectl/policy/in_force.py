@@ -118,8 +118,7 @@ class EnvironmentPolicy(NamedTuple):
 
     def max_age_for(self, kind: str) -> str | None:
         """How old a report of this kind may be here: the max_age of the gate that reads it, if any."""
-        gate = {"eval": self.gates.eval, "load": self.gates.latency, "cost": self.gates.cost,
-                "rehearsal": self.gates.rehearsal}.get(kind)
+        gate = {"eval": self.gates.eval, "load": self.gates.latency, "cost": self.gates.cost, "rehearsal": self.gates.rehearsal}.get(kind)
         return gate.max_age if gate is not None else None
 
 
@@ -132,14 +131,18 @@ class GatePolicy(NamedTuple):
         try:
             return cls({name: _environment(name, env) for name, env in document["environments"].items()}, seq)
         except (KeyError, TypeError, AttributeError, ValueError) as exc:
-            raise MalformedRecord(f"the policy in force (event {seq}) cannot be read: {exc!r}",
-                                   "run `bundlectl verify`, then store the policy again with `bundlectl policy set`") from None
+            raise MalformedRecord(
+                f"the policy in force (event {seq}) cannot be read: {exc!r}",
+                "run `bundlectl verify`, then store the policy again with `bundlectl policy set`",
+            ) from None
 
     def environment(self, env: str) -> EnvironmentPolicy:
         if env not in self.environments:
             guess = closest(env, list(self.environments))
-            raise Refused(f"environment {env!r} is not defined in the gate policy" + (f"; did you mean {guess!r}?" if guess else ""),
-                          f"defined: {', '.join(self.environments) or 'none'}; add it with `bundlectl policy set`")
+            raise Refused(
+                f"environment {env!r} is not defined in the gate policy" + (f"; did you mean {guess!r}?" if guess else ""),
+                f"defined: {', '.join(self.environments) or 'none'}; add it with `bundlectl policy set`",
+            )
         return self.environments[env]
 
     def max_age_for(self, kind: str, env: str | None = None) -> str | None:
@@ -148,12 +151,10 @@ class GatePolicy(NamedTuple):
         known = [a for a in ages if a]
         return min(known, key=parse_duration) if known else None
 
-
     def eval_gate_for(self, env: str | None = None) -> EvalGate | None:
         """The eval gate of `env`; without an env, the strictest about provenance (one pinning tools, else a `run` one)."""
         gates = [e.gates.eval for name, e in self.environments.items() if env in (None, name) and e.gates.eval]
-        return next((g for g in gates if g.tools is not None), next((g for g in gates if g.provenance == "run"),
-                                                                     gates[0] if gates else None))
+        return next((g for g in gates if g.tools is not None), next((g for g in gates if g.provenance == "run"), gates[0] if gates else None))
 
 
 def policy_in_force(index: Index) -> GatePolicy | None:
@@ -185,9 +186,19 @@ def _environment(name: str, raw: dict[str, Any]) -> EnvironmentPolicy:
         return _checked(cls, value) if value is not None else None
 
     evals = gates.get("eval")
-    eval_gate = None if evals is None else _checked(EvalGate, {
-        **EVAL_ADDED_LATER, **evals, "slices": {str(slice_name): _checked(SliceGate, wanted) for slice_name, wanted in evals["slices"].items()},
-        "tools": _tool_pins({**EVAL_ADDED_LATER, **evals}["tools"])})
+    eval_gate = (
+        None
+        if evals is None
+        else _checked(
+            EvalGate,
+            {
+                **EVAL_ADDED_LATER,
+                **evals,
+                "slices": {str(slice_name): _checked(SliceGate, wanted) for slice_name, wanted in evals["slices"].items()},
+                "tools": _tool_pins({**EVAL_ADDED_LATER, **evals}["tools"]),
+            },
+        )
+    )
     if eval_gate is not None and eval_gate.provenance not in ("any", "run"):
         raise TypeError(f"EvalGate.provenance = {eval_gate.provenance!r}")
     if eval_gate is not None and eval_gate.signed_by not in (None, "runners"):
@@ -203,10 +214,22 @@ def _environment(name: str, raw: dict[str, Any]) -> EnvironmentPolicy:
     if drift_policy is not None and (drift_policy.action not in ("notify", "pause", "rollback") or not 0 < drift_policy.alpha < 1):
         raise TypeError(f"DriftPolicy = {drift!r}")
     review = raw.get("review")
-    return EnvironmentPolicy(name, after, raw["production"], Gates(
-        eval_gate, gate("regression", RegressionGate), gate("latency", LatencyGate), gate("cost", CostGate),
-        gate("rehearsal", RehearsalGate), gate("approvals", ApprovalsGate)), frozenset(waive),
-        drift_policy, None if review is None else _checked(ReviewPolicy, review))
+    return EnvironmentPolicy(
+        name,
+        after,
+        raw["production"],
+        Gates(
+            eval_gate,
+            gate("regression", RegressionGate),
+            gate("latency", LatencyGate),
+            gate("cost", CostGate),
+            gate("rehearsal", RehearsalGate),
+            gate("approvals", ApprovalsGate),
+        ),
+        frozenset(waive),
+        drift_policy,
+        None if review is None else _checked(ReviewPolicy, review),
+    )
 
 
 def _tool_pins(raw: Any) -> tuple[ToolPin, ...] | None:

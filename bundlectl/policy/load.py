@@ -12,5 +12,4 @@ MAX_POLICY_BYTES = 256 * 1024
 
 def parse_policy(data: bytes, source: str) -> Any:
 
-    return load_model_file(data, source, Policy, MAX_POLICY_BYTES, "apiVersion, kind, environments",
-                           "policy.schema.json")
+    return load_model_file(data, source, Policy, MAX_POLICY_BYTES, "apiVersion, kind, environments", "policy.schema.json")

@@ -21,8 +21,11 @@ def _duration(value: str) -> str:
 
 
 # checked by parse_duration (its message names the fix); the schema states the same pattern for editors
-Duration = Annotated[str, AfterValidator(_duration),
-                     Field(json_schema_extra={"pattern": DURATION_PATTERN}, description="How old the evidence may be: 30m, 12h, 7d, 2w.")]
+Duration = Annotated[
+    str,
+    AfterValidator(_duration),
+    Field(json_schema_extra={"pattern": DURATION_PATTERN}, description="How old the evidence may be: 30m, 12h, 7d, 2w."),
+]
 
 
 class SliceGate(Strict):
@@ -31,10 +34,11 @@ class SliceGate(Strict):
 
 
 class ToolPin(Strict):
-    executable_sha256: str = Field(pattern="^sha256:[0-9a-f]{64}$", description="The digest of the executable "
-                                   "`bundlectl eval` ran, as `evidence list --json` shows it (run.executable_sha256).")
-    tool_version: str | None = Field(None, description="The version the tool stated (`TOOL --version`), when it must "
-                                                       "match too (run.tool_version).")
+    executable_sha256: str = Field(
+        pattern="^sha256:[0-9a-f]{64}$",
+        description="The digest of the executable `bundlectl eval` ran, as `evidence list --json` shows it (run.executable_sha256).",
+    )
+    tool_version: str | None = Field(None, description="The version the tool stated (`TOOL --version`), when it must match too (run.tool_version).")
 
 
 class EvalGate(Strict):
@@ -43,17 +47,23 @@ class EvalGate(Strict):
     max_age: Duration = DEFAULT_MAX_AGE
     slices: dict[str, SliceGate] = Field(default_factory=dict)
     provenance: Literal["any", "run"] = Field(
-        DEFAULT_PROVENANCE, description="run: only reports that `bundlectl eval` ran and measured with exactly the "
-                                        "harness the bundle declares (components.evals.harness) count, also for latency "
-                                        "and cost, and their freshness is the time bundlectl measured; any: attached "
-                                        "reports count too.")
+        DEFAULT_PROVENANCE,
+        description="run: only reports that `bundlectl eval` ran and measured with exactly the "
+        "harness the bundle declares (components.evals.harness) count, also for latency "
+        "and cost, and their freshness is the time bundlectl measured; any: attached "
+        "reports count too.",
+    )
     tools: list[ToolPin] | None = Field(
-        None, description="Pins what ran a report: only reports that `bundlectl eval` ran with one of these "
-                          "executables (and versions) count, also for latency and cost; an attached report never does. "
-                          "Absent: any tool.")
+        None,
+        description="Pins what ran a report: only reports that `bundlectl eval` ran with one of these "
+        "executables (and versions) count, also for latency and cost; an attached report never does. "
+        "Absent: any tool.",
+    )
     signed_by: Literal["runners"] | None = Field(
-        None, description="runners: only reports whose record a runner key of the trust file signed count, also for "
-                          "latency and cost (CI runs `bundlectl eval --key`); needs trust set (README: Trust).")
+        None,
+        description="runners: only reports whose record a runner key of the trust file signed count, also for "
+        "latency and cost (CI runs `bundlectl eval --key`); needs trust set (README: Trust).",
+    )
 
 
 class RegressionGate(Strict):
@@ -95,23 +105,25 @@ class RollbackRules(Strict):
     waive: list[Literal["after", "regression", "rehearsal", "approvals"]] = Field(
         default_factory=list,
         description="Checks a component rollback skips here, because every component it goes live with was live here "
-                    "before. Evidence (eval, latency, cost) for its exact bundle is never waived; an unwaived rehearsal "
-                    "check also counts the rehearsals of the bundle it rolls back from.")
+        "before. Evidence (eval, latency, cost) for its exact bundle is never waived; an unwaived rehearsal "
+        "check also counts the rehearsals of the bundle it rolls back from.",
+    )
 
 
 class DriftPolicy(Strict):
-    every: Duration = Field(description="How often the live bundle's harness must be re-run (`bundlectl drift --apply`); "
-                                        "an older last run fails `status --check`.")
-    alpha: float = Field(0.01, gt=0, lt=1, description="False-alarm rate of the paired test (McNemar exact), shared "
-                                                       "among overall and each slice.")
+    every: Duration = Field(
+        description="How often the live bundle's harness must be re-run (`bundlectl drift --apply`); an older last run fails `status --check`."
+    )
+    alpha: float = Field(0.01, gt=0, lt=1, description="False-alarm rate of the paired test (McNemar exact), shared among overall and each slice.")
     action: Literal["notify", "pause", "rollback"] = Field(
-        "notify", description="What `drift --apply` does on drift: notify (log it; `status --check` fails), pause "
-                              "the environment, or roll it back.")
+        "notify", description="What `drift --apply` does on drift: notify (log it; `status --check` fails), pause the environment, or roll it back."
+    )
 
 
 class ReviewPolicy(Strict):
-    every: Duration = Field(description="How often the owner must review the outcome metric (`bundlectl review`); "
-                                        "an overdue review fails `status --check`.")
+    every: Duration = Field(
+        description="How often the owner must review the outcome metric (`bundlectl review`); an overdue review fails `status --check`."
+    )
 
 
 class Environment(Strict):
@@ -131,10 +143,12 @@ class Policy(Strict):
     # the rules below are checked in _order, with messages that say what to do; the schema states them for editors
     environments: dict[str, Environment] = Field(
         description="At least one; an environment not named here cannot be promoted to.",
-        json_schema_extra={"minProperties": 1, "propertyNames": {"pattern": ENV_PATTERN}})
+        json_schema_extra={"minProperties": 1, "propertyNames": {"pattern": ENV_PATTERN}},
+    )
 
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, title="bundlectl gate policy",
-                              json_schema_extra={"$id": schema_url("policy.schema.json")})
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, allow_inf_nan=False, title="bundlectl gate policy", json_schema_extra={"$id": schema_url("policy.schema.json")}
+    )
 
     @field_validator("environments")
     @classmethod
@@ -149,7 +163,7 @@ class Policy(Strict):
             chain = [name]
             while (step := environments[chain[-1]].after) is not None:
                 if step in chain:
-                    cycle = " → ".join([*chain[chain.index(step):], step])
+                    cycle = " → ".join([*chain[chain.index(step) :], step])
                     raise ValueError(f"the `after` chain has a cycle: {cycle}; nothing could ever go live there")
                 chain.append(step)
         return environments

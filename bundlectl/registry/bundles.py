@@ -25,6 +25,7 @@ from bundlectl.trust.identity import Acting
 if TYPE_CHECKING:
     from bundlectl.bundle.folder import FolderBundle
 
+
 @dataclass(frozen=True)
 class RegisterResult:
     record: BundleRecord
@@ -36,8 +37,14 @@ class RegisterResult:
     def to_json(self) -> dict[str, Any]:
         """The `register --json` document."""
         record = self.record
-        return {"name": record.name, "version": record.version, "digest": record.digest,
-                "created": self.created, "dry_run": self.dry_run, "seq": self.seq}
+        return {
+            "name": record.name,
+            "version": record.version,
+            "digest": record.digest,
+            "created": self.created,
+            "dry_run": self.dry_run,
+            "seq": self.seq,
+        }
 
 
 def register_bundle(
@@ -69,15 +76,15 @@ def register_bundle(
     return _register(storage, record, actor, reason, dry_run, store_files)
 
 
-def register_built(storage: Storage, record: BundleRecord, actor: Acting, reason: str | None = None,
-                   dry_run: bool = False) -> RegisterResult:
+def register_built(storage: Storage, record: BundleRecord, actor: Acting, reason: str | None = None, dry_run: bool = False) -> RegisterResult:
     """Register a bundle composed from registered ones (a component rollback): every file it names is
     already stored by the bundles it came from, so this is the register event alone."""
     return _register(storage, record, actor, reason, dry_run, lambda: 0)
 
 
-def _register(storage: Storage, record: BundleRecord, actor: Acting, reason: str | None, dry_run: bool,
-              store_files: Callable[[], int]) -> RegisterResult:
+def _register(
+    storage: Storage, record: BundleRecord, actor: Acting, reason: str | None, dry_run: bool, store_files: Callable[[], int]
+) -> RegisterResult:
     """Objects first, then the one register event (crash safety); nothing at all for known content or a dry run,
     nor for an act the keys may not sign."""
     plan = _register_plan(record)
@@ -98,8 +105,10 @@ def _register_plan(record: BundleRecord) -> Callable[[Index], Planned | None]:
     def plan(index: Index) -> Planned | None:
         existing = index.bundle(record.name, record.version)
         if existing is None:
-            return Planned("register", RegisterData(name=record.name, version=record.version, digest=record.digest,
-                                                    record_digest=identity, record=record.to_json()))
+            return Planned(
+                "register",
+                RegisterData(name=record.name, version=record.version, digest=record.digest, record_digest=identity, record=record.to_json()),
+            )
         if existing.record_digest == identity:
             return None
         raise Refused(
@@ -137,9 +146,11 @@ def find_bundle(index: Index, name: str, selector: str) -> BundleRow:
         known = [r.version for r in index.bundles(name)]
         env = selector.partition("~")[0]
         if env in index.environments():  # NAME@ENV: an environment, with nothing of NAME live in it
-            raise NotFound(f"nothing of {name} has been live in {env}, so {name}@{selector} names no bundle",
-                           f"promote a version first: `bundlectl promote {name}@VERSION --env {env}`"
-                           + (f" (registered: {', '.join(known[-5:])})" if known else ""))
+            raise NotFound(
+                f"nothing of {name} has been live in {env}, so {name}@{selector} names no bundle",
+                f"promote a version first: `bundlectl promote {name}@VERSION --env {env}`"
+                + (f" (registered: {', '.join(known[-5:])})" if known else ""),
+            )
         hint = f"registered versions: {', '.join(known[-5:])}" if known else f"nothing named {name} is registered"
         raise NotFound(f"{name}@{selector} is not registered", hint)
     return row

@@ -20,8 +20,25 @@ from bundlectl.errors import MalformedRecord
 from bundlectl.registry.payloads import require_well_formed
 from bundlectl.storage.base import StoredEvent
 
-Action = Literal["init", "registry", "policy", "trust", "register", "evidence", "approval", "promote", "rollback", "pause", "resume",
-                 "canary", "canary-advance", "canary-rollback", "webhooks", "drift", "review"]
+Action = Literal[
+    "init",
+    "registry",
+    "policy",
+    "trust",
+    "register",
+    "evidence",
+    "approval",
+    "promote",
+    "rollback",
+    "pause",
+    "resume",
+    "canary",
+    "canary-advance",
+    "canary-rollback",
+    "webhooks",
+    "drift",
+    "review",
+]
 MOVE_ACTIONS: tuple[Action, ...] = ("promote", "rollback")  # the actions that move an environment pointer
 PAUSE_ACTIONS: tuple[Action, ...] = ("pause", "resume")  # the kill switch: they set an environment's pause pointer
 # a canary: started (by promote --canary), advanced a step (by the guard), or ended without going live; it is
@@ -220,8 +237,21 @@ class ReviewData(TypedDict):
     in_tolerance: bool
 
 
-EventData = (InitData | RegistryData | PolicyData | TrustData | WebhooksData | RegisterData | EvidenceData | ApprovalData | MoveData
-             | PauseData | CanaryData | DriftData | ReviewData)
+EventData = (
+    InitData
+    | RegistryData
+    | PolicyData
+    | TrustData
+    | WebhooksData
+    | RegisterData
+    | EvidenceData
+    | ApprovalData
+    | MoveData
+    | PauseData
+    | CanaryData
+    | DriftData
+    | ReviewData
+)
 
 
 class Event(NamedTuple):
@@ -241,15 +271,32 @@ class Event(NamedTuple):
     registry: str | None = None  # the registry the record belongs to; signed with it (absent in legacy records)
 
     @classmethod
-    def new(cls, seq: int, prev: str | None, time: str, actor: str, action: str, reason: str | None,
-            data: dict[str, Any], run_url: str | None = None, registry: str | None = None) -> Event:
+    def new(
+        cls,
+        seq: int,
+        prev: str | None,
+        time: str,
+        actor: str,
+        action: str,
+        reason: str | None,
+        data: dict[str, Any],
+        run_url: str | None = None,
+        registry: str | None = None,
+    ) -> Event:
         """A record about to be appended, its canonical payload computed once, here."""
         event = cls(seq, prev, time, actor, action, reason, data, run_url=run_url, registry=registry)
         return event._replace(stored=event._canonical())
 
     def _canonical(self) -> bytes:
-        envelope = {"seq": self.seq, "prev": self.prev, "time": self.time, "actor": self.actor,
-                    "action": self.action, "reason": self.reason, "data": self.data}
+        envelope = {
+            "seq": self.seq,
+            "prev": self.prev,
+            "time": self.time,
+            "actor": self.actor,
+            "action": self.action,
+            "reason": self.reason,
+            "data": self.data,
+        }
         if self.run_url is not None:  # absent rather than null, so records written before it keep their bytes
             envelope["run_url"] = self.run_url
         if self.registry is not None:
@@ -332,13 +379,22 @@ def parse_event(stored: StoredEvent) -> Event:
         raw = json.loads(payload.decode())  # a str parses faster than bytes, whose encoding json would detect
         if isinstance(raw, dict):
             require_well_formed(raw, str(stored.id))
-        event = Event(int(raw["seq"]), raw["prev"], str(raw["time"]), str(raw["actor"]), str(raw["action"]),
-                      raw.get("reason"), dict(raw["data"]), stored.id, payload, raw.get("run_url"), signatures,
-                      raw.get("registry"))
+        event = Event(
+            int(raw["seq"]),
+            raw["prev"],
+            str(raw["time"]),
+            str(raw["actor"]),
+            str(raw["action"]),
+            raw.get("reason"),
+            dict(raw["data"]),
+            stored.id,
+            payload,
+            raw.get("run_url"),
+            signatures,
+            raw.get("registry"),
+        )
     except (ValueError, KeyError, TypeError):
-        raise MalformedRecord(
-            f"event log record {stored.id} is not a bundlectl event", "run `bundlectl verify` to locate the damage"
-        ) from None
+        raise MalformedRecord(f"event log record {stored.id} is not a bundlectl event", "run `bundlectl verify` to locate the damage") from None
     if event._canonical() != payload:
         raise MalformedRecord(
             f"event log record {stored.id} is not in canonical form (edited by hand?)",

@@ -85,8 +85,10 @@ _EVENT_INDEXES = {
 _BULK = 1000  # a rebuild of at least this many events builds the event indexes after the rows: a third faster
 _DATA_TABLES = ("events", "bundles", "evidence", "approvals", "pointers", "trusts")
 # the keyframe's packed bytes come along in the same query, so a record unpacks without another one
-_BUNDLES = ("SELECT name, version, digest, time, actor, seq, record_digest, record,"
-            " (SELECT k.record FROM bundles k WHERE k.seq = bundles.keyframe) FROM bundles")
+_BUNDLES = (
+    "SELECT name, version, digest, time, actor, seq, record_digest, record,"
+    " (SELECT k.record FROM bundles k WHERE k.seq = bundles.keyframe) FROM bundles"
+)
 _EVIDENCE = select(EvidenceRow, "evidence")
 _APPROVALS = select(ApprovalRow, "approvals")
 _POINTERS = select(PointerRow, "pointers")
@@ -166,8 +168,7 @@ class Index:
         with self._writing():
             if self._intact():  # another process did it while we waited
                 return
-            old = self.db.execute("SELECT type, name FROM sqlite_master WHERE type IN ('table', 'view')"
-                                  " AND name NOT LIKE 'sqlite_%'").fetchall()
+            old = self.db.execute("SELECT type, name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%'").fetchall()
             for kind, name in old:
                 self.db.execute(f'DROP {kind} IF EXISTS "{name}"')
             for statement in [*_SCHEMA.split(";"), *_EVENT_INDEXES.values()]:
@@ -200,8 +201,9 @@ class Index:
     def content(self) -> dict[str, list[tuple[Any, ...]]]:
         """Every row this index holds, table by table in a fixed order, bundle records unpacked: for `verify`."""
         found: dict[str, list[tuple[Any, ...]]] = {
-            "meta": self.db.execute("SELECT key, value FROM meta WHERE key NOT IN ('checked', 'checked_seq', 'registry_home')"
-                                    " ORDER BY key").fetchall(),  # how far this machine checked signatures is its own
+            "meta": self.db.execute(
+                "SELECT key, value FROM meta WHERE key NOT IN ('checked', 'checked_seq', 'registry_home') ORDER BY key"
+            ).fetchall(),  # how far this machine checked signatures is its own
             "bundles": [tuple(row) for row in self._bundles(" ORDER BY seq", ())],
             "pointers": self.db.execute("SELECT * FROM pointers ORDER BY name, env").fetchall(),
         }
@@ -264,8 +266,7 @@ class Index:
             for event in events:
                 if event.seq != seq + 1 or event.prev != last:
                     raise BrokenChain(
-                        f"event log is broken at record {event.id}: expected seq {seq + 1} after {last}, "
-                        f"found seq {event.seq} after {event.prev}",
+                        f"event log is broken at record {event.id}: expected seq {seq + 1} after {last}, found seq {event.seq} after {event.prev}",
                         "run `bundlectl verify`; the log may have been edited",
                     )
                 if check is not None and check.wants(event):
@@ -279,8 +280,9 @@ class Index:
                 self.db.execute(statement)
             self._check_home(Identity.from_json(rows.meta.get("identity") or self._meta("identity")))
             self._cap_times(events, latest)
-            self.db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
-                                [*rows.meta.items(), ("head", new_head), ("seq", str(seq)), ("hash", last)])
+            self.db.executemany(
+                "INSERT OR REPLACE INTO meta VALUES (?, ?)", [*rows.meta.items(), ("head", new_head), ("seq", str(seq)), ("hash", last)]
+            )
 
     def _collect(self, event: Event, rows: _Rows) -> None:
         """The rows one event adds, gathered so that a long catch-up writes each table in one statement."""
@@ -293,8 +295,16 @@ class Index:
                 payload = canonical_json({**json.loads(payload), "data": {k: v for k, v in data.items() if k != "record"}})
             rows.events.append((seq, action, move["name"], move["env"], time, actor, payload.decode()))
             rows.pointers[(move["name"], move["env"])] = PointerRow(
-                move["name"], move["env"], move["to_digest"], move["to_version"], move["pointer_version"], seq, time,
-                actor, move.get("verified", True))
+                move["name"],
+                move["env"],
+                move["to_digest"],
+                move["to_version"],
+                move["pointer_version"],
+                seq,
+                time,
+                actor,
+                move.get("verified", True),
+            )
         elif action in PAUSE_ACTIONS or action in CANARY_ACTIONS or action in WATCH_ACTIONS:
             rows.events.append((seq, action, data["name"], data["env"], time, actor, event.payload().decode()))
         else:
@@ -305,15 +315,27 @@ class Index:
             self._add_bundle(event, record, time)
         elif action == "evidence":
             evidence = event.evidence()
-            rows.evidence.append(EvidenceRow(
-                seq, evidence["name"], evidence["version"], evidence["digest"], evidence.get("evals_digest"),
-                evidence["kind"], evidence["source"], capped_run_at(evidence["run_at"], event.time), evidence["report_key"],
-                actor, time,
-                canonical_json(evidence["figures"]).decode(), _binding_json(evidence), self._signers(event, rows)))
+            rows.evidence.append(
+                EvidenceRow(
+                    seq,
+                    evidence["name"],
+                    evidence["version"],
+                    evidence["digest"],
+                    evidence.get("evals_digest"),
+                    evidence["kind"],
+                    evidence["source"],
+                    capped_run_at(evidence["run_at"], event.time),
+                    evidence["report_key"],
+                    actor,
+                    time,
+                    canonical_json(evidence["figures"]).decode(),
+                    _binding_json(evidence),
+                    self._signers(event, rows),
+                )
+            )
         elif action == "approval":
             approval = event.approval()
-            rows.approvals.append(ApprovalRow(seq, approval["name"], approval["digest"], approval["env"], actor, time,
-                                              self._signers(event, rows)))
+            rows.approvals.append(ApprovalRow(seq, approval["name"], approval["digest"], approval["env"], actor, time, self._signers(event, rows)))
         elif action in ("init", "registry"):
             current = Identity.from_json(rows.meta.get("identity") or self._meta("identity"))
             try:
@@ -340,16 +362,26 @@ class Index:
         return _signers(event) if rows.meta.get("trust_since") or self._meta("trust_since") else None
 
     def _add_bundle(self, event: Event, record: dict[str, Any], time: str) -> None:
-        found = self.db.execute("SELECT seq, record FROM bundles WHERE name=? AND keyframe IS NULL"
-                                " ORDER BY seq DESC LIMIT 1", (record["name"],)).fetchone()
+        found = self.db.execute(
+            "SELECT seq, record FROM bundles WHERE name=? AND keyframe IS NULL ORDER BY seq DESC LIMIT 1", (record["name"],)
+        ).fetchone()
         keyframe = unpack(found[1], None) if found else None
         packed, against = pack(canonical_json(record), keyframe)
         # a name@version is registered once (the log refuses another); the first record stays the truth
         self.db.execute(
-            "INSERT OR IGNORE INTO bundles (seq, name, version, digest, record_digest, time, actor, record, keyframe)"
-            " VALUES (?,?,?,?,?,?,?,?,?)",
-            (event.seq, record["name"], record["version"], record["digest"], event.data["record_digest"], time,
-             event.actor, packed, found[0] if against and found else None))
+            "INSERT OR IGNORE INTO bundles (seq, name, version, digest, record_digest, time, actor, record, keyframe) VALUES (?,?,?,?,?,?,?,?,?)",
+            (
+                event.seq,
+                record["name"],
+                record["version"],
+                record["digest"],
+                event.data["record_digest"],
+                time,
+                event.actor,
+                packed,
+                found[0] if against and found else None,
+            ),
+        )
 
     def _all(self, cls: type[Row], query: str, params: Sequence[Any] = ()) -> list[Row]:
         cursor = self.db.execute(query, params)
@@ -362,8 +394,7 @@ class Index:
 
     def _bundles(self, where: str, params: Sequence[Any]) -> list[BundleRow]:
         rows = []
-        for name, version, digest, time, actor, seq, record_digest, packed, keyframe in self.db.execute(
-                _BUNDLES + where, params):
+        for name, version, digest, time, actor, seq, record_digest, packed, keyframe in self.db.execute(_BUNDLES + where, params):
             record = unpack(packed, None if keyframe is None else unpack(keyframe, None))
             rows.append(BundleRow(name, version, digest, time, actor, seq, record_digest, record.decode()))
         return rows
@@ -435,10 +466,12 @@ class Index:
             self._set_meta("registry_home", identity.registry or "legacy")
             return
         known = "a legacy registry without an id" if home == "legacy" else f"registry {home}"
-        raise IntegrityFailure(f"this machine read {known} here; its log now says it is {identity.describe()}: "
-                               "records made in another registry were brought into this one",
-                               "restore the log from a clone or backup made before; if this registry was replaced by "
-                               "the copy on purpose, delete the read index (bundlectl's cache) and retry")
+        raise IntegrityFailure(
+            f"this machine read {known} here; its log now says it is {identity.describe()}: "
+            "records made in another registry were brought into this one",
+            "restore the log from a clone or backup made before; if this registry was replaced by "
+            "the copy on purpose, delete the read index (bundlectl's cache) and retry",
+        )
 
     def trust(self) -> tuple[dict[str, Any] | None, int | None]:
         """The stored trust document in force and the seq that set it; (None, None) before any `trust set`."""
@@ -454,8 +487,10 @@ class Index:
 
     def latest_time(self) -> str | None:
         """The time of the newest record in the log (`doctor` compares it with this machine's clock)."""
-        row = self.db.execute("SELECT max(t) FROM (SELECT max(time) AS t FROM events UNION ALL SELECT max(time) FROM bundles "
-                              "UNION ALL SELECT max(time) FROM evidence UNION ALL SELECT max(time) FROM approvals)").fetchone()
+        row = self.db.execute(
+            "SELECT max(t) FROM (SELECT max(time) AS t FROM events UNION ALL SELECT max(time) FROM bundles "
+            "UNION ALL SELECT max(time) FROM evidence UNION ALL SELECT max(time) FROM approvals)"
+        ).fetchone()
         return row[0] if row and row[0] else None
 
     def trust_text(self) -> tuple[str | None, int | None]:
@@ -483,8 +518,7 @@ class Index:
         try:
             with self._writing():
                 if self.signatures_checked() == expected and self.head().id is not None:
-                    self.db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
-                                        [("checked", through.id), ("checked_seq", str(through.seq))])
+                    self.db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", [("checked", through.id), ("checked_seq", str(through.seq))])
         except IndexUnwritable:
             pass  # the next writer checks again; the log stays the truth
 
@@ -515,13 +549,13 @@ class Index:
 
     def evidence_bound_as(self, report_key: str, run_id: str | None) -> list[EvidenceRow]:
         """Evidence of any bundle made from these report bytes, or from the same run of the tool."""
-        return self._all(EvidenceRow, _EVIDENCE + " WHERE report_key=? OR json_extract(binding_json, '$.provenance.run_id')=?"
-                         " ORDER BY seq", (report_key, run_id))
+        return self._all(
+            EvidenceRow, _EVIDENCE + " WHERE report_key=? OR json_extract(binding_json, '$.provenance.run_id')=? ORDER BY seq", (report_key, run_id)
+        )
 
     def has_run_provenance(self) -> bool:
         """Whether any evidence record carries provenance: from then on bundlectl writes no record without it."""
-        row = self.db.execute("SELECT 1 FROM evidence WHERE json_extract(binding_json, '$.provenance') IS NOT NULL"
-                              " LIMIT 1").fetchone()
+        row = self.db.execute("SELECT 1 FROM evidence WHERE json_extract(binding_json, '$.provenance') IS NOT NULL LIMIT 1").fetchone()
         return row is not None
 
     def approvals_for(self, digest: str, env: str) -> list[ApprovalRow]:
@@ -600,8 +634,7 @@ class Index:
 
     def was_live(self, name: str, env: str, digest: str) -> bool:
         row = self.db.execute(
-            f"SELECT 1 FROM events WHERE name=? AND env=? AND {_MOVES}"
-            " AND json_extract(move, '$.data.to_digest')=? LIMIT 1", (name, env, digest)
+            f"SELECT 1 FROM events WHERE name=? AND env=? AND {_MOVES} AND json_extract(move, '$.data.to_digest')=? LIMIT 1", (name, env, digest)
         ).fetchone()
         return row is not None
 
@@ -625,14 +658,11 @@ class _Rows:
         self.meta: dict[str, str] = {}
 
     def write(self, db: sqlite3.Connection) -> None:
-        db.executemany("INSERT OR REPLACE INTO events (seq, action, name, env, time, actor, move)"
-                       " VALUES (?,?,?,?,?,?,?)", self.events)
-        for table, rows in (("evidence", self.evidence), ("approvals", self.approvals),
-                            ("pointers", list(self.pointers.values()))):
+        db.executemany("INSERT OR REPLACE INTO events (seq, action, name, env, time, actor, move) VALUES (?,?,?,?,?,?,?)", self.events)
+        for table, rows in (("evidence", self.evidence), ("approvals", self.approvals), ("pointers", list(self.pointers.values()))):
             if rows:
                 names = column_names(type(rows[0]))
-                db.executemany(f"INSERT OR REPLACE INTO {table} ({', '.join(names)})"
-                               f" VALUES ({','.join('?' * len(names))})", rows)
+                db.executemany(f"INSERT OR REPLACE INTO {table} ({', '.join(names)}) VALUES ({','.join('?' * len(names))})", rows)
         db.executemany("INSERT OR REPLACE INTO trusts (seq, document) VALUES (?, ?)", self.trusts)
         self.events, self.evidence, self.approvals, self.pointers, self.trusts = [], [], [], {}, []
 

@@ -80,8 +80,17 @@ def append(
             return None
         declared = dict(planned.data).get("registry") if planned.action == "init" else identity.registry
         registry = declared if isinstance(declared, str) else None  # init declares the id it names
-        event = Event.new(head.seq + 1, head.hash, append_time(storage, index, planned.action), signer.actor,
-                          planned.action, reason, dict(planned.data), actor.run_url, registry)
+        event = Event.new(
+            head.seq + 1,
+            head.hash,
+            append_time(storage, index, planned.action),
+            signer.actor,
+            planned.action,
+            reason,
+            dict(planned.data),
+            actor.run_url,
+            registry,
+        )
         event = signer.sign(event)
         updates = list(planned.updates)
         trusted = index.trust_since() is not None or planned.action == "trust"
@@ -120,9 +129,11 @@ def writable_identity(index: Index) -> Identity:
     """The registry this log is, when it may take a record; Refused (nothing written) once it was retired."""
     identity = index.identity()
     if identity.retired_to is not None:
-        raise Refused(f"this registry was retired at seq {identity.since}: it was migrated to {identity.retired_to}, "
-                      "which is the registry now; nothing was written",
-                      f"run the command against {identity.retired_to} (`--registry {identity.retired_to}`)")
+        raise Refused(
+            f"this registry was retired at seq {identity.since}: it was migrated to {identity.retired_to}, "
+            "which is the registry now; nothing was written",
+            f"run the command against {identity.retired_to} (`--registry {identity.retired_to}`)",
+        )
     return identity
 
 
@@ -133,11 +144,17 @@ def _log_registry_id(storage: Storage, index: Index) -> None:
     """
     head = index.head()
     data = RegistryData(registry=new_registry_id())
-    event = Event.new(head.seq + 1, head.hash, append_time(storage, index), IDENTITY_ACTOR, "registry",
-                      "this registry's id, logged by the first write under trust that knows ids", dict(data),
-                      registry=data["registry"])
+    event = Event.new(
+        head.seq + 1,
+        head.hash,
+        append_time(storage, index),
+        IDENTITY_ACTOR,
+        "registry",
+        "this registry's id, logged by the first write under trust that knows ids",
+        dict(data),
+        registry=data["registry"],
+    )
     try:
-        storage.append_event(event.record(), summary_line(event), head.id, [head_update(storage, event)],
-                             author=IDENTITY_ACTOR)
+        storage.append_event(event.record(), summary_line(event), head.id, [head_update(storage, event)], author=IDENTITY_ACTOR)
     except (LogMoved, PointerMoved):
         pass

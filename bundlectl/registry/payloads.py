@@ -62,25 +62,46 @@ def _seqs(value: Any) -> bool:
 
 
 def _gate(value: Any) -> bool:
-    return (isinstance(value, dict) and _flag(value.get("passed")) and _texts(value.get("checks"))
-            and isinstance(value.get("evidence"), list) and all(_count(s) for s in value["evidence"]))
+    return (
+        isinstance(value, dict)
+        and _flag(value.get("passed"))
+        and _texts(value.get("checks"))
+        and isinstance(value.get("evidence"), list)
+        and all(_count(s) for s in value["evidence"])
+    )
 
 
 def _parents(value: Any) -> bool:
-    return isinstance(value, list) and all(
-        isinstance(p, dict) and is_version(p.get("version")) and is_digest(p.get("digest")) for p in value)
+    return isinstance(value, list) and all(isinstance(p, dict) and is_version(p.get("version")) and is_digest(p.get("digest")) for p in value)
 
 
 _MOVE_REQUIRED: dict[str, Check] = {
-    "name": is_name, "env": is_env, "from_digest": _optional(is_digest), "from_version": _optional(is_version),
-    "to_digest": is_digest, "to_version": is_version, "pointer_version": _positive,
+    "name": is_name,
+    "env": is_env,
+    "from_digest": _optional(is_digest),
+    "from_version": _optional(is_version),
+    "to_digest": is_digest,
+    "to_version": is_version,
+    "pointer_version": _positive,
 }
 _MOVE_OPTIONAL: dict[str, Check] = {
-    "verified": _flag, "gate": _gate, "components": _texts, "parents": _parents, "record": _mapping,
-    "record_digest": is_digest, "break_glass": _flag, "rehearsal": _text, "canary_completed": _positive, "guard": _mapping,
+    "verified": _flag,
+    "gate": _gate,
+    "components": _texts,
+    "parents": _parents,
+    "record": _mapping,
+    "record_digest": is_digest,
+    "break_glass": _flag,
+    "rehearsal": _text,
+    "canary_completed": _positive,
+    "guard": _mapping,
 }
 _PAUSE_REQUIRED: dict[str, Check] = {
-    "name": is_name, "env": is_env, "digest": is_digest, "version": is_version, "pointer_version": _positive,
+    "name": is_name,
+    "env": is_env,
+    "digest": is_digest,
+    "version": is_version,
+    "pointer_version": _positive,
 }
 
 
@@ -89,15 +110,26 @@ def _share(value: Any) -> bool:
 
 
 def _steps(value: Any) -> bool:
-    return (isinstance(value, list) and bool(value) and all(_positive(v) and v <= 100 for v in value)
-            and value == sorted(set(value)) and value[-1] == 100)
+    return (
+        isinstance(value, list) and bool(value) and all(_positive(v) and v <= 100 for v in value) and value == sorted(set(value)) and value[-1] == 100
+    )
 
 
 _CANARY_REQUIRED: dict[str, Check] = {
-    "name": is_name, "env": is_env, "digest": is_digest, "version": is_version, "percent": _share,
-    "live_digest": is_digest, "live_version": is_version, "pointer_version": _positive, "steps": _steps, "step_time": _count,
+    "name": is_name,
+    "env": is_env,
+    "digest": is_digest,
+    "version": is_version,
+    "percent": _share,
+    "live_digest": is_digest,
+    "live_version": is_version,
+    "pointer_version": _positive,
+    "steps": _steps,
+    "step_time": _count,
 }
 _CANARY_OPTIONAL: dict[str, Check] = {"gate": _gate, "guard": _mapping}
+
+
 def _number(value: Any) -> bool:
     import math
 
@@ -111,10 +143,18 @@ REQUIRED: dict[str, dict[str, Check]] = {
     "policy": {"policy": _mapping, "policy_digest": is_digest},
     "trust": {"trust": _mapping, "trust_digest": is_digest},
     "webhooks": {"webhooks": _mapping, "webhooks_digest": is_digest, "since": _seqs},
-    "register": {"name": is_name, "version": is_version, "digest": is_digest, "record_digest": is_digest,
-                 "record": _mapping},
-    "evidence": {"name": is_name, "version": is_version, "digest": is_digest, "evals_digest": _optional(is_digest),
-                 "kind": _text, "source": _text, "run_at": _time, "figures": _mapping, "report_key": _text},
+    "register": {"name": is_name, "version": is_version, "digest": is_digest, "record_digest": is_digest, "record": _mapping},
+    "evidence": {
+        "name": is_name,
+        "version": is_version,
+        "digest": is_digest,
+        "evals_digest": _optional(is_digest),
+        "kind": _text,
+        "source": _text,
+        "run_at": _time,
+        "figures": _mapping,
+        "report_key": _text,
+    },
     "approval": {"name": is_name, "version": is_version, "digest": is_digest, "env": is_env},
     "promote": _MOVE_REQUIRED,
     "rollback": _MOVE_REQUIRED,
@@ -123,20 +163,31 @@ REQUIRED: dict[str, dict[str, Check]] = {
     "canary": _CANARY_REQUIRED,
     "canary-advance": _CANARY_REQUIRED,
     "canary-rollback": _CANARY_REQUIRED,
-    "drift": {**_WATCH_BASE, "baseline": _positive, "run": _positive, "alpha": _number, "decision": _text,
-              "figures": _mapping, "action": _text},
+    "drift": {**_WATCH_BASE, "baseline": _positive, "run": _positive, "alpha": _number, "decision": _text, "figures": _mapping, "action": _text},
     "review": {**_WATCH_BASE, "owner": _text, "value": _number, "in_tolerance": _flag},
 }
+
+
 def _copy_of(value: Any) -> bool:
-    return (isinstance(value, dict) and set(value) == {"registry", "seq", "hash"} and _optional(is_registry_id)(value["registry"])
-            and _count(value["seq"]) and _text(value["hash"]))
+    return (
+        isinstance(value, dict)
+        and set(value) == {"registry", "seq", "hash"}
+        and _optional(is_registry_id)(value["registry"])
+        and _count(value["seq"])
+        and _text(value["hash"])
+    )
 
 
-OPTIONAL: dict[str, dict[str, Check]] = {"init": {"registry": is_registry_id},
-                                         "registry": {"copy_of": _optional(_copy_of), "retired_to": _optional(_text)},
-                                         "pause": {"authority": _mapping}, "promote": _MOVE_OPTIONAL,
-                                         "rollback": {**_MOVE_OPTIONAL, "authority": _mapping}, "canary": _CANARY_OPTIONAL,
-                                         "canary-advance": _CANARY_OPTIONAL, "canary-rollback": _CANARY_OPTIONAL}
+OPTIONAL: dict[str, dict[str, Check]] = {
+    "init": {"registry": is_registry_id},
+    "registry": {"copy_of": _optional(_copy_of), "retired_to": _optional(_text)},
+    "pause": {"authority": _mapping},
+    "promote": _MOVE_OPTIONAL,
+    "rollback": {**_MOVE_OPTIONAL, "authority": _mapping},
+    "canary": _CANARY_OPTIONAL,
+    "canary-advance": _CANARY_OPTIONAL,
+    "canary-rollback": _CANARY_OPTIONAL,
+}
 
 
 def payload_problem(raw: dict[str, Any]) -> str | None:
@@ -164,5 +215,4 @@ def payload_problem(raw: dict[str, Any]) -> str | None:
 def require_well_formed(raw: dict[str, Any], where: str) -> None:
     problem = payload_problem(raw)
     if problem is not None:
-        raise MalformedRecord(f"event log record {where} is malformed: {problem}",
-                               "run `bundlectl verify`; the log was written outside bundlectl")
+        raise MalformedRecord(f"event log record {where} is malformed: {problem}", "run `bundlectl verify`; the log was written outside bundlectl")

@@ -48,8 +48,10 @@ def canary_pointer_name(name: str, env: str) -> str:
 
 def _checked(name: str, env: str) -> str:
     if not (is_name(name) and is_env(env)):
-        raise MalformedRecord(f"{name!r} in {env!r} is not a valid bundle name and environment",
-                               "names are lowercase letters, digits and dashes; run `bundlectl verify`")
+        raise MalformedRecord(
+            f"{name!r} in {env!r} is not a valid bundle name and environment",
+            "names are lowercase letters, digits and dashes; run `bundlectl verify`",
+        )
     return f"{name}/{env}"
 
 
@@ -65,12 +67,12 @@ def _decode(cls: type[Value], data: bytes, where: str) -> Value:
     try:
         raw = json.loads(data)
         value = cls(**{f: raw[f] for f in fields})
-        if set(raw) != set(fields) or not all(
-                isinstance(raw[f], t) and (t is bool or not isinstance(raw[f], bool)) for f, t in fields.items()):
+        if set(raw) != set(fields) or not all(isinstance(raw[f], t) and (t is bool or not isinstance(raw[f], bool)) for f, t in fields.items()):
             raise TypeError("unexpected keys or types")
     except (ValueError, KeyError, TypeError):
-        raise MalformedRecord(f"pointer {where} does not hold a bundlectl pointer value",
-                               "run `bundlectl verify`; it was written outside bundlectl") from None
+        raise MalformedRecord(
+            f"pointer {where} does not hold a bundlectl pointer value", "run `bundlectl verify`; it was written outside bundlectl"
+        ) from None
     return value  # a value that decodes but disagrees with the log is for the caller to judge
 
 
@@ -155,8 +157,7 @@ def pointer_set_by(event: Event) -> PointerValue | None:
     if not event.is_move:
         return None
     move = event.move()
-    return PointerValue(move["name"], move["env"], move["to_digest"], move["to_version"], move["pointer_version"],
-                        event.seq)
+    return PointerValue(move["name"], move["env"], move["to_digest"], move["to_version"], move["pointer_version"], event.seq)
 
 
 def pause_set_by(event: Event) -> PauseValue | None:
@@ -188,8 +189,9 @@ def pointers_written_by(event: Event) -> list[AnyValue]:
     return [value for value in (pointer_set_by(event), pause_set_by(event), canary_set_by(event)) if value is not None]
 
 
-def stored_as_logged(storage: Storage, name: str, logged: AnyValue | None, log_head: str | None,
-                     decode: Callable[[bytes, str], AnyValue]) -> Pointer | None:
+def stored_as_logged(
+    storage: Storage, name: str, logged: AnyValue | None, log_head: str | None, decode: Callable[[bytes, str], AnyValue]
+) -> Pointer | None:
     """The stored pointer `name`, checked to hold what the index built from the log says (`logged`; None: never set).
 
     A writer plans against the index as of `log_head`; if the stored pointer differs because another
@@ -233,9 +235,13 @@ def logged_pause(row: PauseRow | None) -> PauseValue | None:
 
 def disagreement(name: str, found: AnyValue | None, logged: AnyValue | None) -> IntegrityFailure:
     """The error for a stored pointer that does not say what the read index, built from the log, says."""
-    return PointerMismatch(f"pointer {name} says {describe(found)}, but the read index built from the log says {describe(logged)}; "
-                            "one of them was changed outside bundlectl and nothing was written",
-                            "run `bundlectl verify` to see which")
+    return PointerMismatch(
+        f"pointer {name} says {describe(found)}, but the read index built from the log says {describe(logged)}; "
+        "one of them was changed outside bundlectl and nothing was written",
+        "run `bundlectl verify` to see which",
+    )
+
+
 def logged_canary(row: CanaryRow | None, completed_by: int | None) -> CanaryValue | None:
     """The value the log says a canary pointer holds: its newest canary record's, or the completing promotion's (seq)."""
     if row is None:

@@ -77,9 +77,11 @@ def _caught_up(index: Index, storage: Storage, allow_empty: bool, check_pointers
             if wrong:
                 name, found = wrong[0], storage.read_pointer(wrong[0])
                 if name == HEAD_POINTER:
-                    raise PointerMismatch(f"the head pointer does not name the newest record of the log (seq {known.seq}): "
-                                           "records were cut from the log, or the pointer was changed outside bundlectl",
-                                           "run `bundlectl verify` to see which")
+                    raise PointerMismatch(
+                        f"the head pointer does not name the newest record of the log (seq {known.seq}): "
+                        "records were cut from the log, or the pointer was changed outside bundlectl",
+                        "run `bundlectl verify` to see which",
+                    )
                 kind = PauseValue if name.startswith(PAUSE_PREFIX) else CanaryValue if name.startswith(CANARY_PREFIX) else PointerValue
                 raise disagreement(name, kind.decode(found.value, name) if found else None, _logged_pointers(index).get(name))
             return index
@@ -88,14 +90,12 @@ def _caught_up(index: Index, storage: Storage, allow_empty: bool, check_pointers
             continue  # another process moved the shared index past the head we read: read it again
         if stored == []:
             raise BrokenChain(
-                f"the registry log head {head[:12]} is not a record after seq {known.seq} ({str(known.id)[:12]}), "
-                "though nothing else is writing",
+                f"the registry log head {head[:12]} is not a record after seq {known.seq} ({str(known.id)[:12]}), though nothing else is writing",
                 "run `bundlectl verify`; the log ref was changed outside bundlectl",
             )
         if stored is None:
             raise BrokenChain(
-                f"the registry log was rewritten: the head this machine last saw (seq {known.seq}, {known.id}) "
-                "is no longer in its history",
+                f"the registry log was rewritten: the head this machine last saw (seq {known.seq}, {known.id}) is no longer in its history",
                 f"run `bundlectl verify`; if the registry was replaced on purpose, delete {storage.index_path()} and retry",
             )
         index.apply([parse_event(s) for s in stored], head, known, transition_check(storage))
@@ -104,8 +104,9 @@ def _caught_up(index: Index, storage: Storage, allow_empty: bool, check_pointers
 
 def log_kept_moving() -> Conflict:
     """Exit 3 when other writers moved the log on every one of MAX_ATTEMPTS reads or writes."""
-    return Conflict(f"the registry log kept moving while this command ran ({MAX_ATTEMPTS} attempts); nothing was changed",
-                    "retry when the registry is less busy")
+    return Conflict(
+        f"the registry log kept moving while this command ran ({MAX_ATTEMPTS} attempts); nothing was changed", "retry when the registry is less busy"
+    )
 
 
 def _no_log(storage: Storage, seq: int | None, last_seen: str | None, allow_empty: bool) -> None:
@@ -143,7 +144,6 @@ def _pointers_against_log(index: Index, storage: Storage, head: str) -> list[str
         if storage.log_head() != head:
             return None
     return wrong
-
 
 
 def _logged_pointers(index: Index) -> dict[str, AnyValue]:

@@ -138,8 +138,9 @@ def resolve_registered(ref: str, cwd: Path, storage: Any) -> Any:
     source = resolve(ref, cwd, lambda: storage)
     rows = index.bundles_with_digest(source.record.name, source.record.digest)
     if not rows:
-        raise NotFound(f"{ref} ({source.record.ref}, {source.record.digest[:19]}…) is not registered",
-                       f"register it first: `bundlectl register {ref}`")
+        raise NotFound(
+            f"{ref} ({source.record.ref}, {source.record.digest[:19]}…) is not registered", f"register it first: `bundlectl register {ref}`"
+        )
     return rows[-1]
 
 

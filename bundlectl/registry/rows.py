@@ -198,10 +198,19 @@ class MoveRow(NamedTuple):
     def to_json(self) -> dict[str, Any]:
         """The stable `history --json` shape."""
         document: dict[str, Any] = {
-            "seq": self.seq, "action": self.action, "env": self.env, "from_digest": self.from_digest,
-            "to_digest": self.to_digest, "from_version": self.from_version, "to_version": self.to_version,
-            "pointer_version": self.pointer_version, "verified": self.verified, "actor": self.actor,
-            "signed": self.signed, "reason": self.reason, "time": self.time,
+            "seq": self.seq,
+            "action": self.action,
+            "env": self.env,
+            "from_digest": self.from_digest,
+            "to_digest": self.to_digest,
+            "from_version": self.from_version,
+            "to_version": self.to_version,
+            "pointer_version": self.pointer_version,
+            "verified": self.verified,
+            "actor": self.actor,
+            "signed": self.signed,
+            "reason": self.reason,
+            "time": self.time,
         }
         for key in ("parents", "components", "break_glass", "rehearsal", "canary_completed", "guard"):
             if key in self.data:
@@ -227,10 +236,20 @@ class PauseRow(NamedTuple):
     def to_json(self) -> dict[str, Any]:
         """The `history --json` shape: nothing moves, so from and to are both what was live."""
         data = self.data
-        return {"seq": self.seq, "action": self.action, "env": data["env"], "from_digest": data["digest"],
-                "to_digest": data["digest"], "from_version": data["version"], "to_version": data["version"],
-                "pointer_version": data["pointer_version"], "actor": self.actor, "signed": self.signed, "reason": self.reason,
-                "time": self.time}
+        return {
+            "seq": self.seq,
+            "action": self.action,
+            "env": data["env"],
+            "from_digest": data["digest"],
+            "to_digest": data["digest"],
+            "from_version": data["version"],
+            "to_version": data["version"],
+            "pointer_version": data["pointer_version"],
+            "actor": self.actor,
+            "signed": self.signed,
+            "reason": self.reason,
+            "time": self.time,
+        }
 
     def summary(self) -> dict[str, Any]:
         """How `status` and `audit` show a pause in force."""
@@ -273,10 +292,21 @@ class CanaryRow(NamedTuple):
     def to_json(self) -> dict[str, Any]:
         """The `history --json` shape: from what is live to the candidate, with the share it got."""
         data = self.data
-        document = {"seq": self.seq, "action": self.action, "env": data["env"], "from_digest": data["live_digest"],
-                    "to_digest": data["digest"], "from_version": data["live_version"], "to_version": data["version"],
-                    "pointer_version": data["pointer_version"], "percent": data["percent"], "actor": self.actor,
-                    "signed": self.signed, "reason": self.reason, "time": self.time}
+        document = {
+            "seq": self.seq,
+            "action": self.action,
+            "env": data["env"],
+            "from_digest": data["live_digest"],
+            "to_digest": data["digest"],
+            "from_version": data["live_version"],
+            "to_version": data["version"],
+            "pointer_version": data["pointer_version"],
+            "percent": data["percent"],
+            "actor": self.actor,
+            "signed": self.signed,
+            "reason": self.reason,
+            "time": self.time,
+        }
         if "guard" in data:
             document["guard"] = data["guard"]
         return document
@@ -284,8 +314,17 @@ class CanaryRow(NamedTuple):
     def summary(self) -> dict[str, Any]:
         """How `status` and `audit` show the canary in force: the candidate and its share."""
         data = self.data
-        return {"version": data["version"], "digest": data["digest"], "percent": data["percent"], "steps": data["steps"],
-                "step_time_s": data["step_time"], "since": self.time, "by": self.actor, "by_signed": self.signed, "seq": self.seq}
+        return {
+            "version": data["version"],
+            "digest": data["digest"],
+            "percent": data["percent"],
+            "steps": data["steps"],
+            "step_time_s": data["step_time"],
+            "since": self.time,
+            "by": self.actor,
+            "by_signed": self.signed,
+            "seq": self.seq,
+        }
 
 
 class WatchRow(NamedTuple):
@@ -300,10 +339,19 @@ class WatchRow(NamedTuple):
     signed: bool = False
 
     def to_json(self) -> dict[str, Any]:
-        return {"seq": self.seq, "action": self.action, "env": self.data["env"], "digest": self.data["digest"],
-                "version": self.data["version"], "actor": self.actor, "signed": self.signed, "reason": self.reason,
-                "time": self.time, **{k: v for k, v in self.data.items() if k not in ("name", "env", "digest", "version", "action")},
-                **({"action_taken": self.data["action"]} if "action" in self.data else {})}
+        return {
+            "seq": self.seq,
+            "action": self.action,
+            "env": self.data["env"],
+            "digest": self.data["digest"],
+            "version": self.data["version"],
+            "actor": self.actor,
+            "signed": self.signed,
+            "reason": self.reason,
+            "time": self.time,
+            **{k: v for k, v in self.data.items() if k not in ("name", "env", "digest", "version", "action")},
+            **({"action_taken": self.data["action"]} if "action" in self.data else {}),
+        }
 
 
 Logged = TypeVar("Logged", MoveRow, PauseRow, CanaryRow, WatchRow)

@@ -71,17 +71,20 @@ def signing_for(trust: Trust | None, action: str, data: dict[str, Any], acting: 
         who = "no one"
     if not acting.keys:
         what = "the first trust file names its own admins" if first else "this registry has trust set"
-        raise Refused(f"{what}: {_ACTS.get(action, action)} must be signed by {who}; nothing was written",
-                      "sign with --key PATH (your SSH key, or its .pub with ssh-agent) or set BUNDLECTL_SIGNING_KEY")
+        raise Refused(
+            f"{what}: {_ACTS.get(action, action)} must be signed by {who}; nothing was written",
+            "sign with --key PATH (your SSH key, or its .pub with ssh-agent) or set BUNDLECTL_SIGNING_KEY",
+        )
     try:
         signers = allowed_signers(trust, action, data, [k.public for k in acting.keys])
     except NotAllowed as exc:
-        raise Refused(f"{exc}; nothing was written", f"{_ACTS.get(action, action)} must be signed by {who} "
-                      "(see `bundlectl trust show`)") from None
+        raise Refused(f"{exc}; nothing was written", f"{_ACTS.get(action, action)} must be signed by {who} (see `bundlectl trust show`)") from None
     actor = actor_of(signers)
     if acting.explicit and acting.claimed != actor:
-        raise Refused(f"--actor {acting.claimed} is not the principal of the signing key ({actor}); nothing was written",
-                      "leave --actor out: with trust set, the recorded actor is the key's principal")
+        raise Refused(
+            f"--actor {acting.claimed} is not the principal of the signing key ({actor}); nothing was written",
+            "leave --actor out: with trust set, the recorded actor is the key's principal",
+        )
     return Signing(actor, acting.keys)
 
 
@@ -91,8 +94,18 @@ def named_by_keys(trust: Trust | None, acting: Acting) -> str:
     return actor_of(signers) if signers else acting.claimed
 
 
-_ACTS = {"trust": "trust set", "policy": "policy set", "webhooks": "webhooks set", "register": "register", "evidence": "adding evidence",
-         "approval": "approve", "promote": "promote", "rollback": "rollback", "pause": "pause", "resume": "resume"}
+_ACTS = {
+    "trust": "trust set",
+    "policy": "policy set",
+    "webhooks": "webhooks set",
+    "register": "register",
+    "evidence": "adding evidence",
+    "approval": "approve",
+    "promote": "promote",
+    "rollback": "rollback",
+    "pause": "pause",
+    "resume": "resume",
+}
 
 
 def check_record(event: Event, trust: Trust | None) -> Trust | None:
@@ -208,8 +221,11 @@ def check_head(storage: Storage, last: HeadValue, trust_since: int | None) -> No
     value = HeadValue.decode(pointer.value) if pointer else None
     if value != last:
         found = f"seq {value.seq}" if value else "nothing readable"
-        raise tampered(None, f"the log ends at seq {last.seq}, but the head pointer, moved with every signed "
-                             f"record, names {found}: records were cut from the end of the log (or the head was rewritten)")
+        raise tampered(
+            None,
+            f"the log ends at seq {last.seq}, but the head pointer, moved with every signed "
+            f"record, names {found}: records were cut from the end of the log (or the head was rewritten)",
+        )
 
 
 def tampered(event: Event | None, message: str) -> IntegrityFailure:

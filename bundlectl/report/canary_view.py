@@ -25,8 +25,15 @@ def _latest_run(index: Index, name: str, env: str) -> list[CanaryRow]:
 
 
 def _point(label: str, time: str, percent: int, guard: dict[str, Any], logged: bool) -> GuardPoint:
-    return GuardPoint(label, time, percent, str(guard.get("decision", "")), str(guard.get("reason", "")),
-                      [m for m in guard.get("metrics", []) if isinstance(m, dict)], logged)
+    return GuardPoint(
+        label,
+        time,
+        percent,
+        str(guard.get("decision", "")),
+        str(guard.get("reason", "")),
+        [m for m in guard.get("metrics", []) if isinstance(m, dict)],
+        logged,
+    )
 
 
 def canary_view(index: Index, bundle: BundleRow, env: str, guard: GuardReport | None) -> CanaryView | None:
@@ -42,8 +49,7 @@ def canary_view(index: Index, bundle: BundleRow, env: str, guard: GuardReport | 
             points.append(_point(f"{row.action} (log record {row.seq})", row.time, _judged_share(judged, row), judged, True))
     completed = index.move_after(bundle.name, env, run[-1].seq) if run[-1].percent else None
     if completed is not None and isinstance(completed.data.get("guard"), dict):
-        points.append(_point(f"promote (log record {completed.seq})", completed.time, run[-1].percent,
-                             completed.data["guard"], True))
+        points.append(_point(f"promote (log record {completed.seq})", completed.time, run[-1].percent, completed.data["guard"], True))
     if guard is not None and guard.canary is not None:
         judgement = guard.judgement.to_json()
         points.append(_point(f"judged for this report ({guard.source})", "", guard.canary.percent, judgement, False))

@@ -38,15 +38,24 @@ class SliceComparison:
         """How a reviewer should read the difference: noise, or a change the pairs show."""
         if not self.regressed and not self.fixed:
             return "no case changed"
-        direction = "worse" if len(self.regressed) > len(self.fixed) else "better" if len(self.fixed) > len(self.regressed) \
-            else "as many fixed as regressed"
+        direction = (
+            "worse" if len(self.regressed) > len(self.fixed) else "better" if len(self.fixed) > len(self.regressed) else "as many fixed as regressed"
+        )
         significant = self.p_value < 0.05
         return f"{direction}: {'significant' if significant else 'within noise'} (p = {self.p_value:.3g})"
 
     def to_json(self) -> dict[str, Any]:
-        return {"slice": self.slice, "paired": self.paired, "live_passed": self.live_passed,
-                "candidate_passed": self.candidate_passed, "regressed": self.regressed, "fixed": self.fixed,
-                "still_failing": self.still_failing, "p_value": self.p_value, "reading": self.reading}
+        return {
+            "slice": self.slice,
+            "paired": self.paired,
+            "live_passed": self.live_passed,
+            "candidate_passed": self.candidate_passed,
+            "regressed": self.regressed,
+            "fixed": self.fixed,
+            "still_failing": self.still_failing,
+            "p_value": self.p_value,
+            "reading": self.reading,
+        }
 
 
 @dataclass(frozen=True)
@@ -58,13 +67,18 @@ class CaseComparison:
     only_live: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {"candidate_evidence": self.candidate_seq, "live_evidence": self.live_seq,
-                "slices": [s.to_json() for s in self.slices], "only_candidate": self.only_candidate,
-                "only_live": self.only_live}
+        return {
+            "candidate_evidence": self.candidate_seq,
+            "live_evidence": self.live_seq,
+            "slices": [s.to_json() for s in self.slices],
+            "only_candidate": self.only_candidate,
+            "only_live": self.only_live,
+        }
 
 
 def stored_cases(storage: Storage, row: EvidenceRow, record: BundleRecord) -> list[CaseResult]:
     """The cases of a stored eval report, matched to the bundle's suite as when it was bound (cached once bound)."""
+
     def bind() -> list[CaseResult]:
         label = f"the {row.kind} report of log record {row.seq}"
         report = import_report(storage.get_object(row.report_key), label, row.source)
@@ -90,6 +104,16 @@ def compare_cases(candidate: list[CaseResult], live: list[CaseResult], candidate
         regressed = sorted(k for k in keys if theirs[k].passed and not ours[k].passed)
         fixed = sorted(k for k in keys if not theirs[k].passed and ours[k].passed)
         failing = sorted(k for k in keys if not theirs[k].passed and not ours[k].passed)
-        slices.append(SliceComparison(name, len(keys), sum(theirs[k].passed for k in keys), sum(ours[k].passed for k in keys),
-                                      regressed, fixed, failing, mcnemar_exact(len(regressed), len(fixed)).p_value))
+        slices.append(
+            SliceComparison(
+                name,
+                len(keys),
+                sum(theirs[k].passed for k in keys),
+                sum(ours[k].passed for k in keys),
+                regressed,
+                fixed,
+                failing,
+                mcnemar_exact(len(regressed), len(fixed)).p_value,
+            )
+        )
     return CaseComparison(candidate_seq, live_seq, slices, sorted(set(ours) - set(theirs)), sorted(set(theirs) - set(ours)))

@@ -34,8 +34,7 @@ def _interval(metric: dict[str, Any]) -> tuple[float, float, float] | None:
     interval, live, candidate = metric.get("interval"), metric.get("live"), metric.get("candidate")
     if not (isinstance(interval, list) and len(interval) == 2 and all(isinstance(v, (int, float)) for v in interval)):
         return None
-    estimate = candidate - live if isinstance(live, (int, float)) and isinstance(candidate, (int, float)) else \
-        (interval[0] + interval[1]) / 2
+    estimate = candidate - live if isinstance(live, (int, float)) and isinstance(candidate, (int, float)) else (interval[0] + interval[1]) / 2
     return float(interval[0]), float(interval[1]), float(estimate)
 
 
@@ -61,10 +60,18 @@ def interval_charts(canary: CanaryView) -> list[IntervalChart]:
             return round(PAD_Y + (top - clipped) / (top - bottom) * (HEIGHT - 2 * PAD_Y), 1)
 
         step = (WIDTH - PAD_LEFT - PAD_RIGHT) / len(series)
-        bars = [Bar(round(PAD_LEFT + step * (i + 0.5), 1), y(low), y(high), y(estimate), str(metric.get("verdict", "")),
-                    f"{point.percent}%{'' if point.logged else ' now'}",
-                    f"{point.label}: {estimate:+.4g} (interval {low:+.4g} to {high:+.4g}), {metric.get('verdict', '')}")
-                for i, (point, metric, (low, high, estimate)) in enumerate(series)]
+        bars = [
+            Bar(
+                round(PAD_LEFT + step * (i + 0.5), 1),
+                y(low),
+                y(high),
+                y(estimate),
+                str(metric.get("verdict", "")),
+                f"{point.percent}%{'' if point.logged else ' now'}",
+                f"{point.label}: {estimate:+.4g} (interval {low:+.4g} to {high:+.4g}), {metric.get('verdict', '')}",
+            )
+            for i, (point, metric, (low, high, estimate)) in enumerate(series)
+        ]
         better = str(series[0][1].get("better", ""))
         charts.append(IntervalChart(name, better, y(0.0), f"{top:+.3g}", f"{bottom:+.3g}", bars))
     return charts

@@ -42,8 +42,9 @@ if TYPE_CHECKING:
 TIMELINE_LIMIT = 100  # per environment: a report is read, not audited; `history` has the rest
 
 
-def collect_report(storage: Storage, bundle: BundleRow, env: str, actor: Acting, guard: GuardReport | None = None,
-                   now: datetime | None = None) -> ReleaseReport:
+def collect_report(
+    storage: Storage, bundle: BundleRow, env: str, actor: Acting, guard: GuardReport | None = None, now: datetime | None = None
+) -> ReleaseReport:
     """The report of `bundle` against what is live in `env`, as of `now` (default: the newest log record's time)."""
     index = checked_index(storage)
     policy = environment_policy(index, env)  # an environment the policy does not define is refused here, first
@@ -56,15 +57,20 @@ def collect_report(storage: Storage, bundle: BundleRow, env: str, actor: Acting,
     cost = policy.gates.cost
     evidence = list_evidence(index, bundle, env, as_of).evidence
     return ReleaseReport(
-        name=bundle.name, version=bundle.version, digest=bundle.digest, env=env, as_of=as_of.isoformat(),
-        head=index.head().hash, live_version=baseline.version if baseline else None,
+        name=bundle.name,
+        version=bundle.version,
+        digest=bundle.digest,
+        env=env,
+        as_of=as_of.isoformat(),
+        head=index.head().hash,
+        live_version=baseline.version if baseline else None,
         live_digest=baseline.digest if baseline else None,
         verdict=_verdict(index, bundle, env, gate, trust),
         changes=_changes(storage, bundle, baseline),
         evidence=evidence,
-        cases=cases, cases_note=note,
-        operations=Operations(_measured(index, bundle), _measured(index, baseline) if baseline else None,
-                              cost.daily_tasks if cost else None),
+        cases=cases,
+        cases_note=note,
+        operations=Operations(_measured(index, bundle), _measured(index, baseline) if baseline else None, cost.daily_tasks if cost else None),
         rollback=_rollback(index, bundle, baseline, as_of),
         canary=canary_view(index, bundle, env, guard),
         timeline=_timeline(index, bundle.name),
@@ -88,20 +94,22 @@ def _baseline(index: Index, bundle: BundleRow, env: str) -> BundleRow | None:
 def _verdict(index: Index, bundle: BundleRow, env: str, gate: GateResult, trust: Trust | None) -> Verdict:
     if trust is None:
         return Verdict(gate, False, [], [])
-    roles = [trust.admins, trust.approvers, trust.runners, *([trust.registrants] if trust.registrants else []),
-             *([trust.promoters[env]] if env in trust.promoters else [])]
+    roles = [
+        trust.admins,
+        trust.approvers,
+        trust.runners,
+        *([trust.registrants] if trust.registrants else []),
+        *([trust.promoters[env]] if env in trust.promoters else []),
+    ]
     thresholds = [RoleThreshold(r.name, r.threshold, sorted({s.principal for s in r.signers})) for r in roles]
     names = {s.key.fingerprint: s.principal for s in trust.anyone().signers}
-    signatures = [_signature(f"{row.kind} report of {row.version} (log record {row.seq})", row.signed_by, names)
-                  for row in gate.evidence_rows]
-    signatures += [_signature(f"approval of {a.actor} (log record {a.seq})", a.signed_by, names)
-                   for a in index.approvals_for(bundle.digest, env)]
+    signatures = [_signature(f"{row.kind} report of {row.version} (log record {row.seq})", row.signed_by, names) for row in gate.evidence_rows]
+    signatures += [_signature(f"approval of {a.actor} (log record {a.seq})", a.signed_by, names) for a in index.approvals_for(bundle.digest, env)]
     return Verdict(gate, True, thresholds, signatures)
 
 
 def _signature(record: str, fingerprints: frozenset[str], names: dict[str, str]) -> Signature:
-    return Signature(record, sorted({names[f] for f in fingerprints if f in names}),
-                     sum(1 for f in fingerprints if f not in names))
+    return Signature(record, sorted({names[f] for f in fingerprints if f in names}), sum(1 for f in fingerprints if f not in names))
 
 
 def _principals(fingerprints: frozenset[str], trust: Trust | None) -> list[str]:
@@ -123,8 +131,7 @@ def _newest_eval(index: Index, digest: str, used: tuple[EvidenceRow, ...]) -> Ev
     return chosen or next(iter(index.evidence_for(digest, "eval")), None)
 
 
-def _cases(storage: Storage, index: Index, bundle: BundleRow, baseline: BundleRow | None,
-           gate: GateResult) -> tuple[CaseComparison | None, str]:
+def _cases(storage: Storage, index: Index, bundle: BundleRow, baseline: BundleRow | None, gate: GateResult) -> tuple[CaseComparison | None, str]:
     if baseline is None:
         return None, "nothing else is live in this environment to compare with"
     ours, theirs = _newest_eval(index, bundle.digest, gate.evidence_rows), _newest_eval(index, baseline.digest, gate.evidence_rows)
@@ -137,8 +144,7 @@ def _cases(storage: Storage, index: Index, bundle: BundleRow, baseline: BundleRo
     except BundlectlError as exc:  # an old report that no longer binds: said, not fatal to the rest of the report
         return None, f"the stored reports cannot be compared case by case: {exc.message.splitlines()[0]}"
     comparison = compare_cases(mine, live, ours.seq, theirs.seq)
-    return comparison, (f"eval report of log record {ours.seq} against live's of log record {theirs.seq}, "
-                        f"{comparison.slices[0].paired} cases paired")
+    return comparison, (f"eval report of log record {ours.seq} against live's of log record {theirs.seq}, {comparison.slices[0].paired} cases paired")
 
 
 def _measured(index: Index, bundle: BundleRow) -> Measured:
@@ -154,8 +160,13 @@ def _measured(index: Index, bundle: BundleRow) -> Measured:
                 origin = f"{row.kind} report of {row.run_at}"
                 if origin not in origins:
                     origins.append(origin)
-    return Measured(bundle.version, found["latency_p50_ms"], found["latency_p95_ms"], found["cost_per_task_usd"],
-                    "; ".join(origins) or "no report gives latency or cost")
+    return Measured(
+        bundle.version,
+        found["latency_p50_ms"],
+        found["latency_p95_ms"],
+        found["cost_per_task_usd"],
+        "; ".join(origins) or "no report gives latency or cost",
+    )
 
 
 def _rollback(index: Index, bundle: BundleRow, baseline: BundleRow | None, as_of: datetime) -> RollbackReadiness:
@@ -166,8 +177,9 @@ def _rollback(index: Index, bundle: BundleRow, baseline: BundleRow | None, as_of
     else:
         note = f"a rollback would point the environment back at {baseline.name}@{baseline.version}"
     note += f"; last rehearsal {rehearsal.run_at} ({age} before this report)" if rehearsal else "; never rehearsed"
-    return RollbackReadiness(baseline.version if baseline else None, baseline.digest if baseline else None,
-                             rehearsal.run_at if rehearsal else None, age, note)
+    return RollbackReadiness(
+        baseline.version if baseline else None, baseline.digest if baseline else None, rehearsal.run_at if rehearsal else None, age, note
+    )
 
 
 def _timeline(index: Index, name: str) -> list[TimelineEntry]:
@@ -175,7 +187,18 @@ def _timeline(index: Index, name: str) -> list[TimelineEntry]:
     for env in sorted({p.env for p in index.pointers(name)}):
         for row in pointer_history(index, name, env, TIMELINE_LIMIT):
             document = row.to_json()
-            entries.append(TimelineEntry(env, row.seq, row.time, row.action, document.get("from_version"),
-                                         document.get("to_version"), document.get("percent"), row.actor, row.signed,
-                                         row.reason))
+            entries.append(
+                TimelineEntry(
+                    env,
+                    row.seq,
+                    row.time,
+                    row.action,
+                    document.get("from_version"),
+                    document.get("to_version"),
+                    document.get("percent"),
+                    row.actor,
+                    row.signed,
+                    row.reason,
+                )
+            )
     return sorted(entries, key=lambda e: e.seq, reverse=True)

@@ -26,11 +26,13 @@ def _environment() -> Environment:
     try:
         from jinja2 import Environment, PackageLoader, StrictUndefined
     except ImportError:
-        raise UsageProblem("the HTML report needs Jinja2, which is not installed",
-                           "pip install 'bundlectl[report]', or use --format markdown or json") from None
+        raise UsageProblem(
+            "the HTML report needs Jinja2, which is not installed", "pip install 'bundlectl[report]', or use --format markdown or json"
+        ) from None
 
-    environment = Environment(loader=PackageLoader("bundlectl.report", "templates"), autoescape=True,
-                              undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    environment = Environment(
+        loader=PackageLoader("bundlectl.report", "templates"), autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True
+    )
     environment.filters.update(short=short, value=value, pct=pct, ms=ms, usd=usd)
     return environment
 
@@ -46,8 +48,10 @@ def _css() -> tuple[str, str]:
 def _diffs(report: ReleaseReport) -> dict[str, dict[str, list[Row]]]:
     if report.changes is None:
         return {}
-    return {kind: {path: side_by_side(text) for path, text in sorted(component.text_diffs.items())}
-            for kind, component in report.changes.components.items()}
+    return {
+        kind: {path: side_by_side(text) for path, text in sorted(component.text_diffs.items())}
+        for kind, component in report.changes.components.items()
+    }
 
 
 def _snapshot(report: ReleaseReport) -> dict[str, Any] | None:
@@ -58,7 +62,17 @@ def _snapshot(report: ReleaseReport) -> dict[str, Any] | None:
 
 def render_html(report: ReleaseReport) -> str:
     css, css_hash = _css()
-    return _environment().get_template("report.html.j2").render(
-        r=report, css=css, css_hash=css_hash, diffs=_diffs(report), snapshot=_snapshot(report),
-        margins=[describe_margin(c) for c in report.verdict.gate.checks],
-        charts=interval_charts(report.canary) if report.canary else [], id_limit=ID_LIMIT)
+    return (
+        _environment()
+        .get_template("report.html.j2")
+        .render(
+            r=report,
+            css=css,
+            css_hash=css_hash,
+            diffs=_diffs(report),
+            snapshot=_snapshot(report),
+            margins=[describe_margin(c) for c in report.verdict.gate.checks],
+            charts=interval_charts(report.canary) if report.canary else [],
+            id_limit=ID_LIMIT,
+        )
+    )

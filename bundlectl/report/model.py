@@ -40,8 +40,13 @@ class Verdict:
         return self.gate.passed
 
     def to_json(self) -> dict[str, Any]:
-        return {"passed": self.passed, "failed": [c.to_json() for c in self.gate.failures()], "trust_set": self.trust_set,
-                "roles": [vars(r) for r in self.roles], "signatures": [vars(s) for s in self.signatures]}
+        return {
+            "passed": self.passed,
+            "failed": [c.to_json() for c in self.gate.failures()],
+            "trust_set": self.trust_set,
+            "roles": [vars(r) for r in self.roles],
+            "signatures": [vars(s) for s in self.signatures],
+        }
 
 
 @dataclass(frozen=True)
@@ -69,11 +74,9 @@ class Operations:
 
     def to_json(self) -> dict[str, Any]:
         def side(m: Measured | None) -> dict[str, Any] | None:
-            return None if m is None else {**vars(m), "daily_usd": self.daily_cost(m),
-                                           "daily_usd_at_volume": self.daily_cost(m, self.multiplier)}
+            return None if m is None else {**vars(m), "daily_usd": self.daily_cost(m), "daily_usd_at_volume": self.daily_cost(m, self.multiplier)}
 
-        return {"candidate": side(self.candidate), "live": side(self.live), "daily_tasks": self.daily_tasks,
-                "volume_multiplier": self.multiplier}
+        return {"candidate": side(self.candidate), "live": side(self.live), "daily_tasks": self.daily_tasks, "volume_multiplier": self.multiplier}
 
 
 @dataclass(frozen=True)
@@ -113,8 +116,15 @@ class CanaryView:
         return sorted({m["name"] for p in self.points for m in p.metrics})
 
     def to_json(self) -> dict[str, Any]:
-        return {"version": self.version, "digest": self.digest, "running": self.running, "percent": self.percent,
-                "steps": self.steps, "events": self.events, "judgements": [vars(p) for p in self.points]}
+        return {
+            "version": self.version,
+            "digest": self.digest,
+            "running": self.running,
+            "percent": self.percent,
+            "steps": self.steps,
+            "events": self.events,
+            "judgements": [vars(p) for p in self.points],
+        }
 
 
 @dataclass(frozen=True)
@@ -154,13 +164,21 @@ class ReleaseReport:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "name": self.name, "version": self.version, "digest": self.digest, "env": self.env, "as_of": self.as_of,
-            "log_head": self.head, "live": {"version": self.live_version, "digest": self.live_digest} if self.live_version else None,
-            "verdict": self.verdict.to_json(), "gate": self.verdict.gate.to_json(),
+            "name": self.name,
+            "version": self.version,
+            "digest": self.digest,
+            "env": self.env,
+            "as_of": self.as_of,
+            "log_head": self.head,
+            "live": {"version": self.live_version, "digest": self.live_digest} if self.live_version else None,
+            "verdict": self.verdict.to_json(),
+            "gate": self.verdict.gate.to_json(),
             "changes": self.changes.to_json() if self.changes else None,
             "evidence": [{**e.to_json(), "signed_by": self.signers.get(e.row.seq, [])} for e in self.evidence],
-            "cases": self.cases.to_json() if self.cases else None, "cases_note": self.cases_note,
-            "operations": self.operations.to_json(), "rollback": vars(self.rollback),
+            "cases": self.cases.to_json() if self.cases else None,
+            "cases_note": self.cases_note,
+            "operations": self.operations.to_json(),
+            "rollback": vars(self.rollback),
             "canary": self.canary.to_json() if self.canary else None,
             "timeline": [vars(t) for t in self.timeline],
         }

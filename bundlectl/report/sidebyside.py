@@ -20,8 +20,7 @@ def side_by_side(unified: str) -> list[Row]:
         for index in range(max(len(removed), len(added))):
             old = removed[index] if index < len(removed) else None
             new = added[index] if index < len(added) else None
-            rows.append(Row("changed" if old is not None and new is not None else "removed" if new is None else "added",
-                            old, new))
+            rows.append(Row("changed" if old is not None and new is not None else "removed" if new is None else "added", old, new))
         removed.clear()
         added.clear()
 

@@ -66,9 +66,11 @@ class LiveBundle:
         except (OSError, BundlectlError) as exc:
             data, why = None, getattr(exc, "message", None) or str(exc)
         if data is None or sha256_of(data) != entry.digest:
-            raise IntegrityFailure(f"the local copy of {relpath} of {self.name}@{self.version} ({path}) is no longer the "
-                                   f"verified file: {why if data is None else 'its bytes changed'}",
-                                   "something replaced it in the cache folder; restart the runtime to fetch it again")
+            raise IntegrityFailure(
+                f"the local copy of {relpath} of {self.name}@{self.version} ({path}) is no longer the "
+                f"verified file: {why if data is None else 'its bytes changed'}",
+                "something replaced it in the cache folder; restart the runtime to fetch it again",
+            )
         return data
 
     def path(self, relpath: str) -> Path:

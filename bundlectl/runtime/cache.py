@@ -54,14 +54,20 @@ class LastGood:
         bundle = serving.bundle
         for relpath, entry in _file_entries(bundle.record).items():
             if relpath in bundle.paths:  # a large file: copied from its verified local copy unless that is already here
-                local_copy(blob_folder(self.folder), entry.digest, entry.size,
-                           functools.partial(_copy_file, bundle.paths[relpath]))
+                local_copy(blob_folder(self.folder), entry.digest, entry.size, functools.partial(_copy_file, bundle.paths[relpath]))
             elif self.blob(entry.digest, entry.size) is None:  # missing or damaged: written (again) from the verified bytes
                 _write_atomic(self._blob_path(entry.digest), bundle.files[relpath])
         self.keep(bundle)  # leased before the state names them: blobs reused from an earlier bundle may be old
-        state = {"format": FORMAT, "registry": self.registry, "name": self.name, "env": self.env, "saved_at": event_time(),
-                 "pointer": asdict(serving.pointer), "pause": asdict(serving.pause) if serving.pause else None,
-                 "record": bundle.record.to_json()}
+        state = {
+            "format": FORMAT,
+            "registry": self.registry,
+            "name": self.name,
+            "env": self.env,
+            "saved_at": event_time(),
+            "pointer": asdict(serving.pointer),
+            "pause": asdict(serving.pause) if serving.pause else None,
+            "record": bundle.record.to_json(),
+        }
         _write_atomic(self.state_path, canonical_json(state))
         self._collect_garbage()
 
@@ -141,8 +147,9 @@ class LastGood:
         if not isinstance(state, dict) or state.get("format") != FORMAT:
             raise CacheUnusable(f"{where} is not a bundlectl runtime cache")
         if (state.get("registry"), state.get("name"), state.get("env")) != (self.registry, self.name, self.env):
-            raise CacheUnusable(f"{where} was written for another registry or environment "
-                                f"({state.get('registry')}, {state.get('name')} in {state.get('env')})")
+            raise CacheUnusable(
+                f"{where} was written for another registry or environment ({state.get('registry')}, {state.get('name')} in {state.get('env')})"
+            )
         try:
             pointer = PointerValue.decode(canonical_json(state["pointer"]), where)
             record = BundleRecord.from_json(state["record"])
@@ -150,8 +157,11 @@ class LastGood:
             saved_at = str(state["saved_at"])
         except (BundlectlError, KeyError, TypeError, ValueError, AttributeError, RecursionError):
             raise CacheUnusable(f"{where} is damaged: it is not the state bundlectl wrote") from None
-        if (record.name, record.version, record.digest) != (self.name, pointer.version, pointer.digest) \
-                or record.computed_digest() != record.digest or record.altered_component() is not None:
+        if (
+            (record.name, record.version, record.digest) != (self.name, pointer.version, pointer.digest)
+            or record.computed_digest() != record.digest
+            or record.altered_component() is not None
+        ):
             raise CacheUnusable(f"{where} is damaged: the bundle record does not match its digest")
         from bundlectl.runtime.files import IN_MEMORY_MAX, verified_copy
 
@@ -159,16 +169,16 @@ class LastGood:
         for component in record.components.values():
             for relpath, entry in component.files.items():
                 large = entry.size > IN_MEMORY_MAX
-                found = verified_copy(blob_folder(self.folder), entry.digest, entry.size) if large \
-                    else self.blob(entry.digest, entry.size)
+                found = verified_copy(blob_folder(self.folder), entry.digest, entry.size) if large else self.blob(entry.digest, entry.size)
                 if found is None:
                     raise CacheUnusable(f"{where}: the cached copy of {relpath} is missing or does not match its digest")
                 if isinstance(found, Path):
                     paths[relpath] = found
                 else:
                     files[relpath] = found
-        bundle = LiveBundle(self.name, self.env, record.version, record.digest, pointer.pointer_version, record, files, paths,
-                            blob_folder(self.folder))
+        bundle = LiveBundle(
+            self.name, self.env, record.version, record.digest, pointer.pointer_version, record, files, paths, blob_folder(self.folder)
+        )
         return Serving(bundle, pointer, pause, from_cache=True), saved_at
 
     def _blob_path(self, digest: str) -> Path:
@@ -208,8 +218,13 @@ def _pause(raw: Any) -> PauseState | None:
     if raw is None:
         return None
     pause = PauseState(**raw)
-    if not (isinstance(pause.paused, bool) and isinstance(pause.seq, int) and isinstance(pause.by, str)
-            and isinstance(pause.since, str) and isinstance(pause.reason, (str, type(None)))):
+    if not (
+        isinstance(pause.paused, bool)
+        and isinstance(pause.seq, int)
+        and isinstance(pause.by, str)
+        and isinstance(pause.since, str)
+        and isinstance(pause.reason, (str, type(None)))
+    ):
         raise TypeError("pause state of the wrong types")
     return pause
 

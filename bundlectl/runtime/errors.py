@@ -13,8 +13,10 @@ class Paused(BundlectlError):
     """The environment is paused (the kill switch): serving code takes its fallback path. Says who, when and why."""
 
     def __init__(self, name: str, env: str, reason: str | None, by: str, since: str) -> None:
-        super().__init__(f"{name} in {env} is paused (by {by} at {since}): {reason}",
-                         f"take the fallback path; `bundlectl resume {name} --env {env}` ends the pause")
+        super().__init__(
+            f"{name} in {env} is paused (by {by} at {since}): {reason}",
+            f"take the fallback path; `bundlectl resume {name} --env {env}` ends the pause",
+        )
         self.name, self.env, self.reason, self.by, self.since = name, env, reason, by, since
 
 

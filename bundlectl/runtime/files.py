@@ -75,8 +75,10 @@ def local_copy(folder: Path, digest: str, size: int, write: Callable[[IO[bytes]]
             from bundlectl.errors import IntegrityFailure
 
             target.unlink(missing_ok=True)
-            raise IntegrityFailure(f"the copy of {digest} being written in {folder} was replaced by another file "
-                                   "(something else writes that folder)", "give the runtime a folder only it can write")
+            raise IntegrityFailure(
+                f"the copy of {digest} being written in {folder} was replaced by another file (something else writes that folder)",
+                "give the runtime a folder only it can write",
+            )
     finally:
         partial.unlink(missing_ok=True)
     return target

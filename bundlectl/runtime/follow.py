@@ -84,10 +84,8 @@ class Follower:
         env_read = self.storage.read_pointer_if_changed(self.env_pointer, env_token)
         pause_read = self.storage.read_pointer_if_changed(self.pause_pointer, pause_token)
         canary_read = self.storage.read_pointer_if_changed(self.canary_pointer, canary_token)
-        pause_same = pause_read is UNCHANGED or (pause_read is None and pause_token is None and serving is not None
-                                                  and serving.pause is None)
-        canary_same = canary_read is UNCHANGED or (canary_read is None and canary_token is None and serving is not None
-                                                    and serving.canary is None)
+        pause_same = pause_read is UNCHANGED or (pause_read is None and pause_token is None and serving is not None and serving.pause is None)
+        canary_same = canary_read is UNCHANGED or (canary_read is None and canary_token is None and serving is not None and serving.canary is None)
         if env_read is UNCHANGED and pause_same and canary_same:
             return None
         pause = None
@@ -122,9 +120,16 @@ class Follower:
                 raise
             raise PauseOnly(replace(serving, pause=state, tokens=(env_token, tokens[1], canary_token)), exc) from None
 
-    def _followed(self, serving: Serving | None, floor: Serving | None, index: Index, env_read: Pointer | None | object,
-                  state: PauseState | None, tokens: tuple[str | None, str | None, str | None],
-                  canary: CanaryValue | None) -> Serving:
+    def _followed(
+        self,
+        serving: Serving | None,
+        floor: Serving | None,
+        index: Index,
+        env_read: Pointer | None | object,
+        state: PauseState | None,
+        tokens: tuple[str | None, str | None, str | None],
+        canary: CanaryValue | None,
+    ) -> Serving:
         """The environment and canary pointers' part of a check: the bundles they name, verified against the log and
         loaded (the candidate like the live bundle, every file fetched and checked)."""
         from bundlectl.storage.base import Pointer
@@ -137,15 +142,18 @@ class Follower:
             assert serving is not None
             value = serving.pointer
         if floor is not None and value.pointer_version < floor.pointer.pointer_version:
-            raise Refusal(f"refused a replayed or stale pointer: version {value.pointer_version} ({value.version}) "
-                          f"is older than version {floor.pointer.pointer_version} already served")
+            raise Refusal(
+                f"refused a replayed or stale pointer: version {value.pointer_version} ({value.version}) "
+                f"is older than version {floor.pointer.pointer_version} already served"
+            )
         logged = logged_pointer(index.pointer(self.name, self.env))
         if logged != value:
-            raise _Disagrees(f"the pointer says {value.version} (version {value.pointer_version}) but the log "
-                             f"says {logged.version if logged else 'nothing'} (version {logged.pointer_version if logged else 0})")
+            raise _Disagrees(
+                f"the pointer says {value.version} (version {value.pointer_version}) but the log "
+                f"says {logged.version if logged else 'nothing'} (version {logged.pointer_version if logged else 0})"
+            )
         if floor is not None and (canary.seq if canary else 0) < (floor.canary.seq if floor.canary else 0):
-            raise Refusal(f"refused a replayed or stale canary pointer: {describe(canary)} is older than "
-                          f"{describe(floor.canary)} already seen")
+            raise Refusal(f"refused a replayed or stale canary pointer: {describe(canary)} is older than {describe(floor.canary)} already seen")
         logged_canary_value = logged_canary(*index.canary(self.name, self.env))
         if logged_canary_value != canary:
             raise _Disagrees(f"the canary pointer says {describe(canary)} but the log says {describe(logged_canary_value)}")
@@ -156,8 +164,11 @@ class Follower:
         candidate = None
         if canary is not None and canary.percent:
             before = serving.candidate if serving is not None else None
-            candidate = before if before is not None and before.digest == canary.digest else \
-                self._load(index, PointerValue(self.name, self.env, canary.digest, canary.version, value.pointer_version, canary.seq))
+            candidate = (
+                before
+                if before is not None and before.digest == canary.digest
+                else self._load(index, PointerValue(self.name, self.env, canary.digest, canary.version, value.pointer_version, canary.seq))
+            )
             if (candidate.arm, candidate.canary, candidate.pointer_version) != (CANDIDATE, running, value.pointer_version):
                 candidate = replace(candidate, arm=CANDIDATE, canary=running, pointer_version=value.pointer_version)
         return Serving(bundle, value, state, tokens, canary, candidate)
@@ -170,22 +181,23 @@ class Follower:
             return True
         pointer, pause = serving.pointer, serving.pause
         move = index.move_after(self.name, self.env, pointer.seq - 1)
-        pointer_set = move is not None and (move.seq, move.to_digest, move.pointer_version) == \
-            (pointer.seq, pointer.digest, pointer.pointer_version)
-        pause_set = pause is None or any((row.seq, row.paused) == (pause.seq, pause.paused)
-                                         for row in index.pauses(self.name, self.env))
+        pointer_set = move is not None and (move.seq, move.to_digest, move.pointer_version) == (pointer.seq, pointer.digest, pointer.pointer_version)
+        pause_set = pause is None or any((row.seq, row.paused) == (pause.seq, pause.paused) for row in index.pauses(self.name, self.env))
         if not pointer_set or not pause_set:
-            claim = (f"pointer version {pointer.pointer_version} ({pointer.version})" if not pointer_set
-                     else _paused(serving.pause_value))
-            log.warning("the runtime cache of %s in %s claims %s, which the registry's log never set: the cache was "
-                        "edited, or the registry lost records; following the registry", self.name, self.env, claim)
+            claim = f"pointer version {pointer.pointer_version} ({pointer.version})" if not pointer_set else _paused(serving.pause_value)
+            log.warning(
+                "the runtime cache of %s in %s claims %s, which the registry's log never set: the cache was "
+                "edited, or the registry lost records; following the registry",
+                self.name,
+                self.env,
+                claim,
+            )
         return pointer_set and pause_set
 
     def _pause_never_backwards(self, serving: Serving, pause: PauseValue | None) -> None:
         seen_pause = serving.pause.seq if serving.pause else 0
         if (pause.seq if pause else 0) < seen_pause:
-            raise Refusal(f"refused a replayed or stale pause pointer: {_paused(pause)} is older than "
-                          f"{_paused(serving.pause_value)} already seen")
+            raise Refusal(f"refused a replayed or stale pause pointer: {_paused(pause)} is older than {_paused(serving.pause_value)} already seen")
 
     def _load(self, index: Index, value: PointerValue) -> LiveBundle:
         """The bundle the pointer names, its digest recomputed and every file fetched and checked (cache first)."""
@@ -208,8 +220,8 @@ class Follower:
                     continue
                 cached = self.cache.blob(entry.digest, entry.size) if self.cache else None
                 files[relpath] = cached if cached is not None else read_blob(self.storage, entry.digest, label)
-        return LiveBundle(self.name, self.env, record.version, record.digest, value.pointer_version, record, files, paths,
-                          self.files_dir)
+        return LiveBundle(self.name, self.env, record.version, record.digest, value.pointer_version, record, files, paths, self.files_dir)
+
 
 def _copy_out(storage: Storage, digest: str, label: str, target: IO[bytes]) -> None:
     from bundlectl.registry.bundles import copy_blob
@@ -224,7 +236,6 @@ def _token(read: Pointer | None | object, before: str | None) -> str | None:
     if isinstance(read, Pointer):
         return read.token
     return None if read is None else before
-
 
 
 def _paused(pause: PauseValue | None) -> str:

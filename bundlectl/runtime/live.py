@@ -46,11 +46,25 @@ class Runtime:
     candidate's digest is not enough to choose keys for an arm; give every process of the service the same one.
     """
 
-    def __init__(self, name: str, env: str, registry: str | None = None, *, endpoint_url: str | None = None,
-                 poll_interval: float = 30.0, timeout: float = 2.0, startup_timeout: float = 10.0,
-                 cache_dir: str | Path | None = None, request_log: str | Path | None = None, cwd: Path | None = None,
-                 storage: Any = None, follow: bool = True, files_dir: str | Path | None = None,
-                 check_deadline: float | None = None, routing_secret: str | bytes | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        env: str,
+        registry: str | None = None,
+        *,
+        endpoint_url: str | None = None,
+        poll_interval: float = 30.0,
+        timeout: float = 2.0,
+        startup_timeout: float = 10.0,
+        cache_dir: str | Path | None = None,
+        request_log: str | Path | None = None,
+        cwd: Path | None = None,
+        storage: Any = None,
+        follow: bool = True,
+        files_dir: str | Path | None = None,
+        check_deadline: float | None = None,
+        routing_secret: str | bytes | None = None,
+    ) -> None:
         from bundlectl.foundation.names import is_env, is_name
         from bundlectl.runtime.follow import Follower
         from bundlectl.runtime.routing import routing_secret as secret_of
@@ -59,8 +73,10 @@ class Runtime:
         from bundlectl.storage.locate import open_storage, registry_url
 
         if not (is_name(name) and is_env(env)):
-            raise UsageProblem(f"{name!r} in {env!r} is not a bundle name and environment",
-                               "names are lowercase letters, digits and dashes, as in `bundlectl status`")
+            raise UsageProblem(
+                f"{name!r} in {env!r} is not a bundle name and environment",
+                "names are lowercase letters, digits and dashes, as in `bundlectl status`",
+            )
         check_deadline = CHECK_DEADLINE_TIMEOUTS * timeout if check_deadline is None else check_deadline
         if min(poll_interval, timeout, startup_timeout, check_deadline) <= 0:
             raise UsageProblem("poll_interval, timeout, startup_timeout and check_deadline must be positive numbers of seconds")
@@ -68,8 +84,9 @@ class Runtime:
         self.name, self.env = name, env
         self._routing_secret = secret_of(routing_secret)  # salts canary routing: the registry's readers do not know it
         self.poll_interval, self.timeout, self.startup_timeout = poll_interval, timeout, startup_timeout
-        self.storage = storage or open_storage(registry_url(registry), cwd or Path.cwd(), endpoint_url=endpoint_url,
-                                               limits=NetworkLimits(timeout, timeout, attempts=1))
+        self.storage = storage or open_storage(
+            registry_url(registry), cwd or Path.cwd(), endpoint_url=endpoint_url, limits=NetworkLimits(timeout, timeout, attempts=1)
+        )
         self._cache = self._open_cache(cache_dir)
         self.files_dir = Path(files_dir) if files_dir is not None else self._default_files_dir(cache_dir)
         self._follower = Follower(self.storage, name, env, self.files_dir, self._cache)
@@ -96,8 +113,7 @@ class Runtime:
         except ImportError:
             pass
         self._load_cache()
-        self._thread = threading.Thread(target=self._follow, args=(follow,), name=f"bundlectl-runtime {name}/{env}",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._follow, args=(follow,), name=f"bundlectl-runtime {name}/{env}", daemon=True)
         self._thread.start()
         self._await_first_check()
 
@@ -143,9 +159,18 @@ class Runtime:
         """`stamp()` for `async def` handlers (one non-blocking append is all it may wait on)."""
         return self.stamp(request_id, bundle=bundle)
 
-    def record(self, request_id: str | None, *, bundle: LiveBundle | None = None, ok: bool | None = None,
-               escalated: bool | None = None, schema_valid: bool | None = None, latency_ms: float | None = None,
-               cost_usd: float | None = None, **metrics: float | bool) -> dict[str, Any]:
+    def record(
+        self,
+        request_id: str | None,
+        *,
+        bundle: LiveBundle | None = None,
+        ok: bool | None = None,
+        escalated: bool | None = None,
+        schema_valid: bool | None = None,
+        latency_ms: float | None = None,
+        cost_usd: float | None = None,
+        **metrics: float | bool,
+    ) -> dict[str, Any]:
         """The request's outcome, beside its stamp: a JSON line in the request log, and the OpenTelemetry and
         Prometheus counters (`bundle.*` attributes). `metrics` carries the owner's metric (`metadata.outcome.metric`).
 
@@ -182,8 +207,10 @@ class Runtime:
         """Why the runtime may not be serving what the registry says now (unreachable, hanging, refused); None if all is well."""
         started = self._check_started
         if started is not None and time.monotonic() - started > 3 * self.timeout:
-            return (f"a registry check has been running for {time.monotonic() - started:.0f} s (the registry is slow or "
-                    "not answering)" + self._still_serving() + self._log_problem())
+            return (
+                f"a registry check has been running for {time.monotonic() - started:.0f} s (the registry is slow or "
+                "not answering)" + self._still_serving() + self._log_problem()
+            )
         if self._problem is None:
             return self._log_problem().removeprefix("; ") or None
         return self._problem + self._log_problem()
@@ -197,8 +224,10 @@ class Runtime:
         log_file = self._log
         if log_file is None or not log_file.dropped:
             return ""
-        return (f"; the request log {log_file.path} dropped {log_file.dropped} line{'s' if log_file.dropped != 1 else ''} "
-                f"({log_file.last_error}): it is incomplete, and the guard will not take it as evidence")
+        return (
+            f"; the request log {log_file.path} dropped {log_file.dropped} line{'s' if log_file.dropped != 1 else ''} "
+            f"({log_file.last_error}): it is incomplete, and the guard will not take it as evidence"
+        )
 
     def close(self) -> None:
         """Stop following (a check in flight is abandoned at its deadline) and close the request log; never raises OSError."""
@@ -244,8 +273,9 @@ class Runtime:
             import errno
 
             why = "it is a symlink, which is not followed" if exc.errno == errno.ELOOP else exc.strerror or str(exc)
-            raise UsageProblem(f"the request log {path} cannot be opened for appending ({why})",
-                               "give request_log= a file path in a folder this process can write") from None
+            raise UsageProblem(
+                f"the request log {path} cannot be opened for appending ({why})", "give request_log= a file path in a folder this process can write"
+            ) from None
 
     def _write(self, line: dict[str, Any]) -> None:
         if self._log is not None and not self._log.append(json.dumps(line)):
@@ -275,14 +305,15 @@ class Runtime:
             if self._stop.is_set():
                 return False
             if self._abandoned.running >= MAX_ABANDONED_CHECKS:  # each holds a thread and a connection: start no more
-                self._report(f"{self._abandoned.running} registry checks are still waiting on the registry past their "
-                             f"{self.check_deadline:g} s deadline (it is trickling or hanging)" + self._still_serving())
+                self._report(
+                    f"{self._abandoned.running} registry checks are still waiting on the registry past their "
+                    f"{self.check_deadline:g} s deadline (it is trickling or hanging)" + self._still_serving()
+                )
                 return False
             self._check_started = time.monotonic()
             serving = self._serving
             try:
-                candidate = run_within(lambda: self._follower.check(serving), Deadline(self.check_deadline),
-                                       "the registry check", self._abandoned)
+                candidate = run_within(lambda: self._follower.check(serving), Deadline(self.check_deadline), "the registry check", self._abandoned)
             except UsageProblem as exc:  # a mistake in how the runtime was set up, not an outage
                 self._fatal = exc
                 self._report(exc.message)
@@ -316,12 +347,10 @@ class Runtime:
             before, self._serving = self._serving, candidate
         bundle = candidate.bundle
         if before is None or before.bundle.digest != bundle.digest or before.pointer != candidate.pointer:
-            log.info("now serving %s@%s (%s) in %s, pointer version %s", self.name, bundle.version, bundle.digest,
-                     self.env, bundle.pointer_version)
+            log.info("now serving %s@%s (%s) in %s, pointer version %s", self.name, bundle.version, bundle.digest, self.env, bundle.pointer_version)
         was_paused = before is not None and before.pause is not None and before.pause.paused
         if self.paused and not was_paused:
-            log.warning("%s in %s is paused by %s: %s; current() raises Paused", self.name, self.env,
-                        self.paused.by, self.paused.reason)
+            log.warning("%s in %s is paused by %s: %s; current() raises Paused", self.name, self.env, self.paused.by, self.paused.reason)
         elif was_paused and not self.paused:
             log.info("%s in %s was resumed; serving %s again", self.name, self.env, bundle.version)
         self._save(candidate)
@@ -368,8 +397,7 @@ class Runtime:
             self._cache.save(serving)
         except (OSError, BundlectlError) as exc:
             why = getattr(exc, "message", None) or getattr(exc, "strerror", None) or str(exc)
-            self._report(f"cannot keep the verified bundle in {self._cache.folder} ({why}); "
-                         "a process started during an outage could not serve it")
+            self._report(f"cannot keep the verified bundle in {self._cache.folder} ({why}); a process started during an outage could not serve it")
 
     def _await_first_check(self) -> None:
         self._first_check.wait(self.startup_timeout)
@@ -384,9 +412,11 @@ class Runtime:
             raise self._fatal
         why = self._problem or f"the registry did not answer within {self.startup_timeout:g} s"
         cache = f"; the cache could not help: {self._cache_refused}" if self._cache_refused else ""
-        raise RegistryUnavailable(f"no verified bundle of {self.name} in {self.env} to serve: {why}{cache}",
-                                  "check the registry and that something is promoted there; with `cache_dir=`, a process "
-                                  "starting during an outage serves the last verified bundle")
+        raise RegistryUnavailable(
+            f"no verified bundle of {self.name} in {self.env} to serve: {why}{cache}",
+            "check the registry and that something is promoted there; with `cache_dir=`, a process "
+            "starting during an outage serves the last verified bundle",
+        )
 
     def _still_serving(self) -> str:
         serving = self._serving

@@ -64,16 +64,20 @@ def _register_instruments() -> None:
 
     def statistic(field: str) -> Any:
         def observe(options: CallbackOptions) -> Iterable[Observation]:
-            return [Observation(getattr(totals, field), _attributes(series, totals.metric))
-                    for tallies in _every() for series, totals in tallies.totals()]
+            return [
+                Observation(getattr(totals, field), _attributes(series, totals.metric)) for tallies in _every() for series, totals in tallies.totals()
+            ]
+
         return observe
 
     meter.create_observable_counter(OTEL_REQUESTS, [requests], unit="{request}", description="Requests with a recorded outcome")
     meter.create_observable_counter(OTEL_COUNT, [statistic("n")], description="Values recorded per outcome metric")
     meter.create_observable_up_down_counter(OTEL_SUM, [statistic("total")], description="Sum of the values per outcome metric")
+
     def dropped(options: CallbackOptions) -> Iterable[Observation]:
         return [Observation(sum(tallies.dropped for tallies in _every()))]
 
-    meter.create_observable_counter("bundlectl.request_log.dropped", [dropped], unit="{line}",
-                                    description="Request log lines the runtime could not write (a full disk)")
+    meter.create_observable_counter(
+        "bundlectl.request_log.dropped", [dropped], unit="{line}", description="Request log lines the runtime could not write (a full disk)"
+    )
     meter.create_observable_counter(OTEL_SQUARES, [statistic("squares")], description="Sum of the squared values per outcome metric")

@@ -40,17 +40,25 @@ def encode_spans(spans: Sequence[ReadableSpan]) -> dict[str, Any]:
     for resource, scopes in grouped.items():
         scope_spans = []
         for scope, members in scopes.items():
-            scope_spans.append({
-                "scope": {"name": scope.name if scope else "", "version": (scope.version or "") if scope else ""},
-                "spans": [{
-                    "traceId": f"{s.context.trace_id:032x}", "spanId": f"{s.context.span_id:016x}",
-                    **({"parentSpanId": f"{s.parent.span_id:016x}"} if s.parent else {}),
-                    "name": s.name, "kind": int(s.kind.value) + 1,
-                    "startTimeUnixNano": str(s.start_time), "endTimeUnixNano": str(s.end_time),
-                    "attributes": attributes(s.attributes),
-                    "status": {"code": int(s.status.status_code.value)},
-                } for s in members],
-            })
+            scope_spans.append(
+                {
+                    "scope": {"name": scope.name if scope else "", "version": (scope.version or "") if scope else ""},
+                    "spans": [
+                        {
+                            "traceId": f"{s.context.trace_id:032x}",
+                            "spanId": f"{s.context.span_id:016x}",
+                            **({"parentSpanId": f"{s.parent.span_id:016x}"} if s.parent else {}),
+                            "name": s.name,
+                            "kind": int(s.kind.value) + 1,
+                            "startTimeUnixNano": str(s.start_time),
+                            "endTimeUnixNano": str(s.end_time),
+                            "attributes": attributes(s.attributes),
+                            "status": {"code": int(s.status.status_code.value)},
+                        }
+                        for s in members
+                    ],
+                }
+            )
         resource_spans.append({"resource": {"attributes": attributes(resource.attributes)}, "scopeSpans": scope_spans})
     return {"resourceSpans": resource_spans}
 

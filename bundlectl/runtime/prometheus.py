@@ -41,12 +41,15 @@ class OutcomeCollector(Collector):
             requests.add_metric(series, n)
         yield requests
         labels = [*PROM_LABELS, PROM_METRIC_LABEL]
-        families = [CounterMetricFamily(PROM_COUNT, "Values recorded per outcome metric", labels=labels),
-                    CounterMetricFamily(PROM_SUM, "Sum of the values per outcome metric", labels=labels),
-                    CounterMetricFamily(PROM_SQUARES, "Sum of the squared values per outcome metric", labels=labels)]
+        families = [
+            CounterMetricFamily(PROM_COUNT, "Values recorded per outcome metric", labels=labels),
+            CounterMetricFamily(PROM_SUM, "Sum of the values per outcome metric", labels=labels),
+            CounterMetricFamily(PROM_SQUARES, "Sum of the squared values per outcome metric", labels=labels),
+        ]
         for series, totals in totalled:
             for family, value in zip(families, (totals.n, totals.total, totals.squares), strict=True):
                 family.add_metric([*series, totals.metric], value)
         yield from families
-        yield CounterMetricFamily(PROM_LOG_DROPPED, "Request log lines the runtime could not write (a full disk): the log is "
-                                  "incomplete", value=self._tallies.dropped)
+        yield CounterMetricFamily(
+            PROM_LOG_DROPPED, "Request log lines the runtime could not write (a full disk): the log is incomplete", value=self._tallies.dropped
+        )

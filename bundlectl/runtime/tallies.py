@@ -88,25 +88,37 @@ class OutcomeTallies:
             for metrics in self._metrics.values():
                 for running in metrics.values():
                     running.fold()
-            return list(self._requests.items()), [(series, Totals(name, running.n, running.total.value, running.squares.value))
-                                                  for series, metrics in self._metrics.items() for name, running in metrics.items()]
+            return list(self._requests.items()), [
+                (series, Totals(name, running.n, running.total.value, running.squares.value))
+                for series, metrics in self._metrics.items()
+                for name, running in metrics.items()
+            ]
 
 
-def outcome_values(ok: bool | None, escalated: bool | None, schema_valid: bool | None, latency_ms: float | None,
-                   cost_usd: float | None, metrics: Mapping[str, object]) -> dict[str, float | bool]:
+def outcome_values(
+    ok: bool | None,
+    escalated: bool | None,
+    schema_valid: bool | None,
+    latency_ms: float | None,
+    cost_usd: float | None,
+    metrics: Mapping[str, object],
+) -> dict[str, float | bool]:
     """The values a request recorded, each a bool or a finite number (a mistake here is the serving code's: UsageProblem)."""
-    values: dict[str, object] = {OK: ok, ESCALATED: escalated, SCHEMA_VALID: schema_valid, LATENCY_MS: latency_ms,
-                                 COST_USD: cost_usd, **metrics}
+    values: dict[str, object] = {OK: ok, ESCALATED: escalated, SCHEMA_VALID: schema_valid, LATENCY_MS: latency_ms, COST_USD: cost_usd, **metrics}
     checked: dict[str, float | bool] = {}
     for name, value in values.items():
         if value is None:
             continue
         # the square too: the exporters' sums of squares (and the guard's) must stay numbers (1e200 squared is inf)
         if not isinstance(value, (bool, int, float)) or abs(value) > sys.float_info.max or not math.isfinite(float(value) * float(value)):
-            raise UsageProblem(f"record(): {name}={value!r} is not a bool or a finite number",
-                               "pass true/false for rates and plain numbers for measurements (latency_ms=812)")
+            raise UsageProblem(
+                f"record(): {name}={value!r} is not a bool or a finite number",
+                "pass true/false for rates and plain numbers for measurements (latency_ms=812)",
+            )
         if not value_allowed(name, [value]):
-            raise UsageProblem(f"record(): {name}={value!r} cannot be a recorded {name}",
-                               f"{OK}, {ESCALATED} and {SCHEMA_VALID} are true or false; {LATENCY_MS} and {COST_USD} are not negative")
+            raise UsageProblem(
+                f"record(): {name}={value!r} cannot be a recorded {name}",
+                f"{OK}, {ESCALATED} and {SCHEMA_VALID} are true or false; {LATENCY_MS} and {COST_USD} are not negative",
+            )
         checked[name] = value
     return checked

@@ -16,8 +16,7 @@ from pathlib import Path
 
 # O_NOFOLLOW: a symlink planted at the log's path (a shared log folder) would have the lines appended to any file
 # this process may write, with client-chosen request ids in them; it is refused (ELOOP) instead.
-_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) | \
-    getattr(os, "O_NOFOLLOW", 0)
+_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
 
 
 class LineAppender:

@@ -75,8 +75,9 @@ def run_within(call: Callable[[], T], deadline: Deadline, what: str, abandoned: 
                 outcome["abandoned"] = True
                 if abandoned is not None:
                     abandoned._change(+1)
-                raise DeadlineExceeded(f"{what} did not finish within its {deadline.seconds:g} s deadline "
-                                       "(the peer is slow, trickling or not answering)")
+                raise DeadlineExceeded(
+                    f"{what} did not finish within its {deadline.seconds:g} s deadline (the peer is slow, trickling or not answering)"
+                )
     if "error" in outcome:
         raise outcome["error"]  # type: ignore[misc]
     return outcome["value"]  # type: ignore[return-value]

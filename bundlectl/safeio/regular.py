@@ -30,13 +30,20 @@ class UnsafeFile(Refused):
 
 def kind_of(mode: int) -> str:
     """What a file of this mode is, as people say it."""
-    kinds = [(stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
-             (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a folder"), (stat.S_ISLNK, "a symlink")]
+    kinds = [
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISDIR, "a folder"),
+        (stat.S_ISLNK, "a symlink"),
+    ]
     return next((name for test, name in kinds if test(mode)), "not a regular file")
 
 
-def open_regular(path: Path | str, label: str | None = None, *, follow: bool = True, hard_links: bool = True,
-                 same_as: tuple[int, int] | None = None) -> io.FileIO:
+def open_regular(
+    path: Path | str, label: str | None = None, *, follow: bool = True, hard_links: bool = True, same_as: tuple[int, int] | None = None
+) -> io.FileIO:
     """`path` opened for reading if it is a regular file; UnsafeFile otherwise, before a byte is read.
 
     `follow=False` refuses a symlink as the last component (O_NOFOLLOW); `hard_links=False` refuses a regular file
@@ -50,8 +57,7 @@ def open_regular(path: Path | str, label: str | None = None, *, follow: bool = T
         descriptor = os.open(path, flags)
     except OSError as exc:
         if not follow and exc.errno == errno.ELOOP:
-            raise UnsafeFile(label, "is a symlink, which is not followed here",
-                             "replace the symlink by the file itself") from None
+            raise UnsafeFile(label, "is a symlink, which is not followed here", "replace the symlink by the file itself") from None
         if exc.errno == errno.ENXIO:  # a socket, or a FIFO opened for writing with no reader
             raise UnsafeFile(label, "is a socket or a device, not a regular file") from None
         raise
@@ -60,11 +66,13 @@ def open_regular(path: Path | str, label: str | None = None, *, follow: bool = T
         if not stat.S_ISREG(found.st_mode):
             raise UnsafeFile(label, f"is {kind_of(found.st_mode)}, not a regular file")
         if not hard_links and found.st_nlink > 1:
-            raise UnsafeFile(label, f"has {found.st_nlink} hard links (its content is also another file's)",
-                             "copy the file instead of linking it, or allow hard links explicitly")
+            raise UnsafeFile(
+                label,
+                f"has {found.st_nlink} hard links (its content is also another file's)",
+                "copy the file instead of linking it, or allow hard links explicitly",
+            )
         if same_as is not None and (found.st_dev, found.st_ino) != same_as:
-            raise UnsafeFile(label, "was replaced while it was read (a different file is there now)",
-                             "try again once nothing changes the folder")
+            raise UnsafeFile(label, "was replaced while it was read (a different file is there now)", "try again once nothing changes the folder")
         if _NONBLOCK:
             os.set_blocking(descriptor, True)
         return io.FileIO(descriptor, "rb", closefd=True)
@@ -73,15 +81,15 @@ def open_regular(path: Path | str, label: str | None = None, *, follow: bool = T
         raise
 
 
-def read_regular(path: Path | str, limit: int, label: str | None = None, *, follow: bool = True,
-                 hard_links: bool = True, same_as: tuple[int, int] | None = None) -> bytes:
+def read_regular(
+    path: Path | str, limit: int, label: str | None = None, *, follow: bool = True, hard_links: bool = True, same_as: tuple[int, int] | None = None
+) -> bytes:
     """The bytes of a regular file of at most `limit` bytes (UnsafeFile if larger, even if it grows while read)."""
     label = label or str(path)
     with open_regular(path, label, follow=follow, hard_links=hard_links, same_as=same_as) as handle:
         size = os.fstat(handle.fileno()).st_size
         if size > limit:
-            raise UnsafeFile(label, f"is {size} bytes, over the {limit}-byte limit for this kind of file",
-                             "keep this file small")
+            raise UnsafeFile(label, f"is {size} bytes, over the {limit}-byte limit for this kind of file", "keep this file small")
         data = bytearray()
         while len(data) <= limit:
             chunk = handle.read(min(1024 * 1024, limit + 1 - len(data)))

@@ -34,14 +34,27 @@ class TooLarge(Exception):
 
 def configuration(poll_interval: float) -> dict[str, Any]:
     """What this server supports, in the shape of OFREP's configuration extension: object flags, polling."""
-    return {"name": "bundlectl", "capabilities": {
-        "cacheInvalidation": {"polling": {"enabled": True, "minPollingIntervalMs": int(poll_interval * 1000)}},
-        "flagEvaluation": {"supportedTypes": ["object"]}}}
+    return {
+        "name": "bundlectl",
+        "capabilities": {
+            "cacheInvalidation": {"polling": {"enabled": True, "minPollingIntervalMs": int(poll_interval * 1000)}},
+            "flagEvaluation": {"supportedTypes": ["object"]},
+        },
+    }
 
 
 class ServeApp:
-    def __init__(self, fleet: Fleet, authorizer: Authorizer, *, base_url: str = "", max_body: int = 64 * 1024,
-                 max_outcomes_body: int = 1024 * 1024, max_in_flight: int = 1024, body_timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        fleet: Fleet,
+        authorizer: Authorizer,
+        *,
+        base_url: str = "",
+        max_body: int = 64 * 1024,
+        max_outcomes_body: int = 1024 * 1024,
+        max_in_flight: int = 1024,
+        body_timeout: float = 10.0,
+    ) -> None:
         self.fleet, self.authorizer = fleet, authorizer
         self.files = FileStore(fleet)
         self.evaluator = Evaluator(fleet, base_url, answered=self.files.remember)
@@ -77,20 +90,20 @@ class ServeApp:
             return self._readiness()
         if method == "POST" and path == "/v1/outcomes":
             return self.authorizer.refusal(headers.get("authorization"), RECORD) or await self._with_body(
-                receive, headers, self.max_outcomes_body, lambda body: record_batch(body, self.fleet.runtimes))
+                receive, headers, self.max_outcomes_body, lambda body: record_batch(body, self.fleet.runtimes)
+            )
         refusal = self.authorizer.refusal(headers.get("authorization"), READ)
         if refusal is not None:
             return refusal
         if method == "POST" and path.startswith(EVALUATE):
             if path == EVALUATE:
-                return await self._with_body(receive, headers, self.max_body,
-                                             lambda body: self.evaluator.bulk(body, headers.get("if-none-match")))
+                return await self._with_body(receive, headers, self.max_body, lambda body: self.evaluator.bulk(body, headers.get("if-none-match")))
             if path.startswith(EVALUATE + "/"):
-                key = path[len(EVALUATE) + 1:]
+                key = path[len(EVALUATE) + 1 :]
                 return await self._with_body(receive, headers, self.max_body, lambda body: self.evaluator.single(key, body))
         if method in ("GET", "HEAD"):
             if path.startswith(FILES):
-                digest, marker, relpath = path[len(FILES):].partition("/files/")
+                digest, marker, relpath = path[len(FILES) :].partition("/files/")
                 if marker:
                     return self.files.reply(digest, relpath, headers.get("range"), headers.get("if-none-match"))
             if path == "/ofrep/v1/configuration":
@@ -105,8 +118,7 @@ class ServeApp:
         except TooLarge:
             return ofrep_error(413, PARSE_ERROR, f"the request body is larger than {limit} bytes")
         except TimeoutError:  # a client that declares a body and trickles it (or never sends it) keeps no slot
-            return ofrep_error(408, None, f"the request body did not arrive within {self.body_timeout:g} s",
-                               headers={"Connection": "close"})
+            return ofrep_error(408, None, f"the request body did not arrive within {self.body_timeout:g} s", headers={"Connection": "close"})
         return handle(body)
 
     def _readiness(self) -> Reply:
@@ -160,10 +172,10 @@ async def _send(send: Send, reply: Reply, scope: Scope) -> None:
     if isinstance(reply, FileReply) and reply.path is not None and reply.status != 304:
         handle = await asyncio.to_thread(open_verified, reply.path, reply.digest, reply.size)  # may hash: off the loop
         if handle is None:
-            logging.getLogger("bundlectl.serve").warning("the local copy %s is not the verified file %s any more (replaced "
-                                                         "in the cache folder?): not served", reply.path, reply.digest)
-            reply = ofrep_error(503, None, "the local copy of this file no longer matches its digest; it is not served",
-                                headers={"Retry-After": "1"})
+            logging.getLogger("bundlectl.serve").warning(
+                "the local copy %s is not the verified file %s any more (replaced in the cache folder?): not served", reply.path, reply.digest
+            )
+            reply = ofrep_error(503, None, "the local copy of this file no longer matches its digest; it is not served", headers={"Retry-After": "1"})
     try:
         await _send_reply(send, reply, scope, handle)
     finally:

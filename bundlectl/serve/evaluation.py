@@ -46,12 +46,12 @@ def parse_context(body: bytes, key: str | None = None) -> Context:
     if not isinstance(context, dict):
         raise RequestRefused(ofrep_error(400, INVALID_CONTEXT, "context must be a JSON object", key))
     if len(context) > MAX_CONTEXT_FIELDS:
-        raise RequestRefused(ofrep_error(400, INVALID_CONTEXT, f"the context has {len(context)} fields; at most "
-                                         f"{MAX_CONTEXT_FIELDS} are accepted", key))
+        raise RequestRefused(
+            ofrep_error(400, INVALID_CONTEXT, f"the context has {len(context)} fields; at most {MAX_CONTEXT_FIELDS} are accepted", key)
+        )
     targeting_key = context.get("targetingKey")
     if targeting_key is not None and (not isinstance(targeting_key, str) or len(targeting_key) > MAX_TARGETING_KEY):
-        raise RequestRefused(ofrep_error(400, INVALID_CONTEXT, f"targetingKey must be a string of at most {MAX_TARGETING_KEY} "
-                                         "characters", key))
+        raise RequestRefused(ofrep_error(400, INVALID_CONTEXT, f"targetingKey must be a string of at most {MAX_TARGETING_KEY} characters", key))
     return Context(targeting_key or None)
 
 
@@ -66,14 +66,20 @@ def bundle_value(bundle: LiveBundle, base: str | None) -> dict[str, Any]:
     `base` None: no URLs (in process, files are read from the runtime's bundle)."""
     components = {}
     for kind, component in sorted(bundle.record.components.items()):
-        files: dict[str, dict[str, Any]] = {path: {"digest": entry.digest, "size": entry.size}
-                                            for path, entry in sorted(component.files.items())}
+        files: dict[str, dict[str, Any]] = {path: {"digest": entry.digest, "size": entry.size} for path, entry in sorted(component.files.items())}
         if base is not None:
             for path, entry in files.items():
                 entry["url"] = file_url(base, bundle.digest, path)
         components[kind] = {"digest": component.digest, "fields": component.fields, "files": files}
-    value: dict[str, Any] = {"name": bundle.name, "version": bundle.version, "digest": bundle.digest, "env": bundle.env,
-                             "arm": bundle.arm, "pointerVersion": bundle.pointer_version, "components": components}
+    value: dict[str, Any] = {
+        "name": bundle.name,
+        "version": bundle.version,
+        "digest": bundle.digest,
+        "env": bundle.env,
+        "arm": bundle.arm,
+        "pointerVersion": bundle.pointer_version,
+        "components": components,
+    }
     if bundle.canary is not None:
         value["canary"] = bundle.canary
     return value
@@ -81,8 +87,14 @@ def bundle_value(bundle: LiveBundle, base: str | None) -> dict[str, Any]:
 
 def paused_metadata(paused: Paused) -> dict[str, Any]:
     """The stamp of a refusal: which bundle and environment, and the pause's who, when and why."""
-    return {"bundle.name": paused.name, "bundle.env": paused.env, "bundle.paused": True,
-            "bundle.pause_reason": paused.reason or "", "bundle.paused_by": paused.by, "bundle.paused_since": paused.since}
+    return {
+        "bundle.name": paused.name,
+        "bundle.env": paused.env,
+        "bundle.paused": True,
+        "bundle.pause_reason": paused.reason or "",
+        "bundle.paused_by": paused.by,
+        "bundle.paused_since": paused.since,
+    }
 
 
 class Evaluator:
@@ -110,16 +122,22 @@ class Evaluator:
                 self._cache.clear()
             if self._answered is not None:
                 self._answered(bundle)
-            cached = self._cache[cache_key] = _encode({"key": key, "value": bundle_value(bundle, self.base_url), "reason": reason,
-                                                       "variant": bundle.version, "metadata": dict(bundle.attributes)})
+            cached = self._cache[cache_key] = _encode(
+                {
+                    "key": key,
+                    "value": bundle_value(bundle, self.base_url),
+                    "reason": reason,
+                    "variant": bundle.version,
+                    "metadata": dict(bundle.attributes),
+                }
+            )
         return cached
 
     def single(self, key: str, body: bytes) -> Reply:
         if key not in self.fleet.runtimes:
             if key in self.fleet.names:
                 return not_ready(key)
-            return ofrep_error(404, FLAG_NOT_FOUND, f"flag {key[:200]!r} is not served here (serving: {', '.join(self.fleet.names)})",
-                               key)
+            return ofrep_error(404, FLAG_NOT_FOUND, f"flag {key[:200]!r} is not served here (serving: {', '.join(self.fleet.names)})", key)
         try:
             context = parse_context(body, key)
         except RequestRefused as refused:

@@ -72,14 +72,18 @@ class FileStore:
         if range_header is not None:
             wanted = byte_range(range_header, size)
             if wanted is None:
-                return ofrep_error(416, None, f"range {range_header!r} is not within the file's {size} bytes",
-                                   headers={**headers, "Content-Range": f"bytes */{size}"})
+                return ofrep_error(
+                    416,
+                    None,
+                    f"range {range_header!r} is not within the file's {size} bytes",
+                    headers={**headers, "Content-Range": f"bytes */{size}"},
+                )
             if wanted != (0, size):
                 offset, length, status = wanted[0], wanted[1] - wanted[0], 206
                 headers["Content-Range"] = f"bytes {offset}-{offset + length - 1}/{size}"
         media = "application/octet-stream"
         if relpath in bundle.files:
-            return Reply(status, bytes(bundle.files[relpath][offset:offset + length]), headers, media)
+            return Reply(status, bytes(bundle.files[relpath][offset : offset + length]), headers, media)
         return FileReply(status, b"", headers, media, bundle.paths[relpath], offset, length, entry.digest, size)
 
 

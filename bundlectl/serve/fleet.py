@@ -25,8 +25,12 @@ def served_names(settings: ServeSettings) -> tuple[str, ...]:
     from bundlectl.storage.base import NetworkLimits
     from bundlectl.storage.locate import open_storage, registry_url
 
-    storage = open_storage(registry_url(settings.registry), settings.cwd or Path.cwd(), endpoint_url=settings.endpoint_url,
-                           limits=NetworkLimits(settings.timeout, settings.timeout, attempts=1))
+    storage = open_storage(
+        registry_url(settings.registry),
+        settings.cwd or Path.cwd(),
+        endpoint_url=settings.endpoint_url,
+        limits=NetworkLimits(settings.timeout, settings.timeout, attempts=1),
+    )
     names = sorted({key.split("/")[1] for key in storage.list_pointers() if key.startswith("envs/") and key.endswith(f"/{settings.env}")})
     if not names:
         raise UsageProblem(f"nothing is promoted to {settings.env} in this registry", "name the bundles to serve, or promote one first")
@@ -39,8 +43,7 @@ class Fleet:
         self.runtimes: dict[str, Runtime] = {}  # filled as each starts; read without a lock (a dict read is atomic)
         self.failures: dict[str, str] = {}
         self._stop = threading.Event()
-        self._threads = [threading.Thread(target=self._start, args=(name,), name=f"bundlectl-serve start {name}", daemon=True)
-                         for name in names]
+        self._threads = [threading.Thread(target=self._start, args=(name,), name=f"bundlectl-serve start {name}", daemon=True) for name in names]
         for thread in self._threads:
             thread.start()
 
@@ -49,10 +52,18 @@ class Fleet:
         startup_timeout = settings.startup_timeout
         while not self._stop.is_set():
             try:
-                runtime = Runtime(name, settings.env, settings.registry, endpoint_url=settings.endpoint_url,
-                                  poll_interval=settings.poll_interval, timeout=settings.timeout,
-                                  startup_timeout=startup_timeout, cache_dir=settings.cache_dir,
-                                  request_log=settings.request_log, cwd=settings.cwd)
+                runtime = Runtime(
+                    name,
+                    settings.env,
+                    settings.registry,
+                    endpoint_url=settings.endpoint_url,
+                    poll_interval=settings.poll_interval,
+                    timeout=settings.timeout,
+                    startup_timeout=startup_timeout,
+                    cache_dir=settings.cache_dir,
+                    request_log=settings.request_log,
+                    cwd=settings.cwd,
+                )
             except BundlectlError as exc:
                 if self.failures.get(name) != exc.message:
                     log.warning("cannot serve %s in %s yet: %s", name, settings.env, exc.message)

@@ -68,11 +68,19 @@ def accept(item: Any, index: int, runtimes: Mapping[str, Runtime]) -> Outcome:
     except Paused as paused:
         raise _refuse(index, f"{paused.message}: outcomes are not recorded while paused", status=409) from None
     if "arm" in item and item["arm"] != bundle.arm:
-        raise _refuse(index, f"arm {item['arm']!r} is not the arm this server routes that targetingKey to ({bundle.arm}); "
-                      "the arm is the server's routing, never the client's", status=403)
+        raise _refuse(
+            index,
+            f"arm {item['arm']!r} is not the arm this server routes that targetingKey to ({bundle.arm}); "
+            "the arm is the server's routing, never the client's",
+            status=403,
+        )
     if item.get("digest") != bundle.digest:
-        raise _refuse(index, f"digest {item.get('digest')!r} is not the bundle this server routes that targetingKey to "
-                      f"({bundle.digest}); record outcomes with the digest the evaluation returned", status=409)
+        raise _refuse(
+            index,
+            f"digest {item.get('digest')!r} is not the bundle this server routes that targetingKey to "
+            f"({bundle.digest}); record outcomes with the digest the evaluation returned",
+            status=409,
+        )
     fields = item.get("outcome")
     if not isinstance(fields, dict) or not fields or len(fields) > MAX_METRICS:
         raise _refuse(index, f"outcome must be a JSON object of 1 to {MAX_METRICS} metrics")
@@ -106,8 +114,12 @@ def record_batch(body: bytes, runtimes: Mapping[str, Runtime]) -> Reply:
     for runtime in {id(outcome.runtime): outcome.runtime for outcome in accepted}.values():
         names = runtime.tallies.metric_names() | {name for o in accepted if o.runtime is runtime for name in o.values}
         if len(names) > MAX_METRIC_NAMES:
-            return ofrep_error(400, INVALID_CONTEXT, f"{runtime.name} would count {len(names)} metric names; at most "
-                               f"{MAX_METRIC_NAMES} are kept per bundle (a new name per outcome is not a metric); nothing was recorded")
+            return ofrep_error(
+                400,
+                INVALID_CONTEXT,
+                f"{runtime.name} would count {len(names)} metric names; at most "
+                f"{MAX_METRIC_NAMES} are kept per bundle (a new name per outcome is not a metric); nothing was recorded",
+            )
     for outcome in accepted:
         outcome.runtime.record(outcome.request_id, bundle=outcome.bundle, **outcome.values)
     return json_reply(202, {"recorded": len(accepted)})

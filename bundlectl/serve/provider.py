@@ -66,11 +66,11 @@ class BundleProvider(AbstractProvider):
             changed = sorted(name for name in now if now[name] != seen[name])
             seen = now
             if changed:
-                self.emit_provider_configuration_changed(ProviderEventDetails(flags_changed=changed,
-                                                                              message=f"{', '.join(changed)} changed"))
+                self.emit_provider_configuration_changed(ProviderEventDetails(flags_changed=changed, message=f"{', '.join(changed)} changed"))
 
-    def resolve_object_details(self, flag_key: str, default_value: ObjectValue,
-                               evaluation_context: EvaluationContext | None = None) -> FlagResolutionDetails[ObjectValue]:
+    def resolve_object_details(
+        self, flag_key: str, default_value: ObjectValue, evaluation_context: EvaluationContext | None = None
+    ) -> FlagResolutionDetails[ObjectValue]:
         runtime = self.runtimes.get(flag_key)
         if runtime is None:
             raise FlagNotFoundError(f"flag {flag_key!r} is not a bundle this provider follows ({', '.join(sorted(self.runtimes))})")
@@ -80,21 +80,24 @@ class BundleProvider(AbstractProvider):
         except Paused as paused:  # the code default: the service's fallback path
             return FlagResolutionDetails(default_value, reason=Reason.DISABLED, variant=PAUSED, flag_metadata=paused_metadata(paused))
         reason = Reason.SPLIT if bundle.canary is not None and key else Reason.STATIC
-        return FlagResolutionDetails(bundle_value(bundle, None), reason=reason, variant=bundle.version,
-                                     flag_metadata=dict(bundle.attributes))
+        return FlagResolutionDetails(bundle_value(bundle, None), reason=reason, variant=bundle.version, flag_metadata=dict(bundle.attributes))
 
-    def resolve_boolean_details(self, flag_key: str, default_value: bool,
-                                evaluation_context: EvaluationContext | None = None) -> FlagResolutionDetails[bool]:
+    def resolve_boolean_details(
+        self, flag_key: str, default_value: bool, evaluation_context: EvaluationContext | None = None
+    ) -> FlagResolutionDetails[bool]:
         raise TypeMismatchError(f"{flag_key} is a bundle: an object flag")
 
-    def resolve_string_details(self, flag_key: str, default_value: str,
-                               evaluation_context: EvaluationContext | None = None) -> FlagResolutionDetails[str]:
+    def resolve_string_details(
+        self, flag_key: str, default_value: str, evaluation_context: EvaluationContext | None = None
+    ) -> FlagResolutionDetails[str]:
         raise TypeMismatchError(f"{flag_key} is a bundle: an object flag")
 
-    def resolve_integer_details(self, flag_key: str, default_value: int,
-                                evaluation_context: EvaluationContext | None = None) -> FlagResolutionDetails[int]:
+    def resolve_integer_details(
+        self, flag_key: str, default_value: int, evaluation_context: EvaluationContext | None = None
+    ) -> FlagResolutionDetails[int]:
         raise TypeMismatchError(f"{flag_key} is a bundle: an object flag")
 
-    def resolve_float_details(self, flag_key: str, default_value: float,
-                              evaluation_context: EvaluationContext | None = None) -> FlagResolutionDetails[float]:
+    def resolve_float_details(
+        self, flag_key: str, default_value: float, evaluation_context: EvaluationContext | None = None
+    ) -> FlagResolutionDetails[float]:
         raise TypeMismatchError(f"{flag_key} is a bundle: an object flag")

@@ -24,13 +24,28 @@ class Server:
         tokens = load_tokens(settings.tokens_file) if settings.tokens_file is not None else None
         self.settings = settings
         self.fleet = Fleet(settings, served_names(settings))
-        self.app = ServeApp(self.fleet, Authorizer(tokens), base_url=settings.public_url.rstrip("/"), max_body=settings.max_body,
-                            max_outcomes_body=settings.max_outcomes_body, max_in_flight=settings.max_in_flight)
+        self.app = ServeApp(
+            self.fleet,
+            Authorizer(tokens),
+            base_url=settings.public_url.rstrip("/"),
+            max_body=settings.max_body,
+            max_outcomes_body=settings.max_outcomes_body,
+            max_in_flight=settings.max_in_flight,
+        )
         options: dict[str, Any] = {}
         if settings.tls_cert is not None:
             options = {"ssl_certfile": str(settings.tls_cert), "ssl_keyfile": str(settings.tls_key)}
-        config = uvicorn.Config(self.app, host=settings.host, port=settings.port, access_log=False, log_level="warning",
-                                lifespan="off", server_header=False, timeout_keep_alive=30, **options)
+        config = uvicorn.Config(
+            self.app,
+            host=settings.host,
+            port=settings.port,
+            access_log=False,
+            log_level="warning",
+            lifespan="off",
+            server_header=False,
+            timeout_keep_alive=30,
+            **options,
+        )
         self._server = uvicorn.Server(config)
 
     @property
@@ -39,8 +54,9 @@ class Server:
         return bool(self._server.started)
 
     def run(self) -> None:
-        logging.getLogger("bundlectl.serve").info("serving %s in %s on %s:%s", ", ".join(self.fleet.names), self.settings.env,
-                                                  self.settings.host, self.settings.port)
+        logging.getLogger("bundlectl.serve").info(
+            "serving %s in %s on %s:%s", ", ".join(self.fleet.names), self.settings.env, self.settings.host, self.settings.port
+        )
         try:
             self._server.run()
         finally:

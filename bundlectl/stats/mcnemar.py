@@ -20,4 +20,4 @@ def mcnemar_exact(broke: int, fixed: int) -> float:
     for k in range(min(broke, fixed) + 1):
         tail += term
         term = term * (n - k) // (k + 1)
-    return float(min(Fraction(1), Fraction(2 * tail, 2 ** n)))
+    return float(min(Fraction(1), Fraction(2 * tail, 2**n)))

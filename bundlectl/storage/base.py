@@ -134,8 +134,7 @@ class Storage(ABC):
         """
 
     # event log ---------------------------------------------------------------------
-    def _new_files(self, files: dict[str, FileToStore],
-                   progress: Callable[[int], None] | None) -> Iterator[tuple[str, FileToStore]]:
+    def _new_files(self, files: dict[str, FileToStore], progress: Callable[[int], None] | None) -> Iterator[tuple[str, FileToStore]]:
         """The files to store, in key order: those already present are skipped, their size reported as done."""
         for key, item in sorted(files.items()):
             if not self.has_object(key):
@@ -152,9 +151,7 @@ class Storage(ABC):
         """Events after `since` up to `head`, oldest first; None when `since` is not in head's history."""
 
     @abstractmethod
-    def append_event(
-        self, payload: bytes, summary: str, expected_head: str | None, updates: list[PointerUpdate], author: str | None = None
-    ) -> str:
+    def append_event(self, payload: bytes, summary: str, expected_head: str | None, updates: list[PointerUpdate], author: str | None = None) -> str:
         """Append one event and move pointers, all or nothing; raises LogMoved or PointerMoved.
 
         `author` is who acted, for backends that record it themselves (git's commit author).
@@ -189,8 +186,7 @@ class Storage(ABC):
         raise self._no_state()
 
     def _no_state(self) -> Refused:
-        return Refused(f"the registry {self.url} cannot keep shared delivery state",
-                       "use a git or S3 registry for webhook delivery")
+        return Refused(f"the registry {self.url} cannot keep shared delivery state", "use a git or S3 registry for webhook delivery")
 
     # sharing and consistency -------------------------------------------------------
     def refresh(self) -> None:
@@ -215,5 +211,4 @@ class Storage(ABC):
 
     def no_registry(self) -> NotFound:
         """The error for a registry that has no log yet, with how to get one."""
-        return NotFound(f"no bundlectl registry in {self.url}",
-                        "run `bundlectl init` (or pass --registry / set BUNDLECTL_REGISTRY)")
+        return NotFound(f"no bundlectl registry in {self.url}", "run `bundlectl init` (or pass --registry / set BUNDLECTL_REGISTRY)")

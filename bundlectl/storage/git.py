@@ -117,8 +117,7 @@ class GitStorage(Storage):
         """Run git and return its output; a failure raises _GitFailed, which never leaves this class."""
         command = ["git", "--git-dir", str(self.git_dir), *args]
         try:
-            done = subprocess.run(command, input=stdin, stdin=None if stdin is not None else subprocess.DEVNULL,
-                                  capture_output=True)
+            done = subprocess.run(command, input=stdin, stdin=None if stdin is not None else subprocess.DEVNULL, capture_output=True)
         except FileNotFoundError:
             raise Refused("git is not installed (or not on PATH)", "install git, then retry") from None
         if done.returncode != 0:
@@ -135,8 +134,10 @@ class GitStorage(Storage):
         try:
             return self.objects.write_file(item.path, item.sha256, progress)
         except ChangedWhileStoring:
-            raise Refused(f"{item.path} changed after it was hashed, or while it was being stored; nothing was registered",
-                          "run the command again once the file is complete") from None
+            raise Refused(
+                f"{item.path} changed after it was hashed, or while it was being stored; nothing was registered",
+                "run the command again once the file is complete",
+            ) from None
         except OSError as exc:
             raise Refused(f"cannot store {item.path} in {self.common / 'objects'}: {exc.strerror}", _WRITE_HINT) from None
 
@@ -226,8 +227,10 @@ class GitStorage(Storage):
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise Refused(f"cannot create the ref {ref}: {exc.strerror} ({_blocking(self.common, ref)})",
-                          "nothing was changed; run `git fsck` and `bundlectl verify`") from None
+            raise Refused(
+                f"cannot create the ref {ref}: {exc.strerror} ({_blocking(self.common, ref)})",
+                "nothing was changed; run `git fsck` and `bundlectl verify`",
+            ) from None
         deadline = time.monotonic() + LOCK_WAIT_MS / 1000
         while True:
             try:
@@ -248,8 +251,10 @@ class GitStorage(Storage):
             elif time.monotonic() < deadline:
                 time.sleep(0.01)  # a live writer holds it for milliseconds; git itself waits as long
             else:
-                raise Conflict(f"another writer holds {lock}; retry",
-                               f"nothing was changed; a lock left by a killed writer is removed once it is {STALE_LOCK_SECONDS} s old")
+                raise Conflict(
+                    f"another writer holds {lock}; retry",
+                    f"nothing was changed; a lock left by a killed writer is removed once it is {STALE_LOCK_SECONDS} s old",
+                )
         try:
             with os.fdopen(descriptor, "w") as handle:
                 handle.write(sha + "\n")
@@ -261,8 +266,7 @@ class GitStorage(Storage):
         except BaseException as exc:
             lock.unlink(missing_ok=True)
             if isinstance(exc, OSError):
-                raise Refused(f"cannot create the ref {ref}: {exc.strerror} ({_blocking(self.common, ref)})",
-                              _WRITE_HINT) from None
+                raise Refused(f"cannot create the ref {ref}: {exc.strerror} ({_blocking(self.common, ref)})", _WRITE_HINT) from None
             raise
         lock.unlink()
 
@@ -288,8 +292,7 @@ class GitStorage(Storage):
         who = _commit_identity(author)
         parent = f"parent {expected_head}\n" if expected_head else ""
         summary = " ".join(summary.split())  # one line: the blank line after it is where the payload starts
-        commit = self._store(f"tree {EMPTY_TREE}\n{parent}author {who}\ncommitter {who}\n\n"
-                             f"{summary}\n\n{payload.decode()}\n".encode(), "commit")
+        commit = self._store(f"tree {EMPTY_TREE}\n{parent}author {who}\ncommitter {who}\n\n{summary}\n\n{payload.decode()}\n".encode(), "commit")
         moves = [RefMove(LOG_REF, commit, expected_head)]
         for update in updates:
             moves.append(RefMove(POINTER_PREFIX + update.name, self._store(update.value), update.expected_token))
@@ -333,9 +336,7 @@ class GitStorage(Storage):
             events.append(StoredEvent(sha, body.strip().encode()))
         return events
 
-    def append_event(
-        self, payload: bytes, summary: str, expected_head: str | None, updates: list[PointerUpdate], author: str | None = None
-    ) -> str:
+    def append_event(self, payload: bytes, summary: str, expected_head: str | None, updates: list[PointerUpdate], author: str | None = None) -> str:
         moves = self.stage_event(payload, summary, expected_head, updates, author)
         checkpoint(EVENT_WRITTEN)
         try:
@@ -351,10 +352,10 @@ class GitStorage(Storage):
 
     # pointers ----------------------------------------------------------------------
     def list_pointers(self) -> dict[str, str]:
-        return {ref[len(POINTER_PREFIX):]: sha for ref, sha in list_refs(self.common, POINTER_PREFIX).items()}
+        return {ref[len(POINTER_PREFIX) :]: sha for ref, sha in list_refs(self.common, POINTER_PREFIX).items()}
 
     def all_object_keys(self) -> list[str]:
-        return [ref[len(OBJECT_PREFIX):] for ref in list_refs(self.common, OBJECT_PREFIX)]
+        return [ref[len(OBJECT_PREFIX) :] for ref in list_refs(self.common, OBJECT_PREFIX)]
 
     def read_pointer_if_changed(self, name: str, token: str | None) -> Pointer | None | Literal[Unchanged.UNCHANGED]:
         sha = read_ref(self.common, POINTER_PREFIX + name)  # a file read; the blob only when it moved
@@ -372,8 +373,7 @@ class GitStorage(Storage):
         ref = POINTER_PREFIX + name
         info = self._info(ref, sha)
         if info is not None and info.size > POINTER_MAX:
-            raise DamagedStorage(f"{ref} points at {sha}, a blob of {info.size} bytes: no pointer value is that large",
-                                   DAMAGED_HINT)
+            raise DamagedStorage(f"{ref} points at {sha}, a blob of {info.size} bytes: no pointer value is that large", DAMAGED_HINT)
         return Pointer(sha, self._read_blob(ref, sha))
 
     def read_state(self, name: str) -> Pointer | None:
@@ -392,11 +392,11 @@ class GitStorage(Storage):
         remotes = re.findall(r'^\s*\[remote "([^"]+)"\]', _text(self.common / "config"), re.MULTILINE)
         if remotes:  # a clone: the registry is on its remote, and `init` here would start a second, divergent one
             remote = "origin" if "origin" in remotes else remotes[0]
-            return NotFound(f"no bundlectl registry in {self.url}: this clone has no refs/bundlectl/",
-                            f"use the team's registry on the remote: --registry git+{remote} "
-                            f"(or export BUNDLECTL_REGISTRY=git+{remote})")
-        return NotFound(f"no bundlectl registry in {self.url}",
-                        "create one with `bundlectl init`, or pass --registry / set BUNDLECTL_REGISTRY")
+            return NotFound(
+                f"no bundlectl registry in {self.url}: this clone has no refs/bundlectl/",
+                f"use the team's registry on the remote: --registry git+{remote} (or export BUNDLECTL_REGISTRY=git+{remote})",
+            )
+        return NotFound(f"no bundlectl registry in {self.url}", "create one with `bundlectl init`, or pass --registry / set BUNDLECTL_REGISTRY")
 
     # ref locks ----------------------------------------------------------------------
     def _update_refs(self, script: str, refs: Sequence[str]) -> None:
@@ -444,8 +444,7 @@ class GitStorage(Storage):
         named = [ref_path(self.common, name.removesuffix(".lock")) for name in _LOCK_IN_MESSAGE.findall(failure.stderr)]
         if not named and "packed-refs.lock" not in failure.stderr:
             return []
-        candidates = [path.with_name(path.name + ".lock")
-                      for path in dict.fromkeys([*named, *(ref_path(self.common, ref) for ref in refs)])]
+        candidates = [path.with_name(path.name + ".lock") for path in dict.fromkeys([*named, *(ref_path(self.common, ref) for ref in refs)])]
         if "packed-refs.lock" in failure.stderr:
             candidates.append(self.common / "packed-refs.lock")
         found = []
@@ -468,8 +467,10 @@ class GitStorage(Storage):
         except FileNotFoundError:
             return
         except OSError as exc:
-            raise Refused(f"{lock} was left by an interrupted writer and cannot be removed ({exc.strerror})",
-                          f"make sure no git or bundlectl command is running, then delete it: {_rm(lock, seen)}") from None
+            raise Refused(
+                f"{lock} was left by an interrupted writer and cannot be removed ({exc.strerror})",
+                f"make sure no git or bundlectl command is running, then delete it: {_rm(lock, seen)}",
+            ) from None
         if not _same_file(aside.lstat(), seen):
             try:  # a live writer took the lock meanwhile: hand it back (link fails if the name is taken)
                 os.link(aside, lock)
@@ -485,8 +486,10 @@ class GitStorage(Storage):
             else:
                 aside.unlink(missing_ok=True)
         except OSError as exc:
-            raise Refused(f"{lock} was left by an interrupted writer and cannot be removed ({exc.strerror})",
-                          f"make sure no git or bundlectl command is running, then delete it: {_rm(aside, seen)}") from None
+            raise Refused(
+                f"{lock} was left by an interrupted writer and cannot be removed ({exc.strerror})",
+                f"make sure no git or bundlectl command is running, then delete it: {_rm(aside, seen)}",
+            ) from None
         import logging  # here, not at start-up: only recovering a stale lock logs anything
 
         logging.getLogger(__name__).warning("removed %s, a ref lock left %.0f s ago by an interrupted writer", lock, _age(seen))
@@ -499,10 +502,11 @@ class GitStorage(Storage):
                     f"another writer holds {lock}; retry",
                     f"nothing was changed; a lock left by a killed writer is removed once it is {STALE_LOCK_SECONDS} s old",
                 )
-            return Refused(f"{lock} was left by an interrupted writer and still blocks the registry",
-                           f"make sure no git or bundlectl command is running, then delete it: {_rm(lock, seen)}")
-        return Refused(f"git could not update the registry refs: {failure.detail}",
-                       "nothing was changed; run `git fsck` and `bundlectl verify`")
+            return Refused(
+                f"{lock} was left by an interrupted writer and still blocks the registry",
+                f"make sure no git or bundlectl command is running, then delete it: {_rm(lock, seen)}",
+            )
+        return Refused(f"git could not update the registry refs: {failure.detail}", "nothing was changed; run `git fsck` and `bundlectl verify`")
 
 
 def _transaction(moves: list[RefMove]) -> str:
@@ -606,8 +610,7 @@ class _RefTransactions:
         if process is not None and errors is not None and process.poll() is None and self._owner == os.getpid():
             return process, errors
         _RefTransactions._stop(self.__dict__)
-        command = ["git", "--git-dir", str(self.git_dir), "-c", f"core.filesRefLockTimeout={LOCK_WAIT_MS}",
-                   "update-ref", "--stdin"]
+        command = ["git", "--git-dir", str(self.git_dir), "-c", f"core.filesRefLockTimeout={LOCK_WAIT_MS}", "update-ref", "--stdin"]
         import tempfile  # a writer's path only: tempfile's import (random, shutil) is a read command's cost otherwise
 
         errors = tempfile.TemporaryFile()

@@ -416,14 +416,16 @@ def _write_stored(source: io.FileIO, size: int, descriptor: int, progress: Calla
                 if len(hashing) == _BUFFERS:
                     hashing.popleft().result()  # the oldest buffer is free again
                 view = memoryview(buffers[count % _BUFFERS])
-                read = source.readinto(view[:min(base.CHUNK, size - total)])
+                read = source.readinto(view[: min(base.CHUNK, size - total)])
                 if not read:
                     break
                 chunk = view[:read]
                 hashing.append(helper.submit(digest, chunk))
                 sha256.update(chunk)
-                _write_all(descriptor, [part for start in range(0, read, _BLOCK)
-                                        for part in (_block_header(min(_BLOCK, read - start)), chunk[start:start + _BLOCK])])
+                _write_all(
+                    descriptor,
+                    [part for start in range(0, read, _BLOCK) for part in (_block_header(min(_BLOCK, read - start)), chunk[start : start + _BLOCK])],
+                )
                 total += read
                 count += 1
                 if progress is not None:
@@ -448,7 +450,7 @@ def _write_all(descriptor: int, parts: list[bytes | memoryview]) -> None:
         return
     rest = memoryview(b"".join(parts))[written:]  # a short write (a signal, a nearly full disk): finish it
     while rest:
-        rest = rest[os.write(descriptor, rest):]
+        rest = rest[os.write(descriptor, rest) :]
 
 
 def _inflated(handle: IO[bytes], sha: str, size: int) -> Iterator[bytes]:

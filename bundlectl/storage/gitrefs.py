@@ -34,7 +34,7 @@ def find_git_dir(start: Path) -> Path | None:
         if candidate.is_file():
             text = candidate.read_text(errors="replace").strip()
             if text.startswith("gitdir:"):
-                target = Path(text[len("gitdir:"):].strip())
+                target = Path(text[len("gitdir:") :].strip())
                 return target if target.is_absolute() else (folder / target).resolve()
     return None
 
@@ -56,8 +56,7 @@ def ref_path(git_common_dir: Path, name: str) -> Path:
     path = git_common_dir / name
     inside = os.path.join(os.path.realpath(git_common_dir), *NAMESPACE.split("/"))
     if not os.path.realpath(path).startswith(inside):
-        raise DamagedStorage(f"the ref file {path} leads outside {git_common_dir / NAMESPACE} (a symbolic link?)",
-                               DAMAGED_HINT)
+        raise DamagedStorage(f"the ref file {path} leads outside {git_common_dir / NAMESPACE} (a symbolic link?)", DAMAGED_HINT)
     return path
 
 
@@ -86,10 +85,9 @@ def _read_ref(git_common_dir: Path, name: str, packed: dict[str, str] | None) ->
             return _packed_ref(git_common_dir, name, packed)
         if not value.startswith("ref:"):
             return _object_id(value, str(path))
-        name = value[len("ref:"):].strip()
+        name = value[len("ref:") :].strip()
         if not name.startswith(NAMESPACE):
-            raise DamagedStorage(f"the ref file {path} is damaged: it points at {name!r}, outside {NAMESPACE}",
-                                   DAMAGED_HINT)
+            raise DamagedStorage(f"the ref file {path} is damaged: it points at {name!r}, outside {NAMESPACE}", DAMAGED_HINT)
     raise DamagedStorage(f"the ref file {path} is damaged: its symbolic refs nest too deep", DAMAGED_HINT)
 
 

@@ -18,8 +18,7 @@ def registry_url(explicit: str | None) -> str | None:
     return explicit or os.environ.get("BUNDLECTL_REGISTRY") or None
 
 
-def open_storage(url: str | None, cwd: Path, create: bool = False, endpoint_url: str | None = None,
-                 limits: NetworkLimits | None = None) -> Storage:
+def open_storage(url: str | None, cwd: Path, create: bool = False, endpoint_url: str | None = None, limits: NetworkLimits | None = None) -> Storage:
     """The storage URL names; `limits` bounds each remote call (a local git registry makes none)."""
     from bundlectl.storage.git import GitStorage
 
@@ -36,8 +35,9 @@ def open_storage(url: str | None, cwd: Path, create: bool = False, endpoint_url:
 
         return open_remote(url, cwd, limits)
     if url and "://" in url and not url.startswith(("file://", "git+file://")):
-        raise UsageProblem(f"registry {url!r}: unknown scheme",
-                           "use a path to a git repository, a git remote (git+ssh://…, git+origin), or s3://bucket/prefix")
+        raise UsageProblem(
+            f"registry {url!r}: unknown scheme", "use a path to a git repository, a git remote (git+ssh://…, git+origin), or s3://bucket/prefix"
+        )
     if url:
         path = Path(url.removeprefix("git+file://").removeprefix("file://")).expanduser()
         if not path.is_absolute():

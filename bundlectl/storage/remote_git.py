@@ -60,8 +60,7 @@ def open_remote(url: str, cwd: Path, limits: NetworkLimits | None = None) -> Rem
 
     `limits` (the runtime's) bound each fetch or push; otherwise BUNDLECTL_REMOTE_TIMEOUT does.
     """
-    timeout = limits.connect_timeout + limits.read_timeout if limits else _seconds("BUNDLECTL_REMOTE_TIMEOUT", DEFAULT_TIMEOUT,
-                                                                                         zero=False)
+    timeout = limits.connect_timeout + limits.read_timeout if limits else _seconds("BUNDLECTL_REMOTE_TIMEOUT", DEFAULT_TIMEOUT, zero=False)
     return RemoteGitStorage(remote_url(url, cwd), _seconds("BUNDLECTL_FETCH_TTL", DEFAULT_FETCH_TTL), timeout)
 
 
@@ -80,24 +79,34 @@ def remote_url(url: str, cwd: Path) -> str:
         return rest
     if _REMOTE_NAME.fullmatch(rest):
         return _configured_remote(rest, url, cwd)
-    raise UsageProblem(f"registry {url!r}: git+ takes ssh://, git://, https:// or http:// URLs, or a remote's name",
-                       "for example git+ssh://git@host/team/registry.git or git+origin; a path needs no git+")
+    raise UsageProblem(
+        f"registry {url!r}: git+ takes ssh://, git://, https:// or http:// URLs, or a remote's name",
+        "for example git+ssh://git@host/team/registry.git or git+origin; a path needs no git+",
+    )
 
 
 def _configured_remote(name: str, url: str, cwd: Path) -> str:
     git_dir = find_git_dir(cwd)
     if git_dir is None:
-        raise NotFound(f"registry {url} names a remote of the repository around you, but there is none around {cwd}",
-                       "run bundlectl inside your clone of the project, or give the URL: --registry git+ssh://…")
-    found = subprocess.run(["git", "--git-dir", str(git_dir), "remote", "get-url", name], capture_output=True,
-                           text=True, check=False, stdin=subprocess.DEVNULL, env={**os.environ, "LC_ALL": "C"})
+        raise NotFound(
+            f"registry {url} names a remote of the repository around you, but there is none around {cwd}",
+            "run bundlectl inside your clone of the project, or give the URL: --registry git+ssh://…",
+        )
+    found = subprocess.run(
+        ["git", "--git-dir", str(git_dir), "remote", "get-url", name],
+        capture_output=True,
+        text=True,
+        check=False,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, "LC_ALL": "C"},
+    )
     address = found.stdout.strip()
     if found.returncode != 0 or not address:
-        raise NotFound(f"the repository around {cwd} has no remote {name!r}",
-                       f"add it (git remote add {name} URL), or give the URL: --registry git+ssh://…")
+        raise NotFound(
+            f"the repository around {cwd} has no remote {name!r}", f"add it (git remote add {name} URL), or give the URL: --registry git+ssh://…"
+        )
     if address.startswith("-") or _UNSAFE.search(address):
-        raise UsageProblem(f"remote {name!r} has the URL {address!r}, which bundlectl will not pass to git",
-                           "fix it with `git remote set-url`")
+        raise UsageProblem(f"remote {name!r} has the URL {address!r}, which bundlectl will not pass to git", "fix it with `git remote set-url`")
     if "://" not in address and not _SCP_LIKE.fullmatch(address):  # a path: relative to the work tree, as git reads it
         root = git_dir.parent if git_dir.name == ".git" else git_dir
         address = str((root / address).resolve())
@@ -159,21 +168,25 @@ class RemoteGitStorage(GitStorage):
     def _fetch_refs(self) -> None:
         removed: set[Path] = set()
         while True:
-            done = self._network("fetch", "--atomic", "--prune", "--no-tags", "--no-write-fetch-head", "--quiet",
-                                 self.remote, REFSPEC)
+            done = self._network("fetch", "--atomic", "--prune", "--no-tags", "--no-write-fetch-head", "--quiet", self.remote, REFSPEC)
             if done.returncode == 0:
                 return
             if not any(sign in done.stderr for sign in _LOCKED):
-                raise Refused(f"cannot fetch the registry from {self.remote}: {first_complaint(done.stderr)}",
-                              "check the URL, your access to the repository and the network")
+                raise Refused(
+                    f"cannot fetch the registry from {self.remote}: {first_complaint(done.stderr)}",
+                    "check the URL, your access to the repository and the network",
+                )
             if not self.recover_stale_locks(done.stderr, [], removed):
                 held = self.held_lock(done.stderr)
                 if held is not None:  # a live fetch's lock, or a killed one's not yet old enough to remove
-                    raise Conflict(f"another process holds {held} in this machine's copy of {self.url}; retry",
-                                   f"nothing was changed; a lock left by a killed git is removed once it is "
-                                   f"{STALE_LOCK_SECONDS} s old")
-                raise Refused(f"cannot update this machine's copy of {self.url} in {self.common}: {first_complaint(done.stderr)}",
-                              f"retry; if it persists, delete {self.common} (it is only a cache)")
+                    raise Conflict(
+                        f"another process holds {held} in this machine's copy of {self.url}; retry",
+                        f"nothing was changed; a lock left by a killed git is removed once it is {STALE_LOCK_SECONDS} s old",
+                    )
+                raise Refused(
+                    f"cannot update this machine's copy of {self.url} in {self.common}: {first_complaint(done.stderr)}",
+                    f"retry; if it persists, delete {self.common} (it is only a cache)",
+                )
 
     def _remake_mirror(self) -> None:
         """The mirror is only a cache: one deleted under a running process (a cleaned cache folder) is made again."""
@@ -194,8 +207,10 @@ class RemoteGitStorage(GitStorage):
         try:
             handle = open(self.common / "bundlectl" / "mirror.lock", "a+b")
         except OSError as exc:
-            raise Refused(f"cannot use the mirror of {self.remote} in {self.common}: {exc.strerror}",
-                          "retry; it is only a cache, which the next fetch makes again if it is gone") from None
+            raise Refused(
+                f"cannot use the mirror of {self.remote} in {self.common}: {exc.strerror}",
+                "retry; it is only a cache, which the next fetch makes again if it is gone",
+            ) from None
         with handle:
             while True:
                 try:
@@ -203,8 +218,10 @@ class RemoteGitStorage(GitStorage):
                     break
                 except BlockingIOError:
                     if time.monotonic() > deadline:
-                        raise Refused(f"another bundlectl process has been updating {self.common} for too long",
-                                      "retry; if it persists, look for a stuck bundlectl or git process") from None
+                        raise Refused(
+                            f"another bundlectl process has been updating {self.common} for too long",
+                            "retry; if it persists, look for a stuck bundlectl or git process",
+                        ) from None
                     time.sleep(0.01)
             try:
                 yield
@@ -220,16 +237,19 @@ class RemoteGitStorage(GitStorage):
         env = {**os.environ, "LC_ALL": "C", "LANGUAGE": "C", "GIT_TERMINAL_PROMPT": "0"}
         command = ["git", "--git-dir", str(self.common), "-c", f"core.filesRefLockTimeout={LOCK_WAIT_MS}", *args]
         try:
-            process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                       text=True, env=env, process_group=0)
+            process = subprocess.Popen(
+                command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, process_group=0
+            )
         except FileNotFoundError:
             raise Refused("git is not installed (or not on PATH)", "install git, then retry") from None
         try:
             stdout, stderr = process.communicate(timeout=self.timeout)
         except subprocess.TimeoutExpired:
             _stop(process)
-            raise _TimedOut(f"git {args[0]} {self.remote} took longer than {self.timeout:g} s",
-                            "check the network, or allow more time: BUNDLECTL_REMOTE_TIMEOUT=SECONDS") from None
+            raise _TimedOut(
+                f"git {args[0]} {self.remote} took longer than {self.timeout:g} s",
+                "check the network, or allow more time: BUNDLECTL_REMOTE_TIMEOUT=SECONDS",
+            ) from None
         except BaseException:
             _stop(process)
             raise
@@ -262,9 +282,10 @@ class RemoteGitStorage(GitStorage):
         return True
 
     def no_registry(self) -> NotFound:
-        return NotFound(f"no bundlectl registry under refs/bundlectl/ of {self.remote}",
-                        f"if the team's registry belongs there, create it once: bundlectl init --registry {self.url}; "
-                        "otherwise check the URL")
+        return NotFound(
+            f"no bundlectl registry under refs/bundlectl/ of {self.remote}",
+            f"if the team's registry belongs there, create it once: bundlectl init --registry {self.url}; otherwise check the URL",
+        )
 
     # objects: staged in the mirror, published with the event that needs them -------------
     def has_object(self, key: str) -> bool:
@@ -285,13 +306,14 @@ class RemoteGitStorage(GitStorage):
             self._pending.update(self.stage_files(missing, progress))
 
     # the write: one atomic, leased push ------------------------------------------------
-    def append_event(
-        self, payload: bytes, summary: str, expected_head: str | None, updates: list[PointerUpdate], author: str | None = None
-    ) -> str:
+    def append_event(self, payload: bytes, summary: str, expected_head: str | None, updates: list[PointerUpdate], author: str | None = None) -> str:
         moves = self.stage_event(payload, summary, expected_head, updates, author)
         checkpoint(EVENT_WRITTEN)
-        objects = [RefMove(OBJECT_PREFIX + key, sha, None) for key, sha in sorted(self._pending.items())
-                   if read_ref(self.common, OBJECT_PREFIX + key) is None]
+        objects = [
+            RefMove(OBJECT_PREFIX + key, sha, None)
+            for key, sha in sorted(self._pending.items())
+            if read_ref(self.common, OBJECT_PREFIX + key) is None
+        ]
         failure = self._push(moves, objects)
         if failure is not None:
             self._settle(failure, moves, updates)
@@ -315,8 +337,7 @@ class RemoteGitStorage(GitStorage):
     def _push_once(self, refs: list[RefMove], leased: list[RefMove] | None = None) -> str | None:
         leases = [f"--force-with-lease={m.ref}:{m.expected or ''}" for m in leased or []]
         try:
-            done = self._network("push", "--atomic", "--porcelain", "--no-verify", *leases, self.remote,
-                                 *(f"{m.new}:{m.ref}" for m in refs))
+            done = self._network("push", "--atomic", "--porcelain", "--no-verify", *leases, self.remote, *(f"{m.new}:{m.ref}" for m in refs))
         except _TimedOut as exc:
             return exc.message
         if done.returncode == 0:
@@ -329,9 +350,10 @@ class RemoteGitStorage(GitStorage):
         try:
             self.fetch()
         except BundlectlError as exc:
-            raise Refused(f"the push to {self.remote} did not complete ({failure}), and the remote cannot be read "
-                          f"back ({exc.message})",
-                          "check the network; then `bundlectl history` or `status` shows whether it landed") from None
+            raise Refused(
+                f"the push to {self.remote} did not complete ({failure}), and the remote cannot be read back ({exc.message})",
+                "check the network; then `bundlectl history` or `status` shows whether it landed",
+            ) from None
         head = super().log_head()
         if head == moves[0].new:
             return  # it landed; only the answer was lost
@@ -342,8 +364,9 @@ class RemoteGitStorage(GitStorage):
                 raise PointerMoved(update.name)
         if "stale info" in failure or any(sign in failure for sign in _LOCKED):
             raise LogMoved()  # the remote was busy (another push held its ref locks): plan and try again
-        raise Refused(f"{self.remote} refused the registry update: {failure}",
-                      "nothing was changed; check your permission to push to refs/bundlectl/ there")
+        raise Refused(
+            f"{self.remote} refused the registry update: {failure}", "nothing was changed; check your permission to push to refs/bundlectl/ there"
+        )
 
     def _mirror_pushed(self, moves: list[RefMove]) -> None:
         """Show the mirror what the remote now holds, so reads here see this write without a fetch.
@@ -375,15 +398,15 @@ def _mirror_at(path: Path, remote: str) -> Path:
         try:
             (path / "bundlectl").mkdir(exist_ok=True)  # where its lock, its fetch time and its read index live
         except OSError as exc:
-            raise Refused(f"cannot use the mirror of {remote} in {path}: {exc.strerror}",
-                          "check the permissions of the cache folder (BUNDLECTL_CACHE_DIR)") from None
+            raise Refused(
+                f"cannot use the mirror of {remote} in {path}: {exc.strerror}", "check the permissions of the cache folder (BUNDLECTL_CACHE_DIR)"
+            ) from None
         return path
     fresh: Path | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fresh = Path(tempfile.mkdtemp(prefix=".new-", dir=path.parent))
-        for command in (["init", "--bare", "--quiet", str(fresh)],
-                        ["--git-dir", str(fresh), "config", "bundlectl.remote", remote]):
+        for command in (["init", "--bare", "--quiet", str(fresh)], ["--git-dir", str(fresh), "config", "bundlectl.remote", remote]):
             subprocess.run(["git", *command], capture_output=True, check=True, stdin=subprocess.DEVNULL)
         (fresh / "bundlectl").mkdir()
         fresh.rename(path)
@@ -392,8 +415,9 @@ def _mirror_at(path: Path, remote: str) -> Path:
             shutil.rmtree(fresh, ignore_errors=True)
         if not (path / "HEAD").exists():  # no other process made it meanwhile: a real failure
             reason = exc.strerror if isinstance(exc, OSError) else "`git init` failed"
-            raise Refused(f"cannot create a mirror of {remote} in {path.parent}: {reason}",
-                          "check the permissions of the cache folder (BUNDLECTL_CACHE_DIR)") from None
+            raise Refused(
+                f"cannot create a mirror of {remote} in {path.parent}: {reason}", "check the permissions of the cache folder (BUNDLECTL_CACHE_DIR)"
+            ) from None
     return path
 
 

@@ -66,7 +66,7 @@ _DAMAGED_HINT = "it was changed outside bundlectl; run `bundlectl verify`, and r
 
 
 def parse_s3_url(url: str) -> tuple[str, str]:
-    rest = url[len("s3://"):]
+    rest = url[len("s3://") :]
     bucket, _, prefix = rest.partition("/")
     if not bucket:
         raise UsageProblem(f"registry {url!r} names no bucket", "write it as s3://bucket/prefix")
@@ -93,14 +93,15 @@ class S3Storage(Storage):
 
             # botocore's retry modes handle throttling and transient errors, bounded; AWS_RETRY_MODE and
             # AWS_MAX_ATTEMPTS still win. Conditional writes make every retry safe (see append_event).
-            retries: dict[str, Any] = {"mode": os.environ.get("AWS_RETRY_MODE", "standard"),
-                                       "max_attempts": int(os.environ.get("AWS_MAX_ATTEMPTS", "3"))}
+            retries: dict[str, Any] = {
+                "mode": os.environ.get("AWS_RETRY_MODE", "standard"),
+                "max_attempts": int(os.environ.get("AWS_MAX_ATTEMPTS", "3")),
+            }
             connect, read = 5.0, 60.0
             if self.limits is not None:  # a caller that must not hang (the runtime) bounds every call itself
                 retries = {"mode": "standard", "total_max_attempts": self.limits.attempts}
                 connect, read = self.limits.connect_timeout, self.limits.read_timeout
-            config = Config(retries=retries, connect_timeout=connect, read_timeout=read,
-                            max_pool_connections=max(UPLOAD_THREADS, READ_THREADS) + 2)
+            config = Config(retries=retries, connect_timeout=connect, read_timeout=read, max_pool_connections=max(UPLOAD_THREADS, READ_THREADS) + 2)
             session = boto3.session.Session()
             self._client = session.client("s3", endpoint_url=self.endpoint_url, config=config)
         return self._client
@@ -189,9 +190,11 @@ class S3Storage(Storage):
         if self._swap(marker, b"{}", '"00000000000000000000000000000000"'):
             ignored.append("If-Match")
         if ignored:
-            raise Refused(f"the S3 endpoint for {self.url} ignores {' and '.join(ignored)} (a conditional write succeeded "
-                          "that must fail); concurrent writers could overwrite each other there",
-                          "use AWS S3 or a store with conditional writes (recent MinIO, Ceph RGW, R2)")
+            raise Refused(
+                f"the S3 endpoint for {self.url} ignores {' and '.join(ignored)} (a conditional write succeeded "
+                "that must fail); concurrent writers could overwrite each other there",
+                "use AWS S3 or a store with conditional writes (recent MinIO, Ceph RGW, R2)",
+            )
 
     def index_path(self) -> Path:
 
@@ -260,8 +263,7 @@ class S3Storage(Storage):
 
         def send(number: int, body: bytes, hashed: Future[None]) -> dict[str, Any]:
             try:
-                part = self._call("upload_part", Key=key, UploadId=upload, PartNumber=number, Body=body,
-                                  ChecksumAlgorithm="CRC32")
+                part = self._call("upload_part", Key=key, UploadId=upload, PartNumber=number, Body=body, ChecksumAlgorithm="CRC32")
                 hashed.result()
             finally:
                 slots.release()
@@ -291,8 +293,9 @@ class S3Storage(Storage):
             if changed or digest.hexdigest() != item.sha256:
                 raise _changed(item)
             try:
-                self._call("complete_multipart_upload", (_PreconditionFailed,), Key=key, UploadId=upload,
-                           MultipartUpload={"Parts": parts}, IfNoneMatch="*")
+                self._call(
+                    "complete_multipart_upload", (_PreconditionFailed,), Key=key, UploadId=upload, MultipartUpload={"Parts": parts}, IfNoneMatch="*"
+                )
             except _PreconditionFailed:  # someone stored the same content first: nothing to do
                 self._call("abort_multipart_upload", Key=key, UploadId=upload)
         except BaseException:
@@ -323,8 +326,13 @@ class S3Storage(Storage):
         if found is None:
             return None
         record = _parse(found[0], self._where(key), {"payload": str, "pointers": list})
-        if not all(isinstance(p, dict) and isinstance(p.get("name"), str) and isinstance(p.get("value"), str)
-                   and isinstance(p.get("expected"), (str, type(None))) for p in record["pointers"]):
+        if not all(
+            isinstance(p, dict)
+            and isinstance(p.get("name"), str)
+            and isinstance(p.get("value"), str)
+            and isinstance(p.get("expected"), (str, type(None)))
+            for p in record["pointers"]
+        ):
             raise DamagedStorage(f"{self._where(key)} is damaged: its pointer writes are malformed", _DAMAGED_HINT)
         return record
 
@@ -356,8 +364,7 @@ class S3Storage(Storage):
         with ThreadPoolExecutor(READ_THREADS) as pool:
             return list(pool.map(fetch, range(start + 1, end + 1)))
 
-    def append_event(self, payload: bytes, summary: str, expected_head: str | None, updates: list[PointerUpdate],
-                     author: str | None = None) -> str:
+    def append_event(self, payload: bytes, summary: str, expected_head: str | None, updates: list[PointerUpdate], author: str | None = None) -> str:
         seq = (_seq_of(expected_head) if expected_head else 0) + 1
         for update in updates:
             current = self.read_pointer(update.name)
@@ -365,8 +372,11 @@ class S3Storage(Storage):
                 if self.log_head() != expected_head:
                     raise LogMoved()
                 raise PointerMoved(update.name)
-        record = {"summary": summary, "payload": payload.decode(),
-                  "pointers": [{"name": u.name, "expected": u.expected_token, "value": u.value.decode()} for u in updates]}
+        record = {
+            "summary": summary,
+            "payload": payload.decode(),
+            "pointers": [{"name": u.name, "expected": u.expected_token, "value": u.value.decode()} for u in updates],
+        }
         body = json.dumps(record, sort_keys=True).encode()
         checkpoint(EVENT_WRITTEN)
         if not self._put_new(self._log_key(seq), body):
@@ -383,8 +393,7 @@ class S3Storage(Storage):
         try:
             for pointer in record["pointers"]:
                 # a refusal means someone already rolled it forward, or a later record moved it on
-                self._swap(self._key("pointers", pointer["name"]), pointer["value"].encode(), pointer["expected"],
-                           (_Denied,))
+                self._swap(self._key("pointers", pointer["name"]), pointer["value"].encode(), pointer["expected"], (_Denied,))
             current_seq, _, etag = self._read_head()
             if current_seq < seq:  # a refusal means another process advanced it; the log stays the truth
                 self._swap(self._key("head.json"), json.dumps({"seq": seq, "id": event_id}).encode(), etag, (_Denied,))
@@ -401,8 +410,7 @@ class S3Storage(Storage):
         if token is None:
             return self.read_pointer(name)
         try:
-            response = self._call("get_object", (_NotModified, _Missing), Key=self._key("pointers", name),
-                                  IfNoneMatch=token)
+            response = self._call("get_object", (_NotModified, _Missing), Key=self._key("pointers", name), IfNoneMatch=token)
         except _NotModified:
             return UNCHANGED
         except _Missing:
@@ -426,7 +434,7 @@ class S3Storage(Storage):
                 kwargs["ContinuationToken"] = token
             page = self._call("list_objects_v2", **kwargs)
             for item in page.get("Contents", []):
-                keys[item["Key"][len(base):]] = item["ETag"]
+                keys[item["Key"][len(base) :]] = item["ETag"]
             if not page.get("IsTruncated"):
                 return keys
             token = page["NextContinuationToken"]
@@ -439,8 +447,10 @@ class S3Storage(Storage):
 
 
 def _changed(item: FileToStore) -> Refused:
-    return Refused(f"{item.path} changed after it was hashed, or while it was being stored; nothing was registered",
-                   "run the command again once the file is complete")
+    return Refused(
+        f"{item.path} changed after it was hashed, or while it was being stored; nothing was registered",
+        "run the command again once the file is complete",
+    )
 
 
 def _event_id(seq: int, payload: bytes) -> str:
@@ -496,16 +506,17 @@ def _client_error(exc: Any, storage: S3Storage, operation: str, key: str | None)
     where = f"s3://{storage.bucket}/{storage.prefix}".rstrip("/")
     target = storage._where(key) if key else where
     if code in ("PreconditionFailed", "ConditionalRequestConflict") or status == 412:
-        return _PreconditionFailed(Conflict(f"{target} was changed by another writer (S3 {operation} answered 412)",
-                                            "nothing was overwritten; retry"))
+        return _PreconditionFailed(
+            Conflict(f"{target} was changed by another writer (S3 {operation} answered 412)", "nothing was overwritten; retry")
+        )
     if code == "NoSuchBucket":
         return NotFound(f"bucket {storage.bucket} does not exist", "create it first, or check --registry")
     if status == 304:
-        return _NotModified(BundlectlError(f"S3 {operation} on {target} answered 304 Not Modified unasked",
-                                           "retry; if it persists, check the endpoint"))
+        return _NotModified(
+            BundlectlError(f"S3 {operation} on {target} answered 304 Not Modified unasked", "retry; if it persists, check the endpoint")
+        )
     if code in ("NoSuchKey", "404", "NotFound", "NoSuchUpload") or status == 404:
-        return _Missing(NotFound(f"{target} was not found (S3 {operation}: {code or status})",
-                                 "retry; if it persists, run `bundlectl verify`"))
+        return _Missing(NotFound(f"{target} was not found (S3 {operation}: {code or status})", "retry; if it persists, run `bundlectl verify`"))
     if code in ("ExpiredToken", "ExpiredTokenException", "TokenRefreshRequired", "RequestExpired"):
         return Refused(f"the AWS credentials for {where} have expired", "refresh them (e.g. `aws sso login`) and retry")
     if code in ("InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken", "UnrecognizedClientException"):
@@ -520,8 +531,8 @@ def _transport_error(exc: Any, storage: S3Storage) -> BundlectlError:
     from botocore.exceptions import NoCredentialsError, PartialCredentialsError
 
     if isinstance(exc, (NoCredentialsError, PartialCredentialsError)):
-        return Refused("no AWS credentials found",
-                       "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or use an instance role")
+        return Refused("no AWS credentials found", "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or use an instance role")
     endpoint = storage.endpoint_url or os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL") or "AWS S3"
-    return BundlectlError(f"cannot reach the S3 endpoint {endpoint} ({type(exc).__name__})",
-                          "check --endpoint-url / AWS_ENDPOINT_URL and the network")
+    return BundlectlError(
+        f"cannot reach the S3 endpoint {endpoint} ({type(exc).__name__})", "check --endpoint-url / AWS_ENDPOINT_URL and the network"
+    )

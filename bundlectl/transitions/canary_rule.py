@@ -24,25 +24,44 @@ def check_canary(index: Index, storage: Storage, event: Event) -> None:
         raise ForgedMove(event, "runs a canary of " + unregistered(name, canary["version"], canary["digest"]))
     live = index.pointer(name, env)
     if live is None or (live.digest, live.version, live.pointer_version) != (
-            canary["live_digest"], canary["live_version"], canary["pointer_version"]):
-        raise ForgedMove(event, f"runs a canary beside {canary['live_version']} in {env} of {name}, but the log before "
-                                f"it had {live.version if live else 'nothing'} live there")
+        canary["live_digest"],
+        canary["live_version"],
+        canary["pointer_version"],
+    ):
+        raise ForgedMove(
+            event,
+            f"runs a canary beside {canary['live_version']} in {env} of {name}, but the log before "
+            f"it had {live.version if live else 'nothing'} live there",
+        )
     running = _running(index, name, env)
     pause = index.pause(name, env)
     paused = pause is not None and pause.paused
     if event.action == "canary":
-        problem = ("another canary runs there" if running else "the candidate is what is live" if bundle.digest == live.digest
-                   else "it is paused" if paused else None)
+        problem = (
+            "another canary runs there"
+            if running
+            else "the candidate is what is live"
+            if bundle.digest == live.digest
+            else "it is paused"
+            if paused
+            else None
+        )
     else:
-        problem = ("no canary runs there" if running is None
-                   else "it names another candidate than the one running" if running.data["digest"] != bundle.digest
-                   else "it is paused" if paused and event.action == "canary-advance"
-                   else "the share does not grow" if event.action == "canary-advance" and canary["percent"] <= running.percent
-                   else "a canary-rollback ends it at 0%" if event.action == "canary-rollback" and canary["percent"] != 0
-                   else None)
+        problem = (
+            "no canary runs there"
+            if running is None
+            else "it names another candidate than the one running"
+            if running.data["digest"] != bundle.digest
+            else "it is paused"
+            if paused and event.action == "canary-advance"
+            else "the share does not grow"
+            if event.action == "canary-advance" and canary["percent"] <= running.percent
+            else "a canary-rollback ends it at 0%"
+            if event.action == "canary-rollback" and canary["percent"] != 0
+            else None
+        )
     if problem:
-        raise ForgedMove(event, f"{event.action} of {name}@{canary['version']} in {env} at {canary['percent']}%, but {problem} "
-                                "in the log before it")
+        raise ForgedMove(event, f"{event.action} of {name}@{canary['version']} in {env} at {canary['percent']}%, but {problem} in the log before it")
     if event.action == "canary":
         require_gate(index, bundle, env, event)
 

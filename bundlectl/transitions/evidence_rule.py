@@ -24,8 +24,7 @@ def check_evidence(index: Index, storage: Storage, event: Event) -> None:
         raise ForgedEvidence(event, "evidence for " + unregistered(evidence["name"], evidence["version"], evidence["digest"]))
     report = _stored_report(storage, evidence["report_key"], event)
     record = bundle.record()
-    problem = summary_tampering(report, evidence, record, component_reader(storage, record),
-                                legacy_allowed=not index.has_run_provenance())
+    problem = summary_tampering(report, evidence, record, component_reader(storage, record), legacy_allowed=not index.has_run_provenance())
     if problem:
         raise ForgedEvidence(event, problem)
 

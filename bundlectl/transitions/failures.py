@@ -5,8 +5,10 @@ from __future__ import annotations
 from bundlectl.errors import IntegrityFailure
 from bundlectl.registry.events import Event
 
-HINT = ("the record was appended outside bundlectl (or by a bundlectl that skipped a rule); restore the registry from "
-        "a clone or backup taken before it, and find out which key signed it")
+HINT = (
+    "the record was appended outside bundlectl (or by a bundlectl that skipped a rule); restore the registry from "
+    "a clone or backup taken before it, and find out which key signed it"
+)
 
 
 class InvalidTransition(IntegrityFailure):

@@ -24,16 +24,16 @@ def require_gate(index: Index, bundle: BundleRow, env: str, event: Event, rollba
     try:
         inputs = gate_inputs(index, bundle, env, event.actor, parse_time(event.time), rollback_from)
     except BundlectlError as exc:  # no policy in force, or none for this environment: nothing could pass
-        raise ForgedGate(event, f"moves {bundle.name} in {env} through a gate that cannot be judged from the log "
-                                f"before it: {exc.message}") from None
+        raise ForgedGate(event, f"moves {bundle.name} in {env} through a gate that cannot be judged from the log before it: {exc.message}") from None
     if not index.has_run_provenance():
         inputs = _as_judged_then(inputs)
     checks, _ = run_checks(inputs)
     failures = [c for c in checks if not c.passed]
     if failures:
         failed = "; ".join(f"{c.name}: {c.detail}" for c in failures)
-        raise ForgedGate(event, f"says {bundle.name}@{bundle.version} passed the gate of {env}, but judged again from "
-                                f"the log before it, it fails ({failed})")
+        raise ForgedGate(
+            event, f"says {bundle.name}@{bundle.version} passed the gate of {env}, but judged again from the log before it, it fails ({failed})"
+        )
     return checks
 
 
@@ -41,6 +41,7 @@ def _as_judged_then(inputs: GateInputs) -> GateInputs:
     """Before the log holds any evidence with provenance, every evidence record is an older bundlectl's, whose gate
     counted a report without matching its cases (today's gate never counts those): judge its promotions as it did.
     Their figures are still the stored reports' own (the evidence rule derived them again)."""
+
     def then(row: EvidenceRow) -> EvidenceRow:
         return row._replace(binding_json=_COUNTED_THEN) if row.binding_json is None else row
 

@@ -21,11 +21,15 @@ def check_move(index: Index, storage: Storage, event: Event) -> None:
     target = _target(index, event)
     before = index.pointer(name, env)
     if (move["from_digest"], move["from_version"]) != ((before.digest, before.version) if before else (None, None)):
-        raise ForgedMove(event, f"says {env} of {name} was at {move['from_version'] or 'nothing'}, but the log before it "
-                                f"had {before.version if before else 'nothing'} there")
+        raise ForgedMove(
+            event,
+            f"says {env} of {name} was at {move['from_version'] or 'nothing'}, but the log before it "
+            f"had {before.version if before else 'nothing'} there",
+        )
     if move["pointer_version"] != (before.pointer_version if before else 0) + 1:
-        raise ForgedMove(event, f"sets pointer version {move['pointer_version']} of {env}, which does not follow "
-                                f"{before.pointer_version if before else 0}")
+        raise ForgedMove(
+            event, f"sets pointer version {move['pointer_version']} of {env}, which does not follow {before.pointer_version if before else 0}"
+        )
     if event.action == "promote":
         pause = index.pause(name, env)
         if pause is not None and pause.paused:
@@ -52,8 +56,7 @@ def _target(index: Index, event: Event) -> BundleRow:
     if built is not None:
         record = BundleRecord.from_json(built)
         if (record.name, record.version, record.digest) == (move["name"], move["to_version"], move["to_digest"]):
-            return BundleRow(record.name, record.version, record.digest, "", "", 0, record.record_digest,
-                             json.dumps(record.to_json()))
+            return BundleRow(record.name, record.version, record.digest, "", "", 0, record.record_digest, json.dumps(record.to_json()))
     row = registered_bundle(index, move["name"], move["to_version"], move["to_digest"])
     if row is None:
         raise ForgedMove(event, "points at " + unregistered(move["name"], move["to_version"], move["to_digest"]))
@@ -65,11 +68,9 @@ def _check_whole_rollback(index: Index, event: Event, target: BundleRow) -> None
     move = event.move()
     moves = [m for m in index.moves(move["name"], move["env"]) if m.to_digest == target.digest]
     if not moves:
-        raise ForgedMove(event, f"rolls {move['env']} of {move['name']} back to {target.version}, which was never live "
-                                "there before it")
+        raise ForgedMove(event, f"rolls {move['env']} of {move['name']} back to {target.version}, which was never live there before it")
     if move.get("verified", True) and not moves[0].verified:
-        raise ForgedMove(event, f"says the rollback to {target.version} is verified, but it went live there unverified "
-                                f"(seq {moves[0].seq})")
+        raise ForgedMove(event, f"says the rollback to {target.version} is verified, but it went live there unverified (seq {moves[0].seq})")
 
 
 def _check_composed(index: Index, event: Event, target: BundleRow) -> None:
@@ -83,15 +84,19 @@ def _check_composed(index: Index, event: Event, target: BundleRow) -> None:
         raise ForgedMove(event, f"rolls back components of {env} of {name}, where nothing registered was live before it")
     now, wanted = live.record().components, target.record().components
     kept = [k for k in now if k not in swapped]
-    if set(swapped) - set(now) or any(wanted.get(k) is None or wanted[k].digest != now[k].digest for k in kept) or \
-            set(wanted) != set(now):
-        raise ForgedMove(event, f"rolls back {', '.join(swapped)} in {env} of {name} to {target.version}, which is not the "
-                                f"live bundle ({live.version}) with only those components changed")
+    if set(swapped) - set(now) or any(wanted.get(k) is None or wanted[k].digest != now[k].digest for k in kept) or set(wanted) != set(now):
+        raise ForgedMove(
+            event,
+            f"rolls back {', '.join(swapped)} in {env} of {name} to {target.version}, which is not the "
+            f"live bundle ({live.version}) with only those components changed",
+        )
     sources = {m.to_digest: m.to_version for m in index.moves(name, env)}
     for digest, version in sources.items():
         source = registered_bundle(index, name, version, digest)
-        if source is not None and all(k in source.record().components and
-                                      source.record().components[k].digest == wanted[k].digest for k in swapped):
+        if source is not None and all(k in source.record().components and source.record().components[k].digest == wanted[k].digest for k in swapped):
             return
-    raise ForgedMove(event, f"rolls back {', '.join(swapped)} in {env} of {name} to {target.version}, which is not the "
-                            f"live bundle ({live.version}) with those components taken from a bundle live there before")
+    raise ForgedMove(
+        event,
+        f"rolls back {', '.join(swapped)} in {env} of {name} to {target.version}, which is not the "
+        f"live bundle ({live.version}) with those components taken from a bundle live there before",
+    )

@@ -44,9 +44,7 @@ def acting_identity(explicit: str | None, ci_actor: str | None = None) -> str:
     if ci_actor:
         return _one_line(ci_actor, "the CI's variables")
     try:
-        email = subprocess.run(
-            ["git", "config", "user.email"], capture_output=True, text=True, timeout=5
-        ).stdout.strip()
+        email = subprocess.run(["git", "config", "user.email"], capture_output=True, text=True, timeout=5).stdout.strip()
     except (OSError, subprocess.TimeoutExpired):
         email = ""
     if email:
@@ -76,6 +74,8 @@ def ci_identity() -> tuple[str | None, str | None]:
 def _one_line(identity: str, source: str) -> str:
     """A claimed identity is one line of text: it heads the log's git commits and every human listing."""
     if any(ord(c) < 32 or ord(c) == 127 for c in identity):
-        raise Refused(f"the claimed identity {identity[:60]!r} ({source}) contains control characters (a newline?); "
-                      "nothing was written", "give one line of text, such as alice@example.com")
+        raise Refused(
+            f"the claimed identity {identity[:60]!r} ({source}) contains control characters (a newline?); nothing was written",
+            "give one line of text, such as alice@example.com",
+        )
     return identity

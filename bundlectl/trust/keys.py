@@ -18,8 +18,11 @@ ED25519 = "ssh-ed25519"
 RSA = "ssh-rsa"
 SK_ED25519 = "sk-ssh-ed25519@openssh.com"
 SK_ECDSA = "sk-ecdsa-sha2-nistp256@openssh.com"
-ECDSA_CURVES = {"ecdsa-sha2-nistp256": ("nistp256", "sha256"), "ecdsa-sha2-nistp384": ("nistp384", "sha384"),
-                "ecdsa-sha2-nistp521": ("nistp521", "sha512")}
+ECDSA_CURVES = {
+    "ecdsa-sha2-nistp256": ("nistp256", "sha256"),
+    "ecdsa-sha2-nistp384": ("nistp384", "sha384"),
+    "ecdsa-sha2-nistp521": ("nistp521", "sha512"),
+}
 KEY_TYPES = (ED25519, *ECDSA_CURVES, RSA, SK_ED25519, SK_ECDSA)
 RSA_MIN_BITS = 2048  # what ssh-keygen itself refuses to make smaller keys than
 RSA_SIGNATURES = {"rsa-sha2-256": "sha256", "rsa-sha2-512": "sha512"}  # never ssh-rsa (SHA-1), as PROTOCOL.sshsig says
@@ -110,8 +113,7 @@ class PublicKey:
             flags, counter = reader.byte(), reader.uint32()
             if not flags & SK_USER_PRESENT:
                 raise BadSignature("the security key signed without user presence (no touch)")
-            data = (hashlib.sha256(application).digest() + bytes([flags]) + counter.to_bytes(4, "big")
-                    + hashlib.sha256(data).digest())
+            data = hashlib.sha256(application).digest() + bytes([flags]) + counter.to_bytes(4, "big") + hashlib.sha256(data).digest()
         reader.end()
         try:
             if self.type in (ED25519, SK_ED25519):

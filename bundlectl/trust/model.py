@@ -30,8 +30,9 @@ class Strict(BaseModel):
 
 
 class Admins(Strict):
-    threshold: int = Field(1, ge=1, description="How many distinct admins (principals) must sign `trust set` and `policy set`; "
-                                          "two keys of one principal count once.")
+    threshold: int = Field(
+        1, ge=1, description="How many distinct admins (principals) must sign `trust set` and `policy set`; two keys of one principal count once."
+    )
     keys: list[KeyLine] = Field(min_length=1)
 
 
@@ -42,10 +43,8 @@ class Keys(Strict):
 class Roles(Strict):
     admins: Admins
     approvers: Keys = Field(default_factory=Keys, description="Whose approvals count.")
-    runners: Keys = Field(default_factory=Keys, description="CI machines whose evidence counts where a policy says "
-                                                            "`eval: {signed_by: runners}`.")
-    promoters: dict[str, list[KeyLine]] = Field(default_factory=dict,
-                                                description="Per environment: who may promote, roll back and pause.")
+    runners: Keys = Field(default_factory=Keys, description="CI machines whose evidence counts where a policy says `eval: {signed_by: runners}`.")
+    promoters: dict[str, list[KeyLine]] = Field(default_factory=dict, description="Per environment: who may promote, roll back and pause.")
     registrants: Keys | None = Field(None, description="Who may register; absent: anyone with a key in any role.")
 
     @field_validator("promoters")
@@ -61,8 +60,10 @@ class Roles(Strict):
         trust = trust_roles(self.model_dump(mode="json"), None)
         spellings = [s.principal for role in trust.roles() for s in role.signers]
         for one, other in ambiguous_pairs(list(dict.fromkeys(spellings)))[:1]:
-            raise ValueError(f"principals {one!r} and {other!r} differ only in letter case: one person or two cannot "
-                             "be told apart; spell each person the same way everywhere (and two people differently)")
+            raise ValueError(
+                f"principals {one!r} and {other!r} differ only in letter case: one person or two cannot "
+                "be told apart; spell each person the same way everywhere (and two people differently)"
+            )
         check_roles(trust)
         return self
 
@@ -74,13 +75,13 @@ class TrustFile(Strict):
     kind: Literal["Trust"]
     roles: Roles
 
-    model_config = ConfigDict(extra="forbid", frozen=True, title="bundlectl trust file",
-                              json_schema_extra={"$id": schema_url("trust.schema.json")})
+    model_config = ConfigDict(extra="forbid", frozen=True, title="bundlectl trust file", json_schema_extra={"$id": schema_url("trust.schema.json")})
 
 
 def parse_trust(data: bytes, source: str) -> dict[str, Any]:
     """The trust file in normal form; InvalidInput naming file, line and field for each problem."""
-    parsed = load_model_file(data, source, TrustFile, MAX_TRUST_BYTES, "apiVersion, kind, roles",
-                             "trust.schema.json", "; keys are lines of git's allowed_signers file")
+    parsed = load_model_file(
+        data, source, TrustFile, MAX_TRUST_BYTES, "apiVersion, kind, roles", "trust.schema.json", "; keys are lines of git's allowed_signers file"
+    )
     normal: dict[str, Any] = parsed.model_dump(mode="json")
     return normal

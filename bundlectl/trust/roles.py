@@ -52,8 +52,9 @@ class Signer(NamedTuple):
             raise ValueError("a key is a line PRINCIPAL KEYTYPE BASE64 (git's allowed_signers format)")
         principal = parts[0]
         if not PRINCIPAL.fullmatch(principal):
-            raise ValueError(f"principal {principal[:60]!r} must be one identity (such as alice@example.com): "
-                             "no patterns (*, ?, !), lists (,) or quotes")
+            raise ValueError(
+                f"principal {principal[:60]!r} must be one identity (such as alice@example.com): no patterns (*, ?, !), lists (,) or quotes"
+            )
         if "=" in parts[1] or parts[1].startswith(("cert-authority", "namespaces", "valid-")):
             raise ValueError(f"allowed_signers options ({parts[1][:40]}) are not supported here; give PRINCIPAL KEYTYPE BASE64")
         try:
@@ -97,8 +98,9 @@ class Trust(NamedTuple):
             trust = trust_roles(document["roles"], seq, load)._replace(document=document)
             check_roles(trust)
         except (KeyError, TypeError, AttributeError, ValueError) as exc:
-            raise MalformedRecord(f"the trust document of log record {seq} cannot be read: {exc}",
-                                   "run `bundlectl verify`; it was written outside bundlectl") from None
+            raise MalformedRecord(
+                f"the trust document of log record {seq} cannot be read: {exc}", "run `bundlectl verify`; it was written outside bundlectl"
+            ) from None
         return trust
 
     def roles(self) -> list[Role]:
@@ -127,10 +129,10 @@ def check_roles(trust: Trust) -> None:
     if not admin_keys:
         raise ValueError("roles.admins needs at least one key")
     admins = {person(s.principal) for s in trust.admins.signers}  # a threshold counts people: one principal's keys are one admin
-    if not isinstance(trust.admins.threshold, int) or isinstance(trust.admins.threshold, bool) or not (
-            1 <= trust.admins.threshold <= len(admins)):
-        raise ValueError(f"roles.admins.threshold must be between 1 and the number of distinct admins ({len(admins)} "
-                         f"principal{'s' if len(admins) != 1 else ''})")
+    if not isinstance(trust.admins.threshold, int) or isinstance(trust.admins.threshold, bool) or not (1 <= trust.admins.threshold <= len(admins)):
+        raise ValueError(
+            f"roles.admins.threshold must be between 1 and the number of distinct admins ({len(admins)} principal{'s' if len(admins) != 1 else ''})"
+        )
     owners: dict[PublicKey, str] = {}
     for role in trust.roles():
         if len({s.key for s in role.signers}) != len(role.signers):
@@ -138,8 +140,7 @@ def check_roles(trust: Trust) -> None:
         for signer in role.signers:
             owner = owners.setdefault(signer.key, signer.principal)
             if person(owner) != person(signer.principal):
-                raise ValueError(f"key {signer.key.fingerprint} is given to both {owner} and {signer.principal}; "
-                                 "a key must name one principal")
+                raise ValueError(f"key {signer.key.fingerprint} is given to both {owner} and {signer.principal}; a key must name one principal")
 
 
 def trust_roles(roles: dict[str, Any], seq: int | None, load: bool = False) -> Trust:
@@ -148,12 +149,15 @@ def trust_roles(roles: dict[str, Any], seq: int | None, load: bool = False) -> T
     if not isinstance(promoters, dict) or not all(is_env(env) for env in promoters):
         raise ValueError("roles.promoters must map environment names to key lists")
     registrants = roles.get("registrants")
-    return Trust(Role("admins", _signers(roles["admins"]["keys"], load), roles["admins"]["threshold"]),
-                 Role("approvers", _signers(roles["approvers"]["keys"], load)),
-                 Role("runners", _signers(roles["runners"]["keys"], load)),
-                 {env: Role(f"promoters of {env}", _signers(keys, load)) for env, keys in promoters.items()},
-                 None if registrants is None else Role("registrants", _signers(registrants["keys"], load)),
-                 seq, {"roles": roles})
+    return Trust(
+        Role("admins", _signers(roles["admins"]["keys"], load), roles["admins"]["threshold"]),
+        Role("approvers", _signers(roles["approvers"]["keys"], load)),
+        Role("runners", _signers(roles["runners"]["keys"], load)),
+        {env: Role(f"promoters of {env}", _signers(keys, load)) for env, keys in promoters.items()},
+        None if registrants is None else Role("registrants", _signers(registrants["keys"], load)),
+        seq,
+        {"roles": roles},
+    )
 
 
 def _signers(lines: Any, load: bool) -> tuple[Signer, ...]:

@@ -92,8 +92,9 @@ def allowed_signers(trust: Trust, action: str, data: dict[str, Any], keys: list[
     # a threshold counts people, not keys: two keys of one principal (a laptop and a security key) are one admin
     principals = {person(s.principal) for s in signers}
     if len(principals) < role.threshold:
-        raise NotAllowed(f"{action} needs {role.threshold} distinct {role.name} (principals); "
-                         f"{len(principals)} signed ({', '.join(sorted(principals))})")
+        raise NotAllowed(
+            f"{action} needs {role.threshold} distinct {role.name} (principals); {len(principals)} signed ({', '.join(sorted(principals))})"
+        )
     if not signers:
         raise NotAllowed(f"{action} needs a signature by one of the {role.name}")
     return signers

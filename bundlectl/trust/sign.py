@@ -33,25 +33,29 @@ class SigningKey:
         try:
             done = subprocess.run(command, input=message, capture_output=True, timeout=SIGN_TIMEOUT_S, check=False)
         except FileNotFoundError:
-            raise Refused("ssh-keygen is not installed (or not on PATH); it makes the signatures",
-                          "install OpenSSH 8.2 or newer") from None
+            raise Refused("ssh-keygen is not installed (or not on PATH); it makes the signatures", "install OpenSSH 8.2 or newer") from None
         except subprocess.TimeoutExpired:
-            raise Refused(f"ssh-keygen did not sign with {self.path} within {SIGN_TIMEOUT_S} s; nothing was written",
-                          "check that ssh-agent answers, or touch the security key when it blinks") from None
+            raise Refused(
+                f"ssh-keygen did not sign with {self.path} within {SIGN_TIMEOUT_S} s; nothing was written",
+                "check that ssh-agent answers, or touch the security key when it blinks",
+            ) from None
         complaint = done.stderr.decode(errors="replace").strip().splitlines()
         if done.returncode != 0:
-            raise Refused(f"ssh-keygen could not sign with {self.path}: {complaint[-1] if complaint else 'no reason given'}",
-                          "nothing was written; check the key file, its passphrase, or ssh-agent (`ssh-add -l`)")
+            raise Refused(
+                f"ssh-keygen could not sign with {self.path}: {complaint[-1] if complaint else 'no reason given'}",
+                "nothing was written; check the key file, its passphrase, or ssh-agent (`ssh-add -l`)",
+            )
         armored = done.stdout.decode(errors="replace")
         try:
             signature = parse_signature(armored)
             if signature.key != self.public:
-                raise BadSignature(f"it was made by {signature.key.fingerprint}, not by the key in the public half "
-                                   f"({self.public.fingerprint})")
+                raise BadSignature(f"it was made by {signature.key.fingerprint}, not by the key in the public half ({self.public.fingerprint})")
             signature.check(message)
         except BadSignature as exc:
-            raise Refused(f"the signature ssh-keygen made with {self.path} is not usable: {exc}",
-                          "nothing was written; make sure PATH.pub is the public half of PATH") from None
+            raise Refused(
+                f"the signature ssh-keygen made with {self.path} is not usable: {exc}",
+                "nothing was written; make sure PATH.pub is the public half of PATH",
+            ) from None
         return signature.armored
 
 
@@ -77,8 +81,9 @@ def load_signing_key(path: str) -> SigningKey:
         public_path = where.with_name(where.name + ".pub")
         text = _read_small(public_path)
         if text is None:
-            raise UsageProblem(f"{public_path}, the public half of signing key {where}, does not exist",
-                               f"write it with `ssh-keygen -y -f {where} > {public_path}`")
+            raise UsageProblem(
+                f"{public_path}, the public half of signing key {where}, does not exist", f"write it with `ssh-keygen -y -f {where} > {public_path}`"
+            )
     try:
         public = PublicKey.parse(text.strip().splitlines()[0] if text.strip() else "")
     except BadKey as exc:

@@ -42,8 +42,7 @@ class SshSignature(NamedTuple):
         if self.namespace != namespace:
             raise BadSignature(f"it was made for namespace {self.namespace[:40]!r}, not {namespace!r}")
         digest = (hashlib.sha512 if self.hash_algorithm == "sha512" else hashlib.sha256)(message).digest()
-        signed = (MAGIC + string(self.namespace.encode()) + string(self.reserved) + string(self.hash_algorithm.encode())
-                  + string(digest))
+        signed = MAGIC + string(self.namespace.encode()) + string(self.reserved) + string(self.hash_algorithm.encode()) + string(digest)
         (key or self.key).check(self.signature, signed)
 
 
@@ -63,7 +62,7 @@ def parse_signatures(text: str) -> list[SshSignature]:
         raise BadSignature("there are too many signatures, or they are too long")
     found, end = [], 0
     for match in _ARMORED.finditer(text):
-        if text[end:match.start()].strip():
+        if text[end : match.start()].strip():
             break
         found.append(_parsed(match))
         end = match.end()

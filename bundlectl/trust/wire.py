@@ -19,7 +19,7 @@ class WireReader:
     def take(self, count: int) -> bytes:
         if count < 0 or self.pos + count > len(self.data):
             raise Malformed("truncated")
-        chunk = self.data[self.pos:self.pos + count]
+        chunk = self.data[self.pos : self.pos + count]
         self.pos += count
         return chunk
 
@@ -35,7 +35,7 @@ class WireReader:
         data, start = self.data, self.pos + 4
         if start > len(data):
             raise Malformed("truncated")
-        end = start + int.from_bytes(data[start - 4:start], "big")
+        end = start + int.from_bytes(data[start - 4 : start], "big")
         if end > len(data):
             raise Malformed("truncated")
         self.pos = end

@@ -34,21 +34,29 @@ class DeliveryPass:
         return {"head_seq": self.head_seq, "delivered": self.delivered, "endpoints": [r.to_json() for r in self.endpoints]}
 
 
-def deliver_pass(storage: Storage, *, timeout: float = DEFAULT_TIMEOUT, batch: int = DEFAULT_BATCH,
-                 backoff: Backoff | None = None) -> DeliveryPass:
+def deliver_pass(storage: Storage, *, timeout: float = DEFAULT_TIMEOUT, batch: int = DEFAULT_BATCH, backoff: Backoff | None = None) -> DeliveryPass:
     """One pass: every endpoint in force gets up to `batch` of the records it has not acknowledged."""
     storage.refresh()
     index = checked_index(storage)
     head = index.head()
     log = LogReader(storage, head)
-    runs = [deliver_endpoint(storage, subscription, log, timeout=timeout, batch=batch, backoff=backoff)
-            for subscription in subscriptions_in_force(index).endpoints.values()]
+    runs = [
+        deliver_endpoint(storage, subscription, log, timeout=timeout, batch=batch, backoff=backoff)
+        for subscription in subscriptions_in_force(index).endpoints.values()
+    ]
     return DeliveryPass(head.seq, runs)
 
 
-def deliver(storage: Storage, *, follow: bool = False, interval: float = 1.0, timeout: float = DEFAULT_TIMEOUT,
-            batch: int = DEFAULT_BATCH, backoff: Backoff | None = None,
-            on_pass: Callable[[DeliveryPass], None] | None = None) -> DeliveryPass:
+def deliver(
+    storage: Storage,
+    *,
+    follow: bool = False,
+    interval: float = 1.0,
+    timeout: float = DEFAULT_TIMEOUT,
+    batch: int = DEFAULT_BATCH,
+    backoff: Backoff | None = None,
+    on_pass: Callable[[DeliveryPass], None] | None = None,
+) -> DeliveryPass:
     """Deliver until caught up (or, with `follow`, forever: new records, and retries once their backoff ends)."""
     while True:
         done = deliver_pass(storage, timeout=timeout, batch=batch, backoff=backoff)
@@ -74,15 +82,24 @@ class EndpointLog:
         if self.state.acked_seq <= self.head_seq:
             return None
         name = self.subscription.name
-        return (f"{ahead_of_log(self.state.acked_seq, self.head_seq)}; remove it (git: `git update-ref -d "
-                f"refs/bundlectl/state/webhooks/{name}`; S3: the key state/webhooks/{name}) and every record after the "
-                "subscription is delivered again, with the same webhook-id")
+        return (
+            f"{ahead_of_log(self.state.acked_seq, self.head_seq)}; remove it (git: `git update-ref -d "
+            f"refs/bundlectl/state/webhooks/{name}`; S3: the key state/webhooks/{name}) and every record after the "
+            "subscription is delivered again, with the same webhook-id"
+        )
 
     def to_json(self) -> dict[str, object]:
         state = self.state
-        return {**self.subscription.to_json(), "acked_seq": state.acked_seq, "behind": max(self.head_seq - state.acked_seq, 0),
-                "failures": state.failures, "retry_at": state.retry_at, "disabled": state.disabled, "problem": self.problem,
-                "attempts": [a.__dict__ for a in state.attempts]}
+        return {
+            **self.subscription.to_json(),
+            "acked_seq": state.acked_seq,
+            "behind": max(self.head_seq - state.acked_seq, 0),
+            "failures": state.failures,
+            "retry_at": state.retry_at,
+            "disabled": state.disabled,
+            "problem": self.problem,
+            "attempts": [a.__dict__ for a in state.attempts],
+        }
 
 
 def delivery_log(storage: Storage, endpoint: str | None = None) -> list[EndpointLog]:
@@ -98,14 +115,12 @@ def enable(storage: Storage, endpoint: str) -> DeliveryState:
     index = checked_index(storage)
     (subscription,) = _chosen(subscriptions_in_force(index).endpoints, endpoint)
     token, state = read_state(storage, subscription.name, subscription.since)
-    return save_state(storage, subscription.name, token, replace(state, disabled=None, failures=0, retry_at=None), [],
-                      subscription.since)
+    return save_state(storage, subscription.name, token, replace(state, disabled=None, failures=0, retry_at=None), [], subscription.since)
 
 
 def _chosen(endpoints: dict[str, Subscription], name: str | None) -> list[Subscription]:
     if name is None:
         return list(endpoints.values())
     if name not in endpoints:
-        raise NotFound(f"no webhook endpoint {name!r} is subscribed",
-                       f"subscribed: {', '.join(endpoints) or 'none'} (see `bundlectl webhooks show`)")
+        raise NotFound(f"no webhook endpoint {name!r} is subscribed", f"subscribed: {', '.join(endpoints) or 'none'} (see `bundlectl webhooks show`)")
     return [endpoints[name]]

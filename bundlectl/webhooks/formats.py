@@ -46,14 +46,16 @@ def signed_headers(secret: str, message_id: str, body: bytes, now: datetime | No
     try:
         from standardwebhooks.webhooks import Webhook
     except ImportError:
-        raise Refused("signing webhooks needs the standardwebhooks package",
-                      "install it where bundlectl delivers: pip install 'bundlectl[webhooks]'") from None
+        raise Refused(
+            "signing webhooks needs the standardwebhooks package", "install it where bundlectl delivers: pip install 'bundlectl[webhooks]'"
+        ) from None
     when = (now or datetime.now(UTC)).replace(microsecond=0)
     try:
         signature = Webhook(secret).sign(message_id, when, body.decode())
     except Exception as exc:  # the library's errors for a malformed secret (binascii.Error, its own): never the value
-        raise Refused(f"the secret is not a Standard Webhooks secret ({type(exc).__name__})",
-                      "give a whsec_ secret: whsec_ and base64 of 24 to 64 random bytes") from None
+        raise Refused(
+            f"the secret is not a Standard Webhooks secret ({type(exc).__name__})", "give a whsec_ secret: whsec_ and base64 of 24 to 64 random bytes"
+        ) from None
     return {"webhook-id": message_id, "webhook-timestamp": str(int(when.timestamp())), "webhook-signature": signature}
 
 
@@ -65,15 +67,29 @@ def cloud_event(message: Message, link: str | None) -> dict[str, Any]:
     data: dict[str, Any] = body
     if cdevent is not None:
         bundle = message.data["bundle"] or {}
-        data = {"context": {"version": CDEVENTS_VERSION, "id": message.id, "source": source, "type": cdevent,
-                            "timestamp": message.time},
-                "subject": {"id": f"{bundle.get('env')}/{bundle.get('name')}", "source": source,
-                            "content": {"environment": {"id": bundle.get("env"), "source": source},
-                                        "artifactId": f"pkg:generic/{bundle.get('name')}@{bundle.get('version')}"
-                                                      f"?checksum={bundle.get('digest')}"}},
-                "customData": body, "customDataContentType": "application/json"}
-    return {"specversion": "1.0", "id": message.id, "source": source, "type": cdevent or f"dev.bundlectl.{message.type}",
-            "time": message.time, "datacontenttype": "application/json", "subject": _subject(message), "data": data}
+        data = {
+            "context": {"version": CDEVENTS_VERSION, "id": message.id, "source": source, "type": cdevent, "timestamp": message.time},
+            "subject": {
+                "id": f"{bundle.get('env')}/{bundle.get('name')}",
+                "source": source,
+                "content": {
+                    "environment": {"id": bundle.get("env"), "source": source},
+                    "artifactId": f"pkg:generic/{bundle.get('name')}@{bundle.get('version')}?checksum={bundle.get('digest')}",
+                },
+            },
+            "customData": body,
+            "customDataContentType": "application/json",
+        }
+    return {
+        "specversion": "1.0",
+        "id": message.id,
+        "source": source,
+        "type": cdevent or f"dev.bundlectl.{message.type}",
+        "time": message.time,
+        "datacontenttype": "application/json",
+        "subject": _subject(message),
+        "data": data,
+    }
 
 
 def slack_message(message: Message, link: str | None) -> dict[str, Any]:

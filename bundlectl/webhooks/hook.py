@@ -80,8 +80,11 @@ def _quick_attempt(storage: Storage, index: Index, event: Event) -> list[Endpoin
     # an endpoint still busy at the deadline failed, as far as the write knows: it backs off, so the next writes do
     # not wait for it again, and the deliverer sends again what it may not have received (the same webhook-id)
     late = f"no answer within the write's {deadline_seconds():g}s deadline"
-    missed = Outcome(None, [Attempt(event.seq, message.id, message.type, now().isoformat(), None, late,
-                                    int(deadline_seconds() * 1000), "write")], Answer(None, late, 0))
+    missed = Outcome(
+        None,
+        [Attempt(event.seq, message.id, message.type, now().isoformat(), None, late, int(deadline_seconds() * 1000), "write")],
+        Answer(None, late, 0),
+    )
     return [settle(storage, p, o or missed, Backoff.from_environment(), now()) for p, o in zip(pendings, outcomes, strict=True)]
 
 
@@ -95,8 +98,9 @@ def deliver_notice(storage: Storage, index: Index, message: Message) -> list[Att
     answers = _in_threads([partial(_notice_to, s, message, deadline) for s in wanted], deadline)
     attempts = []
     for subscription, attempt in zip(wanted, answers, strict=True):
-        attempt = attempt or Attempt(None, message.id, message.type, now().isoformat(), None,
-                                     "no answer within the deadline", int(deadline_seconds() * 1000), "notice")
+        attempt = attempt or Attempt(
+            None, message.id, message.type, now().isoformat(), None, "no answer within the deadline", int(deadline_seconds() * 1000), "notice"
+        )
         attempts.append(attempt)
         try:
             token, state = read_state(storage, subscription.name, subscription.since)

@@ -60,8 +60,7 @@ def _connection(url: str, timeout: float) -> http.client.HTTPConnection:
     return http.client.HTTPConnection(host, port, timeout=timeout)
 
 
-def _exchange(connection: http.client.HTTPConnection, url: str, headers: dict[str, str], body: bytes,
-              box: list[Answer], started: float) -> None:
+def _exchange(connection: http.client.HTTPConnection, url: str, headers: dict[str, str], body: bytes, box: list[Answer], started: float) -> None:
     parts = urlsplit(url)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     try:

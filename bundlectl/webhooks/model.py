@@ -37,20 +37,22 @@ class SecretRef(Strict):
 
 class Endpoint(Strict):
     url: str | SecretRef = Field(description="http(s) URL; a Slack incoming-webhook URL is a secret: give it as {env: NAME}.")
-    events: list[str] = Field(default_factory=lambda: ["*"], min_length=1,
-                              description="Event types (bundle.promoted), families (canary.*) or * for all.")
+    events: list[str] = Field(
+        default_factory=lambda: ["*"], min_length=1, description="Event types (bundle.promoted), families (canary.*) or * for all."
+    )
     format: Literal["standard", "cloudevents", "slack"] = "standard"
     secret: SecretRef | None = Field(None, description="The whsec_… signing secret's variable or file (not for slack).")
-    link: str | None = Field(None, max_length=2048,
-                             description="A link template for the payload: {name} {version} {digest} {env} {seq} {type}.")
+    link: str | None = Field(None, max_length=2048, description="A link template for the payload: {name} {version} {digest} {env} {seq} {type}.")
 
     @field_validator("url", mode="before")
     @classmethod
     def _url(cls, value: object) -> object:
         if isinstance(value, str):
             if not re.fullmatch(r"https?://[^\s/?#@]+(/[^\s]*)?", value):
-                raise ValueError("must be an http:// or https:// URL without credentials in it (user:password@); "
-                                 "a URL that is itself a secret is given as {env: NAME} or {file: PATH}")
+                raise ValueError(
+                    "must be an http:// or https:// URL without credentials in it (user:password@); "
+                    "a URL that is itself a secret is given as {env: NAME} or {file: PATH}"
+                )
             try:
                 port = urlsplit(value).port
             except ValueError:
@@ -87,8 +89,9 @@ class Webhooks(Strict):
 
     apiVersion: Literal["bundlectl/v1"]
     kind: Literal["Webhooks"]
-    endpoints: dict[str, Endpoint] = Field(description="By name (lowercase letters, digits, dashes); none: no deliveries.",
-                                           json_schema_extra={"propertyNames": {"pattern": ENV_PATTERN}})
+    endpoints: dict[str, Endpoint] = Field(
+        description="By name (lowercase letters, digits, dashes); none: no deliveries.", json_schema_extra={"propertyNames": {"pattern": ENV_PATTERN}}
+    )
 
     model_config = ConfigDict(extra="forbid", frozen=True, title="bundlectl webhooks")
 

@@ -41,10 +41,21 @@ def _notify_guard(storage: Storage, report: GuardReport, actor: Callable[[], str
     if not subscriptions_in_force(index).endpoints:
         return []
     judged = report.canary or report.live
-    bundle = {"name": report.name, "version": judged.version, "digest": judged.digest, "env": report.env,
-              "previous": {"version": report.live.version, "digest": report.live.digest} if report.canary else None}
-    message = notice(GUARD_DECIDED, storage.url, actor(), report.judgement.reason, bundle,
-                     {"gate": None, "guard": report.to_json(), "decision": report.judgement.decision, "applied": False})
+    bundle = {
+        "name": report.name,
+        "version": judged.version,
+        "digest": judged.digest,
+        "env": report.env,
+        "previous": {"version": report.live.version, "digest": report.live.digest} if report.canary else None,
+    }
+    message = notice(
+        GUARD_DECIDED,
+        storage.url,
+        actor(),
+        report.judgement.reason,
+        bundle,
+        {"gate": None, "guard": report.to_json(), "decision": report.judgement.decision, "applied": False},
+    )
     return deliver_notice(storage, index, message)
 
 

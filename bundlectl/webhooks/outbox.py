@@ -71,8 +71,14 @@ class EndpointRun:
     waiting_until: str | None = None  # backing off: nothing was tried
 
     def to_json(self) -> dict[str, object]:
-        return {"endpoint": self.endpoint, "delivered": self.delivered, "acked_seq": self.acked_seq, "failed": self.failed,
-                "disabled": self.disabled, "waiting_until": self.waiting_until}
+        return {
+            "endpoint": self.endpoint,
+            "delivered": self.delivered,
+            "acked_seq": self.acked_seq,
+            "failed": self.failed,
+            "disabled": self.disabled,
+            "waiting_until": self.waiting_until,
+        }
 
 
 class LogReader:
@@ -109,8 +115,9 @@ class LogReader:
                 self._events[event.seq] = event
 
 
-def plan(storage: Storage, subscription: Subscription, log: LogReader, batch: int, now: datetime,
-         max_behind: int | None = None) -> Pending | EndpointRun:
+def plan(
+    storage: Storage, subscription: Subscription, log: LogReader, batch: int, now: datetime, max_behind: int | None = None
+) -> Pending | EndpointRun:
     """What this endpoint has not acknowledged, or why nothing is sent to it now (`max_behind`: unless it is further behind)."""
     token, state = read_state(storage, subscription.name, subscription.since)
     if state.acked_seq > log.head.seq:
@@ -127,8 +134,10 @@ def plan(storage: Storage, subscription: Subscription, log: LogReader, batch: in
 
 def ahead_of_log(acked_seq: int, head_seq: int) -> str:
     """Why an endpoint whose state acknowledges records the log does not hold gets nothing (a state written by hand)."""
-    return (f"its delivery state says event {acked_seq} was acknowledged, but the log ends at event {head_seq}; "
-            "nothing is sent until the state is repaired (`bundlectl webhooks log` names the fix)")
+    return (
+        f"its delivery state says event {acked_seq} was acknowledged, but the log ends at event {head_seq}; "
+        "nothing is sent until the state is repaired (`bundlectl webhooks log` names the fix)"
+    )
 
 
 def send(pending: Pending, registry: str, timeout: float, by: str, deadline: float | None = None) -> Outcome:
@@ -146,8 +155,7 @@ def send(pending: Pending, registry: str, timeout: float, by: str, deadline: flo
         if seconds <= 0:
             break
         try:
-            target = target or (subscription.target(), subscription.secret.read(subscription.name, "secret")
-                                if subscription.secret else None)
+            target = target or (subscription.target(), subscription.secret.read(subscription.name, "secret") if subscription.secret else None)
             answer = post_message(subscription, message, target, seconds)
         except BundlectlError as exc:  # no request was made: the secret or the URL cannot be read, or signing failed
             problem = exc.message if exc.message.startswith("endpoint ") else f"endpoint {subscription.name}: {exc.message}"
@@ -185,8 +193,16 @@ def settle(storage: Storage, pending: Pending, outcome: Outcome, backoff: Backof
     return EndpointRun(subscription.name, delivered, state.acked_seq, failed, disabled)
 
 
-def deliver_endpoint(storage: Storage, subscription: Subscription, log: LogReader, *, timeout: float = DEFAULT_TIMEOUT,
-                     batch: int = DEFAULT_BATCH, backoff: Backoff | None = None, by: str = "deliver") -> EndpointRun:
+def deliver_endpoint(
+    storage: Storage,
+    subscription: Subscription,
+    log: LogReader,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    batch: int = DEFAULT_BATCH,
+    backoff: Backoff | None = None,
+    by: str = "deliver",
+) -> EndpointRun:
     started = now()
     pending = plan(storage, subscription, log, batch, started)
     if isinstance(pending, EndpointRun):

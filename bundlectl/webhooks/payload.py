@@ -43,21 +43,36 @@ def public_registry(url: str) -> str:
 def message_for(event: Event, registry: str) -> Message:
     data = event.data
     payload: dict[str, Any] = {
-        "registry": public_registry(registry), "seq": event.seq, "record_digest": event.hash, "action": event.action,
-        "actor": event.actor, "signed": bool(event.signatures), "reason": event.reason, "run_url": event.run_url,
-        "bundle": _bundle(event), **_figures(event)}
-    return Message(event.hash, TYPE_OF_ACTION.get(event.action, event.action), event.time, payload, event.seq,
-                   "guard" in data)
+        "registry": public_registry(registry),
+        "seq": event.seq,
+        "record_digest": event.hash,
+        "action": event.action,
+        "actor": event.actor,
+        "signed": bool(event.signatures),
+        "reason": event.reason,
+        "run_url": event.run_url,
+        "bundle": _bundle(event),
+        **_figures(event),
+    }
+    return Message(event.hash, TYPE_OF_ACTION.get(event.action, event.action), event.time, payload, event.seq, "guard" in data)
 
 
-def notice(event_type: str, registry: str, actor: str, reason: str | None, bundle: dict[str, Any],
-           figures: dict[str, Any]) -> Message:
+def notice(event_type: str, registry: str, actor: str, reason: str | None, bundle: dict[str, Any], figures: dict[str, Any]) -> Message:
     """A decision that wrote no record (a guard decision not applied, a refused promotion): delivered directly, once."""
     time = event_time()
-    payload = {"registry": public_registry(registry), "seq": None, "record_digest": None, "action": None, "actor": actor,
-               "signed": False, "reason": reason, "run_url": None, "bundle": bundle, **figures}
-    return Message(digest_of({"type": event_type, "time": time, "data": payload}), event_type, time, payload, None,
-                   False)
+    payload = {
+        "registry": public_registry(registry),
+        "seq": None,
+        "record_digest": None,
+        "action": None,
+        "actor": actor,
+        "signed": False,
+        "reason": reason,
+        "run_url": None,
+        "bundle": bundle,
+        **figures,
+    }
+    return Message(digest_of({"type": event_type, "time": time, "data": payload}), event_type, time, payload, None, False)
 
 
 def _bundle(event: Event) -> dict[str, Any] | None:
@@ -65,12 +80,17 @@ def _bundle(event: Event) -> dict[str, Any] | None:
     if event.is_move:
         move = event.move()
         previous = {"version": move["from_version"], "digest": move["from_digest"]} if move["from_digest"] else None
-        return {"name": move["name"], "version": move["to_version"], "digest": move["to_digest"], "env": move["env"],
-                "previous": previous}
+        return {"name": move["name"], "version": move["to_version"], "digest": move["to_digest"], "env": move["env"], "previous": previous}
     if event.is_canary:
         canary = event.canary()
-        return {"name": canary["name"], "version": canary["version"], "digest": canary["digest"], "env": canary["env"],
-                "percent": canary["percent"], "previous": {"version": canary["live_version"], "digest": canary["live_digest"]}}
+        return {
+            "name": canary["name"],
+            "version": canary["version"],
+            "digest": canary["digest"],
+            "env": canary["env"],
+            "percent": canary["percent"],
+            "previous": {"version": canary["live_version"], "digest": canary["live_digest"]},
+        }
     if "name" in data and "digest" in data:
         return {"name": data["name"], "version": data.get("version"), "digest": data["digest"], "env": data.get("env")}
     return None
@@ -81,8 +101,7 @@ def _figures(event: Event) -> dict[str, Any]:
     figures: dict[str, Any] = {"gate": data.get("gate"), "guard": data.get("guard")}
     if event.action == "evidence":
         evidence = event.evidence()
-        figures["evidence"] = {"kind": evidence["kind"], "source": evidence["source"], "run_at": evidence["run_at"],
-                               "figures": evidence["figures"]}
+        figures["evidence"] = {"kind": evidence["kind"], "source": evidence["source"], "run_at": evidence["run_at"], "figures": evidence["figures"]}
     elif event.action in ("policy", "trust", "webhooks"):
         figures["document_digest"] = data[f"{event.action}_digest"]
         if event.action == "webhooks":
@@ -94,6 +113,12 @@ def _figures(event: Event) -> dict[str, Any]:
 
 def render_link(template: str, message: Message) -> str:
     bundle = message.data.get("bundle") or {}
-    values = {"name": bundle.get("name"), "version": bundle.get("version"), "digest": bundle.get("digest"),
-              "env": bundle.get("env"), "seq": message.seq, "type": message.type}
+    values = {
+        "name": bundle.get("name"),
+        "version": bundle.get("version"),
+        "digest": bundle.get("digest"),
+        "env": bundle.get("env"),
+        "seq": message.seq,
+        "type": message.type,
+    }
     return re.sub(r"\{(\w+)\}", lambda m: "" if values.get(m.group(1)) is None else str(values[m.group(1)]), template)

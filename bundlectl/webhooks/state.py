@@ -51,15 +51,23 @@ class DeliveryState:
     def from_bytes(cls, data: bytes, where: str) -> DeliveryState:
         try:
             raw = json.loads(data)
-            state = cls(_whole(raw["acked_seq"]), _text(raw["acked_id"]), _whole(raw["failures"]), _text(raw["retry_at"]),
-                        _text(raw["disabled"]), tuple(Attempt(**a) for a in raw["attempts"]))
+            state = cls(
+                _whole(raw["acked_seq"]),
+                _text(raw["acked_id"]),
+                _whole(raw["failures"]),
+                _text(raw["retry_at"]),
+                _text(raw["disabled"]),
+                tuple(Attempt(**a) for a in raw["attempts"]),
+            )
             if state.retry_at is not None:
                 parse_time(state.retry_at)  # every reader compares it with the time now
             return state
         except (ValueError, KeyError, TypeError) as exc:
-            raise IntegrityFailure(f"the delivery state {where} is damaged ({type(exc).__name__})",
-                                   f"remove it (git: `git update-ref -d refs/bundlectl/state/webhooks/{where}`; S3: the key "
-                                   f"state/webhooks/{where}); delivery then starts again after the subscription") from None
+            raise IntegrityFailure(
+                f"the delivery state {where} is damaged ({type(exc).__name__})",
+                f"remove it (git: `git update-ref -d refs/bundlectl/state/webhooks/{where}`; S3: the key "
+                f"state/webhooks/{where}); delivery then starts again after the subscription",
+            ) from None
 
     def with_attempts(self, attempts: list[Attempt]) -> DeliveryState:
         return replace(self, attempts=(*self.attempts, *attempts)[-KEEP_ATTEMPTS:])
@@ -94,13 +102,11 @@ def read_state(storage: Storage, endpoint: str, since: int) -> tuple[str | None,
 def merged(theirs: DeliveryState, mine: DeliveryState, attempts: list[Attempt]) -> DeliveryState:
     """Mine written over theirs, never stepping the acknowledged seq back."""
     if theirs.acked_seq > mine.acked_seq:
-        mine = replace(mine, acked_seq=theirs.acked_seq, acked_id=theirs.acked_id, failures=theirs.failures,
-                       retry_at=theirs.retry_at)
+        mine = replace(mine, acked_seq=theirs.acked_seq, acked_id=theirs.acked_id, failures=theirs.failures, retry_at=theirs.retry_at)
     return replace(mine, disabled=mine.disabled or theirs.disabled, attempts=theirs.attempts).with_attempts(attempts)
 
 
-def save_state(storage: Storage, endpoint: str, token: str | None, mine: DeliveryState, attempts: list[Attempt],
-               since: int) -> DeliveryState:
+def save_state(storage: Storage, endpoint: str, token: str | None, mine: DeliveryState, attempts: list[Attempt], since: int) -> DeliveryState:
     """Write `mine` (plus `attempts`) by compare-and-swap, merging into whatever another deliverer wrote meanwhile."""
     state = mine.with_attempts(attempts)
     for _ in range(SWAP_ATTEMPTS):
@@ -108,5 +114,6 @@ def save_state(storage: Storage, endpoint: str, token: str | None, mine: Deliver
             return state
         token, theirs = read_state(storage, endpoint, since)
         state = merged(theirs, mine, attempts)
-    raise Conflict(f"the delivery state of endpoint {endpoint} kept moving ({SWAP_ATTEMPTS} attempts)",
-                   "too many deliverers at once; the next run catches up")
+    raise Conflict(
+        f"the delivery state of endpoint {endpoint} kept moving ({SWAP_ATTEMPTS} attempts)", "too many deliverers at once; the next run catches up"
+    )

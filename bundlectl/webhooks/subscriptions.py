@@ -37,20 +37,22 @@ class SecretRef(NamedTuple):
         if self.env:
             value = os.environ.get(self.env, "")
             if not value.strip():
-                raise Refused(f"endpoint {endpoint}: its {what} variable {self.env} is not set",
-                              f"export {self.env} for every process that delivers (webhooks deliver, the writing command)")
+                raise Refused(
+                    f"endpoint {endpoint}: its {what} variable {self.env} is not set",
+                    f"export {self.env} for every process that delivers (webhooks deliver, the writing command)",
+                )
             return value.strip()
         assert self.file is not None
         try:
             with open(self.file, "rb") as handle:  # noqa: PTH123 - one open, then the bytes read through it
                 data = handle.read(MAX_SECRET_BYTES + 1)
         except OSError as exc:
-            raise Refused(f"endpoint {endpoint}: its {what} file {self.file} cannot be read ({exc.strerror})",
-                          "check the path and its permissions") from None
+            raise Refused(
+                f"endpoint {endpoint}: its {what} file {self.file} cannot be read ({exc.strerror})", "check the path and its permissions"
+            ) from None
         text = data.decode(errors="replace").strip()
         if not text or len(data) > MAX_SECRET_BYTES:
-            raise Refused(f"endpoint {endpoint}: its {what} file {self.file} is empty or too large",
-                          f"put the {what} alone in it")
+            raise Refused(f"endpoint {endpoint}: its {what} file {self.file} is empty or too large", f"put the {what} alone in it")
         return text
 
 
@@ -74,8 +76,15 @@ class Subscription(NamedTuple):
         return self.url if isinstance(self.url, str) else self.url.read(self.name, "URL")
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "url": self.shown_url(), "events": list(self.events), "format": self.format,
-                "secret": self.secret.describe() if self.secret else None, "link": self.link, "since": self.since}
+        return {
+            "name": self.name,
+            "url": self.shown_url(),
+            "events": list(self.events),
+            "format": self.format,
+            "secret": self.secret.describe() if self.secret else None,
+            "link": self.link,
+            "since": self.since,
+        }
 
 
 class Subscriptions(NamedTuple):
@@ -90,8 +99,10 @@ class Subscriptions(NamedTuple):
             since = data["since"]
             return cls({name: _endpoint(name, raw, int(since[name])) for name, raw in data["webhooks"]["endpoints"].items()}, seq)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise IntegrityFailure(f"the webhooks in force (event {seq}) cannot be read: {exc!r}",
-                                   "run `bundlectl verify`, then store them again with `bundlectl webhooks set`") from None
+            raise IntegrityFailure(
+                f"the webhooks in force (event {seq}) cannot be read: {exc!r}",
+                "run `bundlectl verify`, then store them again with `bundlectl webhooks set`",
+            ) from None
 
 
 def subscriptions_in_force(index: Index) -> Subscriptions:
@@ -151,8 +162,7 @@ def parse_webhooks(data: bytes, source: str) -> dict[str, Any]:
     return model.model_dump(mode="json")
 
 
-def set_webhooks(storage: Storage, data: bytes, label: str, actor: Acting, reason: str | None = None,
-                 dry_run: bool = False) -> WebhooksResult:
+def set_webhooks(storage: Storage, data: bytes, label: str, actor: Acting, reason: str | None = None, dry_run: bool = False) -> WebhooksResult:
     """Log the subscriptions in DATA (a no-op when they are in force already); a dry run only validates them."""
     from bundlectl.registry.log import Planned, append
     from bundlectl.registry.read import index_at_head
@@ -179,5 +189,3 @@ def set_webhooks(storage: Storage, data: bytes, label: str, actor: Acting, reaso
     if event is None:
         return WebhooksResult(subscriptions_in_force(index_at_head(storage)), digest, False, None)
     return WebhooksResult(Subscriptions.from_record(event.data, event.seq), digest, True, event.seq)
-
-

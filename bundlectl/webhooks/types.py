@@ -27,8 +27,7 @@ LINK_FIELDS = ("name", "version", "digest", "env", "seq", "type")
 
 def is_event_pattern(pattern: str) -> bool:
     """`*`, a type, or a family (`canary.*`) some type belongs to."""
-    return pattern == "*" or pattern in ALL_TYPES or (pattern.endswith(".*") and any(
-        t.startswith(pattern[:-1]) for t in ALL_TYPES))
+    return pattern == "*" or pattern in ALL_TYPES or (pattern.endswith(".*") and any(t.startswith(pattern[:-1]) for t in ALL_TYPES))
 
 
 def matches(patterns: list[str] | tuple[str, ...], event_type: str, by_guard: bool) -> bool:

@@ -45,12 +45,26 @@ class LiveAt:
     watched: dict[str, Any] = field(default_factory=dict)  # its last drift run and owner's review at that instant (issue 29)
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "version": self.version, "digest": self.digest, "env": self.env,
-                "live_from": self.live_from, "live_until": self.live_until, "promoted_by": self.promoted_by,
-                "promoted_by_signed": self.signed, "action": self.action, "reason": self.reason, "seq": self.seq,
-                "pointer_version": self.pointer_version, "verified": self.verified, "evidence": self.evidence,
-                "paused": self.paused, "candidate": self.candidate, "last_drift_run": self.watched.get("drift"),
-                "last_review": self.watched.get("review")}
+        return {
+            "name": self.name,
+            "version": self.version,
+            "digest": self.digest,
+            "env": self.env,
+            "live_from": self.live_from,
+            "live_until": self.live_until,
+            "promoted_by": self.promoted_by,
+            "promoted_by_signed": self.signed,
+            "action": self.action,
+            "reason": self.reason,
+            "seq": self.seq,
+            "pointer_version": self.pointer_version,
+            "verified": self.verified,
+            "evidence": self.evidence,
+            "paused": self.paused,
+            "candidate": self.candidate,
+            "last_drift_run": self.watched.get("drift"),
+            "last_review": self.watched.get("review"),
+        }
 
 
 def live_at(index: Index, name: str, env: str, moment: datetime) -> LiveAt:
@@ -62,23 +76,44 @@ def live_at(index: Index, name: str, env: str, moment: datetime) -> LiveAt:
     at = event_time(moment)
     move = index.move_at(name, env, at)
     if move is None:
-        raise NotFound(f"nothing of {name} was live in {env} at {at}",
-                       f"see `bundlectl history {name} --env {env}` for when it first went live")
+        raise NotFound(f"nothing of {name} was live in {env} at {at}", f"see `bundlectl history {name} --env {env}` for when it first went live")
     following = index.move_after(name, env, move.seq)
     # the gate also read other bundles' evidence (the regression check's baseline, a replaced bundle's rehearsal):
     # each row says whose it is and in what role, so none passes for the audited bundle's own
-    evidence = [{"seq": e.seq, "kind": e.kind, "source": e.source, "run_at": e.run_at, "figures": e.figures,
-                 "version": e.version, "digest": e.digest,
-                 "role": "this bundle" if e.digest == move.to_digest else ("baseline" if e.kind == "eval" else "rolled back from")}
-                for e in index.evidence_by_seq(move.gate_evidence)]
+    evidence = [
+        {
+            "seq": e.seq,
+            "kind": e.kind,
+            "source": e.source,
+            "run_at": e.run_at,
+            "figures": e.figures,
+            "version": e.version,
+            "digest": e.digest,
+            "role": "this bundle" if e.digest == move.to_digest else ("baseline" if e.kind == "eval" else "rolled back from"),
+        }
+        for e in index.evidence_by_seq(move.gate_evidence)
+    ]
     pause, trust_since = index.pause_at(name, env, at), index.trust_since()
     canary = index.canary_at(name, env, at)
-    return LiveAt(name, env, move.to_version, move.to_digest, move.time, following.time if following else None,
-                  move.actor, move.action, move.reason, move.seq, move.pointer_version, move.verified, evidence,
-                  pause._replace(signed=proven(pause.seq, trust_since)).summary() if pause and pause.paused else None,
-                  proven(move.seq, trust_since),
-                  canary._replace(signed=proven(canary.seq, trust_since)).summary() if canary else None,
-                  _watched(index, name, env, at, move.to_digest, trust_since))
+    return LiveAt(
+        name,
+        env,
+        move.to_version,
+        move.to_digest,
+        move.time,
+        following.time if following else None,
+        move.actor,
+        move.action,
+        move.reason,
+        move.seq,
+        move.pointer_version,
+        move.verified,
+        evidence,
+        pause._replace(signed=proven(pause.seq, trust_since)).summary() if pause and pause.paused else None,
+        proven(move.seq, trust_since),
+        canary._replace(signed=proven(canary.seq, trust_since)).summary() if canary else None,
+        _watched(index, name, env, at, move.to_digest, trust_since),
+    )
 
 
 def _watched(index: Index, name: str, env: str, at: str, digest: str, trust_since: int | None) -> dict[str, Any]:
@@ -104,9 +139,17 @@ class Stamp:
     arm: str = LIVE  # stamps written before canaries have none: they were all served by the live bundle
 
     def to_json(self) -> dict[str, Any]:
-        return {"request_id": self.request_id, "name": self.name, "version": self.version, "digest": self.digest,
-                "env": self.env, "pointer_version": self.pointer_version, "arm": self.arm, "time": event_time(self.time),
-                "found_in": self.where}
+        return {
+            "request_id": self.request_id,
+            "name": self.name,
+            "version": self.version,
+            "digest": self.digest,
+            "env": self.env,
+            "pointer_version": self.pointer_version,
+            "arm": self.arm,
+            "time": event_time(self.time),
+            "found_in": self.where,
+        }
 
 
 def find_stamp(request_id: str, logs: list[Path]) -> Stamp:
@@ -118,8 +161,9 @@ def find_stamp(request_id: str, logs: list[Path]) -> Stamp:
         except OSError as exc:
             raise InvalidInput([Problem(str(path), f"cannot be read ({exc.strerror})")]) from None
         if not stat.S_ISREG(found.st_mode):  # a FIFO would be read twice (grep, then here), a device never end
-            raise InvalidInput([Problem(str(path), f"is {kind_of(found.st_mode)}, not a regular file")],
-                               "give the request log or trace export file itself")
+            raise InvalidInput(
+                [Problem(str(path), f"is {kind_of(found.st_mode)}, not a regular file")], "give the request log or trace export file itself"
+            )
         size = found.st_size
         if size == 0:
             continue
@@ -136,8 +180,10 @@ def find_stamp(request_id: str, logs: list[Path]) -> Stamp:
                 stamp = _stamp_in(whole, request_id, str(path))
                 if stamp is not None:
                     return stamp
-    raise NotFound(f"request {request_id} is not in {', '.join(str(p) for p in logs)}",
-                   "pass the request log (JSON lines) or OTLP/JSON trace export that covers it")
+    raise NotFound(
+        f"request {request_id} is not in {', '.join(str(p) for p in logs)}",
+        "pass the request log (JSON lines) or OTLP/JSON trace export that covers it",
+    )
 
 
 MAX_CANDIDATES = 1000
@@ -179,7 +225,7 @@ def _scan(needle: bytes, path: Path) -> list[tuple[int, bytes]]:
 
 
 def _count_newlines(data: Any, start: int, end: int, chunk: int = 16 * 1024 * 1024) -> int:
-    return sum(data[i:min(i + chunk, end)].count(b"\n") for i in range(start, end, chunk))
+    return sum(data[i : min(i + chunk, end)].count(b"\n") for i in range(start, end, chunk))
 
 
 def _stamp_in(line: bytes, request_id: str, where: str) -> Stamp | None:
@@ -194,9 +240,10 @@ def _stamp_in(line: bytes, request_id: str, where: str) -> Stamp | None:
             return _stamp(document, request_id, _parse(document.get("time")), where)
     except (TypeError, AttributeError, ValueError, OverflowError, RecursionError) as exc:  # a shape no stamp has
         why = str(exc) if len(str(exc)) <= 200 else str(exc)[:200] + "…"
-        raise InvalidInput([Problem(where, f"mentions request {request_id} but is not a stamp bundlectl can read ({why})")],
-                           "a stamp is a JSON line as Runtime.stamp writes it, or an OTLP/JSON span with bundle.* "
-                           "attributes") from None
+        raise InvalidInput(
+            [Problem(where, f"mentions request {request_id} but is not a stamp bundlectl can read ({why})")],
+            "a stamp is a JSON line as Runtime.stamp writes it, or an OTLP/JSON span with bundle.* attributes",
+        ) from None
     return None
 
 
@@ -234,8 +281,9 @@ def _stamp(fields: dict[str, Any], request_id: str, moment: datetime, where: str
     arm = fields.get(ARM) or LIVE
     if arm not in (LIVE, CANDIDATE):
         raise InvalidInput([Problem(where, f"the stamp of request {request_id} names the arm {arm!r}, not live or candidate")])
-    return Stamp(request_id, fields[NAME], fields[VERSION], fields[DIGEST], fields[ENV],
-                 int(version) if version is not None else None, moment, where, arm)
+    return Stamp(
+        request_id, fields[NAME], fields[VERSION], fields[DIGEST], fields[ENV], int(version) if version is not None else None, moment, where, arm
+    )
 
 
 @dataclass(frozen=True)
@@ -247,9 +295,18 @@ class RequestAudit:
     components: dict[str, str]
 
     def to_json(self) -> dict[str, Any]:
-        return {"stamp": self.stamp.to_json(), "consistent": self.consistent, "problem": self.problem,
-                "name": self.stamp.name, "version": self.stamp.version, "digest": self.stamp.digest, "env": self.stamp.env,
-                "arm": self.stamp.arm, "components": self.components, "live": self.live.to_json() if self.live else None}
+        return {
+            "stamp": self.stamp.to_json(),
+            "consistent": self.consistent,
+            "problem": self.problem,
+            "name": self.stamp.name,
+            "version": self.stamp.version,
+            "digest": self.stamp.digest,
+            "env": self.stamp.env,
+            "arm": self.stamp.arm,
+            "components": self.components,
+            "live": self.live.to_json() if self.live else None,
+        }
 
 
 def audit_request(index: Index, stamp: Stamp) -> RequestAudit:
@@ -259,20 +316,28 @@ def audit_request(index: Index, stamp: Stamp) -> RequestAudit:
     try:
         live = live_at(index, stamp.name, stamp.env, stamp.time)
     except NotFound:
-        return RequestAudit(stamp, None, False, f"the log says nothing of {stamp.name} was live in {stamp.env} at "
-                            f"{event_time(stamp.time)}", components)
+        return RequestAudit(
+            stamp, None, False, f"the log says nothing of {stamp.name} was live in {stamp.env} at {event_time(stamp.time)}", components
+        )
     problems = []
     if not rows:
         problems.append(f"digest {stamp.digest[:19]}… is not a registered bundle")
     if stamp.arm == CANDIDATE:
         candidate = live.candidate
         if candidate is None or candidate["digest"] != stamp.digest:
-            problems.append(f"the stamp says the canary's candidate {stamp.version} served it, but the log says "
-                            + (f"the candidate in {stamp.env} at {event_time(stamp.time)} was {candidate['version']}" if candidate
-                               else f"no canary ran in {stamp.env} at {event_time(stamp.time)}"))
+            problems.append(
+                f"the stamp says the canary's candidate {stamp.version} served it, but the log says "
+                + (
+                    f"the candidate in {stamp.env} at {event_time(stamp.time)} was {candidate['version']}"
+                    if candidate
+                    else f"no canary ran in {stamp.env} at {event_time(stamp.time)}"
+                )
+            )
     elif live.digest != stamp.digest:
-        problems.append(f"the log says {live.version} ({live.digest[:19]}…) was live in {stamp.env} at "
-                        f"{event_time(stamp.time)}, not the stamped {stamp.version} ({stamp.digest[:19]}…)")
+        problems.append(
+            f"the log says {live.version} ({live.digest[:19]}…) was live in {stamp.env} at "
+            f"{event_time(stamp.time)}, not the stamped {stamp.version} ({stamp.digest[:19]}…)"
+        )
     elif stamp.pointer_version is not None and stamp.pointer_version != live.pointer_version:
         problems.append(f"the stamp says pointer version {stamp.pointer_version}, the log says {live.pointer_version}")
     return RequestAudit(stamp, live, not problems, "; ".join(problems) or None, components)

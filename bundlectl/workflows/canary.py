@@ -48,28 +48,40 @@ class CanaryResult(NamedTuple):
         return self.seq is not None
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "env": self.env, "action": self.action, "changed": self.changed, "dry_run": self.dry_run,
-                "seq": self.seq, "candidate": {"version": self.version, "digest": self.digest}, "percent": self.percent,
-                "live": {"version": self.live.version, "digest": self.live.digest, "pointer_version": self.live.pointer_version},
-                "gate": self.gate.to_json() if self.gate else None}
+        return {
+            "name": self.name,
+            "env": self.env,
+            "action": self.action,
+            "changed": self.changed,
+            "dry_run": self.dry_run,
+            "seq": self.seq,
+            "candidate": {"version": self.version, "digest": self.digest},
+            "percent": self.percent,
+            "live": {"version": self.live.version, "digest": self.live.digest, "pointer_version": self.live.pointer_version},
+            "gate": self.gate.to_json() if self.gate else None,
+        }
 
 
 def canary_steps(percent: int, steps: list[int] | None) -> list[int]:
     """The shares a canary moves through, ending at 100 (completion); `percent` must be one of them."""
     if not 1 <= percent <= 99:
-        raise UsageProblem(f"--canary {percent}: a canary's share is a whole percentage from 1 to 99",
-                           "100% is a plain promotion: `bundlectl promote REF --env ENV`")
+        raise UsageProblem(
+            f"--canary {percent}: a canary's share is a whole percentage from 1 to 99", "100% is a plain promotion: `bundlectl promote REF --env ENV`"
+        )
     if steps and any(later <= earlier for earlier, later in zip(steps, steps[1:], strict=False)):
-        raise UsageProblem(f"--steps {','.join(map(str, steps))}: the steps must rise, each larger than the one before",
-                           f"list them in the order the canary takes them, e.g. --steps {','.join(map(str, sorted(set(steps))))}")
+        raise UsageProblem(
+            f"--steps {','.join(map(str, steps))}: the steps must rise, each larger than the one before",
+            f"list them in the order the canary takes them, e.g. --steps {','.join(map(str, sorted(set(steps))))}",
+        )
     chosen = sorted(set(steps or [percent, 100]))
     if chosen[-1] != 100:
         chosen.append(100)
     if chosen[0] < 1 or chosen[-1] > 100:
         raise UsageProblem(f"--steps {','.join(map(str, steps or []))}: each step is a percentage from 1 to 100")
     if percent not in chosen:
-        raise UsageProblem(f"--canary {percent} is not one of --steps {','.join(map(str, chosen))}",
-                           "start the canary at one of its steps (usually the first)")
+        raise UsageProblem(
+            f"--canary {percent} is not one of --steps {','.join(map(str, chosen))}", "start the canary at one of its steps (usually the first)"
+        )
     return chosen
 
 
@@ -82,24 +94,31 @@ def canary_in_force(index: Index, name: str, env: str) -> CanaryRow | None:
 def refuse_during_canary(index: Index, name: str, env: str, what: str) -> None:
     running = canary_in_force(index, name, env)
     if running is not None:
-        raise Refused(f"a canary of {running.version} is running in {env} at {running.percent}%, so {what} is refused; "
-                      "nothing was changed",
-                      f"complete it with `bundlectl promote {name}@{running.version} --env {env}`, or end it with "
-                      f"`bundlectl rollback {name} --env {env}`")
+        raise Refused(
+            f"a canary of {running.version} is running in {env} at {running.percent}%, so {what} is refused; nothing was changed",
+            f"complete it with `bundlectl promote {name}@{running.version} --env {env}`, or end it with `bundlectl rollback {name} --env {env}`",
+        )
 
 
 def _stored_canary(storage: Storage, index: Index, name: str, env: str) -> Pointer | None:
     """The stored canary pointer, checked against the log before anything is decided on it."""
     row, completed = index.canary(name, env)
-    return stored_as_logged(storage, canary_pointer_name(name, env), logged_canary(row, completed), index.head().id,
-                            CanaryValue.decode)
+    return stored_as_logged(storage, canary_pointer_name(name, env), logged_canary(row, completed), index.head().id, CanaryValue.decode)
 
 
-def _data(name: str, env: str, candidate: BundleRow | CanaryRow, percent: int, live: PointerRow, steps: list[int],
-          step_time: int) -> CanaryData:
-    return CanaryData(name=name, env=env, digest=candidate.digest, version=candidate.version, percent=percent,
-                      live_digest=live.digest, live_version=live.version, pointer_version=live.pointer_version,
-                      steps=steps, step_time=step_time)
+def _data(name: str, env: str, candidate: BundleRow | CanaryRow, percent: int, live: PointerRow, steps: list[int], step_time: int) -> CanaryData:
+    return CanaryData(
+        name=name,
+        env=env,
+        digest=candidate.digest,
+        version=candidate.version,
+        percent=percent,
+        live_digest=live.digest,
+        live_version=live.version,
+        pointer_version=live.pointer_version,
+        steps=steps,
+        step_time=step_time,
+    )
 
 
 def _update(storage: Storage, index: Index, name: str, env: str, candidate: BundleRow | CanaryRow, percent: int) -> PointerUpdate:
@@ -108,9 +127,18 @@ def _update(storage: Storage, index: Index, name: str, env: str, candidate: Bund
     return PointerUpdate(value.storage_name, stored.token if stored else None, value.encode())
 
 
-def start_canary(storage: Storage, bundle: BundleRow, env: str, percent: int, steps: list[int] | None,
-                 step_time: timedelta | None, actor: Acting, reason: str | None = None, dry_run: bool = False,
-                 now: datetime | None = None) -> CanaryResult:
+def start_canary(
+    storage: Storage,
+    bundle: BundleRow,
+    env: str,
+    percent: int,
+    steps: list[int] | None,
+    step_time: timedelta | None,
+    actor: Acting,
+    reason: str | None = None,
+    dry_run: bool = False,
+    now: datetime | None = None,
+) -> CanaryResult:
     """Serve `bundle` to `percent`% of ENV's routed requests beside what is live, if it passes ENV's gate."""
     chosen = canary_steps(percent, steps)
     seconds = int((step_time if step_time is not None else DEFAULT_STEP_TIME).total_seconds())
@@ -121,8 +149,10 @@ def start_canary(storage: Storage, bundle: BundleRow, env: str, percent: int, st
         name = bundle.name
         live = index.pointer(name, env)
         if live is None:
-            raise Refused(f"nothing of {name} is live in {env}, so there is nothing to run a canary beside",
-                          f"promote it without --canary: `bundlectl promote {name}@{bundle.version} --env {env}`")
+            raise Refused(
+                f"nothing of {name} is live in {env}, so there is nothing to run a canary beside",
+                f"promote it without --canary: `bundlectl promote {name}@{bundle.version} --env {env}`",
+            )
         if live.digest == bundle.digest:
             raise Refused(f"{name}@{bundle.version} is already live in {env}; a canary needs another bundle")
         running = canary_in_force(index, name, env)
@@ -133,8 +163,7 @@ def start_canary(storage: Storage, bundle: BundleRow, env: str, percent: int, st
         gate = evaluate_gate(index, bundle, env, promoter, now or now_utc())
         if not gate.passed:
             raise GateRefused(gate)
-        seen["result"] = CanaryResult(name, env, "canary", bundle.version, bundle.digest, percent, live, running, None,
-                                      dry_run, gate)
+        seen["result"] = CanaryResult(name, env, "canary", bundle.version, bundle.digest, percent, live, running, None, dry_run, gate)
         if running is not None or dry_run:  # already its canary: nothing to do
             if running is not None:
                 seen["result"] = seen["result"]._replace(percent=running.percent)
@@ -147,8 +176,9 @@ def start_canary(storage: Storage, bundle: BundleRow, env: str, percent: int, st
     return seen["result"]._replace(seq=event.seq if event else None)
 
 
-def advance_canary(storage: Storage, name: str, env: str, step_seq: int, percent: int, actor: Acting,
-                   reason: str | None = None, guard: dict[str, Any] | None = None) -> CanaryResult:
+def advance_canary(
+    storage: Storage, name: str, env: str, step_seq: int, percent: int, actor: Acting, reason: str | None = None, guard: dict[str, Any] | None = None
+) -> CanaryResult:
     """Move the canary whose current step is the record `step_seq` to `percent`; a conflict if it moved since."""
     seen: dict[str, CanaryResult] = {}
 
@@ -157,8 +187,7 @@ def advance_canary(storage: Storage, name: str, env: str, step_seq: int, percent
         refuse_while_paused(index, name, env, step_seq)
         if percent <= running.percent or percent >= 100:
             raise UsageProblem(f"a canary at {running.percent}% advances to a larger share below 100, not {percent}%")
-        seen["result"] = CanaryResult(name, env, "canary-advance", running.version, running.digest, percent, live, running,
-                                      None, False)
+        seen["result"] = CanaryResult(name, env, "canary-advance", running.version, running.digest, percent, live, running, None, False)
         data = _data(name, env, running, percent, live, running.steps, running.data["step_time"])
         if guard is not None:
             data["guard"] = guard
@@ -168,15 +197,22 @@ def advance_canary(storage: Storage, name: str, env: str, step_seq: int, percent
     return seen["result"]._replace(seq=event.seq if event else None)
 
 
-def end_canary(storage: Storage, name: str, env: str, actor: Acting, reason: str | None = None, dry_run: bool = False,
-               step_seq: int | None = None, guard: dict[str, Any] | None = None) -> CanaryResult:
+def end_canary(
+    storage: Storage,
+    name: str,
+    env: str,
+    actor: Acting,
+    reason: str | None = None,
+    dry_run: bool = False,
+    step_seq: int | None = None,
+    guard: dict[str, Any] | None = None,
+) -> CanaryResult:
     """Stop serving the candidate (`canary-rollback`): what is live stays live. Allowed while paused."""
     seen: dict[str, CanaryResult] = {}
 
     def plan(index: Index) -> Planned | None:
         running, live = _expect(index, name, env, step_seq)
-        seen["result"] = CanaryResult(name, env, "canary-rollback", running.version, running.digest, 0, live, running,
-                                      None, dry_run)
+        seen["result"] = CanaryResult(name, env, "canary-rollback", running.version, running.digest, 0, live, running, None, dry_run)
         if dry_run:
             return None
         data = _data(name, env, running, 0, live, running.steps, running.data["step_time"])
@@ -195,16 +231,19 @@ def _expect(index: Index, name: str, env: str, step_seq: int | None) -> tuple[Ca
     if step_seq is not None and (running is None or running.seq != step_seq):
         moved, _ = index.canary(name, env)
         what = f"event {moved.seq} by {moved.actor} at {moved.time}" if moved is not None else "its record is gone"
-        raise Conflict(f"the canary of {name} in {env} moved or ended ({what}) while this command ran; nothing was changed",
-                       "run the guard again: it judges the step now in force")
+        raise Conflict(
+            f"the canary of {name} in {env} moved or ended ({what}) while this command ran; nothing was changed",
+            "run the guard again: it judges the step now in force",
+        )
     if running is None or live is None:
-        raise NotFound(f"no canary of {name} is running in {env}; nothing was changed",
-                       f"see `bundlectl status {name}` and `bundlectl history {name} --env {env}`")
+        raise NotFound(
+            f"no canary of {name} is running in {env}; nothing was changed",
+            f"see `bundlectl status {name}` and `bundlectl history {name} --env {env}`",
+        )
     return running, live
 
 
-def end_running_canary(storage: Storage, name: str, env: str, actor: Acting, reason: str | None,
-                       dry_run: bool) -> CanaryResult | None:
+def end_running_canary(storage: Storage, name: str, env: str, actor: Acting, reason: str | None, dry_run: bool) -> CanaryResult | None:
     """A plain rollback during a canary ends it (what is live stays live); None when no canary runs."""
     running = canary_in_force(index_at_head(storage), name, env)
     if running is None:
@@ -212,8 +251,7 @@ def end_running_canary(storage: Storage, name: str, env: str, actor: Acting, rea
     return end_canary(storage, name, env, actor, reason, dry_run, step_seq=running.seq)
 
 
-def completion(storage: Storage, index: Index, bundle: BundleRow, env: str,
-               expect: int | None = None) -> tuple[MoveExtras, list[PointerUpdate]]:
+def completion(storage: Storage, index: Index, bundle: BundleRow, env: str, expect: int | None = None) -> tuple[MoveExtras, list[PointerUpdate]]:
     """What a promotion adds when a canary runs: it must be the candidate's, and it ends the canary in the same step.
 
     `expect`: the canary step the caller decided on (the guard); a conflict if the canary moved or ended since.

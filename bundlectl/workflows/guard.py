@@ -56,16 +56,30 @@ class GuardReport:
 
     def to_json(self) -> dict[str, Any]:
         canary = self.canary
-        return {**self.judgement.to_json(), "name": self.name, "env": self.env, "source": self.source,
-                "live_bundle": {"version": self.live.version, "digest": self.live.digest},
-                "candidate_bundle": {"version": canary.version, "digest": canary.digest, "percent": canary.percent,
-                                     "step_seq": canary.seq} if canary else None,
-                "applied": {"action": self.applied.action, "seq": self.applied.seq} if self.applied else None,
-                "apply_error": self.apply_error.message if self.apply_error else None}
+        return {
+            **self.judgement.to_json(),
+            "name": self.name,
+            "env": self.env,
+            "source": self.source,
+            "live_bundle": {"version": self.live.version, "digest": self.live.digest},
+            "candidate_bundle": {"version": canary.version, "digest": canary.digest, "percent": canary.percent, "step_seq": canary.seq}
+            if canary
+            else None,
+            "applied": {"action": self.applied.action, "seq": self.applied.seq} if self.applied else None,
+            "apply_error": self.apply_error.message if self.apply_error else None,
+        }
 
 
-def guard_settings(sources: list[str] | None, prometheus: str | None, alpha: float, min_sample: int, timeout: float,
-                   margins: dict[str, float] | None = None, beta: float | None = None, max_sample: int | None = None) -> Settings:
+def guard_settings(
+    sources: list[str] | None,
+    prometheus: str | None,
+    alpha: float,
+    min_sample: int,
+    timeout: float,
+    margins: dict[str, float] | None = None,
+    beta: float | None = None,
+    max_sample: int | None = None,
+) -> Settings:
     """The guard's options checked together: one source of outcomes, a level and a sample size that mean something,
     margins a regression must stay within to advance (per metric, over the manifest's)."""
     if bool(sources) == bool(prometheus):  # none given, both given, or an empty one
@@ -80,29 +94,40 @@ def guard_settings(sources: list[str] | None, prometheus: str | None, alpha: flo
         raise UsageProblem(f"--beta {beta} must be between 0 and 1 and --max-sample {max_sample} at least --min-sample {min_sample}")
     bad = [f"{metric}={value}" for metric, value in (margins or {}).items() if not (math.isfinite(value) and value >= 0)]
     if bad:
-        raise UsageProblem(f"--margin {', '.join(bad)}: a margin is a finite number at least 0, in the metric's own unit",
-                           "for example --margin escalated=0.02 (2 points) or --margin latency_ms=50")
+        raise UsageProblem(
+            f"--margin {', '.join(bad)}: a margin is a finite number at least 0, in the metric's own unit",
+            "for example --margin escalated=0.02 (2 points) or --margin latency_ms=50",
+        )
     return Settings(alpha, min_sample, beta, dict(margins or {}), max_sample)
 
 
 def outcome_source(sources: list[str] | None, prometheus: str | None, timeout: float) -> Source:
     """Where the guard reads outcomes: a Prometheus server, else request log files."""
     if prometheus is not None:
-
-        return lambda name, env, canary, digest: tally_prometheus(prometheus, name, env, canary=canary, digest=digest,
-                                                                  timeout=timeout)
+        return lambda name, env, canary, digest: tally_prometheus(prometheus, name, env, canary=canary, digest=digest, timeout=timeout)
 
     paths = [Path(p) for p in sources or []]
     return lambda name, env, canary, digest: tally_request_logs(paths, name, env, canary=canary, digest=digest)
 
 
-def run_guard(storage: Storage, name: str, env: str, source: Source, settings: Settings, *, apply: bool = False,
-              actor: Acting | None = None, reason: str | None = None, now: datetime | None = None) -> GuardReport:
+def run_guard(
+    storage: Storage,
+    name: str,
+    env: str,
+    source: Source,
+    settings: Settings,
+    *,
+    apply: bool = False,
+    actor: Acting | None = None,
+    reason: str | None = None,
+    now: datetime | None = None,
+) -> GuardReport:
     index = index_at_head(storage)
     live = index.pointer(name, env)
     if live is None:
-        raise NotFound(f"nothing of {name} is live in {env}, so there is nothing to guard",
-                       f"check the name and environment: `bundlectl status {name}`")
+        raise NotFound(
+            f"nothing of {name} is live in {env}, so there is nothing to guard", f"check the name and environment: `bundlectl status {name}`"
+        )
     running = canary_in_force(index, name, env)
     candidate = None
     live_record = index.served_bundle(name, live.version, "is served").record()
@@ -116,8 +141,13 @@ def run_guard(storage: Storage, name: str, env: str, source: Source, settings: S
         tally = source(name, env, running.seq, None)
         _check_figures(tally, metrics, {LIVE: live.digest, CANDIDATE: running.digest})
         elapsed = (now or datetime.now(UTC)) - parse_time(running.time)  # event times have microseconds
-        step = Step(running.percent, running.next_percent, elapsed, timedelta(seconds=running.data["step_time"]),
-                    len([share for share in running.steps if share < 100]))
+        step = Step(
+            running.percent,
+            running.next_percent,
+            elapsed,
+            timedelta(seconds=running.data["step_time"]),
+            len([share for share in running.steps if share < 100]),
+        )
         judgement = judge_canary(tally, metrics, step, settings)
     else:
         outcome = live_record.metadata.get("outcome")
@@ -140,8 +170,7 @@ def _refuse_unknown_margins(given: Mapping[str, float], metrics: list[Metric]) -
     judged = [metric.name for metric in metrics] + [TAIL]
     unknown = sorted(set(given) - set(judged))
     if unknown:
-        raise UsageProblem(f"--margin {', '.join(unknown)}: the guard judges no such metric here",
-                           f"the metrics judged: {', '.join(judged)}")
+        raise UsageProblem(f"--margin {', '.join(unknown)}: the guard judges no such metric here", f"the metrics judged: {', '.join(judged)}")
 
 
 def _apply(storage: Storage, report: GuardReport, candidate: BundleRow | None, actor: Acting, reason: str) -> GuardReport:
@@ -177,15 +206,20 @@ def _check_figures(tally: Tally, metrics: list[Metric], served_by: dict[str, str
         if side not in served_by:
             problems.append(f"requests of the canary step carry the arm {side!r}, which is neither {LIVE!r} nor {CANDIDATE!r}")
         elif digests - {served_by[side]}:
-            problems.append(f"requests of the canary step's {side} arm name the bundle "
-                            f"{', '.join(sorted(digests - {served_by[side]}))}, but its {side} bundle is {served_by[side]}")
+            problems.append(
+                f"requests of the canary step's {side} arm name the bundle "
+                f"{', '.join(sorted(digests - {served_by[side]}))}, but its {side} bundle is {served_by[side]}"
+            )
     rates = {metric.name: metric.rate for metric in metrics}
     for side, arm in sorted(tally.arms.items()):
         for metric, moments in sorted(arm.metrics.items()):
             if not moments.possible(rates.get(metric, False)):
-                problems.append(f"the {side} arm's {metric} sums (count {moments.n}, sum {moments.total:g}, squares "
-                                f"{moments.squares:g}) are impossible for recorded values")
+                problems.append(
+                    f"the {side} arm's {metric} sums (count {moments.n}, sum {moments.total:g}, squares "
+                    f"{moments.squares:g}) are impossible for recorded values"
+                )
     if problems:
-        raise InvalidInput([Problem(tally.source, problem) for problem in problems],
-                           "these figures were not written by the runtime as they stand; no decision was made")
-
+        raise InvalidInput(
+            [Problem(tally.source, problem) for problem in problems],
+            "these figures were not written by the runtime as they stand; no decision was made",
+        )

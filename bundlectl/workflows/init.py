@@ -28,8 +28,11 @@ def init_registry(storage: Storage, actor: Acting) -> InitResult:
     if storage.is_initialized():
         return InitResult(storage.url, False, False)
     event = append(
-        storage, lambda index: None if index.head().id else Planned("init", InitData(format=FORMAT, registry=new_registry_id())),
-        actor, "bundlectl init", allow_empty=True,
+        storage,
+        lambda index: None if index.head().id else Planned("init", InitData(format=FORMAT, registry=new_registry_id())),
+        actor,
+        "bundlectl init",
+        allow_empty=True,
     )
     policy = set_policy(storage, STARTER_POLICY.encode(), "starter policy", actor, "starter policy from bundlectl init")
     return InitResult(storage.url, event is not None, policy.created)

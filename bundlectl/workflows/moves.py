@@ -59,10 +59,18 @@ class MoveResult:
     def to_json(self) -> dict[str, Any]:
         """The `promote --json` document."""
         before = self.from_pointer
-        return {"name": self.name, "env": self.env, "changed": self.seq is not None, "dry_run": self.dry_run,
-                "from_digest": before.digest if before else None, "to_digest": self.to.digest,
-                "version": self.to.version, "pointer_version": self.pointer_version, "seq": self.seq,
-                "gate": self.gate.to_json() if self.gate else None}
+        return {
+            "name": self.name,
+            "env": self.env,
+            "changed": self.seq is not None,
+            "dry_run": self.dry_run,
+            "from_digest": before.digest if before else None,
+            "to_digest": self.to.digest,
+            "version": self.to.version,
+            "pointer_version": self.pointer_version,
+            "seq": self.seq,
+            "gate": self.gate.to_json() if self.gate else None,
+        }
 
 
 @dataclass
@@ -78,8 +86,15 @@ class _Seen:
 
 
 def move_pointer(
-    storage: Storage, bundle: BundleRow, env: str, actor: Acting, action: Literal["promote", "rollback"],
-    decide: Decide, reason: str | None, dry_run: bool, expected_seq: int | None | FirstLook = FIRST_LOOK,
+    storage: Storage,
+    bundle: BundleRow,
+    env: str,
+    actor: Acting,
+    action: Literal["promote", "rollback"],
+    decide: Decide,
+    reason: str | None,
+    dry_run: bool,
+    expected_seq: int | None | FirstLook = FIRST_LOOK,
 ) -> MoveResult:
     """Move ENV of the bundle's name to `bundle`; `decide` raises to refuse.
 
@@ -117,14 +132,29 @@ def move_pointer(
         if decision.gate is not None:
             gate = decision.gate
             extras["gate"] = GateRecord(passed=gate.passed, checks=[c.name for c in gate.checks], evidence=gate.evidence)
-        data: MoveData = {"name": bundle.name, "env": env, "from_digest": pointer.digest if pointer else None,
-                          "from_version": pointer.version if pointer else None, "to_digest": bundle.digest,
-                          "to_version": bundle.version, "pointer_version": version, **extras}
+        data: MoveData = {
+            "name": bundle.name,
+            "env": env,
+            "from_digest": pointer.digest if pointer else None,
+            "from_version": pointer.version if pointer else None,
+            "to_digest": bundle.digest,
+            "to_version": bundle.version,
+            "pointer_version": version,
+            **extras,
+        }
         value = PointerValue(bundle.name, env, bundle.digest, bundle.version, version, index.head().seq + 1)
         seen.pointer_version = version
         return Planned(action, data, [PointerUpdate(name, stored.token if stored else None, value.encode()), *decision.updates])
 
     event = append(storage, plan, actor, reason)
-    return MoveResult(bundle.name, env, seen.pointer, bundle, seen.pointer_version if event else None,
-                      event.seq if event else None, dry_run, seen.already_live, seen.gate)
-
+    return MoveResult(
+        bundle.name,
+        env,
+        seen.pointer,
+        bundle,
+        seen.pointer_version if event else None,
+        event.seq if event else None,
+        dry_run,
+        seen.already_live,
+        seen.gate,
+    )

@@ -37,9 +37,18 @@ class PauseResult(NamedTuple):
     def to_json(self) -> dict[str, Any]:
         """The `pause --json` and `resume --json` document."""
         live, before = self.live, self.before
-        return {"name": self.name, "env": self.env, "paused": self.paused, "changed": self.changed,
-                "dry_run": self.dry_run, "seq": self.seq, "version": live.version, "digest": live.digest,
-                "pointer_version": live.pointer_version, "before": before.summary() if before and before.paused else None}
+        return {
+            "name": self.name,
+            "env": self.env,
+            "paused": self.paused,
+            "changed": self.changed,
+            "dry_run": self.dry_run,
+            "seq": self.seq,
+            "version": live.version,
+            "digest": live.digest,
+            "pointer_version": live.pointer_version,
+            "before": before.summary() if before and before.paused else None,
+        }
 
     @property
     def already(self) -> bool:
@@ -47,22 +56,34 @@ class PauseResult(NamedTuple):
         return (self.before is not None and self.before.paused) == self.paused
 
 
-def set_paused(storage: Storage, name: str, env: str, paused: bool, actor: Acting, reason: str | None,
-               dry_run: bool = False, authority: Callable[[Index, PointerRow], dict[str, Any]] | None = None) -> PauseResult:
+def set_paused(
+    storage: Storage,
+    name: str,
+    env: str,
+    paused: bool,
+    actor: Acting,
+    reason: str | None,
+    dry_run: bool = False,
+    authority: Callable[[Index, PointerRow], dict[str, Any]] | None = None,
+) -> PauseResult:
     """Pause (or resume) NAME in ENV; doing it twice is a no-op. A pause needs a reason: serving code shows it.
 
     `authority`: the owner's claim to pause without a promoter role, checked against the index the plan reads
     (drift/reviews.py); it is recorded with the pause, and the trust rules let the owner's key sign it."""
     if paused and not (reason and reason.strip()):
-        raise Refused(f"a pause of {name} in {env} needs a reason; nothing was changed",
-                      "say why with --reason TEXT: serving code receives it with every refused request")
+        raise Refused(
+            f"a pause of {name} in {env} needs a reason; nothing was changed",
+            "say why with --reason TEXT: serving code receives it with every refused request",
+        )
     seen: dict[str, PauseResult] = {}
 
     def plan(index: Index) -> Planned | None:
         live = index.pointer(name, env)
         if live is None:
-            raise NotFound(f"nothing of {name} is live in {env}, so there is nothing to {'pause' if paused else 'resume'}",
-                           f"check the name and environment: `bundlectl status {name}`")
+            raise NotFound(
+                f"nothing of {name} is live in {env}, so there is nothing to {'pause' if paused else 'resume'}",
+                f"check the name and environment: `bundlectl status {name}`",
+            )
         before = index.pause(name, env)
         pointer = pause_pointer_name(name, env)
         stored = stored_as_logged(storage, pointer, logged_pause(before), index.head().id, PauseValue.decode)
@@ -86,11 +107,13 @@ def refuse_while_paused(index: Index, name: str, env: str, judged: int | None = 
     """
     pause = index.pause(name, env)
     if pause is not None and pause.paused and judged is not None and pause.seq > judged:
-        raise Conflict(f"{env} of {name} was paused (by {pause.actor} at {pause.time}: {pause.reason}) after the canary "
-                       "step the guard judged began; nothing was changed",
-                       f"resume it with `bundlectl resume {name} --env {env}`, then run the guard again")
+        raise Conflict(
+            f"{env} of {name} was paused (by {pause.actor} at {pause.time}: {pause.reason}) after the canary "
+            "step the guard judged began; nothing was changed",
+            f"resume it with `bundlectl resume {name} --env {env}`, then run the guard again",
+        )
     if pause is not None and pause.paused:
-        raise Refused(f"{env} of {name} is paused (by {pause.actor} at {pause.time}: {pause.reason}); "
-                      "nothing was changed",
-                      f"resume it first with `bundlectl resume {name} --env {env}`, or roll back while paused "
-                      f"with `bundlectl rollback {name} --env {env}`")
+        raise Refused(
+            f"{env} of {name} is paused (by {pause.actor} at {pause.time}: {pause.reason}); nothing was changed",
+            f"resume it first with `bundlectl resume {name} --env {env}`, or roll back while paused with `bundlectl rollback {name} --env {env}`",
+        )

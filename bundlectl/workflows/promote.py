@@ -37,8 +37,7 @@ class PolicyResult:
     seq: int | None
 
 
-def set_policy(storage: Storage, data: bytes, label: str, actor: Acting, reason: str | None = None,
-               dry_run: bool = False) -> PolicyResult:
+def set_policy(storage: Storage, data: bytes, label: str, actor: Acting, reason: str | None = None, dry_run: bool = False) -> PolicyResult:
     from bundlectl.policy.load import parse_policy
 
     document = parse_policy(data, label).model_dump(mode="json")
@@ -94,8 +93,10 @@ def _not_counted(storage: Storage, bundle: BundleRow, env: str, approver: str) -
         return None
     registrants = {who for r in index.bundles_with_digest(bundle.name, bundle.digest) for who in principals_of(r.actor)}
     if approver in registrants:
-        return (f"{approver} registered {bundle.name}@{bundle.version}, and {env}'s approvals check leaves out the author "
-                "(exclude_author): this approval is recorded but will never count; ask someone else to approve")
+        return (
+            f"{approver} registered {bundle.name}@{bundle.version}, and {env}'s approvals check leaves out the author "
+            "(exclude_author): this approval is recorded but will never count; ask someone else to approve"
+        )
     return None
 
 
@@ -105,9 +106,17 @@ def check_gate(storage: Storage, bundle: BundleRow, env: str, actor: Acting, now
     return evaluate_gate(index, bundle, env, named_by_keys(trust_in_force(index), actor), now or now_utc())
 
 
-def promote(storage: Storage, bundle: BundleRow, env: str, actor: Acting, reason: str | None = None,
-            dry_run: bool = False, now: datetime | None = None, guard: dict[str, Any] | None = None,
-            expect_canary: int | None = None) -> MoveResult:
+def promote(
+    storage: Storage,
+    bundle: BundleRow,
+    env: str,
+    actor: Acting,
+    reason: str | None = None,
+    dry_run: bool = False,
+    now: datetime | None = None,
+    guard: dict[str, Any] | None = None,
+    expect_canary: int | None = None,
+) -> MoveResult:
     """Move ENV to `bundle` through the gate; during a canary only its candidate may go live, which completes it.
 
     `guard` holds the figures when `bundlectl guard --apply` completes a canary, at the step `expect_canary`.

@@ -60,13 +60,13 @@ def copy_object(source: Storage, target: Storage, key: str) -> None:
                 hasher.update(chunk)
                 handle.write(chunk)
         if hasher.hexdigest() != digest_in_key(key):
-            raise DigestMismatch(f"object {key} in {source.url} does not match its digest; nothing more was copied",
-                                   f"run `bundlectl verify --registry {source.url}`")
+            raise DigestMismatch(
+                f"object {key} in {source.url} does not match its digest; nothing more was copied", f"run `bundlectl verify --registry {source.url}`"
+            )
         target.put_files({key: FileToStore(spool, digest_in_key(key))})
 
 
-def copy_registry(source: Storage, target: Storage, progress: Callable[[str], None] | None = None,
-                  migrate: bool = False) -> CopyResult:
+def copy_registry(source: Storage, target: Storage, progress: Callable[[str], None] | None = None, migrate: bool = False) -> CopyResult:
     head = source.log_head()
     if head is None:
         raise NotFound(f"no bundlectl registry in {source.url}")
@@ -79,15 +79,22 @@ def copy_registry(source: Storage, target: Storage, progress: Callable[[str], No
     target_head = target.log_head()
     existing = [parse_event(e) for e in target.events_after(None, target_head) or []] if target_head else []
     if existing and not migrate:
-        raise Refused(f"{target.url} is not empty; a sandbox copy goes into an empty registry; nothing was copied",
-                      "give an empty TARGET, or --migrate to resume moving this registry there")
-    if [e.record() for e in existing] != [e.record() for e in events[:len(existing)]]:
-        raise Refused(f"{target.url} holds a different history than {source.url}; nothing was copied",
-                      "copy into an empty registry, or into an earlier copy of this one")
+        raise Refused(
+            f"{target.url} is not empty; a sandbox copy goes into an empty registry; nothing was copied",
+            "give an empty TARGET, or --migrate to resume moving this registry there",
+        )
+    if [e.record() for e in existing] != [e.record() for e in events[: len(existing)]]:
+        raise Refused(
+            f"{target.url} holds a different history than {source.url}; nothing was copied",
+            "copy into an empty registry, or into an earlier copy of this one",
+        )
     if existing and identities[len(existing) - 1] != identities[-1]:
-        raise Refused(f"{source.url} is {identities[-1].describe()}; {target.url} is "
-                      f"{identities[len(existing) - 1].describe()}: acts made in a sandbox copy never count in the "
-                      "registry it copies; nothing was copied", "redo those acts in the registry itself")
+        raise Refused(
+            f"{source.url} is {identities[-1].describe()}; {target.url} is "
+            f"{identities[len(existing) - 1].describe()}: acts made in a sandbox copy never count in the "
+            "registry it copies; nothing was copied",
+            "redo those acts in the registry itself",
+        )
     copied, target_head = _replay(source, target, events, existing, progress)
     if migrate and not retired:
         _retire(source, target.url, events[-1], identities[-1])
@@ -110,38 +117,40 @@ def identities_of(events: list[Event]) -> list[Identity]:
 
 def _name_sandbox(target: Storage, last: Event, identity: Identity, source_url: str) -> None:
     """The sandbox's own id, in a record after everything copied: from here on its acts are signed for it."""
-    data = RegistryData(registry=new_registry_id(),
-                        copy_of=CopyOf(registry=identity.registry, seq=last.seq, hash=last.hash))
+    data = RegistryData(registry=new_registry_id(), copy_of=CopyOf(registry=identity.registry, seq=last.seq, hash=last.hash))
     _append_identity(target, last, data, f"sandbox copy of {source_url}")
 
 
 def _retire(source: Storage, target_url: str, last: Event, identity: Identity) -> None:
     """The source's last record once migrated: writers refuse it from here on (registry/log.py)."""
     if identity.registry is None:
-        raise Refused(f"{source.url} has not logged an id yet (a registry made before ids); it was copied but not retired",
-                      f"write once to {source.url} with this version under trust (it logs the id), then migrate again")
-    _append_identity(source, last, RegistryData(registry=identity.registry, retired_to=target_url),
-                     f"migrated to {target_url}")
+        raise Refused(
+            f"{source.url} has not logged an id yet (a registry made before ids); it was copied but not retired",
+            f"write once to {source.url} with this version under trust (it logs the id), then migrate again",
+        )
+    _append_identity(source, last, RegistryData(registry=identity.registry, retired_to=target_url), f"migrated to {target_url}")
 
 
 def _append_identity(storage: Storage, last: Event, data: RegistryData, reason: str) -> None:
-    event = Event.new(last.seq + 1, last.hash, event_time(), IDENTITY_ACTOR, "registry", reason,
-                      dict(data), registry=data["registry"])
+    event = Event.new(last.seq + 1, last.hash, event_time(), IDENTITY_ACTOR, "registry", reason, dict(data), registry=data["registry"])
     updates = [head_update(storage, event)] if storage.read_pointer(HEAD_POINTER) is not None else []
     try:
         storage.append_event(event.record(), summary_line(event), last.id, updates, author=IDENTITY_ACTOR)
     except (LogMoved, PointerMoved):
-        raise Conflict(f"{storage.url} was written to while it was copied; the copy is complete but not "
-                       f"{'retired' if data.get('retired_to') else 'named'}", "run the copy again") from None
+        raise Conflict(
+            f"{storage.url} was written to while it was copied; the copy is complete but not {'retired' if data.get('retired_to') else 'named'}",
+            "run the copy again",
+        ) from None
 
 
-def _replay(source: Storage, target: Storage, events: list[Event], existing: list[Event],
-            progress: Callable[[str], None] | None) -> tuple[CopyResult, str | None]:
+def _replay(
+    source: Storage, target: Storage, events: list[Event], existing: list[Event], progress: Callable[[str], None] | None
+) -> tuple[CopyResult, str | None]:
     target_head = existing[-1].id if existing else None
     copied_objects = 0
     current = target_head
     trusted = any(e.action == "trust" for e in existing)
-    for event in events[len(existing):]:
+    for event in events[len(existing) :]:
         trusted = trusted or event.action == "trust"
         for key in referenced_objects(event):
             if not target.has_object(key):

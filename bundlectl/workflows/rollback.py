@@ -72,12 +72,20 @@ class RollbackResult:
         plan, move, target = self.plan, self.move, self.plan.target
         assert move is not None  # rollback() always returns its move; a rehearsal's halves too
         return {
-            "name": plan.live.name, "env": plan.env, "dry_run": move.dry_run, "changed": move.seq is not None,
+            "name": plan.live.name,
+            "env": plan.env,
+            "dry_run": move.dry_run,
+            "changed": move.seq is not None,
             "from": {"version": plan.live.version, "digest": plan.live.digest},
             "to": {"version": target.version, "digest": target.digest, "new": plan.new_record is not None},
-            "components": plan.components, "components_from": {"version": plan.source.version, "digest": plan.source.digest},
-            "verified": self.verified, "break_glass": self.break_glass, "stale_evidence": plan.stale,
-            "pointer_version": move.pointer_version, "seq": move.seq, "would_be_refused": self.would_refuse,
+            "components": plan.components,
+            "components_from": {"version": plan.source.version, "digest": plan.source.digest},
+            "verified": self.verified,
+            "break_glass": self.break_glass,
+            "stale_evidence": plan.stale,
+            "pointer_version": move.pointer_version,
+            "seq": move.seq,
+            "would_be_refused": self.would_refuse,
             "gate": self.gate.to_json() if self.gate else None,
         }
 
@@ -107,9 +115,10 @@ def _source(index: Index, pointer: PointerRow, to: BundleRow | None) -> BundleRo
         if to.digest == pointer.digest:
             raise Refused(f"{to.name}@{to.version} is what is live in {pointer.env} now; nothing to roll back to")
         if not index.was_live(pointer.name, pointer.env, to.digest):
-            raise Refused(f"{to.name}@{to.version} has never been live in {pointer.env}; "
-                          "rollback only goes back to bundles that were live there before",
-                          f"to put a new bundle live, use `bundlectl promote {to.name}@{to.version} --env {pointer.env}`")
+            raise Refused(
+                f"{to.name}@{to.version} has never been live in {pointer.env}; rollback only goes back to bundles that were live there before",
+                f"to put a new bundle live, use `bundlectl promote {to.name}@{to.version} --env {pointer.env}`",
+            )
         return to
     last = index.moves(pointer.name, pointer.env, limit=1)[0]
     if not last.from_version:
@@ -122,17 +131,21 @@ def _compose(index: Index, live: BundleRow, source: BundleRow, kinds: list[str])
     current, earlier = live.record(), source.record()
     same = [k for k in kinds if current.components[k].digest == earlier.components[k].digest]
     if same:
-        raise Refused(f"{', '.join(same)} {'is' if len(same) == 1 else 'are'} the same in {live.version} and {source.version}; "
-                      "nothing to roll back", "pick components that differ (see `bundlectl diff`)")
+        raise Refused(
+            f"{', '.join(same)} {'is' if len(same) == 1 else 'are'} the same in {live.version} and {source.version}; nothing to roll back",
+            "pick components that differ (see `bundlectl diff`)",
+        )
     components = {k: (earlier.components[k] if k in kinds else current.components[k]) for k in KINDS}
     digest = BundleRecord.build(current.name, current.version, current.metadata, components).digest
     existing = index.bundles_with_digest(current.name, digest)
     if existing:
         return existing[-1], None
     version = _free_version(index, current.name, f"{live.version}+rb.{'.'.join(k for k in KINDS if k in kinds)}")
-    lineage = {"rollback_of": {"version": live.version, "digest": live.digest},
-               "components_from": {"version": source.version, "digest": source.digest},
-               "swapped": [k for k in KINDS if k in kinds]}
+    lineage = {
+        "rollback_of": {"version": live.version, "digest": live.digest},
+        "components_from": {"version": source.version, "digest": source.digest},
+        "swapped": [k for k in KINDS if k in kinds],
+    }
     metadata = {**current.metadata, "version": version}
     record = BundleRecord.build(current.name, version, metadata, components, lineage)
     row = BundleRow(record.name, version, digest, "", "", 0, record.record_digest, json.dumps(record.to_json()))
@@ -140,7 +153,7 @@ def _compose(index: Index, live: BundleRow, source: BundleRow, kinds: list[str])
 
 
 def _free_version(index: Index, name: str, wanted: str) -> str:
-    base = wanted[:MAX_VERSION - 4]
+    base = wanted[: MAX_VERSION - 4]
     candidate, n = base, 1
     while index.bundle(name, candidate) is not None:
         n += 1
@@ -166,34 +179,63 @@ class BuiltRollback:
     def to_json(self) -> dict[str, Any]:
         """The `rollback --register-only --json` document."""
         plan, registered, target = self.plan, self.registered, self.plan.target
-        return {"name": target.name, "env": plan.env, "version": target.version, "digest": target.digest,
-                "components": plan.components, "components_from": {"version": plan.source.version, "digest": plan.source.digest},
-                "created": bool(registered and registered.created), "dry_run": bool(registered and registered.dry_run),
-                "seq": registered.seq if registered else None, "moved": False}
+        return {
+            "name": target.name,
+            "env": plan.env,
+            "version": target.version,
+            "digest": target.digest,
+            "components": plan.components,
+            "components_from": {"version": plan.source.version, "digest": plan.source.digest},
+            "created": bool(registered and registered.created),
+            "dry_run": bool(registered and registered.dry_run),
+            "seq": registered.seq if registered else None,
+            "moved": False,
+        }
 
 
-def register_rollback_bundle(storage: Storage, name: str, env: str, actor: Acting, reason: str | None = None,
-                             to: BundleRow | None = None, components: list[str] | None = None, dry_run: bool = False,
-                             now: datetime | None = None) -> BuiltRollback:
+def register_rollback_bundle(
+    storage: Storage,
+    name: str,
+    env: str,
+    actor: Acting,
+    reason: str | None = None,
+    to: BundleRow | None = None,
+    components: list[str] | None = None,
+    dry_run: bool = False,
+    now: datetime | None = None,
+) -> BuiltRollback:
     """Build the bundle a component rollback of ENV would go live with, and register it, so evidence for
     its exact digest can be added before the rollback goes through the gate (no break-glass needed)."""
 
     components = list(dict.fromkeys(components or []))
     if not components:
-        raise UsageProblem("--register-only builds the bundle of a component rollback; name it with --component KIND",
-                           "a whole rollback goes back to a bundle that is registered already")
+        raise UsageProblem(
+            "--register-only builds the bundle of a component rollback; name it with --component KIND",
+            "a whole rollback goes back to a bundle that is registered already",
+        )
     plan = plan_rollback(storage, name, env, to, components, now or now_utc())
     if plan.new_record is None:
         return BuiltRollback(plan, None)
-    return BuiltRollback(plan, register_built(storage, plan.new_record, actor,
-                                              reason or f"built for a rollback of {', '.join(plan.components)} in {env}", dry_run))
+    return BuiltRollback(
+        plan, register_built(storage, plan.new_record, actor, reason or f"built for a rollback of {', '.join(plan.components)} in {env}", dry_run)
+    )
 
 
 def rollback(
-    storage: Storage, name: str, env: str, actor: Acting, reason: str | None = None, to: BundleRow | None = None,
-    components: list[str] | None = None, break_glass: bool = False, dry_run: bool = False,
-    now: datetime | None = None, rehearsal: str | None = None, guard: dict[str, Any] | None = None,
-    expect_live_seq: int | None = None, authority: Callable[[Index, PointerRow], dict[str, Any]] | None = None,
+    storage: Storage,
+    name: str,
+    env: str,
+    actor: Acting,
+    reason: str | None = None,
+    to: BundleRow | None = None,
+    components: list[str] | None = None,
+    break_glass: bool = False,
+    dry_run: bool = False,
+    now: datetime | None = None,
+    rehearsal: str | None = None,
+    guard: dict[str, Any] | None = None,
+    expect_live_seq: int | None = None,
+    authority: Callable[[Index, PointerRow], dict[str, Any]] | None = None,
 ) -> RollbackResult:
     """Roll NAME back in ENV (see the module docstring). `guard`: the figures when `bundlectl guard --apply` rolls back,
     having judged the live bundle set at `expect_live_seq` (a conflict if ENV moved since). `authority`: the owner's
@@ -205,15 +247,16 @@ def rollback(
 
     def no_canary(index: Index) -> None:
         if expect_live_seq is not None and canary_in_force(index, name, env) is not None:  # the guard saw none
-            raise Conflict(f"a canary of {name} started in {env} while the guard judged the live bundle; nothing was changed",
-                           "run the guard again: it judges the canary now")
+            raise Conflict(
+                f"a canary of {name} started in {env} while the guard judged the live bundle; nothing was changed",
+                "run the guard again: it judges the canary now",
+            )
         refuse_during_canary(index, name, env, "moving the live bundle")
 
     no_canary(index_at_head(storage))  # before planning: say the real reason
     plan = plan_rollback(storage, name, env, to, components, now)
     if expect_live_seq is not None and plan.pointer_seq != expect_live_seq:
-        raise Conflict(f"{env} of {name} moved while the guard judged it; nothing was changed",
-                       "run the guard again: it judges what is live now")
+        raise Conflict(f"{env} of {name} moved while the guard judged it; nothing was changed", "run the guard again: it judges what is live now")
     outcome = _Outcome()
 
     def decide(index: Index, pointer: PointerRow | None) -> Decision:
@@ -231,8 +274,10 @@ def rollback(
             return Decision(None, extras)
         gate = evaluate_gate(index, plan.target, env, recorded_actor(index, "rollback", {"env": env}, actor), now, plan.live)
         outcome.gate = gate
-        extras["parents"] = [Parent(version=plan.live.version, digest=plan.live.digest),
-                             Parent(version=plan.source.version, digest=plan.source.digest)]
+        extras["parents"] = [
+            Parent(version=plan.live.version, digest=plan.live.digest),
+            Parent(version=plan.source.version, digest=plan.source.digest),
+        ]
         if plan.new_record is not None:
             extras["record"] = plan.new_record.to_json()
             extras["record_digest"] = plan.new_record.record_digest
@@ -248,8 +293,7 @@ def rollback(
         return Decision(gate, extras)
 
     move = move_pointer(storage, plan.target, env, actor, "rollback", decide, reason, dry_run, plan.pointer_seq)
-    return RollbackResult(plan, move, outcome.verified, break_glass and not outcome.verified, outcome.gate,
-                          outcome.would_refuse)
+    return RollbackResult(plan, move, outcome.verified, break_glass and not outcome.verified, outcome.gate, outcome.would_refuse)
 
 
 def refusal_advice(gate: GateResult, components: list[str], to: str | None = None) -> list[str]:
@@ -259,11 +303,15 @@ def refusal_advice(gate: GateResult, components: list[str], to: str | None = Non
     swap = " ".join(f"--component {k}" for k in components) + (f" --to {to}" if to else "")
     advice = []
     if any(name in ("eval", "latency", "cost") for name in failed):
-        advice.append(f"evidence for {ref} itself: `bundlectl rollback {gate.name} --env {env} {swap} --register-only`, "
-                      f"then `bundlectl eval {ref}`, then roll back again")
+        advice.append(
+            f"evidence for {ref} itself: `bundlectl rollback {gate.name} --env {env} {swap} --register-only`, "
+            f"then `bundlectl eval {ref}`, then roll back again"
+        )
     if "rehearsal" in failed:
-        advice.append(f"rehearse the rollback outside production (`bundlectl rollback {gate.name} --env staging {swap} --rehearse`)"
-                      f", or let the policy waive it: `rollback: {{waive: [rehearsal]}}` under {env}")
+        advice.append(
+            f"rehearse the rollback outside production (`bundlectl rollback {gate.name} --env staging {swap} --rehearse`)"
+            f", or let the policy waive it: `rollback: {{waive: [rehearsal]}}` under {env}"
+        )
     for name in (n for n in ("after", "regression", "approvals") if n in failed):
         extra = f"; or `bundlectl approve {ref} --env {env}` by someone else" if name == "approvals" else ""
         advice.append(f"{name}: the policy can waive it for component rollbacks (`rollback: {{waive: [{name}]}}` under {env}){extra}")
@@ -296,8 +344,16 @@ def _was_verified(index: Index, name: str, env: str, digest: str) -> bool:
     return True
 
 
-def rehearse(storage: Storage, name: str, env: str, actor: Acting, reason: str | None = None, to: BundleRow | None = None,
-             components: list[str] | None = None, break_glass: bool = False) -> tuple[RollbackResult, RollbackResult, Any]:
+def rehearse(
+    storage: Storage,
+    name: str,
+    env: str,
+    actor: Acting,
+    reason: str | None = None,
+    to: BundleRow | None = None,
+    components: list[str] | None = None,
+    break_glass: bool = False,
+) -> tuple[RollbackResult, RollbackResult, Any]:
     """Roll back and forward again in a non-production environment, then record the rehearsal.
 
     Three events, each atomic on its own: if interrupted, the environment is left rolled back
@@ -306,8 +362,10 @@ def rehearse(storage: Storage, name: str, env: str, actor: Acting, reason: str |
 
     index = index_at_head(storage)
     if environment_policy(index, env).production:
-        raise Refused(f"{env} is a production environment in the policy; rehearsals are refused there",
-                      "rehearse in staging, then promote to production with the recorded rehearsal")
+        raise Refused(
+            f"{env} is a production environment in the policy; rehearsals are refused there",
+            "rehearse in staging, then promote to production with the recorded rehearsal",
+        )
     started, clock = now_utc(), time.perf_counter()  # the clock times the steps: now_utc() has whole seconds only
     back = rollback(storage, name, env, actor, reason or "rollback rehearsal", to, components, break_glass, rehearsal="back")
     assert back.move is not None
@@ -316,11 +374,23 @@ def rehearse(storage: Storage, name: str, env: str, actor: Acting, reason: str |
     forward = _roll_forward(storage, name, env, actor, forward_to)
     done = time.perf_counter()
     # measured to the microsecond, two rehearsals within one second are two runs, not one report bound twice
-    report = {"format": "bundlectl/evidence-v1", "kind": "rehearsal", "run_at": rfc3339(started),
-              "tool": "bundlectl rollback --rehearse",
-              "metrics": {"rollback_ms": round((back_done - clock) * 1000, 3), "roll_forward_ms": round((done - back_done) * 1000, 3)}}
-    evidence = add_evidence(storage, forward_to, json.dumps(report, sort_keys=True).encode(), "rehearsal", "rehearsal",
-                            "native", actor, f"rehearsed rollback of {name} in {env}")
+    report = {
+        "format": "bundlectl/evidence-v1",
+        "kind": "rehearsal",
+        "run_at": rfc3339(started),
+        "tool": "bundlectl rollback --rehearse",
+        "metrics": {"rollback_ms": round((back_done - clock) * 1000, 3), "roll_forward_ms": round((done - back_done) * 1000, 3)},
+    }
+    evidence = add_evidence(
+        storage,
+        forward_to,
+        json.dumps(report, sort_keys=True).encode(),
+        "rehearsal",
+        "rehearsal",
+        "native",
+        actor,
+        f"rehearsed rollback of {name} in {env}",
+    )
     return back, forward, evidence
 
 

@@ -23,8 +23,7 @@ def generated_schemas() -> dict[str, str]:
         "trust.schema.json": TrustFile.model_json_schema(by_alias=True),
     }
     # pydantic writes draft 2020-12 without saying so; editors and validators need to be told
-    return {name: json.dumps({"$schema": DRAFT, **_precise(schema)}, indent=2, ensure_ascii=False) + "\n"
-            for name, schema in schemas.items()}
+    return {name: json.dumps({"$schema": DRAFT, **_precise(schema)}, indent=2, ensure_ascii=False) + "\n" for name, schema in schemas.items()}
 
 
 def _precise(node: Any) -> Any:
@@ -41,7 +40,6 @@ def _precise(node: Any) -> Any:
         del node["anyOf"]
         node.update({"if": {"type": "null"}, "else": other})
     return node
-
 
 
 def export_schemas(folder: Path) -> list[Path]:

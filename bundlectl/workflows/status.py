@@ -35,12 +35,22 @@ class LiveStatus(NamedTuple):
         return self.verified and self.evidence_fresh and self.watched
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "env": self.env, "version": self.version, "digest": self.digest,
-                "pointer_version": self.pointer_version, "since": self.since, "by": self.by,
-                "by_signed": self.signed, "evidence_fresh": self.evidence_fresh, "verified": self.verified,
-                "problems": self.problems, "paused": self.paused.summary() if self.paused else None,
-                "canary": self.canary.summary() if self.canary else None,
-                "owner_authority": {"reviews": self.owner_authority} if self.owner_authority else None}
+        return {
+            "name": self.name,
+            "env": self.env,
+            "version": self.version,
+            "digest": self.digest,
+            "pointer_version": self.pointer_version,
+            "since": self.since,
+            "by": self.by,
+            "by_signed": self.signed,
+            "evidence_fresh": self.evidence_fresh,
+            "verified": self.verified,
+            "problems": self.problems,
+            "paused": self.paused.summary() if self.paused else None,
+            "canary": self.canary.summary() if self.canary else None,
+            "owner_authority": {"reviews": self.owner_authority} if self.owner_authority else None,
+        }
 
 
 class StatusReport(NamedTuple):
@@ -49,8 +59,7 @@ class StatusReport(NamedTuple):
 
     def to_json(self) -> dict[str, Any]:
         """The `status --json` document."""
-        return {"environments": [r.to_json() for r in self.environments],
-                "trust": {"set": self.trust_since is not None, "since": self.trust_since}}
+        return {"environments": [r.to_json() for r in self.environments], "trust": {"set": self.trust_since is not None, "since": self.trust_since}}
 
 
 def live_status(index: Index, now: datetime, name: str | None = None) -> list[LiveStatus]:
@@ -79,12 +88,25 @@ def live_status(index: Index, now: datetime, name: str | None = None) -> list[Li
         unverified = [] if verified else ["unverified: went live by break-glass; add fresh eval evidence for this digest"]
         pause = index.pause(pointer.name, pointer.env)
         watch = watch_status(index, environment, pointer, now)
-        rows.append(LiveStatus(pointer.name, pointer.env, pointer.version, pointer.digest, pointer.pointer_version,
-                               pointer.time, pointer.actor, verified, not evidence_problems,
-                               unverified + evidence_problems + watch.problems,
-                               pause._replace(signed=proven(pause.seq, trust_since)) if pause and pause.paused else None,
-                               proven(pointer.seq, trust_since), _signed(canary_in_force(index, pointer.name, pointer.env), trust_since),
-                               not watch.problems, watch.owner_authority))
+        rows.append(
+            LiveStatus(
+                pointer.name,
+                pointer.env,
+                pointer.version,
+                pointer.digest,
+                pointer.pointer_version,
+                pointer.time,
+                pointer.actor,
+                verified,
+                not evidence_problems,
+                unverified + evidence_problems + watch.problems,
+                pause._replace(signed=proven(pause.seq, trust_since)) if pause and pause.paused else None,
+                proven(pointer.seq, trust_since),
+                _signed(canary_in_force(index, pointer.name, pointer.env), trust_since),
+                not watch.problems,
+                watch.owner_authority,
+            )
+        )
     return rows
 
 
@@ -99,8 +121,8 @@ def pointer_history(index: Index, name: str, env: str, limit: int | None = None)
         *(m._replace(signed=proven(m.seq, trust_since)) for m in index.moves(name, env, limit)),
         *(p._replace(signed=proven(p.seq, trust_since)) for p in index.pauses(name, env, limit)),
         *(c._replace(signed=proven(c.seq, trust_since)) for c in index.canaries(name, env, limit)),
-        *(w._replace(signed=proven(w.seq, trust_since)) for action in ("drift", "review")
-          for w in index.watches(name, env, action, limit))]
+        *(w._replace(signed=proven(w.seq, trust_since)) for action in ("drift", "review") for w in index.watches(name, env, action, limit)),
+    ]
     events.sort(key=lambda e: e.seq, reverse=True)
     return events[:limit] if limit else events
 
@@ -117,5 +139,7 @@ def known_environment(index: Index, env: str) -> None:
     known = index.environments()
     if env not in known:
         guess = closest(env, known)
-        raise NotFound(f"there is no environment {env!r}" + (f"; did you mean {guess!r}?" if guess else ""),
-                       f"environments: {', '.join(known) or 'none yet (`bundlectl policy show`)'}")
+        raise NotFound(
+            f"there is no environment {env!r}" + (f"; did you mean {guess!r}?" if guess else ""),
+            f"environments: {', '.join(known) or 'none yet (`bundlectl policy show`)'}",
+        )

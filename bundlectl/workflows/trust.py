@@ -39,15 +39,24 @@ class TrustView:
     root: str  # the digest of the first trust file: what `verify --trust-root` pins
 
     def to_json(self) -> dict[str, Any]:
-        return {"seq": self.trust.seq, "since": self.since, "digest": self.digest, "root": self.root,
-                "threshold": self.trust.admins.threshold,
-                "roles": [{"role": role.name, "threshold": role.threshold,
-                           "keys": [{"principal": s.principal, "type": s.key.type, "fingerprint": s.key.fingerprint}
-                                    for s in role.signers]} for role in self.trust.roles()]}
+        return {
+            "seq": self.trust.seq,
+            "since": self.since,
+            "digest": self.digest,
+            "root": self.root,
+            "threshold": self.trust.admins.threshold,
+            "roles": [
+                {
+                    "role": role.name,
+                    "threshold": role.threshold,
+                    "keys": [{"principal": s.principal, "type": s.key.type, "fingerprint": s.key.fingerprint} for s in role.signers],
+                }
+                for role in self.trust.roles()
+            ],
+        }
 
 
-def set_trust(storage: Storage, data: bytes, label: str, actor: Acting, reason: str | None = None,
-              dry_run: bool = False) -> TrustResult:
+def set_trust(storage: Storage, data: bytes, label: str, actor: Acting, reason: str | None = None, dry_run: bool = False) -> TrustResult:
     """Store the trust file in DATA; a dry run checks the file and that the keys given may sign it."""
 
     document = parse_trust(data, label)
@@ -72,7 +81,9 @@ def show_trust(storage: Storage) -> TrustView:
     index = index_at_head(storage)
     trust, since = trust_in_force(index), index.trust_since()
     if trust is None or since is None:
-        raise NotFound("this registry has no trust set: every identity in its log is a claim",
-                       "set one with `bundlectl trust set FILE --key ADMIN_KEY…` (README: Trust)")
+        raise NotFound(
+            "this registry has no trust set: every identity in its log is a claim",
+            "set one with `bundlectl trust set FILE --key ADMIN_KEY…` (README: Trust)",
+        )
     first, _ = index.trust_before(since + 1)
     return TrustView(trust, digest_of(trust.document), since, digest_of(first))

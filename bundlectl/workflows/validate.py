@@ -49,8 +49,7 @@ def bundle_folders(paths: list[Path], changed: bool = False) -> tuple[list[Path]
     unnamed = []
     for path in paths:
         if path.is_dir() and not (path / MANIFEST_FILE).is_file():
-            below = sorted(m.parent for m in path.rglob(MANIFEST_FILE)
-                           if not any(part.startswith(".") for part in m.relative_to(path).parts))
+            below = sorted(m.parent for m in path.rglob(MANIFEST_FILE) if not any(part.startswith(".") for part in m.relative_to(path).parts))
             found.update(dict.fromkeys(below))
             if not below:
                 unnamed.append(ValidationResult(str(path), None, [Problem(str(path), f"has no {MANIFEST_FILE} in it or below it")]))
@@ -62,8 +61,9 @@ def bundle_folders(paths: list[Path], changed: bool = False) -> tuple[list[Path]
         if folder is not None:
             found[folder] = None
         elif not changed:
-            unnamed.append(ValidationResult(str(path), None, [Problem(
-                str(path), f"is not inside a bundle folder (no {MANIFEST_FILE} beside it or above it)")]))
+            unnamed.append(
+                ValidationResult(str(path), None, [Problem(str(path), f"is not inside a bundle folder (no {MANIFEST_FILE} beside it or above it)")])
+            )
     return list(found), unnamed
 
 
@@ -77,8 +77,9 @@ def _enclosing_bundle(path: Path) -> Path | None:
     return None
 
 
-def validate_folders(paths: list[Path], progress: ProgressSink | None = None, changed: bool = False, *,
-                     allow_hard_links: bool = False) -> list[ValidationResult]:
+def validate_folders(
+    paths: list[Path], progress: ProgressSink | None = None, changed: bool = False, *, allow_hard_links: bool = False
+) -> list[ValidationResult]:
     """Validate each bundle PATHS name (see bundle_folders); a path that names none is a failed result."""
 
     hasher = FileHasher()
@@ -109,6 +110,7 @@ def _unrendered(folder: Path, record: BundleRecord) -> list[str]:
             suite = None
     where = suite_path if isinstance(suite_path, str) else None
     texts = {path: (folder / path).read_bytes().decode("utf-8", "replace") for path in sorted(prompt.files)}
-    return [f"{path}: no prompt of the eval suite renders it, so no report can count as evidence for it; "
-            f"{render_hint(path, where)}"
-            for path in unrendered_prompt_files(texts, where, suite)]
+    return [
+        f"{path}: no prompt of the eval suite renders it, so no report can count as evidence for it; {render_hint(path, where)}"
+        for path in unrendered_prompt_files(texts, where, suite)
+    ]

@@ -63,20 +63,31 @@ class VerifyReport:
     def to_json(self) -> dict[str, Any]:
         """The `verify --json` document (a failure is an error document instead)."""
         identity = self.identity
-        return {"ok": True, "events": self.events, "bundles": self.bundles, "objects": self.objects,
-                "pointers": self.pointers, "signed": self.signed, "trust_since": self.trust_since,
-                "registry": identity.registry, "copy_of": identity.copy_of, "copied_at": identity.copied_at,
-                "retired_to": identity.retired_to, "skewed": list(self.skewed)}
+        return {
+            "ok": True,
+            "events": self.events,
+            "bundles": self.bundles,
+            "objects": self.objects,
+            "pointers": self.pointers,
+            "signed": self.signed,
+            "trust_since": self.trust_since,
+            "registry": identity.registry,
+            "copy_of": identity.copy_of,
+            "copied_at": identity.copied_at,
+            "retired_to": identity.retired_to,
+            "skewed": list(self.skewed),
+        }
 
 
 def verify_registry(storage: Storage, trust_root: str | None = None, registry_id: str | None = None) -> VerifyReport:
     trust_root = _pinned_root(trust_root)
     if registry_id is not None and not is_registry_id(registry_id):
-        raise UsageProblem(f"--registry-id must be a registry id (32 hex digits), not {registry_id[:80]!r}",
-                           "copy the `registry` that `bundlectl verify` prints on a known-good copy")
+        raise UsageProblem(
+            f"--registry-id must be a registry id (32 hex digits), not {registry_id[:80]!r}",
+            "copy the `registry` that `bundlectl verify` prints on a known-good copy",
+        )
     head = storage.log_head()
     if head is None:
-
         index_at_head(storage, check_pointers=False)  # a log this machine has read that is gone now is damage (exit 5)
         raise storage.no_registry()
     stored = storage.events_after(None, head) or []
@@ -116,11 +127,13 @@ def verify_registry(storage: Storage, trust_root: str | None = None, registry_id
     if not events or events[0].action != "init":
         raise tampered(None, "the log does not start with the init record")
     if events[-1].id != head:
-        raise tampered(None, f"the log head {head[:12]} is not a record; it leads to seq {events[-1].seq} "
-                             f"({str(events[-1].id)[:12]}) indirectly")
+        raise tampered(None, f"the log head {head[:12]} is not a record; it leads to seq {events[-1].seq} ({str(events[-1].id)[:12]}) indirectly")
     if registry_id is not None and identity.registry != registry_id:
-        raise tampered(None, f"the log is {identity.describe()}, not the pinned registry {registry_id}: records made in "
-                             "another registry (a sandbox copy) were brought in, or this is not the registry you pinned")
+        raise tampered(
+            None,
+            f"the log is {identity.describe()}, not the pinned registry {registry_id}: records made in "
+            "another registry (a sandbox copy) were brought in, or this is not the registry you pinned",
+        )
     if trust_root is not None and trust_since is None:
         raise tampered(None, f"trust root {trust_root[:19]}… was given, but this log never set trust")
     judged = Index.in_memory()  # from the log alone: what any fresh clone judges
@@ -131,8 +144,9 @@ def verify_registry(storage: Storage, trust_root: str | None = None, registry_id
     _check_anchor(storage, {item.id for item in stored})
     _check_read_index(storage, judged)
     signed = seq - trust_since + 1 if trust_since is not None else 0
-    return VerifyReport(len(stored), len({record.digest for record in registered.values()}), len(checked), len(expected),
-                        signed, trust_since, identity, tuple(skewed))
+    return VerifyReport(
+        len(stored), len({record.digest for record in registered.values()}), len(checked), len(expected), signed, trust_since, identity, tuple(skewed)
+    )
 
 
 def _pinned_root(trust_root: str | None) -> str | None:
@@ -141,16 +155,21 @@ def _pinned_root(trust_root: str | None) -> str | None:
         return None
     pinned = PREFIX + hex_of(trust_root)
     if not is_digest(pinned):
-        raise UsageProblem(f"--trust-root must be the full digest of the first trust file (sha256: and 64 hex digits), "
-                           f"not {trust_root[:80]!r}", "copy the `root` that `bundlectl trust show` prints on a known-good copy")
+        raise UsageProblem(
+            f"--trust-root must be the full digest of the first trust file (sha256: and 64 hex digits), not {trust_root[:80]!r}",
+            "copy the `root` that `bundlectl trust show` prints on a known-good copy",
+        )
     return pinned
 
 
 def _check_root(event: Event, trust_root: str | None) -> None:
     """The first trust file must be the pinned one: a log re-signed from its start by other keys is then caught."""
     if trust_root is not None and event.trust()["trust_digest"] != trust_root:
-        raise tampered(event, f"the first trust file is {event.trust()['trust_digest'][:19]}…, not the pinned root "
-                              f"{trust_root[:19]}…: this log's trust began elsewhere")
+        raise tampered(
+            event,
+            f"the first trust file is {event.trust()['trust_digest'][:19]}…, not the pinned root "
+            f"{trust_root[:19]}…: this log's trust began elsewhere",
+        )
 
 
 def _check_object(storage: Storage, key: str, checked: set[str], event: Event, what: str) -> None:
@@ -192,15 +211,19 @@ def _check_policy(event: Event) -> None:
         where = ".".join(str(part) for part in first["loc"])
         raise tampered(event, f"the policy breaks a rule `bundlectl policy set` enforces: {where}: {first['msg']}") from None
     # an older bundlectl stored eval gates without the fields added since (their defaults are what it meant)
-    environments = {name: {**ENVIRONMENT_ADDED_LATER, **env, "gates": {**env["gates"], "eval": {**EVAL_ADDED_LATER, **env["gates"]["eval"]}}}
-                    if env["gates"].get("eval") is not None else {**ENVIRONMENT_ADDED_LATER, **env}
-                    for name, env in document["environments"].items()}
+    environments = {
+        name: {**ENVIRONMENT_ADDED_LATER, **env, "gates": {**env["gates"], "eval": {**EVAL_ADDED_LATER, **env["gates"]["eval"]}}}
+        if env["gates"].get("eval") is not None
+        else {**ENVIRONMENT_ADDED_LATER, **env}
+        for name, env in document["environments"].items()
+    }
     if stored != {**document, "environments": environments}:
         raise tampered(event, "the policy is not in the form `bundlectl policy set` stores")
 
 
-def _check_event(storage: Storage, event: Event, registered: dict[tuple[str, str], BundleRecord],
-                 pointers: dict[tuple[str, str], PointerValue], checked: set[str]) -> None:
+def _check_event(
+    storage: Storage, event: Event, registered: dict[tuple[str, str], BundleRecord], pointers: dict[tuple[str, str], PointerValue], checked: set[str]
+) -> None:
     data = event.data
     if event.action == "policy":
         _check_policy(event)
@@ -228,8 +251,9 @@ def _check_event(storage: Storage, event: Event, registered: dict[tuple[str, str
     if event.action in ("evidence", "approval"):
         bound = registered.get((data["name"], data["version"]))
         if bound is None or bound.digest != data["digest"]:
-            raise tampered(event, f"{event.action} for {data['name']}@{data['version']} ({data['digest'][:19]}…), "
-                               "which is not registered with that digest")
+            raise tampered(
+                event, f"{event.action} for {data['name']}@{data['version']} ({data['digest'][:19]}…), which is not registered with that digest"
+            )
     if event.action == "evidence":
         evidence = event.evidence()
         _check_object(storage, evidence["report_key"], checked, event, f"the {evidence['kind']} report {evidence['file']}")
@@ -237,17 +261,18 @@ def _check_event(storage: Storage, event: Event, registered: dict[tuple[str, str
     if moved is not None:
         move, before = event.move(), pointers.get((moved.name, moved.env))
         if move["from_digest"] != (before.digest if before else None):
-            raise tampered(event, f"moves {moved.env} of {moved.name} from {str(move['from_digest'])[:19]}, "
-                               f"but the log had it at {before.digest[:19] if before else 'nothing'}")
+            raise tampered(
+                event,
+                f"moves {moved.env} of {moved.name} from {str(move['from_digest'])[:19]}, "
+                f"but the log had it at {before.digest[:19] if before else 'nothing'}",
+            )
         if moved.pointer_version != (before.pointer_version if before else 0) + 1:
             raise tampered(event, "pointer version does not follow the previous move")
         target = registered.get((moved.name, moved.version))
         if target is None or target.digest != moved.digest:
-            raise tampered(event, f"points at {moved.name}@{moved.version} ({moved.digest[:19]}…), which is not registered "
-                               "with that digest")
+            raise tampered(event, f"points at {moved.name}@{moved.version} ({moved.digest[:19]}…), which is not registered with that digest")
         if move["from_version"] != (before.version if before else None):
-            raise tampered(event, f"says {moved.env} was at {move['from_version']}, but the log had it at "
-                               f"{before.version if before else 'nothing'}")
+            raise tampered(event, f"says {moved.env} was at {move['from_version']}, but the log had it at {before.version if before else 'nothing'}")
         pointers[(moved.name, moved.env)] = moved
 
 
@@ -267,16 +292,24 @@ def _check_pause(event: Event, pointers: dict[tuple[str, str], PointerValue], pa
         return
     pause, live = event.pause(), pointers.get(key)
     if live is None or (live.digest, live.version, live.pointer_version) != (pause["digest"], pause["version"], pause["pointer_version"]):
-        raise tampered(event, f"{event.action}s {target.env} of {target.name} at {pause['version']} (pointer version "
-                           f"{pause['pointer_version']}), but the log had it at "
-                           f"{f'{live.version} (pointer version {live.pointer_version})' if live else 'nothing'}")
+        raise tampered(
+            event,
+            f"{event.action}s {target.env} of {target.name} at {pause['version']} (pointer version "
+            f"{pause['pointer_version']}), but the log had it at "
+            f"{f'{live.version} (pointer version {live.pointer_version})' if live else 'nothing'}",
+        )
     if target.paused == paused:
         raise tampered(event, f"{event.action}s {target.env} of {target.name}, which is {'already' if paused else 'not'} paused")
     pauses[key] = target
 
 
-def _check_canary(event: Event, registered: dict[tuple[str, str], BundleRecord], pointers: dict[tuple[str, str], PointerValue],
-                  pauses: dict[tuple[str, str], PauseValue], canaries: dict[tuple[str, str], CanaryValue]) -> None:
+def _check_canary(
+    event: Event,
+    registered: dict[tuple[str, str], BundleRecord],
+    pointers: dict[tuple[str, str], PointerValue],
+    pauses: dict[tuple[str, str], PauseValue],
+    canaries: dict[tuple[str, str], CanaryValue],
+) -> None:
     """A canary names what was live and a registered candidate, starts when none runs, only grows, and ends by a
     canary-rollback or by the promotion of its candidate; nothing else moves its environment meanwhile.
 
@@ -290,35 +323,58 @@ def _check_canary(event: Event, registered: dict[tuple[str, str], BundleRecord],
         if target is None and running:
             assert before is not None
             raise tampered(event, f"moves {env} of {name} while a canary of {before.version} runs there (seq {before.seq})")
-        if target is not None and not (running and before is not None and event.data["canary_completed"] == before.seq
-                                       and before.digest == target.digest):
-            raise tampered(event, f"says it completes canary seq {event.data['canary_completed']} of {name} in {env}, "
-                               f"but the log has {'a canary of ' + before.version if running and before else 'no canary'} running there")
+        if target is not None and not (
+            running and before is not None and event.data["canary_completed"] == before.seq and before.digest == target.digest
+        ):
+            raise tampered(
+                event,
+                f"says it completes canary seq {event.data['canary_completed']} of {name} in {env}, "
+                f"but the log has {'a canary of ' + before.version if running and before else 'no canary'} running there",
+            )
     if target is None:
         return
     key = (target.name, target.env)
     if event.is_canary:
         canary, live = event.canary(), pointers.get(key)
-        if live is None or (live.digest, live.version, live.pointer_version) != (canary["live_digest"], canary["live_version"],
-                                                                                  canary["pointer_version"]):
-            raise tampered(event, f"runs a canary beside {canary['live_version']} in {target.env} of {target.name}, but the log "
-                               f"had {live.version if live else 'nothing'} live there")
+        if live is None or (live.digest, live.version, live.pointer_version) != (
+            canary["live_digest"],
+            canary["live_version"],
+            canary["pointer_version"],
+        ):
+            raise tampered(
+                event,
+                f"runs a canary beside {canary['live_version']} in {target.env} of {target.name}, but the log "
+                f"had {live.version if live else 'nothing'} live there",
+            )
         bundle = registered.get((target.name, target.version))
         if bundle is None or bundle.digest != target.digest:
-            raise tampered(event, f"names candidate {target.name}@{target.version} ({target.digest[:19]}…), which is not "
-                               "registered with that digest")
+            raise tampered(event, f"names candidate {target.name}@{target.version} ({target.digest[:19]}…), which is not registered with that digest")
         paused = key in pauses and pauses[key].paused
         if event.action == "canary":
-            problem = ("another canary runs there" if running else "the candidate is what is live" if target.digest == live.digest
-                       else "it is paused" if paused else None)
+            problem = (
+                "another canary runs there"
+                if running
+                else "the candidate is what is live"
+                if target.digest == live.digest
+                else "it is paused"
+                if paused
+                else None
+            )
         else:
             assert before is not None or not running
-            problem = ("no canary runs there" if not running or before is None
-                       else "it names another candidate" if before.digest != target.digest
-                       else "it is paused" if paused and event.action == "canary-advance"
-                       else "the share does not grow" if event.action == "canary-advance" and target.percent <= before.percent
-                       else "a canary-rollback ends it at 0%" if event.action == "canary-rollback" and target.percent != 0
-                       else None)
+            problem = (
+                "no canary runs there"
+                if not running or before is None
+                else "it names another candidate"
+                if before.digest != target.digest
+                else "it is paused"
+                if paused and event.action == "canary-advance"
+                else "the share does not grow"
+                if event.action == "canary-advance" and target.percent <= before.percent
+                else "a canary-rollback ends it at 0%"
+                if event.action == "canary-rollback" and target.percent != 0
+                else None
+            )
         if problem:
             raise tampered(event, f"{event.action} of {target.name} in {target.env} at {target.percent}%, but {problem}")
     canaries[key] = target
@@ -347,8 +403,7 @@ def _check_anchor(storage: Storage, ids: set[str]) -> None:
         return
     known = Index(path).head()
     if known.id is not None and known.id not in ids:
-        raise tampered(None, f"the log was rewritten: this machine last saw seq {known.seq} at {known.id[:12]}, "
-                          "which is no longer in its history")
+        raise tampered(None, f"the log was rewritten: this machine last saw seq {known.seq} at {known.id[:12]}, which is no longer in its history")
 
 
 def _check_read_index(storage: Storage, judged: Index) -> None:

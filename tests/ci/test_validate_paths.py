@@ -16,8 +16,9 @@ from tests.helpers import promptfoo_report, set_policy
 
 
 def test_a_file_inside_a_bundle_validates_its_bundle_once(workspace: Workspace):
-    result = workspace.run("validate", "--json", "bundles/support-triage-v1/prompts/system.md",
-                           "bundles/support-triage-v1/runbook.md", "bundles/support-triage-v1")
+    result = workspace.run(
+        "validate", "--json", "bundles/support-triage-v1/prompts/system.md", "bundles/support-triage-v1/runbook.md", "bundles/support-triage-v1"
+    )
     assert result.exit_code == 0, result.output
     assert [r["path"] for r in json.loads(result.stdout)["results"]] == ["bundles/support-triage-v1"]
 
@@ -45,9 +46,11 @@ def test_validate_format_github_annotates_the_line(workspace: Workspace):
     result = workspace.run("validate", "--format", "github", "bundles")
     assert result.exit_code == 1
     [annotation] = [line for line in result.stdout.splitlines() if line.startswith("::")]
-    assert annotation == ("::error file=bundles/support-triage-v1/bundle.yaml,line=14,title=bundlectl validate::"
-                          "components.model.snapshot: snapshot 'gpt-4o' is a floating alias; pin a dated snapshot "
-                          "(e.g. gpt-4o-2024-08-06) or set allow_floating: true")
+    assert annotation == (
+        "::error file=bundles/support-triage-v1/bundle.yaml,line=14,title=bundlectl validate::"
+        "components.model.snapshot: snapshot 'gpt-4o' is a floating alias; pin a dated snapshot "
+        "(e.g. gpt-4o-2024-08-06) or set allow_floating: true"
+    )
     assert "✓ bundles/support-triage-v2" in result.stdout  # the rest of the log is still there
     both = workspace.run("validate", "--json", "--format", "github", "bundles")
     assert both.exit_code == 2 and "--json and --format github ask for two different outputs" in both.stderr
@@ -60,15 +63,19 @@ def test_gate_format_github_annotates_each_failing_check(registered: Workspace):
     assert result.exit_code == 1
     annotations = [line for line in result.stdout.splitlines() if line.startswith("::")]
     # a property's ':' and ',' are escaped as the runner expects (%3A, %2C)
-    assert annotations == ["::error title=gate support-triage@2026.11.01-1 → staging%3A eval.pass_rate::48/54 passed "
-                           "(measured 0.888889, needs 0.95)"]
+    assert annotations == ["::error title=gate support-triage@2026.11.01-1 → staging%3A eval.pass_rate::48/54 passed (measured 0.888889, needs 0.95)"]
 
 
 def test_pre_commit_hook_validates_the_bundles_a_change_touches(workspace: Workspace):
     [hook] = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
     assert hook["id"] == "bundlectl-validate" and hook["language"] == "python" and hook["require_serial"] is True
-    changed = ["README.md", "bundles/README.md", "bundles/support-triage-v1/prompts/system.md",
-               "bundles/support-triage-v1/runbook.md", "bundles/support-triage-v2/tools/manifest.json"]
+    changed = [
+        "README.md",
+        "bundles/README.md",
+        "bundles/support-triage-v1/prompts/system.md",
+        "bundles/support-triage-v1/runbook.md",
+        "bundles/support-triage-v2/tools/manifest.json",
+    ]
     (workspace.root / "README.md").write_text("project\n")
     (workspace.root / "bundles/README.md").write_text("bundles\n")
 

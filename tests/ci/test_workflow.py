@@ -45,8 +45,7 @@ def run_workflow(repo: Path, context: dict[str, dict[str, str]], overrides: dict
             continue
         if "if" in step and not evaluate(step["if"], context):
             continue
-        done = subprocess.run(["bash", "-e", "-c", substitute(step["run"], context)], cwd=repo, env=env,
-                              capture_output=True, text=True, timeout=600)
+        done = subprocess.run(["bash", "-e", "-c", substitute(step["run"], context)], cwd=repo, env=env, capture_output=True, text=True, timeout=600)
         ran.append((step["name"], done.returncode, done.stdout + done.stderr))
         if done.returncode != 0:
             break
@@ -72,14 +71,20 @@ def test_the_example_workflow_gates_pull_requests_and_promotes_merges(project: g
     bundlectl = str(Path(sys.executable).parent / "bundlectl")
     assert subprocess.run([bundlectl, "init", "--registry", str(registry)], capture_output=True).returncode == 0
     summary = tmp_path / "summary.md"
-    overrides = {"PROMPTFOO": str(install_promptfoo()), "PROMPTFOO_CONFIG_DIR": str(tmp_path / "promptfoo"),
-                 "GITHUB_STEP_SUMMARY": str(summary)}
+    overrides = {"PROMPTFOO": str(install_promptfoo()), "PROMPTFOO_CONFIG_DIR": str(tmp_path / "promptfoo"), "GITHUB_STEP_SUMMARY": str(summary)}
     root = Path(project.working_dir)
 
     def context(event: str, sha: str) -> dict[str, dict[str, str]]:
-        return {"github": {"event_name": event, "base_ref": "main" if event == "pull_request" else "",
-                           "ref": "refs/heads/main" if event == "push" else "refs/pull/7/merge", "sha": sha, "actor": "octocat"},
-                "vars": {"BUNDLECTL_REGISTRY": str(registry)}}
+        return {
+            "github": {
+                "event_name": event,
+                "base_ref": "main" if event == "pull_request" else "",
+                "ref": "refs/heads/main" if event == "push" else "refs/pull/7/merge",
+                "sha": sha,
+                "actor": "octocat",
+            },
+            "vars": {"BUNDLECTL_REGISTRY": str(registry)},
+        }
 
     def status() -> list[tuple[str, str]]:
         import json
@@ -89,8 +94,14 @@ def test_the_example_workflow_gates_pull_requests_and_promotes_merges(project: g
 
     # the push of main: validated, registered, evaluated by bundlectl, gated, promoted to staging
     pushed = run_workflow(root, context("push", project.head.commit.hexsha), overrides)
-    assert [(name, code) for name, code, _ in pushed] == [("Validate", 0), ("Register", 0), ("Evaluate", 0), ("Report", 0),
-                                                          ("Gate", 0), ("Promote", 0)]
+    assert [(name, code) for name, code, _ in pushed] == [
+        ("Validate", 0),
+        ("Register", 0),
+        ("Evaluate", 0),
+        ("Report", 0),
+        ("Gate", 0),
+        ("Promote", 0),
+    ]
     assert "::notice title=gate support-triage@2026.11.01-1 → staging::all 3 checks pass" in pushed[4][2]
     assert summary.read_text().startswith("<!-- bundlectl-report -->\n## ✅ PASS: support-triage@2026.11.01-1 → staging")
     assert (root / "report.html").read_text().startswith("<!DOCTYPE html>")
@@ -103,8 +114,14 @@ def test_the_example_workflow_gates_pull_requests_and_promotes_merges(project: g
     (root / "bundles/support-triage/runbook.md").write_text((root / "bundles/support-triage/runbook.md").read_text() + "\nPager: #triage-oncall\n")
     project.git.commit("-am", "runbook: pager channel")
     reviewed = run_workflow(root, context("pull_request", project.head.commit.hexsha), overrides)
-    assert [(name, code) for name, code, _ in reviewed] == [("Validate", 0), ("Diff against the base branch", 0), ("Register", 0),
-                                                            ("Evaluate", 0), ("Report", 0), ("Gate", 0)]
+    assert [(name, code) for name, code, _ in reviewed] == [
+        ("Validate", 0),
+        ("Diff against the base branch", 0),
+        ("Register", 0),
+        ("Evaluate", 0),
+        ("Report", 0),
+        ("Gate", 0),
+    ]
     assert "→ staging" in summary.read_text().split("<!-- bundlectl-report -->")[-1] and "runbook" in summary.read_text()
     assert "changed: runbook" in reviewed[1][2]
     assert status() == [("staging", "2026.11.01-1")]

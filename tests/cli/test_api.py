@@ -10,8 +10,10 @@ from tests.helpers import add, promote, promptfoo_report, set_policy
 
 
 def test_importing_the_facade_imports_no_library_module():
-    probe = ("import sys, json, bundlectl.api; print(json.dumps(sorted(m for m in sys.modules if m.startswith("
-             "('bundlectl', 'click', 'git', 'deepdiff', 'boto3', 'botocore', 'pydantic', 'yaml')))))")
+    probe = (
+        "import sys, json, bundlectl.api; print(json.dumps(sorted(m for m in sys.modules if m.startswith("
+        "('bundlectl', 'click', 'git', 'deepdiff', 'boto3', 'botocore', 'pydantic', 'yaml')))))"
+    )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert json.loads(result.stdout) == ["bundlectl", "bundlectl.api"]
 

@@ -39,7 +39,11 @@ def test_audit_at_exact_boundaries_and_across_rollbacks(moves: Workspace):
     at_first = json.loads(audit_at(moves, first).stdout)
     assert set(at_first) >= {"name", "version", "digest", "env", "live_from", "live_until", "promoted_by"}
     assert (at_first["version"], at_first["live_from"], at_first["live_until"], at_first["promoted_by"]) == (
-        "2026.11.01-1", first, second, "ann@example.com")
+        "2026.11.01-1",
+        first,
+        second,
+        "ann@example.com",
+    )
     assert at_first["evidence"] and at_first["evidence"][0]["kind"] == "eval"
     just_before_second = json.loads(audit_at(moves, shifted(second, -1)).stdout)
     assert just_before_second["version"] == "2026.11.01-1"
@@ -98,8 +102,15 @@ def test_audit_request_that_disagrees_with_the_log(moves: Workspace, tmp_path):
     first, _second, back = times(moves)
     v2 = moves.json("show", V2)["digest"]
     log = tmp_path / "forged.jsonl"
-    stamp = {"time": shifted(back, 5), "request.id": "req-forged", "bundle.name": "support-triage", "bundle.version": "2026.11.22-1",
-             "bundle.digest": v2, "bundle.env": "staging", "bundle.pointer_version": 2}
+    stamp = {
+        "time": shifted(back, 5),
+        "request.id": "req-forged",
+        "bundle.name": "support-triage",
+        "bundle.version": "2026.11.22-1",
+        "bundle.digest": v2,
+        "bundle.env": "staging",
+        "bundle.pointer_version": 2,
+    }
     log.write_text(json.dumps({"time": first, "request.id": "req-other"}) + "\n" + json.dumps(stamp) + "\n")
     result = moves.run("audit", "--request-id", "req-forged", "--log", str(log))
     assert result.exit_code == 5

@@ -105,8 +105,10 @@ def test_concurrent_registrations_all_land_on_one_chain(registry: Workspace, tmp
         text = (folder / "bundle.yaml").read_text().replace("version: 2026.11.01-1", f"version: 0.0.{i}")
         (folder / "bundle.yaml").write_text(text)
         folders.append(folder)
-    procs = [subprocess.Popen([sys.executable, "-m", "bundlectl", "register", str(f)], cwd=registry.root,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for f in folders]
+    procs = [
+        subprocess.Popen([sys.executable, "-m", "bundlectl", "register", str(f)], cwd=registry.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for f in folders
+    ]
     outcomes = [(p.wait(timeout=120), p.stderr.read().decode()) for p in procs]
     assert all(code == 0 for code, _ in outcomes), outcomes
     versions = {b["version"] for b in registry.json("list")["bundles"]}

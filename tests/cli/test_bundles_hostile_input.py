@@ -50,7 +50,7 @@ def test_wrong_type_names_line_and_field(registry: Workspace):
     folder = make_bundle(registry)
     edit(folder / "bundle.yaml", 'version: "2"', "version: 2")
     message = refused(registry, folder)
-    assert "bundle.yaml:21: components.schema.version: must be a string; quote it: \"2\"" in message
+    assert 'bundle.yaml:21: components.schema.version: must be a string; quote it: "2"' in message
 
 
 def test_floating_model_alias(registry: Workspace):
@@ -154,8 +154,11 @@ def test_missing_manifest(registry: Workspace):
 
 def test_constraint_broken_in_a_folder(registry: Workspace):
     folder = make_bundle(registry)
-    edit(folder / "bundle.yaml", "requires: {tools: [create_ticket, escalate_to_human]",
-         "requires: {tools: [create_ticket, escalate_to_human, refund_status]")
+    edit(
+        folder / "bundle.yaml",
+        "requires: {tools: [create_ticket, escalate_to_human]",
+        "requires: {tools: [create_ticket, escalate_to_human, refund_status]",
+    )
     assert "the prompt calls tool refund_status, which the tools component does not provide" in refused(registry, folder)
 
 
@@ -165,17 +168,20 @@ def test_schema_version_constraint_in_a_folder(registry: Workspace):
     assert "the prompt is written for output schema version 3, but the schema component is version 2" in refused(registry, folder)
 
 
-@pytest.mark.parametrize("params,message", [
-    ("{temperature: [hot]}", "bundle.yaml:15: components.model.params.temperature: must be a number from 0 to 2; got ['hot']"),
-    ("{temperature: 2.5}", "components.model.params.temperature: must be a number from 0 to 2; got 2.5"),
-    ("{temperature: true}", "components.model.params.temperature: must be a number from 0 to 2; got True"),
-    ("{temperature: .nan}", "components.model.params.temperature: must be a number from 0 to 2; got nan"),
-    ('{top_p: "0.9"}', "components.model.params.top_p: must be a number from 0 to 1; got '0.9'"),
-    ("{max_tokens: 0}", "components.model.params.max_tokens: must be an integer of at least 1; got 0"),
-    ("{max_tokens: 400.5}", "components.model.params.max_tokens: must be an integer of at least 1; got 400.5"),
-    ("{seed: null}", "components.model.params.seed: must be an integer; got null (leave the key out"),
-    ("{stop: []}", "components.model.params.stop: must be a string or a non-empty list of strings; got []"),
-])
+@pytest.mark.parametrize(
+    "params,message",
+    [
+        ("{temperature: [hot]}", "bundle.yaml:15: components.model.params.temperature: must be a number from 0 to 2; got ['hot']"),
+        ("{temperature: 2.5}", "components.model.params.temperature: must be a number from 0 to 2; got 2.5"),
+        ("{temperature: true}", "components.model.params.temperature: must be a number from 0 to 2; got True"),
+        ("{temperature: .nan}", "components.model.params.temperature: must be a number from 0 to 2; got nan"),
+        ('{top_p: "0.9"}', "components.model.params.top_p: must be a number from 0 to 1; got '0.9'"),
+        ("{max_tokens: 0}", "components.model.params.max_tokens: must be an integer of at least 1; got 0"),
+        ("{max_tokens: 400.5}", "components.model.params.max_tokens: must be an integer of at least 1; got 400.5"),
+        ("{seed: null}", "components.model.params.seed: must be an integer; got null (leave the key out"),
+        ("{stop: []}", "components.model.params.stop: must be a string or a non-empty list of strings; got []"),
+    ],
+)
 def test_well_known_model_params_are_typed_and_bounded(registry: Workspace, params: str, message: str):
     folder = make_bundle(registry)
     edit(folder / "bundle.yaml", "params: {temperature: 0.2, max_tokens: 400, top_p: 1.0}", f"params: {params}")
@@ -184,19 +190,24 @@ def test_well_known_model_params_are_typed_and_bounded(registry: Workspace, para
 
 def test_other_model_params_stay_free_and_integers_keep_their_digest(registry: Workspace):
     folder = make_bundle(registry)
-    edit(folder / "bundle.yaml", "params: {temperature: 0.2, max_tokens: 400, top_p: 1.0}",
-         "params: {temperature: 1, reasoning: {effort: high}, stop: [END], logit_bias: {'50256': -100}}")
+    edit(
+        folder / "bundle.yaml",
+        "params: {temperature: 0.2, max_tokens: 400, top_p: 1.0}",
+        "params: {temperature: 1, reasoning: {effort: high}, stop: [END], logit_bias: {'50256': -100}}",
+    )
     shown = registry.json("show", str(folder))["components"]["model"]
     # written as the integer 1 and digested as 1, never converted to 1.0 (which would move the digest)
-    assert shown["fields"]["params"] == {"temperature": 1, "reasoning": {"effort": "high"}, "stop": ["END"],
-                                         "logit_bias": {"50256": -100}}
+    assert shown["fields"]["params"] == {"temperature": 1, "reasoning": {"effort": "high"}, "stop": ["END"], "logit_bias": {"50256": -100}}
 
 
-@pytest.mark.parametrize("schema,field,words", [
-    ('{"type": "strin"}', "type", "'strin' is not valid"),
-    ('{"type": "object", "properties": {"a": {"minLength": -1}}}', "properties/a/minLength", "-1"),
-    ('{"type": "object", "required": "answer"}', "required", "'answer' is not of type 'array'"),
-])
+@pytest.mark.parametrize(
+    "schema,field,words",
+    [
+        ('{"type": "strin"}', "type", "'strin' is not valid"),
+        ('{"type": "object", "properties": {"a": {"minLength": -1}}}', "properties/a/minLength", "-1"),
+        ('{"type": "object", "required": "answer"}', "required", "'answer' is not of type 'array'"),
+    ],
+)
 def test_schema_component_must_be_a_valid_json_schema(registry: Workspace, schema: str, field: str, words: str):
     folder = make_bundle(registry)
     (folder / "schemas" / "triage-output.schema.json").write_text(schema)
@@ -210,12 +221,18 @@ def test_schema_component_with_an_unknown_draft(registry: Workspace):
     assert "$schema: $schema 'https://example.com/my-draft' is not a JSON Schema draft this tool knows" in refused(registry, folder)
 
 
-@pytest.mark.parametrize("old,new,expected", [
-    ("    snapshot: gpt-4o-2024-08-06", "    snapshott: gpt-4o-2024-08-06",
-     "bundle.yaml:14: components.model.snapshott: unknown key; did you mean 'snapshot'?"),
-    ("  owner: ops-triage@example.com", "  ownr: ops-triage@example.com", "metadata.ownr: unknown key; did you mean 'owner'?"),
-    ("  tools:\n    file: tools/manifest.json", "  tools:\n    absnet: no tools", "components.tools.absnet: unknown key; did you mean 'absent'?"),
-])
+@pytest.mark.parametrize(
+    "old,new,expected",
+    [
+        (
+            "    snapshot: gpt-4o-2024-08-06",
+            "    snapshott: gpt-4o-2024-08-06",
+            "bundle.yaml:14: components.model.snapshott: unknown key; did you mean 'snapshot'?",
+        ),
+        ("  owner: ops-triage@example.com", "  ownr: ops-triage@example.com", "metadata.ownr: unknown key; did you mean 'owner'?"),
+        ("  tools:\n    file: tools/manifest.json", "  tools:\n    absnet: no tools", "components.tools.absnet: unknown key; did you mean 'absent'?"),
+    ],
+)
 def test_a_misspelt_key_says_which_was_meant(registry: Workspace, old: str, new: str, expected: str):
     folder = make_bundle(registry)
     edit(folder / "bundle.yaml", old, new)

@@ -70,13 +70,17 @@ def test_status_history_and_audit_at_show_both_arms(v1_live: Workspace):
     assert "canary in staging: support-triage@2026.11.22-1" in v1_live.run("status").output
 
     event = v1_live.json("history", *ENV)["events"][0]
-    assert (event["action"], event["percent"], event["from_version"], event["to_version"], event["reason"]) == \
-        ("canary", 10, "2026.11.01-1", "2026.11.22-1", "try it")
+    assert (event["action"], event["percent"], event["from_version"], event["to_version"], event["reason"]) == (
+        "canary",
+        10,
+        "2026.11.01-1",
+        "2026.11.22-1",
+        "try it",
+    )
     assert event["signed"] is False and "(claimed)" in v1_live.run("history", *ENV).output.splitlines()[1]
     at = v1_live.json("audit", "support-triage", "--env", "staging", "--at", event["time"])
     assert at["version"] == "2026.11.01-1" and at["candidate"]["version"] == "2026.11.22-1" and at["candidate"]["percent"] == 10
-    assert "canary beside it: support-triage@2026.11.22-1" in v1_live.run("audit", "support-triage", "--env", "staging",
-                                                                           "--at", event["time"]).output
+    assert "canary beside it: support-triage@2026.11.22-1" in v1_live.run("audit", "support-triage", "--env", "staging", "--at", event["time"]).output
     assert v1_live.run("verify").exit_code == 0
 
 
@@ -172,8 +176,7 @@ def test_a_candidate_that_fails_the_gate_never_becomes_a_canary(registered: Work
 def test_a_canary_pointer_written_behind_bundlectl_fails_verify_and_is_not_followed(v1_live: Workspace, runtimes):
     runtime = runtimes(v1_live, follow=False)
     digest = v1_live.json("show", V2)["digest"]
-    forged = canonical_json({"name": "support-triage", "env": "staging", "digest": digest, "version": "2026.11.22-1",
-                             "percent": 90, "seq": 99})
+    forged = canonical_json({"name": "support-triage", "env": "staging", "digest": digest, "version": "2026.11.22-1", "percent": 90, "seq": 99})
     write_behind_bundlectl(v1_live, "pointers/canaries/support-triage/staging", forged)
     result = v1_live.run("verify")
     assert result.exit_code == 5 and "pointer canaries/support-triage/staging exists but the log never set it" in result.stderr
@@ -235,9 +238,20 @@ def test_a_canary_rollback_rewritten_to_leave_a_share_fails_verify(git_registere
     records[-1][2]["data"]["percent"] = 30
     rewrite(ws, rechained(records))
     data = records[-1][2]["data"]
-    write_behind_bundlectl(ws, "pointers/canaries/support-triage/staging", canonical_json({
-        "name": data["name"], "env": data["env"], "digest": data["digest"], "version": data["version"], "percent": 30,
-        "seq": records[-1][2]["seq"]}))
+    write_behind_bundlectl(
+        ws,
+        "pointers/canaries/support-triage/staging",
+        canonical_json(
+            {
+                "name": data["name"],
+                "env": data["env"],
+                "digest": data["digest"],
+                "version": data["version"],
+                "percent": 30,
+                "seq": records[-1][2]["seq"],
+            }
+        ),
+    )
     ws.storage().index_path().unlink()  # a machine that never saw the honest log (a fresh clone)
     result = ws.run("verify")
     assert result.exit_code == 5

@@ -16,11 +16,12 @@ from tests.helpers import promote, set_policy
 
 def complete(cwd: Path, *words: str) -> list[str]:
     """What bash offers for the last word of `bundlectl WORDS…`, using the script `bundlectl completion bash` prints."""
-    script = ('source <(bundlectl completion bash); COMPREPLY=(); COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); '
-              '_bundlectl_completion bundlectl; printf "%s\\n" "${COMPREPLY[@]}"')
+    script = (
+        'source <(bundlectl completion bash); COMPREPLY=(); COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); '
+        '_bundlectl_completion bundlectl; printf "%s\\n" "${COMPREPLY[@]}"'
+    )
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    done = subprocess.run(["bash", "-c", script, "bash", "bundlectl", *words], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(["bash", "-c", script, "bash", "bundlectl", *words], cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and done.stderr == "", done.stderr
     return [line for line in done.stdout.splitlines() if line]
 
@@ -48,8 +49,9 @@ def test_an_explicit_registry_is_used_and_no_registry_means_no_candidates(live: 
     assert complete(elsewhere, "gate", "--registry", str(live.root), "supp")[:1] == ["support-triage@2026.11.01-1"]
 
 
-@pytest.mark.parametrize("shell,marker", [("bash", "_bundlectl_completion()"), ("zsh", "#compdef bundlectl"),
-                                          ("fish", "complete --no-files --command bundlectl")])
+@pytest.mark.parametrize(
+    "shell,marker", [("bash", "_bundlectl_completion()"), ("zsh", "#compdef bundlectl"), ("fish", "complete --no-files --command bundlectl")]
+)
 def test_each_shell_gets_its_script(workspace: Workspace, shell: str, marker: str):
     result = workspace.run("completion", shell)
     assert result.exit_code == 0 and marker in result.stdout and "_BUNDLECTL_COMPLETE" in result.stdout

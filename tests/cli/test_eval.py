@@ -123,8 +123,7 @@ def test_provenance_run_counts_only_runs_of_the_declared_harness(registered: Wor
     assert registered.run("gate", ref, "--env", "staging").exit_code == 0
 
 
-def test_a_command_that_fabricates_a_report_does_not_satisfy_provenance_run(git_registered: Workspace,
-                                                                             monkeypatch: pytest.MonkeyPatch):
+def test_a_command_that_fabricates_a_report_does_not_satisfy_provenance_run(git_registered: Workspace, monkeypatch: pytest.MonkeyPatch):
     """Red-team F11: a python one-liner rewrites a 30-day-old promptfoo report (all passing, times now, prompt paths in
     the exported folder) and prints "promptfoo 0.115.0": it binds as a run of that command, its tool_version is
     python's, and it does not count."""
@@ -160,13 +159,17 @@ def native_eval_of(ws: Workspace, ref: str) -> str:
 
 
 def test_under_provenance_run_attached_load_and_cost_reports_do_not_override_the_run(
-        git_registered: Workspace, harness: list[str], monkeypatch: pytest.MonkeyPatch):
+    git_registered: Workspace, harness: list[str], monkeypatch: pytest.MonkeyPatch
+):
     """Red-team F8: a run measured p95 3000 ms and $0.50 a case; native load and cost reports attached afterwards
     (dated an hour before the run) said 100 ms and $0.001, and the gate read those."""
     ws = git_registered
-    set_policy(ws, "environments:\n  production: {gates: {eval: {min_cases: 50, min_pass_rate: 0.9, max_age: 7d, "
-                   "provenance: run}, latency: {max_p95_ms: 2500, max_age: 7d}, "
-                   "cost: {max_cost_per_task_usd: 0.01, max_age: 7d}}}\n")
+    set_policy(
+        ws,
+        "environments:\n  production: {gates: {eval: {min_cases: 50, min_pass_rate: 0.9, max_age: 7d, "
+        "provenance: run}, latency: {max_p95_ms: 2500, max_age: 7d}, "
+        "cost: {max_cost_per_task_usd: 0.01, max_age: 7d}}}\n",
+    )
     ref = register_harnessed(ws)
     monkeypatch.setenv("LATENCY_MS", "3000")
     monkeypatch.setenv("COST_USD", "0.5")
@@ -184,8 +187,7 @@ def test_under_provenance_run_attached_load_and_cost_reports_do_not_override_the
     assert listed["eval"]["counts"] is True and "run by the bundle's declared harness" in listed["eval"]["why"]
 
 
-def test_without_provenance_run_the_newest_measurement_wins_whatever_its_kind(git_registered: Workspace,
-                                                                            monkeypatch: pytest.MonkeyPatch):
+def test_without_provenance_run_the_newest_measurement_wins_whatever_its_kind(git_registered: Workspace, monkeypatch: pytest.MonkeyPatch):
     """A load report an hour older than the eval run no longer wins over the run just because it is a load report."""
     ws = git_registered
     set_policy(ws, "environments:\n  staging: {gates: {latency: {max_p95_ms: 2500, max_age: 7d}}}\n")
@@ -211,22 +213,40 @@ def test_pytest_with_a_declared_case_list(registered: Workspace):
         "import os, pytest\n\n"
         "@pytest.mark.parametrize('ticket', ['refund', 'invoice', 'outage'])\n"
         "def test_routes(ticket):\n    assert os.environ['BUNDLECTL_BUNDLE_DIGEST'].startswith('sha256:')\n\n"
-        "def test_escalates():\n    assert False, 'no escalation yet'\n")
-    first = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "evals/test_triage.py",
-                            "--junitxml=first.xml"], cwd=folder, env={**os.environ, "BUNDLECTL_BUNDLE_DIGEST": "sha256:x"},
-                           capture_output=True)
+        "def test_escalates():\n    assert False, 'no escalation yet'\n"
+    )
+    first = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "evals/test_triage.py", "--junitxml=first.xml"],
+        cwd=folder,
+        env={**os.environ, "BUNDLECTL_BUNDLE_DIGEST": "sha256:x"},
+        capture_output=True,
+    )
     assert first.returncode == 1, first.stdout
     cases = registered.run("evals", "cases", str(folder / "first.xml"))
-    assert cases.exit_code == 0 and "- {id: \"evals.test_triage::test_routes[refund]\"}" in cases.stdout
+    assert cases.exit_code == 0 and '- {id: "evals.test_triage::test_routes[refund]"}' in cases.stdout
     (folder / "evals/cases.yaml").write_text(cases.stdout.replace('test_escalates"}', 'test_escalates", slice: "adversarial"}'))
     (folder / "first.xml").unlink()
-    text = (folder / "bundle.yaml").read_text().replace(
-        "suite: evals/promptfooconfig.yaml\n    files: [evals/provider.py]",
-        "suite: evals/test_triage.py\n    cases: evals/cases.yaml").replace("2026.11.01-1", "2026.11.01-7")
+    text = (
+        (folder / "bundle.yaml")
+        .read_text()
+        .replace("suite: evals/promptfooconfig.yaml\n    files: [evals/provider.py]", "suite: evals/test_triage.py\n    cases: evals/cases.yaml")
+        .replace("2026.11.01-1", "2026.11.01-7")
+    )
     (folder / "bundle.yaml").write_text(text)
     assert registered.run("register", str(folder)).exit_code == 0
-    result = registered.run("eval", "support-triage@2026.11.01-7", "--json", "--", sys.executable, "-m", "pytest",
-                            "-p", "no:cacheprovider", "evals/test_triage.py", "--junitxml=junit.xml")
+    result = registered.run(
+        "eval",
+        "support-triage@2026.11.01-7",
+        "--json",
+        "--",
+        sys.executable,
+        "-m",
+        "pytest",
+        "-p",
+        "no:cacheprovider",
+        "evals/test_triage.py",
+        "--junitxml=junit.xml",
+    )
     assert result.exit_code == 1, result.output  # pytest's own status: one test failed
     bound = json.loads(result.stdout)
     assert (bound["source"], bound["provenance"], bound["cases"]) == ("junit", "run", "cases")
@@ -268,11 +288,13 @@ def test_a_promptfoo_command_runs_the_exported_suite_alone(git_registered: Works
     copy of the suite elsewhere (next to a provider.py that knows the answers) are refused before anything runs."""
     overlay = tmp_path / "overlay.yaml"
     overlay.write_text("prompts: []\ndefaultTest:\n  threshold: 0.5\n")
-    error = refused_run(git_registered, 1, V1, "--", "promptfoo", "eval", "-c", "evals/promptfooconfig.yaml", "-c", str(overlay),
-                        "-o", "results.json")
+    error = refused_run(
+        git_registered, 1, V1, "--", "promptfoo", "eval", "-c", "evals/promptfooconfig.yaml", "-c", str(overlay), "-o", "results.json"
+    )
     assert f"the promptfoo command names `-c {overlay}`" in error and "runs its own suite, evals/promptfooconfig.yaml" in error
-    error = refused_run(git_registered, 1, V1, "--", "npx", "-y", "promptfoo@0.115.0", "eval", "-c", "evals/promptfooconfig.yaml",
-                        str(overlay), "-o", "results.json")
+    error = refused_run(
+        git_registered, 1, V1, "--", "npx", "-y", "promptfoo@0.115.0", "eval", "-c", "evals/promptfooconfig.yaml", str(overlay), "-o", "results.json"
+    )
     assert f"`-c {overlay}`" in error
     elsewhere = tmp_path / "elsewhere/evals/promptfooconfig.yaml"
     error = refused_run(git_registered, 1, V1, "--", "promptfoo", "eval", f"--config={elsewhere}", "-o", "results.json")
@@ -299,15 +321,15 @@ def test_real_promptfoo_run_with_an_overlay_config_is_refused(git_registered: Wo
     assert git_registered.run("gate", V1, "--env", "production").exit_code == 1
 
 
-def test_real_promptfoo_run_of_a_copy_of_the_suite_elsewhere_is_refused(git_registered: Workspace, promptfoo_env: str,
-                                                                       tmp_path: Path):
+def test_real_promptfoo_run_of_a_copy_of_the_suite_elsewhere_is_refused(git_registered: Workspace, promptfoo_env: str, tmp_path: Path):
     """Red-team F3 with the real tool: a copy of the bundle elsewhere whose provider.py knows the answers gives 54/54;
     `file://provider.py` reads the same, but the report names the prompt file it read, outside the exported bundle."""
     elsewhere = tmp_path / "elsewhere"
     shutil.copytree(git_registered.root / "bundles/support-triage-v1", elsewhere)
     (elsewhere / "evals/provider.py").write_text(
         "import json\ndef call_api(prompt, options, context):\n"
-        "    return {'output': json.dumps({'queue': 'billing', 'escalate': False}), 'cost': 0.001}\n")
+        "    return {'output': json.dumps({'queue': 'billing', 'escalate': False}), 'cost': 0.001}\n"
+    )
     wrapper = f"promptfoo eval -c {elsewhere}/evals/promptfooconfig.yaml -o results.json --no-cache --no-progress-bar"
     error = refused_run(git_registered, 1, V1, "--report", "results.json", "--", "sh", "-c", wrapper)
     assert f"config.prompts[0]: ran the prompt file {elsewhere}/prompts/user.j2, outside the exported bundle" in error

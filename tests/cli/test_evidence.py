@@ -29,8 +29,10 @@ def test_report_of_another_suite_is_refused_and_nothing_stored(registered: Works
 
 def test_malformed_report_is_refused_and_nothing_stored(registered: Workspace):
     bad = registered.root / "bad.json"
-    bad.write_text('{"evalId": "eval-abc-2026-11-22T00:00:00", "results": {"version": 3, "timestamp": "2026-11-22T00:00:00Z", '
-                   '"results": [{"success": 1}]}, "config": {"tests": []}}')
+    bad.write_text(
+        '{"evalId": "eval-abc-2026-11-22T00:00:00", "results": {"version": 3, "timestamp": "2026-11-22T00:00:00Z", '
+        '"results": [{"success": 1}]}, "config": {"tests": []}}'
+    )
     head, refs = registered.log_head(), registered.bundlectl_refs()
     result = registered.run("evidence", "add", V1, str(bad))
     assert result.exit_code == 1 and "bad.json: results.results[0].success: has no boolean success" in result.stderr
@@ -75,8 +77,11 @@ def test_folder_ref_of_a_registered_bundle_works(registered: Workspace):
 def test_freshness_is_judged_per_kind_as_the_gate_judges_it(registered: Workspace):
     from tests.helpers import set_policy
 
-    set_policy(registered, "environments:\n  staging: {gates: {eval: {min_cases: 20, min_pass_rate: 0.8, max_age: 1d},"
-                           " rehearsal: {max_age: 30d}, latency: {max_p95_ms: 2500, max_age: 12h}}}\n")
+    set_policy(
+        registered,
+        "environments:\n  staging: {gates: {eval: {min_cases: 20, min_pass_rate: 0.8, max_age: 1d},"
+        " rehearsal: {max_age: 30d}, latency: {max_p95_ms: 2500, max_age: 12h}}}\n",
+    )
     add(registered, V1, promptfoo_report(registered, "v1", timedelta(days=2)))
     add(registered, V1, native_report(registered, "rehearsal", "rehearsal.json", age=timedelta(days=2)))
     add(registered, V1, native_report(registered, "load", "load.json", age=timedelta(days=2), metrics={"latency_p95_ms": 900}))

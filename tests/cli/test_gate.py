@@ -33,8 +33,11 @@ def test_eval_gate_pass_and_fail(evidenced: Workspace):
 
 
 def test_eval_gate_min_cases_and_slices(evidenced: Workspace):
-    set_policy(evidenced, "environments:\n  staging: {gates: {eval: {min_cases: 60, min_pass_rate: 0.5,"
-                          " slices: {adversarial: {min_cases: 15, min_pass_rate: 0.9}, gold: {min_pass_rate: 0.95}, multilingual: {}}}}}\n")
+    set_policy(
+        evidenced,
+        "environments:\n  staging: {gates: {eval: {min_cases: 60, min_pass_rate: 0.5,"
+        " slices: {adversarial: {min_cases: 15, min_pass_rate: 0.9}, gold: {min_pass_rate: 0.95}, multilingual: {}}}}}\n",
+    )
     v1 = checks(evidenced, V1, "staging")
     assert not v1["eval.cases"]["passed"]
     assert not v1["eval.slice.adversarial"]["passed"] and v1["eval.slice.adversarial"]["value"] == {"cases": 12, "pass_rate": 0.833333}
@@ -84,8 +87,11 @@ def test_regression_gate(evidenced: Workspace):
 
 
 def test_latency_and_cost_gates(evidenced: Workspace):
-    set_policy(evidenced, "environments:\n  staging: {gates: {latency: {max_p95_ms: 400},"
-                          " cost: {max_cost_per_task_usd: 0.002, daily_tasks: 100000, volume_multiplier: 10, max_daily_usd: 2000}}}\n")
+    set_policy(
+        evidenced,
+        "environments:\n  staging: {gates: {latency: {max_p95_ms: 400},"
+        " cost: {max_cost_per_task_usd: 0.002, daily_tasks: 100000, volume_multiplier: 10, max_daily_usd: 2000}}}\n",
+    )
     v1, v2 = checks(evidenced, V1, "staging"), checks(evidenced, V2, "staging")
     assert not v1["latency.p95_ms"]["passed"] and v1["latency.p95_ms"]["value"] == 412
     assert v2["latency.p95_ms"]["passed"] and v2["latency.p95_ms"]["value"] == 375
@@ -141,7 +147,15 @@ def test_unknown_environment_is_refused(evidenced: Workspace):
 
 def test_starter_policy_gates_production_fully(evidenced: Workspace):
     production = checks(evidenced, V2, "production")
-    assert set(production) == {"after", "eval", "regression",
-                               "latency.p95_ms", "cost.per_task_usd", "cost.daily_projection_usd", "rehearsal", "approvals"}
+    assert set(production) == {
+        "after",
+        "eval",
+        "regression",
+        "latency.p95_ms",
+        "cost.per_task_usd",
+        "cost.daily_projection_usd",
+        "rehearsal",
+        "approvals",
+    }
     # production demands runs by `bundlectl eval` (provenance: run): the attached reports here do not count
     assert not production["eval"]["passed"] and "provenance: run" in production["eval"]["detail"]

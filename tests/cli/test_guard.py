@@ -159,9 +159,12 @@ def test_bad_sources_are_refused_with_the_reason_and_nothing_is_written(v1_live:
     assert missing.exit_code == 1 and "nope.jsonl: cannot be read" in missing.stderr
     broken = tmp_path / "broken.jsonl"
     digest = v1_live.json("show", V1)["digest"]
-    broken.write_text(json.dumps({"bundle.name": "support-triage", "bundle.env": "staging", "bundle.digest": digest}) + "\n"
-                      + json.dumps({"bundle.name": "support-triage", "bundle.env": "staging", "bundle.digest": digest,
-                                    "outcome": {"ok": "yes"}}) + "\n")
+    broken.write_text(
+        json.dumps({"bundle.name": "support-triage", "bundle.env": "staging", "bundle.digest": digest})
+        + "\n"
+        + json.dumps({"bundle.name": "support-triage", "bundle.env": "staging", "bundle.digest": digest, "outcome": {"ok": "yes"}})
+        + "\n"
+    )
     bad = v1_live.run("guard", *ENV, "--source", str(broken), "--apply")
     assert bad.exit_code == 1 and f"{broken}:2: is not an outcome record bundlectl can read" in bad.stderr
     nowhere = v1_live.run("guard", "support-triage", "--env", "production", "--source", str(broken))
@@ -179,13 +182,20 @@ def test_records_claiming_an_arm_another_bundle_served_are_refused_and_nothing_i
     served.refresh()
     serve(served, 1000, rng, Traffic())
     live_digest = v1_live.json("show", V1)["digest"]
-    forged = {"bundle.name": "support-triage", "bundle.env": "staging", "bundle.digest": live_digest,
-              "bundle.canary": step, "bundle.arm": "candidate", "outcome": {"ok": True, "escalated": False}}
+    forged = {
+        "bundle.name": "support-triage",
+        "bundle.env": "staging",
+        "bundle.digest": live_digest,
+        "bundle.canary": step,
+        "bundle.arm": "candidate",
+        "outcome": {"ok": True, "escalated": False},
+    }
     shadow = {**forged, "bundle.arm": "shadow"}
     refs = v1_live.bundlectl_refs()
-    for extra, expected in [(forged, f"requests of the canary step's candidate arm name the bundle {live_digest}, "
-                                     "but its candidate bundle is sha256:"),
-                            (shadow, "requests of the canary step carry the arm 'shadow', which is neither 'live' nor 'candidate'")]:
+    for extra, expected in [
+        (forged, f"requests of the canary step's candidate arm name the bundle {live_digest}, but its candidate bundle is sha256:"),
+        (shadow, "requests of the canary step carry the arm 'shadow', which is neither 'live' nor 'candidate'"),
+    ]:
         log = served.log + f".{extra['bundle.arm']}"
         with open(served.log) as original, open(log, "w") as copy:
             copy.write(original.read() + json.dumps(extra) + "\n")
@@ -222,9 +232,11 @@ def test_a_guard_applying_after_someone_else_moved_the_canary_is_a_conflict(v1_l
     start_canary(v1_live, "20", "--steps", "20,50,100", "--step-time", "0m")
     served.refresh()
     serve(served, 2500, rng, Traffic())  # healthy: the guard decides "advance"
-    acts = {"pause": lambda: api.pause("support-triage", "staging", reason="incident"),
-            "end": lambda: api.rollback("support-triage", "staging", reason="by hand"),
-            "complete": lambda: api.promote(V2, "staging", reason="by hand")}
+    acts = {
+        "pause": lambda: api.pause("support-triage", "staging", reason="incident"),
+        "end": lambda: api.rollback("support-triage", "staging", reason="by hand"),
+        "complete": lambda: api.promote(V2, "staging", reason="by hand"),
+    }
     _meanwhile(monkeypatch, acts[act])
     count = v1_live.event_count()
     result = v1_live.run("guard", *ENV, "--source", served.log, "--min-sample", "400", "--max-sample", "400", "--apply")
@@ -234,15 +246,13 @@ def test_a_guard_applying_after_someone_else_moved_the_canary_is_a_conflict(v1_l
 
 
 @pytest.mark.parametrize("act", ["canary", "promote"])
-def test_a_guard_rolling_back_after_someone_else_moved_the_environment_is_a_conflict(v1_live: Workspace, served, monkeypatch,
-                                                                                     act):
+def test_a_guard_rolling_back_after_someone_else_moved_the_environment_is_a_conflict(v1_live: Workspace, served, monkeypatch, act):
     from bundlectl import api
 
     rng = random.Random(22)
     served_log = served.log
     serve(served, 1500, rng, Traffic(), live=Traffic(correct_route=0.80))  # V1 outside its owner's tolerance
-    acts = {"canary": lambda: api.canary(V2, "staging", percent=10, reason="try v2"),
-            "promote": lambda: api.promote(V2, "staging", reason="by hand")}
+    acts = {"canary": lambda: api.canary(V2, "staging", percent=10, reason="try v2"), "promote": lambda: api.promote(V2, "staging", reason="by hand")}
     _meanwhile(monkeypatch, acts[act])
     count = v1_live.event_count()
     result = v1_live.run("guard", *ENV, "--source", served_log, "--min-sample", "400", "--apply")

@@ -36,16 +36,25 @@ def test_refs_past_any_file_name_or_integer(moves: Workspace):  # noqa: F811
     assert odd.exit_code == 1 and "is not a number of steps back" in odd.stderr
 
 
-STAMP = {"request.id": "req-x", "bundle.name": "support-triage", "bundle.version": "2026.11.01-1",
-         "bundle.digest": "sha256:" + "0" * 64, "bundle.env": "staging"}
+STAMP = {
+    "request.id": "req-x",
+    "bundle.name": "support-triage",
+    "bundle.version": "2026.11.01-1",
+    "bundle.digest": "sha256:" + "0" * 64,
+    "bundle.env": "staging",
+}
 
 
-@pytest.mark.parametrize(("line", "says"), [
-    (json.dumps({**STAMP, "padding": "a" * (64 * 1024 * 1024)}), "its time is missing"),
-    (json.dumps({**STAMP, "time": "9999-12-31T23:59:59-14:00"}), "is out of range"),
-    (json.dumps({"resourceSpans": 7, "note": "req-x"}), "is not a stamp bundlectl can read"),
-    ('{"request.id": "req-x", "a": ' + "[" * 100_000 + "]" * 100_000 + "}", "request req-x is not in"),
-], ids=["huge line without a time", "time past the year 9999 in UTC", "resourceSpans not a list", "deep nesting"])
+@pytest.mark.parametrize(
+    ("line", "says"),
+    [
+        (json.dumps({**STAMP, "padding": "a" * (64 * 1024 * 1024)}), "its time is missing"),
+        (json.dumps({**STAMP, "time": "9999-12-31T23:59:59-14:00"}), "is out of range"),
+        (json.dumps({"resourceSpans": 7, "note": "req-x"}), "is not a stamp bundlectl can read"),
+        ('{"request.id": "req-x", "a": ' + "[" * 100_000 + "]" * 100_000 + "}", "request req-x is not in"),
+    ],
+    ids=["huge line without a time", "time past the year 9999 in UTC", "resourceSpans not a list", "deep nesting"],
+)
 def test_request_logs_of_strange_shapes(moves: Workspace, tmp_path: Path, line: str, says: str):  # noqa: F811
     log = tmp_path / "requests.jsonl"
     log.write_text(line + "\n")

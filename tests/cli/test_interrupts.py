@@ -39,9 +39,14 @@ def temporaries(ws: Workspace) -> list[Path]:
 
 def stopped_while_storing(ws: Workspace, folder: Path, sig: int) -> subprocess.CompletedProcess[str]:
     """Run `bundlectl register FOLDER` and send `sig` once its temporary object is being written."""
-    process = subprocess.Popen([sys.executable, "-m", "bundlectl", "register", str(folder)], cwd=ws.root,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env={**os.environ, "PYTHONPATH": str(ROOT)})
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bundlectl", "register", str(folder)],
+        cwd=ws.root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     deadline = time.monotonic() + 60
     while not temporaries(ws) and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.005)

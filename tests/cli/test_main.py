@@ -90,8 +90,9 @@ def test_an_unexpected_exception_is_a_bug_in_one_line(git_registered: Workspace,
     assert result.exit_code == 70
     first, hint = result.stderr.splitlines()
     assert first == "error: internal error (RuntimeError: boom); this is a bug in bundlectl"
-    assert hint.startswith("hint: the crash report is ") and hint.endswith(": please attach it to a bug report "
-                                                                            "(BUNDLECTL_DEBUG=1 shows the traceback here instead)")
+    assert hint.startswith("hint: the crash report is ") and hint.endswith(
+        ": please attach it to a bug report (BUNDLECTL_DEBUG=1 shows the traceback here instead)"
+    )
     report = Path(hint.removeprefix("hint: the crash report is ").split(": please")[0])
     assert report.parent == Path(os.environ["BUNDLECTL_CACHE_DIR"]) / "crashes"
     text = report.read_text()
@@ -129,8 +130,10 @@ def test_ctrl_c_exits_130_without_a_traceback(git_registered: Workspace, monkeyp
 
 
 def test_ctrl_c_in_a_real_process_exits_130(git_registered: Workspace):
-    probe = ("import signal, os, sys\nfrom bundlectl import api\n"
-             "def stop(*a, **k):\n    os.kill(os.getpid(), signal.SIGINT)\n"
-             "api.status_report = stop\nfrom bundlectl.cli.main import main\nmain(['status'])\n")
+    probe = (
+        "import signal, os, sys\nfrom bundlectl import api\n"
+        "def stop(*a, **k):\n    os.kill(os.getpid(), signal.SIGINT)\n"
+        "api.status_report = stop\nfrom bundlectl.cli.main import main\nmain(['status'])\n"
+    )
     result = subprocess.run([sys.executable, "-c", probe], cwd=git_registered.root, capture_output=True, text=True, check=False)
     assert result.returncode == 130 and result.stderr.strip() == "interrupted; nothing half-written was kept"

@@ -12,8 +12,10 @@ import pytest
 from tests.conftest import V1, V2, Workspace
 from tests.helpers import add, promote, promptfoo_report, set_policy
 
-STAGING = "environments:\n  staging: {gates: {eval: {min_cases: 20, min_pass_rate: 0.8}, regression: {max_drop: 0.5}}}\n" \
-          "  production:\n    after: staging\n    gates: {approvals: {min: 1}}\n"
+STAGING = (
+    "environments:\n  staging: {gates: {eval: {min_cases: 20, min_pass_rate: 0.8}, regression: {max_drop: 0.5}}}\n"
+    "  production:\n    after: staging\n    gates: {approvals: {min: 1}}\n"
+)
 
 
 @pytest.fixture
@@ -63,8 +65,10 @@ def test_validating_a_missing_folder_is_not_found_and_json_has_the_error_documen
 def test_validate_warns_about_prompt_files_no_eval_renders(workspace: Workspace):
     result = workspace.run("validate", "bundles/support-triage-v2")
     assert result.exit_code == 0
-    assert ("prompts/system.md: no prompt of the eval suite renders it, so no report can count as evidence for it; "
-            "add `file://../prompts/system.md` to the suite's prompts") in result.stderr
+    assert (
+        "prompts/system.md: no prompt of the eval suite renders it, so no report can count as evidence for it; "
+        "add `file://../prompts/system.md` to the suite's prompts"
+    ) in result.stderr
     assert workspace.run("new", "faq-bot").exit_code == 0
     assert "renders it" not in workspace.run("validate", "bundles/faq-bot").stderr
 
@@ -160,6 +164,5 @@ def test_a_canary_rollback_row_names_the_two_arms_not_a_move(staged: Workspace):
     promote(staged, V1, "staging")
     assert staged.run("promote", V2, "--env", "staging", "--canary", "10").exit_code == 0
     assert staged.run("rollback", "support-triage", "--env", "staging").exit_code == 0  # ends the canary
-    row = next(line for line in staged.run("history", "support-triage", "--env", "staging").output.splitlines()
-               if "canary-rollback" in line)
+    row = next(line for line in staged.run("history", "support-triage", "--env", "staging").output.splitlines() if "canary-rollback" in line)
     assert "live 2026.11.01-1" in row and "candidate 2026.11.22-1" in row and "ended: live unchanged" in row

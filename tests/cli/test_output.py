@@ -24,8 +24,7 @@ def test_progress_bar_on_a_terminal_only(workspace: Workspace):
     captured = on_a_terminal([sys.executable, "-m", "bundlectl", "validate", folder], workspace.root)
     assert b"hashing big" in captured and b"100%" in captured
 
-    piped = subprocess.run([sys.executable, "-m", "bundlectl", "validate", folder], cwd=workspace.root,
-                           capture_output=True, timeout=120, check=False)
+    piped = subprocess.run([sys.executable, "-m", "bundlectl", "validate", folder], cwd=workspace.root, capture_output=True, timeout=120, check=False)
     assert piped.returncode == 0 and b"hashing" not in piped.stderr
 
 
@@ -52,5 +51,5 @@ def test_register_shows_hashing_and_storing_on_a_terminal(workspace: Workspace):
     assert b"hashing big" in captured and b"storing files" in captured
     assert captured.count(b"100%") >= 2
     # storing advances chunk by chunk, not in one step at the end
-    storing = captured[captured.index(b"storing files"):]
+    storing = captured[captured.index(b"storing files") :]
     assert len({m for m in re.findall(rb"(\d+)%", storing)}) >= 3

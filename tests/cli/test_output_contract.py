@@ -24,8 +24,7 @@ def one_document(text: str) -> dict:
 
 def test_gate_json_gives_ages_in_seconds_and_the_evidence_it_used(registered: Workspace):
     staged = registered
-    set_policy(staged, "environments:\n  staging: {gates: {eval: {min_cases: 1, min_pass_rate: 0.5, max_age: 2d},"
-                       " rehearsal: {max_age: 30d}}}\n")
+    set_policy(staged, "environments:\n  staging: {gates: {eval: {min_cases: 1, min_pass_rate: 0.5, max_age: 2d}, rehearsal: {max_age: 30d}}}\n")
     add(staged, V2, promptfoo_report(staged, "v2", timedelta(hours=17)))
     result = staged.run("gate", V2, "--env", "staging", "--json")
     document = one_document(result.stdout)
@@ -43,8 +42,9 @@ def test_gate_json_gives_ages_in_seconds_and_the_evidence_it_used(registered: Wo
 def test_status_and_history_json_booleans_are_booleans(staged: Workspace):
     promote(staged, V1, "staging")
     promote(staged, V2, "staging")
-    result = staged.run("rollback", "support-triage", "--env", "staging", "--component", "guardrails", "--break-glass",
-                        "--reason", "abstention too aggressive")
+    result = staged.run(
+        "rollback", "support-triage", "--env", "staging", "--component", "guardrails", "--break-glass", "--reason", "abstention too aggressive"
+    )
     assert result.exit_code == 0, result.output
     [row] = staged.json("status")["environments"]
     assert row["verified"] is False and row["evidence_fresh"] is False
@@ -55,8 +55,12 @@ def test_status_and_history_json_booleans_are_booleans(staged: Workspace):
 def test_errors_in_json_mode_are_one_document_on_stdout_with_the_exit_code_unchanged(staged: Workspace):
     missing = staged.run("show", "nope@1", "--json")
     assert missing.exit_code == 4
-    assert one_document(missing.stdout)["error"] == {"exit_code": 4, "kind": "not_found", "message": "nope@1 is not registered",
-                                                     "hint": "nothing named nope is registered"}
+    assert one_document(missing.stdout)["error"] == {
+        "exit_code": 4,
+        "kind": "not_found",
+        "message": "nope@1 is not registered",
+        "hint": "nothing named nope is registered",
+    }
     assert "error: nope@1 is not registered" in missing.stderr  # people reading a CI log still see it
     usage = staged.run("gate", V1, "--json")
     assert usage.exit_code == 2
@@ -142,7 +146,7 @@ def test_tables_line_up_with_wide_characters(staged: Workspace):
     lines = staged.run("history", "support-triage", "--env", "staging").stdout.splitlines()
 
     def column_of(line: str, text: str) -> int:  # terminal columns before `text`: wide characters take two
-        before = line[:line.index(text)]
+        before = line[: line.index(text)]
         return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in before)
 
     header, newest, oldest = lines[0], lines[1], lines[2]

@@ -97,8 +97,7 @@ def test_history_status_and_audit_show_the_pause(live: Workspace):
 
     at_pause = live.json("audit", "support-triage", "--env", "staging", "--at", during)
     assert at_pause["version"] == "2026.11.22-1"
-    assert at_pause["paused"] == {"since": during, "by": "oncall@example.com", "by_signed": False, "reason": "incident 42",
-                                   "seq": pause["seq"]}
+    assert at_pause["paused"] == {"since": during, "by": "oncall@example.com", "by_signed": False, "reason": "incident 42", "seq": pause["seq"]}
     audited = live.run("audit", "support-triage", "--env", "staging", "--at", during)
     assert "staging was paused then (by oncall@example.com (claimed)" in audited.stderr
     assert live.json("audit", "support-triage", "--env", "staging", "--at", events[0]["time"])["paused"] is None
@@ -127,8 +126,10 @@ def test_an_unpause_written_behind_bundlectl_fails_verify(live: Workspace):
     assert "paused=False" in result.stderr and "paused=True" in result.stderr
     refused = live.run("resume", *ENV)  # a writer never builds on a pointer that disagrees with the log
     assert refused.exit_code == 5
-    assert f"pointer pauses/support-triage/staging says resumed at seq {seq}, but the read index built from the log says " \
-           f"paused at seq {seq}" in refused.stderr
+    assert (
+        f"pointer pauses/support-triage/staging says resumed at seq {seq}, but the read index built from the log says "
+        f"paused at seq {seq}" in refused.stderr
+    )
 
 
 def rechained(records: list[tuple[str, str, dict]]) -> list[tuple[str, str, dict]]:

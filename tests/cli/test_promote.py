@@ -15,8 +15,13 @@ def test_promote_history_status(staged: Workspace):
     live = staged.json("status")["environments"]
     assert len(live) == 1
     assert {k: live[0][k] for k in ("name", "env", "version", "pointer_version", "evidence_fresh", "verified")} == {
-        "name": "support-triage", "env": "staging", "version": "2026.11.22-1", "pointer_version": 2,
-        "evidence_fresh": True, "verified": True}
+        "name": "support-triage",
+        "env": "staging",
+        "version": "2026.11.22-1",
+        "pointer_version": 2,
+        "evidence_fresh": True,
+        "verified": True,
+    }
     assert staged.json("show", "support-triage@staging")["version"] == "2026.11.22-1"
     assert staged.json("show", "support-triage@staging~1")["version"] == "2026.11.01-1"
     assert staged.run("show", "support-triage@staging~5").exit_code == 4

@@ -85,8 +85,18 @@ def test_nothing_before(registered: Workspace):
 
 
 def test_component_rollback_keeps_the_other_seven(live: Workspace):
-    result = live.run("rollback", "support-triage", "--env", "staging", "--component", "guardrails",
-                      "--break-glass", "--reason", "escalations stopped arriving", "--json")
+    result = live.run(
+        "rollback",
+        "support-triage",
+        "--env",
+        "staging",
+        "--component",
+        "guardrails",
+        "--break-glass",
+        "--reason",
+        "escalations stopped arriving",
+        "--json",
+    )
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
     assert document["to"]["new"] and document["to"]["version"] == "2026.11.22-1+rb.guardrails"
@@ -115,8 +125,12 @@ def test_component_rollback_without_evidence_is_refused_and_writes_nothing(live:
 
 
 def test_break_glass_is_unverified_until_fresh_evidence(live: Workspace):
-    assert live.run("rollback", "support-triage", "--env", "staging", "--component", "guardrails",
-                    "--break-glass", "--reason", "incident 4711").exit_code == 0
+    assert (
+        live.run(
+            "rollback", "support-triage", "--env", "staging", "--component", "guardrails", "--break-glass", "--reason", "incident 4711"
+        ).exit_code
+        == 0
+    )
     check = live.run("status", "--check")
     assert check.exit_code == 1 and "unverified: went live by break-glass" in check.stderr
     assert live.json("status")["environments"][0]["verified"] is False
@@ -134,11 +148,14 @@ def test_component_rollback_with_evidence_goes_through_the_gate(live: Workspace)
     assert again["verified"] is True and again["break_glass"] is False
 
 
-@pytest.mark.parametrize("kind,message", [
-    ("prompt", "the prompt is written for output schema version 2, but the schema component is version 3"),
-    ("schema", "the prompt is written for output schema version 3, but the schema component is version 2"),
-    ("tools", "the prompt calls tool refund_status, which the tools component does not provide"),
-])
+@pytest.mark.parametrize(
+    "kind,message",
+    [
+        ("prompt", "the prompt is written for output schema version 2, but the schema component is version 3"),
+        ("schema", "the prompt is written for output schema version 3, but the schema component is version 2"),
+        ("tools", "the prompt calls tool refund_status, which the tools component does not provide"),
+    ],
+)
 def test_constraints_refuse_bad_mixes_even_with_break_glass(live: Workspace, kind: str, message: str):
     head = live.log_head()
     for extra in ([], ["--break-glass", "--reason", "incident"], ["--dry-run"]):
@@ -210,11 +227,16 @@ def test_rollback_racing_promotions_loses_no_update(live: Workspace):
     (folder / "bundle.yaml").write_text(text.replace("2026.11.22-1", "2026.11.23-1").replace("temperature: 0.1", "temperature: 0.0"))
     assert live.run("register", str(folder)).exit_code == 0
     add(live, "support-triage@2026.11.23-1", promptfoo_report(live, "v2", name="v3.json"))
-    commands = [["rollback", "support-triage", "--env", "staging"], ["promote", "support-triage@2026.11.23-1", "--env", "staging"],
-                ["rollback", "support-triage", "--env", "staging", "--component", "guardrails", "--break-glass", "--reason", "x"],
-                ["promote", V1, "--env", "staging"]]
-    procs = [subprocess.Popen([sys.executable, "-m", "bundlectl", *c], cwd=live.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for c in commands]
+    commands = [
+        ["rollback", "support-triage", "--env", "staging"],
+        ["promote", "support-triage@2026.11.23-1", "--env", "staging"],
+        ["rollback", "support-triage", "--env", "staging", "--component", "guardrails", "--break-glass", "--reason", "x"],
+        ["promote", V1, "--env", "staging"],
+    ]
+    procs = [
+        subprocess.Popen([sys.executable, "-m", "bundlectl", *c], cwd=live.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for c in commands
+    ]
     outcomes = [(p.wait(timeout=300), p.stderr.read()) for p in procs]
     for code, stderr in outcomes:
         assert code in (0, 1, 3), outcomes
@@ -256,8 +278,7 @@ def test_register_only_lets_evidence_come_before_a_gated_component_rollback(live
     dry = live.json("rollback", "support-triage", "--env", "staging", "--component", "guardrails", "--register-only", "--dry-run")
     assert dry["dry_run"] and not dry["created"] and dry["seq"] is None
     assert live.run("show", "support-triage@2026.11.22-1+rb.guardrails").exit_code == 4  # the dry run wrote nothing
-    built = live.json("rollback", "support-triage", "--env", "staging", "--component", "guardrails", "--register-only",
-                      "--reason", "evidence first")
+    built = live.json("rollback", "support-triage", "--env", "staging", "--component", "guardrails", "--register-only", "--reason", "evidence first")
     assert built["created"] and built["moved"] is False and built["version"] == "2026.11.22-1+rb.guardrails"
     assert live.json("status") == before and live.json("history", "support-triage", "--env", "staging") == history
     shown = live.json("show", "support-triage@2026.11.22-1+rb.guardrails")
@@ -271,11 +292,14 @@ def test_register_only_lets_evidence_come_before_a_gated_component_rollback(live
     assert live.run("status", "--check").exit_code == 0 and live.run("verify").exit_code == 0
 
 
-@pytest.mark.parametrize("extra,message", [
-    ([], "--register-only builds the bundle of a component rollback; name it with --component KIND"),
-    (["--component", "guardrails", "--break-glass", "--reason", "x"], "--register-only moves nothing"),
-    (["--component", "guardrails", "--rehearse"], "--register-only moves nothing"),
-])
+@pytest.mark.parametrize(
+    "extra,message",
+    [
+        ([], "--register-only builds the bundle of a component rollback; name it with --component KIND"),
+        (["--component", "guardrails", "--break-glass", "--reason", "x"], "--register-only moves nothing"),
+        (["--component", "guardrails", "--rehearse"], "--register-only moves nothing"),
+    ],
+)
 def test_register_only_misuse_is_a_usage_error_and_writes_nothing(live: Workspace, extra: list[str], message: str):
     head, refs = live.log_head(), live.bundlectl_refs()
     result = live.run("rollback", "support-triage", "--env", "staging", "--register-only", *extra)

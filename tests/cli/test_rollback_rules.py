@@ -86,8 +86,9 @@ def test_a_rollback_rule_that_waives_evidence_is_refused(git_registry: Workspace
 
 
 def test_break_glass_says_status_check_passes_when_the_evidence_already_does(in_production: Workspace):
-    result = in_production.run("rollback", "support-triage", "--env", "production", "--component", "guardrails",
-                               "--break-glass", "--reason", "incident 4711")
+    result = in_production.run(
+        "rollback", "support-triage", "--env", "production", "--component", "guardrails", "--break-glass", "--reason", "incident 4711"
+    )
     assert result.exit_code == 0, result.output
     assert "its eval evidence passes, so `status --check` counts it verified" in result.stdout
     assert "fails until" not in result.stdout

@@ -44,14 +44,18 @@ def reader(files):
 
 
 def test_tools_added_removed_and_parameter_changes_openai_and_mcp():
-    old = [{"type": "function", "function": {"name": "a", "parameters": {"type": "object", "properties": {"x": {"type": "string"}}}}},
-           {"type": "function", "function": {"name": "gone", "parameters": {}}}]
-    new = {"tools": [{"name": "a", "inputSchema": {"type": "object", "properties": {"x": {"type": "integer"}}}},
-                     {"name": "fresh", "inputSchema": {}}]}
+    old = [
+        {"type": "function", "function": {"name": "a", "parameters": {"type": "object", "properties": {"x": {"type": "string"}}}}},
+        {"type": "function", "function": {"name": "gone", "parameters": {}}},
+    ]
+    new = {
+        "tools": [{"name": "a", "inputSchema": {"type": "object", "properties": {"x": {"type": "integer"}}}}, {"name": "fresh", "inputSchema": {}}]
+    }
     details = tools_details(["t.json"], ["t.json"], reader({"t.json": old}), reader({"t.json": new}))
     assert details["tools_added"] == ["fresh"] and details["tools_removed"] == ["gone"]
-    assert details["tools_changed"] == [{"name": "a", "changes": [
-        {"parameter": "x", "change": "type changed", "breaking": True, "old": "string", "new": "integer"}]}]
+    assert details["tools_changed"] == [
+        {"name": "a", "changes": [{"parameter": "x", "change": "type changed", "breaking": True, "old": "string", "new": "integer"}]}
+    ]
     assert details["breaking"]
 
 

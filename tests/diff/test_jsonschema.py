@@ -1,7 +1,10 @@
 from bundlectl.diff.jsonschema import classify
 
-BASE = {"type": "object", "required": ["a"], "properties": {"a": {"type": "string"}, "b": {"type": ["string", "null"]},
-        "n": {"type": "integer", "maximum": 10}, "e": {"enum": ["x", "y"]}}}
+BASE = {
+    "type": "object",
+    "required": ["a"],
+    "properties": {"a": {"type": "string"}, "b": {"type": ["string", "null"]}, "n": {"type": "integer", "maximum": 10}, "e": {"enum": ["x", "y"]}},
+}
 
 
 def changed(**override):

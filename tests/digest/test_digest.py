@@ -26,8 +26,12 @@ def record(path: Path):
 def test_reformatting_and_reordering_yaml_keeps_every_digest(bundle: Path):
     before = record(bundle)
     data = yaml.safe_load((bundle / "bundle.yaml").read_text())
-    reordered = {"components": dict(reversed(list(data["components"].items()))), "metadata": data["metadata"],
-                 "kind": data["kind"], "apiVersion": data["apiVersion"]}
+    reordered = {
+        "components": dict(reversed(list(data["components"].items()))),
+        "metadata": data["metadata"],
+        "kind": data["kind"],
+        "apiVersion": data["apiVersion"],
+    }
     (bundle / "bundle.yaml").write_text(yaml.safe_dump(reordered, default_flow_style=True, width=10_000))
     after = record(bundle)
     assert after.digest == before.digest
@@ -156,8 +160,10 @@ def test_a_hash_cache_others_can_write_vouches_for_nothing(tmp_path: Path, share
     claimed = "sha256:" + "ab" * 32  # the digest of the file they want it taken for
     with sqlite3.connect(cache) as db:  # the row they wrote
         db.execute("CREATE TABLE files (path TEXT PRIMARY KEY, dev INT, ino INT, size INT, mtime_ns INT, ctime_ns INT, digest TEXT)")
-        db.execute("INSERT INTO files VALUES (?,?,?,?,?,?,?)", (str(path.resolve()), found.st_dev, found.st_ino, found.st_size,
-                                                                 found.st_mtime_ns, found.st_ctime_ns, claimed))
+        db.execute(
+            "INSERT INTO files VALUES (?,?,?,?,?,?,?)",
+            (str(path.resolve()), found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns, found.st_ctime_ns, claimed),
+        )
     os.chmod(folder if shared == "folder" else cache, 0o777 if shared == "folder" else 0o666)
     assert FileHasher(cache).digest(path) == sha256_file(path) != claimed  # hashed, the row not believed
     os.chmod(folder, 0o755)

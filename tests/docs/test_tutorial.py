@@ -34,8 +34,9 @@ def test_the_tutorial_runs_as_written(tmp_path: Path, promptfoo_env: str):
     live = {e["env"]: e for e in json.loads(status.stdout)["environments"]}
     assert live["staging"]["version"] == "0.2.0" and live["production"]["version"] == "0.2.0+rb.prompt"
     assert live["production"]["verified"] is True  # through the gate, not the glass
-    audit = subprocess.run(["bundlectl", "audit", "--request-id", "req-0001", "--log", "requests.jsonl", "--json"], cwd=project,
-                           env=env, capture_output=True, text=True)
+    audit = subprocess.run(
+        ["bundlectl", "audit", "--request-id", "req-0001", "--log", "requests.jsonl", "--json"], cwd=project, env=env, capture_output=True, text=True
+    )
     assert audit.returncode == 0, audit.stderr
     assert '"0.2.0+rb.prompt"' in audit.stdout and '"consistent": true' in audit.stdout
     assert "--break-glass --reason" not in "\n".join(blocks)  # the documented path, not the glass

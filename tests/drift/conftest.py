@@ -26,8 +26,10 @@ open("report.json", "w").write(json.dumps(report))
 """
 NAME = "support-triage"
 REF = f"{NAME}@2026.11.01-7"
-POLICY = ("environments:\n  staging:\n    gates: {eval: {min_cases: 20, min_pass_rate: 0.8, provenance: PROVENANCE, max_age: 30d}}\n"
-          "    drift: {every: 7d, alpha: 0.01, action: ACTION}\n    review: {every: 30d}\n")
+POLICY = (
+    "environments:\n  staging:\n    gates: {eval: {min_cases: 20, min_pass_rate: 0.8, provenance: PROVENANCE, max_age: 30d}}\n"
+    "    drift: {every: 7d, alpha: 0.01, action: ACTION}\n    review: {every: 30d}\n"
+)
 
 
 def register_stand_in(ws: Workspace, *extra: str) -> None:

@@ -27,8 +27,7 @@ def test_an_identical_rerun_is_stable_and_stores_nothing(live: Workspace):
     assert text.exit_code == 0 and "stable at alpha 0.01" in text.stdout and "0 broke, 0 fixed" in text.stdout
 
 
-def test_a_provider_that_changed_behind_the_same_bundle_is_drift_with_the_flipped_cases_named(
-        live: Workspace, monkeypatch: pytest.MonkeyPatch):
+def test_a_provider_that_changed_behind_the_same_bundle_is_drift_with_the_flipped_cases_named(live: Workspace, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("DRIFT_FLIP", "12")
     head = live.log_head()
     code, found = drift(live)
@@ -42,8 +41,7 @@ def test_a_provider_that_changed_behind_the_same_bundle_is_drift_with_the_flippe
     assert text.exit_code == 1 and f"broke: {cases[3][0]}" in text.stdout and "drift: cases: 12 broke" in text.stderr
 
 
-def test_apply_stores_the_run_and_the_finding_and_status_check_fails_until_a_stable_run(
-        live: Workspace, monkeypatch: pytest.MonkeyPatch):
+def test_apply_stores_the_run_and_the_finding_and_status_check_fails_until_a_stable_run(live: Workspace, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("DRIFT_FLIP", "12")
     code, found = drift(live, "--apply")
     assert code == 1 and found["applied"] and found["action"] == "notify" and found["action_seq"] is None
@@ -61,8 +59,7 @@ def test_apply_stores_the_run_and_the_finding_and_status_check_fails_until_a_sta
 
 
 @pytest.mark.parametrize("action", ["pause", "rollback"])
-def test_the_policys_action_follows_as_its_own_logged_event(git_registry: Workspace, cases: None, action: str,
-                                                           monkeypatch: pytest.MonkeyPatch):
+def test_the_policys_action_follows_as_its_own_logged_event(git_registry: Workspace, cases: None, action: str, monkeypatch: pytest.MonkeyPatch):
     if action == "rollback":  # something to roll back to: v2 was live before
         assert git_registry.run("register", "bundles/support-triage-v2").exit_code == 0
         set_policy(git_registry, "environments:\n  staging: {gates: {eval: {min_cases: 20, min_pass_rate: 0.8}}}\n")

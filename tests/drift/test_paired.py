@@ -24,8 +24,11 @@ def test_flips_are_named_per_case_and_counted_per_slice():
     after = run([n not in (0, 3, 6, 7) for n in range(30)])
     comparison = compare_runs(before, after)
     assert [(f.case, f.slice, f.direction) for f in comparison.flips] == [
-        ("case-000", "slice-0", "broke"), ("case-003", "slice-0", "broke"), ("case-006", "slice-0", "broke"),
-        ("case-007", "slice-1", "broke")]
+        ("case-000", "slice-0", "broke"),
+        ("case-003", "slice-0", "broke"),
+        ("case-006", "slice-0", "broke"),
+        ("case-007", "slice-1", "broke"),
+    ]
     assert (comparison.overall.broke, comparison.overall.fixed) == (4, 0)
     assert [(s.slice, s.cases, s.broke) for s in comparison.slices] == [("slice-0", 10, 3), ("slice-1", 10, 1), ("slice-2", 10, 0)]
 

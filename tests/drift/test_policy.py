@@ -16,13 +16,16 @@ def test_defaults_are_stored(git_registry: Workspace):
     assert stored["drift"] == {"every": "7d", "alpha": 0.01, "action": "notify"} and stored["review"] == {"every": "30d"}
 
 
-@pytest.mark.parametrize("body, message", [
-    ("    drift: {every: 7d, action: explode}\n", "notify"),
-    ("    drift: {every: 7d, alpha: 1.5}\n", "alpha"),
-    ("    drift: {every: 7x}\n", "is not a duration"),
-    ("    drift: {alpha: 0.01}\n", "every"),
-    ("    review: {every: 30d, by: me}\n", "by"),
-])
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ("    drift: {every: 7d, action: explode}\n", "notify"),
+        ("    drift: {every: 7d, alpha: 1.5}\n", "alpha"),
+        ("    drift: {every: 7x}\n", "is not a duration"),
+        ("    drift: {alpha: 0.01}\n", "every"),
+        ("    review: {every: 30d, by: me}\n", "by"),
+    ],
+)
 def test_bad_settings_are_refused_and_nothing_is_stored(git_registry: Workspace, body: str, message: str):
     (git_registry.root / "p.yaml").write_text(HEAD + body)
     head = git_registry.log_head()

@@ -26,7 +26,8 @@ def on_path(promptfoo_env: str, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_a_model_updated_behind_its_name_is_drift_and_an_identical_rerun_is_stable(
-        git_registry: Workspace, on_path: None, monkeypatch: pytest.MonkeyPatch):
+    git_registry: Workspace, on_path: None, monkeypatch: pytest.MonkeyPatch
+):
     ws = git_registry
     folder = ws.root / "bundles/support-triage-v1"
     provider = folder / "evals/provider.py"
@@ -34,8 +35,11 @@ def test_a_model_updated_behind_its_name_is_drift_and_an_identical_rerun_is_stab
     provider.write_text(text.replace("\n\ndef call_api", UPDATED + "\n\ndef call_api", 1))
     (folder / "bundle.yaml").write_text((folder / "bundle.yaml").read_text().replace("2026.11.01-1", "2026.11.01-8"))
     assert ws.run("register", str(folder)).exit_code == 0
-    set_policy(ws, "environments:\n  staging:\n    gates: {eval: {min_cases: 50, min_pass_rate: 0.85, provenance: run}}\n"
-                   "    drift: {every: 7d, alpha: 0.01, action: notify}\n")
+    set_policy(
+        ws,
+        "environments:\n  staging:\n    gates: {eval: {min_cases: 50, min_pass_rate: 0.85, provenance: run}}\n"
+        "    drift: {every: 7d, alpha: 0.01, action: notify}\n",
+    )
     assert ws.run("eval", REF, "--json").exit_code in (0, 100)  # promptfoo exits 100 when a case fails
     assert ws.run("promote", REF, "--env", "staging").exit_code == 0
 

@@ -24,11 +24,11 @@ def key(keys: Keys, name: str) -> list[str]:
 def make_owned(ws: Workspace, keys: Keys, provenance: str = "run", before: str | None = None) -> Workspace:
     """Trust with the owner's key (an approver), the stand-in live in staging: registered by alice, run by ci,
     promoted by pete; `before`: an example bundle live there first."""
-    set_trust(ws, keys, trust_yaml(keys, approvers=("bob", "owner"), lines={"owner": keys.line("owner", OWNER)}),
-              "alice", "bob")
+    set_trust(ws, keys, trust_yaml(keys, approvers=("bob", "owner"), lines={"owner": keys.line("owner", OWNER)}), "alice", "bob")
     register_stand_in(ws, *key(keys, "alice"))
-    policy = write(ws, "policy.yaml", "apiVersion: bundlectl/v1\nkind: Policy\n" + POLICY.replace("ACTION", "notify")
-                   .replace("PROVENANCE", provenance))
+    policy = write(
+        ws, "policy.yaml", "apiVersion: bundlectl/v1\nkind: Policy\n" + POLICY.replace("ACTION", "notify").replace("PROVENANCE", provenance)
+    )
     ok(ws, "policy", "set", policy, *key(keys, "alice"), *key(keys, "bob"))
     if before is not None:
         ok(ws, "register", "bundles/support-triage-v2", *key(keys, "alice"))
@@ -100,8 +100,14 @@ def test_a_forged_authority_signed_by_the_owner_fails_verify(owned: Workspace, k
     first, second = review(owned, keys, "0.95"), review(owned, keys, "0.85")
     storage = owned.storage()
     live = owned.json("status")["environments"][0]
-    data = {"name": NAME, "env": "staging", "digest": live["digest"], "version": live["version"],
-            "pointer_version": live["pointer_version"], "authority": {"owner": OWNER, "reviews": [second["seq"], first["seq"]]}}
+    data = {
+        "name": NAME,
+        "env": "staging",
+        "digest": live["digest"],
+        "version": live["version"],
+        "pointer_version": live["pointer_version"],
+        "authority": {"owner": OWNER, "reviews": [second["seq"], first["seq"]]},
+    }
     append(storage, lambda index: Planned("pause", data), acting(None, [keys.path("owner")]), "forged")  # type: ignore[arg-type]
     result = owned.run("verify")
     assert result.exit_code == 5 and "claims the owner's authority on reviews" in result.stderr
@@ -109,15 +115,22 @@ def test_a_forged_authority_signed_by_the_owner_fails_verify(owned: Workspace, k
 
 def test_a_forged_review_value_fails_verify(owned: Workspace, keys: Keys):
     live = owned.json("status")["environments"][0]
-    data = {"name": NAME, "env": "staging", "digest": live["digest"], "version": live["version"], "owner": OWNER,
-            "metric": "correct_route_rate", "value": 0.5, "in_tolerance": True}
+    data = {
+        "name": NAME,
+        "env": "staging",
+        "digest": live["digest"],
+        "version": live["version"],
+        "owner": OWNER,
+        "metric": "correct_route_rate",
+        "value": 0.5,
+        "in_tolerance": True,
+    }
     append(owned.storage(), lambda index: Planned("review", data), acting(None, [keys.path("owner")]))  # type: ignore[arg-type]
     result = owned.run("verify")
     assert result.exit_code == 5 and "its in_tolerance disagree" in result.stderr
 
 
-def test_a_drift_run_is_signed_by_the_runner_that_applied_it(owned: Workspace, keys: Keys,
-                                                             monkeypatch: pytest.MonkeyPatch):
+def test_a_drift_run_is_signed_by_the_runner_that_applied_it(owned: Workspace, keys: Keys, monkeypatch: pytest.MonkeyPatch):
     args = ["drift", NAME, "--env", "staging", "--report", "report.json", "--apply"]
     refused(owned, [*args, *key(keys, "bob")], "(bob@example.com) is not among the runners or promoters of staging")
     monkeypatch.setenv("DRIFT_FLIP", "15")
@@ -130,8 +143,20 @@ def test_a_drift_run_is_signed_by_the_runner_that_applied_it(owned: Workspace, k
     # a drift record whose figures were edited to say stable is tampering
     forged = {k: v for k, v in events[0].items() if k in ("digest", "version", "baseline", "run", "alpha", "figures")}
     forged["figures"] = {**forged["figures"], "decision": "stable", "flipped": []}
-    append(owned.storage(), lambda index: Planned("drift", {"name": NAME, "env": "staging", **forged, "decision": "stable",  # type: ignore[arg-type]
-                                                            "action": "none"}), acting(None, [keys.path("ci")]))
+    append(
+        owned.storage(),
+        lambda index: Planned(
+            "drift",
+            {
+                "name": NAME,
+                "env": "staging",
+                **forged,
+                "decision": "stable",  # type: ignore[arg-type]
+                "action": "none",
+            },
+        ),
+        acting(None, [keys.path("ci")]),
+    )
     result = owned.run("verify")
     assert result.exit_code == 5 and "not what its two runs give" in result.stderr
 
@@ -142,8 +167,7 @@ def test_review_needs_a_value_and_a_live_bundle(owned: Workspace, keys: Keys):
 
 
 def test_a_pausing_policy_needs_a_promoter_to_apply_it(owned: Workspace, keys: Keys):
-    policy = write(owned, "policy.yaml", "apiVersion: bundlectl/v1\nkind: Policy\n" + POLICY.replace("ACTION", "pause")
-                   .replace("PROVENANCE", "run"))
+    policy = write(owned, "policy.yaml", "apiVersion: bundlectl/v1\nkind: Policy\n" + POLICY.replace("ACTION", "pause").replace("PROVENANCE", "run"))
     ok(owned, "policy", "set", policy, *key(keys, "alice"), *key(keys, "bob"))
     args = ["drift", NAME, "--env", "staging", "--report", "report.json", "--apply"]
     refused(owned, [*args, *key(keys, "ci")], "(ci@example.com) is not among the promoters of staging")

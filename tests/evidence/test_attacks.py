@@ -46,8 +46,8 @@ def test_repeating_the_passing_cases_does_not_inflate_the_run(registered: Worksp
     def repeat(document: dict[str, Any]) -> None:
         passing = [r for r in results(document) if r["success"]]
         document["results"]["results"] = passing * 3 + passing[:56]  # 200 passing results, 48/54 really
-    refused(registered, V1, edited(registered, "repeated.json", repeat), "appears 4 times",
-            "a run reports each case of the suite once")
+
+    refused(registered, V1, edited(registered, "repeated.json", repeat), "appears 4 times", "a run reports each case of the suite once")
 
 
 def test_failing_cases_renamed_and_marked_passing_are_refused(registered: Workspace):
@@ -56,20 +56,30 @@ def test_failing_cases_renamed_and_marked_passing_are_refused(registered: Worksp
             result["success"], result["testCase"]["description"] = True, f"made-up-{n}"
             if drop_index:
                 del result["testIdx"]
+
     refused(registered, V1, edited(registered, "renamed.json", rename), "is case 'made-up-0', but its testIdx points at")
-    refused(registered, V1, edited(registered, "renamed2.json", lambda d: rename(d, True)),
-            "case 'made-up-0' is not in the suite's cases (evals/promptfooconfig.yaml)")
+    refused(
+        registered,
+        V1,
+        edited(registered, "renamed2.json", lambda d: rename(d, True)),
+        "case 'made-up-0' is not in the suite's cases (evals/promptfooconfig.yaml)",
+    )
 
 
 def test_failing_cases_dropped_are_refused(registered: Workspace):
     def drop(document: dict[str, Any]) -> None:
         document["results"]["results"] = [r for r in results(document) if r["success"]]
+
     refused(registered, V1, edited(registered, "dropped.json", drop), "is missing from the report", "and 5 more")
 
 
 def junit(ws: Workspace, name: str, cases: list[str], failed: tuple[str, ...] = ()) -> str:
-    body = "".join(f'<testcase classname="{c.split("::")[0]}" name="{c.split("::")[1]}" time="0.2">'
-                   + ("<failure message='no'/>" if c in failed else "") + "</testcase>" for c in cases)
+    body = "".join(
+        f'<testcase classname="{c.split("::")[0]}" name="{c.split("::")[1]}" time="0.2">'
+        + ("<failure message='no'/>" if c in failed else "")
+        + "</testcase>"
+        for c in cases
+    )
     path = ws.root / name
     path.write_text(f'<testsuites><testsuite name="pytest" timestamp="{iso(timedelta(hours=1))}">{body}</testsuite></testsuites>')
     return str(path)
@@ -82,8 +92,16 @@ def test_unrelated_junit_report_is_refused_for_a_promptfoo_suite(registered: Wor
 
 def test_unrelated_native_report_is_refused(registered: Workspace):
     report = registered.root / "native.json"
-    report.write_text(json.dumps({"format": "bundlectl/evidence-v1", "kind": "eval", "run_at": iso(timedelta(hours=1)),
-                                  "cases": [{"id": f"c{n}", "passed": True} for n in range(90)]}))
+    report.write_text(
+        json.dumps(
+            {
+                "format": "bundlectl/evidence-v1",
+                "kind": "eval",
+                "run_at": iso(timedelta(hours=1)),
+                "cases": [{"id": f"c{n}", "passed": True} for n in range(90)],
+            }
+        )
+    )
     refused(registered, V1, str(report), "case 'c0' is not in the suite's cases")
 
 
@@ -95,38 +113,56 @@ def test_a_genuine_run_of_another_bundle_with_the_same_suite_is_refused(register
     text = (b / "bundle.yaml").read_text().replace("2026.11.01-1", "2026.12.01-1").replace("gpt-4o-2024-08-06", "gpt-4o-2024-11-20")
     (b / "bundle.yaml").write_text(text)
     assert registered.run("register", str(b)).exit_code == 0
-    assert registered.json("show", V1)["components"]["evals"]["digest"] == \
-        registered.json("show", "support-triage@2026.12.01-1")["components"]["evals"]["digest"]
-    refused(registered, "support-triage@2026.12.01-1", promptfoo_report(registered, "v1"),
-            "provider file://provider.py (label 'triage-gpt-4o-2024-08-06')", "gpt-4o-2024-11-20")
+    assert (
+        registered.json("show", V1)["components"]["evals"]["digest"]
+        == registered.json("show", "support-triage@2026.12.01-1")["components"]["evals"]["digest"]
+    )
+    refused(
+        registered,
+        "support-triage@2026.12.01-1",
+        promptfoo_report(registered, "v1"),
+        "provider file://provider.py (label 'triage-gpt-4o-2024-08-06')",
+        "gpt-4o-2024-11-20",
+    )
 
 
 def test_a_report_whose_prompt_is_not_a_prompt_file_of_the_bundle_is_refused(registered: Workspace):
     def other_prompt(document: dict[str, Any]) -> None:
         document["results"]["prompts"][0]["raw"] = "Ignore the ticket and answer 'billing'. {{ ticket }}"
-    refused(registered, V1, edited(registered, "prompt.json", other_prompt),
-            "results.prompts[0].raw", "none of support-triage@2026.11.01-1's prompt files")
+
+    refused(
+        registered,
+        V1,
+        edited(registered, "prompt.json", other_prompt),
+        "results.prompts[0].raw",
+        "none of support-triage@2026.11.01-1's prompt files",
+    )
 
 
 def test_an_old_run_with_only_its_timestamp_edited_is_refused(registered: Workspace):
     def refresh(document: dict[str, Any]) -> None:
         document["results"]["timestamp"] = iso(timedelta(hours=1))
+
     report = edited(registered, "old.json", refresh, age=timedelta(days=8))
     refused(registered, V1, report, "results.timestamp", "evalId", "the run time was edited")
 
 
-@pytest.mark.parametrize(("field", "value", "words"), [
-    ("latencyMs", "NaN", ("NaN is not a number a report may hold",)),
-    ("latencyMs", "Infinity", ("Infinity is not a number",)),
-    ("latencyMs", "1e999", ("latencyMs: inf is not a finite number",)),
-    ("latencyMs", "90000000", ("latencyMs: 90000000 is over a day",)),
-    ("cost", "1e308", ("cost: 1e+308 is over $1,000",)),
-    ("cost", "-0.5", ("cost: -0.5 is negative",)),
-])
+@pytest.mark.parametrize(
+    ("field", "value", "words"),
+    [
+        ("latencyMs", "NaN", ("NaN is not a number a report may hold",)),
+        ("latencyMs", "Infinity", ("Infinity is not a number",)),
+        ("latencyMs", "1e999", ("latencyMs: inf is not a finite number",)),
+        ("latencyMs", "90000000", ("latencyMs: 90000000 is over a day",)),
+        ("cost", "1e308", ("cost: 1e+308 is over $1,000",)),
+        ("cost", "-0.5", ("cost: -0.5 is negative",)),
+    ],
+)
 def test_absurd_numbers_are_refused(registered: Workspace, field: str, value: str, words: tuple[str, ...]):
     def poison(document: dict[str, Any]) -> str:
         results(document)[7][field] = "__POISON__"
         return json.dumps(document).replace('"__POISON__"', value)
+
     refused(registered, V1, edited(registered, f"{field}.json", poison), *words)
 
 
@@ -138,17 +174,18 @@ def test_one_nan_latency_among_slow_cases_cannot_make_p95_tiny(registered: Works
     refused(registered, V1, str(path), "NaN is not a number a report may hold")
 
 
-@pytest.mark.parametrize("stamp", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-01:00", "1970-01-01T00:00:00Z",
-                                   "99999-01-01T00:00:00Z"])
+@pytest.mark.parametrize("stamp", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-01:00", "1970-01-01T00:00:00Z", "99999-01-01T00:00:00Z"])
 def test_timestamps_out_of_range_are_refused(registered: Workspace, stamp: str):
     def overflow(document: dict[str, Any]) -> None:
         document["results"]["timestamp"] = stamp
+
     refused(registered, V1, edited(registered, "overflow.json", overflow), "results.timestamp")
 
 
 def test_duplicate_json_keys_are_refused(registered: Workspace):
     def duplicate(document: dict[str, Any]) -> str:
         return json.dumps(document).replace('"success": false', '"success": false, "success": true', 1)
+
     refused(registered, V1, edited(registered, "dup.json", duplicate), "the key 'success' appears twice in one object")
 
 
@@ -160,8 +197,9 @@ def test_one_report_is_evidence_for_one_bundle_only(registered: Workspace):
     assert registered.run("register", str(b)).exit_code == 0
     report = promptfoo_report(registered, "v1")
     add(registered, V1, report)
-    refused(registered, "support-triage@2026.11.01-2", report, "is already bound to support-triage@2026.11.01-1",
-            "one run is evidence for one bundle")
+    refused(
+        registered, "support-triage@2026.11.01-2", report, "is already bound to support-triage@2026.11.01-1", "one run is evidence for one bundle"
+    )
     copy = json.loads(Path(report).read_text())
     copy["shareableUrl"] = "edited so the bytes differ"
     (registered.root / "copy.json").write_text(json.dumps(copy))
@@ -197,8 +235,11 @@ def test_verify_recomputes_every_summary_from_the_stored_report(registered: Work
 
 def test_a_suite_without_declared_cases_stores_reports_that_never_count(registered: Workspace):
     folder = registered.root / "bundles/support-triage-v1"
-    text = (folder / "bundle.yaml").read_text().replace(
-        "suite: evals/promptfooconfig.yaml\n    files: [evals/provider.py]", "files: [evals/provider.py, evals/test_triage.py]")
+    text = (
+        (folder / "bundle.yaml")
+        .read_text()
+        .replace("suite: evals/promptfooconfig.yaml\n    files: [evals/provider.py]", "files: [evals/provider.py, evals/test_triage.py]")
+    )
     (folder / "bundle.yaml").write_text(text.replace("2026.11.01-1", "2026.11.01-9"))
     (folder / "evals/test_triage.py").write_text("def test_routes():\n    assert True\n")
     assert registered.run("register", str(folder)).exit_code == 0, registered.run("validate", str(folder)).output
@@ -215,40 +256,62 @@ def test_a_suite_without_declared_cases_stores_reports_that_never_count(register
 
 def test_an_attached_report_whose_default_test_differs_from_the_suite_is_refused(git_registered: Workspace):
     """F2/F3b: `defaultTest` (a threshold, a transform) changes every case; only config.tests used to be compared."""
+
     def loosen(document: dict[str, Any]) -> None:
         document["config"]["defaultTest"]["threshold"] = 0.5
         document["config"]["defaultTest"]["options"] = {"transform": "output.replace('technical', 'billing')"}
-    refused(git_registered, V1, edited(git_registered, "default-test.json", loosen),
-            "config.defaultTest.options: differs from the suite's (evals/promptfooconfig.yaml)")
+
+    refused(
+        git_registered,
+        V1,
+        edited(git_registered, "default-test.json", loosen),
+        "config.defaultTest.options: differs from the suite's (evals/promptfooconfig.yaml)",
+    )
 
 
 def test_a_repeated_prompt_variant_cannot_inflate_the_run(git_registered: Workspace):
     """F4: a copy of results.prompts[0] whose 54 results all pass made 48/54 (88.9%) into 102/108 (94.4%)."""
+
     def repeat(document: dict[str, Any]) -> None:
         document["results"]["prompts"].append(dict(document["results"]["prompts"][0]))
         results(document).extend([{**result, "promptIdx": 1, "success": True} for result in results(document)])
-    refused(git_registered, V1, edited(git_registered, "twice.json", repeat),
-            "results.prompts[1]: repeats results.prompts[0]: the same prompt text with the same provider")
+
+    refused(
+        git_registered,
+        V1,
+        edited(git_registered, "twice.json", repeat),
+        "results.prompts[1]: repeats results.prompts[0]: the same prompt text with the same provider",
+    )
 
 
 def test_a_result_run_by_another_provider_than_its_prompt_is_refused(git_registered: Workspace):
     def swap(document: dict[str, Any]) -> None:
         results(document)[9]["provider"] = {"id": "openai:gpt-4o-2024-08-06", "label": "triage-gpt-4o-2024-08-06-x"}
+
     refused(git_registered, V1, edited(git_registered, "mixed.json", swap), "results.results[9].provider: was run by provider")
 
 
-@pytest.mark.parametrize(("provider", "words"), [
-    ({"id": "openai:chat:gpt-4o-mini", "label": "gpt-4o-2024-08-06"}, "openai:chat:gpt-4o-mini (label 'gpt-4o-2024-08-06') "
-                                                                       "is not support-triage@2026.11.01-1's model snapshot"),
-    ("openai:gpt-4o-2024-08-06-fake", "its id must end with :gpt-4o-2024-08-06"),
-    ({"id": "exec:python3 /tmp/canned.py", "label": "triage-gpt-4o-2024-08-06"}, "runs /tmp/canned.py, which is not a file"),
-    ({"id": "file:///tmp/elsewhere/evals/provider.py", "label": "triage-gpt-4o-2024-08-06"},
-     "runs /tmp/elsewhere/evals/provider.py, which is not a file of the evals component"),
-    (None, "results.results[0].provider: does not say which provider ran it"),
-], ids=["label-only", "substring", "exec-stand-in", "absolute-file", "no-provider"])
+@pytest.mark.parametrize(
+    ("provider", "words"),
+    [
+        (
+            {"id": "openai:chat:gpt-4o-mini", "label": "gpt-4o-2024-08-06"},
+            "openai:chat:gpt-4o-mini (label 'gpt-4o-2024-08-06') is not support-triage@2026.11.01-1's model snapshot",
+        ),
+        ("openai:gpt-4o-2024-08-06-fake", "its id must end with :gpt-4o-2024-08-06"),
+        ({"id": "exec:python3 /tmp/canned.py", "label": "triage-gpt-4o-2024-08-06"}, "runs /tmp/canned.py, which is not a file"),
+        (
+            {"id": "file:///tmp/elsewhere/evals/provider.py", "label": "triage-gpt-4o-2024-08-06"},
+            "runs /tmp/elsewhere/evals/provider.py, which is not a file of the evals component",
+        ),
+        (None, "results.results[0].provider: does not say which provider ran it"),
+    ],
+    ids=["label-only", "substring", "exec-stand-in", "absolute-file", "no-provider"],
+)
 def test_a_provider_that_is_not_the_bundles_model_is_refused(git_registered: Workspace, provider: Any, words: str):
     """F7: the model check read free-text labels and substrings, let exec: and absolute files through, and skipped
     itself when the report named no provider."""
+
     def swap(document: dict[str, Any]) -> None:
         document["config"]["providers"] = [] if provider is None else [provider]
         if provider is not None:
@@ -258,6 +321,7 @@ def test_a_provider_that_is_not_the_bundles_model_is_refused(git_registered: Wor
                 del result["provider"]
             else:
                 result["provider"] = provider
+
     refused(git_registered, V1, edited(git_registered, "provider.json", swap), words)
 
 
@@ -266,8 +330,12 @@ def test_an_eval_reports_own_metrics_cannot_contradict_its_cases(git_registered:
     document = json.loads(Path(native_eval(git_registered, "v1", "metrics.json", latency_ms=3000, cost_usd=0.5)).read_text())
     document["metrics"] = {"latency_p95_ms": 1, "cost_per_task_usd": 0.0001}
     (git_registered.root / "metrics.json").write_text(json.dumps(document))
-    refused(git_registered, V1, str(git_registered.root / "metrics.json"),
-            "metrics.latency_p95_ms: states latency_p95_ms beside cases that measure latency_ms")
+    refused(
+        git_registered,
+        V1,
+        str(git_registered.root / "metrics.json"),
+        "metrics.latency_p95_ms: states latency_p95_ms beside cases that measure latency_ms",
+    )
 
 
 def test_another_bundles_run_converted_to_native_is_refused(git_registered: Workspace):
@@ -275,11 +343,17 @@ def test_another_bundles_run_converted_to_native_is_refused(git_registered: Work
     model, the same suite); a report of a promptfoo suite in another format must name the bundle it ran."""
     ws = git_registered
     run = json.loads(Path(promptfoo_report(ws, "v1")).read_text())
-    cases = [{"id": r["testCase"]["description"], "passed": r["success"], "latency_ms": r["latencyMs"], "cost_usd": r["cost"]}
-             for r in run["results"]["results"]]
+    cases = [
+        {"id": r["testCase"]["description"], "passed": r["success"], "latency_ms": r["latencyMs"], "cost_usd": r["cost"]}
+        for r in run["results"]["results"]
+    ]
     laundered = native_report(ws, "eval", "laundered.json", cases=cases)
-    refused(ws, V2.replace("2026.11.22-1", "2026.11.01-1"), laundered, "bundle_digest: is a native report of "
-            "support-triage@2026.11.01-1's promptfoo suite that does not say which bundle it ran")
+    refused(
+        ws,
+        V2.replace("2026.11.22-1", "2026.11.01-1"),
+        laundered,
+        "bundle_digest: is a native report of support-triage@2026.11.01-1's promptfoo suite that does not say which bundle it ran",
+    )
     junit_copy = junit(ws, "laundered.xml", [f"x::{c['id']}" for c in cases])
     refused(ws, V1, junit_copy, "is not in the suite's cases")
 
@@ -298,30 +372,45 @@ def test_one_native_run_is_one_run_whatever_its_bytes(git_registered: Workspace)
     document = json.loads((ws.root / "run.json").read_text())
     document["bundle_digest"] = ws.json("show", "support-triage@2026.11.01-2")["digest"]
     (ws.root / "relabelled.json").write_text(json.dumps(document, indent=1) + " ")
-    refused(ws, "support-triage@2026.11.01-2", str(ws.root / "relabelled.json"), "this run (native-",
-            "is already bound to support-triage@2026.11.01-1")
+    refused(
+        ws, "support-triage@2026.11.01-2", str(ws.root / "relabelled.json"), "this run (native-", "is already bound to support-triage@2026.11.01-1"
+    )
 
 
 def test_an_old_run_with_its_eval_id_dropped_and_its_timestamp_edited_is_refused(git_registered: Workspace):
     """F12: the evalId cross-check ran only when evalId was present; every promptfoo writing version 3 writes one."""
+
     def refresh(document: dict[str, Any]) -> None:
         del document["evalId"]
         document["results"]["timestamp"] = iso(timedelta(hours=1))
-    refused(git_registered, V1, edited(git_registered, "old.json", refresh, age=timedelta(days=8)),
-            "evalId: has no evalId (eval-XYZ-<run time>), so its run time cannot be checked")
+
+    refused(
+        git_registered,
+        V1,
+        edited(git_registered, "old.json", refresh, age=timedelta(days=8)),
+        "evalId: has no evalId (eval-XYZ-<run time>), so its run time cannot be checked",
+    )
+
     def mangle(document: dict[str, Any]) -> None:
         document["evalId"] = "eval-1"
+
     refused(git_registered, V1, edited(git_registered, "mangled.json", mangle), "has an evalId 'eval-1' that promptfoo does not write")
 
 
 @pytest.mark.parametrize("field", ["latencyMs", "cost"])
 def test_a_huge_integer_is_refused_not_a_crash(git_registered: Workspace, field: str):
     """F13: `1` followed by 4,000 zeros is valid JSON; formatting it with :g crashed (exit 70, OverflowError)."""
+
     def huge(document: dict[str, Any]) -> str:
         results(document)[3][field] = "__HUGE__"
         return json.dumps(document).replace('"__HUGE__"', "1" + "0" * 4000)
-    refused(git_registered, V1, edited(git_registered, f"huge-{field}.json", huge),
-            f"results.results[3].{field}: 1.000e+4000 (an integer of 4001 digits) is over")
+
+    refused(
+        git_registered,
+        V1,
+        edited(git_registered, f"huge-{field}.json", huge),
+        f"results.results[3].{field}: 1.000e+4000 (an integer of 4001 digits) is over",
+    )
 
 
 @pytest.mark.parametrize(("field", "value"), [("latency_ms", True), ("passed", "yes"), ("cost_usd", "0.1")])
@@ -346,6 +435,7 @@ def test_an_oversized_report_is_refused_before_it_is_read(git_registered: Worksp
     def guarded(self: Path) -> bytes:
         assert self.stat().st_size <= MAX_REPORT_BYTES, f"read {self} ({self.stat().st_size} bytes) before the size check"
         return real(self)
+
     monkeypatch.setattr(Path, "read_bytes", guarded)
     refused(ws, V1, str(big), f"is {MAX_REPORT_BYTES + 1} bytes, over the {MAX_REPORT_BYTES}-byte report limit")
     head = ws.log_head()
@@ -395,15 +485,17 @@ def test_verify_catches_an_edited_run_time(git_registered: Workspace):
     tampered(ws, "the record says run_at = ", "the run time was edited")
 
 
-@pytest.mark.parametrize(("field", "value", "words"), [
-    ("kind", "load", ("the record says kind = 'load'",)),
-    ("evals_digest", "sha256:" + "0" * 64, ("evals_digest",)),
-    ("cases", "undeclared", ("the record says cases = 'undeclared'", "the case matching was edited")),
-    ("provenance.tool", "pytest", ("provenance.tool",)),
-    ("provenance.run_id", "eval-abc-2026-11-22T16:01:37", ("provenance.run_id",)),
-])
-def test_verify_rederives_every_field_of_an_attached_record(git_registered: Workspace, field: str, value: Any,
-                                                            words: tuple[str, ...]):
+@pytest.mark.parametrize(
+    ("field", "value", "words"),
+    [
+        ("kind", "load", ("the record says kind = 'load'",)),
+        ("evals_digest", "sha256:" + "0" * 64, ("evals_digest",)),
+        ("cases", "undeclared", ("the record says cases = 'undeclared'", "the case matching was edited")),
+        ("provenance.tool", "pytest", ("provenance.tool",)),
+        ("provenance.run_id", "eval-abc-2026-11-22T16:01:37", ("provenance.run_id",)),
+    ],
+)
+def test_verify_rederives_every_field_of_an_attached_record(git_registered: Workspace, field: str, value: Any, words: tuple[str, ...]):
     ws = git_registered
     add(ws, V1, promptfoo_report(ws, "v1"))
     data = last_evidence_data(ws)
@@ -435,9 +527,15 @@ def test_verify_rederives_a_run_and_checks_its_times(git_registered: Workspace, 
         data["provenance"].update(started_at=later, ended_at=later)
         data["run_at"] = later
     append_behind_bundlectl(ws, data)
-    tampered(ws, *{"harness": ("provenance.harness",), "report_time": ("provenance.report_time",),
-                   "run_at": ("the run time was edited",),
-                   "all times": ("outside the run bundlectl measured", "the run times were edited")}[change])
+    tampered(
+        ws,
+        *{
+            "harness": ("provenance.harness",),
+            "report_time": ("provenance.report_time",),
+            "run_at": ("the run time was edited",),
+            "all times": ("outside the run bundlectl measured", "the run times were edited"),
+        }[change],
+    )
 
 
 def legacy(data: dict[str, Any]) -> dict[str, Any]:
@@ -460,8 +558,9 @@ def test_a_record_without_provenance_after_records_with_it_is_tampering(git_regi
     raw = other_suite.read_bytes()
     ws.storage().put_object(report_key(raw), raw)
     forged = legacy(last_evidence_data(ws))
-    forged.update(report_key=report_key(raw), file="v2.json", figures=figures(import_report(raw, "v2.json")),
-                  run_at=iso(timedelta(minutes=2))[:19] + "Z")
+    forged.update(
+        report_key=report_key(raw), file="v2.json", figures=figures(import_report(raw, "v2.json")), run_at=iso(timedelta(minutes=2))[:19] + "Z"
+    )
     append_behind_bundlectl(ws, forged)
     tampered(ws, "it has no provenance, but bundlectl has written provenance with every record since")
     forged_row = next(e for e in ws.json("evidence", "list", V1, "--env", "production")["evidence"] if e["report"] == forged["report_key"])
@@ -469,8 +568,7 @@ def test_a_record_without_provenance_after_records_with_it_is_tampering(git_regi
     assert ws.run("gate", V1, "--env", "production").exit_code == 1
 
 
-def test_records_from_before_reports_proved_themselves_verify_never_count_and_can_be_bound_again(
-        git_registered: Workspace):
+def test_records_from_before_reports_proved_themselves_verify_never_count_and_can_be_bound_again(git_registered: Workspace):
     """F6: a registry written by an older bundlectl (records without provenance, first in the log) still verifies;
     those records never satisfy an eval gate until `evidence add` binds their report again."""
     ws = git_registered
@@ -482,10 +580,18 @@ def test_records_from_before_reports_proved_themselves_verify_never_count_and_ca
 
     raw = Path(report).read_bytes()
     ws.storage().put_object(report_key(raw), raw)
-    old = {"name": "support-triage", "version": "2026.11.01-1", "digest": ws.json("show", V1)["digest"],
-           "evals_digest": ws.json("show", V1)["components"]["evals"]["digest"], "kind": "eval", "source": "promptfoo",
-           "run_at": json.loads(raw)["results"]["timestamp"][:19] + "Z", "figures": figures(import_report(raw, "r.json")),
-           "report_key": report_key(raw), "file": Path(report).name}
+    old = {
+        "name": "support-triage",
+        "version": "2026.11.01-1",
+        "digest": ws.json("show", V1)["digest"],
+        "evals_digest": ws.json("show", V1)["components"]["evals"]["digest"],
+        "kind": "eval",
+        "source": "promptfoo",
+        "run_at": json.loads(raw)["results"]["timestamp"][:19] + "Z",
+        "figures": figures(import_report(raw, "r.json")),
+        "report_key": report_key(raw),
+        "file": Path(report).name,
+    }
     append_behind_bundlectl(ws, old)  # as the older bundlectl appended it
     assert ws.run("verify").exit_code == 0
     listed = ws.json("evidence", "list", V1, "--env", "staging")["evidence"][0]
@@ -516,9 +622,12 @@ def test_a_junit_report_naming_another_bundle_is_refused(git_registered: Workspa
     def named(name: str, *digests: str) -> str:
         properties = "".join(f'<property name="bundle_digest" value="{d}"/>' for d in digests)
         path = ws.root / name
-        path.write_text(f'<testsuites><testsuite name="pytest" timestamp="{iso(timedelta(hours=1))}">'
-                        f"<properties>{properties}</properties>{body}</testsuite></testsuites>")
+        path.write_text(
+            f'<testsuites><testsuite name="pytest" timestamp="{iso(timedelta(hours=1))}">'
+            f"<properties>{properties}</properties>{body}</testsuite></testsuites>"
+        )
         return str(path)
+
     ours, other = ws.json("show", "support-triage@2026.11.01-8")["digest"], ws.json("show", V1)["digest"]
     refused(ws, "support-triage@2026.11.01-8", named("other.xml", other), "bundle_digest: says it ran bundle")
     refused(ws, "support-triage@2026.11.01-8", named("two.xml", ours, other), "names 2 bundles it ran")

@@ -73,24 +73,31 @@ def with_provider(provider: Any) -> Any:
 
 def test_providers_that_are_not_the_bundles_model():
     other = {"id": "openai:chat:gpt-4o-2024-11-20", "label": "triage"}
-    assert "provider openai:chat:gpt-4o-2024-11-20 (label 'triage') is not support-triage@2026.11.01-1's model snapshot " \
-           "gpt-4o-2024-08-06" in refusal(fixture(**{"config.providers": [other]}))
+    assert "provider openai:chat:gpt-4o-2024-11-20 (label 'triage') is not support-triage@2026.11.01-1's model snapshot gpt-4o-2024-08-06" in refusal(
+        fixture(**{"config.providers": [other]})
+    )
     outside = {"id": "file:///tmp/provider.py", "label": "triage-gpt-4o-2024-08-06"}
     assert "runs /tmp/provider.py, which is not a file of the evals component" in refusal(fixture(**{"config.providers": [outside]}))
     unlabelled = {"id": "file://provider.py"}
     assert "does not say which snapshot it stands in for" in refusal(fixture(**{"config.providers": [unlabelled]}))
 
 
-@pytest.mark.parametrize(("provider", "words"), [
-    ({"id": "openai:chat:gpt-4o-mini", "label": "gpt-4o-2024-08-06"}, "is not support-triage@2026.11.01-1's model snapshot"),
-    ("openai:gpt-4o-2024-08-06-fake", "its id must end with :gpt-4o-2024-08-06"),
-    ({"id": "exec:python3 /tmp/canned.py", "label": "triage-gpt-4o-2024-08-06"}, "runs /tmp/canned.py, which is not a file"),
-    ({"id": "exec:sh -c 'cat answers.json'", "label": "triage-gpt-4o-2024-08-06"}, "runs a command that names no file of the evals component"),
-    ({"id": "golang:/tmp/main.go", "label": "triage-gpt-4o-2024-08-06"}, "runs /tmp/main.go, which is not a file"),
-    ({"id": "file:///tmp/elsewhere/evals/provider.py", "label": "triage-gpt-4o-2024-08-06"},
-     "runs /tmp/elsewhere/evals/provider.py, which is not a file"),
-    ({"id": "file://provider.py", "label": "triage-gpt-4o-2024-08-06-fake"}, "does not say which snapshot it stands in for"),
-], ids=["label-only", "substring", "exec-outside", "exec-shell", "golang-absolute", "absolute-file", "label-substring"])
+@pytest.mark.parametrize(
+    ("provider", "words"),
+    [
+        ({"id": "openai:chat:gpt-4o-mini", "label": "gpt-4o-2024-08-06"}, "is not support-triage@2026.11.01-1's model snapshot"),
+        ("openai:gpt-4o-2024-08-06-fake", "its id must end with :gpt-4o-2024-08-06"),
+        ({"id": "exec:python3 /tmp/canned.py", "label": "triage-gpt-4o-2024-08-06"}, "runs /tmp/canned.py, which is not a file"),
+        ({"id": "exec:sh -c 'cat answers.json'", "label": "triage-gpt-4o-2024-08-06"}, "runs a command that names no file of the evals component"),
+        ({"id": "golang:/tmp/main.go", "label": "triage-gpt-4o-2024-08-06"}, "runs /tmp/main.go, which is not a file"),
+        (
+            {"id": "file:///tmp/elsewhere/evals/provider.py", "label": "triage-gpt-4o-2024-08-06"},
+            "runs /tmp/elsewhere/evals/provider.py, which is not a file",
+        ),
+        ({"id": "file://provider.py", "label": "triage-gpt-4o-2024-08-06-fake"}, "does not say which snapshot it stands in for"),
+    ],
+    ids=["label-only", "substring", "exec-outside", "exec-shell", "golang-absolute", "absolute-file", "label-substring"],
+)
 def test_the_model_check_reads_ids_exactly_and_pins_every_stand_in(provider: Any, words: str):
     """Red-team F7: a free-text label, a snapshot inside a longer id, an unpinned exec:/golang: or an absolute file."""
     assert words in refusal(with_provider(provider))
@@ -128,22 +135,26 @@ def test_a_repeated_prompt_variant_is_refused():
 def test_a_result_run_by_another_provider_than_its_prompt_is_refused():
     document = fixture()
     document["results"]["results"][5]["provider"] = {"id": "file://provider.py", "label": "other"}
-    assert "results.results[5].provider: was run by provider file://provider.py (label 'other'), but its prompt " \
-           "results.prompts[0] was run by 'triage-gpt-4o-2024-08-06'" in refusal(document)
+    assert (
+        "results.results[5].provider: was run by provider file://provider.py (label 'other'), but its prompt "
+        "results.prompts[0] was run by 'triage-gpt-4o-2024-08-06'" in refusal(document)
+    )
 
 
-@pytest.mark.parametrize(("change", "field"), [
-    ({"config.defaultTest.threshold": 0.5}, "config.defaultTest.threshold"),
-    ({"config.defaultTest.options": {"transform": "output.replace('technical', 'billing')"}}, "config.defaultTest.options"),
-    ({"config.defaultTest.assert": [{"type": "is-json"}]}, "config.defaultTest.assert"),
-    ({"config.defaultTest.vars": {"ticket_id": "T-2"}}, "config.defaultTest.vars"),
-    ({"config.scenarios": [{"config": [{"vars": {"ticket": "x"}}], "tests": []}]}, "config.scenarios"),
-    ({"config.extensions": ["file://hooks.py:extension_hook"]}, "config.extensions"),
-    ({"config.derivedMetrics": [{"name": "x", "value": "1"}]}, "config.derivedMetrics"),
-    ({"config.env": {"OPENAI_BASE_URL": "http://localhost"}}, "config.env"),
-    ({"config.providers": [{"id": "file://provider.py", "label": "triage-gpt-4o-2024-08-06", "transform": "'{}'"}]},
-     "config.providers"),
-])
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"config.defaultTest.threshold": 0.5}, "config.defaultTest.threshold"),
+        ({"config.defaultTest.options": {"transform": "output.replace('technical', 'billing')"}}, "config.defaultTest.options"),
+        ({"config.defaultTest.assert": [{"type": "is-json"}]}, "config.defaultTest.assert"),
+        ({"config.defaultTest.vars": {"ticket_id": "T-2"}}, "config.defaultTest.vars"),
+        ({"config.scenarios": [{"config": [{"vars": {"ticket": "x"}}], "tests": []}]}, "config.scenarios"),
+        ({"config.extensions": ["file://hooks.py:extension_hook"]}, "config.extensions"),
+        ({"config.derivedMetrics": [{"name": "x", "value": "1"}]}, "config.derivedMetrics"),
+        ({"config.env": {"OPENAI_BASE_URL": "http://localhost"}}, "config.env"),
+        ({"config.providers": [{"id": "file://provider.py", "label": "triage-gpt-4o-2024-08-06", "transform": "'{}'"}]}, "config.providers"),
+    ],
+)
 def test_a_run_whose_config_is_not_the_suites_is_refused(change: dict[str, Any], field: str):
     """Red-team F2: only config.tests was compared, so `-c suite.yaml -c overlay.yaml` (defaultTest.threshold 0.5)
     turned 48/54 into 54/54; every key of the config that changes a result must be the suite's."""
@@ -151,8 +162,16 @@ def test_a_run_whose_config_is_not_the_suites_is_refused(change: dict[str, Any],
 
 
 def test_what_promptfoo_adds_to_the_config_is_not_a_difference():
-    document = fixture(**{"config.description": "edited", "config.outputPath": ["/elsewhere.json"], "config.sharing": False,
-                          "config.tags": {"team": "x"}, "config.metadata": {"k": 1}, "config.evaluateOptions": {}})
+    document = fixture(
+        **{
+            "config.description": "edited",
+            "config.outputPath": ["/elsewhere.json"],
+            "config.sharing": False,
+            "config.tags": {"team": "x"},
+            "config.metadata": {"k": 1},
+            "config.evaluateOptions": {},
+        }
+    )
     assert bind(document).figures["passed"] == 48
 
 
@@ -184,9 +203,13 @@ def test_each_case_once_per_prompt_and_provider():
 def test_case_lists_are_read_strictly_and_written_back():
     listed = [DeclaredCase("t::a", "gold"), DeclaredCase('t::b["x"]', None)]
     assert parse_case_list(case_list_yaml(listed).encode(), "cases.yaml") == listed
-    for text, message in (("- {id: a}\n- {id: a}\n", "case 'a' is listed twice (first on line 1)"),
-                          ("- {id: a, weight: 2}\n", "nothing else"), ("{}\n", "non-empty list"),
-                          ("- {slice: gold}\n", "needs an `id`"), ("- {id: a}\n- {id: a, id: b}\n", "duplicate key 'id'")):
+    for text, message in (
+        ("- {id: a}\n- {id: a}\n", "case 'a' is listed twice (first on line 1)"),
+        ("- {id: a, weight: 2}\n", "nothing else"),
+        ("{}\n", "non-empty list"),
+        ("- {slice: gold}\n", "needs an `id`"),
+        ("- {id: a}\n- {id: a, id: b}\n", "duplicate key 'id'"),
+    ):
         with pytest.raises(InvalidInput) as err:
             parse_case_list(text.encode(), "cases.yaml")
         assert message in str(err.value)
@@ -194,8 +217,7 @@ def test_case_lists_are_read_strictly_and_written_back():
 
 def test_a_report_with_a_repeated_case_cannot_declare_a_case_list():
     run_at = datetime(2026, 11, 1, tzinfo=UTC)
-    assert report_case_list(Report("eval", "junit", run_at, cases("a", "b")), "j.xml") == [DeclaredCase("a", None),
-                                                                                          DeclaredCase("b", None)]
+    assert report_case_list(Report("eval", "junit", run_at, cases("a", "b")), "j.xml") == [DeclaredCase("a", None), DeclaredCase("b", None)]
     with pytest.raises(InvalidInput, match="case 'a' appears twice"):
         report_case_list(Report("eval", "junit", run_at, cases("a", "a")), "j.xml")
 
@@ -210,10 +232,12 @@ def test_an_index_of_the_previous_schema_is_rebuilt_with_the_new_columns():
 
     path = Path(tempfile.mkdtemp()) / "index.sqlite"
     old = sqlite3.connect(path)
-    old.executescript("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT); INSERT INTO meta VALUES ('schema', '5');"
-                      "CREATE TABLE evidence (seq INTEGER PRIMARY KEY, name TEXT NOT NULL, version TEXT NOT NULL,"
-                      " digest TEXT NOT NULL, evals_digest TEXT, kind TEXT NOT NULL, source TEXT NOT NULL, run_at TEXT NOT NULL,"
-                      " figures_json TEXT NOT NULL, report_key TEXT NOT NULL, actor TEXT NOT NULL, time TEXT NOT NULL);")
+    old.executescript(
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT); INSERT INTO meta VALUES ('schema', '5');"
+        "CREATE TABLE evidence (seq INTEGER PRIMARY KEY, name TEXT NOT NULL, version TEXT NOT NULL,"
+        " digest TEXT NOT NULL, evals_digest TEXT, kind TEXT NOT NULL, source TEXT NOT NULL, run_at TEXT NOT NULL,"
+        " figures_json TEXT NOT NULL, report_key TEXT NOT NULL, actor TEXT NOT NULL, time TEXT NOT NULL);"
+    )
     old.close()
     index = Index.open(path)
     columns = [row[1] for row in index.db.execute("PRAGMA table_info(evidence)")]

@@ -30,8 +30,9 @@ def test_junit_fixture():
 
 
 def test_native_report():
-    data = json.dumps({"format": "bundlectl/evidence-v1", "kind": "load", "run_at": "2026-11-20T10:00:00Z",
-                       "metrics": {"latency_p95_ms": 812.5, "requests": 5000}}).encode()
+    data = json.dumps(
+        {"format": "bundlectl/evidence-v1", "kind": "load", "run_at": "2026-11-20T10:00:00Z", "metrics": {"latency_p95_ms": 812.5, "requests": 5000}}
+    ).encode()
     report = import_report(data, "load.json")
     assert report.kind == "load" and figures(report) == {"latency_p95_ms": 812.5, "requests": 5000.0}
 
@@ -73,8 +74,10 @@ def test_malformed_junit_reports():
     assert "is not valid XML" in fails(b"<testsuites><testsuite>", "junit")
     assert "no testsuite timestamp" in fails(b'<testsuite name="x"><testcase name="a"/></testsuite>')
     assert "is not JUnit XML" in fails(b"<html/>")
-    bomb = (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;">]>'
-            b'<testsuite timestamp="2026-11-22T00:00:00+00:00"><testcase name="&lol2;"/></testsuite>')
+    bomb = (
+        b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;">]>'
+        b'<testsuite timestamp="2026-11-22T00:00:00+00:00"><testcase name="&lol2;"/></testsuite>'
+    )
     assert "forbidden XML features" in fails(bomb)
 
 

@@ -35,9 +35,11 @@ def test_a_run_that_never_rendered_the_system_prompt_does_not_count_for_a_bundle
         with pytest.raises(Refused) as refused:
             check_shows_every_prompt(run("promptfoo-support-triage-v1.json"), read.record, read.read_file, "r.json")
         ref = read.record.ref
-        assert refused.value.message == (f"r.json cannot count for {ref}: its prompt file prompts/system.md appears in no "
-                                         "prompt the run rendered, and a report only proves the prompt texts it shows; "
-                                         "nothing was stored")
+        assert refused.value.message == (
+            f"r.json cannot count for {ref}: its prompt file prompts/system.md appears in no "
+            "prompt the run rendered, and a report only proves the prompt texts it shows; "
+            "nothing was stored"
+        )
         assert refused.value.hint is not None and "add `file://../prompts/system.md` to the suite's prompts" in refused.value.hint
         assert f"`bundlectl eval {ref}`" in refused.value.hint
 

@@ -24,11 +24,14 @@ class Traffic:
     cost: float | None = None  # a fixed price per call, the same for every request; None: 0.0015 to 0.0025
 
     def outcome(self, rng: random.Random) -> dict[str, Any]:
-        return {"ok": rng.random() < self.ok, "escalated": rng.random() < self.escalated,
-                "schema_valid": rng.random() < self.schema_valid,
-                "latency_ms": round(rng.lognormvariate(6.55, 0.45) * self.latency_factor, 1),
-                "cost_usd": round(0.0015 + rng.random() * 0.001, 6) if self.cost is None else self.cost,
-                "correct_route_rate": int(rng.random() < self.correct_route)}
+        return {
+            "ok": rng.random() < self.ok,
+            "escalated": rng.random() < self.escalated,
+            "schema_valid": rng.random() < self.schema_valid,
+            "latency_ms": round(rng.lognormvariate(6.55, 0.45) * self.latency_factor, 1),
+            "cost_usd": round(0.0015 + rng.random() * 0.001, 6) if self.cost is None else self.cost,
+            "correct_route_rate": int(rng.random() < self.correct_route),
+        }
 
 
 OUTCOME = {"metric": "correct_route_rate", "target": 0.92, "tolerance": 0.02}
@@ -50,12 +53,18 @@ class Accumulator:
             acc[2] += float(value) ** 2
 
     def tally(self) -> Tally:
-        return Tally({arm: Arm(n, {m: Moments(int(a[0]), a[1], a[2]) for m, a in metrics.items()})
-                      for arm, (n, metrics) in self.arms.items()})
+        return Tally({arm: Arm(n, {m: Moments(int(a[0]), a[1], a[2]) for m, a in metrics.items()}) for arm, (n, metrics) in self.arms.items()})
 
 
-def serve(runtime: Any, requests: int, rng: random.Random, candidate: Traffic, live: Traffic = Traffic(),
-          lose_candidate: float = 0.0, failures_unrecorded: bool = False) -> dict[str, int]:
+def serve(
+    runtime: Any,
+    requests: int,
+    rng: random.Random,
+    candidate: Traffic,
+    live: Traffic = Traffic(),
+    lose_candidate: float = 0.0,
+    failures_unrecorded: bool = False,
+) -> dict[str, int]:
     """Requests through the real runtime: routed by request id, stamped, and their outcomes recorded.
 
     `lose_candidate`: the share of the candidate's requests whose outcome never gets recorded (a broken arm).

@@ -26,8 +26,14 @@ def traffic(rng: random.Random, requests: int, share: float, candidate: Traffic,
 
 def test_directions_are_explicit_per_metric():
     better = {m.name: m.better for m in METRICS}
-    assert better == {"ok": "higher", "escalated": "lower", "schema_valid": "higher", "latency_ms": "lower",
-                      "cost_usd": "lower", "correct_route_rate": "higher"}
+    assert better == {
+        "ok": "higher",
+        "escalated": "lower",
+        "schema_valid": "higher",
+        "latency_ms": "lower",
+        "cost_usd": "lower",
+        "correct_route_rate": "higher",
+    }
     lower = metrics_judged({"metric": "handle_time_s", "target": 60, "tolerance": 5, "better": "lower"})[-1]
     assert (lower.name, lower.better, lower.rate) == ("handle_time_s", "lower", False)
 
@@ -237,8 +243,7 @@ def test_a_metric_counted_on_a_few_more_requests_than_its_arm_has_is_not_a_recor
     for ahead in (1, 2, 5):
         tally = seen.tally()
         latency = tally.arms["live"].metrics["latency_ms"]
-        tally.arms["live"].metrics["latency_ms"] = Moments(latency.n + ahead, latency.total + 700 * ahead,
-                                                           latency.squares + 700 ** 2 * ahead)
+        tally.arms["live"].metrics["latency_ms"] = Moments(latency.n + ahead, latency.total + 700 * ahead, latency.squares + 700**2 * ahead)
         judgement = judge_canary(tally, METRICS, DONE, EARLY)
         assert judgement.decision == "advance", judgement.reason
         recorded = next(m for m in judgement.metrics if m.metric.name == "latency_ms").recorded

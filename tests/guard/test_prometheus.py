@@ -63,30 +63,64 @@ def stop(process: subprocess.Popen) -> None:
 def canary_under_prometheus(v1_live: Workspace, tmp_path: Path) -> Iterator[tuple[Workspace, str, Path]]:
     """V2 a 50% canary beside V1 with more escalations, served by the example app and scraped by Prometheus."""
     if PROMETHEUS is None:  # the README's test command is .ci/run, which installs it: a missing binary fails, never skips
-        pytest.fail("the prometheus binary is not installed: `apt-get install prometheus` (Debian), as .ci/run does when "
-                    "run as root, or put a prometheus binary on PATH")
+        pytest.fail(
+            "the prometheus binary is not installed: `apt-get install prometheus` (Debian), as .ci/run does when "
+            "run as root, or put a prometheus binary on PATH"
+        )
     result = v1_live.run("promote", V2, "--env", "staging", "--canary", "50", "--step-time", "0m")
     assert result.exit_code == 0, result.output
     app_port, prometheus_port = free_port(), free_port()
     config = tmp_path / "prometheus.yml"
-    config.write_text("global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
-                      "scrape_configs:\n"
-                      f"  - {{job_name: support-triage, static_configs: [{{targets: ['127.0.0.1:{app_port}']}}]}}\n")
+    config.write_text(
+        "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
+        "scrape_configs:\n"
+        f"  - {{job_name: support-triage, static_configs: [{{targets: ['127.0.0.1:{app_port}']}}]}}\n"
+    )
     log = tmp_path / "requests.jsonl"
     app = subprocess.Popen(
-        [sys.executable, str(ROOT / "examples/serve.py"), "--env", "staging", "--requests", str(REQUESTS), "--seed", "15",
-         "--metrics-port", str(app_port), "--linger", "120", "--quiet", "--request-log", str(log),
-         "--inject-regression", "escalation"], cwd=v1_live.root, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        [
+            sys.executable,
+            str(ROOT / "examples/serve.py"),
+            "--env",
+            "staging",
+            "--requests",
+            str(REQUESTS),
+            "--seed",
+            "15",
+            "--metrics-port",
+            str(app_port),
+            "--linger",
+            "120",
+            "--quiet",
+            "--request-log",
+            str(log),
+            "--inject-regression",
+            "escalation",
+        ],
+        cwd=v1_live.root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     prometheus = subprocess.Popen(
-        [str(PROMETHEUS), f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
-         f"--web.listen-address=127.0.0.1:{prometheus_port}", "--log.level=warn"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            str(PROMETHEUS),
+            f"--config.file={config}",
+            f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+            f"--web.listen-address=127.0.0.1:{prometheus_port}",
+            "--log.level=warn",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{prometheus_port}"
     try:
         wait_for(f"{url}/-/ready", lambda body: True, 60)
         served = "sum(bundlectl_requests_total)"
-        wait_for(f"{url}/api/v1/query?{urllib.parse.urlencode({'query': served})}",
-                 lambda body: [float(r["value"][1]) for r in json.loads(body)["data"]["result"]] == [REQUESTS], 90)
+        wait_for(
+            f"{url}/api/v1/query?{urllib.parse.urlencode({'query': served})}",
+            lambda body: [float(r["value"][1]) for r in json.loads(body)["data"]["result"]] == [REQUESTS],
+            90,
+        )
         yield v1_live, url, log
     finally:
         stop(app)

@@ -24,8 +24,10 @@ Answer = Callable[[str], Any]  # the query → the bytes (or a JSON document) to
 
 
 def vector(*series: tuple[dict[str, str], float]) -> dict[str, Any]:
-    return {"status": "success", "data": {"resultType": "vector",
-                                          "result": [{"metric": labels, "value": [0, str(value)]} for labels, value in series]}}
+    return {
+        "status": "success",
+        "data": {"resultType": "vector", "result": [{"metric": labels, "value": [0, str(value)]} for labels, value in series]},
+    }
 
 
 @pytest.fixture
@@ -97,8 +99,7 @@ def test_the_four_queries_are_evaluated_at_one_instant(fake_prometheus):
 def test_requests_of_one_arm_over_several_digests_are_summed_and_their_digests_kept(fake_prometheus):
     def answer(query: str) -> Any:
         if query.startswith("sum by (bundle_arm, bundle_digest) (bundlectl_requests_total"):
-            return vector(({"bundle_arm": "live", "bundle_digest": "sha256:a"}, 60),
-                          ({"bundle_arm": "live", "bundle_digest": "sha256:b"}, 40))
+            return vector(({"bundle_arm": "live", "bundle_digest": "sha256:a"}, 60), ({"bundle_arm": "live", "bundle_digest": "sha256:b"}, 40))
         return vector()
 
     fake_prometheus.answer = answer
@@ -106,15 +107,18 @@ def test_requests_of_one_arm_over_several_digests_are_summed_and_their_digests_k
     assert tally.samples() == {"live": 100} and tally.digests == {"live": {"sha256:a", "sha256:b"}}
 
 
-@pytest.mark.parametrize(("moments", "rate", "possible"), [
-    (Moments(100, 8.0, 8.0), True, True),
-    (Moments(100, 120.0, 120.0), True, False),  # more escalations than requests
-    (Moments(100, 8.0, 0.0), True, False),  # a 0/1 value's square is itself
-    (Moments(100, 70_000.0, 0.0), False, False),  # squares below sum²/n: a variance of 0 from nothing
-    (Moments(100, 70_000.0, 49_000_000.0), False, True),  # every value 700: possible
-    (Moments(0, 5.0, 25.0), False, False),
-    (Moments(-3, 0.0, 0.0), False, False),
-])
+@pytest.mark.parametrize(
+    ("moments", "rate", "possible"),
+    [
+        (Moments(100, 8.0, 8.0), True, True),
+        (Moments(100, 120.0, 120.0), True, False),  # more escalations than requests
+        (Moments(100, 8.0, 0.0), True, False),  # a 0/1 value's square is itself
+        (Moments(100, 70_000.0, 0.0), False, False),  # squares below sum²/n: a variance of 0 from nothing
+        (Moments(100, 70_000.0, 49_000_000.0), False, True),  # every value 700: possible
+        (Moments(0, 5.0, 25.0), False, False),
+        (Moments(-3, 0.0, 0.0), False, False),
+    ],
+)
 def test_sums_no_real_values_have_are_impossible(moments, rate, possible):
     assert moments.possible(rate) is possible
 
@@ -133,8 +137,19 @@ def test_the_guard_refuses_impossible_figures_from_prometheus_and_writes_nothing
 
     fake_prometheus.answer = answer
     refs = v1_live.bundlectl_refs()
-    result = v1_live.run("guard", "support-triage", "--env", "staging", "--prometheus", fake_prometheus.url, "--apply",
-                         "--actor", "guard@example.com", "--min-sample", "100")
+    result = v1_live.run(
+        "guard",
+        "support-triage",
+        "--env",
+        "staging",
+        "--prometheus",
+        fake_prometheus.url,
+        "--apply",
+        "--actor",
+        "guard@example.com",
+        "--min-sample",
+        "100",
+    )
     assert result.exit_code == 1, result.output
     assert "the live arm's escalated sums (count 5000, sum 9000, squares 9000) are impossible" in result.stderr
     assert "no decision was made" in result.stderr and "Traceback" not in result.output

@@ -56,8 +56,7 @@ def figure(report: dict[str, Any], name: str) -> dict[str, Any]:
     return next(m for m in report["metrics"] if m["name"] == name)
 
 
-def test_a_constant_cost_in_both_arms_is_never_a_regression_at_any_sample_size(live: Workspace, served: Any, runtimes: Any,
-                                                                               tmp_path: Any) -> None:
+def test_a_constant_cost_in_both_arms_is_never_a_regression_at_any_sample_size(live: Workspace, served: Any, runtimes: Any, tmp_path: Any) -> None:
     """A fixed price per call: 0.002 on every request of both arms, served by three processes, each with its own
     request log. Float sums once made the arms' means an ulp apart with a zero-width interval: a "regression"."""
     rng = random.Random(33)  # on main: a "regression" at 5,000 requests
@@ -81,11 +80,17 @@ def test_a_constant_cost_in_both_arms_is_never_a_regression_at_any_sample_size(l
 
 
 def test_sums_are_exact_whatever_the_batches_and_in_the_runtimes_counters(tmp_path: Any, monkeypatch: Any) -> None:
-    stamp = {"bundle.name": "support-triage", "bundle.env": "production", "bundle.digest": "sha256:" + "1" * 64,
-             "bundle.canary": 7, "bundle.arm": "live"}
+    stamp = {
+        "bundle.name": "support-triage",
+        "bundle.env": "production",
+        "bundle.digest": "sha256:" + "1" * 64,
+        "bundle.canary": 7,
+        "bundle.arm": "live",
+    }
     path = tmp_path / "log.jsonl"
-    path.write_text("".join(json.dumps({**stamp, "request.id": f"r{i}", "outcome": {"cost_usd": 0.002, "latency_ms": 0.1}})
-                            + "\n" for i in range(3001)))
+    path.write_text(
+        "".join(json.dumps({**stamp, "request.id": f"r{i}", "outcome": {"cost_usd": 0.002, "latency_ms": 0.1}}) + "\n" for i in range(3001))
+    )
     exact = (math.fsum([0.002] * 3001), math.fsum([0.1] * 3001))
     for batch in (200, 4096, 4 * 1024 * 1024):
         monkeypatch.setattr(request_log, "_BATCH_BYTES", batch)
@@ -147,11 +152,14 @@ def test_margins_come_from_the_command_line_and_bad_ones_are_refused(live: Works
     assert figure(report, "escalated")["margin"] == 0.2 and figure(report, "latency_ms")["margin"] == 500
     assert figure(report, "ok")["margin"] == 0.02 and report["beta"] == 0.1 and report["max_sample"] == 20000
     refs = live.bundlectl_refs()
-    for bad, said in [("escalated=-1", "--margin escalated=-1.0: a margin is a finite number at least 0"),
-                      ("escalated=nan", "a margin is a finite number at least 0"),
-                      ("escalated", "--margin 'escalated' is not METRIC=VALUE"), ("=0.1", "names no metric"),
-                      # a typo would be ignored, and the step judged by the default margin instead of the one meant
-                      ("latency_ms:p99=0.01", "--margin latency_ms:p99: the guard judges no such metric here")]:
+    for bad, said in [
+        ("escalated=-1", "--margin escalated=-1.0: a margin is a finite number at least 0"),
+        ("escalated=nan", "a margin is a finite number at least 0"),
+        ("escalated", "--margin 'escalated' is not METRIC=VALUE"),
+        ("=0.1", "names no metric"),
+        # a typo would be ignored, and the step judged by the default margin instead of the one meant
+        ("latency_ms:p99=0.01", "--margin latency_ms:p99: the guard judges no such metric here"),
+    ]:
         result = live.run("guard", *ENV, "--source", served.log, "--margin", bad, "--apply")
         assert result.exit_code == 2 and said in result.output, result.output
     wrong = live.run("guard", *ENV, "--source", served.log, "--max-sample", "10", "--apply")
@@ -159,8 +167,7 @@ def test_margins_come_from_the_command_line_and_bad_ones_are_refused(live: Works
     assert live.bundlectl_refs() == refs and "Traceback" not in wrong.output
 
 
-def test_a_routing_secret_salts_the_hash_so_the_digest_alone_cannot_steer(live: Workspace, runtimes: Any,
-                                                                             monkeypatch: Any) -> None:
+def test_a_routing_secret_salts_the_hash_so_the_digest_alone_cannot_steer(live: Workspace, runtimes: Any, monkeypatch: Any) -> None:
     plain = runtimes(live, follow=False)
     start_canary(live, plain, "20", "--step-time", "0m")
     secret = "kept-out-of-the-registry"

@@ -22,8 +22,14 @@ def _pod_log(path: Path, rng: random.Random, requests: int, ids: Callable[[int],
     lines = []
     for i in range(1, requests + 1):
         arm = "candidate" if rng.random() < 0.10 else "live"
-        stamp = {"bundle.name": "st", "bundle.env": "prod", "bundle.digest": CANDIDATE if arm == "candidate" else LIVE,
-                 "bundle.canary": 7, "bundle.arm": arm, "request.id": ids(i)}
+        stamp = {
+            "bundle.name": "st",
+            "bundle.env": "prod",
+            "bundle.digest": CANDIDATE if arm == "candidate" else LIVE,
+            "bundle.canary": 7,
+            "bundle.arm": arm,
+            "request.id": ids(i),
+        }
         lines += [json.dumps(stamp), json.dumps({**stamp, "outcome": {"ok": rng.random() < 0.99, "latency_ms": 700.0}})]
     path.write_text("\n".join(lines) + "\n")
     return path
@@ -42,14 +48,12 @@ def test_ids_counted_per_process_are_refused_not_judged_a_recording_mismatch(tmp
 
 def test_unique_ids_across_processes_give_equal_recorded_shares(tmp_path: Path) -> None:
     rng = random.Random(1)
-    pods = [_pod_log(tmp_path / f"pod-{pod}.jsonl", rng, 4000,
-                     lambda _, pod=pod: f"{pod}-{rng.getrandbits(64):016x}") for pod in "ab"]
+    pods = [_pod_log(tmp_path / f"pod-{pod}.jsonl", rng, 4000, lambda _, pod=pod: f"{pod}-{rng.getrandbits(64):016x}") for pod in "ab"]
     tally = tally_request_logs([*pods, pods[0]], "st", "prod", canary=7)  # a log named twice is read once
     live, candidate = tally.arm("live"), tally.arm("candidate")
     assert (live.served, candidate.served) == (live.requests, candidate.requests)
     assert live.requests + candidate.requests == 8000
-    assert Recording.between((live.served or 0, live.requests), (candidate.served or 0, candidate.requests), 0.005,
-                             1000).mismatch is False
+    assert Recording.between((live.served or 0, live.requests), (candidate.served or 0, candidate.requests), 0.005, 1000).mismatch is False
 
 
 def test_integer_request_ids_in_a_log_given_twice_are_counted_once(tmp_path: Path) -> None:

@@ -20,13 +20,16 @@ def write(path, records) -> str:
 
 def test_only_the_selected_outcomes_count_across_files_and_batches(tmp_path, monkeypatch):
     monkeypatch.setattr(request_log, "_BATCH_BYTES", 300)  # many small batches
-    first = write(tmp_path / "a.jsonl", [
-        STAMP,  # a stamp line: no outcome
-        {**STAMP, "bundle.arm": "live", "outcome": {"ok": True, "latency_ms": 100}},
-        {**STAMP, "bundle.arm": "candidate", "outcome": {"ok": False, "latency_ms": 300, "csat": 4}},
-        {**STAMP, "bundle.env": "staging", "outcome": {"ok": True}},  # another environment
-        {**STAMP, "bundle.canary": 6, "outcome": {"ok": True}},  # an earlier step
-    ])
+    first = write(
+        tmp_path / "a.jsonl",
+        [
+            STAMP,  # a stamp line: no outcome
+            {**STAMP, "bundle.arm": "live", "outcome": {"ok": True, "latency_ms": 100}},
+            {**STAMP, "bundle.arm": "candidate", "outcome": {"ok": False, "latency_ms": 300, "csat": 4}},
+            {**STAMP, "bundle.env": "staging", "outcome": {"ok": True}},  # another environment
+            {**STAMP, "bundle.canary": 6, "outcome": {"ok": True}},  # an earlier step
+        ],
+    )
     second = write(tmp_path / "b.jsonl", [{**STAMP, "outcome": {"ok": True, "latency_ms": 200}}])  # no arm: live
     tally = tally_request_logs([first, second], "support-triage", "production", canary=7)
     assert tally.samples() == {"candidate": 1, "live": 2}
@@ -37,8 +40,15 @@ def test_only_the_selected_outcomes_count_across_files_and_batches(tmp_path, mon
     assert by_digest.samples() == {"candidate": 1, "live": 3} and tally.source == f"{first}, {second}"
 
 
-@pytest.mark.parametrize("bad", ['{"outcome": ', json.dumps({**STAMP, "outcome": {"ok": "yes"}}),
-                                 json.dumps({**STAMP, "outcome": [1]}), json.dumps({**STAMP, "outcome": {"ok": None}})])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        '{"outcome": ',
+        json.dumps({**STAMP, "outcome": {"ok": "yes"}}),
+        json.dumps({**STAMP, "outcome": [1]}),
+        json.dumps({**STAMP, "outcome": {"ok": None}}),
+    ],
+)
 def test_a_bad_record_is_named_by_file_and_line(tmp_path, monkeypatch, bad):
     monkeypatch.setattr(request_log, "_BATCH_BYTES", 500)
     good = json.dumps({**STAMP, "outcome": {"ok": True}})
@@ -63,8 +73,7 @@ def test_nan_is_refused(tmp_path):
 @pytest.mark.parametrize("value", [math.inf, 1e200, 1e155])  # Infinity; values whose square no float holds
 def test_infinity_or_a_value_too_large_to_square_is_named_by_line_not_a_crash(tmp_path, value):
     """Was ValueError('-inf + inf in fsum'), exit 70, for one corrupt record in a log of good ones."""
-    path = write(tmp_path / "log.jsonl", [{**STAMP, "request.id": f"r{i}", "outcome": {"latency_ms": value if i == 3 else 700.0}}
-                                          for i in range(6)])
+    path = write(tmp_path / "log.jsonl", [{**STAMP, "request.id": f"r{i}", "outcome": {"latency_ms": value if i == 3 else 700.0}} for i in range(6)])
     with pytest.raises(InvalidInput) as err:
         tally_request_logs([path], "support-triage", "production", canary=7)
     assert err.value.message.startswith(f"{path}:4: is not an outcome record")
@@ -77,16 +86,19 @@ def test_values_whose_sum_no_float_holds_are_refused_not_a_crash(tmp_path):
     assert "the live arm's csat values sum beyond any number a float holds" in err.value.message
 
 
-@pytest.mark.parametrize("bad", [
-    {**STAMP, "bundle.arm": ["candidate"], "outcome": {"ok": True}},  # an arm that is not a string (was a crash)
-    {**STAMP, "bundle.arm": {}, "outcome": {"ok": True}},
-    {**STAMP, "bundle.digest": None, "outcome": {"ok": True}},  # which bundle served it is not said
-    {**STAMP, "outcome": {"latency_ms": 10 ** 400}},  # beyond any float (was a crash)
-    {**STAMP, "outcome": {"escalated": 5}},  # a rate is true or false: 5 would make its variance negative
-    {**STAMP, "outcome": {"ok": -1}},
-    {**STAMP, "outcome": {"latency_ms": -40}},  # a clock that stepped back
-    {**STAMP, "outcome": {"cost_usd": -0.5}},
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {**STAMP, "bundle.arm": ["candidate"], "outcome": {"ok": True}},  # an arm that is not a string (was a crash)
+        {**STAMP, "bundle.arm": {}, "outcome": {"ok": True}},
+        {**STAMP, "bundle.digest": None, "outcome": {"ok": True}},  # which bundle served it is not said
+        {**STAMP, "outcome": {"latency_ms": 10**400}},  # beyond any float (was a crash)
+        {**STAMP, "outcome": {"escalated": 5}},  # a rate is true or false: 5 would make its variance negative
+        {**STAMP, "outcome": {"ok": -1}},
+        {**STAMP, "outcome": {"latency_ms": -40}},  # a clock that stepped back
+        {**STAMP, "outcome": {"cost_usd": -0.5}},
+    ],
+)
 def test_a_record_the_runtime_cannot_have_written_is_named_by_line(tmp_path, bad):
     good = json.dumps({**STAMP, "outcome": {"ok": True, "escalated": 0, "latency_ms": 0, "cost_usd": 0.001}})
     path = tmp_path / "log.jsonl"
@@ -164,8 +176,7 @@ def test_a_log_with_many_metric_names_is_tallied_in_one_pass_with_the_same_sums(
 def test_a_stamp_whose_request_id_reads_outcome_is_a_stamp_not_a_bad_record(tmp_path):
     """Request ids often come from clients (X-Request-ID): one that reads "outcome" must not make the log unreadable
     and so block every guard run (a rollback the guard could never make)."""
-    path = write(tmp_path / "log.jsonl", [{**STAMP, "request.id": "outcome"},
-                                          {**STAMP, "request.id": "r1", "outcome": {"ok": True}}])
+    path = write(tmp_path / "log.jsonl", [{**STAMP, "request.id": "outcome"}, {**STAMP, "request.id": "r1", "outcome": {"ok": True}}])
     assert tally_request_logs([path], "support-triage", "production", canary=7).samples() == {"live": 1}
 
 
@@ -187,8 +198,13 @@ def test_a_last_line_still_being_written_is_left_for_the_next_run(tmp_path):
 
 def test_a_step_or_digest_written_as_another_type_selects_nothing(tmp_path):
     """The runtime writes the canary step as an integer: a hand-written 7.0 or true is not step 7 or step 1."""
-    path = write(tmp_path / "log.jsonl", [{**STAMP, "request.id": "r1", "outcome": {"ok": True}},
-                                          {**STAMP, "request.id": "r2", "bundle.canary": 7.0, "outcome": {"ok": True}},
-                                          {**STAMP, "request.id": "r3", "bundle.canary": True, "outcome": {"ok": True}}])
+    path = write(
+        tmp_path / "log.jsonl",
+        [
+            {**STAMP, "request.id": "r1", "outcome": {"ok": True}},
+            {**STAMP, "request.id": "r2", "bundle.canary": 7.0, "outcome": {"ok": True}},
+            {**STAMP, "request.id": "r3", "bundle.canary": True, "outcome": {"ok": True}},
+        ],
+    )
     assert tally_request_logs([path], "support-triage", "production", canary=7).samples() == {"live": 1}
     assert tally_request_logs([path], "support-triage", "production", canary=1).samples() == {}

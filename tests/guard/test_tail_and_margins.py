@@ -27,6 +27,7 @@ def latencies(rng: random.Random, n: int, stretch_tail: float = 1.0) -> list[flo
 def tally(live: list[float], candidate: list[float]) -> Tally:
     def arm(values: list[float]) -> Arm:
         return Arm(len(values), {"latency_ms": Moments(len(values), sum(values), sum(v * v for v in values))}, len(values))
+
     return Tally({"live": arm(live), "candidate": arm(candidate)}, latencies={"live": live, "candidate": candidate})
 
 
@@ -39,8 +40,7 @@ def test_the_threshold_comes_from_lives_first_requests_and_the_shares_from_the_r
 
 def test_a_candidate_slower_only_in_its_tail_is_rolled_back_on_p95() -> None:
     rng = random.Random(41)
-    slow = judge_canary(tally(latencies(rng, 4000), latencies(rng, 4000, stretch_tail=1.6)), METRICS, DONE,
-                        Settings(min_sample=1000))
+    slow = judge_canary(tally(latencies(rng, 4000), latencies(rng, 4000, stretch_tail=1.6)), METRICS, DONE, Settings(min_sample=1000))
     tail = next(f for f in slow.metrics if f.metric.name == TAIL)
     assert tail.verdict == "regression" and slow.decision == "rollback"
     assert tail.threshold is not None and 1150 < tail.threshold < 1550  # live's p95, in ms
@@ -51,8 +51,7 @@ def test_a_candidate_slower_only_in_its_tail_is_rolled_back_on_p95() -> None:
 
 
 def test_margins_come_from_the_manifest_and_are_checked_there() -> None:
-    outcome = Outcome.model_validate({"metric": "correct_route_rate", "target": 0.92, "margin": 0.01,
-                                      "margins": {"latency_ms": 50, TAIL: 0.05}})
+    outcome = Outcome.model_validate({"metric": "correct_route_rate", "target": 0.92, "margin": 0.01, "margins": {"latency_ms": 50, TAIL: 0.05}})
     document = outcome.model_dump(mode="json", exclude_defaults=True)
     assert declared_margins(document) == {"correct_route_rate": 0.01, "latency_ms": 50.0, TAIL: 0.05}
     assert declared_margins(None) == {} and declared_margins(OUTCOME) == {}

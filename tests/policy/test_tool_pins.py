@@ -53,12 +53,15 @@ def on_path(monkeypatch: pytest.MonkeyPatch, *folders: Path) -> None:
 
 def pin(ws: Workspace, sha256: str, version: str | None = None) -> None:
     pinned = {"executable_sha256": sha256, **({"tool_version": version} if version else {})}
-    set_policy(ws, "environments:\n  production: {gates: {eval: {min_cases: 50, min_pass_rate: 0.5, provenance: run, "
-                   f"tools: [{json.dumps(pinned)}]}}}}}}\n")
+    set_policy(
+        ws,
+        f"environments:\n  production: {{gates: {{eval: {{min_cases: 50, min_pass_rate: 0.5, provenance: run, tools: [{json.dumps(pinned)}]}}}}}}\n",
+    )
 
 
-def test_a_fake_tool_earlier_on_path_does_not_count_under_a_pin(git_registered: Workspace, tools: tuple[str, str],
-                                                                tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def test_a_fake_tool_earlier_on_path_does_not_count_under_a_pin(
+    git_registered: Workspace, tools: tuple[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     ws, (honest, fake) = git_registered, tools
     pin(ws, honest, "0.115.0")
     on_path(monkeypatch, tmp_path / "fake", tmp_path / "honest")
@@ -69,15 +72,15 @@ def test_a_fake_tool_earlier_on_path_does_not_count_under_a_pin(git_registered: 
     listed = ws.json("evidence", "list", V1, "--env", "production")["evidence"][0]
     assert listed["run"]["harness"] is True and listed["run"]["executable_sha256"] == fake
     assert listed["counts"] is False
-    assert listed["why"] == (f"run by {tmp_path / 'fake' / 'promptfoo'} ({fake[:19]}…, version 0.115.0), "
-                             "which none of the gate's tool pins names")
+    assert listed["why"] == (f"run by {tmp_path / 'fake' / 'promptfoo'} ({fake[:19]}…, version 0.115.0), which none of the gate's tool pins names")
     gate = ws.run("gate", V1, "--env", "production")
     assert gate.exit_code == 1 and "which none of the gate's tool pins names" in gate.output
     assert ws.run("verify").exit_code == 0  # the record is honest about what ran; the pin is what refuses it
 
 
-def test_the_pinned_tool_counts_and_a_pin_on_another_version_does_not(git_registered: Workspace, tools: tuple[str, str],
-                                                                      tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def test_the_pinned_tool_counts_and_a_pin_on_another_version_does_not(
+    git_registered: Workspace, tools: tuple[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     ws, (honest, _) = git_registered, tools
     on_path(monkeypatch, tmp_path / "honest")
     assert ws.run("eval", V1).exit_code in (0, 100)
@@ -101,8 +104,10 @@ def test_a_malformed_pin_is_refused_and_nothing_is_stored(git_registered: Worksp
     ws = git_registered
     head = ws.log_head()
     path = ws.root / "pinned.yaml"
-    path.write_text("apiVersion: bundlectl/v1\nkind: Policy\nenvironments:\n  production: {gates: {eval: "
-                    "{min_pass_rate: 0.5, tools: [{executable_sha256: abc}]}}}\n")
+    path.write_text(
+        "apiVersion: bundlectl/v1\nkind: Policy\nenvironments:\n  production: {gates: {eval: "
+        "{min_pass_rate: 0.5, tools: [{executable_sha256: abc}]}}}\n"
+    )
     result = ws.run("policy", "set", str(path))
     assert result.exit_code == 1 and "executable_sha256" in result.stderr
     assert ws.log_head() == head

@@ -20,8 +20,7 @@ def clock_ahead(monkeypatch: pytest.MonkeyPatch, minutes: int) -> None:
     monkeypatch.setattr(clock_bound, "now", ahead)
 
 
-def test_a_writer_ahead_of_the_buckets_clock_is_refused_and_writes_nothing(registry: Workspace,
-                                                                            monkeypatch: pytest.MonkeyPatch):
+def test_a_writer_ahead_of_the_buckets_clock_is_refused_and_writes_nothing(registry: Workspace, monkeypatch: pytest.MonkeyPatch):
     head = registry.storage().log_head()
     clock_ahead(monkeypatch, 10)
     result = registry.run("register", "bundles/support-triage-v1")

@@ -22,10 +22,16 @@ def test_concurrent_promotions_lose_no_update(registered: Workspace):
         assert registered.run("register", str(folder)).exit_code == 0
         add(registered, f"support-triage@9.0.{i}", promptfoo_report(registered, "v1", name=f"race-{i}.json"))  # a run each
         refs.append(f"support-triage@9.0.{i}")
-    procs = [subprocess.Popen([sys.executable, "-m", "bundlectl", "promote", ref, "--env", "staging",
-                               "--actor", f"op{i}@example.com"],
-                              cwd=registered.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for i, ref in enumerate(refs)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "bundlectl", "promote", ref, "--env", "staging", "--actor", f"op{i}@example.com"],
+            cwd=registered.root,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i, ref in enumerate(refs)
+    ]
     outcomes = [(p.wait(timeout=300), p.stderr.read()) for p in procs]
     codes = [code for code, _ in outcomes]
     assert set(codes) <= {0, 3}, [o for o in outcomes if o[0] not in (0, 3)] or outcomes

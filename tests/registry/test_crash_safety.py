@@ -26,8 +26,7 @@ def prepare(ws: Workspace) -> dict[str, list[str]]:
     report = promptfoo_report(ws, "v1")
     add(ws, V1, report)
     policy = ws.root / "other-policy.yaml"
-    policy.write_text("apiVersion: bundlectl/v1\nkind: Policy\nenvironments:\n"
-                      "  staging: {gates: {eval: {min_cases: 10, min_pass_rate: 0.8}}}\n")
+    policy.write_text("apiVersion: bundlectl/v1\nkind: Policy\nenvironments:\n  staging: {gates: {eval: {min_cases: 10, min_pass_rate: 0.8}}}\n")
     return {
         "register": ["register", "bundles/support-triage-v2-copy"],
         "evidence add": ["evidence", "add", V2, promptfoo_report(ws, "v2")],
@@ -37,8 +36,9 @@ def prepare(ws: Workspace) -> dict[str, list[str]]:
     }
 
 
-CASES = [(c, f) for c in ("register", "evidence add") for f in (OBJECTS_STORED, EVENT_WRITTEN, LOG_MOVED)] + \
-        [(c, f) for c in ("policy set", "approve", "promote") for f in (EVENT_WRITTEN, LOG_MOVED)]
+CASES = [(c, f) for c in ("register", "evidence add") for f in (OBJECTS_STORED, EVENT_WRITTEN, LOG_MOVED)] + [
+    (c, f) for c in ("policy set", "approve", "promote") for f in (EVENT_WRITTEN, LOG_MOVED)
+]
 
 
 @pytest.mark.parametrize("command,fault", CASES)

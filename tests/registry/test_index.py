@@ -19,8 +19,15 @@ from bundlectl.registry.packing import pack, unpack
 from tests.conftest import V1, V2, Workspace
 from tests.helpers import add, promote, promptfoo_report, set_policy
 
-READS = [("status",), ("list",), ("show", V2), ("history", "support-triage", "--env", "staging"),
-         ("evidence", "list", V2), ("gate", V2, "--env", "staging"), ("policy", "show")]
+READS = [
+    ("status",),
+    ("list",),
+    ("show", V2),
+    ("history", "support-triage", "--env", "staging"),
+    ("evidence", "list", V2),
+    ("gate", V2, "--env", "staging"),
+    ("policy", "show"),
+]
 
 
 def index_files(ws: Workspace) -> dict[str, tuple[int, int] | None]:
@@ -64,8 +71,9 @@ def busy(registered: Workspace) -> Workspace:
     assert ws.run("approve", V2, "--env", "staging", "--actor", "bob@example.com").exit_code == 0
     promote(ws, V1, "staging")
     promote(ws, V2, "staging")
-    rolled = ws.run("rollback", "support-triage", "--env", "staging", "--component", "guardrails", "--break-glass",
-                    "--reason", "abstention too aggressive")
+    rolled = ws.run(
+        "rollback", "support-triage", "--env", "staging", "--component", "guardrails", "--break-glass", "--reason", "abstention too aggressive"
+    )
     assert rolled.exit_code == 0, rolled.output
     for i in range(3):  # later versions are packed against the first one's record
         folder = ws.root / "bundles" / f"support-triage-v{3 + i}"
@@ -80,8 +88,11 @@ def busy(registered: Workspace) -> Workspace:
 
 def without_ages(document: dict) -> dict:
     """A read's answer without the ages it measures now (gate --json gives them in seconds, so they move)."""
-    return {**document, "checks": [{k: v for k, v in c.items() if c.get("unit") != "seconds" or k != "value"}
-                                   for c in document["checks"]]} if "checks" in document else document
+    return (
+        {**document, "checks": [{k: v for k, v in c.items() if c.get("unit") != "seconds" or k != "value"} for c in document["checks"]]}
+        if "checks" in document
+        else document
+    )
 
 
 def test_reads_leave_a_current_index_untouched(busy: Workspace):
@@ -109,7 +120,13 @@ def test_incremental_index_equals_a_rebuild(busy: Workspace):
     listed = busy.json("list")
     assert index_contents(busy) == incremental
     assert [b["version"] for b in listed["bundles"]] == [
-        "2026.11.01-1", "2026.11.22-1", "2026.11.22-1+rb.guardrails", "2026.12.00-1", "2026.12.01-1", "2026.12.02-1"]
+        "2026.11.01-1",
+        "2026.11.22-1",
+        "2026.11.22-1+rb.guardrails",
+        "2026.12.00-1",
+        "2026.12.01-1",
+        "2026.12.02-1",
+    ]
 
 
 def test_each_record_is_stored_once(busy: Workspace):
@@ -127,8 +144,10 @@ def test_an_index_of_an_older_schema_is_rebuilt(git_registered: Workspace):
     forget_index(git_registered)
     path = git_registered.storage().index_path()
     old = sqlite3.connect(path)
-    old.executescript("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT); INSERT INTO meta VALUES ('schema', '5');"
-                      "CREATE TABLE bundles (name TEXT, version TEXT, record_json TEXT);")
+    old.executescript(
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT); INSERT INTO meta VALUES ('schema', '5');"
+        "CREATE TABLE bundles (name TEXT, version TEXT, record_json TEXT);"
+    )
     old.close()
     assert git_registered.json("list") == before
     assert Index(path).head().id == git_registered.log_head()
@@ -149,8 +168,7 @@ def run_read_only(ws: Workspace, *args: str) -> subprocess.CompletedProcess[str]
     """A command in a process that cannot write where permissions forbid it, even as root."""
     drop = _without_write_override if os.geteuid() == 0 else None
     try:
-        return subprocess.run([sys.executable, *args], cwd=ws.root, capture_output=True, text=True, preexec_fn=drop,
-                              timeout=120)
+        return subprocess.run([sys.executable, *args], cwd=ws.root, capture_output=True, text=True, preexec_fn=drop, timeout=120)
     except subprocess.SubprocessError as exc:
         pytest.skip(f"cannot start a process without CAP_DAC_OVERRIDE here: {exc}")
 
@@ -211,8 +229,12 @@ def test_a_record_far_from_its_keyframe_becomes_a_keyframe():
 def test_first_reads_racing_to_build_the_index_all_succeed(busy: Workspace):
     expected = busy.json("status")
     forget_index(busy)
-    readers = [subprocess.Popen([sys.executable, "-m", "bundlectl", "status", "--json"], cwd=busy.root,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(6)]
+    readers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "bundlectl", "status", "--json"], cwd=busy.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(6)
+    ]
     outcomes = [(*reader.communicate(timeout=120), reader.returncode) for reader in readers]
     assert all(code == 0 for _, _, code in outcomes), outcomes
     assert all(json.loads(out) == expected for out, _, _ in outcomes)

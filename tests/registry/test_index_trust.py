@@ -45,8 +45,7 @@ def log_head(ws: Workspace) -> str:
 
 
 def test_an_edited_pointer_row_makes_promote_refuse_and_verify_name_the_index(live: Workspace):
-    edit_index(live, "UPDATE pointers SET version='2026.11.01-1', "
-                     "digest=(SELECT digest FROM bundles WHERE version='2026.11.01-1')")
+    edit_index(live, "UPDATE pointers SET version='2026.11.01-1', digest=(SELECT digest FROM bundles WHERE version='2026.11.01-1')")
     before = log_head(live)
     result = live.run("promote", V1, "--env", "staging")
     assert result.exit_code == 5, result.output
@@ -59,8 +58,7 @@ def test_an_edited_pointer_row_makes_promote_refuse_and_verify_name_the_index(li
 
 
 def test_an_edited_policy_in_the_index_fails_verify(live: Workspace):
-    edit_index(live, "UPDATE meta SET value=json_set(value, '$.environments.staging.gates.eval.min_pass_rate', 0) "
-                     "WHERE key='policy'")
+    edit_index(live, "UPDATE meta SET value=json_set(value, '$.environments.staging.gates.eval.min_pass_rate', 0) WHERE key='policy'")
     result = live.run("verify")
     assert result.exit_code == 5 and "disagrees with the log (table meta)" in result.stderr
 
@@ -102,8 +100,14 @@ def test_a_hand_moved_pointer_is_not_overwritten_by_the_next_promote(live: Works
 
 def test_a_log_ref_at_an_annotated_tag_is_an_integrity_failure(live: Workspace):
     head = log_head(live)
-    tag = subprocess.run(["git", "mktag"], cwd=live.root, capture_output=True, check=True, text=True,
-                         input=f"object {head}\ntype commit\ntag t\ntagger a <a@example.com> 0 +0000\n\nm\n").stdout.strip()
+    tag = subprocess.run(
+        ["git", "mktag"],
+        cwd=live.root,
+        capture_output=True,
+        check=True,
+        text=True,
+        input=f"object {head}\ntype commit\ntag t\ntagger a <a@example.com> 0 +0000\n\nm\n",
+    ).stdout.strip()
     live.repo.git.update_ref("refs/bundlectl/log", tag)
     status = live.run("status")
     assert status.exit_code == 5 and f"the registry log head {tag[:12]} is not a record" in status.stderr

@@ -188,8 +188,7 @@ def test_a_registry_copy_carries_a_large_file_byte_exact(big: tuple[Workspace, b
     assert (tmp_path / "out" / BIG).read_bytes() == data
 
 
-def test_diff_describes_a_changed_large_file_without_reading_it(big: tuple[Workspace, bytes],
-                                                                monkeypatch: pytest.MonkeyPatch):
+def test_diff_describes_a_changed_large_file_without_reading_it(big: tuple[Workspace, bytes], monkeypatch: pytest.MonkeyPatch):
     import bundlectl.registry.bundles as bundles
 
     ws, data = big
@@ -197,8 +196,7 @@ def test_diff_describes_a_changed_large_file_without_reading_it(big: tuple[Works
     assert ws.run("register", "bundles/big-index").exit_code == 0
     read: list[str] = []
     copy_blob = bundles.copy_blob
-    monkeypatch.setattr(bundles, "copy_blob", lambda storage, digest, label, write: (read.append(label),
-                                                                                    copy_blob(storage, digest, label, write)))
+    monkeypatch.setattr(bundles, "copy_blob", lambda storage, digest, label, write: (read.append(label), copy_blob(storage, digest, label, write)))
     diff = ws.json("diff", REF, "big-index@0.2.0")
     text = diff["components"]["retriever"]["text_diffs"][BIG]
     assert text.startswith(f"large file {BIG} changed ({len(data)} bytes, sha256:") and "not diffed" in text
@@ -234,9 +232,11 @@ def test_a_partial_copy_left_by_a_killed_process_is_removed_and_one_being_writte
     data = os.urandom(100_000)
     digest = "sha256:" + hashlib.sha256(data).hexdigest()
     folder = tmp_path / "files"
-    killed = ("import os, signal, sys\nfrom pathlib import Path\nfrom bundlectl.runtime.files import local_copy\n"
-              "def half(handle):\n    handle.write(b'x' * 50_000); handle.flush(); os.kill(os.getpid(), signal.SIGKILL)\n"
-              "local_copy(Path(sys.argv[1]), sys.argv[2], 100_000, half)\n")
+    killed = (
+        "import os, signal, sys\nfrom pathlib import Path\nfrom bundlectl.runtime.files import local_copy\n"
+        "def half(handle):\n    handle.write(b'x' * 50_000); handle.flush(); os.kill(os.getpid(), signal.SIGKILL)\n"
+        "local_copy(Path(sys.argv[1]), sys.argv[2], 100_000, half)\n"
+    )
     assert subprocess.run([sys.executable, "-c", killed, str(folder), digest]).returncode == -9
     [left] = folder.glob(".*.partial")  # a runtime killed while copying a large file out of the registry
     os.utime(left, (1, 1))
@@ -263,7 +263,7 @@ def test_a_partial_copy_swapped_for_a_symlink_changes_no_other_file_and_is_not_i
 
     def write_while_swapped(handle) -> None:  # another process swaps the partial file's name while the copy is written
         handle.write(data)
-        partial, = blobs.glob(".*.partial")
+        (partial,) = blobs.glob(".*.partial")
         planted = blobs / "planted"
         planted.symlink_to(victim)
         os.replace(planted, partial)

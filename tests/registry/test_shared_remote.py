@@ -52,8 +52,14 @@ class Copy:
 
     def process(self, *args: str, **env: str) -> subprocess.Popen[str]:
         """The command as its own process, as a teammate's terminal would run it."""
-        return subprocess.Popen([sys.executable, "-m", "bundlectl", *args], cwd=self.root, text=True,
-                                env={**os.environ, **self.env, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        return subprocess.Popen(
+            [sys.executable, "-m", "bundlectl", *args],
+            cwd=self.root,
+            text=True,
+            env={**os.environ, **self.env, **env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
 
     def call(self, *args: str, **env: str) -> tuple[int, str]:
         process = self.process(*args, **env)
@@ -75,13 +81,15 @@ class Team:
 
     def remote_events(self) -> int:
         """How many records the remote's log holds, read from the bare repository itself."""
-        found = subprocess.run(["git", "--git-dir", str(self.server.path(self.url)), "rev-list", "--count",
-                                "refs/bundlectl/log"], capture_output=True, text=True)
+        found = subprocess.run(
+            ["git", "--git-dir", str(self.server.path(self.url)), "rev-list", "--count", "refs/bundlectl/log"], capture_output=True, text=True
+        )
         return int(found.stdout) if found.returncode == 0 else 0
 
     def remote_refs(self) -> str:
-        return subprocess.run(["git", "--git-dir", str(self.server.path(self.url)), "for-each-ref", "refs/bundlectl/"],
-                              capture_output=True, text=True, check=True).stdout
+        return subprocess.run(
+            ["git", "--git-dir", str(self.server.path(self.url)), "for-each-ref", "refs/bundlectl/"], capture_output=True, text=True, check=True
+        ).stdout
 
 
 @pytest.fixture
@@ -132,9 +140,10 @@ def test_concurrent_promotions_from_two_copies_lose_no_update_and_a_third_copy_r
     versions = [f"9.0.{i}" for i in range(6)]
     for version in versions:
         alice.ok("register", version_folder(alice, version))
-    racers = [(alice if i % 2 else bob).process("promote", f"support-triage@{v}", "--env", "staging",
-                                               "--actor", f"op{i}@example.com")
-              for i, v in enumerate(versions)]
+    racers = [
+        (alice if i % 2 else bob).process("promote", f"support-triage@{v}", "--env", "staging", "--actor", f"op{i}@example.com")
+        for i, v in enumerate(versions)
+    ]
     outcomes = [(p.wait(timeout=300), p.stderr.read() if p.stderr else "") for p in racers]
     codes = [code for code, _ in outcomes]
     assert set(codes) <= {0, 3}, outcomes
@@ -156,8 +165,10 @@ def test_concurrent_promotions_from_two_copies_lose_no_update_and_a_third_copy_r
 def test_concurrent_registrations_from_two_copies_all_land(shared: tuple[Team, Copy]):
     team, alice = shared
     bob = team.clone("bob")
-    racers = [copy.process("register", version_folder(copy, version))
-              for copy, version in ((alice, "9.1.1"), (bob, "9.1.2"), (alice, "9.1.3"), (bob, "9.1.4"))]
+    racers = [
+        copy.process("register", version_folder(copy, version))
+        for copy, version in ((alice, "9.1.1"), (bob, "9.1.2"), (alice, "9.1.3"), (bob, "9.1.4"))
+    ]
     assert [p.wait(timeout=300) for p in racers] == [0, 0, 0, 0], [p.stderr.read() if p.stderr else "" for p in racers]
     carol = team.clone("carol")
     assert {b["version"] for b in carol.json("list")["bundles"]} >= {"9.1.1", "9.1.2", "9.1.3", "9.1.4"}
@@ -172,8 +183,7 @@ KILLS = [(command, fault) for command, (_, faults) in WRITES.items() for fault i
 
 
 @pytest.mark.parametrize("command,fault", KILLS)
-def test_a_writer_killed_at_each_write_point_leaves_the_remote_before_or_after_and_blocks_nobody(
-        shared: tuple[Team, Copy], command: str, fault: str):
+def test_a_writer_killed_at_each_write_point_leaves_the_remote_before_or_after_and_blocks_nobody(shared: tuple[Team, Copy], command: str, fault: str):
     team, alice = shared
     bob = team.clone("bob")
     version_folder(alice, "9.2.1")
@@ -193,8 +203,7 @@ def test_a_writer_killed_at_each_write_point_leaves_the_remote_before_or_after_a
     assert alice.run("verify").exit_code == 0
 
 
-def test_a_read_within_the_ttl_makes_no_round_trip_and_a_promote_makes_one_fetch_and_one_push(
-        shared: tuple[Team, Copy], tmp_path: Path):
+def test_a_read_within_the_ttl_makes_no_round_trip_and_a_promote_makes_one_fetch_and_one_push(shared: tuple[Team, Copy], tmp_path: Path):
     _, alice = shared
 
     def round_trips(*args: str, **env: str) -> tuple[int, int]:
@@ -218,15 +227,26 @@ def test_a_pointer_moved_on_the_remote_behind_bundlectls_back_fails_reads_with_e
     alice.ok("promote", V1, "--env", "staging")
     alice.ok("promote", V2, "--env", "staging")
     bare = str(team.server.path(team.url))
-    old = subprocess.run(["git", "--git-dir", bare, "rev-parse", "refs/bundlectl/pointers/envs/support-triage/staging~0"],
-                         capture_output=True, text=True)
+    old = subprocess.run(
+        ["git", "--git-dir", bare, "rev-parse", "refs/bundlectl/pointers/envs/support-triage/staging~0"], capture_output=True, text=True
+    )
     first = alice.json("history", "support-triage", "--env", "staging")["events"][-1]
-    value = json.dumps({"name": "support-triage", "env": "staging", "digest": first["to_digest"], "version": "2026.11.01-1",
-                        "pointer_version": 1, "seq": first["seq"]}, separators=(",", ":"), sort_keys=True)
-    blob = subprocess.run(["git", "--git-dir", bare, "hash-object", "-w", "--stdin"], input=value, capture_output=True,
-                          text=True, check=True).stdout.strip()
-    subprocess.run(["git", "--git-dir", bare, "update-ref", "refs/bundlectl/pointers/envs/support-triage/staging", blob],
-                   check=True)
+    value = json.dumps(
+        {
+            "name": "support-triage",
+            "env": "staging",
+            "digest": first["to_digest"],
+            "version": "2026.11.01-1",
+            "pointer_version": 1,
+            "seq": first["seq"],
+        },
+        separators=(",", ":"),
+        sort_keys=True,
+    )
+    blob = subprocess.run(
+        ["git", "--git-dir", bare, "hash-object", "-w", "--stdin"], input=value, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    subprocess.run(["git", "--git-dir", bare, "update-ref", "refs/bundlectl/pointers/envs/support-triage/staging", blob], check=True)
     assert old.stdout.strip() != blob
     bob = team.clone("bob")
     for copy in (alice, bob):
@@ -299,8 +319,13 @@ def test_reads_of_a_remote_registry_import_nothing_heavy(shared: tuple[Team, Cop
     _, alice = shared
     alice.ok("promote", V1, "--env", "staging")
     for command in (["list", "--json"], ["status", "--json"], ["history", "support-triage", "--env", "staging"]):
-        probe = subprocess.run([sys.executable, "-c", PROBE, *command], cwd=alice.root, capture_output=True, text=True,
-                               env={**os.environ, **alice.env, "BUNDLECTL_FETCH_TTL": "0"})
+        probe = subprocess.run(
+            [sys.executable, "-c", PROBE, *command],
+            cwd=alice.root,
+            capture_output=True,
+            text=True,
+            env={**os.environ, **alice.env, "BUNDLECTL_FETCH_TTL": "0"},
+        )
         assert json.loads(probe.stderr.strip().splitlines()[-1]) == [], (command, probe.stderr)
 
 
@@ -308,8 +333,7 @@ def test_a_log_deleted_on_the_remote_is_damage_to_a_copy_that_saw_it_and_init_ne
     team, alice = shared
     alice.ok("promote", V1, "--env", "staging")
     bare = str(team.server.path(team.url))
-    head = subprocess.run(["git", "--git-dir", bare, "rev-parse", "refs/bundlectl/log"], capture_output=True, text=True,
-                          check=True).stdout.strip()
+    head = subprocess.run(["git", "--git-dir", bare, "rev-parse", "refs/bundlectl/log"], capture_output=True, text=True, check=True).stdout.strip()
     subprocess.run(["git", "--git-dir", bare, "update-ref", "-d", "refs/bundlectl/log"], check=True)
     for command in (["list"], ["status"], ["verify"], ["init"], ["promote", V2, "--env", "staging"]):
         result = alice.run(*command, BUNDLECTL_FETCH_TTL="0")

@@ -74,7 +74,8 @@ def test_editing_a_past_record_of_each_kind_is_detected(history: Workspace, acti
     assert result.exit_code == 5, result.output
     # caught at the edited record itself (its digests) or at the next one (the chain)
     assert f"log record seq {i + 1} (" in result.stderr or (
-        f"log record seq {i + 2} (" in result.stderr and "a record was edited, dropped or reordered" in result.stderr)
+        f"log record seq {i + 2} (" in result.stderr and "a record was edited, dropped or reordered" in result.stderr
+    )
 
 
 def test_dropping_a_record_is_detected(history: Workspace):
@@ -105,8 +106,14 @@ def test_self_consistent_rewrite_is_caught_by_the_anchor(history: Workspace):
     records = log_records(history)[:-1]  # drop the newest promotion, chain stays valid
     rewrite(history, records)
     previous = records[-1][2]  # and make the pointer agree with the shortened log, as a careful attacker would
-    value = {"name": "support-triage", "env": "staging", "digest": previous["data"]["to_digest"],
-             "version": previous["data"]["to_version"], "pointer_version": 1, "seq": previous["seq"]}
+    value = {
+        "name": "support-triage",
+        "env": "staging",
+        "digest": previous["data"]["to_digest"],
+        "version": previous["data"]["to_version"],
+        "pointer_version": 1,
+        "seq": previous["seq"],
+    }
     write_behind_bundlectl(history, "pointers/envs/support-triage/staging", canonical_json(value))
     assert_detected(history, "the log was rewritten: this machine last saw seq")
     result = history.run("status")
@@ -152,12 +159,15 @@ def _policy_event(document: dict):
     return Event(3, "0" * 64, "2026-11-23T10:00:00Z", "ops@example.com", "policy", None, {"policy": document})
 
 
-@pytest.mark.parametrize("edit, message", [
-    (lambda d: d["environments"].clear(), "environments: Value error, defines no environment"),
-    (lambda d: d["environments"]["staging"].update(after="production"), "the `after` chain has a cycle"),
-    (lambda d: d["environments"]["production"].update(after="qa"), "comes after 'qa', which the policy does not define"),
-    (lambda d: d["environments"]["staging"].update(colour="red"), "Extra inputs are not permitted"),
-])
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda d: d["environments"].clear(), "environments: Value error, defines no environment"),
+        (lambda d: d["environments"]["staging"].update(after="production"), "the `after` chain has a cycle"),
+        (lambda d: d["environments"]["production"].update(after="qa"), "comes after 'qa', which the policy does not define"),
+        (lambda d: d["environments"]["staging"].update(colour="red"), "Extra inputs are not permitted"),
+    ],
+)
 def test_a_logged_policy_policy_set_would_refuse_fails_verify(edit, message):
     """A policy record written behind bundlectl must keep the rules `policy set` enforces, not only be readable."""
     from bundlectl.errors import IntegrityFailure
@@ -187,17 +197,35 @@ def test_a_logged_policy_not_in_the_stored_form_fails_verify():
 # a policy as `policy set` stored it before EvalGate gained `provenance` (5e171c4) and `signed_by` (27d799d): the
 # model_dump of bundlectl at 4829e0f, verbatim; logs written then still hold it and the gate reads it with defaults
 OLD_POLICY = {
-    "apiVersion": "bundlectl/v1", "kind": "Policy", "environments": {
-        "staging": {"after": None, "production": False, "gates": {
-            "eval": {"min_cases": 20, "min_pass_rate": 0.9, "max_age": "7d",
-                     "slices": {"billing": {"min_cases": 0, "min_pass_rate": 0.8}}},
-            "regression": None, "latency": {"max_p95_ms": 1500.0, "max_age": "7d"},
-            "cost": {"max_cost_per_task_usd": 0.01, "daily_tasks": 1000, "volume_multiplier": 1.0, "max_daily_usd": None,
-                     "max_age": "7d"},
-            "rehearsal": {"max_age": "30d"}, "approvals": {"min": 1, "exclude_author": True}}},
-        "production": {"after": "staging", "production": True, "gates": {
-            "eval": {"min_cases": 1, "min_pass_rate": 0.95, "max_age": "7d", "slices": {}},
-            "regression": {"max_drop": 0.02}, "latency": None, "cost": None, "rehearsal": None, "approvals": None}}}}
+    "apiVersion": "bundlectl/v1",
+    "kind": "Policy",
+    "environments": {
+        "staging": {
+            "after": None,
+            "production": False,
+            "gates": {
+                "eval": {"min_cases": 20, "min_pass_rate": 0.9, "max_age": "7d", "slices": {"billing": {"min_cases": 0, "min_pass_rate": 0.8}}},
+                "regression": None,
+                "latency": {"max_p95_ms": 1500.0, "max_age": "7d"},
+                "cost": {"max_cost_per_task_usd": 0.01, "daily_tasks": 1000, "volume_multiplier": 1.0, "max_daily_usd": None, "max_age": "7d"},
+                "rehearsal": {"max_age": "30d"},
+                "approvals": {"min": 1, "exclude_author": True},
+            },
+        },
+        "production": {
+            "after": "staging",
+            "production": True,
+            "gates": {
+                "eval": {"min_cases": 1, "min_pass_rate": 0.95, "max_age": "7d", "slices": {}},
+                "regression": {"max_drop": 0.02},
+                "latency": None,
+                "cost": None,
+                "rehearsal": None,
+                "approvals": None,
+            },
+        },
+    },
+}
 
 
 def _with_provenance(document: dict) -> dict:

@@ -20,8 +20,15 @@ from tests.helpers import add, native_eval, promote, set_policy
 MARKUP = '<script>alert("x")</script><img src=x onerror=alert(1)> & **bold** @octocat | `tick` </details>'
 CHROMIUM = "/usr/bin/chromium"
 # Debian's chromium, never a downloaded one, and nothing that phones home on its own
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 POLICY = """environments:
   staging:
     gates:
@@ -77,9 +84,22 @@ def canary(workspace: Workspace, runtimes: Callable[..., Any], tmp_path: Path) -
     rng = random.Random(28)
     runtime.refresh()
     serve(runtime, 2500, rng, Traffic())
-    applied = ws.run("guard", "support-triage", "--env", "staging", "--source", str(log), "--min-sample", "400",
-                     "--max-sample", "400", "--apply",  # equal arms: the step time (0m) and the maximum sample have passed
-                     "--actor", "guard@example.com", "--json")
+    applied = ws.run(
+        "guard",
+        "support-triage",
+        "--env",
+        "staging",
+        "--source",
+        str(log),
+        "--min-sample",
+        "400",
+        "--max-sample",
+        "400",
+        "--apply",  # equal arms: the step time (0m) and the maximum sample have passed
+        "--actor",
+        "guard@example.com",
+        "--json",
+    )
     assert json.loads(applied.stdout)["decision"] == "advance", applied.output
     runtime.refresh()
     serve(runtime, 4000, rng, Traffic(escalated=0.16))
@@ -93,7 +113,8 @@ def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     assert shutil.which(CHROMIUM) or Path(CHROMIUM).exists(), (
-        f"{CHROMIUM} is missing: install Debian's chromium (`apt-get install -y chromium`; .ci/run does)")
+        f"{CHROMIUM} is missing: install Debian's chromium (`apt-get install -y chromium`; .ci/run does)"
+    )
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium

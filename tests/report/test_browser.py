@@ -67,8 +67,9 @@ def shoot(opened: Opened, name: str) -> Path:
 
 
 @pytest.mark.parametrize(("scenario", "verdict"), [("passing", "PASS"), ("refused", "REFUSED")])
-def test_a_promotion_report_opens_with_every_section_at_desktop_and_phone_width(scenario: str, verdict: str, browser: Any,
-                                                                               request: pytest.FixtureRequest) -> None:
+def test_a_promotion_report_opens_with_every_section_at_desktop_and_phone_width(
+    scenario: str, verdict: str, browser: Any, request: pytest.FixtureRequest
+) -> None:
     ws = request.getfixturevalue(scenario)
     document = render(ws)
     desktop = open_page(browser, document, DESKTOP)

@@ -71,9 +71,10 @@ def test_the_markdown_stays_under_githubs_limit_with_details_and_markup_inert(pa
     assert found.cases is not None
     every = dataclasses.replace(found.cases.slices[0], regressed=ids, fixed=ids, still_failing=ids)
     swollen = dataclasses.replace(
-        found, changes=dataclasses.replace(found.changes, components={
-            **found.changes.components, "prompt": dataclasses.replace(prompt, text_diffs=huge)}),
-        cases=dataclasses.replace(found.cases, slices=[every, *found.cases.slices[1:]]))
+        found,
+        changes=dataclasses.replace(found.changes, components={**found.changes.components, "prompt": dataclasses.replace(prompt, text_diffs=huge)}),
+        cases=dataclasses.replace(found.cases, slices=[every, *found.cases.slices[1:]]),
+    )
     markdown = render_markdown(swollen)
     assert len(markdown) < LIMIT
     assert "## ✅ PASS" in markdown and "### Gate" in markdown and "### Case by case against live" in markdown

@@ -23,8 +23,10 @@ def smallest_blob(cache: Path) -> Path:
 def start_in_a_thread(ws: Workspace, cache: Path) -> Runtime:
     """Start a runtime, failing (not hanging the test run) if its start-up never returns."""
     started: list[Runtime] = []
-    thread = threading.Thread(target=lambda: started.append(Runtime("support-triage", "staging", cwd=ws.root, cache_dir=cache,
-                                                                   follow=False, startup_timeout=2)), daemon=True)
+    thread = threading.Thread(
+        target=lambda: started.append(Runtime("support-triage", "staging", cwd=ws.root, cache_dir=cache, follow=False, startup_timeout=2)),
+        daemon=True,
+    )
     thread.start()
     thread.join(30)
     assert not thread.is_alive(), "start-up hung on the planted blob"
@@ -98,8 +100,7 @@ def test_a_cache_claiming_a_newer_resume_cannot_hide_a_pause(v1_live: Workspace,
     cache = tmp_path / "runtime-cache"
     runtimes(v1_live, cache_dir=cache, follow=False).close()
     assert v1_live.run("pause", "support-triage", "--env", "staging", "--reason", "incident").exit_code == 0
-    edit_state(cache, lambda state: state.update(pause={"paused": False, "reason": None, "by": "x", "since": "2026-11-01T00:00:00Z",
-                                                        "seq": 999}))
+    edit_state(cache, lambda state: state.update(pause={"paused": False, "reason": None, "by": "x", "since": "2026-11-01T00:00:00Z", "seq": 999}))
     runtime = runtimes(v1_live, cache_dir=cache, follow=False)
     with pytest.raises(Paused):
         runtime.current()

@@ -46,8 +46,14 @@ SERVE_ON_A_FULL_DISK = textwrap.dedent("""
 
 def test_serving_goes_on_when_the_request_log_cannot_be_written(v1_live: Workspace, tmp_path: Path):
     log = tmp_path / "requests.jsonl"
-    result = subprocess.run([sys.executable, "-c", SERVE_ON_A_FULL_DISK, str(v1_live.root), str(log)],
-                            capture_output=True, text=True, timeout=120, cwd=ROOT, env=os.environ)
+    result = subprocess.run(
+        [sys.executable, "-c", SERVE_ON_A_FULL_DISK, str(v1_live.root), str(log)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        env=os.environ,
+    )
     assert result.returncode == 0, result.stderr
     full = json.loads(result.stdout)
     assert full["raised"] == 0  # no stamp(), record() or current() raised

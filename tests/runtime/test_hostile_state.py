@@ -48,9 +48,12 @@ def start_within(ws: Workspace, cache: Path, seconds: float) -> tuple[Runtime, f
     """Start a runtime in a thread; fails (without hanging the run) unless start-up returned within `seconds`."""
     started: list[Runtime] = []
     began = time.monotonic()
-    thread = threading.Thread(target=lambda: started.append(Runtime("support-triage", "staging", cwd=ws.root, cache_dir=cache,
-                                                                   poll_interval=POLL, startup_timeout=STARTUP)),
-                              daemon=True)
+    thread = threading.Thread(
+        target=lambda: started.append(
+            Runtime("support-triage", "staging", cwd=ws.root, cache_dir=cache, poll_interval=POLL, startup_timeout=STARTUP)
+        ),
+        daemon=True,
+    )
     thread.start()
     thread.join(seconds + 10)
     assert not thread.is_alive(), "start-up hung on the planted state file"
@@ -87,8 +90,7 @@ def test_a_planted_state_file_is_named_when_the_registry_cannot_help(v1_live: Wo
 
 
 @pytest.mark.parametrize("what", ["fifo", "endless device"])
-def test_files_planted_by_another_bundle_in_a_shared_folder_do_not_stop_pauses(v1_live: Workspace, runtimes, tmp_path: Path,
-                                                                               what: str):
+def test_files_planted_by_another_bundle_in_a_shared_folder_do_not_stop_pauses(v1_live: Workspace, runtimes, tmp_path: Path, what: str):
     cache = tmp_path / "runtime-cache"
     runtime = runtimes(v1_live, cache_dir=cache, poll_interval=POLL)
     plant(cache / "in-use" / "other-bundle@prod.0123456789abcdef.json", what)
@@ -107,8 +109,9 @@ def test_files_planted_by_another_bundle_in_a_shared_folder_do_not_stop_pauses(v
 
 
 @pytest.mark.parametrize("what", ["fifo", "endless device", "symlink to a secret", "other bytes"])
-def test_a_large_files_copy_swapped_after_verification_is_refused_by_file(v1_live: Workspace, runtimes, tmp_path: Path,
-                                                                           monkeypatch: pytest.MonkeyPatch, what: str):
+def test_a_large_files_copy_swapped_after_verification_is_refused_by_file(
+    v1_live: Workspace, runtimes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, what: str
+):
     from bundlectl.errors import IntegrityFailure
 
     monkeypatch.setattr("bundlectl.runtime.files.IN_MEMORY_MAX", 100)  # every file a large one: read from its local copy
@@ -138,6 +141,5 @@ def test_a_large_files_copy_swapped_after_verification_is_refused_by_file(v1_liv
     thread.start()
     thread.join(5)
     assert not thread.is_alive(), "file() waited on what was planted"
-    refused, = read
+    (refused,) = read
     assert isinstance(refused, IntegrityFailure) and "runbook.md" in refused.message and "no longer the verified file" in refused.message
-

@@ -33,8 +33,7 @@ def test_pause_and_resume_reach_a_running_runtime_within_the_poll_interval(v1_li
     with pytest.raises(Paused) as err:
         runtime.current()
     paused = err.value
-    assert (paused.name, paused.env, paused.reason, paused.by) == ("support-triage", "staging", "wrong refund policy quoted",
-                                                                   "oncall@example.com")
+    assert (paused.name, paused.env, paused.reason, paused.by) == ("support-triage", "staging", "wrong refund policy quoted", "oncall@example.com")
     assert "support-triage in staging is paused (by oncall@example.com at " in paused.message
     assert "`bundlectl resume support-triage --env staging` ends the pause" in paused.hint
     assert runtime.paused.reason == "wrong refund policy quoted" and runtime.problem is None

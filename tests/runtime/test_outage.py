@@ -107,8 +107,14 @@ def test_a_new_process_serves_the_cached_bundle_during_the_outage(v1_live: Works
     cache = tmp_path / "runtime-cache"
     through(proxy, runtimes, v1_live, cache_dir=cache).close()  # a process that ran before the outage
     proxy.black_hole()
-    result = subprocess.run([sys.executable, "-c", START_IN_A_NEW_PROCESS, proxy.url, str(cache), str(v1_live.root)],
-                            capture_output=True, text=True, timeout=60, cwd=ROOT, env=os.environ)
+    result = subprocess.run(
+        [sys.executable, "-c", START_IN_A_NEW_PROCESS, proxy.url, str(cache), str(v1_live.root)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        env=os.environ,
+    )
     assert result.returncode == 0, result.stderr
     started = json.loads(result.stdout)
     assert started["elapsed"] < 1.0 + 0.5  # within its start-up timeout
@@ -167,8 +173,16 @@ def test_async_handlers_never_block_their_loop(v1_live: Workspace, proxy, runtim
 
         ticking = asyncio.create_task(ticker())
         started = time.monotonic()
-        runtime = await Runtime.acreate("support-triage", "staging", cwd=v1_live.root, endpoint_url=proxy.url,
-                                        cache_dir=cache, startup_timeout=1.0, timeout=TIMEOUT, poll_interval=POLL)
+        runtime = await Runtime.acreate(
+            "support-triage",
+            "staging",
+            cwd=v1_live.root,
+            endpoint_url=proxy.url,
+            cache_dir=cache,
+            startup_timeout=1.0,
+            timeout=TIMEOUT,
+            poll_interval=POLL,
+        )
         waited, ticks_while_starting = time.monotonic() - started, ticks
         worst, deadline = 0.0, time.monotonic() + 4 * POLL + TIMEOUT
         while time.monotonic() < deadline:
@@ -188,8 +202,7 @@ def test_async_handlers_never_block_their_loop(v1_live: Workspace, proxy, runtim
     assert worst < NEVER_BLOCKS, f"acurrent() + astamp() took {worst:.3f} s"
 
 
-def test_a_shared_cache_keeps_the_files_another_process_still_serves(v1_live: Workspace, proxy, runtimes, tmp_path: Path,
-                                                                     monkeypatch):
+def test_a_shared_cache_keeps_the_files_another_process_still_serves(v1_live: Workspace, proxy, runtimes, tmp_path: Path, monkeypatch):
     monkeypatch.setattr("bundlectl.runtime.files.IN_MEMORY_MAX", 100)  # every file a large one: served from the cache folder
     cache = tmp_path / "runtime-cache"
     lagging = through(proxy, runtimes, v1_live, cache_dir=cache)  # cut off from the registry below: it keeps serving v1

@@ -14,24 +14,32 @@ def test_the_outcome_lands_beside_the_stamp_in_the_request_log(v1_live: Workspac
     runtime = runtimes(v1_live, request_log=log)
     bundle = runtime.current(key="user-1")
     runtime.stamp("req-1", bundle=bundle)
-    line = runtime.record("req-1", bundle=bundle, ok=True, escalated=False, schema_valid=True, latency_ms=812,
-                          cost_usd=0.0021, correct_route_rate=1)
+    line = runtime.record("req-1", bundle=bundle, ok=True, escalated=False, schema_valid=True, latency_ms=812, cost_usd=0.0021, correct_route_rate=1)
     runtime.record("req-2", ok=False, latency_ms=2400.5)  # what is not known is left out; the live bundle by default
     runtime.close()
     stamp, outcome, second = (json.loads(x) for x in log.read_text().splitlines())
     assert "outcome" not in stamp and stamp["request.id"] == "req-1"
     assert outcome == line
-    assert {k: outcome[k] for k in ("request.id", "bundle.name", "bundle.version", "bundle.env", "bundle.arm")} == \
-        {"request.id": "req-1", "bundle.name": "support-triage", "bundle.version": "2026.11.01-1", "bundle.env": "staging",
-         "bundle.arm": "live"}
+    assert {k: outcome[k] for k in ("request.id", "bundle.name", "bundle.version", "bundle.env", "bundle.arm")} == {
+        "request.id": "req-1",
+        "bundle.name": "support-triage",
+        "bundle.version": "2026.11.01-1",
+        "bundle.env": "staging",
+        "bundle.arm": "live",
+    }
     assert outcome["bundle.digest"] == stamp["bundle.digest"] and outcome["time"].endswith("Z")
-    assert outcome["outcome"] == {"ok": True, "escalated": False, "schema_valid": True, "latency_ms": 812,
-                                  "cost_usd": 0.0021, "correct_route_rate": 1}
+    assert outcome["outcome"] == {
+        "ok": True,
+        "escalated": False,
+        "schema_valid": True,
+        "latency_ms": 812,
+        "cost_usd": 0.0021,
+        "correct_route_rate": 1,
+    }
     assert second["outcome"] == {"ok": False, "latency_ms": 2400.5}
 
 
-@pytest.mark.parametrize("bad", [{"latency_ms": math.nan}, {"latency_ms": "812ms"}, {"ok": None, "csat": [5]},
-                                 {"cost_usd": math.inf}])
+@pytest.mark.parametrize("bad", [{"latency_ms": math.nan}, {"latency_ms": "812ms"}, {"ok": None, "csat": [5]}, {"cost_usd": math.inf}])
 def test_a_value_that_is_not_a_number_is_a_mistake_of_the_serving_code(v1_live: Workspace, runtimes, tmp_path, bad):
     log = tmp_path / "requests.jsonl"
     runtime = runtimes(v1_live, request_log=log, follow=False)
@@ -43,9 +51,18 @@ def test_a_value_that_is_not_a_number_is_a_mistake_of_the_serving_code(v1_live: 
     assert runtime.tallies.requests() == []
 
 
-@pytest.mark.parametrize("bad", [{"escalated": 5}, {"ok": -1}, {"latency_ms": -3.5}, {"cost_usd": -0.01},
-                                 {"latency_ms": 10 ** 400},
-                                 {"latency_ms": 1e200}, {"latency_ms": 10 ** 200}])  # their squares are no float: every scrape failed
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"escalated": 5},
+        {"ok": -1},
+        {"latency_ms": -3.5},
+        {"cost_usd": -0.01},
+        {"latency_ms": 10**400},
+        {"latency_ms": 1e200},
+        {"latency_ms": 10**200},
+    ],
+)  # their squares are no float: every scrape failed
 def test_a_value_the_guard_would_refuse_is_refused_when_recorded(v1_live: Workspace, runtimes, tmp_path, bad):
     """A rate that is not true/false, a negative latency or cost: the guard refuses such a log, so record() refuses it first."""
     log = tmp_path / "requests.jsonl"
@@ -53,8 +70,10 @@ def test_a_value_the_guard_would_refuse_is_refused_when_recorded(v1_live: Worksp
     with pytest.raises(UsageProblem) as err:
         runtime.record("req-1", **bad)
     name, value = next(iter(bad.items()))
-    assert err.value.message in (f"record(): {name}={value!r} cannot be a recorded {name}",
-                                 f"record(): {name}={value!r} is not a bool or a finite number")
+    assert err.value.message in (
+        f"record(): {name}={value!r} cannot be a recorded {name}",
+        f"record(): {name}={value!r} is not a bool or a finite number",
+    )
     runtime.record("req-2", escalated=1, ok=0, latency_ms=0)  # 1 and 0 are true and false
     runtime.close()
     assert [json.loads(line)["request.id"] for line in log.read_text().splitlines()] == ["req-2"]
@@ -84,7 +103,7 @@ def test_outcomes_are_opentelemetry_metrics_with_the_bundle_attributes(v1_live: 
     assert points[("bundlectl.requests", None)][0] == 2
     assert points[("bundlectl.outcome.count", "latency_ms")][0] == 2
     assert points[("bundlectl.outcome.sum", "latency_ms")][0] == 400
-    assert points[("bundlectl.outcome.squares", "latency_ms")][0] == 100 ** 2 + 300 ** 2
+    assert points[("bundlectl.outcome.squares", "latency_ms")][0] == 100**2 + 300**2
     assert points[("bundlectl.outcome.sum", "escalated")][0] == 1
     attributes = points[("bundlectl.outcome.sum", "ok")][1]
     assert attributes["bundle.name"] == "support-triage" and attributes["bundle.env"] == "staging"
@@ -104,12 +123,23 @@ def test_outcomes_are_exposed_for_prometheus(v1_live: Workspace, runtimes):
     runtime.record("req-2", ok=False, latency_ms=750, correct_route_rate=1)
     from prometheus_client.parser import text_string_to_metric_families
 
-    samples = {(s.name, s.labels.get("metric")): (s.value, s.labels)
-               for family in text_string_to_metric_families(generate_latest(registry).decode()) for s in family.samples}
+    samples = {
+        (s.name, s.labels.get("metric")): (s.value, s.labels)
+        for family in text_string_to_metric_families(generate_latest(registry).decode())
+        for s in family.samples
+    }
     digest = runtime.current().digest
-    assert samples[("bundlectl_requests_total", None)] == (2.0, {
-        "bundle_name": "support-triage", "bundle_env": "staging", "bundle_version": "2026.11.01-1", "bundle_digest": digest,
-        "bundle_arm": "live", "bundle_canary": ""})
+    assert samples[("bundlectl_requests_total", None)] == (
+        2.0,
+        {
+            "bundle_name": "support-triage",
+            "bundle_env": "staging",
+            "bundle_version": "2026.11.01-1",
+            "bundle_digest": digest,
+            "bundle_arm": "live",
+            "bundle_canary": "",
+        },
+    )
     assert samples[("bundlectl_outcome_sum_total", "latency_ms")][0] == 1000.0
     assert samples[("bundlectl_outcome_squares_total", "latency_ms")][0] == 625000.0
     assert samples[("bundlectl_outcome_count_total", "correct_route_rate")][0] == 2.0

@@ -54,8 +54,16 @@ def test_a_replayed_older_pointer_is_refused_and_reported(v1_live: Workspace, ru
 
 def test_a_pointer_the_log_does_not_back_is_refused(v1_live: Workspace, runtimes):
     runtime = runtimes(v1_live, follow=False)
-    forged = json.dumps({"name": "support-triage", "env": "staging", "digest": v1_live.json("show", V2)["digest"],
-                         "version": "2026.11.22-1", "pointer_version": 9, "seq": 99}).encode()
+    forged = json.dumps(
+        {
+            "name": "support-triage",
+            "env": "staging",
+            "digest": v1_live.json("show", V2)["digest"],
+            "version": "2026.11.22-1",
+            "pointer_version": 9,
+            "seq": 99,
+        }
+    ).encode()
     write_behind_bundlectl(v1_live, "pointers/envs/support-triage/staging", forged)
     assert runtime.refresh() is False
     assert runtime.current().version == "2026.11.01-1"
@@ -94,8 +102,9 @@ def test_unreachable_registry_keeps_the_last_verified_bundle(v1_live: Workspace,
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]
-        runtime.storage._client = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{port}",
-                                               config=Config(retries={"total_max_attempts": 1}, connect_timeout=1))
+        runtime.storage._client = boto3.client(
+            "s3", endpoint_url=f"http://127.0.0.1:{port}", config=Config(retries={"total_max_attempts": 1}, connect_timeout=1)
+        )
     assert runtime.refresh() is False
     assert runtime.current().version == "2026.11.01-1"
     assert runtime.problem.startswith("registry unreachable or inconsistent")
@@ -138,8 +147,15 @@ def test_stamp_on_an_opentelemetry_span_and_in_the_request_log(v1_live: Workspac
         stamp = runtime.stamp("req-1")
     runtime.close()
     digest = v1_live.json("show", "support-triage@2026.11.01-1")["digest"]
-    expected = {"bundle.name": "support-triage", "bundle.version": "2026.11.01-1", "bundle.digest": digest,
-                "bundle.env": "staging", "bundle.pointer_version": 1, "bundle.arm": "live", "request.id": "req-1"}
+    expected = {
+        "bundle.name": "support-triage",
+        "bundle.version": "2026.11.01-1",
+        "bundle.digest": digest,
+        "bundle.env": "staging",
+        "bundle.pointer_version": 1,
+        "bundle.arm": "live",
+        "request.id": "req-1",
+    }
     assert stamp == expected
     (span,) = exporter.get_finished_spans()
     assert dict(span.attributes) == expected
@@ -150,6 +166,5 @@ def test_stamp_on_an_opentelemetry_span_and_in_the_request_log(v1_live: Workspac
 def test_every_public_exception_is_exported():
     import bundlectl.runtime as runtime
 
-    exported = {name for name in runtime.__all__ if isinstance(getattr(runtime, name), type)
-                and issubclass(getattr(runtime, name), Exception)}
+    exported = {name for name in runtime.__all__ if isinstance(getattr(runtime, name), type) and issubclass(getattr(runtime, name), Exception)}
     assert exported == {"BundlectlError", "FileNotInBundle", "Paused", "RegistryUnavailable"}

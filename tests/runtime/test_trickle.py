@@ -42,8 +42,7 @@ def test_a_trickling_registry_cannot_hold_a_check_past_its_deadline(v1_live: Wor
     wait_until(lambda: runtime._abandoned.running == 0, within=TIMEOUT + 2)
 
 
-def test_a_pause_after_the_registry_recovers_is_seen_within_the_poll_interval(v1_live: Workspace, trickle: TrickleProxy,
-                                                                              runtimes):
+def test_a_pause_after_the_registry_recovers_is_seen_within_the_poll_interval(v1_live: Workspace, trickle: TrickleProxy, runtimes):
     runtime = runtimes(v1_live, endpoint_url=trickle.url, timeout=TIMEOUT, check_deadline=DEADLINE, poll_interval=POLL)
     trickle.trickle(BYTE_EVERY)
     worst, _ = slowest_call(runtime, 2 * DEADLINE + POLL)  # two checks abandoned meanwhile

@@ -11,5 +11,4 @@ def test_only_plain_colours_pass():
 
 def test_what_a_manifest_may_hold_is_escaped_on_a_terminal():
     hostile = "\x1b]8;;https://evil.example\x1b\\x\x1b]8;;\x1b\\ \u202etxt.exe \x00 \x1b[2J \x9b31m \u2066"
-    assert terminal_safe(hostile) == ("\\x1b]8;;https://evil.example\\x1b\\x\\x1b]8;;\\x1b\\ \\u202etxt.exe \\x00 "
-                                      "\\x1b[2J \\x9b31m \\u2066")
+    assert terminal_safe(hostile) == ("\\x1b]8;;https://evil.example\\x1b\\x\\x1b]8;;\\x1b\\ \\u202etxt.exe \\x00 \\x1b[2J \\x9b31m \\u2066")

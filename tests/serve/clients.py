@@ -22,8 +22,7 @@ def node(mode: str, url: str, *args: str, token: str | None = None, timeout: flo
     assert executable, "node (20 or newer) is needed for the Node client tests; .ci/run installs it"
     assert (NODE_CLIENT / "node_modules/@openfeature/ofrep-provider").is_dir(), "run `npm ci` in tests/serve/node"
     env = {**os.environ, **({"BUNDLECTL_TOKEN": token} if token else {})}
-    done = subprocess.run([executable, "client.mjs", mode, url, *args], cwd=NODE_CLIENT, capture_output=True, text=True,
-                          timeout=timeout, env=env)
+    done = subprocess.run([executable, "client.mjs", mode, url, *args], cwd=NODE_CLIENT, capture_output=True, text=True, timeout=timeout, env=env)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 
@@ -43,8 +42,9 @@ class PythonClient:
     def details(self, targeting_key: str | None = None, default: Any = None) -> Any:
         from openfeature.evaluation_context import EvaluationContext
 
-        return self.client.get_object_details(NAME, default if default is not None else {"fallback": True},
-                                              EvaluationContext(targeting_key=targeting_key))
+        return self.client.get_object_details(
+            NAME, default if default is not None else {"fallback": True}, EvaluationContext(targeting_key=targeting_key)
+        )
 
     def close(self) -> None:
         self._api.shutdown()

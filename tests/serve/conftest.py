@@ -44,11 +44,9 @@ class Running:
     url: str
     thread: threading.Thread
 
-    def call(self, method: str, path: str, document: Any = None, data: bytes | None = None,
-             headers: dict[str, str] | None = None) -> Answer:
+    def call(self, method: str, path: str, document: Any = None, data: bytes | None = None, headers: dict[str, str] | None = None) -> Answer:
         body = data if data is not None else (json.dumps(document).encode() if document is not None else None)
-        request = urllib.request.Request(self.url + path, data=body, method=method,
-                                         headers={"Content-Type": "application/json", **(headers or {})})
+        request = urllib.request.Request(self.url + path, data=body, method=method, headers={"Content-Type": "application/json", **(headers or {})})
         try:
             with urllib.request.urlopen(request, timeout=10) as response:
                 return Answer(response.status, {k.lower(): v for k, v in response.headers.items()}, response.read())

@@ -7,11 +7,14 @@ import pytest
 from tests.serve.conftest import ENV, NAME
 
 
-@pytest.mark.parametrize(("args", "words"), [
-    (["--listen", "8080"], "--listen '8080' is not HOST:PORT"),
-    (["--listen", "127.0.0.1:99999"], "--listen '127.0.0.1:99999' is not HOST:PORT"),
-    (["Not_A_Name"], "'Not_A_Name' is not a bundle name or environment"),
-])
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--listen", "8080"], "--listen '8080' is not HOST:PORT"),
+        (["--listen", "127.0.0.1:99999"], "--listen '127.0.0.1:99999' is not HOST:PORT"),
+        (["Not_A_Name"], "'Not_A_Name' is not a bundle name or environment"),
+    ],
+)
 def test_a_wrong_setup_is_a_usage_error(live, args, words):
     result = live.run("serve", NAME, "--env", ENV, *args) if args[0].startswith("--") else live.run("serve", *args, "--env", ENV)
     assert result.exit_code == 2 and words in result.output, result.output

@@ -26,12 +26,24 @@ def test_the_python_provider_resolves_the_live_bundle_with_its_stamp_and_file_ur
     digest = ws.json("show", V1)["digest"]
     assert (details.reason, details.variant, details.error_code) == ("STATIC", "2026.11.01-1", None)
     value = details.value
-    assert (value["name"], value["version"], value["digest"], value["env"], value["arm"], value["pointerVersion"]) == \
-        (NAME, "2026.11.01-1", digest, ENV, "live", 1)
+    assert (value["name"], value["version"], value["digest"], value["env"], value["arm"], value["pointerVersion"]) == (
+        NAME,
+        "2026.11.01-1",
+        digest,
+        ENV,
+        "live",
+        1,
+    )
     system = value["components"]["prompt"]["files"]["prompts/system.md"]
     assert system["url"] == f"/v1/bundles/{digest}/files/prompts/system.md"
-    assert details.flag_metadata == {"bundle.name": NAME, "bundle.version": "2026.11.01-1", "bundle.digest": digest,
-                                     "bundle.env": ENV, "bundle.pointer_version": 1, "bundle.arm": "live"}
+    assert details.flag_metadata == {
+        "bundle.name": NAME,
+        "bundle.version": "2026.11.01-1",
+        "bundle.digest": digest,
+        "bundle.env": ENV,
+        "bundle.pointer_version": 1,
+        "bundle.arm": "live",
+    }
     fetched = running.call("GET", system["url"])
     assert f"sha256:{hashlib.sha256(fetched.body).hexdigest()}" == system["digest"]
 

@@ -64,8 +64,23 @@ def test_evaluations_keep_answering_while_the_registry_hangs(v1_live, hole, serv
 @pytest.mark.parametrize("registry", ["s3"], indirect=True)
 def test_killed_and_restarted_with_a_cache_it_is_ready_before_the_registry_answers(v1_live, hole, tmp_path):
     port = free_port()
-    command = [sys.executable, "-m", "bundlectl", "serve", NAME, "--env", ENV, "--listen", f"127.0.0.1:{port}",
-               "--endpoint-url", hole.url, "--cache-dir", str(tmp_path / "cache"), "--poll-interval", "0.2"]
+    command = [
+        sys.executable,
+        "-m",
+        "bundlectl",
+        "serve",
+        NAME,
+        "--env",
+        ENV,
+        "--listen",
+        f"127.0.0.1:{port}",
+        "--endpoint-url",
+        hole.url,
+        "--cache-dir",
+        str(tmp_path / "cache"),
+        "--poll-interval",
+        "0.2",
+    ]
     url = f"http://127.0.0.1:{port}"
 
     def ready() -> bool:
@@ -141,8 +156,7 @@ def test_a_100_mb_body_is_refused_without_being_read(served, chunked):
     answer = raw_post(port, head, megabytes(HUNDRED_MB, chunked))
     assert answer.startswith(b"HTTP/1.1 413 ")
     body = answer.split(b"\r\n\r\n", 1)[1]
-    assert json.loads(body[:body.index(b"}") + 1]) == {"errorCode": "PARSE_ERROR",
-                                                      "errorDetails": "the request body is larger than 1048576 bytes"}
+    assert json.loads(body[: body.index(b"}") + 1]) == {"errorCode": "PARSE_ERROR", "errorDetails": "the request body is larger than 1048576 bytes"}
     assert running.server.settings.request_log.read_text() == ""  # nothing recorded
     assert running.call("GET", "/healthz").status == 200 and running.evaluate().status == 200
     assert os.getpid()  # the server runs in this process: it is still here

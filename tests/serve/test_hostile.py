@@ -53,16 +53,20 @@ def test_a_targeting_key_with_a_lone_surrogate_is_routed_during_a_canary(served)
     assert running.call("POST", f"/ofrep/v1/evaluate/flags/{NAME}", data=body).json() == first.json()  # sticky
     assert running.call("POST", "/ofrep/v1/evaluate/flags", data=body).status == 200
     digest = first.json()["value"]["digest"]
-    outcome = b'{"outcomes": [{"key": "%s", "targetingKey": "\\ud800x", "digest": "%s", "outcome": {"ok": true}}]}' % (
-        NAME.encode(), digest.encode())
+    outcome = b'{"outcomes": [{"key": "%s", "targetingKey": "\\ud800x", "digest": "%s", "outcome": {"ok": true}}]}' % (NAME.encode(), digest.encode())
     assert running.call("POST", "/v1/outcomes", data=outcome).status == 202
     assert running.server.fleet.runtimes[NAME].current("\ud800x").digest == digest  # in process too
 
 
-@pytest.mark.parametrize(("header", "status"), [
-    ("bytes=" + "9" * 5000 + "-", 416), ("bytes=-" + "9" * 5000, 200), ("bytes=0-" + "9" * 5000, 200),
-    ("bytes=" + "0" * 5000 + "5-9", 206),
-])
+@pytest.mark.parametrize(
+    ("header", "status"),
+    [
+        ("bytes=" + "9" * 5000 + "-", 416),
+        ("bytes=-" + "9" * 5000, 200),
+        ("bytes=0-" + "9" * 5000, 200),
+        ("bytes=" + "0" * 5000 + "5-9", 206),
+    ],
+)
 def test_a_range_of_thousands_of_digits_is_answered(served, header, status):
     ws, running = served
     digest = ws.json("show", V1)["digest"]
@@ -107,8 +111,11 @@ def test_a_new_metric_name_in_every_outcome_is_refused_past_the_bound(served):
     assert running.call("POST", "/v1/outcomes", batch(0, MAX_METRIC_NAMES)).status == 202  # a bound no real service reaches
     log_before = running.server.settings.request_log.read_bytes()
     metrics_before = running.call("GET", "/metrics").body
-    refused = running.call("POST", "/v1/outcomes", {"outcomes": [{"key": NAME, "digest": digest, "outcome": {"ok": True}},
-                                                                *batch(MAX_METRIC_NAMES, 1000 - 1)["outcomes"]]})
+    refused = running.call(
+        "POST",
+        "/v1/outcomes",
+        {"outcomes": [{"key": NAME, "digest": digest, "outcome": {"ok": True}}, *batch(MAX_METRIC_NAMES, 1000 - 1)["outcomes"]]},
+    )
     assert refused.status == 400 and f"at most {MAX_METRIC_NAMES} are kept" in refused.json()["errorDetails"]
     assert running.server.settings.request_log.read_bytes() == log_before  # nothing of the batch was written
     assert running.call("GET", "/metrics").body == metrics_before  # nor counted

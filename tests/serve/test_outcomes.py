@@ -52,10 +52,13 @@ def test_a_node_service_records_a_regression_and_the_guard_rolls_the_canary_back
 def test_the_server_records_under_its_own_routing_with_the_stamp_of_the_bundle(canary):
     ws, running = canary
     value = routed(running, "user-9")
-    answer = running.call("POST", "/v1/outcomes", {"outcomes": [
-        {"key": NAME, "requestId": "r-1", "targetingKey": "user-9", "digest": value["digest"], "outcome": {**OK, "csat": 4}}]})
+    answer = running.call(
+        "POST",
+        "/v1/outcomes",
+        {"outcomes": [{"key": NAME, "requestId": "r-1", "targetingKey": "user-9", "digest": value["digest"], "outcome": {**OK, "csat": 4}}]},
+    )
     assert (answer.status, answer.json()) == (202, {"recorded": 1})
-    line, = log_lines(running)
+    (line,) = log_lines(running)
     assert line["request.id"] == "r-1" and line["bundle.arm"] == value["arm"] and line["bundle.digest"] == value["digest"]
     assert line["outcome"] == {**OK, "csat": 4} and line["bundle.canary"] == value["canary"]
 
@@ -68,25 +71,30 @@ def test_a_forged_arm_or_digest_is_refused_and_nothing_is_recorded(canary):
     good = {"key": NAME, "requestId": "r-1", "targetingKey": live_key, "digest": routed(running, live_key)["digest"], "outcome": OK}
     forged_arm = {**good, "arm": "candidate"}
     forged_digest = {**good, "digest": candidate["digest"]}  # the candidate's digest for a key routed to live
-    for batch, status, words in ([good, forged_arm], 403, "arm 'candidate' is not the arm this server routes"), \
-                                ([forged_digest], 409, "is not the bundle this server routes that targetingKey to"):
+    for batch, status, words in (
+        ([good, forged_arm], 403, "arm 'candidate' is not the arm this server routes"),
+        ([forged_digest], 409, "is not the bundle this server routes that targetingKey to"),
+    ):
         answer = running.call("POST", "/v1/outcomes", {"outcomes": batch})
         assert answer.status == status and words in answer.json()["errorDetails"]
         assert answer.json()["errorCode"] == "INVALID_CONTEXT" and "nothing was recorded" in answer.json()["errorDetails"]
     assert log_lines(running) == [] and "bundlectl_requests_total{" not in running.call("GET", "/metrics").body.decode()
 
 
-@pytest.mark.parametrize(("item", "status", "words"), [
-    ({"outcome": {"ok": "yes"}}, 400, "ok='yes' is not a bool or a finite number"),
-    ({"outcome": {"latency_ms": -4}}, 400, "latency_ms=-4 cannot be a recorded latency_ms"),
-    ({"outcome": {"escalated": 5}}, 400, "escalated=5 cannot be a recorded escalated"),
-    ({"outcome": {"bundle": 1}}, 400, "'bundle' is not a metric name"),
-    ({"outcome": {}}, 400, "outcome must be a JSON object of 1 to 32 metrics"),
-    ({"outcome": {"ok": None}}, 400, "outcome has no value"),
-    ({"key": "other-bundle"}, 404, "flag 'other-bundle' is not served here"),
-    ({"targetingKey": 7}, 400, "targetingKey must be a non-empty string"),
-    ({"surprise": 1}, 400, "unknown fields ['surprise']"),
-])
+@pytest.mark.parametrize(
+    ("item", "status", "words"),
+    [
+        ({"outcome": {"ok": "yes"}}, 400, "ok='yes' is not a bool or a finite number"),
+        ({"outcome": {"latency_ms": -4}}, 400, "latency_ms=-4 cannot be a recorded latency_ms"),
+        ({"outcome": {"escalated": 5}}, 400, "escalated=5 cannot be a recorded escalated"),
+        ({"outcome": {"bundle": 1}}, 400, "'bundle' is not a metric name"),
+        ({"outcome": {}}, 400, "outcome must be a JSON object of 1 to 32 metrics"),
+        ({"outcome": {"ok": None}}, 400, "outcome has no value"),
+        ({"key": "other-bundle"}, 404, "flag 'other-bundle' is not served here"),
+        ({"targetingKey": 7}, 400, "targetingKey must be a non-empty string"),
+        ({"surprise": 1}, 400, "unknown fields ['surprise']"),
+    ],
+)
 def test_an_outcome_record_refuses_is_refused_here_with_nothing_written(served, item, status, words):
     ws, running = served
     value = routed(running, "user-1")

@@ -19,8 +19,7 @@ def test_bulk_evaluation_answers_every_flag_with_an_etag_and_304_while_unchanged
     again = running.call("POST", "/ofrep/v1/evaluate/flags", {"context": {"targetingKey": "user-1"}}, headers={"If-None-Match": etag})
     assert (again.status, again.body, again.headers["etag"]) == (304, b"", etag)
     promote(ws, V2, ENV)
-    wait_until(lambda: running.call("POST", "/ofrep/v1/evaluate/flags", {"context": {}},
-                                    headers={"If-None-Match": etag}).status == 200, 1.5)
+    wait_until(lambda: running.call("POST", "/ofrep/v1/evaluate/flags", {"context": {}}, headers={"If-None-Match": etag}).status == 200, 1.5)
     changed = running.call("POST", "/ofrep/v1/evaluate/flags", {"context": {}}, headers={"If-None-Match": etag})
     assert changed.headers["etag"] != etag and changed.json()["flags"][0]["variant"] == "2026.11.22-1"
 
@@ -28,25 +27,40 @@ def test_bulk_evaluation_answers_every_flag_with_an_etag_and_304_while_unchanged
 def test_the_configuration_says_object_flags_and_the_polling_interval(served):
     ws, running = served
     answer = running.call("GET", "/ofrep/v1/configuration")
-    assert answer.json() == {"name": "bundlectl", "capabilities": {
-        "cacheInvalidation": {"polling": {"enabled": True, "minPollingIntervalMs": 500}},
-        "flagEvaluation": {"supportedTypes": ["object"]}}}
+    assert answer.json() == {
+        "name": "bundlectl",
+        "capabilities": {
+            "cacheInvalidation": {"polling": {"enabled": True, "minPollingIntervalMs": 500}},
+            "flagEvaluation": {"supportedTypes": ["object"]},
+        },
+    }
 
 
-@pytest.mark.parametrize(("path", "body", "status", "expected"), [
-    ("/ofrep/v1/evaluate/flags/nope", b'{"context": {}}', 404, {"key": "nope", "errorCode": "FLAG_NOT_FOUND"}),
-    (f"/ofrep/v1/evaluate/flags/{NAME}", b'{"context": ', 400, {"key": NAME, "errorCode": "PARSE_ERROR"}),
-    (f"/ofrep/v1/evaluate/flags/{NAME}", b"[1, 2]", 400, {"key": NAME, "errorCode": "PARSE_ERROR"}),
-    (f"/ofrep/v1/evaluate/flags/{NAME}", b'{"context": 5}', 400, {"key": NAME, "errorCode": "INVALID_CONTEXT"}),
-    (f"/ofrep/v1/evaluate/flags/{NAME}", b'{"context": {"targetingKey": 42}}', 400, {"key": NAME, "errorCode": "INVALID_CONTEXT"}),
-    ("/ofrep/v1/evaluate/flags", b"\xff\xfe", 400, {"errorCode": "PARSE_ERROR"}),
-    ("/ofrep/v1/evaluate/flags", json.dumps({"context": {f"k{i}": i for i in range(10_000)}}).encode(), 413,
-     {"errorCode": "PARSE_ERROR"}),  # 10,000 context keys: refused by size before it is parsed
-    ("/ofrep/v1/evaluate/flags", json.dumps({"context": {f"k{i}": i for i in range(1_000)}}).encode(), 400,
-     {"errorCode": "INVALID_CONTEXT"}),  # 1,000 context keys: within the size, beyond any targeting
-    ("/ofrep/v1/evaluate/flags/" + "k" * 10_000, b'{"context": {}}', 404, {"errorCode": "FLAG_NOT_FOUND"}),
-    ("/ofrep/v1/evaluate/flags", b"[" * 50_000, 400, {"errorCode": "PARSE_ERROR"}),  # nesting deeper than the parser goes
-])
+@pytest.mark.parametrize(
+    ("path", "body", "status", "expected"),
+    [
+        ("/ofrep/v1/evaluate/flags/nope", b'{"context": {}}', 404, {"key": "nope", "errorCode": "FLAG_NOT_FOUND"}),
+        (f"/ofrep/v1/evaluate/flags/{NAME}", b'{"context": ', 400, {"key": NAME, "errorCode": "PARSE_ERROR"}),
+        (f"/ofrep/v1/evaluate/flags/{NAME}", b"[1, 2]", 400, {"key": NAME, "errorCode": "PARSE_ERROR"}),
+        (f"/ofrep/v1/evaluate/flags/{NAME}", b'{"context": 5}', 400, {"key": NAME, "errorCode": "INVALID_CONTEXT"}),
+        (f"/ofrep/v1/evaluate/flags/{NAME}", b'{"context": {"targetingKey": 42}}', 400, {"key": NAME, "errorCode": "INVALID_CONTEXT"}),
+        ("/ofrep/v1/evaluate/flags", b"\xff\xfe", 400, {"errorCode": "PARSE_ERROR"}),
+        (
+            "/ofrep/v1/evaluate/flags",
+            json.dumps({"context": {f"k{i}": i for i in range(10_000)}}).encode(),
+            413,
+            {"errorCode": "PARSE_ERROR"},
+        ),  # 10,000 context keys: refused by size before it is parsed
+        (
+            "/ofrep/v1/evaluate/flags",
+            json.dumps({"context": {f"k{i}": i for i in range(1_000)}}).encode(),
+            400,
+            {"errorCode": "INVALID_CONTEXT"},
+        ),  # 1,000 context keys: within the size, beyond any targeting
+        ("/ofrep/v1/evaluate/flags/" + "k" * 10_000, b'{"context": {}}', 404, {"errorCode": "FLAG_NOT_FOUND"}),
+        ("/ofrep/v1/evaluate/flags", b"[" * 50_000, 400, {"errorCode": "PARSE_ERROR"}),  # nesting deeper than the parser goes
+    ],
+)
 def test_bad_requests_get_ofreps_error_shape(served, path, body, status, expected):
     ws, running = served
     answer = running.call("POST", path, data=body)
@@ -74,8 +88,7 @@ def test_files_by_digest_are_immutable_with_a_strong_etag_and_ranges(served):
     assert (cached.status, cached.body) == (304, b"")
 
 
-@pytest.mark.parametrize("path", ["prompts/../bundle.yaml", "../../../../etc/passwd", "/etc/passwd", "prompts/%2e%2e/x",
-                                  "bundle.yaml", "prompts"])
+@pytest.mark.parametrize("path", ["prompts/../bundle.yaml", "../../../../etc/passwd", "/etc/passwd", "prompts/%2e%2e/x", "bundle.yaml", "prompts"])
 def test_a_path_outside_the_bundles_files_is_not_found(served, path):
     ws, running = served
     digest = ws.json("show", V1)["digest"]
@@ -100,8 +113,12 @@ def test_only_bundles_the_server_holds_are_served(served):
 def with_tokens(live, servers, tmp_path):
     tokens = tmp_path / "tokens.yaml"
     entries = [("reader", "r-secret", "[read]"), ("recorder", "w-secret", "[read, record]")]
-    tokens.write_text("tokens:\n" + "".join(f"  - {{name: {name}, sha256: {hashlib.sha256(secret.encode()).hexdigest()}, scopes: {scopes}}}\n"
-                                            for name, secret, scopes in entries))
+    tokens.write_text(
+        "tokens:\n"
+        + "".join(
+            f"  - {{name: {name}, sha256: {hashlib.sha256(secret.encode()).hexdigest()}, scopes: {scopes}}}\n" for name, secret, scopes in entries
+        )
+    )
     return live, servers(live, tokens_file=tokens, request_log=tmp_path / "requests.jsonl")
 
 

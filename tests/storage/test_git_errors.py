@@ -120,8 +120,9 @@ def test_garbage_in_packed_refs_names_the_file(git_registered: Workspace):
     ws.repo.git.pack_refs("--all")
     assert not (refs(ws) / "log").exists()
     packed = Path(ws.repo.git_dir) / "packed-refs"
-    packed.write_text("\n".join(("zzzz refs/bundlectl/log" if line.endswith(" refs/bundlectl/log") else line)
-                                for line in packed.read_text().splitlines()) + "\n")
+    packed.write_text(
+        "\n".join(("zzzz refs/bundlectl/log" if line.endswith(" refs/bundlectl/log") else line) for line in packed.read_text().splitlines()) + "\n"
+    )
     one_error(ws.run("status"), 5, str(packed), "refs/bundlectl/log", "'zzzz'")
 
 
@@ -169,8 +170,11 @@ def test_an_object_ref_naming_a_commit_is_not_a_blob(git_registered: Workspace):
 def test_a_ref_that_cannot_be_created_is_refused_with_the_reason(git_registered: Workspace):
     storage = git_registered.storage()
     storage.put_object("reports/a", b"one")
-    with pytest.raises(Refused, match=r"cannot create the ref refs/bundlectl/objects/reports/a/b: .*"
-                                      r"refs/bundlectl/objects/reports/a is a ref, so no ref can live under it") as caught:
+    with pytest.raises(
+        Refused,
+        match=r"cannot create the ref refs/bundlectl/objects/reports/a/b: .*"
+        r"refs/bundlectl/objects/reports/a is a ref, so no ref can live under it",
+    ) as caught:
         storage.put_object("reports/a/b", b"two")  # git keeps no ref inside another ref
     assert "\n" not in caught.value.message
     storage.put_object("reports/c/d", b"three")
@@ -180,6 +184,7 @@ def test_a_ref_that_cannot_be_created_is_refused_with_the_reason(git_registered:
 
 
 # ref locks ---------------------------------------------------------------------------------------------
+
 
 def test_a_stale_log_lock_is_removed_and_register_succeeds(git_registered: Workspace, caplog: pytest.LogCaptureFixture):
     ws = git_registered
@@ -240,8 +245,7 @@ def test_a_fresh_pointer_lock_is_a_conflict_and_nothing_is_written(promoted: Wor
     assert ws.json("status")["environments"][0]["version"] == "2026.11.22-1"
 
 
-def test_a_stale_lock_that_cannot_be_removed_names_the_file_to_delete(git_registered: Workspace,
-                                                                    monkeypatch: pytest.MonkeyPatch):
+def test_a_stale_lock_that_cannot_be_removed_names_the_file_to_delete(git_registered: Workspace, monkeypatch: pytest.MonkeyPatch):
     ws = git_registered
     lock = refs(ws) / "log.lock"
     lock.write_text("")
@@ -267,8 +271,10 @@ def test_removing_a_stale_lock_never_overwrites_a_lost_race(promoted: Workspace)
     storage = ws.storage()
     head, token = storage.log_head(), storage.read_pointer(STAGING).token
     older = ws.repo.git.rev_parse(f"{head}~1")
-    lost_races = [(PointerMoved, head, [PointerUpdate(STAGING, "0" * 39 + "1", b"{}")]),  # pointer moved since
-                  (LogMoved, older, [PointerUpdate(STAGING, token, b"{}")])]  # log moved since
+    lost_races = [
+        (PointerMoved, head, [PointerUpdate(STAGING, "0" * 39 + "1", b"{}")]),  # pointer moved since
+        (LogMoved, older, [PointerUpdate(STAGING, token, b"{}")]),
+    ]  # log moved since
     for signal, expected_head, updates in lost_races:
         locks = [refs(ws) / "log.lock", refs(ws) / "pointers" / f"{STAGING}.lock"]
         for lock in locks:
@@ -306,7 +312,6 @@ def test_a_stale_packed_refs_lock_does_not_block_a_write(git_registered: Workspa
     head = ws.log_head()
     assert ws.run("register", new_version(ws, "2026.11.22-7", "new")).exit_code == 0
     assert ws.log_head() != head
-
 
 
 def test_a_stale_lock_that_is_a_directory_is_removed_and_register_succeeds(git_registered: Workspace):
@@ -382,9 +387,18 @@ def test_a_symbolic_ref_out_of_the_namespace_is_damage(git_registered: Workspace
     one_error(ws.run("list"), 5, "refs/bundlectl/log", "outside refs/bundlectl/")
 
 
-@pytest.mark.parametrize("name", ["refs/heads/main", "refs/bundlectl/../../config", "refs/bundlectl/log.lock",
-                                  "refs/bundlectl/objects/a..b", "refs/bundlectl/.hidden", "refs/bundlectl/objects/x.",
-                                  "refs/bundlectl/objects/a b"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "refs/heads/main",
+        "refs/bundlectl/../../config",
+        "refs/bundlectl/log.lock",
+        "refs/bundlectl/objects/a..b",
+        "refs/bundlectl/.hidden",
+        "refs/bundlectl/objects/x.",
+        "refs/bundlectl/objects/a b",
+    ],
+)
 def test_ref_reads_refuse_names_outside_the_namespace(git_registered: Workspace, name: str):
     from bundlectl.storage.gitrefs import read_ref
 
@@ -400,8 +414,7 @@ def test_a_pointer_moved_behind_bundlectls_back_fails_every_read_with_exit_5(pro
     promote(ws, V2, "staging")
     write_behind_bundlectl(ws, "pointers/" + STAGING, old)
     before = ref_files(ws)
-    for command in (["list"], ["status"], ["status", "--check"], ["history", "support-triage", "--env", "staging"],
-                    ["show", V1], ["verify"]):
+    for command in (["list"], ["status"], ["status", "--check"], ["history", "support-triage", "--env", "staging"], ["show", V1], ["verify"]):
         one_error(ws.run(*command), 5, STAGING)
     stderr = ws.run("status").stderr
     assert f"{STAGING} says 2026.11.01-1" in stderr and "the read index built from the log says 2026.11.22-1" in stderr
@@ -424,8 +437,11 @@ def test_a_pointer_moved_to_a_huge_blob_is_refused_without_reading_it(promoted: 
 
     ws = promoted
     monkeypatch.setattr(git_storage, "POINTER_MAX", 4096)  # a blob of zeros that compresses to nothing, inflating past it
-    blob = subprocess.run(["git", "hash-object", "-w", "--stdin"], cwd=ws.root, input=bytes(1 << 20), capture_output=True,
-                          check=True).stdout.decode().strip()
+    blob = (
+        subprocess.run(["git", "hash-object", "-w", "--stdin"], cwd=ws.root, input=bytes(1 << 20), capture_output=True, check=True)
+        .stdout.decode()
+        .strip()
+    )
     (refs(ws) / "pointers" / STAGING).write_text(blob + "\n")
     read = []
     monkeypatch.setattr(GitStorage, "_read_blob", lambda self, *args: read.append(args) or b"")

@@ -223,8 +223,7 @@ def test_a_promote_starts_at_most_two_processes(git_registered: Workspace):
     assert ws.run("verify").exit_code == 0
 
 
-def test_appends_in_one_process_share_one_update_ref_and_survive_a_refused_one(git_registered: Workspace,
-                                                                              monkeypatch: pytest.MonkeyPatch):
+def test_appends_in_one_process_share_one_update_ref_and_survive_a_refused_one(git_registered: Workspace, monkeypatch: pytest.MonkeyPatch):
     from bundlectl.storage.base import LogMoved, PointerUpdate
 
     ws = git_registered

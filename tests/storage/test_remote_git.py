@@ -22,8 +22,12 @@ from tests.storage.test_git_errors import age, one_error
 
 
 def remote_refs(server: GitServer, url: str) -> dict[str, str]:
-    listing = subprocess.run(["git", "--git-dir", str(server.path(url)), "for-each-ref", "--format=%(refname) %(objectname)",
-                              "refs/bundlectl/"], capture_output=True, text=True, check=True).stdout
+    listing = subprocess.run(
+        ["git", "--git-dir", str(server.path(url)), "for-each-ref", "--format=%(refname) %(objectname)", "refs/bundlectl/"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     return dict(line.split(" ") for line in listing.splitlines())
 
 
@@ -88,8 +92,9 @@ def test_an_origin_given_as_a_relative_path_is_read_from_the_work_tree(workspace
     assert remote_url("git+origin", workspace.root / "bundles") == str(tmp_path / "team.git")
     for command in (["init"], ["register", "bundles/support-triage-v1"]):
         assert workspace.run(*command, "--registry", "git+origin").exit_code == 0
-    listing = subprocess.run(["git", "--git-dir", str(tmp_path / "team.git"), "for-each-ref", "refs/bundlectl/log"],
-                             capture_output=True, text=True, check=True).stdout
+    listing = subprocess.run(
+        ["git", "--git-dir", str(tmp_path / "team.git"), "for-each-ref", "refs/bundlectl/log"], capture_output=True, text=True, check=True
+    ).stdout
     assert "refs/bundlectl/log" in listing
     assert not workspace.repo.git.for_each_ref("refs/bundlectl/")  # nothing in the clone itself
 
@@ -110,6 +115,7 @@ def test_a_timeout_of_zero_seconds_is_a_usage_error(workspace: Workspace, monkey
 
 
 # how it fails -------------------------------------------------------------------------------------------
+
 
 def test_an_unreachable_remote_is_one_line_and_nothing_is_written(workspace: Workspace):
     url = f"git+git://127.0.0.1:{free_port()}/registry.git"
@@ -161,8 +167,8 @@ def test_a_remote_that_never_answers_times_out(workspace: Workspace, silent_serv
 
 # compare-and-swap on the remote -------------------------------------------------------------------------
 
-def test_a_push_that_lost_the_race_for_the_log_changes_nothing_on_the_remote(git_server: GitServer, tmp_path: Path,
-                                                                           monkeypatch: pytest.MonkeyPatch):
+
+def test_a_push_that_lost_the_race_for_the_log_changes_nothing_on_the_remote(git_server: GitServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     url = git_server.new_repository()
     ours, theirs = machine(tmp_path, monkeypatch, url, "ours"), machine(tmp_path, monkeypatch, url, "theirs")
     first = theirs.append_event(b'{"n": 1}', "one", None, [PointerUpdate("envs/a/staging", None, b"1")])
@@ -178,8 +184,7 @@ def test_a_push_that_lost_the_race_for_the_log_changes_nothing_on_the_remote(git
     assert ours.has_object("reports/" + "a" * 64)  # still staged for the retry
 
 
-def test_a_push_whose_pointer_moved_is_a_pointer_conflict_and_changes_nothing(git_server: GitServer, tmp_path: Path,
-                                                                            monkeypatch: pytest.MonkeyPatch):
+def test_a_push_whose_pointer_moved_is_a_pointer_conflict_and_changes_nothing(git_server: GitServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     url = git_server.new_repository()
     storage = machine(tmp_path, monkeypatch, url, "ours")
     head = storage.append_event(b'{"n": 1}', "one", None, [PointerUpdate("envs/a/staging", None, b"1")])
@@ -190,8 +195,7 @@ def test_a_push_whose_pointer_moved_is_a_pointer_conflict_and_changes_nothing(gi
     assert remote_refs(git_server, url) == before
 
 
-def test_many_objects_go_ahead_in_batches_and_the_last_travels_with_the_event(git_server: GitServer, tmp_path: Path,
-                                                                              monkeypatch: pytest.MonkeyPatch):
+def test_many_objects_go_ahead_in_batches_and_the_last_travels_with_the_event(git_server: GitServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setattr("bundlectl.storage.remote_git.PUSH_BATCH", 2)
     url = git_server.new_repository()
     storage = machine(tmp_path, monkeypatch, url, "ours")
@@ -212,8 +216,7 @@ def test_many_objects_go_ahead_in_batches_and_the_last_travels_with_the_event(gi
     assert other.get_object(f"blobs/{hashlib.sha256(b'content 3').hexdigest()}") == b"content 3"
 
 
-def test_a_push_whose_answer_was_lost_is_read_back_as_landed(git_server: GitServer, tmp_path: Path,
-                                                              monkeypatch: pytest.MonkeyPatch):
+def test_a_push_whose_answer_was_lost_is_read_back_as_landed(git_server: GitServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     url = git_server.new_repository()
     storage = machine(tmp_path, monkeypatch, url, "ours")
     push = RemoteGitStorage._push
@@ -227,8 +230,7 @@ def test_a_push_whose_answer_was_lost_is_read_back_as_landed(git_server: GitServ
     assert remote_refs(git_server, url)["refs/bundlectl/log"] == head == storage.log_head()
 
 
-def test_a_stale_lock_in_this_machines_mirror_is_recovered_by_the_next_fetch(git_server: GitServer, tmp_path: Path,
-                                                                            monkeypatch: pytest.MonkeyPatch):
+def test_a_stale_lock_in_this_machines_mirror_is_recovered_by_the_next_fetch(git_server: GitServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     url = git_server.new_repository()
     ours, theirs = machine(tmp_path, monkeypatch, url, "ours"), machine(tmp_path, monkeypatch, url, "theirs")
     head = theirs.append_event(b'{"n": 1}', "one", None, [])
@@ -257,8 +259,9 @@ def test_remote_url_rejects_a_remote_whose_configured_url_is_an_option(workspace
     assert os.environ.get("BUNDLECTL_REGISTRY") is None
 
 
-def test_a_mirror_deleted_while_a_process_runs_is_made_again_by_its_next_fetch(git_server: GitServer, tmp_path: Path,
-                                                                              monkeypatch: pytest.MonkeyPatch):
+def test_a_mirror_deleted_while_a_process_runs_is_made_again_by_its_next_fetch(
+    git_server: GitServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     import shutil
 
     url = git_server.new_repository()
@@ -273,8 +276,7 @@ def test_a_mirror_deleted_while_a_process_runs_is_made_again_by_its_next_fetch(g
     assert ours.append_event(b'{"n": 3}', "three", newer, []) == remote_refs(git_server, url)["refs/bundlectl/log"]
 
 
-def test_a_fresh_lock_in_this_machines_mirror_is_a_conflict_not_gits_message(git_server: GitServer, tmp_path: Path,
-                                                                             monkeypatch: pytest.MonkeyPatch):
+def test_a_fresh_lock_in_this_machines_mirror_is_a_conflict_not_gits_message(git_server: GitServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     from bundlectl.errors import Conflict, ExitCode
 
     url = git_server.new_repository()

@@ -73,11 +73,14 @@ class CannedS3(http.server.BaseHTTPRequestHandler):
         pass
 
 
-@pytest.mark.parametrize("status,code,text", [
-    (403, "AccessDenied", "access denied to s3://"),
-    (400, "ExpiredToken", "AWS credentials for s3://"),
-    (403, "InvalidAccessKeyId", "AWS credentials were rejected"),
-])
+@pytest.mark.parametrize(
+    "status,code,text",
+    [
+        (403, "AccessDenied", "access denied to s3://"),
+        (400, "ExpiredToken", "AWS credentials for s3://"),
+        (403, "InvalidAccessKeyId", "AWS credentials were rejected"),
+    ],
+)
 def test_denied_and_expired(s3: Workspace, monkeypatch, status: int, code: str, text: str):
     handler = type("Handler", (CannedS3,), {"status": status, "code": code})
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)

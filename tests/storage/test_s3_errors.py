@@ -122,8 +122,7 @@ def read_only_endpoint() -> Iterator[str]:
     server.shutdown()
 
 
-def test_read_only_credentials_read_and_are_refused_writes(s3: Workspace, read_only_endpoint: str,
-                                                           monkeypatch: pytest.MonkeyPatch):
+def test_read_only_credentials_read_and_are_refused_writes(s3: Workspace, read_only_endpoint: str, monkeypatch: pytest.MonkeyPatch):
     assert s3.run("register", "bundles/support-triage-v1").exit_code == 0
     storage = storage_of(s3)
     # as if the writer died before advancing head.json: a reader rolls forward, or would if it could write

@@ -42,16 +42,26 @@ def docstring_line(path: Path) -> str:
 
 
 def layout_markdown() -> str:
-    lines = ["# Layout", "",
-             "Generated from the tree by `python tests/structure/layout.py --write`; `tests/structure/test_layers.py` fails",
-             "when this page and the tree disagree, when a module imports from a later layer, and on any import cycle.", ""]
+    lines = [
+        "# Layout",
+        "",
+        "Generated from the tree by `python tests/structure/layout.py --write`; `tests/structure/test_layers.py` fails",
+        "when this page and the tree disagree, when a module imports from a later layer, and on any import cycle.",
+        "",
+    ]
     for number, (title, units) in enumerate(LAYERS):
         lines += [f"## {number}. {title}", ""]
         for unit in sorted(units):
             folder = PACKAGE / unit
             if folder.is_dir():
-                lines += [f"### `{unit}/`", "", docstring_line(folder / "__init__.py") or "(no package docstring)", "",
-                          "| module | what it is for |", "|---|---|"]
+                lines += [
+                    f"### `{unit}/`",
+                    "",
+                    docstring_line(folder / "__init__.py") or "(no package docstring)",
+                    "",
+                    "| module | what it is for |",
+                    "|---|---|",
+                ]
                 for path in sorted(folder.rglob("*.py")):
                     if path.name != "__init__.py" or path.parent != folder:
                         name = path.relative_to(folder).as_posix()

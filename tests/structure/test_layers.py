@@ -71,8 +71,7 @@ def test_every_import_points_down_or_sideways() -> None:
 
 
 def test_nothing_imports_the_cli() -> None:
-    users = sorted(m for m, imported in GRAPH.items()
-                   if any(t.startswith("bundlectl.cli") for t in imported) and not m.startswith("bundlectl.cli"))
+    users = sorted(m for m, imported in GRAPH.items() if any(t.startswith("bundlectl.cli") for t in imported) and not m.startswith("bundlectl.cli"))
     assert users in ([], ["bundlectl.__main__"])
 
 

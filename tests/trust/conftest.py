@@ -44,19 +44,28 @@ def keys(tmp_path: Path) -> Keys:
     return Keys(tmp_path / "keys")
 
 
-def trust_yaml(keys: Keys, admins: tuple[str, ...] = ("alice", "bob"), threshold: int = 2,
-               approvers: tuple[str, ...] = ("bob", "carol"), runners: tuple[str, ...] = ("ci",),
-               promoters: dict[str, tuple[str, ...]] | None = None, registrants: tuple[str, ...] | None = None,
-               lines: dict[str, str] | None = None) -> str:
+def trust_yaml(
+    keys: Keys,
+    admins: tuple[str, ...] = ("alice", "bob"),
+    threshold: int = 2,
+    approvers: tuple[str, ...] = ("bob", "carol"),
+    runners: tuple[str, ...] = ("ci",),
+    promoters: dict[str, tuple[str, ...]] | None = None,
+    registrants: tuple[str, ...] | None = None,
+    lines: dict[str, str] | None = None,
+) -> str:
     """A trust file; `lines` gives a person's line explicitly (another key, another principal)."""
+
     def listed(names: tuple[str, ...]) -> str:
         return "[" + ", ".join(f'"{(lines or {}).get(n) or keys.line(n)}"' for n in names) + "]"
 
     promoters = {"staging": ("pete", "alice"), "production": ("pete",)} if promoters is None else promoters
-    text = (f"apiVersion: bundlectl/v1\nkind: Trust\nroles:\n"
-            f"  admins: {{threshold: {threshold}, keys: {listed(admins)}}}\n"
-            f"  approvers: {{keys: {listed(approvers)}}}\n  runners: {{keys: {listed(runners)}}}\n"
-            "  promoters:\n" + "".join(f"    {env}: {listed(names)}\n" for env, names in promoters.items()))
+    text = (
+        f"apiVersion: bundlectl/v1\nkind: Trust\nroles:\n"
+        f"  admins: {{threshold: {threshold}, keys: {listed(admins)}}}\n"
+        f"  approvers: {{keys: {listed(approvers)}}}\n  runners: {{keys: {listed(runners)}}}\n"
+        "  promoters:\n" + "".join(f"    {env}: {listed(names)}\n" for env, names in promoters.items())
+    )
     if registrants is not None:
         text += f"  registrants: {{keys: {listed(registrants)}}}\n"
     return text
@@ -85,9 +94,13 @@ def trusted(registry: Workspace, keys: Keys) -> Workspace:
     set_trust(registry, keys, trust_yaml(keys), "alice", "bob")
     for folder in ("bundles/support-triage-v1", "bundles/support-triage-v2"):
         ok(registry, "register", folder, "--key", keys.path("alice"))
-    policy = write(registry, "policy.yaml", "apiVersion: bundlectl/v1\nkind: Policy\nenvironments:\n"
-                   "  staging: {gates: {eval: {min_cases: 20, min_pass_rate: 0.8}, approvals: {min: 1}}}\n"
-                   "  production: {after: staging, gates: {approvals: {min: 1}}}\n")
+    policy = write(
+        registry,
+        "policy.yaml",
+        "apiVersion: bundlectl/v1\nkind: Policy\nenvironments:\n"
+        "  staging: {gates: {eval: {min_cases: 20, min_pass_rate: 0.8}, approvals: {min: 1}}}\n"
+        "  production: {after: staging, gates: {approvals: {min: 1}}}\n",
+    )
     ok(registry, "policy", "set", policy, "--key", keys.path("alice"), "--key", keys.path("bob"))
     ok(registry, "evidence", "add", V1, promptfoo_report(registry, "v1"), "--key", keys.path("ci"))
     ok(registry, "evidence", "add", V2, promptfoo_report(registry, "v2"), "--key", keys.path("ci"))

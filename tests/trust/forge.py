@@ -41,8 +41,11 @@ class Forger:
             bodies = [m.strip("\n").partition("\n\n")[2].strip().encode() for m in out.split("\x00") if m.strip()]
         else:
             client, bucket, prefix = self._s3()
-            keys = sorted(o["Key"] for page in client.get_paginator("list_objects_v2").paginate(
-                Bucket=bucket, Prefix=f"{prefix}/log/") for o in page.get("Contents", []))
+            keys = sorted(
+                o["Key"]
+                for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=f"{prefix}/log/")
+                for o in page.get("Contents", [])
+            )
             bodies = [json.loads(client.get_object(Bucket=bucket, Key=k)["Body"].read())["payload"].encode() for k in keys]
         return [body.partition(MARK)[0] for body in bodies]
 
@@ -54,14 +57,19 @@ class Forger:
 
     def pointer(self, env: str, name: str = "support-triage") -> dict[str, Any] | None:
         """The environment pointer as the log last set it."""
-        moves = [r for r in self.records() if r["action"] in ("promote", "rollback")
-                 and (r["data"]["name"], r["data"]["env"]) == (name, env)]
+        moves = [r for r in self.records() if r["action"] in ("promote", "rollback") and (r["data"]["name"], r["data"]["env"]) == (name, env)]
         if not moves:
             return None
         last = moves[-1]
         data = last["data"]
-        return {"name": name, "env": env, "digest": data["to_digest"], "version": data["to_version"],
-                "pointer_version": data["pointer_version"], "seq": last["seq"]}
+        return {
+            "name": name,
+            "env": env,
+            "digest": data["to_digest"],
+            "version": data["to_version"],
+            "pointer_version": data["pointer_version"],
+            "seq": last["seq"],
+        }
 
     def registry_id(self) -> str | None:
         """The registry id the newest record names (or init's, when no later record names one)."""
@@ -72,9 +80,17 @@ class Forger:
         return None
 
     # writing -----------------------------------------------------------------------
-    def append(self, action: str, data: dict[str, Any], signer: str | None, pointers: dict[str, dict[str, Any]] | None = None,
-               report: bytes | None = None, registry: bool = True,
-               sign_other: bytes | None = None, at: str | None = None) -> int:
+    def append(
+        self,
+        action: str,
+        data: dict[str, Any],
+        signer: str | None,
+        pointers: dict[str, dict[str, Any]] | None = None,
+        report: bytes | None = None,
+        registry: bool = True,
+        sign_other: bytes | None = None,
+        at: str | None = None,
+    ) -> int:
         """Append one record signed by `signer`'s key (its principal as actor), then set `pointers` and the head
         pointer; `report` is stored as an object first. Returns the new record's seq.
 
@@ -85,16 +101,27 @@ class Forger:
         payloads = self.payloads()
         last = json.loads(payloads[-1])
         times = [last["time"], datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")]
-        envelope = {"seq": last["seq"] + 1, "prev": sha256(payloads[-1]), "time": at or max(times),
-                    "actor": f"{signer or 'someone'}@example.com", "action": action, "reason": "forged", "data": data}
+        envelope = {
+            "seq": last["seq"] + 1,
+            "prev": sha256(payloads[-1]),
+            "time": at or max(times),
+            "actor": f"{signer or 'someone'}@example.com",
+            "action": action,
+            "reason": "forged",
+            "data": data,
+        }
         named = self.registry_id() if registry else None
         if named is not None:  # a forger copies the registry id every record names, as anyone reading the log can
             envelope["registry"] = named
         payload = canonical(envelope)
         stored = payload
         if signer is not None:
-            signature = subprocess.run(["ssh-keygen", "-Y", "sign", "-f", self.keys.path(signer), "-n", "bundlectl"],
-                                       input=sign_other or payload, capture_output=True, check=True).stdout.strip()
+            signature = subprocess.run(
+                ["ssh-keygen", "-Y", "sign", "-f", self.keys.path(signer), "-n", "bundlectl"],
+                input=sign_other or payload,
+                capture_output=True,
+                check=True,
+            ).stdout.strip()
             stored = payload + b"\n" + signature
         if report is not None:
             self.put_object("reports/" + hashlib.sha256(report).hexdigest(), report)
@@ -133,8 +160,7 @@ class Forger:
         client.put_object(Bucket=bucket, Key=f"{prefix}/head.json", Body=json.dumps(head).encode())
 
     def _git(self, *args: str, input: bytes | None = None) -> str:
-        return subprocess.run(["git", "-C", str(self.ws.root), *args], input=input, capture_output=True,
-                              check=True).stdout.decode()
+        return subprocess.run(["git", "-C", str(self.ws.root), *args], input=input, capture_output=True, check=True).stdout.decode()
 
     def _s3(self) -> tuple[Any, str, str]:
         import os

@@ -20,16 +20,23 @@ def forged_canary(forger: Forger, ref: str, env: str, action: str, percent: int,
     bundle, live = forger.registered(version(ref)), forger.pointer(env)
     assert live is not None
     seq = forger.records()[-1]["seq"] + 1
-    data = {"name": NAME, "env": env, "digest": bundle["digest"], "version": bundle["version"], "percent": percent,
-            "live_digest": live["digest"], "live_version": live["version"], "pointer_version": live["pointer_version"],
-            "steps": [percent, 100], "step_time": 0}
-    pointer = {"name": NAME, "env": env, "digest": bundle["digest"], "version": bundle["version"], "percent": percent,
-               "seq": seq}
+    data = {
+        "name": NAME,
+        "env": env,
+        "digest": bundle["digest"],
+        "version": bundle["version"],
+        "percent": percent,
+        "live_digest": live["digest"],
+        "live_version": live["version"],
+        "pointer_version": live["pointer_version"],
+        "steps": [percent, 100],
+        "step_time": 0,
+    }
+    pointer = {"name": NAME, "env": env, "digest": bundle["digest"], "version": bundle["version"], "percent": percent, "seq": seq}
     return forger.append(action, data, signer, {f"canaries/{NAME}/{env}": pointer}, registry=True)
 
 
-def test_a_canary_advance_of_a_bundle_no_gate_passed_is_refused_by_every_reader(trusted: Workspace, keys: Keys,
-                                                                                 runtimes: Any) -> None:
+def test_a_canary_advance_of_a_bundle_no_gate_passed_is_refused_by_every_reader(trusted: Workspace, keys: Keys, runtimes: Any) -> None:
     ws, forger = trusted, Forger(trusted, keys)
     ok(ws, "approve", V1, "--env", "staging", "--key", keys.path("carol"))
     ok(ws, "promote", V1, "--env", "staging", "--key", keys.path("pete"))
@@ -52,8 +59,7 @@ def _set_head(forger: Forger, seq: int) -> None:
     forger.set_pointer("head", canonical({"seq": seq, "hash": "sha256:" + hashlib.sha256(payload).hexdigest()}))
 
 
-def test_records_no_allowed_key_signed_never_move_the_runtime_or_pass_status_check(trusted: Workspace, keys: Keys,
-                                                                                  runtimes: Any) -> None:
+def test_records_no_allowed_key_signed_never_move_the_runtime_or_pass_status_check(trusted: Workspace, keys: Keys, runtimes: Any) -> None:
     """Mallory holds no key at all, only write access: an unsigned policy without staging's gates, then an unsigned
     promotion of V2 in pete's name. Its judgment passes (the forged policy is in force); only signatures tell."""
     ws, forger = trusted, Forger(trusted, keys)
@@ -73,8 +79,7 @@ def test_records_no_allowed_key_signed_never_move_the_runtime_or_pass_status_che
     refused_by_integrity(ws, ("verify",), failure, "is not signed")
 
 
-def test_an_approval_whose_signature_does_not_verify_never_lets_the_runtime_follow(trusted: Workspace, keys: Keys,
-                                                                                    runtimes: Any) -> None:
+def test_an_approval_whose_signature_does_not_verify_never_lets_the_runtime_follow(trusted: Workspace, keys: Keys, runtimes: Any) -> None:
     """Pete, a promoter, forges carol's approval of V2 (a signature of carol's over other bytes, naming her key) and
     promotes V2 with his own valid signature: the gate counts the approval unless its signature is checked."""
     ws, forger = trusted, Forger(trusted, keys)
@@ -82,8 +87,13 @@ def test_an_approval_whose_signature_does_not_verify_never_lets_the_runtime_foll
     ok(ws, "promote", V1, "--env", "staging", "--key", keys.path("pete"))
     runtime = runtimes(ws, follow=False)
     bundle = forger.registered(version(V2))
-    seq = forger.append("approval", {"name": NAME, "version": bundle["version"], "digest": bundle["digest"],
-                                     "env": "staging"}, "carol", registry=True, sign_other=b"something carol signed")
+    seq = forger.append(
+        "approval",
+        {"name": NAME, "version": bundle["version"], "digest": bundle["digest"], "env": "staging"},
+        "carol",
+        registry=True,
+        sign_other=b"something carol signed",
+    )
     forged_promotion(forger, V2, "staging", signer="pete")
     failure = f"log record seq {seq} (approval"
     refused_by_integrity(ws, ("status", "--check"), failure, "is not signed by a key allowed to")
@@ -115,8 +125,7 @@ def test_a_record_dated_hours_ahead_never_holds_back_the_kill_switch_or_a_rollba
     assert ws.run("verify").exit_code == 0
 
 
-def test_a_break_glass_component_rollback_to_a_bundle_never_live_there_is_refused(trusted: Workspace, keys: Keys,
-                                                                                  runtimes: Any) -> None:
+def test_a_break_glass_component_rollback_to_a_bundle_never_live_there_is_refused(trusted: Workspace, keys: Keys, runtimes: Any) -> None:
     """Pete calls a move to V2 (never approved, so its gate fails) a break-glass rollback of one component: a break-glass
     rollback skips the gate, and nothing checked that its target is the live bundle with that component taken from one
     live there before."""
@@ -127,11 +136,26 @@ def test_a_break_glass_component_rollback_to_a_bundle_never_live_there_is_refuse
     bundle, before = forger.registered(version(V2)), forger.pointer("staging")
     assert before is not None
     seq = forger.records()[-1]["seq"] + 1
-    data = {"name": NAME, "env": "staging", "from_digest": before["digest"], "from_version": before["version"],
-            "to_digest": bundle["digest"], "to_version": bundle["version"], "pointer_version": before["pointer_version"] + 1,
-            "components": ["prompt"], "break_glass": True, "verified": False}
-    pointer = {"name": NAME, "env": "staging", "digest": bundle["digest"], "version": bundle["version"],
-               "pointer_version": data["pointer_version"], "seq": seq}
+    data = {
+        "name": NAME,
+        "env": "staging",
+        "from_digest": before["digest"],
+        "from_version": before["version"],
+        "to_digest": bundle["digest"],
+        "to_version": bundle["version"],
+        "pointer_version": before["pointer_version"] + 1,
+        "components": ["prompt"],
+        "break_glass": True,
+        "verified": False,
+    }
+    pointer = {
+        "name": NAME,
+        "env": "staging",
+        "digest": bundle["digest"],
+        "version": bundle["version"],
+        "pointer_version": data["pointer_version"],
+        "seq": seq,
+    }
     forger.append("rollback", data, "pete", {f"envs/{NAME}/staging": pointer}, registry=True)
     failure = f"log record seq {seq} (rollback"
     refused_by_integrity(ws, ("status", "--check"), failure, "is not the live bundle")

@@ -23,10 +23,16 @@ def skewed(history: Workspace, keys: Keys) -> Workspace:  # noqa: F811
     """The history, then carol's approval of V2 for production, dated a year ahead and appended by hand."""
     kept = records(history)
     last = json.loads(kept[-1][1])
-    approval = {"seq": last["seq"] + 1, "prev": sha256_of(kept[-1][1]), "time": YEAR_AHEAD, "actor": "carol@example.com",
-                "action": "approval", "reason": None, "registry": last["registry"],
-                "data": {"name": "support-triage", "version": "2026.11.22-1", "digest": history.json("show", V2)["digest"],
-                         "env": "production"}}
+    approval = {
+        "seq": last["seq"] + 1,
+        "prev": sha256_of(kept[-1][1]),
+        "time": YEAR_AHEAD,
+        "actor": "carol@example.com",
+        "action": "approval",
+        "reason": None,
+        "registry": last["registry"],
+        "data": {"name": "support-triage", "version": "2026.11.22-1", "digest": history.json("show", V2)["digest"], "env": "production"},
+    }
     payload = canonical_json(approval)
     store(history, [*kept, (f"record {approval['seq']}", payload, sign(keys, "carol", payload))], unchanged=len(kept))
     return history
@@ -64,10 +70,16 @@ def test_a_writer_behind_the_log_head_is_refused_and_writes_nothing(history: Wor
     kept = records(history)
     last = json.loads(kept[-1][1])
     ahead = event_time(datetime.now(UTC) + timedelta(hours=1))
-    approval = {**json.loads(kept[-2][1]), "seq": last["seq"] + 1, "prev": sha256_of(kept[-1][1]), "time": ahead,
-                "actor": "carol@example.com", "action": "approval", "reason": None,
-                "data": {"name": "support-triage", "version": "2026.11.01-1",
-                         "digest": history.json("show", V1)["digest"], "env": "production"}}
+    approval = {
+        **json.loads(kept[-2][1]),
+        "seq": last["seq"] + 1,
+        "prev": sha256_of(kept[-1][1]),
+        "time": ahead,
+        "actor": "carol@example.com",
+        "action": "approval",
+        "reason": None,
+        "data": {"name": "support-triage", "version": "2026.11.01-1", "digest": history.json("show", V1)["digest"], "env": "production"},
+    }
     approval.pop("run_url", None)
     payload = canonical_json(approval)
     store(history, [*kept, (f"record {approval['seq']}", payload, sign(keys, "carol", payload))], unchanged=len(kept))

@@ -68,12 +68,13 @@ def bring_back(ws: Workspace, sandbox: str) -> None:
     client, prefix = storage.client, storage.prefix
     listed = client.list_objects_v2(Bucket=storage.bucket, Prefix="sandbox/")
     for item in listed["Contents"]:
-        key = prefix + item["Key"][len("sandbox/"):]
+        key = prefix + item["Key"][len("sandbox/") :]
         client.copy_object(Bucket=storage.bucket, Key=key, CopySource={"Bucket": storage.bucket, "Key": item["Key"]})
 
 
 def test_a_sandbox_brought_back_with_plain_tools_is_refused_here_and_fails_a_pinned_verify_elsewhere(
-        trusted: Workspace, keys: Keys, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    trusted: Workspace, keys: Keys, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     _, sandbox, original = acted_in_sandbox(trusted, keys, tmp_path)
     before = trusted.storage().log_head()
     bring_back(trusted, sandbox)
@@ -93,15 +94,20 @@ def test_a_sandbox_brought_back_with_plain_tools_is_refused_here_and_fails_a_pin
     assert unpinned.exit_code == 0 and f"a sandbox copy of {original}" in unpinned.stdout
 
 
-def test_a_record_signed_for_another_registry_never_verifies_here(trusted: Workspace, keys: Keys, tmp_path: Path,
-                                                                   monkeypatch: pytest.MonkeyPatch):
+def test_a_record_signed_for_another_registry_never_verifies_here(trusted: Workspace, keys: Keys, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """A promoter's record, signed with ssh-keygen and appended behind bundlectl's back, naming another registry."""
     kept = records(trusted)
     last = json.loads(kept[-1][1])
-    forged = {**last, "seq": last["seq"] + 1, "prev": sha256_of(kept[-1][1]), "actor": "carol@example.com",
-              "action": "approval", "reason": None, "registry": "0" * 32,
-              "data": {"name": "support-triage", "version": "2026.11.01-1", "digest": trusted.json("show", V1)["digest"],
-                       "env": "staging"}}
+    forged = {
+        **last,
+        "seq": last["seq"] + 1,
+        "prev": sha256_of(kept[-1][1]),
+        "actor": "carol@example.com",
+        "action": "approval",
+        "reason": None,
+        "registry": "0" * 32,
+        "data": {"name": "support-triage", "version": "2026.11.01-1", "digest": trusted.json("show", V1)["digest"], "env": "staging"},
+    }
     forged.pop("run_url", None)
     payload = canonical_json(forged)
     store(trusted, [*kept, (f"record {forged['seq']}", payload, sign(keys, "carol", payload))], unchanged=len(kept))

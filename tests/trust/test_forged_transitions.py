@@ -41,18 +41,31 @@ def forged_promotion(forger: Forger, ref: str, env: str, signer: str | None = "p
     bundle = forger.registered(version(ref))
     before = forger.pointer(env)
     seq = forger.records()[-1]["seq"] + 1
-    data = {"name": NAME, "env": env, "from_digest": before["digest"] if before else None,
-            "from_version": before["version"] if before else None, "to_digest": bundle["digest"],
-            "to_version": bundle["version"], "pointer_version": (before["pointer_version"] if before else 0) + 1,
-            "verified": True, "gate": {"passed": True, "checks": ["eval.fresh", "eval.cases", "eval.pass_rate", "approvals"],
-                                       "evidence": []}}
-    pointer = {"name": NAME, "env": env, "digest": bundle["digest"], "version": bundle["version"],
-               "pointer_version": data["pointer_version"], "seq": seq}
+    data = {
+        "name": NAME,
+        "env": env,
+        "from_digest": before["digest"] if before else None,
+        "from_version": before["version"] if before else None,
+        "to_digest": bundle["digest"],
+        "to_version": bundle["version"],
+        "pointer_version": (before["pointer_version"] if before else 0) + 1,
+        "verified": True,
+        "gate": {"passed": True, "checks": ["eval.fresh", "eval.cases", "eval.pass_rate", "approvals"], "evidence": []},
+    }
+    pointer = {
+        "name": NAME,
+        "env": env,
+        "digest": bundle["digest"],
+        "version": bundle["version"],
+        "pointer_version": data["pointer_version"],
+        "seq": seq,
+    }
     return forger.append("promote", data, signer, {f"envs/{NAME}/{env}": pointer}, registry=True)
 
 
 def test_a_promotion_its_promoter_signed_without_the_gate_is_refused_by_every_reader(
-        trusted: Workspace, keys: Keys, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, runtimes: Any):
+    trusted: Workspace, keys: Keys, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, runtimes: Any
+):
     ws, forger = trusted, Forger(trusted, keys)
     ok(ws, "approve", V1, "--env", "staging", "--key", keys.path("carol"))
     ok(ws, "promote", V1, "--env", "staging", "--key", keys.path("pete"))
@@ -63,8 +76,7 @@ def test_a_promotion_its_promoter_signed_without_the_gate_is_refused_by_every_re
     failure = f"log record seq {seq} (promote"
     judged = "says support-triage@2026.11.22-1 passed the gate of staging, but judged again from the log before it"
     # writers refuse before they plan: nothing is written, and they say which record and why
-    refused_by_integrity(ws, ("approve", V2, "--env", "staging", "--key", keys.path("bob")), failure, judged,
-                         "approvals: no approvals that count")
+    refused_by_integrity(ws, ("approve", V2, "--env", "staging", "--key", keys.path("bob")), failure, judged, "approvals: no approvals that count")
     refused_by_integrity(ws, ("promote", V1, "--env", "production", "--key", keys.path("pete")), failure)
     # reads through the index, and the check CI runs
     refused_by_integrity(ws, ("status", "--check"), failure, judged)
@@ -108,8 +120,7 @@ def test_a_promotion_to_production_skipping_after_and_approvals_is_refused(trust
 
 
 def last_evidence(forger: Forger, ref: str) -> dict[str, Any]:
-    return next(r["data"] for r in reversed(forger.records()) if r["action"] == "evidence"
-                and r["data"]["version"] == version(ref))
+    return next(r["data"] for r in reversed(forger.records()) if r["action"] == "evidence" and r["data"]["version"] == version(ref))
 
 
 def test_evidence_pointing_at_a_report_never_stored_is_refused(trusted: Workspace, keys: Keys):
@@ -144,8 +155,9 @@ def test_an_approval_of_an_unregistered_digest_is_refused(trusted: Workspace, ke
     """Carol's validly signed approval names a digest no record registered: it counts nowhere, and writers refuse it."""
     ws, forger = trusted, Forger(trusted, keys)
     bundle = forger.registered(version(V1))
-    seq = forger.append("approval", {"name": NAME, "version": bundle["version"], "digest": "sha256:" + "cd" * 32,
-                                     "env": "staging"}, "carol", registry=True)
+    seq = forger.append(
+        "approval", {"name": NAME, "version": bundle["version"], "digest": "sha256:" + "cd" * 32, "env": "staging"}, "carol", registry=True
+    )
     failure = f"log record seq {seq} (approval"
     words = ("approves support-triage@2026.11.01-1 (sha256:cdcdcdcdcdcd…) is not registered",)
     refused_by_integrity(ws, ("promote", V1, "--env", "staging", "--key", keys.path("pete")), failure, *words)
@@ -153,9 +165,9 @@ def test_an_approval_of_an_unregistered_digest_is_refused(trusted: Workspace, ke
     refused_by_integrity(ws, ("verify",), failure, "not registered")
 
 
-def test_an_honest_log_still_verifies_and_its_gate_records_are_judged_equal(trusted: Workspace, keys: Keys,
-                                                                            tmp_path: Path,
-                                                                            monkeypatch: pytest.MonkeyPatch):
+def test_an_honest_log_still_verifies_and_its_gate_records_are_judged_equal(
+    trusted: Workspace, keys: Keys, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     """The happy path's twin: approvals, a promotion, a canary, a rollback, all through bundlectl, verify everywhere."""
     ws = trusted
     ok(ws, "approve", V1, "--env", "staging", "--key", keys.path("carol"))

@@ -13,8 +13,17 @@ from tests.trust.test_signed_tampering import EMPTY_TREE, records
 
 def legacy_init(ws: Workspace) -> None:
     """The init record an older bundlectl wrote (no registry id), made with plain git."""
-    payload = canonical_json({"seq": 1, "prev": None, "time": "2026-11-01T09:00:00.000000Z", "actor": "ann@example.com",
-                              "action": "init", "reason": "bundlectl init", "data": {"format": 1}}).decode()
+    payload = canonical_json(
+        {
+            "seq": 1,
+            "prev": None,
+            "time": "2026-11-01T09:00:00.000000Z",
+            "actor": "ann@example.com",
+            "action": "init",
+            "reason": "bundlectl init",
+            "data": {"format": 1},
+        }
+    ).decode()
     commit = ws.repo.git.commit_tree(EMPTY_TREE, "-m", f"init by ann@example.com\n\n{payload}\n")
     ws.repo.git.update_ref("refs/bundlectl/log", commit)
 

@@ -21,17 +21,31 @@ def older_bundlectl_promotion(ws: Workspace, keys: Keys) -> int:
     forger = Forger(ws, keys)
     raw = Path(promptfoo_report(ws, "v1")).read_bytes()
     bundle = forger.registered(V1.split("@")[1])
-    evidence = {"name": bundle["name"], "version": bundle["version"], "digest": bundle["digest"],
-                "evals_digest": bundle["record"]["components"]["evals"]["digest"], "kind": "eval", "source": "promptfoo",
-                "run_at": json.loads(raw)["results"]["timestamp"][:19] + "Z", "figures": figures(import_report(raw, "r.json")),
-                "report_key": "reports/" + __import__("hashlib").sha256(raw).hexdigest(), "file": "v1.json"}
+    evidence = {
+        "name": bundle["name"],
+        "version": bundle["version"],
+        "digest": bundle["digest"],
+        "evals_digest": bundle["record"]["components"]["evals"]["digest"],
+        "kind": "eval",
+        "source": "promptfoo",
+        "run_at": json.loads(raw)["results"]["timestamp"][:19] + "Z",
+        "figures": figures(import_report(raw, "r.json")),
+        "report_key": "reports/" + __import__("hashlib").sha256(raw).hexdigest(),
+        "file": "v1.json",
+    }
     used = forger.append("evidence", evidence, None, report=raw)
     seq = used + 1
-    move = {"name": bundle["name"], "env": "staging", "from_digest": None, "from_version": None,
-            "to_digest": bundle["digest"], "to_version": bundle["version"], "pointer_version": 1,
-            "gate": {"passed": True, "checks": ["eval.fresh", "eval.cases", "eval.pass_rate"], "evidence": [used]}}
-    pointer = {"name": bundle["name"], "env": "staging", "digest": bundle["digest"], "version": bundle["version"],
-               "pointer_version": 1, "seq": seq}
+    move = {
+        "name": bundle["name"],
+        "env": "staging",
+        "from_digest": None,
+        "from_version": None,
+        "to_digest": bundle["digest"],
+        "to_version": bundle["version"],
+        "pointer_version": 1,
+        "gate": {"passed": True, "checks": ["eval.fresh", "eval.cases", "eval.pass_rate"], "evidence": [used]},
+    }
+    pointer = {"name": bundle["name"], "env": "staging", "digest": bundle["digest"], "version": bundle["version"], "pointer_version": 1, "seq": seq}
     return forger.append("promote", move, None, {f"envs/{bundle['name']}/staging": pointer})
 
 

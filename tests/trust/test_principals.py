@@ -19,8 +19,7 @@ def test_the_domain_compares_without_case_and_the_rest_exactly():
 
 
 @pytest.mark.parametrize("spelling", ["Alice@example.com", "alice@EXAMPLE.com"])
-def test_a_trust_file_spelling_one_principal_two_ways_is_refused_and_nothing_is_written(
-        git_registry: Workspace, keys: Keys, spelling: str):
+def test_a_trust_file_spelling_one_principal_two_ways_is_refused_and_nothing_is_written(git_registry: Workspace, keys: Keys, spelling: str):
     """`alice@` and `Alice@` as two admins with a threshold of two: either one person reaches the threshold
     alone, or a reader cannot tell who is who."""
     ws = git_registry
@@ -34,9 +33,14 @@ def test_a_trust_file_spelling_one_principal_two_ways_is_refused_and_nothing_is_
 
 def test_a_stored_trust_with_two_domain_spellings_counts_one_person_once(keys: Keys):
     """A trust document stored before the rule (the domain spelled two ways) still counts alice once."""
-    document = {"roles": {"admins": {"threshold": 2, "keys": [keys.line("alice"), keys.line("alice2", "alice@EXAMPLE.com"),
-                                                              keys.line("bob")]},
-                          "approvers": {"keys": []}, "runners": {"keys": []}, "promoters": {}}}
+    document = {
+        "roles": {
+            "admins": {"threshold": 2, "keys": [keys.line("alice"), keys.line("alice2", "alice@EXAMPLE.com"), keys.line("bob")]},
+            "approvers": {"keys": []},
+            "runners": {"keys": []},
+            "promoters": {},
+        }
+    }
     trust = Trust.from_document(document, 1)
     alice = [PublicKey.parse(keys.public(name)) for name in ("alice", "alice2")]
     with pytest.raises(NotAllowed, match="needs 2 distinct admins .principals.; 1 signed .alice@example.com."):

@@ -52,9 +52,11 @@ def test_unsigned_and_wrong_role_acts_are_refused_with_nothing_written(trusted: 
     ok(trusted, "promote", V1, "--env", "staging", *key(keys, "pete"))
     ok(trusted, "approve", V2, "--env", "staging", *key(keys, "carol"))
     ok(trusted, "promote", V2, "--env", "staging", *key(keys, "pete"))
-    for args, message in [(["rollback", "support-triage", "--env", "staging"], "rollback must be signed"),
-                          (["rollback", "support-triage", "--env", "staging", *key(keys, "bob")], "is not among the promoters"),
-                          (["rollback", "support-triage", "--env", "staging", "--rehearse", *key(keys, "ci")], "is not among")]:
+    for args, message in [
+        (["rollback", "support-triage", "--env", "staging"], "rollback must be signed"),
+        (["rollback", "support-triage", "--env", "staging", *key(keys, "bob")], "is not among the promoters"),
+        (["rollback", "support-triage", "--env", "staging", "--rehearse", *key(keys, "ci")], "is not among"),
+    ]:
         refused_with_nothing_written(trusted, args, message)
     assert trusted.run("verify").exit_code == 0
 
@@ -65,15 +67,17 @@ def test_pause_and_resume_are_a_promoters_signed_acts(trusted: Workspace, keys: 
     pause = ["pause", "support-triage", "--env", "staging", "--reason", "bad answers"]
     refused_with_nothing_written(trusted, pause, "pause must be signed by one of the promoters of staging")
     refused_with_nothing_written(trusted, [*pause, *key(keys, "carol")], "(carol@example.com) is not among the promoters of staging")
-    refused_with_nothing_written(trusted, [*pause, *key(keys, "alice"), "--actor", "someone-else@example.com"],
-                                 "is not the principal of the signing key (alice@example.com)")
+    refused_with_nothing_written(
+        trusted, [*pause, *key(keys, "alice"), "--actor", "someone-else@example.com"], "is not the principal of the signing key (alice@example.com)"
+    )
     ok(trusted, *pause, *key(keys, "alice"))
-    refused_with_nothing_written(trusted, ["resume", "support-triage", "--env", "staging", *key(keys, "ci")],
-                                 "is not among the promoters of staging")
+    refused_with_nothing_written(trusted, ["resume", "support-triage", "--env", "staging", *key(keys, "ci")], "is not among the promoters of staging")
     ok(trusted, "resume", "support-triage", "--env", "staging", *key(keys, "pete"))
     events = trusted.json("history", "support-triage", "--env", "staging")["events"]
     assert [(e["action"], e["actor"], e["signed"]) for e in events[:2]] == [
-        ("resume", "pete@example.com", True), ("pause", "alice@example.com", True)]
+        ("resume", "pete@example.com", True),
+        ("pause", "alice@example.com", True),
+    ]
     assert "(claimed)" not in trusted.run("history", "support-triage", "--env", "staging").stdout
     assert trusted.run("verify").exit_code == 0
 
@@ -86,12 +90,15 @@ def test_canaries_are_a_promoters_signed_acts(trusted: Workspace, keys: Keys):
     refused_with_nothing_written(trusted, canary, "canary must be signed by one of the promoters of staging")
     refused_with_nothing_written(trusted, [*canary, *key(keys, "carol")], "(carol@example.com) is not among the promoters of staging")
     ok(trusted, *canary, *key(keys, "alice"))
-    refused_with_nothing_written(trusted, ["rollback", "support-triage", "--env", "staging", *key(keys, "ci")],
-                                 "is not among the promoters of staging")
+    refused_with_nothing_written(
+        trusted, ["rollback", "support-triage", "--env", "staging", *key(keys, "ci")], "is not among the promoters of staging"
+    )
     ok(trusted, "rollback", "support-triage", "--env", "staging", *key(keys, "pete"))
     events = trusted.json("history", "support-triage", "--env", "staging")["events"]
     assert [(e["action"], e["actor"], e["signed"]) for e in events[:2]] == [
-        ("canary-rollback", "pete@example.com", True), ("canary", "alice@example.com", True)]
+        ("canary-rollback", "pete@example.com", True),
+        ("canary", "alice@example.com", True),
+    ]
     assert trusted.run("verify").exit_code == 0
 
 
@@ -115,8 +122,11 @@ def test_spoofed_self_approval_does_not_count_and_a_valid_one_does(registry: Wor
     """Alice registers V2 and may approve; she tries to approve it as bob, carol and dave: none of it counts."""
     set_trust(registry, keys, trust_yaml(keys, approvers=("alice", "bob", "carol")), "alice", "bob")
     ok(registry, "register", "bundles/support-triage-v2", *key(keys, "alice"))
-    policy = write(registry, "policy.yaml", "apiVersion: bundlectl/v1\nkind: Policy\nenvironments:\n"
-                   "  staging: {gates: {approvals: {min: 1, exclude_author: true}}}\n")
+    policy = write(
+        registry,
+        "policy.yaml",
+        "apiVersion: bundlectl/v1\nkind: Policy\nenvironments:\n  staging: {gates: {approvals: {min: 1, exclude_author: true}}}\n",
+    )
     ok(registry, "policy", "set", policy, *key(keys, "alice"), *key(keys, "bob"))
 
     refused = registry.run("approve", V2, "--env", "staging", "--actor", "bob@example.com", *key(keys, "alice"))
@@ -143,8 +153,7 @@ def test_spoofed_self_approval_does_not_count_and_a_valid_one_does(registry: Wor
 
 
 def test_policy_changes_need_the_admins_threshold(trusted: Workspace, keys: Keys):
-    lax = write(trusted, "lax.yaml", "apiVersion: bundlectl/v1\nkind: Policy\nenvironments:\n  staging: {gates: {}}\n"
-                "  production: {gates: {}}\n")
+    lax = write(trusted, "lax.yaml", "apiVersion: bundlectl/v1\nkind: Policy\nenvironments:\n  staging: {gates: {}}\n  production: {gates: {}}\n")
     refused_with_nothing_written(trusted, ["policy", "set", lax], "policy set must be signed by 2 of the admins")
     refused_with_nothing_written(trusted, ["policy", "set", lax, *key(keys, "pete"), *key(keys, "alice")], "is not among the admins")
     ok(trusted, "policy", "set", lax, *key(keys, "alice"), *key(keys, "bob"))
@@ -164,8 +173,9 @@ def test_key_rotation_stops_a_removed_keys_approvals_counting(trusted: Workspace
     approvals = gate(trusted, V1, "staging", *key(keys, "pete"))["approvals"]
     assert approvals["passed"] is False
     assert "not counted (not signed by a key that is an approver now): carol@example.com" in approvals["detail"]
-    refused_with_nothing_written(trusted, ["approve", V1, "--env", "staging", *key(keys, "carol")],
-                                 "which the trust file does not name, is not among the approvers")
+    refused_with_nothing_written(
+        trusted, ["approve", V1, "--env", "staging", *key(keys, "carol")], "which the trust file does not name, is not among the approvers"
+    )
     ok(trusted, "approve", V1, "--env", "staging", *key(keys, "carol-2"))  # the same principal, the new key: a new approval
     assert gate(trusted, V1, "staging", *key(keys, "pete"))["approvals"]["passed"] is True
     ok(trusted, "promote", V1, "--env", "staging", *key(keys, "pete"))
@@ -174,8 +184,12 @@ def test_key_rotation_stops_a_removed_keys_approvals_counting(trusted: Workspace
 
 
 def test_a_policy_may_demand_evals_signed_by_runners(trusted: Workspace, keys: Keys):
-    strict = write(trusted, "strict.yaml", "apiVersion: bundlectl/v1\nkind: Policy\nenvironments:\n"
-                   "  staging: {gates: {eval: {min_cases: 20, min_pass_rate: 0.8, signed_by: runners}}}\n")
+    strict = write(
+        trusted,
+        "strict.yaml",
+        "apiVersion: bundlectl/v1\nkind: Policy\nenvironments:\n"
+        "  staging: {gates: {eval: {min_cases: 20, min_pass_rate: 0.8, signed_by: runners}}}\n",
+    )
     ok(trusted, "policy", "set", strict, *key(keys, "alice"), *key(keys, "bob"))
     assert gate(trusted, V2, "staging")["eval.pass_rate"]["passed"] is True  # ci added V2's evidence in the fixture
     ok(trusted, "evidence", "add", V2, promptfoo_report(trusted, "v2", timedelta(minutes=5), "newer.json"), *key(keys, "alice"))
@@ -183,8 +197,9 @@ def test_a_policy_may_demand_evals_signed_by_runners(trusted: Workspace, keys: K
     assert (newest["counts"], runners["counts"]) == (False, True)
     assert "not signed by a runner key of the trust in force" in newest["why"]
     assert gate(trusted, V2, "staging")["eval.fresh"]["detail"].endswith("is 1h old")  # the runner's run, not alice's
-    unsigned = write(trusted, "p2.yaml", "apiVersion: bundlectl/v1\nkind: Policy\nenvironments:\n"
-                     "  staging: {gates: {eval: {min_cases: 20, min_pass_rate: 0.8}}}\n")
+    unsigned = write(
+        trusted, "p2.yaml", "apiVersion: bundlectl/v1\nkind: Policy\nenvironments:\n  staging: {gates: {eval: {min_cases: 20, min_pass_rate: 0.8}}}\n"
+    )
     ok(trusted, "policy", "set", unsigned, *key(keys, "alice"), *key(keys, "bob"))
     assert gate(trusted, V2, "staging")["eval.fresh"]["detail"].endswith("is 5m old")
 
@@ -192,8 +207,12 @@ def test_a_policy_may_demand_evals_signed_by_runners(trusted: Workspace, keys: K
 def test_bundlectl_eval_signed_by_a_runner_counts(trusted: Workspace, keys: Keys, monkeypatch):
     from tests.cli.test_eval import NATIVE_HARNESS
 
-    strict = write(trusted, "strict.yaml", "apiVersion: bundlectl/v1\nkind: Policy\nenvironments:\n"
-                   "  staging: {gates: {eval: {min_cases: 20, min_pass_rate: 0.8, signed_by: runners}}}\n")
+    strict = write(
+        trusted,
+        "strict.yaml",
+        "apiVersion: bundlectl/v1\nkind: Policy\nenvironments:\n"
+        "  staging: {gates: {eval: {min_cases: 20, min_pass_rate: 0.8, signed_by: runners}}}\n",
+    )
     ok(trusted, "policy", "set", strict, *key(keys, "alice"), *key(keys, "bob"))
     monkeypatch.setenv("CASES", json.dumps(suite_cases("v1")))
     harness = [sys.executable, "-c", NATIVE_HARNESS]
@@ -206,8 +225,7 @@ def test_bundlectl_eval_signed_by_a_runner_counts(trusted: Workspace, keys: Keys
 
 
 def test_without_trust_everything_works_and_identities_are_claimed(registered: Workspace, keys: Keys):
-    ok(registered, "policy", "set", write(registered, "p.yaml", "apiVersion: bundlectl/v1\nkind: Policy\nenvironments:\n"
-                                          "  staging: {gates: {}}\n"))
+    ok(registered, "policy", "set", write(registered, "p.yaml", "apiVersion: bundlectl/v1\nkind: Policy\nenvironments:\n  staging: {gates: {}}\n"))
     assert "bob@example.com (claimed) approved" in ok(registered, "approve", V1, "--env", "staging", "--actor", "bob@example.com")
     ok(registered, "promote", V1, "--env", "staging", *key(keys, "alice"))  # a key is not needed, and not held against it
     status = ok(registered, "status")
@@ -220,21 +238,31 @@ def test_without_trust_everything_works_and_identities_are_claimed(registered: W
 
 
 def test_ci_identity_and_run_url_are_recorded(registered: Workspace, monkeypatch: pytest.MonkeyPatch):
-    for variable, value in {"GITHUB_ACTIONS": "true", "GITHUB_ACTOR": "octocat", "GITHUB_SERVER_URL": "https://github.com",
-                            "GITHUB_REPOSITORY": "acme/triage", "GITHUB_RUN_ID": "42", "GITHUB_RUN_ATTEMPT": "2"}.items():
+    for variable, value in {
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_ACTOR": "octocat",
+        "GITHUB_SERVER_URL": "https://github.com",
+        "GITHUB_REPOSITORY": "acme/triage",
+        "GITHUB_RUN_ID": "42",
+        "GITHUB_RUN_ATTEMPT": "2",
+    }.items():
         monkeypatch.setenv(variable, value)
     monkeypatch.delenv("BUNDLECTL_ACTOR")
     ok(registered, "evidence", "add", V1, promptfoo_report(registered, "v1"))
     monkeypatch.delenv("GITHUB_ACTIONS")
-    for variable, value in {"GITLAB_CI": "true", "GITLAB_USER_EMAIL": "gl@example.com",
-                            "CI_JOB_URL": "https://gitlab.example.com/acme/triage/-/jobs/7"}.items():
+    for variable, value in {
+        "GITLAB_CI": "true",
+        "GITLAB_USER_EMAIL": "gl@example.com",
+        "CI_JOB_URL": "https://gitlab.example.com/acme/triage/-/jobs/7",
+    }.items():
         monkeypatch.setenv(variable, value)
     ok(registered, "evidence", "add", V2, promptfoo_report(registered, "v2"))
     storage = registered.storage()
     records = [json.loads(e.payload) for e in storage.events_after(None, storage.log_head())][-2:]
     assert [(r["actor"], r["run_url"]) for r in records] == [
         ("github:octocat", "https://github.com/acme/triage/actions/runs/42/attempts/2"),
-        ("gl@example.com", "https://gitlab.example.com/acme/triage/-/jobs/7")]
+        ("gl@example.com", "https://gitlab.example.com/acme/triage/-/jobs/7"),
+    ]
     assert registered.run("verify").exit_code == 0
 
 
@@ -263,9 +291,16 @@ def test_signed_writers_racing_all_land_and_the_log_verifies(trusted: Workspace,
     import subprocess
 
     acts = [(who, ref, env) for who in ("bob", "carol") for ref in (V1, V2) for env in ("staging", "production")]
-    procs = [subprocess.Popen([sys.executable, "-m", "bundlectl", "approve", ref, "--env", env, *key(keys, who)],
-                              cwd=trusted.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for who, ref, env in acts]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "bundlectl", "approve", ref, "--env", env, *key(keys, who)],
+            cwd=trusted.root,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for who, ref, env in acts
+    ]
     outcomes = [(p.wait(timeout=300), p.stderr.read()) for p in procs]
     assert [code for code, _ in outcomes] == [0] * len(acts), outcomes
     verified = trusted.json("verify")
@@ -289,22 +324,48 @@ def test_the_guards_apply_is_a_promoters_signed_act(trusted: Workspace, keys: Ke
     [step] = trusted.json("history", "support-triage", "--env", "staging")["events"][:1]
     digests = {arm: trusted.json("show", ref)["digest"] for arm, ref in (("live", V1), ("candidate", V2))}
     log = tmp_path / "requests.jsonl"
-    log.write_text("".join(json.dumps({"request.id": f"r{i}-{arm}", "bundle.name": "support-triage", "bundle.env": "staging",
-                                       "bundle.digest": digests[arm], "bundle.arm": arm, "bundle.canary": step["seq"],
-                                       "outcome": {"ok": True, "escalated": i % 10 == 0, "latency_ms": 700 + i % 50}}) + "\n"
-                           for i in range(400) for arm in ("live", "candidate")))  # equal arms: "complete"
-    guard = ["guard", "support-triage", "--env", "staging", "--source", str(log), "--min-sample", "100", "--max-sample", "400",
-             "--apply"]  # equal arms complete once the step time (0m) and the maximum sample have passed
-    for extra, message in [([], "promote must be signed by one of the promoters of staging"),
-                           (key(keys, "carol"), "(carol@example.com) is not among the promoters of staging")]:
+    log.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "request.id": f"r{i}-{arm}",
+                    "bundle.name": "support-triage",
+                    "bundle.env": "staging",
+                    "bundle.digest": digests[arm],
+                    "bundle.arm": arm,
+                    "bundle.canary": step["seq"],
+                    "outcome": {"ok": True, "escalated": i % 10 == 0, "latency_ms": 700 + i % 50},
+                }
+            )
+            + "\n"
+            for i in range(400)
+            for arm in ("live", "candidate")
+        )
+    )  # equal arms: "complete"
+    guard = [
+        "guard",
+        "support-triage",
+        "--env",
+        "staging",
+        "--source",
+        str(log),
+        "--min-sample",
+        "100",
+        "--max-sample",
+        "400",
+        "--apply",
+    ]  # equal arms complete once the step time (0m) and the maximum sample have passed
+    for extra, message in [
+        ([], "promote must be signed by one of the promoters of staging"),
+        (key(keys, "carol"), "(carol@example.com) is not among the promoters of staging"),
+    ]:
         before = trusted.bundlectl_refs()
         result = trusted.run(*guard, *extra)
         assert result.exit_code == 1 and "COMPLETE" in result.stdout and message in result.stderr, result.output
         assert trusted.bundlectl_refs() == before
     ok(trusted, *guard, *key(keys, "pete"))
     [done] = trusted.json("history", "support-triage", "--env", "staging")["events"][:1]
-    assert (done["action"], done["actor"], done["signed"], done["guard"]["decision"]) == (
-        "promote", "pete@example.com", True, "complete")
+    assert (done["action"], done["actor"], done["signed"], done["guard"]["decision"]) == ("promote", "pete@example.com", True, "complete")
     assert trusted.run("verify").exit_code == 0
 
 

@@ -66,8 +66,7 @@ def s3_head(seq: int, record: tuple[str, bytes, bytes]) -> bytes:
 
 
 def sign(keys: Keys, name: str, payload: bytes) -> bytes:
-    done = subprocess.run(["ssh-keygen", "-Y", "sign", "-f", keys.path(name), "-n", "bundlectl"], input=payload,
-                          capture_output=True, check=True)
+    done = subprocess.run(["ssh-keygen", "-Y", "sign", "-f", keys.path(name), "-n", "bundlectl"], input=payload, capture_output=True, check=True)
     return done.stdout.strip()
 
 
@@ -131,7 +130,8 @@ def assert_tampering(result, text: str) -> None:
 
 
 def test_a_consistent_rewrite_fails_verify_on_a_machine_that_never_saw_the_old_head(
-        history: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    history: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     kept = records(history)
     i = next(n for n, (_, payload, _) in enumerate(kept) if json.loads(payload)["action"] == "promote")
     record = json.loads(kept[i][1])
@@ -139,8 +139,7 @@ def test_a_consistent_rewrite_fails_verify_on_a_machine_that_never_saw_the_old_h
     kept[i] = (kept[i][0], canonical_json(record), kept[i][2])
     store(history, rechained(kept, i))
     assert_tampering(verify_elsewhere(history, tmp_path, monkeypatch), f"log record seq {i + 1} (promote")
-    assert "is not signed by a key allowed to: the signature does not match" in verify_elsewhere(
-        history, tmp_path / "again", monkeypatch).stderr
+    assert "is not signed by a key allowed to: the signature does not match" in verify_elsewhere(history, tmp_path / "again", monkeypatch).stderr
 
 
 def test_dropping_the_signatures_of_a_rewrite_fails_too(history: Workspace, tmp_path: Path, monkeypatch):
@@ -154,7 +153,8 @@ def test_dropping_the_signatures_of_a_rewrite_fails_too(history: Workspace, tmp_
 
 
 def test_a_forged_appended_record_fails_verify_and_no_writer_acts_on_it(
-        history: Workspace, keys: Keys, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    history: Workspace, keys: Keys, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     """mallory appends an approval by carol for V2, chained and with the head pointer moved to match, signed by her own key."""
     kept = records(history)
     last = json.loads(kept[-1][1])
@@ -167,13 +167,14 @@ def test_a_forged_appended_record_fails_verify_and_no_writer_acts_on_it(
     assert_tampering(result, f"log record seq {forged['seq']} (approval")
 
 
-def test_a_truncation_fails_verify_on_a_machine_that_never_saw_the_old_head(
-        history: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def test_a_truncation_fails_verify_on_a_machine_that_never_saw_the_old_head(history: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """The newest record (bob's approval of V2) is cut: every record left is validly signed, the pointers agree."""
     kept = records(history)
     cut_newest_record(history, kept)
-    assert_tampering(verify_elsewhere(history, tmp_path, monkeypatch),
-                     f"the log ends at seq {len(kept) - 1}, but the head pointer, moved with every signed record, names seq {len(kept)}")
+    assert_tampering(
+        verify_elsewhere(history, tmp_path, monkeypatch),
+        f"the log ends at seq {len(kept) - 1}, but the head pointer, moved with every signed record, names seq {len(kept)}",
+    )
 
 
 def test_cutting_everything_from_the_trust_file_on_fails_verify(history: Workspace, tmp_path: Path, monkeypatch):
@@ -187,32 +188,40 @@ def test_cutting_everything_from_the_trust_file_on_fails_verify(history: Workspa
 def test_a_pinned_trust_root_catches_a_log_whose_trust_began_elsewhere(history: Workspace, tmp_path, monkeypatch):
     root = history.json("trust", "show")["root"]
     assert verify_elsewhere(history, tmp_path, monkeypatch, "--trust-root", root).exit_code == 0
-    assert_tampering(verify_elsewhere(history, tmp_path / "2", monkeypatch, "--trust-root", "sha256:" + "0" * 64),
-                     "not the pinned root")
+    assert_tampering(verify_elsewhere(history, tmp_path / "2", monkeypatch, "--trust-root", "sha256:" + "0" * 64), "not the pinned root")
 
 
 def test_one_record_checks_out_with_plain_ssh_keygen(history: Workspace, keys: Keys, tmp_path: Path):
     """What README: Trust shows: the payload, its signature and an allowed_signers file; nothing of bundlectl."""
     if history.backend == "git":  # line 3 of the commit message is the payload; the signature follows it
         message = history.repo.git.log("-1", "--format=%B", "refs/bundlectl/log")
-        payload, signature = message.split("\n")[2], message[message.index("-----BEGIN SSH SIGNATURE-----"):]
+        payload, signature = message.split("\n")[2], message[message.index("-----BEGIN SSH SIGNATURE-----") :]
     else:  # log/SEQ.json holds {"payload": …}: its first line is the payload, the rest the signature
         storage = history.storage()
-        body = json.loads(storage.client.get_object(Bucket=storage.bucket, Key=storage._log_key(len(records(history))))
-                          ["Body"].read())
+        body = json.loads(storage.client.get_object(Bucket=storage.bucket, Key=storage._log_key(len(records(history))))["Body"].read())
         payload, _, signature = body["payload"].partition("\n")
     (tmp_path / "payload.sig").write_text(signature.strip() + "\n")
     (tmp_path / "allowed_signers").write_text(keys.line("bob") + "\n")
-    command = ["ssh-keygen", "-Y", "verify", "-f", str(tmp_path / "allowed_signers"), "-I", "bob@example.com",
-               "-n", "bundlectl", "-s", str(tmp_path / "payload.sig")]
+    command = [
+        "ssh-keygen",
+        "-Y",
+        "verify",
+        "-f",
+        str(tmp_path / "allowed_signers"),
+        "-I",
+        "bob@example.com",
+        "-n",
+        "bundlectl",
+        "-s",
+        str(tmp_path / "payload.sig"),
+    ]
     done = subprocess.run(command, input=payload.encode(), capture_output=True)
     assert done.returncode == 0, done.stderr
     assert b'Good "bundlectl" signature for bob@example.com' in done.stdout
     assert subprocess.run(command, input=payload.encode() + b" ", capture_output=True).returncode != 0
 
 
-def test_a_truncation_fails_reads_too_on_a_machine_that_never_saw_the_old_head(
-        history: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def test_a_truncation_fails_reads_too_on_a_machine_that_never_saw_the_old_head(history: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """`status` on a fresh machine builds its index from the truncated log; the head pointer says records are missing.
 
     Reads compare pointers only where that costs no extra request (git: ref files); on S3 `verify` is the check."""

@@ -18,8 +18,7 @@ KINDS = [("ed25519", []), ("ecdsa", ["-b", "256"]), ("ecdsa", ["-b", "384"]), ("
 
 
 def sign(path: str, message: bytes, namespace: str = NAMESPACE, *options: str) -> str:
-    done = subprocess.run(["ssh-keygen", "-Y", "sign", "-f", path, "-n", namespace, *options], input=message,
-                          capture_output=True, check=True)
+    done = subprocess.run(["ssh-keygen", "-Y", "sign", "-f", path, "-n", namespace, *options], input=message, capture_output=True, check=True)
     return done.stdout.decode()
 
 
@@ -68,9 +67,11 @@ def test_a_signature_by_another_key_does_not_pass_for_this_one(keys: Keys):
 
 
 def test_not_a_signature():
-    for text, why in [("hello", "not an armored SSH signature"),
-                      ("-----BEGIN SSH SIGNATURE-----\n!!!\n-----END SSH SIGNATURE-----", "not base64"),
-                      ("-----BEGIN SSH SIGNATURE-----\nU1NIU0lH\n-----END SSH SIGNATURE-----", "malformed")]:
+    for text, why in [
+        ("hello", "not an armored SSH signature"),
+        ("-----BEGIN SSH SIGNATURE-----\n!!!\n-----END SSH SIGNATURE-----", "not base64"),
+        ("-----BEGIN SSH SIGNATURE-----\nU1NIU0lH\n-----END SSH SIGNATURE-----", "malformed"),
+    ]:
         with pytest.raises(BadSignature, match=why):
             parse_signature(text)
     with pytest.raises(BadSignature, match="besides the armored"):
@@ -78,9 +79,12 @@ def test_not_a_signature():
 
 
 def test_keys_that_are_refused():
-    for text, why in [("ssh-dss AAAAB3NzaC1kc3M=", "not supported"), ("ssh-ed25519 !!notbase64", "not valid base64"),
-                      ("ssh-ed25519 " + base64.b64encode(string(b"ssh-ed25519") + string(b"short")).decode(), "malformed"),
-                      ("ssh-rsa " + base64.b64encode(string(b"ssh-ed25519") + string(b"x" * 32)).decode(), "says it is ssh-rsa")]:
+    for text, why in [
+        ("ssh-dss AAAAB3NzaC1kc3M=", "not supported"),
+        ("ssh-ed25519 !!notbase64", "not valid base64"),
+        ("ssh-ed25519 " + base64.b64encode(string(b"ssh-ed25519") + string(b"short")).decode(), "malformed"),
+        ("ssh-rsa " + base64.b64encode(string(b"ssh-ed25519") + string(b"x" * 32)).decode(), "says it is ssh-rsa"),
+    ]:
         with pytest.raises(BadKey, match=why):
             PublicKey.parse(text)
 
@@ -102,16 +106,21 @@ def test_a_fido_ed25519_signature_per_protocol_u2f():
     application = b"ssh:"
     raw = token.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
     public = PublicKey.from_blob(string(SK_ED25519.encode()) + string(raw) + string(application))
-    signed = (b"SSHSIG" + string(NAMESPACE.encode()) + string(b"") + string(b"sha512")
-              + string(hashlib.sha512(MESSAGE).digest()))
+    signed = b"SSHSIG" + string(NAMESPACE.encode()) + string(b"") + string(b"sha512") + string(hashlib.sha512(MESSAGE).digest())
 
     def armored(flags: int) -> str:
         counter = (7).to_bytes(4, "big")
-        token_signature = token.sign(hashlib.sha256(application).digest() + bytes([flags]) + counter
-                                     + hashlib.sha256(signed).digest())
+        token_signature = token.sign(hashlib.sha256(application).digest() + bytes([flags]) + counter + hashlib.sha256(signed).digest())
         signature = string(SK_ED25519.encode()) + string(token_signature) + bytes([flags]) + counter
-        blob = (b"SSHSIG" + (1).to_bytes(4, "big") + string(public.blob) + string(NAMESPACE.encode()) + string(b"")
-                + string(b"sha512") + string(signature))
+        blob = (
+            b"SSHSIG"
+            + (1).to_bytes(4, "big")
+            + string(public.blob)
+            + string(NAMESPACE.encode())
+            + string(b"")
+            + string(b"sha512")
+            + string(signature)
+        )
         return "-----BEGIN SSH SIGNATURE-----\n" + base64.b64encode(blob).decode() + "\n-----END SSH SIGNATURE-----\n"
 
     parse_signature(armored(0x01)).check(MESSAGE)

@@ -16,8 +16,7 @@ from tests.trust.conftest import Keys, ok, set_trust, trust_yaml, write
 from tests.trust.test_signed_acts import gate, key, refused_with_nothing_written
 from tests.trust.test_signed_tampering import assert_tampering, cut_newest_record, records, store
 
-APPROVALS_ONLY = ("apiVersion: bundlectl/v1\nkind: Policy\nenvironments:\n"
-                  "  staging: {gates: {approvals: {min: 1}}}\n  production: {gates: {}}\n")
+APPROVALS_ONLY = "apiVersion: bundlectl/v1\nkind: Policy\nenvironments:\n  staging: {gates: {approvals: {min: 1}}}\n  production: {gates: {}}\n"
 
 
 def fake_signature(keys: Keys, name: str) -> bytes:
@@ -26,8 +25,9 @@ def fake_signature(keys: Keys, name: str) -> bytes:
     raw = string(b"ssh-ed25519") + string(bytes(64))
     body = MAGIC + (1).to_bytes(4, "big") + string(blob) + string(b"bundlectl") + string(b"") + string(b"sha512") + string(raw)
     text = base64.b64encode(body).decode()
-    return ("-----BEGIN SSH SIGNATURE-----\n" + "\n".join(text[i:i + 70] for i in range(0, len(text), 70))
-            + "\n-----END SSH SIGNATURE-----").encode()
+    return (
+        "-----BEGIN SSH SIGNATURE-----\n" + "\n".join(text[i : i + 70] for i in range(0, len(text), 70)) + "\n-----END SSH SIGNATURE-----"
+    ).encode()
 
 
 def another_machine(ws: Workspace) -> None:
@@ -55,16 +55,14 @@ def test_a_record_from_before_trust_carrying_a_forged_signature_never_counts_as_
     [approval] = index_at_head(registered.storage()).approvals_for(digest, "staging")
     assert approval.signed_by == frozenset()
     where = f"log record seq {len(kept)} (approval"
-    for args in (["gate", V2, "--env", "staging", *key(keys, "pete")], ["promote", V2, "--env", "staging", *key(keys, "pete")],
-                 ["verify"]):
+    for args in (["gate", V2, "--env", "staging", *key(keys, "pete")], ["promote", V2, "--env", "staging", *key(keys, "pete")], ["verify"]):
         result = registered.run(*args)
         assert_tampering(result, "carries signatures, but trust was not set yet")
         assert where in result.stderr
     assert registered.json("status")["environments"] == []
 
 
-def test_the_promoter_signing_with_a_second_key_does_not_make_their_own_approval_count(
-        registry: Workspace, keys: Keys):
+def test_the_promoter_signing_with_a_second_key_does_not_make_their_own_approval_count(registry: Workspace, keys: Keys):
     """bob approves and promotes: his approval must not count, even when he signs the promotion together with pete
     (the recorded promoter is then "bob@example.com, pete@example.com", two principals, not a third one)."""
     set_trust(registry, keys, trust_yaml(keys, promoters={"staging": ("bob", "pete")}), "alice", "bob")
@@ -80,8 +78,7 @@ def test_the_promoter_signing_with_a_second_key_does_not_make_their_own_approval
     assert registry.json("status")["environments"] == []
 
 
-def test_a_truncated_log_stops_every_writer_on_a_fresh_machine_and_is_never_laundered(
-        trusted: Workspace, keys: Keys):
+def test_a_truncated_log_stops_every_writer_on_a_fresh_machine_and_is_never_laundered(trusted: Workspace, keys: Keys):
     """The newest record (carol's approval) is cut and the log head moved back, the head pointer left alone. A writer
     that never saw the registry (a CI runner) must refuse with exit 5, on S3 as on git: had it appended, its record
     would move the head pointer on and no later `verify` could see that anything was cut."""
@@ -98,8 +95,7 @@ def test_a_truncated_log_stops_every_writer_on_a_fresh_machine_and_is_never_laun
     assert_tampering(trusted.run("verify"), "the head pointer")
 
 
-def test_a_log_cut_back_to_before_trust_stops_every_writer_on_a_fresh_machine(
-        trusted: Workspace, keys: Keys):
+def test_a_log_cut_back_to_before_trust_stops_every_writer_on_a_fresh_machine(trusted: Workspace, keys: Keys):
     """Everything from the first trust file on is cut: the log is all claims again, but the head pointer says
     trust was set. A fresh machine must not go on writing unsigned records (exit 5, nothing written)."""
     kept = records(trusted)
@@ -120,14 +116,14 @@ def test_one_person_with_two_admin_keys_does_not_reach_a_threshold_of_two(regist
     refused = registry.run("trust", "set", write(registry, "t.yaml", text), *key(keys, "alice"), *key(keys, "alice2"))
     assert refused.exit_code == 1 and "2 distinct admins" in refused.stderr, refused.output
     set_trust(registry, keys, text, "alice", "bob")
-    refused_with_nothing_written(registry, ["policy", "set", write(registry, "p.yaml", APPROVALS_ONLY),
-                                            *key(keys, "alice"), *key(keys, "alice2")], "2 distinct admins")
+    refused_with_nothing_written(
+        registry, ["policy", "set", write(registry, "p.yaml", APPROVALS_ONLY), *key(keys, "alice"), *key(keys, "alice2")], "2 distinct admins"
+    )
     ok(registry, "policy", "set", write(registry, "p.yaml", APPROVALS_ONLY), *key(keys, "alice2"), *key(keys, "bob"))
     lone = trust_yaml(keys, admins=("alice", "alice2"), lines={"alice2": alice2})
     refused = registry.run("trust", "set", write(registry, "t2.yaml", lone), *key(keys, "alice"), *key(keys, "bob"))
     assert refused.exit_code == 1 and "number of distinct admins (1 principal)" in refused.stderr, refused.output
     assert registry.run("verify").exit_code == 0
-
 
 
 def test_a_mistyped_trust_root_is_a_usage_error_not_a_tampering_alarm(trusted: Workspace):
@@ -144,7 +140,8 @@ def test_a_mistyped_trust_root_is_a_usage_error_not_a_tampering_alarm(trusted: W
 
 @pytest.mark.parametrize("channel", ["--actor", "BUNDLECTL_ACTOR"])
 def test_a_claimed_identity_with_a_blank_line_cannot_make_a_record_no_one_can_read(
-        registry: Workspace, monkeypatch: pytest.MonkeyPatch, channel: str):
+    registry: Workspace, monkeypatch: pytest.MonkeyPatch, channel: str
+):
     """Before trust, `--actor $'x\\n\\nhello'` went into the git commit's summary line, whose blank line is where
     the payload starts: bundlectl wrote a record it could not read back, and every fresh machine got exit 5.
     A claimed identity is one line of text: anything else is refused, nothing written."""

@@ -17,8 +17,11 @@ def keys_args(keys: Keys, *names: str) -> list[str]:
 def test_the_first_trust_needs_a_threshold_of_its_own_admins(registry: Workspace, keys: Keys):
     path = write(registry, "trust.yaml", trust_yaml(keys))
     before = registry.bundlectl_refs()
-    for signers, message in [((), "must be signed by 2 of the admins"), (("alice",), "needs 2 distinct admins (principals); 1 signed"),
-                             (("alice", "mallory"), "which the trust file does not name, is not among the admins")]:
+    for signers, message in [
+        ((), "must be signed by 2 of the admins"),
+        (("alice",), "needs 2 distinct admins (principals); 1 signed"),
+        (("alice", "mallory"), "which the trust file does not name, is not among the admins"),
+    ]:
         result = registry.run("trust", "set", path, *keys_args(keys, *signers))
         assert result.exit_code == 1, result.output
         assert message in result.stderr and "nothing was written" in result.stderr
@@ -29,7 +32,9 @@ def test_the_first_trust_needs_a_threshold_of_its_own_admins(registry: Workspace
     roles = {role["role"]: role for role in shown["roles"]}
     assert roles["admins"]["threshold"] == 2
     assert [(k["principal"], k["fingerprint"]) for k in roles["admins"]["keys"]] == [
-        ("alice@example.com", keys.fingerprint("alice")), ("bob@example.com", keys.fingerprint("bob"))]
+        ("alice@example.com", keys.fingerprint("alice")),
+        ("bob@example.com", keys.fingerprint("bob")),
+    ]
     assert set(roles) == {"admins", "approvers", "runners", "promoters of production", "promoters of staging"}
     assert shown["digest"].startswith("sha256:") and shown["since"] == shown["seq"]
 
@@ -44,22 +49,37 @@ def test_a_later_trust_needs_the_admins_in_force_not_its_own(registry: Workspace
     assert result.exit_code == 1 and "needs 2 distinct admins (principals)" in result.stderr
     assert registry.bundlectl_refs() == before
     ok(registry, "trust", "set", takeover, *keys_args(keys, "alice", "bob"))
-    assert [r["keys"][0]["principal"] for r in registry.json("trust", "show")["roles"] if r["role"] == "admins"] == [
-        "mallory@example.com"]
+    assert [r["keys"][0]["principal"] for r in registry.json("trust", "show")["roles"] if r["role"] == "admins"] == ["mallory@example.com"]
 
 
-@pytest.mark.parametrize("edit, where, message", [
-    (lambda t, k: t.replace("threshold: 2", "threshold: 3"), "roles", "threshold must be between 1 and the number of distinct admins (2 principals)"),
-    (lambda t, k: t.replace("bob@example.com ssh-ed25519", "bob@example.com ssh-ed25519 ZZZ"), "roles.admins.keys.1",
-     "the key of bob@example.com is refused"),
-    (lambda t, k: t.replace("carol@example.com", "*@example.com"), "roles.approvers.keys.1", "must be one identity"),
-    (lambda t, k: t.replace('"carol@example.com ', '"carol@example.com cert-authority '), "roles.approvers.keys.1",
-     "allowed_signers options (cert-authority) are not supported"),
-    (lambda t, k: t.replace(k.line("carol"), k.line("alice", "carol@example.com")), "roles",
-     "is given to both alice@example.com and carol@example.com"),
-    (lambda t, k: t + "  auditors: {keys: []}\n", "roles.auditors", "unknown key"),
-    (lambda t, k: t.replace("  runners:", "  runners: {keys: [x]}\n  runnerz:"), "roles.runnerz", "unknown key"),
-])
+@pytest.mark.parametrize(
+    "edit, where, message",
+    [
+        (
+            lambda t, k: t.replace("threshold: 2", "threshold: 3"),
+            "roles",
+            "threshold must be between 1 and the number of distinct admins (2 principals)",
+        ),
+        (
+            lambda t, k: t.replace("bob@example.com ssh-ed25519", "bob@example.com ssh-ed25519 ZZZ"),
+            "roles.admins.keys.1",
+            "the key of bob@example.com is refused",
+        ),
+        (lambda t, k: t.replace("carol@example.com", "*@example.com"), "roles.approvers.keys.1", "must be one identity"),
+        (
+            lambda t, k: t.replace('"carol@example.com ', '"carol@example.com cert-authority '),
+            "roles.approvers.keys.1",
+            "allowed_signers options (cert-authority) are not supported",
+        ),
+        (
+            lambda t, k: t.replace(k.line("carol"), k.line("alice", "carol@example.com")),
+            "roles",
+            "is given to both alice@example.com and carol@example.com",
+        ),
+        (lambda t, k: t + "  auditors: {keys: []}\n", "roles.auditors", "unknown key"),
+        (lambda t, k: t.replace("  runners:", "  runners: {keys: [x]}\n  runnerz:"), "roles.runnerz", "unknown key"),
+    ],
+)
 def test_a_bad_trust_file_is_refused_with_its_line_and_field(registry: Workspace, keys: Keys, edit, where, message):
     path = write(registry, "trust.yaml", edit(trust_yaml(keys), keys))
     before = registry.bundlectl_refs()

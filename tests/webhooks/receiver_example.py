@@ -23,8 +23,10 @@ class Receiver(BaseHTTPRequestHandler):
             return
         if headers["webhook-id"] not in handled:  # the log record's digest: the same on every redelivery
             handled.add(headers["webhook-id"])
-            print(json.dumps({"id": headers["webhook-id"], "type": event["type"], "seq": event["data"]["seq"],
-                              "bundle": event["data"]["bundle"]}), flush=True)
+            print(
+                json.dumps({"id": headers["webhook-id"], "type": event["type"], "seq": event["data"]["seq"], "bundle": event["data"]["bundle"]}),
+                flush=True,
+            )
         self.send_response(204)
         self.end_headers()
 

@@ -13,17 +13,25 @@ from tests.webhooks.conftest import endpoint, subscribe
 TOKEN = "XOXB-SECRET-TOKEN-7"
 
 
-@pytest.mark.parametrize("value", [f"hooks.slack.com/services/T000/B000/{TOKEN}",  # pasted without its scheme
-                                   f"https://hooks.slack.com:99999/services/{TOKEN}",  # a port out of range
-                                   f"https://hooks.slack.com:{TOKEN}/services/x",  # not a port
-                                   f"ftp://hooks.slack.com/{TOKEN}"])
-def test_a_url_variable_that_is_no_http_url_fails_its_endpoint_only(git_registry: Workspace, receivers, monkeypatch,
-                                                                    value: str) -> None:
+@pytest.mark.parametrize(
+    "value",
+    [
+        f"hooks.slack.com/services/T000/B000/{TOKEN}",  # pasted without its scheme
+        f"https://hooks.slack.com:99999/services/{TOKEN}",  # a port out of range
+        f"https://hooks.slack.com:{TOKEN}/services/x",  # not a port
+        f"ftp://hooks.slack.com/{TOKEN}",
+    ],
+)
+def test_a_url_variable_that_is_no_http_url_fails_its_endpoint_only(git_registry: Workspace, receivers, monkeypatch, value: str) -> None:
     receiver = receivers()
     monkeypatch.setenv("SLACK_URL", value)
     subscribe(git_registry, {"chat": {"url": {"env": "SLACK_URL"}, "format": "slack"}, "ops": endpoint(receiver)})
-    assert subscribe(git_registry, {"chat": {"url": {"env": "SLACK_URL"}, "format": "slack", "link": "https://r/{seq}"},
-                                    "ops": endpoint(receiver)}).exit_code == 0
+    assert (
+        subscribe(
+            git_registry, {"chat": {"url": {"env": "SLACK_URL"}, "format": "slack", "link": "https://r/{seq}"}, "ops": endpoint(receiver)}
+        ).exit_code
+        == 0
+    )
     git_registry.run("webhooks", "enable", "chat")  # the write's quick attempt failed it already: try it now
 
     result = git_registry.run("webhooks", "deliver", "--json")

@@ -30,8 +30,13 @@ def test_a_deliverer_killed_mid_batch_loses_nothing(git_registered: Workspace, r
     head = ws.json("webhooks", "log")["endpoints"][0]
     assert head["behind"] == EVENTS and receiver.got == []
 
-    deliverer = subprocess.Popen([sys.executable, "-m", "bundlectl", "webhooks", "deliver", "--follow", "--batch", "100"],
-                                 cwd=ws.root, env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deliverer = subprocess.Popen(
+        [sys.executable, "-m", "bundlectl", "webhooks", "deliver", "--follow", "--batch", "100"],
+        cwd=ws.root,
+        env=os.environ.copy(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 60
         while len(receiver.got) < 5 and time.monotonic() < deadline:

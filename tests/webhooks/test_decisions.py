@@ -76,8 +76,7 @@ def test_a_refused_promotion_is_a_notice_only_when_asked(v1_live: Workspace, rec
     receiver = receivers()
     subscribe(v1_live, {"ops": endpoint(receiver, events=["promotion.refused"])})
     strict = v1_live.root / "strict.yaml"
-    strict.write_text("apiVersion: bundlectl/v1\nkind: Policy\nenvironments:\n  staging: {gates: {eval: {min_cases: 5000, "
-                      "min_pass_rate: 0.8}}}\n")
+    strict.write_text("apiVersion: bundlectl/v1\nkind: Policy\nenvironments:\n  staging: {gates: {eval: {min_cases: 5000, min_pass_rate: 0.8}}}\n")
     assert v1_live.run("policy", "set", str(strict)).exit_code == 0
     quiet = v1_live.run("promote", V2, "--env", "staging")
     assert quiet.exit_code == 1 and receiver.got == []

@@ -38,10 +38,14 @@ def test_a_promote_arrives_signed_in_each_format(registered: Workspace, receiver
     standard, cloud, slack = receivers(), receivers(), receivers()
     monkeypatch.setenv("SLACK_URL", slack.url)
     ready(registered)
-    subscribe(registered, {
-        "ops": endpoint(standard, events=["bundle.promoted"], link="https://reports.example.com/{name}/{version}?env={env}"),
-        "deploys": {"url": cloud.url, "format": "cloudevents", "secret": {"env": "OTHER_SECRET"}, "events": ["bundle.*"]},
-        "chat": {"url": {"env": "SLACK_URL"}, "format": "slack", "events": ["bundle.promoted"], "link": "https://r/{name}"}})
+    subscribe(
+        registered,
+        {
+            "ops": endpoint(standard, events=["bundle.promoted"], link="https://reports.example.com/{name}/{version}?env={env}"),
+            "deploys": {"url": cloud.url, "format": "cloudevents", "secret": {"env": "OTHER_SECRET"}, "events": ["bundle.*"]},
+            "chat": {"url": {"env": "SLACK_URL"}, "format": "slack", "events": ["bundle.promoted"], "link": "https://r/{name}"},
+        },
+    )
     promote(registered, V1, "staging")
 
     (delivery,) = standard.got  # the quick attempt of the promote itself delivered it
@@ -50,8 +54,13 @@ def test_a_promote_arrives_signed_in_each_format(registered: Workspace, receiver
     assert body["type"] == "bundle.promoted"
     assert delivery.headers["webhook-id"] == body["data"]["record_digest"]
     assert body["data"]["seq"] == record["seq"] and body["data"]["action"] == "promote"
-    assert body["data"]["bundle"] == {"name": "support-triage", "version": "2026.11.01-1", "digest": record["to_digest"],
-                                      "env": "staging", "previous": None}
+    assert body["data"]["bundle"] == {
+        "name": "support-triage",
+        "version": "2026.11.01-1",
+        "digest": record["to_digest"],
+        "env": "staging",
+        "previous": None,
+    }
     assert body["data"]["actor"] == "tester@example.com" and body["data"]["signed"] is False
     assert body["data"]["gate"]["passed"] is True
     assert body["data"]["link"] == "https://reports.example.com/support-triage/2026.11.01-1?env=staging"
@@ -97,8 +106,7 @@ def test_a_hanging_receiver_never_delays_a_promote_beyond_the_deadline(git_regis
     monkeypatch.setenv("BUNDLECTL_WEBHOOK_DEADLINE", "0.5")
     hanging, answering = receivers(hang=20), receivers()
     ready(git_registered)
-    subscribe(git_registered, {"slow": endpoint(hanging, events=["bundle.promoted"]),
-                           "fast": endpoint(answering, events=["bundle.promoted"])})
+    subscribe(git_registered, {"slow": endpoint(hanging, events=["bundle.promoted"]), "fast": endpoint(answering, events=["bundle.promoted"])})
     started = time.monotonic()
     promote(git_registered, V1, "staging")
     assert time.monotonic() - started < 10  # the receiver would hold it 20 s
@@ -189,14 +197,29 @@ def test_a_secret_never_appears_in_the_registry_the_log_or_any_output(registered
     down.stop()
     monkeypatch.setenv("SLACK_URL", good.url + "/T000/B000/slack-token-xyz")
     ready(registered)
-    subscribe(registered, {"good": endpoint(good), "gone": endpoint(gone), "down": endpoint(down),
-                           "filed": {"url": good.url, "secret": {"file": str(secret_file)}},
-                           "chat": {"url": {"env": "SLACK_URL"}, "format": "slack"}})
+    subscribe(
+        registered,
+        {
+            "good": endpoint(good),
+            "gone": endpoint(gone),
+            "down": endpoint(down),
+            "filed": {"url": good.url, "secret": {"file": str(secret_file)}},
+            "chat": {"url": {"env": "SLACK_URL"}, "format": "slack"},
+        },
+    )
     promote(registered, V1, "staging")
-    outputs = [registered.run(*args) for args in (("webhooks", "show", "--json"), ("webhooks", "show"),
-                                                  ("webhooks", "log", "--json"), ("webhooks", "log"),
-                                                  ("webhooks", "deliver", "--json"), ("promote", V2, "--env", "staging", "--json"),
-                                                  ("history", "support-triage", "--env", "staging", "--json"))]
+    outputs = [
+        registered.run(*args)
+        for args in (
+            ("webhooks", "show", "--json"),
+            ("webhooks", "show"),
+            ("webhooks", "log", "--json"),
+            ("webhooks", "log"),
+            ("webhooks", "deliver", "--json"),
+            ("promote", V2, "--env", "staging", "--json"),
+            ("history", "support-triage", "--env", "staging", "--json"),
+        )
+    ]
     monkeypatch.delenv("HOOK_SECRET")
     outputs.append(registered.run("webhooks", "deliver", "--json"))
     stored = _everything_stored(registered)

@@ -16,16 +16,20 @@ from tests.webhooks.conftest import endpoint, subscribe
 
 
 @pytest.mark.parametrize("signer", [None, "carol", "alice"])  # unsigned; an approver; one admin of a threshold of two
-def test_a_webhooks_record_without_the_admins_is_refused_and_nothing_is_sent(registry: Workspace, keys, receivers,
-                                                                             signer: str | None) -> None:
+def test_a_webhooks_record_without_the_admins_is_refused_and_nothing_is_sent(registry: Workspace, keys, receivers, signer: str | None) -> None:
     ops, thief = receivers(), receivers()
     set_trust(registry, keys, trust_yaml(keys), "alice", "bob")
     both = ("--key", keys.path("alice"), "--key", keys.path("bob"))
     assert subscribe(registry, {"ops": endpoint(ops)}, *both).exit_code == 0
     forger = Forger(registry, keys)
-    document: dict[str, Any] = {"apiVersion": "bundlectl/v1", "kind": "Webhooks", "endpoints": {
-        "ops": {"url": ops.url, "events": ["*"], "format": "standard", "secret": {"env": "HOOK_SECRET"}, "link": None},
-        "thief": {"url": thief.url, "events": ["*"], "format": "standard", "secret": {"env": "HOOK_SECRET"}, "link": None}}}
+    document: dict[str, Any] = {
+        "apiVersion": "bundlectl/v1",
+        "kind": "Webhooks",
+        "endpoints": {
+            "ops": {"url": ops.url, "events": ["*"], "format": "standard", "secret": {"env": "HOOK_SECRET"}, "link": None},
+            "thief": {"url": thief.url, "events": ["*"], "format": "standard", "secret": {"env": "HOOK_SECRET"}, "link": None},
+        },
+    }
     seq = forger.records()[-1]["seq"] + 1
     since = {"ops": forger.records()[-1]["data"]["since"]["ops"], "thief": seq}
     digest = "sha256:" + hashlib.sha256(canonical(document)).hexdigest()

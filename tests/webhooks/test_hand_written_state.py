@@ -68,10 +68,10 @@ def test_a_state_acknowledging_beyond_the_log_is_named_not_taken_as_caught_up(gi
     assert before is not None and after is not None and after.token == before.token  # nothing written over it
 
 
-@pytest.mark.parametrize("field", [{"retry_at": "soon"}, {"retry_at": 5}, {"acked_id": 5}, {"acked_seq": True},
-                                   {"failures": -1}, {"disabled": ["x"]}])
-def test_a_state_with_a_field_of_the_wrong_kind_never_breaks_a_write(git_registry: Workspace, receivers,
-                                                                    field: dict[str, object]) -> None:
+@pytest.mark.parametrize(
+    "field", [{"retry_at": "soon"}, {"retry_at": 5}, {"acked_id": 5}, {"acked_seq": True}, {"failures": -1}, {"disabled": ["x"]}]
+)
+def test_a_state_with_a_field_of_the_wrong_kind_never_breaks_a_write(git_registry: Workspace, receivers, field: dict[str, object]) -> None:
     receiver = receivers()
     _records(git_registry, receiver, 1)
     raw = {**json.loads(DeliveryState(acked_seq=2).to_bytes()), **field}
@@ -91,7 +91,6 @@ def test_a_retry_time_no_backoff_reaches_does_not_silence_the_endpoint(git_regis
     _records(git_registry, receiver, 1)
     receiver.got[:] = []
     _, state = read_state(git_registry.storage(), "ops", 0)
-    _write_state(git_registry, DeliveryState(acked_seq=state.acked_seq, acked_id=state.acked_id,
-                                             retry_at="9999-12-31T00:00:00+00:00"))
+    _write_state(git_registry, DeliveryState(acked_seq=state.acked_seq, acked_id=state.acked_id, retry_at="9999-12-31T00:00:00+00:00"))
     _records(git_registry, receiver, 1)
     assert [d.verified()["type"] for d in receiver.got] == ["webhooks.set"]  # the write's quick attempt sent it

@@ -63,9 +63,16 @@ def test_the_documented_receiver_verifies_and_deduplicates(git_registered: Works
     receiver: Running = request.getfixturevalue(which)
     recorder = Receiver().start()  # beside it, to replay what bundlectl sent
     try:
-        assert subscribe(git_registered, {"app": {"url": receiver.url, "secret": {"env": "HOOK_SECRET"}, "events": ["bundle.promoted"]},
-                                          "copy": {"url": recorder.url, "secret": {"env": "HOOK_SECRET"}, "events": ["bundle.promoted"]}}
-                         ).exit_code == 0
+        assert (
+            subscribe(
+                git_registered,
+                {
+                    "app": {"url": receiver.url, "secret": {"env": "HOOK_SECRET"}, "events": ["bundle.promoted"]},
+                    "copy": {"url": recorder.url, "secret": {"env": "HOOK_SECRET"}, "events": ["bundle.promoted"]},
+                },
+            ).exit_code
+            == 0
+        )
         set_policy(git_registered, "environments:\n  staging: {gates: {eval: {min_cases: 20, min_pass_rate: 0.8}}}\n")
         add(git_registered, V1, promptfoo_report(git_registered, "v1"))
         promote(git_registered, V1, "staging")

@@ -26,15 +26,18 @@ def test_what_webhooks_set_stores_passes():
     assert record_problem(stored(), 4) is None
 
 
-@pytest.mark.parametrize("edit, message", [
-    (lambda d: d["webhooks"]["endpoints"]["ops"].update(secret="whsec_c2VjcmV0"), "secret"),
-    (lambda d: d["webhooks"]["endpoints"]["ops"].update(url="https://u:p@evil.example.com/"), "without credentials"),
-    (lambda d: d["webhooks"]["endpoints"]["ops"].update(colour="red"), "Extra inputs are not permitted"),
-    (lambda d: d["webhooks"]["endpoints"]["ops"].pop("link"), "not in the form"),
-    (lambda d: d.update(webhooks_digest="sha256:" + "0" * 64), "do not match its webhooks_digest"),
-    (lambda d: d.update(since={"ops": 9}), "a later record"),
-    (lambda d: d.update(since={}), "other endpoints"),
-])
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda d: d["webhooks"]["endpoints"]["ops"].update(secret="whsec_c2VjcmV0"), "secret"),
+        (lambda d: d["webhooks"]["endpoints"]["ops"].update(url="https://u:p@evil.example.com/"), "without credentials"),
+        (lambda d: d["webhooks"]["endpoints"]["ops"].update(colour="red"), "Extra inputs are not permitted"),
+        (lambda d: d["webhooks"]["endpoints"]["ops"].pop("link"), "not in the form"),
+        (lambda d: d.update(webhooks_digest="sha256:" + "0" * 64), "do not match its webhooks_digest"),
+        (lambda d: d.update(since={"ops": 9}), "a later record"),
+        (lambda d: d.update(since={}), "other endpoints"),
+    ],
+)
 def test_a_record_webhooks_set_would_not_write_is_named(edit, message):
     data = copy.deepcopy(stored())
     edit(data)

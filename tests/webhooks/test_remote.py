@@ -11,7 +11,8 @@ def test_copies_of_a_remote_registry_share_what_was_delivered(shared: tuple[Team
     receiver = receivers()
     (alice.root / "webhooks.yaml").write_text(
         "apiVersion: bundlectl/v1\nkind: Webhooks\nendpoints:\n"
-        f"  ops: {{url: '{receiver.url}', secret: {{env: HOOK_SECRET}}, events: [bundle.promoted]}}\n")
+        f"  ops: {{url: '{receiver.url}', secret: {{env: HOOK_SECRET}}, events: [bundle.promoted]}}\n"
+    )
     alice.ok("webhooks", "set", "webhooks.yaml")
     alice.ok("promote", V1, "--env", "staging")
     assert receiver.types() == ["bundle.promoted"]

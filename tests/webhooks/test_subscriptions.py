@@ -10,17 +10,34 @@ from tests.webhooks.conftest import SECRET, endpoint, subscribe
 
 def test_set_logs_the_subscriptions_and_show_names_where_secrets_are(registry: Workspace, receivers):
     receiver = receivers()
-    result = subscribe(registry, {"ops": endpoint(receiver, events=["bundle.*", "guard.decided"], link="https://r/{name}/{version}"),
-                                  "chat": {"url": {"env": "SLACK_URL"}, "format": "slack", "events": ["canary.*"]}})
+    result = subscribe(
+        registry,
+        {
+            "ops": endpoint(receiver, events=["bundle.*", "guard.decided"], link="https://r/{name}/{version}"),
+            "chat": {"url": {"env": "SLACK_URL"}, "format": "slack", "events": ["canary.*"]},
+        },
+    )
     assert result.exit_code == 0, result.output
     assert "are now in force for chat, ops (event" in result.output
     shown = registry.json("webhooks", "show")
     by_name = {e["name"]: e for e in shown["endpoints"]}
-    assert by_name["ops"] == {"name": "ops", "url": receiver.url, "events": ["bundle.*", "guard.decided"], "format": "standard",
-                              "secret": "$HOOK_SECRET", "link": "https://r/{name}/{version}", "since": shown["seq"]}
+    assert by_name["ops"] == {
+        "name": "ops",
+        "url": receiver.url,
+        "events": ["bundle.*", "guard.decided"],
+        "format": "standard",
+        "secret": "$HOOK_SECRET",
+        "link": "https://r/{name}/{version}",
+        "since": shown["seq"],
+    }
     assert by_name["chat"]["url"] == "$SLACK_URL" and by_name["chat"]["secret"] is None
-    again = subscribe(registry, {"ops": endpoint(receiver, events=["bundle.*", "guard.decided"], link="https://r/{name}/{version}"),
-                                 "chat": {"url": {"env": "SLACK_URL"}, "format": "slack", "events": ["canary.*"]}})
+    again = subscribe(
+        registry,
+        {
+            "ops": endpoint(receiver, events=["bundle.*", "guard.decided"], link="https://r/{name}/{version}"),
+            "chat": {"url": {"env": "SLACK_URL"}, "format": "slack", "events": ["canary.*"]},
+        },
+    )
     assert "already in force; nothing to do" in again.output
     assert registry.run("verify").exit_code == 0
 

@@ -30,13 +30,18 @@ def test_schema_describes_every_component_kind():
     assert set(components["required"]) == {"model", "prompt", "schema", "retriever", "tools", "guardrails", "evals", "runbook"}
     assert components["additionalProperties"] is False
 
+
 CHECK_JSONSCHEMA = Path(sys.executable).parent / "check-jsonschema"
 
 
 def check_jsonschema(schema: str, files: list[Path]) -> dict[str, list[dict]]:
     """check-jsonschema's verdict on each file: the errors it found (path and message), [] when valid."""
-    result = subprocess.run([str(CHECK_JSONSCHEMA), "-o", "json", "--schemafile", str(ROOT / "schemas" / schema),
-                             *map(str, files)], capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [str(CHECK_JSONSCHEMA), "-o", "json", "--schemafile", str(ROOT / "schemas" / schema), *map(str, files)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     report = json.loads(result.stdout)
     assert not report.get("parse_errors"), report["parse_errors"]
     found: dict[str, list[dict]] = {str(f): [] for f in files}
@@ -65,14 +70,22 @@ def test_every_example_validates_with_check_jsonschema(workspace: Workspace):
     bundles = [*sorted(EXAMPLES.glob("*/bundle.yaml")), workspace.root / "bundles/faq-bot/bundle.yaml"]
     assert len(bundles) >= 3 and all(errors == [] for errors in check_jsonschema("bundle.schema.json", bundles).values())
     page = (ROOT / "docs/reference/policy.md").read_text()
-    documented = page[page.index("```yaml\napiVersion: bundlectl/v1\nkind: Policy"):].split("```")[1].removeprefix("yaml\n")
+    documented = page[page.index("```yaml\napiVersion: bundlectl/v1\nkind: Policy") :].split("```")[1].removeprefix("yaml\n")
     policies = {"starter.yaml": STARTER_POLICY, "documented.yaml": documented}
     for name, text in policies.items():
         (workspace.root / name).write_text(text)
     assert all(e == [] for e in check_jsonschema("policy.schema.json", [workspace.root / n for n in policies]).values())
     native = workspace.root / "native.json"
-    native.write_text(json.dumps({"format": "bundlectl/evidence-v1", "kind": "load", "run_at": "2026-11-22T14:05:00Z",
-                                  "metrics": {"latency_p95_ms": 812.5, "requests": 1000}}))
+    native.write_text(
+        json.dumps(
+            {
+                "format": "bundlectl/evidence-v1",
+                "kind": "load",
+                "run_at": "2026-11-22T14:05:00Z",
+                "metrics": {"latency_p95_ms": 812.5, "requests": 1000},
+            }
+        )
+    )
     assert check_jsonschema("evidence.schema.json", [native]) == {str(native): []}
 
 
@@ -100,15 +113,19 @@ HOSTILE_BUNDLES = {
 HOSTILE_POLICIES = {
     "days": ("max_age: 7d", "max_age: 7 days", "$.environments.staging.gates.eval.max_age"),
     "arabic-digits": ("max_age: 7d", "max_age: ٧d", "$.environments.staging.gates.eval.max_age"),
-    "no-env": ("environments:\n  staging:\n    gates:\n      eval: {min_cases: 20, min_pass_rate: 0.80, max_age: 7d}\n",
-               "environments: {}\n", "$.environments"),
+    "no-env": (
+        "environments:\n  staging:\n    gates:\n      eval: {min_cases: 20, min_pass_rate: 0.80, max_age: 7d}\n",
+        "environments: {}\n",
+        "$.environments",
+    ),
     "env-name": ("  staging:\n", "  Staging:\n", "$.environments"),
     "pass-rate": ("min_pass_rate: 0.80", "min_pass_rate: 1.5", "$.environments.staging.gates.eval.min_pass_rate"),
     "misspelt": ("max_age: 7d", "maxage: 7d", "$.environments.staging.gates.eval"),
 }
 
-POLICY = ("apiVersion: bundlectl/v1\nkind: Policy\n"
-          "environments:\n  staging:\n    gates:\n      eval: {min_cases: 20, min_pass_rate: 0.80, max_age: 7d}\n")
+POLICY = (
+    "apiVersion: bundlectl/v1\nkind: Policy\nenvironments:\n  staging:\n    gates:\n      eval: {min_cases: 20, min_pass_rate: 0.80, max_age: 7d}\n"
+)
 
 
 def _mutated(text: str, old: str, new: str) -> str:
@@ -157,15 +174,21 @@ def test_hostile_policies_are_refused_by_the_cli_and_by_the_schema_at_the_same_f
         assert HOSTILE_POLICIES[case][2] in {e["path"] for e in verdicts[str(path)]}, (case, verdicts[str(path)])
 
 
-@pytest.mark.parametrize("change,path", [
-    ({"run_at": "yesterday"}, "$.run_at"),
-    ({"kind": "vibes"}, "$.kind"),
-    ({"cases": [{"id": "a", "passed": True, "latency_ms": -1}]}, "$.cases[0].latency_ms"),
-    ({"bundle_digest": "sha256:abc"}, "$.bundle_digest"),
-])
+@pytest.mark.parametrize(
+    "change,path",
+    [
+        ({"run_at": "yesterday"}, "$.run_at"),
+        ({"kind": "vibes"}, "$.kind"),
+        ({"cases": [{"id": "a", "passed": True, "latency_ms": -1}]}, "$.cases[0].latency_ms"),
+        ({"bundle_digest": "sha256:abc"}, "$.bundle_digest"),
+    ],
+)
 def test_hostile_native_reports_are_refused_by_the_cli_and_by_the_schema(workspace: Workspace, change: dict, path: str):
     report = workspace.root / "report.json"
-    report.write_text(json.dumps({"format": "bundlectl/evidence-v1", "kind": "eval", "run_at": "2026-11-22T14:05:00Z",
-                                  "cases": [{"id": "a", "passed": True}], **change}))
+    report.write_text(
+        json.dumps(
+            {"format": "bundlectl/evidence-v1", "kind": "eval", "run_at": "2026-11-22T14:05:00Z", "cases": [{"id": "a", "passed": True}], **change}
+        )
+    )
     assert workspace.run("evals", "cases", str(report), "--format", "native").exit_code == 1
     assert path in {e["path"] for e in check_jsonschema("evidence.schema.json", [report])[str(report)]}

@@ -23,23 +23,22 @@ def parse_case_list(data: bytes, source: str) -> list[DeclaredCase]:
     document = load_yaml(decode_text(data, source), source)
     items = document.data
     if not isinstance(items, list) or not items:
-        raise InvalidInput([Problem(source, "must be a non-empty list of {id, slice}", 1)],
-                           "write it with `bundlectl evals cases REPORT > evals/cases.yaml`")
+        raise InvalidInput(
+            [Problem(source, "must be a non-empty list of {id, slice}", 1)], "write it with `bundlectl evals cases REPORT > evals/cases.yaml`"
+        )
     cases: list[DeclaredCase] = []
     first_line: dict[str, int | None] = {}
     for index, item in enumerate(items):
         line = document.line_of((index,))
         if not isinstance(item, dict) or set(item) - {"id", "slice"}:
-            raise InvalidInput([Problem(source, "each case is a mapping with `id` and an optional `slice`, nothing else", line,
-                                        f"[{index}]")])
+            raise InvalidInput([Problem(source, "each case is a mapping with `id` and an optional `slice`, nothing else", line, f"[{index}]")])
         case_id, slice_name = item.get("id"), item.get("slice")
         if not isinstance(case_id, str) or not case_id:
             raise InvalidInput([Problem(source, "needs an `id` (a non-empty string)", line, f"[{index}].id")])
         if slice_name is not None and (not isinstance(slice_name, str) or not slice_name):
             raise InvalidInput([Problem(source, "`slice` must be a non-empty string", line, f"[{index}].slice")])
         if case_id in first_line:
-            raise InvalidInput([Problem(source, f"case {case_id!r} is listed twice (first on line {first_line[case_id]})",
-                                        line, f"[{index}].id")])
+            raise InvalidInput([Problem(source, f"case {case_id!r} is listed twice (first on line {first_line[case_id]})", line, f"[{index}].id")])
         first_line[case_id] = line
         cases.append(DeclaredCase(case_id, slice_name))
     return cases

@@ -42,7 +42,6 @@ def _check(kind: str, fields: dict[str, Any], path: str, read: Callable[[str], b
         if "tests" in suite and not isinstance(suite["tests"], list):
             raise InvalidInput([Problem(source, "tests must be a list", field="tests")])
     elif kind == "evals" and path == fields.get("cases"):
-
         parse_case_list(read(path), source)
 
 
@@ -58,11 +57,15 @@ def schema_problem(schema: Any, source: str) -> None:
     # default None: an unknown $schema is refused here, where jsonschema would only warn and guess
     validator = validator_for(schema, default=cast(Any, None)) if isinstance(declared, str) else None
     if isinstance(declared, str) and validator is None:
-        raise InvalidInput([Problem(source, f"$schema {declared!r} is not a JSON Schema draft this tool knows", field="$schema")],
-                           "use https://json-schema.org/draft/2020-12/schema, or draft 2019-09, 7, 6, 4 or 3")
+        raise InvalidInput(
+            [Problem(source, f"$schema {declared!r} is not a JSON Schema draft this tool knows", field="$schema")],
+            "use https://json-schema.org/draft/2020-12/schema, or draft 2019-09, 7, 6, 4 or 3",
+        )
     cls = validator or validator_for({})
     error = best_match(cls(cls.META_SCHEMA).iter_errors(schema))
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or None
-        raise InvalidInput([Problem(source, f"is not a valid JSON Schema: {error.message}", field=where)],
-                           f"checked against {cls.META_SCHEMA.get('$schema', 'the JSON Schema metaschema')}")
+        raise InvalidInput(
+            [Problem(source, f"is not a valid JSON Schema: {error.message}", field=where)],
+            f"checked against {cls.META_SCHEMA.get('$schema', 'the JSON Schema metaschema')}",
+        )

@@ -68,7 +68,7 @@ def unrendered_prompt_files(prompt_texts: dict[str, str], suite_path: str | None
     for entry in entries if isinstance(entries, list) else []:
         raw = entry.get("raw") or entry.get("id") if isinstance(entry, dict) else entry
         if isinstance(raw, str) and raw.startswith("file://"):
-            path = posixpath.normpath(posixpath.join(posixpath.dirname(suite_path or ""), raw[len("file://"):]))
+            path = posixpath.normpath(posixpath.join(posixpath.dirname(suite_path or ""), raw[len("file://") :]))
             shown.append(prompt_texts.get(path, ""))
         elif isinstance(raw, str):
             shown.append(raw)

@@ -24,9 +24,7 @@ def parse_tools(document: Any, source: str) -> dict[str, ToolSpec]:
         document = document["result"]
     items = document.get("tools") if isinstance(document, dict) else document
     if not isinstance(items, list):
-        raise InvalidInput(
-            [Problem(source, "is not a tool manifest: expected a list of OpenAI tools or an MCP {\"tools\": [...]}")]
-        )
+        raise InvalidInput([Problem(source, 'is not a tool manifest: expected a list of OpenAI tools or an MCP {"tools": [...]}')])
     tools: dict[str, ToolSpec] = {}
     for position, item in enumerate(items):
         spec = _one(item, source, position)

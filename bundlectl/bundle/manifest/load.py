@@ -39,7 +39,6 @@ def manifest_path(target: Path) -> Path:
 def load_manifest(target: Path, display: str | None = None) -> LoadedManifest:
     from pydantic import ValidationError
 
-
     path = manifest_path(target)
     source = display or str(path)
     if not path.exists():

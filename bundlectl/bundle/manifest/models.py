@@ -83,8 +83,7 @@ def _component_schema(schema: dict[str, Any], cls: type[Any]) -> None:
     if cls.needs_content is ComponentBase.needs_content:
         keys = [k for k in ("file", "files", "uri", "suite", "cases") if k in cls.model_fields]
         # if/then rather than anyOf, so a validator says "'file' is a required property", not "not valid under any"
-        schema["if"] = {"not": {"anyOf": [{"required": [k], **({"properties": {k: {"minItems": 1}}} if k == "files" else {})}
-                                          for k in keys]}}
+        schema["if"] = {"not": {"anyOf": [{"required": [k], **({"properties": {k: {"minItems": 1}}} if k == "files" else {})} for k in keys]}}
         schema["then"] = {"required": [keys[0]]}
 
 
@@ -129,8 +128,7 @@ class ComponentBase(Strict):
 
 def _model_schema(schema: dict[str, Any], cls: type[Any]) -> None:
     _component_schema(schema, cls)
-    schema["if"] = {"not": {"anyOf": [{"required": ["allow_floating"], "properties": {"allow_floating": {"const": True}}},
-                                      {"required": ["digest"]}]}}
+    schema["if"] = {"not": {"anyOf": [{"required": ["allow_floating"], "properties": {"allow_floating": {"const": True}}}, {"required": ["digest"]}]}}
     schema["then"] = {"properties": {"snapshot": {"pattern": PINNED_PATTERN, "not": {"pattern": FLOATING_PATTERN}}}}
 
 
@@ -150,10 +148,7 @@ class ModelComponent(ComponentBase):
     @classmethod
     def _pinned(cls, snapshot: str, info: ValidationInfo) -> str:
         if not info.data.get("allow_floating") and not info.data.get("digest") and not is_pinned_snapshot(snapshot):
-            raise ValueError(
-                f"snapshot {snapshot!r} is a floating alias; pin a dated snapshot "
-                "(e.g. gpt-4o-2024-08-06) or set allow_floating: true"
-            )
+            raise ValueError(f"snapshot {snapshot!r} is a floating alias; pin a dated snapshot (e.g. gpt-4o-2024-08-06) or set allow_floating: true")
         return snapshot
 
 
@@ -186,14 +181,10 @@ class RetrieverComponent(ComponentBase):
     index: str = Field(min_length=1, description="Index location: a folder in the bundle, or an external URI.")
     embedding_model: str = Field(min_length=1, description="The embedding model the index was built with.")
     settings: dict[str, JsonValue] = Field(default_factory=dict, description="top_k, filters, reranker, …")
-    index_embedding_model: str | None = Field(
-        None, description="The embedding model the index was built with; must equal embedding_model."
-    )
+    index_embedding_model: str | None = Field(None, description="The embedding model the index was built with; must equal embedding_model.")
 
     def path_fields(self) -> list[tuple[tuple[str | int, ...], str]]:
-        own: list[tuple[tuple[str | int, ...], str]] = (
-            [] if is_external_uri(self.index) else [(("index",), _relative_path(self.index))]
-        )
+        own: list[tuple[tuple[str | int, ...], str]] = [] if is_external_uri(self.index) else [(("index",), _relative_path(self.index))]
         return own + super().path_fields()
 
     def external_uris(self) -> list[str]:
@@ -215,13 +206,17 @@ class GuardrailsComponent(ComponentBase):
 class EvalsComponent(ComponentBase):
     suite: RelPath | None = Field(None, description="The eval suite; a promptfoo config is understood natively.")
     cases: RelPath | None = Field(
-        None, description="The suite's case list (YAML: a list of {id, slice}); reports of harnesses other than "
-                          "promptfoo must report exactly these cases. Write it with `bundlectl evals cases REPORT`.")
+        None,
+        description="The suite's case list (YAML: a list of {id, slice}); reports of harnesses other than "
+        "promptfoo must report exactly these cases. Write it with `bundlectl evals cases REPORT`.",
+    )
     harness: list[Annotated[str, Field(min_length=1)]] | None = Field(
-        None, min_length=1,
+        None,
+        min_length=1,
         description="The command that runs the suite, one argument per item, run in the exported bundle folder by "
-                    "`bundlectl eval REF` (e.g. [promptfoo, eval, -c, evals/promptfooconfig.yaml, -o, results.json]). "
-                    "Under an eval gate with `provenance: run`, only runs of exactly this command count.")
+        "`bundlectl eval REF` (e.g. [promptfoo, eval, -c, evals/promptfooconfig.yaml, -o, results.json]). "
+        "Under an eval gate with `provenance: run`, only runs of exactly this command count.",
+    )
 
     def path_fields(self) -> list[tuple[tuple[str | int, ...], str]]:
         own: list[tuple[tuple[str | int, ...], str]] = [(("suite",), self.suite)] if self.suite else []
@@ -291,16 +286,20 @@ class Outcome(Strict):
     target: float = Field(ge=0)
     tolerance: float = Field(0.0, ge=0)
     better: Literal["higher", "lower"] = Field(
-        "higher", description="Which way is good: higher (the default) makes target − tolerance a floor, lower makes "
-                              "target + tolerance a ceiling.")
+        "higher", description="Which way is good: higher (the default) makes target − tolerance a floor, lower makes target + tolerance a ceiling."
+    )
     margin: float | None = Field(
-        None, ge=0, allow_inf_nan=False,
+        None,
+        ge=0,
+        allow_inf_nan=False,
         description="During a canary, the largest regression of this metric a step may pass with (non-inferiority), in "
-                    "its own unit; default 2 points for a rate, 10% of live's mean otherwise.")
+        "its own unit; default 2 points for a rate, 10% of live's mean otherwise.",
+    )
     margins: dict[str, Annotated[float, Field(ge=0, allow_inf_nan=False)]] = Field(
         default_factory=dict,
         description="The same margin for other metrics the guard judges (ok, escalated, schema_valid, latency_ms, "
-                    "cost_usd, latency_ms:p95), by name.")
+        "cost_usd, latency_ms:p95), by name.",
+    )
 
 
 class Metadata(Strict):

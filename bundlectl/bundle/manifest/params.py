@@ -16,8 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, PlainValidator, Wi
 def _number(low: float | None, high: float | None, integer: bool = False) -> Any:
     """A number (or an integer) within [low, high], refused otherwise with the bounds in the message."""
     kind = "an integer" if integer else "a number"
-    bounds = (f" from {low:g} to {high:g}" if low is not None and high is not None
-              else f" of at least {low:g}" if low is not None else "")
+    bounds = f" from {low:g} to {high:g}" if low is not None and high is not None else f" of at least {low:g}" if low is not None else ""
 
     def check(value: Any) -> Any:
         numeric = isinstance(value, int) if integer else isinstance(value, (int, float))
@@ -47,8 +46,9 @@ def _flag(value: Any) -> Any:
     raise ValueError(f"must be true or false; got {value!r}")
 
 
-Stop = Annotated[Any, PlainValidator(_stop),
-                 WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}]})]
+Stop = Annotated[
+    Any, PlainValidator(_stop), WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}]})
+]
 Flag = Annotated[Any, PlainValidator(_flag), WithJsonSchema({"type": "boolean"})]
 
 

@@ -11,8 +11,7 @@ import re
 # A date (2024-08-06 or 20250929), a numbered revision suffix (-002, -0613, -2411) or a content digest.
 PINNED_PATTERN = r"([0-9]{4}-[0-9]{2}-[0-9]{2})|([0-9]{8})|(-[0-9]{3,4}$)|(@[Ss][Hh][Aa]256:[0-9a-fA-F]{12,})"
 _FLOATING_SUFFIXES = ("latest", "stable", "current", "default", "preview", "exp")
-FLOATING_PATTERN = "(^|[-:@/_.])(" + "|".join(
-    "".join(f"[{c}{c.upper()}]" for c in word) for word in _FLOATING_SUFFIXES) + ")$"
+FLOATING_PATTERN = "(^|[-:@/_.])(" + "|".join("".join(f"[{c}{c.upper()}]" for c in word) for word in _FLOATING_SUFFIXES) + ")$"
 _PIN, _FLOATING = re.compile(PINNED_PATTERN), re.compile(FLOATING_PATTERN)
 
 

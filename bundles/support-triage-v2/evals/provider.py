@@ -12,10 +12,8 @@ ROUTES = [
     ("technical", ("api", "webhook", "error", "crash", " down", "outage", "export", "502", "500", "time out")),
     ("billing", ("invoice", "charge", "refund", "billed", "payment", "card", "plan", "vat", "receipt")),
     ("abuse", ("spam", "phishing", "fraud", "scam", "threat", "harass")),
-    ("account", ("locked", "2fa", "owner", "transfer", "sso", "password", "seat", "teammate", "merge",
-                 "profile", "company name")),
-    ("shipping", ("delivery", "shipped", "tracking", "package", "parcel", "courier", "return label", "order",
-                  "hardware")),
+    ("account", ("locked", "2fa", "owner", "transfer", "sso", "password", "seat", "teammate", "merge", "profile", "company name")),
+    ("shipping", ("delivery", "shipped", "tracking", "package", "parcel", "courier", "return label", "order", "hardware")),
 ]
 ESCALATE = ("lawsuit", "chargeback", "data breach", "self-harm", "lawyer", "gdpr")
 

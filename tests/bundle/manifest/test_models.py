@@ -18,8 +18,7 @@ def manifest(**components):
         "runbook": {"file": "r.md"},
     }
     base.update(components)
-    return {"apiVersion": "bundlectl/v1", "kind": "Bundle",
-            "metadata": {"name": "x", "version": "1.0", "owner": "o"}, "components": base}
+    return {"apiVersion": "bundlectl/v1", "kind": "Bundle", "metadata": {"name": "x", "version": "1.0", "owner": "o"}, "components": base}
 
 
 def errors(data):
@@ -75,14 +74,17 @@ def test_digest_without_external_uri_is_refused():
     assert "only for external URIs" in errors(manifest(prompt={"file": "p.md", "digest": "sha256:" + "a" * 64}))[0][1]
 
 
-@pytest.mark.parametrize("path,message", [
-    ("../secrets.txt", "leaves the bundle folder"),
-    ("a/../../b", "leaves the bundle folder"),
-    ("/etc/passwd", "is absolute"),
-    ("C:/x", "is absolute"),
-    ("~/x", "is absolute"),
-    ("a\\b", "backslashes"),
-])
+@pytest.mark.parametrize(
+    "path,message",
+    [
+        ("../secrets.txt", "leaves the bundle folder"),
+        ("a/../../b", "leaves the bundle folder"),
+        ("/etc/passwd", "is absolute"),
+        ("C:/x", "is absolute"),
+        ("~/x", "is absolute"),
+        ("a\\b", "backslashes"),
+    ],
+)
 def test_paths_must_stay_inside_the_bundle(path, message):
     found = errors(manifest(runbook={"file": path}))
     assert found[0][0] == "components.runbook.file" and message in found[0][1]
