@@ -107,9 +107,11 @@ def canary(workspace: Workspace, runtimes: Callable[..., Any], tmp_path: Path) -
     return ws
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """A real chromium: the tests fail (never skip) without it, since the page is what reviewers open."""
+    """A real chromium: the tests fail (never skip) without it, since the page is what reviewers open. Module-scoped:
+    Playwright's sync API keeps an event loop running in this thread while it is open, and a test run later in the
+    same process (an asyncio.run() of its own) must not find it still running."""
     from playwright.sync_api import sync_playwright
 
     assert shutil.which(CHROMIUM) or Path(CHROMIUM).exists(), (

@@ -81,10 +81,12 @@ def test_a_sandbox_brought_back_with_plain_tools_is_refused_here_and_fails_a_pin
     assert trusted.storage().log_head() != before
     here = trusted.run("status")
     assert here.exit_code == 5
-    if trusted.backend == "git":  # the sandbox's commits are its own: to this machine the log was rewritten
-        assert "the registry log was rewritten: the head this machine last saw (seq 8" in here.stderr
+    another = f"this machine read registry {original} here; its log now says it is registry"
+    if trusted.backend == "git":  # the sandbox's commits are its own: a rewritten log, or first seen as another registry
+        rewritten = "the registry log was rewritten: the head this machine last saw (seq 8" in here.stderr
+        assert rewritten or another in here.stderr, here.stderr
     else:  # the same records under the same keys: the log grew, into another registry
-        assert f"this machine read registry {original} here; its log now says it is registry" in here.stderr
+        assert another in here.stderr
         assert "records made in another registry were brought into this one" in here.stderr
     refused = trusted.run("approve", V1, "--env", "staging", *key(keys, "bob"))
     assert refused.exit_code == 5
