@@ -120,34 +120,25 @@ def add_evidence(
         return Planned("evidence", event_data)
 
     provenance_mode = event_data["provenance"].get("mode", "attached")
+    # what is returned when nothing is stored: `store=False` (drift's re-run), or the same report already bound
+    unstored = EvidenceAdded(
+        bundle,
+        report.kind,
+        report.source,
+        event_data["run_at"],
+        event_data["figures"],
+        False,
+        None,
+        provenance_mode,
+        binding.cases,
+        binding.report,
+    )
     if not store:
-        return EvidenceAdded(
-            bundle,
-            report.kind,
-            report.source,
-            event_data["run_at"],
-            event_data["figures"],
-            False,
-            None,
-            provenance_mode,
-            binding.cases,
-            binding.report,
-        )
+        return unstored
     index = index_at_head(storage)
     first_plan = plan(index)
     if first_plan is None:
-        return EvidenceAdded(
-            bundle,
-            report.kind,
-            report.source,
-            event_data["run_at"],
-            event_data["figures"],
-            False,
-            None,
-            provenance_mode,
-            binding.cases,
-            binding.report,
-        )
+        return unstored
     signing(index, first_plan, actor)  # an act the keys may not sign is refused before the report is stored
     storage.put_object(key, data)
     checkpoint(OBJECTS_STORED)
