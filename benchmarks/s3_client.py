@@ -9,8 +9,8 @@ import os
 
 import boto3
 from botocore.config import Config
-
 from common import median_interleaved, seconds
+
 from bundlectl.storage.s3_client import new_client
 
 ROUNDS = 30

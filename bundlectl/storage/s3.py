@@ -38,7 +38,6 @@ from bundlectl.errors import (
     UsageProblem,
 )
 from bundlectl.foundation.faults import EVENT_WRITTEN, LOG_MOVED, checkpoint
-from bundlectl.storage.s3_client import new_client
 from bundlectl.safeio.regular import open_regular, read_regular
 from bundlectl.storage.base import (
     CHUNK,
@@ -53,6 +52,7 @@ from bundlectl.storage.base import (
     StoredEvent,
     Unchanged,
 )
+from bundlectl.storage.s3_client import new_client
 
 MULTIPART_THRESHOLD = 16 * 1024 * 1024
 PART_SIZE = 8 * 1024 * 1024
