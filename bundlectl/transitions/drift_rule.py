@@ -14,6 +14,7 @@ from bundlectl.driftcheck.figures import rederived_figures
 from bundlectl.errors import BundlectlError
 from bundlectl.registry.events import DriftData, Event
 from bundlectl.registry.index import Index
+from bundlectl.registry.rows import EvidenceRow, PointerRow
 from bundlectl.storage.base import Storage
 from bundlectl.transitions.failures import ForgedDrift
 
@@ -30,19 +31,11 @@ def check_drift(index: Index, storage: Storage, event: Event) -> None:
         policy, baseline = drift_policy(index, env), admitting_run(index, pointer)
     except BundlectlError as exc:  # no policy for env, or no gated eval run: bundlectl drift refuses both
         raise ForgedDrift(event, f"cannot be judged from the log before it: {exc.message}") from None
-    runs = {row.seq: row for row in index.evidence_by_seq([data["baseline"], data["run"]])}
-    run = runs.get(data["run"])
     if data["baseline"] != baseline.seq:
         raise ForgedDrift(
             event, f"compares with run {data['baseline']}, but the run that admitted {name}@{pointer.version} in {env} is {baseline.seq}"
         )
-    if run is None or run.kind != "eval" or run.digest != pointer.digest or run.seq <= pointer.seq:
-        raise ForgedDrift(
-            event, f"names run {data['run']}, which is not an eval run of {name}@{pointer.version} since it went live in {env} (seq {pointer.seq})"
-        )
-    counted = next((w.seq for w in index.watches(name, env, "drift") if w.data.get("run") == run.seq), None)
-    if counted is not None:
-        raise ForgedDrift(event, f"names run {run.seq}, which drift record {counted} already counted: each drift record is a run of its own")
+    run = _new_run(index, event, pointer)
     if data["alpha"] != policy.alpha:
         raise ForgedDrift(event, f"judges at alpha {data['alpha']}, but the drift policy of {env} in force says {policy.alpha}")
     try:
@@ -58,3 +51,21 @@ def check_drift(index: Index, storage: Storage, event: Event) -> None:
     action = policy.action if data["decision"] == "drift" else "none"
     if data["action"] != action:
         raise ForgedDrift(event, f"says it found {data['decision']!r} and did {data['action']!r}, but the drift policy of {env} does {action!r}")
+
+
+def _new_run(index: Index, event: Event, pointer: PointerRow) -> EvidenceRow:
+    """The eval run the record names: of the live bundle, stored since it went live, and counted by no drift record
+    before (in any environment), so each record stands for a run of its own and a stable one cannot be reused."""
+    seq = event.data["run"]
+    found = index.evidence_by_seq([seq])
+    run = found[0] if found else None
+    if run is None or run.kind != "eval" or run.digest != pointer.digest or run.seq <= pointer.seq:
+        raise ForgedDrift(
+            event,
+            f"names run {seq}, which is not an eval run of {pointer.name}@{pointer.version} since it went live in {pointer.env} (seq {pointer.seq})",
+        )
+    for env in sorted({p.env for p in index.pointers(pointer.name)}):
+        counted = next((w.seq for w in index.watches(pointer.name, env, "drift") if w.data.get("run") == seq), None)
+        if counted is not None:
+            raise ForgedDrift(event, f"names run {seq}, which drift record {counted} already counted: each drift record is a run of its own")
+    return run

@@ -95,6 +95,7 @@ FORGERIES: dict[str, tuple[dict[str, Any], str]] = {
     # the decision and figures are right, the action is not what the policy does on it
     "action": ({"action": "notify"}, "says it found 'stable' and did 'notify', but the drift policy of staging does 'none'"),
     "decision": ({"decision": "drift"}, "says 'drift', but its runs BASELINE and RUN give 'stable'"),
+    "figures": ({"figures": {"decision": "stable"}}, "says 'stable', but its runs BASELINE and RUN give 'stable' with other figures than it stores"),
 }
 
 
