@@ -12,6 +12,8 @@ from bundlectl.driftcheck.baseline import admitting_run
 from bundlectl.driftcheck.decision import drift_policy
 from bundlectl.driftcheck.figures import rederived_figures
 from bundlectl.errors import BundlectlError
+from bundlectl.foundation.clock import parse_time
+from bundlectl.integrity.clock_bound import BEHIND_BOUND
 from bundlectl.registry.events import DriftData, Event
 from bundlectl.registry.index import Index
 from bundlectl.registry.rows import EvidenceRow, PointerRow
@@ -54,8 +56,10 @@ def check_drift(index: Index, storage: Storage, event: Event) -> None:
 
 
 def _new_run(index: Index, event: Event, pointer: PointerRow) -> EvidenceRow:
-    """The eval run the record names: of the live bundle, stored since it went live, and counted by no drift record
-    before (in any environment), so each record stands for a run of its own and a stable one cannot be reused."""
+    """The eval run the record names: of the live bundle, run by bundlectl with the harness the bundle declares (as
+    `bundlectl drift` runs it) since it went live, from a report no earlier evidence record holds, and counted by no
+    drift record before (in any environment), so each record stands for a run of its own and a stable one cannot be
+    reused: not the admitting run's report signed again, not an attached file, not a run made before it went live."""
     seq = event.data["run"]
     found = index.evidence_by_seq([seq])
     run = found[0] if found else None
@@ -63,6 +67,20 @@ def _new_run(index: Index, event: Event, pointer: PointerRow) -> EvidenceRow:
         raise ForgedDrift(
             event,
             f"names run {seq}, which is not an eval run of {pointer.name}@{pointer.version} since it went live in {pointer.env} (seq {pointer.seq})",
+        )
+    provenance = run.binding.get("provenance", {})
+    if provenance.get("mode") != "run" or provenance.get("harness") is not True:
+        raise ForgedDrift(
+            event,
+            f"names run {seq}, which is not a run of the harness {pointer.name}@{pointer.version} declares, measured by bundlectl "
+            "(a drift run is `bundlectl drift` re-running it, not an attached report)",
+        )
+    copied = [e.seq for e in index.evidence_bound_as(run.report_key, provenance.get("run_id")) if e.seq < run.seq]
+    if copied:
+        raise ForgedDrift(event, f"names run {seq}, whose report (or run id) evidence {copied[0]} already holds: a drift run is a new run")
+    if parse_time(run.run_at) < parse_time(pointer.time) - BEHIND_BOUND:
+        raise ForgedDrift(
+            event, f"names run {seq}, which ran at {run.run_at}, before {pointer.name}@{pointer.version} went live in {pointer.env} ({pointer.time})"
         )
     for env in sorted({p.env for p in index.pointers(pointer.name)}):
         counted = next((w.seq for w in index.watches(pointer.name, env, "drift") if w.data.get("run") == seq), None)
