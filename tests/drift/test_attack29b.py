@@ -111,3 +111,22 @@ def test_the_schedule_counts_from_when_the_run_ran_not_when_its_record_was_signe
     row = api.status_report(NAME, now=now_utc() + timedelta(days=21)).environments[0]
     missed = [p for p in row.problems if p.startswith("drift: missed schedule")]
     assert len(missed) == 1 and f"(seq {seq})" in missed[0] and "wants one every 7d" in missed[0], row.problems
+
+
+def test_a_run_counted_in_one_environment_is_not_counted_again_in_another(owned: Workspace, keys: Keys):  # noqa: F811
+    """The bundle live in staging and production, admitted by the same run: staging's honest drift run, named again by
+    a production drift record (same baseline, same figures), would keep production's schedule fresh with no run of its own."""
+    from tests.drift.conftest import POLICY
+    from tests.trust.conftest import write
+
+    ws, forger = owned, Forger(owned, keys)
+    staging = POLICY.replace("ACTION", "notify").replace("PROVENANCE", "run")
+    both = staging + staging.split("\n", 1)[1].replace("  staging:", "  production:")
+    ok(ws, "policy", "set", write(ws, "policy.yaml", "apiVersion: bundlectl/v1\nkind: Policy\n" + both), *key(keys, "alice"), *key(keys, "bob"))
+    ok(ws, "promote", REF, "--env", "production", *key(keys, "pete"))
+    honest = honest_stable_drift(ws, keys)  # staging's run
+    record = next(r["data"] for r in forger.records() if r["action"] == "drift" and r["seq"] == honest["seq"])
+    seq = forger.append("drift", {**record, "env": "production"}, "ci")
+    why = f"names run {honest['run']}, which drift record {honest['seq']} already counted"
+    refused_by_integrity(ws, ("status", "--check"), f"log record seq {seq} (drift", why)
+    refused_by_integrity(ws, ("verify",), f"log record seq {seq} (drift", why)
