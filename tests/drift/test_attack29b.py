@@ -59,7 +59,7 @@ def attached_report(forger: Forger, honest: dict[str, Any]) -> tuple[int, str]:
     return run, "which is not a run of the harness support-triage@2026.11.01-7 declares, measured by bundlectl"
 
 
-def run_from_before_live(forger: Forger, honest: dict[str, Any]) -> tuple[int, str]:
+def run_from_before_live(forger: Forger, honest: dict[str, Any]) -> int:
     """A run of the harness with its times (report and measured) set to before the bundle went live, stored now."""
     from bundlectl.evidence.importers import import_report
     from bundlectl.evidence.report import run_identity  # the run id the docs describe, as anyone can compute it
@@ -76,10 +76,10 @@ def run_from_before_live(forger: Forger, honest: dict[str, Any]) -> tuple[int, s
         "run_id": run_identity(import_report(data, "report.json", "native")),
     }
     forged = {**record, "run_at": OLD, "report_key": "reports/" + hashlib.sha256(data).hexdigest(), "provenance": provenance}
-    return forger.append("evidence", forged, "ci", report=data), f"which ran at {OLD}, before support-triage@2026.11.01-7 went live in staging"
+    return forger.append("evidence", forged, "ci", report=data)
 
 
-NOT_NEW_RUNS = {"resigned-admitting-run": resigned_admitting_run, "attached-report": attached_report, "run-from-before-live": run_from_before_live}
+NOT_NEW_RUNS = {"resigned-admitting-run": resigned_admitting_run, "attached-report": attached_report}
 
 
 @pytest.mark.parametrize("forgery", NOT_NEW_RUNS)
@@ -130,3 +130,16 @@ def test_a_run_counted_in_one_environment_is_not_counted_again_in_another(owned:
     why = f"names run {honest['run']}, which drift record {honest['seq']} already counted"
     refused_by_integrity(ws, ("status", "--check"), f"log record seq {seq} (drift", why)
     refused_by_integrity(ws, ("verify",), f"log record seq {seq} (drift", why)
+
+
+def test_a_run_from_before_the_bundle_went_live_keeps_no_schedule_fresh(owned_anywhere: Workspace, keys: Keys):  # noqa: F811
+    """A harness run whose times (report and measured) are months old, stored and counted now: the record is a valid
+    transition (a skewed promoter's clock makes "before it went live" unjudgeable), but the schedule counts from when
+    the run ran, so `status --check` says the schedule was missed."""
+    ws, forger = owned_anywhere, Forger(owned_anywhere, keys)
+    honest = honest_stable_drift(ws, keys)
+    seq = drift_over(forger, honest, run_from_before_live(forger, honest))
+    assert ws.run("verify").exit_code == 0
+    check = ws.run("status", "--check")
+    assert check.exit_code == 1, check.output
+    assert f"drift: missed schedule: the last drift run was at {OLD} (seq {seq})" in check.output, check.output
