@@ -14,7 +14,8 @@ from bundlectl.driftcheck.baseline import admitting_run, stored_cases
 from bundlectl.driftcheck.compare import Comparison
 from bundlectl.driftcheck.decision import Decision, drift_policy
 from bundlectl.driftcheck.figures import drift_figures, judge
-from bundlectl.errors import Conflict, NotFound
+from bundlectl.driftcheck.standing import uncounted_run
+from bundlectl.errors import Conflict, NotFound, Refused
 from bundlectl.evidence.run import run_eval
 from bundlectl.policy.in_force import DriftPolicy
 from bundlectl.registry.events import DriftData
@@ -121,6 +122,14 @@ def check_drift(
                 f"{env} of {name} moved, or its drift policy changed, while its harness ran; the run was stored as "
                 f"evidence of {name}@{pointer.version}, and no drift record was written",
                 "run `bundlectl drift` again",
+            )
+        stored = now.evidence_by_seq([data["run"]])
+        uncounted = uncounted_run(now, env, stored[0]) if stored else "it is not in the log"
+        if uncounted is not None:  # readers would refuse the record (transitions/drift_rule.py): write none
+            raise Refused(
+                f"the run was stored as evidence {data['run']} of {name}@{pointer.version}, but the eval gate of {env} would not "
+                f"count it ({uncounted}), so no drift record was written",
+                "run `bundlectl drift --apply` where the gate's reports come from: with a runner key, and the pinned tool",
             )
         return Planned("drift", data)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from bundlectl.driftcheck.baseline import admitting_run
 from bundlectl.driftcheck.decision import drift_policy
 from bundlectl.driftcheck.figures import rederived_figures
+from bundlectl.driftcheck.standing import uncounted_run
 from bundlectl.errors import BundlectlError
 from bundlectl.registry.events import DriftData, Event
 from bundlectl.registry.index import Index
@@ -36,6 +37,9 @@ def check_drift(index: Index, storage: Storage, event: Event) -> None:
             event, f"compares with run {data['baseline']}, but the run that admitted {name}@{pointer.version} in {env} is {baseline.seq}"
         )
     run = _new_run(index, event, pointer)
+    uncounted = uncounted_run(index, env, run)
+    if uncounted is not None:  # a promoter's hand-made run where only runners' count, or a run of an unpinned tool
+        raise ForgedDrift(event, f"names run {run.seq}, which the eval gate of {env} would not count: {uncounted}")
     if data["alpha"] != policy.alpha:
         raise ForgedDrift(event, f"judges at alpha {data['alpha']}, but the drift policy of {env} in force says {policy.alpha}")
     try:

@@ -143,3 +143,29 @@ def test_a_run_from_before_the_bundle_went_live_keeps_no_schedule_fresh(owned_an
     check = ws.run("status", "--check")
     assert check.exit_code == 1, check.output
     assert f"drift: missed schedule: the last drift run was at {OLD} (seq {seq})" in check.output, check.output
+
+
+def test_where_only_runners_measure_a_promoters_drift_run_keeps_no_schedule(owned_anywhere: Workspace, keys: Keys):  # noqa: F811
+    """Under `signed_by: runners` the eval gate counts no report a promoter signed; a drift run is such a report. The
+    promoter's own `drift --apply` writes no drift record, and one they sign by hand over their run is refused."""
+    from tests.drift.conftest import POLICY
+    from tests.trust.conftest import write
+
+    ws, forger = owned_anywhere, Forger(owned_anywhere, keys)
+    runners_only = POLICY.replace("ACTION", "notify").replace("PROVENANCE", "run").replace("max_age: 30d", "max_age: 30d, signed_by: runners")
+    policy = write(ws, "policy.yaml", "apiVersion: bundlectl/v1\nkind: Policy\n" + runners_only)
+    ok(ws, "policy", "set", policy, *key(keys, "alice"), *key(keys, "bob"))
+    honest = honest_stable_drift(ws, keys)  # the runner ci: counted
+    before = [r["seq"] for r in forger.records() if r["action"] == "drift"]
+    result = ws.run("drift", NAME, "--env", "staging", "--report", "report.json", "--apply", *key(keys, "pete"))
+    assert result.exit_code != 0 and "Traceback" not in result.output, result.output
+    assert "the eval gate of staging would not count it (not signed by a runner key" in result.stderr, result.stderr
+    assert "no drift record was written" in result.stderr
+    assert [r["seq"] for r in forger.records() if r["action"] == "drift"] == before
+    run = int(next(r["seq"] for r in reversed(forger.records()) if r["action"] == "evidence"))  # pete's stored run
+    assert ws.run("status", "--check").exit_code == 0
+    record = next(r["data"] for r in forger.records() if r["action"] == "drift" and r["seq"] == honest["seq"])
+    seq = forger.append("drift", {**record, "run": run}, "pete")
+    why = f"names run {run}, which the eval gate of staging would not count: not signed by a runner key"
+    refused_by_integrity(ws, ("status", "--check"), f"log record seq {seq} (drift", why)
+    refused_by_integrity(ws, ("verify",), f"log record seq {seq} (drift", why)
