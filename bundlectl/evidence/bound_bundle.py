@@ -10,10 +10,9 @@ A native report may name the bundle digest it ran; it must be this one.
 
 A report can only prove the prompt texts it shows (`check_shows_every_prompt`): a prompt file whose text
 appears in none of the prompts a promptfoo report ran was never run, so the report cannot count for a
-bundle that has it. It is meant for attached reports and `bundlectl eval` runs alike (a run of the
-bundle's own files still only ran what its suite rendered), before anything is stored, and not for
-records already in a log (`verify` re-binds those). Not yet called by `evidence add`: the example
-bundles' suites must first render every prompt file.
+bundle that has it. `evidence add` asks it of attached reports and `bundlectl eval` runs alike (a run of
+the bundle's own files still only ran what its suite rendered), before anything is stored. It is not asked
+of records already in a log (`verify` re-binds those), so records stored before the rule still read.
 """
 
 from __future__ import annotations
