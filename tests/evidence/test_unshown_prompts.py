@@ -1,9 +1,9 @@
 """A report can only prove the prompt texts it shows: a bundle's prompt file that appears in no prompt a promptfoo
 run rendered was never run, so that run cannot count for the bundle.
 
-`promptfoo-support-triage-v1.json` is a real run of the example suite, which renders only `prompts/user.j2`;
-`promptfoo-support-triage-v1-every-prompt.json` is a real run (promptfoo 0.115.0, `-j 1`) of the same suite with
-`file://../prompts/system.md` added to its prompts."""
+`promptfoo-support-triage-v1-user-prompt-only.json` is a real run of the example suite as it was, rendering only
+`prompts/user.j2`; `promptfoo-support-triage-v1.json` is a real run (promptfoo 0.115.0, `-j 1`) of the suite now,
+with `file://../prompts/system.md` added to its prompts."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ from bundlectl.errors import Refused
 from bundlectl.evidence.bound_bundle import check_shows_every_prompt
 from bundlectl.evidence.importers import import_report
 from bundlectl.evidence.report import Report
-from tests.conftest import EXAMPLES
-from tests.helpers import FIXTURES
+from tests.conftest import EXAMPLES, V1, Workspace
+from tests.helpers import FIXTURES, promptfoo_report
 
 
 def run(name: str) -> Report:
@@ -33,7 +33,7 @@ def test_a_run_that_never_rendered_the_system_prompt_does_not_count_for_a_bundle
     bundle = read_bundle_folder(folder)
     for read in (bundle, read_bundle_folder(EXAMPLES / "support-triage-v1")):  # it proves user.j2 only: neither counts
         with pytest.raises(Refused) as refused:
-            check_shows_every_prompt(run("promptfoo-support-triage-v1.json"), read.record, read.read_file, "r.json")
+            check_shows_every_prompt(run("promptfoo-support-triage-v1-user-prompt-only.json"), read.record, read.read_file, "r.json")
         ref = read.record.ref
         assert refused.value.message == (
             f"r.json cannot count for {ref}: its prompt file prompts/system.md appears in no "
@@ -46,7 +46,7 @@ def test_a_run_that_never_rendered_the_system_prompt_does_not_count_for_a_bundle
 
 def test_a_run_that_renders_every_prompt_file_counts():
     v1 = read_bundle_folder(EXAMPLES / "support-triage-v1")
-    report = run("promptfoo-support-triage-v1-every-prompt.json")
+    report = run("promptfoo-support-triage-v1.json")
     assert report.ran is not None and len(report.ran.prompts) == 2
     check_shows_every_prompt(report, v1.record, v1.read_file, "r.json")
 
@@ -60,3 +60,19 @@ def test_validate_and_binding_ask_the_same_question():
     inline = "You are terse.\nTicket: {{ ticket }}\n"
     assert unrendered_prompt_files(texts, "evals/suite.yaml", {"prompts": [inline]}) == []
     assert unshown_prompt_files(texts, [inline]) == []
+
+
+def test_evidence_add_refuses_a_real_run_that_never_showed_a_prompt_file_and_stores_nothing(registered: Workspace):
+    """The run of the example suite as it was (user.j2 only), fresh and otherwise a genuine run of v1's suite,
+    files, model and config: `evidence add` names the prompt file it never showed and what to change, on git and S3."""
+    report = promptfoo_report(registered, "v1-user-prompt-only")
+    head, stored, listed = registered.log_head(), registered.bundlectl_refs(), registered.json("evidence", "list", V1)
+    result = registered.run("evidence", "add", V1, report)
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    assert f"cannot count for {V1}: its prompt file prompts/system.md appears in no prompt the run rendered" in result.stderr
+    assert "add `file://../prompts/system.md` to the suite's prompts" in result.stderr and f"`bundlectl eval {V1}`" in result.stderr
+    assert registered.log_head() == head and registered.bundlectl_refs() == stored, "a refused report left something in the registry"
+    assert registered.json("evidence", "list", V1) == listed
+    # the same suite's run now shows every prompt file, and binds
+    assert registered.run("evidence", "add", V1, promptfoo_report(registered, "v1")).exit_code == 0
