@@ -27,8 +27,8 @@ def evidenced(registered: Workspace) -> Workspace:
 def test_eval_gate_pass_and_fail(evidenced: Workspace):
     set_policy(evidenced, "environments:\n  staging: {gates: {eval: {min_cases: 50, min_pass_rate: 0.9, max_age: 1d}}}\n")
     v1 = checks(evidenced, V1, "staging")
-    assert v1["eval.cases"]["passed"] and v1["eval.cases"]["value"] == 54
-    assert not v1["eval.pass_rate"]["passed"] and v1["eval.pass_rate"]["detail"] == "48/54 passed"
+    assert v1["eval.cases"]["passed"] and v1["eval.cases"]["value"] == 108
+    assert not v1["eval.pass_rate"]["passed"] and v1["eval.pass_rate"]["detail"] == "96/108 passed"
     assert all(c["passed"] for c in checks(evidenced, V2, "staging").values())
 
 
