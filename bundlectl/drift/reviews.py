@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 from bundlectl.bundle.record import BundleRecord
 from bundlectl.drift.authority import owner_authority
 from bundlectl.drift.check import live_bundle
+from bundlectl.driftcheck.decision import within_tolerance
 from bundlectl.errors import Refused
 from bundlectl.registry.events import ReviewData
 from bundlectl.registry.index import Index
@@ -19,7 +20,6 @@ from bundlectl.registry.log import Planned, append
 from bundlectl.registry.read import index_at_head
 from bundlectl.registry.rows import PointerRow
 from bundlectl.storage.base import Storage
-from bundlectl.transitions.watch_rule import within_tolerance
 from bundlectl.trust.identity import Acting
 from bundlectl.trust.rules import OWNER_PULLS_AFTER
 

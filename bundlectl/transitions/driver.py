@@ -13,6 +13,7 @@ from bundlectl.registry.index import Index
 from bundlectl.storage.base import Storage
 from bundlectl.transitions.approval_rule import check_approval
 from bundlectl.transitions.canary_rule import check_canary
+from bundlectl.transitions.drift_rule import check_drift
 from bundlectl.transitions.evidence_rule import check_evidence
 from bundlectl.transitions.move_rule import check_move
 from bundlectl.transitions.watch_rule import check_owner_pull, check_review
@@ -36,6 +37,9 @@ RULES: dict[str, Rule] = {
     # issue 29: a review names its own owner and an owner's pull its own authority; the signature alone proves neither
     "review": check_review,
     "pause": check_owner_pull,
+    # a drift record's figures, decision and action are derived again from its two stored runs: a `stable` over a run
+    # that shows drift would keep the schedule fresh and the drift hidden
+    "drift": check_drift,
 }
 
 
