@@ -49,24 +49,31 @@ def check_ran_bundle(report: Report, record: BundleRecord, read: Reader, label: 
 def check_shows_every_prompt(report: Report, record: BundleRecord, read: Reader, label: str) -> None:
     """Every prompt file of RECORD must appear in a prompt the report ran; reports that show no prompts
     (JUnit, native) are not judged here: they name the bundle digest they ran instead."""
-    prompt = record.components["prompt"]
-    if report.ran is None or prompt.absent or not prompt.files:
-        return
-    texts = {path: read(path).decode("utf-8", "replace") for path in sorted(prompt.files)}
-    unshown = unshown_prompt_files(texts, report.ran.prompts)
+    unshown = unshown_prompts(report, record, read)
     if not unshown:
         return
-    suite = record.components["evals"].fields.get("suite")
-    where = suite if isinstance(suite, str) else None
     names = ", ".join(unshown)
     raise Refused(
         f"{label} cannot count for {record.ref}: its prompt file{'s' if len(unshown) > 1 else ''} {names} appear"
         f"{'' if len(unshown) > 1 else 's'} in no prompt the run rendered, and a report only proves the prompt texts "
         "it shows; nothing was stored",
         "make the suite render every prompt file: "
-        + "; ".join(f"{path}: {render_hint(path, where)}" for path in unshown)
+        + "; ".join(f"{path}: {hint}" for path, hint in unshown.items())
         + f"; then run it with `bundlectl eval {record.ref}`",
     )
+
+
+def unshown_prompts(report: Report, record: BundleRecord, read: Reader) -> dict[str, str]:
+    """The prompt files of RECORD that appear in no prompt the report ran, each with what to change in the
+    suite so that it renders it; empty for reports that show no prompts. What writers refuse and what
+    readers re-derive for every record written under the rule (an evidence row that does not count)."""
+    prompt = record.components["prompt"]
+    if report.ran is None or prompt.absent or not prompt.files:
+        return {}
+    texts = {path: read(path).decode("utf-8", "replace") for path in sorted(prompt.files)}
+    suite = record.components["evals"].fields.get("suite")
+    where = suite if isinstance(suite, str) else None
+    return {path: render_hint(path, where) for path in unshown_prompt_files(texts, report.ran.prompts)}
 
 
 def _check_prompts(prompts: list[str], record: BundleRecord, read: Reader, label: str) -> None:

@@ -66,6 +66,7 @@ def evidence_data(
         report_key=key,
         file=Path(label).name,
         provenance=provenance,
+        prompt_rule=True,
     )
     if binding.cases is not None:
         data["cases"] = binding.cases
@@ -127,6 +128,8 @@ def _difference(stored: dict[str, Any], derived: dict[str, Any], label: str) -> 
         derived_provenance.pop("run_id")  # recorded before runs without an id of their own were given one
     if "harness" not in stored_provenance and derived_provenance.get("harness") is False:
         derived_provenance.pop("harness")  # recorded before bundles declared a harness
+    if "prompt_rule" not in stored:
+        derived.pop("prompt_rule")  # recorded before writers refused reports that never show a prompt file
     for key in sorted(set(stored) | set(derived)):
         if key == "figures" and isinstance(stored.get(key), dict) and isinstance(derived.get(key), dict):
             for name in sorted(set(stored[key]) | set(derived[key])):
