@@ -349,6 +349,8 @@ class Index:
                 after = current  # writers and `verify` name the record; the index follows what it can
             history = json.loads(rows.meta.get("identities") or self._meta("identities") or "[]")
             rows.meta.update({"identity": after.to_json(), "identities": json.dumps([*history, after._asdict()])})
+            if action == "init":
+                rows.meta["format"] = str(data.get("format"))
         elif action == "policy":
             rows.meta["policy"] = canonical_json(event.policy()["policy"]).decode()
             rows.meta["policy_seq"] = str(seq)
@@ -564,7 +566,11 @@ class Index:
         return row is not None
 
     def has_prompt_rule(self) -> bool:
-        """Whether any evidence record was written under the prompt rule: from then on every record is judged by it."""
+        """Whether every evidence record from here on is judged by the prompt rule: the registry was made by a
+        bundlectl that writes none other (init format 2), or an earlier evidence record was written under it."""
+        made = self._meta("format")
+        if made is not None and made.isdigit() and int(made) >= 2:
+            return True
         row = self.db.execute("SELECT 1 FROM evidence WHERE json_extract(binding_json, '$.prompt_rule') IS NOT NULL LIMIT 1").fetchone()
         return row is not None
 

@@ -20,6 +20,7 @@ from tests.conftest import V1, Workspace
 from tests.helpers import promptfoo_report, set_policy
 from tests.trust.conftest import Keys, ok
 from tests.trust.forge import Forger
+from tests.trust.test_legacy_registry import legacy_init
 from tests.trust.test_forged_transitions import forged_promotion, refused_by_integrity
 from tests.trust.test_signed_tampering import verify_elsewhere
 
@@ -105,23 +106,36 @@ def test_a_hand_signed_run_that_never_showed_the_changed_prompt_file_counts_for_
     assert elsewhere.exit_code == 5 and failure in elsewhere.stderr, elsewhere.output
 
 
-def test_a_run_an_older_bundlectl_bound_before_the_rule_still_counts_and_its_promotion_verifies(git_registered: Workspace, keys: Keys):
-    """Before the rule, bundlectl bound such runs and promoted on them: that log still verifies and reads alike. The
-    first record written under the rule starts it for every later record, so a later hand-written one without the
-    marker counts for nothing."""
-    ws = git_registered
+def test_a_run_an_older_bundlectl_bound_before_the_rule_still_counts_and_its_promotion_verifies(workspace: Workspace, keys: Keys):
+    """Before the rule, bundlectl bound such runs and promoted on them (a registry of init format 1): that log still
+    verifies and reads alike. The first record written under the rule starts it for every later record, so a later
+    hand-written one without the marker counts for nothing."""
+    ws = workspace
+    legacy_init(ws)
+    ok(ws, "register", "bundles/support-triage-v1")
     register_next(ws, None)
     set_policy(ws, "environments:\n  staging: {gates: {eval: {min_cases: 20, min_pass_rate: 0.8}}}\n")
     forger = Forger(ws, keys)
     data, raw = hand_written_evidence(ws, NEXT, promptfoo_report(ws, "v1-user-prompt-only"), marked=False)
-    used = forger.append("evidence", data, None, report=raw)
+    used = forger.append("evidence", data, None, report=raw, registry=False)
     assert listed(ws, NEXT)[0]["counts"] is True  # an older bundlectl's record, judged as that bundlectl did
     ok(ws, "promote", NEXT, "--env", "staging")
     assert ws.run("verify").exit_code == 0
     # from the first record under the rule on, a record that omits the marker is judged by it all the same
     ok(ws, "evidence", "add", V1, promptfoo_report(ws, "v1"))
     again, raw = hand_written_evidence(ws, NEXT, promptfoo_report(ws, "v1-user-prompt-only", name="again.json"), marked=False)
-    later = forger.append("evidence", again, None, report=raw)
+    later = forger.append("evidence", again, None, report=raw, registry=False)
     rows = {r["seq"]: r for r in listed(ws, NEXT)}
     assert rows[used]["counts"] is True and rows[later]["counts"] is False and UNSHOWN in rows[later]["why"]
     assert ws.run("verify").exit_code == 0  # kept, and not counted: nothing in the log is forged
+
+
+def test_in_a_registry_made_under_the_rule_even_the_first_evidence_record_is_judged_by_it(git_registered: Workspace, keys: Keys):
+    """`init` writes format 2: no record in such a log predates the rule, so dropping the marker from the very first
+    evidence record does not make it an older bundlectl's."""
+    ws = git_registered
+    register_next(ws, None)
+    data, raw = hand_written_evidence(ws, NEXT, promptfoo_report(ws, "v1-user-prompt-only"), marked=False)
+    Forger(ws, keys).append("evidence", data, None, report=raw)
+    (row,) = listed(ws, NEXT)
+    assert row["counts"] is False and UNSHOWN in row["why"]
