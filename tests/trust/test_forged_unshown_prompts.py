@@ -20,8 +20,8 @@ from tests.conftest import V1, Workspace
 from tests.helpers import promptfoo_report, set_policy
 from tests.trust.conftest import Keys, ok
 from tests.trust.forge import Forger
-from tests.trust.test_legacy_registry import legacy_init
 from tests.trust.test_forged_transitions import forged_promotion, refused_by_integrity
+from tests.trust.test_legacy_registry import legacy_init
 from tests.trust.test_signed_tampering import verify_elsewhere
 
 NEXT = "support-triage@2026.11.02-1"
@@ -57,7 +57,8 @@ def hand_written_evidence(ws: Workspace, ref: str, report: str, marked: bool = T
     parsed = import_report(raw, Path(report).name)
     binding = bind_report(parsed, record, component_reader(storage, record), Path(report).name)
     key = "reports/" + hashlib.sha256(raw).hexdigest()
-    data: dict[str, Any] = dict(evidence_data({"name": name, "version": version, "digest": bundle.digest}, record, parsed, binding, key, report, None))
+    bound = {"name": name, "version": version, "digest": bundle.digest}
+    data: dict[str, Any] = dict(evidence_data(bound, record, parsed, binding, key, report, None))
     if not marked:
         del data["prompt_rule"]
     return data, raw
