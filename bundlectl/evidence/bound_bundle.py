@@ -70,7 +70,7 @@ def unshown_prompts(report: Report, record: BundleRecord, read: Reader) -> dict[
     prompt = record.components["prompt"]
     if report.ran is None or prompt.absent or not prompt.files:
         return {}
-    texts = {path: read(path).decode("utf-8", "replace") for path in sorted(prompt.files)}
+    texts = {path: read(path).decode("utf-8", "replace") for path in sorted(prompt.files)}  # registered: UTF-8
     suite = record.components["evals"].fields.get("suite")
     where = suite if isinstance(suite, str) else None
     return {path: render_hint(path, where) for path in unshown_prompt_files(texts, report.ran.prompts)}

@@ -56,10 +56,33 @@ def test_validate_and_binding_ask_the_same_question():
     suite = {"prompts": ["file://../prompts/user.j2"]}
     assert unrendered_prompt_files(texts, "evals/suite.yaml", suite) == ["prompts/system.md"]
     assert unshown_prompt_files(texts, ["Ticket: {{ ticket }}\n"]) == ["prompts/system.md"]
-    # a prompt that carries the system prompt's text inline renders it, whether the suite or the report shows it
+    # a prompt file is shown only as a prompt of its own: its text inside another prompt proves nothing (and a
+    # report's prompt must be one of the bundle's files anyway), whether the suite or the report shows it
     inline = "You are terse.\nTicket: {{ ticket }}\n"
-    assert unrendered_prompt_files(texts, "evals/suite.yaml", {"prompts": [inline]}) == []
-    assert unshown_prompt_files(texts, [inline]) == []
+    assert unrendered_prompt_files(texts, "evals/suite.yaml", {"prompts": [inline]}) == ["prompts/system.md", "prompts/user.j2"]
+    assert unshown_prompt_files(texts, [inline]) == ["prompts/system.md", "prompts/user.j2"]
+    assert unshown_prompt_files(texts, ["You are terse.\n"]) == ["prompts/user.j2"]
+    # a file:// prompt outside the bundle's prompt files renders none of them, even an empty one
+    empty = {**texts, "prompts/system.md": ""}
+    assert unrendered_prompt_files(empty, "evals/suite.yaml", {"prompts": ["file://../../elsewhere.md", "file://../prompts/user.j2"]}) == [
+        "prompts/system.md"
+    ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "\n", "Return the triage decision as JSON.\n", "Ticket ", "Ticket {{ ticket_id }}"],
+    ids=["empty", "newline", "last-line-of-user-j2", "start-of-user-j2", "no-final-newline"],
+)
+def test_a_prompt_file_whose_text_lies_inside_the_rendered_one_is_not_shown(tmp_path: Path, text: str):
+    """The run rendered user.j2 only; a system prompt emptied, or cut down to a piece of user.j2, was never sent."""
+    folder = tmp_path / "support-triage-next"
+    shutil.copytree(EXAMPLES / "support-triage-v1", folder)
+    (folder / "prompts/system.md").write_text(text)
+    bundle = read_bundle_folder(folder)
+    with pytest.raises(Refused) as refused:
+        check_shows_every_prompt(run("promptfoo-support-triage-v1-user-prompt-only.json"), bundle.record, bundle.read_file, "r.json")
+    assert "its prompt file prompts/system.md appears in no prompt the run rendered" in refused.value.message
 
 
 def test_evidence_add_refuses_a_real_run_that_never_showed_a_prompt_file_and_stores_nothing(registered: Workspace):
