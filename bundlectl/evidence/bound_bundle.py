@@ -22,9 +22,10 @@ import re
 import shlex
 from collections.abc import Callable
 
-from bundlectl.bundle.content.promptfoo import render_hint, unshown_prompt_files
+from bundlectl.bundle.content.promptfoo import render_hint, unrendered_prompt_files, unshown_prompt_files
 from bundlectl.bundle.record import BundleRecord
 from bundlectl.errors import InvalidInput, Problem, Refused
+from bundlectl.evidence.cases import promptfoo_suite
 from bundlectl.evidence.report import Provider, Report
 
 Reader = Callable[[str], bytes]
@@ -65,15 +66,25 @@ def check_shows_every_prompt(report: Report, record: BundleRecord, read: Reader,
 
 def unshown_prompts(report: Report, record: BundleRecord, read: Reader) -> dict[str, str]:
     """The prompt files of RECORD that appear in no prompt the report ran, each with what to change in the
-    suite so that it renders it; empty for reports that show no prompts. What writers refuse and what
-    readers re-derive for every record written under the rule (an evidence row that does not count)."""
+    suite so that it renders it. What writers refuse and what readers re-derive for every record written under
+    the rule (an evidence row that does not count).
+
+    A JUnit or native report shows no prompt texts; when the bundle's suite is a promptfoo suite, such a report is
+    a run of that suite in another format (it must name the bundle digest), so it ran what the suite renders and
+    no more. A report of any other harness shows nothing to judge: what it rendered is the harness's own word."""
     prompt = record.components["prompt"]
-    if report.ran is None or prompt.absent or not prompt.files:
+    if prompt.absent or not prompt.files:
         return {}
     texts = {path: read(path).decode("utf-8", "replace") for path in sorted(prompt.files)}  # registered: UTF-8
     suite = record.components["evals"].fields.get("suite")
     where = suite if isinstance(suite, str) else None
-    return {path: render_hint(path, where) for path in unshown_prompt_files(texts, report.ran.prompts)}
+    if report.ran is not None:
+        unshown = unshown_prompt_files(texts, report.ran.prompts)
+    elif report.kind == "eval" and (promptfoo := promptfoo_suite(record.components["evals"], read)) is not None:
+        unshown = unrendered_prompt_files(texts, promptfoo[0], promptfoo[1])
+    else:
+        return {}
+    return {path: render_hint(path, where) for path in unshown}
 
 
 def _check_prompts(prompts: list[str], record: BundleRecord, read: Reader, label: str) -> None:

@@ -40,8 +40,6 @@ def check_evidence(index: Index, storage: Storage, event: Event) -> dict[str, An
     problem = summary_tampering(report, evidence, record, read, legacy_allowed=not index.has_run_provenance())
     if problem:
         raise ForgedEvidence(event, problem)
-    if evidence["source"] != "promptfoo":
-        return None  # only promptfoo reports show the prompts they ran (the others name the bundle digest they ran)
     if "prompt_rule" not in evidence and not index.has_prompt_rule():
         return None  # written before writers refused reports that never show a prompt file
     unshown = unshown_prompts(import_report(report, evidence["file"], evidence["source"]), record, read)

@@ -19,7 +19,7 @@ from bundlectl.evidence.bound_bundle import check_shows_every_prompt
 from bundlectl.evidence.importers import import_report
 from bundlectl.evidence.report import Report
 from tests.conftest import EXAMPLES, V1, Workspace
-from tests.helpers import FIXTURES, promptfoo_report
+from tests.helpers import FIXTURES, native_report, promptfoo_report
 
 
 def run(name: str) -> Report:
@@ -99,3 +99,38 @@ def test_evidence_add_refuses_a_real_run_that_never_showed_a_prompt_file_and_sto
     assert registered.json("evidence", "list", V1) == listed
     # the same suite's run now shows every prompt file, and binds
     assert registered.run("evidence", "add", V1, promptfoo_report(registered, "v1")).exit_code == 0
+
+
+def register_suite_without_system_prompt(ws: Workspace) -> str:
+    """V1 with a new system prompt and the suite as it was before it rendered the system prompt; returns its ref."""
+    folder = ws.root / "bundles/support-triage-next"
+    shutil.copytree(ws.root / "bundles/support-triage-v1", folder)
+    (folder / "prompts/system.md").write_text("You are the triage assistant. Never escalate anything.\n")
+    suite = folder / "evals/promptfooconfig.yaml"
+    suite.write_text("".join(line for line in suite.read_text().splitlines(keepends=True) if "file://../prompts/system.md" not in line))
+    manifest = folder / "bundle.yaml"
+    manifest.write_text(manifest.read_text().replace("version: 2026.11.01-1", "version: 2026.11.02-1"))
+    assert ws.run("register", str(folder)).exit_code == 0
+    return "support-triage@2026.11.02-1"
+
+
+def test_a_native_report_of_a_promptfoo_suite_that_never_renders_a_prompt_file_is_refused_too(registered: Workspace):
+    """A JUnit or native report shows no prompts, but a run of a promptfoo suite in another format ran what the
+    suite renders and no more: converting the run does not get around the rule."""
+    from tests.helpers import suite_cases
+
+    ws = registered
+    ref = register_suite_without_system_prompt(ws)
+    assert "prompts/system.md: no prompt of the eval suite renders it" in ws.run("validate", "bundles/support-triage-next").stderr
+    digest = ws.json("show", ref)["digest"]
+    cases = [{"id": i, "slice": s, "passed": True} for i, s in suite_cases("v1")]
+    report = native_report(ws, "eval", "native.json", cases=cases, bundle_digest=digest)
+    head = ws.log_head()
+    result = ws.run("evidence", "add", ref, report)
+    assert result.exit_code == 1, result.output
+    assert "its prompt file prompts/system.md appears in no prompt the run rendered" in result.stderr
+    assert "add `file://../prompts/system.md` to the suite's prompts" in result.stderr
+    assert ws.log_head() == head
+    # the same report for V1, whose suite renders every prompt file, binds
+    v1 = native_report(ws, "eval", "native-v1.json", cases=cases, bundle_digest=ws.json("show", V1)["digest"])
+    assert ws.run("evidence", "add", V1, v1).exit_code == 0

@@ -140,3 +140,19 @@ def test_in_a_registry_made_under_the_rule_even_the_first_evidence_record_is_jud
     Forger(ws, keys).append("evidence", data, None, report=raw)
     (row,) = listed(ws, NEXT)
     assert row["counts"] is False and UNSHOWN in row["why"]
+
+
+def test_a_hand_written_native_run_of_a_suite_that_never_renders_the_prompt_file_counts_for_nothing(git_registered: Workspace, keys: Keys):
+    """Converted to native, the run still ran what its promptfoo suite renders: readers judge it by the suite."""
+    from tests.evidence.test_unshown_prompts import register_suite_without_system_prompt
+    from tests.helpers import native_report, suite_cases
+
+    ws = git_registered
+    ref = register_suite_without_system_prompt(ws)
+    cases = [{"id": i, "slice": s, "passed": True} for i, s in suite_cases("v1")]
+    report = native_report(ws, "eval", "native.json", cases=cases, bundle_digest=ws.json("show", ref)["digest"])
+    data, raw = hand_written_evidence(ws, ref, report)
+    Forger(ws, keys).append("evidence", data, None, report=raw)
+    (row,) = listed(ws, ref)
+    assert row["counts"] is False and UNSHOWN in row["why"] and HINT in row["why"]
+    assert ws.run("verify").exit_code == 0
