@@ -8,11 +8,11 @@ stand-in: each file it runs must be a file of the `evals` component (relative to
 absolute), so its content is pinned, and its label must still name the snapshot it stands in for.
 A native report may name the bundle digest it ran; it must be this one.
 
-A report can only prove the prompt texts it shows (`check_shows_every_prompt`): a prompt file whose text
-appears in none of the prompts a promptfoo report ran was never run, so the report cannot count for a
-bundle that has it. `evidence add` asks it of attached reports and `bundlectl eval` runs alike (a run of
-the bundle's own files still only ran what its suite rendered), before anything is stored. It is not asked
-of records already in a log (`verify` re-binds those), so records stored before the rule still read.
+A report can only prove the prompt texts it shows (`unshown_prompts`): a prompt file that is none of the prompts
+a promptfoo report ran (or, for a JUnit or native run of a promptfoo suite, that the suite does not render) was
+never run, so the report cannot count for a bundle that has it. `evidence add` and `bundlectl eval` refuse such a
+report before anything is stored; every reader derives the same files for a record already in the log
+(`transitions.evidence_rule`) and counts it for no gate, except records an older bundlectl wrote before the rule.
 """
 
 from __future__ import annotations
