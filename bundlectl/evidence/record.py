@@ -73,8 +73,11 @@ def evidence_data(
     return data
 
 
-def summary_tampering(data: bytes, evidence: EvidenceData, record: BundleRecord, read: Reader, legacy_allowed: bool) -> str | None:
+def summary_tampering(
+    data: bytes, evidence: EvidenceData, record: BundleRecord, read: Reader, legacy_allowed: bool, parsed: Report | None = None
+) -> str | None:
     """How a stored record disagrees with the one its stored raw report gives (for `verify`); None when they agree.
+    `parsed` is DATA already imported (the caller reads it again), so it is parsed once.
 
     Records written before reports proved themselves carry no provenance. They never count for an eval
     gate; they are bound all the same when their report still binds (else their plain figures are
@@ -88,7 +91,7 @@ def summary_tampering(data: bytes, evidence: EvidenceData, record: BundleRecord,
             "it has no provenance, but bundlectl has written provenance with every record since earlier records in this log: it was appended by hand"
         )
     try:
-        report = import_report(data, label, evidence["source"])
+        report = parsed if parsed is not None else import_report(data, label, evidence["source"])
     except BundlectlError as exc:
         return f"its stored report {label} no longer gives a summary ({exc.message.splitlines()[0]})"
     try:

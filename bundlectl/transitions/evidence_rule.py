@@ -37,12 +37,16 @@ def check_evidence(index: Index, storage: Storage, event: Event) -> dict[str, An
     report = _stored_report(storage, evidence["report_key"], event)
     record = bundle.record()
     read = component_reader(storage, record)
-    problem = summary_tampering(report, evidence, record, read, legacy_allowed=not index.has_run_provenance())
-    if problem:
-        raise ForgedEvidence(event, problem)
+    try:
+        parsed = import_report(report, evidence["file"], evidence["source"])
+    except BundlectlError:
+        parsed = None  # summary_tampering says why
+    problem = summary_tampering(report, evidence, record, read, legacy_allowed=not index.has_run_provenance(), parsed=parsed)
+    if problem or parsed is None:
+        raise ForgedEvidence(event, problem or "its stored report gives no summary")
     if "prompt_rule" not in evidence and not index.has_prompt_rule():
         return None  # written before writers refused reports that never show a prompt file
-    unshown = unshown_prompts(import_report(report, evidence["file"], evidence["source"]), record, read)
+    unshown = unshown_prompts(parsed, record, read)
     return {"unshown_prompts": unshown} if unshown else None
 
 
