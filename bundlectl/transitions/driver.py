@@ -7,6 +7,7 @@ index's head is the end of the judged prefix (a record it refuses leaves the ind
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from bundlectl.registry.events import Event
 from bundlectl.registry.index import Index
@@ -18,7 +19,7 @@ from bundlectl.transitions.evidence_rule import check_evidence
 from bundlectl.transitions.move_rule import check_move
 from bundlectl.transitions.watch_rule import check_owner_pull, check_review
 
-Rule = Callable[[Index, Storage, Event], None]
+Rule = Callable[[Index, Storage, Event], dict[str, Any] | None]  # what a rule derived, kept in the record's row
 
 
 def _rollback(index: Index, storage: Storage, event: Event) -> None:
@@ -52,5 +53,5 @@ class RecordJudge:
     def wants(self, event: Event) -> bool:
         return event.action in RULES
 
-    def __call__(self, index: Index, event: Event) -> None:
-        RULES[event.action](index, self.storage, event)
+    def __call__(self, index: Index, event: Event) -> dict[str, Any] | None:
+        return RULES[event.action](index, self.storage, event)
