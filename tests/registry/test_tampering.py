@@ -55,7 +55,7 @@ def assert_detected(ws: Workspace, text: str) -> None:
 
 
 EDITS = {
-    "init": lambda d: d.update(format=2),
+    "init": lambda d: d.update(format=d["format"] + 1),
     "policy": lambda d: d["policy"]["environments"]["staging"]["gates"]["eval"].update(min_pass_rate=0.1),
     "register": lambda d: d["record"]["metadata"].update(owner="mallory@example.com"),
     "evidence": lambda d: d["figures"].update(pass_rate=1.0),
