@@ -28,7 +28,7 @@ from bundlectl.cli.output import emit_json, ok
 @json_option
 @click.pass_context
 def eval_cmd(ctx: click.Context, ref: str, command: tuple[str, ...], report: str | None, fmt: str, keep: bool,
-             registry: str | None, endpoint_url: str | None, actor: str | None, key: tuple[str, ...], reason: str | None,
+             registry: api.Registry, actor: str | None, key: tuple[str, ...], reason: str | None,
              as_json: bool) -> None:
     """Run COMMAND on REF's exact files and bind the report it writes: `bundlectl eval REF [-- COMMAND…]`.
 
@@ -49,7 +49,7 @@ def eval_cmd(ctx: click.Context, ref: str, command: tuple[str, ...], report: str
     if command[:1] == ("--",):  # a second separator, or one click left in place
         command = command[1:]
     result = api.eval_run(ref, list(command), report, fmt, keep=keep, output=output, registry=registry,
-                          endpoint_url=endpoint_url, actor=actor, key=key, reason=reason)
+                          act=api.Act(actor=actor, keys=key, reason=reason))
     added = result.added
     if as_json:
         emit_json(result.to_json())

@@ -39,12 +39,12 @@ if TYPE_CHECKING:
 @key_option
 @json_option
 def guard(name: str, env: str, sources: tuple[str, ...], prometheus: str | None, apply: bool, alpha: float, min_sample: int,
-          margins: tuple[str, ...], beta: float | None, max_sample: int | None, timeout: float, registry: str | None,
-          endpoint_url: str | None, reason: str | None, actor: str | None, key: tuple[str, ...], as_json: bool) -> None:
+          margins: tuple[str, ...], beta: float | None, max_sample: int | None, timeout: float, registry: api.Registry,
+          reason: str | None, actor: str | None, key: tuple[str, ...], as_json: bool) -> None:
     """Judge the canary (or the live bundle) from recorded outcomes: hold, advance, complete or rollback."""
     report = api.guard(name, env, sources=list(sources) if sources else None, prometheus=prometheus, apply=apply, alpha=alpha,
-                       min_sample=min_sample, timeout=timeout, registry=registry, endpoint_url=endpoint_url, actor=actor,
-                       key=key, reason=reason, margins=_margins(margins), beta=beta, max_sample=max_sample)
+                       min_sample=min_sample, timeout=timeout, registry=registry, act=api.Act(actor=actor, keys=key, reason=reason),
+                       margins=_margins(margins), beta=beta, max_sample=max_sample)
     if as_json:
         emit_json(report.to_json())
     else:

@@ -35,7 +35,7 @@ SUFFIXES: dict[str, Format] = {".md": "markdown", ".markdown": "markdown", ".jso
 @key_option
 @json_option
 def report(ref: str, env: str, output_file: Path | None, fmt: str | None, sources: tuple[str, ...], prometheus: str | None,
-           min_sample: int, registry: str | None, endpoint_url: str | None, actor: str | None, key: tuple[str, ...],
+           min_sample: int, registry: api.Registry, actor: str | None, key: tuple[str, ...],
            as_json: bool) -> None:
     """The release as it stands against what is live in ENV: verdict, changes, gate, cases, canary, timeline.
 
@@ -45,7 +45,7 @@ def report(ref: str, env: str, output_file: Path | None, fmt: str | None, source
     from bundlectl.report.render import render
 
     found = api.report(ref, env, sources=list(sources) or None, prometheus=prometheus, min_sample=min_sample,
-                       registry=registry, endpoint_url=endpoint_url, actor=actor, key=key)
+                       registry=registry, act=api.Act(actor=actor, keys=key))
     document = render(found, chosen)
     if output_file is None:
         click.echo(document, nl=False)

@@ -27,11 +27,11 @@ from bundlectl.serve.config import DEFAULT_LISTEN
 @click.option("--tls-cert", type=click.Path(path_type=Path, exists=True, dir_okay=False), default=None)
 @click.option("--tls-key", type=click.Path(path_type=Path, exists=True, dir_okay=False), default=None)
 @click.option("--public-url", default="", metavar="URL", help="Prefix of the file URLs in evaluations (default: paths on this server).")
-def serve(names: tuple[str, ...], env: str, listen: str, registry: str | None, endpoint_url: str | None, poll_interval: float,
+def serve(names: tuple[str, ...], env: str, listen: str, registry: api.Registry, poll_interval: float,
           cache_dir: Path | None, request_log: Path | None, tokens_file: Path | None, tls_cert: Path | None,
           tls_key: Path | None, public_url: str) -> None:
     """Serve NAMES' live bundles in ENV (default: every bundle live there) over OFREP; runs until interrupted."""
     click.echo(f"bundlectl serve: {env} on {listen} (OFREP at /ofrep/v1; /healthz, /readyz, /metrics)", err=True)
-    api.serve(names, env, listen=listen, registry=registry, endpoint_url=endpoint_url, poll_interval=poll_interval,
+    api.serve(names, env, listen=listen, registry=registry, poll_interval=poll_interval,
               cache_dir=cache_dir, request_log=request_log, tokens_file=tokens_file, tls_cert=tls_cert, tls_key=tls_key,
               public_url=public_url)

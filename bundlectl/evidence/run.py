@@ -78,7 +78,7 @@ def report_path(command: list[str], explicit: str | None) -> str:
 
 
 def run_eval(storage: Storage, bundle: BundleRow, command: list[str], report: str | None, fmt: str, actor: Acting,
-             reason: str | None = None, keep: bool = False, output: Callable[[bytes], None] | None = None) -> EvalRun:
+             reason: str | None = None, *, keep: bool = False, output: Callable[[bytes], None] | None = None) -> EvalRun:
     """Run COMMAND (default: the bundle's declared harness) on BUNDLE's exported files and bind its report;
     its standard output goes to `output` as it comes."""
 

@@ -46,7 +46,7 @@ class PauseResult(NamedTuple):
         return (self.before is not None and self.before.paused) == self.paused
 
 
-def set_paused(storage: Storage, name: str, env: str, paused: bool, actor: Acting, reason: str | None,
+def set_paused(storage: Storage, name: str, env: str, actor: Acting, reason: str | None, *, paused: bool,
                dry_run: bool = False) -> PauseResult:
     """Pause (or resume) NAME in ENV; doing it twice is a no-op. A pause needs a reason: serving code shows it."""
     if paused and not (reason and reason.strip()):

@@ -14,14 +14,14 @@ import json
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from bundlectl.bundle.constraints import require_compatible
 from bundlectl.bundle.manifest import KINDS
 from bundlectl.bundle.record import BundleRecord
 from bundlectl.diff.bundles import BundleDiff, diff_bundles
 from bundlectl.errors import Conflict, NotFound, Refused, UsageProblem
-from bundlectl.evidence.add import add_evidence
+from bundlectl.evidence.add import EvidenceAdded, add_evidence
 from bundlectl.foundation.clock import now_utc, rfc3339
 from bundlectl.gate.checks import eval_checks
 from bundlectl.gate.evaluate import evaluate_gate
@@ -37,7 +37,7 @@ from bundlectl.registry.rows import BundleRow, PointerRow
 from bundlectl.registry.signatures import trust_in_force
 from bundlectl.storage.base import Storage
 from bundlectl.trust.identity import Acting
-from bundlectl.workflows.canary import canary_in_force, refuse_during_canary
+from bundlectl.workflows.canary import CanaryResult, canary_in_force, end_running_canary, refuse_during_canary
 from bundlectl.workflows.moves import Decision, MoveResult, move_pointer
 
 MAX_VERSION = 64
@@ -67,7 +67,7 @@ class RollbackResult:
     would_refuse: bool = False  # dry runs only: the gate fails and --break-glass was not given
 
     def to_json(self) -> dict[str, Any]:
-        """The `rollback --json` document (a dry run adds its diff: `api.RollbackReport.to_json`)."""
+        """The `rollback --json` document (a dry run adds its diff: `RollbackReport.to_json`)."""
         plan, move, target = self.plan, self.move, self.plan.target
         assert move is not None  # rollback() always returns its move; a rehearsal's halves too
         return {
@@ -79,6 +79,27 @@ class RollbackResult:
             "pointer_version": move.pointer_version, "seq": move.seq, "would_be_refused": self.would_refuse,
             "gate": self.gate.to_json() if self.gate else None,
         }
+
+
+class RollbackReport(NamedTuple):
+    result: RollbackResult
+    diff: BundleDiff | None  # dry runs only: the live bundle against the one ENV would point at
+
+    def to_json(self) -> dict[str, Any]:
+        """The `rollback --json` document: the result, and a dry run's diff."""
+        return {**self.result.to_json(), **({"diff": self.diff.to_json()} if self.diff is not None else {})}
+
+
+class Rehearsal(NamedTuple):
+    back: RollbackResult
+    forward: RollbackResult
+    evidence: EvidenceAdded
+
+    def to_json(self) -> dict[str, Any]:
+        """The `rollback --rehearse --json` document."""
+        return {"rehearsed": True, "name": self.forward.plan.live.name, "env": self.forward.plan.env,
+                "back_to": self.back.plan.target.version, "forward_to": self.forward.plan.target.version,
+                "evidence_seq": self.evidence.seq}
 
 
 def plan_rollback(storage: Storage, name: str, env: str, to: BundleRow | None, components: list[str], now: datetime) -> RollbackPlan:
@@ -171,7 +192,7 @@ class BuiltRollback:
                 "seq": registered.seq if registered else None, "moved": False}
 
 
-def register_rollback_bundle(storage: Storage, name: str, env: str, actor: Acting, reason: str | None = None,
+def register_rollback_bundle(storage: Storage, name: str, env: str, actor: Acting, reason: str | None = None, *,
                              to: BundleRow | None = None, components: list[str] | None = None, dry_run: bool = False,
                              now: datetime | None = None) -> BuiltRollback:
     """Build the bundle a component rollback of ENV would go live with, and register it, so evidence for
@@ -189,7 +210,7 @@ def register_rollback_bundle(storage: Storage, name: str, env: str, actor: Actin
 
 
 def rollback(
-    storage: Storage, name: str, env: str, actor: Acting, reason: str | None = None, to: BundleRow | None = None,
+    storage: Storage, name: str, env: str, actor: Acting, reason: str | None = None, *, to: BundleRow | None = None,
     components: list[str] | None = None, break_glass: bool = False, dry_run: bool = False,
     now: datetime | None = None, rehearsal: str | None = None, guard: dict[str, Any] | None = None,
     expect_live_seq: int | None = None,
@@ -215,7 +236,7 @@ def rollback(
     outcome = _Outcome()
 
     def decide(index: Index, pointer: PointerRow | None) -> Decision:
-        no_canary(index)  # a plain rollback ends it instead (api.rollback)
+        no_canary(index)  # a plain rollback ends it instead (rollback_or_end_canary)
         extras = MoveExtras(components=plan.components) if plan.components else MoveExtras()
         if rehearsal:
             extras["rehearsal"] = rehearsal
@@ -292,8 +313,8 @@ def _was_verified(index: Index, name: str, env: str, digest: str) -> bool:
     return True
 
 
-def rehearse(storage: Storage, name: str, env: str, actor: Acting, reason: str | None = None, to: BundleRow | None = None,
-             components: list[str] | None = None, break_glass: bool = False) -> tuple[RollbackResult, RollbackResult, Any]:
+def rehearse(storage: Storage, name: str, env: str, actor: Acting, reason: str | None = None, *, to: BundleRow | None = None,
+             components: list[str] | None = None, break_glass: bool = False) -> Rehearsal:
     """Roll back and forward again in a non-production environment, then record the rehearsal.
 
     Three events, each atomic on its own: if interrupted, the environment is left rolled back
@@ -305,7 +326,8 @@ def rehearse(storage: Storage, name: str, env: str, actor: Acting, reason: str |
         raise Refused(f"{env} is a production environment in the policy; rehearsals are refused there",
                       "rehearse in staging, then promote to production with the recorded rehearsal")
     started, clock = now_utc(), time.perf_counter()  # the clock times the steps: now_utc() has whole seconds only
-    back = rollback(storage, name, env, actor, reason or "rollback rehearsal", to, components, break_glass, rehearsal="back")
+    back = rollback(storage, name, env, actor, reason or "rollback rehearsal", to=to, components=components,
+                    break_glass=break_glass, rehearsal="back")
     assert back.move is not None
     forward_to = back.plan.live
     back_done = time.perf_counter()
@@ -317,11 +339,25 @@ def rehearse(storage: Storage, name: str, env: str, actor: Acting, reason: str |
               "metrics": {"rollback_ms": round((back_done - clock) * 1000, 3), "roll_forward_ms": round((done - back_done) * 1000, 3)}}
     evidence = add_evidence(storage, forward_to, json.dumps(report, sort_keys=True).encode(), "rehearsal", "rehearsal",
                             "native", actor, f"rehearsed rollback of {name} in {env}")
-    return back, forward, evidence
+    return Rehearsal(back, forward, evidence)
 
 
 def _roll_forward(storage: Storage, name: str, env: str, actor: Acting, to: BundleRow) -> RollbackResult:
-    return rollback(storage, name, env, actor, "rollback rehearsal: roll forward", to, rehearsal="forward")
+    return rollback(storage, name, env, actor, "rollback rehearsal: roll forward", to=to, rehearsal="forward")
+
+
+def rollback_or_end_canary(storage: Storage, name: str, env: str, actor: Acting, reason: str | None = None, *,
+                           to: BundleRow | None = None, components: list[str] | None = None, break_glass: bool = False,
+                           dry_run: bool = False) -> RollbackReport | CanaryResult:
+    """`bundlectl rollback`: point ENV back (or swap `components` back); a dry run also diffs the live bundle against
+    the target. While a canary runs, a plain rollback ends it instead (a CanaryResult): what is live stays live."""
+    if not to and not components:
+        ended = end_running_canary(storage, name, env, actor, reason, dry_run)
+        if ended is not None:
+            return ended
+    result = rollback(storage, name, env, actor, reason, to=to, components=components, break_glass=break_glass,
+                      dry_run=dry_run)
+    return RollbackReport(result, rollback_diff(result, storage) if dry_run else None)
 
 
 def rollback_diff(result: RollbackResult, storage: Storage) -> BundleDiff:

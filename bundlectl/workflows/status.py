@@ -97,6 +97,26 @@ def pointer_history(index: Index, name: str, env: str, limit: int | None = None)
     return events[:limit] if limit else events
 
 
+class History(NamedTuple):
+    """`history NAME --env ENV`: its promotions, rollbacks, pauses, resumes and canaries, newest first."""
+
+    name: str
+    env: str
+    events: list[MoveRow | PauseRow | CanaryRow]
+
+    def to_json(self) -> dict[str, Any]:
+        """The `history --json` document."""
+        return {"name": self.name, "env": self.env, "events": [e.to_json() for e in self.events]}
+
+
+def history(index: Index, name: str, env: str, limit: int | None = None) -> History:
+    """The history of NAME in ENV; an environment never heard of is NotFound (a mistyped --env is not "never live")."""
+    events = pointer_history(index, name, env, limit)
+    if not events:
+        known_environment(index, env)
+    return History(name, env, events)
+
+
 def status_report(index: Index, now: datetime, name: str | None = None) -> StatusReport:
     return StatusReport(live_status(index, now, name), index.trust_since())
 

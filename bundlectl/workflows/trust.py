@@ -46,7 +46,7 @@ class TrustView:
                                     for s in role.signers]} for role in self.trust.roles()]}
 
 
-def set_trust(storage: Storage, data: bytes, label: str, actor: Acting, reason: str | None = None,
+def set_trust(storage: Storage, data: bytes, label: str, actor: Acting, reason: str | None = None, *,
               dry_run: bool = False) -> TrustResult:
     """Store the trust file in DATA; a dry run checks the file and that the keys given may sign it."""
 

@@ -18,7 +18,7 @@ def test_importing_the_facade_imports_no_library_module():
 
 def test_the_facade_from_python(git_registered: Workspace):
     ws = git_registered
-    assert [(b.name, b.version) for b in api.list_bundles()] == [("support-triage", "2026.11.01-1"), ("support-triage", "2026.11.22-1")]
+    assert [(b.name, b.version) for b in api.list_bundles().bundles] == [("support-triage", "2026.11.01-1"), ("support-triage", "2026.11.22-1")]
     assert api.show(V1).digest == ws.json("show", V1)["digest"]
     assert api.status() == []
     set_policy(ws, "environments:\n  staging: {gates: {eval: {min_cases: 20, min_pass_rate: 0.8, max_age: 7d}}}\n")
@@ -27,6 +27,6 @@ def test_the_facade_from_python(git_registered: Workspace):
     promote(ws, V1, "staging")
     [live] = api.status("support-triage")
     assert (live.env, live.version, live.healthy) == ("staging", "2026.11.01-1", True)
-    assert [e.to_version for e in api.history("support-triage", "staging")] == ["2026.11.01-1"]
+    assert [e.to_version for e in api.history("support-triage", "staging").events] == ["2026.11.01-1"]
     listing = api.evidence_list(V1, "staging")
     assert (listing.eval_max_age, [e.fresh for e in listing.evidence]) == ("7d", [True])
