@@ -30,3 +30,22 @@ def test_the_facade_from_python(git_registered: Workspace):
     assert [e.to_version for e in api.history("support-triage", "staging").events] == ["2026.11.01-1"]
     listing = api.evidence_list(V1, "staging")
     assert (listing.eval_max_age, [e.fresh for e in listing.evidence]) == ("7d", [True])
+
+
+def test_one_registry_handle_and_one_act_value(git_registered: Workspace, tmp_path, monkeypatch):
+    """`registry=` names the registry from anywhere; `act=` carries who acts, why, and whether for real."""
+    ws = git_registered
+    set_policy(ws, "environments:\n  staging: {}\n")
+    promote(ws, V1, "staging")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # no repository around: only the handle finds the registry
+    registry = api.Registry(str(ws.root))
+    assert [b.version for b in api.list_bundles("support-triage", registry=registry).bundles] == ["2026.11.01-1", "2026.11.22-1"]
+    before = ws.bundlectl_refs()
+    dry = api.pause("support-triage", "staging", registry=registry, act=api.Act(actor="alice@example.com", reason="why", dry_run=True))
+    assert dry.dry_run and ws.bundlectl_refs() == before  # a dry run wrote nothing
+    paused = api.pause("support-triage", "staging", registry=registry, act=api.Act(actor="alice@example.com", reason="incident"))
+    assert paused.seq is not None
+    [event] = [e for e in api.history("support-triage", "staging", registry=registry).events if e.seq == paused.seq]
+    assert (event.actor, event.reason) == ("alice@example.com", "incident")

@@ -199,6 +199,7 @@ def test_records_claiming_an_arm_another_bundle_served_are_refused_and_nothing_i
 def _meanwhile(monkeypatch, act):
     """Run `act` while the guard reads its figures: the registry moves between the guard's judgement and its --apply."""
     from bundlectl.guard import request_log
+    from bundlectl.workflows import guard as guard_workflow
 
     tally = request_log.tally_request_logs
     state = {}
@@ -210,6 +211,7 @@ def _meanwhile(monkeypatch, act):
         return tally(*args, **kwargs)
 
     monkeypatch.setattr(request_log, "tally_request_logs", reading)
+    monkeypatch.setattr(guard_workflow, "tally_request_logs", reading)  # the name the guard calls, once it is imported
 
 
 @pytest.mark.parametrize("act", ["pause", "end", "complete"])
