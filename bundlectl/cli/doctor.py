@@ -14,7 +14,7 @@ from bundlectl.errors import ExitCode
 @registry_option
 @click.option("--actor", default=None, help="Check this identity instead of the one bundlectl would find.")
 @json_option
-def doctor(registry: str | None, endpoint_url: str | None, actor: str | None, as_json: bool) -> None:
+def doctor(registry: api.Registry, actor: str | None, as_json: bool) -> None:
     """Check this machine: git and your identity, the registry, trust, clock skew, harness tools, the cache folder.
 
     Exits 1 when a check fails (bundlectl cannot work here); warnings name what some commands will lack.
@@ -24,7 +24,7 @@ def doctor(registry: str | None, endpoint_url: str | None, actor: str | None, as
       bundlectl doctor
       bundlectl doctor --registry s3://acme-registry/bundles --json
     """
-    report = api.doctor(registry=registry, endpoint_url=endpoint_url, actor=actor)
+    report = api.doctor(registry=registry, act=api.Act(actor=actor))
     if as_json:
         emit_json(report.to_json())
     else:

@@ -41,8 +41,7 @@ def drift(
     env: str,
     apply: bool,
     report: str | None,
-    registry: str | None,
-    endpoint_url: str | None,
+    registry: api.Registry,
     actor: str | None,
     key: tuple[str, ...],
     reason: str | None,
@@ -55,9 +54,7 @@ def drift(
         # through click's (escaping) text streams: with --json stdout holds only the JSON document
         click.echo(decoder.decode(chunk), nl=False, err=as_json)
 
-    result = api.drift(
-        name, env, apply=apply, report=report, output=output, registry=registry, endpoint_url=endpoint_url, actor=actor, key=key, reason=reason
-    )
+    result = api.drift(name, env, apply=apply, report=report, output=output, registry=registry, act=api.Act(actor=actor, keys=key, reason=reason))
     if as_json:
         emit_json(result.to_json())
     else:
@@ -109,14 +106,13 @@ def review(
     value: float | None,
     from_guard: str | None,
     note: str | None,
-    registry: str | None,
-    endpoint_url: str | None,
+    registry: api.Registry,
     actor: str | None,
     key: tuple[str, ...],
     as_json: bool,
 ) -> None:
     """Record the owner's periodic review of NAME's outcome metric in ENV (signed by `metadata.owner` under trust)."""
-    result = api.review(name, env, value, from_guard=from_guard, note=note, registry=registry, endpoint_url=endpoint_url, actor=actor, key=key)
+    result = api.review(name, env, value, from_guard=from_guard, registry=registry, act=api.Act(actor=actor, keys=key, reason=note))
     if as_json:
         emit_json(result.to_json())
         return

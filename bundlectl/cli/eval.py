@@ -37,8 +37,7 @@ def eval_cmd(
     report: str | None,
     fmt: str,
     keep: bool,
-    registry: str | None,
-    endpoint_url: str | None,
+    registry: api.Registry,
     actor: str | None,
     key: tuple[str, ...],
     reason: str | None,
@@ -61,7 +60,7 @@ def eval_cmd(
     if command[:1] == ("--",):  # a second separator, or one click left in place
         command = command[1:]
     result = api.eval_run(
-        ref, list(command), report, fmt, keep=keep, output=output, registry=registry, endpoint_url=endpoint_url, actor=actor, key=key, reason=reason
+        ref, list(command), report, fmt, keep=keep, output=output, registry=registry, act=api.Act(actor=actor, keys=key, reason=reason)
     )
     added = result.added
     if as_json:

@@ -13,18 +13,27 @@ Decorated = TypeVar("Decorated", bound=Callable[..., Any])
 if TYPE_CHECKING:
     from click.shell_completion import CompletionItem
 
+    from bundlectl.api import Registry
+
 DEFAULT_ACTOR_HELP = "Acting identity, a claim until trust is set (default: BUNDLECTL_ACTOR, then the CI's variables, then git user.email)."
 
 
 def registry_option(func: Decorated) -> Decorated:
-    """`--registry URL` and `--endpoint-url URL`, passed on as `registry` and `endpoint_url`."""
-    func = click.option(
+    """`--registry URL` and `--endpoint-url URL`, passed on as one `registry` (an `api.Registry`)."""
+
+    @functools.wraps(func)
+    def with_registry(*args: Any, registry: str | None, endpoint_url: str | None, **kwargs: Any) -> Any:
+        from bundlectl.api import Registry
+
+        return func(*args, registry=Registry(registry, endpoint_url), **kwargs)
+
+    decorated = click.option(
         "--endpoint-url",
         "endpoint_url",
         metavar="URL",
         default=None,
         help="S3 endpoint (MinIO, Ceph RGW, R2); default: boto3's settings (AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL).",
-    )(func)
+    )(with_registry)
     return click.option(
         "--registry",
         "registry",
@@ -33,7 +42,7 @@ def registry_option(func: Decorated) -> Decorated:
         help="Registry: a git remote (git+ssh://…, git+https://…, git+git://…, git+origin), s3://bucket/prefix, "
         "or a path to a dedicated git repository "
         "(default: env BUNDLECTL_REGISTRY, else the repository around the current folder).",
-    )(func)
+    )(decorated)  # type: ignore[return-value]
 
 
 def json_option(func: Decorated) -> Decorated:
@@ -110,7 +119,7 @@ def complete_ref(ctx: click.Context, param: click.Parameter, incomplete: str) ->
     def refs() -> list[str]:
         from bundlectl import api
 
-        return api.completion_words(**_registry_of(ctx)).refs
+        return api.completion_words(registry=_registry_of(ctx)).refs
 
     return [CompletionItem(ref) for ref in _quietly(refs) if ref.startswith(incomplete)]
 
@@ -122,7 +131,7 @@ def complete_name(ctx: click.Context, param: click.Parameter, incomplete: str) -
     def names() -> list[str]:
         from bundlectl import api
 
-        return api.completion_words(**_registry_of(ctx)).names
+        return api.completion_words(registry=_registry_of(ctx)).names
 
     return [CompletionItem(name) for name in _quietly(names) if name.startswith(incomplete)]
 
@@ -134,14 +143,16 @@ def complete_env(ctx: click.Context, param: click.Parameter, incomplete: str) ->
     def envs() -> list[str]:
         from bundlectl import api
 
-        return api.completion_words(**_registry_of(ctx)).envs
+        return api.completion_words(registry=_registry_of(ctx)).envs
 
     return [CompletionItem(env) for env in _quietly(envs) if env.startswith(incomplete)]
 
 
-def _registry_of(ctx: click.Context) -> dict[str, Any]:
+def _registry_of(ctx: click.Context) -> Registry:
     """--registry and --endpoint-url when they came before the word being completed."""
-    return {"registry": ctx.params.get("registry"), "endpoint_url": ctx.params.get("endpoint_url")}
+    from bundlectl.api import Registry
+
+    return Registry(ctx.params.get("registry"), ctx.params.get("endpoint_url"))
 
 
 def _quietly(find: Callable[[], list[str]]) -> list[str]:

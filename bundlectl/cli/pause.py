@@ -29,21 +29,10 @@ if TYPE_CHECKING:
 @key_option
 @json_option
 def pause(
-    name: str,
-    env: str,
-    registry: str | None,
-    endpoint_url: str | None,
-    dry_run: bool,
-    reason: str,
-    as_owner: bool,
-    actor: str | None,
-    key: tuple[str, ...],
-    as_json: bool,
+    name: str, env: str, registry: api.Registry, dry_run: bool, reason: str, as_owner: bool, actor: str | None, key: tuple[str, ...], as_json: bool
 ) -> None:
     """Kill switch: runtimes serving NAME in ENV raise Paused (and take their fallback path) until `resume`."""
-    result = api.pause(
-        name, env, reason=reason, registry=registry, endpoint_url=endpoint_url, actor=actor, key=key, dry_run=dry_run, as_owner=as_owner
-    )
+    result = api.pause(name, env, as_owner=as_owner, registry=registry, act=api.Act(actor=actor, keys=key, reason=reason, dry_run=dry_run))
     print_pause(result, as_json)
 
 
@@ -54,18 +43,10 @@ def pause(
 @writer_options
 @json_option
 def resume(
-    name: str,
-    env: str,
-    registry: str | None,
-    endpoint_url: str | None,
-    actor: str | None,
-    key: tuple[str, ...],
-    reason: str | None,
-    dry_run: bool,
-    as_json: bool,
+    name: str, env: str, registry: api.Registry, actor: str | None, key: tuple[str, ...], reason: str | None, dry_run: bool, as_json: bool
 ) -> None:
     """End a pause: runtimes serve NAME's live bundle in ENV again at their next poll."""
-    result = api.resume(name, env, registry=registry, endpoint_url=endpoint_url, actor=actor, key=key, reason=reason, dry_run=dry_run)
+    result = api.resume(name, env, registry=registry, act=api.Act(actor=actor, keys=key, reason=reason, dry_run=dry_run))
     print_pause(result, as_json)
 
 

@@ -55,8 +55,7 @@ def promote(
     steps: list[int] | None,
     step_time: str | None,
     notify: bool,
-    registry: str | None,
-    endpoint_url: str | None,
+    registry: api.Registry,
     actor: str | None,
     key: tuple[str, ...],
     reason: str | None,
@@ -68,26 +67,13 @@ def promote(
 
     if canary is None and (steps is not None or step_time is not None):
         raise click.UsageError("--steps and --step-time go with --canary PERCENT")
+    act = api.Act(actor=actor, keys=key, reason=reason, dry_run=dry_run)
     try:
         if canary is not None:
-            started = api.canary(
-                ref,
-                env,
-                canary,
-                steps=steps,
-                step_time=step_time,
-                registry=registry,
-                endpoint_url=endpoint_url,
-                actor=actor,
-                key=key,
-                reason=reason,
-                dry_run=dry_run,
-            )
+            started = api.canary(ref, env, canary, steps=steps, step_time=step_time, registry=registry, act=act)
             print_canary(started, as_json)
             return
-        result = api.promote(
-            ref, env, registry=registry, endpoint_url=endpoint_url, actor=actor, key=key, reason=reason, dry_run=dry_run, notify=notify
-        )
+        result = api.promote(ref, env, registry=registry, act=act, notify=notify)
     except GateRefused as refused:
         if not as_json:  # with --json, the error document carries the gate (cli/main.py)
             print_gate(refused.result)

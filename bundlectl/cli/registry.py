@@ -12,9 +12,9 @@ from bundlectl.cli.output import ok
 @click.command()
 @registry_option
 @actor_option("Acting identity recorded for the init event.")
-def init(registry: str | None, endpoint_url: str | None, actor: str | None) -> None:
+def init(registry: api.Registry, actor: str | None) -> None:
     """Create the registry (git by default: refs/bundlectl/ in the repository around you)."""
-    result = api.init(registry=registry, endpoint_url=endpoint_url, actor=actor)
+    result = api.init(registry=registry, act=api.Act(actor=actor))
     if result.created:
         ok(f"initialised bundlectl registry in {result.url}")
         ok("wrote the starter gate policy (see `bundlectl policy show`)")

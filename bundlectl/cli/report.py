@@ -64,8 +64,7 @@ def report(
     sources: tuple[str, ...],
     prometheus: str | None,
     min_sample: int,
-    registry: str | None,
-    endpoint_url: str | None,
+    registry: api.Registry,
     actor: str | None,
     key: tuple[str, ...],
     as_json: bool,
@@ -78,15 +77,7 @@ def report(
     from bundlectl.report.render import render
 
     found = api.report(
-        ref,
-        env,
-        sources=list(sources) or None,
-        prometheus=prometheus,
-        min_sample=min_sample,
-        registry=registry,
-        endpoint_url=endpoint_url,
-        actor=actor,
-        key=key,
+        ref, env, sources=list(sources) or None, prometheus=prometheus, min_sample=min_sample, registry=registry, act=api.Act(actor=actor, keys=key)
     )
     document = render(found, chosen)
     if output_file is None:

@@ -20,9 +20,9 @@ def trust() -> None:
 @dry_run_option
 @reason_option
 @key_option
-def trust_set(file: str, registry: str | None, endpoint_url: str | None, dry_run: bool, reason: str | None, key: tuple[str, ...]) -> None:
+def trust_set(file: str, registry: api.Registry, dry_run: bool, reason: str | None, key: tuple[str, ...]) -> None:
     """Store the trust file FILE, signed by a threshold of admins (the first time: of its own admins)."""
-    result = api.set_trust(file, registry=registry, endpoint_url=endpoint_url, key=key, reason=reason, dry_run=dry_run)
+    result = api.set_trust(file, registry=registry, act=api.Act(keys=key, reason=reason, dry_run=dry_run))
     if dry_run:
         ok(f"{file} is a valid trust file ({short(result.digest)}), and {result.signers} may sign it; dry run: nothing stored")
     elif result.created:
@@ -35,9 +35,9 @@ def trust_set(file: str, registry: str | None, endpoint_url: str | None, dry_run
 @trust.command("show")
 @registry_option
 @json_option
-def trust_show(registry: str | None, endpoint_url: str | None, as_json: bool) -> None:
+def trust_show(registry: api.Registry, as_json: bool) -> None:
     """The trust in force: each role, its principals and their key fingerprints."""
-    view = api.show_trust(registry=registry, endpoint_url=endpoint_url)
+    view = api.show_trust(registry=registry)
     if as_json:
         emit_json(view.to_json())
         return
