@@ -94,17 +94,14 @@ def register(
     path: str,
     allow_hard_links: bool,
     registry: api.Registry,
-    actor: str | None,
-    key: tuple[str, ...],
-    reason: str | None,
-    dry_run: bool,
+    act: api.Act,
     as_json: bool,
 ) -> None:
     """Freeze a bundle folder into the registry; prints its ref and digest."""
     result = api.register(
         Path(path),
         registry=registry,
-        act=api.Act(actor=actor, keys=key, reason=reason, dry_run=dry_run),
+        act=act,
         progress=TerminalProgress(),
         allow_hard_links=allow_hard_links,
     )

@@ -9,6 +9,7 @@ import click
 from bundlectl import api
 from bundlectl.cli.options import (
     WholeSummaries,
+    act_value,
     actor_option,
     complete_env,
     complete_ref,
@@ -38,19 +39,18 @@ def evidence() -> None:
 @key_option
 @reason_option
 @json_option
+@act_value
 def evidence_add(
     ref: str,
     file: str,
     kind: str | None,
     fmt: str,
     registry: api.Registry,
-    actor: str | None,
-    key: tuple[str, ...],
-    reason: str | None,
+    act: api.Act,
     as_json: bool,
 ) -> None:
     """Bind a report (promptfoo results.json, JUnit XML, native JSON) to the bundle REF."""
-    result = api.evidence_add(ref, file, kind, fmt, registry=registry, act=api.Act(actor=actor, keys=key, reason=reason))
+    result = api.evidence_add(ref, file, kind, fmt, registry=registry, act=act)
     if as_json:
         emit_json(result.to_json())
         return

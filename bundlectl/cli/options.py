@@ -82,7 +82,7 @@ def actor_option(help: str = DEFAULT_ACTOR_HELP) -> Callable[[Decorated], Decora
 
 
 def key_option(func: Decorated) -> Decorated:
-    """`--key PATH` (repeatable), passed on as `key`: the SSH keys that sign the act once trust is set."""
+    """`--key PATH` (repeatable): the SSH keys that sign the act once trust is set."""
     return click.option(
         "--key",
         "key",
@@ -102,8 +102,23 @@ def dry_run_option(func: Decorated) -> Decorated:
 
 
 def writer_options(func: Decorated) -> Decorated:
-    """What every mutating command takes (docs/design.md: The command line): --dry-run, --reason, --actor, --key, in that order in --help."""
-    return dry_run_option(reason_option(actor_option()(key_option(func))))
+    """What every mutating command takes (docs/design.md: The command line): --dry-run, --reason, --actor, --key, in that order in
+    --help, passed on as one `act`."""
+    return dry_run_option(reason_option(actor_option()(key_option(act_value(func)))))
+
+
+def act_value(func: Decorated) -> Decorated:
+    """The acting options a command has (--actor, --key, --reason, --dry-run; any of them) passed on as one `act` (an
+    `api.Act`); it goes below those options."""
+
+    @functools.wraps(func)
+    def with_act(*args: Any, **kwargs: Any) -> Any:
+        from bundlectl.api import Act
+
+        act = Act(kwargs.pop("actor", None), kwargs.pop("key", ()), kwargs.pop("reason", None), kwargs.pop("dry_run", False))
+        return func(*args, act=act, **kwargs)
+
+    return with_act  # type: ignore[return-value]
 
 
 # --- dynamic shell completion (`bundlectl completion`): what the registry holds, read through the api ---

@@ -20,10 +20,10 @@ def policy() -> None:
 @click.argument("file", type=click.Path(dir_okay=False))
 @registry_option
 @writer_options
-def policy_set(file: str, registry: api.Registry, actor: str | None, key: tuple[str, ...], reason: str | None, dry_run: bool) -> None:
+def policy_set(file: str, registry: api.Registry, act: api.Act) -> None:
     """Store a new gate policy (a logged, versioned event; once trust is set, signed by a threshold of admins)."""
-    result = api.set_policy(file, registry=registry, act=api.Act(actor=actor, keys=key, reason=reason, dry_run=dry_run))
-    if dry_run:
+    result = api.set_policy(file, registry=registry, act=act)
+    if act.dry_run:
         ok(f"{file} is a valid policy ({', '.join(result.policy['environments'])}); dry run: nothing stored")
     elif result.created:
         ok(f"policy {short(result.digest)} is now in force (event {result.seq})")

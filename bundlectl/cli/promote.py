@@ -56,10 +56,7 @@ def promote(
     step_time: str | None,
     notify: bool,
     registry: api.Registry,
-    actor: str | None,
-    key: tuple[str, ...],
-    reason: str | None,
-    dry_run: bool,
+    act: api.Act,
     as_json: bool,
 ) -> None:
     """Move ENV to REF, only if the gate passes; with --canary PERCENT, serve it beside what is live."""
@@ -67,7 +64,6 @@ def promote(
 
     if canary is None and (steps is not None or step_time is not None):
         raise click.UsageError("--steps and --step-time go with --canary PERCENT")
-    act = api.Act(actor=actor, keys=key, reason=reason, dry_run=dry_run)
     try:
         if canary is not None:
             started = api.canary(ref, env, canary, steps=steps, step_time=step_time, registry=registry, act=act)

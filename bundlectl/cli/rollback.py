@@ -52,16 +52,12 @@ def rollback(
     register_only: bool,
     as_owner: bool,
     registry: api.Registry,
-    actor: str | None,
-    key: tuple[str, ...],
-    reason: str | None,
-    dry_run: bool,
+    act: api.Act,
     as_json: bool,
 ) -> None:
     """Point ENV back at the bundle live before (or --to REF), or swap single components back; during a canary, end it."""
     from bundlectl.gate.result import GateRefused
 
-    act = api.Act(actor=actor, keys=key, reason=reason, dry_run=dry_run)
     if register_only:
         if break_glass or rehearse:
             raise click.UsageError("--register-only moves nothing: it cannot be combined with --break-glass or --rehearse")
@@ -70,7 +66,7 @@ def rollback(
         return
 
     if rehearse:
-        if dry_run:
+        if act.dry_run:
             raise click.UsageError("--rehearse cannot be combined with --dry-run")
         rehearsal = api.rehearse(name, env, to=to_ref, components=list(components), break_glass=break_glass, registry=registry, act=act)
         back, forward = rehearsal.back.plan.target, rehearsal.forward.plan.target

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from bundlectl import api
-from bundlectl.cli.options import WholeSummaries, dry_run_option, json_option, key_option, reason_option, registry_option
+from bundlectl.cli.options import WholeSummaries, act_value, dry_run_option, json_option, key_option, reason_option, registry_option
 from bundlectl.cli.output import emit_json, ok, short, table
 
 
@@ -20,10 +20,11 @@ def trust() -> None:
 @dry_run_option
 @reason_option
 @key_option
-def trust_set(file: str, registry: api.Registry, dry_run: bool, reason: str | None, key: tuple[str, ...]) -> None:
+@act_value
+def trust_set(file: str, registry: api.Registry, act: api.Act) -> None:
     """Store the trust file FILE, signed by a threshold of admins (the first time: of its own admins)."""
-    result = api.set_trust(file, registry=registry, act=api.Act(keys=key, reason=reason, dry_run=dry_run))
-    if dry_run:
+    result = api.set_trust(file, registry=registry, act=act)
+    if act.dry_run:
         ok(f"{file} is a valid trust file ({short(result.digest)}), and {result.signers} may sign it; dry run: nothing stored")
     elif result.created:
         ok(f"trust {short(result.digest)} is now in force (event {result.seq}, signed by {result.signers})")

@@ -23,11 +23,11 @@ def webhooks() -> None:
 @click.argument("file", type=click.Path(dir_okay=False))
 @registry_option
 @writer_options
-def webhooks_set(file: str, registry: api.Registry, actor: str | None, key: tuple[str, ...], reason: str | None, dry_run: bool) -> None:
+def webhooks_set(file: str, registry: api.Registry, act: api.Act) -> None:
     """Store new subscriptions (a logged, versioned event; once trust is set, signed by a threshold of admins)."""
-    result = api.set_webhooks(file, registry=registry, act=api.Act(actor=actor, keys=key, reason=reason, dry_run=dry_run))
+    result = api.set_webhooks(file, registry=registry, act=act)
     names = ", ".join(result.subscriptions.endpoints) or "no endpoint"
-    if dry_run:
+    if act.dry_run:
         ok(f"{file} is a valid webhooks file ({names}); dry run: nothing stored")
     elif result.created:
         ok(f"webhooks {short(result.digest)} are now in force for {names} (event {result.seq})")
