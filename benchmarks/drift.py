@@ -7,8 +7,8 @@ import random
 import time
 from collections.abc import Callable
 
-from bundlectl.drift.compare import compare_runs
-from bundlectl.drift.decision import decide
+from bundlectl.driftcheck.compare import compare_runs
+from bundlectl.driftcheck.decision import decide
 from bundlectl.evidence.report import CaseResult, Report, figures
 
 

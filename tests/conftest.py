@@ -16,23 +16,29 @@ import pytest
 from click.testing import CliRunner, Result
 
 from bundlectl.cli.main import cli
+from tests.templates import RegistryTemplates, copy_bucket, copy_project, use_s3_bucket
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "bundles"
 V1, V2 = "support-triage@2026.11.01-1", "support-triage@2026.11.22-1"
 
 
+def test_environment(cache: Path) -> dict[str, str]:
+    """What every test runs under: its own cache, a fixed actor and git identity."""
+    names = {f"GIT_{who}_NAME": "bundlectl tests" for who in ("AUTHOR", "COMMITTER")}
+    emails = {f"GIT_{who}_EMAIL": "tests@example.com" for who in ("AUTHOR", "COMMITTER")}
+    return {"BUNDLECTL_CACHE_DIR": str(cache), "BUNDLECTL_ACTOR": "tester@example.com", **names, **emails}
+
+
+UNSET = ("BUNDLECTL_REGISTRY", "BUNDLECTL_DEBUG", "BUNDLECTL_ROUTING_SECRET")
+
+
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("BUNDLECTL_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("BUNDLECTL_ACTOR", "tester@example.com")
-    monkeypatch.delenv("BUNDLECTL_REGISTRY", raising=False)
-    monkeypatch.delenv("BUNDLECTL_DEBUG", raising=False)
-    monkeypatch.delenv("BUNDLECTL_ROUTING_SECRET", raising=False)
-    for variable in ("GIT_AUTHOR_NAME", "GIT_COMMITTER_NAME"):
-        monkeypatch.setenv(variable, "bundlectl tests")
-    for variable in ("GIT_AUTHOR_EMAIL", "GIT_COMMITTER_EMAIL"):
-        monkeypatch.setenv(variable, "tests@example.com")
+    for name, value in test_environment(tmp_path / "cache").items():
+        monkeypatch.setenv(name, value)
+    for name in UNSET:
+        monkeypatch.delenv(name, raising=False)
 
 
 @dataclass
@@ -71,14 +77,24 @@ class Workspace:
         return len(storage.events_after(None, head) or []) if head else 0
 
 
+def new_workspace(root: Path) -> Workspace:
+    """A git repository with the example bundles copied in."""
+    repo = git.Repo.init(root)
+    shutil.copytree(EXAMPLES, root / "bundles")
+    return Workspace(root, repo)
+
+
+def reopened_workspace(root: Path) -> Workspace:
+    return Workspace(root, git.Repo(root))
+
+
 @pytest.fixture
 def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Workspace:
     """A git repository with the example bundles copied in, as the current folder."""
     root = tmp_path / "project"
-    repo = git.Repo.init(root)
-    shutil.copytree(EXAMPLES, root / "bundles")
+    workspace = new_workspace(root)
     monkeypatch.chdir(root)
-    return Workspace(root, repo)
+    return workspace
 
 
 class _AtomicWrites:
@@ -139,72 +155,77 @@ def s3_endpoint() -> Any:
 
 
 def use_s3(monkeypatch: pytest.MonkeyPatch, endpoint: str, bucket: str | None = None) -> str:
-    import uuid
-
-    import boto3
-
-    bucket = bucket or f"bundlectl-{uuid.uuid4().hex[:12]}"
-    for name, value in (
-        ("AWS_ENDPOINT_URL", endpoint),
-        ("AWS_ACCESS_KEY_ID", "testing"),
-        ("AWS_SECRET_ACCESS_KEY", "testing"),
-        ("AWS_DEFAULT_REGION", "us-east-1"),
-        ("BUNDLECTL_REGISTRY", f"s3://{bucket}/registry"),
-    ):
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    boto3.client("s3").create_bucket(Bucket=bucket)
-    return bucket
+    return use_s3_bucket(monkeypatch, endpoint, bucket)
 
 
-def _initialised(workspace: Workspace) -> Workspace:
-    result = workspace.run("init")
+def _initialise(ws: Workspace) -> None:
+    result = ws.run("init")
     assert result.exit_code == 0, result.output
-    return workspace
 
 
-def _register_examples(ws: Workspace) -> Workspace:
+def _register_examples(ws: Workspace) -> None:
     for folder in ("bundles/support-triage-v1", "bundles/support-triage-v2"):
         result = ws.run("register", folder)
         assert result.exit_code == 0, result.output
+
+
+def _make_v1_live(ws: Workspace) -> None:
+    from tests.helpers import add, promote, promptfoo_report, set_policy
+
+    set_policy(ws, "environments:\n  staging: {gates: {eval: {min_cases: 20, min_pass_rate: 0.8}}}\n")
+    add(ws, V1, promptfoo_report(ws, "v1"))
+    add(ws, V2, promptfoo_report(ws, "v2"))
+    promote(ws, V1, "staging")
+
+
+@pytest.fixture(scope="session")
+def registry_templates(tmp_path_factory: pytest.TempPathFactory) -> RegistryTemplates:
+    builders = {"initialised": _initialise, "registered": _register_examples, "v1_live": _make_v1_live}
+    return RegistryTemplates(tmp_path_factory.mktemp("templates"), builders, new_workspace, reopened_workspace, test_environment)
+
+
+def _from_template(request: pytest.FixtureRequest, ws: Workspace, monkeypatch: pytest.MonkeyPatch, backend: str, stage: str) -> Workspace:
+    """The test's workspace turned into a copy of the session's registry at `stage`, on `backend`."""
+    endpoint = request.getfixturevalue("s3_endpoint") if backend == "s3" else None
+    templates = request.getfixturevalue("registry_templates")
+    folder, bucket = templates.template(backend, stage, endpoint)
+    copy_project(folder, ws.root)
+    monkeypatch.chdir(ws.root)  # the folder the test stood in was replaced
+    ws.repo = reopened_workspace(ws.root).repo
+    if bucket is not None and endpoint is not None:
+        copy_bucket(bucket, use_s3(monkeypatch, endpoint))
+        templates.copy_index(backend, stage, ws.storage().index_path())
+    ws.backend = backend
     return ws
 
 
 @pytest.fixture(params=["git", "s3"])
 def registry(request: pytest.FixtureRequest, workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> Workspace:
     """The workspace with an initialised registry, on each backend in turn."""
-    if request.param == "s3":
-        use_s3(monkeypatch, request.getfixturevalue("s3_endpoint"))
-        workspace.backend = "s3"
-    return _initialised(workspace)
+    return _from_template(request, workspace, monkeypatch, request.param, "initialised")
 
 
 @pytest.fixture
-def registered(registry: Workspace) -> Workspace:
-    return _register_examples(registry)
+def registered(request: pytest.FixtureRequest, registry: Workspace, monkeypatch: pytest.MonkeyPatch) -> Workspace:
+    """Both example bundles registered."""
+    return _from_template(request, registry, monkeypatch, registry.backend, "registered")
 
 
 @pytest.fixture
-def git_registry(workspace: Workspace) -> Workspace:
+def git_registry(request: pytest.FixtureRequest, workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> Workspace:
     """For behaviour that is about git itself (refs, commits, clones)."""
-    return _initialised(workspace)
+    return _from_template(request, workspace, monkeypatch, "git", "initialised")
 
 
 @pytest.fixture
-def git_registered(git_registry: Workspace) -> Workspace:
-    return _register_examples(git_registry)
+def git_registered(request: pytest.FixtureRequest, git_registry: Workspace, monkeypatch: pytest.MonkeyPatch) -> Workspace:
+    return _from_template(request, git_registry, monkeypatch, "git", "registered")
 
 
 @pytest.fixture
-def v1_live(registered: Workspace) -> Workspace:
+def v1_live(request: pytest.FixtureRequest, registered: Workspace, monkeypatch: pytest.MonkeyPatch) -> Workspace:
     """V1 live in staging, V2 registered with passing evidence: on each backend."""
-    from tests.helpers import add, promote, promptfoo_report, set_policy
-
-    set_policy(registered, "environments:\n  staging: {gates: {eval: {min_cases: 20, min_pass_rate: 0.8}}}\n")
-    add(registered, V1, promptfoo_report(registered, "v1"))
-    add(registered, V2, promptfoo_report(registered, "v2"))
-    promote(registered, V1, "staging")
-    return registered
+    return _from_template(request, registered, monkeypatch, registered.backend, "v1_live")
 
 
 @pytest.fixture

@@ -10,15 +10,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from bundlectl.bundle.record import BundleRecord
-from bundlectl.drift.baseline import admitting_run, stored_cases
-from bundlectl.drift.compare import Comparison, compare_runs
-from bundlectl.drift.decision import DEFAULT_ALPHA, Decision, decide, metric_check
-from bundlectl.errors import Conflict, NotFound
-from bundlectl.evidence.report import CaseResult
+from bundlectl.driftcheck.baseline import admitting_run, stored_cases
+from bundlectl.driftcheck.compare import Comparison
+from bundlectl.driftcheck.decision import Decision, drift_policy
+from bundlectl.driftcheck.figures import drift_figures, judge
+from bundlectl.driftcheck.standing import uncounted_run
+from bundlectl.errors import Conflict, NotFound, Refused
 from bundlectl.evidence.run import run_eval
-from bundlectl.policy.in_force import DriftPolicy, environment_policy
-from bundlectl.registry.events import DriftData, EvidenceData
+from bundlectl.policy.in_force import DriftPolicy
+from bundlectl.registry.events import DriftData
 from bundlectl.registry.index import Index
 from bundlectl.registry.log import Planned, append, recorded_actor
 from bundlectl.registry.read import index_at_head
@@ -27,8 +27,6 @@ from bundlectl.storage.base import Storage
 from bundlectl.trust.identity import Acting
 from bundlectl.workflows.pause import set_paused
 from bundlectl.workflows.rollback import rollback
-
-DEFAULT_DRIFT = DriftPolicy("7d", DEFAULT_ALPHA, "notify")
 
 
 class DriftResult(NamedTuple):
@@ -73,33 +71,6 @@ def live_bundle(index: Index, name: str, env: str) -> tuple[PointerRow, BundleRo
     return pointer, index.served_bundle(name, pointer.version, "is live")
 
 
-def drift_figures(comparison: Comparison, decision: Decision) -> dict[str, Any]:
-    """What a drift record stores: derivable again from the two runs it names (`rederived_figures`)."""
-    return {
-        **comparison.to_json(),
-        "decision": decision.decision,
-        "tests": decision.tests,
-        "metric": decision.metric.to_json() if decision.metric else None,
-    }
-
-
-def judge(
-    record: BundleRecord, before: list[CaseResult], after: list[CaseResult], run_figures: dict[str, Any], alpha: float
-) -> tuple[Comparison, Decision]:
-    comparison = compare_runs(before, after)
-    return comparison, decide(comparison, alpha, metric_check(record.metadata.get("outcome"), run_figures))
-
-
-def rederived_figures(
-    storage: Storage, record: BundleRecord, baseline: tuple[int, EvidenceData], run: tuple[int, EvidenceData], alpha: float
-) -> dict[str, Any]:
-    """A drift record's figures from its two stored runs (seq, evidence): readers compare them with what it claims."""
-    comparison, decision = judge(
-        record, stored_cases(storage, record, baseline[1], baseline[0]), stored_cases(storage, record, run[1], run[0]), run[1]["figures"], alpha
-    )
-    return drift_figures(comparison, decision)
-
-
 def check_drift(
     storage: Storage,
     name: str,
@@ -113,7 +84,7 @@ def check_drift(
 ) -> DriftResult:
     """`report`: where the declared harness writes its report, when bundlectl cannot tell (as `eval --report`)."""
     index = index_at_head(storage)
-    policy = environment_policy(index, env).drift or DEFAULT_DRIFT
+    policy = drift_policy(index, env)
     pointer, bundle = live_bundle(index, name, env)
     if apply:  # keys that may not sign the drift record (or the policy's action) are refused before anything is stored
         recorded_actor(index, "drift", {"name": name, "env": env}, actor)
@@ -121,7 +92,7 @@ def check_drift(
             recorded_actor(index, policy.action, {"name": name, "env": env}, actor)
     record = bundle.record()
     baseline = admitting_run(index, pointer)
-    before = stored_cases(storage, record, baseline, baseline.seq)
+    before = stored_cases(storage, record, baseline)
     ran = run_eval(storage, bundle, [], report, "auto", actor, reason or f"drift run of {name} in {env}", output=output, store=apply)
     assert ran.added.bound is not None  # an eval run is always bound
     comparison, decision = judge(record, before, ran.added.bound.cases, ran.added.figures, policy.alpha)
@@ -130,7 +101,7 @@ def check_drift(
     )
     if not apply or ran.added.seq is None:
         return result
-    action = policy.action if decision.drifted else "none"
+    action = decision.action(policy)
     data = DriftData(
         name=name,
         env=env,
@@ -145,12 +116,21 @@ def check_drift(
     )
 
     def plan(now: Index) -> Planned:
+        # readers judge the record against the log just before it (transitions/drift_rule.py): what it was judged on here must still hold
         moved = now.pointer(name, env)
-        if moved is None or moved.digest != pointer.digest:
+        if moved is None or (moved.digest, moved.pointer_version) != (pointer.digest, pointer.pointer_version) or drift_policy(now, env) != policy:
             raise Conflict(
-                f"{env} of {name} moved while its harness ran; the run was stored as evidence of "
-                f"{name}@{pointer.version}, and no drift record was written",
+                f"{env} of {name} moved, or its drift policy changed, while its harness ran; the run was stored as "
+                f"evidence of {name}@{pointer.version}, and no drift record was written",
                 "run `bundlectl drift` again",
+            )
+        stored = now.evidence_by_seq([data["run"]])
+        uncounted = uncounted_run(now, env, stored[0]) if stored else "it is not in the log"
+        if uncounted is not None:  # readers would refuse the record (transitions/drift_rule.py): write none
+            raise Refused(
+                f"the run was stored as evidence {data['run']} of {name}@{pointer.version}, but the eval gate of {env} would not "
+                f"count it ({uncounted}), so no drift record was written",
+                "run `bundlectl drift --apply` where the gate's reports come from: with a runner key, and the pinned tool",
             )
         return Planned("drift", data)
 

@@ -15,12 +15,12 @@ from bundlectl.bundle.record import BundleRecord
 from bundlectl.drift.authority import owner_authority
 from bundlectl.drift.check import live_bundle
 from bundlectl.drift.outcomes import live_outcome_mean
+from bundlectl.driftcheck.decision import within_tolerance
 from bundlectl.errors import Refused, UsageProblem
 from bundlectl.registry.events import ReviewData
 from bundlectl.registry.log import Planned, append
 from bundlectl.registry.read import index_at_head
 from bundlectl.storage.base import Storage
-from bundlectl.transitions.watch_rule import within_tolerance
 from bundlectl.trust.identity import Acting
 
 

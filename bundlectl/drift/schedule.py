@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import NamedTuple
 
 from bundlectl.drift.authority import owner_authority, reviews_of
-from bundlectl.foundation.clock import parse_time
+from bundlectl.foundation.clock import parse_time, rfc3339
 from bundlectl.foundation.durations import parse_duration
 from bundlectl.integrity.skew import SKEWED
 from bundlectl.policy.in_force import EnvironmentPolicy
@@ -31,15 +31,23 @@ def _dated(rows: list[WatchRow], now: datetime, problems: list[str]) -> list[Wat
     return [r for r in rows if r not in ahead]
 
 
+def _ran_at(index: Index, record: WatchRow) -> datetime:
+    """When the drift run a record names ran: a record signed days after its run keeps the schedule no fresher than
+    the run (readers checked the run is the live bundle's, since it went live; its time is capped by its record's)."""
+    run = index.evidence_by_seq([record.data["run"]])
+    moment = parse_time(record.time)
+    return min(moment, parse_time(run[0].run_at)) if run else moment
+
+
 def watch_status(index: Index, environment: EnvironmentPolicy | None, pointer: PointerRow, now: datetime) -> Watch:
     problems: list[str] = []
     if environment is not None and environment.drift is not None:
         runs = [r for r in index.watches(pointer.name, pointer.env, "drift", limit=64) if r.data["digest"] == pointer.digest]
         runs = _dated(runs, now, problems)
         last = runs[0] if runs else None
-        since = parse_time(last.time if last else pointer.time)
+        since = _ran_at(index, last) if last else parse_time(pointer.time)
         if now - since > parse_duration(environment.drift.every):
-            what = f"the last drift run was at {last.time} (seq {last.seq})" if last else f"no drift run since it went live at {pointer.time}"
+            what = f"the last drift run was at {rfc3339(since)} (seq {last.seq})" if last else f"no drift run since it went live at {pointer.time}"
             problems.append(f"drift: missed schedule: {what}, and the policy wants one every {environment.drift.every}")
         if last is not None and last.data["decision"] == "drift":
             problems.append(f"drift: drift run {last.seq} at {last.time} found drift (action: {last.data['action']})")

@@ -16,6 +16,7 @@ from typing import Any
 from bundlectl.bundle.record import BundleRecord
 from bundlectl.errors import InvalidInput, Problem, Refused, UsageProblem
 from bundlectl.evidence.binding import bind_report
+from bundlectl.evidence.bound_bundle import check_shows_every_prompt
 from bundlectl.evidence.importers import import_report
 from bundlectl.evidence.record import evidence_data
 from bundlectl.evidence.report import KINDS, Report
@@ -97,7 +98,10 @@ def add_evidence(
     if check_report is not None:
         check_report(report)
     record = bundle.record()
-    binding = bind_report(report, record, component_reader(storage, record), label)
+    read = component_reader(storage, record)
+    binding = bind_report(report, record, read, label)
+    if store:  # what counts as evidence; drift's re-run only compares with an earlier run of the same suite
+        check_shows_every_prompt(report, record, read, label)
     key = report_key(data)
     event_data = evidence_data(
         {"name": bundle.name, "version": bundle.version, "digest": bundle.digest}, record, report, binding, key, label, provenance

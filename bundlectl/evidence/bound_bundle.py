@@ -8,12 +8,11 @@ stand-in: each file it runs must be a file of the `evals` component (relative to
 absolute), so its content is pinned, and its label must still name the snapshot it stands in for.
 A native report may name the bundle digest it ran; it must be this one.
 
-A report can only prove the prompt texts it shows (`check_shows_every_prompt`): a prompt file whose text
-appears in none of the prompts a promptfoo report ran was never run, so the report cannot count for a
-bundle that has it. It is meant for attached reports and `bundlectl eval` runs alike (a run of the
-bundle's own files still only ran what its suite rendered), before anything is stored, and not for
-records already in a log (`verify` re-binds those). Not yet called by `evidence add`: the example
-bundles' suites must first render every prompt file.
+A report can only prove the prompt texts it shows (`unshown_prompts`): a prompt file that is none of the prompts
+a promptfoo report ran (or, for a JUnit or native run of a promptfoo suite, that the suite does not render) was
+never run, so the report cannot count for a bundle that has it. `evidence add` and `bundlectl eval` refuse such a
+report before anything is stored; every reader derives the same files for a record already in the log
+(`transitions.evidence_rule`) and counts it for no gate, except records an older bundlectl wrote before the rule.
 """
 
 from __future__ import annotations
@@ -23,9 +22,10 @@ import re
 import shlex
 from collections.abc import Callable
 
-from bundlectl.bundle.content.promptfoo import render_hint, unshown_prompt_files
+from bundlectl.bundle.content.promptfoo import render_hint, unrendered_prompt_files, unshown_prompt_files
 from bundlectl.bundle.record import BundleRecord
 from bundlectl.errors import InvalidInput, Problem, Refused
+from bundlectl.evidence.cases import promptfoo_suite
 from bundlectl.evidence.report import Provider, Report
 
 Reader = Callable[[str], bytes]
@@ -50,24 +50,41 @@ def check_ran_bundle(report: Report, record: BundleRecord, read: Reader, label: 
 def check_shows_every_prompt(report: Report, record: BundleRecord, read: Reader, label: str) -> None:
     """Every prompt file of RECORD must appear in a prompt the report ran; reports that show no prompts
     (JUnit, native) are not judged here: they name the bundle digest they ran instead."""
-    prompt = record.components["prompt"]
-    if report.ran is None or prompt.absent or not prompt.files:
-        return
-    texts = {path: read(path).decode("utf-8", "replace") for path in sorted(prompt.files)}
-    unshown = unshown_prompt_files(texts, report.ran.prompts)
+    unshown = unshown_prompts(report, record, read)
     if not unshown:
         return
-    suite = record.components["evals"].fields.get("suite")
-    where = suite if isinstance(suite, str) else None
     names = ", ".join(unshown)
     raise Refused(
         f"{label} cannot count for {record.ref}: its prompt file{'s' if len(unshown) > 1 else ''} {names} appear"
         f"{'' if len(unshown) > 1 else 's'} in no prompt the run rendered, and a report only proves the prompt texts "
         "it shows; nothing was stored",
         "make the suite render every prompt file: "
-        + "; ".join(f"{path}: {render_hint(path, where)}" for path in unshown)
+        + "; ".join(f"{path}: {hint}" for path, hint in unshown.items())
         + f"; then run it with `bundlectl eval {record.ref}`",
     )
+
+
+def unshown_prompts(report: Report, record: BundleRecord, read: Reader) -> dict[str, str]:
+    """The prompt files of RECORD that appear in no prompt the report ran, each with what to change in the
+    suite so that it renders it. What writers refuse and what readers re-derive for every record written under
+    the rule (an evidence row that does not count).
+
+    A JUnit or native report shows no prompt texts; when the bundle's suite is a promptfoo suite, such a report is
+    a run of that suite in another format (it must name the bundle digest), so it ran what the suite renders and
+    no more. A report of any other harness shows nothing to judge: what it rendered is the harness's own word."""
+    prompt = record.components["prompt"]
+    if prompt.absent or not prompt.files:
+        return {}
+    texts = {path: read(path).decode("utf-8", "replace") for path in sorted(prompt.files)}  # registered: UTF-8
+    suite = record.components["evals"].fields.get("suite")
+    where = suite if isinstance(suite, str) else None
+    if report.ran is not None:
+        unshown = unshown_prompt_files(texts, report.ran.prompts)
+    elif report.kind == "eval" and (promptfoo := promptfoo_suite(record.components["evals"], read)) is not None:
+        unshown = unrendered_prompt_files(texts, promptfoo[0], promptfoo[1])
+    else:
+        return {}
+    return {path: render_hint(path, where) for path in unshown}
 
 
 def _check_prompts(prompts: list[str], record: BundleRecord, read: Reader, label: str) -> None:

@@ -66,14 +66,18 @@ def evidence_data(
         report_key=key,
         file=Path(label).name,
         provenance=provenance,
+        prompt_rule=True,
     )
     if binding.cases is not None:
         data["cases"] = binding.cases
     return data
 
 
-def summary_tampering(data: bytes, evidence: EvidenceData, record: BundleRecord, read: Reader, legacy_allowed: bool) -> str | None:
+def summary_tampering(
+    data: bytes, evidence: EvidenceData, record: BundleRecord, read: Reader, legacy_allowed: bool, parsed: Report | None = None
+) -> str | None:
     """How a stored record disagrees with the one its stored raw report gives (for `verify`); None when they agree.
+    `parsed` is DATA already imported (the caller reads it again), so it is parsed once.
 
     Records written before reports proved themselves carry no provenance. They never count for an eval
     gate; they are bound all the same when their report still binds (else their plain figures are
@@ -87,7 +91,7 @@ def summary_tampering(data: bytes, evidence: EvidenceData, record: BundleRecord,
             "it has no provenance, but bundlectl has written provenance with every record since earlier records in this log: it was appended by hand"
         )
     try:
-        report = import_report(data, label, evidence["source"])
+        report = parsed if parsed is not None else import_report(data, label, evidence["source"])
     except BundlectlError as exc:
         return f"its stored report {label} no longer gives a summary ({exc.message.splitlines()[0]})"
     try:
@@ -127,6 +131,8 @@ def _difference(stored: dict[str, Any], derived: dict[str, Any], label: str) -> 
         derived_provenance.pop("run_id")  # recorded before runs without an id of their own were given one
     if "harness" not in stored_provenance and derived_provenance.get("harness") is False:
         derived_provenance.pop("harness")  # recorded before bundles declared a harness
+    if "prompt_rule" not in stored:
+        derived.pop("prompt_rule")  # recorded before writers refused reports that never show a prompt file
     for key in sorted(set(stored) | set(derived)):
         if key == "figures" and isinstance(stored.get(key), dict) and isinstance(derived.get(key), dict):
             for name in sorted(set(stored[key]) | set(derived[key])):

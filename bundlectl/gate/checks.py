@@ -51,6 +51,8 @@ class Standing(NamedTuple):
 def eval_standing(row: EvidenceRow, gate: EvalGate | None, trust: Trust | None = None) -> Standing:
     """Whether an eval report can satisfy this eval gate at all (freshness and figures aside), and why."""
     cases, run = row.binding.get("cases"), row.provenance == "run"
+    if (unshown := _unshown_prompts(row)) is not None:
+        return unshown
     if cases is None:
         return Standing(
             False,
@@ -72,6 +74,21 @@ def eval_standing(row: EvidenceRow, gate: EvalGate | None, trust: Trust | None =
     if run:
         return Standing(True, "run by the bundle's declared harness, measured by bundlectl" if _harness_run(row) else "run and measured by bundlectl")
     return Standing(True, "attached; its run time is the report's own claim")
+
+
+def _unshown_prompts(row: EvidenceRow) -> Standing | None:
+    """Why a report that never shows one of the bundle's prompt files cannot count (readers derive the files when
+    they take the record in: `transitions.evidence_rule`); None when it shows them all or predates the rule."""
+    unshown: dict[str, str] = row.binding.get("unshown_prompts") or {}
+    if not unshown:
+        return None
+    names = ", ".join(unshown)
+    return Standing(
+        False,
+        f"its prompt file{'s' if len(unshown) > 1 else ''} {names} appear{'' if len(unshown) > 1 else 's'} in no prompt the run "
+        "rendered, and a report only proves the prompt texts it shows; make the suite render every prompt file: "
+        + "; ".join(f"{path}: {hint}" for path, hint in unshown.items()),
+    )
 
 
 def _not_pinned(row: EvidenceRow, gate: EvalGate | None) -> Standing | None:
@@ -119,6 +136,8 @@ def standing(row: EvidenceRow, gate: EvalGate | None, trust: Trust | None = None
         return eval_standing(row, gate, trust)
     if row.kind not in ("load", "cost"):
         return None
+    if (unshown := _unshown_prompts(row)) is not None:
+        return Standing(False, unshown.why + " (latency and cost then come from runs that show every prompt file)")
     if gate is not None and gate.signed_by == "runners" and (refused := _not_runner_signed(row, trust)) is not None:
         return refused
     if (unpinned := _not_pinned(row, gate)) is not None:

@@ -114,6 +114,9 @@ class EvidenceExtras(TypedDict, total=False):
 
     provenance: Provenance
     cases: str  # eval reports: matched to the promptfoo suite ("suite"), to the case list ("cases"), or "undeclared"
+    # written by a writer that refuses a report showing none of the prompts of one of the bundle's prompt files
+    # (always True); from the first such record on, readers judge every later record by that rule too
+    prompt_rule: bool
 
 
 class EvidenceData(EvidenceExtras):

@@ -40,7 +40,8 @@ from bundlectl.registry.rows import (
     select,
 )
 
-SCHEMA_VERSION = "12"  # 12: every row was judged a valid transition before it was written (bundlectl.transitions)
+SCHEMA_VERSION = "13"  # 12: every row was judged a valid transition before it was written (bundlectl.transitions)
+# 13: an evidence row's binding carries what its judge derived (`unshown_prompts`: prompt files its report never shows)
 _MOVES = "action IN (" + ", ".join(f"'{a}'" for a in MOVE_ACTIONS) + ")"
 _PAUSES = "action IN (" + ", ".join(f"'{a}'" for a in PAUSE_ACTIONS) + ")"
 _CANARIES = "action IN (" + ", ".join(f"'{a}'" for a in CANARY_ACTIONS) + ")"
@@ -108,8 +109,11 @@ class TransitionCheck(Protocol):
     def wants(self, event: Event) -> bool:
         """Whether this record is judged at all: the index is brought to the state just before it only then."""
 
-    def __call__(self, index: Index, event: Event) -> None:
-        """Judge `event` against `index`, which holds exactly the records before it (in the open transaction)."""
+    def __call__(self, index: Index, event: Event) -> dict[str, Any] | None:
+        """Judge `event` against `index`, which holds exactly the records before it (in the open transaction).
+
+        What it returns, if anything, is what the judge derived from the log that the record's own fields do not
+        say (an evidence record: the prompt files its stored report never shows); it is kept in the record's row."""
 
 
 class IndexUnwritable(Exception):
@@ -269,11 +273,12 @@ class Index:
                         f"event log is broken at record {event.id}: expected seq {seq + 1} after {last}, found seq {event.seq} after {event.prev}",
                         "run `bundlectl verify`; the log may have been edited",
                     )
+                derived = None
                 if check is not None and check.wants(event):
                     rows.write(self.db)  # the state just before this record, visible inside this transaction
                     self.db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", rows.meta.items())
-                    check(self, event)
-                self._collect(event, rows)
+                    derived = check(self, event)
+                self._collect(event, rows, derived)
                 seq, last = event.seq, event.hash
             rows.write(self.db)
             for statement in _EVENT_INDEXES.values() if bulk else ():
@@ -284,7 +289,7 @@ class Index:
                 "INSERT OR REPLACE INTO meta VALUES (?, ?)", [*rows.meta.items(), ("head", new_head), ("seq", str(seq)), ("hash", last)]
             )
 
-    def _collect(self, event: Event, rows: _Rows) -> None:
+    def _collect(self, event: Event, rows: _Rows, derived: dict[str, Any] | None = None) -> None:
         """The rows one event adds, gathered so that a long catch-up writes each table in one statement."""
         data, seq, action, actor = event.data, event.seq, event.action, event.actor
         time = _index_time(event.time)
@@ -329,7 +334,7 @@ class Index:
                     actor,
                     time,
                     canonical_json(evidence["figures"]).decode(),
-                    _binding_json(evidence),
+                    _binding_json(evidence, derived),
                     self._signers(event, rows),
                 )
             )
@@ -344,6 +349,8 @@ class Index:
                 after = current  # writers and `verify` name the record; the index follows what it can
             history = json.loads(rows.meta.get("identities") or self._meta("identities") or "[]")
             rows.meta.update({"identity": after.to_json(), "identities": json.dumps([*history, after._asdict()])})
+            if action == "init":
+                rows.meta["format"] = str(data.get("format"))
         elif action == "policy":
             rows.meta["policy"] = canonical_json(event.policy()["policy"]).decode()
             rows.meta["policy_seq"] = str(seq)
@@ -558,6 +565,15 @@ class Index:
         row = self.db.execute("SELECT 1 FROM evidence WHERE json_extract(binding_json, '$.provenance') IS NOT NULL LIMIT 1").fetchone()
         return row is not None
 
+    def has_prompt_rule(self) -> bool:
+        """Whether every evidence record from here on is judged by the prompt rule: the registry was made by a
+        bundlectl that writes none other (init format 2), or an earlier evidence record was written under it."""
+        made = self._meta("format")
+        if made is not None and made.isdigit() and int(made) >= 2:
+            return True
+        row = self.db.execute("SELECT 1 FROM evidence WHERE json_extract(binding_json, '$.prompt_rule') IS NOT NULL LIMIT 1").fetchone()
+        return row is not None
+
     def approvals_for(self, digest: str, env: str) -> list[ApprovalRow]:
         return self._all(ApprovalRow, _APPROVALS + " WHERE digest=? AND env=? ORDER BY seq", (digest, env))
 
@@ -639,11 +655,13 @@ class Index:
         return row is not None
 
 
-def _binding_json(evidence: EvidenceData) -> str | None:
-    if "provenance" not in evidence and "cases" not in evidence:
-        return None
+def _binding_json(evidence: EvidenceData, derived: dict[str, Any] | None) -> str | None:
+    """The record's provenance, case matching and prompt rule, and what its judge derived (a writer's own record
+    is not judged again: it derives nothing a judge would, since the writer refused what a judge would keep)."""
+    binding: dict[str, Any] = {key: evidence[key] for key in ("provenance", "cases", "prompt_rule") if key in evidence}
+    binding.update(derived or {})
     # canonical, so the row is the same whether the event came from this writer or from the stored log
-    return canonical_json({key: evidence[key] for key in ("provenance", "cases") if key in evidence}).decode()
+    return canonical_json(binding).decode() if binding else None
 
 
 class _Rows:

@@ -35,6 +35,25 @@ def _flag(value: Any) -> bool:
     return isinstance(value, bool)
 
 
+def outcome_problem(record: dict[str, Any]) -> str | None:
+    """What is wrong with a bundle record's owner's outcome, which a manifest could not have declared: the guard and
+    drift read its numbers, and a hand-written `target: "high"` would otherwise crash every reader there."""
+    metadata = record.get("metadata")
+    outcome = metadata.get("outcome") if isinstance(metadata, dict) else None
+    if outcome is None:
+        return None
+    from pydantic import ValidationError  # local: a read command that meets no bundle record never pays for pydantic
+
+    from bundlectl.bundle.manifest.models import Outcome
+
+    try:
+        Outcome.model_validate(outcome)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        return f"{'.'.join(str(part) for part in first['loc']) or 'outcome'}: {first['msg']} ({first.get('input')!r:.40})"
+    return None
+
+
 def _mapping(value: Any) -> bool:
     return isinstance(value, dict)
 
@@ -209,7 +228,8 @@ def payload_problem(raw: dict[str, Any]) -> str | None:
     for key, check in OPTIONAL.get(action, {}).items():
         if key in data and not check(data[key]):
             return f"{action} field {key!r} is malformed ({data[key]!r:.60})"
-    return None
+    problem = outcome_problem(data["record"]) if isinstance(data.get("record"), dict) else None
+    return f"{action} field 'record' declares an outcome no manifest could: {problem}" if problem else None
 
 
 def require_well_formed(raw: dict[str, Any], where: str) -> None:

@@ -52,6 +52,7 @@ from bundlectl.storage.base import (
     StoredEvent,
     Unchanged,
 )
+from bundlectl.storage.s3_client import new_client
 
 MULTIPART_THRESHOLD = 16 * 1024 * 1024
 PART_SIZE = 8 * 1024 * 1024
@@ -88,7 +89,6 @@ class S3Storage(Storage):
     def client(self) -> Any:
         if self._client is None:
             # boto3 and botocore ship no type stubs (boto3-stubs is not a dependency): the client is Any
-            import boto3
             from botocore.config import Config
 
             # botocore's retry modes handle throttling and transient errors, bounded; AWS_RETRY_MODE and
@@ -102,8 +102,7 @@ class S3Storage(Storage):
                 retries = {"mode": "standard", "total_max_attempts": self.limits.attempts}
                 connect, read = self.limits.connect_timeout, self.limits.read_timeout
             config = Config(retries=retries, connect_timeout=connect, read_timeout=read, max_pool_connections=max(UPLOAD_THREADS, READ_THREADS) + 2)
-            session = boto3.session.Session()
-            self._client = session.client("s3", endpoint_url=self.endpoint_url, config=config)
+            self._client = new_client(self.endpoint_url, config)
         return self._client
 
     def _key(self, *parts: str) -> str:

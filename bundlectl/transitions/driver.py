@@ -7,17 +7,19 @@ index's head is the end of the judged prefix (a record it refuses leaves the ind
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from bundlectl.registry.events import Event
 from bundlectl.registry.index import Index
 from bundlectl.storage.base import Storage
 from bundlectl.transitions.approval_rule import check_approval
 from bundlectl.transitions.canary_rule import check_canary
+from bundlectl.transitions.drift_rule import check_drift
 from bundlectl.transitions.evidence_rule import check_evidence
 from bundlectl.transitions.move_rule import check_move
 from bundlectl.transitions.watch_rule import check_owner_pull, check_review
 
-Rule = Callable[[Index, Storage, Event], None]
+Rule = Callable[[Index, Storage, Event], dict[str, Any] | None]  # what a rule derived, kept in the record's row
 
 
 def _rollback(index: Index, storage: Storage, event: Event) -> None:
@@ -36,6 +38,9 @@ RULES: dict[str, Rule] = {
     # issue 29: a review names its own owner and an owner's pull its own authority; the signature alone proves neither
     "review": check_review,
     "pause": check_owner_pull,
+    # a drift record's figures, decision and action are derived again from its two stored runs: a `stable` over a run
+    # that shows drift would keep the schedule fresh and the drift hidden
+    "drift": check_drift,
 }
 
 
@@ -48,5 +53,5 @@ class RecordJudge:
     def wants(self, event: Event) -> bool:
         return event.action in RULES
 
-    def __call__(self, index: Index, event: Event) -> None:
-        RULES[event.action](index, self.storage, event)
+    def __call__(self, index: Index, event: Event) -> dict[str, Any] | None:
+        return RULES[event.action](index, self.storage, event)

@@ -33,3 +33,8 @@ class UnregisteredApproval(InvalidTransition):
 
 class ForgedMove(InvalidTransition):
     """A pointer move that names an unregistered bundle, or a pointer state the log before it never had."""
+
+
+class ForgedDrift(InvalidTransition):
+    """A drift record whose runs, alpha, decision, figures or action are not what the log before it and its two
+    stored runs give: a `stable` over runs that show drift would keep the schedule fresh and the drift hidden."""

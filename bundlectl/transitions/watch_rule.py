@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bundlectl.guard.decision import Target
+from bundlectl.driftcheck.decision import within_tolerance
 from bundlectl.registry.events import Event
 from bundlectl.registry.index import Index
 from bundlectl.storage.base import Storage
@@ -19,12 +19,6 @@ from bundlectl.trust.rules import OWNER_PULLS_AFTER, owner_holds_authority
 
 class ForgedWatch(InvalidTransition):
     """A review, or a pause or rollback on the owner's authority, that the log before it does not allow."""
-
-
-def within_tolerance(outcome: dict[str, Any], value: float) -> bool:
-    """Whether `value` of the owner's metric is on the good side of target ∓ tolerance."""
-    target = Target.from_outcome(outcome)
-    return value >= target.threshold if target.metric.better == "higher" else value <= target.threshold
 
 
 def _live_metadata(index: Index, event: Event) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from bundlectl.storage.base import Storage
 from bundlectl.trust.identity import Acting
 from bundlectl.workflows.promote import set_policy
 
-FORMAT = 1
+FORMAT = 2  # 2: every evidence record is written under the prompt rule (readers judge each by it from seq 1)
 
 
 @dataclass(frozen=True)

@@ -102,7 +102,7 @@ def verify_registry(storage: Storage, trust_root: str | None = None, registry_id
     identity = Identity()
     skewed: list[str] = []
     events = []
-    watches = WatchLedger()  # drift runs, reviews and the owner's authority, re-derived (issue 29)
+    watches = WatchLedger()  # reviews and the owner's authority, re-derived (issue 29); drift records: transitions/drift_rule.py
     for item in stored:
         event = parse_event(item)
         events.append(event)

@@ -63,7 +63,9 @@ def test_gate_format_github_annotates_each_failing_check(registered: Workspace):
     assert result.exit_code == 1
     annotations = [line for line in result.stdout.splitlines() if line.startswith("::")]
     # a property's ':' and ',' are escaped as the runner expects (%3A, %2C)
-    assert annotations == ["::error title=gate support-triage@2026.11.01-1 → staging%3A eval.pass_rate::48/54 passed (measured 0.888889, needs 0.95)"]
+    assert annotations == [
+        "::error title=gate support-triage@2026.11.01-1 → staging%3A eval.pass_rate::96/108 passed (measured 0.888889, needs 0.95)"
+    ]
 
 
 def test_pre_commit_hook_validates_the_bundles_a_change_touches(workspace: Workspace):

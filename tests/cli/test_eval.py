@@ -258,7 +258,7 @@ def test_pytest_with_a_declared_case_list(registered: Workspace):
 def test_real_promptfoo_runs_of_both_example_bundles(git_registered: Workspace, promptfoo_env: str):
     """`bundlectl eval REF` runs the harness each example declares; under provenance: run those runs count."""
     set_policy(git_registered, "environments:\n  staging: {gates: {eval: {min_cases: 50, min_pass_rate: 0.85, provenance: run}}}\n")
-    for ref, passed in ((V1, 48), (V2, 62)):
+    for ref, passed in ((V1, 96), (V2, 124)):  # every case on each of the two prompt files
         result = git_registered.run("eval", ref, "--json")
         assert result.exit_code in (0, 100), result.output  # promptfoo exits 100 when a case fails
         bound = json.loads(result.stdout)

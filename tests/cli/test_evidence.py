@@ -9,7 +9,7 @@ def test_promptfoo_report_of_the_bundles_own_suite_is_bound(registered: Workspac
     report = promptfoo_report(registered, "v1")
     result = registered.json("evidence", "add", V1, report)
     assert result["created"] and result["kind"] == "eval" and result["source"] == "promptfoo"
-    assert result["figures"]["cases"] == 54 and result["figures"]["slices"]["adversarial"]["cases"] == 12
+    assert result["figures"]["cases"] == 108 and result["figures"]["slices"]["adversarial"]["cases"] == 24  # 54 cases × 2 prompts
     listed = registered.json("evidence", "list", V1)["evidence"]
     assert len(listed) == 1 and listed[0]["fresh"] is True and listed[0]["age"] == "1h"
     again = registered.json("evidence", "add", V1, report)

@@ -27,20 +27,20 @@ def evidenced(registered: Workspace) -> Workspace:
 def test_eval_gate_pass_and_fail(evidenced: Workspace):
     set_policy(evidenced, "environments:\n  staging: {gates: {eval: {min_cases: 50, min_pass_rate: 0.9, max_age: 1d}}}\n")
     v1 = checks(evidenced, V1, "staging")
-    assert v1["eval.cases"]["passed"] and v1["eval.cases"]["value"] == 54
-    assert not v1["eval.pass_rate"]["passed"] and v1["eval.pass_rate"]["detail"] == "48/54 passed"
+    assert v1["eval.cases"]["passed"] and v1["eval.cases"]["value"] == 108
+    assert not v1["eval.pass_rate"]["passed"] and v1["eval.pass_rate"]["detail"] == "96/108 passed"
     assert all(c["passed"] for c in checks(evidenced, V2, "staging").values())
 
 
 def test_eval_gate_min_cases_and_slices(evidenced: Workspace):
     set_policy(
         evidenced,
-        "environments:\n  staging: {gates: {eval: {min_cases: 60, min_pass_rate: 0.5,"
-        " slices: {adversarial: {min_cases: 15, min_pass_rate: 0.9}, gold: {min_pass_rate: 0.95}, multilingual: {}}}}}\n",
+        "environments:\n  staging: {gates: {eval: {min_cases: 120, min_pass_rate: 0.5,"
+        " slices: {adversarial: {min_cases: 30, min_pass_rate: 0.9}, gold: {min_pass_rate: 0.95}, multilingual: {}}}}}\n",
     )
     v1 = checks(evidenced, V1, "staging")
     assert not v1["eval.cases"]["passed"]
-    assert not v1["eval.slice.adversarial"]["passed"] and v1["eval.slice.adversarial"]["value"] == {"cases": 12, "pass_rate": 0.833333}
+    assert not v1["eval.slice.adversarial"]["passed"] and v1["eval.slice.adversarial"]["value"] == {"cases": 24, "pass_rate": 0.833333}
     assert not v1["eval.slice.gold"]["passed"]
     assert not v1["eval.slice.multilingual"]["passed"] and "no 'multilingual' slice" in v1["eval.slice.multilingual"]["detail"]
     v2 = checks(evidenced, V2, "staging")
@@ -89,19 +89,19 @@ def test_regression_gate(evidenced: Workspace):
 def test_latency_and_cost_gates(evidenced: Workspace):
     set_policy(
         evidenced,
-        "environments:\n  staging: {gates: {latency: {max_p95_ms: 400},"
+        "environments:\n  staging: {gates: {latency: {max_p95_ms: 480},"
         " cost: {max_cost_per_task_usd: 0.002, daily_tasks: 100000, volume_multiplier: 10, max_daily_usd: 2000}}}\n",
     )
     v1, v2 = checks(evidenced, V1, "staging"), checks(evidenced, V2, "staging")
-    assert not v1["latency.p95_ms"]["passed"] and v1["latency.p95_ms"]["value"] == 412
-    assert v2["latency.p95_ms"]["passed"] and v2["latency.p95_ms"]["value"] == 375
+    assert v1["latency.p95_ms"]["passed"] and v1["latency.p95_ms"]["value"] == 431
+    assert not v2["latency.p95_ms"]["passed"] and v2["latency.p95_ms"]["value"] == 514
     assert not v1["cost.per_task_usd"]["passed"] and not v1["cost.daily_projection_usd"]["passed"]
     assert v1["cost.daily_projection_usd"]["value"] == 2100.0
     assert v2["cost.daily_projection_usd"]["value"] == 1400.0 and v2["cost.daily_projection_usd"]["passed"]
-    add(evidenced, V1, native_report(evidenced, "load", "load.json", metrics={"latency_p95_ms": 350}))
+    add(evidenced, V2, native_report(evidenced, "load", "load.json", metrics={"latency_p95_ms": 350}))
     add(evidenced, V1, native_report(evidenced, "cost", "cost.json", metrics={"cost_per_task_usd": 0.001}))
-    v1 = checks(evidenced, V1, "staging")
-    assert v1["latency.p95_ms"]["passed"] and "load report" in v1["latency.p95_ms"]["detail"]
+    v1, v2 = checks(evidenced, V1, "staging"), checks(evidenced, V2, "staging")
+    assert v2["latency.p95_ms"]["passed"] and "load report" in v2["latency.p95_ms"]["detail"]
     assert v1["cost.per_task_usd"]["passed"] and v1["cost.daily_projection_usd"]["value"] == 1000.0
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -63,7 +64,12 @@ def test_validating_a_missing_folder_is_not_found_and_json_has_the_error_documen
 
 
 def test_validate_warns_about_prompt_files_no_eval_renders(workspace: Workspace):
-    result = workspace.run("validate", "bundles/support-triage-v2")
+    folder = workspace.root / "bundles/support-triage-no-system"  # the example as it was: its suite rendered user.j2 only
+    shutil.copytree(workspace.root / "bundles/support-triage-v2", folder)
+    suite = folder / "evals/promptfooconfig.yaml"
+    suite.write_text("".join(line for line in suite.read_text().splitlines(keepends=True) if "file://../prompts/system.md" not in line))
+    assert "renders it" not in workspace.run("validate", "bundles/support-triage-v2").stderr
+    result = workspace.run("validate", str(folder))
     assert result.exit_code == 0
     assert (
         "prompts/system.md: no prompt of the eval suite renders it, so no report can count as evidence for it; "

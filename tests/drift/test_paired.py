@@ -7,8 +7,8 @@ import random
 
 import pytest
 
-from bundlectl.drift.compare import compare_runs
-from bundlectl.drift.decision import decide, metric_check
+from bundlectl.driftcheck.compare import compare_runs
+from bundlectl.driftcheck.decision import decide, metric_check
 from bundlectl.errors import Refused
 from bundlectl.evidence.report import CaseResult
 

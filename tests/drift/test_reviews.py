@@ -143,7 +143,8 @@ def test_a_drift_run_is_signed_by_the_runner_that_applied_it(owned: Workspace, k
     events = owned.json("history", NAME, "--env", "staging")["events"]
     assert (events[0]["seq"], events[0]["action"], events[0]["actor"], events[0]["signed"]) == (found["seq"], "drift", "ci@example.com", True)
     assert owned.run("verify").exit_code == 0
-    # a drift record whose figures were edited to say stable is tampering
+    # a second record over the same run, edited to say stable, is a forged transition (tests/drift/test_forged_drift.py
+    # forges one over a run of its own)
     forged = {k: v for k, v in events[0].items() if k in ("digest", "version", "baseline", "run", "alpha", "figures")}
     forged["figures"] = {**forged["figures"], "decision": "stable", "flipped": []}
     append(
@@ -161,7 +162,7 @@ def test_a_drift_run_is_signed_by_the_runner_that_applied_it(owned: Workspace, k
         acting(None, [keys.path("ci")]),
     )
     result = owned.run("verify")
-    assert result.exit_code == 5 and "not what its two runs give" in result.stderr
+    assert result.exit_code == 5 and f"names run {found['run']}, which drift record {found['seq']} already counted" in result.stderr
 
 
 def test_review_needs_a_value_and_a_live_bundle(owned: Workspace, keys: Keys):

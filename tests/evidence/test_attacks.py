@@ -70,7 +70,7 @@ def test_failing_cases_dropped_are_refused(registered: Workspace):
     def drop(document: dict[str, Any]) -> None:
         document["results"]["results"] = [r for r in results(document) if r["success"]]
 
-    refused(registered, V1, edited(registered, "dropped.json", drop), "is missing from the report", "and 5 more")
+    refused(registered, V1, edited(registered, "dropped.json", drop), "is missing from the report", "and 11 more")
 
 
 def junit(ws: Workspace, name: str, cases: list[str], failed: tuple[str, ...] = ()) -> str:
@@ -106,7 +106,8 @@ def test_unrelated_native_report_is_refused(registered: Workspace):
 
 
 def test_a_genuine_run_of_another_bundle_with_the_same_suite_is_refused(registered: Workspace):
-    """B has another system prompt and another model snapshot, but the very same evals component as A (v1)."""
+    """B has another system prompt and another model snapshot, but the very same evals component as A (v1): A's run
+    shows the system prompt it ran, which is not B's."""
     b = registered.root / "bundles/support-triage-b"
     shutil.copytree(registered.root / "bundles/support-triage-v1", b)
     (b / "prompts/system.md").write_text("You are a different triage assistant.\n")
@@ -121,8 +122,8 @@ def test_a_genuine_run_of_another_bundle_with_the_same_suite_is_refused(register
         registered,
         "support-triage@2026.12.01-1",
         promptfoo_report(registered, "v1"),
-        "provider file://provider.py (label 'triage-gpt-4o-2024-08-06')",
-        "gpt-4o-2024-11-20",
+        "results.prompts[1].raw: ran the prompt \"You are the triage assistant for Acme's",
+        "which is none of support-triage@2026.12.01-1's prompt files",
     )
 
 
@@ -274,13 +275,13 @@ def test_a_repeated_prompt_variant_cannot_inflate_the_run(git_registered: Worksp
 
     def repeat(document: dict[str, Any]) -> None:
         document["results"]["prompts"].append(dict(document["results"]["prompts"][0]))
-        results(document).extend([{**result, "promptIdx": 1, "success": True} for result in results(document)])
+        results(document).extend([{**result, "promptIdx": 2, "success": True} for result in results(document) if result["promptIdx"] == 0])
 
     refused(
         git_registered,
         V1,
         edited(git_registered, "twice.json", repeat),
-        "results.prompts[1]: repeats results.prompts[0]: the same prompt text with the same provider",
+        "results.prompts[2]: repeats results.prompts[0]: the same prompt text with the same provider",
     )
 
 
@@ -314,8 +315,8 @@ def test_a_provider_that_is_not_the_bundles_model_is_refused(git_registered: Wor
 
     def swap(document: dict[str, Any]) -> None:
         document["config"]["providers"] = [] if provider is None else [provider]
-        if provider is not None:
-            document["results"]["prompts"][0]["provider"] = provider if isinstance(provider, str) else provider["label"]
+        for prompt in document["results"]["prompts"] if provider is not None else []:
+            prompt["provider"] = provider if isinstance(provider, str) else provider["label"]
         for result in results(document):
             if provider is None:
                 del result["provider"]
@@ -346,6 +347,7 @@ def test_another_bundles_run_converted_to_native_is_refused(git_registered: Work
     cases = [
         {"id": r["testCase"]["description"], "passed": r["success"], "latency_ms": r["latencyMs"], "cost_usd": r["cost"]}
         for r in run["results"]["results"]
+        if r["promptIdx"] == 0  # a native report names each case once
     ]
     laundered = native_report(ws, "eval", "laundered.json", cases=cases)
     refused(

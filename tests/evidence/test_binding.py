@@ -45,7 +45,7 @@ def refusal(document: Any) -> str:
 
 def test_the_real_run_binds_with_slices_from_the_suite():
     bound = bind(fixture())
-    assert bound.cases == "suite" and bound.figures["cases"] == 54 and bound.figures["passed"] == 48
+    assert bound.cases == "suite" and bound.figures["cases"] == 108 and bound.figures["passed"] == 96  # 54 cases × 2 prompts
     assert set(bound.figures["slices"]) == {"adversarial", "gold"}
 
 
@@ -65,7 +65,8 @@ def with_provider(provider: Any) -> Any:
     """The real run, as if PROVIDER had run it (config.providers, each result, and its prompt's provider)."""
     document = fixture(**{"config.providers": [provider]})
     said = provider if isinstance(provider, str) else provider.get("label") or provider["id"]
-    document["results"]["prompts"][0]["provider"] = said
+    for prompt in document["results"]["prompts"]:
+        prompt["provider"] = said
     for result in document["results"]["results"]:
         result["provider"] = provider
     return document
@@ -127,9 +128,9 @@ def test_a_repeated_prompt_variant_is_refused():
     """Red-team F4: a copy of results.prompts[0] whose results all pass would count each case twice (48/54 → 102/108)."""
     document = fixture()
     document["results"]["prompts"].append(dict(document["results"]["prompts"][0]))
-    twins = [{**result, "promptIdx": 1, "success": True} for result in document["results"]["results"]]
+    twins = [{**result, "promptIdx": 2, "success": True} for result in document["results"]["results"] if result["promptIdx"] == 0]
     document["results"]["results"] += twins
-    assert "results.prompts[1]: repeats results.prompts[0]: the same prompt text with the same provider" in refusal(document)
+    assert "results.prompts[2]: repeats results.prompts[0]: the same prompt text with the same provider" in refusal(document)
 
 
 def test_a_result_run_by_another_provider_than_its_prompt_is_refused():
@@ -137,7 +138,7 @@ def test_a_result_run_by_another_provider_than_its_prompt_is_refused():
     document["results"]["results"][5]["provider"] = {"id": "file://provider.py", "label": "other"}
     assert (
         "results.results[5].provider: was run by provider file://provider.py (label 'other'), but its prompt "
-        "results.prompts[0] was run by 'triage-gpt-4o-2024-08-06'" in refusal(document)
+        "results.prompts[1] was run by 'triage-gpt-4o-2024-08-06'" in refusal(document)  # results[5] is gold-03 on prompt 1
     )
 
 
@@ -172,7 +173,7 @@ def test_what_promptfoo_adds_to_the_config_is_not_a_difference():
             "config.evaluateOptions": {},
         }
     )
-    assert bind(document).figures["passed"] == 48
+    assert bind(document).figures["passed"] == 96
 
 
 def test_a_case_moved_to_another_slice_is_refused():

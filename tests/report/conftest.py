@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT, V1, V2, Workspace, _initialised, _register_examples
+from tests.conftest import ROOT, V1, V2, Workspace, _initialise, _register_examples
 from tests.guard.simulate import Traffic, serve
 from tests.helpers import add, native_eval, promote, set_policy
 
@@ -54,7 +54,8 @@ def _with_markup(ws: Workspace) -> None:
 def release(ws: Workspace, candidate_failing: int) -> Workspace:
     """V1 live in staging with 3 failing cases; V2 registered with `candidate_failing` failing cases."""
     _with_markup(ws)
-    _register_examples(_initialised(ws))
+    _initialise(ws)
+    _register_examples(ws)
     set_policy(ws, POLICY)
     add(ws, V1, native_eval(ws, "v1", "v1.json", failing=3, latency_ms=700.0, cost_usd=0.002))
     add(ws, V2, native_eval(ws, "v2", "v2.json", failing=candidate_failing, latency_ms=640.0, cost_usd=0.0018))

@@ -1,7 +1,7 @@
 """The S3 registry behind a proxy that turns into a black hole (accepts, never answers): serving never waits on it.
 
 Time bounds here are "did not hang" bounds, generous on purpose: a call to `current()` that waited on
-the network would take `timeout` (0.5 s) or more, not tens of milliseconds.
+the network would take `timeout` (1.5 s) or more, not tens of milliseconds.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from tests.runtime.blackhole import BlackHoleProxy
 from tests.runtime.conftest import wait_until
 
 NEVER_BLOCKS = 0.05  # seconds: far above a memory read, far below any network timeout used here
-TIMEOUT = 0.5
+TIMEOUT = 1.5  # the network timeout: a loaded machine running the suite on two workers answers within it
 POLL = 0.2
 
 
@@ -117,7 +117,7 @@ def test_a_new_process_serves_the_cached_bundle_during_the_outage(v1_live: Works
     )
     assert result.returncode == 0, result.stderr
     started = json.loads(result.stdout)
-    assert started["elapsed"] < 1.0 + 0.5  # within its start-up timeout
+    assert started["elapsed"] < 1.0 + 2.0  # its start-up timeout, and slack for a loaded machine: it did not hang
     assert started["version"] == "2026.11.01-1"
     assert started["prompt"] == (v1_live.root / "bundles/support-triage-v1/prompts/system.md").read_text()
     assert "the registry did not answer within 1 s" in started["problem"] or "registry unreachable" in started["problem"]
@@ -179,7 +179,7 @@ def test_async_handlers_never_block_their_loop(v1_live: Workspace, proxy, runtim
             cwd=v1_live.root,
             endpoint_url=proxy.url,
             cache_dir=cache,
-            startup_timeout=1.0,
+            startup_timeout=2 * TIMEOUT,
             timeout=TIMEOUT,
             poll_interval=POLL,
         )

@@ -20,7 +20,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("digests", {"digest"}),
     ("bundles, storage and trust", {"bundle", "storage", "trust", "integrity"}),
     ("the registry", {"registry"}),
-    ("domain rules", {"policy", "evidence", "gate", "guard", "diff", "transitions"}),
+    ("domain rules", {"policy", "evidence", "gate", "guard", "diff", "driftcheck", "transitions"}),
     ("workflows", {"workflows", "webhooks", "report", "doctor", "drift"}),
     ("the library facade and the serving runtime", {"api", "runtime", "serve", "openfeature"}),
     ("the command line", {"cli", "__main__"}),

@@ -182,3 +182,17 @@ def test_an_honest_log_still_verifies_and_its_gate_records_are_judged_equal(
     assert result.exit_code == 0, result.output
     statuses = json.loads(ws.run("status", "--json").stdout)
     assert statuses
+
+
+def test_a_registration_whose_outcome_a_manifest_could_not_declare_is_malformed_not_a_crash(trusted: Workspace, keys: Keys):
+    """Alice signs by hand a registration whose owner's target is text: the guard and drift read that number, so every
+    reader refuses the record as malformed (exit 5, naming it) instead of crashing on it later (exit 70)."""
+    ws, forger = trusted, Forger(trusted, keys)
+    bundle = json.loads(json.dumps(forger.registered(version(V1))))
+    bundle["version"] = bundle["record"]["version"] = "2026.12.01-1"
+    bundle["record"]["metadata"]["version"] = "2026.12.01-1"
+    bundle["record"]["metadata"]["outcome"] = {"metric": "resolved", "target": "high"}
+    seq = forger.append("register", bundle, "alice", registry=True)
+    for args in (("status", "support-triage"), ("verify",), ("register", "bundles/support-triage-v2", "--key", keys.path("alice"))):
+        refused_by_integrity(ws, args, "is malformed: register field 'record' declares an outcome no manifest could", "target", "'high'")
+    assert seq == len(forger.records())

@@ -69,18 +69,22 @@ def unrendered_prompt_files(prompt_texts: dict[str, str], suite_path: str | None
         raw = entry.get("raw") or entry.get("id") if isinstance(entry, dict) else entry
         if isinstance(raw, str) and raw.startswith("file://"):
             path = posixpath.normpath(posixpath.join(posixpath.dirname(suite_path or ""), raw[len("file://") :]))
-            shown.append(prompt_texts.get(path, ""))
+            if path in prompt_texts:  # a file outside the bundle's prompt files renders none of them
+                shown.append(prompt_texts[path])
         elif isinstance(raw, str):
             shown.append(raw)
     return unshown_prompt_files(prompt_texts, shown)
 
 
 def unshown_prompt_files(prompt_texts: dict[str, str], shown: list[str]) -> list[str]:
-    """The prompt files (path → text) whose text appears in none of the prompt texts SHOWN, in path order.
+    """The prompt files (path → text) that are none of the prompt texts SHOWN, in path order.
 
     A report can only prove the prompt texts it shows, so evidence cannot count for a file it never ran:
-    `validate` asks this of the suite's prompts, binding a report asks it of the prompts the report ran."""
-    return [path for path, text in sorted(prompt_texts.items()) if not any(text in s for s in shown)]
+    `validate` asks this of the suite's prompts, binding a report asks it of the prompts the report ran. A file is
+    shown only as a whole prompt of its own: its text inside another prompt (or an empty file, inside every
+    prompt) proves nothing, and a report's prompt must be one of the bundle's files anyway."""
+    texts = set(shown)
+    return [path for path, text in sorted(prompt_texts.items()) if text not in texts]
 
 
 def render_hint(path: str, suite_path: str | None) -> str:
@@ -88,4 +92,4 @@ def render_hint(path: str, suite_path: str | None) -> str:
     import posixpath
 
     relative = posixpath.relpath(path, posixpath.dirname(suite_path) or ".") if suite_path else path
-    return f"add `file://{relative}` to the suite's prompts, or write its text into the prompt the suite renders"
+    return f"add `file://{relative}` to the suite's prompts"

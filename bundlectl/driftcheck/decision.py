@@ -4,11 +4,24 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from bundlectl.drift.compare import Comparison
+from bundlectl.driftcheck.compare import Comparison
 from bundlectl.guard.decision import Target
-from bundlectl.transitions.watch_rule import within_tolerance  # one rule for writers and every reader
+from bundlectl.policy.in_force import DriftPolicy, environment_policy
+from bundlectl.registry.index import Index
 
 DEFAULT_ALPHA = 0.01
+DEFAULT_DRIFT = DriftPolicy("7d", DEFAULT_ALPHA, "notify")  # an environment whose policy names no drift schedule
+
+
+def drift_policy(index: Index, env: str) -> DriftPolicy:
+    """The drift policy of ENV in force in `index`: the writer applies it, and readers judge its records by it."""
+    return environment_policy(index, env).drift or DEFAULT_DRIFT
+
+
+def within_tolerance(outcome: dict[str, Any], value: float) -> bool:
+    """Whether `value` of the owner's metric is on the good side of target ∓ tolerance."""
+    target = Target.from_outcome(outcome)
+    return value >= target.threshold if target.metric.better == "higher" else value <= target.threshold
 
 
 class MetricCheck(NamedTuple):
@@ -33,6 +46,10 @@ class Decision(NamedTuple):
     @property
     def drifted(self) -> bool:
         return self.decision == "drift"
+
+    def action(self, policy: DriftPolicy) -> str:
+        """What a drift record says was done: the policy's action on drift, nothing when stable."""
+        return policy.action if self.drifted else "none"
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -8,7 +8,6 @@ from bundlectl.evidence.add import component_reader
 from bundlectl.evidence.binding import bind_report
 from bundlectl.evidence.importers import import_report
 from bundlectl.evidence.report import CaseResult
-from bundlectl.registry.events import EvidenceData
 from bundlectl.registry.index import Index
 from bundlectl.registry.rows import EvidenceRow, PointerRow
 from bundlectl.storage.base import Storage
@@ -30,14 +29,9 @@ def admitting_run(index: Index, pointer: PointerRow) -> EvidenceRow:
     )
 
 
-def stored_cases(storage: Storage, record: BundleRecord, evidence: EvidenceRow | EvidenceData, seq: int) -> list[CaseResult]:
+def stored_cases(storage: Storage, record: BundleRecord, evidence: EvidenceRow) -> list[CaseResult]:
     """The cases of a stored eval report, matched to the bundle's suite again from the stored bytes (not the cache)."""
-    digest, key, source = (
-        (evidence.digest, evidence.report_key, evidence.source)
-        if isinstance(evidence, EvidenceRow)
-        else (evidence["digest"], evidence["report_key"], evidence["source"])
-    )
-    if digest != record.digest:
-        raise NotFound(f"evidence {seq} is not bound to {record.ref}", "compare runs of the same bundle")
-    report = import_report(storage.get_object(key), f"evidence {seq}", source)
-    return bind_report(report, record, component_reader(storage, record), f"evidence {seq}").report.cases
+    if evidence.digest != record.digest:
+        raise NotFound(f"evidence {evidence.seq} is not bound to {record.ref}", "compare runs of the same bundle")
+    report = import_report(storage.get_object(evidence.report_key), f"evidence {evidence.seq}", evidence.source)
+    return bind_report(report, record, component_reader(storage, record), f"evidence {evidence.seq}").report.cases
