@@ -86,7 +86,7 @@ def propagation(label: str, runtime: Any, results: dict[str, dict[str, float]], 
     for i in range(rounds):
         target = (V2, V1)[i % 2]
         promotions.append(seen_after(lambda target=target: api.promote(target, "staging"), lambda target=target: version() == target.split("@")[1]))
-        pauses.append(seen_after(lambda: api.pause("support-triage", "staging", reason="benchmark"), paused))
+        pauses.append(seen_after(lambda: api.pause("support-triage", "staging", act=api.Act(reason="benchmark")), paused))
         resumes.append(seen_after(lambda: api.resume("support-triage", "staging"), lambda: not paused()))
         time.sleep(0.37 * POLL)  # start the next round at another phase of the poll
     bound = POLL + 1.0

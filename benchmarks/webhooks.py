@@ -97,7 +97,7 @@ def deliver_in_process(folder: Path, env: dict[str, str]) -> None:
     saved = dict(os.environ)
     os.environ.update(env)
     try:
-        api.deliver_webhooks(batch=1000, registry=env["BUNDLECTL_REGISTRY"])
+        api.deliver_webhooks(batch=1000, registry=api.Registry(env["BUNDLECTL_REGISTRY"]))
     finally:
         os.environ.clear()
         os.environ.update(saved)

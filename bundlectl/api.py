@@ -8,9 +8,14 @@ read never pays for git, S3, pydantic or YAML it does not use.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 __all__ = [
+    "Registry",
+    "Act",
+    "Exported",
+    "Approval",
+    "CompletionWords",
     "new_bundle",
     "validate",
     "register",
@@ -64,56 +69,70 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
     from datetime import datetime
 
-    from bundlectl.bundle.content.case_list import DeclaredCase
     from bundlectl.bundle.record import BundleRecord
     from bundlectl.diff.bundles import BundleDiff
     from bundlectl.doctor.checks import DoctorReport
     from bundlectl.drift.check import DriftResult
     from bundlectl.drift.reviews import ReviewResult
     from bundlectl.evidence.add import EvidenceAdded
+    from bundlectl.evidence.cases import ImpliedCases
     from bundlectl.evidence.listing import EvidenceListing
     from bundlectl.evidence.run import EvalRun
     from bundlectl.foundation.progress import ProgressSink
     from bundlectl.gate.result import GateResult
-    from bundlectl.registry.bundles import RegisterResult
+    from bundlectl.registry.bundles import BundleList, RegisterResult
     from bundlectl.registry.refs import BundleSource
-    from bundlectl.registry.rows import BundleRow, CanaryRow, MoveRow, PauseRow, WatchRow
+    from bundlectl.registry.rows import BundleRow
     from bundlectl.report.model import ReleaseReport
     from bundlectl.storage.base import Storage
     from bundlectl.trust.identity import Acting
+    from bundlectl.webhooks.deliver import DeliveryPass, EndpointLog
+    from bundlectl.webhooks.subscriptions import Subscriptions, WebhooksResult
     from bundlectl.workflows.audit import LiveAt, RequestAudit
     from bundlectl.workflows.canary import CanaryResult
     from bundlectl.workflows.guard import GuardReport
     from bundlectl.workflows.init import InitResult
     from bundlectl.workflows.moves import MoveResult
     from bundlectl.workflows.pause import PauseResult
-    from bundlectl.workflows.promote import PolicyResult
-    from bundlectl.workflows.registry import CopyResult
-    from bundlectl.workflows.rollback import BuiltRollback, RollbackResult
-    from bundlectl.workflows.status import LiveStatus, StatusReport
+    from bundlectl.workflows.promote import PolicyInForce, PolicyResult
+    from bundlectl.workflows.registry import RegistryCopied
+    from bundlectl.workflows.rollback import BuiltRollback, Rehearsal, RollbackReport
+    from bundlectl.workflows.status import History, LiveStatus, StatusReport
     from bundlectl.workflows.trust import TrustResult, TrustView
-
-    Keys = str | Sequence[str] | None  # --key: one path, or several (a threshold of admins)
-    from bundlectl.webhooks.deliver import DeliveryPass, EndpointLog
-    from bundlectl.webhooks.subscriptions import Subscriptions, WebhooksResult
-    from bundlectl.workflows.validate import ValidationResult
+    from bundlectl.workflows.validate import Validation
     from bundlectl.workflows.verify import VerifyReport
 
 
-# The facade's own results are NamedTuples: immutable and typed like frozen dataclasses, but about a
+# The facade's own values are NamedTuples: immutable and typed like frozen dataclasses, but about a
 # fifth of their cost to define, and this module is imported by every command.
+
+
+class Registry(NamedTuple):
+    """Which registry a call opens: `url` (--registry; default BUNDLECTL_REGISTRY, else the git repository around
+    the current folder) and, for s3:// registries, the S3 `endpoint_url` (--endpoint-url)."""
+
+    url: str | None = None
+    endpoint_url: str | None = None
+
+
+class Act(NamedTuple):
+    """Who acts and how: the claimed `actor` (default BUNDLECTL_ACTOR, the CI, git), the SSH `keys` that sign the
+    act once trust is set (one path or several; default BUNDLECTL_SIGNING_KEY), the `reason` recorded with it,
+    and `dry_run`: show what would happen, change nothing."""
+
+    actor: str | None = None
+    keys: str | Sequence[str] = ()
+    reason: str | None = None
+    dry_run: bool = False
+
+
+DEFAULT_REGISTRY = Registry()  # BUNDLECTL_REGISTRY, else the git repository around the current folder
+DEFAULT_ACT = Act()  # the identity and keys the environment names, no reason, for real
 
 
 class Exported(NamedTuple):
     record: BundleRecord
     folder: Path
-
-
-class RegistryCopied(NamedTuple):
-    source_url: str
-    target_url: str
-    result: CopyResult
-    migrated: bool = False
 
 
 class Approval(NamedTuple):
@@ -123,41 +142,6 @@ class Approval(NamedTuple):
     seq: int | None  # None: this actor had already approved it
     signed: bool = False
     not_counted: str | None = None  # why the gate will never count it (the approver registered the bundle), if so
-
-
-class PolicyInForce(NamedTuple):
-    policy: dict[str, Any]
-    seq: int
-
-    def to_json(self) -> dict[str, Any]:
-        """The `policy show --json` document."""
-        return {"seq": self.seq, "policy": self.policy}
-
-
-class RollbackReport(NamedTuple):
-    result: RollbackResult
-    diff: BundleDiff | None  # dry runs only: the live bundle against the one ENV would point at
-
-    def to_json(self) -> dict[str, Any]:
-        """The `rollback --json` document: the result, and a dry run's diff."""
-        return {**self.result.to_json(), **({"diff": self.diff.to_json()} if self.diff is not None else {})}
-
-
-class Rehearsal(NamedTuple):
-    back: RollbackResult
-    forward: RollbackResult
-    evidence: EvidenceAdded
-
-    def to_json(self) -> dict[str, Any]:
-        """The `rollback --rehearse --json` document."""
-        return {
-            "rehearsed": True,
-            "name": self.forward.plan.live.name,
-            "env": self.forward.plan.env,
-            "back_to": self.back.plan.target.version,
-            "forward_to": self.forward.plan.target.version,
-            "evidence_seq": self.evidence.seq,
-        }
 
 
 # --- bundles -------------------------------------------------------------------------------------------
@@ -170,27 +154,16 @@ def new_bundle(name: str, parent: Path = Path("bundles")) -> Path:
     return scaffold_bundle(name, parent)
 
 
-def validate(
-    paths: list[Path], progress: ProgressSink | None = None, changed: bool = False, *, allow_hard_links: bool = False
-) -> list[ValidationResult]:
+def validate(paths: list[Path], *, progress: ProgressSink | None = None, changed: bool = False, allow_hard_links: bool = False) -> Validation:
     """Validate the bundles PATHS name: bundle folders, files inside bundles, folders of bundles. With
     `changed`, PATHS are changed files (pre-commit's) and a file in no bundle is skipped."""
     from bundlectl.workflows.validate import validate_folders
 
-    return validate_folders(paths, progress, changed, allow_hard_links=allow_hard_links)
+    return validate_folders(paths, progress=progress, changed=changed, allow_hard_links=allow_hard_links)
 
 
 def register(
-    path: Path,
-    *,
-    registry: str | None = None,
-    endpoint_url: str | None = None,
-    actor: str | None = None,
-    key: Keys = None,
-    reason: str | None = None,
-    dry_run: bool = False,
-    progress: ProgressSink | None = None,
-    allow_hard_links: bool = False,
+    path: Path, *, registry: Registry = DEFAULT_REGISTRY, act: Act = DEFAULT_ACT, progress: ProgressSink | None = None, allow_hard_links: bool = False
 ) -> RegisterResult:
     """Freeze a bundle folder into the registry (the folder is read first, so its problems come first); a component
     file with more than one hard link is refused unless `allow_hard_links`."""
@@ -198,69 +171,61 @@ def register(
     from bundlectl.registry.bundles import register_bundle
 
     folder = read_bundle_folder(path, progress=progress, allow_hard_links=allow_hard_links)
-    storage = _storage(registry, endpoint_url, refresh=True)
-    return register_bundle(storage, folder, _acting(actor, key), reason, dry_run, progress)
+    return register_bundle(_storage(registry, refresh=True), folder, _acting(act), act.reason, dry_run=act.dry_run, progress=progress)
 
 
-def list_bundles(name: str | None = None, *, registry: str | None = None, endpoint_url: str | None = None) -> list[BundleRow]:
-    from bundlectl.registry.bundles import list_bundles as registered
+def list_bundles(name: str | None = None, *, registry: Registry = DEFAULT_REGISTRY) -> BundleList:
+    from bundlectl.registry.bundles import list_bundles
 
-    return registered(_storage(registry, endpoint_url), name)
+    return list_bundles(_storage(registry), name)
 
 
-def show(ref: str, *, registry: str | None = None, endpoint_url: str | None = None) -> BundleRecord:
+def show(ref: str, *, registry: Registry = DEFAULT_REGISTRY) -> BundleRecord:
     """The bundle REF names: registered, a folder, or git:REV:PATH (the registry is opened only if needed)."""
-    return _source(ref, _OpenOnce(registry, endpoint_url)).record
+    return _source(ref, _OpenOnce(registry)).record
 
 
-def export(ref: str, folder: Path, *, registry: str | None = None, endpoint_url: str | None = None) -> Exported:
+def export(ref: str, folder: Path, *, registry: Registry = DEFAULT_REGISTRY) -> Exported:
     """Write the bundle REF out as a folder that re-validates to the same digest."""
     from bundlectl.bundle.export import export_bundle
 
-    source = _source(ref, _OpenOnce(registry, endpoint_url))
+    source = _source(ref, _OpenOnce(registry))
     return Exported(source.record, export_bundle(source.record, source.copy_file, folder))
 
 
-def diff(ref_a: str, ref_b: str, components: list[str] | None = None, *, registry: str | None = None, endpoint_url: str | None = None) -> BundleDiff:
+def diff(ref_a: str, ref_b: str, components: list[str] | None = None, *, registry: Registry = DEFAULT_REGISTRY) -> BundleDiff:
     """The component-aware diff of two bundles; `components` limits it to those kinds."""
     from bundlectl.diff.bundles import diff_bundles
 
-    storage = _OpenOnce(registry, endpoint_url)
+    storage = _OpenOnce(registry)
     return diff_bundles(_source(ref_a, storage), _source(ref_b, storage), components or None)
 
 
 def export_schemas(folder: Path) -> list[Path]:
-    from bundlectl.workflows.schemas import export_schemas as write
+    from bundlectl.workflows.schemas import export_schemas
 
-    return write(folder)
+    return export_schemas(folder)
 
 
 # --- the registry itself -------------------------------------------------------------------------------
 
 
-def init(*, registry: str | None = None, endpoint_url: str | None = None, actor: str | None = None) -> InitResult:
+def init(*, registry: Registry = DEFAULT_REGISTRY, act: Act = DEFAULT_ACT) -> InitResult:
     """Create the registry (idempotent) with its first event and the starter gate policy."""
     from bundlectl.workflows.init import init_registry
 
-    return init_registry(_storage(registry, endpoint_url, create=True, refresh=True), _acting(actor, None))
+    return init_registry(_storage(registry, create=True, refresh=True), _acting(act))
 
 
 def copy_registry(source: str, target: str, *, endpoint_url: str | None = None, migrate: bool = False) -> RegistryCopied:
     """Copy every event, object and pointer from SOURCE to TARGET (a git target is created if missing): a sandbox
     copy with an id of its own, or with `migrate` the registry itself, SOURCE then retired."""
-    from bundlectl.storage.locate import open_storage
-    from bundlectl.workflows.registry import copy_registry as copy
+    from bundlectl.workflows.registry import copy_registry_at
 
-    src = open_storage(source, Path.cwd(), endpoint_url=endpoint_url)
-    dst = open_storage(target, Path.cwd(), create=not target.startswith("s3://"), endpoint_url=endpoint_url)
-    src.refresh()
-    dst.refresh()
-    return RegistryCopied(src.url, dst.url, copy(src, dst, migrate=migrate), migrate)
+    return copy_registry_at(source, target, Path.cwd(), endpoint_url=endpoint_url, migrate=migrate)
 
 
-def verify(
-    *, registry: str | None = None, endpoint_url: str | None = None, trust_root: str | None = None, registry_id: str | None = None
-) -> VerifyReport:
+def verify(*, registry: Registry = DEFAULT_REGISTRY, trust_root: str | None = None, registry_id: str | None = None) -> VerifyReport:
     """Re-check every digest, the log chain, the pointers and every signature; raises IntegrityFailure on tampering.
 
     `trust_root`, the digest of the first trust file (`trust show`), pins it: a log whose trust began elsewhere fails;
@@ -268,43 +233,31 @@ def verify(
     """
     from bundlectl.workflows.verify import verify_registry
 
-    return verify_registry(_storage(registry, endpoint_url, refresh=True), trust_root, registry_id)
+    return verify_registry(_storage(registry, refresh=True), trust_root, registry_id)
 
 
 # --- evidence and policy -------------------------------------------------------------------------------
 
 
 def evidence_add(
-    ref: str,
-    file: str,
-    kind: str | None = None,
-    fmt: str = "auto",
-    *,
-    registry: str | None = None,
-    endpoint_url: str | None = None,
-    actor: str | None = None,
-    key: Keys = None,
-    reason: str | None = None,
+    ref: str, file: str, kind: str | None = None, fmt: str = "auto", *, registry: Registry = DEFAULT_REGISTRY, act: Act = DEFAULT_ACT
 ) -> EvidenceAdded:
     """Bind the report FILE to the registered bundle REF; `file` is also the label its problems carry."""
     from bundlectl.evidence.add import add_evidence
     from bundlectl.evidence.importers import read_report
 
-    storage = _storage(registry, endpoint_url, refresh=True)
+    storage = _storage(registry, refresh=True)
     bundle = _registered(ref, storage)
-    data = read_report(Path(file))
-    return add_evidence(storage, bundle, data, file, kind, fmt, _acting(actor, key), reason)
+    return add_evidence(storage, bundle, read_report(Path(file)), file, kind, fmt, _acting(act), act.reason)
 
 
-def evidence_list(
-    ref: str, env: str | None = None, *, registry: str | None = None, endpoint_url: str | None = None, now: datetime | None = None
-) -> EvidenceListing:
+def evidence_list(ref: str, env: str | None = None, *, registry: Registry = DEFAULT_REGISTRY, now: datetime | None = None) -> EvidenceListing:
     """The evidence bound to REF, each report judged fresh or stale by the gate of ENV that reads its kind."""
     from bundlectl.evidence.listing import list_evidence
     from bundlectl.foundation.clock import now_utc
     from bundlectl.registry.read import index_at_head
 
-    storage = _storage(registry, endpoint_url)
+    storage = _storage(registry)
     bundle = _registered(ref, storage)
     return list_evidence(index_at_head(storage), bundle, env, now or now_utc())
 
@@ -317,138 +270,90 @@ def eval_run(
     *,
     keep: bool = False,
     output: Callable[[bytes], None] | None = None,
-    registry: str | None = None,
-    endpoint_url: str | None = None,
-    actor: str | None = None,
-    key: Keys = None,
-    reason: str | None = None,
+    registry: Registry = DEFAULT_REGISTRY,
+    act: Act = DEFAULT_ACT,
 ) -> EvalRun:
     """Run COMMAND (empty: the harness REF declares) on REF's exact files, exported to a fresh folder, and bind the
     report it writes as a measured run."""
     from bundlectl.evidence.run import run_eval
 
-    storage = _storage(registry, endpoint_url, refresh=True)
+    storage = _storage(registry, refresh=True)
     bundle = _registered(ref, storage)
-    return run_eval(storage, bundle, list(command), report, fmt, _acting(actor, key), reason, keep, output)
+    return run_eval(storage, bundle, list(command), report, fmt, _acting(act), act.reason, keep=keep, output=output)
 
 
-def evals_cases(file: str, fmt: str = "auto") -> list[DeclaredCase]:
+def evals_cases(file: str, fmt: str = "auto") -> ImpliedCases:
     """The case list a report implies: what `evals: {cases: …}` declares for a suite that is not promptfoo."""
-    from bundlectl.evidence.cases import report_case_list
+    from bundlectl.evidence.cases import implied_cases
     from bundlectl.evidence.importers import import_report, read_report
 
-    return report_case_list(import_report(read_report(Path(file)), file, fmt), file)
+    return implied_cases(import_report(read_report(Path(file)), file, fmt), file)
 
 
-def set_policy(
-    file: str,
-    *,
-    registry: str | None = None,
-    endpoint_url: str | None = None,
-    actor: str | None = None,
-    key: Keys = None,
-    reason: str | None = None,
-    dry_run: bool = False,
-) -> PolicyResult:
+def set_policy(file: str, *, registry: Registry = DEFAULT_REGISTRY, act: Act = DEFAULT_ACT) -> PolicyResult:
     """Store the policy in FILE as a logged, versioned event (a dry run only validates it)."""
     from bundlectl.foundation.textfile import read_input
-    from bundlectl.workflows.promote import set_policy as store_policy
+    from bundlectl.workflows.promote import set_policy
 
     data = read_input(Path(file))
-    return store_policy(_storage(registry, endpoint_url, refresh=True), data, file, _acting(actor, key), reason, dry_run)
+    return set_policy(_storage(registry, refresh=True), data, file, _acting(act), act.reason, dry_run=act.dry_run)
 
 
-def show_policy(*, registry: str | None = None, endpoint_url: str | None = None) -> PolicyInForce:
+def show_policy(*, registry: Registry = DEFAULT_REGISTRY) -> PolicyInForce:
     """The policy in force and the event that stored it; NotFound when there is none."""
-    from bundlectl.errors import NotFound
-    from bundlectl.registry.read import index_at_head
+    from bundlectl.workflows.promote import show_policy
 
-    document, seq = index_at_head(_storage(registry, endpoint_url)).policy()
-    if document is None or seq is None:
-        raise NotFound("no gate policy is in force", "store one with `bundlectl policy set FILE`")
-    return PolicyInForce(document, seq)
+    return show_policy(_storage(registry))
 
 
 # --- trust ---------------------------------------------------------------------------------------------
 
 
-def set_trust(
-    file: str, *, registry: str | None = None, endpoint_url: str | None = None, key: Keys = None, reason: str | None = None, dry_run: bool = False
-) -> TrustResult:
-    """Store the trust file FILE, signed by `key` (a threshold of admins: of its own the first time, else of those in force)."""
+def set_trust(file: str, *, registry: Registry = DEFAULT_REGISTRY, act: Act = DEFAULT_ACT) -> TrustResult:
+    """Store the trust file FILE, signed by `act.keys` (a threshold of admins: of its own the first time, else of those
+    in force); `act.actor` is not used: the keys are who acts."""
     from bundlectl.foundation.textfile import read_input
-    from bundlectl.workflows.trust import set_trust as store_trust
+    from bundlectl.workflows.trust import set_trust
 
     data = read_input(Path(file))
-    return store_trust(_storage(registry, endpoint_url, refresh=True), data, file, _acting(None, key), reason, dry_run)
+    return set_trust(_storage(registry, refresh=True), data, file, _acting(act._replace(actor=None)), act.reason, dry_run=act.dry_run)
 
 
-def show_trust(*, registry: str | None = None, endpoint_url: str | None = None) -> TrustView:
+def show_trust(*, registry: Registry = DEFAULT_REGISTRY) -> TrustView:
     """The trust in force: roles, principals, key fingerprints; NotFound when the registry has none."""
-    from bundlectl.workflows.trust import show_trust as trust_view
+    from bundlectl.workflows.trust import show_trust
 
-    return trust_view(_storage(registry, endpoint_url))
+    return show_trust(_storage(registry))
 
 
 # --- what is live --------------------------------------------------------------------------------------
 
 
-def gate(
-    ref: str, env: str, *, registry: str | None = None, endpoint_url: str | None = None, actor: str | None = None, key: Keys = None
-) -> GateResult:
-    """Every check of ENV's gate for REF, as if `actor` (or the holder of `key`) promoted it now; changes nothing."""
+def gate(ref: str, env: str, *, registry: Registry = DEFAULT_REGISTRY, act: Act = DEFAULT_ACT) -> GateResult:
+    """Every check of ENV's gate for REF, as if `act.actor` (or the holder of `act.keys`) promoted it now; changes nothing."""
     from bundlectl.workflows.promote import check_gate
 
-    storage = _storage(registry, endpoint_url)
-    return check_gate(storage, _registered(ref, storage), env, _acting(actor, key))
+    storage = _storage(registry)
+    return check_gate(storage, _registered(ref, storage), env, _acting(act))
 
 
-def approve(
-    ref: str,
-    env: str,
-    *,
-    registry: str | None = None,
-    endpoint_url: str | None = None,
-    actor: str | None = None,
-    key: Keys = None,
-    reason: str | None = None,
-) -> Approval:
-    from bundlectl.workflows.promote import approve as record_approval
+def approve(ref: str, env: str, *, registry: Registry = DEFAULT_REGISTRY, act: Act = DEFAULT_ACT) -> Approval:
+    from bundlectl.workflows.promote import approve
 
-    storage = _storage(registry, endpoint_url, refresh=True)
+    storage = _storage(registry, refresh=True)
     bundle = _registered(ref, storage)
-    result = record_approval(storage, bundle, env, _acting(actor, key), reason)
+    result = approve(storage, bundle, env, _acting(act), act.reason)
     return Approval(bundle, env, result.actor, result.seq, result.signed, result.not_counted)
 
 
-def promote(
-    ref: str,
-    env: str,
-    *,
-    registry: str | None = None,
-    endpoint_url: str | None = None,
-    actor: str | None = None,
-    key: Keys = None,
-    reason: str | None = None,
-    dry_run: bool = False,
-    notify: bool = False,
-) -> MoveResult:
+def promote(ref: str, env: str, *, registry: Registry = DEFAULT_REGISTRY, act: Act = DEFAULT_ACT, notify: bool = False) -> MoveResult:
     """Move ENV to REF if the gate passes; raises GateRefused (carrying the gate) if not, after telling the webhooks
     subscribed to promotion.refused when `notify`."""
-    from bundlectl.gate.result import GateRefused
-    from bundlectl.workflows.promote import promote as move
+    from bundlectl.workflows.promote import promote
 
-    storage = _storage(registry, endpoint_url, refresh=True)
+    storage = _storage(registry, refresh=True)
     bundle = _registered(ref, storage)
-    acting = _acting(actor, key)
-    try:
-        return move(storage, bundle, env, acting, reason, dry_run)
-    except GateRefused as refused:
-        if notify and not dry_run:
-            from bundlectl.webhooks.notices import notify_refused
-
-            notify_refused(storage, refused.result, lambda: acting.claimed, reason)
-        raise
+    return promote(storage, bundle, env, _acting(act), act.reason, dry_run=act.dry_run, notify=notify)
 
 
 def rollback(
@@ -458,57 +363,42 @@ def rollback(
     to: str | None = None,
     components: list[str] | None = None,
     break_glass: bool = False,
-    registry: str | None = None,
-    endpoint_url: str | None = None,
-    actor: str | None = None,
-    key: Keys = None,
-    reason: str | None = None,
-    dry_run: bool = False,
     as_owner: bool = False,
+    registry: Registry = DEFAULT_REGISTRY,
+    act: Act = DEFAULT_ACT,
 ) -> RollbackReport | CanaryResult:
     """Point ENV back (or swap `components` back); a dry run also diffs the live bundle against the target.
 
     While a canary runs, a plain rollback ends it instead (a CanaryResult): what is live stays live. `as_owner`: by
     the bundle's owner on the authority of consecutive out-of-tolerance reviews (`bundlectl review`).
     """
-    from bundlectl.workflows.canary import end_running_canary
-    from bundlectl.workflows.rollback import rollback as roll_back
-    from bundlectl.workflows.rollback import rollback_diff
+    from bundlectl.workflows.rollback import rollback_or_end_canary
 
-    storage = _storage(registry, endpoint_url, refresh=True)
-    if not to and not components:
-        ended = end_running_canary(storage, name, env, _acting(actor, key), reason, dry_run)
-        if ended is not None:
-            return ended
+    storage = _storage(registry, refresh=True)
     target = _registered(to, storage) if to else None
-    authority = None
-    if as_owner:
-        from bundlectl.drift.reviews import owner_authority_claim
-
-        authority = owner_authority_claim
-    result = roll_back(storage, name, env, _acting(actor, key), reason, target, list(components or []), break_glass, dry_run, authority=authority)
-    return RollbackReport(result, rollback_diff(result, storage) if dry_run else None)
+    return rollback_or_end_canary(
+        storage,
+        name,
+        env,
+        _acting(act),
+        act.reason,
+        to=target,
+        components=list(components or []),
+        break_glass=break_glass,
+        dry_run=act.dry_run,
+        as_owner=as_owner,
+    )
 
 
 def build_rollback(
-    name: str,
-    env: str,
-    components: list[str],
-    *,
-    to: str | None = None,
-    registry: str | None = None,
-    endpoint_url: str | None = None,
-    actor: str | None = None,
-    key: Keys = None,
-    reason: str | None = None,
-    dry_run: bool = False,
+    name: str, env: str, components: list[str], *, to: str | None = None, registry: Registry = DEFAULT_REGISTRY, act: Act = DEFAULT_ACT
 ) -> BuiltRollback:
     """Register the bundle a component rollback of ENV would build, moving nothing (`rollback --register-only`)."""
     from bundlectl.workflows.rollback import register_rollback_bundle
 
-    storage = _storage(registry, endpoint_url, refresh=True)
+    storage = _storage(registry, refresh=True)
     target = _registered(to, storage) if to else None
-    return register_rollback_bundle(storage, name, env, _acting(actor, key), reason, target, components, dry_run)
+    return register_rollback_bundle(storage, name, env, _acting(act), act.reason, to=target, components=components, dry_run=act.dry_run)
 
 
 def canary(
@@ -518,24 +408,19 @@ def canary(
     *,
     steps: list[int] | None = None,
     step_time: str | None = None,
-    registry: str | None = None,
-    endpoint_url: str | None = None,
-    actor: str | None = None,
-    key: Keys = None,
-    reason: str | None = None,
-    dry_run: bool = False,
+    registry: Registry = DEFAULT_REGISTRY,
+    act: Act = DEFAULT_ACT,
 ) -> CanaryResult:
     """`promote REF --env ENV --canary PERCENT`: serve REF beside what is live to a sticky share of requests.
 
     REF passes ENV's gate like any promotion; `steps` (ending at 100) are the shares the guard moves it
     through, each lasting at least `step_time` (30m, 1h, 2d; default 1h). Raises GateRefused if the gate fails.
     """
-    from bundlectl.foundation.durations import duration_option
     from bundlectl.workflows.canary import start_canary
 
-    storage = _storage(registry, endpoint_url, refresh=True)
+    storage = _storage(registry, refresh=True)
     bundle = _registered(ref, storage)
-    return start_canary(storage, bundle, env, percent, steps, duration_option(step_time, "--step-time"), _acting(actor, key), reason, dry_run)
+    return start_canary(storage, bundle, env, percent, _acting(act), act.reason, steps=steps, step_time=step_time, dry_run=act.dry_run)
 
 
 def guard(
@@ -548,11 +433,8 @@ def guard(
     alpha: float = 0.05,
     min_sample: int = 1000,
     timeout: float = 10.0,
-    registry: str | None = None,
-    endpoint_url: str | None = None,
-    actor: str | None = None,
-    key: Keys = None,
-    reason: str | None = None,
+    registry: Registry = DEFAULT_REGISTRY,
+    act: Act = DEFAULT_ACT,
     now: datetime | None = None,
     margins: dict[str, float] | None = None,
     beta: float | None = None,
@@ -563,27 +445,27 @@ def guard(
     from request logs (`sources`) or a Prometheus server; `apply` carries the decision out as a logged event.
     `margins`: per metric, the largest regression a canary step may pass with (over the manifest's); `notify`:
     deliver a decision that is not applied to the webhook subscribers (a report judging on the side does not)."""
-    from bundlectl.workflows.guard import guard_settings, outcome_source, run_guard
+    from bundlectl.workflows.guard import guard
 
-    settings = guard_settings(sources, prometheus, alpha, min_sample, timeout, margins, beta, max_sample)
-    storage = _storage(registry, endpoint_url, refresh=apply)
-    report = run_guard(
-        storage,
+    return guard(
+        lambda fresh: _storage(registry, refresh=fresh),
         name,
         env,
-        outcome_source(sources, prometheus, timeout),
-        settings,
+        sources=sources,
+        prometheus=prometheus,
         apply=apply,
-        actor=_acting(actor, key) if apply else None,
-        reason=reason,
+        alpha=alpha,
+        min_sample=min_sample,
+        timeout=timeout,
+        actor=act.actor,
+        keys=_keys(act),
+        reason=act.reason,
         now=now,
+        margins=margins,
+        beta=beta,
+        max_sample=max_sample,
+        notify=notify,
     )
-    if notify and report.applied is None and report.judgement.decision != "hold":  # an applied one is logged, and delivered from the log
-        from bundlectl.trust.identity import acting_identity, ci_identity
-        from bundlectl.webhooks.notices import notify_guard
-
-        notify_guard(storage, report, lambda: acting_identity(actor, ci_identity()[0]))
-    return report
 
 
 def rehearse(
@@ -593,127 +475,81 @@ def rehearse(
     to: str | None = None,
     components: list[str] | None = None,
     break_glass: bool = False,
-    registry: str | None = None,
-    endpoint_url: str | None = None,
-    actor: str | None = None,
-    key: Keys = None,
-    reason: str | None = None,
+    registry: Registry = DEFAULT_REGISTRY,
+    act: Act = DEFAULT_ACT,
 ) -> Rehearsal:
     """Roll back and forward again in a non-production ENV, and record the rehearsal as evidence."""
-    from bundlectl.workflows.rollback import rehearse as rehearse_rollback
+    from bundlectl.workflows.rollback import rehearse
 
-    storage = _storage(registry, endpoint_url, refresh=True)
+    storage = _storage(registry, refresh=True)
     target = _registered(to, storage) if to else None
-    back, forward, evidence = rehearse_rollback(storage, name, env, _acting(actor, key), reason, target, list(components or []), break_glass)
-    return Rehearsal(back, forward, evidence)
+    return rehearse(storage, name, env, _acting(act), act.reason, to=target, components=list(components or []), break_glass=break_glass)
 
 
-def pause(
-    name: str,
-    env: str,
-    *,
-    reason: str | None,
-    registry: str | None = None,
-    endpoint_url: str | None = None,
-    actor: str | None = None,
-    key: Keys = None,
-    dry_run: bool = False,
-    as_owner: bool = False,
-) -> PauseResult:
+def pause(name: str, env: str, *, as_owner: bool = False, registry: Registry = DEFAULT_REGISTRY, act: Act = DEFAULT_ACT) -> PauseResult:
     """The kill switch: serving runtimes refuse NAME's bundle in ENV (`Paused`) until `resume`; promotion is refused.
+    A pause needs `act.reason`: serving code shows it. `as_owner`: by the bundle's owner on the authority of
+    consecutive out-of-tolerance reviews (`bundlectl review`)."""
+    from bundlectl.workflows.pause import pause
 
-    `as_owner`: by the bundle's owner on the authority of consecutive out-of-tolerance reviews (`bundlectl review`)."""
-    from bundlectl.workflows.pause import set_paused
-
-    if as_owner:
-        from bundlectl.drift.reviews import owner_authority_claim
-
-        return set_paused(
-            _storage(registry, endpoint_url, refresh=True), name, env, True, _acting(actor, key), reason, dry_run, owner_authority_claim
-        )
-    return set_paused(_storage(registry, endpoint_url, refresh=True), name, env, True, _acting(actor, key), reason, dry_run)
+    return pause(_storage(registry, refresh=True), name, env, _acting(act), act.reason, dry_run=act.dry_run, as_owner=as_owner)
 
 
-def resume(
-    name: str,
-    env: str,
-    *,
-    registry: str | None = None,
-    endpoint_url: str | None = None,
-    actor: str | None = None,
-    key: Keys = None,
-    reason: str | None = None,
-    dry_run: bool = False,
-) -> PauseResult:
+def resume(name: str, env: str, *, registry: Registry = DEFAULT_REGISTRY, act: Act = DEFAULT_ACT) -> PauseResult:
     """End a pause of NAME in ENV: runtimes serve its bundle again at their next poll."""
     from bundlectl.workflows.pause import set_paused
 
-    return set_paused(_storage(registry, endpoint_url, refresh=True), name, env, False, _acting(actor, key), reason, dry_run)
+    return set_paused(_storage(registry, refresh=True), name, env, _acting(act), act.reason, paused=False, dry_run=act.dry_run)
 
 
-def status(
-    name: str | None = None, *, registry: str | None = None, endpoint_url: str | None = None, now: datetime | None = None, refresh: bool = False
-) -> list[LiveStatus]:
+def status(name: str | None = None, *, registry: Registry = DEFAULT_REGISTRY, now: datetime | None = None, refresh: bool = False) -> list[LiveStatus]:
     """What is live in each environment (of NAME, or of every bundle) and how its evidence stands now.
 
     `refresh` reads a shared registry as it is now, not as this machine fetched it a moment ago (`--check`).
     """
-    return status_report(name, registry=registry, endpoint_url=endpoint_url, now=now, refresh=refresh).environments
+    return status_report(name, registry=registry, now=now, refresh=refresh).environments
 
 
 def status_report(
-    name: str | None = None, *, registry: str | None = None, endpoint_url: str | None = None, now: datetime | None = None, refresh: bool = False
+    name: str | None = None, *, registry: Registry = DEFAULT_REGISTRY, now: datetime | None = None, refresh: bool = False
 ) -> StatusReport:
     """`status`, and whether the registry has trust set (else every identity shown is a claim)."""
     from bundlectl.foundation.clock import now_utc
-    from bundlectl.registry.read import index_at_head
-    from bundlectl.registry.signatures import with_signatures_checked
-    from bundlectl.workflows.status import status_report as report
+    from bundlectl.workflows.status import status_report
 
-    storage = _storage(registry, endpoint_url, refresh=refresh)
-    index = index_at_head(storage)
-    if refresh:  # `status --check`, the check CI runs: no live bundle may rest on a record no allowed key signed
-        index = with_signatures_checked(storage, index)
-    return report(index, now or now_utc(), name)
+    return status_report(_storage(registry, refresh=refresh), now or now_utc(), name, check_signatures=refresh)
 
 
-def history(
-    name: str, env: str, limit: int | None = None, *, registry: str | None = None, endpoint_url: str | None = None
-) -> list[MoveRow | PauseRow | CanaryRow | WatchRow]:
+def history(name: str, env: str, limit: int | None = None, *, registry: Registry = DEFAULT_REGISTRY) -> History:
     """Promotions, rollbacks, pauses, resumes, canaries, drift runs and reviews of NAME in ENV, newest first;
     `limit` None means all."""
     from bundlectl.registry.read import index_at_head
-    from bundlectl.workflows.status import known_environment, pointer_history
+    from bundlectl.workflows.status import history
 
-    index = index_at_head(_storage(registry, endpoint_url))
-    events = pointer_history(index, name, env, limit)
-    if not events:
-        known_environment(index, env)  # a mistyped --env is not "has never been live"
-    return events
+    return history(index_at_head(_storage(registry)), name, env, limit)
 
 
-def audit_at(name: str, env: str, at: datetime, *, registry: str | None = None, endpoint_url: str | None = None) -> LiveAt:
+def audit_at(name: str, env: str, at: datetime, *, registry: Registry = DEFAULT_REGISTRY) -> LiveAt:
     """Which bundle of NAME was live in ENV at the instant `at`."""
     from bundlectl.registry.read import index_at_head
     from bundlectl.workflows.audit import live_at
 
-    return live_at(index_at_head(_storage(registry, endpoint_url)), name, env, at)
+    return live_at(index_at_head(_storage(registry)), name, env, at)
 
 
-def audit_request(request_id: str, logs: list[Path], *, registry: str | None = None, endpoint_url: str | None = None) -> RequestAudit:
+def audit_request(request_id: str, logs: list[Path], *, registry: Registry = DEFAULT_REGISTRY) -> RequestAudit:
     """The stamp of `request_id` in LOGS, checked against the log (see `RequestAudit.consistent`)."""
     from bundlectl.registry.read import index_at_head
-    from bundlectl.workflows.audit import audit_request as check_stamp
-    from bundlectl.workflows.audit import find_stamp
+    from bundlectl.workflows.audit import audit_request, find_stamp
 
     stamp = find_stamp(request_id, logs)
-    return check_stamp(index_at_head(_storage(registry, endpoint_url)), stamp)
+    return audit_request(index_at_head(_storage(registry)), stamp)
 
 
 # --- opening things ------------------------------------------------------------------------------------
 
 
-def _storage(registry: str | None, endpoint_url: str | None, create: bool = False, refresh: bool = False) -> Storage:
+def _storage(registry: Registry, *, create: bool = False, refresh: bool = False) -> Storage:
     """--registry, else BUNDLECTL_REGISTRY, else the git repository around the current folder.
 
     `refresh` (writes, verify, `status --check`): a shared registry is read as it is now, not from a copy within its time to live.
@@ -721,7 +557,7 @@ def _storage(registry: str | None, endpoint_url: str | None, create: bool = Fals
     import bundlectl.transitions  # noqa: F401  (every record read through this storage is judged before it is taken in)
     from bundlectl.storage.locate import open_storage, registry_url
 
-    storage = open_storage(registry_url(registry), Path.cwd(), create=create, endpoint_url=endpoint_url)
+    storage = open_storage(registry_url(registry.url), Path.cwd(), create=create, endpoint_url=registry.endpoint_url)
     if refresh:
         from bundlectl.webhooks.hook import install
 
@@ -733,13 +569,13 @@ def _storage(registry: str | None, endpoint_url: str | None, create: bool = Fals
 class _OpenOnce:
     """The storage, opened at the first call only: refs to folders never touch the registry."""
 
-    def __init__(self, registry: str | None, endpoint_url: str | None) -> None:
-        self._where = (registry, endpoint_url)
+    def __init__(self, registry: Registry) -> None:
+        self._registry = registry
         self._storage: Storage | None = None
 
     def __call__(self) -> Storage:
         if self._storage is None:
-            self._storage = _storage(*self._where)
+            self._storage = _storage(self._registry)
         return self._storage
 
 
@@ -756,11 +592,15 @@ def _registered(ref: str, storage: Storage) -> BundleRow:
     return row
 
 
-def _acting(explicit: str | None, key: Keys) -> Acting:
+def _keys(act: Act) -> Sequence[str]:
+    return [act.keys] if isinstance(act.keys, str) else act.keys
+
+
+def _acting(act: Act) -> Acting:
     """Who acts: the claim (--actor, BUNDLECTL_ACTOR, the CI, git) and the signing keys (--key, BUNDLECTL_SIGNING_KEY)."""
     from bundlectl.trust.identity import acting
 
-    return acting(explicit, [key] if isinstance(key, str) else key)
+    return acting(act.actor, _keys(act))
 
 
 def serve(
@@ -768,8 +608,7 @@ def serve(
     env: str,
     *,
     listen: str = "127.0.0.1:8080",
-    registry: str | None = None,
-    endpoint_url: str | None = None,
+    registry: Registry = DEFAULT_REGISTRY,
     poll_interval: float = 15.0,
     cache_dir: Path | None = None,
     request_log: Path | None = None,
@@ -779,25 +618,18 @@ def serve(
     public_url: str = "",
 ) -> None:
     """Serve NAMES' live bundles in ENV (all of them when empty) over OFREP until interrupted (`bundlectl serve`)."""
-    from bundlectl.errors import UsageProblem
-    from bundlectl.foundation.names import is_env, is_name
-    from bundlectl.serve.config import ServeSettings, parse_listen
+    from bundlectl.serve.config import serve_settings
     from bundlectl.serve.server import Server
 
-    bad = [name for name in names if not is_name(name)] + ([] if is_env(env) else [env])
-    if bad:
-        raise UsageProblem(f"{bad[0]!r} is not a bundle name or environment", "names are lowercase letters, digits and dashes")
-    host, port = parse_listen(listen)
     Server(
-        ServeSettings(
+        serve_settings(
+            names,
             env,
-            tuple(names),
-            host,
-            port,
-            registry,
-            endpoint_url,
-            Path.cwd(),
-            poll_interval,
+            listen,
+            registry=registry.url,
+            endpoint_url=registry.endpoint_url,
+            cwd=Path.cwd(),
+            poll_interval=poll_interval,
             cache_dir=cache_dir,
             request_log=request_log,
             tokens_file=tokens_file,
@@ -811,35 +643,21 @@ def serve(
 # --- webhooks ------------------------------------------------------------------------------------------
 
 
-def set_webhooks(
-    file: str,
-    *,
-    registry: str | None = None,
-    endpoint_url: str | None = None,
-    actor: str | None = None,
-    key: Keys = None,
-    reason: str | None = None,
-    dry_run: bool = False,
-) -> WebhooksResult:
+def set_webhooks(file: str, *, registry: Registry = DEFAULT_REGISTRY, act: Act = DEFAULT_ACT) -> WebhooksResult:
     """Store the webhook subscriptions in FILE as a logged, versioned event (a dry run only validates them)."""
     from bundlectl.foundation.textfile import read_input
-    from bundlectl.webhooks.subscriptions import set_webhooks as store
+    from bundlectl.webhooks.subscriptions import set_webhooks
 
     data = read_input(Path(file))
-    return store(_storage(registry, endpoint_url, refresh=True), data, file, _acting(actor, key), reason, dry_run)
+    return set_webhooks(_storage(registry, refresh=True), data, file, _acting(act), act.reason, dry_run=act.dry_run)
 
 
-def show_webhooks(*, registry: str | None = None, endpoint_url: str | None = None) -> Subscriptions:
+def show_webhooks(*, registry: Registry = DEFAULT_REGISTRY) -> Subscriptions:
     """The subscriptions in force (names of secrets only); NotFound when none were ever set."""
-    from bundlectl.errors import NotFound
     from bundlectl.registry.signatures import checked_index
-    from bundlectl.webhooks.subscriptions import subscriptions_in_force
+    from bundlectl.webhooks.subscriptions import show_webhooks
 
-    # signatures checked, as a writer does: subscriptions are acted on, and a record the admins did not sign is none
-    subscriptions = subscriptions_in_force(checked_index(_storage(registry, endpoint_url)))
-    if subscriptions.seq is None:
-        raise NotFound("no webhooks are subscribed", "subscribe endpoints with `bundlectl webhooks set FILE`")
-    return subscriptions
+    return show_webhooks(checked_index(_storage(registry)))
 
 
 def deliver_webhooks(
@@ -848,31 +666,27 @@ def deliver_webhooks(
     interval: float = 1.0,
     timeout: float = 10.0,
     batch: int = 100,
-    registry: str | None = None,
-    endpoint_url: str | None = None,
+    registry: Registry = DEFAULT_REGISTRY,
     on_pass: Callable[[DeliveryPass], None] | None = None,
 ) -> DeliveryPass:
     """Deliver every logged event not yet acknowledged, in log order per endpoint; with `follow`, keep at it."""
-    from bundlectl.errors import UsageProblem
     from bundlectl.webhooks.deliver import deliver
 
-    if not 0 < timeout <= 300 or not 0 < interval <= 3600 or batch < 1:
-        raise UsageProblem(f"--timeout {timeout} (0–300 s), --interval {interval} (0–3600 s) and --batch {batch} (≥ 1) are out of range")
-    return deliver(_storage(registry, endpoint_url), follow=follow, interval=interval, timeout=timeout, batch=batch, on_pass=on_pass)
+    return deliver(_storage(registry), follow=follow, interval=interval, timeout=timeout, batch=batch, on_pass=on_pass)
 
 
-def webhooks_log(endpoint: str | None = None, *, registry: str | None = None, endpoint_url: str | None = None) -> list[EndpointLog]:
+def webhooks_log(endpoint: str | None = None, *, registry: Registry = DEFAULT_REGISTRY) -> list[EndpointLog]:
     """Each endpoint's delivery state: acknowledged up to, how far behind, latest attempts and failures."""
     from bundlectl.webhooks.deliver import delivery_log
 
-    return delivery_log(_storage(registry, endpoint_url), endpoint)
+    return delivery_log(_storage(registry), endpoint)
 
 
-def enable_webhook(endpoint: str, *, registry: str | None = None, endpoint_url: str | None = None) -> None:
+def enable_webhook(endpoint: str, *, registry: Registry = DEFAULT_REGISTRY) -> None:
     """Deliver to ENDPOINT again (after 410 Gone, or now rather than after its backoff)."""
     from bundlectl.webhooks.deliver import enable
 
-    enable(_storage(registry, endpoint_url), endpoint)
+    enable(_storage(registry), endpoint)
 
 
 # --- the release report --------------------------------------------------------------------------------
@@ -887,10 +701,8 @@ def report(
     alpha: float = 0.05,
     min_sample: int = 1000,
     timeout: float = 10.0,
-    registry: str | None = None,
-    endpoint_url: str | None = None,
-    actor: str | None = None,
-    key: Keys = None,
+    registry: Registry = DEFAULT_REGISTRY,
+    act: Act = DEFAULT_ACT,
     now: datetime | None = None,
 ) -> ReleaseReport:
     """REF against what is live in ENV: verdict, changes, gate and evidence, case by case, operations, rollback
@@ -898,7 +710,7 @@ def report(
     the same report). With outcome `sources` or `prometheus`, the guard also judges the running canary now."""
     from bundlectl.report.collect import collect_report
 
-    storage = _storage(registry, endpoint_url)
+    storage = _storage(registry)
     bundle = _registered(ref, storage)
     judged = None
     if sources or prometheus:
@@ -911,11 +723,10 @@ def report(
             min_sample=min_sample,
             timeout=timeout,
             registry=registry,
-            endpoint_url=endpoint_url,
             now=now,
             notify=False,
         )
-    return collect_report(storage, bundle, env, _acting(actor, key), judged, now)
+    return collect_report(storage, bundle, env, _acting(act), judged, now)
 
 
 def rollback_advice(gate: GateResult, components: list[str], to: str | None = None) -> list[str]:
@@ -927,18 +738,18 @@ def rollback_advice(gate: GateResult, components: list[str], to: str | None = No
 
 def break_glass_standing(gate: GateResult | None) -> str:
     """What `status --check` will say of a bundle that went live by break-glass."""
-    from bundlectl.workflows.rollback import break_glass_standing as standing
+    from bundlectl.workflows.rollback import break_glass_standing
 
-    return standing(gate)
+    return break_glass_standing(gate)
 
 
-def doctor(*, registry: str | None = None, endpoint_url: str | None = None, actor: str | None = None) -> DoctorReport:
+def doctor(*, registry: Registry = DEFAULT_REGISTRY, act: Act = DEFAULT_ACT) -> DoctorReport:
     """What this machine has for bundlectl and what it lacks: git, identity, the registry, trust, clock, tools, cache."""
     from bundlectl.doctor.checks import diagnose
     from bundlectl.storage.locate import registry_url
 
-    url = registry_url(registry)
-    return diagnose(lambda: _storage(registry, endpoint_url), url or f"the git repository around {Path.cwd()}", actor)
+    url = registry_url(registry.url)
+    return diagnose(lambda: _storage(registry), url or f"the git repository around {Path.cwd()}", act.actor)
 
 
 class CompletionWords(NamedTuple):
@@ -947,11 +758,11 @@ class CompletionWords(NamedTuple):
     envs: list[str]  # the policy's environments, then any other something was live in
 
 
-def completion_words(*, registry: str | None = None, endpoint_url: str | None = None) -> CompletionWords:
+def completion_words(*, registry: Registry = DEFAULT_REGISTRY) -> CompletionWords:
     """What shell completion offers, from one read of the registry's index: no gate, no status, no policy parsing."""
     from bundlectl.registry.read import index_at_head
 
-    index = index_at_head(_storage(registry, endpoint_url))
+    index = index_at_head(_storage(registry))
     bundles = [(row.name, row.version) for row in index.bundles()]
     live = [f"{row.name}@{row.env}" for row in index.pointers()]
     return CompletionWords(
@@ -969,47 +780,22 @@ def drift(
     apply: bool = False,
     report: str | None = None,
     output: Callable[[bytes], None] | None = None,
-    registry: str | None = None,
-    endpoint_url: str | None = None,
-    actor: str | None = None,
-    key: Keys = None,
-    reason: str | None = None,
+    registry: Registry = DEFAULT_REGISTRY,
+    act: Act = DEFAULT_ACT,
 ) -> DriftResult:
     """Re-run the live bundle's declared harness and compare it case by case with the run that admitted it; with
-    `apply`, store the run and the finding, and on drift do what ENV's policy says (notify, pause, rollback)."""
+    `apply`, store the run and the finding, and on drift do what ENV's policy says (notify, pause, rollback).
+    `report`: where the harness writes its report, when bundlectl cannot tell; `output`: receives its output."""
     from bundlectl.drift.check import check_drift
 
-    storage = _storage(registry, endpoint_url, refresh=True)
-    return check_drift(storage, name, env, _acting(actor, key), apply, reason, output, report)
+    return check_drift(_storage(registry, refresh=True), name, env, _acting(act), act.reason, apply=apply, output=output, report=report)
 
 
 def review(
-    name: str,
-    env: str,
-    value: float | None = None,
-    *,
-    from_guard: str | None = None,
-    note: str | None = None,
-    registry: str | None = None,
-    endpoint_url: str | None = None,
-    actor: str | None = None,
-    key: Keys = None,
+    name: str, env: str, value: float | None = None, *, from_guard: str | None = None, registry: Registry = DEFAULT_REGISTRY, act: Act = DEFAULT_ACT
 ) -> ReviewResult:
     """Record the owner's review of the live bundle's outcome metric in ENV: `value`, or its mean over the live
-    outcomes in `from_guard` (a request log, read the way the guard reads it)."""
-    import math
+    outcomes in `from_guard` (a request log, read the way the guard reads it); `act.reason` is the owner's note."""
+    from bundlectl.drift.reviews import review
 
-    from bundlectl.drift.reviews import record_review
-    from bundlectl.errors import UsageProblem
-
-    if (value is None) == (from_guard is None):
-        raise UsageProblem("give the reviewed value: either --value X or --from-guard SOURCE", "nothing was recorded")
-    if value is not None and not math.isfinite(value):
-        raise UsageProblem(f"--value {value} must be a finite number", "nothing was recorded")
-    storage = _storage(registry, endpoint_url, refresh=True)
-    if from_guard is not None:
-        from bundlectl.drift.outcomes import live_outcome_mean
-
-        value = live_outcome_mean(storage, name, env, from_guard)
-    assert value is not None
-    return record_review(storage, name, env, value, _acting(actor, key), note)
+    return review(lambda: _storage(registry, refresh=True), name, env, _acting(act), act.reason, value=value, from_guard=from_guard)

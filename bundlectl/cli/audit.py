@@ -25,20 +25,13 @@ if TYPE_CHECKING:
 @registry_option
 @json_option
 def audit(
-    name: str | None,
-    at: str | None,
-    env: str | None,
-    request_id: str | None,
-    logs: tuple[str, ...],
-    registry: str | None,
-    endpoint_url: str | None,
-    as_json: bool,
+    name: str | None, at: str | None, env: str | None, request_id: str | None, logs: tuple[str, ...], registry: api.Registry, as_json: bool
 ) -> None:
     """`audit --at TIME --env ENV NAME`, or `audit --request-id ID --log FILE…`."""
     if request_id:
         if not logs:
             raise click.UsageError("--request-id needs at least one --log FILE")
-        result = api.audit_request(request_id, [Path(p) for p in logs], registry=registry, endpoint_url=endpoint_url)
+        result = api.audit_request(request_id, [Path(p) for p in logs], registry=registry)
         if as_json:
             emit_json(result.to_json())
         else:
@@ -54,7 +47,7 @@ def audit(
         moment = parse_time(at)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--at") from None
-    live = api.audit_at(name, env, moment, registry=registry, endpoint_url=endpoint_url)
+    live = api.audit_at(name, env, moment, registry=registry)
     if as_json:
         emit_json(live.to_json())
     else:

@@ -52,8 +52,8 @@ def validate(paths: tuple[str, ...], changed: bool, allow_hard_links: bool, outp
     PATHS may be bundle folders, files inside bundles (their bundle is checked) or folders of bundles
     (each bundle below is checked).
     """
-    results = api.validate([Path(p) for p in paths], TerminalProgress(), changed, allow_hard_links=allow_hard_links)
-    invalid = [r for r in results if not r.valid]
+    validation = api.validate([Path(p) for p in paths], progress=TerminalProgress(), changed=changed, allow_hard_links=allow_hard_links)
+    results, invalid = validation.results, validation.invalid
     code = ExitCode.NOT_FOUND if invalid and all(r.missing for r in invalid) else ExitCode.REFUSED
     if output == "json" and invalid:  # the error document every command prints, with the results beside it
         from bundlectl.cli.output import emit_error
@@ -64,11 +64,11 @@ def validate(paths: tuple[str, ...], changed: bool, allow_hard_links: bool, outp
             f"{len(invalid)} of {len(results)} bundle folder{'s' if len(results) != 1 else ''} failed validation",
             "fix each problem listed, then validate again",
             [p for r in invalid for p in r.problems],
-            {"valid": False, "results": [r.to_json() for r in results]},
+            validation.to_json(),
         )
         raise SystemExit(code)
     if output == "json":
-        emit_json({"valid": True, "results": [r.to_json() for r in results]})
+        emit_json(validation.to_json())
     else:
         for result in results:
             if result.valid and result.record:
@@ -93,23 +93,15 @@ def validate(paths: tuple[str, ...], changed: bool, allow_hard_links: bool, outp
 def register(
     path: str,
     allow_hard_links: bool,
-    registry: str | None,
-    endpoint_url: str | None,
-    actor: str | None,
-    key: tuple[str, ...],
-    reason: str | None,
-    dry_run: bool,
+    registry: api.Registry,
+    act: api.Act,
     as_json: bool,
 ) -> None:
     """Freeze a bundle folder into the registry; prints its ref and digest."""
     result = api.register(
         Path(path),
         registry=registry,
-        endpoint_url=endpoint_url,
-        actor=actor,
-        key=key,
-        reason=reason,
-        dry_run=dry_run,
+        act=act,
         progress=TerminalProgress(),
         allow_hard_links=allow_hard_links,
     )
@@ -128,25 +120,12 @@ def register(
 @click.argument("name", required=False, shell_complete=complete_name)
 @registry_option
 @json_option
-def list_cmd(name: str | None, registry: str | None, endpoint_url: str | None, as_json: bool) -> None:
+def list_cmd(name: str | None, registry: api.Registry, as_json: bool) -> None:
     """Registered bundles, oldest first."""
-    rows = api.list_bundles(name, registry=registry, endpoint_url=endpoint_url)
+    listed = api.list_bundles(name, registry=registry)
+    rows = listed.bundles
     if as_json:
-        emit_json(
-            {
-                "bundles": [
-                    {
-                        "name": r.name,
-                        "version": r.version,
-                        "digest": r.digest,
-                        "registered_at": r.time,
-                        "registered_by": r.actor,
-                        "registered_by_signed": r.signed,
-                    }
-                    for r in rows
-                ]
-            }
-        )
+        emit_json(listed.to_json())
         return
     if not rows:
         click.echo("no bundles registered yet; try `bundlectl register bundles/NAME`")
@@ -160,11 +139,11 @@ def list_cmd(name: str | None, registry: str | None, endpoint_url: str | None, a
 @click.argument("ref", shell_complete=complete_ref)
 @registry_option
 @json_option
-def show(ref: str, registry: str | None, endpoint_url: str | None, as_json: bool) -> None:
+def show(ref: str, registry: api.Registry, as_json: bool) -> None:
     """One bundle with its component digests (REF: NAME@VERSION, NAME@sha256:…, folder, git:REV:PATH)."""
     from bundlectl.bundle.record_view import describe
 
-    record = api.show(ref, registry=registry, endpoint_url=endpoint_url)
+    record = api.show(ref, registry=registry)
     if as_json:
         emit_json(describe(record))
         return
@@ -212,7 +191,7 @@ def _component_summary(kind: str, fields: dict[str, Any], file_count: int) -> st
 @click.argument("ref", shell_complete=complete_ref)
 @click.argument("folder", type=click.Path(file_okay=False))
 @registry_option
-def export_cmd(ref: str, folder: str, registry: str | None, endpoint_url: str | None) -> None:
+def export_cmd(ref: str, folder: str, registry: api.Registry) -> None:
     """Write a registered bundle out as a folder (bundle.yaml and files); it re-validates to the same digest."""
-    exported = api.export(ref, Path(folder), registry=registry, endpoint_url=endpoint_url)
+    exported = api.export(ref, Path(folder), registry=registry)
     ok(f"exported {exported.record.ref} ({short(exported.record.digest)}) to {exported.folder}")

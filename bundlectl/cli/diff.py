@@ -29,11 +29,9 @@ if TYPE_CHECKING:
 )
 @registry_option
 @json_option
-def diff(
-    ref_a: str, ref_b: str, components: tuple[str, ...], fail_on: str | None, registry: str | None, endpoint_url: str | None, as_json: bool
-) -> None:
+def diff(ref_a: str, ref_b: str, components: tuple[str, ...], fail_on: str | None, registry: api.Registry, as_json: bool) -> None:
     """Which components changed between two bundles, and what that means."""
-    result = api.diff(ref_a, ref_b, list(components), registry=registry, endpoint_url=endpoint_url)
+    result = api.diff(ref_a, ref_b, list(components), registry=registry)
     if as_json:
         emit_json(result.to_json())
     else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from bundlectl import api
-from bundlectl.cli.options import json_option, registry_option
+from bundlectl.cli.options import act_value, json_option, registry_option
 from bundlectl.cli.output import emit_json
 from bundlectl.errors import ExitCode
 
@@ -14,7 +14,8 @@ from bundlectl.errors import ExitCode
 @registry_option
 @click.option("--actor", default=None, help="Check this identity instead of the one bundlectl would find.")
 @json_option
-def doctor(registry: str | None, endpoint_url: str | None, actor: str | None, as_json: bool) -> None:
+@act_value
+def doctor(registry: api.Registry, act: api.Act, as_json: bool) -> None:
     """Check this machine: git and your identity, the registry, trust, clock skew, harness tools, the cache folder.
 
     Exits 1 when a check fails (bundlectl cannot work here); warnings name what some commands will lack.
@@ -24,7 +25,7 @@ def doctor(registry: str | None, endpoint_url: str | None, actor: str | None, as
       bundlectl doctor
       bundlectl doctor --registry s3://acme-registry/bundles --json
     """
-    report = api.doctor(registry=registry, endpoint_url=endpoint_url, actor=actor)
+    report = api.doctor(registry=registry, act=act)
     if as_json:
         emit_json(report.to_json())
     else:

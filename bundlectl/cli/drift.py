@@ -7,7 +7,7 @@ import codecs
 import click
 
 from bundlectl import api
-from bundlectl.cli.options import actor_option, complete_env, complete_name, json_option, key_option, reason_option, registry_option
+from bundlectl.cli.options import act_value, actor_option, complete_env, complete_name, json_option, key_option, reason_option, registry_option
 from bundlectl.cli.output import emit_json, ok, warn
 from bundlectl.errors import ExitCode
 
@@ -36,16 +36,14 @@ from bundlectl.errors import ExitCode
 @key_option
 @reason_option
 @json_option
+@act_value
 def drift(
     name: str,
     env: str,
     apply: bool,
     report: str | None,
-    registry: str | None,
-    endpoint_url: str | None,
-    actor: str | None,
-    key: tuple[str, ...],
-    reason: str | None,
+    registry: api.Registry,
+    act: api.Act,
     as_json: bool,
 ) -> None:
     """Re-run the live bundle's harness and compare it case by case with the run that admitted it; exit 1 on drift."""
@@ -55,9 +53,7 @@ def drift(
         # through click's (escaping) text streams: with --json stdout holds only the JSON document
         click.echo(decoder.decode(chunk), nl=False, err=as_json)
 
-    result = api.drift(
-        name, env, apply=apply, report=report, output=output, registry=registry, endpoint_url=endpoint_url, actor=actor, key=key, reason=reason
-    )
+    result = api.drift(name, env, apply=apply, report=report, output=output, registry=registry, act=act)
     if as_json:
         emit_json(result.to_json())
     else:
@@ -98,25 +94,23 @@ def drift(
     default=None,
     help="Read the value from live outcomes: the mean over a request log, as `bundlectl guard` reads it.",
 )
-@click.option("--note", default=None, help="What the owner concluded; recorded as the reason.")
+@click.option("--note", "reason", default=None, help="What the owner concluded; recorded as the reason.")
 @registry_option
 @actor_option()
 @key_option
 @json_option
+@act_value
 def review(
     name: str,
     env: str,
     value: float | None,
     from_guard: str | None,
-    note: str | None,
-    registry: str | None,
-    endpoint_url: str | None,
-    actor: str | None,
-    key: tuple[str, ...],
+    registry: api.Registry,
+    act: api.Act,
     as_json: bool,
 ) -> None:
     """Record the owner's periodic review of NAME's outcome metric in ENV (signed by `metadata.owner` under trust)."""
-    result = api.review(name, env, value, from_guard=from_guard, note=note, registry=registry, endpoint_url=endpoint_url, actor=actor, key=key)
+    result = api.review(name, env, value, from_guard=from_guard, registry=registry, act=act)
     if as_json:
         emit_json(result.to_json())
         return

@@ -9,7 +9,7 @@ import click
 
 from bundlectl import api
 from bundlectl.cli.evidence import bound_line
-from bundlectl.cli.options import actor_option, complete_ref, json_option, key_option, reason_option, registry_option
+from bundlectl.cli.options import act_value, actor_option, complete_ref, json_option, key_option, reason_option, registry_option
 from bundlectl.cli.output import emit_json, ok
 
 
@@ -30,6 +30,7 @@ from bundlectl.cli.output import emit_json, ok
 @reason_option
 @json_option
 @click.pass_context
+@act_value
 def eval_cmd(
     ctx: click.Context,
     ref: str,
@@ -37,11 +38,8 @@ def eval_cmd(
     report: str | None,
     fmt: str,
     keep: bool,
-    registry: str | None,
-    endpoint_url: str | None,
-    actor: str | None,
-    key: tuple[str, ...],
-    reason: str | None,
+    registry: api.Registry,
+    act: api.Act,
     as_json: bool,
 ) -> None:
     """Run COMMAND on REF's exact files and bind the report it writes: `bundlectl eval REF [-- COMMAND…]`.
@@ -60,9 +58,7 @@ def eval_cmd(
 
     if command[:1] == ("--",):  # a second separator, or one click left in place
         command = command[1:]
-    result = api.eval_run(
-        ref, list(command), report, fmt, keep=keep, output=output, registry=registry, endpoint_url=endpoint_url, actor=actor, key=key, reason=reason
-    )
+    result = api.eval_run(ref, list(command), report, fmt, keep=keep, output=output, registry=registry, act=act)
     added = result.added
     if as_json:
         emit_json(result.to_json())

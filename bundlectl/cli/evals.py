@@ -29,6 +29,6 @@ def cases(file: str, fmt: str, as_json: bool) -> None:
 
     found = api.evals_cases(file, fmt)
     if as_json:
-        emit_json({"cases": [case._asdict() for case in found]})
+        emit_json(found.to_json())
         return
-    click.echo(case_list_yaml(found), nl=False)
+    click.echo(case_list_yaml(found.cases), nl=False)

@@ -9,6 +9,7 @@ import click
 from bundlectl import api
 from bundlectl.cli.options import (
     WholeSummaries,
+    act_value,
     actor_option,
     complete_env,
     complete_ref,
@@ -38,20 +39,18 @@ def evidence() -> None:
 @key_option
 @reason_option
 @json_option
+@act_value
 def evidence_add(
     ref: str,
     file: str,
     kind: str | None,
     fmt: str,
-    registry: str | None,
-    endpoint_url: str | None,
-    actor: str | None,
-    key: tuple[str, ...],
-    reason: str | None,
+    registry: api.Registry,
+    act: api.Act,
     as_json: bool,
 ) -> None:
     """Bind a report (promptfoo results.json, JUnit XML, native JSON) to the bundle REF."""
-    result = api.evidence_add(ref, file, kind, fmt, registry=registry, endpoint_url=endpoint_url, actor=actor, key=key, reason=reason)
+    result = api.evidence_add(ref, file, kind, fmt, registry=registry, act=act)
     if as_json:
         emit_json(result.to_json())
         return
@@ -82,9 +81,9 @@ def bound_line(result: EvidenceAdded) -> str:
 )
 @registry_option
 @json_option
-def evidence_list(ref: str, env: str | None, registry: str | None, endpoint_url: str | None, as_json: bool) -> None:
+def evidence_list(ref: str, env: str | None, registry: api.Registry, as_json: bool) -> None:
     """Evidence for REF: kind, source, run time, age, key figures, fresh or stale."""
-    listing = api.evidence_list(ref, env, registry=registry, endpoint_url=endpoint_url)
+    listing = api.evidence_list(ref, env, registry=registry)
     bundle, rows = listing.bundle, [e.to_json() for e in listing.evidence]
     if as_json:
         emit_json(listing.to_json())

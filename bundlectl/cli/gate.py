@@ -8,6 +8,7 @@ import click
 
 from bundlectl import api
 from bundlectl.cli.options import (
+    act_value,
     actor_option,
     complete_env,
     complete_ref,
@@ -30,9 +31,10 @@ if TYPE_CHECKING:
 @actor_option()
 @key_option
 @reason_option
-def approve(ref: str, env: str, registry: str | None, endpoint_url: str | None, actor: str | None, key: tuple[str, ...], reason: str | None) -> None:
+@act_value
+def approve(ref: str, env: str, registry: api.Registry, act: api.Act) -> None:
     """Record your approval of REF for ENV."""
-    approval = api.approve(ref, env, registry=registry, endpoint_url=endpoint_url, actor=actor, key=key, reason=reason)
+    approval = api.approve(ref, env, registry=registry, act=act)
     bundle, who = approval.bundle, identity(approval.actor, approval.signed)
     if approval.seq is None:
         ok(f"{who} had already approved {bundle.name}@{bundle.version} for {env}")
@@ -49,9 +51,10 @@ def approve(ref: str, env: str, registry: str | None, endpoint_url: str | None, 
 @actor_option("Who would promote (the promoter's own approval does not count).")
 @key_option
 @format_options
-def gate(ref: str, env: str, registry: str | None, endpoint_url: str | None, actor: str | None, key: tuple[str, ...], output: str) -> None:
+@act_value
+def gate(ref: str, env: str, registry: api.Registry, act: api.Act, output: str) -> None:
     """Explain, check by check, whether REF may be promoted to ENV; exit 1 if not."""
-    result = api.gate(ref, env, registry=registry, endpoint_url=endpoint_url, actor=actor, key=key)
+    result = api.gate(ref, env, registry=registry, act=act)
     if output == "json":
         emit_json(result.to_json())
     else:

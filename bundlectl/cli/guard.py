@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import click
 
 from bundlectl import api
-from bundlectl.cli.options import actor_option, complete_env, complete_name, json_option, key_option, reason_option, registry_option
+from bundlectl.cli.options import act_value, actor_option, complete_env, complete_name, json_option, key_option, reason_option, registry_option
 from bundlectl.cli.output import emit_json, ok, short, table, warn
 from bundlectl.errors import UsageProblem
 
@@ -55,6 +55,7 @@ if TYPE_CHECKING:
 @actor_option()
 @key_option
 @json_option
+@act_value
 def guard(
     name: str,
     env: str,
@@ -67,11 +68,8 @@ def guard(
     beta: float | None,
     max_sample: int | None,
     timeout: float,
-    registry: str | None,
-    endpoint_url: str | None,
-    reason: str | None,
-    actor: str | None,
-    key: tuple[str, ...],
+    registry: api.Registry,
+    act: api.Act,
     as_json: bool,
 ) -> None:
     """Judge the canary (or the live bundle) from recorded outcomes: hold, advance, complete or rollback."""
@@ -85,10 +83,7 @@ def guard(
         min_sample=min_sample,
         timeout=timeout,
         registry=registry,
-        endpoint_url=endpoint_url,
-        actor=actor,
-        key=key,
-        reason=reason,
+        act=act,
         margins=_margins(margins),
         beta=beta,
         max_sample=max_sample,

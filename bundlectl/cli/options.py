@@ -13,18 +13,27 @@ Decorated = TypeVar("Decorated", bound=Callable[..., Any])
 if TYPE_CHECKING:
     from click.shell_completion import CompletionItem
 
+    from bundlectl.api import Registry
+
 DEFAULT_ACTOR_HELP = "Acting identity, a claim until trust is set (default: BUNDLECTL_ACTOR, then the CI's variables, then git user.email)."
 
 
 def registry_option(func: Decorated) -> Decorated:
-    """`--registry URL` and `--endpoint-url URL`, passed on as `registry` and `endpoint_url`."""
-    func = click.option(
+    """`--registry URL` and `--endpoint-url URL`, passed on as one `registry` (an `api.Registry`)."""
+
+    @functools.wraps(func)
+    def with_registry(*args: Any, registry: str | None, endpoint_url: str | None, **kwargs: Any) -> Any:
+        from bundlectl.api import Registry
+
+        return func(*args, registry=Registry(registry, endpoint_url), **kwargs)
+
+    decorated = click.option(
         "--endpoint-url",
         "endpoint_url",
         metavar="URL",
         default=None,
         help="S3 endpoint (MinIO, Ceph RGW, R2); default: boto3's settings (AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL).",
-    )(func)
+    )(with_registry)
     return click.option(
         "--registry",
         "registry",
@@ -33,7 +42,7 @@ def registry_option(func: Decorated) -> Decorated:
         help="Registry: a git remote (git+ssh://…, git+https://…, git+git://…, git+origin), s3://bucket/prefix, "
         "or a path to a dedicated git repository "
         "(default: env BUNDLECTL_REGISTRY, else the repository around the current folder).",
-    )(func)
+    )(decorated)  # type: ignore[return-value]
 
 
 def json_option(func: Decorated) -> Decorated:
@@ -73,7 +82,7 @@ def actor_option(help: str = DEFAULT_ACTOR_HELP) -> Callable[[Decorated], Decora
 
 
 def key_option(func: Decorated) -> Decorated:
-    """`--key PATH` (repeatable), passed on as `key`: the SSH keys that sign the act once trust is set."""
+    """`--key PATH` (repeatable): the SSH keys that sign the act once trust is set."""
     return click.option(
         "--key",
         "key",
@@ -93,8 +102,23 @@ def dry_run_option(func: Decorated) -> Decorated:
 
 
 def writer_options(func: Decorated) -> Decorated:
-    """What every mutating command takes (docs/design.md: The command line): --dry-run, --reason, --actor, --key, in that order in --help."""
-    return dry_run_option(reason_option(actor_option()(key_option(func))))
+    """What every mutating command takes (docs/design.md: The command line): --dry-run, --reason, --actor, --key, in that order in
+    --help, passed on as one `act`."""
+    return dry_run_option(reason_option(actor_option()(key_option(act_value(func)))))
+
+
+def act_value(func: Decorated) -> Decorated:
+    """The acting options a command has (--actor, --key, --reason, --dry-run; any of them) passed on as one `act` (an
+    `api.Act`); it goes below those options."""
+
+    @functools.wraps(func)
+    def with_act(*args: Any, **kwargs: Any) -> Any:
+        from bundlectl.api import Act
+
+        act = Act(kwargs.pop("actor", None), kwargs.pop("key", ()), kwargs.pop("reason", None), kwargs.pop("dry_run", False))
+        return func(*args, act=act, **kwargs)
+
+    return with_act  # type: ignore[return-value]
 
 
 # --- dynamic shell completion (`bundlectl completion`): what the registry holds, read through the api ---
@@ -110,7 +134,7 @@ def complete_ref(ctx: click.Context, param: click.Parameter, incomplete: str) ->
     def refs() -> list[str]:
         from bundlectl import api
 
-        return api.completion_words(**_registry_of(ctx)).refs
+        return api.completion_words(registry=_registry_of(ctx)).refs
 
     return [CompletionItem(ref) for ref in _quietly(refs) if ref.startswith(incomplete)]
 
@@ -122,7 +146,7 @@ def complete_name(ctx: click.Context, param: click.Parameter, incomplete: str) -
     def names() -> list[str]:
         from bundlectl import api
 
-        return api.completion_words(**_registry_of(ctx)).names
+        return api.completion_words(registry=_registry_of(ctx)).names
 
     return [CompletionItem(name) for name in _quietly(names) if name.startswith(incomplete)]
 
@@ -134,14 +158,16 @@ def complete_env(ctx: click.Context, param: click.Parameter, incomplete: str) ->
     def envs() -> list[str]:
         from bundlectl import api
 
-        return api.completion_words(**_registry_of(ctx)).envs
+        return api.completion_words(registry=_registry_of(ctx)).envs
 
     return [CompletionItem(env) for env in _quietly(envs) if env.startswith(incomplete)]
 
 
-def _registry_of(ctx: click.Context) -> dict[str, Any]:
+def _registry_of(ctx: click.Context) -> Registry:
     """--registry and --endpoint-url when they came before the word being completed."""
-    return {"registry": ctx.params.get("registry"), "endpoint_url": ctx.params.get("endpoint_url")}
+    from bundlectl.api import Registry
+
+    return Registry(ctx.params.get("registry"), ctx.params.get("endpoint_url"))
 
 
 def _quietly(find: Callable[[], list[str]]) -> list[str]:

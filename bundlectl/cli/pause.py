@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import click
 
 from bundlectl import api
-from bundlectl.cli.options import actor_option, complete_env, dry_run_option, json_option, key_option, registry_option, writer_options
+from bundlectl.cli.options import act_value, actor_option, complete_env, dry_run_option, json_option, key_option, registry_option, writer_options
 from bundlectl.cli.output import emit_json, identity, ok
 
 if TYPE_CHECKING:
@@ -28,22 +28,10 @@ if TYPE_CHECKING:
 @actor_option()
 @key_option
 @json_option
-def pause(
-    name: str,
-    env: str,
-    registry: str | None,
-    endpoint_url: str | None,
-    dry_run: bool,
-    reason: str,
-    as_owner: bool,
-    actor: str | None,
-    key: tuple[str, ...],
-    as_json: bool,
-) -> None:
+@act_value
+def pause(name: str, env: str, registry: api.Registry, as_owner: bool, act: api.Act, as_json: bool) -> None:
     """Kill switch: runtimes serving NAME in ENV raise Paused (and take their fallback path) until `resume`."""
-    result = api.pause(
-        name, env, reason=reason, registry=registry, endpoint_url=endpoint_url, actor=actor, key=key, dry_run=dry_run, as_owner=as_owner
-    )
+    result = api.pause(name, env, as_owner=as_owner, registry=registry, act=act)
     print_pause(result, as_json)
 
 
@@ -53,19 +41,9 @@ def pause(
 @registry_option
 @writer_options
 @json_option
-def resume(
-    name: str,
-    env: str,
-    registry: str | None,
-    endpoint_url: str | None,
-    actor: str | None,
-    key: tuple[str, ...],
-    reason: str | None,
-    dry_run: bool,
-    as_json: bool,
-) -> None:
+def resume(name: str, env: str, registry: api.Registry, act: api.Act, as_json: bool) -> None:
     """End a pause: runtimes serve NAME's live bundle in ENV again at their next poll."""
-    result = api.resume(name, env, registry=registry, endpoint_url=endpoint_url, actor=actor, key=key, reason=reason, dry_run=dry_run)
+    result = api.resume(name, env, registry=registry, act=act)
     print_pause(result, as_json)
 
 

@@ -20,12 +20,10 @@ def policy() -> None:
 @click.argument("file", type=click.Path(dir_okay=False))
 @registry_option
 @writer_options
-def policy_set(
-    file: str, registry: str | None, endpoint_url: str | None, actor: str | None, key: tuple[str, ...], reason: str | None, dry_run: bool
-) -> None:
+def policy_set(file: str, registry: api.Registry, act: api.Act) -> None:
     """Store a new gate policy (a logged, versioned event; once trust is set, signed by a threshold of admins)."""
-    result = api.set_policy(file, registry=registry, endpoint_url=endpoint_url, actor=actor, key=key, reason=reason, dry_run=dry_run)
-    if dry_run:
+    result = api.set_policy(file, registry=registry, act=act)
+    if act.dry_run:
         ok(f"{file} is a valid policy ({', '.join(result.policy['environments'])}); dry run: nothing stored")
     elif result.created:
         ok(f"policy {short(result.digest)} is now in force (event {result.seq})")
@@ -36,9 +34,9 @@ def policy_set(
 @policy.command("show")
 @registry_option
 @json_option
-def policy_show(registry: str | None, endpoint_url: str | None, as_json: bool) -> None:
+def policy_show(registry: api.Registry, as_json: bool) -> None:
     """Print the policy in force."""
-    in_force = api.show_policy(registry=registry, endpoint_url=endpoint_url)
+    in_force = api.show_policy(registry=registry)
     if as_json:
         emit_json(in_force.to_json())
         return

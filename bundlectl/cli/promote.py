@@ -55,12 +55,8 @@ def promote(
     steps: list[int] | None,
     step_time: str | None,
     notify: bool,
-    registry: str | None,
-    endpoint_url: str | None,
-    actor: str | None,
-    key: tuple[str, ...],
-    reason: str | None,
-    dry_run: bool,
+    registry: api.Registry,
+    act: api.Act,
     as_json: bool,
 ) -> None:
     """Move ENV to REF, only if the gate passes; with --canary PERCENT, serve it beside what is live."""
@@ -70,24 +66,10 @@ def promote(
         raise click.UsageError("--steps and --step-time go with --canary PERCENT")
     try:
         if canary is not None:
-            started = api.canary(
-                ref,
-                env,
-                canary,
-                steps=steps,
-                step_time=step_time,
-                registry=registry,
-                endpoint_url=endpoint_url,
-                actor=actor,
-                key=key,
-                reason=reason,
-                dry_run=dry_run,
-            )
+            started = api.canary(ref, env, canary, steps=steps, step_time=step_time, registry=registry, act=act)
             print_canary(started, as_json)
             return
-        result = api.promote(
-            ref, env, registry=registry, endpoint_url=endpoint_url, actor=actor, key=key, reason=reason, dry_run=dry_run, notify=notify
-        )
+        result = api.promote(ref, env, registry=registry, act=act, notify=notify)
     except GateRefused as refused:
         if not as_json:  # with --json, the error document carries the gate (cli/main.py)
             print_gate(refused.result)

@@ -5,16 +5,17 @@ from __future__ import annotations
 import click
 
 from bundlectl import api
-from bundlectl.cli.options import WholeSummaries, actor_option, registry_option
+from bundlectl.cli.options import WholeSummaries, act_value, actor_option, registry_option
 from bundlectl.cli.output import ok
 
 
 @click.command()
 @registry_option
 @actor_option("Acting identity recorded for the init event.")
-def init(registry: str | None, endpoint_url: str | None, actor: str | None) -> None:
+@act_value
+def init(registry: api.Registry, act: api.Act) -> None:
     """Create the registry (git by default: refs/bundlectl/ in the repository around you)."""
-    result = api.init(registry=registry, endpoint_url=endpoint_url, actor=actor)
+    result = api.init(registry=registry, act=act)
     if result.created:
         ok(f"initialised bundlectl registry in {result.url}")
         ok("wrote the starter gate policy (see `bundlectl policy show`)")

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from bundlectl import api
-from bundlectl.cli.options import actor_option, complete_env, complete_ref, json_option, key_option, registry_option
+from bundlectl.cli.options import act_value, actor_option, complete_env, complete_ref, json_option, key_option, registry_option
 from bundlectl.errors import UsageProblem
 
 if TYPE_CHECKING:
@@ -56,6 +56,7 @@ SUFFIXES: dict[str, Format] = {".md": "markdown", ".markdown": "markdown", ".jso
 @actor_option("Whose promotion the gate is judged for (approvals by the promoter do not count).")
 @key_option
 @json_option
+@act_value
 def report(
     ref: str,
     env: str,
@@ -64,10 +65,8 @@ def report(
     sources: tuple[str, ...],
     prometheus: str | None,
     min_sample: int,
-    registry: str | None,
-    endpoint_url: str | None,
-    actor: str | None,
-    key: tuple[str, ...],
+    registry: api.Registry,
+    act: api.Act,
     as_json: bool,
 ) -> None:
     """The release as it stands against what is live in ENV: verdict, changes, gate, cases, canary, timeline.
@@ -77,17 +76,7 @@ def report(
     chosen = _format(fmt, as_json, output_file)
     from bundlectl.report.render import render
 
-    found = api.report(
-        ref,
-        env,
-        sources=list(sources) or None,
-        prometheus=prometheus,
-        min_sample=min_sample,
-        registry=registry,
-        endpoint_url=endpoint_url,
-        actor=actor,
-        key=key,
-    )
+    found = api.report(ref, env, sources=list(sources) or None, prometheus=prometheus, min_sample=min_sample, registry=registry, act=act)
     document = render(found, chosen)
     if output_file is None:
         click.echo(document, nl=False)

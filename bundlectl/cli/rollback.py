@@ -13,7 +13,7 @@ from bundlectl.cli.output import emit_json, ok, refused, short, warn
 from bundlectl.errors import ExitCode
 
 if TYPE_CHECKING:
-    from bundlectl.workflows.rollback import BuiltRollback, RollbackPlan
+    from bundlectl.workflows.rollback import BuiltRollback, RollbackPlan, RollbackReport
 
 
 @click.command()
@@ -51,12 +51,8 @@ def rollback(
     rehearse: bool,
     register_only: bool,
     as_owner: bool,
-    registry: str | None,
-    endpoint_url: str | None,
-    actor: str | None,
-    key: tuple[str, ...],
-    reason: str | None,
-    dry_run: bool,
+    registry: api.Registry,
+    act: api.Act,
     as_json: bool,
 ) -> None:
     """Point ENV back at the bundle live before (or --to REF), or swap single components back; during a canary, end it."""
@@ -65,27 +61,14 @@ def rollback(
     if register_only:
         if break_glass or rehearse:
             raise click.UsageError("--register-only moves nothing: it cannot be combined with --break-glass or --rehearse")
-        built = api.build_rollback(
-            name, env, list(components), to=to_ref, registry=registry, endpoint_url=endpoint_url, actor=actor, key=key, reason=reason, dry_run=dry_run
-        )
+        built = api.build_rollback(name, env, list(components), to=to_ref, registry=registry, act=act)
         _print_built(built, as_json)
         return
 
     if rehearse:
-        if dry_run:
+        if act.dry_run:
             raise click.UsageError("--rehearse cannot be combined with --dry-run")
-        rehearsal = api.rehearse(
-            name,
-            env,
-            to=to_ref,
-            components=list(components),
-            break_glass=break_glass,
-            registry=registry,
-            endpoint_url=endpoint_url,
-            actor=actor,
-            key=key,
-            reason=reason,
-        )
+        rehearsal = api.rehearse(name, env, to=to_ref, components=list(components), break_glass=break_glass, registry=registry, act=act)
         back, forward = rehearsal.back.plan.target, rehearsal.forward.plan.target
         if as_json:
             emit_json(rehearsal.to_json())
@@ -95,18 +78,7 @@ def rollback(
         return
     try:
         report = api.rollback(
-            name,
-            env,
-            to=to_ref,
-            components=list(components),
-            break_glass=break_glass,
-            registry=registry,
-            endpoint_url=endpoint_url,
-            actor=actor,
-            key=key,
-            reason=reason,
-            dry_run=dry_run,
-            as_owner=as_owner,
+            name, env, to=to_ref, components=list(components), break_glass=break_glass, as_owner=as_owner, registry=registry, act=act
         )
     except GateRefused as gate_refused:
         from bundlectl.cli.gate import print_gate
@@ -126,7 +98,7 @@ def rollback(
     _print(report, as_json)
 
 
-def _print(report: api.RollbackReport, as_json: bool) -> None:
+def _print(report: RollbackReport, as_json: bool) -> None:
     result, diff = report.result, report.diff
     plan, move = result.plan, result.move
     assert move is not None  # rollback() always returns its move; RollbackResult's type is looser than that

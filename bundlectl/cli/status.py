@@ -21,9 +21,9 @@ if TYPE_CHECKING:
 @click.option("--check", is_flag=True, help="Exit 1 when any live bundle's evidence is stale or failing, or it is unverified.")
 @registry_option
 @json_option
-def status(name: str | None, check: bool, registry: str | None, endpoint_url: str | None, as_json: bool) -> None:
+def status(name: str | None, check: bool, registry: api.Registry, as_json: bool) -> None:
     """What is live in each environment, since when, by whom, and how fresh its evidence is."""
-    report = api.status_report(name, registry=registry, endpoint_url=endpoint_url, refresh=check)
+    report = api.status_report(name, registry=registry, refresh=check)
     rows = report.environments
     if as_json:
         emit_json(report.to_json())
@@ -63,11 +63,12 @@ def status(name: str | None, check: bool, registry: str | None, endpoint_url: st
 @click.option("--limit", type=click.IntRange(min=0), default=256, show_default=True, help="At most this many events; 0 for all.")
 @registry_option
 @json_option
-def history(name: str, env: str, limit: int, registry: str | None, endpoint_url: str | None, as_json: bool) -> None:
+def history(name: str, env: str, limit: int, registry: api.Registry, as_json: bool) -> None:
     """Promotions, rollbacks, pauses, resumes, canaries, drift runs and reviews of NAME in ENV, newest first."""
-    events = api.history(name, env, limit or None, registry=registry, endpoint_url=endpoint_url)
+    found = api.history(name, env, limit or None, registry=registry)
+    events = found.events
     if as_json:
-        emit_json({"name": name, "env": env, "events": [e.to_json() for e in events]})
+        emit_json(found.to_json())
         return
     if not events:
         click.echo(f"{name} has never been live in {env}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from bundlectl import api
-from bundlectl.cli.options import WholeSummaries, dry_run_option, json_option, key_option, reason_option, registry_option
+from bundlectl.cli.options import WholeSummaries, act_value, dry_run_option, json_option, key_option, reason_option, registry_option
 from bundlectl.cli.output import emit_json, ok, short, table
 
 
@@ -20,10 +20,11 @@ def trust() -> None:
 @dry_run_option
 @reason_option
 @key_option
-def trust_set(file: str, registry: str | None, endpoint_url: str | None, dry_run: bool, reason: str | None, key: tuple[str, ...]) -> None:
+@act_value
+def trust_set(file: str, registry: api.Registry, act: api.Act) -> None:
     """Store the trust file FILE, signed by a threshold of admins (the first time: of its own admins)."""
-    result = api.set_trust(file, registry=registry, endpoint_url=endpoint_url, key=key, reason=reason, dry_run=dry_run)
-    if dry_run:
+    result = api.set_trust(file, registry=registry, act=act)
+    if act.dry_run:
         ok(f"{file} is a valid trust file ({short(result.digest)}), and {result.signers} may sign it; dry run: nothing stored")
     elif result.created:
         ok(f"trust {short(result.digest)} is now in force (event {result.seq}, signed by {result.signers})")
@@ -35,9 +36,9 @@ def trust_set(file: str, registry: str | None, endpoint_url: str | None, dry_run
 @trust.command("show")
 @registry_option
 @json_option
-def trust_show(registry: str | None, endpoint_url: str | None, as_json: bool) -> None:
+def trust_show(registry: api.Registry, as_json: bool) -> None:
     """The trust in force: each role, its principals and their key fingerprints."""
-    view = api.show_trust(registry=registry, endpoint_url=endpoint_url)
+    view = api.show_trust(registry=registry)
     if as_json:
         emit_json(view.to_json())
         return

@@ -24,9 +24,9 @@ from bundlectl.cli.output import emit_json, ok
 )
 @registry_option
 @json_option
-def verify(trust_root: str | None, registry_id: str | None, registry: str | None, endpoint_url: str | None, as_json: bool) -> None:
+def verify(trust_root: str | None, registry_id: str | None, registry: api.Registry, as_json: bool) -> None:
     """Re-check every digest, the log chain, every signature, and that pointers agree with the log (exit 5 if not)."""
-    report = api.verify(registry=registry, endpoint_url=endpoint_url, trust_root=trust_root, registry_id=registry_id)
+    report = api.verify(registry=registry, trust_root=trust_root, registry_id=registry_id)
     identity = report.identity
     if as_json:
         emit_json(report.to_json())

@@ -23,13 +23,11 @@ def webhooks() -> None:
 @click.argument("file", type=click.Path(dir_okay=False))
 @registry_option
 @writer_options
-def webhooks_set(
-    file: str, registry: str | None, endpoint_url: str | None, actor: str | None, key: tuple[str, ...], reason: str | None, dry_run: bool
-) -> None:
+def webhooks_set(file: str, registry: api.Registry, act: api.Act) -> None:
     """Store new subscriptions (a logged, versioned event; once trust is set, signed by a threshold of admins)."""
-    result = api.set_webhooks(file, registry=registry, endpoint_url=endpoint_url, actor=actor, key=key, reason=reason, dry_run=dry_run)
+    result = api.set_webhooks(file, registry=registry, act=act)
     names = ", ".join(result.subscriptions.endpoints) or "no endpoint"
-    if dry_run:
+    if act.dry_run:
         ok(f"{file} is a valid webhooks file ({names}); dry run: nothing stored")
     elif result.created:
         ok(f"webhooks {short(result.digest)} are now in force for {names} (event {result.seq})")
@@ -40,11 +38,11 @@ def webhooks_set(
 @webhooks.command("show")
 @registry_option
 @json_option
-def webhooks_show(registry: str | None, endpoint_url: str | None, as_json: bool) -> None:
+def webhooks_show(registry: api.Registry, as_json: bool) -> None:
     """Print the subscriptions in force: URLs, event types, formats, and where each secret is read (never a secret)."""
-    subscriptions = api.show_webhooks(registry=registry, endpoint_url=endpoint_url)
+    subscriptions = api.show_webhooks(registry=registry)
     if as_json:
-        emit_json({"seq": subscriptions.seq, "endpoints": [s.to_json() for s in subscriptions.endpoints.values()]})
+        emit_json(subscriptions.to_json())
         return
     click.echo(f"# webhooks in force since event {subscriptions.seq}")
     table(
@@ -63,9 +61,7 @@ def webhooks_show(registry: str | None, endpoint_url: str | None, as_json: bool)
 @click.option("--batch", type=int, default=100, show_default=True, help="Records per endpoint per pass.")
 @registry_option
 @json_option
-def webhooks_deliver(
-    follow: bool, interval: float, timeout: float, batch: int, registry: str | None, endpoint_url: str | None, as_json: bool
-) -> None:
+def webhooks_deliver(follow: bool, interval: float, timeout: float, batch: int, registry: api.Registry, as_json: bool) -> None:
     """Deliver every logged event not yet acknowledged, in log order per endpoint, at least once."""
 
     def report(done: DeliveryPass) -> None:
@@ -88,9 +84,7 @@ def webhooks_deliver(
             (warn if run.failed or run.disabled else ok)(line)
 
     try:
-        api.deliver_webhooks(
-            follow=follow, interval=interval, timeout=timeout, batch=batch, registry=registry, endpoint_url=endpoint_url, on_pass=report
-        )
+        api.deliver_webhooks(follow=follow, interval=interval, timeout=timeout, batch=batch, registry=registry, on_pass=report)
     except KeyboardInterrupt:
         pass
 
@@ -99,9 +93,9 @@ def webhooks_deliver(
 @click.argument("endpoint", required=False)
 @registry_option
 @json_option
-def webhooks_log(endpoint: str | None, registry: str | None, endpoint_url: str | None, as_json: bool) -> None:
+def webhooks_log(endpoint: str | None, registry: api.Registry, as_json: bool) -> None:
     """Each endpoint's delivery state and latest attempts (status, error, duration)."""
-    logs = api.webhooks_log(endpoint, registry=registry, endpoint_url=endpoint_url)
+    logs = api.webhooks_log(endpoint, registry=registry)
     if as_json:
         emit_json({"endpoints": [entry.to_json() for entry in logs]})
         return
@@ -123,7 +117,7 @@ def webhooks_log(endpoint: str | None, registry: str | None, endpoint_url: str |
 @webhooks.command("enable")
 @click.argument("endpoint")
 @registry_option
-def webhooks_enable(endpoint: str, registry: str | None, endpoint_url: str | None) -> None:
+def webhooks_enable(endpoint: str, registry: api.Registry) -> None:
     """Deliver to ENDPOINT again after it answered 410 Gone (or now, without waiting for its backoff)."""
-    api.enable_webhook(endpoint, registry=registry, endpoint_url=endpoint_url)
+    api.enable_webhook(endpoint, registry=registry)
     ok(f"{endpoint} is enabled; `bundlectl webhooks deliver` resumes where it stopped")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from bundlectl.errors import Refused
 from bundlectl.registry.index import Index
 from bundlectl.registry.rows import PointerRow, WatchRow
 from bundlectl.trust.rules import OWNER_PULLS_AFTER, owner_holds_authority
@@ -17,3 +20,17 @@ def owner_authority(index: Index, pointer: PointerRow) -> list[int] | None:
     """The seqs of the reviews that give the owner the authority to pull the live bundle, or None."""
     reviews = reviews_of(index, pointer)[:OWNER_PULLS_AFTER]
     return [r.seq for r in reviews] if owner_holds_authority([r.data["in_tolerance"] for r in reviews]) else None
+
+
+def owner_authority_claim(index: Index, pointer: PointerRow) -> dict[str, Any]:
+    """What a pause or rollback by the owner records: whose authority, resting on which reviews; Refused without it."""
+    seqs = owner_authority(index, pointer)
+    bundle = index.served_bundle(pointer.name, pointer.version, "is live")
+    owner = str(bundle.record().metadata["owner"])
+    if seqs is None:
+        raise Refused(
+            f"the owner {owner} of {pointer.name} holds no authority to pull it from {pointer.env}: that takes "
+            f"{OWNER_PULLS_AFTER} consecutive reviews outside tolerance; nothing was changed",
+            f"record reviews with `bundlectl review {pointer.name} --env {pointer.env} --value X`, or ask a promoter of {pointer.env}",
+        )
+    return {"owner": owner, "reviews": seqs}

@@ -76,8 +76,9 @@ def check_drift(
     name: str,
     env: str,
     actor: Acting,
-    apply: bool = False,
     reason: str | None = None,
+    *,
+    apply: bool = False,
     output: Callable[[bytes], None] | None = None,
     report: str | None = None,
 ) -> DriftResult:
@@ -143,6 +144,6 @@ def _act(storage: Storage, result: DriftResult, actor: Acting) -> int | None:
     """The policy's action on drift, as its own logged event naming the drift record."""
     why = f"drift found by drift run {result.seq}: {'; '.join(result.decision.reasons)}"
     if result.action == "pause":
-        return set_paused(storage, result.name, result.env, True, actor, why).seq
+        return set_paused(storage, result.name, result.env, actor, why, paused=True).seq
     moved = rollback(storage, result.name, result.env, actor, why).move
     return moved.seq if moved else None

@@ -7,21 +7,21 @@ signed by the principal `metadata.owner` names (trust/rules.py, which also holds
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from bundlectl.bundle.record import BundleRecord
 from bundlectl.drift.authority import owner_authority
 from bundlectl.drift.check import live_bundle
+from bundlectl.drift.outcomes import live_outcome_mean
 from bundlectl.driftcheck.decision import within_tolerance
-from bundlectl.errors import Refused
+from bundlectl.errors import Refused, UsageProblem
 from bundlectl.registry.events import ReviewData
-from bundlectl.registry.index import Index
 from bundlectl.registry.log import Planned, append
 from bundlectl.registry.read import index_at_head
-from bundlectl.registry.rows import PointerRow
 from bundlectl.storage.base import Storage
 from bundlectl.trust.identity import Acting
-from bundlectl.trust.rules import OWNER_PULLS_AFTER
 
 
 class ReviewResult(NamedTuple):
@@ -70,6 +70,29 @@ def review_problem(record: BundleRecord, data: dict[str, Any]) -> str | None:
     return f"its {', '.join(wrong)} disagree with {record.ref} and the value it names" if wrong else None
 
 
+def review(
+    open_storage: Callable[[], Storage],
+    name: str,
+    env: str,
+    actor: Acting,
+    note: str | None = None,
+    *,
+    value: float | None = None,
+    from_guard: str | None = None,
+) -> ReviewResult:
+    """`bundlectl review`: record `value`, or the mean of the owner's metric over the live outcomes in `from_guard` (a
+    request log, read the way the guard reads it). The registry is opened once the arguments are known to be good."""
+    if (value is None) == (from_guard is None):
+        raise UsageProblem("give the reviewed value: either --value X or --from-guard SOURCE", "nothing was recorded")
+    if value is not None and not math.isfinite(value):
+        raise UsageProblem(f"--value {value} must be a finite number", "nothing was recorded")
+    storage = open_storage()
+    if from_guard is not None:
+        value = live_outcome_mean(storage, name, env, from_guard)
+    assert value is not None
+    return record_review(storage, name, env, value, actor, note)
+
+
 def record_review(storage: Storage, name: str, env: str, value: float, actor: Acting, note: str | None = None) -> ReviewResult:
     index = index_at_head(storage)
     pointer, bundle = live_bundle(index, name, env)
@@ -81,17 +104,3 @@ def record_review(storage: Storage, name: str, env: str, value: float, actor: Ac
     return ReviewResult(
         name, env, pointer.version, pointer.digest, data["owner"], record.metadata["outcome"], value, data["in_tolerance"], event.seq, held
     )
-
-
-def owner_authority_claim(index: Index, pointer: PointerRow) -> dict[str, Any]:
-    """What a pause or rollback by the owner records: whose authority, resting on which reviews; Refused without it."""
-    seqs = owner_authority(index, pointer)
-    bundle = index.served_bundle(pointer.name, pointer.version, "is live")
-    owner = str(bundle.record().metadata["owner"])
-    if seqs is None:
-        raise Refused(
-            f"the owner {owner} of {pointer.name} holds no authority to pull it from {pointer.env}: that takes "
-            f"{OWNER_PULLS_AFTER} consecutive reviews outside tolerance; nothing was changed",
-            f"record reviews with `bundlectl review {pointer.name} --env {pointer.env} --value X`, or ask a promoter of {pointer.env}",
-        )
-    return {"owner": owner, "reviews": seqs}

@@ -110,6 +110,20 @@ def _refuse(label: str, case: CaseResult, message: str) -> InvalidInput:
     )
 
 
+class ImpliedCases(NamedTuple):
+    """`evals cases REPORT`: the case list a report implies, to declare as `evals: {cases: …}`."""
+
+    cases: list[DeclaredCase]
+
+    def to_json(self) -> dict[str, Any]:
+        """The `evals cases --json` document."""
+        return {"cases": [case._asdict() for case in self.cases]}
+
+
+def implied_cases(report: Report, label: str) -> ImpliedCases:
+    return ImpliedCases(report_case_list(report, label))
+
+
 def report_case_list(report: Report, label: str) -> list[DeclaredCase]:
     """The case list a report implies (for `bundlectl evals cases`): each id once, in the report's order."""
     cases: dict[str, DeclaredCase] = {}

@@ -94,6 +94,7 @@ def run_eval(
     fmt: str,
     actor: Acting,
     reason: str | None = None,
+    *,
     keep: bool = False,
     output: Callable[[bytes], None] | None = None,
     store: bool = True,

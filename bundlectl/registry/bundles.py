@@ -6,7 +6,7 @@ import hashlib
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
 from bundlectl.bundle.record import BundleRecord
 from bundlectl.digest.canonical import PREFIX, hex_of
@@ -52,6 +52,7 @@ def register_bundle(
     folder: FolderBundle,
     actor: Acting,
     reason: str | None = None,
+    *,
     dry_run: bool = False,
     progress: ProgressSink | None = None,
 ) -> RegisterResult:
@@ -120,10 +121,32 @@ def _register_plan(record: BundleRecord) -> Callable[[Index], Planned | None]:
     return plan
 
 
-def list_bundles(storage: Storage, name: str | None = None) -> list[BundleRow]:
+class BundleList(NamedTuple):
+    """`list [NAME]`: the registered bundles, each with who registered it and when."""
+
+    bundles: list[BundleRow]
+
+    def to_json(self) -> dict[str, Any]:
+        """The `list --json` document."""
+        return {
+            "bundles": [
+                {
+                    "name": r.name,
+                    "version": r.version,
+                    "digest": r.digest,
+                    "registered_at": r.time,
+                    "registered_by": r.actor,
+                    "registered_by_signed": r.signed,
+                }
+                for r in self.bundles
+            ]
+        }
+
+
+def list_bundles(storage: Storage, name: str | None = None) -> BundleList:
     index = index_at_head(storage)
     trust_since = index.trust_since()
-    return [row._replace(signed=proven(row.seq, trust_since)) for row in index.bundles(name)]
+    return BundleList([row._replace(signed=proven(row.seq, trust_since)) for row in index.bundles(name)])
 
 
 def find_bundle(index: Index, name: str, selector: str) -> BundleRow:

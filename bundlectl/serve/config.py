@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bundlectl.errors import UsageProblem
+from bundlectl.foundation.names import is_env, is_name
 
 DEFAULT_LISTEN = "127.0.0.1:8080"
 
@@ -31,6 +33,16 @@ class ServeSettings:
     max_body: int = 64 * 1024  # an evaluation request: a context of a few attributes
     max_outcomes_body: int = 1024 * 1024  # a batch of up to 1000 outcomes
     max_in_flight: int = 1024  # requests handled at once; beyond: 429 with Retry-After
+
+
+def serve_settings(names: tuple[str, ...] | list[str], env: str, listen: str, **settings: Any) -> ServeSettings:
+    """What `bundlectl serve` was asked for, checked: bundle names and the environment, HOST:PORT; `settings` are the
+    other fields of ServeSettings."""
+    bad = [name for name in names if not is_name(name)] + ([] if is_env(env) else [env])
+    if bad:
+        raise UsageProblem(f"{bad[0]!r} is not a bundle name or environment", "names are lowercase letters, digits and dashes")
+    host, port = parse_listen(listen)
+    return ServeSettings(env, tuple(names), host, port, **settings)
 
 
 def parse_listen(listen: str) -> tuple[str, int]:

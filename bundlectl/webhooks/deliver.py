@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from bundlectl.errors import NotFound
+from bundlectl.errors import NotFound, UsageProblem
 from bundlectl.registry.signatures import checked_index
 from bundlectl.webhooks.outbox import DEFAULT_BATCH, DEFAULT_TIMEOUT, Backoff, EndpointRun, LogReader, ahead_of_log, deliver_endpoint
 from bundlectl.webhooks.state import DeliveryState, read_state, save_state
@@ -58,6 +58,8 @@ def deliver(
     on_pass: Callable[[DeliveryPass], None] | None = None,
 ) -> DeliveryPass:
     """Deliver until caught up (or, with `follow`, forever: new records, and retries once their backoff ends)."""
+    if not 0 < timeout <= 300 or not 0 < interval <= 3600 or batch < 1:
+        raise UsageProblem(f"--timeout {timeout} (0–300 s), --interval {interval} (0–3600 s) and --batch {batch} (≥ 1) are out of range")
     while True:
         done = deliver_pass(storage, timeout=timeout, batch=batch, backoff=backoff)
         if on_pass is not None and (done.delivered or not follow):

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from bundlectl.digest.canonical import digest_of
-from bundlectl.errors import IntegrityFailure, Refused
+from bundlectl.errors import IntegrityFailure, NotFound, Refused
 from bundlectl.registry.events import WebhooksData
 from bundlectl.webhooks.types import matches
 
@@ -91,6 +91,10 @@ class Subscriptions(NamedTuple):
     endpoints: dict[str, Subscription]
     seq: int | None  # the webhooks record in force; None: never set
 
+    def to_json(self) -> dict[str, Any]:
+        """The `webhooks show --json` document."""
+        return {"seq": self.seq, "endpoints": [s.to_json() for s in self.endpoints.values()]}
+
     @classmethod
     def from_record(cls, data: dict[str, Any] | None, seq: int | None) -> Subscriptions:
         if data is None:
@@ -108,6 +112,17 @@ class Subscriptions(NamedTuple):
 def subscriptions_in_force(index: Index) -> Subscriptions:
     data, seq = index.webhooks()
     return Subscriptions.from_record(data, seq)
+
+
+def show_webhooks(index: Index) -> Subscriptions:
+    """`webhooks show`: the subscriptions in force (names of secrets only); NotFound when none were ever set.
+
+    INDEX has its signatures checked (`checked_index`), as a writer's: subscriptions are acted on, and a record the
+    admins did not sign is none."""
+    subscriptions = subscriptions_in_force(index)
+    if subscriptions.seq is None:
+        raise NotFound("no webhooks are subscribed", "subscribe endpoints with `bundlectl webhooks set FILE`")
+    return subscriptions
 
 
 def _secret(raw: Any) -> SecretRef | None:
@@ -162,7 +177,7 @@ def parse_webhooks(data: bytes, source: str) -> dict[str, Any]:
     return model.model_dump(mode="json")
 
 
-def set_webhooks(storage: Storage, data: bytes, label: str, actor: Acting, reason: str | None = None, dry_run: bool = False) -> WebhooksResult:
+def set_webhooks(storage: Storage, data: bytes, label: str, actor: Acting, reason: str | None = None, *, dry_run: bool = False) -> WebhooksResult:
     """Log the subscriptions in DATA (a no-op when they are in force already); a dry run only validates them."""
     from bundlectl.registry.log import Planned, append
     from bundlectl.registry.read import index_at_head

@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 
 from bundlectl.errors import Conflict, NotFound, Refused, UsageProblem
 from bundlectl.foundation.clock import now_utc
+from bundlectl.foundation.durations import duration_option
 from bundlectl.gate.evaluate import evaluate_gate
 from bundlectl.gate.result import GateRefused, GateResult
 from bundlectl.registry.events import CanaryData, GateRecord, MoveExtras
@@ -132,15 +133,21 @@ def start_canary(
     bundle: BundleRow,
     env: str,
     percent: int,
-    steps: list[int] | None,
-    step_time: timedelta | None,
     actor: Acting,
     reason: str | None = None,
+    *,
+    steps: list[int] | None = None,
+    step_time: str | timedelta | None = None,
     dry_run: bool = False,
     now: datetime | None = None,
 ) -> CanaryResult:
-    """Serve `bundle` to `percent`% of ENV's routed requests beside what is live, if it passes ENV's gate."""
+    """Serve `bundle` to `percent`% of ENV's routed requests beside what is live, if it passes ENV's gate.
+
+    `steps` (ending at 100) are the shares the guard moves it through, each lasting at least `step_time`
+    (a timedelta, or as --step-time writes it: 30m, 1h, 2d; default 1h)."""
     chosen = canary_steps(percent, steps)
+    if isinstance(step_time, str):
+        step_time = duration_option(step_time, "--step-time")
     seconds = int((step_time if step_time is not None else DEFAULT_STEP_TIME).total_seconds())
     require_compatible_row(storage, bundle, "promotion")
     seen: dict[str, CanaryResult] = {}
@@ -203,6 +210,7 @@ def end_canary(
     env: str,
     actor: Acting,
     reason: str | None = None,
+    *,
     dry_run: bool = False,
     step_seq: int | None = None,
     guard: dict[str, Any] | None = None,
@@ -248,7 +256,7 @@ def end_running_canary(storage: Storage, name: str, env: str, actor: Acting, rea
     running = canary_in_force(index_at_head(storage), name, env)
     if running is None:
         return None
-    return end_canary(storage, name, env, actor, reason, dry_run, step_seq=running.seq)
+    return end_canary(storage, name, env, actor, reason, dry_run=dry_run, step_seq=running.seq)
 
 
 def completion(storage: Storage, index: Index, bundle: BundleRow, env: str, expect: int | None = None) -> tuple[MoveExtras, list[PointerUpdate]]:

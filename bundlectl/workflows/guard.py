@@ -10,7 +10,7 @@ the candidate (through the gate), `rollback` ends it. Without one, the live bund
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,7 +28,8 @@ from bundlectl.guard.tail import TAIL
 from bundlectl.registry.read import index_at_head
 from bundlectl.registry.rows import BundleRow, CanaryRow, PointerRow
 from bundlectl.storage.base import Storage
-from bundlectl.trust.identity import Acting
+from bundlectl.trust.identity import Acting, acting, acting_identity, ci_identity
+from bundlectl.webhooks.notices import notify_guard
 from bundlectl.workflows.canary import advance_canary, canary_in_force, end_canary
 from bundlectl.workflows.promote import promote
 from bundlectl.workflows.rollback import rollback
@@ -108,6 +109,48 @@ def outcome_source(sources: list[str] | None, prometheus: str | None, timeout: f
 
     paths = [Path(p) for p in sources or []]
     return lambda name, env, canary, digest: tally_request_logs(paths, name, env, canary=canary, digest=digest)
+
+
+def guard(
+    open_storage: Callable[[bool], Storage],
+    name: str,
+    env: str,
+    *,
+    sources: list[str] | None = None,
+    prometheus: str | None = None,
+    apply: bool = False,
+    alpha: float = 0.05,
+    min_sample: int = 1000,
+    timeout: float = 10.0,
+    actor: str | None = None,
+    keys: Sequence[str] | None = None,
+    reason: str | None = None,
+    now: datetime | None = None,
+    margins: dict[str, float] | None = None,
+    beta: float | None = None,
+    max_sample: int | None = None,
+    notify: bool = True,
+) -> GuardReport:
+    """`bundlectl guard`: the options checked first, then the registry opened (`open_storage(apply)`: fresh when the
+    decision is to be carried out), NAME in ENV judged and with `apply` the decision carried out by `actor` (signed with
+    `keys`). With `notify`, a decision not applied is delivered to the webhook subscribers (a report judging on the side
+    does not: an applied one is logged, and delivered from the log)."""
+    settings = guard_settings(sources, prometheus, alpha, min_sample, timeout, margins, beta, max_sample)
+    storage = open_storage(apply)
+    report = run_guard(
+        storage,
+        name,
+        env,
+        outcome_source(sources, prometheus, timeout),
+        settings,
+        apply=apply,
+        actor=acting(actor, keys) if apply else None,
+        reason=reason,
+        now=now,
+    )
+    if notify and report.applied is None and report.judgement.decision != "hold":
+        notify_guard(storage, report, lambda: acting_identity(actor, ci_identity()[0]))
+    return report
 
 
 def run_guard(

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+from bundlectl.drift.authority import owner_authority_claim
 from bundlectl.errors import Conflict, NotFound, Refused
 from bundlectl.registry.events import PauseData
 from bundlectl.registry.index import Index
@@ -56,20 +57,27 @@ class PauseResult(NamedTuple):
         return (self.before is not None and self.before.paused) == self.paused
 
 
+def pause(storage: Storage, name: str, env: str, actor: Acting, reason: str | None, *, dry_run: bool = False, as_owner: bool = False) -> PauseResult:
+    """`bundlectl pause`; `as_owner`: by the bundle's owner on the authority of consecutive out-of-tolerance reviews
+    (`bundlectl review`), which the pause records."""
+    return set_paused(storage, name, env, actor, reason, paused=True, dry_run=dry_run, authority=owner_authority_claim if as_owner else None)
+
+
 def set_paused(
     storage: Storage,
     name: str,
     env: str,
-    paused: bool,
     actor: Acting,
     reason: str | None,
+    *,
+    paused: bool,
     dry_run: bool = False,
     authority: Callable[[Index, PointerRow], dict[str, Any]] | None = None,
 ) -> PauseResult:
     """Pause (or resume) NAME in ENV; doing it twice is a no-op. A pause needs a reason: serving code shows it.
 
     `authority`: the owner's claim to pause without a promoter role, checked against the index the plan reads
-    (drift/reviews.py); it is recorded with the pause, and the trust rules let the owner's key sign it."""
+    (drift/authority.py); it is recorded with the pause, and the trust rules let the owner's key sign it."""
     if paused and not (reason and reason.strip()):
         raise Refused(
             f"a pause of {name} in {env} needs a reason; nothing was changed",

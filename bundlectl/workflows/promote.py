@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from bundlectl.digest.canonical import digest_of
+from bundlectl.errors import NotFound
 from bundlectl.foundation.clock import now_utc
 from bundlectl.gate.evaluate import evaluate_gate
 from bundlectl.gate.result import GateRefused, GateResult
@@ -24,6 +25,7 @@ from bundlectl.registry.rows import BundleRow, PointerRow
 from bundlectl.registry.signatures import Signing, checked_index, named_by_keys, trust_in_force
 from bundlectl.storage.base import Storage
 from bundlectl.trust.identity import Acting
+from bundlectl.webhooks.notices import notify_refused
 from bundlectl.workflows.canary import completion
 from bundlectl.workflows.moves import Decision, MoveResult, move_pointer
 from bundlectl.workflows.pause import refuse_while_paused
@@ -37,7 +39,7 @@ class PolicyResult:
     seq: int | None
 
 
-def set_policy(storage: Storage, data: bytes, label: str, actor: Acting, reason: str | None = None, dry_run: bool = False) -> PolicyResult:
+def set_policy(storage: Storage, data: bytes, label: str, actor: Acting, reason: str | None = None, *, dry_run: bool = False) -> PolicyResult:
     from bundlectl.policy.load import parse_policy
 
     document = parse_policy(data, label).model_dump(mode="json")
@@ -53,6 +55,23 @@ def set_policy(storage: Storage, data: bytes, label: str, actor: Acting, reason:
         return PolicyResult(document, digest, False, None)
     event = append(storage, plan, actor, reason)
     return PolicyResult(document, digest, event is not None, event.seq if event else None)
+
+
+class PolicyInForce(NamedTuple):
+    policy: dict[str, Any]
+    seq: int
+
+    def to_json(self) -> dict[str, Any]:
+        """The `policy show --json` document."""
+        return {"seq": self.seq, "policy": self.policy}
+
+
+def show_policy(storage: Storage) -> PolicyInForce:
+    """The policy in force and the event that stored it; NotFound when there is none."""
+    document, seq = index_at_head(storage).policy()
+    if document is None or seq is None:
+        raise NotFound("no gate policy is in force", "store one with `bundlectl policy set FILE`")
+    return PolicyInForce(document, seq)
 
 
 @dataclass(frozen=True)
@@ -112,14 +131,18 @@ def promote(
     env: str,
     actor: Acting,
     reason: str | None = None,
+    *,
     dry_run: bool = False,
     now: datetime | None = None,
     guard: dict[str, Any] | None = None,
     expect_canary: int | None = None,
+    notify: bool = False,
 ) -> MoveResult:
     """Move ENV to `bundle` through the gate; during a canary only its candidate may go live, which completes it.
 
     `guard` holds the figures when `bundlectl guard --apply` completes a canary, at the step `expect_canary`.
+    A refusal raises GateRefused (carrying the gate), after telling the webhooks subscribed to promotion.refused when
+    `notify` (a dry run tells nobody).
     """
     require_compatible_row(storage, bundle, "promotion")
 
@@ -135,4 +158,9 @@ def promote(
             extras["guard"] = guard
         return Decision(result, extras, updates)
 
-    return move_pointer(storage, bundle, env, actor, "promote", decide, reason, dry_run)
+    try:
+        return move_pointer(storage, bundle, env, actor, "promote", decide, reason, dry_run)
+    except GateRefused as refused:
+        if notify and not dry_run:
+            notify_refused(storage, refused.result, lambda: actor.claimed, reason)
+        raise

@@ -17,6 +17,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from bundlectl.errors import Conflict, DigestMismatch, NotFound, Refused
 from bundlectl.foundation.clock import event_time
@@ -27,6 +28,7 @@ from bundlectl.registry.objects import blob_key, digest_in_key
 from bundlectl.registry.pointers import HEAD_POINTER, pointers_written_by
 from bundlectl.registry.signatures import head_update
 from bundlectl.storage.base import FileToStore, LogMoved, PointerMoved, PointerUpdate, Storage
+from bundlectl.storage.locate import open_storage
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,24 @@ def copy_object(source: Storage, target: Storage, key: str) -> None:
         target.put_files({key: FileToStore(spool, digest_in_key(key))})
 
 
-def copy_registry(source: Storage, target: Storage, progress: Callable[[str], None] | None = None, migrate: bool = False) -> CopyResult:
+class RegistryCopied(NamedTuple):
+    source_url: str
+    target_url: str
+    result: CopyResult
+    migrated: bool = False
+
+
+def copy_registry_at(source: str, target: str, cwd: Path, *, endpoint_url: str | None = None, migrate: bool = False) -> RegistryCopied:
+    """`registry copy SOURCE TARGET`: both opened (a git TARGET is created if missing; a bucket never is), read as
+    they are now, then copied."""
+    src = open_storage(source, cwd, endpoint_url=endpoint_url)
+    dst = open_storage(target, cwd, create=True, endpoint_url=endpoint_url)
+    src.refresh()
+    dst.refresh()
+    return RegistryCopied(src.url, dst.url, copy_registry(src, dst, migrate=migrate), migrate)
+
+
+def copy_registry(source: Storage, target: Storage, progress: Callable[[str], None] | None = None, *, migrate: bool = False) -> CopyResult:
     head = source.log_head()
     if head is None:
         raise NotFound(f"no bundlectl registry in {source.url}")

@@ -15,14 +15,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from bundlectl.bundle.constraints import require_compatible
 from bundlectl.bundle.manifest import KINDS
 from bundlectl.bundle.record import BundleRecord
 from bundlectl.diff.bundles import BundleDiff, diff_bundles
+from bundlectl.drift.authority import owner_authority_claim
 from bundlectl.errors import Conflict, NotFound, Refused, UsageProblem
-from bundlectl.evidence.add import add_evidence
+from bundlectl.evidence.add import EvidenceAdded, add_evidence
 from bundlectl.foundation.clock import now_utc, rfc3339
 from bundlectl.gate.checks import eval_checks
 from bundlectl.gate.evaluate import evaluate_gate
@@ -38,7 +39,7 @@ from bundlectl.registry.rows import BundleRow, PointerRow
 from bundlectl.registry.signatures import trust_in_force
 from bundlectl.storage.base import Storage
 from bundlectl.trust.identity import Acting
-from bundlectl.workflows.canary import canary_in_force, refuse_during_canary
+from bundlectl.workflows.canary import CanaryResult, canary_in_force, end_running_canary, refuse_during_canary
 from bundlectl.workflows.moves import Decision, MoveResult, move_pointer
 
 MAX_VERSION = 64
@@ -68,7 +69,7 @@ class RollbackResult:
     would_refuse: bool = False  # dry runs only: the gate fails and --break-glass was not given
 
     def to_json(self) -> dict[str, Any]:
-        """The `rollback --json` document (a dry run adds its diff: `api.RollbackReport.to_json`)."""
+        """The `rollback --json` document (a dry run adds its diff: `RollbackReport.to_json`)."""
         plan, move, target = self.plan, self.move, self.plan.target
         assert move is not None  # rollback() always returns its move; a rehearsal's halves too
         return {
@@ -87,6 +88,32 @@ class RollbackResult:
             "seq": move.seq,
             "would_be_refused": self.would_refuse,
             "gate": self.gate.to_json() if self.gate else None,
+        }
+
+
+class RollbackReport(NamedTuple):
+    result: RollbackResult
+    diff: BundleDiff | None  # dry runs only: the live bundle against the one ENV would point at
+
+    def to_json(self) -> dict[str, Any]:
+        """The `rollback --json` document: the result, and a dry run's diff."""
+        return {**self.result.to_json(), **({"diff": self.diff.to_json()} if self.diff is not None else {})}
+
+
+class Rehearsal(NamedTuple):
+    back: RollbackResult
+    forward: RollbackResult
+    evidence: EvidenceAdded
+
+    def to_json(self) -> dict[str, Any]:
+        """The `rollback --rehearse --json` document."""
+        return {
+            "rehearsed": True,
+            "name": self.forward.plan.live.name,
+            "env": self.forward.plan.env,
+            "back_to": self.back.plan.target.version,
+            "forward_to": self.forward.plan.target.version,
+            "evidence_seq": self.evidence.seq,
         }
 
 
@@ -199,6 +226,7 @@ def register_rollback_bundle(
     env: str,
     actor: Acting,
     reason: str | None = None,
+    *,
     to: BundleRow | None = None,
     components: list[str] | None = None,
     dry_run: bool = False,
@@ -227,6 +255,7 @@ def rollback(
     env: str,
     actor: Acting,
     reason: str | None = None,
+    *,
     to: BundleRow | None = None,
     components: list[str] | None = None,
     break_glass: bool = False,
@@ -239,7 +268,7 @@ def rollback(
 ) -> RollbackResult:
     """Roll NAME back in ENV (see the module docstring). `guard`: the figures when `bundlectl guard --apply` rolls back,
     having judged the live bundle set at `expect_live_seq` (a conflict if ENV moved since). `authority`: the owner's
-    claim to roll back without a promoter role (drift/reviews.py), recorded with the move."""
+    claim to roll back without a promoter role (drift/authority.py), recorded with the move."""
     now = now or now_utc()
     components = list(dict.fromkeys(components or []))
     if break_glass and not reason:
@@ -260,7 +289,7 @@ def rollback(
     outcome = _Outcome()
 
     def decide(index: Index, pointer: PointerRow | None) -> Decision:
-        no_canary(index)  # a plain rollback ends it instead (api.rollback)
+        no_canary(index)  # a plain rollback ends it instead (rollback_or_end_canary)
         extras = MoveExtras(components=plan.components) if plan.components else MoveExtras()
         if rehearsal:
             extras["rehearsal"] = rehearsal
@@ -350,10 +379,11 @@ def rehearse(
     env: str,
     actor: Acting,
     reason: str | None = None,
+    *,
     to: BundleRow | None = None,
     components: list[str] | None = None,
     break_glass: bool = False,
-) -> tuple[RollbackResult, RollbackResult, Any]:
+) -> Rehearsal:
     """Roll back and forward again in a non-production environment, then record the rehearsal.
 
     Three events, each atomic on its own: if interrupted, the environment is left rolled back
@@ -367,7 +397,9 @@ def rehearse(
             "rehearse in staging, then promote to production with the recorded rehearsal",
         )
     started, clock = now_utc(), time.perf_counter()  # the clock times the steps: now_utc() has whole seconds only
-    back = rollback(storage, name, env, actor, reason or "rollback rehearsal", to, components, break_glass, rehearsal="back")
+    back = rollback(
+        storage, name, env, actor, reason or "rollback rehearsal", to=to, components=components, break_glass=break_glass, rehearsal="back"
+    )
     assert back.move is not None
     forward_to = back.plan.live
     back_done = time.perf_counter()
@@ -391,11 +423,36 @@ def rehearse(
         actor,
         f"rehearsed rollback of {name} in {env}",
     )
-    return back, forward, evidence
+    return Rehearsal(back, forward, evidence)
 
 
 def _roll_forward(storage: Storage, name: str, env: str, actor: Acting, to: BundleRow) -> RollbackResult:
-    return rollback(storage, name, env, actor, "rollback rehearsal: roll forward", to, rehearsal="forward")
+    return rollback(storage, name, env, actor, "rollback rehearsal: roll forward", to=to, rehearsal="forward")
+
+
+def rollback_or_end_canary(
+    storage: Storage,
+    name: str,
+    env: str,
+    actor: Acting,
+    reason: str | None = None,
+    *,
+    to: BundleRow | None = None,
+    components: list[str] | None = None,
+    break_glass: bool = False,
+    dry_run: bool = False,
+    as_owner: bool = False,
+) -> RollbackReport | CanaryResult:
+    """`bundlectl rollback`: point ENV back (or swap `components` back); a dry run also diffs the live bundle against
+    the target. While a canary runs, a plain rollback ends it instead (a CanaryResult): what is live stays live.
+    `as_owner`: by the bundle's owner on the authority of consecutive out-of-tolerance reviews (`bundlectl review`)."""
+    if not to and not components:
+        ended = end_running_canary(storage, name, env, actor, reason, dry_run)
+        if ended is not None:
+            return ended
+    authority = owner_authority_claim if as_owner else None
+    result = rollback(storage, name, env, actor, reason, to=to, components=components, break_glass=break_glass, dry_run=dry_run, authority=authority)
+    return RollbackReport(result, rollback_diff(result, storage) if dry_run else None)
 
 
 def rollback_diff(result: RollbackResult, storage: Storage) -> BundleDiff:

@@ -10,7 +10,10 @@ from bundlectl.gate.checks import eval_checks
 from bundlectl.policy.freshness import is_fresh
 from bundlectl.policy.in_force import DEFAULT_MAX_AGE, policy_in_force
 from bundlectl.registry.index import Index
+from bundlectl.registry.read import index_at_head
 from bundlectl.registry.rows import CanaryRow, MoveRow, PauseRow, WatchRow, proven
+from bundlectl.registry.signatures import with_signatures_checked
+from bundlectl.storage.base import Storage
 
 
 class LiveStatus(NamedTuple):
@@ -127,7 +130,32 @@ def pointer_history(index: Index, name: str, env: str, limit: int | None = None)
     return events[:limit] if limit else events
 
 
-def status_report(index: Index, now: datetime, name: str | None = None) -> StatusReport:
+class History(NamedTuple):
+    """`history NAME --env ENV`: its promotions, rollbacks, pauses, resumes, canaries, drift runs and reviews, newest first."""
+
+    name: str
+    env: str
+    events: list[MoveRow | PauseRow | CanaryRow | WatchRow]
+
+    def to_json(self) -> dict[str, Any]:
+        """The `history --json` document."""
+        return {"name": self.name, "env": self.env, "events": [e.to_json() for e in self.events]}
+
+
+def history(index: Index, name: str, env: str, limit: int | None = None) -> History:
+    """The history of NAME in ENV; an environment never heard of is NotFound (a mistyped --env is not "never live")."""
+    events = pointer_history(index, name, env, limit)
+    if not events:
+        known_environment(index, env)
+    return History(name, env, events)
+
+
+def status_report(storage: Storage, now: datetime, name: str | None = None, *, check_signatures: bool = False) -> StatusReport:
+    """`status` as of `now`; `check_signatures` (`status --check`, the check CI runs): no live bundle may rest on a
+    record no allowed key signed."""
+    index = index_at_head(storage)
+    if check_signatures:
+        index = with_signatures_checked(storage, index)
     return StatusReport(live_status(index, now, name), index.trust_since())
 
 

@@ -56,7 +56,7 @@ class TrustView:
         }
 
 
-def set_trust(storage: Storage, data: bytes, label: str, actor: Acting, reason: str | None = None, dry_run: bool = False) -> TrustResult:
+def set_trust(storage: Storage, data: bytes, label: str, actor: Acting, reason: str | None = None, *, dry_run: bool = False) -> TrustResult:
     """Store the trust file in DATA; a dry run checks the file and that the keys given may sign it."""
 
     document = parse_trust(data, label)

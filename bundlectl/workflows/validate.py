@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from bundlectl.bundle.folder import read_bundle_folder
 from bundlectl.bundle.manifest.load import MANIFEST_FILE
@@ -77,9 +77,21 @@ def _enclosing_bundle(path: Path) -> Path | None:
     return None
 
 
-def validate_folders(
-    paths: list[Path], progress: ProgressSink | None = None, changed: bool = False, *, allow_hard_links: bool = False
-) -> list[ValidationResult]:
+class Validation(NamedTuple):
+    """`validate PATHS`: one result per bundle folder PATHS name."""
+
+    results: list[ValidationResult]
+
+    @property
+    def invalid(self) -> list[ValidationResult]:
+        return [r for r in self.results if not r.valid]
+
+    def to_json(self) -> dict[str, Any]:
+        """The `validate --json` document (beside the error document when a folder failed)."""
+        return {"valid": not self.invalid, "results": [r.to_json() for r in self.results]}
+
+
+def validate_folders(paths: list[Path], *, progress: ProgressSink | None = None, changed: bool = False, allow_hard_links: bool = False) -> Validation:
     """Validate each bundle PATHS name (see bundle_folders); a path that names none is a failed result."""
 
     hasher = FileHasher()
@@ -90,7 +102,7 @@ def validate_folders(
             results.append(ValidationResult(str(path), folder.record, warnings=_unrendered(path, folder.record)))
         except InvalidInput as exc:
             results.append(ValidationResult(str(path), None, exc.problems, missing=not path.exists()))
-    return results
+    return Validation(results)
 
 
 def _unrendered(folder: Path, record: BundleRecord) -> list[str]:

@@ -233,9 +233,9 @@ def test_a_guard_applying_after_someone_else_moved_the_canary_is_a_conflict(v1_l
     served.refresh()
     serve(served, 2500, rng, Traffic())  # healthy: the guard decides "advance"
     acts = {
-        "pause": lambda: api.pause("support-triage", "staging", reason="incident"),
-        "end": lambda: api.rollback("support-triage", "staging", reason="by hand"),
-        "complete": lambda: api.promote(V2, "staging", reason="by hand"),
+        "pause": lambda: api.pause("support-triage", "staging", act=api.Act(reason="incident")),
+        "end": lambda: api.rollback("support-triage", "staging", act=api.Act(reason="by hand")),
+        "complete": lambda: api.promote(V2, "staging", act=api.Act(reason="by hand")),
     }
     _meanwhile(monkeypatch, acts[act])
     count = v1_live.event_count()
@@ -252,7 +252,10 @@ def test_a_guard_rolling_back_after_someone_else_moved_the_environment_is_a_conf
     rng = random.Random(22)
     served_log = served.log
     serve(served, 1500, rng, Traffic(), live=Traffic(correct_route=0.80))  # V1 outside its owner's tolerance
-    acts = {"canary": lambda: api.canary(V2, "staging", percent=10, reason="try v2"), "promote": lambda: api.promote(V2, "staging", reason="by hand")}
+    acts = {
+        "canary": lambda: api.canary(V2, "staging", percent=10, act=api.Act(reason="try v2")),
+        "promote": lambda: api.promote(V2, "staging", act=api.Act(reason="by hand")),
+    }
     _meanwhile(monkeypatch, acts[act])
     count = v1_live.event_count()
     result = v1_live.run("guard", *ENV, "--source", served_log, "--min-sample", "400", "--apply")

@@ -18,7 +18,7 @@ def _forge(ws: Workspace, keys: Keys, action: str, extra: dict, who: str = "bob"
     """Appends a signed record the way bundlectl would, skipping only its rules (a pause sets its pointer too)."""
     if action == "pause":
         signer = acting(None, [keys.path(who)])  # type: ignore[arg-type]
-        set_paused(ws.storage(), NAME, "staging", True, signer, "forged", authority=lambda index, live: extra)
+        set_paused(ws.storage(), NAME, "staging", signer, "forged", paused=True, authority=lambda index, live: extra)
         return
     live = ws.json("status")["environments"][0]
     data = {"name": NAME, "env": "staging", "digest": live["digest"], "version": live["version"], **extra}

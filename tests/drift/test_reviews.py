@@ -62,10 +62,13 @@ def test_a_review_is_the_owners_signed_act(owned: Workspace, keys: Keys):
     args = ["review", NAME, "--env", "staging", "--value", "0.95"]
     refused(owned, [*args, *key(keys, "bob")], f"is not among the keys of the owner {OWNER}")
     refused(owned, [*args, *key(keys, "pete")], f"is not among the keys of the owner {OWNER}")
-    first = review(owned, keys, "0.95")
+    noted = owned.run(*args, "--note", "monthly review", "--json", *key(keys, "owner"))
+    assert noted.exit_code == 0, noted.output
+    first = json.loads(noted.stdout)
     assert (first["in_tolerance"], first["owner"], first["owner_authority"]) == (True, OWNER, False)
     events = owned.json("history", NAME, "--env", "staging")["events"]
     assert (events[0]["action"], events[0]["actor"], events[0]["signed"], events[0]["value"]) == ("review", OWNER, True, 0.95)
+    assert events[0]["reason"] == "monthly review"  # --note is the review's reason
     assert owned.run("verify").exit_code == 0
 
 
