@@ -45,7 +45,7 @@ def test_clients_made_at_once_from_many_threads_each_keep_their_own_endpoint_and
 
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "key")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
-    monkeypatch.setattr(s3_client, "_loader", None)  # cold: the window for a race is widest
+    monkeypatch.setattr(s3_client, "_loaders", {})  # cold: the window for a race is widest
     start = threading.Barrier(16)
 
     def make(i: int) -> tuple[int, Any]:
@@ -83,3 +83,18 @@ def test_each_client_reads_the_profile_in_force_when_it_is_made(monkeypatch: pyt
         ("AKA", "eu-west-1", "http://127.0.0.1:9001"),
     ]
     assert new_client("http://127.0.0.1:9555", Config()).meta.endpoint_url == "http://127.0.0.1:9555"  # --endpoint-url wins
+
+
+def test_a_client_made_under_another_data_path_searches_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """AWS_DATA_PATH (or a profile's data_path) names folders of models that override botocore's: a loader made
+    before it was set must not serve the clients made after."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "key")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.delenv("AWS_DATA_PATH", raising=False)
+    plain = new_client(None, Config())
+    monkeypatch.setenv("AWS_DATA_PATH", str(tmp_path / "models"))
+    custom = new_client(None, Config())
+    assert str(tmp_path / "models") in custom._loader.search_paths
+    assert str(tmp_path / "models") not in plain._loader.search_paths
+    assert new_client(None, Config())._loader is custom._loader  # still shared by every client under that path
