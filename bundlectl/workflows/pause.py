@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 
 from bundlectl.drift.authority import owner_authority_claim
 from bundlectl.errors import Conflict, NotFound, Refused
-from bundlectl.registry.events import PauseData
+from bundlectl.registry.events import Action, PauseData
 from bundlectl.registry.index import Index
 from bundlectl.registry.log import Planned, append, recorded_actor
 from bundlectl.registry.pointers import PauseValue, logged_pause, pause_pointer_name, stored_as_logged
@@ -98,7 +98,7 @@ def set_paused(
         seen["result"] = result = PauseResult(name, env, paused, live, before, None, dry_run)
         if result.already:
             return None
-        action = "pause" if paused else "resume"
+        action: Action = "pause" if paused else "resume"
         data = PauseData(name=name, env=env, digest=live.digest, version=live.version, pointer_version=live.pointer_version)
         if authority is not None:
             data["authority"] = authority(index, live)
