@@ -672,7 +672,7 @@ def deliver_webhooks(
     """Deliver every logged event not yet acknowledged, in log order per endpoint; with `follow`, keep at it."""
     from bundlectl.webhooks.deliver import deliver
 
-    return deliver(_storage(registry), follow=follow, interval=interval, timeout=timeout, batch=batch, on_pass=on_pass)
+    return deliver(lambda: _storage(registry), follow=follow, interval=interval, timeout=timeout, batch=batch, on_pass=on_pass)
 
 
 def webhooks_log(endpoint: str | None = None, *, registry: Registry = DEFAULT_REGISTRY) -> list[EndpointLog]:

@@ -12,18 +12,21 @@ import threading
 from typing import Any
 
 _lock = threading.Lock()
-_loader: Any = None  # botocore's data loader, shared: it only caches read-only model files
+# botocore's data loaders, shared: they only cache read-only model files. One per data path (AWS_DATA_PATH or a
+# profile's data_path: folders of models that override botocore's), which each loader searches from its making on.
+_loaders: dict[str | None, Any] = {}
 
 
 def new_client(endpoint_url: str | None, config: Any) -> Any:
     """A botocore S3 client with its own session (credentials, region, profile) and the shared model cache."""
     import botocore.session  # a heavy import, paid only by commands that reach S3
 
-    global _loader
     session = botocore.session.get_session()
+    data_path = session.get_config_variable("data_path")
     with _lock:
-        if _loader is None:
-            _loader = session.get_component("data_loader")
+        loader = _loaders.get(data_path)
+        if loader is None:
+            _loaders[data_path] = session.get_component("data_loader")
         else:
-            session.register_component("data_loader", _loader)
+            session.register_component("data_loader", loader)
     return session.create_client("s3", endpoint_url=endpoint_url, config=config)

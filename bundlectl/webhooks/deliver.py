@@ -48,7 +48,7 @@ def deliver_pass(storage: Storage, *, timeout: float = DEFAULT_TIMEOUT, batch: i
 
 
 def deliver(
-    storage: Storage,
+    open_storage: Callable[[], Storage],
     *,
     follow: bool = False,
     interval: float = 1.0,
@@ -57,9 +57,11 @@ def deliver(
     backoff: Backoff | None = None,
     on_pass: Callable[[DeliveryPass], None] | None = None,
 ) -> DeliveryPass:
-    """Deliver until caught up (or, with `follow`, forever: new records, and retries once their backoff ends)."""
+    """Deliver until caught up (or, with `follow`, forever: new records, and retries once their backoff ends). The
+    registry (`open_storage()`) is opened once the options are known to be in range."""
     if not 0 < timeout <= 300 or not 0 < interval <= 3600 or batch < 1:
         raise UsageProblem(f"--timeout {timeout} (0–300 s), --interval {interval} (0–3600 s) and --batch {batch} (≥ 1) are out of range")
+    storage = open_storage()
     while True:
         done = deliver_pass(storage, timeout=timeout, batch=batch, backoff=backoff)
         if on_pass is not None and (done.delivered or not follow):

@@ -13,9 +13,9 @@ from typing import Any, NamedTuple
 
 from bundlectl.drift.authority import owner_authority_claim
 from bundlectl.errors import Conflict, NotFound, Refused
-from bundlectl.registry.events import PauseData
+from bundlectl.registry.events import Action, PauseData
 from bundlectl.registry.index import Index
-from bundlectl.registry.log import Planned, append
+from bundlectl.registry.log import Planned, append, recorded_actor
 from bundlectl.registry.pointers import PauseValue, logged_pause, pause_pointer_name, stored_as_logged
 from bundlectl.registry.rows import PauseRow, PointerRow
 from bundlectl.storage.base import PointerUpdate, Storage
@@ -96,13 +96,17 @@ def set_paused(
         pointer = pause_pointer_name(name, env)
         stored = stored_as_logged(storage, pointer, logged_pause(before), index.head().id, PauseValue.decode)
         seen["result"] = result = PauseResult(name, env, paused, live, before, None, dry_run)
-        if result.already or dry_run:
+        if result.already:
             return None
-        value = PauseValue(name, env, paused, index.head().seq + 1)
+        action: Action = "pause" if paused else "resume"
         data = PauseData(name=name, env=env, digest=live.digest, version=live.version, pointer_version=live.pointer_version)
         if authority is not None:
             data["authority"] = authority(index, live)
-        return Planned("pause" if paused else "resume", data, [PointerUpdate(pointer, stored.token if stored else None, value.encode())])
+        if dry_run:  # refused as the real act would be: an owner without the authority, a key that may not sign it
+            recorded_actor(index, action, dict(data), actor)
+            return None
+        value = PauseValue(name, env, paused, index.head().seq + 1)
+        return Planned(action, data, [PointerUpdate(pointer, stored.token if stored else None, value.encode())])
 
     event = append(storage, plan, actor, reason)
     return seen["result"]._replace(seq=event.seq if event else None)

@@ -75,6 +75,7 @@ def test_a_review_is_the_owners_signed_act(owned: Workspace, keys: Keys):
 def test_the_owner_may_pause_only_after_the_second_consecutive_out_of_tolerance_review(owned: Workspace, keys: Keys):
     pause = ["pause", NAME, "--env", "staging", "--reason", "routing is wrong", "--as-owner"]
     refused(owned, [*pause, *key(keys, "owner")], "holds no authority")
+    refused(owned, [*pause, "--dry-run", *key(keys, "owner")], "holds no authority")  # a dry run says what the act would
     assert review(owned, keys, "0.85")["owner_authority"] is False
     refused(owned, [*pause, *key(keys, "owner")], "2 consecutive reviews outside tolerance")
     assert review(owned, keys, "0.93")["in_tolerance"] is True  # back within: the count starts again
@@ -91,6 +92,10 @@ def test_the_owner_may_pause_only_after_the_second_consecutive_out_of_tolerance_
     refused(owned, [*pause, *key(keys, "bob")], f"is not among the keys of the owner {OWNER}")
     refused(owned, [*pause, *key(keys, "pete")], f"is not among the keys of the owner {OWNER}")
     refused(owned, [*pause[:-1], *key(keys, "owner")], "is not among the promoters of staging")
+    refused(owned, [*pause, "--dry-run", *key(keys, "bob")], f"is not among the keys of the owner {OWNER}")
+    before = owned.bundlectl_refs()
+    assert owned.json(*pause, "--dry-run", *key(keys, "owner"))["dry_run"] is True
+    assert owned.bundlectl_refs() == before
     ok(owned, *pause, *key(keys, "owner"))
     events = owned.json("history", NAME, "--env", "staging")["events"]
     assert (events[0]["action"], events[0]["actor"], events[0]["signed"]) == ("pause", OWNER, True)

@@ -70,8 +70,17 @@ def test_pause_and_resume_are_a_promoters_signed_acts(trusted: Workspace, keys: 
     refused_with_nothing_written(
         trusted, [*pause, *key(keys, "alice"), "--actor", "someone-else@example.com"], "is not the principal of the signing key (alice@example.com)"
     )
+    # a dry run is refused as the act would be, not "would pause" (and nothing is written either way)
+    refused_with_nothing_written(trusted, [*pause, "--dry-run"], "pause must be signed by one of the promoters of staging")
+    refused_with_nothing_written(trusted, [*pause, "--dry-run", *key(keys, "carol")], "(carol@example.com) is not among the promoters of staging")
+    before = trusted.bundlectl_refs()
+    dry = trusted.json(*pause, "--dry-run", *key(keys, "alice"))
+    assert (dry["dry_run"], dry["paused"], trusted.bundlectl_refs()) == (True, True, before)
     ok(trusted, *pause, *key(keys, "alice"))
     refused_with_nothing_written(trusted, ["resume", "support-triage", "--env", "staging", *key(keys, "ci")], "is not among the promoters of staging")
+    refused_with_nothing_written(
+        trusted, ["resume", "support-triage", "--env", "staging", "--dry-run", *key(keys, "ci")], "is not among the promoters of staging"
+    )
     ok(trusted, "resume", "support-triage", "--env", "staging", *key(keys, "pete"))
     events = trusted.json("history", "support-triage", "--env", "staging")["events"]
     assert [(e["action"], e["actor"], e["signed"]) for e in events[:2]] == [

@@ -269,3 +269,23 @@ def test_no_subscription_means_no_request_and_no_state(git_registered: Workspace
     promote(git_registered, V1, "staging")
     assert receiver.got == []
     assert "state/" not in git_registered.bundlectl_refs()
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("--timeout", "0"), ("--timeout", "301"), ("--interval", "0"), ("--interval", "3601"), ("--batch", "0")],
+)
+def test_options_out_of_range_are_refused_before_the_registry_is_opened(workspace: Workspace, tmp_path, option: str, value: str):
+    """A usage error (exit 2) whatever the registry: none here, one that cannot be reached, or a working one (nothing written)."""
+    message = "are out of range"
+    unreachable = workspace.run("webhooks", "deliver", option, value, "--registry", "git+git://127.0.0.1:9/nothing.git")
+    assert unreachable.exit_code == 2 and message in unreachable.stderr, unreachable.output
+    elsewhere = tmp_path / "no-repository"
+    elsewhere.mkdir()
+    missing = workspace.run("webhooks", "deliver", option, value, "--registry", str(elsewhere))
+    assert missing.exit_code == 2 and message in missing.stderr, missing.output
+    assert workspace.run("init").exit_code == 0
+    before = workspace.bundlectl_refs()
+    result = workspace.run("webhooks", "deliver", option, value)
+    assert result.exit_code == 2 and message in result.stderr and "Traceback" not in result.output
+    assert workspace.bundlectl_refs() == before
