@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from bundlectl.drift.schedule import watch_status
-from bundlectl.gate.checks import eval_checks
+from bundlectl.gate.checks import eval_checks, eval_standing
 from bundlectl.policy.freshness import is_fresh
 from bundlectl.policy.in_force import DEFAULT_MAX_AGE, policy_in_force
 from bundlectl.registry.index import Index
@@ -85,9 +85,11 @@ def live_status(index: Index, now: datetime, name: str | None = None) -> list[Li
         if gate:
             checks = eval_checks(gate, evals, now, [], trust)
             evidence_problems = [f"{c.name}: {c.detail}" for c in checks if not c.passed]
-        # a break-glass bundle is verified once fresh, passing eval evidence for its exact digest exists
+        # a break-glass bundle is verified once fresh, passing eval evidence for its exact digest exists; with no eval
+        # gate, only a report that could count for one (a report that never showed a prompt file proves nothing)
         max_age = gate.max_age if gate else DEFAULT_MAX_AGE
-        verified = pointer.verified or (bool(evals) and not evidence_problems and is_fresh(evals[0].run_at, max_age, now))
+        counting = [e for e in evals if eval_standing(e, gate, trust).counts]
+        verified = pointer.verified or (bool(counting) and not evidence_problems and is_fresh(counting[0].run_at, max_age, now))
         unverified = [] if verified else ["unverified: went live by break-glass; add fresh eval evidence for this digest"]
         pause = index.pause(pointer.name, pointer.env)
         watch = watch_status(index, environment, pointer, now)

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import V1, Workspace
+from tests.conftest import V1, V2, Workspace
 from tests.helpers import promptfoo_report, set_policy
 from tests.trust.conftest import Keys, ok
 from tests.trust.forge import Forger
@@ -156,3 +156,38 @@ def test_a_hand_written_native_run_of_a_suite_that_never_renders_the_prompt_file
     (row,) = listed(ws, ref)
     assert row["counts"] is False and UNSHOWN in row["why"] and HINT in row["why"]
     assert ws.run("verify").exit_code == 0
+
+
+def test_a_break_glass_bundle_is_not_verified_by_a_run_that_never_showed_a_prompt_file(registered: Workspace, keys: Keys):
+    """A bundle that went live by break-glass is verified once fresh eval evidence for it exists; where the eval gate
+    was since removed, any eval row did. A hand-written run that never rendered `prompts/system.md` counts for no
+    gate, so it verifies nothing either."""
+    ws, forger = registered, Forger(registered, keys)
+    set_policy(ws, "environments:\n  staging: {gates: {eval: {min_cases: 20, min_pass_rate: 0.8}}}\n")
+    for ref, example in ((V1, "v1"), (V2, "v2")):
+        ok(ws, "evidence", "add", ref, promptfoo_report(ws, example))
+        ok(ws, "promote", ref, "--env", "staging")
+    ok(ws, "rollback", "support-triage", "--env", "staging", "--component", "guardrails", "--break-glass", "--reason", "incident")
+    set_policy(ws, "environments:\n  staging: {gates: {}}\n")  # the eval gate is gone; the bundle is still unverified
+    live = "support-triage@" + ws.json("status")["environments"][0]["version"]
+    assert ws.json("status")["environments"][0]["verified"] is False
+
+    results = json.loads(Path(promptfoo_report(ws, "v2", name="full.json")).read_text())["results"]
+    system = next(i for i, p in enumerate(results["prompts"]) if p["label"].startswith("prompts/system.md"))
+    results["prompts"] = [p for i, p in enumerate(results["prompts"]) if i != system]
+    results["results"] = [dict(r, promptIdx=0) for r in results["results"] if r["promptIdx"] != system]
+    document = json.loads(Path(promptfoo_report(ws, "v2", name="user-prompt-only.json")).read_text())
+    document["results"] = results
+    path = ws.root / "user-prompt-only.json"
+    path.write_text(json.dumps(document))
+    refused = ws.run("evidence", "add", live, str(path))
+    assert refused.exit_code == 1 and UNSHOWN in refused.stderr, refused.output
+    data, raw = hand_written_evidence(ws, live, str(path))
+    forger.append("evidence", data, None, report=raw, registry=True)
+
+    check = ws.run("status", "--check")
+    assert check.exit_code == 1 and "unverified: went live by break-glass" in check.stderr, check.output
+    assert ws.json("status")["environments"][0]["verified"] is False
+    ok(ws, "evidence", "add", live, promptfoo_report(ws, "v2", name="rerun.json"))  # an honest run of the same suite
+    assert ws.run("status", "--check").exit_code == 0
+    assert ws.json("status")["environments"][0]["verified"] is True
