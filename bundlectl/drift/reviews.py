@@ -1,7 +1,7 @@
 """The owner's periodic review of the outcome metric, and the authority two consecutive bad reviews give them.
 
 A review names the live bundle and the value the owner read; whether that value is within tolerance is
-derivable from the bundle's own `metadata.outcome` (`review_problem` re-derives it). Under trust a review is
+derivable from the bundle's own `metadata.outcome` (every reader derives it again: transitions/watch_rule.py). Under trust a review is
 signed by the principal `metadata.owner` names (trust/rules.py, which also holds the authority rule).
 """
 
@@ -58,16 +58,6 @@ def review_data(record: BundleRecord, env: str, value: float) -> ReviewData:
         value=value,
         in_tolerance=within_tolerance(outcome, value),
     )
-
-
-def review_problem(record: BundleRecord, data: dict[str, Any]) -> str | None:
-    """How a stored review disagrees with what its bundle and value give (for readers); None when it agrees."""
-    try:
-        derived = review_data(record, data["env"], data["value"])
-    except Refused as exc:
-        return exc.message
-    wrong = sorted(k for k, v in derived.items() if v != data.get(k))
-    return f"its {', '.join(wrong)} disagree with {record.ref} and the value it names" if wrong else None
 
 
 def review(

@@ -20,7 +20,6 @@ from typing import Any
 
 from bundlectl.bundle.record import BundleRecord
 from bundlectl.digest.canonical import PREFIX, hex_of
-from bundlectl.drift.records import WatchLedger
 from bundlectl.errors import IndexMismatch, IntegrityFailure, UsageProblem
 from bundlectl.foundation.names import is_digest
 from bundlectl.integrity.registry_id import Identity, is_registry_id
@@ -102,7 +101,6 @@ def verify_registry(storage: Storage, trust_root: str | None = None, registry_id
     identity = Identity()
     skewed: list[str] = []
     events = []
-    watches = WatchLedger()  # reviews and the owner's authority, re-derived (issue 29); drift records: transitions/drift_rule.py
     for item in stored:
         event = parse_event(item)
         events.append(event)
@@ -116,10 +114,6 @@ def verify_registry(storage: Storage, trust_root: str | None = None, registry_id
         if trust is not None and trust_since is None:
             trust_since = event.seq
             _check_root(event, trust_root)
-        live = pointers.get((event.data.get("name"), event.data.get("env")))  # type: ignore[arg-type]
-        watch_problem = watches.problem(storage, event, registered, live.digest if live else None, live.seq if live else 0)
-        if watch_problem is not None:
-            raise tampered(event, watch_problem)
         _check_event(storage, event, registered, pointers, checked)
         _check_pause(event, pointers, pauses)
         _check_canary(event, registered, pointers, pauses, canaries)
