@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from bundlectl.cli.main import cli
-from tests.templates import RegistryTemplates, copy_bucket, copy_project, use_s3_bucket
+from tests.templates import RegistryTemplates, copy_bucket, copy_index, copy_project, use_s3
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "bundles"
@@ -154,10 +154,6 @@ def s3_endpoint() -> Any:
     server.stop()
 
 
-def use_s3(monkeypatch: pytest.MonkeyPatch, endpoint: str, bucket: str | None = None) -> str:
-    return use_s3_bucket(monkeypatch, endpoint, bucket)
-
-
 def _initialise(ws: Workspace) -> None:
     result = ws.run("init")
     assert result.exit_code == 0, result.output
@@ -187,14 +183,13 @@ def registry_templates(tmp_path_factory: pytest.TempPathFactory) -> RegistryTemp
 def _from_template(request: pytest.FixtureRequest, ws: Workspace, monkeypatch: pytest.MonkeyPatch, backend: str, stage: str) -> Workspace:
     """The test's workspace turned into a copy of the session's registry at `stage`, on `backend`."""
     endpoint = request.getfixturevalue("s3_endpoint") if backend == "s3" else None
-    templates = request.getfixturevalue("registry_templates")
-    folder, bucket = templates.template(backend, stage, endpoint)
-    copy_project(folder, ws.root)
+    template = request.getfixturevalue("registry_templates").template(backend, stage, endpoint)
+    copy_project(template.folder, ws.root)
     monkeypatch.chdir(ws.root)  # the folder the test stood in was replaced
     ws.repo = reopened_workspace(ws.root).repo
-    if bucket is not None and endpoint is not None:
-        copy_bucket(bucket, use_s3(monkeypatch, endpoint))
-        templates.copy_index(backend, stage, ws.storage().index_path())
+    if template.bucket is not None and endpoint is not None:
+        copy_bucket(template.bucket, use_s3(monkeypatch, endpoint))
+        copy_index(template.index, ws.storage().index_path())
     ws.backend = backend
     return ws
 

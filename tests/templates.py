@@ -13,11 +13,17 @@ import shutil
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 
 STAGES = ("initialised", "registered", "v1_live")
+
+
+class Template(NamedTuple):
+    folder: Path  # the project folder, git repository included
+    bucket: str | None  # on S3: the bucket holding the registry
+    index: Path  # the read index the building machine kept
 
 
 class RegistryTemplates:
@@ -31,10 +37,9 @@ class RegistryTemplates:
     ) -> None:
         self.base, self.builders, self.environment = base, builders, environment
         self.new_workspace, self.reopen = new_workspace, reopen
-        self.built: dict[tuple[str, str], tuple[Path, str | None]] = {}
-        self.indexes: dict[tuple[str, str], Path] = {}
+        self.built: dict[tuple[str, str], Template] = {}
 
-    def template(self, backend: str, stage: str, s3_endpoint: str | None) -> tuple[Path, str | None]:
+    def template(self, backend: str, stage: str, s3_endpoint: str | None) -> Template:
         """The project folder (and S3 bucket) at this stage: a copy of the stage before it, and its one step."""
         key = (backend, stage)
         if key not in self.built:
@@ -46,33 +51,33 @@ class RegistryTemplates:
                 if position == 0:
                     ws = self.new_workspace(folder)
                 else:
-                    previous, previous_bucket = self.template(backend, STAGES[position - 1], s3_endpoint)
-                    shutil.copytree(previous, folder, symlinks=True)
+                    previous = self.template(backend, STAGES[position - 1], s3_endpoint)
+                    shutil.copytree(previous.folder, folder, symlinks=True)
                     ws = self.reopen(folder)
                 patch.chdir(folder)
                 bucket = None
                 if backend == "s3":
                     assert s3_endpoint is not None
-                    bucket = use_s3_bucket(patch, s3_endpoint)
+                    bucket = use_s3(patch, s3_endpoint)
                     if position > 0:
-                        copy_bucket(previous_bucket, bucket)
+                        copy_bucket(previous.bucket, bucket)
                     ws.backend = "s3"
                 self.builders[stage](ws)
-                self.indexes[key] = ws.storage().index_path()  # read under the template's cache and bucket
-            self.built[key] = (folder, bucket)
+                index = ws.storage().index_path()  # read under the template's cache and bucket
+            self.built[key] = Template(folder, bucket, index)
         return self.built[key]
 
-    def copy_index(self, backend: str, stage: str, target: Path) -> None:
-        """The read index of the machine that built the template, as the test's own machine would have kept it.
 
-        A git registry keeps it inside the repository (copied with the project); an S3 one in the cache."""
-        source = self.indexes[(backend, stage)]
-        target.parent.mkdir(parents=True, exist_ok=True)
-        for path in source.parent.glob(source.name + "*"):  # with SQLite's -wal and -shm files, if any
-            shutil.copyfile(path, target.parent / (target.name + path.name[len(source.name) :]))
+def copy_index(source: Path, target: Path) -> None:
+    """The read index of the machine that built a template, as the test's own machine would have kept it.
+
+    A git registry keeps it inside the repository (copied with the project); an S3 one in the cache."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    for path in source.parent.glob(source.name + "*"):  # with SQLite's -wal and -shm files, if any
+        shutil.copyfile(path, target.parent / (target.name + path.name[len(source.name) :]))
 
 
-def use_s3_bucket(patch: pytest.MonkeyPatch, endpoint: str, bucket: str | None = None) -> str:
+def use_s3(patch: pytest.MonkeyPatch, endpoint: str, bucket: str | None = None) -> str:
     """Point bundlectl and boto3 at a new bucket on the loopback S3 server."""
     import boto3
 
