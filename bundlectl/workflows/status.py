@@ -8,12 +8,13 @@ from typing import Any, NamedTuple
 from bundlectl.drift.schedule import watch_status
 from bundlectl.gate.checks import eval_checks, eval_standing
 from bundlectl.policy.freshness import is_fresh
-from bundlectl.policy.in_force import DEFAULT_MAX_AGE, policy_in_force
+from bundlectl.policy.in_force import DEFAULT_MAX_AGE, EvalGate, policy_in_force
 from bundlectl.registry.index import Index
 from bundlectl.registry.read import index_at_head
-from bundlectl.registry.rows import CanaryRow, MoveRow, PauseRow, WatchRow, proven
+from bundlectl.registry.rows import CanaryRow, EvidenceRow, MoveRow, PauseRow, WatchRow, proven
 from bundlectl.registry.signatures import with_signatures_checked
 from bundlectl.storage.base import Storage
+from bundlectl.trust.roles import Trust
 
 
 class LiveStatus(NamedTuple):
@@ -85,11 +86,7 @@ def live_status(index: Index, now: datetime, name: str | None = None) -> list[Li
         if gate:
             checks = eval_checks(gate, evals, now, [], trust)
             evidence_problems = [f"{c.name}: {c.detail}" for c in checks if not c.passed]
-        # a break-glass bundle is verified once fresh, passing eval evidence for its exact digest exists; with no eval
-        # gate, only a report that could count for one (a report that never showed a prompt file proves nothing)
-        max_age = gate.max_age if gate else DEFAULT_MAX_AGE
-        counting = [e for e in evals if eval_standing(e, gate, trust).counts]
-        verified = pointer.verified or (bool(counting) and not evidence_problems and is_fresh(counting[0].run_at, max_age, now))
+        verified = pointer.verified or _earned_since(evals, gate, trust, evidence_problems, now)
         unverified = [] if verified else ["unverified: went live by break-glass; add fresh eval evidence for this digest"]
         pause = index.pause(pointer.name, pointer.env)
         watch = watch_status(index, environment, pointer, now)
@@ -150,6 +147,14 @@ def history(index: Index, name: str, env: str, limit: int | None = None) -> Hist
     if not events:
         known_environment(index, env)
     return History(name, env, events)
+
+
+def _earned_since(evals: list[EvidenceRow], gate: EvalGate | None, trust: Trust | None, problems: list[str], now: datetime) -> bool:
+    """Whether a bundle that went live by break-glass has since earned it: fresh, passing eval evidence for its exact
+    digest. With no eval gate, only a report that could count for one (a run that never showed a prompt file proves
+    nothing)."""
+    counting = [e for e in evals if eval_standing(e, gate, trust).counts]
+    return bool(counting) and not problems and is_fresh(counting[0].run_at, gate.max_age if gate else DEFAULT_MAX_AGE, now)
 
 
 def status_report(storage: Storage, now: datetime, name: str | None = None, *, check_signatures: bool = False) -> StatusReport:
